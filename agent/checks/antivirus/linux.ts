@@ -1,0 +1,212 @@
+/**
+ * Linux collector of the antivirus check: ClamAV (clamd, clamonacc, database headers), Microsoft
+ * Defender for Endpoint (`mdatp health`), and other resident products by process / install folder.
+ * "Not installed", "not running", "stale signatures" and "never fully scanned" stay distinct facts.
+ */
+import type { ProbeOutcome } from '../../probes/types.js';
+import type { CheckContext, CheckOutput, Collector } from '../types.js';
+import { listProcesses } from '../software/linux-proc.js';
+import type { ProcEntry } from '../software/linux-proc.js';
+import type { AntivirusFacts, AvProduct } from './facts.js';
+import { findResidentProducts, parseClamConf, parseClamVersion, parseCvdHeader, parseMdatpHealth } from './linux-parse.js';
+
+/** Defaults of the OS paths (the check's `params`). */
+export const LINUX_ANTIVIRUS_PARAMS = {
+  clamdPath: '/usr/sbin/clamd',
+  clamscanPath: '/usr/bin/clamscan',
+  /** Debian/Ubuntu, then Fedora/EPEL `clamd@scan`. */
+  clamdConfPaths: ['/etc/clamav/clamd.conf', '/etc/clamd.d/scan.conf'],
+  clamDatabaseDir: '/var/lib/clamav',
+  headPath: '/usr/bin/head',
+  statPath: '/usr/bin/stat',
+  mdatpPath: '/usr/bin/mdatp',
+  optDir: '/opt',
+  procRoot: '/proc',
+  findPath: '/usr/bin/find',
+};
+
+/** ctx.memory key under which the agent's own full-scan task records the end of the last complete ClamAV scan (ISO). ClamAV keeps no scan history. */
+export const CLAMAV_FULL_SCAN_MEMORY_KEY = 'clamav.lastFullScanAt';
+
+const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+/** ClamAV database files clamd loads (clamav "Signatures" documentation: containers and plain formats). */
+const CLAM_DB_FILE = /\.(cvd|cld|cud|hdb|hsb|hdu|hsu|mdb|msb|mdu|msu|ndb|ndu|ldb|ldu|idb|cdb|crb|cat|pdb|gdb|wdb|ftm|ign2|fp|sfp|yar|yara|info)$/;
+
+type ProductUnknowns = Partial<Record<keyof AvProduct, string>>;
+interface Found {
+  product: AvProduct;
+  unknown: ProductUnknowns;
+}
+
+export const collect: Collector<AntivirusFacts> = async (ctx) => {
+  const p = { ...LINUX_ANTIVIRUS_PARAMS, ...ctx.params } as typeof LINUX_ANTIVIRUS_PARAMS;
+  const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
+  const processes = procs.ok ? procs.processes : null;
+  const procReason = procs.ok ? '' : procs.reason;
+  const found: Found[] = [];
+  const problems: string[] = [];
+
+  const clam = await clamav(ctx, p, processes, procReason);
+  if ('problem' in clam) problems.push(clam.problem);
+  else if (clam.found) found.push(clam.found);
+
+  const md = await mdatp(ctx, p, processes, procReason);
+  if ('problem' in md) problems.push(md.problem);
+  else if (md.found) found.push(md.found);
+
+  const opt = await ctx.probes.listDir('opt.list', p.optDir);
+  let optEntries: string[] | null = null;
+  if (opt.ok) optEntries = safeNames(opt.stdout);
+  else if (opt.failure !== 'NOT_FOUND') problems.push(`${p.optDir}: ${why(opt)}`);
+  else optEntries = [];
+  for (const r of findResidentProducts(optEntries, processes)) {
+    const unknown: ProductUnknowns = {
+      realTimeProtection: `UNSUPPORTED: ${r.product.name} does not report its protection state to the agent`,
+      signatureUpdatedAt: `UNSUPPORTED: ${r.product.name} does not report its signature time to the agent`,
+      expired: `UNSUPPORTED: ${r.product.name} licence state is not readable`,
+    };
+    if (r.running === null) unknown.running = procReason;
+    found.push({
+      product: { name: r.product.name, kind: 'third-party', running: r.running, realTimeProtection: null, passive: null, signatureUpdatedAt: null, signaturesUpToDate: null, lastFullScanAt: null, lastQuickScanAt: null, tamperProtected: null, expired: null, source: 'process' },
+      unknown,
+    });
+  }
+
+  const out: CheckOutput<AntivirusFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
+  out.facts.products = found.map((f) => f.product);
+  if (found.length === 0) {
+    if (problems.length > 0) {
+      return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `no anti-malware product found, and some sources could not be read: ${problems.join('; ')}` };
+    }
+    Object.assign(out.facts, { installed: false, primaryProduct: null, running: false, realTimeProtection: false, signatureUpdatedAt: null, lastFullScanAt: null, productExpired: false, tamperProtected: null });
+    return out;
+  }
+  out.facts.installed = true;
+  // The primary product: the active (non-passive) one protecting on access, else the first found.
+  const primary = found.find((f) => f.product.running === true && f.product.realTimeProtection === true && f.product.passive !== true) ?? found[0]!;
+  const pp = primary.product;
+  out.facts.primaryProduct = pp.name;
+  const put = <K extends keyof AntivirusFacts>(fact: K, value: AntivirusFacts[K] | null, from: keyof AvProduct, nullIsUnknown: boolean): void => {
+    const reason = primary.unknown[from];
+    if (reason !== undefined) out.unknownFacts[fact] = reason;
+    else if (value === null && nullIsUnknown) out.unknownFacts[fact] = `UNSUPPORTED: ${pp.name} does not report ${String(from)}`;
+    else out.facts[fact] = value as AntivirusFacts[K];
+  };
+  put('running', pp.running, 'running', true);
+  put('realTimeProtection', pp.realTimeProtection, 'realTimeProtection', true);
+  put('signatureUpdatedAt', pp.signatureUpdatedAt, 'signatureUpdatedAt', false);
+  put('lastFullScanAt', pp.lastFullScanAt, 'lastFullScanAt', false);
+  put('productExpired', pp.expired, 'expired', true);
+  put('tamperProtected', pp.tamperProtected, 'tamperProtected', false);
+  if (problems.length > 0) ctx.log.warn('antivirus: some sources could not be read', { problems });
+  return out;
+};
+
+async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, processes: ProcEntry[] | null, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+  const clamdVer = await ctx.probes.exec('clamav.clamd-version', p.clamdPath, ['--version']);
+  const scanVer = await ctx.probes.exec('clamav.clamscan-version', p.clamscanPath, ['--version']);
+  if (!clamdVer.ok && clamdVer.failure === 'NOT_FOUND' && !scanVer.ok && scanVer.failure === 'NOT_FOUND') return { found: null };
+  const version = (clamdVer.ok ? parseClamVersion(clamdVer.stdout) : null) ?? (scanVer.ok ? parseClamVersion(scanVer.stdout) : null);
+  const unknown: ProductUnknowns = {};
+
+  // The database directory clamd is configured with (first existing config wins).
+  let dbDir = p.clamDatabaseDir;
+  for (const [i, path] of p.clamdConfPaths.entries()) {
+    const conf = await ctx.probes.readFile(`clamav.conf.${i}`, path);
+    if (!conf.ok) continue;
+    dbDir = parseClamConf(conf.stdout).options.get('DatabaseDirectory') ?? dbDir;
+    break;
+  }
+  let signatureUpdatedAt: string | null = null;
+  const list = await ctx.probes.listDir('clamav.db.list', dbDir);
+  if (!list.ok && list.failure !== 'NOT_FOUND') unknown.signatureUpdatedAt = `${dbDir}: ${why(list)}`;
+  else {
+    const files = list.ok ? safeNames(list.stdout).filter((n) => CLAM_DB_FILE.test(n)) : [];
+    const daily = files.find((n) => n === 'daily.cld') ?? files.find((n) => n === 'daily.cvd');
+    if (daily) {
+      // Only the 512-byte header: the containers are tens of MB.
+      const head = await ctx.probes.exec('clamav.daily-header', p.headPath, ['-c', '512', `${dbDir}/${daily}`]);
+      const parsed = head.ok ? parseCvdHeader(head.stdout) : null;
+      if (parsed) signatureUpdatedAt = parsed.builtAt;
+      else unknown.signatureUpdatedAt = head.ok ? `PARSE_FAILED: ${dbDir}/${daily} has no ClamAV-VDB header` : why(head);
+    } else if (files.length > 0) {
+      // Only unofficial databases (.hdb/.ndb …): they carry no build time; their newest file time stands for it.
+      const st = await ctx.probes.exec('clamav.db.mtime', p.statPath, ['-c', '%Y', ...files.map((f) => `${dbDir}/${f}`)]);
+      const newest = st.ok ? Math.max(...st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number)) : NaN;
+      if (Number.isFinite(newest)) signatureUpdatedAt = new Date(newest * 1000).toISOString();
+      else unknown.signatureUpdatedAt = st.ok ? 'PARSE_FAILED: stat printed no times' : why(st);
+    }
+  }
+
+  let running: boolean | null = null;
+  let rtp: boolean | null = null;
+  if (processes) {
+    running = processes.some((pr) => pr.name === 'clamd');
+    // On-access scanning is clamonacc (fanotify) submitting to a running clamd (clamonacc(8)).
+    rtp = running && processes.some((pr) => pr.name === 'clamonacc');
+  } else {
+    unknown.running = procReason;
+    unknown.realTimeProtection = procReason;
+  }
+  const lastFull = ctx.memory.get<string>(CLAMAV_FULL_SCAN_MEMORY_KEY) ?? null;
+  return {
+    found: {
+      product: {
+        name: version ? `ClamAV ${version.engine}` : 'ClamAV',
+        kind: 'clamav',
+        running,
+        realTimeProtection: rtp,
+        passive: null,
+        signatureUpdatedAt,
+        signaturesUpToDate: null,
+        lastFullScanAt: lastFull,
+        lastQuickScanAt: null,
+        tamperProtected: null,
+        // Open source: no licence that can expire.
+        expired: false,
+        source: 'clamd',
+      },
+      unknown,
+    },
+  };
+}
+
+async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, processes: ProcEntry[] | null, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+  const health = await ctx.probes.exec('mdatp.health', p.mdatpPath, ['health', '--output', 'json'], { timeoutMs: 30_000 });
+  if (!health.ok && health.failure === 'NOT_FOUND') return { found: null };
+  const unknown: ProductUnknowns = {};
+  const parsed = health.ok ? parseMdatpHealth(health.stdout, ctx.probes.now()) : null;
+  const reason = health.ok ? 'PARSE_FAILED: mdatp health printed no JSON object' : why(health);
+  // The resident part is wdavdaemon; mdatp health fails when it is down.
+  const running = processes ? processes.some((pr) => pr.name === 'wdavdaemon') : null;
+  if (running === null) unknown.running = procReason;
+  if (!parsed) for (const k of ['realTimeProtection', 'passive', 'signatureUpdatedAt', 'expired', 'tamperProtected'] as const) unknown[k] = reason;
+  return {
+    found: {
+      product: {
+        name: 'Microsoft Defender for Endpoint',
+        kind: 'mdatp',
+        running,
+        realTimeProtection: parsed?.realTimeProtection ?? null,
+        passive: parsed?.passive ?? null,
+        signatureUpdatedAt: parsed?.definitionsUpdatedAt ?? null,
+        signaturesUpToDate: parsed?.definitionsUpToDate ?? null,
+        lastFullScanAt: null,
+        lastQuickScanAt: null,
+        tamperProtected: parsed?.tamperProtected ?? null,
+        expired: parsed?.licensed === null || parsed === null ? null : !parsed.licensed,
+        source: 'mdatp',
+      },
+      unknown: { ...unknown, lastFullScanAt: 'UNSUPPORTED: mdatp health does not report the last full scan' },
+    },
+  };
+}
+
+function safeNames(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * PowerShell script of the antivirus check on Windows (probe key `win.antivirus`).
+ *
+ * - Get-MpComputerStatus (MSFT_MpComputerStatus, learn.microsoft.com msft-mpcomputerstatus):
+ *   property names kept as Microsoft spells them; dates as ISO UTC. It throws when a
+ *   third-party product has disabled Defender (microsoft/CSS-Exchange#1514): the message is
+ *   kept in `defenderError` and the parser falls back to SecurityCenter2.
+ * - root/SecurityCenter2 AntiVirusProduct (displayName, productState, paths); the namespace
+ *   does not exist on Windows Server, which is recorded as `available = false`.
+ * - The names and paths of running processes, to tell a live product from a stale
+ *   SecurityCenter2 entry left behind by an uninstall (zoicware/RemoveWindowsAI#244).
+ * - Win32_OperatingSystem.ProductType (1 workstation, 2 domain controller, 3 server).
+ */
+import { PS_PRELUDE } from '../software/windows-common.js';
+
+export const ANTIVIRUS_SCRIPT = `${PS_PRELUDE}
+$doc = [ordered]@{ schema = 'mamori.win.antivirus/1'; productType = $null; defender = $null; defenderError = $null; securityCenter = $null; running = @() }
+try { $doc.productType = [int](Get-CimInstance -ClassName Win32_OperatingSystem -Property ProductType).ProductType } catch { Add-MamoriError 'os' $_ }
+try {
+  $s = Get-MpComputerStatus
+  $doc.defender = [ordered]@{
+    AMServiceEnabled = [bool]$s.AMServiceEnabled
+    AntivirusEnabled = [bool]$s.AntivirusEnabled
+    AntispywareEnabled = [bool]$s.AntispywareEnabled
+    RealTimeProtectionEnabled = [bool]$s.RealTimeProtectionEnabled
+    OnAccessProtectionEnabled = [bool]$s.OnAccessProtectionEnabled
+    AMRunningMode = $s.AMRunningMode
+    AMProductVersion = $s.AMProductVersion
+    AMEngineVersion = $s.AMEngineVersion
+    AntivirusSignatureVersion = $s.AntivirusSignatureVersion
+    AntivirusSignatureLastUpdated = ConvertTo-MamoriIso $s.AntivirusSignatureLastUpdated
+    AntivirusSignatureAge = $s.AntivirusSignatureAge
+    DefenderSignaturesOutOfDate = $s.DefenderSignaturesOutOfDate
+    FullScanEndTime = ConvertTo-MamoriIso $s.FullScanEndTime
+    FullScanAge = $s.FullScanAge
+    QuickScanEndTime = ConvertTo-MamoriIso $s.QuickScanEndTime
+    QuickScanAge = $s.QuickScanAge
+    IsTamperProtected = $s.IsTamperProtected
+    ProductStatus = $s.ProductStatus
+  }
+} catch { $doc.defenderError = [string]$_.Exception.Message }
+try {
+  $products = @()
+  foreach ($p in @(Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName AntiVirusProduct)) {
+    $products += ,([ordered]@{
+      displayName = $p.displayName
+      instanceGuid = $p.instanceGuid
+      pathToSignedProductExe = $p.pathToSignedProductExe
+      pathToSignedReportingExe = $p.pathToSignedReportingExe
+      productExe = [Environment]::ExpandEnvironmentVariables([string]$p.pathToSignedProductExe)
+      reportingExe = [Environment]::ExpandEnvironmentVariables([string]$p.pathToSignedReportingExe)
+      productState = [int64]$p.productState
+      timestamp = $p.timestamp
+    })
+  }
+  $doc.securityCenter = [ordered]@{ available = $true; reason = $null; products = @($products) }
+} catch {
+  $doc.securityCenter = [ordered]@{ available = $false; reason = [string]$_.Exception.Message; products = @() }
+}
+try {
+  $seen = @{}
+  $running = @()
+  foreach ($p in @(Get-CimInstance -ClassName Win32_Process -Property Name, ExecutablePath)) {
+    $k = ([string]$p.Name + '|' + [string]$p.ExecutablePath).ToLowerInvariant()
+    if ($seen.ContainsKey($k)) { continue }
+    $seen[$k] = $true
+    $running += ,([ordered]@{ name = $p.Name; path = $p.ExecutablePath })
+  }
+  $doc.running = @($running)
+} catch { Add-MamoriError 'processes' $_ }
+Write-MamoriJson $doc`;

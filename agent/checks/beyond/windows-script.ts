@@ -1,0 +1,74 @@
+/**
+ * PowerShell script of the beyond check on Windows (probe key `win.beyond`).
+ *
+ * - Firewall: Get-NetFirewallProfile -PolicyStore ActiveStore — without it the cmdlet reads the
+ *   local PersistentStore, which does not contain GPO-applied settings (Get-NetFirewallSetting
+ *   docs; platform-probes.md §6.1). Enabled is a GpoBoolean (1 true, 0 false, 2 not configured),
+ *   DefaultInboundAction an Action (0 not configured, 2 allow, 4 block); printed as numbers.
+ *   The MpsSvc service state is printed too: profiles say nothing when the service is stopped.
+ * - BitLocker of the system drive: Win32_EncryptableVolume (root/cimv2/Security/MicrosoftVolumeEncryption,
+ *   needs SYSTEM/admin): ProtectionStatus, ConversionStatus, EncryptionMethod. When that is denied,
+ *   the Explorer shell property System.Volume.BitLockerProtection (readable by any user, undocumented
+ *   values; only 1 and 6 count as encrypted — §7.1).
+ * - Time: W32Time Parameters\Type and NtpServer from the registry, the W32Time service state,
+ *   domain membership, and the newest Microsoft-Windows-Time-Service events by id (35/37 source
+ *   in use / receiving valid data; 36, 47, 129, 134, 142 not synchronised / no usable source).
+ *   `w32tm /query /status` is NOT used: its labels are localised (Japanese Windows prints
+ *   「最終正常同期日時」), so the last-sync time and the phase offset it shows are not read.
+ */
+import { PS_PRELUDE } from '../software/windows-common.js';
+
+export const BEYOND_SCRIPT = `${PS_PRELUDE}
+$doc = [ordered]@{ schema = 'mamori.win.beyond/1'; firewall = $null; firewallService = $null; bitlocker = $null; time = $null }
+try {
+  $profiles = @()
+  foreach ($p in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
+    $profiles += ,([ordered]@{ Name = [string]$p.Name; Enabled = [int]$p.Enabled; DefaultInboundAction = [int]$p.DefaultInboundAction; DefaultOutboundAction = [int]$p.DefaultOutboundAction })
+  }
+  $doc.firewall = @($profiles)
+} catch { Add-MamoriError 'firewall' $_ }
+try {
+  $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'MpsSvc'"
+  $doc.firewallService = if ($svc) { [ordered]@{ State = [string]$svc.State; StartMode = [string]$svc.StartMode } } else { $null }
+} catch { Add-MamoriError 'firewall-service' $_ }
+try {
+  $drive = $env:SystemDrive
+  $bl = [ordered]@{ systemDrive = $drive; source = $null; ProtectionStatus = $null; ConversionStatus = $null; EncryptionMethod = $null; EncryptionPercentage = $null; shellValue = $null; wmiError = $null }
+  try {
+    $v = Get-CimInstance -Namespace 'root/cimv2/Security/MicrosoftVolumeEncryption' -ClassName Win32_EncryptableVolume -Filter ("DriveLetter = '" + $drive + "'")
+    if ($null -eq $v) { throw ('no Win32_EncryptableVolume for ' + $drive) }
+    $bl.source = 'Win32_EncryptableVolume'
+    $bl.ProtectionStatus = [int]$v.ProtectionStatus
+    $bl.ConversionStatus = [int]$v.ConversionStatus
+    $bl.EncryptionMethod = [int]$v.EncryptionMethod
+    $bl.EncryptionPercentage = $v.EncryptionPercentage
+  } catch {
+    $bl.wmiError = [string]$_.Exception.Message
+    $shellValue = (New-Object -ComObject Shell.Application).NameSpace($drive + '\\').Self.ExtendedProperty('System.Volume.BitLockerProtection')
+    $bl.source = 'Shell.Application'
+    $bl.shellValue = if ($null -eq $shellValue) { $null } else { [int]$shellValue }
+  }
+  $doc.bitlocker = $bl
+} catch { Add-MamoriError 'bitlocker' $_ }
+try {
+  $params = 'HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters'
+  $w32 = Get-CimInstance -ClassName Win32_Service -Filter "Name = 'W32Time'"
+  $good = $null
+  $bad = $null
+  try {
+    $ev = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Time-Service'; Id = 35, 37 } -MaxEvents 1 -ErrorAction SilentlyContinue)
+    if ($ev.Count -gt 0) { $good = [ordered]@{ id = [int]$ev[0].Id; at = ConvertTo-MamoriIso $ev[0].TimeCreated } }
+    $ev = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Time-Service'; Id = 36, 47, 129, 134, 142 } -MaxEvents 1 -ErrorAction SilentlyContinue)
+    if ($ev.Count -gt 0) { $bad = [ordered]@{ id = [int]$ev[0].Id; at = ConvertTo-MamoriIso $ev[0].TimeCreated } }
+  } catch { Add-MamoriError 'time-events' $_ }
+  $doc.time = [ordered]@{
+    Type = Get-MamoriRegValue $params 'Type'
+    NtpServer = Get-MamoriRegValue $params 'NtpServer'
+    serviceState = if ($w32) { [string]$w32.State } else { $null }
+    serviceStartMode = if ($w32) { [string]$w32.StartMode } else { $null }
+    partOfDomain = [bool](Get-CimInstance -ClassName Win32_ComputerSystem -Property PartOfDomain).PartOfDomain
+    lastGoodEvent = $good
+    lastBadEvent = $bad
+  }
+} catch { Add-MamoriError 'time' $_ }
+Write-MamoriJson $doc`;

@@ -1,0 +1,247 @@
+/**
+ * Linux collector of the os-patches check: release and its end of support, pending (security)
+ * updates from apt or dnf, when they were first seen, the last successful update and whether a
+ * reboot is pending.
+ */
+import type { ProbeOutcome } from '../../probes/types.js';
+import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
+import type { CheckContext, CheckOutput, Collector } from '../types.js';
+import type { OsPatchesFacts, PendingUpdate } from './facts.js';
+import {
+  isSecurityCandidate,
+  lastAptUpgrade,
+  newerKernelInstalled,
+  osIdFromRelease,
+  parseAptPolicy,
+  parseAptSimulation,
+  parseDnfCheckUpdate,
+  parseDnfUpdateinfo,
+  parseOsRelease,
+  parseUtcOffset,
+} from './linux-parse.js';
+
+/** Defaults of the OS paths (the check's `params`). */
+export const LINUX_OS_PATCHES_PARAMS = {
+  osReleasePaths: ['/etc/os-release', '/usr/lib/os-release'],
+  kernelReleasePath: '/proc/sys/kernel/osrelease',
+  aptGetPath: '/usr/bin/apt-get',
+  aptCachePath: '/usr/bin/apt-cache',
+  aptListsDir: '/var/lib/apt/lists',
+  aptLogDir: '/var/log/apt',
+  rebootRequiredPath: '/var/run/reboot-required',
+  bootDir: '/boot',
+  dnfPath: '/usr/bin/dnf',
+  dnfCacheDir: '/var/cache/dnf',
+  /** `-C`: judge from the metadata cache (dnf-makecache.timer keeps it fresh) instead of going online from the check. */
+  dnfCacheOnly: true,
+  needsRestartingPath: '/usr/bin/needs-restarting',
+  rpmPath: '/usr/bin/rpm',
+  statPath: '/usr/bin/stat',
+  datePath: '/usr/bin/date',
+};
+type Params = typeof LINUX_OS_PATCHES_PARAMS;
+
+/** ctx.memory key: package name → when the agent first saw a security update pending for it (ISO). */
+export const FIRST_SEEN_MEMORY_KEY = 'pendingSecurity.firstSeen';
+
+const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+type Pending = { security: { name: string; version: string | null; severity: string | null }[]; total: number; sourceAgeHours: number | null | undefined; sourceAgeReason?: string };
+
+export const collect: Collector<OsPatchesFacts> = async (ctx) => {
+  const p = { ...LINUX_OS_PATCHES_PARAMS, ...ctx.params } as Params;
+  const out: CheckOutput<OsPatchesFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
+  const U = out.unknownFacts;
+  const now = ctx.probes.now();
+
+  // Release
+  let release: Map<string, string> | null = null;
+  let releaseReason = '';
+  for (const [i, path] of p.osReleasePaths.entries()) {
+    const r = await ctx.probes.readFile(`os-release.${i}`, path);
+    if (r.ok) {
+      release = parseOsRelease(r.stdout);
+      break;
+    }
+    releaseReason ||= why(r);
+  }
+  const osId = release ? osIdFromRelease(release) : null;
+  if (release && osId) {
+    out.facts.osName = release.get('PRETTY_NAME') ?? release.get('NAME') ?? osId;
+    out.facts.osId = osId;
+    try {
+      const cat = loadEolCatalogue();
+      const rel = osRelease(cat, osId);
+      out.facts.osEndOfSupport = rel?.eolDate ?? null;
+      if (rel?.eolDate) out.facts.osSupported = now.getTime() <= Date.parse(`${rel.eolDate}T23:59:59Z`);
+      else U.osSupported = `NOT_IN_CATALOGUE: ${osId} has no end-of-support date in the catalogue of ${cat.date}`;
+    } catch (err) {
+      U.osEndOfSupport = U.osSupported = `EOL_CATALOGUE: ${(err as Error).message}`;
+    }
+  } else {
+    const reason = release ? 'PARSE_FAILED: os-release has no ID/VERSION_ID' : releaseReason;
+    U.osName = U.osId = U.osEndOfSupport = U.osSupported = reason;
+  }
+  const kernel = await ctx.probes.readFile('kernel-release', p.kernelReleasePath);
+  if (kernel.ok) out.facts.osBuild = kernel.stdout.trim();
+  else U.osBuild = why(kernel);
+
+  // Package manager: apt first, then dnf.
+  const sim = await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+  let manager: 'apt' | 'dnf' | null = null;
+  let pending: Pending | { reason: string } | null = null;
+  if (!(!sim.ok && sim.failure === 'NOT_FOUND')) {
+    manager = 'apt';
+    pending = sim.ok ? await aptPending(ctx, p, sim.stdout, now) : { reason: why(sim) };
+  } else {
+    const dnfArgs = p.dnfCacheOnly ? ['-q', '-C'] : ['-q'];
+    const info = await ctx.probes.exec('dnf.updateinfo', p.dnfPath, [...dnfArgs, 'updateinfo', 'list', '--security', '--available'], { timeoutMs: 120_000 });
+    if (!(!info.ok && info.failure === 'NOT_FOUND')) {
+      manager = 'dnf';
+      pending = info.ok ? await dnfPending(ctx, p, info.stdout, dnfArgs, now) : { reason: why(info) };
+    }
+  }
+  if (!manager) {
+    const reason = `NOT_FOUND: neither ${p.aptGetPath} nor ${p.dnfPath} is installed`;
+    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.updateSourceAgeHours = reason;
+  } else if (pending && 'reason' in pending) {
+    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = pending.reason;
+  } else if (pending) {
+    const firstSeen = { ...(ctx.memory.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY) ?? {}) };
+    const kept: Record<string, string> = {};
+    const list: PendingUpdate[] = pending.security.map((s) => {
+      const seen = firstSeen[s.name] ?? now.toISOString();
+      kept[s.name] = seen;
+      return { name: s.name, version: s.version, severity: s.severity, firstSeenAt: seen };
+    });
+    ctx.memory.set(FIRST_SEEN_MEMORY_KEY, kept);
+    out.facts.pendingSecurityUpdates = list;
+    out.facts.pendingUpdatesTotal = pending.total;
+    out.facts.oldestPendingSecuritySince = list.length ? list.map((l) => l.firstSeenAt).sort()[0]! : null;
+    if (pending.sourceAgeHours === undefined) U.updateSourceAgeHours = pending.sourceAgeReason ?? 'unknown';
+    else out.facts.updateSourceAgeHours = pending.sourceAgeHours;
+  }
+
+  // Last successful update
+  if (manager === 'apt') await aptLastUpdate(ctx, p, out);
+  else if (manager === 'dnf') {
+    const r = await ctx.probes.exec('rpm.installtimes', p.rpmPath, ['-qa', '--queryformat', '%{INSTALLTIME}\\n'], { timeoutMs: 60_000 });
+    if (!r.ok) U.lastSuccessfulUpdateAt = why(r);
+    else {
+      const times = r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
+      // rpm keeps no "update run" record; the newest package install time is when the last transaction succeeded.
+      out.facts.lastSuccessfulUpdateAt = times.length ? new Date(Math.max(...times) * 1000).toISOString() : null;
+    }
+  } else U.lastSuccessfulUpdateAt = `NOT_FOUND: no apt or dnf`;
+
+  await rebootState(ctx, p, manager, kernel.ok ? kernel.stdout.trim() : null, out);
+
+  if (Object.keys(out.facts).length === 0) {
+    out.status = 'unknown';
+    out.reason = `nothing about the OS and its updates could be read (${Object.values(U)[0] ?? ''})`;
+  }
+  return out;
+};
+
+async function aptPending(ctx: CheckContext, p: Params, simulation: string, now: Date): Promise<Pending | { reason: string }> {
+  const inst = parseAptSimulation(simulation);
+  const security: Pending['security'] = [];
+  if (inst.length > 0) {
+    const pol = await ctx.probes.exec('apt.policy', p.aptCachePath, ['policy', ...inst.map((i) => i.name)], { timeoutMs: 60_000 });
+    if (!pol.ok) return { reason: `apt-cache policy: ${why(pol)}` };
+    const policies = parseAptPolicy(pol.stdout);
+    for (const i of inst) {
+      const policy = policies.get(i.name);
+      if (!policy) return { reason: `PARSE_FAILED: apt-cache policy printed nothing for ${i.name}` };
+      if (isSecurityCandidate(policy)) security.push({ name: i.name, version: i.candidate, severity: null });
+    }
+  }
+  const age = await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now);
+  return { security, total: inst.length, ...age };
+}
+
+async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfArgs: string[], now: Date): Promise<Pending | { reason: string }> {
+  const bestByName = new Map<string, { name: string; version: string | null; severity: string | null }>();
+  const rank = (s: string | null): number => ['Low', 'Moderate', 'Important', 'Critical'].indexOf(s ?? '');
+  for (const a of parseDnfUpdateinfo(updateinfo)) {
+    const prev = bestByName.get(a.name);
+    if (!prev || rank(a.severity) > rank(prev.severity)) bestByName.set(a.name, { name: a.name, version: a.version, severity: a.severity });
+  }
+  const check = await ctx.probes.exec('dnf.check-update', p.dnfPath, [...dnfArgs, 'check-update'], { timeoutMs: 120_000, okExitCodes: [0, 100] });
+  if (!check.ok) return { reason: `dnf check-update: ${why(check)}` };
+  const age = await newestMtimeAge(ctx, p, 'dnf.cache', p.dnfCacheDir, (n) => n.endsWith('.solv'), now);
+  return { security: [...bestByName.values()], total: parseDnfCheckUpdate(check.stdout).length, ...age };
+}
+
+/**
+ * Age of the update metadata: newest modification time of the matching files. apt's http method
+ * sets a downloaded file's mtime to the server's Last-Modified, so this is the age of the data the
+ * pending list is computed from, not of the last `apt update` run.
+ */
+async function newestMtimeAge(ctx: CheckContext, p: Params, key: string, dir: string, pick: (name: string) => boolean, now: Date): Promise<{ sourceAgeHours: number | null | undefined; sourceAgeReason?: string }> {
+  const list = await ctx.probes.listDir(`${key}.list`, dir);
+  if (!list.ok) return list.failure === 'NOT_FOUND' ? { sourceAgeHours: null } : { sourceAgeHours: undefined, sourceAgeReason: why(list) };
+  let names: string[];
+  try {
+    names = (JSON.parse(list.stdout) as string[]).filter(pick);
+  } catch {
+    return { sourceAgeHours: undefined, sourceAgeReason: `PARSE_FAILED: listing of ${dir}` };
+  }
+  if (names.length === 0) return { sourceAgeHours: null };
+  const st = await ctx.probes.exec(`${key}.mtime`, p.statPath, ['-c', '%Y', ...names.map((n) => `${dir}/${n}`)]);
+  if (!st.ok) return { sourceAgeHours: undefined, sourceAgeReason: why(st) };
+  const times = st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
+  if (times.length === 0) return { sourceAgeHours: undefined, sourceAgeReason: 'PARSE_FAILED: stat printed no times' };
+  return { sourceAgeHours: Math.max(0, Math.round(((now.getTime() - Math.max(...times) * 1000) / 3_600_000) * 10) / 10) };
+}
+
+/**
+ * Only the current /var/log/apt/history.log is read (rotated history.log.N.gz are compressed and
+ * the probe layer reads text): when it holds no upgrade and rotated logs exist, the date is unknown
+ * rather than "never".
+ */
+async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPatchesFacts>): Promise<void> {
+  const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
+  const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
+  if (offset === null) {
+    out.unknownFacts.lastSuccessfulUpdateAt = tz.ok ? 'PARSE_FAILED: date +%z' : `the local UTC offset is needed for history.log times: ${why(tz)}`;
+    return;
+  }
+  const log = await ctx.probes.readFile('apt.history', `${p.aptLogDir}/history.log`);
+  if (!log.ok && log.failure !== 'NOT_FOUND') {
+    out.unknownFacts.lastSuccessfulUpdateAt = why(log);
+    return;
+  }
+  const last = log.ok ? lastAptUpgrade(log.stdout, offset) : null;
+  if (last) {
+    out.facts.lastSuccessfulUpdateAt = last;
+    return;
+  }
+  const dir = await ctx.probes.listDir('apt.logdir', p.aptLogDir);
+  if (!dir.ok && dir.failure !== 'NOT_FOUND') {
+    out.unknownFacts.lastSuccessfulUpdateAt = why(dir);
+    return;
+  }
+  const rotated = dir.ok ? (JSON.parse(dir.stdout) as string[]).filter((n) => /^history\.log\.\d+(\.gz)?$/.test(n)) : [];
+  if (rotated.length) out.unknownFacts.lastSuccessfulUpdateAt = `NOT_READ: history.log has no upgrade and older upgrades may be in ${rotated.join(', ')} (rotated logs are not read)`;
+  else out.facts.lastSuccessfulUpdateAt = null;
+}
+
+async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' | null, running: string | null, out: CheckOutput<OsPatchesFacts>): Promise<void> {
+  if (manager === 'dnf') {
+    // needs-restarting -r: exit 1 = reboot required, 0 = not; exit 1 also means "unknown command" when the plugin is missing, so the text decides.
+    const nr = await ctx.probes.exec('needs-restarting', p.needsRestartingPath, ['-r'], { okExitCodes: [0, 1] });
+    if (nr.ok && nr.exitCode === 1 && /reboot is required/i.test(nr.stdout)) return void (out.facts.rebootRequired = true);
+    if (nr.ok && nr.exitCode === 0) return void (out.facts.rebootRequired = false);
+  } else {
+    // Created by Ubuntu's update-notifier hooks and by some Debian package postinst scripts.
+    const flag = await ctx.probes.readFile('reboot-required', p.rebootRequiredPath);
+    if (flag.ok) return void (out.facts.rebootRequired = true);
+    if (flag.failure !== 'NOT_FOUND') return void (out.unknownFacts.rebootRequired = why(flag));
+  }
+  const boot = await ctx.probes.listDir('boot.list', p.bootDir);
+  let newer: boolean | null = null;
+  if (boot.ok && running) newer = newerKernelInstalled(JSON.parse(boot.stdout) as string[], running);
+  if (newer !== null) out.facts.rebootRequired = newer;
+  else if (manager === 'apt') out.facts.rebootRequired = false; // no flag file, and no installed kernel to compare with (e.g. a container)
+  else out.unknownFacts.rebootRequired = `needs-restarting gave no answer and the running kernel ${running ?? '?'} is not in ${p.bootDir}`;
+}

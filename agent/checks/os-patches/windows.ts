@@ -1,0 +1,94 @@
+/**
+ * os-patches collector on Windows: OS identity, reboot state and update history every run
+ * (`win.os-patches`), the Windows Update Agent search of pending updates cached in the check
+ * memory (`win.os-patches.wua`), and the release's end of support from src/shared/eol.
+ */
+import type { CheckContext, Collector } from '../types.js';
+import { unknownOutput } from '../types.js';
+import type { OsPatchesFacts } from './facts.js';
+import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
+import { isoOrNull, partError, readPowerShellJson } from '../software/windows-common.js';
+import type { PsJsonResult } from '../software/windows-common.js';
+import { OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT } from './windows-script.js';
+import { OsPatchesDocument, WuaDocument, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
+
+export const OS_PATCHES_KEY = 'win.os-patches';
+export const WUA_KEY = 'win.os-patches.wua';
+
+/** How long a WUA search result is reused before the search runs again (check parameter `wuaCacheHours`). */
+const DEFAULT_WUA_CACHE_HOURS = 6;
+const HOUR_MS = 3_600_000;
+
+interface CachedSearch {
+  at: string;
+  stdout: string;
+}
+
+/** The WUA search document, from the check memory while fresh, else by running the search (up to 10 minutes). */
+async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocument>> {
+  const now = ctx.probes.now();
+  const maxAgeHours = typeof ctx.params.wuaCacheHours === 'number' ? ctx.params.wuaCacheHours : DEFAULT_WUA_CACHE_HOURS;
+  const cached = ctx.memory.get<CachedSearch>('wuaSearch');
+  if (cached && now.getTime() - Date.parse(cached.at) < maxAgeHours * HOUR_MS) {
+    const fromCache = readPowerShellJson(WUA_KEY, { ok: true, stdout: cached.stdout, exitCode: 0 }, WuaDocument);
+    if (fromCache.ok) return fromCache;
+  }
+  const outcome = await ctx.probes.powershell(WUA_KEY, WUA_SEARCH_SCRIPT, { timeoutMs: 600_000 });
+  const result = readPowerShellJson(WUA_KEY, outcome, WuaDocument);
+  if (result.ok && outcome.ok && !partError(result.data.errors, 'search')) ctx.memory.set('wuaSearch', { at: now.toISOString(), stdout: outcome.stdout });
+  return result;
+}
+
+export const collect: Collector<OsPatchesFacts> = async (ctx) => {
+  const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000 });
+  const doc = readPowerShellJson(OS_PATCHES_KEY, outcome, OsPatchesDocument);
+  if (!doc.ok) return unknownOutput(doc.reason);
+  const now = ctx.probes.now();
+  const facts: Partial<OsPatchesFacts> = {};
+  const unknownFacts: Record<string, string> = {};
+
+  const release = doc.data.os && !partError(doc.data.errors, 'os') ? windowsRelease(doc.data.os) : undefined;
+  if (!release) {
+    const reason = partError(doc.data.errors, 'os') ?? 'OS_UNIDENTIFIED: CurrentBuild not readable';
+    for (const f of ['osName', 'osId', 'osBuild', 'osEndOfSupport', 'osSupported']) unknownFacts[f] = reason;
+  } else {
+    facts.osName = release.osName;
+    facts.osId = release.osId;
+    facts.osBuild = release.osBuild;
+    try {
+      const eol = osRelease(loadEolCatalogue(), release.osId);
+      facts.osEndOfSupport = eol?.eolDate ?? null;
+      if (eol?.eolDate) facts.osSupported = eol.eolDate >= now.toISOString().slice(0, 10);
+      else unknownFacts.osSupported = `OS_NOT_IN_CATALOGUE: ${release.osId} has no end-of-support date in the catalogue`;
+    } catch (err) {
+      const reason = `EOL_CATALOGUE_UNAVAILABLE: ${(err as Error).message}`;
+      unknownFacts.osEndOfSupport = reason;
+      unknownFacts.osSupported = reason;
+    }
+  }
+
+  const reboot = rebootRequired(doc.data);
+  if (typeof reboot === 'boolean') facts.rebootRequired = reboot;
+  else unknownFacts.rebootRequired = reboot;
+
+  const historyError = partError(doc.data.errors, 'history');
+  if (historyError || !doc.data.history) unknownFacts.lastSuccessfulUpdateAt = historyError ?? 'SCRIPT_ERROR: history: not read';
+  else facts.lastSuccessfulUpdateAt = isoOrNull(doc.data.history.lastSuccessAt);
+
+  const wua = await wuaSearch(ctx);
+  const searchError = wua.ok ? partError(wua.data.errors, 'search') : wua.reason;
+  if (!wua.ok || searchError) {
+    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
+  } else {
+    const pending = pendingSecurityUpdates(wua.data, ctx.memory.get<Record<string, string>>('pendingFirstSeen') ?? {}, now);
+    ctx.memory.set('pendingFirstSeen', pending.firstSeen);
+    facts.pendingSecurityUpdates = pending.updates;
+    facts.pendingUpdatesTotal = wua.data.updates.length;
+    facts.oldestPendingSecuritySince = pending.updates.map((u) => u.firstSeenAt).sort()[0] ?? null;
+    const lastSearch = isoOrNull(wua.data.lastOnlineSearchAt);
+    const lastSearchError = partError(wua.data.errors, 'last-search');
+    if (lastSearchError) unknownFacts.updateSourceAgeHours = lastSearchError;
+    else facts.updateSourceAgeHours = lastSearch ? Math.max(0, Math.round(((now.getTime() - Date.parse(lastSearch)) / HOUR_MS) * 10) / 10) : null;
+  }
+  return { status: 'ok', facts, unknownFacts };
+};

@@ -1,0 +1,14 @@
+/** The one list of checks. Adding a check: a folder here, one line below, a rules file, a test. */
+import type { CheckDefinition, CheckId } from './types.js';
+import { definition as usbMedia } from './usb-media/index.js';
+import { definition as software } from './software/index.js';
+import { definition as antivirus } from './antivirus/index.js';
+import { definition as screenLock } from './screen-lock/index.js';
+import { definition as osPatches } from './os-patches/index.js';
+import { definition as beyond } from './beyond/index.js';
+
+export const CHECKS: readonly CheckDefinition<never>[] = [usbMedia, software, antivirus, screenLock, osPatches, beyond] as unknown as CheckDefinition<never>[];
+
+export function checkById(id: CheckId): CheckDefinition<never> | undefined {
+  return CHECKS.find((c) => c.id === id);
+}

@@ -1,0 +1,18 @@
+/** Facts of the screen-lock check, per logged-on graphical user. */
+import { z } from 'zod';
+
+export const LockSession = z.object({
+  user: z.string(),
+  desktop: z.enum(['gnome', 'kde', 'xfce', 'windows', 'other']),
+  lockEnabled: z.boolean().describe('The session locks (asks for the password) after idle time'),
+  idleToLockSeconds: z.number().nullable().describe('Effective seconds of inactivity until the session is locked; null = never'),
+  enforced: z.boolean().describe('The values come from an administrator policy the user cannot change (GPO, dconf lock, kiosk [$i])'),
+  source: z.string().describe('Which settings decided it, e.g. "InactivityTimeoutSecs" or "dconf lock"'),
+});
+export type LockSession = z.infer<typeof LockSession>;
+
+export const ScreenLockFacts = z.object({
+  sessions: z.array(LockSession).describe('Logged-on graphical users; empty when nobody is logged on'),
+  machineInactivityLimitSeconds: z.number().nullable().describe('Windows "Interactive logon: Machine inactivity limit"; null when not set or not Windows'),
+});
+export type ScreenLockFacts = z.infer<typeof ScreenLockFacts>;

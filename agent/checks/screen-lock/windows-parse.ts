@@ -1,0 +1,100 @@
+/**
+ * Parser of the `win.screen-lock` document (see windows-script.ts) into screen-lock facts:
+ * the effective idle-to-lock time per logged-on user.
+ */
+import { z } from 'zod';
+import type { CheckOutput } from '../types.js';
+import type { LockSession, ScreenLockFacts } from './facts.js';
+import { partError } from '../software/windows-common.js';
+
+const DesktopValues = z.object({
+  ScreenSaveActive: z.string().nullable(),
+  ScreenSaverIsSecure: z.string().nullable(),
+  ScreenSaveTimeOut: z.string().nullable(),
+  'SCRNSAVE.EXE': z.string().nullable(),
+  DelayLockInterval: z.string().nullable(),
+});
+type DesktopValues = z.infer<typeof DesktopValues>;
+
+export const ScreenLockDocument = z.object({
+  schema: z.literal('mamori.win.screen-lock/1'),
+  machine: z.object({ InactivityTimeoutSecs: z.number().nullable().optional() }).nullable(),
+  users: z.array(z.object({ sid: z.string(), name: z.string().nullable(), desktop: DesktopValues, policy: DesktopValues })),
+  explorerSids: z.array(z.string()).nullable(),
+  errors: z.array(z.object({ part: z.string(), message: z.string() })),
+});
+export type ScreenLockDocument = z.infer<typeof ScreenLockDocument>;
+
+/** A candidate way the session gets locked after idle time. */
+interface LockCandidate {
+  seconds: number;
+  enforced: boolean;
+  source: string;
+}
+
+const SAVER_VALUES = ['ScreenSaveActive', 'ScreenSaverIsSecure', 'ScreenSaveTimeOut', 'SCRNSAVE.EXE'] as const;
+
+/**
+ * The secure screen saver of one user: policy values win over the user's own
+ * (Software\Policies\…\Control Panel\Desktop overrides Control Panel\Desktop). The saver locks
+ * only when active, secure, a saver program is set and the timeout is positive (platform-probes.md §4.1).
+ */
+export function screenSaverCandidate(desktop: DesktopValues, policy: DesktopValues): LockCandidate | undefined {
+  const pick = (name: (typeof SAVER_VALUES)[number]) => policy[name] ?? desktop[name];
+  const timeout = Number.parseInt(pick('ScreenSaveTimeOut') ?? '', 10);
+  const exe = (pick('SCRNSAVE.EXE') ?? '').trim();
+  if (pick('ScreenSaveActive')?.trim() !== '1' || pick('ScreenSaverIsSecure')?.trim() !== '1' || exe === '' || !(timeout > 0)) return undefined;
+  const enforced = SAVER_VALUES.every((n) => policy[n] !== null);
+  return { seconds: timeout, enforced, source: enforced ? 'screen saver (policy)' : 'screen saver (user setting)' };
+}
+
+/** DelayLockInterval as read through PowerShell: a DWORD 0xFFFFFFFF arrives as Int32 -1 ("never"). */
+function delayLockNote(desktop: DesktopValues): string | undefined {
+  const v = desktop.DelayLockInterval?.trim();
+  if (v === undefined || v === '') return undefined;
+  if (v === '-1' || v === '4294967295') return 'DelayLockInterval=never';
+  // Locking when the display turns off depends on the power plan's display timeout, which is not read: not counted.
+  return `DelayLockInterval=${v} (display-off lock not counted)`;
+}
+
+export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLockFacts> {
+  const facts: Partial<ScreenLockFacts> = {};
+  const unknownFacts: Record<string, string> = {};
+  const machineError = partError(doc.errors, 'machine');
+  let machineLimit: number | null = null;
+  if (machineError || !doc.machine) {
+    unknownFacts.machineInactivityLimitSeconds = machineError ?? 'SCRIPT_ERROR: machine: not read';
+  } else {
+    const v = doc.machine.InactivityTimeoutSecs;
+    machineLimit = typeof v === 'number' && v > 0 ? v : null;
+    facts.machineInactivityLimitSeconds = machineLimit;
+  }
+  const usersError = partError(doc.errors, 'users');
+  if (usersError || machineError) {
+    unknownFacts.sessions = usersError ?? machineError ?? '';
+    return { status: 'ok', facts, unknownFacts };
+  }
+  // Keep the users with a desktop (owner of an explorer.exe); a loaded hive alone can be a service account's.
+  const interactive = doc.explorerSids && !partError(doc.errors, 'explorer') ? new Set(doc.explorerSids) : null;
+  const sessions: LockSession[] = [];
+  for (const u of doc.users) {
+    if (interactive && !interactive.has(u.sid)) continue;
+    const candidates: LockCandidate[] = [];
+    if (machineLimit !== null) candidates.push({ seconds: machineLimit, enforced: true, source: 'InactivityTimeoutSecs' });
+    const saver = screenSaverCandidate(u.desktop, u.policy);
+    if (saver) candidates.push(saver);
+    candidates.sort((a, b) => a.seconds - b.seconds || Number(b.enforced) - Number(a.enforced));
+    const chosen = candidates[0];
+    const notes = [delayLockNote(u.desktop)].filter((n): n is string => !!n);
+    sessions.push({
+      user: u.name ?? u.sid,
+      desktop: 'windows',
+      lockEnabled: chosen !== undefined,
+      idleToLockSeconds: chosen ? chosen.seconds : null,
+      enforced: chosen ? chosen.enforced : false,
+      source: [chosen ? chosen.source : 'no lock on idle', ...notes].join('; '),
+    });
+  }
+  facts.sessions = sessions;
+  return { status: 'ok', facts, unknownFacts };
+}

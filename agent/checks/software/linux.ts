@@ -1,0 +1,123 @@
+/**
+ * Linux collector of the software check: the package databases (dpkg or rpm), snaps, flatpaks
+ * (system and per-user), running processes, and the end-of-support matches of the installed set.
+ */
+import type { ProbeOutcome } from '../../probes/types.js';
+import { keyPart } from '../../probes/types.js';
+import { loadEolCatalogue, matchSoftware } from '../../../src/shared/eol/index.js';
+import type { CheckContext, CheckOutput, Collector } from '../types.js';
+import type { InstalledPackage, RunningProcess, SoftwareFacts } from './facts.js';
+import { FLATPAK_COLUMNS, RPM_QUERYFORMAT, parseDpkgStatus, parseFlatpakList, parseRpmQuery, parseSnapFileNames, parseSnapList } from './linux-parse.js';
+import { humanUsers, listProcesses, parsePasswd } from './linux-proc.js';
+import type { PasswdEntry } from './linux-proc.js';
+
+/** Defaults of the OS paths (the check's `params`). */
+export const LINUX_SOFTWARE_PARAMS = {
+  dpkgStatusPath: '/var/lib/dpkg/status',
+  rpmPath: '/usr/bin/rpm',
+  snapPath: '/usr/bin/snap',
+  snapsDir: '/var/lib/snapd/snaps',
+  flatpakPath: '/usr/bin/flatpak',
+  procRoot: '/proc',
+  findPath: '/usr/bin/find',
+  passwdPath: '/etc/passwd',
+};
+
+const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+
+type Inventory = { packages: InstalledPackage[]; problems: string[] };
+
+export const collect: Collector<SoftwareFacts> = async (ctx) => {
+  const p = { ...LINUX_SOFTWARE_PARAMS, ...ctx.params } as typeof LINUX_SOFTWARE_PARAMS;
+  const out: CheckOutput<SoftwareFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
+
+  const passwdOut = await ctx.probes.readFile('passwd', p.passwdPath);
+  const users = passwdOut.ok ? parsePasswd(passwdOut.stdout) : [];
+
+  const inv = await inventory(ctx, p, users);
+  if (inv.problems.length > 0) out.unknownFacts.packages = inv.problems.join('; ');
+  else out.facts.packages = inv.packages;
+
+  const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
+  if (!procs.ok) out.unknownFacts.processes = procs.reason;
+  else {
+    const names = new Map(users.map((u) => [u.uid, u.name]));
+    if (passwdOut.ok) names.set(0, names.get(0) ?? 'root');
+    out.facts.processes = procs.processes.map<RunningProcess>((pr) => ({
+      name: pr.name,
+      path: pr.exe,
+      user: pr.uid === null ? null : (names.get(pr.uid) ?? String(pr.uid)),
+      pid: pr.pid,
+    }));
+  }
+
+  try {
+    const cat = loadEolCatalogue();
+    out.facts.catalogueDate = cat.date;
+    // Matching needs the whole inventory: a partial one could hide an end-of-support product.
+    if (out.facts.packages) out.facts.endOfSupport = matchSoftware(cat, out.facts.packages, 'linux');
+    else out.unknownFacts.endOfSupport = `the package inventory is incomplete (${out.unknownFacts.packages})`;
+  } catch (err) {
+    const reason = `EOL_CATALOGUE: ${(err as Error).message}`;
+    out.unknownFacts.endOfSupport = reason;
+    out.unknownFacts.catalogueDate = reason;
+  }
+
+  if (!out.facts.packages && !out.facts.processes) {
+    out.status = 'unknown';
+    out.reason = `neither the package inventory nor the process list could be read (${out.unknownFacts.packages}; ${out.unknownFacts.processes})`;
+  }
+  return out;
+};
+
+/**
+ * The installed set. dpkg and rpm are each optional (NOT_FOUND = that database is absent), but
+ * at least one must exist. A snap or flatpak that is installed but cannot be listed makes the
+ * inventory incomplete, which is reported rather than hidden.
+ */
+async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, users: PasswdEntry[]): Promise<Inventory> {
+  const packages: InstalledPackage[] = [];
+  const problems: string[] = [];
+  let systemDb = false;
+
+  const dpkg = await ctx.probes.readFile('dpkg-status', p.dpkgStatusPath);
+  if (dpkg.ok) {
+    systemDb = true;
+    packages.push(...parseDpkgStatus(dpkg.stdout));
+  } else if (dpkg.failure !== 'NOT_FOUND') problems.push(`dpkg: ${why(dpkg)}`);
+
+  const rpm = await ctx.probes.exec('rpm.qa', p.rpmPath, ['-qa', '--queryformat', RPM_QUERYFORMAT], { timeoutMs: 60_000 });
+  if (rpm.ok) {
+    const rpms = parseRpmQuery(rpm.stdout);
+    // rpm installed on a Debian system (e.g. for alien) has an empty database: not the system DB.
+    if (rpms.length > 0) systemDb = true;
+    packages.push(...rpms);
+  } else if (rpm.failure !== 'NOT_FOUND') problems.push(`rpm: ${why(rpm)}`);
+  if (!systemDb && problems.length === 0) problems.push(`NOT_FOUND: neither ${p.dpkgStatusPath} nor an rpm database was found`);
+
+  const snap = await ctx.probes.exec('snap.list', p.snapPath, ['list']);
+  if (snap.ok) packages.push(...parseSnapList(snap.stdout));
+  else if (snap.failure !== 'NOT_FOUND') {
+    // snapd not running ("cannot communicate with server"): the mounted snap files still name what is installed.
+    const files = await ctx.probes.listDir('snap.files', p.snapsDir);
+    if (files.ok) packages.push(...parseSnapFileNames(JSON.parse(files.stdout) as string[]));
+    else problems.push(`snap: ${why(snap)}`);
+  }
+
+  const flatpak = await ctx.probes.exec('flatpak.system', p.flatpakPath, ['list', '--system', `--columns=${FLATPAK_COLUMNS}`]);
+  if (flatpak.ok) {
+    packages.push(...parseFlatpakList(flatpak.stdout, null));
+    for (const u of humanUsers(users)) {
+      const dir = await ctx.probes.listDir(`flatpak.user.${keyPart(u.name)}.dir`, `${u.home}/.local/share/flatpak`);
+      if (!dir.ok) continue; // no per-user installation
+      // flatpak finds the user installation through HOME / XDG_DATA_HOME; no need to switch uid for reading.
+      const list = await ctx.probes.exec(`flatpak.user.${keyPart(u.name)}`, p.flatpakPath, ['list', '--user', `--columns=${FLATPAK_COLUMNS}`], {
+        env: { HOME: u.home, XDG_DATA_HOME: `${u.home}/.local/share` },
+      });
+      if (list.ok) packages.push(...parseFlatpakList(list.stdout, u.name));
+      else problems.push(`flatpak of ${u.name}: ${why(list)}`);
+    }
+  } else if (flatpak.failure !== 'NOT_FOUND') problems.push(`flatpak: ${why(flatpak)}`);
+
+  return { packages, problems };
+}

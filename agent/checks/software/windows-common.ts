@@ -1,0 +1,128 @@
+/**
+ * Shared pieces of the Windows collectors: the PowerShell prelude every check script starts
+ * with, and the reader that turns a probe outcome into validated JSON (or a reason to report
+ * the facts as unknown).
+ *
+ * Why the scripts look the way they do (platform-probes.md §0.1):
+ * - Windows PowerShell 5.1 unwraps one-element arrays in pipelines (PowerShell/PowerShell#11857),
+ *   so every array is built with @() and the document is serialised with
+ *   `ConvertTo-Json -InputObject` (never piped).
+ * - DateTime serialises as "\/Date(…)\/" in 5.1, so every date is emitted explicitly with
+ *   `.ToUniversalTime().ToString('o')`.
+ * - The default depth of 2 truncates nested objects: always -Depth 6.
+ * - Output goes through [Console]::Out with a UTF-8 encoding without BOM, so Japanese
+ *   DisplayNames, user names and volume labels arrive intact whatever the console code page
+ *   (932 on Japanese Windows).
+ * - Scripts read registry values, CIM/WMI properties and API results only, never localised
+ *   text, so Japanese Windows yields the same facts as English Windows.
+ * - Scripts contain no blank lines and no here-strings: the host feeds them to
+ *   `powershell.exe -Command -`, where a blank line ends a multi-line statement
+ *   (see agent/probes/powershell-host.ts).
+ */
+import type { z } from 'zod';
+import type { ProbeOutcome } from '../../probes/types.js';
+
+/**
+ * PowerShell prelude of every check script: strict errors, UTF-8 output, an error list the
+ * script fills per part (so one failing part makes only its facts unknown), helpers to read
+ * registry values and to format dates, and the one writer of the JSON document.
+ */
+export const PS_PRELUDE = [
+  "$ErrorActionPreference = 'Stop'",
+  "$ProgressPreference = 'SilentlyContinue'",
+  '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)',
+  '$script:mamoriErrors = @()',
+  'function Add-MamoriError([string]$Part, $Err) {',
+  '  $message = if ($Err -is [System.Management.Automation.ErrorRecord]) { $Err.Exception.Message } else { [string]$Err }',
+  '  $script:mamoriErrors += ,([ordered]@{ part = $Part; message = [string]$message })',
+  '}',
+  'function ConvertTo-MamoriIso($Value) {',
+  '  if ($null -eq $Value) { return $null }',
+  '  return ([datetime]$Value).ToUniversalTime().ToString(\'o\')',
+  '}',
+  '# Registry::HKEY_… paths avoid the HKLM:/HKU: drives (HKU: does not exist by default).',
+  'function Get-MamoriRegValue([string]$Path, [string]$Name) {',
+  "  $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction SilentlyContinue",
+  '  if ($null -eq $item) { return $null }',
+  '  return $item.$Name',
+  '}',
+  'function Write-MamoriJson($Document) {',
+  "  $Document['errors'] = @($script:mamoriErrors)",
+  '  [Console]::Out.WriteLine((ConvertTo-Json -InputObject $Document -Depth 6 -Compress))',
+  '  [Console]::Out.Flush()',
+  '}',
+].join('\n');
+
+/**
+ * PowerShell function listing the loaded user hives (HKU\S-1-5-21-…, i.e. real accounts, not
+ * the `_Classes` hives nor S-1-5-18/19/20) with the account name: SID → NTAccount through the
+ * local SAM / domain cache, else the leaf of ProfileList\<SID>\ProfileImagePath.
+ * Win32_UserAccount is not used because on a domain member it enumerates the whole domain.
+ */
+export const PS_LOADED_USERS = [
+  'function Get-MamoriLoadedUsers {',
+  '  $users = @()',
+  "  foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {",
+  '    $sid = [string]$hive.PSChildName',
+  "    if ($sid -notmatch '^S-1-5-21-[0-9-]+$') { continue }",
+  "    $profilePath = Get-MamoriRegValue ('HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\' + $sid) 'ProfileImagePath'",
+  '    $name = $null',
+  '    try { $name = (New-Object System.Security.Principal.SecurityIdentifier($sid)).Translate([System.Security.Principal.NTAccount]).Value } catch { $name = $null }',
+  '    if (-not $name -and $profilePath) { $name = Split-Path -Leaf $profilePath }',
+  '    $users += ,([ordered]@{ sid = $sid; name = $name; profilePath = $profilePath })',
+  '  }',
+  '  return ,$users',
+  '}',
+].join('\n');
+
+/** Result of reading a check script's JSON document. */
+export type PsJsonResult<T> = { ok: true; data: T } | { ok: false; reason: string };
+
+/**
+ * Turn a PowerShell probe outcome into validated data. A failed probe, empty or truncated
+ * output, a script that reported a fatal error, or a document of another shape all give a
+ * reason (the check reports unknown), never an exception and never defaults.
+ */
+export function readPowerShellJson<T>(key: string, outcome: ProbeOutcome, schema: z.ZodType<T>): PsJsonResult<T> {
+  if (!outcome.ok) return { ok: false, reason: `${outcome.failure}: ${outcome.detail}` };
+  // Windows PowerShell may put a BOM in front when the output encoding was switched.
+  const text = outcome.stdout.replace(/^\uFEFF/, '').trim();
+  if (text === '') return { ok: false, reason: `EMPTY_OUTPUT: ${key} printed nothing` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `INVALID_JSON: ${key} did not print one complete JSON document (truncated?): ${(err as Error).message}` };
+  }
+  if (raw !== null && typeof raw === 'object' && typeof (raw as { fatal?: unknown }).fatal === 'string') {
+    return { ok: false, reason: `SCRIPT_ERROR: ${key}: ${(raw as { fatal: string }).fatal}` };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `UNEXPECTED_SHAPE: ${key}: ${issue?.path.join('.') || '(document)'}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, data: parsed.data };
+}
+
+/** The per-part errors every script reports (see PS_PRELUDE). */
+export interface ScriptError {
+  part: string;
+  message: string;
+}
+
+/** Reason text for a part of a script that failed on the PC, or undefined when it did not fail. */
+export function partError(errors: readonly ScriptError[], part: string): string | undefined {
+  const hit = errors.find((e) => e.part === part);
+  return hit ? `SCRIPT_ERROR: ${part}: ${hit.message}` : undefined;
+}
+
+/** Normalise an ISO time printed by PowerShell ('o' format, 7 fraction digits) to JS ISO; null stays null. */
+export function isoOrNull(value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** UINT32_MAX, which Defender and the Windows APIs use for "never" / "not set" (platform-probes.md §3.3). */
+export const UINT32_NEVER = 4294967295;

@@ -1,0 +1,41 @@
+/**
+ * software collector on Windows: one PowerShell script (windows-script.ts) lists the
+ * Uninstall entries (machine, WOW6432Node, each loaded user hive), Appx packages and running
+ * processes; windows-parse.ts turns it into facts and the end-of-support catalogue
+ * (src/shared/eol) names what is out of support.
+ */
+import type { Collector } from '../types.js';
+import { unknownOutput } from '../types.js';
+import type { SoftwareFacts } from './facts.js';
+import { loadEolCatalogue, matchSoftware } from '../../../src/shared/eol/index.js';
+import { readPowerShellJson } from './windows-common.js';
+import { SOFTWARE_SCRIPT } from './windows-script.js';
+import { SoftwareDocument, softwareUnknowns, windowsPackages, windowsProcesses } from './windows-parse.js';
+
+/** Probe key of the script; also the file name in a recording (`win.software.out`). */
+export const SOFTWARE_KEY = 'win.software';
+
+export const collect: Collector<SoftwareFacts> = async (ctx) => {
+  const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000 });
+  const doc = readPowerShellJson(SOFTWARE_KEY, outcome, SoftwareDocument);
+  if (!doc.ok) return unknownOutput(doc.reason);
+  const unknownFacts = softwareUnknowns(doc.data.errors);
+  const facts: Partial<SoftwareFacts> = {};
+  if (!unknownFacts.processes) facts.processes = windowsProcesses(doc.data);
+  if (unknownFacts.packages) {
+    unknownFacts.endOfSupport = unknownFacts.packages;
+  } else {
+    const packages = windowsPackages(doc.data);
+    facts.packages = packages;
+    try {
+      const catalogue = loadEolCatalogue();
+      facts.endOfSupport = matchSoftware(catalogue, packages, 'windows');
+      facts.catalogueDate = catalogue.date;
+    } catch (err) {
+      const reason = `EOL_CATALOGUE_UNAVAILABLE: ${(err as Error).message}`;
+      unknownFacts.endOfSupport = reason;
+      unknownFacts.catalogueDate = reason;
+    }
+  }
+  return { status: 'ok', facts, unknownFacts };
+};

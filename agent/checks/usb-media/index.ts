@@ -1,0 +1,13 @@
+import type { CheckDefinition } from '../types.js';
+import { UsbMediaFacts } from './facts.js';
+
+export const definition: CheckDefinition<UsbMediaFacts> = {
+  id: 'usb-media',
+  title: { ja: 'USB記録媒体', en: 'USB storage media' },
+  facts: UsbMediaFacts,
+  params: { sysfsRoot: '/sys', enforcement: 'audit' },
+  platforms: {
+    linux: async () => (await import('./linux.js')).collect,
+    windows: async () => (await import('./windows.js')).collect,
+  },
+};

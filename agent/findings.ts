@@ -1,0 +1,107 @@
+/**
+ * Turns a local evaluation into events for the collector: violations opened and closed
+ * (by comparing with what this agent has reported open before), rule results and facts
+ * when they changed. Pure: the caller persists the returned state after the outbox
+ * has the events.
+ */
+import { createHash } from 'node:crypto';
+import type { NewAgentEvent, Violation } from '../src/shared/protocol/messages.js';
+import type { Rule } from '../src/shared/catalogue/schema.js';
+import type { LocalReport } from './local-check.js';
+
+export interface FindingsState {
+  /** Open violations by "ruleId\u0000subject". */
+  open: Record<string, { checkId: string; openedAt: string }>;
+  /** Hash of the last facts / results sent per check. */
+  factsHash: Record<string, string>;
+  resultsHash: Record<string, string>;
+}
+
+export function emptyFindingsState(): FindingsState {
+  return { open: {}, factsHash: {}, resultsHash: {} };
+}
+
+const EXCERPT_LIMIT = 16 * 1024;
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+}
+
+function fill(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
+}
+
+function boundedExcerpt(excerpt: Record<string, unknown>): Record<string, unknown> {
+  const text = JSON.stringify(excerpt);
+  if (text.length <= EXCERPT_LIMIT) return excerpt;
+  return { truncated: true, bytes: text.length, keys: Object.keys(excerpt).slice(0, 50) };
+}
+
+export interface FindingsOptions {
+  /** Send facts and results even when unchanged (helpdesk scan). */
+  force?: boolean;
+}
+
+export function findingsToEvents(report: LocalReport, rules: readonly Rule[], previous: FindingsState, opts: FindingsOptions = {}): { events: NewAgentEvent[]; state: FindingsState } {
+  const at = new Date().toISOString();
+  const state: FindingsState = { open: { ...previous.open }, factsHash: { ...previous.factsHash }, resultsHash: { ...previous.resultsHash } };
+  const events: NewAgentEvent[] = [];
+  const ruleById = new Map(rules.map((r) => [r.id, r]));
+
+  for (const check of report.checks) {
+    const factsBody = { status: check.status, facts: check.facts, unknownFacts: check.unknownFacts, reason: check.reason };
+    const fh = hash(factsBody);
+    if (opts.force || state.factsHash[check.id] !== fh) {
+      events.push({ at, kind: 'facts', checkId: check.id, status: check.status, facts: { ...check.facts, _unknown: check.unknownFacts, ...(check.reason ? { _reason: check.reason } : {}) } });
+      state.factsHash[check.id] = fh;
+    }
+    const results = check.rules.map((r) => ({ ruleId: r.ruleId, subject: '', result: r.result, reason: r.reason.slice(0, 1000) }));
+    const rh = hash(results);
+    if (opts.force || state.resultsHash[check.id] !== rh) {
+      events.push({ at, kind: 'results', checkId: check.id, policyVersion: report.policyVersion, results });
+      state.resultsHash[check.id] = rh;
+    }
+
+    const failingNow = new Set<string>();
+    for (const evaluation of check.rules) {
+      const rule = ruleById.get(evaluation.ruleId);
+      if (!rule) continue;
+      for (const s of evaluation.subjects) {
+        if (s.result !== 'fail') continue;
+        const key = `${rule.id}\u0000${s.subject}`;
+        failingNow.add(key);
+        if (state.open[key]) continue;
+        const vars = { subject: s.subject, reason: s.reason };
+        const user = typeof s.excerpt.user === 'string' ? s.excerpt.user : undefined;
+        const violation: Violation = {
+          checkId: check.id,
+          ruleId: rule.id,
+          subject: s.subject,
+          result: 'fail',
+          severity: rule.severity,
+          title: rule.name,
+          message: { ja: fill(rule.message.ja, vars), en: fill(rule.message.en, vars) },
+          reason: s.reason.slice(0, 1000),
+          clauses: rule.clauses,
+          facts: boundedExcerpt(s.excerpt),
+          ...(user ? { user } : {}),
+        };
+        events.push({ at, kind: 'violation.opened', violation, policyVersion: report.policyVersion });
+        state.open[key] = { checkId: check.id, openedAt: at };
+      }
+    }
+    // Close what this check reported open before and no longer fails. A rule that is now
+    // unknown keeps its violation open: nobody can tell that it was fixed.
+    const unknownRules = new Set(check.rules.filter((r) => r.result === 'unknown').map((r) => r.ruleId));
+    for (const [key, info] of Object.entries(state.open)) {
+      if (info.checkId !== check.id || failingNow.has(key)) continue;
+      const [ruleId = '', subject = ''] = key.split('\u0000');
+      if (unknownRules.has(ruleId)) continue;
+      const evaluation = check.rules.find((r) => r.ruleId === ruleId);
+      const reason = evaluation ? `${evaluation.result}: ${evaluation.reason}` : 'rule no longer in the catalogue';
+      events.push({ at, kind: 'violation.closed', checkId: check.id, ruleId, subject, reason: reason.slice(0, 1000) });
+      delete state.open[key];
+    }
+  }
+  return { events, state };
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs one check on this PC (or a recording) and judges its facts with the rule catalogue.
+ * Errors of a collector are caught here, at the boundary: they become `unknown` with the
+ * error, never a crash of the agent and never a pass.
+ */
+import type { z } from 'zod';
+import type { PolicyDocument, Segment } from '../src/shared/protocol/messages.js';
+import { evaluateRule } from '../src/shared/catalogue/evaluate.js';
+import type { RuleEvaluation } from '../src/shared/catalogue/evaluate.js';
+import type { Rule } from '../src/shared/catalogue/schema.js';
+import type { CheckContext, CheckDefinition, CheckOutput } from './checks/types.js';
+
+export type AnyOutput = CheckOutput<Record<string, unknown>>;
+
+/** Keep only facts that match the check's schema; the others become unknown (a collector bug must not pass a rule). */
+export function validateFacts(def: CheckDefinition<never>, output: AnyOutput): AnyOutput {
+  const facts = { ...output.facts };
+  const unknownFacts = { ...output.unknownFacts };
+  const shape = def.facts.shape as Record<string, z.ZodType>;
+  for (const [name, value] of Object.entries(facts)) {
+    const schema = shape[name];
+    if (!schema) {
+      delete facts[name];
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      delete facts[name];
+      const issue = parsed.error.issues[0];
+      unknownFacts[name] = `INVALID_FACT: ${[name, ...(issue?.path ?? [])].join('.')} ${issue?.message ?? ''}`.trim();
+    }
+  }
+  return { ...output, facts, unknownFacts };
+}
+
+export async function runCheck(def: CheckDefinition<never>, ctx: CheckContext): Promise<AnyOutput> {
+  const load = def.platforms[ctx.probes.platform];
+  if (!load) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `NOT_SUPPORTED: ${def.id} has no ${ctx.probes.platform} collector` };
+  try {
+    const collect = (await load()) as unknown as (c: CheckContext) => Promise<AnyOutput>;
+    return validateFacts(def, await collect({ ...ctx, params: { ...def.params, ...ctx.params } }));
+  } catch (err) {
+    ctx.log.warn(`check ${def.id} failed`, { error: (err as Error).stack });
+    return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `CHECK_ERROR: ${(err as Error).message}`.slice(0, 500) };
+  }
+}
+
+export interface JudgeContext {
+  platform: 'linux' | 'windows';
+  segment: Segment | undefined;
+  policy: PolicyDocument;
+  now: Date;
+}
+
+export function judge(rules: readonly Rule[], output: AnyOutput, ctx: JudgeContext): RuleEvaluation[] {
+  return rules.map((rule) => evaluateRule(rule, output, ctx));
+}

@@ -1,0 +1,55 @@
+/** One-time enrollment: trade an enrollment token for this agent's own id and secret. */
+import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
+import { CloseCode, closeCodeName } from '../../src/shared/protocol/errors.js';
+import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
+import { PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
+import type { OsInfo, Segment } from '../../src/shared/protocol/messages.js';
+
+export class EnrollmentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Enrollment {
+  agentId: string;
+  secret: string;
+  segment: Segment;
+}
+
+export function enroll(url: string, token: string, os: OsInfo, agentVersion: string, wsOptions: ClientOptions = {}, timeoutMs = 20_000): Promise<Enrollment> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, ...wsOptions });
+    let result: Enrollment | undefined;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new EnrollmentError('ENROLL_TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    ws.on('message', (data) => {
+      try {
+        const frame = decodeCollectorFrame(data.toString());
+        if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion }));
+        else if (frame.type === 'enrolled') {
+          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment };
+          ws.close(CloseCode.NORMAL, 'enrolled');
+        }
+      } catch (err) {
+        ws.terminate();
+        reject(new EnrollmentError('ENROLL_PROTOCOL', (err as Error).message));
+      }
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new EnrollmentError('ENROLL_CONNECT', `cannot reach ${url}: ${err.message}`));
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      if (result) resolve(result);
+      else reject(new EnrollmentError(closeCodeName(code), `enrollment refused (${code} ${closeCodeName(code)}): ${reason.toString() || 'no reason given'}`));
+    });
+  });
+}

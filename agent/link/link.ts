@@ -1,0 +1,228 @@
+/**
+ * The agent's WebSocket link to the collector: authenticate with the HMAC challenge, resume
+ * after the collector's last stored sequence number, stream the outbox with a window of
+ * unacknowledged batches, answer scans and policy pushes, and reconnect with backoff.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
+import { CloseCode, FATAL_FOR_AGENT, closeCodeName } from '../../src/shared/protocol/errors.js';
+import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
+import { authProof } from '../../src/shared/protocol/auth.js';
+import { LIMITS, PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
+import type { CollectorFrame, OsInfo, PolicyPushFrame, ScanRequestFrame, Segment, WelcomeFrame } from '../../src/shared/protocol/messages.js';
+import type { Logger } from '../../src/shared/log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { Backoff } from './backoff.js';
+
+export interface Identity {
+  agentId: string;
+  secret: string;
+}
+
+export interface LinkOptions {
+  url: string;
+  identity: Identity;
+  outbox: Outbox;
+  os: OsInfo;
+  agentVersion: string;
+  policyVersion: () => number;
+  log: Logger;
+  /** TLS and other ws client options (CA pinning is added by the caller). */
+  wsOptions?: ClientOptions;
+  /** Most events per frame (default 500). */
+  batchEvents?: number;
+  /** Batches sent and not yet acknowledged (default 8). */
+  window?: number;
+  backoff?: Backoff;
+}
+
+export interface LinkEvents {
+  welcome: [WelcomeFrame];
+  scan: [ScanRequestFrame];
+  policy: [PolicyPushFrame];
+  closed: [number, string];
+}
+
+const BATCH_BYTES = Math.floor(LIMITS.maxFrameBytes / 2);
+
+export class AgentLink extends EventEmitter<LinkEvents> {
+  private ws: WebSocket | undefined;
+  private stopped = false;
+  private authenticated = false;
+  private sentThrough = 0;
+  private inflight: number[] = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private heartbeatSeconds = 30;
+  private readonly backoff: Backoff;
+  private readonly batchEvents: number;
+  private readonly window: number;
+  /** Segment the collector assigned to this agent (from the last welcome). */
+  segment: Segment | undefined;
+
+  constructor(private readonly opts: LinkOptions) {
+    super();
+    this.backoff = opts.backoff ?? new Backoff();
+    this.batchEvents = opts.batchEvents ?? 500;
+    this.window = opts.window ?? 8;
+  }
+
+  get connected(): boolean {
+    return this.authenticated;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.clearTimers();
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close(CloseCode.NORMAL, 'agent stopping');
+        setTimeout(resolve, 2000).unref();
+      });
+    }
+    ws?.terminate();
+  }
+
+  /** New events are in the outbox: send them if connected. */
+  notify(): void {
+    if (this.authenticated) this.pump();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: 15_000, ...this.opts.wsOptions });
+    this.ws = ws;
+    this.authenticated = false;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return ws.close(CloseCode.MALFORMED_FRAME, 'binary frame');
+      this.onFrame(ws, data.toString());
+    });
+    ws.on('ping', () => this.armLiveness(ws));
+    ws.on('open', () => this.armLiveness(ws));
+    ws.on('error', (err) => this.opts.log.debug('link error', { error: err.message }));
+    ws.on('close', (code, reasonBuf) => {
+      const reason = reasonBuf.toString();
+      this.clearTimers();
+      const wasAuthenticated = this.authenticated;
+      this.authenticated = false;
+      if (this.ws === ws) this.ws = undefined;
+      this.emit('closed', code, reason);
+      if (this.stopped) return;
+      const delay = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.backoff.max() : this.backoff.next();
+      const log = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.opts.log.error.bind(this.opts.log) : this.opts.log.info.bind(this.opts.log);
+      log(`collector connection closed (${code} ${closeCodeName(code)}${reason ? `: ${reason}` : ''}); reconnecting in ${(delay / 1000).toFixed(1)} s`, { wasAuthenticated });
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private onFrame(ws: WebSocket, text: string): void {
+    let frame: CollectorFrame;
+    try {
+      frame = decodeCollectorFrame(text);
+    } catch (err) {
+      this.opts.log.warn(`bad frame from collector: ${(err as Error).message}`);
+      ws.close((err as { closeCode?: number }).closeCode ?? CloseCode.MALFORMED_FRAME, 'bad frame');
+      return;
+    }
+    switch (frame.type) {
+      case 'challenge': {
+        const { agentId, secret } = this.opts.identity;
+        this.send(ws, {
+          type: 'hello',
+          v: PROTOCOL_VERSION,
+          agentId,
+          proof: authProof(secret, frame.nonce, agentId),
+          os: this.opts.os,
+          agentVersion: this.opts.agentVersion,
+          policyVersion: this.opts.policyVersion(),
+        });
+        return;
+      }
+      case 'welcome': {
+        this.authenticated = true;
+        this.backoff.reset();
+        this.segment = frame.segment;
+        this.heartbeatSeconds = frame.heartbeatSeconds;
+        const outbox = this.opts.outbox;
+        if (frame.lastSeq > outbox.lastSeq) outbox.fastForward(frame.lastSeq);
+        outbox.ack(frame.lastSeq);
+        this.sentThrough = Math.max(outbox.acked, frame.lastSeq);
+        this.inflight = [];
+        this.startHeartbeat(ws);
+        this.emit('welcome', frame);
+        this.pump();
+        return;
+      }
+      case 'ack': {
+        this.opts.outbox.ack(frame.upTo);
+        this.inflight = this.inflight.filter((through) => through > frame.upTo);
+        this.pump();
+        return;
+      }
+      case 'scan.request':
+        this.emit('scan', frame);
+        return;
+      case 'policy.push':
+        this.emit('policy', frame);
+        return;
+      case 'enrolled':
+        ws.close(CloseCode.SCHEMA_VIOLATION, 'unexpected enrolled frame');
+        return;
+    }
+  }
+
+  private pump(): void {
+    const ws = this.ws;
+    if (!ws || !this.authenticated || ws.readyState !== WebSocket.OPEN) return;
+    while (this.inflight.length < this.window) {
+      const records = this.opts.outbox.readAfter(this.sentThrough, this.batchEvents, BATCH_BYTES);
+      if (records.length === 0) return;
+      const through = records[records.length - 1]!.throughSeq;
+      ws.send(`{"type":"events","agentId":${JSON.stringify(this.opts.identity.agentId)},"events":[${records.map((r) => r.json).join(',')}]}`);
+      this.sentThrough = through;
+      this.inflight.push(through);
+    }
+  }
+
+  private send(ws: WebSocket, frame: object): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  private startHeartbeat(ws: WebSocket): void {
+    clearInterval(this.heartbeatTimer);
+    const beat = () => {
+      const usage = process.memoryUsage();
+      this.send(ws, {
+        type: 'heartbeat',
+        at: new Date().toISOString(),
+        policyVersion: this.opts.policyVersion(),
+        outboxDepth: this.opts.outbox.depth,
+        rssBytes: usage.rss,
+      });
+    };
+    this.heartbeatTimer = setInterval(beat, this.heartbeatSeconds * 1000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** The collector pings every heartbeat interval; without a ping for two intervals the link is dead (ws README pattern). */
+  private armLiveness(ws: WebSocket): void {
+    clearTimeout(this.livenessTimer);
+    this.livenessTimer = setTimeout(() => ws.terminate(), (this.heartbeatSeconds * 2 + 5) * 1000);
+    this.livenessTimer.unref();
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.livenessTimer);
+  }
+}

@@ -1,0 +1,97 @@
+/** Probes against the live OS: execFile with argv (no shell), timeouts and output caps. */
+import { execFile } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import type { ExecOptions, ProbeOutcome, Probes } from './types.js';
+import { assertProbeKey } from './types.js';
+import type { PowerShellHost } from './powershell.js';
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+function fsFailure(err: NodeJS.ErrnoException, path: string): ProbeOutcome {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { ok: false, failure: 'NOT_FOUND', detail: `${path} does not exist` };
+  if (err.code === 'EACCES' || err.code === 'EPERM') return { ok: false, failure: 'ACCESS_DENIED', detail: `${path}: permission denied` };
+  return { ok: false, failure: 'EXEC_FAILED', detail: `${path}: ${err.code ?? err.message}` };
+}
+
+export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ProbeOutcome> {
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBuffer = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const okCodes = opts.okExitCodes ?? [0];
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      [...args],
+      {
+        timeout,
+        maxBuffer,
+        killSignal: 'SIGKILL',
+        windowsHide: true,
+        encoding: 'utf8',
+        env: { ...process.env, ...opts.env, LC_ALL: 'C', LANG: 'C' },
+        ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+        ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+      },
+      (err, stdout, stderr) => {
+        if (!err) return resolve({ ok: true, stdout, exitCode: 0 });
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
+        if (e.code === 'ENOENT') return resolve({ ok: false, failure: 'NOT_FOUND', detail: `${file} is not installed` });
+        if (e.code === 'EACCES') return resolve({ ok: false, failure: 'ACCESS_DENIED', detail: `${file}: permission denied` });
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file}: more than ${maxBuffer} bytes` });
+        if (e.killed && e.signal === 'SIGKILL') return resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} did not finish within ${timeout} ms` });
+        if (typeof e.code === 'number') {
+          if (okCodes.includes(e.code)) return resolve({ ok: true, stdout, exitCode: e.code });
+          const tail = String(stderr).trim().split('\n').slice(-2).join(' ').slice(0, 300);
+          return resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file} exited ${e.code}${tail ? `: ${tail}` : ''}`, exitCode: e.code, stdout });
+        }
+        resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file}: ${e.message}`.slice(0, 300) });
+      },
+    );
+  });
+}
+
+export class LiveProbes implements Probes {
+  readonly mode = 'live' as const;
+  readonly platform: 'linux' | 'windows';
+
+  constructor(private readonly powershellHost?: PowerShellHost) {
+    this.platform = process.platform === 'win32' ? 'windows' : 'linux';
+  }
+
+  exec(key: string, file: string, args: readonly string[], opts?: ExecOptions): Promise<ProbeOutcome> {
+    assertProbeKey(key);
+    return runProgram(file, args, opts);
+  }
+
+  async readFile(key: string, path: string, opts?: { maxBytes?: number }): Promise<ProbeOutcome> {
+    assertProbeKey(key);
+    try {
+      const buf = await readFile(path);
+      const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
+      if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path}: ${buf.length} bytes` };
+      return { ok: true, stdout: buf.toString('utf8'), exitCode: 0 };
+    } catch (err) {
+      return fsFailure(err as NodeJS.ErrnoException, path);
+    }
+  }
+
+  async listDir(key: string, path: string): Promise<ProbeOutcome> {
+    assertProbeKey(key);
+    try {
+      const names = await readdir(path);
+      return { ok: true, stdout: JSON.stringify(names.sort()), exitCode: 0 };
+    } catch (err) {
+      return fsFailure(err as NodeJS.ErrnoException, path);
+    }
+  }
+
+  async powershell(key: string, script: string, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+    assertProbeKey(key);
+    if (!this.powershellHost) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell is only available on Windows' };
+    return this.powershellHost.run(script, opts?.timeoutMs);
+  }
+
+  now(): Date {
+    return new Date();
+  }
+}

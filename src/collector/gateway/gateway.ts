@@ -1,0 +1,322 @@
+/**
+ * The agent gateway: a WebSocket endpoint where every connection must authenticate first
+ * (enroll with a token, or answer the HMAC challenge), every frame is validated, and every
+ * way a frame can be bad closes that one connection with a documented close code and a log
+ * line, while every other agent goes on being served.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { CloseCode, ProtocolError, closeCodeName } from '../../shared/protocol/errors.js';
+import { decodeAgentFrame } from '../../shared/protocol/codec.js';
+import { newNonce, proofMatches, sha256Hex } from '../../shared/protocol/auth.js';
+import { LIMITS, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../../shared/protocol/messages.js';
+import type { AgentEvent, CollectorFrame, EnrollFrame, EventsFrame, HeartbeatFrame, HelloFrame, PolicyDocument } from '../../shared/protocol/messages.js';
+import type { Logger } from '../../shared/log.js';
+import type { AgentRecord, Store } from '../store/store.js';
+import type { CollectorBus, StoredAgentEvent } from '../bus.js';
+import { IngestQueue } from './ingest-queue.js';
+import type { QueuedBatch } from './ingest-queue.js';
+import { TokenBucket } from './rate-limit.js';
+
+export interface GatewayOptions {
+  store: Store;
+  bus: CollectorBus;
+  log: Logger;
+  nodeId: string;
+  /** Interval of pings and of the agents' heartbeats (default 30 s). A connection silent for 2 intervals + 5 s is closed. */
+  heartbeatSeconds?: number;
+  /** Largest frame in bytes (default LIMITS.maxFrameBytes). */
+  maxPayload?: number;
+  /** Time allowed from connect to a valid hello/enroll (default 10 s). */
+  authTimeoutMs?: number;
+  /** Per-connection limits (default 2,000 frames/s, burst 4,000; 32 MiB/s). */
+  framesPerSecond?: number;
+  frameBurst?: number;
+  bytesPerSecond?: number;
+  /** The policy for an agent, pushed after welcome (optional: set by the console). */
+  policyFor?: (agent: AgentRecord) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
+  ingest?: { maxDelayMs?: number; maxEvents?: number };
+}
+
+interface Session {
+  ws: WebSocket;
+  remote: string;
+  nonce: string;
+  agent?: AgentRecord;
+  /** Next seq this connection may send (store's last + 1 at welcome, then advanced). */
+  expected: number;
+  lastActivity: number;
+  frames: TokenBucket;
+  bytes: TokenBucket;
+  authTimer?: NodeJS.Timeout;
+  closing: boolean;
+}
+
+export class AgentGateway {
+  readonly wss: WebSocketServer;
+  private readonly sessions = new Map<string, Session>();
+  private readonly queue: IngestQueue;
+  private readonly seen = new Map<string, { at: string; policyVersion: number }>();
+  private sweepTimer: NodeJS.Timeout;
+  private touchTimer: NodeJS.Timeout;
+  private readonly heartbeatSeconds: number;
+  /** Called with every event this node stored (the cluster tells the other nodes). */
+  onStored: (events: StoredAgentEvent[]) => void = () => {};
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.heartbeatSeconds = opts.heartbeatSeconds ?? 30;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? LIMITS.maxFrameBytes, perMessageDeflate: false });
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+    this.queue = new IngestQueue(opts.store, opts.ingest);
+    this.queue.onCommitted = (batches, receivedAt) => {
+      const stored: StoredAgentEvent[] = [];
+      for (const b of batches) {
+        const hostname = this.sessions.get(b.agentId)?.agent?.hostname ?? '';
+        for (const event of b.events) stored.push({ agentId: b.agentId, hostname, event, receivedAt });
+      }
+      for (const e of stored) this.opts.bus.emit('event', e);
+      if (stored.length) this.onStored(stored);
+    };
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1000, (this.heartbeatSeconds * 1000) / 2));
+    this.sweepTimer.unref();
+    this.touchTimer = setInterval(() => void this.flushSeen(), 5000);
+    this.touchTimer.unref();
+  }
+
+  /** Agents connected to this node, by id. */
+  get connectedAgents(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  isConnected(agentId: string): boolean {
+    return this.sessions.has(agentId);
+  }
+
+  /** Send a frame to an agent connected to this node; false when it is not here. */
+  sendTo(agentId: string, frame: CollectorFrame): boolean {
+    const s = this.sessions.get(agentId);
+    if (!s || s.closing) return false;
+    s.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Close a connected agent (e.g. after it was revoked). */
+  disconnect(agentId: string, code: number, reason: string): void {
+    const s = this.sessions.get(agentId);
+    if (s) this.closeWith(s, code, reason);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const s: Session = {
+      ws,
+      remote,
+      nonce: newNonce(),
+      expected: 1,
+      lastActivity: Date.now(),
+      frames: new TokenBucket(this.opts.framesPerSecond ?? 2000, this.opts.frameBurst ?? 4000),
+      bytes: new TokenBucket(this.opts.bytesPerSecond ?? 32 * 1024 * 1024, (this.opts.bytesPerSecond ?? 32 * 1024 * 1024) * 2),
+      closing: false,
+    };
+    s.authTimer = setTimeout(() => this.closeWith(s, CloseCode.AUTH_REQUIRED, 'no hello within the time allowed'), this.opts.authTimeoutMs ?? 10_000);
+    ws.on('message', (data, isBinary) => {
+      s.lastActivity = Date.now();
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+      if (!s.frames.take(1) || !s.bytes.take(size)) return this.closeWith(s, CloseCode.RATE_LIMITED, 'too many frames or bytes per second');
+      if (isBinary) return this.closeWith(s, CloseCode.MALFORMED_FRAME, 'binary frames are not part of the protocol');
+      void this.onFrame(s, data.toString());
+    });
+    ws.on('pong', () => (s.lastActivity = Date.now()));
+    ws.on('error', (err) => {
+      // ws closes with 1009 by itself for frames over maxPayload.
+      this.opts.log.warn('agent connection error', { agentId: s.agent?.id, remote, error: err.message, code: (err as { code?: string }).code });
+    });
+    ws.on('close', (code) => this.onClose(s, code));
+    this.send(s, { type: 'challenge', v: PROTOCOL_VERSION, nonce: s.nonce, serverTime: new Date().toISOString() });
+  }
+
+  private async onFrame(s: Session, text: string): Promise<void> {
+    if (s.closing) return;
+    try {
+      const frame = decodeAgentFrame(text);
+      if (!s.agent) {
+        if (frame.type === 'enroll') return await this.onEnroll(s, frame);
+        if (frame.type === 'hello') return await this.onHello(s, frame);
+        throw new ProtocolError(CloseCode.AUTH_REQUIRED, `${frame.type} before authentication`);
+      }
+      switch (frame.type) {
+        case 'events':
+          return this.onEvents(s, frame);
+        case 'heartbeat':
+          return this.onHeartbeat(s, frame);
+        case 'enroll':
+        case 'hello':
+          throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `${frame.type} after authentication`);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) this.closeWith(s, err.closeCode, err.message);
+      else {
+        this.opts.log.error('gateway failure', { agentId: s.agent?.id, error: (err as Error).stack });
+        this.closeWith(s, CloseCode.SERVER_ERROR, 'internal error');
+      }
+    }
+  }
+
+  private async onEnroll(s: Session, frame: EnrollFrame): Promise<void> {
+    if (!SUPPORTED_VERSIONS.includes(frame.v)) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `protocol version ${frame.v} is not supported`);
+    const parsed = /^mmr1\.([0-9a-z]{10,40})\.([0-9a-f]{64})$/.exec(frame.token);
+    if (!parsed) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, 'malformed enrollment token');
+    const now = new Date().toISOString();
+    const redeemed = await this.opts.store.redeemToken(parsed[1]!, sha256Hex(parsed[2]!), now);
+    if (!redeemed.ok) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, `enrollment token ${redeemed.why}`);
+    const agentId = `ag_${randomBytes(16).toString('hex').slice(0, 26)}`;
+    const secret = randomBytes(32).toString('hex');
+    await this.opts.store.createAgent({ id: agentId, secret, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
+    this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
+    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment });
+    this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
+  }
+
+  private async onHello(s: Session, frame: HelloFrame): Promise<void> {
+    if (!SUPPORTED_VERSIONS.includes(frame.v)) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `protocol version ${frame.v} is not supported`);
+    const agent = await this.opts.store.getAgent(frame.agentId);
+    // One answer for unknown id and wrong proof, so ids cannot be probed.
+    if (!agent || !proofMatches(agent.secret, s.nonce, frame.agentId, frame.proof)) throw new ProtocolError(CloseCode.AUTH_FAILED, 'authentication failed');
+    if (agent.revokedAt) throw new ProtocolError(CloseCode.AGENT_REVOKED, 'this agent was revoked');
+    clearTimeout(s.authTimer);
+    const previous = this.sessions.get(agent.id);
+    if (previous) this.closeWith(previous, CloseCode.SUPERSEDED, 'a newer connection of this agent replaced this one', 'info');
+    s.agent = agent;
+    s.expected = agent.lastSeq + 1;
+    this.sessions.set(agent.id, s);
+    const at = new Date().toISOString();
+    await this.opts.store.setAgentOnline(agent.id, this.opts.nodeId, at, { hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, policyVersion: frame.policyVersion });
+    s.agent = { ...agent, hostname: frame.os.hostname, policyVersion: frame.policyVersion };
+    this.send(s, { type: 'welcome', agentId: agent.id, lastSeq: agent.lastSeq, serverTime: at, heartbeatSeconds: this.heartbeatSeconds, segment: agent.segment });
+    this.opts.bus.emit('agent.online', { agentId: agent.id, hostname: frame.os.hostname, at });
+    this.opts.log.info(`agent online: ${frame.os.hostname}`, { agentId: agent.id, lastSeq: agent.lastSeq, remote: s.remote });
+    const pushed = await this.opts.policyFor?.(s.agent);
+    if (pushed && pushed.policy.version !== frame.policyVersion) this.send(s, { type: 'policy.push', policy: pushed.policy, ...(pushed.signature ? { signature: pushed.signature } : {}) });
+    for (const scan of await this.opts.store.pendingScans(agent.id)) {
+      this.send(s, { type: 'scan.request', requestId: scan.id, checks: scan.checks as never });
+      await this.opts.store.markScanSent(scan.id, new Date().toISOString());
+    }
+  }
+
+  private onEvents(s: Session, frame: EventsFrame): void {
+    const agent = s.agent!;
+    if (frame.agentId !== agent.id) throw new ProtocolError(CloseCode.AUTH_FAILED, `events for another agent id (${frame.agentId})`);
+    const fresh: AgentEvent[] = [];
+    let expected = s.expected;
+    let previous = 0;
+    for (const e of frame.events) {
+      if (e.seq <= previous) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `seq ${e.seq} does not increase within the batch`);
+      previous = e.seq;
+      const through = e.kind === 'gap' ? e.throughSeq : e.seq;
+      if (through < e.seq) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `gap ${e.seq} ends before it starts (${through})`);
+      if (through < expected) continue; // already stored: a resend after reconnect, or a replay
+      if (e.seq > expected) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `seq ${e.seq} leaves a hole (expected ${expected})`);
+      if (JSON.stringify(e).length > LIMITS.maxEventBytes) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `event ${e.seq} is larger than ${LIMITS.maxEventBytes} bytes`);
+      fresh.push(e);
+      expected = through + 1;
+    }
+    if (fresh.length === 0) {
+      // Nothing new: acknowledge what is stored so the agent can drop it.
+      this.send(s, { type: 'ack', upTo: s.expected - 1 });
+      return;
+    }
+    s.expected = expected;
+    const batch: QueuedBatch = {
+      agentId: agent.id,
+      events: fresh,
+      done: (result) => {
+        if ('lastSeq' in result) this.send(s, { type: 'ack', upTo: result.lastSeq });
+        else if ('gap' in result) this.closeWith(s, CloseCode.SEQ_OUT_OF_RANGE, result.gap.message);
+        else {
+          this.opts.log.error('storing events failed', { agentId: agent.id, error: result.error.message });
+          this.closeWith(s, CloseCode.SERVER_ERROR, 'events could not be stored');
+        }
+      },
+    };
+    this.queue.push(batch);
+  }
+
+  private onHeartbeat(s: Session, frame: HeartbeatFrame): void {
+    this.seen.set(s.agent!.id, { at: new Date().toISOString(), policyVersion: frame.policyVersion });
+  }
+
+  private async flushSeen(): Promise<void> {
+    if (this.seen.size === 0) return;
+    const seen = new Map(this.seen);
+    this.seen.clear();
+    try {
+      await this.opts.store.touchAgents(seen);
+    } catch (err) {
+      this.opts.log.warn('cannot record last-seen times', { error: (err as Error).message });
+    }
+  }
+
+  private sweep(): void {
+    void this.closeRevoked();
+    const limit = (this.heartbeatSeconds * 2 + 5) * 1000;
+    const now = Date.now();
+    for (const ws of this.wss.clients) ws.ping();
+    for (const s of this.sessions.values()) {
+      if (now - s.lastActivity > limit) this.closeWith(s, CloseCode.HEARTBEAT_TIMEOUT, `silent for ${Math.round((now - s.lastActivity) / 1000)} s`);
+    }
+  }
+
+  /** An administrator may revoke an agent from another process (CLI, another node): close it here. */
+  private async closeRevoked(): Promise<void> {
+    if (this.sessions.size === 0) return;
+    try {
+      for (const id of await this.opts.store.revokedAgentIds()) {
+        const s = this.sessions.get(id);
+        if (s) this.closeWith(s, CloseCode.AGENT_REVOKED, 'this agent was revoked');
+      }
+    } catch (err) {
+      this.opts.log.warn('cannot read revoked agents', { error: (err as Error).message });
+    }
+  }
+
+  private send(s: Session, frame: CollectorFrame): void {
+    if (!s.closing && s.ws.readyState === s.ws.OPEN) s.ws.send(JSON.stringify(frame));
+  }
+
+  private closeWith(s: Session, code: number, reason: string, level: 'warn' | 'info' = 'warn'): void {
+    if (s.closing) return;
+    s.closing = true;
+    clearTimeout(s.authTimer);
+    this.opts.log[level](`closing agent connection: ${closeCodeName(code)} (${code}) ${reason}`, { agentId: s.agent?.id, remote: s.remote, code, reason });
+    s.ws.close(code, reason.slice(0, 120));
+    // A peer that does not complete the closing handshake is cut off.
+    setTimeout(() => s.ws.terminate(), 3000).unref();
+  }
+
+  private onClose(s: Session, code: number): void {
+    clearTimeout(s.authTimer);
+    const agent = s.agent;
+    if (!agent || this.sessions.get(agent.id) !== s) return;
+    this.sessions.delete(agent.id);
+    const at = new Date().toISOString();
+    void this.opts.store.setAgentOffline(agent.id, this.opts.nodeId, at).catch((err: Error) => this.opts.log.warn('cannot mark agent offline', { agentId: agent.id, error: err.message }));
+    this.opts.bus.emit('agent.offline', { agentId: agent.id, hostname: agent.hostname, at, code });
+    this.opts.log.info(`agent offline: ${agent.hostname}`, { agentId: agent.id, code, codeName: closeCodeName(code) });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.touchTimer);
+    for (const s of this.sessions.values()) this.closeWith(s, CloseCode.GOING_AWAY, 'collector shutting down', 'info');
+    for (const ws of this.wss.clients) ws.terminate();
+    await this.queue.flush();
+    await this.flushSeen();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The collector's storage interface: the only thing the gateway, the service layer and the
+ * console see. Two implementations pass one contract suite: SQLite (embedded, default) and
+ * PostgreSQL (several collector nodes on one database).
+ *
+ * Exactly-once: every agent event is stored once, keyed by (agent, seq); `ingest` skips what
+ * it already has and refuses a batch that would leave a hole in an agent's sequence.
+ */
+import type { AgentEvent, ClauseRef, OsInfo, Segment, Severity } from '../../shared/protocol/messages.js';
+import type { SqlRunner } from './sql.js';
+
+export interface TokenRecord {
+  id: string;
+  secretHash: string;
+  segment: Segment;
+  expiresAt: string;
+  singleUse: boolean;
+  usedCount: number;
+  revokedAt: string | null;
+  createdAt: string;
+  note: string | null;
+}
+
+export type RedeemResult = { ok: true; segment: Segment; tokenId: string } | { ok: false; why: 'unknown' | 'expired' | 'used' | 'revoked' };
+
+export interface AgentRecord {
+  id: string;
+  secret: string;
+  hostname: string;
+  os: OsInfo;
+  agentVersion: string;
+  segment: Segment;
+  department: string | null;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  online: boolean;
+  nodeId: string | null;
+  revokedAt: string | null;
+  lastSeq: number;
+  policyVersion: number;
+  tokenId: string | null;
+}
+
+export interface NewAgent {
+  id: string;
+  secret: string;
+  hostname: string;
+  os: OsInfo;
+  agentVersion: string;
+  segment: Segment;
+  enrolledAt: string;
+  tokenId: string;
+}
+
+export interface ViolationRecord {
+  agentId: string;
+  hostname: string;
+  ruleId: string;
+  subject: string;
+  checkId: string;
+  state: 'open' | 'closed';
+  result: 'fail' | 'unknown';
+  severity: Severity;
+  title: { ja: string; en: string };
+  message: { ja: string; en: string };
+  reason: string;
+  clauses: ClauseRef[];
+  facts: Record<string, unknown>;
+  user: string | null;
+  /** When it happened on the PC. */
+  openedAt: string;
+  closedAt: string | null;
+  closedReason: string | null;
+  updatedAt: string;
+}
+
+export interface ViolationFilter {
+  state?: 'open' | 'closed';
+  agentId?: string;
+  ruleId?: string;
+  limit?: number;
+}
+
+export interface StoredEventRecord {
+  agentId: string;
+  seq: number;
+  kind: AgentEvent['kind'];
+  at: string;
+  receivedAt: string;
+  event: AgentEvent;
+}
+
+export interface IngestBatch {
+  agentId: string;
+  events: readonly AgentEvent[];
+}
+
+export interface IngestOutcome {
+  stored: Map<string, number>;
+  rejected: Map<string, SequenceGapError>;
+}
+
+export interface ScanRequestRecord {
+  id: string;
+  agentId: string;
+  checks: string[];
+  requestedBy: string;
+  requestedAt: string;
+  state: 'queued' | 'sent' | 'done';
+  sentAt: string | null;
+  completedAt: string | null;
+  result: unknown;
+}
+
+export interface AgentOnlineInfo {
+  hostname: string;
+  os: OsInfo;
+  agentVersion: string;
+  policyVersion: number;
+}
+
+/** A batch that would leave a hole in the agent's sequence (the gateway closes that connection). */
+export class SequenceGapError extends Error {
+  readonly code = 'SEQ_GAP';
+  constructor(
+    readonly agentId: string,
+    readonly expected: number,
+    readonly got: number,
+  ) {
+    super(`agent ${agentId}: expected seq ${expected}, got ${got}`);
+  }
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Portable SQL for features with tables of their own (see sql.ts). */
+  readonly sql: SqlRunner;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createToken(token: TokenRecord): Promise<void>;
+  /** Atomically check a token (expiry, single use, revoked) and count one use. */
+  redeemToken(id: string, secretHash: string, now: string): Promise<RedeemResult>;
+  revokeToken(id: string, at: string): Promise<boolean>;
+  listTokens(): Promise<TokenRecord[]>;
+
+  createAgent(agent: NewAgent): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  listAgents(): Promise<AgentRecord[]>;
+  revokeAgent(id: string, at: string): Promise<boolean>;
+  /** Ids of revoked agents (the gateway closes them if connected). */
+  revokedAgentIds(): Promise<string[]>;
+  setAgentOnline(id: string, nodeId: string, at: string, info: AgentOnlineInfo): Promise<void>;
+  setAgentOffline(id: string, nodeId: string, at: string): Promise<void>;
+  /** Last-seen times from heartbeats, written in one statement per flush. */
+  touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void>;
+  /** At start-up: agents this node had online are offline now. */
+  markNodeOffline(nodeId: string, at: string): Promise<void>;
+
+  /**
+   * Store events exactly once, in one transaction, and update the derived state
+   * (violations, rule results, latest facts, scan results). Returns the highest stored seq
+   * per agent; an agent whose batch would leave a hole in its sequence is in `rejected`
+   * and nothing of that batch is stored (the other agents' batches are).
+   */
+  ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome>;
+  listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]>;
+  countEvents(agentId?: string): Promise<number>;
+
+  listViolations(filter?: ViolationFilter): Promise<ViolationRecord[]>;
+  latestFacts(agentId: string): Promise<{ checkId: string; status: string; facts: Record<string, unknown>; at: string }[]>;
+
+  createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void>;
+  pendingScans(agentId: string): Promise<ScanRequestRecord[]>;
+  markScanSent(id: string, at: string): Promise<void>;
+  getScanRequest(id: string): Promise<ScanRequestRecord | undefined>;
+}

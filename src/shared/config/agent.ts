@@ -1,0 +1,33 @@
+/**
+ * The agent's configuration file (config/agent.example.yml documents every key). Command
+ * line flags override it. A broken file stops start-up with a message naming the file, the
+ * line and the key.
+ */
+import { z } from 'zod';
+import { loadYamlFile } from '../catalogue/load.js';
+
+export const AgentConfig = z
+  .object({
+    /** ws:// or wss:// URL of the collector's agent endpoint. */
+    collector: z.string().regex(/^wss?:\/\/.+/, 'must be a ws:// or wss:// URL').optional(),
+    /** Enrollment token, used once when the state directory has no identity yet. */
+    enrollToken: z.string().optional(),
+    /** State directory: identity, outbox, check memory (owner-only). */
+    stateDir: z.string().optional(),
+    /** Directory for the rotated JSON log (owner-only); default <stateDir>/logs. */
+    logDir: z.string().optional(),
+    /** Cron expression of the full check run (default hourly). The agent also runs at start and on wake. */
+    schedule: z.string().default('0 * * * *'),
+    /** Size cap of the outbox in bytes (default 256 MiB). */
+    outboxCapBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
+    /** USB enforcement: audit (report only, default) or block (de-authorise unregistered storage). */
+    usbEnforcement: z.enum(['audit', 'block']).default('audit'),
+    /** SHA-256 fingerprint of the collector CA to pin (wss only). */
+    caFingerprint: z.string().optional(),
+  })
+  .strict();
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+export function loadAgentConfig(path: string | undefined): AgentConfig {
+  return path ? loadYamlFile(path, AgentConfig) : AgentConfig.parse({});
+}

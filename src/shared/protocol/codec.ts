@@ -1,0 +1,48 @@
+/**
+ * Decoding of frames: text → JSON → schema, with a ProtocolError carrying the close code
+ * for each way a frame can be bad. Used by the collector gateway (agent frames) and the
+ * agent link (collector frames).
+ */
+import type { z } from 'zod';
+import { CloseCode, ProtocolError } from './errors.js';
+import { AgentFrame, CollectorFrame } from './messages.js';
+
+function parseObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(CloseCode.MALFORMED_FRAME, 'frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(CloseCode.MALFORMED_FRAME, 'frame is not a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, text: string): z.infer<S> {
+  const obj = parseObject(text);
+  if (typeof obj.type !== 'string' || !known.has(obj.type)) {
+    throw new ProtocolError(CloseCode.UNKNOWN_TYPE, `unknown frame type ${JSON.stringify(String(obj.type)).slice(0, 64)}`);
+  }
+  const parsed = schema.safeParse(obj);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first ? first.path.join('.') : '';
+    throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `${obj.type}: ${where || '(frame)'} ${first?.message ?? 'invalid'}`.slice(0, 200));
+  }
+  return parsed.data;
+}
+
+const AGENT_TYPES = new Set(['enroll', 'hello', 'events', 'heartbeat']);
+const COLLECTOR_TYPES = new Set(['challenge', 'enrolled', 'welcome', 'ack', 'scan.request', 'policy.push']);
+
+/** Decode a frame sent by an agent; throws ProtocolError with the close code to use. */
+export function decodeAgentFrame(text: string): AgentFrame {
+  return decode(AgentFrame, AGENT_TYPES, text);
+}
+
+/** Decode a frame sent by the collector; throws ProtocolError. */
+export function decodeCollectorFrame(text: string): CollectorFrame {
+  return decode(CollectorFrame, COLLECTOR_TYPES, text);
+}

@@ -1,0 +1,203 @@
+/**
+ * The wire protocol between agent and collector: JSON text frames over one WebSocket,
+ * every frame validated by the schemas below on both sides. Types are inferred from the
+ * schemas, so there is one source of truth. See docs/protocol.md for the flow.
+ */
+import { z } from 'zod';
+
+/** Protocol version spoken by this build. The collector also accepts SUPPORTED_VERSIONS. */
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+
+/** Limits shared by both sides. */
+export const LIMITS = {
+  /** Largest frame the collector accepts (ws maxPayload), in bytes. */
+  maxFrameBytes: 4 * 1024 * 1024,
+  /** Most events in one `events` frame. */
+  maxBatchEvents: 1000,
+  /** Largest single event, serialised, in bytes. */
+  maxEventBytes: 1024 * 1024,
+} as const;
+
+const isoTime = z.iso.datetime({ offset: true });
+const agentId = z.string().regex(/^ag_[0-9a-z]{20,40}$/, 'agent id must look like ag_…');
+const shortText = z.string().max(512);
+const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+export const Segment = z.enum(['mynumber', 'lgwan', 'internet']);
+export type Segment = z.infer<typeof Segment>;
+
+export const Severity = z.enum(['critical', 'high', 'medium', 'low', 'info']);
+export type Severity = z.infer<typeof Severity>;
+
+export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond']);
+export type CheckId = z.infer<typeof CheckId>;
+
+export const RuleResult = z.enum(['pass', 'fail', 'not_applicable', 'unknown', 'excepted']);
+export type RuleResult = z.infer<typeof RuleResult>;
+
+/** A clause of a municipal standard: source id from config/sources.yml and the clause as that source numbers it. */
+export const ClauseRef = z.object({ source: z.string().max(16), ref: z.string().max(64) });
+export type ClauseRef = z.infer<typeof ClauseRef>;
+
+export const OsInfo = z.object({
+  platform: z.enum(['linux', 'windows', 'darwin', 'other']),
+  hostname: z.string().max(255),
+  release: z.string().max(128),
+  name: z.string().max(128).optional(),
+  version: z.string().max(64).optional(),
+  arch: z.string().max(32).optional(),
+});
+export type OsInfo = z.infer<typeof OsInfo>;
+
+/** A facts excerpt or facts snapshot: plain JSON, bounded by LIMITS.maxEventBytes. */
+const jsonRecord = z.record(z.string(), z.unknown());
+
+/** A violation as the agent judged it: one rule, one subject (a device, a user, a package …). */
+export const Violation = z.object({
+  checkId: CheckId,
+  ruleId: z.string().max(64),
+  /** Stable key of the thing in violation within the rule, e.g. a USB fingerprint or a user name; "" for the PC itself. */
+  subject: z.string().max(256),
+  result: z.enum(['fail', 'unknown']),
+  severity: Severity,
+  title: z.object({ ja: shortText, en: shortText }),
+  message: z.object({ ja: z.string().max(2048), en: z.string().max(2048) }),
+  reason: z.string().max(1024),
+  clauses: z.array(ClauseRef).max(32),
+  facts: jsonRecord,
+  /** Logged-on user concerned, when the subject belongs to one. */
+  user: z.string().max(256).optional(),
+});
+export type Violation = z.infer<typeof Violation>;
+
+const eventBase = { seq, at: isoTime };
+
+/** Agent → collector events. Each carries the agent's own sequence number and the time taken on the PC. */
+export const AgentEvent = z.discriminatedUnion('kind', [
+  z.object({ ...eventBase, kind: z.literal('violation.opened'), violation: Violation, policyVersion: z.number().int().nonnegative() }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('violation.closed'),
+    checkId: CheckId,
+    ruleId: z.string().max(64),
+    subject: z.string().max(256),
+    reason: z.string().max(1024),
+  }),
+  /** Result of every rule after one evaluation of one check (what the self-inspection report counts). */
+  z.object({
+    ...eventBase,
+    kind: z.literal('results'),
+    checkId: CheckId,
+    policyVersion: z.number().int().nonnegative(),
+    results: z
+      .array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), result: RuleResult, reason: z.string().max(1024) }))
+      .max(5000),
+  }),
+  /** The facts one check observed, for the PC page and for re-judging on the collector. */
+  z.object({ ...eventBase, kind: z.literal('facts'), checkId: CheckId, status: z.enum(['ok', 'unknown']), facts: jsonRecord }),
+  /** Events that the agent had to drop because its outbox reached its size cap: never silent loss. */
+  z.object({
+    ...eventBase,
+    kind: z.literal('gap'),
+    /** Last sequence number covered by this gap; the gap covers seq … throughSeq. */
+    throughSeq: seq,
+    dropped: z.number().int().positive(),
+    reason: z.string().max(256),
+  }),
+  z.object({
+    ...eventBase,
+    kind: z.literal('scan.result'),
+    requestId: z.string().max(64),
+    checks: z.array(z.object({ checkId: CheckId, status: z.enum(['ok', 'unknown', 'error']), failed: z.number().int().nonnegative(), reason: z.string().max(1024).optional() })).max(16),
+  }),
+  z.object({ ...eventBase, kind: z.literal('policy.applied'), version: z.number().int().nonnegative() }),
+  /** Lifecycle of the agent itself: started, stopping, uninstalling, config changed … */
+  z.object({ ...eventBase, kind: z.literal('agent.notice'), notice: z.string().max(64), detail: jsonRecord.optional() }),
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type AgentEventKind = AgentEvent['kind'];
+/** An event before the outbox gives it a sequence number. */
+export type NewAgentEvent = AgentEvent extends infer E ? (E extends { seq: number } ? Omit<E, 'seq'> : never) : never;
+
+/** The policy the collector pushes: parameters per rule and lists such as the media ledger. */
+export const PolicyDocument = z.object({
+  version: z.number().int().nonnegative(),
+  segment: Segment.optional(),
+  /** Rule ids switched off for this PC. */
+  disabledRules: z.array(z.string().max(64)).max(1000).default([]),
+  /** Parameter values by rule id, overriding the catalogue's product defaults. */
+  params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  /** Lists referenced by rules (e.g. registeredMedia from the 媒体管理台帳). */
+  lists: z.record(z.string(), z.array(z.string().max(512)).max(100_000)).default({}),
+  /** Active 例外措置: rule id + subject ('*' for any subject) with the end date. */
+  exceptions: z.array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), until: isoTime, id: z.string().max(64) })).max(10_000).default([]),
+});
+export type PolicyDocument = z.infer<typeof PolicyDocument>;
+
+// ---------------------------------------------------------------- agent → collector frames
+
+export const EnrollFrame = z.object({
+  type: z.literal('enroll'),
+  v: z.number().int(),
+  token: z.string().min(8).max(256),
+  os: OsInfo,
+  agentVersion: z.string().max(64),
+});
+
+export const HelloFrame = z.object({
+  type: z.literal('hello'),
+  v: z.number().int(),
+  agentId,
+  /** hex HMAC-SHA256(secret, "mamori-auth-v1|" + nonce + "|" + agentId) */
+  proof: z.string().regex(/^[0-9a-f]{64}$/),
+  os: OsInfo,
+  agentVersion: z.string().max(64),
+  policyVersion: z.number().int().nonnegative(),
+});
+
+export const EventsFrame = z.object({
+  type: z.literal('events'),
+  agentId,
+  events: z.array(AgentEvent).min(1).max(LIMITS.maxBatchEvents),
+});
+
+export const HeartbeatFrame = z.object({
+  type: z.literal('heartbeat'),
+  at: isoTime,
+  policyVersion: z.number().int().nonnegative(),
+  /** Unacknowledged events in the outbox. */
+  outboxDepth: z.number().int().nonnegative(),
+  rssBytes: z.number().int().nonnegative().optional(),
+  cpuPercent: z.number().nonnegative().optional(),
+});
+
+export const AgentFrame = z.discriminatedUnion('type', [EnrollFrame, HelloFrame, EventsFrame, HeartbeatFrame]);
+export type AgentFrame = z.infer<typeof AgentFrame>;
+export type EnrollFrame = z.infer<typeof EnrollFrame>;
+export type HelloFrame = z.infer<typeof HelloFrame>;
+export type EventsFrame = z.infer<typeof EventsFrame>;
+export type HeartbeatFrame = z.infer<typeof HeartbeatFrame>;
+
+// ---------------------------------------------------------------- collector → agent frames
+
+export const ChallengeFrame = z.object({ type: z.literal('challenge'), v: z.number().int(), nonce: z.string().regex(/^[0-9a-f]{64}$/), serverTime: isoTime });
+export const EnrolledFrame = z.object({ type: z.literal('enrolled'), agentId, secret: z.string().regex(/^[0-9a-f]{64}$/), segment: Segment });
+export const WelcomeFrame = z.object({
+  type: z.literal('welcome'),
+  agentId,
+  /** Highest sequence number the collector has durably stored for this agent (0 = none). */
+  lastSeq: z.number().int().nonnegative(),
+  serverTime: isoTime,
+  heartbeatSeconds: z.number().int().positive(),
+  segment: Segment,
+});
+export const AckFrame = z.object({ type: z.literal('ack'), upTo: z.number().int().nonnegative() });
+export const ScanRequestFrame = z.object({ type: z.literal('scan.request'), requestId: z.string().max(64), checks: z.array(CheckId).max(16) });
+export const PolicyPushFrame = z.object({ type: z.literal('policy.push'), policy: PolicyDocument, signature: z.string().max(1024).optional() });
+
+export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame]);
+export type CollectorFrame = z.infer<typeof CollectorFrame>;
+export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
+export type ScanRequestFrame = z.infer<typeof ScanRequestFrame>;
+export type PolicyPushFrame = z.infer<typeof PolicyPushFrame>;
