@@ -1,16 +1,15 @@
-// Builds dist/mamori.mjs: one ESM bundle of the CLI (agent + collector) that imports
-// its npm dependencies from node_modules at run time. The installers (installer/) make
-// self-contained bundles of their own from the same entry point.
+// Builds dist/mamori.mjs: one ESM bundle of the CLI (agent + collector) that imports its
+// npm dependencies from node_modules at run time, and dist/test/*.mjs: the small programs
+// the end-to-end tests run as separate processes (test/helpers/procs/*.ts). The installers
+// (installer/) make self-contained bundles of their own from the same entry points.
+import { readdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/mamori.mjs',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
+
+await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/mamori.mjs' });
+
+const procs = readdirSync('test/helpers/procs').filter((f) => f.endsWith('.ts'));
+if (procs.length > 0) {
+  await build({ ...common, entryPoints: procs.map((f) => `test/helpers/procs/${f}`), outdir: 'dist/test', outExtension: { '.js': '.mjs' } });
+}

@@ -62,7 +62,7 @@ export interface MdatpHealth {
  * `mdatp health --output json` (field names per learn.microsoft.com "health-status").
  * Managed settings may be printed as `{"value": …, "scope": "managed"}` instead of a bare value;
  * both shapes are accepted. Definition time: `definitions_updated_minutes_ago` against `now`,
- * else `definitions_updated` (epoch ms or a date string). `tamper_protection` is
+ * else `definitions_updated` (epoch ms, or the text form `Nov 10, 2025 at 03:15:54 PM` in local time). `tamper_protection` is
  * `block`/`audit`/`disabled`: only `block` protects.
  */
 export function parseMdatpHealth(text: string, now: Date): MdatpHealth | null {
@@ -90,7 +90,7 @@ export function parseMdatpHealth(text: string, now: Date): MdatpHealth | null {
   const stamp = v('definitions_updated');
   if (typeof minutes === 'number' && Number.isFinite(minutes)) updated = new Date(now.getTime() - minutes * 60_000).toISOString();
   else if (typeof stamp === 'number') updated = new Date(stamp).toISOString();
-  else if (typeof stamp === 'string' && !Number.isNaN(Date.parse(stamp))) updated = new Date(Date.parse(stamp)).toISOString();
+  else if (typeof stamp === 'string' && !Number.isNaN(Date.parse(stamp.replace(' at ', ' ')))) updated = new Date(Date.parse(stamp.replace(' at ', ' '))).toISOString();
   const status = v('definitions_status');
   const tamper = v('tamper_protection');
   return {

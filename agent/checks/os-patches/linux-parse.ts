@@ -14,8 +14,8 @@ export function parseOsRelease(text: string): Map<string, string> {
 }
 
 /**
- * Catalogue id of the release: Ubuntu keeps `major.minor` (24.04 and 24.10 are different
- * releases), every other distribution its major version (`rhel-9` for 9.4, `debian-12` for 12);
+ * Catalogue id of the release (grammar of config/eol/catalogue.yml): `<ID>-<VERSION_ID>`
+ * (`ubuntu-24.04`, `debian-12`), the major version only for the RHEL family (`rhel-9` for 9.4);
  * Debian testing/sid have no VERSION_ID and use the codename.
  */
 export function osIdFromRelease(r: Map<string, string>): string | null {
@@ -23,8 +23,8 @@ export function osIdFromRelease(r: Map<string, string>): string | null {
   if (!id) return null;
   const version = r.get('VERSION_ID');
   if (!version) return r.get('VERSION_CODENAME') ? `${id}-${r.get('VERSION_CODENAME')!.toLowerCase()}` : null;
-  if (id === 'ubuntu') return `ubuntu-${version}`;
-  return `${id}-${version.split('.')[0]}`;
+  if (['rhel', 'centos', 'rocky', 'almalinux', 'ol'].includes(id)) return `${id}-${version.split('.')[0]}`;
+  return `${id}-${version}`;
 }
 
 /** One `Inst` line of `apt-get -s dist-upgrade`. */

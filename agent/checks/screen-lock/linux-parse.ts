@@ -31,7 +31,8 @@ export interface GraphicalSession {
 /**
  * Classify one `loginctl show-session ID -p Name -p User -p Type -p Class -p Desktop -p Remote -p Active`.
  * Graphical = Type x11/wayland/mir and Class user (greeters and lock screens are not users).
- * Desktop names: `GNOME`, `ubuntu:GNOME`, `KDE`, `plasma`, `XFCE`, `xfce` (XDG_SESSION_DESKTOP).
+ * Desktop is XDG_SESSION_DESKTOP: `gnome`, `ubuntu` (Ubuntu's GNOME session), `KDE`, `plasma`,
+ * `xfce`, `xubuntu` (Xubuntu's Xfce session); display managers differ in case.
  */
 export function classifySession(id: string, props: Map<string, string>): GraphicalSession | null {
   const type = (props.get('Type') ?? '').toLowerCase();
@@ -40,7 +41,7 @@ export function classifySession(id: string, props: Map<string, string>): Graphic
   if (!['x11', 'wayland', 'mir'].includes(type) || cls !== 'user' || user === '') return null;
   const desktopName = props.get('Desktop') ?? '';
   const d = desktopName.toLowerCase();
-  const desktop = /gnome/.test(d) ? 'gnome' : /kde|plasma/.test(d) ? 'kde' : /xfce/.test(d) ? 'xfce' : 'other';
+  const desktop = /gnome|^ubuntu$/.test(d) ? 'gnome' : /kde|plasma/.test(d) ? 'kde' : /xfce|xubuntu/.test(d) ? 'xfce' : 'other';
   const uid = /^\d+$/.test(props.get('User') ?? '') ? Number(props.get('User')) : null;
   return { id, user, uid, desktop, desktopName, remote: props.get('Remote') === 'yes' };
 }

@@ -81,7 +81,8 @@ export async function readGnome(ctx: CheckContext, p: Params, u: PasswdEntry, de
     USER: u.name,
     XDG_RUNTIME_DIR: `${p.runtimeDirRoot}/${u.uid}`,
     DBUS_SESSION_BUS_ADDRESS: `unix:path=${p.runtimeDirRoot}/${u.uid}/bus`,
-    XDG_CURRENT_DESKTOP: desktopName || 'GNOME',
+    // Vendor overrides are keyed by XDG_CURRENT_DESKTOP; Ubuntu's session "ubuntu" runs as "ubuntu:GNOME".
+    XDG_CURRENT_DESKTOP: desktopName === 'ubuntu' ? 'ubuntu:GNOME' : desktopName || 'GNOME',
   };
   if (p.dconfProfile) env.DCONF_PROFILE = p.dconfProfile;
   const asUser = { uid: u.uid, gid: u.gid, env };

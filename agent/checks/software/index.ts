@@ -5,7 +5,7 @@ export const definition: CheckDefinition<SoftwareFacts> = {
   id: 'software',
   title: { ja: 'ソフトウェア', en: 'Software' },
   facts: SoftwareFacts,
-  params: {},
+  params: { dpkgStatusPath: '/var/lib/dpkg/status', rpmPath: '/usr/bin/rpm', snapPath: '/usr/bin/snap', snapsDir: '/var/lib/snapd/snaps', flatpakPath: '/usr/bin/flatpak', procRoot: '/proc', findPath: '/usr/bin/find', passwdPath: '/etc/passwd' },
   platforms: {
     linux: async () => (await import('./linux.js')).collect,
     windows: async () => (await import('./windows.js')).collect,

@@ -2,6 +2,10 @@
  * Schema migrations of both stores, from one list: each step has its SQLite and its
  * PostgreSQL text. Steps are applied in order and recorded in schema_migrations; a step is
  * never edited once released — add a new one.
+ *
+ * The PostgreSQL text uses the same column types as SQLite (TEXT for ISO 8601 times and for
+ * JSON, INTEGER 0/1 for booleans, BIGINT for sequence numbers) so that the portable SQL of
+ * the console (sql.ts) reads and compares them the same way on both.
  */
 export interface Migration {
   version: number;
@@ -109,26 +113,26 @@ export const MIGRATIONS: readonly Migration[] = [
         id TEXT PRIMARY KEY,
         secret_hash TEXT NOT NULL,
         segment TEXT NOT NULL,
-        expires_at TIMESTAMPTZ NOT NULL,
-        single_use BOOLEAN NOT NULL,
+        expires_at TEXT NOT NULL,
+        single_use INTEGER NOT NULL,
         used_count INTEGER NOT NULL DEFAULT 0,
-        revoked_at TIMESTAMPTZ,
-        created_at TIMESTAMPTZ NOT NULL,
+        revoked_at TEXT,
+        created_at TEXT NOT NULL,
         note TEXT
       );
       CREATE TABLE agents (
         id TEXT PRIMARY KEY,
         secret TEXT NOT NULL,
         hostname TEXT NOT NULL,
-        os_json JSONB NOT NULL,
+        os_json TEXT NOT NULL,
         agent_version TEXT NOT NULL,
         segment TEXT NOT NULL,
         department TEXT,
-        enrolled_at TIMESTAMPTZ NOT NULL,
-        last_seen_at TIMESTAMPTZ,
-        online BOOLEAN NOT NULL DEFAULT FALSE,
+        enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT,
+        online INTEGER NOT NULL DEFAULT 0,
         node_id TEXT,
-        revoked_at TIMESTAMPTZ,
+        revoked_at TEXT,
         last_seq BIGINT NOT NULL DEFAULT 0,
         policy_version INTEGER NOT NULL DEFAULT 0,
         token_id TEXT
@@ -137,9 +141,9 @@ export const MIGRATIONS: readonly Migration[] = [
         agent_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
         kind TEXT NOT NULL,
-        at TIMESTAMPTZ NOT NULL,
-        received_at TIMESTAMPTZ NOT NULL,
-        payload JSONB NOT NULL,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
         PRIMARY KEY (agent_id, seq)
       );
       CREATE INDEX events_received ON events (received_at);
@@ -151,16 +155,16 @@ export const MIGRATIONS: readonly Migration[] = [
         state TEXT NOT NULL,
         result TEXT NOT NULL,
         severity TEXT NOT NULL,
-        title_json JSONB NOT NULL,
-        message_json JSONB NOT NULL,
+        title_json TEXT NOT NULL,
+        message_json TEXT NOT NULL,
         reason TEXT NOT NULL,
-        clauses_json JSONB NOT NULL,
-        facts_json JSONB NOT NULL,
+        clauses_json TEXT NOT NULL,
+        facts_json TEXT NOT NULL,
         user_name TEXT,
-        opened_at TIMESTAMPTZ NOT NULL,
-        closed_at TIMESTAMPTZ,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
         closed_reason TEXT,
-        updated_at TIMESTAMPTZ NOT NULL,
+        updated_at TEXT NOT NULL,
         PRIMARY KEY (agent_id, rule_id, subject)
       );
       CREATE INDEX violations_state ON violations (state, updated_at);
@@ -170,29 +174,51 @@ export const MIGRATIONS: readonly Migration[] = [
         check_id TEXT NOT NULL,
         result TEXT NOT NULL,
         reason TEXT NOT NULL,
-        at TIMESTAMPTZ NOT NULL,
+        at TEXT NOT NULL,
         PRIMARY KEY (agent_id, rule_id)
       );
       CREATE TABLE facts_latest (
         agent_id TEXT NOT NULL,
         check_id TEXT NOT NULL,
         status TEXT NOT NULL,
-        facts_json JSONB NOT NULL,
-        at TIMESTAMPTZ NOT NULL,
+        facts_json TEXT NOT NULL,
+        at TEXT NOT NULL,
         PRIMARY KEY (agent_id, check_id)
       );
       CREATE TABLE scan_requests (
         id TEXT PRIMARY KEY,
         agent_id TEXT NOT NULL,
-        checks_json JSONB NOT NULL,
+        checks_json TEXT NOT NULL,
         requested_by TEXT NOT NULL,
-        requested_at TIMESTAMPTZ NOT NULL,
+        requested_at TEXT NOT NULL,
         state TEXT NOT NULL,
-        sent_at TIMESTAMPTZ,
-        completed_at TIMESTAMPTZ,
-        result_json JSONB
+        sent_at TEXT,
+        completed_at TEXT,
+        result_json TEXT
       );
       CREATE INDEX scan_requests_agent ON scan_requests (agent_id, state);
+    `,
+  },
+  {
+    version: 202612010001,
+    name: 'frames for agents on other collector nodes',
+    // Used by the PostgreSQL cluster only (a frame too large for a NOTIFY payload); a single
+    // SQLite node never writes it.
+    sqlite: `
+      CREATE TABLE cluster_frames (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        frame TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE cluster_frames (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        frame TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
     `,
   },
 ];

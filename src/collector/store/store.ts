@@ -119,6 +119,12 @@ export interface AgentOnlineInfo {
   policyVersion: number;
 }
 
+/**
+ * What retention prunes from the store: `events` every stored event, `facts` the bulky
+ * history of facts and results events, `violations` closed violations (open ones never).
+ */
+export type PruneKind = 'events' | 'facts' | 'violations';
+
 /** A batch that would leave a hole in the agent's sequence (the gateway closes that connection). */
 export class SequenceGapError extends Error {
   readonly code = 'SEQ_GAP';
@@ -174,4 +180,9 @@ export interface Store {
   pendingScans(agentId: string): Promise<ScanRequestRecord[]>;
   markScanSent(id: string, at: string): Promise<void>;
   getScanRequest(id: string): Promise<ScanRequestRecord | undefined>;
+  /**
+   * Delete at most `limit` rows of one kind older than `before` (ISO time the collector
+   * received the event, or closed the violation); returns how many were deleted.
+   */
+  prune(kind: PruneKind, before: string, limit: number): Promise<number>;
 }

@@ -91,7 +91,17 @@ export const Source = z.object({
   organisation: z.string(),
   /** Edition or date: clause numbers are only meaningful per edition. */
   edition: z.string(),
+  /** How the source numbers its clauses, in words (see research/seed-requirements.md §0). */
   numbering: z.string(),
+  /** Regular expression every `ref` citing this source must match (checked by the lint). */
+  refPattern: z.string().refine((p) => {
+    try {
+      new RegExp(p, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression'),
 });
 export const SourcesFile = z.object({ sources: z.array(Source) });
 export type Source = z.infer<typeof Source>;

@@ -17,6 +17,7 @@ import type {
   IngestBatch,
   IngestOutcome,
   NewAgent,
+  PruneKind,
   RedeemResult,
   ScanRequestRecord,
   Store,
@@ -367,6 +368,15 @@ export class SqliteStore implements Store {
   async getScanRequest(id: string): Promise<ScanRequestRecord | undefined> {
     const row = this.db.prepare('SELECT * FROM scan_requests WHERE id = ?').get(id) as Row | undefined;
     return row ? scanFromRow(row) : undefined;
+  }
+
+  async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
+    const sql = {
+      events: 'DELETE FROM events WHERE (agent_id, seq) IN (SELECT agent_id, seq FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+      facts: "DELETE FROM events WHERE (agent_id, seq) IN (SELECT agent_id, seq FROM events WHERE received_at < ? AND kind IN ('facts', 'results') ORDER BY received_at LIMIT ?)",
+      violations: "DELETE FROM violations WHERE rowid IN (SELECT rowid FROM violations WHERE state = 'closed' AND updated_at < ? ORDER BY updated_at LIMIT ?)",
+    }[kind];
+    return this.db.prepare(sql).run(before, limit).changes;
   }
 
   /** Direct access for the console's own tables (same file, same transaction rules). */

@@ -1,0 +1,92 @@
+/**
+ * Bench 2 — durable ingest rate with 10,000 connected agents (target ≥ 40,000 events/s).
+ *
+ * Every agent keeps a window of unacknowledged `events` frames open (closed loop), so the
+ * collector runs at its saturation rate. The figure is what the collector's bus published —
+ * it fires after the group-commit transaction committed — over a measured window after a
+ * warm-up; the agents count acks as a cross-check, and at the end the store must hold
+ * exactly the acknowledged events (rows = sum of last_seq = sum of acks).
+ *
+ * Baselines in the same run: the same clients and frames against a bare ws server that
+ * parses and acks (no auth, no validation, no storage), and better-sqlite3 inserting the same
+ * rows into the same table in transactions of 1,000 and of 5,000 (the queue's flush size).
+ */
+import { join } from 'node:path';
+import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
+import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
+import { Swarm } from './lib/swarm.js';
+import { eventJson, violationBodies } from './lib/event-shape.js';
+
+const AGENTS = numArg('agents', 10_000);
+const EVENTS_PER_FRAME = numArg('events-per-frame', 5);
+const WINDOW = numArg('window', 1);
+const WARMUP_MS = numArg('warmup-ms', 3000);
+const MEASURE_MS = numArg('measure-ms', 10_000);
+const CLIENT_PROCESSES = numArg('client-processes', 2);
+
+await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
+  const dataDir = join(scratch, 'data');
+  await seedAgents(dataDir, AGENTS);
+  const load = { eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW };
+  const eventBytes = Buffer.byteLength(eventJson(1, new Date().toISOString(), violationBodies()[0]!));
+
+  // Baseline: raw ws with the same frames.
+  const raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
+  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
+  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+  await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, 256, 120_000);
+  const rawEvents = async () => (await raw.call<{ events: number }>('stats')).events;
+  await swarm.all('startLoad', load);
+  await sleep(WARMUP_MS);
+  const r0 = await rawEvents();
+  const rt0 = performance.now();
+  await sleep(MEASURE_MS);
+  const rawRate = ((await rawEvents()) - r0) / ((performance.now() - rt0) / 1000);
+  await swarm.all('stopLoad');
+  await swarm.stop();
+  await raw.call('close');
+  raw.kill();
+  await sleep(2000);
+
+  // mamori collector.
+  const collector = Worker.start('collector', 'collector-worker.mjs');
+  const { agentUrl } = await collector.call<{ agentUrl: string }>('start', { dataDir, port: 0 });
+  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
+  const stored = async () => (await collector.call<{ storedEvents: number }>('stats')).storedEvents;
+  await swarm.all('startLoad', load);
+  await sleep(WARMUP_MS);
+  const s0 = await stored();
+  const a0 = (await swarm.stats()).ackedEvents;
+  const t0 = performance.now();
+  let peakMb = 0;
+  const sampler = setInterval(() => (peakMb = Math.max(peakMb, collector.rssMb())), 500);
+  await sleep(MEASURE_MS);
+  const secs = (performance.now() - t0) / 1000;
+  const rate = ((await stored()) - s0) / secs;
+  const ackRate = ((await swarm.stats()).ackedEvents - a0) / secs;
+  clearInterval(sampler);
+  await swarm.all('stopLoad');
+  const drained = await waitFor(async () => (await swarm.stats()).unacked === 0, 60_000);
+  const clients = await swarm.stats();
+  const acked = await swarm.ackedSum();
+  const counted = await collector.call<{ events: number; sumLastSeq: number }>('count', {}, 120_000);
+  await swarm.stop();
+  await collector.call('close', {}, 60_000);
+  collector.kill();
+
+  // Baseline: raw SQLite, same rows, same table.
+  const sqlite1k = rawSqliteInsert(join(scratch, 'raw-1k.db'), 200_000, 1000, AGENTS);
+  const sqlite5k = rawSqliteInsert(join(scratch, 'raw-5k.db'), 200_000, 5000, AGENTS);
+
+  const exact = drained && counted.events === acked && counted.sumLastSeq === acked;
+  return {
+    rows: [
+      { figure: `durable events/s (${fmt.int(AGENTS)} agents sending)`, value: `${fmt.int(rate)} /s`, baseline: `raw ws ${fmt.int(rawRate)} msg/s; SQLite ${fmt.int(sqlite1k.rowsPerSecond)} rows/s (1k/tx), ${fmt.int(sqlite5k.rowsPerSecond)} (5k/tx)`, target: '≥ 40,000 /s', met: rate >= 40_000 },
+      { figure: 'acked events/s seen by the agents', value: `${fmt.int(ackRate)} /s`, baseline: '—', target: '—' },
+      { figure: 'stored = acknowledged, nothing twice', value: `${fmt.int(counted.events)} rows, Σlast_seq ${fmt.int(counted.sumLastSeq)}, acked ${fmt.int(acked)}`, baseline: '—', target: 'equal', met: exact },
+      { figure: 'collector peak RSS under load', value: fmt.mb(peakMb), baseline: '—', target: '—' },
+    ],
+    details: { machine: machine(), agents: AGENTS, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, open, rate, ackRate, rawRate, sqlite1k, sqlite5k, counted, acked, clients },
+  };
+});

@@ -1,0 +1,72 @@
+/**
+ * The real collector in a process of its own: startCollector() with the embedded SQLite store
+ * under the given data directory and the default plugins, logging silenced (a log line per
+ * agent connect would measure the terminal). It counts what the bus publishes — the bus
+ * fires only after the ingest transaction committed — and times helpdesk scans from
+ * requestScan() to the stored scan.result.
+ */
+import { startCollector } from '../../src/collector/collector.js';
+import type { RunningCollector } from '../../src/collector/collector.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { serveRpc } from './common.js';
+
+let collector: RunningCollector | undefined;
+let storedEvents = 0;
+/** requestId → resolve, and scan results that arrived before requestScan() returned. */
+const waiting = new Map<string, () => void>();
+const arrivedEarly = new Set<string>();
+
+async function start(args: { dataDir: string; port: number }): Promise<{ port: number; agentUrl: string }> {
+  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger() });
+  collector.bus.on('event', (e) => {
+    storedEvents++;
+    if (e.event.kind !== 'scan.result') return;
+    const w = waiting.get(e.event.requestId);
+    if (w) w();
+    else arrivedEarly.add(e.event.requestId);
+  });
+  return { port: collector.port, agentUrl: collector.agentUrl };
+}
+
+/** Request scans of the given agents, `concurrency` at a time; ms from requestScan() to the stored result. */
+async function scan(args: { agentIds: string[]; concurrency: number; timeoutMs: number }): Promise<{ latencies: number[]; timedOut: number }> {
+  const c = collector!;
+  const latencies: number[] = [];
+  let timedOut = 0;
+  let next = 0;
+  const one = async (agentId: string) => {
+    const t0 = performance.now();
+    const req = await c.requestScan(agentId, ['usb-media'], 'bench-helpdesk');
+    await new Promise<void>((resolve) => {
+      if (arrivedEarly.delete(req.id)) return (latencies.push(performance.now() - t0), resolve());
+      const timer = setTimeout(() => (waiting.delete(req.id), timedOut++, resolve()), args.timeoutMs);
+      waiting.set(req.id, () => {
+        clearTimeout(timer);
+        waiting.delete(req.id);
+        latencies.push(performance.now() - t0);
+        resolve();
+      });
+    });
+  };
+  const lane = async () => {
+    while (next < args.agentIds.length) await one(args.agentIds[next++]!);
+  };
+  await Promise.all(Array.from({ length: args.concurrency }, lane));
+  return { latencies, timedOut };
+}
+
+serveRpc({
+  start,
+  stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
+  /** Rows in the events table and the sum of the agents' last stored seq. */
+  count: async () => {
+    const store = collector!.store;
+    const sum = await store.sql.get<{ s: number | null }>('SELECT sum(last_seq) AS s FROM agents');
+    const done = await store.sql.get<{ n: number }>("SELECT count(*) AS n FROM scan_requests WHERE state = 'done'");
+    return { events: await store.countEvents(), sumLastSeq: Number(sum?.s ?? 0), scansDone: done?.n ?? 0 };
+  },
+  close: async () => {
+    await collector?.close();
+    collector = undefined;
+  },
+});

@@ -1,0 +1,255 @@
+/**
+ * Shared plumbing of the bench scripts: worker processes with a small request/response
+ * protocol over the Node IPC channel, the identities of simulated agents, statistics and
+ * the printed result tables.
+ *
+ * Every bench is one orchestrating process that forks the collector, the raw ws server and
+ * the simulated agents as separate processes (each process has its own 20,000-fd limit),
+ * all on 127.0.0.1.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+
+/** Deterministic id of simulated agent number `i` (matches the protocol's ag_… pattern). */
+export function benchAgentId(i: number): string {
+  return `ag_bench${String(i).padStart(20, '0')}`;
+}
+
+/** Deterministic secret of a simulated agent: both the seeding code and the swarm derive it. */
+export function benchSecret(agentId: string): string {
+  return createHash('sha256').update(`mamori-bench-secret|${agentId}`).digest('hex');
+}
+
+// ------------------------------------------------------------------ worker RPC
+
+interface RpcRequest {
+  rpc: number;
+  cmd: string;
+  args: unknown;
+}
+type RpcResponse = { rpc: number; ok: true; result: unknown } | { rpc: number; ok: false; error: string };
+
+/** Worker side: answer requests from the parent; exit when the parent goes away. */
+export function serveRpc(handlers: Record<string, (args: never) => unknown>): void {
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: RpcRequest) => {
+    const handler = handlers[msg.cmd];
+    const reply = (r: RpcResponse) => process.send?.(r);
+    if (!handler) return reply({ rpc: msg.rpc, ok: false, error: `unknown command ${msg.cmd}` });
+    Promise.resolve()
+      .then(() => handler(msg.args as never))
+      .then(
+        (result) => reply({ rpc: msg.rpc, ok: true, result: result ?? null }),
+        (err: Error) => reply({ rpc: msg.rpc, ok: false, error: err.stack ?? String(err) }),
+      );
+  });
+}
+
+export class WorkerError extends Error {
+  readonly code = 'BENCH_WORKER';
+}
+
+/** Parent side of one forked worker process. */
+export class Worker {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    child.on('message', (msg: RpcResponse) => {
+      const w = this.waiting.get(msg.rpc);
+      if (!w) return;
+      this.waiting.delete(msg.rpc);
+      if (msg.ok) w.resolve(msg.result);
+      else w.reject(new WorkerError(`${name}: ${msg.error}`));
+    });
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        for (const w of this.waiting.values()) w.reject(new WorkerError(`${name} exited (${code})`));
+        this.waiting.clear();
+        resolve(code);
+      }),
+    );
+    live.add(this);
+    void this.exited.then(() => live.delete(this));
+  }
+
+  /** Fork a bundled worker next to the calling bench script (dist/bench/lib/<file>). */
+  static start(name: string, file: string, args: string[] = []): Worker {
+    const child = fork(new URL(`./lib/${file}`, benchDistUrl()).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+    return new Worker(name, child);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  call<T>(cmd: string, args: unknown = {}, timeoutMs = 120_000): Promise<T> {
+    const rpc = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(rpc);
+        reject(new WorkerError(`${this.name}: ${cmd} took longer than ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(rpc, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.child.send({ rpc, cmd, args } satisfies RpcRequest);
+    });
+  }
+
+  /** Resident set size of the worker, from /proc. */
+  rssMb(): number {
+    return rssMbOf(this.pid);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+const live = new Set<Worker>();
+let distUrl: string | undefined;
+
+/** The directory URL of the running bench bundle (set by `benchMain`). */
+function benchDistUrl(): string {
+  if (!distUrl) throw new WorkerError('benchMain() was not called');
+  return distUrl;
+}
+
+/** VmRSS of a process in MB (10^6 bytes), read from /proc. */
+export function rssMbOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+}
+
+// ------------------------------------------------------------------ running a bench
+
+export interface BenchRow {
+  figure: string;
+  value: string;
+  baseline: string;
+  target: string;
+  met?: boolean;
+}
+
+export interface BenchResult {
+  bench: string;
+  date: string;
+  rows: BenchRow[];
+  details: Record<string, unknown>;
+}
+
+/**
+ * Run a bench: a hard time limit, worker processes killed on every exit path, a scratch
+ * directory under /tmp removed at the end, the table printed and one machine-readable line
+ * ("BENCH_RESULT {json}") for bench/run-all.mjs.
+ */
+export async function benchMain(name: string, metaUrl: string, limitMs: number, body: (scratch: string) => Promise<Omit<BenchResult, 'bench' | 'date'>>): Promise<void> {
+  distUrl = new URL('.', metaUrl).href;
+  const scratch = join('/tmp', `mamori-bench-${name}-${process.pid}`);
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const cleanup = () => {
+    for (const w of live) w.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  const limit = setTimeout(() => {
+    console.error(`${name}: time limit of ${limitMs / 1000} s reached, stopping`);
+    cleanup();
+    process.exit(2);
+  }, limitMs);
+  limit.unref();
+  process.on('SIGINT', () => (cleanup(), process.exit(130)));
+  try {
+    const started = Date.now();
+    const out = await body(scratch);
+    const result: BenchResult = { bench: name, date: new Date().toISOString().slice(0, 10), ...out };
+    printTable(name, result.rows);
+    console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
+    console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
+    cleanup();
+    clearTimeout(limit);
+    process.exit(0);
+  } catch (err) {
+    console.error(`${name} failed:`, (err as Error).stack ?? err);
+    cleanup();
+    process.exit(1);
+  }
+}
+
+export function printTable(name: string, rows: BenchRow[]): void {
+  const head = ['figure', 'mamori', 'baseline (same run)', 'target', 'met'];
+  const body = rows.map((r) => [r.figure, r.value, r.baseline, r.target, r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+  console.log(`\n== ${name}`);
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const row of body) console.log(line(row));
+}
+
+/** Machine facts printed with every run (the load average shows whether other work shared the 2 cores). */
+export function machine(): Record<string, unknown> {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: Math.round(totalmem() / 1e9), kernel: release(), node: process.version, loadavg1m: loadavg()[0] };
+}
+
+// ------------------------------------------------------------------ numbers
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function summarise(values: readonly number[]): { n: number; p50: number; p90: number; p99: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+}
+
+export const fmt = {
+  int: (n: number) => Math.round(n).toLocaleString('en-US'),
+  ms: (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`,
+  s: (n: number) => `${(n / 1000).toFixed(1)} s`,
+  mb: (n: number) => `${n.toFixed(1)} MB`,
+};
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes; false on timeout. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+/** Split `total` items into `parts` contiguous ranges. */
+export function splitRange(total: number, parts: number): { first: number; count: number }[] {
+  const out: { first: number; count: number }[] = [];
+  let first = 0;
+  for (let i = 0; i < parts; i++) {
+    const count = Math.floor(total / parts) + (i < total % parts ? 1 : 0);
+    out.push({ first, count });
+    first += count;
+  }
+  return out;
+}
+
+/** `--name value` from argv, as a number, or the default. */
+export function numArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) ? v : fallback;
+}

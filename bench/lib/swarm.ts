@@ -1,0 +1,73 @@
+/**
+ * The orchestrator's handle on the simulated agents: several swarm-worker processes (each
+ * under its own fd limit), driven together.
+ */
+import { Worker, splitRange } from './common.js';
+
+export interface SwarmStats {
+  agents: number;
+  ready: number;
+  notReady: number;
+  neverBack: number;
+  unacked: number;
+  maxAttempts: number;
+  ackedEvents: number;
+  framesSent: number;
+  eventsSent: number;
+  welcomes: number;
+  connectFailures: number;
+  closes: number;
+  attempts: number;
+  lastWelcomeAt: number;
+  badFrames: number;
+}
+
+export class Swarm {
+  private constructor(readonly workers: Worker[]) {}
+
+  static start(processes: number, label = 'agents'): Swarm {
+    return new Swarm(Array.from({ length: processes }, (_, i) => Worker.start(`${label}-${i}`, 'swarm-worker.mjs')));
+  }
+
+  /** Connect `total` agents (ids 0..total-1) split over the processes; wall time until all are ready or failed. */
+  async connect(url: string, mode: 'mamori' | 'raw', total: number, inflight: number, timeoutMs: number): Promise<{ ready: number; failed: number; ms: number }> {
+    const ranges = splitRange(total, this.workers.length);
+    const per = Math.max(1, Math.floor(inflight / this.workers.length));
+    const t0 = performance.now();
+    const parts = await Promise.all(
+      this.workers.map((w, i) => w.call<{ ready: number; failed: number; ms: number }>('connect', { url, mode, first: ranges[i]!.first, count: ranges[i]!.count, inflight: per, timeoutMs }, timeoutMs + 30_000)),
+    );
+    return { ready: sum(parts.map((p) => p.ready)), failed: sum(parts.map((p) => p.failed)), ms: performance.now() - t0 };
+  }
+
+  all(cmd: string, args: unknown = {}): Promise<unknown[]> {
+    return Promise.all(this.workers.map((w) => w.call(cmd, args)));
+  }
+
+  async stats(): Promise<SwarmStats> {
+    const parts = await Promise.all(this.workers.map((w) => w.call<SwarmStats>('stats')));
+    const out = { ...parts[0]! };
+    for (const key of Object.keys(out) as (keyof SwarmStats)[]) {
+      out[key] = key === 'maxAttempts' || key === 'lastWelcomeAt' ? Math.max(...parts.map((p) => p[key])) : sum(parts.map((p) => p[key]));
+    }
+    return out;
+  }
+
+  async ackedSum(): Promise<number> {
+    return sum(await Promise.all(this.workers.map((w) => w.call<number>('ackedSum'))));
+  }
+
+  rssMb(): number {
+    return sum(this.workers.map((w) => w.rssMb()));
+  }
+
+  async stop(): Promise<void> {
+    await this.all('closeAll').catch(() => undefined);
+    for (const w of this.workers) w.kill();
+    await Promise.all(this.workers.map((w) => w.exited));
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

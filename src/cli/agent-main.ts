@@ -1,0 +1,200 @@
+/**
+ * Entry point of the installed agent (the bundle that the .deb and the MSI ship). It registers
+ * only the `agent …` commands, so the bundle carries none of the collector's dependencies
+ * (better-sqlite3, fastify), plus the two commands the installers call:
+ *
+ *   mamori agent configure --config FILE [--collector URL] [--token T] [--ca-pin SHA256] [--segment S] [--state DIR] [--log-dir DIR]
+ *   mamori agent notify-uninstall --state DIR [--timeout SECONDS]
+ *
+ * Under the Windows service host (installer/windows/service-host.c) the agent has no console,
+ * so Ctrl+C cannot reach it: the host sets MAMORI_SERVICE_HOST=1 and closes the agent's
+ * standard input to ask it to stop, which takes the same shutdown path as SIGTERM.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Command } from 'commander';
+import { parse, stringify } from 'yaml';
+import { AGENT_VERSION, describeOs } from '../../agent/agent.js';
+import { ensureStateDir, loadIdentity } from '../../agent/identity.js';
+import { AgentLink } from '../../agent/link/link.js';
+import { Outbox } from '../../agent/outbox/outbox.js';
+import { LiveProbes } from '../../agent/probes/live.js';
+import { loadYamlFile } from '../shared/catalogue/load.js';
+import { AgentConfig } from '../shared/config/agent.js';
+import { createLogger } from '../shared/log.js';
+import { Segment } from '../shared/protocol/messages.js';
+import { registerAgentCommands } from './agent-commands.js';
+import { UsageError, isUserFacing } from './errors.js';
+
+/** Values the installers hand over (MSI properties, postinst environment, install.sh / install.ps1 flags). */
+export interface InstallSettings {
+  collector?: string;
+  token?: string;
+  caPin?: string;
+  segment?: string;
+  stateDir?: string;
+  logDir?: string;
+}
+
+/** "AB:CD:…" or "abcd…" (64 hex digits) → "AB:CD:…", the form `openssl x509 -fingerprint -sha256` prints. */
+export function normaliseCaPin(pin: string): string {
+  const hex = pin.replace(/^sha256[:/=]?/i, '').replace(/[:\s]/g, '');
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`--ca-pin: expected the SHA-256 fingerprint (64 hex digits, colons allowed), got "${pin}"`);
+  return hex.toUpperCase().match(/../g)!.join(':');
+}
+
+function given(value: string | undefined): string | undefined {
+  // MSI passes unset properties as empty strings ("[TOKEN]" → ""); they mean "not given".
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+/**
+ * Merge the installer's settings into the agent configuration file and write it owner-only.
+ * Keys not given keep their current value, so an upgrade without settings changes nothing.
+ * Returns the text written.
+ */
+export function writeAgentConfig(file: string, settings: InstallSettings): string {
+  let current: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    // Validate with file/line errors first, then keep the keys as written (no defaults filled in).
+    loadYamlFile(file, AgentConfig);
+    current = { ...(parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null) };
+  }
+  const collector = given(settings.collector);
+  const token = given(settings.token);
+  const caPin = given(settings.caPin);
+  const segmentText = given(settings.segment);
+  const segment = segmentText === undefined ? undefined : Segment.safeParse(segmentText);
+  if (segment && !segment.success) throw new UsageError(`--segment ${segmentText}: one of ${Segment.options.join(', ')}`);
+  const next: Record<string, unknown> = {
+    ...current,
+    ...(collector ? { collector } : {}),
+    ...(token ? { enrollToken: token } : {}),
+    ...(caPin ? { caFingerprint: normaliseCaPin(caPin) } : {}),
+    ...(given(settings.stateDir) ? { stateDir: given(settings.stateDir) } : {}),
+    ...(given(settings.logDir) ? { logDir: given(settings.logDir) } : {}),
+  };
+  const checked = AgentConfig.safeParse(next);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new UsageError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  const stateDir = typeof next.stateDir === 'string' ? next.stateDir : undefined;
+  if (!next.collector && !(stateDir && loadIdentity(stateDir))) throw new UsageError('no collector: give --collector URL (MSI: COLLECTOR=…, .deb: MAMORI_COLLECTOR=…)');
+  const header = [
+    '# mamori agent configuration, written by the installer (mamori agent configure).',
+    '# エージェント設定ファイル。root / SYSTEM のみ読み書き可。キーの説明: config/agent.example.yml',
+    // The agent's configuration schema has no segment key: the collector assigns the segment
+    // from the enrollment token. The installer's value is kept here for the administrator.
+    ...(segment?.success ? [`# segment requested at install time (インストール時に指定された区分): ${segment.data}`] : []),
+  ];
+  const text = `${header.join('\n')}\n${stringify(next)}`;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  if (process.platform !== 'win32') chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  return text;
+}
+
+/**
+ * Windows: restrict DIR (state, config, logs) to SYSTEM and Administrators, dropping the
+ * Users read access that C:\ProgramData hands down by inheritance. SIDs, not names, because
+ * group names are localised (S-1-5-18 = LocalSystem, S-1-5-32-544 = BUILTIN\Administrators;
+ * "Well-known SIDs", Microsoft Learn). Files created later inherit the (OI)(CI) entries.
+ */
+async function restrictWindowsDirectory(dir: string): Promise<void> {
+  const icacls = join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'icacls.exe');
+  await promisify(execFile)(icacls, [dir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], { windowsHide: true });
+}
+
+/** Append the "uninstalling" notice to the outbox and try to deliver it within `timeoutMs`. Resolves to whether the collector stored it. */
+export async function notifyUninstall(stateDir: string, timeoutMs: number): Promise<{ delivered: boolean; seq: number | null }> {
+  const identity = loadIdentity(stateDir);
+  if (!identity) return { delivered: false, seq: null };
+  const log = createLogger({ component: 'agent', console: true, level: 'warn' });
+  const outbox = Outbox.open(join(stateDir, 'outbox'));
+  const [event] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { version: AGENT_VERSION, hostname: hostname() } }]);
+  const seq = event!.seq;
+  const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(new LiveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => storedPolicyVersion(stateDir), log });
+  link.start();
+  const deadline = Date.now() + timeoutMs;
+  while (outbox.acked < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const delivered = outbox.acked >= seq;
+  await link.stop();
+  outbox.close();
+  return { delivered, seq };
+}
+
+function storedPolicyVersion(stateDir: string): number {
+  try {
+    const version = (JSON.parse(readFileSync(join(stateDir, 'policy.json'), 'utf8')) as { version?: unknown }).version;
+    return typeof version === 'number' ? version : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Add `configure` and `notify-uninstall` to the `agent` command of `program`. */
+export function registerInstallCommands(program: Command): void {
+  const agent = program.commands.find((c) => c.name() === 'agent');
+  if (!agent) throw new Error('registerAgentCommands must run first');
+
+  agent
+    .command('configure')
+    .description('write the agent configuration file from installer settings (keys not given are kept)')
+    .requiredOption('--config <file>', 'configuration file to write (e.g. /etc/mamori/agent.yml)')
+    .option('--collector <url>', 'collector agent endpoint, ws:// or wss://')
+    .option('--token <token>', 'enrollment token')
+    .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA')
+    .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
+    .option('--state <dir>', 'state directory (created owner-only)')
+    .option('--log-dir <dir>', 'log directory')
+    .action(async (o: { config: string; collector?: string; token?: string; caPin?: string; segment?: string; state?: string; logDir?: string }) => {
+      const stateDir = given(o.state) ? resolve(o.state!) : undefined;
+      if (stateDir) ensureStateDir(stateDir);
+      const file = resolve(o.config);
+      writeAgentConfig(file, { collector: o.collector, token: o.token, caPin: o.caPin, segment: o.segment, stateDir, logDir: o.logDir });
+      if (process.platform === 'win32' && stateDir) await restrictWindowsDirectory(stateDir);
+      process.stdout.write(`wrote ${file}\n`);
+    });
+
+  agent
+    .command('notify-uninstall')
+    .description('tell the collector that this agent is being removed (agent.notice "uninstalling")')
+    .requiredOption('--state <dir>', 'state directory of the installed agent')
+    .option('--timeout <seconds>', 'how long to try to deliver', '5')
+    .action(async (o: { state: string; timeout: string }) => {
+      const seconds = Number(o.timeout);
+      if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout ${o.timeout}: a number of seconds`);
+      const result = await notifyUninstall(resolve(o.state), seconds * 1000);
+      if (result.seq === null) process.stdout.write('not enrolled: nothing to tell the collector\n');
+      else process.stdout.write(result.delivered ? `collector told (seq ${result.seq})\n` : `collector not reached within ${seconds} s; the notice stays in the outbox\n`);
+    });
+}
+
+/** Service host protocol: end of standard input = stop (see the file comment). */
+function stopOnStdinEnd(): void {
+  process.stdin.on('end', () => process.emit('SIGTERM', 'SIGTERM'));
+  process.stdin.on('error', () => process.emit('SIGTERM', 'SIGTERM'));
+  process.stdin.resume();
+}
+
+const program = new Command();
+program.name('mamori').description('mamori (守り) agent').version(AGENT_VERSION);
+registerAgentCommands(program);
+registerInstallCommands(program);
+if (process.env.MAMORI_SERVICE_HOST === '1') stopOnStdinEnd();
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (isUserFacing(err)) {
+    process.stderr.write(`mamori: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`mamori: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+/**
+ * 例外措置 (C-EXC): a request with a reason and an end date, decided by a different person
+ * (「承認又は許可の申請を行う者とその承認者又は許可者は、同じ者が兼務してはならない」,
+ * 003 第2章1(11)ア; 004 §3(8)ア). No standard sets a maximum duration; the end date is a product
+ * choice that makes 004 §9.4(3)'s periodic review concrete. Approved exceptions expire on their
+ * own. A finding covered by an active exception is shown as 例外 (excepted), never hidden.
+ */
+import type { SqlRunner } from '../store/sql.js';
+import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
+import type { Clock } from './util.js';
+import { newId, systemClock } from './util.js';
+
+export type ExceptionState = 'requested' | 'approved' | 'rejected' | 'revoked' | 'expired';
+
+export interface ExceptionRecord {
+  id: string;
+  ruleId: string;
+  /** Subject of the finding (a USB fingerprint, a user, a package …) or '*' for any. */
+  subject: string;
+  /** One PC, or null for every PC. */
+  agentId: string | null;
+  reason: string;
+  requestedBy: string;
+  requestedAt: string;
+  until: string;
+  state: ExceptionState;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  decisionComment: string | null;
+  endedAt: string | null;
+}
+
+/** The longest an exception may run before it must be requested again (product choice, see above). */
+export const MAX_EXCEPTION_DAYS = 366;
+
+export class SelfApprovalError extends ConsoleError {
+  constructor() {
+    super('SELF_APPROVAL', 403, 'the requester of an exception cannot decide it (003 第2章1(11))');
+  }
+}
+
+type Row = Record<string, unknown>;
+const recordOf = (r: Row): ExceptionRecord => ({
+  id: String(r.id),
+  ruleId: String(r.rule_id),
+  subject: String(r.subject),
+  agentId: (r.agent_id as string | null) ?? null,
+  reason: String(r.reason),
+  requestedBy: String(r.requested_by),
+  requestedAt: String(r.requested_at),
+  until: String(r.until_at),
+  state: r.state as ExceptionState,
+  decidedBy: (r.decided_by as string | null) ?? null,
+  decidedAt: (r.decided_at as string | null) ?? null,
+  decisionComment: (r.decision_comment as string | null) ?? null,
+  endedAt: (r.ended_at as string | null) ?? null,
+});
+
+/** Does an active exception cover this finding? */
+export function covers(e: Pick<ExceptionRecord, 'ruleId' | 'subject' | 'agentId'>, finding: { agentId: string; ruleId: string; subject: string }): boolean {
+  return e.ruleId === finding.ruleId && (e.subject === '*' || e.subject === finding.subject) && (e.agentId === null || e.agentId === finding.agentId);
+}
+
+export class Exceptions {
+  constructor(
+    private readonly sql: SqlRunner,
+    private readonly knownRule: (ruleId: string) => boolean,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async list(state?: ExceptionState): Promise<ExceptionRecord[]> {
+    const rows = state
+      ? await this.sql.all<Row>('SELECT * FROM console_exceptions WHERE state = ? ORDER BY requested_at DESC', [state])
+      : await this.sql.all<Row>('SELECT * FROM console_exceptions ORDER BY requested_at DESC LIMIT 2000');
+    return rows.map(recordOf);
+  }
+
+  async get(id: string): Promise<ExceptionRecord | undefined> {
+    const r = await this.sql.get<Row>('SELECT * FROM console_exceptions WHERE id = ?', [id]);
+    return r ? recordOf(r) : undefined;
+  }
+
+  /** Approved and not yet past their end date, as of now. */
+  async active(): Promise<ExceptionRecord[]> {
+    const now = this.clock.now().toISOString();
+    return (await this.sql.all<Row>("SELECT * FROM console_exceptions WHERE state = 'approved' AND until_at > ?", [now])).map(recordOf);
+  }
+
+  async request(input: { ruleId: string; subject?: string; agentId?: string | null; reason: string; until: string }, by: string): Promise<ExceptionRecord> {
+    if (!this.knownRule(input.ruleId)) throw badRequest(`unknown rule ${input.ruleId}`);
+    const reason = input.reason?.trim() ?? '';
+    if (reason.length < 4) throw badRequest('a reason (合理的な理由) is required');
+    const until = Date.parse(input.until);
+    const now = this.clock.now().getTime();
+    if (Number.isNaN(until)) throw badRequest('until must be a date');
+    if (until <= now) throw badRequest('the end date must be in the future');
+    if (until - now > MAX_EXCEPTION_DAYS * 86_400_000) throw badRequest(`an exception may run at most ${MAX_EXCEPTION_DAYS} days`);
+    const id = newId('exc');
+    await this.sql.run(
+      "INSERT INTO console_exceptions (id, rule_id, subject, agent_id, reason, requested_by, requested_at, until_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'requested')",
+      [id, input.ruleId, input.subject?.trim() || '*', input.agentId ?? null, reason.slice(0, 2000), by, new Date(now).toISOString(), new Date(until).toISOString()],
+    );
+    return (await this.get(id))!;
+  }
+
+  /** Approve or reject. The decider must not be the requester. */
+  async decide(id: string, approve: boolean, by: string, comment: string): Promise<ExceptionRecord> {
+    const e = await this.get(id);
+    if (!e) throw notFound(`no exception ${id}`);
+    if (e.requestedBy === by) throw new SelfApprovalError();
+    if (e.state !== 'requested') throw conflict(`exception ${id} is ${e.state}`);
+    const now = this.clock.now().toISOString();
+    if (approve && e.until <= now) throw conflict('the requested end date has passed; request again');
+    const changed = await this.sql.run("UPDATE console_exceptions SET state = ?, decided_by = ?, decided_at = ?, decision_comment = ? WHERE id = ? AND state = 'requested'", [
+      approve ? 'approved' : 'rejected',
+      by,
+      now,
+      comment.slice(0, 2000),
+      id,
+    ]);
+    if (!changed) throw conflict(`exception ${id} was decided meanwhile`);
+    return (await this.get(id))!;
+  }
+
+  async revoke(id: string, by: string, comment: string): Promise<ExceptionRecord> {
+    const e = await this.get(id);
+    if (!e) throw notFound(`no exception ${id}`);
+    if (e.state !== 'approved' && e.state !== 'requested') throw conflict(`exception ${id} is ${e.state}`);
+    const now = this.clock.now().toISOString();
+    await this.sql.run("UPDATE console_exceptions SET state = 'revoked', ended_at = ?, decision_comment = ? WHERE id = ?", [now, `${e.decisionComment ? `${e.decisionComment} / ` : ''}${by}: ${comment}`.slice(0, 2000), id]);
+    return (await this.get(id))!;
+  }
+
+  /** Mark approved exceptions past their end date as expired; returns those that just expired. */
+  async expireDue(): Promise<ExceptionRecord[]> {
+    const now = this.clock.now().toISOString();
+    const due = (await this.sql.all<Row>("SELECT * FROM console_exceptions WHERE state IN ('approved', 'requested') AND until_at <= ?", [now])).map(recordOf);
+    for (const e of due) await this.sql.run("UPDATE console_exceptions SET state = 'expired', ended_at = ? WHERE id = ? AND state IN ('approved', 'requested')", [now, e.id]);
+    return due;
+  }
+}

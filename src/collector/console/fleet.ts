@@ -1,0 +1,298 @@
+/**
+ * The PCs and their violations as the console shows them: agents joined with their 課 and
+ * group (assigned in the console), compliance per area from the latest rule results, and
+ * violations with the 例外措置 that cover them (shown as 例外, never hidden).
+ */
+import type { Rule, Source } from '../../shared/catalogue/schema.js';
+import type { Segment, Severity } from '../../shared/protocol/messages.js';
+import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
+import type { Principal } from './authz.js';
+import { inScope } from './authz.js';
+import { badRequest, notFound } from './errors.js';
+import type { ExceptionRecord } from './exceptions.js';
+import { covers } from './exceptions.js';
+import type { Clock } from './util.js';
+import { newId, parseJson, systemClock } from './util.js';
+
+export interface Assignment {
+  department: string | null;
+  group: string | null;
+}
+
+export interface ClauseView {
+  source: string;
+  ref: string;
+  title: string;
+}
+
+export interface ViolationView {
+  key: string;
+  agentId: string;
+  hostname: string;
+  department: string | null;
+  group: string | null;
+  segment: Segment | null;
+  ruleId: string;
+  checkId: string;
+  subject: string;
+  state: 'open' | 'closed';
+  result: 'fail' | 'unknown';
+  severity: Severity;
+  title: { ja: string; en: string };
+  message: { ja: string; en: string };
+  reason: string;
+  clauses: ClauseView[];
+  facts: Record<string, unknown>;
+  user: string | null;
+  /** When it happened on the PC. */
+  openedAt: string;
+  closedAt: string | null;
+  closedReason: string | null;
+  /** An active 例外措置 covers it. */
+  exceptionId: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+}
+
+export interface ViolationQuery {
+  state?: 'open' | 'closed' | 'all';
+  severity?: Severity[];
+  checkId?: string;
+  department?: string;
+  segment?: Segment;
+  agentId?: string;
+  ruleId?: string;
+  limit?: number;
+}
+
+export type AreaStatus = 'pass' | 'fail' | 'unknown' | 'excepted' | 'none';
+
+export interface PcView {
+  id: string;
+  hostname: string;
+  online: boolean;
+  lastSeenAt: string | null;
+  segment: Segment;
+  department: string | null;
+  group: string | null;
+  os: AgentRecord['os'];
+  agentVersion: string;
+  policyVersion: number;
+  enrolledAt: string;
+  revoked: boolean;
+  /** Per check id. */
+  compliance: Record<string, AreaStatus>;
+  openViolations: number;
+}
+
+export const violationKey = (agentId: string, ruleId: string, subject: string): string => `${agentId}|${ruleId}|${subject}`;
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+export class Fleet {
+  private assignments = new Map<string, Assignment>();
+  private readonly sourceTitles: Map<string, string>;
+
+  constructor(
+    private readonly store: Store,
+    readonly rules: readonly Rule[],
+    sources: readonly Source[],
+    private readonly activeExceptions: () => Promise<ExceptionRecord[]>,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.sourceTitles = new Map(sources.map((s) => [s.id, s.title]));
+  }
+
+  async loadAssignments(): Promise<void> {
+    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, department, group_name FROM console_pc_assignments');
+    this.assignments = new Map(rows.map((r) => [String(r.agent_id), { department: (r.department as string | null) ?? null, group: (r.group_name as string | null) ?? null }]));
+  }
+
+  assignmentOf(agentId: string): Assignment {
+    return this.assignments.get(agentId) ?? { department: null, group: null };
+  }
+
+  departments(): string[] {
+    return [...new Set([...this.assignments.values()].map((a) => a.department).filter((d): d is string => !!d))].sort();
+  }
+
+  groups(): string[] {
+    return [...new Set([...this.assignments.values()].map((a) => a.group).filter((g): g is string => !!g))].sort();
+  }
+
+  async assign(agentId: string, a: Assignment, by: string): Promise<Assignment> {
+    if (!(await this.store.getAgent(agentId))) throw notFound(`no PC ${agentId}`);
+    const clean = (v: string | null): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
+    const next = { department: clean(a.department), group: clean(a.group) };
+    await this.store.sql.run(
+      'INSERT INTO console_pc_assignments (agent_id, department, group_name, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET department = excluded.department, group_name = excluded.group_name, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
+      [agentId, next.department, next.group, this.clock.now().toISOString(), by],
+    );
+    this.assignments.set(agentId, next);
+    return next;
+  }
+
+  clauseViews(clauses: readonly { source: string; ref: string }[]): ClauseView[] {
+    return clauses.map((c) => ({ source: c.source, ref: c.ref, title: this.sourceTitles.get(c.source) ?? c.source }));
+  }
+
+  /** The row of one violation as every screen and the stream show it. */
+  viewOf(v: ViolationRecord, agent: Pick<AgentRecord, 'segment'> | undefined, exceptions: readonly ExceptionRecord[], ack?: { by: string; at: string }): ViolationView {
+    const a = this.assignmentOf(v.agentId);
+    const exc = exceptions.find((e) => covers(e, v));
+    return {
+      key: violationKey(v.agentId, v.ruleId, v.subject),
+      agentId: v.agentId,
+      hostname: v.hostname,
+      department: a.department,
+      group: a.group,
+      segment: agent?.segment ?? null,
+      ruleId: v.ruleId,
+      checkId: v.checkId,
+      subject: v.subject,
+      state: v.state,
+      result: v.result,
+      severity: v.severity,
+      title: v.title,
+      message: v.message,
+      reason: v.reason,
+      clauses: this.clauseViews(v.clauses),
+      facts: v.facts,
+      user: v.user,
+      openedAt: v.openedAt,
+      closedAt: v.closedAt,
+      closedReason: v.closedReason,
+      exceptionId: exc?.id ?? null,
+      acknowledgedBy: ack?.by ?? null,
+      acknowledgedAt: ack?.at ?? null,
+    };
+  }
+
+  async violations(principal: Principal, q: ViolationQuery = {}): Promise<ViolationView[]> {
+    const state = q.state === 'all' ? undefined : (q.state ?? 'open');
+    const raw = await this.store.listViolations({ ...(state ? { state } : {}), ...(q.agentId ? { agentId: q.agentId } : {}), ...(q.ruleId ? { ruleId: q.ruleId } : {}), limit: Math.min(q.limit ?? 1000, 5000) });
+    const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
+    const exceptions = await this.activeExceptions();
+    const acks = await this.acks();
+    return raw
+      .map((v) => this.viewOf(v, agents.get(v.agentId), exceptions, acks.get(violationKey(v.agentId, v.ruleId, v.subject))))
+      .filter((v) => inScope(principal, v.department))
+      .filter((v) => !q.severity?.length || q.severity.includes(v.severity))
+      .filter((v) => !q.checkId || v.checkId === q.checkId)
+      .filter((v) => !q.department || v.department === q.department)
+      .filter((v) => !q.segment || v.segment === q.segment)
+      .sort((x, y) => (x.state === y.state ? 0 : x.state === 'open' ? -1 : 1) || SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity] || y.openedAt.localeCompare(x.openedAt));
+  }
+
+  async findViolation(principal: Principal, agentId: string, ruleId: string, subject: string): Promise<ViolationView> {
+    const found = (await this.violations(principal, { state: 'all', agentId, ruleId, limit: 5000 })).find((v) => v.subject === subject);
+    if (!found) throw notFound('no such violation');
+    return found;
+  }
+
+  private async acks(): Promise<Map<string, { by: string; at: string }>> {
+    const rows = await this.store.sql.all<Record<string, unknown>>("SELECT agent_id, rule_id, subject, author, at FROM console_violation_notes WHERE kind = 'ack' ORDER BY at");
+    return new Map(rows.map((r) => [violationKey(String(r.agent_id), String(r.rule_id), String(r.subject)), { by: String(r.author), at: String(r.at) }]));
+  }
+
+  async addNote(principal: Principal, key: { agentId: string; ruleId: string; subject: string }, kind: 'ack' | 'comment', text: string): Promise<{ id: string; at: string }> {
+    await this.findViolation(principal, key.agentId, key.ruleId, key.subject);
+    if (kind === 'comment' && !text.trim()) throw badRequest('comment text is required');
+    const id = newId('note');
+    const at = this.clock.now().toISOString();
+    await this.store.sql.run('INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [id, key.agentId, key.ruleId, key.subject, kind, principal.username, at, text.trim().slice(0, 4000)]);
+    return { id, at };
+  }
+
+  async notes(agentId: string, ruleId: string, subject: string): Promise<{ id: string; kind: string; author: string; at: string; text: string }[]> {
+    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT * FROM console_violation_notes WHERE agent_id = ? AND rule_id = ? AND subject = ? ORDER BY at', [agentId, ruleId, subject]);
+    return rows.map((r) => ({ id: String(r.id), kind: String(r.kind), author: String(r.author), at: String(r.at), text: String(r.text) }));
+  }
+
+  /** Latest rule results of every PC (from the agents' `results` events). */
+  async ruleResults(): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; at: string }[]> {
+    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, rule_id, check_id, result, reason, at FROM rule_results');
+    return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), at: String(r.at) }));
+  }
+
+  /**
+   * Is a failing rule on a PC excepted? Yes when an exception covers the PC-level finding,
+   * or when every open violation of that rule on the PC is covered by one.
+   */
+  static isExcepted(agentId: string, ruleId: string, exceptions: readonly ExceptionRecord[], openViolations: readonly ViolationRecord[]): boolean {
+    if (exceptions.some((e) => covers(e, { agentId, ruleId, subject: '' }))) return true;
+    const open = openViolations.filter((v) => v.agentId === agentId && v.ruleId === ruleId);
+    return open.length > 0 && open.every((v) => exceptions.some((e) => covers(e, v)));
+  }
+
+  async pcs(principal: Principal, filter: { host?: string; group?: string; department?: string } = {}): Promise<PcView[]> {
+    const agents = (await this.store.listAgents()).filter((a) => !a.revokedAt);
+    const results = await this.ruleResults();
+    const exceptions = await this.activeExceptions();
+    const open = await this.store.listViolations({ state: 'open', limit: 100_000 });
+    const byAgent = new Map<string, typeof results>();
+    for (const r of results) byAgent.set(r.agentId, [...(byAgent.get(r.agentId) ?? []), r]);
+    return agents
+      .map((a): PcView => {
+        const asg = this.assignmentOf(a.id);
+        const compliance: Record<string, AreaStatus> = {};
+        for (const r of byAgent.get(a.id) ?? []) {
+          const result: AreaStatus = r.result === 'fail' && Fleet.isExcepted(a.id, r.ruleId, exceptions, open) ? 'excepted' : r.result === 'fail' || r.result === 'unknown' || r.result === 'pass' || r.result === 'excepted' ? (r.result as AreaStatus) : 'none';
+          compliance[r.checkId] = worse(compliance[r.checkId] ?? 'none', result);
+        }
+        return {
+          id: a.id,
+          hostname: a.hostname,
+          online: a.online,
+          lastSeenAt: a.lastSeenAt,
+          segment: a.segment,
+          department: asg.department,
+          group: asg.group,
+          os: a.os,
+          agentVersion: a.agentVersion,
+          policyVersion: a.policyVersion,
+          enrolledAt: a.enrolledAt,
+          revoked: !!a.revokedAt,
+          compliance,
+          openViolations: open.filter((v) => v.agentId === a.id).length,
+        };
+      })
+      .filter((p) => inScope(principal, p.department))
+      .filter((p) => !filter.host || p.hostname === filter.host || p.id === filter.host)
+      .filter((p) => !filter.group || p.group === filter.group)
+      .filter((p) => !filter.department || p.department === filter.department)
+      .sort((x, y) => x.hostname.localeCompare(y.hostname));
+  }
+
+  async pc(principal: Principal, agentId: string): Promise<PcView> {
+    const found = (await this.pcs(principal)).find((p) => p.id === agentId);
+    if (!found) throw notFound(`no PC ${agentId}`);
+    return found;
+  }
+
+  /** USB media seen on a PC, from its stored usb-media facts (first and last time each was attached). */
+  async usbHistory(agentId: string, limit = 500): Promise<{ fingerprint: string; vendorId: string; productId: string; serial: string | null; product: string | null; firstSeen: string; lastSeen: string }[]> {
+    const rows = await this.store.sql.all<{ payload: string; at: string }>("SELECT payload, at FROM events WHERE agent_id = ? AND kind = 'facts' ORDER BY seq DESC LIMIT ?", [agentId, limit]);
+    const seen = new Map<string, { fingerprint: string; vendorId: string; productId: string; serial: string | null; product: string | null; firstSeen: string; lastSeen: string }>();
+    for (const r of rows) {
+      const e = parseJson<{ checkId?: string; facts?: { devices?: unknown } }>(r.payload, {});
+      if (e.checkId !== 'usb-media' || !Array.isArray(e.facts?.devices)) continue;
+      for (const d of e.facts.devices as Record<string, unknown>[]) {
+        const fp = String(d.fingerprint ?? '');
+        if (!fp) continue;
+        const at = String(r.at);
+        const cur = seen.get(fp);
+        if (cur) {
+          if (at < cur.firstSeen) cur.firstSeen = at;
+          if (at > cur.lastSeen) cur.lastSeen = at;
+        } else seen.set(fp, { fingerprint: fp, vendorId: String(d.vendorId ?? ''), productId: String(d.productId ?? ''), serial: (d.serial as string | null) ?? null, product: (d.product as string | null) ?? null, firstSeen: at, lastSeen: at });
+      }
+    }
+    return [...seen.values()].sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
+  }
+}
+
+const ORDER: AreaStatus[] = ['fail', 'unknown', 'excepted', 'pass', 'none'];
+function worse(a: AreaStatus, b: AreaStatus): AreaStatus {
+  return ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b;
+}

@@ -1,0 +1,303 @@
+/**
+ * 媒体管理台帳 (media ledger) and its lending record (貸出・返却, 003 第4章4(1)サ): every USB
+ * storage medium the organisation owns, keyed by the municipality's own sticker number
+ * (登録番号) and identified on PCs by the agent's fingerprint "vvvv:pppp:SERIAL". Media that
+ * share one serial are flagged (cheap sticks often report the same serial: the ledger cannot
+ * tell them apart, see anchors.md (c)1). CSV import and export for Excel.
+ */
+import type { SqlRunner } from '../store/sql.js';
+import { parseCsv, toCsv, unguard } from './csv.js';
+import { badRequest, conflict, notFound } from './errors.js';
+import type { Clock } from './util.js';
+import { newId, systemClock } from './util.js';
+
+export const ENCRYPTION = ['hardware', 'software', 'none', 'unknown'] as const;
+export type Encryption = (typeof ENCRYPTION)[number];
+export const MEDIA_STATUS = ['active', 'retired', 'lost'] as const;
+export type MediaStatus = (typeof MEDIA_STATUS)[number];
+
+export interface MediaRecord {
+  id: string;
+  stickerNo: string;
+  fingerprint: string;
+  vendorId: string;
+  productId: string;
+  serial: string | null;
+  label: string;
+  owner: string;
+  department: string;
+  encryption: Encryption;
+  status: MediaStatus;
+  note: string;
+  registeredBy: string;
+  registeredAt: string;
+  updatedAt: string;
+  /** Another ledger entry reports the same serial. */
+  duplicateSerial: boolean;
+  /** The open loan, if it is lent out now. */
+  onLoan: LoanRecord | null;
+}
+
+export interface LoanRecord {
+  id: string;
+  mediaId: string;
+  borrower: string;
+  department: string;
+  purpose: string;
+  lentAt: string;
+  lentBy: string;
+  dueAt: string | null;
+  returnedAt: string | null;
+  returnedBy: string | null;
+}
+
+export interface MediaInput {
+  stickerNo: string;
+  fingerprint?: string;
+  vendorId?: string;
+  productId?: string;
+  serial?: string | null;
+  label?: string;
+  owner: string;
+  department: string;
+  encryption?: Encryption;
+  status?: MediaStatus;
+  note?: string;
+}
+
+const HEX4 = /^[0-9a-f]{4}$/;
+
+/** "VVVV:PPPP:SERIAL" as the agent builds it (agent/checks/usb-media/facts.ts): ids lower-case, serial upper-case. */
+export function normaliseFingerprint(vendorId: string, productId: string, serial: string): string {
+  return `${vendorId.trim().toLowerCase()}:${productId.trim().toLowerCase()}:${serial.trim().toUpperCase()}`;
+}
+
+/** Split and check a fingerprint; a serial-less "nos-" fingerprint is accepted (LANSCOPE cannot register those; we can, flagged by serial null). */
+export function parseFingerprint(fp: string): { vendorId: string; productId: string; serial: string | null } {
+  const m = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{4}):(.+)$/.exec(fp.trim());
+  if (!m) throw badRequest(`fingerprint ${fp}: expected VVVV:PPPP:SERIAL`);
+  const serial = m[3]!.startsWith('nos-') ? null : m[3]!.trim().toUpperCase();
+  return { vendorId: m[1]!.toLowerCase(), productId: m[2]!.toLowerCase(), serial };
+}
+
+type Row = Record<string, unknown>;
+
+const loanOf = (r: Row): LoanRecord => ({
+  id: String(r.id),
+  mediaId: String(r.media_id),
+  borrower: String(r.borrower),
+  department: String(r.department),
+  purpose: String(r.purpose),
+  lentAt: String(r.lent_at),
+  lentBy: String(r.lent_by),
+  dueAt: (r.due_at as string | null) ?? null,
+  returnedAt: (r.returned_at as string | null) ?? null,
+  returnedBy: (r.returned_by as string | null) ?? null,
+});
+
+/** CSV columns: Japanese header for Excel users, English accepted on import. */
+export const MEDIA_CSV_COLUMNS = [
+  { key: 'stickerNo', ja: '登録番号', en: 'sticker_no' },
+  { key: 'fingerprint', ja: '識別子', en: 'fingerprint' },
+  { key: 'vendorId', ja: 'ベンダーID', en: 'vendor_id' },
+  { key: 'productId', ja: 'プロダクトID', en: 'product_id' },
+  { key: 'serial', ja: 'シリアル番号', en: 'serial' },
+  { key: 'label', ja: '品名', en: 'label' },
+  { key: 'owner', ja: '管理者', en: 'owner' },
+  { key: 'department', ja: '所属', en: 'department' },
+  { key: 'encryption', ja: '暗号化', en: 'encryption' },
+  { key: 'status', ja: '状態', en: 'status' },
+  { key: 'note', ja: '備考', en: 'note' },
+  { key: 'duplicateSerial', ja: 'シリアル重複', en: 'duplicate_serial' },
+  { key: 'onLoan', ja: '貸出中', en: 'on_loan' },
+] as const;
+
+export class MediaLedger {
+  constructor(
+    private readonly sql: SqlRunner,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async list(filter: { departments?: string[] } = {}): Promise<MediaRecord[]> {
+    const rows = await this.sql.all<Row>('SELECT * FROM console_media ORDER BY sticker_no');
+    const dupRows = await this.sql.all<{ serial: string }>('SELECT serial FROM console_media WHERE serial IS NOT NULL GROUP BY serial HAVING count(*) > 1');
+    const dups = new Set(dupRows.map((r) => String(r.serial)));
+    const loans = new Map((await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE returned_at IS NULL')).map((r) => [String(r.media_id), loanOf(r)]));
+    return rows
+      .map((r) => this.recordOf(r, dups, loans))
+      .filter((m) => !filter.departments?.length || filter.departments.includes(m.department));
+  }
+
+  private recordOf(r: Row, dups: Set<string>, loans: Map<string, LoanRecord>): MediaRecord {
+    const serial = (r.serial as string | null) ?? null;
+    return {
+      id: String(r.id),
+      stickerNo: String(r.sticker_no),
+      fingerprint: String(r.fingerprint),
+      vendorId: String(r.vendor_id),
+      productId: String(r.product_id),
+      serial,
+      label: String(r.label),
+      owner: String(r.owner),
+      department: String(r.department),
+      encryption: r.encryption as Encryption,
+      status: r.status as MediaStatus,
+      note: String(r.note),
+      registeredBy: String(r.registered_by),
+      registeredAt: String(r.registered_at),
+      updatedAt: String(r.updated_at),
+      duplicateSerial: serial !== null && dups.has(serial),
+      onLoan: loans.get(String(r.id)) ?? null,
+    };
+  }
+
+  async get(id: string): Promise<MediaRecord | undefined> {
+    return (await this.list()).find((m) => m.id === id);
+  }
+
+  /** Fingerprints of media in use (active), for the PolicyDocument list `registeredMedia`. */
+  async registeredFingerprints(): Promise<string[]> {
+    const rows = await this.sql.all<{ fingerprint: string }>("SELECT DISTINCT fingerprint FROM console_media WHERE status = 'active' ORDER BY fingerprint");
+    return rows.map((r) => String(r.fingerprint));
+  }
+
+  private normalise(input: MediaInput): Omit<MediaRecord, 'id' | 'registeredBy' | 'registeredAt' | 'updatedAt' | 'duplicateSerial' | 'onLoan'> {
+    const stickerNo = input.stickerNo?.trim();
+    if (!stickerNo || stickerNo.length > 64) throw badRequest('登録番号 (sticker number) is required, at most 64 characters');
+    let vendorId = input.vendorId?.trim().toLowerCase() ?? '';
+    let productId = input.productId?.trim().toLowerCase() ?? '';
+    let serial = input.serial?.trim() ? input.serial.trim().toUpperCase() : null;
+    let fingerprint = input.fingerprint?.trim() ?? '';
+    if (fingerprint) {
+      const p = parseFingerprint(fingerprint);
+      ({ vendorId, productId } = p);
+      serial = p.serial;
+      fingerprint = p.serial ? normaliseFingerprint(p.vendorId, p.productId, p.serial) : `${p.vendorId}:${p.productId}:${fingerprint.split(':').slice(2).join(':')}`;
+    } else {
+      if (!HEX4.test(vendorId) || !HEX4.test(productId) || !serial) throw badRequest('give the fingerprint, or vendor id, product id (4 hex digits each) and serial');
+      fingerprint = normaliseFingerprint(vendorId, productId, serial);
+    }
+    const encryption = input.encryption ?? 'unknown';
+    if (!ENCRYPTION.includes(encryption)) throw badRequest(`encryption must be one of ${ENCRYPTION.join(', ')}`);
+    const status = input.status ?? 'active';
+    if (!MEDIA_STATUS.includes(status)) throw badRequest(`status must be one of ${MEDIA_STATUS.join(', ')}`);
+    if (!input.owner?.trim()) throw badRequest('管理者 (owner) is required');
+    if (!input.department?.trim()) throw badRequest('所属 (department) is required');
+    return { stickerNo, fingerprint, vendorId, productId, serial, label: input.label?.trim() ?? '', owner: input.owner.trim(), department: input.department.trim(), encryption, status, note: input.note?.trim() ?? '' };
+  }
+
+  async register(input: MediaInput, by: string): Promise<MediaRecord> {
+    const m = this.normalise(input);
+    if (await this.sql.get('SELECT id FROM console_media WHERE sticker_no = ?', [m.stickerNo])) throw conflict(`登録番号 ${m.stickerNo} is already in the ledger`);
+    const id = newId('med');
+    const now = this.clock.now().toISOString();
+    await this.sql.run(
+      `INSERT INTO console_media (id, sticker_no, fingerprint, vendor_id, product_id, serial, label, owner, department, encryption, status, note, registered_by, registered_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial, m.label, m.owner, m.department, m.encryption, m.status, m.note, by, now, now],
+    );
+    return (await this.get(id))!;
+  }
+
+  async update(id: string, input: MediaInput): Promise<MediaRecord> {
+    const cur = await this.get(id);
+    if (!cur) throw notFound(`no medium ${id}`);
+    const m = this.normalise({ ...cur, ...input });
+    const other = await this.sql.get<{ id: string }>('SELECT id FROM console_media WHERE sticker_no = ? AND id <> ?', [m.stickerNo, id]);
+    if (other) throw conflict(`登録番号 ${m.stickerNo} is already in the ledger`);
+    await this.sql.run(
+      'UPDATE console_media SET sticker_no = ?, fingerprint = ?, vendor_id = ?, product_id = ?, serial = ?, label = ?, owner = ?, department = ?, encryption = ?, status = ?, note = ?, updated_at = ? WHERE id = ?',
+      [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial, m.label, m.owner, m.department, m.encryption, m.status, m.note, this.clock.now().toISOString(), id],
+    );
+    return (await this.get(id))!;
+  }
+
+  async lend(mediaId: string, loan: { borrower: string; department: string; purpose: string; dueAt?: string | null }, by: string): Promise<LoanRecord> {
+    const m = await this.get(mediaId);
+    if (!m) throw notFound(`no medium ${mediaId}`);
+    if (m.status !== 'active') throw conflict(`medium ${m.stickerNo} is ${m.status}`);
+    if (m.onLoan) throw conflict(`medium ${m.stickerNo} is lent to ${m.onLoan.borrower}`);
+    if (!loan.borrower?.trim() || !loan.department?.trim() || !loan.purpose?.trim()) throw badRequest('borrower, department and purpose are required');
+    if (loan.dueAt && Number.isNaN(Date.parse(loan.dueAt))) throw badRequest('dueAt must be a date');
+    const id = newId('loan');
+    await this.sql.run(
+      'INSERT INTO console_media_loans (id, media_id, borrower, department, purpose, lent_at, lent_by, due_at, returned_at, returned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
+      [id, mediaId, loan.borrower.trim(), loan.department.trim(), loan.purpose.trim(), this.clock.now().toISOString(), by, loan.dueAt ? new Date(loan.dueAt).toISOString() : null],
+    );
+    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [id]))!);
+  }
+
+  async giveBack(mediaId: string, by: string): Promise<LoanRecord> {
+    const open = await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE media_id = ? AND returned_at IS NULL', [mediaId]);
+    if (!open) throw conflict('the medium is not lent out');
+    await this.sql.run('UPDATE console_media_loans SET returned_at = ?, returned_by = ? WHERE id = ?', [this.clock.now().toISOString(), by, String(open.id)]);
+    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [String(open.id)]))!);
+  }
+
+  async loans(mediaId?: string): Promise<LoanRecord[]> {
+    const rows = mediaId
+      ? await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE media_id = ? ORDER BY lent_at DESC', [mediaId])
+      : await this.sql.all<Row>('SELECT * FROM console_media_loans ORDER BY lent_at DESC LIMIT 1000');
+    return rows.map(loanOf);
+  }
+
+  async exportCsv(departments?: string[]): Promise<string> {
+    const list = await this.list(departments ? { departments } : {});
+    return toCsv(
+      MEDIA_CSV_COLUMNS.map((c) => c.ja),
+      list.map((m) => [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial ?? '', m.label, m.owner, m.department, m.encryption, m.status, m.note, m.duplicateSerial ? 'はい' : '', m.onLoan ? m.onLoan.borrower : '']),
+    );
+  }
+
+  /**
+   * Import rows by 登録番号: new numbers are registered, known ones updated. All rows are
+   * checked first; one bad row refuses the whole file, naming its line.
+   */
+  async importCsv(text: string, by: string): Promise<{ created: number; updated: number }> {
+    const rows = parseCsv(text);
+    if (rows.length === 0) throw badRequest('the CSV file is empty');
+    const header = rows[0]!.map((h) => h.trim());
+    const index = new Map<string, number>();
+    header.forEach((h, i) => {
+      const col = MEDIA_CSV_COLUMNS.find((c) => c.ja === h || c.en === h);
+      if (col) index.set(col.key, i);
+    });
+    if (!index.has('stickerNo')) throw badRequest('CSV header: column 登録番号 (sticker_no) is missing');
+    const inputs: { line: number; input: MediaInput }[] = rows.slice(1).map((r, k) => {
+      const get = (key: string): string | undefined => {
+        const i = index.get(key);
+        return i === undefined ? undefined : unguard(r[i] ?? '').trim();
+      };
+      const input: MediaInput = { stickerNo: get('stickerNo') ?? '', owner: get('owner') ?? '', department: get('department') ?? '' };
+      for (const key of ['fingerprint', 'vendorId', 'productId', 'serial', 'label', 'note'] as const) {
+        const v = get(key);
+        if (v) input[key] = v;
+      }
+      const enc = get('encryption');
+      if (enc) input.encryption = enc as Encryption;
+      const st = get('status');
+      if (st) input.status = st as MediaStatus;
+      return { line: k + 2, input };
+    });
+    for (const { line, input } of inputs) {
+      try {
+        this.normalise(input);
+      } catch (err) {
+        throw badRequest(`CSV line ${line}: ${(err as Error).message}`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const { line, input } of inputs) {
+      if (seen.has(input.stickerNo)) throw badRequest(`CSV line ${line}: 登録番号 ${input.stickerNo} appears twice`);
+      seen.add(input.stickerNo);
+    }
+    let created = 0;
+    let updated = 0;
+    for (const { input } of inputs) {
+      const existing = await this.sql.get<{ id: string }>('SELECT id FROM console_media WHERE sticker_no = ?', [input.stickerNo.trim()]);
+      if (existing) (await this.update(String(existing.id), input), updated++);
+      else (await this.register(input, by), created++);
+    }
+    return { created, updated };
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Schema of the console's own tables (accounts, sessions, audit log, policy revisions,
+ * 媒体管理台帳, 例外措置, report snapshots, forwarders), in SQL that runs unchanged on SQLite and
+ * PostgreSQL: TEXT for ISO times and JSON, INTEGER for booleans, `?` placeholders elsewhere.
+ * Steps are applied in order at plugin start and recorded in console_migrations; a released
+ * step is never edited — add a new one.
+ */
+import type { SqlRunner } from '../store/sql.js';
+
+export interface ConsoleMigration {
+  version: number;
+  name: string;
+  /** Statements separated by ";" at the end of a line. */
+  sql: string;
+}
+
+export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
+  {
+    version: 1,
+    name: 'accounts, sessions, api tokens, audit log',
+    sql: `
+      CREATE TABLE console_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        departments_json TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL,
+        failed_logins INTEGER NOT NULL,
+        locked_until TEXT,
+        disabled_at TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+      );
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX console_sessions_user ON console_sessions (user_id);
+      CREATE TABLE console_api_tokens (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE console_audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail_json TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      )
+    `,
+  },
+  {
+    version: 2,
+    name: 'policy revisions, pc assignments, violation notes, media ledger, exceptions',
+    sql: `
+      CREATE TABLE console_policy_revisions (
+        version INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        settings_json TEXT NOT NULL
+      );
+      CREATE TABLE console_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE console_pc_assignments (
+        agent_id TEXT PRIMARY KEY,
+        department TEXT,
+        group_name TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE TABLE console_violation_notes (
+        id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        author TEXT NOT NULL,
+        at TEXT NOT NULL,
+        text TEXT NOT NULL
+      );
+      CREATE INDEX console_violation_notes_key ON console_violation_notes (agent_id, rule_id, subject);
+      CREATE TABLE console_media (
+        id TEXT PRIMARY KEY,
+        sticker_no TEXT NOT NULL UNIQUE,
+        fingerprint TEXT NOT NULL,
+        vendor_id TEXT NOT NULL,
+        product_id TEXT NOT NULL,
+        serial TEXT,
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        department TEXT NOT NULL,
+        encryption TEXT NOT NULL,
+        status TEXT NOT NULL,
+        note TEXT NOT NULL,
+        registered_by TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX console_media_fingerprint ON console_media (fingerprint);
+      CREATE TABLE console_media_loans (
+        id TEXT PRIMARY KEY,
+        media_id TEXT NOT NULL,
+        borrower TEXT NOT NULL,
+        department TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        lent_at TEXT NOT NULL,
+        lent_by TEXT NOT NULL,
+        due_at TEXT,
+        returned_at TEXT,
+        returned_by TEXT
+      );
+      CREATE INDEX console_media_loans_media ON console_media_loans (media_id);
+      CREATE TABLE console_exceptions (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        agent_id TEXT,
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        until_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        decision_comment TEXT,
+        ended_at TEXT
+      );
+      CREATE INDEX console_exceptions_state ON console_exceptions (state, until_at)
+    `,
+  },
+  {
+    version: 3,
+    name: 'report snapshots, forwarders',
+    sql: `
+      CREATE TABLE console_report_snapshots (
+        day TEXT NOT NULL,
+        department TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        pass_count INTEGER NOT NULL,
+        fail_count INTEGER NOT NULL,
+        unknown_count INTEGER NOT NULL,
+        excepted_count INTEGER NOT NULL,
+        na_count INTEGER NOT NULL,
+        PRIMARY KEY (day, department, rule_id)
+      );
+      CREATE TABLE console_forwarders (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        min_severity TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+      )
+    `,
+  },
+];
+
+/** Apply the console steps not yet recorded in console_migrations, each in one transaction. */
+export async function migrateConsole(sql: SqlRunner): Promise<number[]> {
+  await sql.run('CREATE TABLE IF NOT EXISTS console_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const done = new Set((await sql.all<{ version: number }>('SELECT version FROM console_migrations')).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const step of CONSOLE_MIGRATIONS) {
+    if (done.has(step.version)) continue;
+    await sql.transaction(async (tx) => {
+      for (const statement of step.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.run(statement);
+      // Another node may have applied it meanwhile: the primary key refuses the second record and rolls this back.
+      await tx.run('INSERT INTO console_migrations (version, name, applied_at) VALUES (?, ?, ?)', [step.version, step.name, new Date().toISOString()]);
+    });
+    applied.push(step.version);
+  }
+  return applied;
+}

@@ -1,0 +1,211 @@
+/**
+ * Exactly-once ingest on PostgreSQL for several collector nodes: one transaction per gateway
+ * flush locks the agents' rows (`SELECT last_seq … FOR UPDATE`, in id order so two nodes never
+ * deadlock on each other), decides what is new from the locked last_seq, and writes events and
+ * projections with a handful of array (unnest) statements instead of one statement per event.
+ * A node whose flush waits on the lock of an agent that reconnected to another node reads the
+ * other node's committed last_seq and stores only what is still new.
+ */
+import type pg from 'pg';
+import type { AgentEvent } from '../../../shared/protocol/messages.js';
+import { newEventsOf, projectionOf } from '../projection.js';
+import type { ProjectionOp } from '../projection.js';
+import { SequenceGapError } from '../store.js';
+import type { IngestBatch, IngestOutcome } from '../store.js';
+
+type Op<K extends ProjectionOp['op']> = Extract<ProjectionOp, { op: K }>;
+
+/** PostgreSQL TEXT cannot hold U+0000 (SQLite can); a NUL from a PC becomes U+FFFD instead of failing the whole flush. */
+export function pgText(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
+}
+const pgTextOrNull = (s: string | null | undefined): string | null => (s === null || s === undefined ? null : pgText(s));
+
+interface Plan {
+  outcome: IngestOutcome;
+  /** agent id → seq the row holds after this flush, for agents whose sequence moved. */
+  lastSeq: Map<string, number>;
+  events: { agentId: string; event: AgentEvent }[];
+  ops: ProjectionOp[];
+}
+
+/** Decide, from the locked last_seq of every agent, which events of the flush are new (same rules as the SQLite store). */
+export function planIngest(batches: readonly IngestBatch[], locked: ReadonlyMap<string, number>): Plan {
+  const stored = new Map<string, number>();
+  const rejected = new Map<string, SequenceGapError>();
+  const current = new Map(locked);
+  const events: Plan['events'] = [];
+  const ops: ProjectionOp[] = [];
+  for (const batch of batches) {
+    if (rejected.has(batch.agentId)) continue;
+    const before = current.get(batch.agentId);
+    if (before === undefined) {
+      rejected.set(batch.agentId, new SequenceGapError(batch.agentId, 0, batch.events[0]?.seq ?? 0));
+      continue;
+    }
+    const { fresh, last, hole } = newEventsOf(batch.events, before);
+    if (hole) {
+      // Earlier batches of this agent in the same flush stay stored, as in the SQLite store.
+      rejected.set(batch.agentId, new SequenceGapError(batch.agentId, hole.expected, hole.got));
+      stored.delete(batch.agentId);
+      continue;
+    }
+    for (const event of fresh) {
+      events.push({ agentId: batch.agentId, event });
+      const op = projectionOf(batch.agentId, event);
+      if (op) ops.push(op);
+    }
+    current.set(batch.agentId, last);
+    stored.set(batch.agentId, last);
+  }
+  const lastSeq = new Map<string, number>();
+  for (const [id, seq] of current) if (seq !== locked.get(id)) lastSeq.set(id, seq);
+  return { outcome: { stored, rejected }, lastSeq, events, ops };
+}
+
+/** Run the flush inside an open transaction on `client`. */
+export async function ingestOn(client: pg.PoolClient, batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
+  const ids = [...new Set(batches.map((b) => b.agentId))].sort();
+  const { rows } = await client.query<{ id: string; last_seq: number }>('SELECT id, last_seq FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
+  const plan = planIngest(batches, new Map(rows.map((r) => [r.id, Number(r.last_seq)])));
+  if (plan.events.length > 0) {
+    await client.query(
+      `INSERT INTO events (agent_id, seq, kind, at, received_at, payload)
+       SELECT agent_id, seq, kind, at, $5, payload FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $6::text[]) AS t(agent_id, seq, kind, at, payload)
+       ON CONFLICT (agent_id, seq) DO NOTHING`,
+      [plan.events.map((e) => e.agentId), plan.events.map((e) => e.event.seq), plan.events.map((e) => e.event.kind), plan.events.map((e) => e.event.at), receivedAt, plan.events.map((e) => JSON.stringify(e.event))],
+    );
+  }
+  await applyProjections(client, plan.ops, receivedAt);
+  const policy = new Map<string, number>();
+  for (const op of plan.ops) if (op.op === 'policy.applied') policy.set(op.agentId, op.event.version);
+  const touched = [...new Set([...plan.lastSeq.keys(), ...policy.keys()])];
+  if (touched.length > 0) {
+    await client.query(
+      `UPDATE agents a SET last_seq = coalesce(t.last_seq, a.last_seq), policy_version = coalesce(t.policy_version, a.policy_version)
+       FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS t(id, last_seq, policy_version) WHERE a.id = t.id`,
+      [touched, touched.map((id) => plan.lastSeq.get(id) ?? null), touched.map((id) => policy.get(id) ?? null)],
+    );
+  }
+  return plan.outcome;
+}
+
+/**
+ * Apply projections in a few array statements. Violations may be opened and closed several
+ * times in one flush, so their operations go in layers with at most one operation per
+ * violation each, applied in order; rule results, latest facts and scan results are plain
+ * overwrites, so the last one of each key wins.
+ */
+async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionOp[], receivedAt: string): Promise<void> {
+  const layers: (Op<'violation.open'> | Op<'violation.close'>)[][] = [];
+  const depth = new Map<string, number>();
+  const results = new Map<string, { agentId: string; ruleId: string; checkId: string; result: string; reason: string; at: string }>();
+  const facts = new Map<string, Op<'facts'>>();
+  const scans = new Map<string, Op<'scan.done'>>();
+  for (const op of ops) {
+    switch (op.op) {
+      case 'violation.open':
+      case 'violation.close': {
+        const ruleId = op.op === 'violation.open' ? op.event.violation.ruleId : op.event.ruleId;
+        const subject = op.op === 'violation.open' ? op.event.violation.subject : op.event.subject;
+        const key = JSON.stringify([op.agentId, pgText(ruleId), pgText(subject)]);
+        const d = depth.get(key) ?? 0;
+        depth.set(key, d + 1);
+        (layers[d] ??= []).push(op);
+        break;
+      }
+      case 'results':
+        for (const r of op.event.results) {
+          if (r.subject === '') results.set(JSON.stringify([op.agentId, r.ruleId]), { agentId: op.agentId, ruleId: r.ruleId, checkId: op.event.checkId, result: r.result, reason: r.reason, at: op.event.at });
+        }
+        break;
+      case 'facts':
+        facts.set(JSON.stringify([op.agentId, op.event.checkId]), op);
+        break;
+      case 'scan.done':
+        scans.set(JSON.stringify([op.agentId, op.event.requestId]), op);
+        break;
+      case 'policy.applied':
+        break; // written with the agent's last_seq
+    }
+  }
+  for (const layer of layers) {
+    const opens = layer.filter((op): op is Op<'violation.open'> => op.op === 'violation.open');
+    const closes = layer.filter((op): op is Op<'violation.close'> => op.op === 'violation.close');
+    if (opens.length > 0) await openViolations(client, opens, receivedAt);
+    if (closes.length > 0) {
+      await client.query(
+        `UPDATE violations v SET state = 'closed', closed_at = t.at, closed_reason = t.reason, updated_at = $6
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(agent_id, rule_id, subject, at, reason)
+         WHERE v.agent_id = t.agent_id AND v.rule_id = t.rule_id AND v.subject = t.subject AND v.state = 'open'`,
+        [
+          closes.map((o) => o.agentId),
+          closes.map((o) => pgText(o.event.ruleId)),
+          closes.map((o) => pgText(o.event.subject)),
+          closes.map((o) => o.event.at),
+          closes.map((o) => pgText(o.event.reason)),
+          receivedAt,
+        ],
+      );
+    }
+  }
+  if (results.size > 0) {
+    const rs = [...results.values()];
+    await client.query(
+      `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at`,
+      [rs.map((r) => r.agentId), rs.map((r) => pgText(r.ruleId)), rs.map((r) => r.checkId), rs.map((r) => r.result), rs.map((r) => pgText(r.reason)), rs.map((r) => r.at)],
+    );
+  }
+  if (facts.size > 0) {
+    const fs = [...facts.values()];
+    await client.query(
+      `INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (agent_id, check_id) DO UPDATE SET status = excluded.status, facts_json = excluded.facts_json, at = excluded.at`,
+      [fs.map((o) => o.agentId), fs.map((o) => o.event.checkId), fs.map((o) => o.event.status), fs.map((o) => JSON.stringify(o.event.facts)), fs.map((o) => o.event.at)],
+    );
+  }
+  if (scans.size > 0) {
+    const ss = [...scans.values()];
+    await client.query(
+      `UPDATE scan_requests s SET state = 'done', completed_at = t.at, result_json = t.result
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(id, agent_id, at, result)
+       WHERE s.id = t.id AND s.agent_id = t.agent_id`,
+      [ss.map((o) => pgText(o.event.requestId)), ss.map((o) => o.agentId), ss.map((o) => o.event.at), ss.map((o) => JSON.stringify(o.event.checks))],
+    );
+  }
+}
+
+async function openViolations(client: pg.PoolClient, opens: readonly Op<'violation.open'>[], receivedAt: string): Promise<void> {
+  const v = opens.map((o) => o.event.violation);
+  await client.query(
+    `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, updated_at)
+     SELECT agent_id, rule_id, subject, check_id, 'open', result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, NULL, NULL, $14
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+       AS t(agent_id, rule_id, subject, check_id, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at)
+     ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
+       state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
+       message_json = excluded.message_json, reason = excluded.reason, clauses_json = excluded.clauses_json,
+       facts_json = excluded.facts_json, user_name = excluded.user_name,
+       opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
+       closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`,
+    [
+      opens.map((o) => o.agentId),
+      v.map((x) => pgText(x.ruleId)),
+      v.map((x) => pgText(x.subject)),
+      v.map((x) => x.checkId),
+      v.map((x) => x.result),
+      v.map((x) => x.severity),
+      v.map((x) => JSON.stringify(x.title)),
+      v.map((x) => JSON.stringify(x.message)),
+      v.map((x) => pgText(x.reason)),
+      v.map((x) => JSON.stringify(x.clauses)),
+      v.map((x) => JSON.stringify(x.facts)),
+      v.map((x) => pgTextOrNull(x.user)),
+      opens.map((o) => o.event.at),
+      receivedAt,
+    ],
+  );
+}

@@ -1,0 +1,255 @@
+/**
+ * The shared store for several collector nodes: PostgreSQL through a pool of connections.
+ * Writes that several nodes may make at once on the same agent take the agent's row lock
+ * (ingest, see ingest.ts); statements that update many agents lock them in id order, so
+ * they never deadlock with an ingest on another node.
+ */
+import pg from 'pg';
+import { MIGRATIONS } from '../migrations.js';
+import type { SqlRunner } from '../sql.js';
+import type {
+  AgentOnlineInfo,
+  AgentRecord,
+  IngestBatch,
+  IngestOutcome,
+  NewAgent,
+  PruneKind,
+  RedeemResult,
+  ScanRequestRecord,
+  Store,
+  StoredEventRecord,
+  TokenRecord,
+  ViolationFilter,
+  ViolationRecord,
+} from '../store.js';
+import { ingestOn } from './ingest.js';
+import { pgRunner, withTransaction } from './pg-runner.js';
+import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from './rows.js';
+import type { Row } from './rows.js';
+
+/** Lock key of the migration step (pg_advisory_xact_lock): nodes starting together migrate one at a time. */
+const MIGRATION_LOCK = 0x6d616d6f; // "mamo"
+
+/** SQLSTATEs after which the whole flush is simply tried again: deadlock_detected, serialization_failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Values come back as the SQLite store gives them: BIGINT (count(*), seq) and NUMERIC (sum,
+ * avg) as numbers, not strings. Sequence numbers stay below 2^53 (the protocol caps them).
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if ((oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) && format !== 'binary') return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export interface PostgresStoreOptions {
+  /** Most pooled connections (default 10). */
+  maxConnections?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+  readonly sql: SqlRunner;
+
+  constructor(
+    /** postgres://user@host:port/database */
+    readonly url: string,
+    opts: PostgresStoreOptions = {},
+  ) {
+    this.pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, types, application_name: opts.applicationName ?? 'mamori-collector', keepAlive: true });
+    // An idle pooled connection that the server closes must not crash the collector; the pool replaces it.
+    this.pool.on('error', () => {});
+    this.sql = pgRunner(this.pool);
+  }
+
+  async migrate(): Promise<void> {
+    await this.pool.query('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    await withTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.map((r) => Number(r.version)));
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query(m.postgres);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async createToken(t: TokenRecord): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note],
+    );
+  }
+
+  async redeemToken(id: string, secretHash: string, now: string): Promise<RedeemResult> {
+    return withTransaction(this.pool, async (client): Promise<RedeemResult> => {
+      // The row lock makes a single-use token enroll one PC even when two nodes redeem it at once.
+      const row = (await client.query<Row>('SELECT * FROM enrollment_tokens WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      if (!row || row.secret_hash !== secretHash) return { ok: false, why: 'unknown' };
+      const t = tokenFromRow(row);
+      if (t.revokedAt) return { ok: false, why: 'revoked' };
+      if (Date.parse(t.expiresAt) <= Date.parse(now)) return { ok: false, why: 'expired' };
+      if (t.singleUse && t.usedCount > 0) return { ok: false, why: 'used' };
+      await client.query('UPDATE enrollment_tokens SET used_count = used_count + 1 WHERE id = $1', [id]);
+      return { ok: true, segment: t.segment, tokenId: t.id };
+    });
+  }
+
+  async revokeToken(id: string, at: string): Promise<boolean> {
+    return ((await this.pool.query('UPDATE enrollment_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount ?? 0) > 0;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.pool.query<Row>('SELECT * FROM enrollment_tokens ORDER BY created_at, id')).rows.map(tokenFromRow);
+  }
+
+  async createAgent(a: NewAgent): Promise<void> {
+    await this.pool.query('INSERT INTO agents (id, secret, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      a.id,
+      a.secret,
+      a.hostname,
+      JSON.stringify(a.os),
+      a.agentVersion,
+      a.segment,
+      a.enrolledAt,
+      a.tokenId,
+    ]);
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const row = (await this.pool.query<Row>('SELECT * FROM agents WHERE id = $1', [id])).rows[0];
+    return row ? agentFromRow(row) : undefined;
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return (await this.pool.query<Row>('SELECT * FROM agents ORDER BY hostname, id')).rows.map(agentFromRow);
+  }
+
+  async revokeAgent(id: string, at: string): Promise<boolean> {
+    return ((await this.pool.query('UPDATE agents SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount ?? 0) > 0;
+  }
+
+  async revokedAgentIds(): Promise<string[]> {
+    return (await this.pool.query<{ id: string }>('SELECT id FROM agents WHERE revoked_at IS NOT NULL')).rows.map((r) => r.id);
+  }
+
+  async setAgentOnline(id: string, nodeId: string, at: string, info: AgentOnlineInfo): Promise<void> {
+    await this.pool.query('UPDATE agents SET online = 1, node_id = $1, last_seen_at = $2, hostname = $3, os_json = $4, agent_version = $5, policy_version = $6 WHERE id = $7', [
+      nodeId,
+      at,
+      info.hostname,
+      JSON.stringify(info.os),
+      info.agentVersion,
+      info.policyVersion,
+      id,
+    ]);
+  }
+
+  async setAgentOffline(id: string, nodeId: string, at: string): Promise<void> {
+    // Only the node that has it: an agent that moved to another node stays online there.
+    await this.pool.query('UPDATE agents SET online = 0, last_seen_at = $1 WHERE id = $2 AND node_id = $3', [at, id, nodeId]);
+  }
+
+  async touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {
+    if (seen.size === 0) return;
+    const ids = [...seen.keys()].sort();
+    await withTransaction(this.pool, async (client) => {
+      await client.query('SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
+      await client.query(
+        `UPDATE agents a SET last_seen_at = t.at, policy_version = t.policy_version
+         FROM unnest($1::text[], $2::text[], $3::integer[]) AS t(id, at, policy_version) WHERE a.id = t.id`,
+        [ids, ids.map((id) => seen.get(id)!.at), ids.map((id) => seen.get(id)!.policyVersion)],
+      );
+    });
+  }
+
+  async markNodeOffline(nodeId: string, at: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE agents SET online = 0, last_seen_at = coalesce(last_seen_at, $1)
+       WHERE id IN (SELECT id FROM agents WHERE node_id = $2 AND online = 1 ORDER BY id FOR UPDATE)`,
+      [at, nodeId],
+    );
+  }
+
+  async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
+    if (batches.length === 0) return { stored: new Map(), rejected: new Map() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTransaction(this.pool, (client) => ingestOn(client, batches, receivedAt));
+      } catch (err) {
+        if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+      }
+    }
+  }
+
+  async listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]> {
+    return (await this.pool.query<Row>('SELECT * FROM events WHERE agent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [agentId, afterSeq, limit])).rows.map(eventFromRow);
+  }
+
+  async countEvents(agentId?: string): Promise<number> {
+    const { rows } = agentId ? await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events WHERE agent_id = $1', [agentId]) : await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events');
+    return Number(rows[0]!.n);
+  }
+
+  async listViolations(filter: ViolationFilter = {}): Promise<ViolationRecord[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.state) (args.push(filter.state), where.push(`v.state = $${args.length}`));
+    if (filter.agentId) (args.push(filter.agentId), where.push(`v.agent_id = $${args.length}`));
+    if (filter.ruleId) (args.push(filter.ruleId), where.push(`v.rule_id = $${args.length}`));
+    args.push(filter.limit ?? 1000);
+    const sql = `SELECT v.*, a.hostname FROM violations v JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT $${args.length}`;
+    return (await this.pool.query<Row>(sql, args)).rows.map(violationFromRow);
+  }
+
+  async latestFacts(agentId: string) {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM facts_latest WHERE agent_id = $1 ORDER BY check_id', [agentId]);
+    return rows.map((r) => ({ checkId: String(r.check_id), status: String(r.status), facts: JSON.parse(String(r.facts_json)) as Record<string, unknown>, at: String(r.at) }));
+  }
+
+  async createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void> {
+    await this.pool.query("INSERT INTO scan_requests (id, agent_id, checks_json, requested_by, requested_at, state) VALUES ($1, $2, $3, $4, $5, 'queued')", [
+      req.id,
+      req.agentId,
+      JSON.stringify(req.checks),
+      req.requestedBy,
+      req.requestedAt,
+    ]);
+  }
+
+  async pendingScans(agentId: string): Promise<ScanRequestRecord[]> {
+    return (await this.pool.query<Row>("SELECT * FROM scan_requests WHERE agent_id = $1 AND state != 'done' ORDER BY requested_at, id", [agentId])).rows.map(scanFromRow);
+  }
+
+  async markScanSent(id: string, at: string): Promise<void> {
+    await this.pool.query("UPDATE scan_requests SET state = 'sent', sent_at = $1 WHERE id = $2 AND state = 'queued'", [at, id]);
+  }
+
+  async getScanRequest(id: string): Promise<ScanRequestRecord | undefined> {
+    const row = (await this.pool.query<Row>('SELECT * FROM scan_requests WHERE id = $1', [id])).rows[0];
+    return row ? scanFromRow(row) : undefined;
+  }
+
+  async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
+    // Each call deletes at most `limit` rows in its own short statement, so ingest on other
+    // connections is never held up for long (rows locked by an ingest are skipped, not waited for).
+    const target = {
+      events: 'SELECT ctid FROM events WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED',
+      facts: "SELECT ctid FROM events WHERE received_at < $1 AND kind IN ('facts', 'results') ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+      violations: "SELECT ctid FROM violations WHERE state = 'closed' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    }[kind];
+    const table = kind === 'violations' ? 'violations' : 'events';
+    return (await this.pool.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(${target}))`, [before, limit])).rowCount ?? 0;
+  }
+}

@@ -1,0 +1,112 @@
+import { describe, expect, test } from 'vitest';
+import { compareVersions, isSecurityCandidate, lastAptUpgrade, newerKernelInstalled, osIdFromRelease, parseAptPolicy, parseAptSimulation, parseDnfCheckUpdate, parseDnfUpdateinfo, parseOsRelease, parseUtcOffset } from '../../../agent/checks/os-patches/linux-parse.js';
+import { FIRST_SEEN_MEMORY_KEY } from '../../../agent/checks/os-patches/linux.js';
+import { OsPatchesFacts } from '../../../agent/checks/os-patches/facts.js';
+import { MapMemory, runLinuxCheck } from '../../helpers/linux-context.js';
+import { FAILURES, ScriptedProbes, dir, fixture, fixtureJson } from '../../helpers/linux-probes.js';
+
+const F = (n: string): string => fixture('os-patches', n);
+
+describe('os-patches Linux parsers', () => {
+  test('apt simulation + apt-cache policy: every origin of the candidate decides (Ubuntu undercount)', () => {
+    const want = fixtureJson<{ total: number; security: string[]; securityFromInstLinesOnly: string[] }>('os-patches', 'ubuntu2404.facts.json');
+    const inst = parseAptSimulation(F('ubuntu2404.apt-simulate.txt'));
+    expect(inst).toHaveLength(want.total);
+    expect(inst[2]).toEqual({ name: 'linux-image-6.8.0-49-generic', installed: null, candidate: '6.8.0-49.49', origins: ['Ubuntu:24.04/noble-updates', 'Ubuntu:24.04/noble-security'] });
+    const policy = parseAptPolicy(F('ubuntu2404.apt-policy.txt'));
+    expect(inst.filter((i) => isSecurityCandidate(policy.get(i.name)!)).map((i) => i.name)).toEqual(want.security);
+    // What counting "-security" on the Inst line would have given: fewer.
+    expect(inst.filter((i) => i.origins.some((o) => o.endsWith('-security'))).map((i) => i.name)).toEqual(want.securityFromInstLinesOnly);
+  });
+  test('apt history: newest upgrade without Error, local time → UTC', () => {
+    const want = fixtureJson<{ utcOffset: string; lastUpgrade: string }>('os-patches', 'debian12.facts.json');
+    expect(lastAptUpgrade(F('debian12.history-log.txt'), parseUtcOffset(want.utcOffset)!)).toBe(want.lastUpgrade);
+    expect(lastAptUpgrade('', 540)).toBeNull();
+    expect(parseUtcOffset('-0330')).toBe(-210);
+    expect(parseUtcOffset('JST')).toBeNull();
+  });
+  test('dnf updateinfo and check-update (RHEL 9)', () => {
+    const want = fixtureJson<{ advisories: unknown[]; checkUpdateTotal: number }>('os-patches', 'rhel9.facts.json');
+    expect(parseDnfUpdateinfo(F('rhel9.dnf-updateinfo.txt'))).toEqual(want.advisories);
+    expect(parseDnfCheckUpdate(F('rhel9.dnf-check-update.txt'))).toHaveLength(want.checkUpdateTotal);
+  });
+  test.each(fixtureJson<{ text: string; osId: string | null }[]>('os-patches', 'os-release.cases.json').map((c) => [c.osId, c.text] as const))('os-release → %s', (osId, text) => {
+    expect(osIdFromRelease(parseOsRelease(text))).toBe(osId);
+  });
+  test('kernel comparison', () => {
+    expect(compareVersions('6.1.0-30-amd64', '6.1.0-9-amd64')).toBeGreaterThan(0);
+    expect(newerKernelInstalled(['config-6.1.0-9-amd64', 'vmlinuz-6.1.0-9-amd64', 'vmlinuz-6.1.0-30-amd64'], '6.1.0-9-amd64')).toBe(true);
+    expect(newerKernelInstalled(['vmlinuz-6.1.0-30-amd64'], '6.1.0-30-amd64')).toBe(false);
+    expect(newerKernelInstalled([], '6.18.44-fc')).toBeNull();
+  });
+});
+
+const ubuntu = {
+  'os-release.0': 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nID=ubuntu\nVERSION_ID="24.04"\n',
+  'kernel-release': '6.8.0-48-generic\n',
+  'apt.simulate': F('ubuntu2404.apt-simulate.txt'),
+  'apt.policy': F('ubuntu2404.apt-policy.txt'),
+  'apt.lists.list': dir(['jp.archive.ubuntu.com_ubuntu_dists_noble-updates_InRelease', 'lock', 'partial']),
+  'apt.lists.mtime': `${Date.parse('2025-11-18T10:00:02Z') / 1000}\n`,
+  'date.utc-offset': '+0900\n',
+  'apt.history': F('debian12.history-log.txt'),
+  'boot.list': dir(['vmlinuz-6.8.0-48-generic', 'vmlinuz-6.8.0-49-generic']),
+};
+
+describe('os-patches Linux collector', () => {
+  test('Ubuntu 24.04: 3 security of 5, firstSeen kept across runs, newer kernel → reboot', async () => {
+    const mem = new MapMemory();
+    mem.set(FIRST_SEEN_MEMORY_KEY, { openssl: '2025-11-01T00:00:00.000Z', 'gone-package': '2025-10-01T00:00:00.000Z' });
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes(ubuntu), {}, mem);
+    expect(OsPatchesFacts.parse(r.facts)).toBeTruthy();
+    expect(r.facts).toMatchObject({ osId: 'ubuntu-24.04', osBuild: '6.8.0-48-generic', pendingUpdatesTotal: 5, oldestPendingSecuritySince: '2025-11-01T00:00:00.000Z', updateSourceAgeHours: 24, lastSuccessfulUpdateAt: '2025-06-24T05:36:25.000Z', rebootRequired: true });
+    expect((r.facts.pendingSecurityUpdates as { name: string }[]).map((u) => u.name)).toEqual(['libssl3t64', 'openssl', 'linux-image-6.8.0-49-generic']);
+    expect(Object.keys(mem.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY)!)).not.toContain('gone-package');
+    expect(typeof r.facts.osSupported).toBe('boolean');
+  });
+  test('reboot-required flag wins', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': dir([]), 'reboot-required': '*** System restart required ***\n' }));
+    expect(r.facts.rebootRequired).toBe(true);
+  });
+  test.each([
+    ['accessDenied', FAILURES.accessDenied!],
+    ['timeout', FAILURES.timeout!],
+  ])('apt-cache policy %s → pending security unknown (no guessing from Inst lines)', async (_n, outcome) => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'apt.policy': outcome }));
+    expect(r.facts.pendingSecurityUpdates).toBeUndefined();
+    expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/apt-cache policy/);
+  });
+  test('garbled apt-cache policy → PARSE_FAILED', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'apt.policy': FAILURES.garbled! }));
+    expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/PARSE_FAILED/);
+  });
+  test('empty simulation → no pending updates; missing history with rotated logs → unknown, not "never"', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'apt.simulate': '', 'apt.history': FAILURES.missing!, 'apt.logdir': dir(['history.log.1.gz', 'term.log']) }));
+    expect(r.facts).toMatchObject({ pendingSecurityUpdates: [], pendingUpdatesTotal: 0, oldestPendingSecuritySince: null });
+    expect(r.unknownFacts.lastSuccessfulUpdateAt).toMatch(/rotated/);
+  });
+  test('RHEL 9 with dnf: severities, reboot from needs-restarting', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({
+      'os-release.0': 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\nPRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"\n',
+      'kernel-release': '5.14.0-427.13.1.el9_4.x86_64\n',
+      'dnf.updateinfo': F('rhel9.dnf-updateinfo.txt'),
+      'dnf.check-update': { ok: true, stdout: F('rhel9.dnf-check-update.txt'), exitCode: 100 },
+      'dnf.cache.list': dir(['baseos.solv', 'appstream.solv', 'expired_repos.json']),
+      'dnf.cache.mtime': `${Date.parse('2025-11-19T04:00:02Z') / 1000}\n`,
+      'rpm.installtimes': '1700000000\n1763000000\n',
+      'needs-restarting': { ok: true, stdout: 'Core libraries or services have been updated since boot-up:\n  * kernel\n\nReboot is required to fully utilize these updates.\n', exitCode: 1 },
+    }));
+    expect(r.facts).toMatchObject({ osId: 'rhel-9', pendingUpdatesTotal: 5, updateSourceAgeHours: 6, rebootRequired: true, lastSuccessfulUpdateAt: new Date(1763000000 * 1000).toISOString() });
+    expect(r.facts.pendingSecurityUpdates).toEqual([
+      expect.objectContaining({ name: 'nghttp2-libs', severity: 'Important' }),
+      expect.objectContaining({ name: 'openssl', severity: 'Critical', version: '1:3.0.7-28.el9_4' }),
+      expect.objectContaining({ name: 'openssl-libs', severity: 'Moderate' }),
+      expect.objectContaining({ name: 'python3', severity: null }),
+    ]);
+  });
+  test('missing os-release and no package manager → unknown facts, status unknown only when nothing was read', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({}));
+    expect(r.unknownFacts.osId).toMatch(/^NOT_FOUND/);
+    expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/neither/);
+  });
+});

@@ -1,0 +1,483 @@
+/**
+ * One contract for both stores: every test below runs against embedded SQLite and against
+ * PostgreSQL (a fresh schema per test). The PostgreSQL half is skipped, with the reason
+ * printed, when no PostgreSQL is reachable — and fails instead under MAMORI_REQUIRE_PG=1.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
+import { toPgPlaceholders } from '../../src/collector/store/postgres/pg-runner.js';
+import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
+import { SequenceGapError } from '../../src/collector/store/store.js';
+import type { Store } from '../../src/collector/store/store.js';
+import type { AgentEvent, Violation } from '../../src/shared/protocol/messages.js';
+import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
+import type { TestDatabase } from '../cluster/pg-env.js';
+
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A new, empty, migrated store; `second` opens another connection (another node) to the same data. */
+  open(): Promise<{ store: Store; second: () => Promise<Store> }>;
+}
+
+const pgProbe = await probePg('store contract');
+let pgDb: TestDatabase | undefined;
+const opened: Store[] = [];
+const tempDirs: string[] = [];
+
+const sqliteBackend: Backend = {
+  name: 'sqlite',
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-contract-'));
+    tempDirs.push(dir);
+    const path = join(dir, 'mamori.db');
+    const make = async () => {
+      const s = new SqliteStore(path);
+      await s.migrate();
+      opened.push(s);
+      return s;
+    };
+    return { store: await make(), second: make };
+  },
+};
+
+const postgresBackend: Backend = {
+  name: 'postgres',
+  async open() {
+    // One database per file, one schema per test: fast and isolated.
+    const schema = `s_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: pgDb!.url });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const u = new URL(pgDb!.url);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    const make = async () => {
+      const s = await openPostgresStore(u.toString(), { maxConnections: 4 });
+      opened.push(s);
+      return s;
+    };
+    return { store: await make(), second: make };
+  },
+};
+
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+afterAll(async () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------- event builders
+
+const AGENT_A = 'ag_aaaaaaaaaaaaaaaaaaaaaaaaaa';
+const AGENT_B = 'ag_bbbbbbbbbbbbbbbbbbbbbbbbbb';
+const T0 = Date.parse('2026-11-24T09:00:00.000Z');
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+function notice(seq: number, i = seq): AgentEvent {
+  return { seq, at: at(seq), kind: 'agent.notice', notice: 'test', detail: { i } };
+}
+
+function violation(ruleId: string, subject: string, extra: Partial<Violation> = {}): Violation {
+  return {
+    checkId: 'usb-media',
+    ruleId,
+    subject,
+    result: 'fail',
+    severity: 'high',
+    title: { ja: '未登録のUSB記憶媒体', en: 'Unregistered USB storage' },
+    message: { ja: '媒体管理台帳にない媒体が接続されました', en: 'A medium not in the media ledger is connected' },
+    reason: 'not in ledger',
+    clauses: [{ source: '003', ref: '第4章4(1)イ' }],
+    facts: { serial: subject },
+    ...extra,
+  };
+}
+
+function opened_(seq: number, v: Violation): AgentEvent {
+  return { seq, at: at(seq), kind: 'violation.opened', violation: v, policyVersion: 1 };
+}
+
+function closed_(seq: number, ruleId: string, subject: string, reason = 'removed'): AgentEvent {
+  return { seq, at: at(seq), kind: 'violation.closed', checkId: 'usb-media', ruleId, subject, reason };
+}
+
+async function enrolled(store: Store, id: string, hostname = `pc-${id.slice(3, 8)}`): Promise<void> {
+  await store.createAgent({ id, secret: 'f'.repeat(64), hostname, os: { platform: 'linux', hostname, release: '6.1' }, agentVersion: '0.1.0', segment: 'lgwan', enrolledAt: at(0), tokenId: 'tok' });
+}
+
+const RECEIVED = '2026-11-24T10:00:00.000Z';
+
+// ---------------------------------------------------------------- the contract
+
+function contract(backend: Backend): void {
+  let store: Store;
+  let second: () => Promise<Store>;
+  const fresh = async () => {
+    ({ store, second } = await backend.open());
+  };
+
+  describe('enrollment tokens', () => {
+    const base = { secretHash: 'h1', segment: 'mynumber' as const, usedCount: 0, revokedAt: null, createdAt: at(0), note: null };
+
+    it('redeems a multi-use token until it expires, counting uses', async () => {
+      await fresh();
+      await store.createToken({ ...base, id: 'multi', expiresAt: at(3600), singleUse: false });
+      expect(await store.redeemToken('multi', 'h1', at(10))).toEqual({ ok: true, segment: 'mynumber', tokenId: 'multi' });
+      expect(await store.redeemToken('multi', 'h1', at(20))).toEqual({ ok: true, segment: 'mynumber', tokenId: 'multi' });
+      expect(await store.redeemToken('multi', 'h1', at(3600))).toEqual({ ok: false, why: 'expired' });
+      expect((await store.listTokens()).find((t) => t.id === 'multi')).toMatchObject({ usedCount: 2, singleUse: false, expiresAt: at(3600), revokedAt: null });
+    });
+
+    it('refuses a wrong secret, a used single-use token and a revoked one', async () => {
+      await fresh();
+      await store.createToken({ ...base, id: 'once', expiresAt: at(3600), singleUse: true });
+      await store.createToken({ ...base, id: 'rev', expiresAt: at(3600), singleUse: false });
+      expect(await store.redeemToken('once', 'wrong', at(1))).toEqual({ ok: false, why: 'unknown' });
+      expect(await store.redeemToken('nope', 'h1', at(1))).toEqual({ ok: false, why: 'unknown' });
+      expect((await store.redeemToken('once', 'h1', at(1))).ok).toBe(true);
+      expect(await store.redeemToken('once', 'h1', at(2))).toEqual({ ok: false, why: 'used' });
+      expect(await store.revokeToken('rev', at(5))).toBe(true);
+      expect(await store.revokeToken('rev', at(6))).toBe(false);
+      expect(await store.redeemToken('rev', 'h1', at(7))).toEqual({ ok: false, why: 'revoked' });
+      expect((await store.listTokens()).map((t) => [t.id, t.singleUse, t.revokedAt])).toEqual([
+        ['once', true, null],
+        ['rev', false, at(5)],
+      ]);
+    });
+
+    it('lets a single-use token enroll exactly one PC when two nodes redeem it at once', async () => {
+      await fresh();
+      const other = await second();
+      await store.createToken({ ...base, id: 'race', expiresAt: at(3600), singleUse: true });
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).redeemToken('race', 'h1', at(1))));
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(results.filter((r) => !r.ok && r.why === 'used')).toHaveLength(7);
+    });
+  });
+
+  describe('agents', () => {
+    it('records enrollment, presence per node, heartbeats and revocation', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      await enrolled(store, AGENT_B, 'pc-b');
+      expect(await store.getAgent('ag_missingmissingmissing00')).toBeUndefined();
+      const a = await store.getAgent(AGENT_A);
+      expect(a).toMatchObject({ id: AGENT_A, hostname: 'pc-a', online: false, nodeId: null, lastSeq: 0, policyVersion: 0, segment: 'lgwan', revokedAt: null, lastSeenAt: null, tokenId: 'tok' });
+      expect(a!.os).toEqual({ platform: 'linux', hostname: 'pc-a', release: '6.1' });
+
+      await store.setAgentOnline(AGENT_A, 'node-1', at(10), { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 });
+      await store.setAgentOnline(AGENT_B, 'node-1', at(10), { hostname: 'pc-b', os: { platform: 'linux', hostname: 'pc-b', release: '6.1' }, agentVersion: '0.2.0', policyVersion: 0 });
+      expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true, nodeId: 'node-1', hostname: 'pc-a2', agentVersion: '0.2.0', policyVersion: 3, lastSeenAt: at(10) });
+
+      // The agent moved to node-2: node-1 noticing the old connection close must not mark it offline.
+      await store.setAgentOnline(AGENT_A, 'node-2', at(20), { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 });
+      await store.setAgentOffline(AGENT_A, 'node-1', at(21));
+      expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true, nodeId: 'node-2' });
+
+      await store.touchAgents(new Map([[AGENT_A, { at: at(30), policyVersion: 4 }]]));
+      expect(await store.getAgent(AGENT_A)).toMatchObject({ lastSeenAt: at(30), policyVersion: 4 });
+
+      await store.markNodeOffline('node-1', at(40));
+      expect(await store.getAgent(AGENT_B)).toMatchObject({ online: false, lastSeenAt: at(10) });
+      expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true });
+      await store.setAgentOffline(AGENT_A, 'node-2', at(41));
+      expect(await store.getAgent(AGENT_A)).toMatchObject({ online: false, lastSeenAt: at(41) });
+
+      expect((await store.listAgents()).map((x) => x.id)).toEqual([AGENT_A, AGENT_B]);
+      expect(await store.revokeAgent(AGENT_B, at(50))).toBe(true);
+      expect(await store.revokeAgent(AGENT_B, at(51))).toBe(false);
+      expect(await store.revokedAgentIds()).toEqual([AGENT_B]);
+    });
+  });
+
+  describe('ingest exactly once', () => {
+    it('stores each (agent, seq) once across resends and duplicate batches in one flush', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const first = await store.ingest([{ agentId: AGENT_A, events: [1, 2, 3, 4, 5].map((s) => notice(s)) }], RECEIVED);
+      expect(first.stored.get(AGENT_A)).toBe(5);
+      expect(first.rejected.size).toBe(0);
+      // A resend after reconnect overlaps what is stored; the same frame twice in one flush.
+      const again = await store.ingest(
+        [
+          { agentId: AGENT_A, events: [3, 4, 5, 6, 7].map((s) => notice(s)) },
+          { agentId: AGENT_A, events: [6, 7, 8].map((s) => notice(s)) },
+        ],
+        RECEIVED,
+      );
+      expect(again.stored.get(AGENT_A)).toBe(8);
+      expect(await store.countEvents(AGENT_A)).toBe(8);
+      expect(await store.countEvents()).toBe(8);
+      expect((await store.getAgent(AGENT_A))!.lastSeq).toBe(8);
+      const events = await store.listEvents(AGENT_A, 0, 100);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(events[2]).toEqual({ agentId: AGENT_A, seq: 3, kind: 'agent.notice', at: at(3), receivedAt: RECEIVED, event: notice(3) });
+      expect((await store.listEvents(AGENT_A, 6, 1)).map((e) => e.seq)).toEqual([7]);
+      const nothingNew = await store.ingest([{ agentId: AGENT_A, events: [notice(2)] }], RECEIVED);
+      expect(nothingNew.stored.get(AGENT_A)).toBe(8);
+    });
+
+    it('refuses a batch with a hole and stores nothing of it, while other agents of the flush are stored', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await enrolled(store, AGENT_B);
+      await store.ingest([{ agentId: AGENT_A, events: [notice(1), notice(2)] }], RECEIVED);
+      const out = await store.ingest(
+        [
+          { agentId: AGENT_A, events: [notice(3), notice(5), notice(6)] },
+          { agentId: AGENT_B, events: [notice(1), notice(2)] },
+          { agentId: 'ag_unknownunknownunknown00', events: [notice(1)] },
+        ],
+        RECEIVED,
+      );
+      const gap = out.rejected.get(AGENT_A);
+      expect(gap).toBeInstanceOf(SequenceGapError);
+      expect(gap).toMatchObject({ code: 'SEQ_GAP', agentId: AGENT_A, expected: 4, got: 5 });
+      expect(out.stored.has(AGENT_A)).toBe(false);
+      expect(out.rejected.get('ag_unknownunknownunknown00')).toMatchObject({ expected: 0, got: 1 });
+      expect(out.stored.get(AGENT_B)).toBe(2);
+      // The hole refused the whole batch (seq 3 too): nothing of it was stored.
+      expect((await store.listEvents(AGENT_A, 0, 10)).map((e) => e.seq)).toEqual([1, 2]);
+      expect((await store.getAgent(AGENT_A))!.lastSeq).toBe(2);
+      expect(await store.countEvents(AGENT_B)).toBe(2);
+    });
+
+    it('accepts gap records, also overlapping what is stored, and moves the sequence to their end', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await store.ingest([{ agentId: AGENT_A, events: [notice(1), notice(2), notice(3)] }], RECEIVED);
+      // The agent dropped 2..10 after sending 2 and 3: the gap overlaps, and is renumbered to start after 3.
+      const gap: AgentEvent = { seq: 2, at: at(11), kind: 'gap', throughSeq: 10, dropped: 9, reason: 'outbox cap' };
+      const out = await store.ingest([{ agentId: AGENT_A, events: [gap, notice(11)] }], RECEIVED);
+      expect(out.stored.get(AGENT_A)).toBe(11);
+      const events = await store.listEvents(AGENT_A, 0, 100);
+      expect(events.map((e) => [e.seq, e.kind])).toEqual([
+        [1, 'agent.notice'],
+        [2, 'agent.notice'],
+        [3, 'agent.notice'],
+        [4, 'gap'],
+        [11, 'agent.notice'],
+      ]);
+      expect(events[3]!.event).toMatchObject({ seq: 4, throughSeq: 10, dropped: 9 });
+      // A gap wholly inside what is stored is a resend: nothing changes.
+      await store.ingest([{ agentId: AGENT_A, events: [{ ...gap, seq: 5, throughSeq: 9 } as AgentEvent] }], RECEIVED);
+      expect(await store.countEvents(AGENT_A)).toBe(5);
+      expect((await store.getAgent(AGENT_A))!.lastSeq).toBe(11);
+    });
+
+    it('stores exactly once when two nodes ingest overlapping batches of the same agents at the same time', async () => {
+      await fresh();
+      const other = await second();
+      await enrolled(store, AGENT_A);
+      await enrolled(store, AGENT_B);
+      const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => notice(from + k));
+      // Each node gets every agent's stream in overlapping chunks, in a different agent order.
+      const runs: Promise<unknown>[] = [];
+      for (let from = 1; from <= 400; from += 50) {
+        runs.push(store.ingest([{ agentId: AGENT_A, events: seqs(from, from + 59) }, { agentId: AGENT_B, events: seqs(from, from + 59) }], RECEIVED));
+        runs.push(other.ingest([{ agentId: AGENT_B, events: seqs(from, from + 69) }, { agentId: AGENT_A, events: seqs(from, from + 69) }], RECEIVED));
+      }
+      await Promise.all(runs);
+      // Resend everything once the races are over so no chunk is left out by a refused hole.
+      await store.ingest([{ agentId: AGENT_A, events: seqs(1, 469) }, { agentId: AGENT_B, events: seqs(1, 469) }], RECEIVED);
+      for (const id of [AGENT_A, AGENT_B]) {
+        const stored = await store.listEvents(id, 0, 1000);
+        expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: 469 }, (_, k) => k + 1));
+        expect(stored.every((e) => (e.event as { detail: { i: number } }).detail.i === e.seq)).toBe(true);
+        expect((await other.getAgent(id))!.lastSeq).toBe(469);
+      }
+    });
+  });
+
+  describe('projections', () => {
+    it('opens, closes and reopens violations, also several times within one flush', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      const usb = violation('usb.unregistered', 'usb:1234:abcd:SN1', { user: 'tanaka' });
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, usb), opened_(2, violation('usb.unregistered', 'usb:1234:abcd:SN2'))] }], RECEIVED);
+      let open = await store.listViolations({ state: 'open' });
+      expect(open).toHaveLength(2);
+      const sn1 = open.find((v) => v.subject === 'usb:1234:abcd:SN1')!;
+      expect(sn1).toEqual({
+        agentId: AGENT_A,
+        hostname: 'pc-a',
+        ruleId: 'usb.unregistered',
+        subject: 'usb:1234:abcd:SN1',
+        checkId: 'usb-media',
+        state: 'open',
+        result: 'fail',
+        severity: 'high',
+        title: usb.title,
+        message: usb.message,
+        reason: 'not in ledger',
+        clauses: usb.clauses,
+        facts: { serial: 'usb:1234:abcd:SN1' },
+        user: 'tanaka',
+        openedAt: at(1),
+        closedAt: null,
+        closedReason: null,
+        updatedAt: RECEIVED,
+      });
+      // Seen again while open: opened_at stays. Then closed and reopened in one flush: reopened at 5.
+      const later = '2026-11-24T10:00:05.000Z';
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(3, { ...usb, reason: 'still there' })] }], later);
+      expect((await store.listViolations({ ruleId: 'usb.unregistered', agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')).toMatchObject({ openedAt: at(1), reason: 'still there', updatedAt: later });
+      await store.ingest(
+        [{ agentId: AGENT_A, events: [closed_(4, 'usb.unregistered', 'usb:1234:abcd:SN1'), opened_(5, usb), closed_(6, 'usb.unregistered', 'usb:1234:abcd:SN2', 'registered in ledger')] }],
+        later,
+      );
+      open = await store.listViolations({ state: 'open' });
+      expect(open.map((v) => [v.subject, v.openedAt])).toEqual([['usb:1234:abcd:SN1', at(5)]]);
+      const closed = await store.listViolations({ state: 'closed' });
+      expect(closed).toHaveLength(1);
+      expect(closed[0]).toMatchObject({ subject: 'usb:1234:abcd:SN2', closedAt: at(6), closedReason: 'registered in ledger', openedAt: at(2) });
+      // Close then open then close of one violation in one flush ends closed.
+      await store.ingest([{ agentId: AGENT_A, events: [closed_(7, 'usb.unregistered', 'usb:1234:abcd:SN1'), opened_(8, usb), closed_(9, 'usb.unregistered', 'usb:1234:abcd:SN1', 'ejected')] }], later);
+      expect(await store.listViolations({ state: 'open' })).toEqual([]);
+      expect((await store.listViolations({ limit: 1 })).length).toBe(1);
+      expect((await store.listViolations({ state: 'closed', agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')).toMatchObject({ closedReason: 'ejected', closedAt: at(9) });
+    });
+
+    it('keeps a NUL character from a PC instead of failing the flush', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const out = await store.ingest([{ agentId: AGENT_A, events: [opened_(1, violation('usb.unregistered', 'usb:1\u0000x', { reason: 'serial with \u0000' }))] }], RECEIVED);
+      expect(out.stored.get(AGENT_A)).toBe(1);
+      expect((await store.listEvents(AGENT_A, 0, 1))[0]!.event).toMatchObject({ violation: { subject: 'usb:1\u0000x' } });
+      expect(await store.listViolations({ state: 'open' })).toHaveLength(1);
+    });
+
+    it('keeps the latest rule results, facts and policy version', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const results = (seq: number, result: 'pass' | 'fail'): AgentEvent => ({
+        seq,
+        at: at(seq),
+        kind: 'results',
+        checkId: 'screen-lock',
+        policyVersion: 1,
+        results: [
+          { ruleId: 'lock.enabled', subject: '', result, reason: `r${seq}` },
+          { ruleId: 'lock.user', subject: 'tanaka', result: 'fail', reason: 'per user' },
+        ],
+      });
+      const facts = (seq: number, minutes: number): AgentEvent => ({ seq, at: at(seq), kind: 'facts', checkId: 'screen-lock', status: 'ok', facts: { idleMinutes: minutes } });
+      await store.ingest([{ agentId: AGENT_A, events: [results(1, 'fail'), facts(2, 30), results(3, 'pass'), facts(4, 10), { seq: 5, at: at(5), kind: 'policy.applied', version: 7 }] }], RECEIVED);
+      expect(await store.latestFacts(AGENT_A)).toEqual([{ checkId: 'screen-lock', status: 'ok', facts: { idleMinutes: 10 }, at: at(4) }]);
+      const rows = await store.sql.all<{ rule_id: string; result: string; reason: string }>('SELECT rule_id, result, reason FROM rule_results WHERE agent_id = ? ORDER BY rule_id', [AGENT_A]);
+      expect(rows).toEqual([{ rule_id: 'lock.enabled', result: 'pass', reason: 'r3' }]);
+      expect((await store.getAgent(AGENT_A))!.policyVersion).toBe(7);
+    });
+  });
+
+  describe('scan requests', () => {
+    it('queues, marks sent and completes a scan from the scan.result event', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await store.createScanRequest({ id: 'scan_1', agentId: AGENT_A, checks: ['usb-media', 'antivirus'], requestedBy: 'helpdesk1', requestedAt: at(1) });
+      await store.createScanRequest({ id: 'scan_2', agentId: AGENT_A, checks: ['software'], requestedBy: 'helpdesk1', requestedAt: at(2) });
+      expect((await store.pendingScans(AGENT_A)).map((s) => [s.id, s.state])).toEqual([
+        ['scan_1', 'queued'],
+        ['scan_2', 'queued'],
+      ]);
+      await store.markScanSent('scan_1', at(3));
+      expect(await store.getScanRequest('scan_1')).toEqual({ id: 'scan_1', agentId: AGENT_A, checks: ['usb-media', 'antivirus'], requestedBy: 'helpdesk1', requestedAt: at(1), state: 'sent', sentAt: at(3), completedAt: null, result: null });
+      const checks = [{ checkId: 'usb-media' as const, status: 'ok' as const, failed: 1 }];
+      // Another agent cannot complete this agent's scan.
+      await enrolled(store, AGENT_B);
+      await store.ingest([{ agentId: AGENT_B, events: [{ seq: 1, at: at(4), kind: 'scan.result', requestId: 'scan_1', checks }] }], RECEIVED);
+      expect((await store.getScanRequest('scan_1'))!.state).toBe('sent');
+      await store.ingest([{ agentId: AGENT_A, events: [{ seq: 1, at: at(5), kind: 'scan.result', requestId: 'scan_1', checks }] }], RECEIVED);
+      expect(await store.getScanRequest('scan_1')).toMatchObject({ state: 'done', completedAt: at(5), result: checks });
+      expect((await store.pendingScans(AGENT_A)).map((s) => s.id)).toEqual(['scan_2']);
+      expect(await store.getScanRequest('scan_missing')).toBeUndefined();
+    });
+  });
+
+  describe('sql runner', () => {
+    it('binds ? parameters, leaves literals alone and returns numbers for counts', async () => {
+      await fresh();
+      await store.sql.run('CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL, n INTEGER NOT NULL)');
+      expect(await store.sql.run("INSERT INTO notes (id, body, n) VALUES (?, 'what? -- not a comment', ?)", ['a', 1])).toBe(1);
+      await store.sql.run('INSERT INTO notes (id, body, n) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET n = excluded.n', ['a', 'x', 2]);
+      expect(await store.sql.get('SELECT body, n FROM notes WHERE id = ?', ['a'])).toEqual({ body: 'what? -- not a comment', n: 2 });
+      expect(await store.sql.get<{ c: number }>("SELECT count(*) AS c FROM notes WHERE body <> '?'")).toEqual({ c: 1 });
+      expect(await store.sql.get('SELECT * FROM notes WHERE id = ?', ['zz'])).toBeUndefined();
+      expect(store.sql.dialect).toBe(backend.name);
+    });
+
+    it('commits a transaction, rolls it back on error, and rolls back only the inner savepoint', async () => {
+      await fresh();
+      await store.sql.run('CREATE TABLE ledger (serial TEXT PRIMARY KEY)');
+      await store.sql.transaction(async (tx) => {
+        await tx.run('INSERT INTO ledger (serial) VALUES (?)', ['SN1']);
+        await tx.run('INSERT INTO ledger (serial) VALUES (?)', ['SN2']);
+      });
+      await expect(
+        store.sql.transaction(async (tx) => {
+          await tx.run('INSERT INTO ledger (serial) VALUES (?)', ['SN3']);
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      await store.sql.transaction(async (tx) => {
+        await tx.run('INSERT INTO ledger (serial) VALUES (?)', ['SN4']);
+        await expect(tx.transaction(async (inner) => inner.run('INSERT INTO ledger (serial) VALUES (?)', ['SN1']))).rejects.toThrow();
+        await tx.transaction(async (inner) => inner.run('INSERT INTO ledger (serial) VALUES (?)', ['SN5']));
+      });
+      expect((await store.sql.all<{ serial: string }>('SELECT serial FROM ledger ORDER BY serial')).map((r) => r.serial)).toEqual(['SN1', 'SN2', 'SN4', 'SN5']);
+    });
+  });
+
+  describe('retention', () => {
+    it('prunes old events, facts history and closed violations in bounded batches, never open ones', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const old = '2026-01-01T00:00:00.000Z';
+      const recent = '2026-11-01T00:00:00.000Z';
+      const facts = (seq: number): AgentEvent => ({ seq, at: at(seq), kind: 'facts', checkId: 'antivirus', status: 'ok', facts: { seq } });
+      await store.ingest([{ agentId: AGENT_A, events: [notice(1), facts(2), facts(3), notice(4), opened_(5, violation('r1', 'a')), opened_(6, violation('r1', 'b')), closed_(7, 'r1', 'a')] }], old);
+      await store.ingest([{ agentId: AGENT_A, events: [facts(8), opened_(9, violation('r1', 'c')), closed_(10, 'r1', 'c')] }], recent);
+      const cutoff = '2026-06-01T00:00:00.000Z';
+      expect(await store.prune('facts', cutoff, 1)).toBe(1);
+      expect(await store.prune('facts', cutoff, 10)).toBe(1);
+      expect(await store.prune('facts', cutoff, 10)).toBe(0);
+      expect((await store.listEvents(AGENT_A, 0, 100)).map((e) => e.seq)).toEqual([1, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await store.prune('violations', cutoff, 10)).toBe(1); // 'a': closed long ago; 'b' is open, 'c' closed recently
+      expect((await store.listViolations()).map((v) => v.subject).sort()).toEqual(['b', 'c']);
+      expect(await store.prune('events', cutoff, 3)).toBe(3);
+      expect(await store.prune('events', cutoff, 3)).toBe(2);
+      expect((await store.listEvents(AGENT_A, 0, 100)).map((e) => e.seq)).toEqual([8, 9, 10]);
+      // The sequence is kept on the agent: a resend of pruned events is not stored again.
+      await store.ingest([{ agentId: AGENT_A, events: [notice(1), notice(11)] }], recent);
+      expect((await store.listEvents(AGENT_A, 0, 100)).map((e) => e.seq)).toEqual([8, 9, 10, 11]);
+    });
+  });
+}
+
+describe('store contract: sqlite', () => contract(sqliteBackend));
+
+describe.skipIf(!pgProbe.available)('store contract: postgres', () => {
+  beforeAll(async () => {
+    pgDb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await pgDb?.drop();
+  });
+  contract(postgresBackend);
+
+  it('rewrites ? placeholders outside literals, identifiers and comments', () => {
+    expect(toPgPlaceholders(`SELECT '?', "a?", x FROM t WHERE a = ? AND b = 'it''s ?' -- why?\n AND c = ? /* ? */`)).toBe(`SELECT '?', "a?", x FROM t WHERE a = $1 AND b = 'it''s ?' -- why?\n AND c = $2 /* ? */`);
+  });
+});
+
+describe.runIf(!pgProbe.available && PG_REQUIRED)('store contract: postgres required', () => {
+  it('PostgreSQL is reachable (MAMORI_REQUIRE_PG=1)', () => {
+    throw new Error(`${pgProbe.reason} — MAMORI_REQUIRE_PG=1 requires PostgreSQL at ${PG_URL}`);
+  });
+});

@@ -1,0 +1,67 @@
+/** A raw WebSocket client for protocol tests: sends exactly the bytes a test gives it. */
+import WebSocket from 'ws';
+import { authProof } from '../../src/shared/protocol/auth.js';
+
+export interface RawConn {
+  ws: WebSocket;
+  frames: Record<string, unknown>[];
+  closed: Promise<{ code: number; reason: string }>;
+  next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+export function connect(url: string): Promise<RawConn> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    const frames: Record<string, unknown>[] = [];
+    const waiters: { type: string; res: (f: Record<string, unknown>) => void }[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as Record<string, unknown>;
+      frames.push(f);
+      for (const w of [...waiters]) if (w.type === f.type) (waiters.splice(waiters.indexOf(w), 1), w.res(f));
+    });
+    ws.on('error', () => undefined);
+    const conn: RawConn = {
+      ws,
+      frames,
+      closed,
+      next(type, timeoutMs = 10_000) {
+        const have = frames.find((f) => f.type === type);
+        if (have) {
+          frames.splice(frames.indexOf(have), 1);
+          return Promise.resolve(have);
+        }
+        return new Promise((res, rej) => {
+          const t = setTimeout(() => rej(new Error(`no ${type} frame within ${timeoutMs} ms`)), timeoutMs);
+          waiters.push({ type, res: (f) => (clearTimeout(t), frames.splice(frames.indexOf(f), 1), res(f)) });
+        });
+      },
+    };
+    ws.once('open', () => resolve(conn));
+    ws.once('error', reject);
+  });
+}
+
+export const OS = { platform: 'linux', hostname: 'raw-test', release: 'test' };
+
+/** Enroll with a token; returns the new identity. */
+export async function rawEnroll(url: string, token: string): Promise<{ agentId: string; secret: string }> {
+  const c = await connect(url);
+  await c.next('challenge');
+  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'raw' }));
+  const f = await c.next('enrolled');
+  await c.closed;
+  return { agentId: String(f.agentId), secret: String(f.secret) };
+}
+
+/** Authenticate as agentId, proving with `secret` (which may be another agent's, for impersonation tests). */
+export async function rawHello(url: string, agentId: string, secret: string): Promise<RawConn> {
+  const c = await connect(url);
+  const ch = await c.next('challenge');
+  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, proof: authProof(secret, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0 }));
+  return c;
+}
+
+export function noticeEvents(fromSeq: number, n: number): object[] {
+  return Array.from({ length: n }, (_, k) => ({ seq: fromSeq + k, at: new Date().toISOString(), kind: 'agent.notice', notice: 'raw', detail: { k } }));
+}
