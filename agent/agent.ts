@@ -157,7 +157,7 @@ export class Agent {
   private async runChecks(checks: CheckId[], scans: ScanRequestFrame[], force: boolean): Promise<void> {
     const catalogue = productCatalogue();
     const report = await localCheck({ probes: this.probes, checks, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
-    const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force });
+    const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     for (const scan of scans) {
       events.push({
         at: new Date().toISOString(),

@@ -5,7 +5,9 @@
  * has the events.
  */
 import { createHash } from 'node:crypto';
-import type { NewAgentEvent, Violation } from '../src/shared/protocol/messages.js';
+import type { NewAgentEvent, PolicyDocument, Violation } from '../src/shared/protocol/messages.js';
+
+type PolicyException = PolicyDocument['exceptions'][number];
 import type { Rule } from '../src/shared/catalogue/schema.js';
 import type { LocalReport } from './local-check.js';
 
@@ -40,10 +42,19 @@ function boundedExcerpt(excerpt: Record<string, unknown>): Record<string, unknow
 export interface FindingsOptions {
   /** Send facts and results even when unchanged (helpdesk scan). */
   force?: boolean;
+  /** Active 例外措置 from the policy. */
+  exceptions?: readonly PolicyException[];
+}
+
+/** The active 例外措置 covering a rule and subject, if any. */
+function exceptionFor(exceptions: readonly PolicyException[], ruleId: string, subject: string, now: Date): PolicyException | undefined {
+  return exceptions.find((e) => e.ruleId === ruleId && (e.subject === '*' || e.subject === subject) && Date.parse(e.until) > now.getTime());
 }
 
 export function findingsToEvents(report: LocalReport, rules: readonly Rule[], previous: FindingsState, opts: FindingsOptions = {}): { events: NewAgentEvent[]; state: FindingsState } {
   const at = new Date().toISOString();
+  const now = new Date(at);
+  const exceptions = opts.exceptions ?? [];
   const state: FindingsState = { open: { ...previous.open }, factsHash: { ...previous.factsHash }, resultsHash: { ...previous.resultsHash } };
   const events: NewAgentEvent[] = [];
   const ruleById = new Map(rules.map((r) => [r.id, r]));
@@ -55,7 +66,16 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
       events.push({ at, kind: 'facts', checkId: check.id, status: check.status, facts: { ...check.facts, _unknown: check.unknownFacts, ...(check.reason ? { _reason: check.reason } : {}) } });
       state.factsHash[check.id] = fh;
     }
-    const results = check.rules.map((r) => ({ ruleId: r.ruleId, subject: '', result: r.result, reason: r.reason.slice(0, 1000) }));
+    // A failing rule whose every failing subject is covered by an active 例外措置 counts as
+    // excepted in the self-inspection report; its violations stay visible.
+    const results = check.rules.map((r) => {
+      const failing = r.subjects.filter((s) => s.result === 'fail');
+      const covering = failing.map((s) => exceptionFor(exceptions, r.ruleId, s.subject, now));
+      if (r.result === 'fail' && failing.length > 0 && covering.every(Boolean)) {
+        return { ruleId: r.ruleId, subject: '', result: 'excepted' as const, reason: `例外措置 ${covering.map((e) => e!.id).join(', ')}: ${r.reason}`.slice(0, 1000) };
+      }
+      return { ruleId: r.ruleId, subject: '', result: r.result, reason: r.reason.slice(0, 1000) };
+    });
     const rh = hash(results);
     if (opts.force || state.resultsHash[check.id] !== rh) {
       events.push({ at, kind: 'results', checkId: check.id, policyVersion: report.policyVersion, results });

@@ -1,7 +1,9 @@
 /** `mamori collector`, `mamori token …`, `mamori agents …`: collector administration. */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { PgCluster } from '../collector/cluster/pg-cluster.js';
 import { openDefaultStore, startCollector } from '../collector/collector.js';
+import { openPostgresStore } from '../collector/store/postgres/open.js';
 import { createEnrollmentToken, parseDuration } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
 import { Segment } from '../shared/protocol/messages.js';
@@ -28,8 +30,13 @@ export function registerAdminCommands(program: Command): void {
       const { host, port } = parseListen(o.listen);
       const log = createLogger({ component: 'collector', dir: join(dataDir, 'logs') });
       let store;
-      if (o.db) throw new UsageError('--db: this build stores in embedded SQLite only');
-      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) } });
+      let cluster;
+      if (o.db) {
+        // Several nodes on one PostgreSQL database: the PG store, and the cluster that links the nodes.
+        store = await openPostgresStore(o.db);
+        cluster = new PgCluster(store, { log });
+      }
+      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) } });
       process.stdout.write(`collector: agents connect to ${collector.agentUrl}; console at ${collector.consoleUrl}\n`);
       const shutdown = async () => {
         await collector.close();

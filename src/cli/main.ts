@@ -16,6 +16,20 @@ program
   .option('--no-agent', 'start the collector only')
   .action((o: { data: string; listen: string; agent: boolean }) => up(o));
 
+program
+  .command('catalogue')
+  .description('the rule catalogue')
+  .command('verify')
+  .description('lint config/rules: ids, facts, parameters, sources, clause numbering, pass/fail fixtures')
+  .option('--config <dir>', 'config directory (default: the one shipped with mamori)')
+  .action(async (o: { config?: string }) => {
+    const { verifyCatalogue } = await import('../shared/catalogue/lint.js');
+    const result = await verifyCatalogue(o.config);
+    for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
+    process.stdout.write(`${result.rules} rules, ${result.problems.length} problems\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
 registerAdminCommands(program);
 registerAgentCommands(program);
 

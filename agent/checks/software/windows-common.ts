@@ -40,7 +40,7 @@ export const PS_PRELUDE = [
   '  if ($null -eq $Value) { return $null }',
   '  return ([datetime]$Value).ToUniversalTime().ToString(\'o\')',
   '}',
-  '# Registry::HKEY_… paths avoid the HKLM:/HKU: drives (HKU: does not exist by default).',
+  '# Registry::HKEY_ paths avoid the HKLM:/HKU: drives (HKU: does not exist by default).',
   'function Get-MamoriRegValue([string]$Path, [string]$Name) {',
   "  $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction SilentlyContinue",
   '  if ($null -eq $item) { return $null }',

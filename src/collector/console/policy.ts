@@ -16,12 +16,14 @@ import { parseJson, systemClock } from './util.js';
 
 export const PolicyLayer = z.object({
   disabledRules: z.array(z.string().max(64)).max(1000).default([]),
+  /** Rules that are off by default (defaultEnabled: false, e.g. allow-list mode) switched on. */
+  enabledRules: z.array(z.string().max(64)).max(1000).default([]),
   params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
 export type PolicyLayer = z.infer<typeof PolicyLayer>;
 
 export const PolicySettings = z.object({
-  base: PolicyLayer.default({ disabledRules: [], params: {} }),
+  base: PolicyLayer.default({ disabledRules: [], enabledRules: [], params: {} }),
   segments: z.object({ mynumber: PolicyLayer.optional(), lgwan: PolicyLayer.optional(), internet: PolicyLayer.optional() }).default({}),
   groups: z.record(z.string().min(1).max(64), PolicyLayer).default({}),
 });
@@ -35,14 +37,14 @@ export interface PolicyRevision {
   settings: PolicySettings;
 }
 
-const EMPTY: PolicySettings = { base: { disabledRules: [], params: {} }, segments: {}, groups: {} };
+const EMPTY: PolicySettings = { base: { disabledRules: [], enabledRules: [], params: {} }, segments: {}, groups: {} };
 
 /** Check rule ids and parameter types against the catalogue; errors name the layer, rule and parameter. */
 export function validateSettings(settings: PolicySettings, rules: readonly Rule[]): void {
   const byId = new Map(rules.map((r) => [r.id, r]));
   const layers: [string, PolicyLayer][] = [['base', settings.base], ...Object.entries(settings.segments).filter((e): e is [string, PolicyLayer] => !!e[1]), ...Object.entries(settings.groups).map(([g, l]) => [`group ${g}`, l] as [string, PolicyLayer])];
   for (const [where, layer] of layers) {
-    for (const id of layer.disabledRules) if (!byId.has(id)) throw badRequest(`${where}: unknown rule ${id}`);
+    for (const id of [...layer.disabledRules, ...layer.enabledRules]) if (!byId.has(id)) throw badRequest(`${where}: unknown rule ${id}`);
     for (const [id, values] of Object.entries(layer.params)) {
       const rule = byId.get(id);
       if (!rule) throw badRequest(`${where}: unknown rule ${id}`);
@@ -61,12 +63,19 @@ export function validateSettings(settings: PolicySettings, rules: readonly Rule[
   }
 }
 
-/** Merge layers in order; later layers win per parameter, disabled rules add up. */
+/** Merge layers in order; later layers win per parameter and per rule switch. */
 export function mergeLayers(layers: readonly (PolicyLayer | undefined)[]): PolicyLayer {
-  const out: PolicyLayer = { disabledRules: [], params: {} };
+  const out: PolicyLayer = { disabledRules: [], enabledRules: [], params: {} };
   for (const l of layers) {
     if (!l) continue;
-    for (const id of l.disabledRules) if (!out.disabledRules.includes(id)) out.disabledRules.push(id);
+    for (const id of l.disabledRules) {
+      if (!out.disabledRules.includes(id)) out.disabledRules.push(id);
+      out.enabledRules = out.enabledRules.filter((x) => x !== id);
+    }
+    for (const id of l.enabledRules) {
+      if (!out.enabledRules.includes(id)) out.enabledRules.push(id);
+      out.disabledRules = out.disabledRules.filter((x) => x !== id);
+    }
     for (const [id, values] of Object.entries(l.params)) out.params[id] = { ...(out.params[id] ?? {}), ...values };
   }
   return out;
@@ -135,7 +144,7 @@ export class PolicyStore {
   /** The document for one PC. */
   async documentFor(segment: Segment, group: string | null, lists: Record<string, string[]>, exceptions: PolicyDocument['exceptions']): Promise<PolicyDocument> {
     const eff = await this.effective(segment, group);
-    return { version: await this.epoch(), segment, disabledRules: eff.disabledRules, params: eff.params, lists, exceptions };
+    return { version: await this.epoch(), segment, disabledRules: eff.disabledRules, enabledRules: eff.enabledRules, params: eff.params, lists, exceptions };
   }
 }
 

@@ -126,11 +126,13 @@ export const PolicyDocument = z.object({
   segment: Segment.optional(),
   /** Rule ids switched off for this PC. */
   disabledRules: z.array(z.string().max(64)).max(1000).default([]),
+  /** Rules that are off unless the site switches them on (defaultEnabled: false), e.g. allow-list mode. */
+  enabledRules: z.array(z.string().max(64)).max(1000).default([]),
   /** Parameter values by rule id, overriding the catalogue's product defaults. */
   params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   /** Lists referenced by rules (e.g. registeredMedia from the 媒体管理台帳). */
   lists: z.record(z.string(), z.array(z.string().max(512)).max(100_000)).default({}),
-  /** Active 例外措置: rule id + subject ('*' for any subject) with the end date. */
+  /** Active 例外措置 (rule id + subject, '*' = any subject) with their end; findings they cover are reported as excepted. */
   exceptions: z.array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), until: isoTime, id: z.string().max(64) })).max(10_000).default([]),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocument>;

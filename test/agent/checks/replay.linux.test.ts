@@ -57,6 +57,7 @@ describe('replay: Ubuntu 22.04 Xfce without anti-malware, pending security updat
     expect(r['os-patches']!.facts).toMatchObject({ osId: 'ubuntu-22.04', pendingUpdatesTotal: 2, rebootRequired: false, oldestPendingSecuritySince: '2025-11-19T10:00:02.000Z' });
     expect((r['os-patches']!.facts.pendingSecurityUpdates as { name: string }[]).map((u) => u.name)).toEqual(['libc6', 'openssh-client']);
     expect(r['os-patches']!.unknownFacts.lastSuccessfulUpdateAt).toMatch(/history\.log\.1\.gz/);
+    expect((r.software!.facts.packages as { name: string }[]).map((p) => p.name)).toEqual(['xfce4-session', 'openssh-client', 'libc6', 'core20', 'snapd']);
     expect(r.beyond!.facts).toMatchObject({ firewallEnabled: false, firewallFrontend: 'ufw', systemDiskEncrypted: false, clockSynchronized: false, timeSource: null });
   });
 });

@@ -7,9 +7,9 @@ export class PostgresOpenError extends Error {
   readonly code = 'PG_OPEN_FAILED';
   constructor(
     readonly url: string,
-    readonly cause: Error,
+    cause: Error,
   ) {
-    super(`cannot open PostgreSQL at ${redactUrl(url)}: ${cause.message}`);
+    super(`cannot open PostgreSQL at ${redactUrl(url)}: ${cause.message}`, { cause });
   }
 }
 

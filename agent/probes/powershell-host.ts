@@ -1,0 +1,204 @@
+/**
+ * The agent's one long-lived Windows PowerShell process (implements PowerShellHost).
+ *
+ * Why this shape (platform-probes.md §0.1):
+ * - one `powershell.exe -NoProfile -NonInteractive -Command -` for the life of the agent:
+ *   spawning PowerShell per probe costs seconds of CPU (sebhildebrandt/systeminformation#616,
+ *   #650, #788); -NoProfile because profile scripts hung every call (#805);
+ * - scripts go over stdin, never `-EncodedCommand`, and no `-ExecutionPolicy Bypass` or
+ *   `-WindowStyle Hidden`: Defender, Kaspersky and MDE flag or kill exactly that combination
+ *   (mondoohq/mql#9802, stablyai/orca#16576, #17880); Node's `windowsHide` hides the window;
+ *   `-Command` is not gated by the execution policy anyway (stablyai/orca#17880);
+ * - the absolute path %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe, so a
+ *   powershell.exe earlier on PATH is never run as SYSTEM;
+ * - each script is framed by unique begin/end markers the host prints itself; stderr (warnings,
+ *   progress, errors) is collected for the failure detail but never ends a request —
+ *   systeminformation's per-call mode killed PowerShell on the first stderr byte and returned
+ *   partial output;
+ * - requests are serialised; a request that runs past its timeout kills the process, and the
+ *   next request starts a fresh one.
+ *
+ * Under `-Command -` PowerShell reads stdin like an interactive prompt: a blank line ends a
+ * multi-line statement. Each script is therefore sent as one `& { … }` block with its blank
+ * lines removed (check scripts contain no here-strings), followed by a blank line.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { PowerShellHost } from './powershell.js';
+import type { ProbeOutcome } from './types.js';
+
+/** The part of a child process the host uses; a test double of powershell.exe's I/O provides the same. */
+export interface PowerShellProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  kill(): void;
+  once(event: 'exit', listener: (code: number | null) => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export type PowerShellSpawner = () => PowerShellProcess;
+
+/** Absolute path of Windows PowerShell 5.1, present on every Windows 10/11. */
+export function windowsPowerShellPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.SystemRoot ?? env.windir ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
+}
+
+/** Spawns the real powershell.exe. */
+export const spawnWindowsPowerShell: PowerShellSpawner = () =>
+  spawn(windowsPowerShellPath(), ['-NoProfile', '-NonInteractive', '-Command', '-'], { windowsHide: true, stdio: ['pipe', 'pipe', 'pipe'] });
+
+export interface PowerShellHostOptions {
+  spawn?: PowerShellSpawner;
+  /** Default per-request timeout (60 s). */
+  timeoutMs?: number;
+  /** Largest output of one request (16 MiB); more kills the process. */
+  maxBytes?: number;
+}
+
+/** First thing every new process runs: UTF-8 (no BOM) on stdout so Japanese text arrives intact. */
+const INIT = "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false); $ProgressPreference = 'SilentlyContinue'\n\n";
+
+interface Pending {
+  begin: string;
+  end: string;
+  resolve: (o: ProbeOutcome) => void;
+  timer: NodeJS.Timeout;
+  stderr: string;
+}
+
+/** Frame a script for `-Command -`: markers around one `& { }` block without blank lines. */
+export function frameScript(script: string, id: string): { text: string; begin: string; end: string } {
+  const begin = `<<<MAMORI-BEGIN ${id}>>>`;
+  const end = `<<<MAMORI-END ${id}>>>`;
+  const body = script.replace(/\r\n/g, '\n').split('\n').filter((line) => line.trim() !== '').join('\n');
+  const text = `[Console]::Out.WriteLine('${begin}'); [Console]::Out.Flush()\n& {\n${body}\n}\n\n[Console]::Out.WriteLine('${end}'); [Console]::Out.Flush()\n\n`;
+  return { text, begin, end };
+}
+
+export class PowerShellHostProcess implements PowerShellHost {
+  private readonly spawner: PowerShellSpawner;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private proc: PowerShellProcess | undefined;
+  private buffer = '';
+  private pending: Pending | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private counter = 0;
+  private closed = false;
+  /** How many processes were started (1 + restarts); for diagnostics and tests. */
+  spawnCount = 0;
+
+  constructor(opts: PowerShellHostOptions = {}) {
+    this.spawner = opts.spawn ?? spawnWindowsPowerShell;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Run one script; requests run one after the other. */
+  run(script: string, timeoutMs?: number): Promise<ProbeOutcome> {
+    const next = this.queue.then(() => this.runNow(script, timeoutMs ?? this.timeoutMs));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const proc = this.proc;
+    this.proc = undefined;
+    if (!proc) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        proc.kill();
+        resolve();
+      }, 2_000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      proc.stdin.end('exit\n');
+    });
+  }
+
+  private ensureProcess(): PowerShellProcess {
+    if (this.proc) return this.proc;
+    const proc = this.spawner();
+    this.spawnCount += 1;
+    this.proc = proc;
+    this.buffer = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (chunk: string) => this.onStdout(proc, chunk));
+    proc.stderr.on('data', (chunk: string) => {
+      if (this.proc === proc && this.pending) this.pending.stderr = (this.pending.stderr + chunk).slice(-2000);
+    });
+    proc.stdin.on('error', () => undefined);
+    const gone = (detail: string) => {
+      if (this.proc !== proc) return;
+      this.proc = undefined;
+      this.finish({ ok: false, failure: 'EXEC_FAILED', detail: `PowerShell host ${detail}${this.pending?.stderr ? `: ${this.pending.stderr.trim().slice(-300)}` : ''}` });
+    };
+    proc.once('exit', (code) => gone(`exited with code ${code ?? 'null'}`));
+    proc.once('error', (err) => gone(`could not run: ${err.message}`));
+    proc.stdin.write(INIT);
+    return proc;
+  }
+
+  private runNow(script: string, timeoutMs: number): Promise<ProbeOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell host is closed' });
+    const id = `${Date.now().toString(36)}-${++this.counter}-${randomBytes(6).toString('hex')}`;
+    const framed = frameScript(script, id);
+    return new Promise<ProbeOutcome>((resolve) => {
+      let proc: PowerShellProcess;
+      try {
+        proc = this.ensureProcess();
+      } catch (err) {
+        resolve({ ok: false, failure: 'EXEC_FAILED', detail: `PowerShell host could not start: ${(err as Error).message}` });
+        return;
+      }
+      const timer = setTimeout(() => {
+        // A hung script (WMI provider, COM call) poisons the session: kill it; the next request starts a new one.
+        const p = this.proc;
+        this.proc = undefined;
+        this.finish({ ok: false, failure: 'PROBE_TIMEOUT', detail: `PowerShell did not finish within ${timeoutMs} ms` });
+        p?.kill();
+      }, timeoutMs);
+      this.pending = { begin: framed.begin, end: framed.end, resolve, timer, stderr: '' };
+      this.buffer = '';
+      proc.stdin.write(framed.text);
+    });
+  }
+
+  private onStdout(proc: PowerShellProcess, chunk: string): void {
+    if (this.proc !== proc || !this.pending) return;
+    this.buffer += chunk;
+    // The markers and line ends around the output do not count against the limit.
+    if (this.buffer.length > this.maxBytes + this.pending.begin.length + this.pending.end.length + 8) {
+      this.proc = undefined;
+      this.finish({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `PowerShell printed more than ${this.maxBytes} bytes` });
+      proc.kill();
+      return;
+    }
+    const { begin, end } = this.pending;
+    const start = this.buffer.indexOf(begin);
+    if (start < 0) return;
+    const stop = this.buffer.indexOf(end, start + begin.length);
+    if (stop < 0) return;
+    const body = this.buffer.slice(start + begin.length, stop).replace(/^\r?\n/, '').replace(/\r?\n$/, '');
+    const stderr = this.pending.stderr.trim();
+    this.buffer = this.buffer.slice(stop + end.length);
+    if (body.trim() === '' && stderr !== '') this.finish({ ok: false, failure: 'EXEC_FAILED', detail: stderr.slice(-300), stdout: body });
+    else this.finish({ ok: true, stdout: body, exitCode: 0 });
+  }
+
+  private finish(outcome: ProbeOutcome): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    p.resolve(outcome);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * udev events → re-run of the usb-media check. Spawns
+ * `udevadm monitor --udev --property --subsystem-match=usb --subsystem-match=block` and parses its
+ * blank-line separated blocks. udev (not kernel) events are used because udev has created the
+ * /dev node and its properties when it emits them (libusb/libusb#1571). Identity is cached at
+ * `add`: at `remove` the sysfs attributes are already gone. udevadm is restarted with backoff if it dies.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Trigger, Watcher } from './types.js';
+
+/** One udev event block. */
+export interface UdevEvent {
+  action: string;
+  devpath: string;
+  subsystem: string;
+  properties: Map<string, string>;
+}
+
+/**
+ * Incremental parser of `udevadm monitor --udev --property` output. A block starts with
+ * `UDEV  [1234.567890] add      /devices/… (usb)` followed by `KEY=value` lines and ends with a
+ * blank line; the two banner lines at start ("monitor will print …", "UDEV - the event …") are
+ * not blocks. Chunks may split lines anywhere.
+ */
+export class UdevBlockParser {
+  private buffer = '';
+
+  push(chunk: string): UdevEvent[] {
+    this.buffer += chunk;
+    const events: UdevEvent[] = [];
+    let sep: number;
+    while ((sep = this.buffer.search(/\n[ \t]*\n/)) >= 0) {
+      const block = this.buffer.slice(0, sep);
+      this.buffer = this.buffer.slice(sep).replace(/^\n[ \t]*\n/, '');
+      const ev = parseUdevBlock(block);
+      if (ev) events.push(ev);
+    }
+    return events;
+  }
+}
+
+/** Parse one block; null for banners and blocks without ACTION/DEVPATH. */
+export function parseUdevBlock(block: string): UdevEvent | null {
+  const properties = new Map<string, string>();
+  for (const line of block.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && /^[A-Z0-9_.]+$/.test(line.slice(0, eq))) properties.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const action = properties.get('ACTION');
+  const devpath = properties.get('DEVPATH');
+  if (!action || !devpath) return null;
+  return { action, devpath, subsystem: properties.get('SUBSYSTEM') ?? '', properties };
+}
+
+/** What the watcher remembers of a USB storage device from its `add` event. */
+export interface CachedIdentity {
+  vendorId: string;
+  productId: string;
+  serial: string | null;
+}
+
+/** `ID_USB_INTERFACES=:080650:030102:` → has a mass-storage (class 08) interface. */
+export function hasStorageInterface(interfaces: string | undefined): boolean {
+  return (interfaces ?? '').split(':').some((i) => /^08[0-9a-f]{4}$/i.test(i));
+}
+
+/**
+ * Decide whether an event concerns USB storage, keeping the identity cache current.
+ * usb_device add/remove with a class-08 interface, and block disks on the USB bus (a medium
+ * inserted into a card reader is a `change` of the disk).
+ */
+export function usbStorageReason(ev: UdevEvent, cache: Map<string, CachedIdentity>): string | null {
+  const p = ev.properties;
+  if (ev.subsystem === 'usb' && p.get('DEVTYPE') === 'usb_device') {
+    if (ev.action === 'add' || ev.action === 'bind') {
+      if (!hasStorageInterface(p.get('ID_USB_INTERFACES'))) return null;
+      const id: CachedIdentity = { vendorId: p.get('ID_VENDOR_ID') ?? '????', productId: p.get('ID_MODEL_ID') ?? '????', serial: p.get('ID_SERIAL_SHORT') ?? null };
+      const known = cache.has(ev.devpath);
+      cache.set(ev.devpath, id);
+      return known ? null : `udev add ${describe(ev.devpath, id)}`;
+    }
+    if (ev.action === 'remove') {
+      const id = cache.get(ev.devpath);
+      if (!id) return null;
+      cache.delete(ev.devpath);
+      return `udev remove ${describe(ev.devpath, id)}`;
+    }
+    return null;
+  }
+  if (ev.subsystem === 'block' && p.get('ID_BUS') === 'usb' && p.get('DEVTYPE') === 'disk' && ['add', 'remove', 'change'].includes(ev.action)) {
+    return `udev ${ev.action} ${p.get('DEVNAME') ?? ev.devpath}`;
+  }
+  return null;
+}
+
+function describe(devpath: string, id: CachedIdentity): string {
+  return `${devpath.split('/').pop()} ${id.vendorId}:${id.productId}${id.serial ? ` serial ${id.serial}` : ' (no serial)'}`;
+}
+
+export interface UdevWatcherOptions {
+  /** Program and arguments; the default is udevadm monitor. Tests pass a recorded event stream. */
+  command?: string;
+  args?: string[];
+  /** Events closer together than this are reported once (a stick emits usb + block + partition events). */
+  coalesceMs?: number;
+  /** First restart delay after udevadm exits; doubles up to maxBackoffMs, reset after 30 s of stable running. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  log?: { warn(message: string): void; info(message: string): void };
+}
+
+export const UDEVADM_ARGS = ['monitor', '--udev', '--property', '--subsystem-match=usb', '--subsystem-match=block'];
+
+/** The udev watcher: triggers 'usb-media'. */
+export class LinuxUdevWatcher implements Watcher {
+  readonly name = 'linux-udev';
+  private child: ChildProcess | null = null;
+  private stopped = true;
+  private backoff: number;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private coalesceTimer: NodeJS.Timeout | null = null;
+  private pending: string[] = [];
+  readonly identities = new Map<string, CachedIdentity>();
+  /** How often udevadm was (re)started. */
+  starts = 0;
+
+  constructor(private readonly opts: UdevWatcherOptions = {}) {
+    this.backoff = opts.backoffMs ?? 1000;
+  }
+
+  async start(trigger: Trigger): Promise<void> {
+    this.stopped = false;
+    this.spawn(trigger);
+  }
+
+  private spawn(trigger: Trigger): void {
+    const command = this.opts.command ?? '/usr/bin/udevadm';
+    const startedAt = Date.now();
+    const parser = new UdevBlockParser();
+    const child = spawn(command, this.opts.args ?? UDEVADM_ARGS, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+    this.child = child;
+    this.starts++;
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      for (const ev of parser.push(chunk)) {
+        const reason = usbStorageReason(ev, this.identities);
+        if (reason) this.queue(trigger, reason);
+      }
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // No udevadm (containers, minimal installs): the scheduled runs cover usb-media.
+      if (err.code === 'ENOENT') {
+        this.opts.log?.warn(`udev watcher: ${command} not found; USB changes are seen at the next scheduled check`);
+        this.stopped = true;
+      }
+    });
+    child.on('close', () => {
+      if (this.child === child) this.child = null;
+      if (this.stopped) return;
+      if (Date.now() - startedAt > 30_000) this.backoff = this.opts.backoffMs ?? 1000;
+      const delay = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 60_000);
+      this.opts.log?.warn(`udev watcher: ${command} exited; restarting in ${delay} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopped) this.spawn(trigger);
+      }, delay);
+    });
+  }
+
+  private queue(trigger: Trigger, reason: string): void {
+    this.pending.push(reason);
+    if (this.coalesceTimer) return;
+    this.coalesceTimer = setTimeout(() => {
+      this.coalesceTimer = null;
+      const reasons = [...new Set(this.pending.splice(0))];
+      trigger('usb-media', reasons.join('; '));
+    }, this.opts.coalesceMs ?? 300);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
+    this.restartTimer = this.coalesceTimer = null;
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null) {
+      const closed = new Promise((r) => child.once('close', r));
+      child.kill('SIGTERM');
+      await closed;
+    }
+  }
+}

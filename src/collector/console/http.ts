@@ -1,0 +1,158 @@
+/**
+ * The console's HTTP plumbing: the route table type, authentication (session cookie or API
+ * token), CSRF for browser sessions, the per-route permission check, the fail-closed backstop
+ * and the automatic audit of every state-changing request.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Accounts } from './accounts.js';
+import type { AuditLog } from './audit.js';
+import { actorOf } from './audit.js';
+import type { Permission, Principal, RouteAccess } from './authz.js';
+import { PERMISSIONS, requirePermission } from './authz.js';
+import { ConsoleError, forbidden, unauthenticated } from './errors.js';
+
+export const SESSION_COOKIE = 'mamori_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the console's authorization step; `checked` is what the backstop looks at. */
+    mamori?: { checked: boolean; principal?: Principal; csrfToken?: string; auditDetail?: Record<string, unknown>; auditTarget?: string };
+  }
+  interface FastifyContextConfig {
+    /** What the route needs; routes under /api/v1 without it fail closed. */
+    access?: RouteAccess;
+  }
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteDef {
+  method: HttpMethod;
+  url: string;
+  access: RouteAccess;
+  /** Audit action name; every non-GET route is audited, GET routes only when this is set. */
+  audit?: string;
+  handler(req: FastifyRequest, reply: FastifyReply, principal: Principal | undefined): Promise<unknown>;
+}
+
+/** Cookie header → map (RFC 6265 §5.2, no decoding beyond what we set). */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** Find who is calling: an API token (Authorization: Bearer mmc1…) or a session cookie. */
+export async function authenticate(accounts: Accounts, headers: { authorization?: string | undefined; cookie?: string | undefined }): Promise<{ principal: Principal; csrfToken?: string } | undefined> {
+  const auth = headers.authorization;
+  if (auth?.startsWith('Bearer ')) {
+    const p = await accounts.apiToken(auth.slice(7).trim());
+    return p ? { principal: p } : undefined;
+  }
+  const sid = parseCookies(headers.cookie).get(SESSION_COOKIE);
+  if (!sid) return undefined;
+  return accounts.session(sid);
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const SECRET_KEY = /password|token|secret/i;
+function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.slice(0, 50).map(redact);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redact(x)]));
+  if (typeof v === 'string' && v.length > 500) return `${v.slice(0, 500)}…`;
+  return v;
+}
+
+/**
+ * Mount the table. Each route gets a preHandler that authenticates, enforces CSRF on
+ * state-changing browser requests, checks the declared permission and marks the request as
+ * checked; then the handler runs and, for writes, the action is appended to the audit log.
+ */
+export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], accounts: Accounts, audit: AuditLog): void {
+  for (const route of routes) {
+    if (route.access !== 'public' && route.access !== 'authenticated' && !PERMISSIONS.includes(route.access as Permission)) throw new Error(`route ${route.method} ${route.url}: unknown permission ${route.access}`);
+    app.route({
+      method: route.method,
+      url: route.url,
+      config: { access: route.access },
+      preHandler: async (req) => {
+        req.mamori = { checked: false };
+        const who = await authenticate(accounts, req.headers);
+        if (who) Object.assign(req.mamori, who);
+        if (route.access === 'public') {
+          req.mamori.checked = true;
+          return;
+        }
+        if (!who) throw unauthenticated();
+        if (who.principal.via === 'session' && !SAFE.has(req.method)) {
+          const sent = req.headers[CSRF_HEADER];
+          if (typeof sent !== 'string' || !who.csrfToken || !tokensEqual(sent, who.csrfToken)) throw new ConsoleError('CSRF', 403, 'missing or wrong CSRF token');
+          const origin = req.headers.origin;
+          if (origin && new URL(origin).host !== req.headers.host) throw new ConsoleError('CSRF', 403, 'cross-origin request refused');
+        }
+        if (route.access !== 'authenticated') {
+          if (who.principal.mustChangePassword) throw new ConsoleError('PASSWORD_CHANGE_REQUIRED', 403, 'change the one-time password first');
+          try {
+            requirePermission(who.principal, route.access as Permission);
+          } catch (err) {
+            await audit.append(actorOf(who.principal, req.ip), 'authz.denied', `${route.method} ${route.url}`, { permission: route.access });
+            throw err;
+          }
+        }
+        req.mamori.checked = true;
+      },
+      handler: async (req, reply) => {
+        const principal = req.mamori?.principal;
+        const result = await route.handler(req, reply, principal);
+        if (principal && (route.audit || !SAFE.has(req.method))) {
+          const action = route.audit ?? `${route.method} ${route.url}`;
+          const target = req.mamori?.auditTarget ?? req.url.split('?')[0] ?? route.url;
+          await audit.append(actorOf(principal, req.ip), action, target, (redact({ params: req.params, query: req.query, body: typeof req.body === 'string' ? `(${req.body.length} characters)` : req.body, ...(req.mamori?.auditDetail ?? {}) }) as Record<string, unknown>) ?? {});
+        }
+        return result;
+      },
+    });
+  }
+}
+
+/**
+ * The backstop: a request to /api/v1 whose route did not run an authorization check is
+ * answered 403, whatever the handler produced (Fleet's authzcheck pattern).
+ */
+export function installBackstop(app: FastifyInstance): void {
+  // Routes added without a declared access under /api/v1 refuse before their handler runs.
+  app.addHook('onRoute', (opts) => {
+    if (!opts.url.startsWith('/api/v1') || (opts.config as { access?: RouteAccess } | undefined)?.access) return;
+    const guard = async () => {
+      throw forbidden('route has no authorization check');
+    };
+    const existing = opts.preHandler;
+    opts.preHandler = existing ? [guard, ...(Array.isArray(existing) ? existing : [existing])] : [guard];
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!req.url.startsWith('/api/v1')) return payload;
+    // Unknown URLs stay 404; a matched route must have marked the request checked.
+    if (!req.routeOptions.url) return payload;
+    if (req.mamori?.checked) return payload;
+    // The console's own check ran and refused (401, 403, CSRF): keep its answer.
+    if (req.mamori && reply.statusCode >= 400) return payload;
+    reply.code(403).type('application/json; charset=utf-8');
+    return JSON.stringify({ error: 'FORBIDDEN', message: 'no authorization check ran for this route' });
+  });
+}
+
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
+}

@@ -1,0 +1,126 @@
+/**
+ * The live stream at /api/v1/stream: a WebSocket per console watcher (browser or
+ * `mamori watch`), authenticated at the upgrade with the session cookie or an API token.
+ * Every stored violation event is rendered once and sent to each watcher whose 課 scope
+ * covers the PC. Cross-site WebSocket hijacking is refused by checking Origin against Host.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { StoredAgentEvent } from '../bus.js';
+import type { CollectorContext } from '../context.js';
+import type { Principal } from './authz.js';
+import { can, inScope } from './authz.js';
+
+export interface StreamDeps {
+  ctx: CollectorContext;
+  authenticate(req: IncomingMessage): Promise<Principal | undefined>;
+  /** Render a stored event into the message watchers get, with the department used for scoping; undefined = not streamed. */
+  render(e: StoredAgentEvent): Promise<{ department: string | null; message: Record<string, unknown> } | undefined>;
+}
+
+interface Watcher {
+  ws: WebSocket;
+  principal: Principal;
+  alive: boolean;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+/** Same-origin check for the upgrade: browsers always send Origin; CLI clients send none. */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export class ConsoleStream {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly watchers = new Set<Watcher>();
+  private readonly pinger: NodeJS.Timeout;
+  private readonly onEvent = (e: StoredAgentEvent) => void this.publishEvent(e);
+  private readonly onOnline = (a: { agentId: string; hostname: string; at: string }) => this.publishRaw(null, { type: 'agent', online: true, ...a });
+  private readonly onOffline = (a: { agentId: string; hostname: string; at: string }) => this.publishRaw(null, { type: 'agent', online: false, agentId: a.agentId, hostname: a.hostname, at: a.at });
+
+  constructor(private readonly deps: StreamDeps) {
+    deps.ctx.bus.on('event', this.onEvent);
+    deps.ctx.bus.on('agent.online', this.onOnline);
+    deps.ctx.bus.on('agent.offline', this.onOffline);
+    this.pinger = setInterval(() => {
+      for (const w of this.watchers) {
+        if (!w.alive) w.ws.terminate();
+        else ((w.alive = false), w.ws.ping());
+      }
+    }, 30_000);
+    this.pinger.unref();
+  }
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** The upgrade handler registered with ctx.registerUpgrade. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void (async () => {
+      if (!sameOrigin(req)) return refuse(socket, 403, 'Forbidden');
+      let principal: Principal | undefined;
+      try {
+        principal = await this.deps.authenticate(req);
+      } catch {
+        principal = undefined;
+      }
+      if (!principal) return refuse(socket, 401, 'Unauthorized');
+      if (principal.mustChangePassword || !can(principal.role, 'stream.watch')) return refuse(socket, 403, 'Forbidden');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.add(ws, principal!));
+    })();
+  };
+
+  private add(ws: WebSocket, principal: Principal): void {
+    const w: Watcher = { ws, principal, alive: true };
+    this.watchers.add(w);
+    ws.on('pong', () => (w.alive = true));
+    ws.on('close', () => this.watchers.delete(w));
+    ws.on('error', () => this.watchers.delete(w));
+    // Watchers only listen; anything they send is ignored.
+    ws.send(JSON.stringify({ type: 'hello', user: principal.username, role: principal.role, at: new Date().toISOString() }));
+  }
+
+  private async publishEvent(e: StoredAgentEvent): Promise<void> {
+    if (this.watchers.size === 0) return;
+    const rendered = await this.deps.render(e);
+    if (rendered) this.publishRaw(rendered.department, rendered.message);
+  }
+
+  /** Send one message (serialised once) to every watcher whose scope covers the department. */
+  publishRaw(department: string | null, message: Record<string, unknown>): void {
+    if (this.watchers.size === 0) return;
+    const text = JSON.stringify(message);
+    for (const w of this.watchers) {
+      if (w.ws.readyState !== w.ws.OPEN) continue;
+      if (!inScope(w.principal, department)) continue;
+      w.ws.send(text);
+    }
+  }
+
+  /** End the sessions of one account (logout, disabled): its watchers are closed. */
+  disconnectUser(userId: string): void {
+    for (const w of this.watchers) if (w.principal.userId === userId) w.ws.close(4001, 'session ended');
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    this.deps.ctx.bus.off('event', this.onEvent);
+    this.deps.ctx.bus.off('agent.online', this.onOnline);
+    this.deps.ctx.bus.off('agent.offline', this.onOffline);
+    for (const w of this.watchers) w.ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Unit tests of the Windows parsers (pure functions) and of the PowerShell scripts' hygiene.
+ * The productState vectors are the known-values table of platform-probes.md §3.2
+ * (agent/checks/antivirus/fixtures/windows/product-state-vectors.json, with their sources).
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeProductState } from '../../../agent/checks/antivirus/windows-parse.js';
+import { ANTIVIRUS_SCRIPT } from '../../../agent/checks/antivirus/windows-script.js';
+import { bitlockerState, timeState } from '../../../agent/checks/beyond/windows-parse.js';
+import { BEYOND_SCRIPT } from '../../../agent/checks/beyond/windows-script.js';
+import { isSecurityUpdate, windowsRelease } from '../../../agent/checks/os-patches/windows-parse.js';
+import { OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT } from '../../../agent/checks/os-patches/windows-script.js';
+import { screenSaverCandidate } from '../../../agent/checks/screen-lock/windows-parse.js';
+import { SCREEN_LOCK_SCRIPT } from '../../../agent/checks/screen-lock/windows-script.js';
+import { readPowerShellJson } from '../../../agent/checks/software/windows-common.js';
+import { SOFTWARE_SCRIPT } from '../../../agent/checks/software/windows-script.js';
+import { interfaceClassesOf, parseUsbInstanceId, usbFingerprint } from '../../../agent/checks/usb-media/windows-parse.js';
+import { UsbMediaDocument } from '../../../agent/checks/usb-media/windows-parse.js';
+import { USB_MEDIA_SCRIPT } from '../../../agent/checks/usb-media/windows-script.js';
+
+const vectors = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/antivirus/fixtures/windows/product-state-vectors.json'), 'utf8')) as {
+  vectors: { productState: number; state: string; signaturesUpToDate: boolean; microsoft: boolean }[];
+};
+
+describe('SecurityCenter2 productState', () => {
+  it.each(vectors.vectors)('$productState', (v) => {
+    expect(decodeProductState(v.productState)).toEqual({ state: v.state, signaturesUpToDate: v.signaturesUpToDate, microsoft: v.microsoft });
+  });
+  it('has the eleven known values', () => expect(vectors.vectors.map((v) => v.productState).sort()).toEqual([262144, 262160, 266240, 266256, 331776, 393216, 393472, 397312, 397568, 397584, 462848]));
+});
+
+describe('USB identity', () => {
+  it('reads VID/PID lower-case and the serial upper-case', () => {
+    expect(parseUsbInstanceId('USB\\VID_0781&PID_5583\\0101a1b2c3')).toEqual({ vendorId: '0781', productId: '5583', serial: '0101A1B2C3' });
+  });
+  it('a second character & is a Windows-generated id, i.e. no serial', () => {
+    expect(parseUsbInstanceId('USB\\VID_0EA0&PID_2168\\5&2eab04ab&0&1')?.serial).toBeNull();
+  });
+  it('rejects interface nodes and non-USB ids', () => {
+    expect(parseUsbInstanceId('USB\\VID_1A86&PID_E429&MI_00\\7&3B2A1C0D&0&0000')).toBeUndefined();
+    expect(parseUsbInstanceId('USBSTOR\\DISK&VEN_SANDISK&PROD_ULTRA&REV_1.00\\4C530001234567890123&0')).toBeUndefined();
+  });
+  it('interface classes from compatible ids, ignoring DevClass and COMPOSITE', () => {
+    expect(interfaceClassesOf(['USB\\Class_08&SubClass_06&Prot_50', 'USB\\Class_08&SubClass_06', 'USB\\Class_08', 'USB\\DevClass_00&SubClass_00&Prot_00', 'USB\\COMPOSITE'])).toEqual(['08:06:50']);
+  });
+  it('fingerprints: serial as is; without serial a stable hash that depends on the descriptors', () => {
+    expect(usbFingerprint('0781', '5583', '4C53', '0100', 'Ultra')).toBe('0781:5583:4C53');
+    const a = usbFingerprint('0ea0', '2168', null, '0200', 'FlashDrive');
+    expect(a).toBe(usbFingerprint('0ea0', '2168', null, '0200', 'FlashDrive'));
+    expect(a).not.toBe(usbFingerprint('0ea0', '2168', null, '0100', 'FlashDrive'));
+  });
+});
+
+describe('Windows release identity', () => {
+  const os = (v: Record<string, unknown>) => ({ ProductName: 'Windows 10 Pro', CurrentBuild: '19045', UBR: 1, DisplayVersion: '22H2', ReleaseId: '2009', EditionID: 'Professional', InstallationType: 'Client', ...v }) as never;
+  it('build >= 22000 is Windows 11 whatever ProductName says', () => {
+    expect(windowsRelease(os({ CurrentBuild: '22000', DisplayVersion: '21H2' }))).toMatchObject({ osId: 'windows-11-21h2-pro', osName: 'Windows 11 Pro 21H2' });
+    expect(windowsRelease(os({ CurrentBuild: '19045' }))).toMatchObject({ osId: 'windows-10-22h2-pro', osName: 'Windows 10 Pro 22H2' });
+  });
+  it('edition families, LTSC and Server', () => {
+    expect(windowsRelease(os({ CurrentBuild: '22631', DisplayVersion: '23H2', EditionID: 'Education' }))?.osId).toBe('windows-11-23h2-education');
+    expect(windowsRelease(os({ CurrentBuild: '22631', DisplayVersion: '23H2', EditionID: 'CoreSingleLanguage' }))?.osId).toBe('windows-11-23h2-home');
+    expect(windowsRelease(os({ CurrentBuild: '17763', EditionID: 'EnterpriseS' }))?.osId).toBe('windows-10-ltsc-2019');
+    expect(windowsRelease(os({ CurrentBuild: '19044', EditionID: 'IoTEnterpriseS' }))?.osId).toBe('windows-10-ltsc-2021-iot');
+    expect(windowsRelease(os({ CurrentBuild: '17763', EditionID: 'ServerDatacenter', InstallationType: 'Server' }))?.osId).toBe('windows-server-2019');
+  });
+  it('an unreadable build is no identity', () => expect(windowsRelease(os({ CurrentBuild: null }))).toBeUndefined());
+  it('security classification by CategoryID, case-insensitive', () => {
+    const u = (ids: string[]) => ({ UpdateID: 'x', Title: 'Security Update', CategoryIDs: ids, KBArticleIDs: [] });
+    expect(isSecurityUpdate(u(['0FA1201D-4330-4FA8-8AE9-B877473B6441']))).toBe(true);
+    expect(isSecurityUpdate(u(['e0789628-ce08-4437-be74-2495b842f43b']))).toBe(false);
+  });
+});
+
+describe('screen saver lock', () => {
+  const d = (v: Record<string, string | null> = {}) => ({ ScreenSaveActive: null, ScreenSaverIsSecure: null, ScreenSaveTimeOut: null, 'SCRNSAVE.EXE': null, DelayLockInterval: null, ...v });
+  const full = { ScreenSaveActive: '1', ScreenSaverIsSecure: '1', ScreenSaveTimeOut: '600', 'SCRNSAVE.EXE': 'scrnsave.scr' };
+  it('locks only when active, secure, a program is set and the timeout is positive', () => {
+    expect(screenSaverCandidate(d(full), d())).toEqual({ seconds: 600, enforced: false, source: 'screen saver (user setting)' });
+    expect(screenSaverCandidate(d({ ...full, 'SCRNSAVE.EXE': null }), d())).toBeUndefined();
+    expect(screenSaverCandidate(d({ ...full, ScreenSaverIsSecure: '0' }), d())).toBeUndefined();
+    expect(screenSaverCandidate(d({ ...full, ScreenSaveTimeOut: '0' }), d())).toBeUndefined();
+  });
+  it('policy values win and make it enforced only when all four come from policy', () => {
+    expect(screenSaverCandidate(d({ ...full, ScreenSaveTimeOut: '1800' }), d({ ScreenSaveTimeOut: '300' }))).toMatchObject({ seconds: 300, enforced: false });
+    expect(screenSaverCandidate(d(), d(full))).toMatchObject({ seconds: 600, enforced: true });
+    expect(screenSaverCandidate(d(full), d({ ScreenSaveActive: '0' }))).toBeUndefined();
+  });
+});
+
+describe('BitLocker and time', () => {
+  const bl = (v: Record<string, unknown>) => ({ systemDrive: 'C:', source: 'Win32_EncryptableVolume', ProtectionStatus: 1, ConversionStatus: 1, EncryptionMethod: 7, shellValue: null, wmiError: null, ...v }) as never;
+  it('Win32_EncryptableVolume: on and fully encrypted only', () => {
+    expect(bitlockerState(bl({}))).toEqual({ encrypted: true, method: 'XtsAes256' });
+    expect(bitlockerState(bl({ ProtectionStatus: 0 }))).toMatchObject({ encrypted: false });
+    expect(bitlockerState(bl({ ConversionStatus: 2 }))).toMatchObject({ encrypted: false });
+    expect(bitlockerState(bl({ ProtectionStatus: 2 }))).toMatch(/^BITLOCKER_LOCKED/);
+  });
+  it.each([[1, true], [6, true], [2, false], [3, undefined], [5, undefined], [null, undefined]])('shell value %s', (value, encrypted) => {
+    const r = bitlockerState(bl({ source: 'Shell.Application', shellValue: value, wmiError: 'Access denied' }));
+    if (encrypted === undefined) expect(r).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    else expect(r).toMatchObject({ encrypted });
+  });
+  const t = (v: Record<string, unknown>) => ({ Type: 'NTP', NtpServer: 'ntp.nict.jp,0x9', serviceState: 'Running', serviceStartMode: 'Manual', partOfDomain: false, lastGoodEvent: null, lastBadEvent: null, ...v }) as never;
+  it('time: NoSync, disabled service, NT5DS outside a domain are not synchronised', () => {
+    expect(timeState(t({ Type: 'NoSync' }))).toMatchObject({ synchronized: false });
+    expect(timeState(t({ serviceStartMode: 'Disabled' }))).toMatchObject({ synchronized: false });
+    expect(timeState(t({ Type: 'NT5DS' }))).toMatchObject({ synchronized: false });
+  });
+  it('time: the newer of good/bad Time-Service events decides; nothing observable is unknown', () => {
+    expect(timeState(t({ lastGoodEvent: { id: 37, at: '2026-01-02T00:00:00Z' }, lastBadEvent: { id: 36, at: '2026-01-01T00:00:00Z' } }))).toEqual({ synchronized: true, source: 'ntp.nict.jp' });
+    expect(timeState(t({ lastGoodEvent: { id: 37, at: '2026-01-01T00:00:00Z' }, lastBadEvent: { id: 36, at: '2026-01-02T00:00:00Z' } }))).toMatchObject({ synchronized: false });
+    expect(timeState(t({ serviceState: 'Stopped' }))).toMatch(/^TIME_SYNC_UNOBSERVABLE/);
+  });
+});
+
+describe('reading PowerShell output', () => {
+  it('accepts the PS 5.1 escaping and a BOM', () => {
+    const text = '\uFEFF{"schema":"mamori.win.usb-media/1","disks":[],"policy":null,"errors":[]}\r\n';
+    expect(readPowerShellJson('k', { ok: true, stdout: text, exitCode: 0 }, UsbMediaDocument).ok).toBe(true);
+  });
+  it('a single item unwrapped from its array (what piping would do) is rejected, not accepted as an object', () => {
+    const r = readPowerShellJson('k', { ok: true, stdout: '{"schema":"mamori.win.usb-media/1","disks":{"index":1},"policy":null,"errors":[]}', exitCode: 0 }, UsbMediaDocument);
+    expect(r).toMatchObject({ ok: false });
+    if (!r.ok) expect(r.reason).toMatch(/^UNEXPECTED_SHAPE: k: disks/);
+  });
+});
+
+describe('PowerShell scripts', () => {
+  const scripts = { USB_MEDIA_SCRIPT, SOFTWARE_SCRIPT, ANTIVIRUS_SCRIPT, SCREEN_LOCK_SCRIPT, OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT, BEYOND_SCRIPT };
+  it.each(Object.entries(scripts))('%s follows the rules of the host and of PS 5.1 JSON', (_name, script) => {
+    expect(script).not.toMatch(/\n\s*\n/); // a blank line ends a statement under -Command -
+    expect(script).not.toMatch(/@["']\s*$/m); // no here-strings (they need blank-line-free framing too)
+    expect(script).toMatch(/^[\x09\x0a\x0d\x20-\x7e]*$/); // ASCII: stdin code page (932 on Japanese Windows) cannot garble it
+    expect(script).toContain('ConvertTo-Json -InputObject $Document -Depth 6 -Compress');
+    expect(script).toContain('UTF8Encoding($false)');
+    expect(script).not.toMatch(/Win32_Product\b/);
+    expect(script).not.toMatch(/w32tm|netsh|manage-bde|powercfg/i); // localised text output
+    expect(script).not.toMatch(/-EncodedCommand|ExecutionPolicy/i);
+    expect(script.match(/Write-MamoriJson \$doc/g)).toHaveLength(1);
+  });
+  it('dates are emitted as ISO UTC', () => {
+    expect(ANTIVIRUS_SCRIPT).toContain("ToUniversalTime().ToString('o')");
+    expect(ANTIVIRUS_SCRIPT).toContain('AntivirusSignatureLastUpdated = ConvertTo-MamoriIso');
+  });
+});
