@@ -61,6 +61,6 @@ await benchMain('concurrent-agents', import.meta.url, 6 * 60_000, async (scratch
       { figure: 'server RSS holding them', value: `${fmt.mb(heldMb)} (idle ${fmt.mb(idleMb)}; ${perConn(heldMb, idleMb, held)})`, baseline: `raw ws: ${fmt.mb(rawHeldMb)} (idle ${fmt.mb(rawIdleMb)}; ${perConn(rawHeldMb, rawIdleMb, rawHeld)})`, target: '—' },
       { figure: 'failed handshakes', value: fmt.int(open.failed), baseline: `raw ws: ${fmt.int(rawOpen.failed)}`, target: '0', met: open.failed === 0 },
     ],
-    details: { machine: machine(), agents: AGENTS, clientProcesses: CLIENT_PROCESSES, inflight: INFLIGHT, open, rawOpen, held, after, idleMb, heldMb, rawIdleMb, rawHeldMb, clientMb, clientStats },
+    details: { machine: machine(scratch), agents: AGENTS, clientProcesses: CLIENT_PROCESSES, inflight: INFLIGHT, open, rawOpen, held, after, idleMb, heldMb, rawIdleMb, rawHeldMb, clientMb, clientStats },
   };
 });

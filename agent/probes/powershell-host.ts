@@ -61,6 +61,9 @@ export interface PowerShellHostOptions {
 /** First thing every new process runs: UTF-8 (no BOM) on stdout so Japanese text arrives intact. */
 const INIT = "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false); $ProgressPreference = 'SilentlyContinue'\n\n";
 
+/** How long to wait for stderr after an end marker with no output. */
+const STDERR_GRACE_MS = 100;
+
 interface Pending {
   begin: string;
   end: string;
@@ -188,10 +191,20 @@ export class PowerShellHostProcess implements PowerShellHost {
     const stop = this.buffer.indexOf(end, start + begin.length);
     if (stop < 0) return;
     const body = this.buffer.slice(start + begin.length, stop).replace(/^\r?\n/, '').replace(/\r?\n$/, '');
-    const stderr = this.pending.stderr.trim();
     this.buffer = this.buffer.slice(stop + end.length);
-    if (body.trim() === '' && stderr !== '') this.finish({ ok: false, failure: 'EXEC_FAILED', detail: stderr.slice(-300), stdout: body });
-    else this.finish({ ok: true, stdout: body, exitCode: 0 });
+    if (body.trim() !== '') {
+      this.finish({ ok: true, stdout: body, exitCode: 0 });
+      return;
+    }
+    // Nothing printed: the error text, if any, is on stderr, a separate pipe that can arrive
+    // after the end marker. Give it a moment before deciding.
+    const pending = this.pending;
+    setTimeout(() => {
+      if (this.pending !== pending) return;
+      const stderr = pending.stderr.trim();
+      if (stderr !== '') this.finish({ ok: false, failure: 'EXEC_FAILED', detail: stderr.slice(-300), stdout: body });
+      else this.finish({ ok: true, stdout: body, exitCode: 0 });
+    }, STDERR_GRACE_MS);
   }
 
   private finish(outcome: ProbeOutcome): void {

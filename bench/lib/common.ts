@@ -10,7 +10,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 
@@ -83,7 +83,10 @@ export class Worker {
 
   /** Fork a bundled worker next to the calling bench script (dist/bench/lib/<file>). */
   static start(name: string, file: string, args: string[] = []): Worker {
-    const child = fork(new URL(`./lib/${file}`, benchDistUrl()).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+    // MAMORI_BENCH_CPU_PROF=DIR writes a V8 CPU profile of every worker into DIR (for finding bottlenecks).
+    const prof = process.env.MAMORI_BENCH_CPU_PROF;
+    const execArgv = ['--max-old-space-size=4096', ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${name}.cpuprofile`] : [])];
+    const child = fork(new URL(`./lib/${file}`, benchDistUrl()).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     return new Worker(name, child);
   }
 
@@ -109,6 +112,14 @@ export class Worker {
   /** Resident set size of the worker, from /proc. */
   rssMb(): number {
     return rssMbOf(this.pid);
+  }
+
+  /** Ask the worker to exit on its own (lets a CPU profile be written), then make sure it is gone. */
+  async stop(): Promise<void> {
+    this.child.disconnect();
+    const t = setTimeout(() => this.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -198,9 +209,29 @@ export function printTable(name: string, rows: BenchRow[]): void {
   for (const row of body) console.log(line(row));
 }
 
-/** Machine facts printed with every run (the load average shows whether other work shared the 2 cores). */
-export function machine(): Record<string, unknown> {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: Math.round(totalmem() / 1e9), kernel: release(), node: process.version, loadavg1m: loadavg()[0] };
+/**
+ * Machine facts printed with every run: the load average shows whether other work shared the
+ * 2 cores, and the fsync latency (200 × 4 KiB write + fdatasync in the scratch directory)
+ * bounds every durable figure.
+ */
+export function machine(scratch?: string): Record<string, unknown> {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGb: Math.round(totalmem() / 1e9), kernel: release(), node: process.version, loadavg1m: loadavg()[0], ...(scratch ? { fsyncMs: fsyncLatencyMs(scratch) } : {}) };
+}
+
+/** Mean ms of one 4 KiB write + fdatasync. */
+export function fsyncLatencyMs(dir: string, rounds = 200): number {
+  const path = join(dir, 'fsync-probe');
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    writeSync(fd, block, 0, block.length, i * 4096);
+    fdatasyncSync(fd);
+  }
+  const ms = (performance.now() - t0) / rounds;
+  closeSync(fd);
+  rmSync(path);
+  return Math.round(ms * 100) / 100;
 }
 
 // ------------------------------------------------------------------ numbers

@@ -334,8 +334,10 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         if (b.fromViolation) {
           const v = await fleet.findViolation(me(p), b.fromViolation.agentId, b.fromViolation.ruleId, b.fromViolation.subject);
           if (v.checkId !== 'usb-media') throw badRequest('only a USB medium violation can be registered in the ledger');
-          const devices = (v.facts as { devices?: { fingerprint?: string; vendorId?: string; productId?: string; serial?: string | null; product?: string | null }[] }).devices;
-          const dev = devices?.find((d) => d.fingerprint === v.subject);
+          // The facts excerpt is the device itself (an `each` rule) or the check's whole facts with `devices`.
+          type Device = { fingerprint?: string; product?: string | null };
+          const facts = v.facts as Device & { devices?: Device[] };
+          const dev = facts.devices?.find((d) => d.fingerprint === v.subject) ?? (facts.fingerprint === v.subject ? facts : undefined);
           input.fingerprint = v.subject;
           if (dev?.product && !input.label) input.label = dev.product;
         }

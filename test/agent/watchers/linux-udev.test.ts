@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { LinuxUdevWatcher, UdevBlockParser, hasStorageInterface, usbStorageReason } from '../../../agent/watchers/linux-udev.js';
+import type { CachedIdentity } from '../../../agent/watchers/linux-udev.js';
+import { udevStreamCommand } from '../../helpers/linux-udev-stream.js';
+
+const recording = join(import.meta.dirname, '../../fixtures/replay/linux/udev-monitor/stick-plug-unplug.txt');
+
+describe('udev block parsing', () => {
+  test('blocks split across arbitrary chunks; banner is not an event', () => {
+    const text = readFileSync(recording, 'utf8');
+    const parser = new UdevBlockParser();
+    const events = [];
+    for (let i = 0; i < text.length; i += 37) events.push(...parser.push(text.slice(i, i + 37)));
+    expect(events.map((e) => `${e.action} ${e.subsystem}`)).toEqual(['add usb', 'add usb', 'add block', 'add block', 'add usb', 'remove block', 'remove block', 'remove usb']);
+    expect(events[0]!.properties.get('ID_SERIAL_SHORT')).toBe('E0D55EA573DCF450E97C0F9A');
+  });
+  test('storage decision and the identity cache (remove has no ID_* properties)', () => {
+    const parser = new UdevBlockParser();
+    const events = parser.push(readFileSync(recording, 'utf8'));
+    const cache = new Map<string, CachedIdentity>();
+    const reasons = events.map((e) => usbStorageReason(e, cache));
+    expect(reasons).toEqual([
+      'udev add 3-2 0951:1666 serial E0D55EA573DCF450E97C0F9A',
+      null, // interface event
+      'udev add /dev/sda',
+      null, // partition
+      null, // the mouse
+      null,
+      'udev remove /dev/sda',
+      'udev remove 3-2 0951:1666 serial E0D55EA573DCF450E97C0F9A',
+    ]);
+    expect(cache.size).toBe(0);
+    expect(hasStorageInterface(':030102:080650:')).toBe(true);
+    expect(hasStorageInterface(':030102:')).toBe(false);
+  });
+});
+
+describe('LinuxUdevWatcher on a real process stream', () => {
+  test('recorded plug/unplug with timing → coalesced usb-media triggers', { timeout: 20_000 }, async () => {
+    // Scaled to 1/10: the plug's usb and block events are ~110 ms apart, the unplug comes ~1.7 s later.
+    const { command, args } = udevStreamCommand(recording, 0.1, true);
+    const triggers: [string, string][] = [];
+    const w = new LinuxUdevWatcher({ command, args, coalesceMs: 500 });
+    await w.start((id, reason) => triggers.push([id, reason]));
+    const until = Date.now() + 15_000;
+    while (triggers.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 600)); // nothing more may follow
+    await w.stop();
+    expect(triggers.map((t) => t[0])).toEqual(['usb-media', 'usb-media']);
+    expect(triggers[0]![1]).toBe('udev add 3-2 0951:1666 serial E0D55EA573DCF450E97C0F9A; udev add /dev/sda');
+    expect(triggers[1]![1]).toBe('udev remove /dev/sda; udev remove 3-2 0951:1666 serial E0D55EA573DCF450E97C0F9A');
+  });
+  test('udevadm dying is restarted with backoff', async () => {
+    const { command, args } = udevStreamCommand(recording, 0, false);
+    const w = new LinuxUdevWatcher({ command, args, backoffMs: 50, maxBackoffMs: 200, coalesceMs: 10 });
+    const triggers: string[] = [];
+    await w.start((_id, reason) => triggers.push(reason));
+    await new Promise((r) => setTimeout(r, 1500));
+    await w.stop();
+    expect(w.starts).toBeGreaterThanOrEqual(3);
+    expect(triggers.length).toBeGreaterThanOrEqual(2);
+  });
+  test('missing udevadm: no crash, no restart loop', async () => {
+    const warnings: string[] = [];
+    const w2 = new LinuxUdevWatcher({ command: '/nonexistent/udevadm', backoffMs: 10, log: { warn: (m) => warnings.push(m), info: () => undefined } });
+    await w2.start(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(w2.starts).toBe(1);
+    expect(warnings[0]).toMatch(/not found/);
+    await w2.stop();
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * A collector node for the multi-node tests: the real collector (startCollector) on the
+ * PostgreSQL store and cluster, plus a test-only plugin in this process that exposes the
+ * node's live bus and its requestScan over HTTP, so a test can watch node B while agents
+ * talk to node A.
+ *
+ *   node cluster-node.mjs --db URL [--port P] [--node-id ID]
+ *
+ * Test endpoints: ws /test/stream (every bus event as one JSON text frame),
+ * POST /test/scan {agentId, checks} → the scan request record.
+ */
+import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket, { WebSocketServer } from 'ws';
+import { PgCluster } from '../../../src/collector/cluster/pg-cluster.js';
+import { startCollector } from '../../../src/collector/collector.js';
+import type { CollectorPlugin } from '../../../src/collector/plugins.js';
+import { openPostgresStore } from '../../../src/collector/store/postgres/open.js';
+import { createLogger } from '../../../src/shared/log.js';
+import type { CheckId } from '../../../src/shared/protocol/messages.js';
+
+const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string', default: '0' }, 'node-id': { type: 'string' } } });
+
+const testBus: CollectorPlugin = async (app, ctx) => {
+  const wss = new WebSocketServer({ noServer: true });
+  ctx.registerUpgrade('/test/stream', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  ctx.bus.on('event', (e) => {
+    const text = JSON.stringify({ agentId: e.agentId, hostname: e.hostname, receivedAt: e.receivedAt, event: e.event, seenAt: Date.now() });
+    for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  });
+  app.post('/test/scan', async (req) => {
+    const body = req.body as { agentId: string; checks: CheckId[] };
+    return ctx.requestScan(body.agentId, body.checks, 'test-helpdesk');
+  });
+};
+
+const log = createLogger({ component: `node-${values['node-id'] ?? 'x'}` });
+const store = await openPostgresStore(values.db!);
+const cluster = new PgCluster(store, { log });
+const collector = await startCollector({
+  dataDir: tmpdir(),
+  port: Number(values.port),
+  log,
+  store,
+  cluster,
+  plugins: [testBus],
+  ...(values['node-id'] ? { nodeId: values['node-id'] } : {}),
+  gateway: { heartbeatSeconds: 2 },
+});
+process.stdout.write(`${JSON.stringify({ listening: collector.port, agentUrl: collector.agentUrl, nodeId: collector.nodeId, cluster: cluster.instanceId })}\n`);
+process.on('SIGTERM', () => void collector.close().then(() => process.exit(0)));
