@@ -1,11 +1,16 @@
 /**
- * The agent's identity (its id and secret from enrollment), stored in the state directory
- * readable by the agent's own account only (root / SYSTEM).
+ * The agent's identity (its id and secret from enrollment, the collector's policy-signing key)
+ * and the collector CA it pinned, stored in the state directory readable by the agent's own
+ * account only (root / SYSTEM): directory 0700, files 0600.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClientOptions } from 'ws';
 import { z } from 'zod';
 import { Segment } from '../src/shared/protocol/messages.js';
+import { TlsError } from '../src/shared/tls/errors.js';
+import { certFingerprint, normalizePin } from '../src/shared/tls/fingerprint.js';
+import { fetchPinnedCa } from '../src/shared/tls/pin.js';
 
 export const IdentityFile = z.object({
   agentId: z.string().regex(/^ag_[0-9a-z]{20,40}$/),
@@ -13,6 +18,8 @@ export const IdentityFile = z.object({
   segment: Segment,
   collectorUrl: z.string(),
   enrolledAt: z.string(),
+  /** The collector's Ed25519 policy-signing public key (base64 SPKI DER) from the enrolled frame; without it no pushed policy is used. */
+  policyKey: z.string().optional(),
 });
 export type IdentityFile = z.infer<typeof IdentityFile>;
 
@@ -46,4 +53,64 @@ export function saveIdentity(stateDir: string, identity: IdentityFile): void {
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(identity, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
+}
+
+const CA_FILE = 'collector-ca.pem';
+
+/** The collector CA pinned at first contact, or undefined. */
+export function loadCollectorCa(stateDir: string): string | undefined {
+  const path = join(stateDir, CA_FILE);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+function saveCollectorCa(stateDir: string, pem: string): void {
+  ensureStateDir(stateDir);
+  const path = join(stateDir, CA_FILE);
+  writeFileSync(`${path}.tmp`, pem, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export interface TrustOptions {
+  url: string;
+  stateDir: string;
+  /** SHA-256 fingerprint of the collector CA given at install (--ca-pin / caFingerprint). */
+  pin?: string | undefined;
+  /** Allow ws:// (lab only, --insecure-plain). */
+  allowPlain?: boolean;
+}
+
+/**
+ * TLS options for every connection to the collector. wss://: the stored CA when there is one
+ * (and it matches the pin, if a pin is given); otherwise first contact — fetch the chain,
+ * accept it only by the pin, store the CA. ws://: refused unless allowPlain.
+ */
+export async function collectorTrust(o: TrustOptions): Promise<ClientOptions> {
+  const protocol = new URL(o.url).protocol;
+  if (protocol === 'ws:') {
+    if (!o.allowPlain) throw new TlsError('TLS_PLAIN_REFUSED', `${o.url}: plain ws:// is refused; use the collector's wss:// URL with --ca-pin, or --insecure-plain in a lab`);
+    return {};
+  }
+  if (protocol !== 'wss:') throw new TlsError('TLS_PIN_CONNECT', `${o.url}: the collector URL must start with wss://`);
+  const stored = loadCollectorCa(o.stateDir);
+  if (stored && (!o.pin || certFingerprint(stored) === normalizePin(o.pin))) return { ca: [stored] };
+  if (!o.pin) throw new TlsError('TLS_PIN_MISMATCH', `${o.stateDir} has no collector CA yet: give --ca-pin with the fingerprint printed by \`mamori collector init\``);
+  const pem = await fetchPinnedCa(o.url, o.pin);
+  saveCollectorCa(o.stateDir, pem);
+  return { ca: [pem] };
+}
+
+/**
+ * Re-enrollment after the agent was revoked: move identity, outbox and judged state into
+ * retired/<agentId>-<time>/ so the new identity starts a new sequence. The old id stays revoked
+ * on the collector. Returns the retired directory, or undefined when there was no identity.
+ */
+export function retireIdentity(stateDir: string, now = new Date()): string | undefined {
+  const identity = loadIdentity(stateDir);
+  if (!identity) return undefined;
+  const dir = join(stateDir, 'retired', `${identity.agentId}-${now.toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of ['identity.json', 'outbox', 'findings.json', 'policy.json']) {
+    if (existsSync(join(stateDir, name))) renameSync(join(stateDir, name), join(dir, name));
+  }
+  return dir;
 }

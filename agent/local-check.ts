@@ -15,7 +15,7 @@ import { CHECKS } from './checks/registry.js';
 import type { CheckMemory } from './checks/types.js';
 import { judge, runCheck } from './judge.js';
 import { InMemoryCheckMemory, scopedMemory } from './memory.js';
-import { LiveProbes } from './probes/live.js';
+import { liveProbes } from './probes/index.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
 
@@ -61,7 +61,7 @@ export function productCatalogue(): Catalogue {
 }
 
 export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalReport> {
-  const probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : new LiveProbes());
+  const probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes());
   const policy = PolicySchema.parse({ version: 0, ...opts.policy });
   const catalogue = opts.catalogue ?? productCatalogue();
   const memory = opts.memory ?? new InMemoryCheckMemory();

@@ -191,8 +191,9 @@ export function buildDeb(outDir, bundle) {
     ].join('\n'),
   );
   const deb = join(outDir, `mamori-agent_${VERSION}_amd64.deb`);
-  // xz at level 6 with all cores: about 30 MB for the 120 MB runtime.
-  run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z6', '--threads-max=0', '--build', root, deb]);
+  // gzip: every dpkg reads it and it is several times faster to build than xz (45 MB instead of
+  // 30 MB for the 127 MB runtime).
+  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb]);
   return deb;
 }
 
@@ -237,7 +238,7 @@ export function buildRpm(outDir, bundle) {
   // The scripts end with "exit 0"; inside rpm scriptlets that is the scriptlet's own end.
   mkdirSync(join(top, 'SPECS'), { recursive: true });
   writeFileSync(join(top, 'SPECS/mamori-agent.spec'), spec);
-  run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_binary_payload w6.xzdio', join(top, 'SPECS/mamori-agent.spec')]);
+  run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_binary_payload w6.gzdio', join(top, 'SPECS/mamori-agent.spec')]);
   const built = join(top, 'RPMS/x86_64', `mamori-agent-${VERSION}-1.x86_64.rpm`);
   const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
   renameSync(built, rpm);

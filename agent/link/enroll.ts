@@ -1,4 +1,8 @@
-/** One-time enrollment: trade an enrollment token for this agent's own id and secret. */
+/**
+ * One-time enrollment: trade an enrollment token for this agent's own id and secret. Over
+ * wss the caller passes the pinned CA in wsOptions (see collectorTrust), so the token is sent
+ * only to the collector whose CA was pinned.
+ */
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { CloseCode, closeCodeName } from '../../src/shared/protocol/errors.js';
@@ -19,6 +23,8 @@ export interface Enrollment {
   agentId: string;
   secret: string;
   segment: Segment;
+  /** The collector's policy-signing public key (base64 SPKI DER). */
+  policyKey: string;
 }
 
 export function enroll(url: string, token: string, os: OsInfo, agentVersion: string, wsOptions: ClientOptions = {}, timeoutMs = 20_000): Promise<Enrollment> {
@@ -34,7 +40,7 @@ export function enroll(url: string, token: string, os: OsInfo, agentVersion: str
         const frame = decodeCollectorFrame(data.toString());
         if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion }));
         else if (frame.type === 'enrolled') {
-          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment };
+          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment, policyKey: frame.policyKey };
           ws.close(CloseCode.NORMAL, 'enrolled');
         }
       } catch (err) {

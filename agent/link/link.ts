@@ -28,8 +28,10 @@ export interface LinkOptions {
   agentVersion: string;
   policyVersion: () => number;
   log: Logger;
-  /** TLS and other ws client options (CA pinning is added by the caller). */
+  /** TLS and other ws client options: the pinned collector CA (see collectorTrust in agent/identity.ts). */
   wsOptions?: ClientOptions;
+  /** The agent's own resource use for heartbeats (the watchdog's latest sample); default: RSS only. */
+  usage?: () => { rssBytes: number; cpuPercent?: number };
   /** Most events per frame (default 500). */
   batchEvents?: number;
   /** Batches sent and not yet acknowledged (default 8). */
@@ -41,6 +43,8 @@ export interface LinkEvents {
   welcome: [WelcomeFrame];
   scan: [ScanRequestFrame];
   policy: [PolicyPushFrame];
+  /** A policy.push that does not match the schema: the agent keeps its policy and reports it. */
+  policyRejected: [string];
   closed: [number, string];
 }
 
@@ -130,6 +134,11 @@ export class AgentLink extends EventEmitter<LinkEvents> {
     try {
       frame = decodeCollectorFrame(text);
     } catch (err) {
+      if (this.authenticated && /^\s*\{\s*"type"\s*:\s*"policy\.push"/.test(text.slice(0, 64))) {
+        // A bad policy must not cost the connection: the agent keeps its last valid policy.
+        this.emit('policyRejected', (err as Error).message);
+        return;
+      }
       this.opts.log.warn(`bad frame from collector: ${(err as Error).message}`);
       ws.close((err as { closeCode?: number }).closeCode ?? CloseCode.MALFORMED_FRAME, 'bad frame');
       return;
@@ -201,15 +210,18 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private startHeartbeat(ws: WebSocket): void {
     clearInterval(this.heartbeatTimer);
     const beat = () => {
-      const usage = process.memoryUsage();
+      const usage = this.opts.usage?.() ?? { rssBytes: process.memoryUsage().rss };
       this.send(ws, {
         type: 'heartbeat',
         at: new Date().toISOString(),
         policyVersion: this.opts.policyVersion(),
         outboxDepth: this.opts.outbox.depth,
-        rssBytes: usage.rss,
+        rssBytes: usage.rssBytes,
+        ...(usage.cpuPercent !== undefined ? { cpuPercent: Math.round(usage.cpuPercent * 100) / 100 } : {}),
       });
     };
+    // One at once, so the collector sees this PC's clock without waiting an interval.
+    beat();
     this.heartbeatTimer = setInterval(beat, this.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
   }

@@ -57,6 +57,7 @@ async function scan(args: { agentIds: string[]; concurrency: number; timeoutMs: 
 
 serveRpc({
   start,
+  scan,
   stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
   /** Rows in the events table and the sum of the agents' last stored seq. */
   count: async () => {

@@ -186,6 +186,8 @@ export async function benchMain(name: string, metaUrl: string, limitMs: number, 
     const out = await body(scratch);
     const result: BenchResult = { bench: name, date: new Date().toISOString().slice(0, 10), ...out };
     printTable(name, result.rows);
+    const m = result.details.machine as { loadavg1m?: number; fsyncMs?: number } | undefined;
+    if (m) console.log(`machine during the run: load average (1 min) ${m.loadavg1m?.toFixed(1)}, fsync ${m.fsyncMs ?? '?'} ms per 4 KiB write`);
     console.log(`(${name}: ${((Date.now() - started) / 1000).toFixed(0)} s wall)`);
     console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
     cleanup();

@@ -36,6 +36,8 @@ interface LoadArgs {
   eventsPerFrame: number;
   /** Frames sent and not yet acknowledged, per agent. */
   window: number;
+  /** Open loop: one frame per agent every intervalMs (random phase), still bounded by the window. Absent: closed loop. */
+  intervalMs?: number;
 }
 
 const OS = { platform: 'windows' as const, hostname: '', release: '10.0.22631', name: 'Windows 11 Pro', version: '23H2', arch: 'x64' };
@@ -46,6 +48,7 @@ let url = '';
 let loading: LoadArgs | undefined;
 let reconnecting = false;
 const agents: LightAgent[] = [];
+const tickers: NodeJS.Timeout[] = [];
 const counters = { ackedEvents: 0, framesSent: 0, eventsSent: 0, welcomes: 0, connectFailures: 0, closes: 0, attempts: 0, lastWelcomeAt: 0, badFrames: 0 };
 
 class LightAgent {
@@ -167,11 +170,12 @@ class LightAgent {
     }
   }
 
-  /** Keep `window` frames of `eventsPerFrame` events unacknowledged. */
-  pump(): void {
+  /** Keep `window` frames of `eventsPerFrame` events unacknowledged (closed loop), or send one frame (open loop). */
+  pump(tick = false): void {
     const ws = this.ws;
     const load = loading;
     if (!ws || !this.ready || !load || ws.readyState !== WebSocket.OPEN) return;
+    if (load.intervalMs && !tick) return;
     const limit = load.window * load.eventsPerFrame;
     while (this.sentThrough - this.ackedThrough < limit) {
       const at = new Date().toISOString();
@@ -183,6 +187,7 @@ class LightAgent {
       ws.send(`{"type":"events","agentId":"${this.id}","events":[${events.join(',')}]}`);
       counters.framesSent++;
       counters.eventsSent += load.eventsPerFrame;
+      if (tick) return;
     }
   }
 
@@ -237,10 +242,21 @@ serveRpc({
   },
   startLoad: (args: LoadArgs) => {
     loading = args;
-    for (const a of agents) a.pump();
+    if (args.intervalMs) {
+      const interval = args.intervalMs;
+      for (const a of agents) {
+        const t = setTimeout(() => {
+          a.pump(true);
+          tickers.push(setInterval(() => a.pump(true), interval));
+        }, Math.random() * interval);
+        tickers.push(t);
+      }
+    } else for (const a of agents) a.pump();
   },
   stopLoad: () => {
     loading = undefined;
+    for (const t of tickers) clearInterval(t);
+    tickers.length = 0;
   },
   stats: () => {
     let ready = 0;

@@ -87,7 +87,7 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
   if (!next.collector && !(stateDir && loadIdentity(stateDir))) throw new UsageError('no collector: give --collector URL (MSI: COLLECTOR=…, .deb: MAMORI_COLLECTOR=…)');
   const header = [
     '# mamori agent configuration, written by the installer (mamori agent configure).',
-    '# エージェント設定ファイル。root / SYSTEM のみ読み書き可。キーの説明: config/agent.example.yml',
+    '# エージェント設定ファイル。root / SYSTEM のみ読み書き可。インストール手順: docs/install.md',
     // The agent's configuration schema has no segment key: the collector assigns the segment
     // from the enrollment token. The installer's value is kept here for the administrator.
     ...(segment?.success ? [`# segment requested at install time (インストール時に指定された区分): ${segment.data}`] : []),
@@ -152,14 +152,17 @@ export function registerInstallCommands(program: Command): void {
     .option('--token <token>', 'enrollment token')
     .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA')
     .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
-    .option('--state <dir>', 'state directory (created owner-only)')
-    .option('--log-dir <dir>', 'log directory')
+    .option('--state <dir>', 'state directory to write into the file')
+    .option('--log-dir <dir>', 'log directory to write into the file')
     .action(async (o: { config: string; collector?: string; token?: string; caPin?: string; segment?: string; state?: string; logDir?: string }) => {
-      const stateDir = given(o.state) ? resolve(o.state!) : undefined;
-      if (stateDir) ensureStateDir(stateDir);
       const file = resolve(o.config);
-      writeAgentConfig(file, { collector: o.collector, token: o.token, caPin: o.caPin, segment: o.segment, stateDir, logDir: o.logDir });
-      if (process.platform === 'win32' && stateDir) await restrictWindowsDirectory(stateDir);
+      // The folder of the configuration file is made owner-only: /etc/mamori on Linux,
+      // C:\ProgramData\mamori (also the state folder) on Windows. --state / --log-dir are only
+      // written into the file: they name paths of the installed system, which may be an image.
+      const folder = dirname(file);
+      ensureStateDir(folder);
+      writeAgentConfig(file, { collector: o.collector, token: o.token, caPin: o.caPin, segment: o.segment, stateDir: given(o.state), logDir: given(o.logDir) });
+      if (process.platform === 'win32') await restrictWindowsDirectory(folder);
       process.stdout.write(`wrote ${file}\n`);
     });
 

@@ -3,7 +3,7 @@
  * enrolled into it, as a second process, for a first look at the product on one machine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCollector } from '../collector/collector.js';
@@ -32,6 +32,12 @@ export async function up(o: UpOptions): Promise<void> {
     `  agent endpoint:   ${collector.agentUrl}`,
     `  data:             ${root}`,
   ];
+  // On first start the console makes the account "admin" with a one-time password (changed at first login).
+  const initial = join(collectorDir, 'console-initial-admin.txt');
+  if (existsSync(initial)) {
+    const password = /^password: (.+)$/m.exec(readFileSync(initial, 'utf8'))?.[1];
+    if (password) lines.push(`  console login:    admin / ${password}  (one-time password: change it at first login)`);
+  }
 
   let child: ReturnType<typeof spawn> | undefined;
   if (o.agent) {

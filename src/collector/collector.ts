@@ -1,14 +1,22 @@
 /**
- * The collector process: one HTTP server (fastify) that serves the console and its API, and
- * upgrades /agent to the agent WebSocket gateway. Storage is embedded SQLite under the data
- * directory unless a PostgreSQL URL is given.
+ * The collector process: one HTTPS server (fastify) that serves the console and its API, and
+ * upgrades /agent to the agent WebSocket gateway (wss). Storage is embedded SQLite under the
+ * data directory unless a PostgreSQL URL is given. Without `tls` it serves plain HTTP/ws — the
+ * CLI does that only with --insecure-plain; in-process tests use it for simplicity.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
+import { ensurePolicyKey } from '../shared/tls/material.js';
+import type { TlsMaterial } from '../shared/tls/material.js';
+import { signPolicy } from '../shared/tls/policy-signature.js';
+import { PolicyDocument } from '../shared/protocol/messages.js';
 import type { CheckId } from '../shared/protocol/messages.js';
 import { CollectorBus } from './bus.js';
 import type { CollectorContext, PolicyProvider, UpgradeHandler } from './context.js';
@@ -18,7 +26,9 @@ import type { GatewayOptions } from './gateway/gateway.js';
 import { defaultPlugins } from './plugins.js';
 import type { CollectorPlugin } from './plugins.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import type { Store } from './store/store.js';
+import type { AgentRecord, Store } from './store/store.js';
+import { TamperMonitor } from './tamper/monitor.js';
+import type { TamperOptions } from './tamper/monitor.js';
 
 export interface CollectorOptions {
   dataDir: string;
@@ -29,18 +39,28 @@ export interface CollectorOptions {
   log: Logger;
   nodeId?: string;
   plugins?: CollectorPlugin[];
-  gateway?: Partial<Omit<GatewayOptions, 'store' | 'bus' | 'log' | 'nodeId' | 'policyFor'>>;
+  gateway?: Partial<Omit<GatewayOptions, 'store' | 'bus' | 'log' | 'nodeId' | 'policyFor' | 'policyPublicKey'>>;
+  /** Serve HTTPS/WSS with this key and certificate chain (src/shared/tls); absent = plain HTTP/ws. */
+  tls?: TlsMaterial;
+  /** Tamper evidence parameters (silence, clock skew); false = off. */
+  tamper?: TamperOptions | false;
+  /** Server timeouts against slow clients (defaults: TLS handshake 10 s, request headers 10 s, whole request 30 s). */
+  timeouts?: { handshakeMs?: number; headersMs?: number; requestMs?: number };
   /** Other collector nodes on the same database (none for a single node). */
   cluster?: Cluster;
 }
 
 export interface RunningCollector extends CollectorContext {
   app: FastifyInstance;
-  /** ws://host:port/agent */
+  /** wss://host:port/agent (ws:// when plain) */
   agentUrl: string;
-  /** http://host:port/ */
+  /** https://host:port/ (http:// when plain) */
   consoleUrl: string;
   port: number;
+  /** SHA-256 fingerprint of the CA agents pin (64 hex digits); undefined when plain. */
+  caFingerprint: string | undefined;
+  /** Tamper evidence (undefined when switched off). */
+  tamper: TamperMonitor | undefined;
   close(): Promise<void>;
 }
 
@@ -55,13 +75,38 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   await store.markNodeOffline(nodeId, new Date().toISOString());
   const bus = new CollectorBus();
   let policyProvider: PolicyProvider | undefined;
-  const gateway = new AgentGateway({ store, bus, log: opts.log, nodeId, ...opts.gateway, policyFor: (agent) => policyProvider?.(agent) ?? Promise.resolve(undefined) });
+  const policyKey = ensurePolicyKey(opts.dataDir);
+  /** The policy of an agent, normalised and signed with the collector's key (whatever the provider returned as signature is ignored). */
+  const signedPolicyFor = async (agent: AgentRecord) => {
+    const provided = await policyProvider?.(agent);
+    if (!provided) return undefined;
+    const policy = PolicyDocument.parse(provided.policy);
+    return { policy, signature: signPolicy(policy, policyKey.privateKey) };
+  };
+  const gateway = new AgentGateway({ store, bus, log: opts.log, nodeId, ...opts.gateway, policyPublicKey: policyKey.publicKey, policyFor: signedPolicyFor });
+  const tamper = opts.tamper === false ? undefined : new TamperMonitor({ store, bus, log: opts.log, isConnected: (id) => gateway.isConnected(id) }, opts.tamper);
+  if (tamper) {
+    await tamper.start();
+    gateway.heartbeatListener = (agent, frame, receivedAt) => tamper.heartbeat(agent, frame, receivedAt);
+  }
   const cluster = opts.cluster;
   if (cluster) {
     gateway.onStored = (events) => cluster.publish(events);
     await cluster.start({ deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)), sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame) });
   }
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
+  const tls = opts.tls;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Slow clients (slow loris) are cut off: headers within headersMs, the TLS handshake within handshakeMs.
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const common = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) };
+      return tls
+        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2' }, handler as RequestListener)
+        : createHttpServer(common, handler as RequestListener);
+    },
+  });
 
   const requestScan = async (agentId: string, checks: readonly CheckId[], requestedBy: string) => {
     const id = `scan_${randomBytes(10).toString('hex')}`;
@@ -80,9 +125,9 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   };
   const pushPolicy = async (agentId: string) => {
     const agent = await store.getAgent(agentId);
-    const pushed = agent && (await policyProvider?.(agent));
+    const pushed = agent && (await signedPolicyFor(agent));
     if (!pushed) return;
-    const frame = { type: 'policy.push' as const, policy: pushed.policy, ...(pushed.signature ? { signature: pushed.signature } : {}) };
+    const frame = { type: 'policy.push' as const, policy: pushed.policy, signature: pushed.signature };
     if (!gateway.sendTo(agentId, frame)) await cluster?.sendToAgent(agentId, frame);
   };
   const ctx: CollectorContext = {
@@ -111,15 +156,18 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  opts.log.info(`collector listening on ${shownHost}:${port}`, { nodeId, store: store.dialect });
+  opts.log.info(`collector listening on ${shownHost}:${port}${tls ? ' (TLS)' : ' (plain, no TLS)'}`, { nodeId, store: store.dialect, ...(tls ? { caFingerprint: tls.caFingerprint } : {}) });
 
   return {
     ...ctx,
     app,
     port,
-    agentUrl: `ws://${shownHost}:${port}/agent`,
-    consoleUrl: `http://${shownHost}:${port}/`,
+    agentUrl: `${tls ? 'wss' : 'ws'}://${shownHost}:${port}/agent`,
+    consoleUrl: `${tls ? 'https' : 'http'}://${shownHost}:${port}/`,
+    caFingerprint: tls?.caFingerprint,
+    tamper,
     async close() {
+      await tamper?.stop();
       await gateway.close();
       await cluster?.close();
       await app.close();

@@ -16,12 +16,22 @@ import { build } from 'esbuild';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Bundle the test programs (and the CLI, with this tree's sources) into dist/ under the repository, where node_modules resolves. */
-export async function buildPrograms(): Promise<{ dir: string; node: string; sim: string; cli: string; remove(): void }> {
+export async function buildPrograms(): Promise<{ dir: string; node: string; sim: string; buildCli(): Promise<string>; remove(): void }> {
   const dir = join(ROOT, 'dist', `test-cluster-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const common = { bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', packages: 'external' as const, logLevel: 'warning' as const, outdir: dir, outExtension: { '.js': '.mjs' } };
-  await build({ ...common, entryPoints: { 'cluster-node': join(ROOT, 'test/cluster/procs/cluster-node.ts'), 'sim-agents': join(ROOT, 'test/cluster/procs/sim-agents.ts'), main: join(ROOT, 'src/cli/main.ts') } });
-  return { dir, node: join(dir, 'cluster-node.mjs'), sim: join(dir, 'sim-agents.mjs'), cli: join(dir, 'main.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const common = { bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', packages: 'external' as const, logLevel: 'error' as const, outdir: dir, outExtension: { '.js': '.mjs' } };
+  await build({ ...common, entryPoints: { 'cluster-node': join(ROOT, 'test/cluster/procs/cluster-node.ts'), 'sim-agents': join(ROOT, 'test/cluster/procs/sim-agents.ts') } });
+  return {
+    dir,
+    node: join(dir, 'cluster-node.mjs'),
+    sim: join(dir, 'sim-agents.mjs'),
+    /** The whole CLI (agent included) of this tree: `mamori collector --db`. */
+    async buildCli() {
+      await build({ ...common, entryPoints: { main: join(ROOT, 'src/cli/main.ts') } });
+      return join(dir, 'main.mjs');
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export function tempDir(prefix: string): string {

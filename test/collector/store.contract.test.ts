@@ -13,7 +13,9 @@ import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { toPgPlaceholders } from '../../src/collector/store/postgres/pg-runner.js';
 import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
 import { SequenceGapError } from '../../src/collector/store/store.js';
-import type { Store } from '../../src/collector/store/store.js';
+import type { PruneKind, Store } from '../../src/collector/store/store.js';
+import { Retention, RetentionConfigError, pruneTable } from '../../src/collector/retention.js';
+import { silentLogger } from '../../src/shared/log.js';
 import type { AgentEvent, Violation } from '../../src/shared/protocol/messages.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
 import type { TestDatabase } from '../cluster/pg-env.js';
@@ -463,6 +465,36 @@ function contract(backend: Backend): void {
       // The sequence is kept on the agent: a resend of pruned events is not stored again.
       await store.ingest([{ agentId: AGENT_A, events: [notice(1), notice(11)] }], recent);
       expect((await store.listEvents(AGENT_A, 0, 100)).map((e) => e.seq)).toEqual([8, 9, 10, 11]);
+    });
+
+    it('runs a background pass by the configured periods, in batches, including the console audit log', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const day = (d: number) => new Date(Date.parse('2026-11-24T00:00:00.000Z') - d * 86_400_000).toISOString();
+      const facts = (seq: number): AgentEvent => ({ seq, at: at(seq), kind: 'facts', checkId: 'antivirus', status: 'ok', facts: {} });
+      // 30 facts events 100 days old, 5 notices 100 days old, 5 notices 2 days old.
+      await store.ingest([{ agentId: AGENT_A, events: Array.from({ length: 30 }, (_, k) => facts(k + 1)) }], day(100));
+      await store.ingest([{ agentId: AGENT_A, events: [31, 32, 33, 34, 35].map((q) => notice(q)) }], day(100));
+      await store.ingest([{ agentId: AGENT_A, events: [36, 37, 38, 39, 40].map((q) => notice(q)) }], day(2));
+      await store.sql.run('CREATE TABLE audit_entries (id TEXT PRIMARY KEY, at TEXT NOT NULL, what TEXT NOT NULL)');
+      for (let k = 0; k < 7; k++) await store.sql.run('INSERT INTO audit_entries (id, at, what) VALUES (?, ?, ?)', [`a${k}`, day(k < 4 ? 400 : 1), 'login']);
+      const calls: number[] = [];
+      const counting: Store = Object.create(store, { prune: { value: async (kind: PruneKind, before: string, limit: number) => (calls.push(limit), store.prune(kind, before, limit)) } });
+      const retention = new Retention({
+        store: counting,
+        periods: { facts: 90, events: 365, closedViolations: 365, audit: 365 },
+        log: silentLogger(),
+        auditLog: { table: 'audit_entries', timeColumn: 'at', keyColumn: 'id' },
+        batchSize: 8,
+        pauseMs: 1,
+        now: () => new Date('2026-11-24T00:00:00.000Z'),
+      });
+      expect(await retention.runOnce()).toEqual({ facts: 30, events: 0, closedViolations: 0, audit: 4 });
+      expect(calls.filter((l) => l === 8).length).toBeGreaterThanOrEqual(4 + 1 + 1); // 30 facts in batches of 8, then the others
+      expect((await store.listEvents(AGENT_A, 0, 100)).map((e) => e.seq)).toEqual([31, 32, 33, 34, 35, 36, 37, 38, 39, 40]);
+      expect((await store.sql.all<{ id: string }>('SELECT id FROM audit_entries ORDER BY id')).map((r) => r.id)).toEqual(['a4', 'a5', 'a6']);
+      expect(() => new Retention({ store, periods: { events: 0 }, log: silentLogger() })).toThrow(RetentionConfigError);
+      await expect(pruneTable(store.sql, { table: 'audit; DROP TABLE agents', timeColumn: 'at', keyColumn: 'id' }, day(0), 1)).rejects.toThrow(RetentionConfigError);
     });
   });
 }

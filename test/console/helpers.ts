@@ -52,7 +52,8 @@ export class Client {
     const res = await fetch(this.base + path, { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
     const setCookie = res.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0]!.endsWith('=') ? '' : setCookie.split(';')[0]!;
-    const text = await res.text();
+    // Keep a byte-order mark (res.text() would drop it): CSV files for Excel start with one.
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
     let json: any;
     try {
       json = JSON.parse(text);

@@ -180,12 +180,9 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
 async function newestMtimeAge(ctx: CheckContext, p: Params, key: string, dir: string, pick: (name: string) => boolean, now: Date): Promise<{ sourceAgeHours: number | null | undefined; sourceAgeReason?: string }> {
   const list = await ctx.probes.listDir(`${key}.list`, dir);
   if (!list.ok) return list.failure === 'NOT_FOUND' ? { sourceAgeHours: null } : { sourceAgeHours: undefined, sourceAgeReason: why(list) };
-  let names: string[];
-  try {
-    names = (JSON.parse(list.stdout) as string[]).filter(pick);
-  } catch {
-    return { sourceAgeHours: undefined, sourceAgeReason: `PARSE_FAILED: listing of ${dir}` };
-  }
+  const all = jsonNames(list.stdout);
+  if (!all) return { sourceAgeHours: undefined, sourceAgeReason: `PARSE_FAILED: listing of ${dir}` };
+  const names = all.filter(pick);
   if (names.length === 0) return { sourceAgeHours: null };
   const st = await ctx.probes.exec(`${key}.mtime`, p.statPath, ['-c', '%Y', ...names.map((n) => `${dir}/${n}`)]);
   if (!st.ok) return { sourceAgeHours: undefined, sourceAgeReason: why(st) };
@@ -221,7 +218,7 @@ async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPa
     out.unknownFacts.lastSuccessfulUpdateAt = why(dir);
     return;
   }
-  const rotated = dir.ok ? (JSON.parse(dir.stdout) as string[]).filter((n) => /^history\.log\.\d+(\.gz)?$/.test(n)) : [];
+  const rotated = dir.ok ? (jsonNames(dir.stdout) ?? []).filter((n) => /^history\.log\.\d+(\.gz)?$/.test(n)) : [];
   if (rotated.length) out.unknownFacts.lastSuccessfulUpdateAt = `NOT_READ: history.log has no upgrade and older upgrades may be in ${rotated.join(', ')} (rotated logs are not read)`;
   else out.facts.lastSuccessfulUpdateAt = null;
 }
@@ -240,8 +237,17 @@ async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' 
   }
   const boot = await ctx.probes.listDir('boot.list', p.bootDir);
   let newer: boolean | null = null;
-  if (boot.ok && running) newer = newerKernelInstalled(JSON.parse(boot.stdout) as string[], running);
+  if (boot.ok && running) newer = newerKernelInstalled(jsonNames(boot.stdout) ?? [], running);
   if (newer !== null) out.facts.rebootRequired = newer;
   else if (manager === 'apt') out.facts.rebootRequired = false; // no flag file, and no installed kernel to compare with (e.g. a container)
   else out.unknownFacts.rebootRequired = `needs-restarting gave no answer and the running kernel ${running ?? '?'} is not in ${p.bootDir}`;
+}
+
+function jsonNames(json: string): string[] | null {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : null;
+  } catch {
+    return null;
+  }
 }

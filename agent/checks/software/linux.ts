@@ -100,7 +100,7 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
   else if (snap.failure !== 'NOT_FOUND') {
     // snapd not running ("cannot communicate with server"): the mounted snap files still name what is installed.
     const files = await ctx.probes.listDir('snap.files', p.snapsDir);
-    if (files.ok) packages.push(...parseSnapFileNames(JSON.parse(files.stdout) as string[]));
+    if (files.ok) packages.push(...parseSnapFileNames(jsonNames(files.stdout)));
     else problems.push(`snap: ${why(snap)}`);
   }
 
@@ -120,4 +120,13 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
   } else if (flatpak.failure !== 'NOT_FOUND') problems.push(`flatpak: ${why(flatpak)}`);
 
   return { packages, problems };
+}
+
+function jsonNames(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,5 +1,7 @@
+import { usbFingerprint } from './fingerprint.js';
+
+export { normaliseSerial } from './fingerprint.js';
 /** Pure parsers and identity rules of the Linux USB-media probes (sysfs values, mountinfo, modprobe.d, USBGuard). */
-import { createHash } from 'node:crypto';
 
 /** A sysfs attribute as the kernel prints it: one line; absent string descriptors are absent files. */
 export function sysfsValue(text: string): string | null {
@@ -25,23 +27,9 @@ export interface UsbIdentity {
 }
 
 /** Serial as the 媒体管理台帳 keys it: trimmed and upper-cased; empty means none. */
-export function normaliseSerial(serial: string | null): string | null {
-  const s = serial?.trim().toUpperCase() ?? '';
-  return s === '' ? null : s;
-}
-
-/**
- * `VVVV:PPPP:SERIAL`, or for a device without a serial `VVVV:PPPP:nos-<12 hex>` where the hash
- * is SHA-256 over vendor, product id, bcdDevice, manufacturer, product and the sorted interface
- * triples — stable for one model, so such a device can be recognised but never told apart from
- * another of the same model.
- */
+/** See ./fingerprint.ts: the same identity as on Windows for the same stick. */
 export function fingerprint(id: UsbIdentity): string {
-  const vp = `${id.vendorId.toLowerCase()}:${id.productId.toLowerCase()}`;
-  const serial = normaliseSerial(id.serial);
-  if (serial) return `${vp}:${serial}`;
-  const material = [vp, id.bcdDevice ?? '', id.manufacturer ?? '', id.product ?? '', [...id.interfaceClasses].sort().join(',')].join('\n');
-  return `${vp}:nos-${createHash('sha256').update(material).digest('hex').slice(0, 12)}`;
+  return usbFingerprint({ vendorId: id.vendorId, productId: id.productId, serial: id.serial, bcdDevice: id.bcdDevice ?? null, product: id.product ?? null });
 }
 
 /** One line of /proc/self/mountinfo (proc(5)): the device number and the mount point. */

@@ -2,7 +2,7 @@
  * Parser of the `win.usb-media` document (see windows-script.ts) into usb-media facts.
  * Pure: no OS access, so it runs on recordings and in CI.
  */
-import { createHash } from 'node:crypto';
+import { usbFingerprint } from './fingerprint.js';
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { UsbDevice, UsbMediaFacts } from './facts.js';
@@ -83,17 +83,6 @@ function scsiVendor(pnpDeviceId: string): string | null {
   return v ? v : null;
 }
 
-/**
- * Fingerprint for the 媒体管理台帳: "vvvv:pppp:SERIAL", or "vvvv:pppp:nos-<hash12>" without a
- * serial, the hash (sha256) over "vvvv:pppp:<bcdDevice>:<product string>" so two different
- * serial-less models of one vendor differ.
- */
-export function usbFingerprint(vendorId: string, productId: string, serial: string | null, revision: string | null, product: string | null): string {
-  if (serial) return `${vendorId}:${productId}:${serial}`;
-  const hash = createHash('sha256').update(`${vendorId}:${productId}:${revision ?? ''}:${product ?? ''}`).digest('hex').slice(0, 12);
-  return `${vendorId}:${productId}:nos-${hash}`;
-}
-
 function toDevice(disk: z.infer<typeof Disk>): UsbDevice | string {
   if (!disk.usbInstanceId) return `disk ${disk.index} (${disk.pnpDeviceId}): its USB device node was not found`;
   const ids = parseUsbInstanceId(disk.usbInstanceId);
@@ -106,7 +95,7 @@ function toDevice(disk: z.infer<typeof Disk>): UsbDevice | string {
   const isStorage = interfaceClasses.some((c) => c.startsWith('08:')) || /^(USBSTOR|SCSI)\\/i.test(disk.pnpDeviceId);
   const mountPoints = disk.volumes.flatMap((v) => v.accessPaths).filter((p) => p.length > 0);
   return {
-    fingerprint: usbFingerprint(ids.vendorId, ids.productId, ids.serial, revision, product),
+    fingerprint: usbFingerprint({ vendorId: ids.vendorId, productId: ids.productId, serial: ids.serial, bcdDevice: revision, product }),
     vendorId: ids.vendorId,
     productId: ids.productId,
     serial: ids.serial,

@@ -35,7 +35,9 @@ export interface GatewayOptions {
   framesPerSecond?: number;
   frameBurst?: number;
   bytesPerSecond?: number;
-  /** The policy for an agent, pushed after welcome (optional: set by the console). */
+  /** The collector's Ed25519 policy-signing public key (base64 SPKI DER), given to every agent at enrollment. */
+  policyPublicKey: string;
+  /** The policy for an agent, pushed after welcome (optional: set by the console); the collector signs it. */
   policyFor?: (agent: AgentRecord) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
   ingest?: { maxDelayMs?: number; maxEvents?: number };
 }
@@ -64,6 +66,8 @@ export class AgentGateway {
   private readonly heartbeatSeconds: number;
   /** Called with every event this node stored (the cluster tells the other nodes). */
   onStored: (events: StoredAgentEvent[]) => void = () => {};
+  /** Called with every heartbeat of an authenticated agent and the collector time it arrived (clock-skew watch). */
+  heartbeatListener: (agent: AgentRecord, frame: HeartbeatFrame, receivedAt: Date) => void = () => {};
 
   constructor(private readonly opts: GatewayOptions) {
     this.heartbeatSeconds = opts.heartbeatSeconds ?? 30;
@@ -179,7 +183,7 @@ export class AgentGateway {
     const secret = randomBytes(32).toString('hex');
     await this.opts.store.createAgent({ id: agentId, secret, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
-    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment });
+    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment, policyKey: this.opts.policyPublicKey });
     this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
   }
 
@@ -248,7 +252,13 @@ export class AgentGateway {
   }
 
   private onHeartbeat(s: Session, frame: HeartbeatFrame): void {
-    this.seen.set(s.agent!.id, { at: new Date().toISOString(), policyVersion: frame.policyVersion });
+    const now = new Date();
+    this.seen.set(s.agent!.id, { at: now.toISOString(), policyVersion: frame.policyVersion });
+    try {
+      this.heartbeatListener(s.agent!, frame, now);
+    } catch (err) {
+      this.opts.log.warn('heartbeat listener failed', { agentId: s.agent!.id, error: (err as Error).message });
+    }
   }
 
   private async flushSeen(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { CloseCode, ProtocolError } from './errors.js';
-import { AgentFrame, CollectorFrame } from './messages.js';
+import { AgentFrame, CollectorFrame, LIMITS } from './messages.js';
 
 function parseObject(text: string): Record<string, unknown> {
   let value: unknown;
@@ -17,7 +17,20 @@ function parseObject(text: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError(CloseCode.MALFORMED_FRAME, 'frame is not a JSON object');
   }
+  if (depthOver(value, LIMITS.maxJsonDepth)) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `frame is nested deeper than ${LIMITS.maxJsonDepth} levels`);
   return value as Record<string, unknown>;
+}
+
+/** Whether a parsed JSON value nests arrays/objects deeper than `max` (iterative: no stack to overflow). */
+function depthOver(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, text: string): z.infer<S> {

@@ -17,6 +17,8 @@ export const LIMITS = {
   maxBatchEvents: 1000,
   /** Largest single event, serialised, in bytes. */
   maxEventBytes: 1024 * 1024,
+  /** Deepest nesting of arrays and objects in a frame (JSON.stringify of deeper values overflows the stack). */
+  maxJsonDepth: 64,
 } as const;
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -184,7 +186,14 @@ export type HeartbeatFrame = z.infer<typeof HeartbeatFrame>;
 // ---------------------------------------------------------------- collector → agent frames
 
 export const ChallengeFrame = z.object({ type: z.literal('challenge'), v: z.number().int(), nonce: z.string().regex(/^[0-9a-f]{64}$/), serverTime: isoTime });
-export const EnrolledFrame = z.object({ type: z.literal('enrolled'), agentId, secret: z.string().regex(/^[0-9a-f]{64}$/), segment: Segment });
+export const EnrolledFrame = z.object({
+  type: z.literal('enrolled'),
+  agentId,
+  secret: z.string().regex(/^[0-9a-f]{64}$/),
+  segment: Segment,
+  /** The collector's Ed25519 policy-signing public key (base64 DER SubjectPublicKeyInfo): the agent uses only policies it signed. */
+  policyKey: z.string().regex(/^[A-Za-z0-9+/]{40,200}={0,2}$/),
+});
 export const WelcomeFrame = z.object({
   type: z.literal('welcome'),
   agentId,
@@ -196,6 +205,7 @@ export const WelcomeFrame = z.object({
 });
 export const AckFrame = z.object({ type: z.literal('ack'), upTo: z.number().int().nonnegative() });
 export const ScanRequestFrame = z.object({ type: z.literal('scan.request'), requestId: z.string().max(64), checks: z.array(CheckId).max(16) });
+/** A policy and the collector's Ed25519 signature of its canonical JSON (base64); the agent refuses a push without a valid one. */
 export const PolicyPushFrame = z.object({ type: z.literal('policy.push'), policy: PolicyDocument, signature: z.string().max(1024).optional() });
 
 export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame]);
@@ -203,3 +213,4 @@ export type CollectorFrame = z.infer<typeof CollectorFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type ScanRequestFrame = z.infer<typeof ScanRequestFrame>;
 export type PolicyPushFrame = z.infer<typeof PolicyPushFrame>;
+export type EnrolledFrame = z.infer<typeof EnrolledFrame>;

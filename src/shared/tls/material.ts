@@ -16,11 +16,17 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import './reflect-shim.js';
 import { TlsError } from './errors.js';
 import { certFingerprint } from './fingerprint.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/** @peculiar/x509, loaded after the Reflect shim and bound to node's WebCrypto. */
+async function x509lib(): Promise<typeof X509> {
+  const lib = await import('@peculiar/x509');
+  lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+  return lib;
+}
 
 const EC: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' };
@@ -81,7 +87,8 @@ export function defaultServerNames(extra: readonly string[] = []): string[] {
   return [...names];
 }
 
-async function newCa(dir: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+async function newCa(dir: string): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
+  const x509 = await x509lib();
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -102,14 +109,16 @@ async function newCa(dir: string): Promise<{ cert: x509.X509Certificate; key: Cr
   return { cert, key: keys.privateKey };
 }
 
-async function loadCa(dir: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+async function loadCa(dir: string): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
+  const x509 = await x509lib();
   const cert = new x509.X509Certificate(readFileSync(join(dir, 'ca.crt'), 'utf8'));
   const der = createPrivateKey(readFileSync(join(dir, 'ca.key'), 'utf8')).export({ type: 'pkcs8', format: 'der' });
   const key = await webcrypto.subtle.importKey('pkcs8', der, EC, false, ['sign']);
   return { cert, key };
 }
 
-async function newServerCert(dir: string, ca: { cert: x509.X509Certificate; key: CryptoKey }, names: readonly string[]): Promise<void> {
+async function newServerCert(dir: string, ca: { cert: X509.X509Certificate; key: CryptoKey }, names: readonly string[]): Promise<void> {
+  const x509 = await x509lib();
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.create({

@@ -16,7 +16,10 @@ import { screenSaverCandidate } from '../../../agent/checks/screen-lock/windows-
 import { SCREEN_LOCK_SCRIPT } from '../../../agent/checks/screen-lock/windows-script.js';
 import { readPowerShellJson } from '../../../agent/checks/software/windows-common.js';
 import { SOFTWARE_SCRIPT } from '../../../agent/checks/software/windows-script.js';
-import { interfaceClassesOf, parseUsbInstanceId, usbFingerprint } from '../../../agent/checks/usb-media/windows-parse.js';
+import { interfaceClassesOf, parseUsbInstanceId } from '../../../agent/checks/usb-media/windows-parse.js';
+import { usbFingerprint as sharedFingerprint } from '../../../agent/checks/usb-media/fingerprint.js';
+
+const usbFingerprint = (vendorId: string, productId: string, serial: string | null, bcdDevice: string | null, product: string | null) => sharedFingerprint({ vendorId, productId, serial, bcdDevice, product });
 import { UsbMediaDocument } from '../../../agent/checks/usb-media/windows-parse.js';
 import { USB_MEDIA_SCRIPT } from '../../../agent/checks/usb-media/windows-script.js';
 

@@ -1,0 +1,183 @@
+/**
+ * PostgreSQL ingest and fan-out, measured in one run next to PostgreSQL's own batched insert
+ * rate on the same machine:
+ *   1. raw PostgreSQL: multi-row (unnest) INSERT of event-shaped rows, 1,000 per statement, one transaction per 5,000
+ *   2. PostgresStore.ingest: the same volume through the exactly-once store (row locks, projections), 5,000 events per flush
+ *   3. 1, 2 and 3 collector nodes (processes) behind one TCP balancer, real agent outbox + link,
+ *      events from append to acknowledged; and fan-out: violation appended on an agent → seen on every node's live bus.
+ *
+ *   npx esbuild bench/pg-ingest.ts --bundle --platform=node --format=esm --packages=external --outfile=dist/bench/pg-ingest.mjs
+ *   MAMORI_PG_URL=postgres://… node dist/bench/pg-ingest.mjs [--agents 40] [--events 2000]
+ */
+import { rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { createEnrollmentToken } from '../src/collector/tokens.js';
+import { openPostgresStore } from '../src/collector/store/postgres/open.js';
+import type { AgentEvent } from '../src/shared/protocol/messages.js';
+import { LoadBalancer, buildPrograms, startChild, startNode, tempDir } from '../test/cluster/harness.js';
+import type { Child, NodeChild } from '../test/cluster/harness.js';
+import { createTestDatabase, pgUnavailableReason } from '../test/cluster/pg-env.js';
+
+const { values } = parseArgs({ options: { agents: { type: 'string', default: '40' }, events: { type: 'string', default: '2000' } } });
+const AGENTS = Number(values.agents);
+const PER_AGENT = Number(values.events);
+const RAW_ROWS = 200_000;
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+async function rawInsertRate(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('CREATE TABLE raw_events (agent_id TEXT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (agent_id, seq))');
+  const start = performance.now();
+  for (let tx = 0; tx < RAW_ROWS; tx += 5000) {
+    await c.query('BEGIN');
+    for (let b = tx; b < tx + 5000; b += 1000) {
+      // Every row its own time and payload, as agents send them.
+      const ids: string[] = [];
+      const seqs: number[] = [];
+      const ats: string[] = [];
+      const payloads: string[] = [];
+      for (let k = b; k < b + 1000; k++) {
+        const at = new Date().toISOString();
+        ids.push(`ag_${k % 100}`);
+        seqs.push(k);
+        ats.push(at);
+        payloads.push(JSON.stringify({ seq: k, at, kind: 'agent.notice', notice: 'bench', detail: { i: k } }));
+      }
+      await c.query(`INSERT INTO raw_events SELECT a, s, 'agent.notice', t.at, $4, p FROM unnest($1::text[], $2::bigint[], $3::text[], $5::text[]) AS t(a, s, at, p)`, [ids, seqs, ats, new Date().toISOString(), payloads]);
+    }
+    await c.query('COMMIT');
+  }
+  const rate = RAW_ROWS / ((performance.now() - start) / 1000);
+  await c.end();
+  return rate;
+}
+
+async function storeIngestRate(url: string): Promise<number> {
+  const store = await openPostgresStore(url);
+  const ids = Array.from({ length: 100 }, (_, k) => `ag_bench${String(k).padStart(20, '0')}`);
+  for (const id of ids) await store.createAgent({ id, secret: 'x', hostname: id, os: { platform: 'linux', hostname: id, release: 'b' }, agentVersion: 'b', segment: 'lgwan', enrolledAt: new Date().toISOString(), tokenId: 't' });
+  const start = performance.now();
+  const flushes = RAW_ROWS / 5000;
+  for (let f = 0; f < flushes; f++) {
+    const batches = ids.map((agentId) => ({
+      agentId,
+      events: Array.from({ length: 50 }, (_, k): AgentEvent => ({ seq: f * 50 + k + 1, at: new Date().toISOString(), kind: 'agent.notice', notice: 'bench', detail: { i: k } })),
+    }));
+    await store.ingest(batches, new Date().toISOString());
+  }
+  const rate = RAW_ROWS / ((performance.now() - start) / 1000);
+  await store.close();
+  return rate;
+}
+
+interface Status {
+  agentId: string;
+  lastSeq: number;
+  acked: number;
+}
+
+async function status(agents: Child): Promise<Status[]> {
+  const after = agents.lines.length;
+  agents.send({ cmd: 'status' });
+  return (await agents.json<{ status: Status[] }>('status', 20_000, after)).status;
+}
+
+async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, nodesCount: number): Promise<{ rate: number; fanout: number[] }> {
+  const database = await createTestDatabase();
+  const nodes: NodeChild[] = [];
+  const dirs: string[] = [];
+  let agents: Child | undefined;
+  let balancer: LoadBalancer | undefined;
+  try {
+    for (let k = 0; k < nodesCount; k++) nodes.push(await startNode(programs.node, database.url, `N${k}`));
+    balancer = new LoadBalancer(nodes.map((n) => n.port));
+    await balancer.start();
+    const store = await openPostgresStore(database.url, { maxConnections: 1 });
+    const { token } = await createEnrollmentToken(store, { segment: 'lgwan', expiresInMs: 3_600_000, singleUse: false });
+    await store.close();
+    const dir = tempDir('bench-sim');
+    dirs.push(dir);
+    agents = startChild('sim', [programs.sim, '--collector', balancer.url, '--state', dir, '--token', token, '--agents', String(AGENTS), '--batch', '500'], true);
+    await agents.json('ready', 120_000);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // Fan-out: one violation at a time, seen on every node's bus.
+    const watchers = await Promise.all(nodes.map((n) => openWatcher(n.port)));
+    const fanout: number[] = [];
+    for (let k = 0; k < 20; k++) {
+      const subject = `usb:bench:${nodesCount}:${k}`;
+      const seen = watchers.map((w) => w.waitFor(subject));
+      const sent = Date.now();
+      agents.send({ cmd: 'violation', agent: k % AGENTS, subject });
+      const times = await Promise.all(seen);
+      fanout.push(Math.max(...times) - sent);
+    }
+    watchers.forEach((w) => w.close());
+
+    // Ingest: every agent appends PER_AGENT events at once; time until all are acknowledged (stored).
+    const base = await status(agents);
+    const start = performance.now();
+    agents.send({ cmd: 'append', agent: 'all', count: PER_AGENT });
+    for (;;) {
+      const s = await status(agents);
+      if (s.every((a, i) => a.acked === a.lastSeq && a.lastSeq >= base[i]!.lastSeq + PER_AGENT)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const rate = (AGENTS * PER_AGENT) / ((performance.now() - start) / 1000);
+    return { rate, fanout };
+  } finally {
+    await agents?.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await balancer?.close();
+    await database.drop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+async function openWatcher(port: number): Promise<{ waitFor(subject: string): Promise<number>; close(): void }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/test/stream`);
+  const waiting = new Map<string, (t: number) => void>();
+  ws.on('message', (data) => {
+    const item = JSON.parse(data.toString()) as { event: { violation?: { subject: string } } };
+    const subject = item.event.violation?.subject;
+    if (subject) waiting.get(subject)?.(Date.now());
+  });
+  await new Promise((res, rej) => (ws.once('open', res), ws.once('error', rej)));
+  return { waitFor: (subject) => new Promise((res) => waiting.set(subject, res)), close: () => ws.terminate() };
+}
+
+const reason = await pgUnavailableReason();
+if (reason) {
+  process.stderr.write(`pg-ingest bench skipped: ${reason}\n`);
+  process.exit(2);
+}
+const programs = await buildPrograms();
+try {
+  const db = await createTestDatabase();
+  let raw: number;
+  let viaStore: number;
+  try {
+    raw = await rawInsertRate(db.url);
+    viaStore = await storeIngestRate(db.url);
+  } finally {
+    await db.drop();
+  }
+  process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
+  process.stdout.write(`  raw PostgreSQL batched insert (unnest, 1,000 rows/statement)  ${fmt(raw)} rows/s   (baseline)\n`);
+  process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
+  process.stdout.write(`collector nodes, ${AGENTS} agents (real outbox + link) × ${PER_AGENT} events, through one TCP balancer\n`);
+  for (const n of [1, 2, 3]) {
+    const { rate, fanout } = await clusterRun(programs, n);
+    process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms)\n`);
+  }
+} finally {
+  programs.remove();
+}

@@ -1,0 +1,118 @@
+/**
+ * Bench 4 — reconnect storm: 10,000 agents connected, the collector killed (SIGKILL) and
+ * started again on the same port and the same database; every agent must be back
+ * (re-authenticated: challenge → hello → welcome) within 60 s, none giving up.
+ *
+ * Each simulated agent reconnects with the agent's own Backoff (agent/link/backoff.ts: full
+ * jitter, base 1 s, cap 60 s), exactly as AgentLink does after a close; the agents do not
+ * coordinate and nothing limits how many handshakes are in flight. Attempts that hit the
+ * port while no collector listens are refused and back off further.
+ *
+ * Baseline in the same run: the same agents against a bare ws server killed and restarted
+ * the same way (back = socket open).
+ */
+import { join } from 'node:path';
+import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
+import { seedAgents } from './lib/store-setup.js';
+import { Swarm } from './lib/swarm.js';
+import type { SwarmStats } from './lib/swarm.js';
+
+const AGENTS = numArg('agents', 10_000);
+const CLIENT_PROCESSES = numArg('client-processes', 2);
+const LIMIT_MS = 90_000;
+
+interface Storm {
+  backMs: number;
+  /** From the kill until the new server listened. */
+  restartMs: number;
+  allBack: boolean;
+  notBack: number;
+  attempts: number;
+  maxAttempts: number;
+  serverCount: number;
+}
+
+/** Kill the server, start it again with `restart`, and wait until every agent is back. */
+async function storm(swarm: Swarm, kill: () => void, restart: () => Promise<Worker>, serverCount: (w: Worker) => Promise<number>): Promise<Storm> {
+  const before: SwarmStats = await swarm.stats();
+  const tKill = Date.now();
+  kill();
+  const server = await restart();
+  const restartMs = Date.now() - tKill;
+  const allBack = await waitFor(async () => {
+    const s = await swarm.stats();
+    return s.ready === AGENTS && s.welcomes - before.welcomes >= AGENTS;
+  }, LIMIT_MS, 250);
+  const after = await swarm.stats();
+  return {
+    backMs: allBack ? after.lastWelcomeAt - tKill : NaN,
+    restartMs,
+    allBack,
+    notBack: after.notReady,
+    attempts: after.attempts - before.attempts,
+    maxAttempts: after.maxAttempts - 1,
+    serverCount: await serverCount(server),
+  };
+}
+
+await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) => {
+  const dataDir = join(scratch, 'data');
+  await seedAgents(dataDir, AGENTS);
+
+  // Baseline: raw ws killed and restarted.
+  let raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
+  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
+  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+  await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, 256, 120_000);
+  await swarm.all('reconnect', { on: true });
+  await sleep(2000);
+  const rawStorm = await storm(
+    swarm,
+    () => raw.kill('SIGKILL'),
+    async () => {
+      await raw.exited;
+      raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
+      await raw.call('listen', { port: rawPort });
+      return raw;
+    },
+    async (w) => (await w.call<{ connections: number }>('stats')).connections,
+  );
+  await swarm.stop();
+  await raw.call('close');
+  raw.kill();
+  await sleep(2000);
+
+  // mamori collector killed and restarted on the same port and database.
+  let collector = Worker.start('collector', 'collector-worker.mjs');
+  const { port, agentUrl } = await collector.call<{ port: number; agentUrl: string }>('start', { dataDir, port: 0 });
+  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
+  await swarm.all('reconnect', { on: true });
+  await sleep(2000);
+  const connectedBefore = (await collector.call<{ connected: number }>('stats')).connected;
+  const result = await storm(
+    swarm,
+    () => collector.kill('SIGKILL'),
+    async () => {
+      await collector.exited;
+      collector = Worker.start('collector', 'collector-worker.mjs');
+      await collector.call('start', { dataDir, port });
+      return collector;
+    },
+    async (w) => (await w.call<{ connected: number }>('stats')).connected,
+  );
+  await swarm.stop();
+  await collector.call('close', {}, 60_000);
+  await collector.stop();
+
+  return {
+    rows: [
+      { figure: `all ${fmt.int(AGENTS)} re-authenticated after kill + restart`, value: result.allBack ? fmt.s(result.backMs) : `NOT all back in ${LIMIT_MS / 1000} s (${fmt.int(result.notBack)} missing)`, baseline: `raw ws: ${rawStorm.allBack ? fmt.s(rawStorm.backMs) : 'not all back'}`, target: '≤ 60 s', met: result.allBack && result.backMs <= 60_000 },
+      { figure: 'agents that gave up / not back', value: fmt.int(result.notBack), baseline: `raw ws: ${fmt.int(rawStorm.notBack)}`, target: '0', met: result.notBack === 0 },
+      { figure: 'collector restart (kill → listening)', value: fmt.ms(result.restartMs), baseline: `raw ws: ${fmt.ms(rawStorm.restartMs)}`, target: '—' },
+      { figure: 'connection attempts (most by one agent)', value: `${fmt.int(result.attempts)} (${result.maxAttempts})`, baseline: `raw ws: ${fmt.int(rawStorm.attempts)} (${rawStorm.maxAttempts})`, target: '—' },
+      { figure: 'connected per the collector after', value: `${fmt.int(result.serverCount)} (before: ${fmt.int(connectedBefore)})`, baseline: `raw ws: ${fmt.int(rawStorm.serverCount)}`, target: fmt.int(AGENTS), met: result.serverCount === AGENTS },
+    ],
+    details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, result, rawStorm },
+  };
+});

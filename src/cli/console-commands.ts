@@ -1,0 +1,174 @@
+/**
+ * Console actions from the terminal, over the same /api/v1 as the screens:
+ *   mamori scan HOST… | --group G --collector URL     helpdesk scan, waits for the results
+ *   mamori watch --collector URL                      live violation stream
+ *   mamori admin create-user NAME --role R --data DIR one-time password printed once
+ * Credentials: MAMORI_API_TOKEN (or --token), else --user/--password (or MAMORI_USER /
+ * MAMORI_PASSWORD) for a session login.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import WebSocket from 'ws';
+import { openDefaultStore } from '../collector/collector.js';
+import { Accounts } from '../collector/console/accounts.js';
+import { AuditLog } from '../collector/console/audit.js';
+import { ROLES } from '../collector/console/authz.js';
+import type { Role } from '../collector/console/authz.js';
+import { migrateConsole } from '../collector/console/migrations.js';
+import { UsageError } from './errors.js';
+
+interface ConnOptions {
+  collector: string;
+  token?: string;
+  user?: string;
+  password?: string;
+}
+
+/** An authenticated connection to the console API (API token, or a session cookie + CSRF token). */
+class ConsoleApi {
+  private headers: Record<string, string> = {};
+  constructor(readonly base: string) {}
+
+  static async connect(o: ConnOptions): Promise<ConsoleApi> {
+    const url = new URL(o.collector);
+    if (url.protocol === 'ws:') url.protocol = 'http:';
+    if (url.protocol === 'wss:') url.protocol = 'https:';
+    const api = new ConsoleApi(url.origin);
+    const token = o.token ?? process.env.MAMORI_API_TOKEN;
+    if (token) {
+      api.headers.authorization = `Bearer ${token}`;
+      return api;
+    }
+    const user = o.user ?? process.env.MAMORI_USER;
+    const password = o.password ?? process.env.MAMORI_PASSWORD;
+    if (!user || !password) throw new UsageError('give an API token (--token or MAMORI_API_TOKEN) or --user and --password (MAMORI_USER, MAMORI_PASSWORD)');
+    const res = await fetch(`${api.base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password }) });
+    const body = (await res.json()) as { csrfToken?: string; message?: string };
+    if (!res.ok) throw new UsageError(`login failed: ${body.message ?? res.status}`);
+    api.headers.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    api.headers['x-csrf-token'] = body.csrfToken!;
+    return api;
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.base + path, { method, headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const json = (await res.json().catch(() => ({}))) as T & { message?: string };
+    if (!res.ok) throw new UsageError(`${method} ${path}: ${json.message ?? res.status}`);
+    return json;
+  }
+
+  /** Upgrade headers for the stream. */
+  get streamHeaders(): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (this.headers.authorization) h.authorization = this.headers.authorization;
+    if (this.headers.cookie) h.cookie = this.headers.cookie;
+    return h;
+  }
+}
+
+function connOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--collector <url>', 'console URL of the collector, e.g. http://collector:8470')
+    .option('--token <token>', 'API token (default: MAMORI_API_TOKEN)')
+    .option('--user <name>', 'console user (default: MAMORI_USER)')
+    .option('--password <password>', 'password (default: MAMORI_PASSWORD; prefer the variable)');
+}
+
+interface ScanReq {
+  id: string;
+  hostname?: string;
+  agentId: string;
+  state: 'queued' | 'sent' | 'done';
+  result: unknown;
+  completedAt: string | null;
+}
+
+export function registerConsoleCommands(program: Command): void {
+  connOptions(
+    program
+      .command('scan [hosts...]')
+      .description('helpdesk: scan PCs now and wait for the results (offline PCs stay queued)')
+      .option('--group <group>', 'scan every PC of a group')
+      .option('--check <id...>', 'only these checks')
+      .option('--timeout <seconds>', 'how long to wait', '60')
+      .option('--json', 'print the results as JSON'),
+  ).action(async (hosts: string[], o: ConnOptions & { group?: string; check?: string[]; timeout: string; json?: boolean }) => {
+    if (!hosts.length && !o.group) throw new UsageError('name at least one host or --group');
+    const api = await ConsoleApi.connect(o);
+    const started = await api.call<{ requests: ScanReq[] }>('POST', '/api/v1/scans', { hosts, ...(o.group ? { group: o.group } : {}), ...(o.check ? { checks: o.check } : {}) });
+    const names = new Map(started.requests.map((r) => [r.id, r.hostname ?? r.agentId]));
+    let reqs = started.requests;
+    const end = Date.now() + Number(o.timeout) * 1000;
+    while (reqs.some((r) => r.state !== 'done') && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 500));
+      reqs = (await api.call<{ requests: ScanReq[] }>('GET', `/api/v1/scans?ids=${reqs.map((r) => r.id).join(',')}`)).requests;
+    }
+    if (o.json) process.stdout.write(`${JSON.stringify(reqs.map((r) => ({ ...r, hostname: names.get(r.id) })), null, 2)}\n`);
+    else {
+      for (const r of reqs) {
+        const checks = Array.isArray(r.result) ? (r.result as { checkId: string; status: string; failed: number }[]) : [];
+        const failed = checks.reduce((n, c) => n + c.failed, 0);
+        const state = r.state === 'done' ? `done, ${failed} failing` : r.state === 'queued' ? 'queued (offline: scanned when it reconnects)' : 'sent, no result yet';
+        process.stdout.write(`${names.get(r.id)}\t${state}\n`);
+        for (const c of checks) process.stdout.write(`  ${c.checkId}\t${c.status}\t${c.failed}\n`);
+      }
+    }
+    if (reqs.some((r) => r.state !== 'done')) process.exitCode = 3;
+  });
+
+  connOptions(
+    program
+      .command('watch')
+      .description('live violation stream in the terminal')
+      .option('--severity <list>', 'only these severities, comma separated')
+      .option('--json', 'one JSON message per line'),
+  ).action(async (o: ConnOptions & { severity?: string; json?: boolean }) => {
+    const api = await ConsoleApi.connect(o);
+    const wanted = o.severity ? new Set(o.severity.split(',')) : undefined;
+    const url = `${api.base.replace(/^http/, 'ws')}/api/v1/stream`;
+    await new Promise<void>((resolvePromise, reject) => {
+      const ws = new WebSocket(url, { headers: api.streamHeaders });
+      ws.on('unexpected-response', (_req, res) => reject(new UsageError(`stream refused: HTTP ${res.statusCode}`)));
+      ws.on('error', (err) => reject(err));
+      ws.on('close', () => resolvePromise());
+      ws.on('message', (data) => {
+        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string };
+        if (o.json) return void process.stdout.write(`${JSON.stringify(m)}\n`);
+        if (m.type === 'violation' && m.violation) {
+          const v = m.violation;
+          if (wanted && !wanted.has(v.severity)) return;
+          process.stdout.write(`${v.openedAt}  OPEN    ${v.severity.padEnd(8)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  user=${v.user}` : ''}\n`);
+        } else if (m.type === 'violation.closed') process.stdout.write(`${m.closedAt}  CLOSED  ${''.padEnd(8)} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
+        else if (m.type === 'hello') process.stderr.write(`watching as ${(m as unknown as { user: string }).user}\n`);
+      });
+      process.once('SIGINT', () => ws.close());
+    });
+  });
+
+  const admin = program.command('admin').description('console accounts (on the collector host)');
+  admin
+    .command('create-user <username>')
+    .description('create a console account and print its one-time password (changed at first login)')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--display-name <name>', 'name shown in the console')
+    .option('--department <name...>', 'limit the account to these 課')
+    .option('--data <dir>', 'collector data directory', './var/collector')
+    .action(async (username: string, o: { role: string; displayName?: string; department?: string[]; data: string }) => {
+      if (!ROLES.includes(o.role as Role)) throw new UsageError(`--role ${o.role}: one of ${ROLES.join(', ')}`);
+      const store = openDefaultStore(resolve(o.data));
+      try {
+        await store.migrate();
+        await migrateConsole(store.sql);
+        const password = Accounts.oneTimePassword();
+        const user = await new Accounts(store.sql).create({ username, role: o.role as Role, ...(o.displayName ? { displayName: o.displayName } : {}), ...(o.department ? { departments: o.department } : {}), password, temporary: true, createdBy: 'cli' });
+        await new AuditLog(store.sql).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', `account ${user.username}`, { role: user.role, departments: user.departments });
+        process.stdout.write(`${password}\n`);
+        process.stderr.write(`account ${user.username} (${user.role}) created; give it this one-time password, to be changed at first login\n`);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'CONFLICT' || (err as { code?: string }).code === 'BAD_REQUEST') throw new UsageError((err as Error).message);
+        throw err;
+      } finally {
+        await store.close();
+      }
+    });
+}

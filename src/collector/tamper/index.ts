@@ -1,0 +1,2 @@
+export * from './monitor.js';
+export * from './rules.js';

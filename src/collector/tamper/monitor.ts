@@ -1,0 +1,203 @@
+/**
+ * Tamper evidence on the collector: what an agent cannot report about itself becomes a
+ * violation of its own, stored in the normal violations table (check `beyond`, subject "" or
+ * "config"/"binary"), published on the bus like an agent's violation, and closed when the
+ * condition ends:
+ *
+ *   AGENT-001 silent       no contact for longer than `silentAfterMs` (closed when it reconnects);
+ *                          not raised after the agent announced a system shutdown, a stop or an uninstall
+ *   AGENT-002 stopped      agent.notice 'stopping' while the PC keeps running (closed at 'started')
+ *   AGENT-003 uninstalled  agent.notice 'uninstalling' (closed at 'started', i.e. reinstalled)
+ *   AGENT-004 tampered     agent.notice 'config.changed' / 'binary.changed' (closed by an administrator)
+ *   TIME-002  clock skew   |heartbeat.at − collector time| > `clockSkewMs` (closed by a heartbeat within it)
+ *
+ * Events published on the bus for these violations carry seq 0: they are the collector's, not
+ * part of the agent's sequence.
+ */
+import type { Logger } from '../../shared/log.js';
+import type { AgentEvent, HeartbeatFrame } from '../../shared/protocol/messages.js';
+import type { CollectorBus, StoredAgentEvent } from '../bus.js';
+import type { AgentRecord, Store } from '../store/store.js';
+import { TAMPER_RULES } from './rules.js';
+import type { TamperKind } from './rules.js';
+
+export interface TamperOptions {
+  /** An agent silent longer than this is AGENT-001 (site parameter; product default 2 h, no seed gives a number). */
+  silentAfterMs?: number;
+  /** A clock further off than this is TIME-002 (site parameter; product default 5 min, R-TIME-1 gives no tolerance). */
+  clockSkewMs?: number;
+  /** How often silence is looked for (default 60 s). */
+  sweepIntervalMs?: number;
+}
+
+export const TAMPER_DEFAULTS = { silentAfterMs: 2 * 3_600_000, clockSkewMs: 5 * 60_000, sweepIntervalMs: 60_000 } as const;
+
+/** What the agent last said about its own lifecycle; silence after a clean shutdown is expected. */
+type Lifecycle = 'running' | 'shutdown' | 'stopped' | 'uninstalled';
+
+type AgentNotice = Extract<AgentEvent, { kind: 'agent.notice' }>;
+
+export interface TamperDeps {
+  store: Store;
+  bus: CollectorBus;
+  log: Logger;
+  /** Whether an agent is connected to this node (a connected agent is never silent). */
+  isConnected(agentId: string): boolean;
+}
+
+export class TamperMonitor {
+  private readonly opts: Required<TamperOptions>;
+  private timer: NodeJS.Timeout | undefined;
+  /** Open collector-made violations, "agentId|ruleId|subject". */
+  private readonly open = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly onEvent = (e: StoredAgentEvent) => {
+    if (e.event.kind === 'agent.notice') this.serial(() => this.onNotice(e.agentId, e.hostname, e.event as AgentNotice));
+  };
+  private readonly onOnline = (a: { agentId: string; hostname: string; at: string }) => this.serial(async () => void (await this.closeIfOpen(a.agentId, a.hostname, 'silent', '', 'the agent reconnected', a.at)));
+
+  constructor(
+    private readonly deps: TamperDeps,
+    opts: TamperOptions = {},
+  ) {
+    this.opts = { ...TAMPER_DEFAULTS, ...opts };
+  }
+
+  async start(): Promise<void> {
+    await this.deps.store.sql.run('CREATE TABLE IF NOT EXISTS tamper_lifecycle (agent_id TEXT PRIMARY KEY, state TEXT NOT NULL, at TEXT NOT NULL)');
+    const ids = Object.values(TAMPER_RULES).map((r) => r.id);
+    const rows = await this.deps.store.sql.all<{ agent_id: string; rule_id: string; subject: string }>(
+      `SELECT agent_id, rule_id, subject FROM violations WHERE state = 'open' AND rule_id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    for (const r of rows) this.open.add(`${r.agent_id}|${r.rule_id}|${r.subject}`);
+    this.deps.bus.on('event', this.onEvent);
+    this.deps.bus.on('agent.online', this.onOnline);
+    this.timer = setInterval(() => this.serial(() => this.sweep()), this.opts.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.deps.bus.off('event', this.onEvent);
+    this.deps.bus.off('agent.online', this.onOnline);
+    await this.chain;
+  }
+
+  /** Wait until every queued change is stored (tests). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Changes run one after another so an open and its close cannot overtake each other. */
+  private serial(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err: Error) => {
+      this.deps.log.warn('tamper monitor failed', { error: err.message });
+    });
+  }
+
+  /** A heartbeat arrived (gateway hook): compare the PC's clock with ours. */
+  heartbeat(agent: AgentRecord, frame: HeartbeatFrame, receivedAt: Date): void {
+    const skewMs = Date.parse(frame.at) - receivedAt.getTime();
+    const at = receivedAt.toISOString();
+    if (Math.abs(skewMs) > this.opts.clockSkewMs) {
+      const facts = { skewSeconds: Math.round(skewMs / 1000), limitSeconds: Math.round(this.opts.clockSkewMs / 1000), agentTime: frame.at, collectorTime: at };
+      this.serial(() => this.openIfNew(agent.id, agent.hostname, 'clockSkew', '', facts, `clock off by ${Math.round(skewMs / 1000)} s (limit ${Math.round(this.opts.clockSkewMs / 1000)} s)`, at));
+    } else {
+      this.serial(async () => void (await this.closeIfOpen(agent.id, agent.hostname, 'clockSkew', '', `clock within ${Math.round(this.opts.clockSkewMs / 1000)} s again`, at)));
+    }
+  }
+
+  private async onNotice(agentId: string, hostname: string, e: AgentNotice): Promise<void> {
+    const detail = e.detail ?? {};
+    switch (e.notice) {
+      case 'started':
+        await this.setLifecycle(agentId, 'running', e.at);
+        await this.closeIfOpen(agentId, hostname, 'stopped', '', 'the agent started again', e.at);
+        await this.closeIfOpen(agentId, hostname, 'uninstalled', '', 'the agent started again', e.at);
+        return;
+      case 'stopping':
+        if (detail.shutdown === true) return this.setLifecycle(agentId, 'shutdown', e.at);
+        await this.setLifecycle(agentId, 'stopped', e.at);
+        return this.openIfNew(agentId, hostname, 'stopped', '', { ...detail }, `agent stopped (${typeof detail.signal === 'string' ? detail.signal : 'no signal named'})`, e.at);
+      case 'uninstalling':
+        await this.setLifecycle(agentId, 'uninstalled', e.at);
+        return this.openIfNew(agentId, hostname, 'uninstalled', '', { ...detail }, 'agent uninstalled', e.at);
+      case 'config.changed':
+      case 'binary.changed': {
+        const subject = e.notice === 'config.changed' ? 'config' : 'binary';
+        return this.openIfNew(agentId, hostname, 'tampered', subject, { ...detail }, `${subject} hash changed from ${String(detail.oldSha256 ?? '?').slice(0, 12)} to ${String(detail.newSha256 ?? '?').slice(0, 12)}`, e.at, true);
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Look for agents silent longer than the limit. */
+  async sweep(now = new Date()): Promise<void> {
+    const limit = now.getTime() - this.opts.silentAfterMs;
+    const lifecycle = new Map((await this.deps.store.sql.all<{ agent_id: string; state: Lifecycle }>('SELECT agent_id, state FROM tamper_lifecycle')).map((r) => [r.agent_id, r.state]));
+    for (const a of await this.deps.store.listAgents()) {
+      if (a.revokedAt || a.online || this.deps.isConnected(a.id)) continue;
+      const state = lifecycle.get(a.id) ?? 'running';
+      if (state !== 'running') continue;
+      const last = a.lastSeenAt ?? a.enrolledAt;
+      if (Date.parse(last) >= limit) continue;
+      const silentMinutes = Math.round((now.getTime() - Date.parse(last)) / 60_000);
+      await this.openIfNew(a.id, a.hostname, 'silent', '', { lastSeenAt: last, silentMinutes, limitMinutes: Math.round(this.opts.silentAfterMs / 60_000) }, `no contact for ${silentMinutes} min (limit ${Math.round(this.opts.silentAfterMs / 60_000)} min)`, now.toISOString());
+    }
+  }
+
+  /** An administrator confirmed a change (AGENT-004) was authorised: close it. */
+  async resolve(agentId: string, kind: TamperKind, subject: string, by: string): Promise<boolean> {
+    const agent = await this.deps.store.getAgent(agentId);
+    return this.closeIfOpen(agentId, agent?.hostname ?? '', kind, subject, `confirmed by ${by}`, new Date().toISOString(), true);
+  }
+
+  private async setLifecycle(agentId: string, state: Lifecycle, at: string): Promise<void> {
+    await this.deps.store.sql.run('INSERT INTO tamper_lifecycle (agent_id, state, at) VALUES (?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state, at = excluded.at', [agentId, state, at]);
+  }
+
+  private async openIfNew(agentId: string, hostname: string, kind: TamperKind, subject: string, facts: Record<string, unknown>, reason: string, at: string, always = false): Promise<void> {
+    const rule = TAMPER_RULES[kind];
+    const key = `${agentId}|${rule.id}|${subject}`;
+    if (this.open.has(key) && !always) return;
+    const now = new Date().toISOString();
+    await this.deps.store.sql.run(
+      `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, updated_at)
+       VALUES (?, ?, ?, 'beyond', 'open', 'fail', ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?)
+       ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
+         state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
+         message_json = excluded.message_json, reason = excluded.reason, clauses_json = excluded.clauses_json, facts_json = excluded.facts_json,
+         opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
+         closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`,
+      [agentId, rule.id, subject, rule.severity, JSON.stringify(rule.title), JSON.stringify(rule.message), reason, JSON.stringify(rule.clauses), JSON.stringify(facts), at, now],
+    );
+    this.open.add(key);
+    this.deps.log.warn(`tamper evidence: ${rule.id} ${rule.title.en} (${hostname || agentId})`, { agentId, ruleId: rule.id, subject, reason });
+    const event: AgentEvent = {
+      seq: 0,
+      at,
+      kind: 'violation.opened',
+      policyVersion: 0,
+      violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity: rule.severity, title: rule.title, message: rule.message, reason, clauses: rule.clauses, facts },
+    };
+    this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
+  }
+
+  private async closeIfOpen(agentId: string, hostname: string, kind: TamperKind, subject: string, reason: string, at: string, force = false): Promise<boolean> {
+    const rule = TAMPER_RULES[kind];
+    const key = `${agentId}|${rule.id}|${subject}`;
+    if (!this.open.has(key) && !force) return false;
+    const now = new Date().toISOString();
+    const changed = await this.deps.store.sql.run(
+      "UPDATE violations SET state = 'closed', closed_at = ?, closed_reason = ?, updated_at = ? WHERE agent_id = ? AND rule_id = ? AND subject = ? AND state = 'open'",
+      [at, reason, now, agentId, rule.id, subject],
+    );
+    this.open.delete(key);
+    if (changed === 0) return false;
+    this.deps.log.info(`tamper evidence closed: ${rule.id} (${hostname || agentId}): ${reason}`, { agentId, ruleId: rule.id, subject });
+    this.deps.bus.emit('event', { agentId, hostname, event: { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason }, receivedAt: now });
+    return true;
+  }
+}
