@@ -7,16 +7,19 @@ import { existsSync, readFileSync, renameSync, watch, writeFileSync } from 'node
 import type { FSWatcher } from 'node:fs';
 import { hostname, release, arch } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
-import type { CheckId, NewAgentEvent, OsInfo, ScanRequestFrame } from '../src/shared/protocol/messages.js';
+import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
+import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir } from './identity.js';
 import type { IdentityFile } from './identity.js';
+import { integrityNotices } from './integrity.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
 import { localCheck, productCatalogue } from './local-check.js';
@@ -26,6 +29,8 @@ import { LiveProbes } from './probes/live.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
 import type { Watcher } from './watchers/types.js';
+import { Watchdog } from './watchdog.js';
+import type { WatchdogBreach, WatchdogOptions } from './watchdog.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -40,6 +45,23 @@ export interface AgentOptions {
   wsOptions?: LinkOptions['wsOptions'];
   /** Start without running the checks at once (tests that drive the agent themselves). */
   skipInitialRun?: boolean;
+  /** The configuration file, hashed at start (config.changed). */
+  configPath?: string;
+  /** The agent's own program file, hashed at start (binary.changed); default: this module's file (the bundle). */
+  programPath?: string;
+  /** Resource limits (agent/watchdog.ts); false = no watchdog. */
+  watchdog?: WatchdogOptions | false;
+  /** What a watchdog breach ends with, after the notice was sent (default: exit code 70 so the service manager restarts the agent). */
+  exit?: (code: number) => void;
+}
+
+/** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
+export const WATCHDOG_EXIT_CODE = 70;
+
+/** The policy kept in the state directory, with the collector's signature (checked again at every start). */
+interface StoredPolicy {
+  policy: PolicyDocument;
+  signature: string;
 }
 
 export function describeOs(probes: Probes): OsInfo {
@@ -60,14 +82,17 @@ export class Agent {
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
+  private readonly watchdog: Watchdog | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
     this.probes = opts.replayDir ? new ReplayProbes(opts.replayDir) : new LiveProbes();
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
-    this.policy = this.loadJson('policy.json', (v) => PolicyDocument.parse(v)) ?? PolicyDocument.parse({ version: 0 });
+    this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
+    this.watchdog = opts.watchdog === false ? undefined : new Watchdog((b) => void this.onWatchdogBreach(b), opts.watchdog);
+    const watchdog = this.watchdog;
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
       identity: opts.identity,
@@ -77,10 +102,26 @@ export class Agent {
       policyVersion: () => this.policy.version,
       log: opts.log,
       ...(opts.wsOptions ? { wsOptions: opts.wsOptions } : {}),
+      ...(watchdog ? { usage: () => watchdog.latest() } : {}),
     });
     this.link.on('scan', (req) => this.enqueue(req.checks.length ? req.checks : CHECKS.map((c) => c.id), `scan ${req.requestId}`, req));
-    this.link.on('policy', (push) => this.applyPolicy(push.policy));
+    this.link.on('policy', (push) => this.applyPolicy(push));
+    this.link.on('policyRejected', (why) => this.rejectPolicy(undefined, `schema: ${why}`));
   }
+
+  /** The policy in force: the stored one when its signature still verifies, else the product defaults (version 0). */
+  private loadStoredPolicy(): PolicyDocument {
+    const fallback = PolicyDocument.parse({ version: 0 });
+    const stored = this.loadJson('policy.json', (v) => v as Partial<StoredPolicy>);
+    if (!stored) return fallback;
+    const parsed = PolicyDocument.safeParse(stored.policy);
+    if (parsed.success && policySignatureValid(parsed.data, stored.signature, this.opts.identity.policyKey)) return parsed.data;
+    this.opts.log.error(`${join(this.opts.stateDir, 'policy.json')}: signature or schema invalid; running the product defaults until the collector sends a signed policy`);
+    this.startNotices.push({ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { source: 'state', reason: parsed.success ? 'bad signature' : 'bad schema' } });
+    return fallback;
+  }
+
+  private readonly startNotices: NewAgentEvent[] = [];
 
   private loadJson<T>(name: string, parse: (v: unknown) => T): T | undefined {
     const path = join(this.opts.stateDir, name);
@@ -100,7 +141,13 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'started', detail: { version: AGENT_VERSION, pid: process.pid, replay: this.opts.replayDir ?? null } }]);
+    const programPath = this.opts.programPath ?? fileURLToPath(import.meta.url);
+    this.append([
+      { at: new Date().toISOString(), kind: 'agent.notice', notice: 'started', detail: { version: AGENT_VERSION, pid: process.pid, replay: this.opts.replayDir ?? null } },
+      ...this.startNotices.splice(0),
+      ...integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath }),
+    ]);
+    this.watchdog?.start();
     this.link.start();
     for (const w of this.opts.watchers ?? []) {
       try {
@@ -174,12 +221,50 @@ export class Agent {
     this.opts.log.debug(`checks done: ${checks.join(', ')}`, { events: events.length });
   }
 
-  private applyPolicy(policy: PolicyDocument): void {
+  /** A pushed policy is used only when the collector's signature over it verifies; otherwise the last valid one stays in force. */
+  private applyPolicy(push: PolicyPushFrame): void {
+    const policy = push.policy;
+    if (!this.opts.identity.policyKey) return this.rejectPolicy(policy.version, 'no policy-signing key from enrollment');
+    if (!push.signature) return this.rejectPolicy(policy.version, 'unsigned');
+    if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
     this.policy = policy;
-    this.saveJson('policy.json', policy);
+    this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
     this.opts.log.info(`policy ${policy.version} applied`);
     this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
+  }
+
+  private rejectPolicy(version: number | undefined, reason: string): void {
+    this.opts.log.error(`policy${version !== undefined ? ` ${version}` : ''} rejected (${reason}); policy ${this.policy.version} stays in force`);
+    this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { version: version ?? null, reason: reason.slice(0, 500), inForce: this.policy.version } }]);
+  }
+
+  /** The policy in force (tests, status). */
+  get policyInForce(): PolicyDocument {
+    return this.policy;
+  }
+
+  private async onWatchdogBreach(b: WatchdogBreach): Promise<void> {
+    const detail = { limit: b.limit, rssBytes: b.sample.rssBytes, cpuPercent: Math.round(b.sample.cpuPercent * 10) / 10, limitValue: b.limitValue, samples: b.samples };
+    this.opts.log.error(`watchdog: over the ${b.limit} limit; restarting`, detail);
+    await this.stop({ notice: 'watchdog.limit', detail });
+    (this.opts.exit ?? ((code: number) => process.exit(code)))(WATCHDOG_EXIT_CODE);
+  }
+
+  /** Whether systemd says the system is shutting down (Linux; null when it cannot tell). */
+  async systemShuttingDown(): Promise<boolean | null> {
+    if (this.probes.platform !== 'linux' || this.probes.mode !== 'live') return null;
+    // `systemctl is-system-running` prints "stopping" while the system shuts down (systemctl(1)); it exits non-zero in every state but "running".
+    const r = await this.probes.exec('systemd.is-system-running', '/usr/bin/systemctl', ['is-system-running'], { timeoutMs: 2000, okExitCodes: [0, 1, 2, 3, 4] });
+    const state = (r.ok ? r.stdout : (r.stdout ?? '')).trim();
+    return state ? state === 'stopping' : null;
+  }
+
+  /** Wait until the collector acknowledged `seq` (or the time is up). */
+  private async delivered(seq: number, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.outbox.acked < seq && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    return this.outbox.acked >= seq;
   }
 
   private append(events: NewAgentEvent[]): void {
@@ -196,7 +281,16 @@ export class Agent {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop: tell the collector first (agent.notice 'stopping', or the given notice), give it up
+   * to `noticeTimeoutMs` to be acknowledged, then close everything.
+   */
+  async stop(o: { notice?: string; detail?: Record<string, unknown>; noticeTimeoutMs?: number } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.watchdog?.stop();
+    const [notice] = this.outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: o.notice ?? 'stopping', detail: { pid: process.pid, ...o.detail } }]);
+    this.link.notify();
+    if (this.link.connected && notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
     clearTimeout(this.debounce);
     clearInterval(this.wakeTimer);

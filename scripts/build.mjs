@@ -7,7 +7,8 @@ import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
 
-await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/mamori.mjs' });
+// Code splitting: the command groups are separate chunks loaded on demand (src/cli/main.ts).
+await build({ ...common, entryPoints: { mamori: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } });
 
 const procs = readdirSync('test/helpers/procs').filter((f) => f.endsWith('.ts'));
 if (procs.length > 0) {

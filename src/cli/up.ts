@@ -1,14 +1,16 @@
 /**
- * `npm start` = `mamori up`: a collector on embedded SQLite under ./var and a local agent
- * enrolled into it, as a second process, for a first look at the product on one machine.
+ * `npm start` = `mamori up`: a collector on embedded SQLite under ./var (HTTPS + WSS with its
+ * own CA, created on first start) and a local agent enrolled into it that pins that CA, as a
+ * second process, for a first look at the product on one machine.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startCollector } from '../collector/collector.js';
 import { createEnrollmentToken } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
+import { formatFingerprint } from '../shared/tls/fingerprint.js';
+import { hasTls, initTls, loadTls } from '../shared/tls/material.js';
 import { parseListen } from './admin-commands.js';
 
 export interface UpOptions {
@@ -23,13 +25,16 @@ export async function up(o: UpOptions): Promise<void> {
   const agentDir = join(root, 'agent');
   const { host, port } = parseListen(o.listen);
   const log = createLogger({ component: 'collector', dir: join(collectorDir, 'logs') });
-  const collector = await startCollector({ dataDir: collectorDir, host, port, log });
+  const tls = hasTls(collectorDir) ? loadTls(collectorDir) : (await initTls(collectorDir)).material;
+  const collector = await startCollector({ dataDir: collectorDir, host, port, log, tls });
+  const pin = formatFingerprint(tls.caFingerprint);
 
   const lines = [
     '',
     'mamori is running.',
     `  console:          ${collector.consoleUrl}`,
     `  agent endpoint:   ${collector.agentUrl}`,
+    `  CA fingerprint:   SHA256 ${pin}  (agents: --ca-pin)`,
     `  data:             ${root}`,
   ];
   // On first start the console makes the account "admin" with a one-time password (changed at first login).
@@ -41,13 +46,13 @@ export async function up(o: UpOptions): Promise<void> {
 
   let child: ReturnType<typeof spawn> | undefined;
   if (o.agent) {
-    const args = ['agent', 'run', '--collector', collector.agentUrl, '--state', agentDir];
+    const args = ['agent', 'run', '--collector', collector.agentUrl, '--state', agentDir, '--ca-pin', tls.caFingerprint];
     if (!existsSync(join(agentDir, 'identity.json'))) {
       const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 10 * 60_000, singleUse: true, note: 'local agent of mamori up' });
       args.push('--enroll', token);
     }
-    // This module runs from dist/mamori.mjs; the command is bin/mamori.js next to it.
-    const cli = fileURLToPath(new URL('../bin/mamori.js', import.meta.url));
+    // The local agent runs the same command this process was started with (bin/mamori.js).
+    const cli = process.argv[1]!;
     child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     lines.push(`  local agent:      state in ${agentDir} (pid ${child.pid})`);
   }

@@ -13,6 +13,7 @@ import type { RunningCollector } from '../../src/collector/collector.js';
 import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { PolicyDocument } from '../../src/shared/protocol/messages.js';
+import { initTls } from '../../src/shared/tls/material.js';
 import { waitUntil } from '../helpers/db.js';
 import { CLI, ROOT, startProc, tempDir } from '../helpers/processes.js';
 import type { Proc } from '../helpers/processes.js';
@@ -48,10 +49,12 @@ beforeAll(async () => {
   unplugged = JSON.stringify((JSON.parse(pluggedIn) as string[]).filter((d) => !d.startsWith('3-2')));
   setUsbDevices(unplugged);
 
-  collector = await startCollector({ dataDir: tempDir('usb-e2e-collector'), log: silentLogger(), plugins: [] });
+  const dataDir = tempDir('usb-e2e-collector');
+  const { material: tls } = await initTls(dataDir);
+  collector = await startCollector({ dataDir, log: silentLogger(), plugins: [], tls });
   collector.setPolicyProvider(async () => ({ policy }));
   const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
-  agent = startProc('agent', [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(tempDir('usb-e2e-agent'), 'state'), '--replay', recording]);
+  agent = startProc('agent', [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(tempDir('usb-e2e-agent'), 'state'), '--replay', recording, '--ca-pin', tls.caFingerprint]);
   await waitUntil(() => collector.gateway.connectedAgents.length === 1, 20_000, 'the agent to connect');
   agentId = collector.gateway.connectedAgents[0]!;
   // The first full evaluation has arrived.

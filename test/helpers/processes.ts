@@ -5,9 +5,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { trustCollector, trustOf } from './raw-client.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'mamori.js');
@@ -88,19 +89,33 @@ export function startProc(name: string, args: string[], env: Record<string, stri
 }
 
 export interface CollectorProc extends Proc {
+  /** wss://127.0.0.1:PORT/agent (ws:// with --insecure-plain) */
   agentUrl: string;
   port: number;
   dataDir: string;
+  /** The CA fingerprint the collector printed (agents pin it) and the CA certificate from DATA/tls; undefined when plain. */
+  caPin: string | undefined;
+  caPem: string | undefined;
 }
 
-/** `mamori collector` on a given (or free) port; resolves once it listens. */
+/**
+ * `mamori collector` (HTTPS + WSS, its CA created on first start) on a given (or free) port;
+ * resolves once it listens, and registers its CA so raw clients and agents of this test trust it.
+ */
 export async function startCollectorProc(dataDir: string, port?: number, extra: string[] = []): Promise<CollectorProc> {
   const p = port ?? (await freePort());
   const proc = startProc('collector', [CLI, 'collector', '--data', dataDir, '--listen', `127.0.0.1:${p}`, '--heartbeat', '2', ...extra]) as CollectorProc;
-  const m = await proc.waitFor(/agents connect to (ws:\/\/[^\s;]+)/);
+  const m = await proc.waitFor(/agents connect to (wss?:\/\/[^\s;]+)/);
   proc.agentUrl = m[1]!;
   proc.port = p;
   proc.dataDir = dataDir;
+  proc.caPin = undefined;
+  proc.caPem = undefined;
+  if (proc.agentUrl.startsWith('wss:')) {
+    proc.caPin = (await proc.waitFor(/CA fingerprint .*SHA256 ([0-9A-F:]{95})/))[1]!;
+    proc.caPem = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    trustCollector(proc.agentUrl, proc.caPem, proc.caPin);
+  }
   return proc;
 }
 
@@ -112,6 +127,9 @@ export async function createToken(dataDir: string, args: string[] = []): Promise
   return m[1]!;
 }
 
-export function startEventAgent(collectorUrl: string, stateDir: string, opts: { token?: string; count?: number; extra?: string[] } = {}): Proc {
-  return startProc('event-agent', [EVENT_AGENT, '--collector', collectorUrl, '--state', stateDir, ...(opts.token ? ['--enroll', opts.token] : []), '--count', String(opts.count ?? 0), ...(opts.extra ?? [])]);
+/** The event-agent test program; over wss it pins the CA of the collector started for that URL (or opts.caPin). */
+export function startEventAgent(collectorUrl: string, stateDir: string, opts: { token?: string; count?: number; extra?: string[]; caPin?: string } = {}): Proc {
+  const pin = opts.caPin ?? trustOf(collectorUrl)?.caPin;
+  const trust = collectorUrl.startsWith('wss:') ? (pin ? ['--ca-pin', pin] : []) : ['--insecure-plain'];
+  return startProc('event-agent', [EVENT_AGENT, '--collector', collectorUrl, '--state', stateDir, ...trust, ...(opts.token ? ['--enroll', opts.token] : []), '--count', String(opts.count ?? 0), ...(opts.extra ?? [])]);
 }

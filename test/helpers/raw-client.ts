@@ -1,6 +1,26 @@
 /** A raw WebSocket client for protocol tests: sends exactly the bytes a test gives it. */
 import WebSocket from 'ws';
+import type { ClientOptions } from 'ws';
 import { authProof } from '../../src/shared/protocol/auth.js';
+
+/** CA certificates of the collectors a test started, by host:port (wss connections verify against them). */
+const trusted = new Map<string, { caPem: string; caPin: string }>();
+
+/** Trust this collector's CA for wss connections to its host:port (startCollectorProc does it). */
+export function trustCollector(url: string, caPem: string, caPin: string): void {
+  trusted.set(new URL(url).host, { caPem, caPin });
+}
+
+/** The CA registered for a URL's host:port, if any. */
+export function trustOf(url: string): { caPem: string; caPin: string } | undefined {
+  return trusted.get(new URL(url).host);
+}
+
+/** TLS options for a URL: its collector's CA for wss (verified normally), nothing for ws. */
+export function tlsOptionsFor(url: string): ClientOptions {
+  const t = url.startsWith('wss:') ? trusted.get(new URL(url).host) : undefined;
+  return t ? { ca: [t.caPem] } : {};
+}
 
 export interface RawConn {
   ws: WebSocket;
@@ -9,9 +29,9 @@ export interface RawConn {
   next(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export function connect(url: string): Promise<RawConn> {
+export function connect(url: string, tls: ClientOptions = tlsOptionsFor(url)): Promise<RawConn> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, ...tls });
     const frames: Record<string, unknown>[] = [];
     const waiters: { type: string; res: (f: Record<string, unknown>) => void }[] = [];
     const closed = new Promise<{ code: number; reason: string }>((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));

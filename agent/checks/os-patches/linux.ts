@@ -27,6 +27,7 @@ export const LINUX_OS_PATCHES_PARAMS = {
   aptGetPath: '/usr/bin/apt-get',
   aptCachePath: '/usr/bin/apt-cache',
   aptListsDir: '/var/lib/apt/lists',
+  dpkgStatusPath: '/var/lib/dpkg/status',
   aptLogDir: '/var/log/apt',
   rebootRequiredPath: '/var/run/reboot-required',
   bootDir: '/boot',
@@ -40,6 +41,21 @@ export const LINUX_OS_PATCHES_PARAMS = {
   datePath: '/usr/bin/date',
 };
 type Params = typeof LINUX_OS_PATCHES_PARAMS;
+
+/** ctx.memory key: the last apt simulation result and the inputs it was computed from. */
+const APT_PENDING_MEMORY_KEY = 'apt.pending';
+
+/**
+ * Modification time and size of the dpkg status file and of every package list: what the apt
+ * simulation depends on. Undefined when they cannot be read (then apt is always run).
+ */
+async function aptInputSignature(ctx: CheckContext, p: Params): Promise<string | undefined> {
+  const list = await ctx.probes.listDir('apt.inputs.list', p.aptListsDir);
+  if (!list.ok) return undefined;
+  const names = (jsonNames(list.stdout) ?? []).filter((n) => /_Packages(\.\w+)?$|_(In)?Release$/.test(n));
+  const st = await ctx.probes.exec('apt.inputs.stat', p.statPath, ['-c', '%n %Y %s', p.dpkgStatusPath, ...names.map((n) => `${p.aptListsDir}/${n}`)]);
+  return st.ok && st.stdout.trim() ? st.stdout.trim() : undefined;
+}
 
 /** ctx.memory key: package name → when the agent first saw a security update pending for it (ISO). */
 export const FIRST_SEEN_MEMORY_KEY = 'pendingSecurity.firstSeen';
@@ -85,13 +101,21 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   if (kernel.ok) out.facts.osBuild = kernel.stdout.trim();
   else U.osBuild = why(kernel);
 
-  // Package manager: apt first, then dnf.
-  const sim = await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+  // Package manager: apt first, then dnf. The apt simulation takes seconds and its answer only
+  // changes when the installed packages or the package lists change: it is reused while their
+  // modification times are the same.
   let manager: 'apt' | 'dnf' | null = null;
   let pending: Pending | { reason: string } | null = null;
-  if (!(!sim.ok && sim.failure === 'NOT_FOUND')) {
+  const aptInputs = await aptInputSignature(ctx, p);
+  const cached = ctx.memory.get<{ inputs: string; pending: Pending }>(APT_PENDING_MEMORY_KEY);
+  const sim = aptInputs && cached?.inputs === aptInputs ? undefined : await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+  if (!sim) {
+    manager = 'apt';
+    pending = { ...cached!.pending, ...(await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now)) };
+  } else if (!(!sim.ok && sim.failure === 'NOT_FOUND')) {
     manager = 'apt';
     pending = sim.ok ? await aptPending(ctx, p, sim.stdout, now) : { reason: why(sim) };
+    if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
   } else {
     const dnfArgs = p.dnfCacheOnly ? ['-q', '-C'] : ['-q'];
     const info = await ctx.probes.exec('dnf.updateinfo', p.dnfPath, [...dnfArgs, 'updateinfo', 'list', '--security', '--available'], { timeoutMs: 120_000 });

@@ -213,6 +213,11 @@ export class Forwarders {
     private readonly log: Logger,
   ) {}
 
+  /** Whether any forwarder is open (the bus listener returns at once otherwise). */
+  get active(): boolean {
+    return this.sinks.size > 0;
+  }
+
   async list(): Promise<ForwarderConfig[]> {
     const rows = await this.sql.all<Record<string, unknown>>('SELECT * FROM console_forwarders ORDER BY created_at');
     return rows.map((r) => ({

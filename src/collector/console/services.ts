@@ -206,8 +206,13 @@ export class ConsoleServices {
     return undefined;
   }
 
+  private rulesById: Map<string, Catalogue['rules'][number]> | undefined;
+
   private readonly onEvent = (e: StoredAgentEvent): void => {
-    const rules = new Map(this.catalogue.rules.map((r) => [r.id, r]));
+    // The ingest path runs at tens of thousands of events per second: cheap when nothing forwards.
+    if (!this.forwarders.active || (e.event.kind !== 'violation.opened' && e.event.kind !== 'violation.closed')) return;
+    this.rulesById ??= new Map(this.catalogue.rules.map((r) => [r.id, r]));
+    const rules = this.rulesById;
     const v = forwardedOf(e, (agentId, ruleId) => {
       const r = rules.get(ruleId);
       return { department: this.fleet.assignmentOf(agentId).department, ...(r ? { severity: r.severity, title: r.name, clauses: r.clauses } : {}) };

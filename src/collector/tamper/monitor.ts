@@ -122,6 +122,8 @@ export class TamperMonitor {
         return this.openIfNew(agentId, hostname, 'stopped', '', { ...detail }, `agent stopped (${typeof detail.signal === 'string' ? detail.signal : 'no signal named'})`, e.at);
       case 'uninstalling':
         await this.setLifecycle(agentId, 'uninstalled', e.at);
+        // The uninstaller stops the service first: that stop was part of the uninstall, reported as such.
+        await this.closeIfOpen(agentId, hostname, 'stopped', '', 'superseded by the uninstall (AGENT-003)', e.at);
         return this.openIfNew(agentId, hostname, 'uninstalled', '', { ...detail }, 'agent uninstalled', e.at);
       case 'config.changed':
       case 'binary.changed': {

@@ -22,8 +22,18 @@ export const AgentConfig = z
     outboxCapBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
     /** USB enforcement: audit (report only, default) or block (de-authorise unregistered storage). */
     usbEnforcement: z.enum(['audit', 'block']).default('audit'),
-    /** SHA-256 fingerprint of the collector CA to pin (wss only). */
-    caFingerprint: z.string().optional(),
+    /** SHA-256 fingerprint of the collector CA to pin at first contact (printed by `mamori collector init`); wss only. */
+    caFingerprint: z.string().regex(/^(sha-?256[:=/]?)?([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/i, 'must be a SHA-256 fingerprint (64 hex digits, colons optional)').optional(),
+    /** Resource limits of the agent itself (agent/watchdog.ts); defaults follow osquery's watchdog. */
+    watchdog: z
+      .object({
+        memoryLimitMB: z.number().int().min(32).optional(),
+        cpuLimitPercent: z.number().min(1).max(100).optional(),
+        intervalSeconds: z.number().int().min(1).optional(),
+        strikes: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -4,13 +4,13 @@
  * event arrived exactly once and in order, across kill -9 of either side.
  *
  *   node dist/test/event-agent.mjs --collector URL --state DIR [--enroll TOKEN] [--count N]
- *        [--chunk 500] [--backoff-ms 200] [--exit-when-drained]
+ *        [--chunk 500] [--backoff-ms 200] [--exit-when-drained] [--ca-pin SHA256 | --insecure-plain]
  *
  * Prints JSON lines: {"enrolled":id} {"appended":n} {"drained":seq} {"closed":code}.
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadIdentity, saveIdentity } from '../../../agent/identity.js';
+import { collectorTrust, loadIdentity, saveIdentity } from '../../../agent/identity.js';
 import { Backoff } from '../../../agent/link/backoff.js';
 import { enroll } from '../../../agent/link/enroll.js';
 import { AgentLink } from '../../../agent/link/link.js';
@@ -28,15 +28,19 @@ const { values } = parseArgs({
     'backoff-ms': { type: 'string', default: '200' },
     'cap-bytes': { type: 'string' },
     'exit-when-drained': { type: 'boolean', default: false },
+    'ca-pin': { type: 'string' },
+    'insecure-plain': { type: 'boolean', default: false },
   },
 });
 const say = (obj: object) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 const os = { platform: 'linux' as const, hostname: `test-${hostname()}`, release: 'test' };
 
 const stateDir = values.state!;
+// The same trust path as the agent: pin at first contact, the stored CA afterwards.
+const wsOptions = await collectorTrust({ url: values.collector!, stateDir, pin: values['ca-pin'], allowPlain: values['insecure-plain'] });
 let identity = loadIdentity(stateDir);
 if (!identity) {
-  const e = await enroll(values.collector!, values.enroll!, os, 'test');
+  const e = await enroll(values.collector!, values.enroll!, os, 'test', wsOptions);
   identity = { ...e, collectorUrl: values.collector!, enrolledAt: new Date().toISOString() };
   saveIdentity(stateDir, identity);
 }
@@ -51,6 +55,7 @@ const link = new AgentLink({
   agentVersion: 'test',
   policyVersion: () => 0,
   log: silentLogger(),
+  wsOptions,
   backoff: new Backoff(Number(values['backoff-ms']), 2000),
 });
 link.on('closed', (code) => say({ closed: code }));

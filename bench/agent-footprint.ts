@@ -1,0 +1,93 @@
+/**
+ * Agent footprint on this PC (Debian 12, live probes): idle RSS and CPU over 5 minutes
+ * (targets ≤ 65 MB, ≤ 0.2 % of one core) next to a bare Node process measured over the same
+ * window, and the wall time of one full local check of the six areas (target ≤ 1.5 s) next
+ * to the time of the two heaviest OS tools it runs (dpkg-query, apt-get -s) run raw.
+ *
+ *   node dist/bench/agent-footprint.mjs [--idle-seconds 300] [--check-runs 5]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { localCheck } from '../agent/local-check.js';
+import { startCollector } from '../src/collector/collector.js';
+import { createEnrollmentToken } from '../src/collector/tokens.js';
+import { silentLogger } from '../src/shared/log.js';
+import { benchMain, fmt, machine, numArg, rssMbOf, sleep, summarise, waitFor } from './lib/common.js';
+
+const IDLE_SECONDS = numArg('idle-seconds', 300);
+const CHECK_RUNS = numArg('check-runs', 5);
+const CLI = new URL('../../bin/mamori.js', import.meta.url).pathname;
+
+/** utime + stime of a process, in seconds (proc(5): fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function timeCommand(file: string, args: string[]): number {
+  const t0 = performance.now();
+  try {
+    execFileSync(file, args, { stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } });
+  } catch {
+    // A failing tool still took its time; the figure is what matters here.
+  }
+  return performance.now() - t0;
+}
+
+await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000, async (scratch) => {
+  // --- one full local check, in this process (first = cold, then warm runs)
+  const durations: number[] = [];
+  const perCheck: Record<string, number[]> = {};
+  for (let i = 0; i < CHECK_RUNS + 1; i++) {
+    const t0 = performance.now();
+    const report = await localCheck();
+    durations.push(performance.now() - t0);
+    for (const c of report.checks) (perCheck[c.id] ??= []).push(c.durationMs);
+  }
+  const cold = durations[0]!;
+  const warm = summarise(durations.slice(1));
+  const rawTools = timeCommand('/usr/bin/dpkg-query', ['-W']) + timeCommand('/usr/bin/apt-get', ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade']);
+
+  // --- idle footprint of the real daemon next to a bare node process
+  const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [] });
+  const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
+  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent')], { stdio: 'ignore' });
+  const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    const started = await waitFor(async () => {
+      const id = collector.gateway.connectedAgents[0];
+      return id ? (await collector.store.latestFacts(id)).length >= 6 : false;
+    }, 120_000);
+    if (!started) throw new Error('the agent did not deliver its first evaluation within 120 s');
+    await sleep(10_000); // let start-up garbage settle
+    const cpu0 = { agent: cpuSeconds(agent.pid!), bare: cpuSeconds(bare.pid!) };
+    const rss: { agent: number[]; bare: number[] } = { agent: [], bare: [] };
+    const t0 = Date.now();
+    while (Date.now() - t0 < IDLE_SECONDS * 1000) {
+      rss.agent.push(rssMbOf(agent.pid!));
+      rss.bare.push(rssMbOf(bare.pid!));
+      await sleep(5000);
+    }
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpuPct = (pid: number, before: number) => ((cpuSeconds(pid) - before) / elapsed) * 100;
+    const agentCpu = cpuPct(agent.pid!, cpu0.agent);
+    const bareCpu = cpuPct(bare.pid!, cpu0.bare);
+    const agentRss = Math.max(...rss.agent);
+    const bareRss = Math.max(...rss.bare);
+    return {
+      rows: [
+        { figure: `agent idle RSS (max over ${IDLE_SECONDS} s)`, value: fmt.mb(agentRss), baseline: `bare node ${fmt.mb(bareRss)}`, target: '≤ 65 MB', met: agentRss <= 65 },
+        { figure: `agent idle CPU (${IDLE_SECONDS} s average)`, value: `${agentCpu.toFixed(3)} %`, baseline: `bare node ${bareCpu.toFixed(3)} %`, target: '≤ 0.2 %', met: agentCpu <= 0.2 },
+        { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
+        { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: '', target: '' },
+      ],
+      details: { machine: machine(scratch), checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
+    };
+  } finally {
+    agent.kill('SIGKILL');
+    bare.kill('SIGKILL');
+    await collector.close();
+  }
+});

@@ -1,0 +1,90 @@
+<#
+.SYNOPSIS
+  Silent install / uninstall of the mamori agent (守り) on a Windows PC, for sites that push a
+  script (remote PowerShell, a logon/startup script, an RMM tool) instead of distributing the
+  MSI through GPO or a software-distribution server. Never prompts.
+
+.DESCRIPTION
+  Runs the same MSI with the same properties as
+    msiexec /i mamori-agent-<version>-x64.msi /qn COLLECTOR=… TOKEN=… CA_PIN=… SEGMENT=…
+  so there is one install logic; then checks that the mamori-agent service is running.
+  Exit code: 0 installed (or removed), 3010 done but Windows wants a restart, anything else
+  is the msiexec error (details in the log named on screen).
+
+.EXAMPLE
+  powershell -NoProfile -ExecutionPolicy Bypass -File install.ps1 `
+    -Collector wss://collector.example.lg.jp:8470/agent -Token mmr1.… -CaPin AB:CD:… -Segment lgwan
+
+.EXAMPLE
+  powershell -NoProfile -ExecutionPolicy Bypass -File install.ps1 -Uninstall
+#>
+[CmdletBinding(DefaultParameterSetName = 'Install')]
+param(
+  [Parameter(ParameterSetName = 'Install')] [string] $Collector = '',
+  [Parameter(ParameterSetName = 'Install')] [string] $Token = '',
+  [Parameter(ParameterSetName = 'Install')] [string] $CaPin = '',
+  [Parameter(ParameterSetName = 'Install')] [ValidateSet('', 'mynumber', 'lgwan', 'internet')] [string] $Segment = '',
+  # The MSI; default: the newest mamori-agent-*-x64.msi next to this script.
+  [Parameter(ParameterSetName = 'Install')] [string] $Msi = '',
+  [Parameter(ParameterSetName = 'Uninstall', Mandatory = $true)] [switch] $Uninstall
+)
+$ErrorActionPreference = 'Stop'
+$ServiceName = 'mamori-agent'
+
+$principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
+if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+  Write-Error '管理者として実行してください / run as Administrator (or SYSTEM)'
+  exit 1
+}
+
+$log = Join-Path $env:TEMP ("mamori-agent-{0}-{1:yyyyMMdd-HHmmss}.log" -f $PSCmdlet.ParameterSetName.ToLower(), (Get-Date))
+
+function Invoke-Msiexec([string[]] $Arguments) {
+  # Start-Process joins the arguments with spaces; every value is quoted.
+  $p = Start-Process -FilePath (Join-Path $env:SystemRoot 'System32\msiexec.exe') -ArgumentList $Arguments -Wait -PassThru -WindowStyle Hidden
+  return $p.ExitCode
+}
+
+if ($Uninstall) {
+  # The product is found by its registered name; the MSI's own uninstall stops the service and
+  # tells the collector ("uninstalling") before the files go. C:\ProgramData\mamori is kept.
+  $entry = Get-ChildItem 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' |
+    Get-ItemProperty | Where-Object { $_.DisplayName -eq 'mamori agent' } | Select-Object -First 1
+  if (-not $entry) { Write-Output 'mamori agent is not installed / インストールされていません'; exit 0 }
+  $code = Invoke-Msiexec @('/x', $entry.PSChildName, '/qn', '/norestart', '/l*v', "`"$log`"")
+  Write-Output "msiexec /x: exit $code (log: $log)"
+  exit $code
+}
+
+if (-not $Msi) {
+  $Msi = Get-ChildItem -Path $PSScriptRoot -Filter 'mamori-agent-*-x64.msi' | Sort-Object Name | Select-Object -Last 1 -ExpandProperty FullName
+}
+if (-not $Msi -or -not (Test-Path -LiteralPath $Msi)) {
+  Write-Error 'MSI not found (give -Msi PATH) / MSI が見つかりません'
+  exit 1
+}
+if ($Collector -and -not $Collector.StartsWith('wss://')) {
+  Write-Error "-Collector ${Collector}: the agent speaks only wss:// (TLS) / wss:// の URL を指定してください"
+  exit 1
+}
+
+$arguments = @('/i', "`"$((Resolve-Path -LiteralPath $Msi).Path)`"", '/qn', '/norestart', '/l*v', "`"$log`"")
+# Empty values are left out: an upgrade without settings keeps C:\ProgramData\mamori\agent.yml.
+foreach ($pair in @(@('COLLECTOR', $Collector), @('TOKEN', $Token), @('CA_PIN', $CaPin), @('SEGMENT', $Segment))) {
+  if ($pair[1]) { $arguments += "$($pair[0])=`"$($pair[1])`"" }
+}
+$code = Invoke-Msiexec $arguments
+if ($code -ne 0 -and $code -ne 3010) {
+  Write-Error "msiexec failed with exit code $code; see $log / インストールに失敗しました"
+  exit $code
+}
+
+# The MSI starts the service; wait up to 30 s for it to report Running.
+$service = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
+if (-not $service) { Write-Error "service $ServiceName missing after install; see $log"; exit 1 }
+try { $service.WaitForStatus('Running', [TimeSpan]::FromSeconds(30)) } catch {
+  Write-Error "service $ServiceName is $($service.Status); see C:\ProgramData\mamori\logs"
+  exit 1
+}
+Write-Output "mamori agent installed and running / インストール完了 (log: $log)"
+exit $code

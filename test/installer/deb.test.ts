@@ -1,0 +1,218 @@
+/**
+ * The Debian package, end to end on this machine:
+ *  - built by scripts/package.mjs (the real `npm run package` code), metadata and file list read
+ *    back with dpkg-deb -I / -c;
+ *  - installed with the real dpkg into a throwaway root (`dpkg --root R --force-script-chrootless`):
+ *    the maintainer scripts run for real, with DPKG_ROOT=R, and the silent settings come from the
+ *    environment as with `MAMORI_COLLECTOR=… apt-get install`;
+ *  - the INSTALLED agent (its bundled Node LTS + bundle) enrolls with a collector started here
+ *    and its events arrive in the store; reinstall keeps the identity; removal tells the collector.
+ * Not exercised: systemd itself (no systemd as PID 1 here, and the scripts leave services alone
+ * under DPKG_ROOT), apt's dependency resolution (--force-depends: the root has no libc6 package),
+ * and the live checks (the agent judges an empty recording, so no host state is touched).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startCollector } from '../../src/collector/collector.js';
+import type { RunningCollector } from '../../src/collector/collector.js';
+import { createEnrollmentToken } from '../../src/collector/tokens.js';
+import { AgentConfig } from '../../src/shared/config/agent.js';
+import { loadEolCatalogue, resolveEolDate } from '../../src/shared/eol/index.js';
+import { createLogger } from '../../src/shared/log.js';
+import { formatFingerprint } from '../../src/shared/tls/fingerprint.js';
+import { initTls } from '../../src/shared/tls/material.js';
+import { VERSION, buildPackages, run, waitFor } from './helpers.js';
+
+const DEB = () => join(out, `mamori-agent_${VERSION}_amd64.deb`);
+let out: string;
+let root: string;
+let collector: RunningCollector;
+let work: string;
+
+/** A dpkg admin directory of its own, so the test root is a separate "system". */
+function makeDpkgRoot(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-root-'));
+  for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'var/lib/dpkg/status'), '');
+  writeFileSync(join(dir, 'var/lib/dpkg/available'), '');
+  return dir;
+}
+
+function dpkg(args: string[], env: Record<string, string> = {}) {
+  return run('dpkg', [`--root=${root}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+}
+
+function mode(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8);
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function eventsOf(agentId: string) {
+  return collector.store.listEvents(agentId, 0, 1000);
+}
+
+beforeAll(async () => {
+  out = await buildPackages(['deb']);
+  root = makeDpkgRoot();
+  work = mkdtempSync(join(tmpdir(), 'mamori-deb-test-'));
+  // A TLS collector like a real one: the agent pins its CA with the fingerprint given at install.
+  const { material } = await initTls(join(work, 'collector'));
+  collector = await startCollector({ dataDir: join(work, 'collector'), tls: material, log: createLogger({ component: 'collector', console: false }) });
+}, 300_000);
+
+afterAll(async () => {
+  await collector?.close();
+  for (const dir of [out, root, work]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('mamori-agent .deb', { timeout: 120_000 }, () => {
+  it('has the package metadata and maintainer scripts', async () => {
+    const info = await run('dpkg-deb', ['-I', DEB()]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/^ Package: mamori-agent$/m);
+    expect(info.stdout).toMatch(new RegExp(`^ Version: ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
+    expect(info.stdout).toMatch(/^ Architecture: amd64$/m);
+    expect(info.stdout).toMatch(/^ Depends: .*libc6 \(>= 2\.28\)/m);
+    for (const script of ['postinst', 'prerm', 'postrm']) expect(info.stdout).toMatch(new RegExp(`\\s${script}\\s+#!/bin/sh`));
+  });
+
+  it('ships the bundle, config/, a Node runtime and the unit, and nothing of the collector', async () => {
+    const list = await run('dpkg-deb', ['-c', DEB()]);
+    expect(list.code).toBe(0);
+    // "-rwxr-xr-x root/root 126595440 1985-10-26 08:15 ./usr/lib/mamori-agent/node/bin/node"
+    const entries = new Map(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const cols = line.split(/\s+/);
+          return [cols.slice(5).join(' ').replace(/^\.\//, '/'), { perms: cols[0]!, owner: cols[1]! }] as const;
+        }),
+    );
+    expect(entries.get('/usr/lib/mamori-agent/node/bin/node')?.perms).toBe('-rwxr-xr-x');
+    expect(entries.get('/usr/lib/mamori-agent/mamori-agent.mjs')?.perms).toBe('-rw-r--r--');
+    expect(entries.has('/usr/lib/mamori-agent/config/sources.yml')).toBe(true);
+    expect(entries.has('/usr/lib/mamori-agent/config/eol/catalogue.yml')).toBe(true);
+    expect(entries.has('/lib/systemd/system/mamori-agent.service')).toBe(true);
+    expect(entries.get('/usr/sbin/mamori-agent')?.perms).toBe('-rwxr-xr-x');
+    expect([...entries.values()].every((e) => e.owner === 'root/root')).toBe(true);
+    const paths = [...entries.keys()];
+    expect(paths.filter((p) => /node_modules|\.node$|better.sqlite/.test(p))).toEqual([]);
+    // Every file lives under the package's own locations.
+    expect(paths.filter((p) => !/^\/($|lib\/($|systemd\/($|system\/($|mamori-agent\.service$)))|usr\/($|lib\/($|mamori-agent\/)|sbin\/($|mamori-agent$)|share\/($|doc\/($|mamori-agent\/))))/.test(p))).toEqual([]);
+  });
+
+  it('installs silently from the environment: root-only config, state and log directories', async () => {
+    const { token } = await createEnrollmentToken(collector.store, { segment: 'mynumber', expiresInMs: 10 * 60_000, singleUse: true, note: 'installer test' });
+    expect(collector.agentUrl).toMatch(/^wss:/);
+    const r = await dpkg(['-i', DEB()], { MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN: token, MAMORI_CA_PIN: collector.caFingerprint!, MAMORI_SEGMENT: 'mynumber' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`wrote ${root}/etc/mamori/agent.yml`);
+    const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status} ${Version}', 'mamori-agent']);
+    expect(status.stdout).toBe(`install ok installed ${VERSION}`);
+
+    const configFile = join(root, 'etc/mamori/agent.yml');
+    expect(mode(configFile)).toBe('600');
+    for (const dir of ['etc/mamori', 'var/lib/mamori', 'var/log/mamori']) expect(mode(join(root, dir))).toBe('700');
+    const text = readFileSync(configFile, 'utf8');
+    const config = AgentConfig.parse(parse(text));
+    expect(config).toMatchObject({ collector: collector.agentUrl, enrollToken: token, stateDir: '/var/lib/mamori', logDir: '/var/log/mamori' });
+    expect(config.caFingerprint).toBe(formatFingerprint(collector.caFingerprint!));
+    expect(text).toMatch(/^# segment requested at install time .*: mynumber$/m);
+  });
+
+  it('bundles a Node runtime that is an LTS line not past its end of support', async () => {
+    const node = join(root, 'usr/lib/mamori-agent/node/bin/node');
+    const r = await run(node, ['-p', 'process.version + " " + process.release.lts']);
+    expect(r.code).toBe(0);
+    const [version, lts] = r.stdout.trim().split(' ');
+    expect(lts).not.toBe('undefined'); // an LTS codename, e.g. "Krypton"
+    const major = version!.replace(/^v/, '').split('.')[0]!;
+    expect(Number(major)).toBeGreaterThanOrEqual(22);
+    const nodejs = loadEolCatalogue().products.find((p) => p.id === 'nodejs');
+    const cycle = nodejs?.cycles.find((c) => c.cycle === major);
+    expect(cycle, `Node ${major} is in config/eol/catalogue.yml`).toBeDefined();
+    const eol = resolveEolDate(cycle!.eol);
+    if (eol !== null) expect(eol > new Date().toISOString().slice(0, 10)).toBe(true);
+  });
+
+  it('has a systemd unit that systemd-analyze verify accepts without a warning', async () => {
+    // The test root needs the standard targets the unit refers to (sysinit.target, network-online.target…).
+    const units = join(root, 'lib/systemd/system');
+    for (const f of readdirSync('/lib/systemd/system').filter((n) => n.endsWith('.target') || n.endsWith('.slice'))) {
+      if (!existsSync(join(units, f))) cpSync(join('/lib/systemd/system', f), join(units, f));
+    }
+    const r = await run('systemd-analyze', ['verify', `--root=${root}`, '/lib/systemd/system/mamori-agent.service']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const unit = readFileSync(join(units, 'mamori-agent.service'), 'utf8');
+    for (const line of ['Restart=always', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'UMask=0077']) expect(unit).toMatch(new RegExp(`^${line}$`, 'm'));
+    expect(unit).toMatch(/^CapabilityBoundingSet=(CAP_[A-Z_]+ ?)+$/m);
+    expect(unit).not.toMatch(/^CapabilityBoundingSet=.*CAP_SYS_ADMIN/m);
+  });
+
+  it('the installed agent enrolls with the collector and its events arrive in the store', async () => {
+    // As the unit runs it, but with the paths inside the test root and an empty recording
+    // (so no check touches this machine).
+    const installed = parse(readFileSync(join(root, 'etc/mamori/agent.yml'), 'utf8')) as Record<string, unknown>;
+    const runConfig = join(work, 'run.yml');
+    writeFileSync(runConfig, JSON.stringify({ ...installed, stateDir: join(root, 'var/lib/mamori'), logDir: join(root, 'var/log/mamori') }), { mode: 0o600 });
+    const replay = join(work, 'empty-recording');
+    mkdirSync(replay);
+    writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
+
+    const agent = spawn(join(root, 'usr/lib/mamori-agent/node/bin/node'), [join(root, 'usr/lib/mamori-agent/mamori-agent.mjs'), 'agent', 'run', '--config', runConfig, '--state', join(root, 'var/lib/mamori'), '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    try {
+      const identity = await waitFor('identity.json', () => (existsSync(join(root, 'var/lib/mamori/identity.json')) ? (JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string; segment: string }) : undefined), 60_000);
+      expect(identity.segment).toBe('mynumber');
+      expect(mode(join(root, 'var/lib/mamori/identity.json'))).toBe('600');
+      const stored = await waitFor('the agent record and its first events', async () => {
+        const events = await eventsOf(identity.agentId);
+        return events.some((e) => e.kind === 'facts') && events.some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'started') ? events : undefined;
+      }, 60_000);
+      const record = await collector.store.getAgent(identity.agentId);
+      expect(record?.agentVersion).toBe(VERSION);
+      expect(record?.os.platform).toBe('linux');
+      expect(stored.filter((e) => e.kind === 'facts').length).toBeGreaterThanOrEqual(1);
+      expect(readdirSync(join(root, 'var/log/mamori')).some((f) => f.startsWith('agent-'))).toBe(true);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+  });
+
+  it('reinstalling (upgrade path) keeps the identity, the outbox and the configuration', async () => {
+    const identity = join(root, 'var/lib/mamori/identity.json');
+    const config = join(root, 'etc/mamori/agent.yml');
+    const before = { identity: sha256(identity), config: sha256(config), outbox: readdirSync(join(root, 'var/lib/mamori/outbox')).sort() };
+    const r = await dpkg(['-i', DEB()]);
+    expect(r.code).toBe(0);
+    expect({ identity: sha256(identity), config: sha256(config), outbox: readdirSync(join(root, 'var/lib/mamori/outbox')).sort() }).toEqual(before);
+  });
+
+  it('removal tells the collector "uninstalling" and keeps the state; purge deletes it', async () => {
+    const { agentId } = JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string };
+    const removed = await dpkg(['-r', 'mamori-agent'], { MAMORI_NOTIFY_TIMEOUT: '20' });
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('collector informed of the uninstall');
+    const events = await eventsOf(agentId);
+    expect(events.some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'uninstalling')).toBe(true);
+    expect(existsSync(join(root, 'usr/lib/mamori-agent'))).toBe(false);
+    expect(existsSync(join(root, 'var/lib/mamori/identity.json'))).toBe(true);
+
+    const purged = await dpkg(['--purge', 'mamori-agent']);
+    expect(purged.code).toBe(0);
+    for (const dir of ['etc/mamori', 'var/lib/mamori', 'var/log/mamori']) expect(existsSync(join(root, dir))).toBe(false);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * The optional .rpm (RHEL-family desktops), built by scripts/package.mjs with rpmbuild and read
+ * back with rpm -qp. Its scriptlets are the Debian maintainer scripts with rpm's counts mapped to
+ * dpkg's verbs; they are exercised through the .deb (deb.test.ts), not here: installing into a
+ * test root would run them chrooted into a root without /bin/sh.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION, buildPackages, run } from './helpers.js';
+
+let out: string;
+const RPM = () => join(out, `mamori-agent-${VERSION}-1.x86_64.rpm`);
+
+beforeAll(async () => {
+  out = await buildPackages(['rpm']);
+}, 300_000);
+
+afterAll(() => {
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+describe('mamori-agent .rpm', { timeout: 60_000 }, () => {
+  it('has the package metadata', async () => {
+    const r = await run('rpm', ['-qp', '--qf', '%{NAME} %{VERSION} %{RELEASE} %{ARCH}', RPM()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`mamori-agent ${VERSION} 1 x86_64`);
+  });
+
+  it('installs the same files as the .deb, the runtime executable', async () => {
+    const r = await run('rpm', ['-qp', '--qf', '[%{FILEMODES:perms} %{FILENAMES}\\n]', RPM()]);
+    expect(r.code, r.stderr).toBe(0);
+    const files = new Map(r.stdout.trim().split('\n').map((l) => [l.slice(l.indexOf(' ') + 1), l.slice(0, l.indexOf(' '))] as const));
+    expect(files.get('/usr/lib/mamori-agent/node/bin/node')).toBe('-rwxr-xr-x');
+    expect(files.get('/usr/sbin/mamori-agent')).toBe('-rwxr-xr-x');
+    for (const f of ['/usr/lib/mamori-agent/mamori-agent.mjs', '/usr/lib/mamori-agent/config/sources.yml', '/lib/systemd/system/mamori-agent.service']) expect(files.has(f), f).toBe(true);
+    expect([...files.keys()].filter((p) => /node_modules|\.node$/.test(p))).toEqual([]);
+  });
+
+  it('maps rpm scriptlet counts to the dpkg verbs of the shared scripts', async () => {
+    const r = await run('rpm', ['-qp', '--scripts', RPM()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/postinstall scriptlet[^\n]*\nset -- configure\n/);
+    expect(r.stdout).toMatch(/preuninstall scriptlet[^\n]*\nif \[ "\$1" = 0 \]; then set -- remove; else set -- upgrade; fi\n/);
+    expect(r.stdout).toContain('agent configure');
+    expect(r.stdout).toContain('agent notify-uninstall');
+  });
+});
