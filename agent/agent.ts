@@ -25,7 +25,9 @@ import type { LinkOptions } from './link/link.js';
 import { localCheck, productCatalogue } from './local-check.js';
 import { FileCheckMemory } from './memory.js';
 import { Outbox } from './outbox/outbox.js';
-import { LiveProbes } from './probes/live.js';
+import { liveProbes } from './probes/index.js';
+import { enforceUsb, enforcementNotices } from './enforce/index.js';
+import type { UsbDevice } from './checks/usb-media/facts.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
 import type { Watcher } from './watchers/types.js';
@@ -45,6 +47,8 @@ export interface AgentOptions {
   wsOptions?: LinkOptions['wsOptions'];
   /** Start without running the checks at once (tests that drive the agent themselves). */
   skipInitialRun?: boolean;
+  /** audit (default): report unregistered USB storage; block: also de-authorise it (agent/enforce). */
+  usbEnforcement?: 'audit' | 'block';
   /** The configuration file, hashed at start (config.changed). */
   configPath?: string;
   /** The agent's own program file, hashed at start (binary.changed); default: this module's file (the bundle). */
@@ -86,7 +90,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
-    this.probes = opts.replayDir ? new ReplayProbes(opts.replayDir) : new LiveProbes();
+    this.probes = opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes();
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
@@ -174,7 +178,7 @@ export class Agent {
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
   }
 
-  /** Run these checks soon (triggers within 150 ms are coalesced). */
+  /** Run these checks soon (triggers within 50 ms are coalesced: a USB stick makes several udev events). */
   enqueue(checks: readonly CheckId[], reason: string, scan?: ScanRequestFrame): void {
     if (this.stopped) return;
     for (const c of checks) this.queue.checks.add(c);
@@ -184,7 +188,7 @@ export class Agent {
     }
     this.opts.log.debug(`checks queued: ${checks.join(', ')} (${reason})`);
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.drain(), scan ? 0 : 150);
+    this.debounce = setTimeout(() => void this.drain(), scan ? 0 : 50);
   }
 
   private async drain(): Promise<void> {
@@ -203,8 +207,13 @@ export class Agent {
 
   private async runChecks(checks: CheckId[], scans: ScanRequestFrame[], force: boolean): Promise<void> {
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes: this.probes, checks, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
+    if (this.opts.usbEnforcement === 'block') {
+      const usb = report.checks.find((c) => c.id === 'usb-media');
+      const devices = usb?.facts.devices as UsbDevice[] | undefined;
+      if (devices) events.push(...enforcementNotices(await enforceUsb(this.probes, devices, this.policy)));
+    }
     for (const scan of scans) {
       events.push({
         at: new Date().toISOString(),

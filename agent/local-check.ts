@@ -48,6 +48,8 @@ export interface LocalCheckOptions {
   memory?: CheckMemory;
   catalogue?: Catalogue;
   log?: Logger;
+  /** Site values of check parameters (e.g. the USB enforcement mode), over each check's defaults. */
+  checkParams?: Partial<Record<CheckId, Record<string, unknown>>>;
 }
 
 export function emptyPolicy(): PolicyDocument {
@@ -71,7 +73,7 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
   const checks: CheckReport[] = [];
   for (const def of selected) {
     const started = performance.now();
-    const output = await runCheck(def, { probes, params: {}, memory: scopedMemory(memory, def.id), log });
+    const output = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log });
     const rules = judge(
       catalogue.rules.filter((r) => r.check === def.id),
       output,

@@ -4,7 +4,7 @@
 // summary follows.
 //
 //   node bench/run-all.mjs                 all benches (about 10 minutes on the 2-core machine)
-//   node bench/run-all.mjs ingest scan     only the benches whose name contains a word
+//   node bench/run-all.mjs ingest scan     only bench/ingest.ts and the benches whose name contains "scan"
 //   node bench/run-all.mjs --build-only    build, do not run
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,9 @@ for (const s of scripts.filter((n) => !ORDER.includes(n))) {
 if (unbuilt.length) console.error(`not built (see the errors above): ${unbuilt.join(', ')}`);
 if (buildOnly) process.exit(0);
 
-const selected = scripts.filter((s) => !unbuilt.includes(s) && (filters.length === 0 || filters.some((f) => s.includes(f))));
+// A word that is the name of a bench selects that bench only; any other word, every bench containing it.
+const matches = (s, f) => (scripts.includes(f) ? s === f : s.includes(f));
+const selected = scripts.filter((s) => !unbuilt.includes(s) && (filters.length === 0 || filters.some((f) => matches(s, f))));
 const results = [];
 const failures = [];
 for (const name of selected) {

@@ -64,7 +64,9 @@ await benchMain('scan-roundtrip', import.meta.url, 10 * 60_000, async (scratch) 
   type ScanOut = { latencies: number[]; timedOut: number };
   const scan = (ids: string[], concurrency: number) => collector.call<ScanOut>('scan', { agentIds: ids, concurrency, timeoutMs: 30_000 }, 300_000);
   const single = await scan(pick(SINGLE), 1);
+  console.error(`scan-roundtrip: single done, p99 ${summarise(single.latencies).p99.toFixed(0)} ms`);
   const group = await scan(pick(GROUP), GROUP);
+  console.error(`scan-roundtrip: group done, p99 ${summarise(group.latencies).p99.toFixed(0)} ms`);
   await swarm.all('startLoad', BACKGROUND);
   await sleep(3000);
   const s0 = (await collector.call<{ storedEvents: number }>('stats')).storedEvents;

@@ -195,6 +195,7 @@ export function buildDeb(outDir, bundle) {
   // gzip: every dpkg reads it and it is several times faster to build than xz (45 MB instead of
   // 30 MB for the 127 MB runtime).
   run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb]);
+  rmSync(root, { recursive: true, force: true });
   return deb;
 }
 
@@ -205,9 +206,14 @@ export function buildRpm(outDir, bundle) {
   rmSync(top, { recursive: true, force: true });
   const root = join(top, 'root');
   stageLinuxTree(root, bundle);
+  // RHEL-family systems keep units in /usr/lib/systemd/system (/lib is a symlink to usr/lib there).
+  mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
+  renameSync(join(root, 'lib/systemd/system'), join(root, 'usr/lib/systemd/system'));
+  rmSync(join(root, 'lib'), { recursive: true });
   const script = (name) => readFileSync(join(ROOT, 'installer/linux', name), 'utf8');
-  // rpm scriptlets get a count instead of dpkg's verbs: $1 = 1 install, 2 upgrade (post);
-  // 0 removal, 1 upgrade (preun/postun). They call the dpkg-style scripts with the matching verb.
+  // rpm scriptlets get a count instead of dpkg's verbs: $1 = 1 install, 2 upgrade (%post);
+  // 0 removal, 1 upgrade (%preun/%postun). On an upgrade rpm runs the NEW %post before the OLD
+  // %preun, so only removal may stop the service; the new %post has already restarted it.
   const spec = [
     'Name: mamori-agent',
     `Version: ${VERSION}`,
@@ -215,7 +221,9 @@ export function buildRpm(outDir, bundle) {
     'Summary: mamori endpoint compliance agent',
     'License: UNLICENSED',
     'BuildArch: x86_64',
+    // The bundled runtime's needs (official Node 24 Linux build); nothing else is detected.
     'AutoReqProv: no',
+    'Requires: glibc >= 2.28, libstdc++',
     '%define __os_install_post %{nil}',
     '%define _build_id_links none',
     '%description',
@@ -225,15 +233,15 @@ export function buildRpm(outDir, bundle) {
     '%files',
     '%attr(0755,root,root) /usr/lib/mamori-agent/node/bin/node',
     '/usr/lib/mamori-agent',
-    '/lib/systemd/system/mamori-agent.service',
+    '/usr/lib/systemd/system/mamori-agent.service',
     '%attr(0755,root,root) /usr/sbin/mamori-agent',
     '%doc /usr/share/doc/mamori-agent',
     '%post',
     `set -- configure\n${script('postinst').replace(/^#!.*\n/, '')}`,
     '%preun',
-    `if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi\n${script('prerm').replace(/^#!.*\n/, '')}`,
+    `[ "$1" = 0 ] || exit 0\nset -- remove\n${script('prerm').replace(/^#!.*\n/, '')}`,
     '%postun',
-    `if [ "$1" = 0 ]; then set -- remove; else set -- upgrade; fi\n${script('postrm').replace(/^#!.*\n/, '')}`,
+    `[ "$1" = 0 ] || exit 0\nset -- remove\n${script('postrm').replace(/^#!.*\n/, '')}`,
     '',
   ].join('\n');
   // The scripts end with "exit 0"; inside rpm scriptlets that is the scriptlet's own end.
@@ -243,6 +251,7 @@ export function buildRpm(outDir, bundle) {
   const built = join(top, 'RPMS/x86_64', `mamori-agent-${VERSION}-1.x86_64.rpm`);
   const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
   renameSync(built, rpm);
+  rmSync(top, { recursive: true, force: true });
   return rpm;
 }
 
@@ -297,6 +306,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  rmSync(stage, { recursive: true, force: true });
   return msi;
 }
 

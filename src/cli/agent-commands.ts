@@ -8,7 +8,7 @@ import { enroll } from '../../agent/link/enroll.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
 import { localCheck } from '../../agent/local-check.js';
-import { LiveProbes } from '../../agent/probes/live.js';
+import { liveProbes } from '../../agent/probes/index.js';
 import { RecordingProbes } from '../../agent/probes/replay.js';
 import { ReplayProbes } from '../../agent/probes/replay.js';
 import { loadAgentConfig } from '../shared/config/agent.js';
@@ -90,7 +90,7 @@ export function registerAgentCommands(program: Command): void {
       if (!identity) {
         const token = o.enroll ?? config.enrollToken;
         if (!token) throw new UsageError(`${stateDir} has no identity yet: give --enroll TOKEN`);
-        const probes = o.replay ? new ReplayProbes(o.replay) : new LiveProbes();
+        const probes = o.replay ? new ReplayProbes(o.replay) : liveProbes();
         const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION, wsOptions);
         identity = { ...enrolled, collectorUrl, enrolledAt: new Date().toISOString() };
         saveIdentity(stateDir, identity);
@@ -100,8 +100,9 @@ export function registerAgentCommands(program: Command): void {
         saveIdentity(stateDir, identity);
       }
       const { platformWatchers } = await import('../../agent/watchers/index.js');
-      const watchers = o.replay ? [] : platformWatchers({ log, usbEnforcement: config.usbEnforcement });
+      const watchers = o.replay ? [] : platformWatchers({ log });
       const daemon = new Agent({
+        usbEnforcement: config.usbEnforcement,
         identity,
         stateDir,
         log,
@@ -141,7 +142,7 @@ export function registerAgentCommands(program: Command): void {
       const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       const outbox = Outbox.open(join(stateDir, 'outbox'));
       const [notice] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { host: hostname() } }]);
-      const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(new LiveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
+      const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
       link.start();
       const until = Date.now() + Number(o.timeout) * 1000;
       while (outbox.acked < notice!.seq && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
@@ -172,7 +173,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--check <id...>', 'only these checks')
     .option('--note <text>', 'where the recording comes from (kept in meta.json)')
     .action(async (o: { save: string; check?: string[]; note?: string }) => {
-      const probes = new RecordingProbes(new LiveProbes(), resolve(o.save), { hostname: hostname(), agentVersion: AGENT_VERSION, source: o.note ?? `recorded by mamori agent collect on ${hostname()}` });
+      const probes = new RecordingProbes(liveProbes(), resolve(o.save), { hostname: hostname(), agentVersion: AGENT_VERSION, source: o.note ?? `recorded by mamori agent collect on ${hostname()}` });
       const report = await localCheck({ probes, checks: checkList(o.check) });
       const unknown = report.checks.filter((c) => c.status === 'unknown').map((c) => c.id);
       process.stdout.write(`recorded ${report.checks.length} checks into ${resolve(o.save)}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);

@@ -36,6 +36,11 @@ export interface InstallSettings {
   logDir?: string;
 }
 
+/** The entry point was put together wrongly (a bug, not bad input). */
+export class CliWiringError extends Error {
+  readonly code = 'CLI_WIRING';
+}
+
 /** The CA pin in the form an administrator compares by eye ("AB:CD:…"); a malformed pin is a usage error. */
 function pinText(pin: string): string {
   try {
@@ -121,13 +126,13 @@ async function restrictWindowsDirectory(dir: string): Promise<void> {
 /** Add `configure` to the `agent` command of `program`. */
 export function registerInstallCommands(program: Command): void {
   const agent = program.commands.find((c) => c.name() === 'agent');
-  if (!agent) throw new Error('registerAgentCommands must run first');
+  if (!agent) throw new CliWiringError('registerAgentCommands must run before registerInstallCommands');
 
   agent
     .command('configure')
     .description('write the agent configuration file from installer settings (keys not given are kept)')
     .requiredOption('--config <file>', 'configuration file to write (e.g. /etc/mamori/agent.yml)')
-    .option('--collector <url>', 'collector agent endpoint, ws:// or wss://')
+    .option('--collector <url>', 'collector agent endpoint (wss://…/agent)')
     .option('--token <token>', 'enrollment token')
     .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA')
     .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
@@ -144,7 +149,6 @@ export function registerInstallCommands(program: Command): void {
       if (process.platform === 'win32') await restrictWindowsDirectory(folder);
       process.stdout.write(`wrote ${file}\n`);
     });
-
 }
 
 /** Service host protocol: end of standard input = stop (see the file comment). */

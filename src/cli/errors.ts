@@ -7,5 +7,5 @@ const USER_FACING = new Set(['USAGE', 'CATALOGUE_LOAD', 'CATALOGUE_INVALID', 'ID
 
 export function isUserFacing(err: unknown): err is Error & { code: string } {
   const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === 'string' && (USER_FACING.has(code) || code.startsWith('ENROLL'));
+  return err instanceof Error && typeof code === 'string' && (USER_FACING.has(code) || code.startsWith('ENROLL') || code.startsWith('TLS_'));
 }

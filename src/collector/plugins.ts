@@ -5,8 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { consolePlugin } from './console/plugin.js';
 import type { CollectorContext } from './context.js';
+import { retentionPlugin } from './retention.js';
 
 export type CollectorPlugin = (app: FastifyInstance, ctx: CollectorContext) => Promise<void>;
 
-/** Plugins every collector starts with: the console (screens, /api/v1, live stream, forwarders). */
-export const defaultPlugins: CollectorPlugin[] = [consolePlugin()];
+/**
+ * Plugins every collector starts with: the console (screens, /api/v1, live stream,
+ * forwarders) and the background pruning of old events and closed violations (periods are
+ * mamori's defaults, see retention.ts; no standard fixes them).
+ */
+export const defaultPlugins: CollectorPlugin[] = [consolePlugin(), retentionPlugin()];

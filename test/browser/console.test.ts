@@ -69,7 +69,7 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     cpSync(FIXTURE, recording, { recursive: true });
     writeFileSync(join(recording, 'usb.devices.out'), '["1-0:1.0","usb1"]');
     const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 600_000, singleUse: true });
-    agent = spawn(process.execPath, [join(ROOT, 'bin', 'mamori.js'), 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(dataDir, 'agent'), '--replay', recording], { stdio: ['ignore', 'pipe', 'pipe'] });
+    agent = spawn(process.execPath, [join(ROOT, 'bin', 'mamori.js'), 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(dataDir, 'agent'), '--replay', recording, '--insecure-plain'], { stdio: ['ignore', 'pipe', 'pipe'] });
     agent.stdout!.on('data', (b: Buffer) => agentOutput.push(b.toString()));
     agent.stderr!.on('data', (b: Buffer) => agentOutput.push(b.toString()));
     const deadline = Date.now() + 30_000;

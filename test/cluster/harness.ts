@@ -125,7 +125,8 @@ export async function startNode(program: string, db: string, name: string, port 
 /** `mamori collector --db URL` of this tree. */
 export async function startCliNode(cli: string, db: string, name: string, port: number): Promise<NodeChild> {
   const data = tempDir(`node-${name}`);
-  const child = startChild(name, [cli, 'collector', '--data', data, '--listen', `127.0.0.1:${port}`, '--db', db, '--heartbeat', '2']) as NodeChild;
+  // Plain ws: the nodes sit behind the test's TCP balancer on loopback; TLS is tested in test/security.
+  const child = startChild(name, [cli, 'collector', '--data', data, '--listen', `127.0.0.1:${port}`, '--db', db, '--heartbeat', '2', '--insecure-plain']) as NodeChild;
   const line = await child.waitLine((l) => /agents connect to ws:\/\//.test(l), 30_000, 'listening line');
   child.port = port;
   child.agentUrl = /agents connect to (ws:\/\/\S+)/.exec(line)![1]!;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AgentConfig } from '../../src/shared/config/agent.js';
+import { requireTools, skipReal } from '../helpers/linux-real.js';
 import { VERSION, buildPackages, run } from './helpers.js';
 
 let out: string;
@@ -31,7 +32,13 @@ function splitCommandLine(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
+const TOOLS = ['/usr/bin/wixl', '/usr/bin/wixl-heat', '/usr/bin/msiinfo', '/usr/bin/msibuild', '/usr/bin/msiextract', '/usr/bin/x86_64-w64-mingw32-gcc'];
+const PACKAGES = 'wixl wixl-data msitools gcc-mingw-w64-x86-64-win32';
+const skip = skipReal(TOOLS, PACKAGES);
+
 beforeAll(async () => {
+  if (skip) return;
+  requireTools(TOOLS, PACKAGES);
   out = await buildPackages(['msi']);
   msi = join(out, `mamori-agent-${VERSION}-x64.msi`);
 }, 300_000);
@@ -40,7 +47,7 @@ afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });
 });
 
-describe('mamori-agent .msi', { timeout: 60_000 }, () => {
+describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
   it('is an x64 MSI package of this version', async () => {
     const info = await run('msiinfo', ['suminfo', msi]);
     expect(info.stdout).toMatch(/^Template: x64;\d+$/m);

@@ -22,11 +22,13 @@ import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { AgentConfig } from '../../src/shared/config/agent.js';
 import { createLogger } from '../../src/shared/log.js';
 import { initTls } from '../../src/shared/tls/material.js';
+import { requireTools, skipReal } from '../helpers/linux-real.js';
 import { REPO, VERSION, run, waitFor } from './helpers.js';
 
 /** Node LTS whose node.exe starts under wine 8 (see the file comment). */
 const WINE_NODE = '22.23.3';
-const hasWine = existsSync('/usr/bin/wine');
+const TOOLS = ['/usr/bin/wine', '/usr/bin/wineserver', '/usr/bin/wixl', '/usr/bin/msibuild', '/usr/bin/x86_64-w64-mingw32-gcc'];
+const PACKAGES = 'wine wine64 wixl wixl-data msitools gcc-mingw-w64-x86-64-win32';
 
 let work: string;
 let prefix: string;
@@ -62,8 +64,9 @@ function z(path: string): string {
 
 const programData = () => join(prefix, 'drive_c/ProgramData/mamori');
 
-describe.skipIf(!hasWine)('mamori-agent .msi under wine', { timeout: 240_000 }, () => {
+describe.skipIf(skipReal(TOOLS, PACKAGES))('mamori-agent .msi under wine', { timeout: 240_000 }, () => {
   beforeAll(async () => {
+    requireTools(TOOLS, PACKAGES);
     work = mkdtempSync(join(tmpdir(), 'mamori-wine-'));
     prefix = join(work, 'prefix');
     mkdirSync(prefix);
@@ -101,7 +104,10 @@ describe.skipIf(!hasWine)('mamori-agent .msi under wine', { timeout: 240_000 }, 
     expect(record?.agentVersion).toBe(VERSION);
     // The collector's acknowledgement reached the agent's disk (outbox ack.json): the agent got
     // past its first durable write on Windows and is still the running service.
-    await waitFor('outbox/ack.json on the Windows side', () => (existsSync(join(programData(), 'outbox', 'ack.json')) ? true : undefined), 30_000);
+    await waitFor('outbox/ack.json on the Windows side', () => (existsSync(join(programData(), 'outbox', 'ack.json')) ? true : undefined), 30_000).catch((err: Error) => {
+      const consoleLog = join(programData(), 'logs', 'service-console.log');
+      throw new Error(`${err.message}; agent console:\n${existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8').slice(-1500) : '(none)'}`);
+    });
     const query = await wine(['sc', 'query', 'mamori-agent']);
     expect(query.out).toMatch(/STATE\s+:\s+4\s+RUNNING/);
   });

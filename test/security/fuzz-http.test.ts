@@ -21,7 +21,7 @@ const recordRoutes: CollectorPlugin = async (app) => {
   // /healthz is registered by the collector before any plugin.
   routes.push({ method: 'GET', url: '/healthz' }, { method: 'GET', url: '/' });
   app.addHook('onRoute', (r: RouteOptions) => {
-    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url ?? r.path });
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
   });
 };
 

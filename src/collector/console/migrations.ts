@@ -176,19 +176,24 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
   },
 ];
 
-/** Apply the console steps not yet recorded in console_migrations, each in one transaction. */
+/**
+ * Apply the console steps not yet recorded in console_migrations, in one transaction. On
+ * PostgreSQL several collector nodes may start at the same moment: a transaction-scoped
+ * advisory lock makes them take turns (CREATE TABLE IF NOT EXISTS alone still races on the
+ * catalogue, "duplicate key … pg_type_typname_nsp_index").
+ */
 export async function migrateConsole(sql: SqlRunner): Promise<number[]> {
-  await sql.run('CREATE TABLE IF NOT EXISTS console_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const done = new Set((await sql.all<{ version: number }>('SELECT version FROM console_migrations')).map((r) => Number(r.version)));
-  const applied: number[] = [];
-  for (const step of CONSOLE_MIGRATIONS) {
-    if (done.has(step.version)) continue;
-    await sql.transaction(async (tx) => {
+  return sql.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.get("SELECT pg_advisory_xact_lock(hashtext('mamori.console.migrations'))");
+    await tx.run('CREATE TABLE IF NOT EXISTS console_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const done = new Set((await tx.all<{ version: number }>('SELECT version FROM console_migrations')).map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const step of CONSOLE_MIGRATIONS) {
+      if (done.has(step.version)) continue;
       for (const statement of step.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.run(statement);
-      // Another node may have applied it meanwhile: the primary key refuses the second record and rolls this back.
       await tx.run('INSERT INTO console_migrations (version, name, applied_at) VALUES (?, ?, ?)', [step.version, step.name, new Date().toISOString()]);
-    });
-    applied.push(step.version);
-  }
-  return applied;
+      applied.push(step.version);
+    }
+    return applied;
+  });
 }

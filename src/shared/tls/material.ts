@@ -17,7 +17,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
-import './reflect-shim.js';
+// @peculiar/x509 resolves its helpers through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
 import { TlsError } from './errors.js';
 import { certFingerprint } from './fingerprint.js';
 
