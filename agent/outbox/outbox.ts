@@ -230,7 +230,7 @@ export class Outbox {
       const target = join(this.dir, segName(from));
       const tmp = `${target}.tmp`;
       writeFileSync(tmp, `${gap}\n`, { mode: 0o600 });
-      const fd = openSync(tmp, 'r');
+      const fd = openSync(tmp, 'r+'); // r+: Windows refuses fsync on a read-only handle (EPERM)
       fsyncSync(fd);
       closeSync(fd);
       renameSync(tmp, target);
@@ -322,7 +322,7 @@ export class Outbox {
     const path = join(this.dir, 'ack.json');
     const tmp = `${path}.tmp`;
     writeFileSync(tmp, JSON.stringify({ acked: this.ackedSeq }), { mode: 0o600 });
-    const fd = openSync(tmp, 'r');
+    const fd = openSync(tmp, 'r+'); // r+: Windows refuses fsync on a read-only handle (EPERM)
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);

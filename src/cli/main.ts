@@ -5,6 +5,10 @@
 import { Command } from 'commander';
 import { isUserFacing } from './errors.js';
 
+// Everything mamori writes (state, logs and their rotation bookkeeping, databases, keys,
+// recordings) holds host names, user names, serials or secrets: owner-only from the start.
+if (process.platform !== 'win32') process.umask(0o077);
+
 const program = new Command();
 program.name('mamori').description('mamori (守り): endpoint compliance for municipal PCs').version('0.1.0');
 

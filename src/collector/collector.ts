@@ -4,12 +4,12 @@
  * data directory unless a PostgreSQL URL is given. Without `tls` it serves plain HTTP/ws — the
  * CLI does that only with --insecure-plain; in-process tests use it for simplicity.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
@@ -71,7 +71,9 @@ export function openDefaultStore(dataDir: string): SqliteStore {
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const store = opts.store ?? openDefaultStore(opts.dataDir);
   await store.migrate();
-  const nodeId = opts.nodeId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  // Stable across restarts, so a node that was killed finds and clears the agents it had
+  // online (markNodeOffline); two nodes differ by host or data directory.
+  const nodeId = opts.nodeId ?? `${hostname()}-${createHash('sha256').update(resolve(opts.dataDir)).digest('hex').slice(0, 8)}`;
   await store.markNodeOffline(nodeId, new Date().toISOString());
   const bus = new CollectorBus();
   let policyProvider: PolicyProvider | undefined;

@@ -173,13 +173,13 @@ function contract(backend: Backend): void {
       expect(a).toMatchObject({ id: AGENT_A, hostname: 'pc-a', online: false, nodeId: null, lastSeq: 0, policyVersion: 0, segment: 'lgwan', revokedAt: null, lastSeenAt: null, tokenId: 'tok' });
       expect(a!.os).toEqual({ platform: 'linux', hostname: 'pc-a', release: '6.1' });
 
-      await store.setAgentOnline(AGENT_A, 'node-1', at(10), { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 });
-      await store.setAgentOnline(AGENT_B, 'node-1', at(10), { hostname: 'pc-b', os: { platform: 'linux', hostname: 'pc-b', release: '6.1' }, agentVersion: '0.2.0', policyVersion: 0 });
+      await store.setPresence([{ agentId: AGENT_A, nodeId: 'node-1', at: at(10), online: true, info: { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 } }]);
+      await store.setPresence([{ agentId: AGENT_B, nodeId: 'node-1', at: at(10), online: true, info: { hostname: 'pc-b', os: { platform: 'linux', hostname: 'pc-b', release: '6.1' }, agentVersion: '0.2.0', policyVersion: 0 } }]);
       expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true, nodeId: 'node-1', hostname: 'pc-a2', agentVersion: '0.2.0', policyVersion: 3, lastSeenAt: at(10) });
 
       // The agent moved to node-2: node-1 noticing the old connection close must not mark it offline.
-      await store.setAgentOnline(AGENT_A, 'node-2', at(20), { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 });
-      await store.setAgentOffline(AGENT_A, 'node-1', at(21));
+      await store.setPresence([{ agentId: AGENT_A, nodeId: 'node-2', at: at(20), online: true, info: { hostname: 'pc-a2', os: { platform: 'windows', hostname: 'pc-a2', release: '10.0.19045' }, agentVersion: '0.2.0', policyVersion: 3 } }]);
+      await store.setPresence([{ agentId: AGENT_A, nodeId: 'node-1', at: at(21), online: false }]);
       expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true, nodeId: 'node-2' });
 
       await store.touchAgents(new Map([[AGENT_A, { at: at(30), policyVersion: 4 }]]));
@@ -188,7 +188,7 @@ function contract(backend: Backend): void {
       await store.markNodeOffline('node-1', at(40));
       expect(await store.getAgent(AGENT_B)).toMatchObject({ online: false, lastSeenAt: at(10) });
       expect(await store.getAgent(AGENT_A)).toMatchObject({ online: true });
-      await store.setAgentOffline(AGENT_A, 'node-2', at(41));
+      await store.setPresence([{ agentId: AGENT_A, nodeId: 'node-2', at: at(41), online: false }]);
       expect(await store.getAgent(AGENT_A)).toMatchObject({ online: false, lastSeenAt: at(41) });
 
       expect((await store.listAgents()).map((x) => x.id)).toEqual([AGENT_A, AGENT_B]);

@@ -111,8 +111,6 @@ describe('secrets and logs at rest', () => {
     for (const f of ['identity.json', 'collector-ca.pem', 'integrity.json']) expect(all.get(f), f).toBe(0o600);
     expect(all.get('logs')).toBe(0o700);
     for (const [name, m] of all) {
-      // winston-daily-rotate-file writes its rotation index (.agent-audit.json: file names only) 0644; the 0700 logs directory keeps it from others.
-      if (name === 'logs/.agent-audit.json') continue;
       if (statSync(join(state, name)).isDirectory()) expect(m & 0o077, `${name} (dir)`).toBe(0);
       else expect(m & 0o077, name).toBe(0);
     }

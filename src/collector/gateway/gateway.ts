@@ -14,7 +14,7 @@ import { newNonce, proofMatches, sha256Hex } from '../../shared/protocol/auth.js
 import { LIMITS, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../../shared/protocol/messages.js';
 import type { AgentEvent, CollectorFrame, EnrollFrame, EventsFrame, HeartbeatFrame, HelloFrame, PolicyDocument } from '../../shared/protocol/messages.js';
 import type { Logger } from '../../shared/log.js';
-import type { AgentRecord, Store } from '../store/store.js';
+import type { AgentRecord, PresenceChange, Store } from '../store/store.js';
 import type { CollectorBus, StoredAgentEvent } from '../bus.js';
 import { IngestQueue } from './ingest-queue.js';
 import type { QueuedBatch } from './ingest-queue.js';
@@ -63,6 +63,8 @@ export class AgentGateway {
   private readonly seen = new Map<string, { at: string; policyVersion: number }>();
   private sweepTimer: NodeJS.Timeout;
   private touchTimer: NodeJS.Timeout;
+  private presenceTimer: NodeJS.Timeout;
+  private presence: PresenceChange[] = [];
   private readonly heartbeatSeconds: number;
   /** Called with every event this node stored (the cluster tells the other nodes). */
   onStored: (events: StoredAgentEvent[]) => void = () => {};
@@ -87,6 +89,8 @@ export class AgentGateway {
     this.sweepTimer.unref();
     this.touchTimer = setInterval(() => void this.flushSeen(), 5000);
     this.touchTimer.unref();
+    this.presenceTimer = setInterval(() => void this.flushPresence(), 200);
+    this.presenceTimer.unref();
   }
 
   /** Agents connected to this node, by id. */
@@ -156,7 +160,7 @@ export class AgentGateway {
       }
       switch (frame.type) {
         case 'events':
-          return this.onEvents(s, frame);
+          return this.onEvents(s, frame, text.length);
         case 'heartbeat':
           return this.onHeartbeat(s, frame);
         case 'enroll':
@@ -200,7 +204,7 @@ export class AgentGateway {
     s.expected = agent.lastSeq + 1;
     this.sessions.set(agent.id, s);
     const at = new Date().toISOString();
-    await this.opts.store.setAgentOnline(agent.id, this.opts.nodeId, at, { hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, policyVersion: frame.policyVersion });
+    this.presence.push({ agentId: agent.id, nodeId: this.opts.nodeId, at, online: true, info: { hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, policyVersion: frame.policyVersion } });
     s.agent = { ...agent, hostname: frame.os.hostname, policyVersion: frame.policyVersion };
     this.send(s, { type: 'welcome', agentId: agent.id, lastSeq: agent.lastSeq, serverTime: at, heartbeatSeconds: this.heartbeatSeconds, segment: agent.segment });
     this.opts.bus.emit('agent.online', { agentId: agent.id, hostname: frame.os.hostname, at });
@@ -213,7 +217,7 @@ export class AgentGateway {
     }
   }
 
-  private onEvents(s: Session, frame: EventsFrame): void {
+  private onEvents(s: Session, frame: EventsFrame, frameLength: number): void {
     const agent = s.agent!;
     if (frame.agentId !== agent.id) throw new ProtocolError(CloseCode.AUTH_FAILED, `events for another agent id (${frame.agentId})`);
     const fresh: AgentEvent[] = [];
@@ -226,7 +230,8 @@ export class AgentGateway {
       if (through < e.seq) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `gap ${e.seq} ends before it starts (${through})`);
       if (through < expected) continue; // already stored: a resend after reconnect, or a replay
       if (e.seq > expected) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `seq ${e.seq} leaves a hole (expected ${expected})`);
-      if (JSON.stringify(e).length > LIMITS.maxEventBytes) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `event ${e.seq} is larger than ${LIMITS.maxEventBytes} bytes`);
+      // Only a frame longer than the event limit can hold an event over it: measure only then.
+      if (frameLength > LIMITS.maxEventBytes && JSON.stringify(e).length > LIMITS.maxEventBytes) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `event ${e.seq} is larger than ${LIMITS.maxEventBytes} bytes`);
       fresh.push(e);
       expected = through + 1;
     }
@@ -258,6 +263,18 @@ export class AgentGateway {
       this.heartbeatListener(s.agent!, frame, now);
     } catch (err) {
       this.opts.log.warn('heartbeat listener failed', { agentId: s.agent!.id, error: (err as Error).message });
+    }
+  }
+
+  /** Online/offline changes of the last moment, in order, written in one transaction. */
+  private async flushPresence(): Promise<void> {
+    if (this.presence.length === 0) return;
+    const changes = this.presence;
+    this.presence = [];
+    try {
+      await this.opts.store.setPresence(changes);
+    } catch (err) {
+      this.opts.log.warn('cannot record agents online/offline', { error: (err as Error).message, changes: changes.length });
     }
   }
 
@@ -315,7 +332,7 @@ export class AgentGateway {
     if (!agent || this.sessions.get(agent.id) !== s) return;
     this.sessions.delete(agent.id);
     const at = new Date().toISOString();
-    void this.opts.store.setAgentOffline(agent.id, this.opts.nodeId, at).catch((err: Error) => this.opts.log.warn('cannot mark agent offline', { agentId: agent.id, error: err.message }));
+    this.presence.push({ agentId: agent.id, nodeId: this.opts.nodeId, at, online: false });
     this.opts.bus.emit('agent.offline', { agentId: agent.id, hostname: agent.hostname, at, code });
     this.opts.log.info(`agent offline: ${agent.hostname}`, { agentId: agent.id, code, codeName: closeCodeName(code) });
   }
@@ -323,10 +340,12 @@ export class AgentGateway {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     clearInterval(this.touchTimer);
+    clearInterval(this.presenceTimer);
     for (const s of this.sessions.values()) this.closeWith(s, CloseCode.GOING_AWAY, 'collector shutting down', 'info');
     for (const ws of this.wss.clients) ws.terminate();
     await this.queue.flush();
     await this.flushSeen();
+    await this.flushPresence();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

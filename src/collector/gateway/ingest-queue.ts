@@ -60,9 +60,17 @@ export class IngestQueue {
     this.timer = undefined;
     if (this.flushing) return this.flushing;
     if (this.pending.length === 0) return;
-    const batches = this.pending;
-    this.pending = [];
-    this.pendingEvents = 0;
+    // At most maxEvents per transaction: a backlog is written in several commits with the
+    // event loop free in between (frames read, acks, pings and scans sent), not in one long one.
+    let take = 0;
+    let events = 0;
+    while (take < this.pending.length && (take === 0 || events + this.pending[take]!.events.length <= this.maxEvents)) {
+      events += this.pending[take]!.events.length;
+      take += 1;
+    }
+    const batches = this.pending.slice(0, take);
+    this.pending = this.pending.slice(take);
+    this.pendingEvents -= events;
     this.flushing = (async () => {
       const receivedAt = new Date().toISOString();
       try {
@@ -83,6 +91,9 @@ export class IngestQueue {
     })();
     await this.flushing;
     this.flushing = undefined;
-    if (this.pending.length > 0) this.kick(this.pendingEvents >= this.maxEvents ? 0 : this.maxDelayMs);
+    if (this.pending.length > 0) {
+      if (this.pendingEvents >= this.maxEvents) setImmediate(() => void this.flush());
+      else this.kick(this.maxDelayMs);
+    }
   }
 }

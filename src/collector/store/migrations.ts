@@ -55,7 +55,7 @@ export const MIGRATIONS: readonly Migration[] = [
         received_at TEXT NOT NULL,
         payload TEXT NOT NULL,
         PRIMARY KEY (agent_id, seq)
-      ) WITHOUT ROWID;
+      );
       CREATE INDEX events_received ON events (received_at);
       CREATE TABLE violations (
         agent_id TEXT NOT NULL,

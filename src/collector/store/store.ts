@@ -112,6 +112,10 @@ export interface ScanRequestRecord {
   result: unknown;
 }
 
+export type PresenceChange =
+  | { agentId: string; nodeId: string; at: string; online: true; info: AgentOnlineInfo }
+  | { agentId: string; nodeId: string; at: string; online: false };
+
 export interface AgentOnlineInfo {
   hostname: string;
   os: OsInfo;
@@ -156,8 +160,13 @@ export interface Store {
   revokeAgent(id: string, at: string): Promise<boolean>;
   /** Ids of revoked agents (the gateway closes them if connected). */
   revokedAgentIds(): Promise<string[]>;
-  setAgentOnline(id: string, nodeId: string, at: string, info: AgentOnlineInfo): Promise<void>;
-  setAgentOffline(id: string, nodeId: string, at: string): Promise<void>;
+  /**
+   * Online/offline changes, written in one transaction (the gateway collects them for a
+   * fraction of a second: a reconnect storm of 10,000 agents must not cost 10,000 commits).
+   * Going offline applies only on the node that has the agent: an agent that moved to
+   * another node stays online there.
+   */
+  setPresence(changes: readonly PresenceChange[]): Promise<void>;
   /** Last-seen times from heartbeats, written in one statement per flush. */
   touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void>;
   /** At start-up: agents this node had online are offline now. */

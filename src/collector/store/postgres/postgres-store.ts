@@ -8,7 +8,7 @@ import pg from 'pg';
 import { MIGRATIONS } from '../migrations.js';
 import type { SqlRunner } from '../sql.js';
 import type {
-  AgentOnlineInfo,
+  PresenceChange,
   AgentRecord,
   IngestBatch,
   IngestOutcome,
@@ -144,21 +144,26 @@ export class PostgresStore implements Store {
     return (await this.pool.query<{ id: string }>('SELECT id FROM agents WHERE revoked_at IS NOT NULL')).rows.map((r) => r.id);
   }
 
-  async setAgentOnline(id: string, nodeId: string, at: string, info: AgentOnlineInfo): Promise<void> {
-    await this.pool.query('UPDATE agents SET online = 1, node_id = $1, last_seen_at = $2, hostname = $3, os_json = $4, agent_version = $5, policy_version = $6 WHERE id = $7', [
-      nodeId,
-      at,
-      info.hostname,
-      JSON.stringify(info.os),
-      info.agentVersion,
-      info.policyVersion,
-      id,
-    ]);
-  }
-
-  async setAgentOffline(id: string, nodeId: string, at: string): Promise<void> {
-    // Only the node that has it: an agent that moved to another node stays online there.
-    await this.pool.query('UPDATE agents SET online = 0, last_seen_at = $1 WHERE id = $2 AND node_id = $3', [at, id, nodeId]);
+  async setPresence(changes: readonly PresenceChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await withTransaction(this.pool, async (client) => {
+      for (const c of changes) {
+        if (c.online) {
+          await client.query('UPDATE agents SET online = 1, node_id = $1, last_seen_at = $2, hostname = $3, os_json = $4, agent_version = $5, policy_version = $6 WHERE id = $7', [
+            c.nodeId,
+            c.at,
+            c.info.hostname,
+            JSON.stringify(c.info.os),
+            c.info.agentVersion,
+            c.info.policyVersion,
+            c.agentId,
+          ]);
+        } else {
+          // Only the node that has it: an agent that moved to another node stays online there.
+          await client.query('UPDATE agents SET online = 0, last_seen_at = $1 WHERE id = $2 AND node_id = $3', [c.at, c.agentId, c.nodeId]);
+        }
+      }
+    });
   }
 
   async touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {

@@ -12,10 +12,10 @@ import type { ProjectionOp } from '../projection.js';
 import { SequenceGapError } from '../store.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type {
-  AgentOnlineInfo,
   AgentRecord,
   IngestBatch,
   IngestOutcome,
+  PresenceChange,
   NewAgent,
   PruneKind,
   RedeemResult,
@@ -151,6 +151,14 @@ export class SqliteStore implements Store {
         ON CONFLICT (agent_id, check_id) DO UPDATE SET status = excluded.status, facts_json = excluded.facts_json, at = excluded.at`),
       scanDone: db.prepare(`UPDATE scan_requests SET state = 'done', completed_at = ?, result_json = ? WHERE id = ? AND agent_id = ?`),
       policyApplied: db.prepare('UPDATE agents SET policy_version = ? WHERE id = ?'),
+      online: db.prepare('UPDATE agents SET online = 1, node_id = ?, last_seen_at = ?, hostname = ?, os_json = ?, agent_version = ?, policy_version = ? WHERE id = ?'),
+      offline: db.prepare('UPDATE agents SET online = 0, last_seen_at = ? WHERE id = ? AND node_id = ?'),
+      getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
+      revoked: db.prepare('SELECT id FROM agents WHERE revoked_at IS NOT NULL'),
+      pendingScans: db.prepare("SELECT * FROM scan_requests WHERE agent_id = ? AND state != 'done' ORDER BY requested_at"),
+      markScanSent: db.prepare("UPDATE scan_requests SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'queued'"),
+      getScan: db.prepare('SELECT * FROM scan_requests WHERE id = ?'),
+      createScan: db.prepare("INSERT INTO scan_requests (id, agent_id, checks_json, requested_by, requested_at, state) VALUES (?, ?, ?, ?, ?, 'queued')"),
     };
   }
 
@@ -207,7 +215,7 @@ export class SqliteStore implements Store {
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(id) as Row | undefined;
+    const row = this.stmts.getAgent.get(id) as Row | undefined;
     return row ? agentFromRow(row) : undefined;
   }
 
@@ -220,17 +228,17 @@ export class SqliteStore implements Store {
   }
 
   async revokedAgentIds(): Promise<string[]> {
-    return (this.db.prepare('SELECT id FROM agents WHERE revoked_at IS NOT NULL').all() as { id: string }[]).map((r) => r.id);
+    return (this.stmts.revoked.all() as { id: string }[]).map((r) => r.id);
   }
 
-  async setAgentOnline(id: string, nodeId: string, at: string, info: AgentOnlineInfo): Promise<void> {
-    this.db
-      .prepare('UPDATE agents SET online = 1, node_id = ?, last_seen_at = ?, hostname = ?, os_json = ?, agent_version = ?, policy_version = ? WHERE id = ?')
-      .run(nodeId, at, info.hostname, JSON.stringify(info.os), info.agentVersion, info.policyVersion, id);
-  }
-
-  async setAgentOffline(id: string, nodeId: string, at: string): Promise<void> {
-    this.db.prepare('UPDATE agents SET online = 0, last_seen_at = ? WHERE id = ? AND node_id = ?').run(at, id, nodeId);
+  async setPresence(changes: readonly PresenceChange[]): Promise<void> {
+    const { online, offline } = this.stmts;
+    this.db.transaction(() => {
+      for (const c of changes) {
+        if (c.online) online.run(c.nodeId, c.at, c.info.hostname, JSON.stringify(c.info.os), c.info.agentVersion, c.info.policyVersion, c.agentId);
+        else offline.run(c.at, c.agentId, c.nodeId);
+      }
+    })();
   }
 
   async touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {
@@ -352,21 +360,19 @@ export class SqliteStore implements Store {
   }
 
   async createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void> {
-    this.db
-      .prepare("INSERT INTO scan_requests (id, agent_id, checks_json, requested_by, requested_at, state) VALUES (?, ?, ?, ?, ?, 'queued')")
-      .run(req.id, req.agentId, JSON.stringify(req.checks), req.requestedBy, req.requestedAt);
+    this.stmts.createScan.run(req.id, req.agentId, JSON.stringify(req.checks), req.requestedBy, req.requestedAt);
   }
 
   async pendingScans(agentId: string): Promise<ScanRequestRecord[]> {
-    return (this.db.prepare("SELECT * FROM scan_requests WHERE agent_id = ? AND state != 'done' ORDER BY requested_at").all(agentId) as Row[]).map(scanFromRow);
+    return (this.stmts.pendingScans.all(agentId) as Row[]).map(scanFromRow);
   }
 
   async markScanSent(id: string, at: string): Promise<void> {
-    this.db.prepare("UPDATE scan_requests SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'queued'").run(at, id);
+    this.stmts.markScanSent.run(at, id);
   }
 
   async getScanRequest(id: string): Promise<ScanRequestRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM scan_requests WHERE id = ?').get(id) as Row | undefined;
+    const row = this.stmts.getScan.get(id) as Row | undefined;
     return row ? scanFromRow(row) : undefined;
   }
 
