@@ -6,6 +6,7 @@ import { CollectorBus } from '../collector/bus.js';
 import { openDefaultStore, startCollector } from '../collector/collector.js';
 import { TamperMonitor } from '../collector/tamper/monitor.js';
 import { openPostgresStore } from '../collector/store/postgres/open.js';
+import type { Store } from '../collector/store/store.js';
 import { createEnrollmentToken, parseDuration } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
@@ -30,6 +31,13 @@ async function collectorTls(dataDir: string, sans: string | undefined): Promise<
   const names = (sans ?? '').split(',').map((n) => n.trim()).filter(Boolean);
   if (hasTls(dataDir) && names.length === 0) return { material: loadTls(dataDir), created: false };
   return initTls(dataDir, { names });
+}
+
+/** The store an administration command works on: PostgreSQL when --db is given, else the data directory's SQLite. */
+async function adminStore(o: { data: string; db?: string }): Promise<Store> {
+  const store = o.db ? await openPostgresStore(o.db) : openDefaultStore(resolve(o.data));
+  await store.migrate();
+  return store;
 }
 
 export function registerAdminCommands(program: Command): void {
@@ -86,15 +94,15 @@ export function registerAdminCommands(program: Command): void {
     .command('create')
     .description('make an enrollment token and print it')
     .option('--data <dir>', 'collector data directory', './var/collector')
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
     .option('--segment <segment>', 'segment of the PCs that enroll with it: mynumber, lgwan, internet', 'lgwan')
     .option('--expires <duration>', 'valid for, e.g. 12h or 7d', '7d')
     .option('--single-use', 'the token enrolls one PC only')
     .option('--note <text>', 'what the token is for')
-    .action(async (o: { data: string; segment: string; expires: string; singleUse?: boolean; note?: string }) => {
+    .action(async (o: { data: string; db?: string; segment: string; expires: string; singleUse?: boolean; note?: string }) => {
       const segment = Segment.safeParse(o.segment);
       if (!segment.success) throw new UsageError(`--segment ${o.segment}: one of mynumber, lgwan, internet`);
-      const store = openDefaultStore(resolve(o.data));
-      await store.migrate();
+      const store = await adminStore(o);
       const { token: text, record } = await createEnrollmentToken(store, { segment: segment.data, expiresInMs: parseDuration(o.expires), singleUse: Boolean(o.singleUse), ...(o.note ? { note: o.note } : {}) });
       await store.close();
       process.stdout.write(`${text}\n`);
@@ -103,8 +111,9 @@ export function registerAdminCommands(program: Command): void {
   token
     .command('revoke <id>')
     .option('--data <dir>', 'collector data directory', './var/collector')
-    .action(async (id: string, o: { data: string }) => {
-      const store = openDefaultStore(resolve(o.data));
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .action(async (id: string, o: { data: string; db?: string }) => {
+      const store = await adminStore(o);
       const done = await store.revokeToken(id, new Date().toISOString());
       await store.close();
       if (!done) throw new UsageError(`no active token ${id}`);
@@ -115,8 +124,9 @@ export function registerAdminCommands(program: Command): void {
   agents
     .command('list')
     .option('--data <dir>', 'collector data directory', './var/collector')
-    .action(async (o: { data: string }) => {
-      const store = openDefaultStore(resolve(o.data));
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .action(async (o: { data: string; db?: string }) => {
+      const store = await adminStore(o);
       for (const a of await store.listAgents()) {
         process.stdout.write(`${a.id}\t${a.hostname}\t${a.segment}\t${a.online ? 'online' : 'offline'}\t${a.lastSeenAt ?? '-'}\t${a.revokedAt ? 'revoked' : ''}\n`);
       }
@@ -126,8 +136,9 @@ export function registerAdminCommands(program: Command): void {
     .command('revoke <id>')
     .description('refuse this agent from now on (it is disconnected within one heartbeat)')
     .option('--data <dir>', 'collector data directory', './var/collector')
-    .action(async (id: string, o: { data: string }) => {
-      const store = openDefaultStore(resolve(o.data));
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .action(async (id: string, o: { data: string; db?: string }) => {
+      const store = await adminStore(o);
       const done = await store.revokeAgent(id, new Date().toISOString());
       await store.close();
       if (!done) throw new UsageError(`no active agent ${id}`);
@@ -137,10 +148,10 @@ export function registerAdminCommands(program: Command): void {
     .command('confirm-change <id>')
     .description('close AGENT-004 (configuration / program of the agent changed) after confirming the change was authorised')
     .option('--data <dir>', 'collector data directory', './var/collector')
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
     .option('--by <name>', 'who confirmed it (kept as the closing reason)', process.env.USER ?? 'administrator')
-    .action(async (id: string, o: { data: string; by: string }) => {
-      const store = openDefaultStore(resolve(o.data));
-      await store.migrate();
+    .action(async (id: string, o: { data: string; db?: string; by: string }) => {
+      const store = await adminStore(o);
       const monitor = new TamperMonitor({ store, bus: new CollectorBus(), log: createLogger({ component: 'collector', console: false }), isConnected: () => false });
       await monitor.start();
       const closed = [await monitor.resolve(id, 'tampered', 'config', o.by), await monitor.resolve(id, 'tampered', 'binary', o.by)].filter(Boolean).length;
