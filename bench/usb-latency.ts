@@ -68,7 +68,7 @@ await benchMain('usb-latency', import.meta.url, 600_000, async (scratch) => {
 
   const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [] });
   const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
-  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent'), '--replay', recording], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent'), '--replay', recording, '--insecure-plain'], { stdio: 'ignore' });
   try {
     if (!(await waitFor(async () => {
       const id = collector.gateway.connectedAgents[0];
