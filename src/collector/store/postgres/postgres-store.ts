@@ -24,8 +24,8 @@ import type {
 } from '../store.js';
 import { ingestOn } from './ingest.js';
 import { pgRunner, withTransaction } from './pg-runner.js';
-import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from './rows.js';
-import type { Row } from './rows.js';
+import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
+import type { Row } from '../rows.js';
 
 /** Lock key of the migration step (pg_advisory_xact_lock): nodes starting together migrate one at a time. */
 const MIGRATION_LOCK = 0x6d616d6f; // "mamo"

@@ -5,11 +5,12 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AgentEvent, OsInfo, Segment, Severity } from '../../../shared/protocol/messages.js';
 import { MIGRATIONS } from '../migrations.js';
 import { newEventsOf, projectionOf } from '../projection.js';
 import type { ProjectionOp } from '../projection.js';
 import { SequenceGapError } from '../store.js';
+import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
+import type { Row } from '../rows.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type {
   AgentRecord,
@@ -26,79 +27,6 @@ import type {
   ViolationFilter,
   ViolationRecord,
 } from '../store.js';
-
-type Row = Record<string, unknown>;
-
-function agentFromRow(r: Row): AgentRecord {
-  return {
-    id: String(r.id),
-    secret: String(r.secret),
-    hostname: String(r.hostname),
-    os: JSON.parse(String(r.os_json)) as OsInfo,
-    agentVersion: String(r.agent_version),
-    segment: r.segment as Segment,
-    department: (r.department as string | null) ?? null,
-    enrolledAt: String(r.enrolled_at),
-    lastSeenAt: (r.last_seen_at as string | null) ?? null,
-    online: Number(r.online) === 1,
-    nodeId: (r.node_id as string | null) ?? null,
-    revokedAt: (r.revoked_at as string | null) ?? null,
-    lastSeq: Number(r.last_seq),
-    policyVersion: Number(r.policy_version),
-    tokenId: (r.token_id as string | null) ?? null,
-  };
-}
-
-function tokenFromRow(r: Row): TokenRecord {
-  return {
-    id: String(r.id),
-    secretHash: String(r.secret_hash),
-    segment: r.segment as Segment,
-    expiresAt: String(r.expires_at),
-    singleUse: Number(r.single_use) === 1,
-    usedCount: Number(r.used_count),
-    revokedAt: (r.revoked_at as string | null) ?? null,
-    createdAt: String(r.created_at),
-    note: (r.note as string | null) ?? null,
-  };
-}
-
-function violationFromRow(r: Row): ViolationRecord {
-  return {
-    agentId: String(r.agent_id),
-    hostname: String(r.hostname ?? ''),
-    ruleId: String(r.rule_id),
-    subject: String(r.subject),
-    checkId: String(r.check_id),
-    state: r.state as 'open' | 'closed',
-    result: r.result as 'fail' | 'unknown',
-    severity: r.severity as Severity,
-    title: JSON.parse(String(r.title_json)),
-    message: JSON.parse(String(r.message_json)),
-    reason: String(r.reason),
-    clauses: JSON.parse(String(r.clauses_json)),
-    facts: JSON.parse(String(r.facts_json)),
-    user: (r.user_name as string | null) ?? null,
-    openedAt: String(r.opened_at),
-    closedAt: (r.closed_at as string | null) ?? null,
-    closedReason: (r.closed_reason as string | null) ?? null,
-    updatedAt: String(r.updated_at),
-  };
-}
-
-function scanFromRow(r: Row): ScanRequestRecord {
-  return {
-    id: String(r.id),
-    agentId: String(r.agent_id),
-    checks: JSON.parse(String(r.checks_json)),
-    requestedBy: String(r.requested_by),
-    requestedAt: String(r.requested_at),
-    state: r.state as ScanRequestRecord['state'],
-    sentAt: (r.sent_at as string | null) ?? null,
-    completedAt: (r.completed_at as string | null) ?? null,
-    result: r.result_json ? JSON.parse(String(r.result_json)) : null,
-  };
-}
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -328,15 +256,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(agentId, afterSeq, limit) as Row[];
-    return rows.map((r) => ({
-      agentId: String(r.agent_id),
-      seq: Number(r.seq),
-      kind: r.kind as AgentEvent['kind'],
-      at: String(r.at),
-      receivedAt: String(r.received_at),
-      event: JSON.parse(String(r.payload)) as AgentEvent,
-    }));
+    return (this.db.prepare('SELECT * FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(agentId, afterSeq, limit) as Row[]).map(eventFromRow);
   }
 
   async countEvents(agentId?: string): Promise<number> {

@@ -1,6 +1,6 @@
-/** Rows of the shared schema → the Store's records (the same columns as in SQLite, see migrations.ts). */
-import type { AgentEvent, OsInfo, Segment, Severity } from '../../../shared/protocol/messages.js';
-import type { AgentRecord, ScanRequestRecord, StoredEventRecord, TokenRecord, ViolationRecord } from '../store.js';
+/** Rows of the shared schema → the Store's records; both stores use the same column types (migrations.ts). */
+import type { AgentEvent, OsInfo, Segment, Severity } from '../../shared/protocol/messages.js';
+import type { AgentRecord, ScanRequestRecord, StoredEventRecord, TokenRecord, ViolationRecord } from './store.js';
 
 export type Row = Record<string, unknown>;
 
