@@ -24,7 +24,7 @@ import { Segment } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { registerAgentCommands } from './agent-commands.js';
-import { UsageError, isUserFacing } from './errors.js';
+import { UsageError, runCommandLine } from './errors.js';
 
 /** Values the installers hand over (MSI properties, postinst environment, install.sh / install.ps1 flags). */
 export interface InstallSettings {
@@ -164,11 +164,4 @@ registerAgentCommands(program);
 registerInstallCommands(program);
 if (process.env.MAMORI_SERVICE_HOST === '1') stopOnStdinEnd();
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (isUserFacing(err)) {
-    process.stderr.write(`mamori: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`mamori: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runCommandLine(program);

@@ -9,3 +9,15 @@ export function isUserFacing(err: unknown): err is Error & { code: string } {
   const code = (err as { code?: unknown } | null)?.code;
   return err instanceof Error && typeof code === 'string' && (USER_FACING.has(code) || code.startsWith('ENROLL') || code.startsWith('TLS_'));
 }
+
+/** Run a command line: user-facing errors as one line and exit 2, anything else with its stack and exit 1. */
+export function runCommandLine(program: { parseAsync(argv: string[]): Promise<unknown> }): void {
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    if (isUserFacing(err)) {
+      process.stderr.write(`mamori: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`mamori: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -3,7 +3,7 @@
  * PC does not load the collector's web server and database modules.
  */
 import { Command } from 'commander';
-import { isUserFacing } from './errors.js';
+import { runCommandLine } from './errors.js';
 
 // Everything mamori writes (state, logs and their rotation bookkeeping, databases, keys,
 // recordings) holds host names, user names, serials or secrets: owner-only from the start.
@@ -43,11 +43,4 @@ if (!agentOnly) {
   (await import('./console-commands.js')).registerConsoleCommands(program);
 }
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (isUserFacing(err)) {
-    process.stderr.write(`mamori: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`mamori: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runCommandLine(program);
