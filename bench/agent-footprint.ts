@@ -14,6 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { localCheck } from '../agent/local-check.js';
+import { InMemoryCheckMemory } from '../agent/memory.js';
 import { startCollector } from '../src/collector/collector.js';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
 import { silentLogger } from '../src/shared/log.js';
@@ -55,12 +56,15 @@ function timeCommand(file: string, args: string[]): number {
 }
 
 await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000, async (scratch) => {
-  // --- one full local check, in this process (first = cold, then warm runs)
+  // --- one full local check, in this process (first = cold, then warm runs). The check memory
+  // is kept across runs as the daemon keeps it (e.g. the apt simulation is reused while the
+  // package lists and the dpkg database are unchanged).
+  const memory = new InMemoryCheckMemory();
   const durations: number[] = [];
   const perCheck: Record<string, number[]> = {};
   for (let i = 0; i < CHECK_RUNS + 1; i++) {
     const t0 = performance.now();
-    const report = await localCheck();
+    const report = await localCheck({ memory });
     durations.push(performance.now() - t0);
     for (const c of report.checks) (perCheck[c.id] ??= []).push(c.durationMs);
   }
@@ -100,7 +104,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
         { figure: `agent idle RSS (max over ${IDLE_SECONDS} s)`, value: fmt.mb(agentRss), baseline: `bare node ${fmt.mb(bareRss)}`, target: '≤ 65 MB', met: agentRss <= 65 },
         { figure: `agent idle CPU (${IDLE_SECONDS} s average)`, value: `${agentCpu.toFixed(3)} %`, baseline: `bare node ${bareCpu.toFixed(3)} %`, target: '≤ 0.2 %', met: agentCpu <= 0.2 },
         { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
-        { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: '', target: '' },
+        { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: 'runs apt-get -s and apt-cache policy', target: '' },
       ],
       details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newEventsOf } from '../../src/collector/store/projection.js';
+import { coalesceViolationOps, newEventsOf } from '../../src/collector/store/projection.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
 
 const n = (seq: number): AgentEvent => ({ seq, at: '2026-11-23T00:00:00Z', kind: 'agent.notice', notice: 'x' });
@@ -21,5 +21,26 @@ describe('newEventsOf (exactly-once rule of both stores)', () => {
   });
   it('skips a gap wholly stored before', () => {
     expect(newEventsOf([gap(3, 10)], 10)).toEqual({ fresh: [], last: 10 });
+  });
+});
+
+describe('coalesceViolationOps', () => {
+  const open = (at: string, subject = 's1') => ({ op: 'violation.open' as const, agentId: 'a', event: { seq: 1, at, kind: 'violation.opened' as const, policyVersion: 0, violation: { ruleId: 'USB-001', subject } } as never });
+  const close = (at: string, subject = 's1') => ({ op: 'violation.close' as const, agentId: 'a', event: { seq: 2, at, kind: 'violation.closed' as const, checkId: 'usb-media', ruleId: 'USB-001', subject, reason: 'x' } as never });
+  const atOf = (op: { event: { at: string } }) => op.event.at;
+
+  it('keeps the outcome per violation: the last change, and the first opening of an unbroken run', () => {
+    const out = coalesceViolationOps([open('t1'), open('t2'), close('t3', 's2'), open('t4', 's2')]);
+    expect(out.map((o) => [o.op, atOf(o as never)])).toEqual([
+      ['violation.open', 't1'],
+      ['violation.close', 't3'],
+      ['violation.open', 't4'],
+    ]);
+  });
+  it('keeps the tail that decides the row: open+close, close+reopen, and the closing before a closed run', () => {
+    expect(coalesceViolationOps([open('t1'), close('t2')]).map((o) => o.op)).toEqual(['violation.open', 'violation.close']);
+    expect(coalesceViolationOps([open('t1'), close('t2'), open('t3')]).map((o) => atOf(o as never))).toEqual(['t2', 't3']);
+    expect(coalesceViolationOps([open('t1'), close('t2'), open('t3'), close('t4')]).map((o) => atOf(o as never))).toEqual(['t2', 't3', 't4']);
+    expect(coalesceViolationOps([close('t1'), close('t2')]).map((o) => atOf(o as never))).toEqual(['t1']);
   });
 });

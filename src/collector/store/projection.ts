@@ -49,3 +49,31 @@ export function newEventsOf(events: readonly AgentEvent[], lastSeq: number): { f
   }
   return { fresh, last };
 }
+
+type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
+
+function violationKey(op: ViolationOp): string {
+  return op.op === 'violation.open' ? `${op.agentId}\u0000${op.event.violation.ruleId}\u0000${op.event.violation.subject}` : `${op.agentId}\u0000${op.event.ruleId}\u0000${op.event.subject}`;
+}
+
+/**
+ * Of several changes to one violation within one write, only those that decide the outcome
+ * are written (a stick plugged in and out, a setting that flaps): repeated openings merge
+ * into one that keeps the first opening time, a closing of an already closed violation is
+ * dropped, and of an alternating run only the tail from the last closing before the final
+ * opening is kept — a closing leaves the violation closed whatever came before, so applying
+ * that tail gives the same row as applying everything. The event rows keep every change.
+ */
+export function coalesceViolationOps(ops: readonly ViolationOp[]): ViolationOp[] {
+  const byKey = new Map<string, ViolationOp[]>();
+  for (const op of ops) {
+    const key = violationKey(op);
+    const list = byKey.get(key) ?? [];
+    byKey.delete(key); // re-insert: the order of keys follows their last change
+    byKey.set(key, list);
+    const last = list[list.length - 1];
+    if (op.op === 'violation.open' && last?.op === 'violation.open') list[list.length - 1] = { ...op, event: { ...op.event, at: last.event.at } };
+    else if (!(op.op === 'violation.close' && last?.op === 'violation.close')) list.push(op);
+  }
+  return [...byKey.values()].flatMap((list) => list.slice(list[list.length - 1]?.op === 'violation.close' ? -3 : -2));
+}

@@ -6,8 +6,10 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../migrations.js';
-import { newEventsOf, projectionOf } from '../projection.js';
+import { coalesceViolationOps, newEventsOf, projectionOf } from '../projection.js';
 import type { ProjectionOp } from '../projection.js';
+
+type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
 import { SequenceGapError } from '../store.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
@@ -232,14 +234,18 @@ export class SqliteStore implements Store {
       const before = stored.get(batch.agentId) ?? Number(row.last_seq);
       const { fresh, last, hole } = newEventsOf(batch.events, before);
       if (hole) throw new SequenceGapError(batch.agentId, hole.expected, hole.got);
+      const mine: ViolationOp[] = [];
       for (const e of fresh) {
         this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, JSON.stringify(e));
         const op = projectionOf(batch.agentId, e);
-        if (op) this.apply(op, receivedAt);
+        if (op?.op === 'violation.open' || op?.op === 'violation.close') mine.push(op);
+        else if (op) this.apply(op, receivedAt);
       }
       if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
       stored.set(batch.agentId, last);
+      violationOps.push(...mine);
     });
+    const violationOps: ViolationOp[] = [];
     this.db.transaction(() => {
       for (const batch of batches) {
         if (rejected.has(batch.agentId)) continue;
@@ -251,6 +257,7 @@ export class SqliteStore implements Store {
           stored.delete(batch.agentId);
         }
       }
+      for (const op of coalesceViolationOps(violationOps)) this.apply(op, receivedAt);
     })();
     return { stored, rejected };
   }
