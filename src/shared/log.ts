@@ -1,10 +1,9 @@
 /**
- * Logging through winston: JSON lines to a daily-rotated file that only the owner (root /
+ * Logging through winston: JSON lines to a size-rotated file that only the owner (root /
  * SYSTEM / the service account) can read, and short human lines on the console.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import winston from 'winston';
-import DailyRotateFile from 'winston-daily-rotate-file';
 
 export type Logger = winston.Logger;
 
@@ -33,14 +32,15 @@ export function createLogger(opts: LogOptions): Logger {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     chmodSync(opts.dir, 0o700);
     transports.push(
-      new DailyRotateFile({
+      new winston.transports.File({
         dirname: opts.dir,
-        filename: `${opts.component}-%DATE%.log`,
-        maxFiles: '30d',
-        maxSize: '50m',
+        filename: `${opts.component}.log`,
+        // Size-based rotation: component.log, component1.log … up to 10 files of 50 MB.
+        maxsize: 50 * 1024 * 1024,
+        maxFiles: 10,
+        tailable: true,
         // Log files hold host names, user names and device serials: owner-only.
         options: { flags: 'a', mode: 0o600 },
-        auditFile: `${opts.dir}/.${opts.component}-audit.json`,
         format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       }),
     );
