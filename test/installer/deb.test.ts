@@ -197,7 +197,7 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
       expect(record?.agentVersion).toBe(VERSION);
       expect(record?.os.platform).toBe('linux');
       expect(stored.filter((e) => e.kind === 'facts').length).toBeGreaterThanOrEqual(1);
-      expect(readdirSync(join(root, 'var/log/mamori')).some((f) => f.startsWith('agent-'))).toBe(true);
+      expect(readdirSync(join(root, 'var/log/mamori')).some((f) => f.startsWith('agent') && f.endsWith('.log'))).toBe(true);
     } finally {
       agent.kill('SIGTERM');
     }
