@@ -25,29 +25,13 @@ export interface ClauseView {
   title: string;
 }
 
-export interface ViolationView {
+/** A stored violation as the console shows it: clause titles, the PC's department and group, 例外措置 and acknowledgement. */
+export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'updatedAt'> {
   key: string;
-  agentId: string;
-  hostname: string;
   department: string | null;
   group: string | null;
   segment: Segment | null;
-  ruleId: string;
-  checkId: string;
-  subject: string;
-  state: 'open' | 'closed';
-  result: 'fail' | 'unknown';
-  severity: Severity;
-  title: { ja: string; en: string };
-  message: { ja: string; en: string };
-  reason: string;
   clauses: ClauseView[];
-  facts: Record<string, unknown>;
-  user: string | null;
-  /** When it happened on the PC. */
-  openedAt: string;
-  closedAt: string | null;
-  closedReason: string | null;
   /** An active 例外措置 covers it. */
   exceptionId: string | null;
   acknowledgedBy: string | null;
