@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { Worker, benchMain, fmt, machine, numArg, sleep } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
 
 const AGENTS = numArg('agents', 15_000);
 const CLIENT_PROCESSES = numArg('client-processes', 3);
@@ -30,14 +30,10 @@ await benchMain('concurrent-agents', import.meta.url, 6 * 60_000, async (scratch
   await sleep(3000);
   const rawHeldMb = raw.rssMb();
   const rawHeld = (await raw.call<{ connections: number }>('stats')).connections;
-  await swarm.stop();
-  await raw.call('close');
-  raw.kill();
-  await sleep(2000);
+  await endRawPhase(swarm, raw);
 
   // mamori collector.
-  const collector = Worker.start('collector', 'collector-worker.mjs');
-  const { agentUrl } = await collector.call<{ agentUrl: string }>('start', { dataDir, port: 0 });
+  const { collector, agentUrl } = await startCollectorWorker(dataDir);
   await sleep(500);
   const idleMb = collector.rssMb();
   swarm = Swarm.start(CLIENT_PROCESSES, 'agents');

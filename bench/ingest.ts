@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
 import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
-import { Swarm } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
 import { eventJson, violationBodies } from './lib/event-shape.js';
 
 const AGENTS = numArg('agents', 10_000);
@@ -45,14 +45,10 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   await sleep(MEASURE_MS);
   const rawRate = ((await rawEvents()) - r0) / ((performance.now() - rt0) / 1000);
   await swarm.all('stopLoad');
-  await swarm.stop();
-  await raw.call('close');
-  raw.kill();
-  await sleep(2000);
+  await endRawPhase(swarm, raw);
 
   // mamori collector.
-  const collector = Worker.start('collector', 'collector-worker.mjs');
-  const { agentUrl } = await collector.call<{ agentUrl: string }>('start', { dataDir, port: 0 });
+  const { collector, agentUrl } = await startCollectorWorker(dataDir);
   swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
   const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
   await swarm.all('startLoad', load);

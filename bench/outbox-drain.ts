@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { Outbox } from '../agent/outbox/outbox.js';
 import { AgentLink } from '../agent/link/link.js';
 import { silentLogger } from '../src/shared/log.js';
-import { Worker, benchAgentId, benchMain, benchSecret, fmt, machine, numArg, waitFor } from './lib/common.js';
+import { benchAgentId, benchMain, benchSecret, fmt, machine, numArg, waitFor } from './lib/common.js';
+import { startCollectorWorker } from './lib/swarm.js';
 import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
 import { usbViolation, SUBJECTS_PER_AGENT } from './lib/event-shape.js';
 
@@ -46,8 +47,7 @@ await benchMain('outbox-drain', import.meta.url, 12 * 60_000, async (scratch) =>
   const depthOffline = outbox.depth;
 
   // Phase 2: the collector becomes reachable.
-  const collector = Worker.start('collector', 'collector-worker.mjs');
-  const { agentUrl } = await collector.call<{ agentUrl: string }>('start', { dataDir, port: 0 });
+  const { collector, agentUrl } = await startCollectorWorker(dataDir);
   const closes: string[] = [];
   const link = new AgentLink({
     url: agentUrl,

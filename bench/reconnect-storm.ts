@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
 import type { SwarmStats } from './lib/swarm.js';
 
 const AGENTS = numArg('agents', 10_000);
@@ -77,14 +77,12 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
     },
     async (w) => (await w.call<{ connections: number }>('stats')).connections,
   );
-  await swarm.stop();
-  await raw.call('close');
-  raw.kill();
-  await sleep(2000);
+  await endRawPhase(swarm, raw);
 
   // mamori collector killed and restarted on the same port and database.
-  let collector = Worker.start('collector', 'collector-worker.mjs');
-  const { port, agentUrl } = await collector.call<{ port: number; agentUrl: string }>('start', { dataDir, port: 0 });
+  const first = await startCollectorWorker(dataDir);
+  let collector = first.collector;
+  const { port, agentUrl } = first;
   swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
   const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
   await swarm.all('reconnect', { on: true });
@@ -95,8 +93,7 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
     () => collector.kill('SIGKILL'),
     async () => {
       await collector.exited;
-      collector = Worker.start('collector', 'collector-worker.mjs');
-      await collector.call('start', { dataDir, port });
+      collector = (await startCollectorWorker(dataDir, port)).collector;
       return collector;
     },
     async (w) => (await w.call<{ connected: number }>('stats')).connected,

@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { Worker, benchAgentId, benchMain, fmt, machine, numArg, sleep, summarise } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
 
 const AGENTS = numArg('agents', 10_000);
 const SINGLE = numArg('single', 300);
@@ -50,14 +50,10 @@ await benchMain('scan-roundtrip', import.meta.url, 10 * 60_000, async (scratch) 
   await sleep(3000);
   const rawLoaded = summarise(await raw.call<number[]>('scan', { count: LOADED, concurrency: 1 }));
   await swarm.all('stopLoad');
-  await swarm.stop();
-  await raw.call('close');
-  raw.kill();
-  await sleep(2000);
+  await endRawPhase(swarm, raw);
 
   // mamori collector.
-  const collector = Worker.start('collector', 'collector-worker.mjs');
-  const { agentUrl } = await collector.call<{ agentUrl: string }>('start', { dataDir, port: 0 });
+  const { collector, agentUrl } = await startCollectorWorker(dataDir);
   swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
   const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
   await sleep(1000);

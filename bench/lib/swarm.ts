@@ -2,7 +2,7 @@
  * The orchestrator's handle on the simulated agents: several swarm-worker processes (each
  * under its own fd limit), driven together.
  */
-import { Worker, splitRange } from './common.js';
+import { Worker, sleep, splitRange } from './common.js';
 
 export interface SwarmStats {
   agents: number;
@@ -70,4 +70,19 @@ export class Swarm {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** End a raw-ws baseline phase: stop its clients and the raw server, then let the sockets drain before the next phase. */
+export async function endRawPhase(swarm: Swarm, raw: Worker): Promise<void> {
+  await swarm.stop();
+  await raw.call('close');
+  raw.kill();
+  await sleep(2000);
+}
+
+/** The real collector (startCollector) in a worker process on `port` (0 = any free port). */
+export async function startCollectorWorker(dataDir: string, port = 0): Promise<{ collector: Worker; port: number; agentUrl: string }> {
+  const collector = Worker.start('collector', 'collector-worker.mjs');
+  const started = await collector.call<{ port: number; agentUrl: string }>('start', { dataDir, port });
+  return { collector, ...started };
 }
