@@ -7,10 +7,10 @@ import type { CheckContext, Collector } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { OsPatchesFacts } from './facts.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
-import { isoOrNull, partError, readPowerShellJson } from '../software/windows-common.js';
+import { comDateUtc, partError, readPowerShellJson } from '../software/windows-common.js';
 import type { PsJsonResult } from '../software/windows-common.js';
 import { OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT } from './windows-script.js';
-import { OsPatchesDocument, WuaDocument, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
+import { OsPatchesDocument, WuaDocument, lastQualityUpdate, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
 
 export const OS_PATCHES_KEY = 'win.os-patches';
 export const WUA_KEY = 'win.os-patches.wua';
@@ -73,7 +73,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
 
   const historyError = partError(doc.data.errors, 'history');
   if (historyError || !doc.data.history) unknownFacts.lastSuccessfulUpdateAt = historyError ?? 'SCRIPT_ERROR: history: not read';
-  else facts.lastSuccessfulUpdateAt = isoOrNull(doc.data.history.lastSuccessAt);
+  else facts.lastSuccessfulUpdateAt = lastQualityUpdate(doc.data.history)?.at ?? null;
 
   const wua = await wuaSearch(ctx);
   const searchError = wua.ok ? partError(wua.data.errors, 'search') : wua.reason;
@@ -85,7 +85,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
     facts.pendingSecurityUpdates = pending.updates;
     facts.pendingUpdatesTotal = wua.data.updates.length;
     facts.oldestPendingSecuritySince = pending.updates.map((u) => u.firstSeenAt).sort()[0] ?? null;
-    const lastSearch = isoOrNull(wua.data.lastOnlineSearchAt);
+    const lastSearch = comDateUtc(wua.data.lastOnlineSearchAt);
     const lastSearchError = partError(wua.data.errors, 'last-search');
     if (lastSearchError) unknownFacts.updateSourceAgeHours = lastSearchError;
     else facts.updateSourceAgeHours = lastSearch ? Math.max(0, Math.round(((now.getTime() - Date.parse(lastSearch)) / HOUR_MS) * 10) / 10) : null;

@@ -7,8 +7,12 @@
  * - Windows PowerShell 5.1 unwraps one-element arrays in pipelines (PowerShell/PowerShell#11857),
  *   so every array is built with @() and the document is serialised with
  *   `ConvertTo-Json -InputObject` (never piped).
- * - DateTime serialises as "\/Date(…)\/" in 5.1, so every date is emitted explicitly with
- *   `.ToUniversalTime().ToString('o')`.
+ * - DateTime serialises as "\/Date(…)\/" in 5.1, so every date is emitted explicitly, by what
+ *   its source is: a DateTime of Kind Local (CIM datetimes, event TimeCreated, Get-Date) with
+ *   `ConvertTo-MamoriIso` (`.ToUniversalTime().ToString('o')`); a COM DATE (Windows Update
+ *   Agent) arrives with Kind Unspecified, which ToUniversalTime() would take as local time, so
+ *   it is printed as its wall-clock text by `ConvertTo-MamoriWallClock` and the parser says
+ *   which zone it is in, citing the documentation (`comDateUtc`).
  * - The default depth of 2 truncates nested objects: always -Depth 6.
  * - Output goes through [Console]::Out with a UTF-8 encoding without BOM, so Japanese
  *   DisplayNames, user names and volume labels arrive intact whatever the console code page
@@ -40,10 +44,17 @@ export const PS_PRELUDE = [
   '  if ($null -eq $Value) { return $null }',
   '  return ([datetime]$Value).ToUniversalTime().ToString(\'o\')',
   '}',
+  'function ConvertTo-MamoriWallClock($Value) {',
+  '  if ($null -eq $Value) { return $null }',
+  "  return ([datetime]$Value).ToString('yyyy-MM-ddTHH:mm:ss.fffffff', [System.Globalization.CultureInfo]::InvariantCulture)",
+  '}',
   '# Registry::HKEY_ paths avoid the HKLM:/HKU: drives (HKU: does not exist by default).',
+  '# An absent key (ItemNotFoundException) or value (PSArgumentException) is null; any other',
+  '# error (access denied, a damaged hive) propagates, so it is never mistaken for "not set".',
   'function Get-MamoriRegValue([string]$Path, [string]$Name) {',
-  "  $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction SilentlyContinue",
-  '  if ($null -eq $item) { return $null }',
+  "  try { $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction Stop }",
+  '  catch [System.Management.Automation.ItemNotFoundException] { return $null }',
+  '  catch [System.Management.Automation.PSArgumentException] { return $null }',
   '  return $item.$Name',
   '}',
   'function Write-MamoriJson($Document) {',
@@ -121,6 +132,23 @@ export function partError(errors: readonly ScriptError[], part: string): string 
 export function isoOrNull(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === '') return null;
   const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** A wall-clock text as ConvertTo-MamoriWallClock prints it: no zone designator. */
+const WALL_CLOCK = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
+
+/**
+ * A COM DATE the documentation gives in UTC, printed by ConvertTo-MamoriWallClock, as JS ISO;
+ * null stays null, anything else is null too (never read in the agent's own time zone).
+ * The years 1899/1900 are the OLE Automation zero date (0.0 = 1899-12-30), i.e. "never".
+ */
+export function comDateUtc(value: string | null | undefined): string | null {
+  const m = WALL_CLOCK.exec(value ?? '');
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  if (Number(y) < 1901) return null;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 

@@ -52,6 +52,7 @@ const EXPECTED: Record<string, string[]> = {
   'w11-24h2-home-ja-shellbitlocker': [P, P, P, P, F,   P, P, P, P, N, F,   P, P, P, P, F, P, P,   F, F, P, F, F, P, P, P,   P, P, F],
   'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   N, N, F, P, P, F, P, P,   P, P, P],
   'w11-23h2-pro-en-symantec-sticks': [F, P, F, P, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U,   P, F, F, P, F, P, P, P,   F, P, P],
+  'w11-24h2-ent-ja-cu-failing':      [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   P, P, F, P, P, P, F, P,   P, P, P],
 };
 
 describe('Windows recordings through localCheck: every rule', () => {
@@ -159,6 +160,25 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046613', severity: 'Critical' })]);
     const upper = await collect('w11-23h2-pro-en-symantec-sticks', 'os-patches');
     expect(upper.facts.pendingSecurityUpdates.map((u: { version: string }) => u.version)).toEqual(['KB5046633', 'KB5044285']);
+  });
+
+  it('Defender definition updates are not "last successful update": cumulative updates failing since September fail PATCH-005', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // newest history entries are KB2267602 (Definition Updates); the last succeeded Security Update is the 2026-08 one
+    expect(os.facts.lastSuccessfulUpdateAt).toBe('2026-08-14T04:12:37.000Z');
+    const patch005 = (await report('w11-24h2-ent-ja-cu-failing')).checks.find((c) => c.id === 'os-patches')!.rules.find((r) => r.ruleId === 'PATCH-005')!;
+    expect(patch005.result).toBe('fail');
+    // every shipped machine's history also ends with a definition update; the cumulative update before it is what counts
+    expect((await collect('w10-22h2-pro-ja-eset', 'os-patches')).facts.lastSuccessfulUpdateAt).toBe('2026-10-16T01:10:00.000Z');
+  });
+
+  it('Windows Update dates are UTC as documented, not shifted by the PC\'s time zone (recording taken in JST)', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // LastSearchSuccessDate 2026-11-30T23:30 UTC (08:30 JST), recorded at 2026-12-01T01:00Z: 1.5 h, not 10.5 h
+    expect(os.facts.updateSourceAgeHours).toBe(1.5);
+    // LastDeploymentChangeTime 2026-11-11T18:00 UTC is the published date of the pending update, and its age starts there
+    expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617', publishedAt: '2026-11-11T18:00:00.000Z', firstSeenAt: '2026-11-11T18:00:00.000Z' })]);
+    expect(os.facts.oldestPendingSecuritySince).toBe('2026-11-11T18:00:00.000Z');
   });
 
   it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is unknown', async () => {
