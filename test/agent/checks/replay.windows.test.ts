@@ -50,13 +50,15 @@ const EXPECTED: Record<string, string[]> = {
   'w10-22h2-ent-ja-trend':           [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U, P,   P, P, P, P, F, P, P, F,   P, P, P],
   'w11-23h2-pro-ja-sophos-passive':  [F, P, P, F, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U, P,   P, P, P, P, F, P, P, P,   P, P, P],
   'w11-24h2-ent-en-denywrite':       [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P, N,   P, F, P, P, P, P, P, P,   P, P, F],
-  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, U, U, N, P,   P, P, P, F, F, P, N, N,   F, F, U, P, F, P, F, U,   P, F, U],
+  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, F, U, N, P,   P, P, P, F, F, P, N, N,   F, F, U, P, F, P, F, U,   P, F, U],
   'w11-23h2-ent-ja-usbstor-off':     [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P, N,   N, N, P, P, F, P, P, P,   F, F, P],
   'w11-24h2-home-ja-shellbitlocker': [P, P, P, P, F,   P, P, P, P, N, F,   P, P, P, P, F, P, P, N,   F, F, P, F, F, P, P, P,   P, P, F],
   // W32Time running but no Time-Service event shows a synchronisation: undecided, no longer a pass
   'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P, N,   N, N, F, P, P, F, P, P,   P, P, U],
   // productState 266256 without a readable date: AV-008 fails
   'w11-23h2-pro-en-symantec-sticks': [F, P, F, P, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U, F,   P, F, F, P, F, P, P, P,   F, P, P],
+  'w11-24h2-ent-ja-cu-failing':      [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P, N,   P, P, F, P, P, P, F, P,   P, P, P],
+  'w11-24h2-pro-ja-entra':           [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, F, F, P, F, N,   F, F, P, P, F, P, P, P,   P, F, P],
   // third-party products whose vendor keeps the signature date on the PC (windows-vendors.ts)
   'w11-23h2-ent-ja-trend-stale-cmos': [P, P, P, P, F,  P, P, P, P, N, P,   P, P, P, F, U, P, U, N,   P, P, P, P, F, P, P, P,   P, P, F],
   'w11-24h2-pro-ja-eset-dated':      [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, U, P, U, N,   P, P, P, P, F, P, P, P,   U, P, P],
@@ -78,8 +80,9 @@ describe('Windows recordings through localCheck: every rule', () => {
       expect(RULES.map((id) => `${id}=${got[id]}`)).toEqual(RULES.map((id, i) => `${id}=${expected[i]}`));
     });
   }
-  it('covers every recording in the folder', () => {
-    const folders = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('broken-')).map((d) => d.name);
+  it('covers every complete recording in the folder (no failed probe, not a broken one)', () => {
+    const complete = (name: string) => !name.startsWith('broken-') && !readdirSync(join(ROOT, name)).some((f) => f.endsWith('.status.json'));
+    const folders = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory() && complete(d.name)).map((d) => d.name);
     expect(Object.keys(EXPECTED).sort()).toEqual(folders.sort());
   });
 });
@@ -177,6 +180,25 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(upper.facts.pendingSecurityUpdates.map((u: { version: string }) => u.version)).toEqual(['KB5046633', 'KB5044285']);
   });
 
+  it('Defender definition updates are not "last successful update": cumulative updates failing since September fail PATCH-005', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // newest history entries are KB2267602 (Definition Updates); the last succeeded Security Update is the 2026-08 one
+    expect(os.facts.lastSuccessfulUpdateAt).toBe('2026-08-14T04:12:37.000Z');
+    const patch005 = (await report('w11-24h2-ent-ja-cu-failing')).checks.find((c) => c.id === 'os-patches')!.rules.find((r) => r.ruleId === 'PATCH-005')!;
+    expect(patch005.result).toBe('fail');
+    // every shipped machine's history also ends with a definition update; the cumulative update before it is what counts
+    expect((await collect('w10-22h2-pro-ja-eset', 'os-patches')).facts.lastSuccessfulUpdateAt).toBe('2026-10-16T01:10:00.000Z');
+  });
+
+  it('Windows Update dates are UTC as documented, not shifted by the PC\'s time zone (recording taken in JST)', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // LastSearchSuccessDate 2026-11-30T23:30 UTC (08:30 JST), recorded at 2026-12-01T01:00Z: 1.5 h, not 10.5 h
+    expect(os.facts.updateSourceAgeHours).toBe(1.5);
+    // LastDeploymentChangeTime 2026-11-11T18:00 UTC is the published date of the pending update, and its age starts there
+    expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617', publishedAt: '2026-11-11T18:00:00.000Z', firstSeenAt: '2026-11-11T18:00:00.000Z' })]);
+    expect(os.facts.oldestPendingSecuritySince).toBe('2026-11-11T18:00:00.000Z');
+  });
+
   it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is not encrypted (English and Japanese)', async () => {
     expect((await collect('w11-24h2-pro-en-stale-defender', 'beyond')).facts.systemDiskEncrypted).toBe(false);
     expect((await collect('w11-24h2-home-ja-shellbitlocker', 'beyond')).facts).toMatchObject({ systemDiskEncrypted: true, encryptionMethod: null });
@@ -222,6 +244,15 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(eset.unknownFacts.firewallEnabled).toMatch(/MpsSvc\) state is unknown: SCRIPT_ERROR: firewall-service: プロバイダーの読み込みエラーです。/);
     // a disabled profile stays a fail even when the service state is unknown
     expect((await collect('w11-23h2-pro-en-symantec-sticks', 'beyond')).facts.firewallEnabled).toBe(false);
+  });
+
+  it('a Microsoft Entra ID user (S-1-12-1-…) is a user: their screen lock is judged and their per-user software is theirs', async () => {
+    const lock = await collect('w11-24h2-pro-ja-entra', 'screen-lock');
+    expect(lock.facts.sessions).toEqual([expect.objectContaining({ user: 'AzureAD\\SasakiShinichi', lockEnabled: false })]);
+    const lock001 = (await report('w11-24h2-pro-ja-entra')).checks.find((c) => c.id === 'screen-lock')!.rules.find((r) => r.ruleId === 'LOCK-001')!;
+    expect(lock001.result).toBe('fail');
+    const sw = await collect('w11-24h2-pro-ja-entra', 'software');
+    expect(sw.facts.packages.find((p: { name: string }) => p.name.startsWith('Zoom')).user).toBe('AzureAD\\SasakiShinichi');
   });
 
   it('a service account hive without a desktop is not a session', async () => {
