@@ -174,6 +174,15 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       )
     `,
   },
+  {
+    version: 202612062202,
+    name: 'forwarder webhook secret, syslog TLS CA, start of forwarding',
+    sql: `
+      ALTER TABLE console_forwarders ADD COLUMN secret TEXT;
+      ALTER TABLE console_forwarders ADD COLUMN ca_pem TEXT;
+      ALTER TABLE console_forwarders ADD COLUMN since TEXT
+    `,
+  },
 ];
 
 /**

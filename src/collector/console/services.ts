@@ -20,7 +20,8 @@ import { forbidden } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { Exceptions } from './exceptions.js';
 import { Fleet } from './fleet.js';
-import { forwardedOf, Forwarders } from './forwarders.js';
+import { Forwarders } from './forwarders.js';
+import type { ForwardingOptions } from './forwarders.js';
 import type { RouteDef } from './http.js';
 import { MediaLedger } from './media.js';
 import { PolicyStore } from './policy.js';
@@ -39,6 +40,8 @@ export interface ConsoleOptions {
   catalogue?: Catalogue;
   /** Directory of the static UI (index.html …). */
   uiDir?: string;
+  /** Retry timings and the "behind" limit of the forwarders. */
+  forwarding?: ForwardingOptions;
 }
 
 export class ConsoleServices {
@@ -73,7 +76,7 @@ export class ConsoleServices {
     this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
     this.reports = new Reports(ctx.store, this.fleet, catalogue.rules, () => this.activeExceptions(), clock);
-    this.forwarders = new Forwarders(sql, ctx.log);
+    this.forwarders = new Forwarders({ store: ctx.store, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);
   }
 
   async start(): Promise<void> {
@@ -88,11 +91,11 @@ export class ConsoleServices {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.ctx.bus.off('event', this.onEvent);
     this.stream?.close();
-    this.forwarders.close();
+    await this.forwarders.stop();
   }
 
   /** Active exceptions, cached (refreshed on every change and by housekeeping). */
@@ -229,18 +232,9 @@ export class ConsoleServices {
     return undefined;
   }
 
-  private rulesById: Map<string, Catalogue['rules'][number]> | undefined;
-
+  /** A violation was stored: the forwarders deliver it from the store (durably, see forwarders.ts). */
   private readonly onEvent = (e: StoredAgentEvent): void => {
-    // The ingest path runs at tens of thousands of events per second: cheap when nothing forwards.
-    if (!this.forwarders.active || (e.event.kind !== 'violation.opened' && e.event.kind !== 'violation.closed')) return;
-    this.rulesById ??= new Map(this.catalogue.rules.map((r) => [r.id, r]));
-    const rules = this.rulesById;
-    const v = forwardedOf(e, (agentId, ruleId) => {
-      const r = rules.get(ruleId);
-      return { department: this.fleet.assignmentOf(agentId).department, ...(r ? { severity: r.severity, title: r.name, clauses: r.clauses } : {}) };
-    });
-    if (v) this.forwarders.forward(v);
+    if (e.event.kind === 'violation.opened' || e.event.kind === 'violation.closed') this.forwarders.wake();
   };
 
   auditAs(p: Principal, ip: string, action: string, target: string, detail: Record<string, unknown> = {}): Promise<AuditEntry> {

@@ -7,6 +7,8 @@
  * JSON, INTEGER 0/1 for booleans, BIGINT for sequence numbers) so that the portable SQL of
  * the console (sql.ts) reads and compares them the same way on both.
  */
+import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -242,5 +244,11 @@ export const MIGRATIONS: readonly Migration[] = [
         recorded_by TEXT NOT NULL
       );
     `,
+  },
+  {
+    version: 202612062201,
+    name: 'forwarder cursors, leases and the collector-raised events they deliver',
+    sqlite: FORWARDING_MIGRATION_SQL,
+    postgres: FORWARDING_MIGRATION_SQL,
   },
 ];

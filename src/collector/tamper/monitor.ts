@@ -184,6 +184,7 @@ export class TamperMonitor {
       policyVersion: 0,
       violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity: rule.severity, title: rule.title, message: rule.message, reason, clauses: rule.clauses, facts },
     };
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
     this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
   }
 
@@ -199,7 +200,10 @@ export class TamperMonitor {
     this.open.delete(key);
     if (changed === 0) return false;
     this.deps.log.info(`tamper evidence closed: ${rule.id} (${hostname || agentId}): ${reason}`, { agentId, ruleId: rule.id, subject });
-    this.deps.bus.emit('event', { agentId, hostname, event: { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason }, receivedAt: now });
+    const event: AgentEvent = { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason };
+    // Logged for the forwarders: these violations are not in the agent's event sequence.
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
+    this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
     return true;
   }
 }

@@ -47,7 +47,7 @@ const EXPECTED: Record<string, string[]> = {
   'w10-22h2-ent-ja-trend':           [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U,   P, P, P, P, F, P, P, F,   P, P, P],
   'w11-23h2-pro-ja-sophos-passive':  [F, P, P, F, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U,   P, P, P, P, F, P, P, P,   P, P, P],
   'w11-24h2-ent-en-denywrite':       [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P,   P, F, P, P, P, P, P, P,   P, P, F],
-  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, U, U, N, P,   P, P, P, F, F, P, N,   F, F, U, P, F, P, F, U,   P, F, U],
+  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, F, U, N, P,   P, P, P, F, F, P, N,   F, F, U, P, F, P, F, U,   P, F, U],
   'w11-23h2-ent-ja-usbstor-off':     [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P,   N, N, P, P, F, P, P, P,   F, F, P],
   'w11-24h2-home-ja-shellbitlocker': [P, P, P, P, F,   P, P, P, P, N, F,   P, P, P, P, F, P, P,   F, F, P, F, F, P, P, P,   P, P, F],
   'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   N, N, F, P, P, F, P, P,   P, P, P],

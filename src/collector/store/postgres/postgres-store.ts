@@ -6,6 +6,8 @@
  */
 import pg from 'pg';
 import { MIGRATIONS } from '../migrations.js';
+import { forwardingTables } from '../forwarding.js';
+import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner } from '../sql.js';
 import type {
   PresenceChange,
@@ -51,6 +53,9 @@ export interface PostgresStoreOptions {
   applicationName?: string;
 }
 
+/** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
+export interface PostgresStore extends ForwardingTables {}
+
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
@@ -65,6 +70,7 @@ export class PostgresStore implements Store {
     // An idle pooled connection that the server closes must not crash the collector; the pool replaces it.
     this.pool.on('error', () => {});
     this.sql = pgRunner(this.pool);
+    Object.assign(this, forwardingTables(this.sql));
   }
 
   async migrate(): Promise<void> {
