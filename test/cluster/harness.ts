@@ -161,7 +161,7 @@ export async function startCliNode(cli: string, db: string, name: string, port: 
 }
 
 export async function untilListening(child: NodeChild): Promise<void> {
-  const line = await child.waitLine((l) => /agents connect to wss:\/\//.test(l), 60_000, 'listening line');
+  const line = await child.waitLine((l) => /agents connect to wss:\/\//.test(l), 120_000, 'listening line');
   child.agentUrl = /agents connect to (wss:\/\/\S+)/.exec(line)![1]!;
 }
 

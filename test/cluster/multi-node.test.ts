@@ -85,7 +85,8 @@ async function expectExactlyOnce(db: pg.Client, agent: { agentId: string; lastSe
   expect(row.last_seq).toBe(agent.lastSeq);
 }
 
-describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL', () => {
+// Real collector processes and agents under load: generous deadlines for a loaded 2-core machine.
+describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL', { timeout: 240_000 }, () => {
   let programs: Awaited<ReturnType<typeof buildPrograms>>;
   let database: TestDatabase;
   let db: pg.Client;

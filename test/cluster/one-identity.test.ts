@@ -61,7 +61,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', () => {
+// Each test starts several collector processes and an agent: generous deadlines for a loaded 2-core machine.
+describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', { timeout: 240_000 }, () => {
   let programs: Awaited<ReturnType<typeof buildPrograms>>;
   let cli: string;
   let tls: ClusterTls;
