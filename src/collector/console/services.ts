@@ -225,7 +225,9 @@ export class ConsoleServices {
       return { department, message: { type: 'violation', violation: view, receivedAt: e.receivedAt } };
     }
     if (ev.kind === 'violation.closed') {
-      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, closedAt: ev.at, reason: ev.reason, receivedAt: e.receivedAt } };
+      // The close carries the severity of the violation it closes (watch --severity filters on it).
+      const severity = (await this.ctx.store.listViolations({ agentId: e.agentId, ruleId: ev.ruleId })).find((v) => v.subject === ev.subject)?.severity ?? null;
+      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, severity, closedAt: ev.at, reason: ev.reason, receivedAt: e.receivedAt } };
     }
     if (ev.kind === 'scan.result') return { department, message: { type: 'scan', requestId: ev.requestId, agentId: e.agentId, hostname: e.hostname, state: 'done', completedAt: ev.at, checks: ev.checks } };
     if (ev.kind === 'policy.applied') return { department, message: { type: 'policy.applied', agentId: e.agentId, hostname: e.hostname, version: ev.version, at: ev.at } };

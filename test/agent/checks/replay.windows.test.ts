@@ -53,6 +53,7 @@ const EXPECTED: Record<string, string[]> = {
   'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   N, N, F, P, P, F, P, P,   P, P, P],
   'w11-23h2-pro-en-symantec-sticks': [F, P, F, P, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U,   P, F, F, P, F, P, P, P,   F, P, P],
   'w11-24h2-ent-ja-cu-failing':      [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   P, P, F, P, P, P, F, P,   P, P, P],
+  'w11-24h2-pro-ja-entra':           [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, F, F, P, F,   F, F, P, P, F, P, P, P,   P, F, P],
 };
 
 describe('Windows recordings through localCheck: every rule', () => {
@@ -185,6 +186,15 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect((await collect('w11-24h2-pro-en-stale-defender', 'beyond')).facts.systemDiskEncrypted).toBe(false);
     expect((await collect('w11-24h2-home-ja-shellbitlocker', 'beyond')).facts).toMatchObject({ systemDiskEncrypted: true, encryptionMethod: null });
     expect((await collect('ws2022-std-en-nosc2', 'beyond')).unknownFacts.systemDiskEncrypted).toMatch(/^BITLOCKER_UNDECIDABLE/);
+  });
+
+  it('a Microsoft Entra ID user (S-1-12-1-…) is a user: their screen lock is judged and their per-user software is theirs', async () => {
+    const lock = await collect('w11-24h2-pro-ja-entra', 'screen-lock');
+    expect(lock.facts.sessions).toEqual([expect.objectContaining({ user: 'AzureAD\\SasakiShinichi', lockEnabled: false })]);
+    const lock001 = (await report('w11-24h2-pro-ja-entra')).checks.find((c) => c.id === 'screen-lock')!.rules.find((r) => r.ruleId === 'LOCK-001')!;
+    expect(lock001.result).toBe('fail');
+    const sw = await collect('w11-24h2-pro-ja-entra', 'software');
+    expect(sw.facts.packages.find((p: { name: string }) => p.name.startsWith('Zoom')).user).toBe('AzureAD\\SasakiShinichi');
   });
 
   it('a service account hive without a desktop is not a session', async () => {
