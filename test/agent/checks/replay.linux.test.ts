@@ -55,7 +55,7 @@ describe('replay: Ubuntu 22.04 Xfce without anti-malware, pending security updat
     const r = await replayAll('ubuntu2204-xfce-noav');
     expect(r['screen-lock']!.facts.sessions).toEqual([{ user: 'suzuki', desktop: 'xfce', lockEnabled: true, idleToLockSeconds: 660, enforced: false, source: 'xfce4-screensaver xfconf' }]);
     expect(r.antivirus!.facts).toMatchObject({ installed: false, products: [], running: false });
-    expect(r['os-patches']!.facts).toMatchObject({ osId: 'ubuntu-22.04', pendingUpdatesTotal: 2, rebootRequired: false, oldestPendingSecuritySince: '2025-11-19T10:00:02.000Z' });
+    expect(r['os-patches']!.facts).toMatchObject({ osId: 'ubuntu-22.04', pendingUpdatesTotal: 2, rebootRequired: false, oldestPendingSecuritySince: null, oldestUndatedPendingSecuritySince: '2025-11-19T10:00:02.000Z' });
     expect((r['os-patches']!.facts.pendingSecurityUpdates as { name: string }[]).map((u) => u.name)).toEqual(['libc6', 'openssh-client']);
     expect(r['os-patches']!.unknownFacts.lastSuccessfulUpdateAt).toMatch(/history\.log\.1\.gz/);
     expect((r.software!.facts.packages as { name: string }[]).map((p) => p.name)).toEqual(['xfce4-session', 'openssh-client', 'libc6', 'core20', 'snapd']);
