@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ExecOptions, ProbeFailure, ProbeOutcome, Probes } from './types.js';
+import type { ExecOptions, PowerShellOptions, ProbeFailure, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey } from './types.js';
 
 export const RecordingMeta = z.object({
@@ -140,7 +140,7 @@ export class RecordingProbes implements Probes {
   async listDir(key: string, path: string): Promise<ProbeOutcome> {
     return this.save(key, await this.inner.listDir(key, path));
   }
-  async powershell(key: string, script: string, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+  async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     return this.save(key, await this.inner.powershell(key, script, opts));
   }
   now(): Date {

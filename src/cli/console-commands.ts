@@ -24,6 +24,17 @@ interface ConnOptions {
   password?: string;
 }
 
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** --severity critical,high → the set; an unknown name is a usage error, not a filter that matches nothing. */
+function severityFilter(list: string | undefined): Set<string> | undefined {
+  if (list === undefined) return undefined;
+  const names = list.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((n) => !SEVERITIES.includes(n));
+  if (unknown.length || names.length === 0) throw new UsageError(`--severity ${list}: 重要度は ${SEVERITIES.join(', ')} をカンマ区切りで指定してください`);
+  return new Set(names);
+}
+
 /** An authenticated connection to the console API (API token, or a session cookie + CSRF token). */
 class ConsoleApi {
   private headers: Record<string, string> = {};
@@ -124,7 +135,7 @@ export function registerConsoleCommands(program: Command): void {
       .option('--json', 'one JSON message per line'),
   ).action(async (o: ConnOptions & { severity?: string; json?: boolean }) => {
     const api = await ConsoleApi.connect(o);
-    const wanted = o.severity ? new Set(o.severity.split(',')) : undefined;
+    const wanted = severityFilter(o.severity);
     const url = `${api.base.replace(/^http/, 'ws')}/api/v1/stream`;
     await new Promise<void>((resolvePromise, reject) => {
       const ws = new WebSocket(url, { headers: api.streamHeaders });
@@ -132,11 +143,12 @@ export function registerConsoleCommands(program: Command): void {
       ws.on('error', (err) => reject(err));
       ws.on('close', () => resolvePromise());
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string };
+        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string; severity?: string };
+        // With --severity only violations (and closes) of those severities pass, in text and in JSON.
+        if (wanted && !(m.type === 'hello' && !o.json) && !wanted.has((m.type === 'violation' ? m.violation?.severity : m.type === 'violation.closed' ? m.severity : undefined) ?? '')) return;
         if (o.json) return void process.stdout.write(`${JSON.stringify(m)}\n`);
         if (m.type === 'violation' && m.violation) {
           const v = m.violation;
-          if (wanted && !wanted.has(v.severity)) return;
           process.stdout.write(`${v.openedAt}  OPEN    ${v.severity.padEnd(8)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  user=${v.user}` : ''}\n`);
         } else if (m.type === 'violation.closed') process.stdout.write(`${m.closedAt}  CLOSED  ${''.padEnd(8)} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
         else if (m.type === 'hello') process.stderr.write(`watching as ${(m as unknown as { user: string }).user}\n`);

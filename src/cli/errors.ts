@@ -3,7 +3,7 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-const USER_FACING = new Set(['USAGE', 'CATALOGUE_LOAD', 'CATALOGUE_INVALID', 'IDENTITY_INVALID', 'BAD_DURATION', 'RECORDING_INVALID', 'CONFIG_INVALID', 'ENROLL_CONNECT', 'ENROLL_TIMEOUT', 'ENROLLMENT_REFUSED']);
+const USER_FACING = new Set(['USAGE', 'CATALOGUE_LOAD', 'CATALOGUE_INVALID', 'IDENTITY_INVALID', 'BAD_DURATION', 'RECORDING_INVALID', 'CONFIG_INVALID', 'ENROLL_CONNECT', 'ENROLL_TIMEOUT', 'ENROLLMENT_REFUSED', 'CLUSTER_IDENTITY_MISMATCH']);
 
 export function isUserFacing(err: unknown): err is Error & { code: string } {
   const code = (err as { code?: unknown } | null)?.code;

@@ -1,47 +1,25 @@
 /**
  * os-patches collector on Windows: OS identity, reboot state and update history every run
- * (`win.os-patches`), the Windows Update Agent search of pending updates cached in the check
- * memory (`win.os-patches.wua`), and the release's end of support from src/shared/eol.
+ * (`win.os-patches`, on the `inventory` PowerShell process), the Windows Update Agent search of
+ * pending updates as a background job whose result is remembered (`win.os-patches.wua`,
+ * ./windows-wua.ts), and the release's end of support from src/shared/eol.
  */
-import type { CheckContext, Collector } from '../types.js';
+import type { Collector } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { OsPatchesFacts } from './facts.js';
 import { pendingSecuritySince } from './facts.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import { comDateUtc, partError, readPowerShellJson } from '../software/windows-common.js';
-import type { PsJsonResult } from '../software/windows-common.js';
-import { OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT } from './windows-script.js';
-import { OsPatchesDocument, WuaDocument, lastQualityUpdate, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
+import { OS_PATCHES_SCRIPT } from './windows-script.js';
+import { wuaSearch } from './windows-wua.js';
+import { OsPatchesDocument, lastQualityUpdate, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
 
 export const OS_PATCHES_KEY = 'win.os-patches';
-export const WUA_KEY = 'win.os-patches.wua';
 
-/** How long a WUA search result is reused before the search runs again (check parameter `wuaCacheHours`). */
-const DEFAULT_WUA_CACHE_HOURS = 6;
 const HOUR_MS = 3_600_000;
 
-interface CachedSearch {
-  at: string;
-  stdout: string;
-}
-
-/** The WUA search document, from the check memory while fresh, else by running the search (up to 10 minutes). */
-async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocument>> {
-  const now = ctx.probes.now();
-  const maxAgeHours = typeof ctx.params.wuaCacheHours === 'number' ? ctx.params.wuaCacheHours : DEFAULT_WUA_CACHE_HOURS;
-  const cached = ctx.memory.get<CachedSearch>('wuaSearch');
-  if (cached && now.getTime() - Date.parse(cached.at) < maxAgeHours * HOUR_MS) {
-    const fromCache = readPowerShellJson(WUA_KEY, { ok: true, stdout: cached.stdout, exitCode: 0 }, WuaDocument);
-    if (fromCache.ok) return fromCache;
-  }
-  const outcome = await ctx.probes.powershell(WUA_KEY, WUA_SEARCH_SCRIPT, { timeoutMs: 600_000 });
-  const result = readPowerShellJson(WUA_KEY, outcome, WuaDocument);
-  if (result.ok && outcome.ok && !partError(result.data.errors, 'search')) ctx.memory.set('wuaSearch', { at: now.toISOString(), stdout: outcome.stdout });
-  return result;
-}
-
 export const collect: Collector<OsPatchesFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000 });
+  const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(OS_PATCHES_KEY, outcome, OsPatchesDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   const now = ctx.probes.now();

@@ -16,7 +16,7 @@ import { SoftwareDocument, softwareUnknowns, windowsPackages, windowsProcesses }
 export const SOFTWARE_KEY = 'win.software';
 
 export const collect: Collector<SoftwareFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000 });
+  const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(SOFTWARE_KEY, outcome, SoftwareDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   const unknownFacts = softwareUnknowns(doc.data.errors);
