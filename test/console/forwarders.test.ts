@@ -274,6 +274,42 @@ describe('forwarders', () => {
     }
   });
 
+  it('raises FWD-001 with its clauses while a forwarder stays behind, closes it when it caught up, and forwards both', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-fwd-behind-'));
+    const c = await startTestCollector({ dataDir, forwarding: { ...forwarding, behindAfterMs: 1000, behindCheckMs: 200 } });
+    try {
+      const a = await adminClient(c);
+      const rx = new Receiver();
+      await rx.start();
+      const port = rx.port;
+      await rx.stop();
+      const hook = await addWebhook(a, `http://127.0.0.1:${port}/mamori`);
+      const pc = await seedAgent(c, 'pc-behind');
+      await seedEvents(c, pc, 'pc-behind', [usb(1, 'BEHIND')]);
+      const fwd = async (state: string) => ((await a.request('GET', `/api/v1/violations?state=${state}`)).json.violations as any[]).find((v) => v.ruleId === 'FWD-001' && v.subject === hook.id);
+      const open = await waitUntil(async () => fwd('open'), 30_000, 'FWD-001 open');
+      expect(open).toMatchObject({ severity: 'high', hostname: 'mamori-collector', title: { ja: 'SIEM への転送が滞っている' } });
+      expect(open.clauses.map((x: { source: string; ref: string }) => `${x.source} ${x.ref}`)).toEqual(['003 第8章3(2)ウ', '004 §8.1(6)イ']);
+      expect(open.reason).toContain('未送信の違反が 1 件');
+      expect(open.facts).toMatchObject({ forwarder: hook.id, backlog: 1 });
+
+      const back = new Receiver(port);
+      back.secret = hook.secret;
+      await back.start();
+      await waitUntil(async () => fwd('closed'), 30_000, 'FWD-001 closed');
+      // The receiver gets the violation, and FWD-001 opened and closed (the collector's own events, ids "c:…").
+      await waitUntil(async () => [...back.bodies.values()].some((b) => b.ruleId === 'FWD-001' && b.type === 'violation.closed'), 30_000, 'FWD-001 forwarded');
+      const own = [...back.bodies.values()].filter((b) => b.ruleId === 'FWD-001');
+      expect(own.map((b) => b.type)).toEqual(['violation.opened', 'violation.closed']);
+      expect(own[0].id).toMatch(/^c:/);
+      expect(own[1].severity).toBe('high');
+      expect(back.ids.has(`${pc}:1`)).toBe(true);
+      await back.stop();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('refuses a bad target', async () => {
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'syslog-udp', target: 'no-port' })).status).toBe(400);
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'webhook', target: 'file:///etc/passwd' })).status).toBe(400);
