@@ -158,7 +158,11 @@ export class Agent {
     this.link.start();
     for (const w of this.opts.watchers ?? []) {
       try {
-        await w.start((checkId, reason) => this.enqueue([checkId], reason));
+        await w.start(
+          (checkId, reason) => this.enqueue([checkId], reason),
+          // A watcher that stopped working is reported (AGENT-005 on the collector) and again when it works.
+          (h) => this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: `watcher.${h.state}`, detail: { watcher: h.watcher, reason: h.reason } }]),
+        );
         this.opts.log.info(`watcher started: ${w.name}`);
       } catch (err) {
         // A watcher that cannot start leaves the schedule to cover its check.
