@@ -6,6 +6,7 @@ export const PendingUpdate = z.object({
   version: z.string().nullable(),
   severity: z.string().nullable().describe('Critical / Important / … when the source says'),
   firstSeenAt: z.string().describe('When the agent first saw it pending (ISO)'),
+  publishedAt: z.string().nullable().optional().describe('When the OS vendor published it (ISO UTC); null when the source gives no date'),
 });
 export type PendingUpdate = z.infer<typeof PendingUpdate>;
 

@@ -260,11 +260,15 @@ async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' 
     if (flag.failure !== 'NOT_FOUND') return void (out.unknownFacts.rebootRequired = why(flag));
   }
   const boot = await ctx.probes.listDir('boot.list', p.bootDir);
-  let newer: boolean | null = null;
-  if (boot.ok && running) newer = newerKernelInstalled(jsonNames(boot.stdout) ?? [], running);
+  // No /boot at all, or one without any kernel image: nothing installed to boot into (a container).
+  const bootEntries = boot.ok ? jsonNames(boot.stdout) : boot.failure === 'NOT_FOUND' ? [] : null;
+  if (bootEntries === null) return void (out.unknownFacts.rebootRequired = boot.ok ? `PARSE_FAILED: listing of ${p.bootDir}` : `${p.bootDir}: ${why(boot)}`);
+  const noKernelImage = !bootEntries.some((n) => n.startsWith('vmlinuz-'));
+  if (manager === 'apt' && noKernelImage) return void (out.facts.rebootRequired = false);
+  if (!running) return void (out.unknownFacts.rebootRequired = `the running kernel release could not be read to compare with ${p.bootDir}`);
+  const newer = newerKernelInstalled(bootEntries, running);
   if (newer !== null) out.facts.rebootRequired = newer;
-  else if (manager === 'apt') out.facts.rebootRequired = false; // no flag file, and no installed kernel to compare with (e.g. a container)
-  else out.unknownFacts.rebootRequired = `needs-restarting gave no answer and the running kernel ${running ?? '?'} is not in ${p.bootDir}`;
+  else out.unknownFacts.rebootRequired = `${manager === 'dnf' ? 'needs-restarting gave no answer and ' : ''}the running kernel ${running} is not in ${p.bootDir}`;
 }
 
 function jsonNames(json: string): string[] | null {

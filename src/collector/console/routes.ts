@@ -9,6 +9,7 @@ import { Accounts } from './accounts.js';
 import { ROLE_PERMISSIONS, ROLES } from './authz.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden, notFound } from './errors.js';
+import { forwarderRoutes } from './forwarders-routes.js';
 import type { RouteDef } from './http.js';
 import { SESSION_COOKIE, sessionCookie } from './http.js';
 import { MEDIA_STATUS, ENCRYPTION } from './media.js';
@@ -53,7 +54,7 @@ const MediaBody = z.object({
 });
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  const { accounts, audit, fleet, media, exceptions, policy, reports, forwarders, ctx } = s;
+  const { accounts, audit, fleet, media, exceptions, policy, reports, ctx } = s;
   return [
     // ------------------------------------------------------------------ session
     {
@@ -576,34 +577,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         return { oneTimePassword: password };
       },
     },
-    {
-      method: 'GET',
-      url: '/api/v1/forwarders',
-      access: 'forwarders.manage',
-      async handler() {
-        return { forwarders: await forwarders.list() };
-      },
-    },
-    {
-      method: 'POST',
-      url: '/api/v1/forwarders',
-      access: 'forwarders.manage',
-      audit: 'forwarder.added',
-      async handler(req, _reply, p) {
-        const b = parse(z.object({ kind: z.string().max(16), target: z.string().max(500), minSeverity: Severity.optional() }), req.body);
-        return { forwarder: await forwarders.add(b, me(p).username) };
-      },
-    },
-    {
-      method: 'DELETE',
-      url: '/api/v1/forwarders/:id',
-      access: 'forwarders.manage',
-      audit: 'forwarder.removed',
-      async handler(req) {
-        await forwarders.remove(params(req).id!);
-        return { ok: true };
-      },
-    },
+    ...forwarderRoutes(s),
   ];
 }
 

@@ -9,6 +9,7 @@
  *   AGENT-002 stopped      agent.notice 'stopping' while the PC keeps running (closed at 'started')
  *   AGENT-003 uninstalled  agent.notice 'uninstalling' (closed at 'started', i.e. reinstalled)
  *   AGENT-004 tampered     agent.notice 'config.changed' / 'binary.changed' (closed by an administrator)
+ *   AGENT-005 watcher down agent.notice 'watcher.down' (subject: the watcher; closed at 'watcher.up' or 'started')
  *   TIME-002  clock skew   |heartbeat.at − collector time| > `clockSkewMs` (closed by a heartbeat within it)
  *
  * Events published on the bus for these violations carry seq 0: they are the collector's, not
@@ -115,6 +116,8 @@ export class TamperMonitor {
         await this.setLifecycle(agentId, 'running', e.at);
         await this.closeIfOpen(agentId, hostname, 'stopped', '', 'the agent started again', e.at);
         await this.closeIfOpen(agentId, hostname, 'uninstalled', '', 'the agent started again', e.at);
+        // A watcher that still fails after the restart reports itself down again.
+        for (const subject of this.openSubjects(agentId, 'watcherDown')) await this.closeIfOpen(agentId, hostname, 'watcherDown', subject, 'the agent started again', e.at);
         return;
       case 'stopping':
         if (detail.shutdown === true) return this.setLifecycle(agentId, 'shutdown', e.at);
@@ -130,9 +133,22 @@ export class TamperMonitor {
         const subject = e.notice === 'config.changed' ? 'config' : 'binary';
         return this.openIfNew(agentId, hostname, 'tampered', subject, { ...detail }, `${subject} hash changed from ${String(detail.oldSha256 ?? '?').slice(0, 12)} to ${String(detail.newSha256 ?? '?').slice(0, 12)}`, e.at, true);
       }
+      case 'watcher.down':
+      case 'watcher.up': {
+        const subject = typeof detail.watcher === 'string' ? detail.watcher.slice(0, 64) : 'watcher';
+        const reason = typeof detail.reason === 'string' ? detail.reason : '';
+        if (e.notice === 'watcher.up') return void (await this.closeIfOpen(agentId, hostname, 'watcherDown', subject, `watcher ${subject} works again`, e.at));
+        return this.openIfNew(agentId, hostname, 'watcherDown', subject, { ...detail }, `watcher ${subject} down: ${reason}`.slice(0, 1000), e.at);
+      }
       default:
         return;
     }
+  }
+
+  /** Subjects of this agent's open violations of one kind. */
+  private openSubjects(agentId: string, kind: TamperKind): string[] {
+    const prefix = `${agentId}|${TAMPER_RULES[kind].id}|`;
+    return [...this.open].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   }
 
   /** Look for agents silent longer than the limit. */
@@ -184,6 +200,7 @@ export class TamperMonitor {
       policyVersion: 0,
       violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity: rule.severity, title: rule.title, message: rule.message, reason, clauses: rule.clauses, facts },
     };
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
     this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
   }
 
@@ -199,7 +216,10 @@ export class TamperMonitor {
     this.open.delete(key);
     if (changed === 0) return false;
     this.deps.log.info(`tamper evidence closed: ${rule.id} (${hostname || agentId}): ${reason}`, { agentId, ruleId: rule.id, subject });
-    this.deps.bus.emit('event', { agentId, hostname, event: { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason }, receivedAt: now });
+    const event: AgentEvent = { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason };
+    // Logged for the forwarders: these violations are not in the agent's event sequence.
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
+    this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
     return true;
   }
 }

@@ -10,7 +10,7 @@
 import type { ClauseRef, Severity } from '../../shared/protocol/messages.js';
 
 export interface TamperRule {
-  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'TIME-002';
+  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'TIME-002';
   severity: Severity;
   title: { ja: string; en: string };
   message: { ja: string; en: string };
@@ -50,6 +50,13 @@ export const TAMPER_RULES = {
     title: { ja: 'エージェントの設定またはプログラムが変更された', en: "The agent's configuration or program changed" },
     message: { ja: '前回の起動時からエージェントの設定ファイルまたはプログラムが変更されています。正規の更新か確認してください。', en: "The agent's configuration file or program differs from its previous start; confirm it was an authorised update." },
     clauses: [{ source: '003', ref: '第8章3(2)イ' }, { source: '004', ref: '§8.5(1)エ' }],
+  },
+  watcherDown: {
+    id: 'AGENT-005',
+    severity: 'medium',
+    title: { ja: 'エージェントの機器監視が停止している', en: "The agent's device watch has stopped" },
+    message: { ja: 'USB 機器の接続を即時に検知する監視が繰り返し失敗しています。接続は定期点検まで検知されません。', en: 'The watch that detects USB devices as they are plugged in keeps failing; devices are only seen at the next scheduled check.' },
+    clauses: LOG_LOSS,
   },
   clockSkew: {
     id: 'TIME-002',

@@ -64,6 +64,20 @@ describe('os-patches Linux collector', () => {
     expect(Object.keys(mem.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY)!)).not.toContain('gone-package');
     expect(typeof r.facts.osSupported).toBe('boolean');
   });
+  test.each([
+    ['/boot unreadable', { 'boot.list': FAILURES.accessDenied! }, /ACCESS_DENIED/],
+    ['/boot not recorded', { 'boot.list': { ok: false, failure: 'NOT_RECORDED', detail: 'no recording' } }, /NOT_RECORDED/],
+    ['running kernel unreadable', { 'kernel-release': FAILURES.accessDenied! }, /running kernel release could not be read/],
+    ['running kernel not among the installed ones', { 'boot.list': dir(['vmlinuz-6.8.0-50-generic', 'grub']) }, /is not in \/boot/],
+  ] as const)('no reboot flag and %s → rebootRequired unknown, not false', async (_n, changed, reason) => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, ...changed }));
+    expect(r.facts.rebootRequired).toBeUndefined();
+    expect(r.unknownFacts.rebootRequired).toMatch(reason);
+  });
+  test('no reboot flag and no kernel image installed (a container) → no reboot pending', async () => {
+    expect((await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': FAILURES.missing! }))).facts.rebootRequired).toBe(false);
+    expect((await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': dir([]) }))).facts.rebootRequired).toBe(false);
+  });
   test('reboot-required flag wins', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': dir([]), 'reboot-required': '*** System restart required ***\n' }));
     expect(r.facts.rebootRequired).toBe(true);

@@ -12,7 +12,8 @@ async function replayAll(name: string, memory = new MapMemory()): Promise<Record
   for (const def of CHECKS) {
     const r = await replayLinuxCheck(def.id, machine(name), {}, memory);
     def.facts.partial().parse(r.facts);
-    for (const k of Object.keys(r.unknownFacts)) expect(r.facts).not.toHaveProperty(k);
+    // A fact both read and unknown can only be a list read in part.
+    for (const k of Object.keys(r.unknownFacts)) if (k in r.facts) expect(Array.isArray(r.facts[k])).toBe(true);
     out[def.id] = r;
   }
   return out;

@@ -13,6 +13,8 @@ type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.clo
 import { SequenceGapError } from '../store.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
+import { forwardingTables } from '../forwarding.js';
+import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type {
   AgentRecord,
@@ -29,6 +31,9 @@ import type {
   ViolationFilter,
   ViolationRecord,
 } from '../store.js';
+
+/** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
+export interface SqliteStore extends ForwardingTables {}
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -52,6 +57,7 @@ export class SqliteStore implements Store {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     this.stmts = this.prepare();
     this.sql = sqliteRunner(this.db);
+    Object.assign(this, forwardingTables(this.sql));
   }
 
   private prepare() {
