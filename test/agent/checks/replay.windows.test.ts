@@ -11,7 +11,7 @@ import { localCheck } from '../../../agent/local-check.js';
 import type { LocalReport } from '../../../agent/local-check.js';
 import { CHECKS } from '../../../agent/checks/registry.js';
 import { InMemoryCheckMemory, scopedMemory } from '../../../agent/memory.js';
-import { ReplayProbes } from '../../../agent/probes/replay.js';
+import { ReplayProbes, readRecordingMeta } from '../../../agent/probes/replay.js';
 import type { CheckId } from '../../../src/shared/protocol/messages.js';
 
 const ROOT = join(import.meta.dirname, '../../fixtures/replay/windows');
@@ -258,6 +258,19 @@ describe('Windows recordings through the collectors: what makes each machine spe
   it('a service account hive without a desktop is not a session', async () => {
     const lock = await collect('w11-24h2-ent-en-denywrite', 'screen-lock');
     expect(lock.facts.sessions.map((s: { user: string }) => s.user)).toEqual(['CITY\\admin.kato', 'CITY\\kimura']);
+  });
+});
+
+describe('every Windows recording says, per probe key, whether it comes from documentation or a real PC', () => {
+  it('meta.json provenance names each recorded key', () => {
+    const dirs = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(dirs.length).toBeGreaterThanOrEqual(15);
+    for (const dir of dirs) {
+      const meta = readRecordingMeta(join(ROOT, dir));
+      const keys = [...new Set(readdirSync(join(ROOT, dir)).filter((f) => f !== 'meta.json').map((f) => f.replace(/\.(out|status\.json)$/, '')))].sort();
+      expect(Object.keys(meta.provenance ?? {}).sort(), dir).toEqual(keys);
+      for (const text of Object.values(meta.provenance ?? {})) expect(text).toMatch(/^(documentation|real PC): \S/);
+    }
   });
 });
 
