@@ -9,6 +9,7 @@ import type { Catalogue } from '../../shared/catalogue/load.js';
 import type { PolicyDocument } from '../../shared/protocol/messages.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
+import type { SqlRunner } from '../store/sql.js';
 import type { AgentRecord } from '../store/store.js';
 import type { AccountOptions, UserRecord } from './accounts.js';
 import { Accounts } from './accounts.js';
@@ -152,18 +153,40 @@ export class ConsoleServices {
   /** On first start there is no account: make `admin` with a one-time password it must change at first login. */
   private async ensureInitialAdmin(): Promise<void> {
     const file = join(this.ctx.dataDir, INITIAL_ADMIN_FILE);
-    if ((await this.accounts.count()) > 0) {
+    const password = Accounts.oneTimePassword();
+    const created = await this.createInitialAdminOnce(password);
+    if (!created) {
       const admin = await this.accounts.byName('admin');
       if (!admin?.mustChangePassword && existsSync(file)) rmSync(file, { force: true });
+      if (admin?.mustChangePassword && !existsSync(file)) this.ctx.log.warn(`console: the initial account "admin" was made by another collector node; its one-time password is in ${INITIAL_ADMIN_FILE} of that node's data directory`);
       return;
     }
-    const password = Accounts.oneTimePassword();
-    await this.accounts.create({ username: 'admin', displayName: '管理者 (admin)', role: 'admin', password, temporary: true, createdBy: 'system' });
     this.initialAdmin = { username: 'admin', password };
     writeFileSync(file, `user: admin\npassword: ${password}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     await this.audit.append(systemActor, 'account.created', 'account admin', { initial: true });
     this.ctx.log.warn(`console: initial account "admin" created; its one-time password is in ${file} (change it at first login)`);
+  }
+
+  /**
+   * Make `admin` when there is no account yet; false when one exists. Collector nodes on one
+   * PostgreSQL database may start at the same instant: an advisory lock held for the
+   * transaction makes them take turns, so exactly one of them creates the account (and holds
+   * its one-time password file).
+   */
+  private async createInitialAdminOnce(password: string): Promise<boolean> {
+    const sql = this.ctx.store.sql;
+    const create = async (tx: SqlRunner): Promise<boolean> => {
+      const accounts = new Accounts(tx, this.accounts.options, this.options.clock ?? systemClock);
+      if ((await accounts.count()) > 0) return false;
+      await accounts.create({ username: 'admin', displayName: '管理者 (admin)', role: 'admin', password, temporary: true, createdBy: 'system' });
+      return true;
+    };
+    if (sql.dialect !== 'postgres') return create(sql);
+    return sql.transaction(async (tx) => {
+      await tx.get("SELECT pg_advisory_xact_lock(hashtext('mamori.console.initial-admin'))");
+      return create(tx);
+    });
   }
 
   initialAdminChanged(username: string): void {

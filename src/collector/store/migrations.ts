@@ -224,6 +224,28 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 202612061901,
+    name: 'identity of the collector cluster (CA and policy key fingerprints)',
+    // Written by the first node that starts on a PostgreSQL database; every later node compares
+    // its own TLS material with it (src/collector/cluster/identity.ts). Public values only.
+    sqlite: `
+      CREATE TABLE cluster_identity (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE cluster_identity (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+      );
+    `,
+  },
+  {
     version: 202612062201,
     name: 'forwarder cursors, leases and the collector-raised events they deliver',
     sqlite: FORWARDING_MIGRATION_SQL,

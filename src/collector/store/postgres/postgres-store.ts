@@ -76,9 +76,11 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    await this.pool.query('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     await withTransaction(this.pool, async (client) => {
+      // The lock comes first: CREATE TABLE IF NOT EXISTS from nodes starting at the same instant
+      // still races on the catalogue ("duplicate key … pg_type_typname_nsp_index").
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((r) => Number(r.version)));
       for (const m of MIGRATIONS) {
