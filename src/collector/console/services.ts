@@ -76,7 +76,7 @@ export class ConsoleServices {
     this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
     this.reports = new Reports(ctx.store, this.fleet, catalogue.rules, () => this.activeExceptions(), clock);
-    this.forwarders = new Forwarders({ store: ctx.store, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);
+    this.forwarders = new Forwarders({ store: ctx.store, bus: ctx.bus, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);
   }
 
   async start(): Promise<void> {
