@@ -89,10 +89,14 @@ describe('WindowsDeviceWatcher', () => {
 
   it('a ready watcher that falls silent (no heartbeat) is restarted; ready again reports it up', async () => {
     let first = true;
-    const spawnOnce = () => {
-      const lines = first ? ['{"kind":"ready"}'] : ['{"kind":"ready"}', '{"kind":"heartbeat"}'];
-      first = false;
-      return double(lines, false)();
+    const spawnOnce = (): PowerShellProcess => {
+      if (first) {
+        first = false;
+        return double(['{"kind":"ready"}'], false)(); // ready, then silent for ever
+      }
+      const p = spawn(process.execPath, ['-e', `process.stdout.write('{"kind":"ready"}\\r\\n'); setInterval(() => process.stdout.write('{"kind":"heartbeat"}\\r\\n'), 20); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      spawned.push(p);
+      return p;
     };
     const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 150, backoffMs: 10, downAfterFailures: 1 });
     const health: string[] = [];
