@@ -98,10 +98,10 @@ describe('WindowsDeviceWatcher', () => {
       spawned.push(p);
       return p;
     };
-    const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 150, backoffMs: 10, downAfterFailures: 1 });
+    const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 1_000, backoffMs: 10, downAfterFailures: 1 });
     const health: string[] = [];
     await w.start(() => undefined, (h) => health.push(`${h.state}: ${h.reason}`));
-    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: silent for 150 ms (no heartbeat)', 'up: ready again']);
+    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: silent for 1000 ms (no heartbeat)', 'up: ready again']);
     await w.stop();
   });
 
