@@ -23,6 +23,12 @@ export const RecordingMeta = z.object({
   hostname: z.string().optional(),
   /** Where the recording came from: a real machine, or the public document whose format it follows. */
   source: z.string().optional(),
+  /**
+   * Per probe key, where its output comes from: "real PC: …" (captured with
+   * `mamori agent collect --save`) or "documentation: …" (written in the shape the cited
+   * Microsoft / vendor documentation gives), so nobody mistakes a documented shape for a capture.
+   */
+  provenance: z.record(z.string(), z.string().regex(/^(real PC|documentation): /)).optional(),
   agentVersion: z.string().optional(),
 });
 export type RecordingMeta = z.infer<typeof RecordingMeta>;

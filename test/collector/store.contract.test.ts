@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CollectorBus } from '../../src/collector/bus.js';
+import { closeBehind, openBehind } from '../../src/collector/console/forward-behind.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { toPgPlaceholders } from '../../src/collector/store/postgres/pg-runner.js';
 import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
@@ -474,6 +476,18 @@ function contract(backend: Backend): void {
       expect(await store.forwardState('fwd_1')).toMatchObject({ leaseOwner: 'node-1', lastError: '接続が拒否されました', lastErrorAt: RECEIVED, lastDeliveredAt: RECEIVED, delivered: 3, abandoned: 1 });
       await store.forwardForget('fwd_1');
       expect((await store.forwardPending('fwd_1', RECEIVED, 100)).length).toBe(4);
+    });
+
+    it('lists a violation the collector raised about itself (no agent row) with the collector as host, opened once', async () => {
+      await fresh();
+      const bus = new CollectorBus();
+      expect(await openBehind({ store, bus }, 'fwd_1', { backlog: 3 }, 'behind')).toBe(true);
+      expect(await openBehind({ store, bus }, 'fwd_1', { backlog: 4 }, 'behind')).toBe(false);
+      expect(await store.listViolations({ ruleId: 'FWD-001' })).toMatchObject([{ agentId: '', hostname: 'mamori-collector', subject: 'fwd_1', state: 'open', severity: 'high', facts: { backlog: 3 } }]);
+      expect((await store.forwardPending('fwd_9', '', 10)).map((p) => p.event.kind)).toEqual(['violation.opened']);
+      expect(await closeBehind({ store, bus }, 'fwd_1', 'caught up')).toBe(true);
+      expect(await closeBehind({ store, bus }, 'fwd_1', 'caught up')).toBe(false);
+      expect(await store.listViolations({ ruleId: 'FWD-001', state: 'closed' })).toHaveLength(1);
     });
 
     it('lets one node at a time forward, and a node that lost its lease cannot move the cursor', async () => {

@@ -143,12 +143,12 @@ describe('forwarders', () => {
     await seedEvents(t, id, 'pc-siem', [usbViolation('0781:5567:SIEM01', '2026-11-24T01:02:03.000Z')]);
 
     const u = await waitUntil(async () => udpGot[0], 10_000, 'udp syslog');
-    // <PRI>1 TIMESTAMP HOSTNAME APP PROCID MSGID [SD] BOM MSG — PRI = local0 (16) * 8 + err (3) = 131 for high.
+    // <PRI>1 TIMESTAMP HOSTNAME APP PROCID MSGID [SD] MSG — PRI = local0 (16) * 8 + err (3) = 131 for high.
     expect(u).toMatch(
-      /^<131>1 2026-11-24T01:02:03\.000Z pc-siem mamori - violation\.opened \[mamori@32473 id="ag_\w+:1" agent="ag_\w+" rule="USB-001" check="usb-media" subject="0781:5567:SIEM01" severity="high" department="市民課" group="" user="tanaka" model="Test Stick" label="" serial="SIEM01" program="" clauses="003:第4章4\(1\)ア 004:§8\.4\(2\)エ" received="[^"]+"\] \uFEFF違反 媒体管理台帳に登録された媒体だけが接続されていること: 媒体管理台帳に登録されていないUSB記憶媒体 0781:5567:SIEM01 が接続されています。 理由: /,
+      /^<131>1 2026-11-24T01:02:03\.000Z pc-siem mamori - violation\.opened \[mamori@32473 id="ag_\w+:1" agent="ag_\w+" rule="USB-001" check="usb-media" subject="0781:5567:SIEM01" severity="high" department="市民課" group="" user="tanaka" model="Test Stick" label="" serial="SIEM01" program="" clauses="003:第4章4\(1\)ア 004:§8\.4\(2\)エ" received="[^"]+"\] 違反 媒体管理台帳に登録された媒体だけが接続されていること: 媒体管理台帳に登録されていないUSB記憶媒体 0781:5567:SIEM01 が接続されています。 理由: /,
     );
-    // No BOM anywhere but at the start of MSG (SIEM rules anchor on the structured data).
-    expect(u.indexOf('\uFEFF')).toBe(u.lastIndexOf('\uFEFF'));
+    // No BOM anywhere: SIEM rules anchor on the start of fields and of the message.
+    expect(u).not.toContain('\uFEFF');
     const tc = await waitUntil(async () => tcpGot[0], 10_000, 'tcp syslog');
     expect(tc).toBe(u);
     const w = await waitUntil(async () => [...rx.bodies.values()][0], 10_000, 'webhook');
@@ -158,7 +158,7 @@ describe('forwarders', () => {
     // Closing is forwarded with the violation's severity (from the stored violation), syslog at informational level.
     await seedEvents(t, id, 'pc-siem', [{ kind: 'violation.closed', at: '2026-11-24T01:05:00.000Z', checkId: 'usb-media', ruleId: 'USB-001', subject: '0781:5567:SIEM01', reason: '媒体が取り外されました' } as never]);
     const closed = await waitUntil(async () => udpGot[1], 10_000, 'udp close');
-    expect(closed).toMatch(/^<134>1 2026-11-24T01:05:00\.000Z pc-siem mamori - violation\.closed \[mamori@32473 id="ag_\w+:2" .* severity="high" department="市民課" .*\] \uFEFF解消 .* 理由: 媒体が取り外されました$/);
+    expect(closed).toMatch(/^<134>1 2026-11-24T01:05:00\.000Z pc-siem mamori - violation\.closed \[mamori@32473 id="ag_\w+:2" .* severity="high" department="市民課" .*\] 解消 .* 理由: 媒体が取り外されました$/);
     await waitUntil(async () => tcpGot[1], 10_000, 'tcp close');
     await waitUntil(async () => rx.ids.has(`${id}:2`), 10_000, 'webhook close');
     expect(rx.bodies.get(`${id}:2`)).toMatchObject({ type: 'violation.closed', severity: 'high', reason: '媒体が取り外されました', details: { model: 'Test Stick' } });
@@ -271,6 +271,42 @@ describe('forwarders', () => {
       await r2.stop();
     } finally {
       await c2.close();
+    }
+  });
+
+  it('raises FWD-001 with its clauses while a forwarder stays behind, closes it when it caught up, and forwards both', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-fwd-behind-'));
+    const c = await startTestCollector({ dataDir, forwarding: { ...forwarding, behindAfterMs: 1000, behindCheckMs: 200 } });
+    try {
+      const a = await adminClient(c);
+      const rx = new Receiver();
+      await rx.start();
+      const port = rx.port;
+      await rx.stop();
+      const hook = await addWebhook(a, `http://127.0.0.1:${port}/mamori`);
+      const pc = await seedAgent(c, 'pc-behind');
+      await seedEvents(c, pc, 'pc-behind', [usb(1, 'BEHIND')]);
+      const fwd = async (state: string) => ((await a.request('GET', `/api/v1/violations?state=${state}`)).json.violations as any[]).find((v) => v.ruleId === 'FWD-001' && v.subject === hook.id);
+      const open = await waitUntil(async () => fwd('open'), 30_000, 'FWD-001 open');
+      expect(open).toMatchObject({ severity: 'high', hostname: 'mamori-collector', title: { ja: 'SIEM への転送が滞っている' } });
+      expect(open.clauses.map((x: { source: string; ref: string }) => `${x.source} ${x.ref}`)).toEqual(['003 第8章3(2)ウ', '004 §8.1(6)イ']);
+      expect(open.reason).toContain('未送信の違反が 1 件');
+      expect(open.facts).toMatchObject({ forwarder: hook.id, backlog: 1 });
+
+      const back = new Receiver(port);
+      back.secret = hook.secret;
+      await back.start();
+      await waitUntil(async () => fwd('closed'), 30_000, 'FWD-001 closed');
+      // The receiver gets the violation, and FWD-001 opened and closed (the collector's own events, ids "c:…").
+      await waitUntil(async () => [...back.bodies.values()].some((b) => b.ruleId === 'FWD-001' && b.type === 'violation.closed'), 30_000, 'FWD-001 forwarded');
+      const own = [...back.bodies.values()].filter((b) => b.ruleId === 'FWD-001');
+      expect(own.map((b) => b.type)).toEqual(['violation.opened', 'violation.closed']);
+      expect(own[0].id).toMatch(/^c:/);
+      expect(own[1].severity).toBe('high');
+      expect(back.ids.has(`${pc}:1`)).toBe(true);
+      await back.stop();
+    } finally {
+      await c.close();
     }
   });
 

@@ -7,20 +7,21 @@
  * missing or in another format leaves the date unknown with the reason (never a guess).
  * Sources (also in docs/catalogue.md, "Antivirus vendors"):
  * - Trend Micro Apex One / OfficeScan / ウイルスバスター Corp.: HKLM\SOFTWARE\[WOW6432Node\]TrendMicro\
- *   PC-cillinNTCorp\CurrentVersion\Misc. — PatternDate REG_SZ "yyyyMMdd" (read as such by the PRTG
- *   Trend Micro sensor scripts), InternalNonCrcPatternVer DWORD (pattern number, glpi-agent
+ *   PC-cillinNTCorp\CurrentVersion\Misc. — PatternDate REG_SZ "yyyyMMdd" (read as such by community PRTG
+ *   sensor and AV-report PowerShell scripts), InternalNonCrcPatternVer DWORD (pattern number, glpi-agent
  *   Win32/AntiVirus.pm _setTrendMicroSecurityAgentInfos).
  * - ESET: HKLM\SOFTWARE\ESET\ESET Security\CurrentVersion\Info — ScannerVersion REG_SZ
  *   "<build> (<yyyyMMdd>)" (glpi-agent _setESETInfos; the same "version N (yyyyMMdd)" notation ESET's
  *   command-line scanner prints for its modules).
  * - Symantec / Broadcom Endpoint Protection: HKLM\SOFTWARE\[WOW6432Node\]Symantec\Symantec Endpoint
- *   Protection\CurrentVersion\public-opstate — LatestVirusDefsDate REG_SZ (Microsoft Learn "Endpoint
+ *   Protection\CurrentVersion\public-opstate — LatestVirusDefsDate REG_SZ, whose format these sources do
+ *   not state: only yyyy-MM-dd or yyyy/MM/dd is accepted, anything else is reported (Microsoft Learn "Endpoint
  *   protection assessment and recommendations in Microsoft Defender for Cloud"; Broadcom KB 181033
  *   "Public-Opstate"; DISA SEP STIG DTASEP001); and the definitions file
  *   %ProgramData%\Symantec\Symantec Endpoint Protection\CurrentVersion\Data\Definitions\SDSDefs\definfo.dat,
  *   line CurDefs=yyyyMMdd.rrr (glpi-agent _setNortonInfos, Broadcom TECH237037).
  * - Sophos Anti-Virus / Endpoint: HKLM\SOFTWARE\[WOW6432Node\]Sophos\AutoUpdate\UpdateStatus —
- *   LastUpdateTime DWORD, seconds since 1970 UTC (Nagios/PRTG Sophos update checks read it so).
+ *   LastUpdateTime DWORD, seconds since 1970 UTC (community Nagios-style Sophos update checks read it so).
  * - Trellix / McAfee: ENS HKLM\SOFTWARE\McAfee\AVSolution\DS\DS szContentCreationDate REG_SZ
  *   "yyyy-MM-dd"; VirusScan Enterprise HKLM\SOFTWARE\[WOW6432Node\]McAfee\AVEngine AVDatDate REG_SZ
  *   "yyyy/MM/dd" (Microsoft Learn page above; Checkmk agents/windows/plugins/mcafee_av_client.{bat,ps1}).

@@ -16,6 +16,7 @@ export const BeyondDocument = z.object({
     .object({
       systemDrive: z.string().nullable(),
       source: z.enum(['Win32_EncryptableVolume', 'Shell.Application']).nullable(),
+      /** Win32_EncryptableVolume.ProtectionStatus; ConversionStatus and EncryptionMethod are outputs of GetConversionStatus / GetEncryptionMethod. */
       ProtectionStatus: z.number().int().nullable(),
       ConversionStatus: z.number().int().nullable(),
       EncryptionMethod: z.number().int().nullable(),
@@ -42,7 +43,7 @@ export const BeyondDocument = z.object({
 });
 export type BeyondDocument = z.infer<typeof BeyondDocument>;
 
-/** Win32_EncryptableVolume.EncryptionMethod, named as Get-BitLockerVolume names them. */
+/** EncryptionMethod of Win32_EncryptableVolume.GetEncryptionMethod (learn.microsoft.com), named as Get-BitLockerVolume names them. */
 const ENCRYPTION_METHODS: Record<number, string | null> = {
   0: null, 1: 'Aes128Diffuser', 2: 'Aes256Diffuser', 3: 'Aes128', 4: 'Aes256', 5: 'Hardware', 6: 'XtsAes128', 7: 'XtsAes256',
 };
@@ -95,7 +96,8 @@ export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: 
   // Type NoSync, or the NTP client provider switched off (GPO "Enable Windows NTP Client" = Disabled):
   // Windows runs on the Local CMOS Clock. Both are registry facts, not text.
   if (type === 'NOSYNC' || type === '') return { synchronized: false, source: LOCAL_CMOS_CLOCK };
-  if (t.NtpClientEnabled === 0) return { synchronized: false, source: LOCAL_CMOS_CLOCK };
+  // "If this value is 1, the provider is started. Otherwise, the provider is not started" (Registering a Time Provider).
+  if (t.NtpClientEnabled !== null && t.NtpClientEnabled !== undefined && t.NtpClientEnabled !== 1) return { synchronized: false, source: LOCAL_CMOS_CLOCK };
   if ((t.serviceStartMode ?? '').toLowerCase() === 'disabled') return { synchronized: false, source };
   if (type === 'NT5DS' && !t.partOfDomain) return { synchronized: false, source };
   if (type === 'NTP' && ntp.length === 0) return { synchronized: false, source: null };

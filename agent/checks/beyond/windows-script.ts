@@ -7,20 +7,22 @@
  *   DefaultInboundAction an Action (0 not configured, 2 allow, 4 block); printed as numbers.
  *   The MpsSvc service state is printed too: profiles say nothing when the service is stopped.
  * - BitLocker of the system drive: Win32_EncryptableVolume (root/cimv2/Security/MicrosoftVolumeEncryption,
- *   needs SYSTEM/admin): ProtectionStatus, ConversionStatus, EncryptionMethod — the class's documented
- *   properties (learn.microsoft.com win32-encryptablevolume; the encryption percentage is not one of
- *   them, it is an output of the GetConversionStatus method, and is not needed here). When the query
- *   fails, the CimException's NativeErrorCode is printed (an enum name such as InvalidNamespace or
- *   AccessDenied, never localised): on Windows Server without the BitLocker feature the namespace does
- *   not exist (the feature installs the provider: "BitLocker ... Windows Server", learn.microsoft.com
- *   bitlocker-how-to-deploy-on-windows-server). Then the Explorer shell property
- *   System.Volume.BitLockerProtection is read (readable by any user, undocumented values; only 1 and 6
- *   count as encrypted — §7.1).
+ *   needs SYSTEM/admin). The class documents four properties (DeviceID, PersistentVolumeID, DriveLetter,
+ *   ProtectionStatus; learn.microsoft.com win32-encryptablevolume): the conversion state and the
+ *   cipher are read from its methods GetConversionStatus (out ConversionStatus; its EncryptionPercentage
+ *   output is not needed) and GetEncryptionMethod (out EncryptionMethod), each checked for ReturnValue 0.
+ *   When the query fails, the CimException's NativeErrorCode is printed (an enum name such as
+ *   InvalidNamespace or AccessDenied, never localised; learn.microsoft.com
+ *   microsoft.management.infrastructure.nativeerrorcode): on Windows Server without the BitLocker
+ *   feature the namespace does not exist (the feature installs the provider). Then the Explorer shell
+ *   property System.Volume.BitLockerProtection is read (readable by any user, undocumented values; only
+ *   1 and 6 count as encrypted — §7.1).
  * - A failed MpsSvc query is reported as an error of its own part: the profiles alone do not tell a
  *   running firewall.
- * - Time: W32Time Parameters\Type and NtpServer and TimeProviders\NtpClient\Enabled (DWORD; 0 = the NTP
- *   client is off and Windows keeps the "Local CMOS Clock") from the registry (learn.microsoft.com
- *   windows-time-service-tools-and-settings), the W32Time service state,
+ * - Time: W32Time Parameters\Type and NtpServer (learn.microsoft.com windows-time-service-tools-and-settings)
+ *   and TimeProviders\NtpClient\Enabled (REG_DWORD; "if this value is 1, the provider is started.
+ *   Otherwise, the provider is not started" — learn.microsoft.com registering-a-time-provider) from the
+ *   registry, the W32Time service state,
  *   domain membership, and the newest Microsoft-Windows-Time-Service events by id (35/37 source
  *   in use / receiving valid data; 36, 47, 129, 134, 142 not synchronised / no usable source).
  *   `w32tm /query /status` is NOT used: its labels are localised (Japanese Windows prints
@@ -47,10 +49,14 @@ try {
   try {
     $v = Get-CimInstance -Namespace 'root/cimv2/Security/MicrosoftVolumeEncryption' -ClassName Win32_EncryptableVolume -Filter ("DriveLetter = '" + $drive + "'")
     if ($null -eq $v) { throw ('no Win32_EncryptableVolume for ' + $drive) }
+    $conversion = Invoke-CimMethod -InputObject $v -MethodName GetConversionStatus
+    if ($conversion.ReturnValue -ne 0) { throw ('GetConversionStatus returned ' + $conversion.ReturnValue) }
+    $method = Invoke-CimMethod -InputObject $v -MethodName GetEncryptionMethod
+    if ($method.ReturnValue -ne 0) { throw ('GetEncryptionMethod returned ' + $method.ReturnValue) }
     $bl.source = 'Win32_EncryptableVolume'
     $bl.ProtectionStatus = [int]$v.ProtectionStatus
-    $bl.ConversionStatus = [int]$v.ConversionStatus
-    $bl.EncryptionMethod = [int]$v.EncryptionMethod
+    $bl.ConversionStatus = [int]$conversion.ConversionStatus
+    $bl.EncryptionMethod = [int]$method.EncryptionMethod
   } catch {
     $bl.wmiError = [string]$_.Exception.Message
     if ($_.Exception -is [Microsoft.Management.Infrastructure.CimException]) { $bl.wmiErrorCode = [string]$_.Exception.NativeErrorCode }

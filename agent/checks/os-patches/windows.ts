@@ -7,6 +7,7 @@
 import type { Collector } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { OsPatchesFacts } from './facts.js';
+import { pendingSecuritySince } from './facts.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import { comDateUtc, partError, readPowerShellJson } from '../software/windows-common.js';
 import { OS_PATCHES_SCRIPT } from './windows-script.js';
@@ -56,13 +57,13 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   const wua = await wuaSearch(ctx);
   const searchError = wua.ok ? partError(wua.data.errors, 'search') : wua.reason;
   if (!wua.ok || searchError) {
-    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
+    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
   } else {
     const pending = pendingSecurityUpdates(wua.data, ctx.memory.get<Record<string, string>>('pendingFirstSeen') ?? {}, now);
     ctx.memory.set('pendingFirstSeen', pending.firstSeen);
     facts.pendingSecurityUpdates = pending.updates;
     facts.pendingUpdatesTotal = wua.data.updates.length;
-    facts.oldestPendingSecuritySince = pending.updates.map((u) => u.firstSeenAt).sort()[0] ?? null;
+    Object.assign(facts, pendingSecuritySince(pending.updates));
     const lastSearch = comDateUtc(wua.data.lastOnlineSearchAt);
     const lastSearchError = partError(wua.data.errors, 'last-search');
     if (lastSearchError) unknownFacts.updateSourceAgeHours = lastSearchError;

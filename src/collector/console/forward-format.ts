@@ -96,8 +96,13 @@ const sdValue = (v: string): string => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
 /**
  * One RFC 5424 message (without transport framing). An open is sent at the violation's
  * severity, a close at informational; both carry the violation's severity in the
- * structured data. Values in the structured data never start with a BOM: RFC 5424 §6.4
- * puts the BOM only at the start of MSG, where rsyslog's pmrfc5424 expects it.
+ * structured data.
+ *
+ * MSG is UTF-8 without the BOM RFC 5424 §6.4 describes (so formally MSG-ANY): rsyslog keeps
+ * a BOM as the first characters of its `msg` property (rsyslog issue #284, still open; seen
+ * with Debian 12's rsyslog 8.2302 in test/console/forwarders-rsyslog.test.ts), and SIEM rules
+ * anchored on the start of the message then never match (keycloak issue #32744 reports the
+ * same with other receivers). No field of the message starts with a BOM.
  */
 export function syslogMessage(v: ForwardedViolation): string {
   const pri = FACILITY * 8 + (v.type === 'violation.closed' ? 6 : SYSLOG_SEVERITY[v.severity]);
@@ -121,7 +126,7 @@ export function syslogMessage(v: ForwardedViolation): string {
   const sd = `[${SD_ID} ${params.map(([k, val]) => `${k}="${sdValue(val)}"`).join(' ')}]`;
   const what = v.type === 'violation.opened' ? '違反' : '解消';
   const msg = `${what} ${v.title.ja}: ${v.message.ja} 理由: ${v.reason}`;
-  return `<${pri}>1 ${v.at} ${headerField(v.hostname, 255)} mamori - ${headerField(v.type, 32)} ${sd} \uFEFF${msg}`;
+  return `<${pri}>1 ${v.at} ${headerField(v.hostname, 255)} mamori - ${headerField(v.type, 32)} ${sd} ${msg}`;
 }
 
 /** Octet counting: "<length> <message>" (RFC 6587 §3.4.1, the framing RFC 5425 §4.3 uses over TLS). */

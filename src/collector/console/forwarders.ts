@@ -16,7 +16,9 @@ import type { Logger } from '../../shared/log.js';
 import type { Severity } from '../../shared/protocol/messages.js';
 import { tlsDir } from '../../shared/tls/material.js';
 import type { ForwardItem } from '../store/forwarding.js';
+import type { CollectorBus } from '../bus.js';
 import type { Store } from '../store/store.js';
+import { closeBehind, openBehind } from './forward-behind.js';
 import { badRequest, notFound } from './errors.js';
 import type { ForwardedViolation } from './forward-format.js';
 import { subjectDetails } from './forward-format.js';
@@ -74,12 +76,15 @@ export interface ForwarderInput {
 
 export interface ForwardingOptions {
   timings?: Partial<RunnerTimings>;
-  /** A forwarder whose oldest pending event waits longer than this is behind (default 15 min). */
+  /** A forwarder whose oldest pending event waits longer than this is behind, FWD-001 (default 15 min). */
   behindAfterMs?: number;
+  /** How often forwarders are checked for being behind (default 60 s). */
+  behindCheckMs?: number;
 }
 
 export interface ForwardersDeps {
   store: Store;
+  bus: CollectorBus;
   nodeId: string;
   dataDir: string;
   log: Logger;
@@ -111,6 +116,8 @@ export class Forwarders {
   private runners = new Map<string, ForwarderRunner>();
   private readonly timings: RunnerTimings;
   private readonly behindAfterMs: number;
+  private readonly behindCheckMs: number;
+  private behindTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: ForwardersDeps,
@@ -118,6 +125,7 @@ export class Forwarders {
   ) {
     this.timings = { ...RUNNER_DEFAULTS, ...opts.timings };
     this.behindAfterMs = opts.behindAfterMs ?? 15 * 60_000;
+    this.behindCheckMs = opts.behindCheckMs ?? 60_000;
   }
 
   private get sql() {
@@ -192,11 +200,14 @@ export class Forwarders {
     if (!changed) throw notFound(`転送先 ${id} はありません`);
     await this.reload();
     await this.deps.store.forwardForget(id);
+    await closeBehind(this.deps, id, '転送先が削除されました');
   }
 
-  /** (Re)start a runner for every enabled forwarder. */
+  /** (Re)start a runner for every enabled forwarder, and the check for forwarders behind. */
   async reload(): Promise<void> {
-    await this.stop();
+    await this.stopRunners();
+    this.behindTimer ??= setInterval(() => void this.checkBehind().catch((err: Error) => this.deps.log.warn('forwarder behind check failed', { error: err.message })), this.behindCheckMs);
+    this.behindTimer.unref();
     const rows = new Map((await this.sql.all<Record<string, unknown>>('SELECT id, secret, ca_pem FROM console_forwarders')).map((r) => [String(r.id), r]));
     for (const config of await this.list()) {
       if (!config.enabled) continue;
@@ -224,7 +235,29 @@ export class Forwarders {
     for (const r of this.runners.values()) r.wake();
   }
 
+  /** Open FWD-001 for each forwarder behind, close it for each that caught up. */
+  async checkBehind(): Promise<void> {
+    for (const f of await this.list()) {
+      if (!f.enabled) continue;
+      const st = await this.status(f.id, f.since);
+      if (st.behind) {
+        const waitedMinutes = Math.floor((Date.now() - Date.parse(st.oldestPendingAt!)) / 60_000);
+        const reason = `転送先 ${f.target} (${f.kind}) に未送信の違反が ${st.backlog} 件あり、最も古いものは ${waitedMinutes} 分待っています${st.lastError ? `。最後のエラー: ${st.lastError}` : ''}`;
+        const facts = { forwarder: f.id, kind: f.kind, target: f.target, backlog: st.backlog, oldestPendingAt: st.oldestPendingAt, lastError: st.lastError, lastErrorAt: st.lastErrorAt, limitMinutes: Math.round(this.behindAfterMs / 60_000) };
+        if (await openBehind(this.deps, f.id, facts, reason.slice(0, 1000))) this.deps.log.error(`FWD-001: ${reason}`, { forwarder: f.id });
+      } else if (await closeBehind(this.deps, f.id, `転送が追いつきました (未送信 ${st.backlog} 件)`)) {
+        this.deps.log.info(`FWD-001 closed: forwarder ${f.id} caught up`, { forwarder: f.id });
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.behindTimer);
+    this.behindTimer = undefined;
+    await this.stopRunners();
+  }
+
+  private async stopRunners(): Promise<void> {
     const runners = [...this.runners.values()];
     this.runners.clear();
     await Promise.all(runners.map((r) => r.stop()));

@@ -127,12 +127,14 @@ function compare(exp: Expectation, actual: unknown, expected: unknown, now: Date
         ? { ok: hit !== undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no allowed pattern` }
         : { ok: hit === undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no listed pattern` };
     }
-    case 'age_lte': {
+    case 'age_lte':
+    case 'age_lt': {
       const t = typeof actual === 'string' ? Date.parse(actual) : NaN;
       if (Number.isNaN(t)) return { ok: false, why: `${f} is ${describe(actual)}, not a time` };
       const unitMs = exp.unit === 'hours' ? 3_600_000 : 86_400_000;
       const age = (now.getTime() - t) / unitMs;
-      return { ok: age <= Number(expected), why: `${f} is ${age.toFixed(1)} ${exp.unit ?? 'days'} old, limit ${expected}` };
+      const ok = exp.op === 'age_lte' ? age <= Number(expected) : age < Number(expected);
+      return { ok, why: `${f} is ${age.toFixed(1)} ${exp.unit ?? 'days'} old, limit ${exp.op === 'age_lt' ? '<' : ''}${expected}` };
     }
     case 'until_gte':
     case 'until_lt': {

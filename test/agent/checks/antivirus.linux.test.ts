@@ -30,6 +30,9 @@ describe('antivirus Linux parsers', () => {
   test('mdatp health JSON: managed {value,scope} objects and bare values', () => {
     expect(parseMdatpHealth(fixture('antivirus', 'rhel9.mdatp-health.json'), now)).toEqual(fixtureJson('antivirus', 'rhel9.facts.json'));
     expect(parseMdatpHealth(fixture('antivirus', 'passive-unlicensed.mdatp-health.json'), now)).toEqual(fixtureJson('antivirus', 'passive-unlicensed.facts.json'));
+    // The snake_case names are the text output's: in JSON they are not the fields, so nothing is read from them.
+    expect(parseMdatpHealth('{"real_time_protection_enabled": true, "passive_mode_enabled": false}', now)).toMatchObject({ realTimeProtection: null, passive: null });
+    expect(parseMdatpHealth('{"definitionsStatus": {"$type": "up_to_date"}, "definitionsUpdated": 1763530000}', now)).toMatchObject({ definitionsUpToDate: true, definitionsUpdatedAt: '2025-11-19T05:26:40.000Z' });
     expect(parseMdatpHealth('ERROR: daemon not running', now)).toBeNull();
     expect(parseMdatpHealth('[]', now)).toBeNull();
   });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AntivirusDocument, antivirusFacts, decodeProductState } from '../../../agent/checks/antivirus/windows-parse.js';
 import { VENDOR_FILES, VENDOR_KEYS, vendorFullScanDate, vendorOf, vendorSignatureDate } from '../../../agent/checks/antivirus/windows-vendors.js';
+import type { AvVendor } from '../../../agent/checks/antivirus/windows-vendors.js';
 import { ANTIVIRUS_SCRIPT } from '../../../agent/checks/antivirus/windows-script.js';
 import { bitlockerState, timeState } from '../../../agent/checks/beyond/windows-parse.js';
 import { BEYOND_SCRIPT } from '../../../agent/checks/beyond/windows-script.js';
@@ -139,18 +140,40 @@ describe('BitLocker feature, NTP client and service state (registry / CIM facts,
   });
 });
 
+describe('beyond: documented values (agent/checks/beyond/fixtures/windows/documented-values.json)', () => {
+  type Case = Record<string, unknown> & { encrypted?: boolean; method?: string | null; unknown?: string; synchronized?: boolean; timeSource?: string };
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/beyond/fixtures/windows/documented-values.json'), 'utf8')) as Record<'bitlocker' | 'nativeErrorCode' | 'time', { source: string; cases: Case[] }>;
+  it.each(fixture.bitlocker.cases)('Win32_EncryptableVolume %o', (c) => {
+    const r = bitlockerState({ systemDrive: 'C:', source: 'Win32_EncryptableVolume', ProtectionStatus: c.ProtectionStatus as number, ConversionStatus: c.ConversionStatus as number, EncryptionMethod: c.EncryptionMethod as number, shellValue: null, wmiError: null, wmiErrorCode: null });
+    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    else expect(r).toEqual({ encrypted: c.encrypted, method: c.method });
+  });
+  it.each(fixture.nativeErrorCode.cases)('failed query %o', (c) => {
+    const r = bitlockerState({ systemDrive: 'C:', source: 'Shell.Application', ProtectionStatus: null, ConversionStatus: null, EncryptionMethod: null, shellValue: c.shellValue as number | null, wmiError: 'x', wmiErrorCode: c.wmiErrorCode as string });
+    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    else expect(r).toMatchObject({ encrypted: c.encrypted });
+  });
+  it.each(fixture.time.cases)('W32Time %o', (c) => {
+    const r = timeState({ Type: c.Type as string, NtpServer: 'ntp.nict.jp,0x9', NtpClientEnabled: c.NtpClientEnabled as number, serviceState: 'Running', serviceStartMode: 'Auto', partOfDomain: true, lastGoodEvent: { id: 37, at: '2026-11-30T00:00:00Z' }, lastBadEvent: null });
+    expect(r).toEqual({ synchronized: c.synchronized, source: c.timeSource });
+  });
+  it('the script reads the conversion state and the cipher from the documented methods', () => {
+    expect(BEYOND_SCRIPT).toContain('-MethodName GetConversionStatus');
+    expect(BEYOND_SCRIPT).toContain('-MethodName GetEncryptionMethod');
+    expect(BEYOND_SCRIPT).not.toMatch(/\$v\.(ConversionStatus|EncryptionMethod|EncryptionPercentage)/);
+    expect(BEYOND_SCRIPT).toContain('TimeProviders\\NtpClient');
+  });
+});
+
 describe('antivirus vendors: signature date from the registry / definition files', () => {
   const key = (vendor: string, values: [string, string, string | number][]) => ({ vendor, key: `HKLM\\SOFTWARE\\${vendor}`, values: values.map(([name, kind, data]) => ({ name, kind, data })) });
-  it.each([
-    ['trendmicro', 'PatternDate', 'String', '20261130', '2026-11-30T00:00:00.000Z'],
-    ['eset', 'ScannerVersion', 'String', '30412 (20261130)', '2026-11-30T00:00:00.000Z'],
-    ['symantec', 'LatestVirusDefsDate', 'String', '2026-11-30', '2026-11-30T00:00:00.000Z'],
-    ['sophos', 'LastUpdateTime', 'DWord', 1796076000, '2026-11-30T22:00:00.000Z'],
-    ['mcafee', 'szContentCreationDate', 'String', '2026-11-30', '2026-11-30T00:00:00.000Z'],
-    ['mcafee', 'AVDatDate', 'String', '2026/11/30', '2026-11-30T00:00:00.000Z'],
-    ['kaspersky', 'Protection_BasesDate', 'String', '30-11-2026 04-10-00', '2026-11-30T04:10:00.000Z'],
-  ] as const)('%s %s', (vendor, name, kind, data, at) => {
-    expect(vendorSignatureDate(vendor, [key(vendor, [[name, kind, data]])], [])).toMatchObject({ at });
+  const documented = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/antivirus/fixtures/windows/vendor-values.json'), 'utf8')) as {
+    values: { vendor: AvVendor; key: string; name: string; kind: string; data: string | number; signatureUpdatedAt: string; source: string }[];
+  };
+  it('covers the six vendors municipalities run', () => expect(new Set(documented.values.map((v) => v.vendor))).toEqual(new Set(['trendmicro', 'eset', 'symantec', 'sophos', 'mcafee', 'kaspersky'])));
+  it.each(documented.values)('$vendor $name $data (vendor-values.json)', (v) => {
+    expect(v.source.length).toBeGreaterThan(20);
+    expect(vendorSignatureDate(v.vendor, [{ vendor: v.vendor, key: v.key, values: [{ name: v.name, kind: v.kind, data: v.data }] }], [])).toEqual({ at: v.signatureUpdatedAt, from: `${v.key}\\${v.name}` });
   });
   it('a value of another type, another format or an impossible date is a reason, never a date', () => {
     expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'DWord', 20261130]])], [])).toMatchObject({ reason: expect.stringMatching(/is DWord, expected REG_SZ/) });

@@ -11,7 +11,7 @@ import { localCheck } from '../../../agent/local-check.js';
 import type { LocalReport } from '../../../agent/local-check.js';
 import { CHECKS } from '../../../agent/checks/registry.js';
 import { InMemoryCheckMemory, scopedMemory } from '../../../agent/memory.js';
-import { ReplayProbes } from '../../../agent/probes/replay.js';
+import { ReplayProbes, readRecordingMeta } from '../../../agent/probes/replay.js';
 import type { CheckId } from '../../../src/shared/protocol/messages.js';
 
 const ROOT = join(import.meta.dirname, '../../fixtures/replay/windows');
@@ -197,6 +197,8 @@ describe('Windows recordings through the collectors: what makes each machine spe
     // LastDeploymentChangeTime 2026-11-11T18:00 UTC is the published date of the pending update, and its age starts there
     expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617', publishedAt: '2026-11-11T18:00:00.000Z', firstSeenAt: '2026-11-11T18:00:00.000Z' })]);
     expect(os.facts.oldestPendingSecuritySince).toBe('2026-11-11T18:00:00.000Z');
+    // Windows Update dates every pending update: nothing is "pending since at least"
+    expect(os.facts.oldestUndatedPendingSecuritySince).toBeNull();
   });
 
   it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is not encrypted (English and Japanese)', async () => {
@@ -258,6 +260,19 @@ describe('Windows recordings through the collectors: what makes each machine spe
   it('a service account hive without a desktop is not a session', async () => {
     const lock = await collect('w11-24h2-ent-en-denywrite', 'screen-lock');
     expect(lock.facts.sessions.map((s: { user: string }) => s.user)).toEqual(['CITY\\admin.kato', 'CITY\\kimura']);
+  });
+});
+
+describe('every Windows recording says, per probe key, whether it comes from documentation or a real PC', () => {
+  it('meta.json provenance names each recorded key', () => {
+    const dirs = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(dirs.length).toBeGreaterThanOrEqual(15);
+    for (const dir of dirs) {
+      const meta = readRecordingMeta(join(ROOT, dir));
+      const keys = [...new Set(readdirSync(join(ROOT, dir)).filter((f) => f !== 'meta.json').map((f) => f.replace(/\.(out|status\.json)$/, '')))].sort();
+      expect(Object.keys(meta.provenance ?? {}).sort(), dir).toEqual(keys);
+      for (const text of Object.values(meta.provenance ?? {})) expect(text).toMatch(/^(documentation|real PC): \S/);
+    }
   });
 });
 

@@ -222,7 +222,8 @@ export class PostgresStore implements Store {
     if (filter.agentId) (args.push(filter.agentId), where.push(`v.agent_id = $${args.length}`));
     if (filter.ruleId) (args.push(filter.ruleId), where.push(`v.rule_id = $${args.length}`));
     args.push(filter.limit ?? 1000);
-    const sql = `SELECT v.*, a.hostname FROM violations v JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT $${args.length}`;
+    // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+    const sql = `SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT $${args.length}`;
     return (await this.pool.query<Row>(sql, args)).rows.map(violationFromRow);
   }
 

@@ -283,7 +283,8 @@ export class SqliteStore implements Store {
     if (filter.state) (where.push('v.state = ?'), args.push(filter.state));
     if (filter.agentId) (where.push('v.agent_id = ?'), args.push(filter.agentId));
     if (filter.ruleId) (where.push('v.rule_id = ?'), args.push(filter.ruleId));
-    const sql = `SELECT v.*, a.hostname FROM violations v JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT ?`;
+    // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+    const sql = `SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(violationFromRow);
   }
 
