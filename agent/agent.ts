@@ -67,6 +67,12 @@ export interface AgentOptions {
   exit?: (code: number) => void;
 }
 
+/**
+ * How long a check run of the daemon waits for a Windows Update search it started; the search
+ * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
+ */
+const DAEMON_WUA_WAIT_SECONDS = 10;
+
 /** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
 export const WATCHDOG_EXIT_CODE = 70;
 
@@ -233,7 +239,7 @@ export class Agent {
   private async runCheck(id: CheckId): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
