@@ -14,12 +14,15 @@ import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
+import { policyRefusal } from './policy-guard.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
-import { ensureStateDir } from './identity.js';
+import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
 import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
+import { RunMarker } from './run-marker.js';
+import { configDir } from '../src/shared/paths.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
 import { localCheck, productCatalogue } from './local-check.js';
@@ -87,11 +90,14 @@ export class Agent {
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
   private readonly watchdog: Watchdog | undefined;
+  private readonly runMarker: RunMarker;
+  private integrity: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
     this.probes = opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes();
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
+    this.runMarker = new RunMarker(opts.stateDir);
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
@@ -99,7 +105,12 @@ export class Agent {
     const watchdog = this.watchdog;
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
-      identity: opts.identity,
+      identity: withAgentKey(opts.stateDir, opts.identity),
+      onKeyRegistered: () => forgetSecret(opts.stateDir),
+      onSeqAhead: (collectorLastSeq, ownLastSeq) => {
+        opts.log.error(`the collector's resume point ${collectorLastSeq} is above this agent's own counter ${ownLastSeq}: not adopted`);
+        this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'seq.ahead', detail: { collectorLastSeq, ownLastSeq } }]);
+      },
       outbox: this.outbox,
       os: { ...describeOs(this.probes), ...(opts.replayDir ? { name: `replay of ${opts.replayDir}` } : {}) },
       agentVersion: AGENT_VERSION,
@@ -119,9 +130,13 @@ export class Agent {
     const stored = this.loadJson('policy.json', (v) => v as Partial<StoredPolicy>);
     if (!stored) return fallback;
     const parsed = PolicyDocument.safeParse(stored.policy);
-    if (parsed.success && policySignatureValid(parsed.data, stored.signature, this.opts.identity.policyKey)) return parsed.data;
-    this.opts.log.error(`${join(this.opts.stateDir, 'policy.json')}: signature or schema invalid; running the product defaults until the collector sends a signed policy`);
-    this.startNotices.push({ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { source: 'state', reason: parsed.success ? 'bad signature' : 'bad schema' } });
+    const valid = parsed.success && policySignatureValid(parsed.data, stored.signature, this.opts.identity.policyKey);
+    // A policy.json copied from another PC is refused like a push for another PC.
+    const refusal = valid ? policyRefusal(parsed.data, fallback, { agentId: this.opts.identity.agentId, segment: this.opts.identity.segment }) : undefined;
+    if (valid && !refusal) return parsed.data;
+    const reason = !parsed.success ? 'bad schema' : !valid ? 'bad signature' : refusal!;
+    this.opts.log.error(`${join(this.opts.stateDir, 'policy.json')}: ${reason}; running the product defaults until the collector sends a signed policy`);
+    this.startNotices.push({ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { source: 'state', reason } });
     return fallback;
   }
 
@@ -148,9 +163,13 @@ export class Agent {
     const programPath = this.opts.programPath ?? fileURLToPath(import.meta.url);
     this.append([
       { at: new Date().toISOString(), kind: 'agent.notice', notice: 'started', detail: { version: AGENT_VERSION, pid: process.pid, replay: this.opts.replayDir ?? null } },
+      ...this.runMarker.start(),
       ...this.startNotices.splice(0),
-      ...integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath }),
     ]);
+    // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
+    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() })
+      .then((notices) => (this.stopped ? undefined : this.append(notices)))
+      .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     this.watchdog?.start();
     this.link.start();
     for (const w of this.opts.watchers ?? []) {
@@ -236,6 +255,8 @@ export class Agent {
     if (!this.opts.identity.policyKey) return this.rejectPolicy(policy.version, 'no policy-signing key from enrollment');
     if (!push.signature) return this.rejectPolicy(policy.version, 'unsigned');
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
+    const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
+    if (refusal) return this.rejectPolicy(policy.version, refusal);
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
@@ -297,6 +318,7 @@ export class Agent {
   async stop(o: { notice?: string; detail?: Record<string, unknown>; noticeTimeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
     this.watchdog?.stop();
+    await this.integrity;
     const [notice] = this.outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: o.notice ?? 'stopping', detail: { pid: process.pid, ...o.detail } }]);
     this.link.notify();
     if (this.link.connected && notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
@@ -309,5 +331,6 @@ export class Agent {
     await this.running;
     await this.link.stop();
     this.outbox.close();
+    this.runMarker.stop();
   }
 }

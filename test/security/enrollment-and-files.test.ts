@@ -4,6 +4,7 @@
  * stays revoked; keys, the database, identities and logs are owner-only (files 0600 in 0700
  * directories). The watchdog makes an agent over its memory limit exit non-zero.
  */
+import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +38,7 @@ function modes(dir: string): Map<string, number> {
 async function enrollCode(token: string): Promise<number> {
   const c = await connect(collector.agentUrl);
   await c.next('challenge');
-  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x' }));
+  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x', publicKey: newAgentKeyPair().publicKey }));
   return (await c.closed).code;
 }
 
@@ -81,7 +82,7 @@ describe('enrollment hygiene', () => {
     const id = await rawEnroll(collector.agentUrl, token);
     const revoke = startProc('revoke', [CLI, 'agents', 'revoke', id.agentId, '--data', collector.dataDir]);
     expect((await revoke.exited).code).toBe(0);
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     expect((await c.closed).code).toBe(CloseCode.AGENT_REVOKED);
   });
 });

@@ -71,7 +71,7 @@ describe('tamper evidence', () => {
 
   it('a silent agent becomes AGENT-001, closed when it reconnects', async () => {
     const id = await rawEnroll(collector.agentUrl, await newToken(collector));
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await c.next('welcome');
     c.ws.close(1000);
     await c.closed;
@@ -80,7 +80,7 @@ describe('tamper evidence', () => {
     const v = (await violation(id.agentId, 'AGENT-001'))!;
     expect(v.facts.limitMinutes).toBe(0);
     expect(wasPublished(id.agentId, 'violation.opened', 'AGENT-001')).toBe(true);
-    const back = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const back = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await back.next('welcome');
     await expect.poll(async () => (await violation(id.agentId, 'AGENT-001'))?.state, { timeout: 10_000 }).toBe('closed');
     back.ws.close(1000);
@@ -88,7 +88,7 @@ describe('tamper evidence', () => {
 
   it('a clock off by more than the limit becomes TIME-002, closed by a heartbeat within the limit', async () => {
     const id = await rawEnroll(collector.agentUrl, await newToken(collector));
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await c.next('welcome');
     const beat = (offsetMs: number) => c.ws.send(JSON.stringify({ type: 'heartbeat', at: new Date(Date.now() + offsetMs).toISOString(), policyVersion: 0, outboxDepth: 0 }));
     beat(60_000); // one minute: within the 5-minute limit
