@@ -3,9 +3,9 @@
  * (docs/protocol.md), while another connected agent keeps delivering and nothing stored is
  * altered. The collector is a real process; the bad clients speak raw WebSocket.
  */
-import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
 import { eventCount, waitUntil, withDb } from '../helpers/db.js';
 import { CLI, createToken, startCollectorProc, startEventAgent, startProc, tempDir } from '../helpers/processes.js';

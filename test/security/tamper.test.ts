@@ -118,7 +118,8 @@ describe('tamper evidence', () => {
     const run = async () => {
       const a = new Agent({ identity, stateDir, log: silentLogger(), replayDir: REPLAY_PC, skipInitialRun: true, wsOptions, watchdog: false, configPath, programPath });
       await a.start();
-      await expect.poll(() => a.outbox.acked >= a.outbox.lastSeq && a.link.connected, { timeout: 10_000 }).toBe(true);
+      await a.integrity;
+      await expect.poll(() => a.outbox.acked >= a.outbox.lastSeq && a.link.connected, { timeout: 30_000 }).toBe(true);
       await a.stop();
     };
     await run();
@@ -136,5 +137,5 @@ describe('tamper evidence', () => {
     // An administrator confirms the change: closed.
     expect(await collector.tamper!.resolve(e.agentId, 'tampered', 'binary', 'test-admin')).toBe(true);
     expect((await violation(e.agentId, 'AGENT-004', 'binary'))?.state).toBe('closed');
-  }, 40_000);
+  }, 120_000);
 });
