@@ -156,8 +156,15 @@ export class Agent {
 
   private saveJson(name: string, value: unknown): void {
     const path = join(this.opts.stateDir, name);
-    writeFileSync(`${path}.tmp`, JSON.stringify(value), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(value), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    } catch (err) {
+      // A full disk must not stop the checks: the outbox counts what it could not write (a gap).
+      const code = (err as { code?: string }).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+      this.opts.log.error(`cannot write ${path}: the disk is full`);
+    }
   }
 
   async start(): Promise<void> {

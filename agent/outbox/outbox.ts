@@ -240,7 +240,8 @@ export class Outbox {
     }
     const buf = Buffer.from(`${lines.join('\n')}\n`);
     try {
-      writeSync(this.writeFd!, buf);
+      // A nearly full disk takes part of a write without an error: write the rest, which fails with ENOSPC.
+      for (let done = 0; done < buf.length; ) done += writeSync(this.writeFd!, buf, done);
       fsyncSync(this.writeFd!);
     } catch (err) {
       if (!diskFull(err)) throw new OutboxError(`cannot write the outbox in ${this.dir}: ${(err as Error).message}`);
