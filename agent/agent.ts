@@ -23,11 +23,13 @@ import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
 import { RunMarker } from './run-marker.js';
 import { configDir } from '../src/shared/paths.js';
+import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
 import { localCheck, productCatalogue } from './local-check.js';
 import { FileCheckMemory } from './memory.js';
 import { Outbox } from './outbox/outbox.js';
+import { fitEvents } from './outbox/validate.js';
 import { liveProbes } from './probes/index.js';
 import { enforceUsb, enforcementNotices } from './enforce/index.js';
 import type { UsbDevice } from './checks/usb-media/facts.js';
@@ -123,6 +125,7 @@ export class Agent {
     this.link.on('scan', (req) => this.enqueue(req.checks.length ? req.checks : CHECKS.map((c) => c.id), `scan ${req.requestId}`, req));
     this.link.on('policy', (push) => this.applyPolicy(push));
     this.link.on('policyRejected', (why) => this.rejectPolicy(undefined, `schema: ${why}`));
+    this.link.on('deadLettered', (d) => this.append([deadLetterViolation(d, join(opts.stateDir, 'deadletter.jsonl'))]));
   }
 
   /** The policy in force: the stored one when its signature still verifies, else the product defaults (version 0). */
@@ -182,7 +185,11 @@ export class Agent {
     this.link.start();
     for (const w of this.opts.watchers ?? []) {
       try {
-        await w.start((checkId, reason) => this.enqueue([checkId], reason));
+        await w.start(
+          (checkId, reason) => this.enqueue([checkId], reason),
+          // A watcher that stopped working is reported (AGENT-005 on the collector) and again when it works.
+          (h) => this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: `watcher.${h.state}`, detail: { watcher: h.watcher, reason: h.reason } }]),
+        );
         this.opts.log.info(`watcher started: ${w.name}`);
       } catch (err) {
         // A watcher that cannot start leaves the schedule to cover its check.
@@ -307,7 +314,7 @@ export class Agent {
 
   private append(events: NewAgentEvent[]): void {
     if (events.length === 0) return;
-    this.outbox.append(events);
+    this.outbox.append(fitEvents(events, this.opts.log));
     this.link.notify();
   }
 

@@ -16,7 +16,8 @@ import WebSocket from 'ws';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
 import { openPostgresStore } from '../src/collector/store/postgres/open.js';
 import type { AgentEvent } from '../src/shared/protocol/messages.js';
-import { LoadBalancer, buildPrograms, startChild, startNode, tempDir } from '../test/cluster/harness.js';
+import { LoadBalancer, buildPrograms, makeClusterTls, startChild, startNode, tempDir } from '../test/cluster/harness.js';
+import type { ClusterTls } from '../test/cluster/harness.js';
 import type { Child, NodeChild } from '../test/cluster/harness.js';
 import { createTestDatabase, pgUnavailableReason } from '../test/cluster/pg-env.js';
 
@@ -90,14 +91,14 @@ async function status(agents: Child): Promise<Status[]> {
   return (await agents.json<{ status: Status[] }>('status', 20_000, after)).status;
 }
 
-async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, nodesCount: number): Promise<{ rate: number; fanout: number[] }> {
+async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number): Promise<{ rate: number; fanout: number[] }> {
   const database = await createTestDatabase();
   const nodes: NodeChild[] = [];
   const dirs: string[] = [];
   let agents: Child | undefined;
   let balancer: LoadBalancer | undefined;
   try {
-    for (let k = 0; k < nodesCount; k++) nodes.push(await startNode(programs.node, database.url, `N${k}`));
+    for (let k = 0; k < nodesCount; k++) nodes.push(await startNode(programs.node, database.url, `N${k}`, tls));
     balancer = new LoadBalancer(nodes.map((n) => n.port));
     await balancer.start();
     const store = await openPostgresStore(database.url, { maxConnections: 1 });
@@ -105,12 +106,12 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, n
     await store.close();
     const dir = tempDir('bench-sim');
     dirs.push(dir);
-    agents = startChild('sim', [programs.sim, '--collector', balancer.url, '--state', dir, '--token', token, '--agents', String(AGENTS), '--batch', '500'], true);
+    agents = startChild('sim', [programs.sim, '--collector', balancer.url, '--state', dir, '--ca-pin', tls.pin, '--token', token, '--agents', String(AGENTS), '--batch', '500'], true);
     await agents.json('ready', 120_000);
     await new Promise((r) => setTimeout(r, 1000));
 
     // Fan-out: one violation at a time, seen on every node's bus.
-    const watchers = await Promise.all(nodes.map((n) => openWatcher(n.port)));
+    const watchers = await Promise.all(nodes.map((n) => openWatcher(n.port, tls)));
     const fanout: number[] = [];
     for (let k = 0; k < 20; k++) {
       const subject = `usb:bench:${nodesCount}:${k}`;
@@ -142,8 +143,8 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, n
   }
 }
 
-async function openWatcher(port: number): Promise<{ waitFor(subject: string): Promise<number>; close(): void }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/test/stream`);
+async function openWatcher(port: number, tls: ClusterTls): Promise<{ waitFor(subject: string): Promise<number>; close(): void }> {
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/test/stream`, { ca: tls.caPem });
   const waiting = new Map<string, (t: number) => void>();
   ws.on('message', (data) => {
     const item = JSON.parse(data.toString()) as { event: { violation?: { subject: string } } };
@@ -173,9 +174,10 @@ try {
   process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
   process.stdout.write(`  raw PostgreSQL batched insert (unnest, 1,000 rows/statement)  ${fmt(raw)} rows/s   (baseline)\n`);
   process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
-  process.stdout.write(`collector nodes, ${AGENTS} agents (real outbox + link) × ${PER_AGENT} events, through one TCP balancer\n`);
+  process.stdout.write(`collector nodes (TLS, one shared CA), ${AGENTS} agents (real outbox + link, CA pinned) × ${PER_AGENT} events, through one TCP balancer\n`);
+  const tls = await makeClusterTls();
   for (const n of [1, 2, 3]) {
-    const { rate, fanout } = await clusterRun(programs, n);
+    const { rate, fanout } = await clusterRun(programs, tls, n);
     process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms)\n`);
   }
 } finally {

@@ -9,20 +9,33 @@
  * lock the user (and the keyboard-and-mouse of a whole desk) out. `Disable-PnpDevice
  * -InstanceId … -Confirm:$false` needs administrator rights (learn.microsoft.com
  * disable-pnpdevice), which the SYSTEM service has.
+ *
+ * Windows PowerShell reports most cmdlet failures as non-terminating errors: the script goes
+ * on to its next line (about_Preference_Variables, $ErrorActionPreference = 'Continue' by
+ * default). Every script here therefore runs with $ErrorActionPreference = 'Stop' inside
+ * try/catch and prints a JSON document saying what failed, and a disable counts only when
+ * the disk node reads back as disabled afterwards.
  */
 import { z } from 'zod';
 import type { PowerShellHost } from '../probes/powershell.js';
+import type { ProbeOutcome } from '../probes/types.js';
 import type { UsbDevice } from '../checks/usb-media/facts.js';
 
 /** PnP device list script: Get-PnpDevice -PresentOnly with each device's parent. */
 export const PNP_LIST_SCRIPT = [
+  "$ErrorActionPreference = 'Stop'",
   '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)',
-  '$list = @()',
-  'foreach ($d in @(Get-PnpDevice -PresentOnly)) {',
-  "  $parent = $null; try { $parent = (Get-PnpDeviceProperty -InstanceId $d.InstanceId -KeyName 'DEVPKEY_Device_Parent').Data } catch { $parent = $null }",
-  '  $list += ,([ordered]@{ InstanceId = $d.InstanceId; Class = $d.Class; FriendlyName = $d.FriendlyName; Status = $d.Status; Parent = $parent })',
+  'try {',
+  '  $list = @()',
+  '  foreach ($d in @(Get-PnpDevice -PresentOnly)) {',
+  // A device without a parent property (the root) is normal: its parent stays null.
+  "    $parent = $null; try { $parent = (Get-PnpDeviceProperty -InstanceId $d.InstanceId -KeyName 'DEVPKEY_Device_Parent').Data } catch { $parent = $null }",
+  '    $list += ,([ordered]@{ InstanceId = $d.InstanceId; Class = $d.Class; FriendlyName = $d.FriendlyName; Status = $d.Status; Parent = $parent })',
+  '  }',
+  '  [Console]::Out.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ devices = @($list) }) -Depth 4 -Compress))',
+  '} catch {',
+  "  [Console]::Out.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ fatal = [string]$_.Exception.Message; errorId = [string]$_.FullyQualifiedErrorId }) -Compress))",
   '}',
-  '[Console]::Out.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ devices = @($list) }) -Depth 4 -Compress))',
 ].join('\n');
 
 export const PnpDevice = z.object({
@@ -97,9 +110,44 @@ function psQuote(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-/** The command that disables one instance. */
+/**
+ * The script that disables one instance and reads it back. Win32_PnPEntity (what
+ * Get-PnpDevice returns) has ConfigManagerErrorCode 22 "This device is disabled"
+ * (learn.microsoft.com/windows/win32/cimwin32prov/win32-pnpentity); anything else after the
+ * disable means the stick is still usable.
+ */
 export function disableCommand(instanceId: string): string {
-  return `Disable-PnpDevice -InstanceId ${psQuote(instanceId)} -Confirm:$false\n[Console]::Out.WriteLine('{"done":true}')`;
+  const id = psQuote(instanceId);
+  return [
+    "$ErrorActionPreference = 'Stop'",
+    'try {',
+    `  Disable-PnpDevice -InstanceId ${id} -Confirm:$false -ErrorAction Stop`,
+    `  $after = Get-PnpDevice -InstanceId ${id} -ErrorAction Stop`,
+    '  [Console]::Out.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ done = ([int]$after.ConfigManagerErrorCode -eq 22); configManagerErrorCode = [int]$after.ConfigManagerErrorCode; status = [string]$after.Status }) -Compress))',
+    '} catch {',
+    '  [Console]::Out.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ done = $false; error = [string]$_.Exception.Message; errorId = [string]$_.FullyQualifiedErrorId }) -Compress))',
+    '}',
+  ].join('\n');
+}
+
+/** What disableCommand prints. */
+const DisableResult = z.union([
+  z.object({ done: z.boolean(), configManagerErrorCode: z.number().int(), status: z.string().nullable().optional() }),
+  z.object({ done: z.literal(false), error: z.string(), errorId: z.string().nullable().optional() }),
+]);
+
+/** Whether the disable took effect, or why not (the reason names Windows' own error text). */
+export function disableOutcome(res: ProbeOutcome): { ok: true } | { ok: false; reason: string } {
+  if (!res.ok) return { ok: false, reason: `${res.failure}: ${res.detail}` };
+  let parsed: z.infer<typeof DisableResult>;
+  try {
+    parsed = DisableResult.parse(JSON.parse(res.stdout.replace(/^\uFEFF/, '').trim()));
+  } catch {
+    return { ok: false, reason: `Disable-PnpDevice printed no readable result: ${res.stdout.trim().slice(0, 200)}` };
+  }
+  if ('error' in parsed) return { ok: false, reason: `Disable-PnpDevice failed: ${parsed.error}${parsed.errorId ? ` (${parsed.errorId})` : ''}` };
+  if (!parsed.done) return { ok: false, reason: `the disk node is still enabled after Disable-PnpDevice (ConfigManagerErrorCode ${parsed.configManagerErrorCode}, status ${parsed.status ?? 'unknown'})` };
+  return { ok: true };
 }
 
 /**
@@ -118,7 +166,9 @@ export async function enforceWindowsUsb(
   let pnp: PnpDevice[];
   try {
     if (!listed.ok) throw new Error(`${listed.failure}: ${listed.detail}`);
-    pnp = PnpList.parse(JSON.parse(listed.stdout.replace(/^\uFEFF/, '').trim())).devices;
+    const raw = JSON.parse(listed.stdout.replace(/^\uFEFF/, '').trim()) as { fatal?: unknown };
+    if (typeof raw.fatal === 'string') throw new Error(`Get-PnpDevice failed: ${raw.fatal}`);
+    pnp = PnpList.parse(raw).devices;
   } catch (err) {
     return devices
       .filter((d) => !registered.has(d.fingerprint))
@@ -127,12 +177,12 @@ export async function enforceWindowsUsb(
   const plan = planUsbEnforcement(devices, registered, pnp);
   for (const step of plan) {
     if (step.action !== 'disable' || !step.instanceId) continue;
-    const res = await host.run(disableCommand(step.instanceId), 30_000);
-    if (res.ok && res.stdout.includes('"done":true')) {
+    const outcome = disableOutcome(await host.run(disableCommand(step.instanceId), 30_000));
+    if (outcome.ok) {
       step.action = 'disabled';
     } else {
       step.action = 'failed';
-      step.reason = res.ok ? 'Disable-PnpDevice printed no confirmation' : `${res.failure}: ${res.detail}`;
+      step.reason = outcome.reason;
     }
   }
   return plan;

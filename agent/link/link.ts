@@ -5,6 +5,7 @@
  * pushes, and reconnect with backoff.
  */
 import { EventEmitter } from 'node:events';
+import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { CloseCode, FATAL_FOR_AGENT, closeCodeName } from '../../src/shared/protocol/errors.js';
@@ -15,6 +16,8 @@ import type { CollectorFrame, OsInfo, PolicyPushFrame, ScanRequestFrame, Segment
 import type { Logger } from '../../src/shared/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
+import { DeadLetters } from './dead-letter.js';
+import type { DeadLetter } from './dead-letter.js';
 
 export interface Identity {
   agentId: string;
@@ -44,6 +47,8 @@ export interface LinkOptions {
   onKeyRegistered?: () => void;
   /** The collector's resume point is above this agent's own counter (an old collector did not move its events aside). */
   onSeqAhead?: (collectorLastSeq: number, ownLastSeq: number) => void;
+  /** Where refused events are set aside (default: deadletter.jsonl beside the outbox directory). */
+  deadLetterPath?: string;
 }
 
 export interface LinkEvents {
@@ -53,6 +58,8 @@ export interface LinkEvents {
   /** A policy.push that does not match the schema: the agent keeps its policy and reports it. */
   policyRejected: [string];
   closed: [number, string];
+  /** An event the collector refused on its own was set aside (dead-letter.ts); the agent reports it. */
+  deadLettered: [DeadLetter];
 }
 
 const BATCH_BYTES = Math.floor(LIMITS.maxFrameBytes / 2);
@@ -68,6 +75,7 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private livenessTimer: NodeJS.Timeout | undefined;
   private heartbeatSeconds = 30;
   private readonly backoff: Backoff;
+  private readonly deadLetters: DeadLetters;
   private readonly batchEvents: number;
   private readonly window: number;
   /** Segment the collector assigned to this agent (from the last welcome). */
@@ -78,6 +86,7 @@ export class AgentLink extends EventEmitter<LinkEvents> {
     this.backoff = opts.backoff ?? new Backoff();
     this.batchEvents = opts.batchEvents ?? 500;
     this.window = opts.window ?? 8;
+    this.deadLetters = new DeadLetters(opts.deadLetterPath ?? join(dirname(opts.outbox.dir), 'deadletter.jsonl'));
   }
 
   get connected(): boolean {
@@ -128,6 +137,7 @@ export class AgentLink extends EventEmitter<LinkEvents> {
       this.authenticated = false;
       if (this.ws === ws) this.ws = undefined;
       this.emit('closed', code, reason);
+      this.setAsideRefused(code, reason);
       if (this.stopped) return;
       const delay = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.backoff.max() : this.backoff.next();
       const log = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.opts.log.error.bind(this.opts.log) : this.opts.log.info.bind(this.opts.log);
@@ -208,14 +218,28 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private pump(): void {
     const ws = this.ws;
     if (!ws || !this.authenticated || ws.readyState !== WebSocket.OPEN) return;
-    while (this.inflight.length < this.window) {
-      const records = this.opts.outbox.readAfter(this.sentThrough, this.batchEvents, BATCH_BYTES);
+    for (;;) {
+      // After a refused batch its events go one per frame, to find the one refused (dead-letter.ts).
+      const isolating = this.deadLetters.isolating(this.sentThrough);
+      if (this.inflight.length >= (isolating ? 1 : this.window)) return;
+      const records = this.opts.outbox.readAfter(this.sentThrough, isolating ? 1 : this.batchEvents, BATCH_BYTES);
       if (records.length === 0) return;
       const through = records[records.length - 1]!.throughSeq;
-      ws.send(`{"type":"events","agentId":${JSON.stringify(this.opts.identity.agentId)},"events":[${records.map((r) => r.json).join(',')}]}`);
+      ws.send(`{"type":"events","agentId":${JSON.stringify(this.opts.identity.agentId)},"events":[${records.map((r) => this.deadLetters.wire(r.seq, r.json)).join(',')}]}`);
       this.sentThrough = through;
       this.inflight.push(through);
     }
+  }
+
+  /** A close that refused what was in flight: isolate, and set aside an event refused on its own. */
+  private setAsideRefused(code: number, reason: string): void {
+    if (this.inflight.length === 0) return;
+    const outbox = this.opts.outbox;
+    const inFlight = outbox.readAfter(outbox.acked, 2, BATCH_BYTES).filter((r) => r.seq <= this.sentThrough);
+    const refused = this.deadLetters.closed(code, reason, inFlight.map((r) => ({ seq: r.seq, through: r.throughSeq, json: r.json })), this.sentThrough);
+    if (!refused) return;
+    this.opts.log.error(`the collector refuses event ${refused.seq} (${refused.kind}): set aside in ${this.deadLetters.path}; the events after it keep flowing`, { reason: refused.reason });
+    this.emit('deadLettered', refused);
   }
 
   private send(ws: WebSocket, frame: object): void {

@@ -1,9 +1,9 @@
 /** Probes against the live OS: execFile with argv (no shell), timeouts and output caps. */
 import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
-import type { ExecOptions, ProbeOutcome, Probes } from './types.js';
+import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey } from './types.js';
-import type { PowerShellHost } from './powershell.js';
+import type { PowerShellLanes } from './powershell.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -54,7 +54,7 @@ export class LiveProbes implements Probes {
   readonly mode = 'live' as const;
   readonly platform: 'linux' | 'windows';
 
-  constructor(private readonly powershellHost?: PowerShellHost) {
+  constructor(private readonly powershellLanes?: PowerShellLanes) {
     this.platform = process.platform === 'win32' ? 'windows' : 'linux';
   }
 
@@ -85,10 +85,15 @@ export class LiveProbes implements Probes {
     }
   }
 
-  async powershell(key: string, script: string, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+  async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     assertProbeKey(key);
-    if (!this.powershellHost) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell is only available on Windows' };
-    return this.powershellHost.run(script, opts?.timeoutMs);
+    if (!this.powershellLanes) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell is only available on Windows' };
+    return this.powershellLanes.host(opts?.lane).run(script, opts?.timeoutMs);
+  }
+
+  /** End the PowerShell processes (agent shutdown). */
+  async close(): Promise<void> {
+    await this.powershellLanes?.close();
   }
 
   now(): Date {

@@ -16,7 +16,9 @@
  *   systeminformation's per-call mode killed PowerShell on the first stderr byte and returned
  *   partial output;
  * - requests are serialised; a request that runs past its timeout kills the process, and the
- *   next request starts a fresh one.
+ *   next request starts a fresh one;
+ * - one such process per lane (./powershell.ts), so a Windows Update search that takes
+ *   minutes never delays a USB check.
  *
  * Under `-Command -` PowerShell reads stdin like an interactive prompt: a blank line ends a
  * multi-line statement. Each script is therefore sent as one `& { … }` block with its blank
@@ -26,7 +28,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { PowerShellHost } from './powershell.js';
+import { PowerShellLanes } from './powershell.js';
+import type { PowerShellHost, PowerShellLane } from './powershell.js';
 import type { ProbeOutcome } from './types.js';
 
 /** The part of a child process the host uses; a test double of powershell.exe's I/O provides the same. */
@@ -56,6 +59,8 @@ export interface PowerShellHostOptions {
   timeoutMs?: number;
   /** Largest output of one request (16 MiB); more kills the process. */
   maxBytes?: number;
+  /** End the process as soon as no request is queued (a host used rarely, e.g. every few hours). */
+  exitWhenIdle?: boolean;
 }
 
 /** First thing every new process runs: UTF-8 (no BOM) on stdout so Japanese text arrives intact. */
@@ -91,6 +96,9 @@ export class PowerShellHostProcess implements PowerShellHost {
   private queue: Promise<unknown> = Promise.resolve();
   private counter = 0;
   private closed = false;
+  private readonly exitWhenIdle: boolean;
+  /** Requests accepted and not yet answered. */
+  private outstanding = 0;
   /** How many processes were started (1 + restarts); for diagnostics and tests. */
   spawnCount = 0;
 
@@ -98,13 +106,29 @@ export class PowerShellHostProcess implements PowerShellHost {
     this.spawner = opts.spawn ?? spawnWindowsPowerShell;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+    this.exitWhenIdle = opts.exitWhenIdle ?? false;
   }
 
   /** Run one script; requests run one after the other. */
   run(script: string, timeoutMs?: number): Promise<ProbeOutcome> {
-    const next = this.queue.then(() => this.runNow(script, timeoutMs ?? this.timeoutMs));
+    this.outstanding += 1;
+    const next = this.queue.then(() => this.runNow(script, timeoutMs ?? this.timeoutMs)).finally(() => {
+      this.outstanding -= 1;
+      if (this.exitWhenIdle && this.outstanding === 0) this.endProcess();
+    });
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Let the current process exit (`exit` on stdin), killed if it does not within 2 s. */
+  private endProcess(): void {
+    const proc = this.proc;
+    this.proc = undefined;
+    if (!proc) return;
+    const timer = setTimeout(() => proc.kill(), 2_000);
+    timer.unref();
+    proc.once('exit', () => clearTimeout(timer));
+    proc.stdin.end('exit\n');
   }
 
   async close(): Promise<void> {
@@ -214,4 +238,9 @@ export class PowerShellHostProcess implements PowerShellHost {
     clearTimeout(p.timer);
     p.resolve(outcome);
   }
+}
+
+/** The agent's PowerShell processes on Windows, one per lane (see ./powershell.ts). */
+export function windowsPowerShellLanes(spawn: PowerShellSpawner = spawnWindowsPowerShell): PowerShellLanes {
+  return new PowerShellLanes((lane: PowerShellLane) => new PowerShellHostProcess({ spawn, exitWhenIdle: lane === 'wua' }));
 }

@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ExecOptions, ProbeFailure, ProbeOutcome, Probes } from './types.js';
+import type { ExecOptions, PowerShellOptions, ProbeFailure, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey } from './types.js';
 
 export const RecordingMeta = z.object({
@@ -23,6 +23,12 @@ export const RecordingMeta = z.object({
   hostname: z.string().optional(),
   /** Where the recording came from: a real machine, or the public document whose format it follows. */
   source: z.string().optional(),
+  /**
+   * Per probe key, where its output comes from: "real PC: …" (captured with
+   * `mamori agent collect --save`) or "documentation: …" (written in the shape the cited
+   * Microsoft / vendor documentation gives), so nobody mistakes a documented shape for a capture.
+   */
+  provenance: z.record(z.string(), z.string().regex(/^(real PC|documentation): /)).optional(),
   agentVersion: z.string().optional(),
 });
 export type RecordingMeta = z.infer<typeof RecordingMeta>;
@@ -140,7 +146,7 @@ export class RecordingProbes implements Probes {
   async listDir(key: string, path: string): Promise<ProbeOutcome> {
     return this.save(key, await this.inner.listDir(key, path));
   }
-  async powershell(key: string, script: string, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+  async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     return this.save(key, await this.inner.powershell(key, script, opts));
   }
   now(): Date {

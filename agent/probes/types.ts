@@ -35,6 +35,12 @@ export interface ExecOptions {
   gid?: number;
 }
 
+export interface PowerShellOptions {
+  timeoutMs?: number;
+  /** Which PowerShell process runs it (agent/probes/powershell.ts); default `interactive`. */
+  lane?: 'interactive' | 'inventory' | 'wua';
+}
+
 export interface Probes {
   /** The platform whose facts these probes read (from the recording when replaying). */
   readonly platform: 'linux' | 'windows';
@@ -46,10 +52,10 @@ export interface Probes {
   /** List a directory: stdout is a JSON array of entry names. NOT_FOUND when absent. */
   listDir(key: string, path: string): Promise<ProbeOutcome>;
   /**
-   * Run a PowerShell script in the agent's one long-lived PowerShell host (Windows only);
-   * the script must print one JSON document.
+   * Run a PowerShell script in one of the agent's long-lived PowerShell hosts (Windows only;
+   * `opts.lane` picks which); the script must print one JSON document.
    */
-  powershell(key: string, script: string, opts?: { timeoutMs?: number }): Promise<ProbeOutcome>;
+  powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome>;
   /** The clock to judge ages against: the recording time when replaying. */
   now(): Date;
 }

@@ -9,8 +9,14 @@ import type { CheckId } from '../../src/shared/protocol/messages.js';
 
 export type Trigger = (checkId: CheckId, reason: string) => void;
 
+/**
+ * A supervised watcher says when it stops working (and when it works again), so a watcher that
+ * died is something the administrator sees, not a silent loss of USB hot-plug detection.
+ */
+export type WatcherHealth = (change: { state: 'down' | 'up'; watcher: string; reason: string }) => void;
+
 export interface Watcher {
   readonly name: string;
-  start(trigger: Trigger): Promise<void>;
+  start(trigger: Trigger, health?: WatcherHealth): Promise<void>;
   stop(): Promise<void>;
 }

@@ -10,9 +10,12 @@ import type { Store } from '../collector/store/store.js';
 import { createEnrollmentToken, parseDuration } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
-import { hasTls, initTls, loadTls } from '../shared/tls/material.js';
+import { addServerNames, hasTls, loadTls, serverCertNames } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
 import { Segment } from '../shared/protocol/messages.js';
+import { Accounts } from '../collector/console/accounts.js';
+import { AuditLog } from '../collector/console/audit.js';
+import { migrateConsole } from '../collector/console/migrations.js';
 import { UsageError } from './errors.js';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -25,12 +28,21 @@ export function parseListen(text: string): { host: string; port: number } {
 
 /**
  * The TLS material of a collector data directory, created when missing (CA + server
- * certificate + policy-signing key, see src/shared/tls/material.ts).
+ * certificate + policy-signing key, see src/shared/tls/material.ts). Names given with --san
+ * that the existing server certificate lacks are added (reissued under the same CA, so agents
+ * keep their pin).
  */
-async function collectorTls(dataDir: string, sans: string | undefined): Promise<{ material: TlsMaterial; created: boolean }> {
+async function collectorTls(dataDir: string, sans: string | undefined): Promise<{ material: TlsMaterial; created: boolean; added: string[] }> {
   const names = (sans ?? '').split(',').map((n) => n.trim()).filter(Boolean);
-  if (hasTls(dataDir) && names.length === 0) return { material: loadTls(dataDir), created: false };
-  return initTls(dataDir, { names });
+  if (hasTls(dataDir) && names.length === 0) return { material: loadTls(dataDir), created: false, added: [] };
+  return addServerNames(dataDir, names);
+}
+
+/** The lines saying which names the certificate covers (agents must use one of them in --collector). */
+function certificateLines(dataDir: string, added: readonly string[]): string {
+  const lines = [`certificate covers: ${serverCertNames(dataDir).join(', ')}  (agents must reach the collector by one of these; add one with: mamori collector cert --san NAME --data ${dataDir})`];
+  if (added.length) lines.push(`certificate reissued under the same CA with ${added.join(', ')} added (agents keep their pin; restart a running collector to use it)`);
+  return lines.map((l) => `collector: ${l}\n`).join('');
 }
 
 /** The store an administration command works on: PostgreSQL when --db is given, else the data directory's SQLite. */
@@ -49,14 +61,15 @@ export function registerAdminCommands(program: Command): void {
     .option('--db <url>', 'postgres://… to store in PostgreSQL instead of embedded SQLite')
     .option('--heartbeat <seconds>', 'agent heartbeat interval', '30')
     .option('--insecure-plain', 'serve plain HTTP and ws:// without TLS (lab only)')
-    .option('--san <names>', 'extra host names / addresses for the server certificate when it is created, comma-separated')
+    .option('--san <names>', 'host names / addresses PCs use to reach the collector, comma-separated; added to the server certificate (same CA, same pin)')
     .option('--silent-after <minutes>', 'an agent silent this long becomes violation AGENT-001 (site parameter; product default 120)', '120')
     .option('--clock-skew <seconds>', 'a PC clock off by more than this becomes violation TIME-002 (site parameter; product default 300)', '300')
     .action(async (o: { data: string; listen: string; db?: string; heartbeat: string; insecurePlain?: boolean; san?: string; silentAfter: string; clockSkew: string }) => {
       const dataDir = resolve(o.data);
       const { host, port } = parseListen(o.listen);
       const log = createLogger({ component: 'collector', dir: join(dataDir, 'logs') });
-      const tls = o.insecurePlain ? undefined : (await collectorTls(dataDir, o.san)).material;
+      const tlsInit = o.insecurePlain ? undefined : await collectorTls(dataDir, o.san);
+      const tls = tlsInit?.material;
       if (!tls) log.warn('--insecure-plain: serving HTTP and ws:// WITHOUT TLS — enrollment tokens, agent secrets and violations cross the network readable (lab use only) / 暗号化なしで待ち受けます (検証環境専用)');
       const tamper = { silentAfterMs: Number(o.silentAfter) * 60_000, clockSkewMs: Number(o.clockSkew) * 1000 };
       if (!(tamper.silentAfterMs > 0) || !(tamper.clockSkewMs > 0)) throw new UsageError('--silent-after and --clock-skew must be positive numbers');
@@ -69,7 +82,7 @@ export function registerAdminCommands(program: Command): void {
       }
       const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) }, ...(tls ? { tls } : {}), tamper });
       process.stdout.write(`collector: agents connect to ${collector.agentUrl}; console at ${collector.consoleUrl}\n`);
-      if (tls) process.stdout.write(`collector: CA fingerprint (agents pin it with --ca-pin) SHA256 ${formatFingerprint(tls.caFingerprint)}\n`);
+      if (tls) process.stdout.write(`collector: CA fingerprint (agents pin it with --ca-pin) SHA256 ${formatFingerprint(tls.caFingerprint)}\n${certificateLines(dataDir, tlsInit?.added ?? [])}`);
       const shutdown = async () => {
         await collector.close();
         process.exit(0);
@@ -80,13 +93,25 @@ export function registerAdminCommands(program: Command): void {
 
   collectorCommand
     .command('init')
-    .description('create the collector CA, its HTTPS certificate and the policy-signing key under DATA/tls (--data and --san of `collector`); prints the CA fingerprint agents pin')
+    .description('create the collector CA, its HTTPS certificate and the policy-signing key under DATA/tls (--data and --san of `collector`; --san on an existing directory adds the names); prints the CA fingerprint agents pin')
     .action(async () => {
       // --data and --san belong to `collector` (commander gives options before or after `init` to the parent).
       const o = collectorCommand.opts<{ data: string; san?: string }>();
       const dataDir = resolve(o.data);
-      const { material, created } = await collectorTls(dataDir, o.san);
-      process.stdout.write(`${created ? 'created' : 'kept'} ${join(dataDir, 'tls')}\nCA fingerprint (agents: --ca-pin / caFingerprint): SHA256 ${formatFingerprint(material.caFingerprint)}\n`);
+      const { material, created, added } = await collectorTls(dataDir, o.san);
+      process.stdout.write(`${created ? 'created' : added.length ? 'updated' : 'kept'} ${join(dataDir, 'tls')}\nCA fingerprint (agents: --ca-pin / caFingerprint): SHA256 ${formatFingerprint(material.caFingerprint)}\n${certificateLines(dataDir, created ? [] : added)}`);
+    });
+
+  collectorCommand
+    .command('cert')
+    .description('show the names the server certificate covers; --san adds names PCs use (reissued under the same CA: agents keep their pin)')
+    .action(async () => {
+      const o = collectorCommand.opts<{ data: string; san?: string }>();
+      const dataDir = resolve(o.data);
+      if (!hasTls(dataDir)) throw new UsageError(`${join(dataDir, 'tls')}: no collector certificate yet (run: mamori collector init --data ${dataDir})`);
+      const { added } = await collectorTls(dataDir, o.san);
+      if (o.san && added.length === 0) process.stdout.write(`collector: the certificate already covers ${o.san}\n`);
+      process.stdout.write(certificateLines(dataDir, added));
     });
 
   const token = program.command('token').description('enrollment tokens');
@@ -159,5 +184,26 @@ export function registerAdminCommands(program: Command): void {
       await store.close();
       if (closed === 0) throw new UsageError(`agent ${id} has no open AGENT-004 violation`);
       process.stdout.write(`agent ${id}: ${closed} AGENT-004 violation(s) closed\n`);
+    });
+
+  const admin = program.command('admin').description('console accounts (on the collector host)');
+  admin
+    .command('unlock <username>')
+    .description('clear the login lockout of a console account (after checking with its owner)')
+    .option('--data <dir>', 'collector data directory', './var/collector')
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .option('--by <name>', 'who unlocked it (kept in the audit log)', process.env.USER ?? 'administrator')
+    .action(async (username: string, o: { data: string; db?: string; by: string }) => {
+      const store = await adminStore(o);
+      try {
+        await migrateConsole(store.sql);
+        const user = await new Accounts(store.sql).unlock(username).catch((err: Error & { code?: string }) => {
+          throw err.code === 'NOT_FOUND' ? new UsageError(`no console account ${username}`) : err;
+        });
+        await new AuditLog(store.sql).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', `account ${user.username}`);
+        process.stdout.write(`account ${user.username} unlocked\n`);
+      } finally {
+        await store.close();
+      }
     });
 }

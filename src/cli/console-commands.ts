@@ -2,6 +2,7 @@
  * Console actions from the terminal, over the same /api/v1 as the screens:
  *   mamori scan HOST… | --group G --collector URL     helpdesk scan, waits for the results
  *   mamori watch --collector URL                      live violation stream
+ * HTTPS: the collector's CA is trusted from --data DIR or --ca-pin (src/cli/collector-client.ts).
  *   mamori admin create-user NAME --role R --data DIR one-time password printed once
  * Credentials: MAMORI_API_TOKEN (or --token), else --user/--password (or MAMORI_USER /
  * MAMORI_PASSWORD) for a session login.
@@ -15,25 +16,46 @@ import { AuditLog } from '../collector/console/audit.js';
 import { ROLES } from '../collector/console/authz.js';
 import type { Role } from '../collector/console/authz.js';
 import { migrateConsole } from '../collector/console/migrations.js';
+import { collectorCa, connectionError, requestJson } from './collector-client.js';
+import type { TrustOptions } from './collector-client.js';
 import { UsageError } from './errors.js';
 
-interface ConnOptions {
+interface ConnOptions extends TrustOptions {
   collector: string;
   token?: string;
   user?: string;
   password?: string;
 }
 
-/** An authenticated connection to the console API (API token, or a session cookie + CSRF token). */
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** --severity critical,high → the set; an unknown name is a usage error, not a filter that matches nothing. */
+function severityFilter(list: string | undefined): Set<string> | undefined {
+  if (list === undefined) return undefined;
+  const names = list.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const unknown = names.filter((n) => !SEVERITIES.includes(n));
+  if (unknown.length || names.length === 0) throw new UsageError(`--severity ${list}: 重要度は ${SEVERITIES.join(', ')} をカンマ区切りで指定してください`);
+  return new Set(names);
+}
+
+/** An authenticated connection to the console API (API token, or a session cookie + CSRF token), trusting the collector's CA. */
 class ConsoleApi {
   private headers: Record<string, string> = {};
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: URL,
+    readonly ca: string | undefined,
+  ) {}
 
   static async connect(o: ConnOptions): Promise<ConsoleApi> {
-    const url = new URL(o.collector);
+    let url: URL;
+    try {
+      url = new URL(o.collector);
+    } catch {
+      throw new UsageError(`--collector ${o.collector}: not a URL (e.g. https://collector:8470)`);
+    }
     if (url.protocol === 'ws:') url.protocol = 'http:';
     if (url.protocol === 'wss:') url.protocol = 'https:';
-    const api = new ConsoleApi(url.origin);
+    const api = new ConsoleApi(new URL(url.origin), await collectorCa(url, o));
     const token = o.token ?? process.env.MAMORI_API_TOKEN;
     if (token) {
       api.headers.authorization = `Bearer ${token}`;
@@ -42,19 +64,18 @@ class ConsoleApi {
     const user = o.user ?? process.env.MAMORI_USER;
     const password = o.password ?? process.env.MAMORI_PASSWORD;
     if (!user || !password) throw new UsageError('give an API token (--token or MAMORI_API_TOKEN) or --user and --password (MAMORI_USER, MAMORI_PASSWORD)');
-    const res = await fetch(`${api.base}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password }) });
-    const body = (await res.json()) as { csrfToken?: string; message?: string };
-    if (!res.ok) throw new UsageError(`login failed: ${body.message ?? res.status}`);
-    api.headers.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-    api.headers['x-csrf-token'] = body.csrfToken!;
+    const res = await requestJson<{ csrfToken?: string; message?: string }>('POST', new URL('/api/v1/session', api.base), { body: { username: user, password }, ...(api.ca ? { ca: api.ca } : {}) });
+    if (res.status >= 400) throw new UsageError(`login failed: ${res.body.message ?? res.status}`);
+    const cookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
+    api.headers.cookie = cookie.split(';')[0]!;
+    api.headers['x-csrf-token'] = res.body.csrfToken!;
     return api;
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.base + path, { method, headers: { ...this.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    const json = (await res.json().catch(() => ({}))) as T & { message?: string };
-    if (!res.ok) throw new UsageError(`${method} ${path}: ${json.message ?? res.status}`);
-    return json;
+    const res = await requestJson<T & { message?: string }>(method, new URL(path, this.base), { headers: this.headers, body, ...(this.ca ? { ca: this.ca } : {}) });
+    if (res.status >= 400) throw new UsageError(`${method} ${path}: ${res.body.message ?? res.status}`);
+    return res.body;
   }
 
   /** Upgrade headers for the stream. */
@@ -68,7 +89,9 @@ class ConsoleApi {
 
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--collector <url>', 'console URL of the collector, e.g. http://collector:8470')
+    .requiredOption('--collector <url>', 'console URL of the collector, e.g. https://collector:8470')
+    .option('--data <dir>', "the collector's data directory: trust its CA (tls/ca.crt); default ./var/collector when it has one")
+    .option('--ca-pin <fingerprint>', "trust the collector's CA by its SHA-256 fingerprint (printed by `mamori collector`)")
     .option('--token <token>', 'API token (default: MAMORI_API_TOKEN)')
     .option('--user <name>', 'console user (default: MAMORI_USER)')
     .option('--password <password>', 'password (default: MAMORI_PASSWORD; prefer the variable)');
@@ -124,19 +147,21 @@ export function registerConsoleCommands(program: Command): void {
       .option('--json', 'one JSON message per line'),
   ).action(async (o: ConnOptions & { severity?: string; json?: boolean }) => {
     const api = await ConsoleApi.connect(o);
-    const wanted = o.severity ? new Set(o.severity.split(',')) : undefined;
-    const url = `${api.base.replace(/^http/, 'ws')}/api/v1/stream`;
+    const wanted = severityFilter(o.severity);
+    const url = new URL('/api/v1/stream', api.base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     await new Promise<void>((resolvePromise, reject) => {
-      const ws = new WebSocket(url, { headers: api.streamHeaders });
+      const ws = new WebSocket(url, { headers: api.streamHeaders, ...(api.ca ? { ca: [api.ca] } : {}) });
       ws.on('unexpected-response', (_req, res) => reject(new UsageError(`stream refused: HTTP ${res.statusCode}`)));
-      ws.on('error', (err) => reject(err));
+      ws.on('error', (err) => reject(connectionError(err, api.base)));
       ws.on('close', () => resolvePromise());
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string };
+        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string; severity?: string };
+        // With --severity only violations (and closes) of those severities pass, in text and in JSON.
+        if (wanted && !(m.type === 'hello' && !o.json) && !wanted.has((m.type === 'violation' ? m.violation?.severity : m.type === 'violation.closed' ? m.severity : undefined) ?? '')) return;
         if (o.json) return void process.stdout.write(`${JSON.stringify(m)}\n`);
         if (m.type === 'violation' && m.violation) {
           const v = m.violation;
-          if (wanted && !wanted.has(v.severity)) return;
           process.stdout.write(`${v.openedAt}  OPEN    ${v.severity.padEnd(8)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  user=${v.user}` : ''}\n`);
         } else if (m.type === 'violation.closed') process.stdout.write(`${m.closedAt}  CLOSED  ${''.padEnd(8)} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
         else if (m.type === 'hello') process.stderr.write(`watching as ${(m as unknown as { user: string }).user}\n`);
@@ -145,7 +170,7 @@ export function registerConsoleCommands(program: Command): void {
     });
   });
 
-  const admin = program.command('admin').description('console accounts (on the collector host)');
+  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('console accounts (on the collector host)');
   admin
     .command('create-user <username>')
     .description('create a console account and print its one-time password (changed at first login)')

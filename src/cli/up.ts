@@ -10,7 +10,7 @@ import { startCollector } from '../collector/collector.js';
 import { createEnrollmentToken } from '../collector/tokens.js';
 import { createLogger } from '../shared/log.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
-import { hasTls, initTls, loadTls } from '../shared/tls/material.js';
+import { hasTls, initTls, loadTls, serverCertNames } from '../shared/tls/material.js';
 import { parseListen } from './admin-commands.js';
 
 export interface UpOptions {
@@ -35,6 +35,7 @@ export async function up(o: UpOptions): Promise<void> {
     `  console:          ${collector.consoleUrl}`,
     `  agent endpoint:   ${collector.agentUrl}`,
     `  CA fingerprint:   SHA256 ${pin}  (agents: --ca-pin)`,
+    `  certificate for:  ${serverCertNames(collectorDir).join(', ')}  (PCs must use one of these; add one: mamori collector cert --san NAME --data ${collectorDir})`,
     `  data:             ${root}`,
   ];
   // On first start the console makes the account "admin" with a one-time password (changed at first login).

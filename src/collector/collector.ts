@@ -21,6 +21,7 @@ import type { CheckId } from '../shared/protocol/messages.js';
 import { CollectorBus } from './bus.js';
 import type { CollectorContext, PolicyProvider, UpgradeHandler } from './context.js';
 import type { Cluster } from './cluster/types.js';
+import { checkClusterIdentity } from './cluster/identity.js';
 import { AgentGateway } from './gateway/gateway.js';
 import type { GatewayOptions } from './gateway/gateway.js';
 import { defaultPlugins } from './plugins.js';
@@ -78,6 +79,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const bus = new CollectorBus();
   let policyProvider: PolicyProvider | undefined;
   const policyKey = ensurePolicyKey(opts.dataDir);
+  // Several nodes on one database must be one collector to the agents: same CA, same policy key.
+  if (store.dialect === 'postgres') await checkClusterIdentity(store.sql, { policyPublicKey: policyKey.publicKey, ...(opts.tls ? { caFingerprint: opts.tls.caFingerprint } : {}) }, nodeId);
   /**
    * The policy of an agent, normalised, bound to that agent and its segment, and signed with
    * the collector's key (whatever the provider returned as signature is ignored): the agent

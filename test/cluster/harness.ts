@@ -6,12 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { initTls } from '../../src/shared/tls/material.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -36,6 +38,28 @@ export async function buildPrograms(): Promise<{ dir: string; node: string; sim:
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `mamori-${prefix}-`));
+}
+
+/** The one identity of a test cluster: what `mamori collector init` makes on the first node. */
+export interface ClusterTls {
+  /** Data directory holding tls/ (CA, server certificate for localhost and 127.0.0.1, policy key). */
+  dir: string;
+  /** CA fingerprint the agents pin. */
+  pin: string;
+  caPem: string;
+}
+
+export async function makeClusterTls(): Promise<ClusterTls> {
+  const dir = tempDir('cluster-tls');
+  const { material } = await initTls(dir);
+  return { dir, pin: material.caFingerprint, caPem: material.caPem };
+}
+
+/** A node's data directory with the cluster's tls/ copied in, as docs/scaling.md tells an operator to do. */
+export function nodeDataDir(name: string, tls: ClusterTls | undefined): string {
+  const data = tempDir(`node-${name}`);
+  if (tls) cpSync(join(tls.dir, 'tls'), join(data, 'tls'), { recursive: true });
+  return data;
 }
 
 /** A child process with its output lines, JSON lines parsed. */
@@ -113,24 +137,32 @@ export interface NodeChild extends Child {
   agentUrl: string;
 }
 
-/** A collector node of the test program (with the test stream and scan endpoints). */
-export async function startNode(program: string, db: string, name: string, port = 0): Promise<NodeChild> {
-  const child = startChild(name, [program, '--db', db, '--port', String(port), '--node-id', name]) as NodeChild;
+/** A collector node of the test program (with the test stream and scan endpoints), serving TLS with the cluster's material. */
+export async function startNode(program: string, db: string, name: string, tls: ClusterTls, port = 0): Promise<NodeChild> {
+  const child = startChild(name, [program, '--db', db, '--port', String(port), '--node-id', name, '--data', nodeDataDir(name, tls)]) as NodeChild;
   const up = await child.json<{ listening: number; agentUrl: string }>('listening');
   child.port = up.listening;
   child.agentUrl = up.agentUrl;
   return child;
 }
 
-/** `mamori collector --db URL` of this tree. */
-export async function startCliNode(cli: string, db: string, name: string, port: number): Promise<NodeChild> {
-  const data = tempDir(`node-${name}`);
-  // Plain ws: the nodes sit behind the test's TCP balancer on loopback; TLS is tested in test/security.
-  const child = startChild(name, [cli, 'collector', '--data', data, '--listen', `127.0.0.1:${port}`, '--db', db, '--heartbeat', '2', '--insecure-plain']) as NodeChild;
-  const line = await child.waitLine((l) => /agents connect to ws:\/\//.test(l), 30_000, 'listening line');
+/** `mamori collector --db URL --data DIR` of this tree, TLS on with the cluster's material copied into DIR. */
+export function spawnCliNode(cli: string, db: string, name: string, port: number, tls: ClusterTls, data = nodeDataDir(name, tls)): NodeChild & { data: string } {
+  const child = startChild(name, [cli, 'collector', '--data', data, '--listen', `127.0.0.1:${port}`, '--db', db, '--heartbeat', '2']) as NodeChild & { data: string };
   child.port = port;
-  child.agentUrl = /agents connect to (ws:\/\/\S+)/.exec(line)![1]!;
+  child.data = data;
   return child;
+}
+
+export async function startCliNode(cli: string, db: string, name: string, port: number, tls: ClusterTls, data?: string): Promise<NodeChild & { data: string }> {
+  const child = spawnCliNode(cli, db, name, port, tls, data);
+  await untilListening(child);
+  return child;
+}
+
+export async function untilListening(child: NodeChild): Promise<void> {
+  const line = await child.waitLine((l) => /agents connect to wss:\/\//.test(l), 120_000, 'listening line');
+  child.agentUrl = /agents connect to (wss:\/\/\S+)/.exec(line)![1]!;
 }
 
 /**
@@ -155,8 +187,13 @@ export class LoadBalancer {
     this.port = (this.server.address() as { port: number }).port;
   }
 
+  /** The agents' address (TLS passes through: the balancer works at TCP level). */
   get url(): string {
-    return `ws://127.0.0.1:${this.port}/agent`;
+    return `wss://127.0.0.1:${this.port}/agent`;
+  }
+
+  get consoleUrl(): string {
+    return `https://127.0.0.1:${this.port}`;
   }
 
   private route(client: Socket, tries: number): void {
@@ -202,4 +239,34 @@ export class LoadBalancer {
     for (const p of this.pairs) (p.client.destroy(), p.upstream.destroy());
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
   }
+}
+
+export interface HttpsAnswer {
+  status: number;
+  json: any;
+  setCookie: string | undefined;
+}
+
+/** One HTTPS request on a new connection (so a round-robin balancer picks the next node), trusting only the cluster CA. */
+export function https(url: string, ca: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<HttpsAnswer> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca, agent: false, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = text;
+        }
+        const cookie = res.headers['set-cookie']?.[0]?.split(';')[0];
+        resolve({ status: res.statusCode ?? 0, json, setCookie: cookie });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

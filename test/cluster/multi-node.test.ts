@@ -1,5 +1,6 @@
 /**
- * Several collector nodes as real processes on one PostgreSQL database: the live stream and
+ * Several collector nodes as real processes on one PostgreSQL database, TLS on as shipped (one
+ * CA and policy key for all nodes, test/cluster/one-identity.test.ts): the live stream and
  * helpdesk scans cross nodes, an agent that moves to another node in the middle of a batch
  * is stored exactly once, and a node killed with SIGKILL under load loses and duplicates
  * nothing. Agents are the real agent outbox + link (test/cluster/procs/sim-agents.ts).
@@ -12,8 +13,8 @@ import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from './pg-env.js';
 import type { TestDatabase } from './pg-env.js';
-import { Child, LoadBalancer, buildPrograms, startChild, startCliNode, startNode, tempDir } from './harness.js';
-import type { NodeChild } from './harness.js';
+import { Child, LoadBalancer, buildPrograms, https, makeClusterTls, startChild, startCliNode, startNode, tempDir } from './harness.js';
+import type { ClusterTls, NodeChild } from './harness.js';
 
 const pgProbe = await probePg('multi-node');
 
@@ -25,8 +26,8 @@ interface StreamItem {
 }
 
 /** A watcher on one node's live bus (the test endpoint of cluster-node.ts). */
-async function watch(node: NodeChild): Promise<{ items: StreamItem[]; next(pred: (i: StreamItem) => boolean, timeoutMs?: number): Promise<StreamItem>; close(): void }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${node.port}/test/stream`);
+async function watch(node: NodeChild, tls: ClusterTls): Promise<{ items: StreamItem[]; next(pred: (i: StreamItem) => boolean, timeoutMs?: number): Promise<StreamItem>; close(): void }> {
+  const ws = new WebSocket(`wss://127.0.0.1:${node.port}/test/stream`, { ca: tls.caPem });
   const items: StreamItem[] = [];
   const waiters: { pred: (i: StreamItem) => boolean; res: (i: StreamItem) => void }[] = [];
   ws.on('message', (data) => {
@@ -84,16 +85,19 @@ async function expectExactlyOnce(db: pg.Client, agent: { agentId: string; lastSe
   expect(row.last_seq).toBe(agent.lastSeq);
 }
 
-describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL', () => {
+// Real collector processes and agents under load: generous deadlines for a loaded 2-core machine.
+describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL', { timeout: 240_000 }, () => {
   let programs: Awaited<ReturnType<typeof buildPrograms>>;
   let database: TestDatabase;
   let db: pg.Client;
+  let tls: ClusterTls;
   const children: Child[] = [];
   const dirs: string[] = [];
   const balancers: LoadBalancer[] = [];
 
   beforeAll(async () => {
     programs = await buildPrograms();
+    tls = await makeClusterTls();
     database = await createTestDatabase();
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
@@ -105,6 +109,7 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
     await database?.drop();
     programs?.remove();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (tls) rmSync(tls.dir, { recursive: true, force: true });
   });
 
   const track = <T extends Child>(c: T) => (children.push(c), c);
@@ -115,13 +120,13 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
   };
 
   it('shows a violation from an agent on node A to a watcher on node B, and runs a scan requested on B on the agent on A', async () => {
-    const a = track(await startNode(programs.node, database.url, 'A'));
-    const b = track(await startNode(programs.node, database.url, 'B'));
+    const a = track(await startNode(programs.node, database.url, 'A', tls));
+    const b = track(await startNode(programs.node, database.url, 'B', tls));
     const token = await newToken(database.url);
-    const agents = track(startChild('sim', [programs.sim, '--collector', a.agentUrl, '--state', stateDir(), '--token', token, '--agents', '2'], true));
+    const agents = track(startChild('sim', [programs.sim, '--collector', a.agentUrl, '--state', stateDir(), '--ca-pin', tls.pin, '--token', token, '--agents', '2'], true));
     const [agent0] = (await agents.json<{ ready: string[] }>('ready')).ready;
-    const watcherA = await watch(a);
-    const watcherB = await watch(b);
+    const watcherA = await watch(a, tls);
+    const watcherB = await watch(b, tls);
     await new Promise((r) => setTimeout(r, 300)); // both agents welcomed
 
     const latencies: number[] = [];
@@ -138,8 +143,8 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
     expect(watcherB.items.filter((i) => i.event.kind === 'violation.opened')).toHaveLength(5);
 
     // A helpdesk scan requested on B reaches the agent on A; its result comes back on B's stream.
-    const res = await fetch(`http://127.0.0.1:${b.port}/test/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agentId: agent0, checks: ['usb-media', 'antivirus'] }) });
-    const request = (await res.json()) as { id: string; state: string };
+    const res = await https(`https://127.0.0.1:${b.port}/test/scan`, tls.caPem, 'POST', { agentId: agent0, checks: ['usb-media', 'antivirus'] });
+    const request = res.json as { id: string; state: string };
     // Not on B: handed to the cluster; node A may already have delivered it and marked it sent.
     expect(['queued', 'sent']).toContain(request.state);
     const answered = await agents.json<{ scan: string; agentId: string }>('scan');
@@ -171,13 +176,13 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
   });
 
   it('stores exactly once when agents move to the other node in the middle of their batches', async () => {
-    const a = track(await startNode(programs.node, database.url, 'M1'));
-    const b = track(await startNode(programs.node, database.url, 'M2'));
+    const a = track(await startNode(programs.node, database.url, 'M1', tls));
+    const b = track(await startNode(programs.node, database.url, 'M2', tls));
     const lb = new LoadBalancer([a.port, b.port]);
     balancers.push(lb);
     await lb.start();
     const token = await newToken(database.url);
-    const agents = track(startChild('sim', [programs.sim, '--collector', lb.url, '--state', stateDir(), '--token', token, '--agents', '6', '--batch', '100'], true));
+    const agents = track(startChild('sim', [programs.sim, '--collector', lb.url, '--state', stateDir(), '--ca-pin', tls.pin, '--token', token, '--agents', '6', '--batch', '100'], true));
     await agents.json('ready');
     agents.send({ cmd: 'append', agent: 'all', count: 6000 });
     // Cut every connection to alternating nodes while the agents stream: each agent's new
@@ -201,14 +206,12 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
   it('loses and duplicates nothing when a node of three is killed with SIGKILL under load (mamori collector --db)', async () => {
     const cli = await programs.buildCli();
     const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    // One after the other: the console's schema steps are not yet safe for nodes that start at the same instant.
-    const nodes: NodeChild[] = [];
-    for (const [k, p] of ports.entries()) nodes.push(track(await startCliNode(cli, database.url, `K${k}`, p)));
+    const nodes: NodeChild[] = await Promise.all(ports.map((p, k) => startCliNode(cli, database.url, `K${k}`, p, tls).then(track)));
     const lb = new LoadBalancer(ports);
     balancers.push(lb);
     await lb.start();
     const token = await newToken(database.url);
-    const agents = track(startChild('sim', [programs.sim, '--collector', lb.url, '--state', stateDir(), '--token', token, '--agents', '12'], true));
+    const agents = track(startChild('sim', [programs.sim, '--collector', lb.url, '--state', stateDir(), '--ca-pin', tls.pin, '--token', token, '--agents', '12'], true));
     await agents.json('ready');
     agents.send({ cmd: 'load', perTick: 20, ms: 50 }); // 12 agents × 400 events/s
     await new Promise((r) => setTimeout(r, 2500));

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CollectorBus } from '../../src/collector/bus.js';
+import { closeBehind, openBehind } from '../../src/collector/console/forward-behind.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { toPgPlaceholders } from '../../src/collector/store/postgres/pg-runner.js';
 import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
@@ -440,6 +442,74 @@ function contract(backend: Backend): void {
         await tx.transaction(async (inner) => inner.run('INSERT INTO ledger (serial) VALUES (?)', ['SN5']));
       });
       expect((await store.sql.all<{ serial: string }>('SELECT serial FROM ledger ORDER BY serial')).map((r) => r.serial)).toEqual(['SN1', 'SN2', 'SN4', 'SN5']);
+    });
+  });
+
+  describe('forwarding cursors', () => {
+    it('hands over each violation event once per forwarder, from its start, with the collector\'s own events merged in', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      await enrolled(store, AGENT_B, 'pc-b');
+      const before = '2026-11-24T09:59:00.000Z';
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, violation('r1', 'old'))] }], before);
+      await store.ingest([{ agentId: AGENT_A, events: [notice(2), opened_(3, violation('r1', 'x')), closed_(4, 'r1', 'x')] }, { agentId: AGENT_B, events: [opened_(1, violation('r2', 'y'))] }], RECEIVED);
+      const own = await store.appendCollectorEvent({ agentId: AGENT_B, hostname: 'pc-b', event: { seq: 0, at: at(9), kind: 'violation.closed', checkId: 'beyond', ruleId: 'AGENT-001', subject: '', reason: 'back' }, receivedAt: '2026-11-24T10:00:01.000Z' });
+      expect(own).toMatch(/^c:/);
+
+      expect(await store.forwardClaim('fwd_1', 'node-1', RECEIVED, 30_000)).toBe(true);
+      const pending = await store.forwardPending('fwd_1', RECEIVED, 100);
+      expect(pending.map((p) => p.eventId)).toEqual([`${AGENT_A}:3`, `${AGENT_A}:4`, `${AGENT_B}:1`, own]);
+      expect(pending[0]).toMatchObject({ hostname: 'pc-a', seq: 3, receivedAt: RECEIVED, event: { kind: 'violation.opened', seq: 3, violation: { subject: 'x' } } });
+      expect(await store.forwardBacklog('fwd_1', RECEIVED)).toEqual({ pending: 4, oldestReceivedAt: RECEIVED });
+      // The whole history when the forwarder starts from "".
+      expect((await store.forwardPending('fwd_1', '', 100)).map((p) => p.eventId)[0]).toBe(`${AGENT_A}:1`);
+
+      expect(await store.forwardAdvance('fwd_1', 'node-1', pending.slice(0, 2), { delivered: 2, abandoned: 0, at: RECEIVED })).toBe(true);
+      expect((await store.forwardPending('fwd_1', RECEIVED, 100)).map((p) => p.eventId)).toEqual([`${AGENT_B}:1`, own]);
+      expect(await store.forwardAdvance('fwd_1', 'node-1', pending.slice(2), { delivered: 1, abandoned: 1, at: RECEIVED })).toBe(true);
+      expect(await store.forwardPending('fwd_1', RECEIVED, 100)).toEqual([]);
+      expect(await store.forwardBacklog('fwd_1', RECEIVED)).toEqual({ pending: 0, oldestReceivedAt: null });
+      // Another forwarder has cursors of its own.
+      expect((await store.forwardPending('fwd_2', RECEIVED, 100)).length).toBe(4);
+
+      await store.forwardError('fwd_1', '接続が拒否されました', RECEIVED);
+      expect(await store.forwardState('fwd_1')).toMatchObject({ leaseOwner: 'node-1', lastError: '接続が拒否されました', lastErrorAt: RECEIVED, lastDeliveredAt: RECEIVED, delivered: 3, abandoned: 1 });
+      await store.forwardForget('fwd_1');
+      expect((await store.forwardPending('fwd_1', RECEIVED, 100)).length).toBe(4);
+    });
+
+    it('lists a violation the collector raised about itself (no agent row) with the collector as host, opened once', async () => {
+      await fresh();
+      const bus = new CollectorBus();
+      expect(await openBehind({ store, bus }, 'fwd_1', { backlog: 3 }, 'behind')).toBe(true);
+      expect(await openBehind({ store, bus }, 'fwd_1', { backlog: 4 }, 'behind')).toBe(false);
+      expect(await store.listViolations({ ruleId: 'FWD-001' })).toMatchObject([{ agentId: '', hostname: 'mamori-collector', subject: 'fwd_1', state: 'open', severity: 'high', facts: { backlog: 3 } }]);
+      expect((await store.forwardPending('fwd_9', '', 10)).map((p) => p.event.kind)).toEqual(['violation.opened']);
+      expect(await closeBehind({ store, bus }, 'fwd_1', 'caught up')).toBe(true);
+      expect(await closeBehind({ store, bus }, 'fwd_1', 'caught up')).toBe(false);
+      expect(await store.listViolations({ ruleId: 'FWD-001', state: 'closed' })).toHaveLength(1);
+    });
+
+    it('lets one node at a time forward, and a node that lost its lease cannot move the cursor', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, violation('r1', 'x'))] }], RECEIVED);
+      const other = await second();
+      const t = (s: number) => new Date(Date.parse(RECEIVED) + s * 1000).toISOString();
+      const claims = await Promise.all([store.forwardClaim('fwd_1', 'node-1', t(0), 30_000), other.forwardClaim('fwd_1', 'node-2', t(0), 30_000)]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const [winner, loser, loserNode] = claims[0] ? [store, other, 'node-2'] : [other, store, 'node-1'];
+      const winnerNode = loserNode === 'node-2' ? 'node-1' : 'node-2';
+      expect(await loser.forwardClaim('fwd_1', loserNode, t(10), 30_000)).toBe(false);
+      const items = await winner.forwardPending('fwd_1', '', 10);
+      // The winner stalls past its lease; the other node takes over and the stale node's advance is refused.
+      expect(await loser.forwardClaim('fwd_1', loserNode, t(31), 30_000)).toBe(true);
+      expect(await winner.forwardAdvance('fwd_1', winnerNode, items, { delivered: 1, abandoned: 0, at: t(31) })).toBe(false);
+      expect((await loser.forwardPending('fwd_1', '', 10)).length).toBe(1);
+      expect(await loser.forwardAdvance('fwd_1', loserNode, items, { delivered: 1, abandoned: 0, at: t(32) })).toBe(true);
+      await loser.forwardRelease('fwd_1', loserNode);
+      expect(await winner.forwardClaim('fwd_1', winnerNode, t(33), 30_000)).toBe(true);
+      expect(await winner.forwardPending('fwd_1', '', 10)).toEqual([]);
     });
   });
 

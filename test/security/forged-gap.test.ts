@@ -3,7 +3,7 @@
  * sequence numbers than an outbox can drop (LIMITS.maxGapSpan), so 2^53 − 1 is refused and the
  * collector's resume point does not move. A gap inside the bound is stored, but the real agent
  * never adopts a resume point above its own counter: at its next connection the collector moves
- * the events it never numbered aside, raises AGENT-005, and the agent's own events are stored
+ * the events it never numbered aside, raises AGENT-006, and the agent's own events are stored
  * again. Real collector and agent processes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ afterAll(async () => {
 const gap = (seq: number, throughSeq: number, dropped: number) => ({ seq, at: new Date().toISOString(), kind: 'gap', throughSeq, dropped, reason: 'forged' });
 
 describe('a forged gap', () => {
-  it('reaching 2^53 − 1 is refused (4409) and the resume point stays; one within the bound is answered by AGENT-005 when the real agent comes back, which keeps reporting', async () => {
+  it('reaching 2^53 − 1 is refused (4409) and the resume point stays; one within the bound is answered by AGENT-006 when the real agent comes back, which keeps reporting', async () => {
     await agent.stop(); // the attacker works while the agent is down (or has just killed it)
     await waitUntil(() => agentRow(collector, agent.agentId).last_seq > 0 && agent.countNotices('stopping') === 1, 90_000, 'the stop to be stored');
     const before = agentRow(collector, agent.agentId).last_seq;
@@ -56,7 +56,7 @@ describe('a forged gap', () => {
     await inBound.closed;
 
     await agent.start();
-    const v = openViolation(collector, agent.agentId, 'AGENT-005');
+    const v = openViolation(collector, agent.agentId, 'AGENT-006');
     expect(v?.state).toBe('open');
     expect(v!.title.ja).toBe('エージェントの送信記録とコレクターの記録が食い違っている');
     expect(v!.facts).toMatchObject({ disownedEvents: 1, collectorLastSeq: before + 5000, resumedAfter: before });

@@ -25,6 +25,11 @@ export const AntivirusFacts = z.object({
   running: z.boolean().describe('The primary product is running'),
   realTimeProtection: z.boolean().describe('The primary product scans on access'),
   signatureUpdatedAt: z.string().nullable().describe('ISO time of the primary product signatures; null when it has none'),
+  signaturesReportedUpToDate: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe("The primary product's own verdict on its signatures (Windows SecurityCenter2 productState bit), given only when no signature date can be read; null when the date is known or there is no product"),
   lastFullScanAt: z.string().nullable().describe('ISO time of the last full scan; null when never'),
   productExpired: z.boolean(),
   tamperProtected: z.boolean().nullable().describe('Settings protected from local change (Defender tamper protection); null where the product has no such notion'),

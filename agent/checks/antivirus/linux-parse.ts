@@ -59,11 +59,15 @@ export interface MdatpHealth {
 }
 
 /**
- * `mdatp health --output json` (field names per learn.microsoft.com "health-status").
- * Managed settings may be printed as `{"value": …, "scope": "managed"}` instead of a bare value;
- * both shapes are accepted. Definition time: `definitions_updated_minutes_ago` against `now`,
- * else `definitions_updated` (epoch ms, or the text form `Nov 10, 2025 at 03:15:54 PM` in local time). `tamper_protection` is
- * `block`/`audit`/`disabled`: only `block` protects.
+ * `mdatp health --output json`. The JSON form prints the fields of the learn.microsoft.com
+ * "Investigate agent health issues" (health-status) table in camelCase — `realTimeProtectionEnabled`,
+ * `passiveModeEnabled`, `definitionsUpdated`, `definitionsUpdatedMinutesAgo`, `definitionsStatus`,
+ * `tamperProtection`, `licensed`, `healthy`; the snake_case names of the table are those of the
+ * text form (`mdatp health` without `--output json`), which the agent does not read. Managed settings may be printed as
+ * `{"value": …, "scope": "managed"}` instead of a bare value. Definition time: minutes ago against
+ * `now`, else the update time (epoch ms or s, or the text form `Nov 10, 2025 at 03:15:54 PM`).
+ * `definitionsStatus` is a string (`up_to_date`) or an object with a `$type` of that name. The tamper
+ * protection mode is `block`/`audit`/`disabled`: only `block` protects.
  */
 export function parseMdatpHealth(text: string, now: Date): MdatpHealth | null {
   let doc: unknown;
@@ -86,18 +90,19 @@ export function parseMdatpHealth(text: string, now: Date): MdatpHealth | null {
     return null;
   };
   let updated: string | null = null;
-  const minutes = v('definitions_updated_minutes_ago');
-  const stamp = v('definitions_updated');
+  const minutes = v('definitionsUpdatedMinutesAgo');
+  const stamp = v('definitionsUpdated');
   if (typeof minutes === 'number' && Number.isFinite(minutes)) updated = new Date(now.getTime() - minutes * 60_000).toISOString();
-  else if (typeof stamp === 'number') updated = new Date(stamp).toISOString();
+  else if (typeof stamp === 'number' && stamp > 0) updated = new Date(stamp < 1e11 ? stamp * 1000 : stamp).toISOString();
   else if (typeof stamp === 'string' && !Number.isNaN(Date.parse(stamp.replace(' at ', ' ')))) updated = new Date(Date.parse(stamp.replace(' at ', ' '))).toISOString();
-  const status = v('definitions_status');
-  const tamper = v('tamper_protection');
+  const rawStatus = v('definitionsStatus');
+  const status = rawStatus && typeof rawStatus === 'object' && '$type' in rawStatus ? (rawStatus as { $type: unknown }).$type : rawStatus;
+  const tamper = v('tamperProtection');
   return {
     healthy: bool('healthy'),
     licensed: bool('licensed'),
-    realTimeProtection: bool('real_time_protection_enabled'),
-    passive: bool('passive_mode_enabled'),
+    realTimeProtection: bool('realTimeProtectionEnabled'),
+    passive: bool('passiveModeEnabled'),
     definitionsUpdatedAt: updated,
     definitionsUpToDate: typeof status === 'string' ? status === 'up_to_date' : null,
     tamperProtected: typeof tamper === 'string' ? tamper === 'block' : null,

@@ -6,7 +6,6 @@
 import type { ProbeOutcome } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import { listProcesses } from '../software/linux-proc.js';
-import type { ProcEntry } from '../software/linux-proc.js';
 import type { AntivirusFacts, AvProduct } from './facts.js';
 import { findResidentProducts, parseClamConf, parseClamVersion, parseCvdHeader, parseMdatpHealth } from './linux-parse.js';
 
@@ -43,14 +42,21 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
   const processes = procs.ok ? procs.processes : null;
   const procReason = procs.ok ? '' : procs.reason;
+  // A process found running is known; "not running" needs every process read.
+  const runs = (names: readonly string[]): boolean | null => {
+    if (!procs.ok) return null;
+    if (procs.processes.some((pr) => names.includes(pr.name))) return true;
+    return procs.unread.length > 0 ? null : false;
+  };
+  const unreadReason = procs.ok ? `${procs.unread.length} process(es) could not be read: ${procs.unread.slice(0, 3).join('; ')}` : procReason;
   const found: Found[] = [];
   const problems: string[] = [];
 
-  const clam = await clamav(ctx, p, processes, procReason);
+  const clam = await clamav(ctx, p, runs, unreadReason);
   if ('problem' in clam) problems.push(clam.problem);
   else if (clam.found) found.push(clam.found);
 
-  const md = await mdatp(ctx, p, processes, procReason);
+  const md = await mdatp(ctx, p, runs, unreadReason);
   if ('problem' in md) problems.push(md.problem);
   else if (md.found) found.push(md.found);
 
@@ -66,6 +72,7 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
       expired: `UNSUPPORTED: ${r.product.name} licence state is not readable`,
     };
     if (r.running === null) unknown.running = procReason;
+    else if (r.running === false && procs.ok && procs.unread.length > 0) unknown.running = unreadReason;
     found.push({
       product: { name: r.product.name, kind: 'third-party', running: r.running, realTimeProtection: null, passive: null, signatureUpdatedAt: null, signaturesUpToDate: null, lastFullScanAt: null, lastQuickScanAt: null, tamperProtected: null, expired: null, source: 'process' },
       unknown,
@@ -102,10 +109,18 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   return out;
 };
 
-async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, processes: ProcEntry[] | null, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+type Runs = (processNames: readonly string[]) => boolean | null;
+
+async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
   const clamdVer = await ctx.probes.exec('clamav.clamd-version', p.clamdPath, ['--version']);
   const scanVer = await ctx.probes.exec('clamav.clamscan-version', p.clamscanPath, ['--version']);
-  if (!clamdVer.ok && clamdVer.failure === 'NOT_FOUND' && !scanVer.ok && scanVer.failure === 'NOT_FOUND') return { found: null };
+  const clamdRuns = runs(['clamd']);
+  // Installed only on evidence: a program that answered, or clamd running. Both programs absent is
+  // "not installed"; any other failure leaves it open.
+  if (!clamdVer.ok && !scanVer.ok && clamdRuns !== true) {
+    if (clamdVer.failure === 'NOT_FOUND' && scanVer.failure === 'NOT_FOUND') return { found: null };
+    return { problem: `whether ClamAV is installed is unknown: clamd --version: ${why(clamdVer)}; clamscan --version: ${why(scanVer)}` };
+  }
   const version = (clamdVer.ok ? parseClamVersion(clamdVer.stdout) : null) ?? (scanVer.ok ? parseClamVersion(scanVer.stdout) : null);
   const unknown: ProductUnknowns = {};
 
@@ -138,16 +153,12 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, proce
     }
   }
 
-  let running: boolean | null = null;
-  let rtp: boolean | null = null;
-  if (processes) {
-    running = processes.some((pr) => pr.name === 'clamd');
-    // On-access scanning is clamonacc (fanotify) submitting to a running clamd (clamonacc(8)).
-    rtp = running && processes.some((pr) => pr.name === 'clamonacc');
-  } else {
-    unknown.running = procReason;
-    unknown.realTimeProtection = procReason;
-  }
+  const running = clamdRuns;
+  // On-access scanning is clamonacc (fanotify) submitting to a running clamd (clamonacc(8)).
+  const onAccess = runs(['clamonacc']);
+  const rtp = running === false || onAccess === false ? false : running === true && onAccess === true ? true : null;
+  if (running === null) unknown.running = procReason;
+  if (rtp === null) unknown.realTimeProtection = procReason;
   const lastFull = ctx.memory.get<string>(CLAMAV_FULL_SCAN_MEMORY_KEY) ?? null;
   return {
     found: {
@@ -171,14 +182,18 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, proce
   };
 }
 
-async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, processes: ProcEntry[] | null, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
   const health = await ctx.probes.exec('mdatp.health', p.mdatpPath, ['health', '--output', 'json'], { timeoutMs: 30_000 });
-  if (!health.ok && health.failure === 'NOT_FOUND') return { found: null };
+  // The resident part is wdavdaemon; mdatp health fails when it is down.
+  const running = runs(['wdavdaemon']);
+  if (!health.ok && running !== true) {
+    if (health.failure === 'NOT_FOUND') return { found: null };
+    // A failed health report alone does not show the product is installed.
+    return { problem: `whether Microsoft Defender for Endpoint is installed is unknown: mdatp health: ${why(health)}` };
+  }
   const unknown: ProductUnknowns = {};
   const parsed = health.ok ? parseMdatpHealth(health.stdout, ctx.probes.now()) : null;
   const reason = health.ok ? 'PARSE_FAILED: mdatp health printed no JSON object' : why(health);
-  // The resident part is wdavdaemon; mdatp health fails when it is down.
-  const running = processes ? processes.some((pr) => pr.name === 'wdavdaemon') : null;
   if (running === null) unknown.running = procReason;
   if (!parsed) for (const k of ['realTimeProtection', 'passive', 'signatureUpdatedAt', 'expired', 'tamperProtected'] as const) unknown[k] = reason;
   return {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { AntivirusFacts, AvProduct } from './facts.js';
 import { UINT32_NEVER, isoOrNull, partError } from '../software/windows-common.js';
+import { VendorFileEntry, VendorRegistryEntry, vendorFullScanDate, vendorOf, vendorSignatureDate } from './windows-vendors.js';
 
 const optBool = z.boolean().nullable().optional();
 const optNum = z.number().nullable().optional();
@@ -50,6 +51,9 @@ export const AntivirusDocument = z.object({
   defenderError: z.string().nullable(),
   securityCenter: z.object({ available: z.boolean(), reason: z.string().nullable(), products: z.array(ScProduct) }),
   running: z.array(z.object({ name: z.string().nullable(), path: z.string().nullable().optional() })),
+  /** Vendor registry values and definition files (windows-vendors.ts); absent in documents of older agents. */
+  vendorRegistry: z.array(VendorRegistryEntry).optional(),
+  vendorFiles: z.array(VendorFileEntry).optional(),
   errors: z.array(z.object({ part: z.string(), message: z.string() })),
 });
 export type AntivirusDocument = z.infer<typeof AntivirusDocument>;
@@ -113,7 +117,7 @@ function isDefenderEntry(p: z.infer<typeof ScProduct>): boolean {
  * executable against the running processes: SecurityCenter2 keeps entries of uninstalled
  * products (stale), which then report "on" without a process.
  */
-function securityCenterProduct(p: z.infer<typeof ScProduct>, running: Set<string> | null): AvProduct {
+function securityCenterProduct(p: z.infer<typeof ScProduct>, running: Set<string> | null, vendorDates: VendorDates | null): AvProduct {
   const decoded = decodeProductState(p.productState);
   const exes = [p.reportingExe, p.productExe].filter((x): x is string => !!x && /\.exe$/i.test(x)).map(basename);
   let processSeen: boolean | null = null;
@@ -125,14 +129,36 @@ function securityCenterProduct(p: z.infer<typeof ScProduct>, running: Set<string
     running: processSeen === false ? false : on,
     realTimeProtection: processSeen === false ? false : on,
     passive: null,
-    signatureUpdatedAt: null,
+    signatureUpdatedAt: vendorDates && 'at' in vendorDates.signature ? vendorDates.signature.at : null,
     signaturesUpToDate: decoded.signaturesUpToDate,
-    lastFullScanAt: null,
+    lastFullScanAt: vendorDates && 'at' in vendorDates.fullScan ? vendorDates.fullScan.at : null,
     lastQuickScanAt: null,
     tamperProtected: null,
     expired: decoded.state === 'expired',
-    source: processSeen === false ? 'SecurityCenter2 (no running process: stale entry)' : 'SecurityCenter2',
+    source: processSeen === false ? 'SecurityCenter2 (no running process: stale entry)' : vendorDates && 'at' in vendorDates.signature ? `SecurityCenter2; signatures: ${vendorDates.signature.from}` : 'SecurityCenter2',
   };
+}
+
+interface VendorDates {
+  vendor: string;
+  signature: { at: string; from: string } | { reason: string };
+  fullScan: { at: string; from: string } | { reason: string };
+}
+
+/** The vendor's own signature date and full scan for a SecurityCenter2 product, when its vendor is known. */
+function vendorDatesOf(p: z.infer<typeof ScProduct>, doc: AntivirusDocument): VendorDates | null {
+  const vendor = vendorOf(p.displayName, [p.productExe, p.reportingExe]);
+  if (!vendor) return null;
+  const registryError = partError(doc.errors, 'vendor-registry');
+  const filesError = partError(doc.errors, 'vendor-files');
+  const registry = doc.vendorRegistry ?? [];
+  const files = doc.vendorFiles ?? [];
+  const signature = vendorSignatureDate(vendor, registry, files);
+  const fullScan = vendorFullScanDate(vendor, registry);
+  // A failed read is named in the reason: "not found" is then not "not there".
+  const withErrors = (d: VendorDates['signature']): VendorDates['signature'] =>
+    'at' in d || (!registryError && !filesError) ? d : { reason: `${d.reason}; ${[registryError, filesError].filter(Boolean).join('; ')}` };
+  return { vendor, signature: withErrors(signature), fullScan: withErrors(fullScan) };
 }
 
 /** Turn the document into facts. */
@@ -142,10 +168,13 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
   const running = processError ? null : new Set(doc.running.map((r) => (r.name ?? '').toLowerCase()).concat(doc.running.map((r) => basename(r.path ?? ''))).filter((x) => x));
 
   const products: AvProduct[] = [];
+  const vendorDates = new Map<AvProduct, VendorDates>();
   if (doc.defender) products.push(defenderProduct(doc.defender));
   const sc = doc.securityCenter;
   for (const p of sc.products) {
-    const item = securityCenterProduct(p, running);
+    const dates = isDefenderEntry(p) ? null : vendorDatesOf(p, doc);
+    const item = securityCenterProduct(p, running, dates);
+    if (dates) vendorDates.set(item, dates);
     // Defender is read from Get-MpComputerStatus when that worked; its SecurityCenter2 entry is the fallback.
     if (item.kind === 'defender' && doc.defender) continue;
     products.push(item);
@@ -161,12 +190,12 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
   if (products.length === 0) {
     if (blind.length > 0) {
       const reason = `AV_NOT_OBSERVABLE: ${blind.join('; ')}`;
-      for (const f of ['installed', 'primaryProduct', 'running', 'realTimeProtection', 'signatureUpdatedAt', 'lastFullScanAt', 'productExpired', 'tamperProtected']) unknownFacts[f] = reason;
+      for (const f of ['installed', 'primaryProduct', 'running', 'realTimeProtection', 'signatureUpdatedAt', 'signaturesReportedUpToDate', 'lastFullScanAt', 'productExpired', 'tamperProtected']) unknownFacts[f] = reason;
       return { status: 'ok', facts, unknownFacts };
     }
     return {
       status: 'ok',
-      facts: { products, installed: false, primaryProduct: null, running: false, realTimeProtection: false, signatureUpdatedAt: null, lastFullScanAt: null, productExpired: false, tamperProtected: null },
+      facts: { products, installed: false, primaryProduct: null, running: false, realTimeProtection: false, signatureUpdatedAt: null, signaturesReportedUpToDate: null, lastFullScanAt: null, productExpired: false, tamperProtected: null },
       unknownFacts,
     };
   }
@@ -179,15 +208,25 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
   facts.realTimeProtection = primary.realTimeProtection === true;
   facts.productExpired = primary.expired === true;
   if (primary.source.startsWith('SecurityCenter2')) {
-    // SecurityCenter2 says only "up to date or not" and nothing about scans or tamper protection.
+    // SecurityCenter2 says only "up to date or not" and nothing about scans or tamper protection;
+    // the vendor's own registry values / files may give the dates (windows-vendors.ts).
     const why = `NOT_EXPOSED: ${primary.name} is seen through SecurityCenter2, which reports only on/off and signatures up-to-date=${String(primary.signaturesUpToDate)}`;
-    unknownFacts.signatureUpdatedAt = why;
-    unknownFacts.lastFullScanAt = why;
+    const dates = vendorDates.get(primary);
+    const put = (fact: 'signatureUpdatedAt' | 'lastFullScanAt', d: VendorDates['signature'] | undefined): void => {
+      if (d && 'at' in d) facts[fact] = d.at;
+      else unknownFacts[fact] = `${why}; ${d ? d.reason : 'vendor not recognised'}`;
+    };
+    put('signatureUpdatedAt', dates?.signature);
+    put('lastFullScanAt', dates?.fullScan);
     unknownFacts.tamperProtected = why;
+    // The product's own up-to-date flag is judged only when no date could be read (AV-008).
+    facts.signaturesReportedUpToDate = facts.signatureUpdatedAt !== undefined ? null : primary.signaturesUpToDate;
   } else {
     facts.signatureUpdatedAt = primary.signatureUpdatedAt;
     facts.lastFullScanAt = primary.lastFullScanAt;
     facts.tamperProtected = primary.tamperProtected;
+    // Get-MpComputerStatus always gives the date: AV-004 judges it.
+    facts.signaturesReportedUpToDate = null;
   }
   return { status: 'ok', facts, unknownFacts };
 }

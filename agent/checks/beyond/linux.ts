@@ -107,10 +107,10 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
 }
 
 async function encryption(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>): Promise<void> {
-  const cols = 'NAME,KNAME,PATH,TYPE,FSTYPE';
-  let ls = await ctx.probes.exec('lsblk.tree', p.lsblkPath, ['-J', '-o', `${cols},MOUNTPOINTS`]);
-  // util-linux < 2.37 has no MOUNTPOINTS column ("lsblk: unknown column: MOUNTPOINTS").
-  if (!ls.ok && /unknown column/i.test(ls.detail)) ls = await ctx.probes.exec('lsblk.tree-old', p.lsblkPath, ['-J', '-o', `${cols},MOUNTPOINT`]);
+  let ls = await ctx.probes.exec('lsblk.tree', p.lsblkPath, ['-J', '-o', 'NAME,KNAME,PATH,TYPE,FSTYPE,MOUNTPOINTS']);
+  // util-linux < 2.37 has no MOUNTPOINTS column ("lsblk: unknown column: MOUNTPOINTS"), and < 2.33
+  // (RHEL/Rocky 8: 2.32) no PATH column either (v2.33-ReleaseNotes): the retry asks only for what 2.32 has.
+  if (!ls.ok && /unknown column/i.test(ls.detail)) ls = await ctx.probes.exec('lsblk.tree-old', p.lsblkPath, ['-J', '-o', 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT']);
   if (!ls.ok) {
     out.unknownFacts.systemDiskEncrypted = out.unknownFacts.encryptionMethod = why(ls);
     return;

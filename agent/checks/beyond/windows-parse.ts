@@ -16,18 +16,22 @@ export const BeyondDocument = z.object({
     .object({
       systemDrive: z.string().nullable(),
       source: z.enum(['Win32_EncryptableVolume', 'Shell.Application']).nullable(),
+      /** Win32_EncryptableVolume.ProtectionStatus; ConversionStatus and EncryptionMethod are outputs of GetConversionStatus / GetEncryptionMethod. */
       ProtectionStatus: z.number().int().nullable(),
       ConversionStatus: z.number().int().nullable(),
       EncryptionMethod: z.number().int().nullable(),
-      EncryptionPercentage: z.number().nullable().optional(),
       shellValue: z.number().int().nullable(),
       wmiError: z.string().nullable(),
+      /** CimException.NativeErrorCode (Microsoft.Management.Infrastructure.NativeErrorCode enum name); absent from older agents. */
+      wmiErrorCode: z.string().nullable().optional(),
     })
     .nullable(),
   time: z
     .object({
       Type: z.string().nullable(),
       NtpServer: z.string().nullable(),
+      /** TimeProviders\NtpClient\Enabled DWORD; absent from older agents. */
+      NtpClientEnabled: z.number().int().nullable().optional(),
       serviceState: z.string().nullable(),
       serviceStartMode: z.string().nullable(),
       partOfDomain: z.boolean(),
@@ -39,7 +43,7 @@ export const BeyondDocument = z.object({
 });
 export type BeyondDocument = z.infer<typeof BeyondDocument>;
 
-/** Win32_EncryptableVolume.EncryptionMethod, named as Get-BitLockerVolume names them. */
+/** EncryptionMethod of Win32_EncryptableVolume.GetEncryptionMethod (learn.microsoft.com), named as Get-BitLockerVolume names them. */
 const ENCRYPTION_METHODS: Record<number, string | null> = {
   0: null, 1: 'Aes128Diffuser', 2: 'Aes256Diffuser', 3: 'Aes128', 4: 'Aes256', 5: 'Hardware', 6: 'XtsAes128', 7: 'XtsAes256',
 };
@@ -70,17 +74,30 @@ export function bitlockerState(bl: NonNullable<BeyondDocument['bitlocker']>): { 
     // (encrypting, suspended, waiting for activation, empty) is not decidable (platform-probes.md §7.1).
     if (bl.shellValue === 1 || bl.shellValue === 6) return { encrypted: true, method: null };
     if (bl.shellValue === 2) return { encrypted: false, method: null };
+    // No BitLocker WMI namespace: the BitLocker feature (which installs the provider and the driver)
+    // is not installed — Windows Server without "BitLocker Drive Encryption". Nothing is BitLocker-encrypted.
+    if (bl.wmiErrorCode === 'InvalidNamespace') return { encrypted: false, method: null };
     return `BITLOCKER_UNDECIDABLE: Win32_EncryptableVolume not readable (${bl.wmiError ?? 'no reason'}) and System.Volume.BitLockerProtection is ${String(bl.shellValue)}`;
   }
   return 'SCRIPT_ERROR: bitlocker: no source answered';
 }
 
-/** The clock is synchronised, or a reason when it cannot be decided without localised w32tm text. */
-export function timeState(t: NonNullable<BeyondDocument['time']>): { synchronized: boolean; source: string | null } | string {
+/** What `w32tm /query /source` names when Windows follows no time source. */
+const LOCAL_CMOS_CLOCK = 'Local CMOS Clock';
+
+/**
+ * The clock is synchronised, or a reason when it cannot be decided without localised w32tm text.
+ * `eventsError`: the Time-Service event query failed, so "no event" says nothing.
+ */
+export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: string): { synchronized: boolean; source: string | null } | string {
   const type = (t.Type ?? '').trim().toUpperCase();
   const ntp = (t.NtpServer ?? '').split(/\s+/).map((s) => s.replace(/,0x[0-9a-f]+$/i, '')).filter((s) => s.length > 0);
   const source = type === 'NTP' ? (ntp.join(' ') || null) : type === 'NT5DS' ? 'domain hierarchy (NT5DS)' : type === 'ALLSYNC' ? `domain hierarchy + ${ntp.join(' ')}` : null;
-  if (type === 'NOSYNC' || type === '') return { synchronized: false, source: null };
+  // Type NoSync, or the NTP client provider switched off (GPO "Enable Windows NTP Client" = Disabled):
+  // Windows runs on the Local CMOS Clock. Both are registry facts, not text.
+  if (type === 'NOSYNC' || type === '') return { synchronized: false, source: LOCAL_CMOS_CLOCK };
+  // "If this value is 1, the provider is started. Otherwise, the provider is not started" (Registering a Time Provider).
+  if (t.NtpClientEnabled !== null && t.NtpClientEnabled !== undefined && t.NtpClientEnabled !== 1) return { synchronized: false, source: LOCAL_CMOS_CLOCK };
   if ((t.serviceStartMode ?? '').toLowerCase() === 'disabled') return { synchronized: false, source };
   if (type === 'NT5DS' && !t.partOfDomain) return { synchronized: false, source };
   if (type === 'NTP' && ntp.length === 0) return { synchronized: false, source: null };
@@ -88,10 +105,12 @@ export function timeState(t: NonNullable<BeyondDocument['time']>): { synchronize
   const bad = t.lastBadEvent ? Date.parse(t.lastBadEvent.at) : Number.NEGATIVE_INFINITY;
   if (t.lastBadEvent && bad > good) return { synchronized: false, source };
   if (t.lastGoodEvent) return { synchronized: true, source };
-  // W32Time is trigger-started on workgroup PCs and may be stopped between syncs: without an event
-  // and without the service running, only localised `w32tm /query /status` could tell.
-  if ((t.serviceState ?? '').toLowerCase() === 'running') return { synchronized: true, source };
-  return 'TIME_SYNC_UNOBSERVABLE: W32Time is not running and no Time-Service event records a synchronisation (w32tm output is localised and not read)';
+  if (eventsError) return `TIME_SYNC_UNOBSERVABLE: the Time-Service events could not be read (${eventsError}) and w32tm output is localised and not read`;
+  // No event says the clock ever took time from a source. A running service is no proof (it runs on
+  // the Local CMOS Clock until a source answers); a stopped one may be trigger-started between
+  // syncs on workgroup PCs. Only localised `w32tm /query /status` could tell: undecided.
+  const state = (t.serviceState ?? '').toLowerCase() === 'running' ? 'W32Time is running' : 'W32Time is not running';
+  return `TIME_SYNC_UNOBSERVABLE: ${state} and no Time-Service event records a synchronisation (w32tm output is localised and not read)`;
 }
 
 export function beyondFacts(doc: BeyondDocument): CheckOutput<BeyondFacts> {
@@ -107,8 +126,14 @@ export function beyondFacts(doc: BeyondDocument): CheckOutput<BeyondFacts> {
     const profiles = doc.firewall.map((p) => ({ name: p.Name, enabled: profileEnabled(p.Enabled), defaultInboundBlock: inboundBlock(p.DefaultInboundAction) }));
     facts.firewallProfiles = profiles;
     facts.firewallFrontend = 'windows';
-    const serviceStopped = doc.firewallService !== null && doc.firewallService.State.toLowerCase() !== 'running';
-    facts.firewallEnabled = profiles.every((p) => p.enabled) && !serviceStopped;
+    // A disabled profile is a fact whatever the service; "all enabled" needs the service running too
+    // (Win32_Service.State is the non-localised "Running"/"Stopped"…). A failed or empty service
+    // query leaves that undecided.
+    const serviceError = partError(doc.errors, 'firewall-service') ?? (doc.firewallService === null ? 'FIREWALL_SERVICE_UNREADABLE: Win32_Service returned no MpsSvc' : undefined);
+    if (!profiles.every((p) => p.enabled)) facts.firewallEnabled = false;
+    else if (doc.firewallService && doc.firewallService.State.toLowerCase() !== 'running') facts.firewallEnabled = false;
+    else if (serviceError) unknownFacts.firewallEnabled = `every profile is enabled but the Windows Defender Firewall service (MpsSvc) state is unknown: ${serviceError}`;
+    else facts.firewallEnabled = true;
   }
 
   const blError = partError(doc.errors, 'bitlocker');
@@ -122,7 +147,7 @@ export function beyondFacts(doc: BeyondDocument): CheckOutput<BeyondFacts> {
   }
 
   const timeError = partError(doc.errors, 'time');
-  const time = timeError || !doc.time ? (timeError ?? 'SCRIPT_ERROR: time: not read') : timeState(doc.time);
+  const time = timeError || !doc.time ? (timeError ?? 'SCRIPT_ERROR: time: not read') : timeState(doc.time, partError(doc.errors, 'time-events'));
   if (typeof time === 'string') {
     unknownFacts.clockSynchronized = time;
     unknownFacts.timeSource = time;

@@ -7,10 +7,22 @@
  *   DefaultInboundAction an Action (0 not configured, 2 allow, 4 block); printed as numbers.
  *   The MpsSvc service state is printed too: profiles say nothing when the service is stopped.
  * - BitLocker of the system drive: Win32_EncryptableVolume (root/cimv2/Security/MicrosoftVolumeEncryption,
- *   needs SYSTEM/admin): ProtectionStatus, ConversionStatus, EncryptionMethod. When that is denied,
- *   the Explorer shell property System.Volume.BitLockerProtection (readable by any user, undocumented
- *   values; only 1 and 6 count as encrypted — §7.1).
- * - Time: W32Time Parameters\Type and NtpServer from the registry, the W32Time service state,
+ *   needs SYSTEM/admin). The class documents four properties (DeviceID, PersistentVolumeID, DriveLetter,
+ *   ProtectionStatus; learn.microsoft.com win32-encryptablevolume): the conversion state and the
+ *   cipher are read from its methods GetConversionStatus (out ConversionStatus; its EncryptionPercentage
+ *   output is not needed) and GetEncryptionMethod (out EncryptionMethod), each checked for ReturnValue 0.
+ *   When the query fails, the CimException's NativeErrorCode is printed (an enum name such as
+ *   InvalidNamespace or AccessDenied, never localised; learn.microsoft.com
+ *   microsoft.management.infrastructure.nativeerrorcode): on Windows Server without the BitLocker
+ *   feature the namespace does not exist (the feature installs the provider). Then the Explorer shell
+ *   property System.Volume.BitLockerProtection is read (readable by any user, undocumented values; only
+ *   1 and 6 count as encrypted — §7.1).
+ * - A failed MpsSvc query is reported as an error of its own part: the profiles alone do not tell a
+ *   running firewall.
+ * - Time: W32Time Parameters\Type and NtpServer (learn.microsoft.com windows-time-service-tools-and-settings)
+ *   and TimeProviders\NtpClient\Enabled (REG_DWORD; "if this value is 1, the provider is started.
+ *   Otherwise, the provider is not started" — learn.microsoft.com registering-a-time-provider) from the
+ *   registry, the W32Time service state,
  *   domain membership, and the newest Microsoft-Windows-Time-Service events by id (35/37 source
  *   in use / receiving valid data; 36, 47, 129, 134, 142 not synchronised / no usable source).
  *   `w32tm /query /status` is NOT used: its labels are localised (Japanese Windows prints
@@ -33,17 +45,21 @@ try {
 } catch { Add-MamoriError 'firewall-service' $_ }
 try {
   $drive = $env:SystemDrive
-  $bl = [ordered]@{ systemDrive = $drive; source = $null; ProtectionStatus = $null; ConversionStatus = $null; EncryptionMethod = $null; EncryptionPercentage = $null; shellValue = $null; wmiError = $null }
+  $bl = [ordered]@{ systemDrive = $drive; source = $null; ProtectionStatus = $null; ConversionStatus = $null; EncryptionMethod = $null; shellValue = $null; wmiError = $null; wmiErrorCode = $null }
   try {
     $v = Get-CimInstance -Namespace 'root/cimv2/Security/MicrosoftVolumeEncryption' -ClassName Win32_EncryptableVolume -Filter ("DriveLetter = '" + $drive + "'")
     if ($null -eq $v) { throw ('no Win32_EncryptableVolume for ' + $drive) }
+    $conversion = Invoke-CimMethod -InputObject $v -MethodName GetConversionStatus
+    if ($conversion.ReturnValue -ne 0) { throw ('GetConversionStatus returned ' + $conversion.ReturnValue) }
+    $method = Invoke-CimMethod -InputObject $v -MethodName GetEncryptionMethod
+    if ($method.ReturnValue -ne 0) { throw ('GetEncryptionMethod returned ' + $method.ReturnValue) }
     $bl.source = 'Win32_EncryptableVolume'
     $bl.ProtectionStatus = [int]$v.ProtectionStatus
-    $bl.ConversionStatus = [int]$v.ConversionStatus
-    $bl.EncryptionMethod = [int]$v.EncryptionMethod
-    $bl.EncryptionPercentage = $v.EncryptionPercentage
+    $bl.ConversionStatus = [int]$conversion.ConversionStatus
+    $bl.EncryptionMethod = [int]$method.EncryptionMethod
   } catch {
     $bl.wmiError = [string]$_.Exception.Message
+    if ($_.Exception -is [Microsoft.Management.Infrastructure.CimException]) { $bl.wmiErrorCode = [string]$_.Exception.NativeErrorCode }
     $shellValue = (New-Object -ComObject Shell.Application).NameSpace($drive + '\\').Self.ExtendedProperty('System.Volume.BitLockerProtection')
     $bl.source = 'Shell.Application'
     $bl.shellValue = if ($null -eq $shellValue) { $null } else { [int]$shellValue }
@@ -64,6 +80,7 @@ try {
   $doc.time = [ordered]@{
     Type = Get-MamoriRegValue $params 'Type'
     NtpServer = Get-MamoriRegValue $params 'NtpServer'
+    NtpClientEnabled = Get-MamoriRegValue 'HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\NtpClient' 'Enabled'
     serviceState = if ($w32) { [string]$w32.State } else { $null }
     serviceStartMode = if ($w32) { [string]$w32.StartMode } else { $null }
     partOfDomain = [bool](Get-CimInstance -ClassName Win32_ComputerSystem -Property PartOfDomain).PartOfDomain

@@ -168,6 +168,30 @@ export function parseDnfUpdateinfo(text: string): DnfAdvisory[] {
   return out;
 }
 
+/**
+ * `dnf -q updateinfo info --security --available`: per advisory a block of `Label: value` lines
+ * (dnf 4 `display_info`: `Update ID`, `Type`, `Updated`, `Bugs`, `CVEs`, `Description`,
+ * `Severity`; dnf 4.0 of RHEL 8.0 pads as `  Update ID : …`, later versions as `  Update ID: …`).
+ * `Updated` is libsolv's advisory time (the updateinfo.xml `updated` date, else `issued`) printed by
+ * Python's `datetime.fromtimestamp`, i.e. in the PC's local time: converted with its UTC offset.
+ * Returns advisory id → ISO time.
+ */
+export function parseDnfAdvisoryDates(text: string, utcOffsetMinutes: number): Map<string, string> {
+  const out = new Map<string, string>();
+  let id: string | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^\s*(Update ID|Updated)\s*:\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'Update ID') id = m[2] || null;
+    else if (id) {
+      const d = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(m[2] ?? '');
+      if (d) out.set(id, new Date(Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!) - utcOffsetMinutes * 60_000).toISOString());
+      id = null;
+    }
+  }
+  return out;
+}
+
 /** `dnf -q check-update` (exit 100 when updates exist): `name.arch  [epoch:]version-release  repo` rows, then optional `Obsoleting Packages`. */
 export function parseDnfCheckUpdate(text: string): { name: string; version: string }[] {
   const out: { name: string; version: string }[] = [];

@@ -6,6 +6,7 @@
 import type { ProbeOutcome } from '../../probes/types.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
+import { pendingSecuritySince } from './facts.js';
 import type { OsPatchesFacts, PendingUpdate } from './facts.js';
 import {
   isSecurityCandidate,
@@ -14,6 +15,7 @@ import {
   osIdFromRelease,
   parseAptPolicy,
   parseAptSimulation,
+  parseDnfAdvisoryDates,
   parseDnfCheckUpdate,
   parseDnfUpdateinfo,
   parseOsRelease,
@@ -61,12 +63,43 @@ async function aptInputSignature(ctx: CheckContext, p: Params): Promise<string |
 export const FIRST_SEEN_MEMORY_KEY = 'pendingSecurity.firstSeen';
 
 const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
-type Pending = { security: { name: string; version: string | null; severity: string | null }[]; total: number; sourceAgeHours: number | null | undefined; sourceAgeReason?: string };
+type PendingSecurity = { name: string; version: string | null; severity: string | null; publishedAt: string | null };
+/** What a package manager says is pending; a part that could not be read is undefined with its reason. */
+type Pending = {
+  security: PendingSecurity[];
+  total: number | undefined;
+  totalReason?: string;
+  /** Set when the publication dates could not be read (they exist, so no update may count as undated). */
+  datesReason?: string;
+  sourceAgeHours: number | null | undefined;
+  sourceAgeReason?: string;
+};
+/** null: the package manager is not installed. */
+type Section = Pending | { reason: string } | null;
+
+async function aptSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
+  const aptInputs = await aptInputSignature(ctx, p);
+  const cached = ctx.memory.get<{ inputs: string; pending: Pending }>(APT_PENDING_MEMORY_KEY);
+  if (aptInputs && cached?.inputs === aptInputs) return { ...cached.pending, ...(await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now)) };
+  const sim = await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+  if (!sim.ok && sim.failure === 'NOT_FOUND') return null;
+  if (!sim.ok) return { reason: why(sim) };
+  const pending = await aptPending(ctx, p, sim.stdout, now);
+  if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
+  return pending;
+}
+
+async function dnfSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
+  const dnfArgs = p.dnfCacheOnly ? ['-q', '-C'] : ['-q'];
+  const info = await ctx.probes.exec('dnf.updateinfo', p.dnfPath, [...dnfArgs, 'updateinfo', 'list', '--security', '--available'], { timeoutMs: 120_000 });
+  if (!info.ok && info.failure === 'NOT_FOUND') return null;
+  if (!info.ok) return { reason: why(info) };
+  return dnfPending(ctx, p, info.stdout, dnfArgs, now);
+}
 
 export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   const p = { ...LINUX_OS_PATCHES_PARAMS, ...ctx.params } as Params;
   const out: CheckOutput<OsPatchesFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
-  const U = out.unknownFacts;
   const now = ctx.probes.now();
 
   // Release
@@ -89,58 +122,53 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
       const rel = osRelease(cat, osId);
       out.facts.osEndOfSupport = rel?.eolDate ?? null;
       if (rel?.eolDate) out.facts.osSupported = now.getTime() <= Date.parse(`${rel.eolDate}T23:59:59Z`);
-      else U.osSupported = `NOT_IN_CATALOGUE: ${osId} has no end-of-support date in the catalogue of ${cat.date}`;
+      else out.unknownFacts.osSupported = `NOT_IN_CATALOGUE: ${osId} has no end-of-support date in the catalogue of ${cat.date}`;
     } catch (err) {
-      U.osEndOfSupport = U.osSupported = `EOL_CATALOGUE: ${(err as Error).message}`;
+      out.unknownFacts.osEndOfSupport = out.unknownFacts.osSupported = `EOL_CATALOGUE: ${(err as Error).message}`;
     }
   } else {
     const reason = release ? 'PARSE_FAILED: os-release has no ID/VERSION_ID' : releaseReason;
-    U.osName = U.osId = U.osEndOfSupport = U.osSupported = reason;
+    out.unknownFacts.osName = out.unknownFacts.osId = out.unknownFacts.osEndOfSupport = out.unknownFacts.osSupported = reason;
   }
   const kernel = await ctx.probes.readFile('kernel-release', p.kernelReleasePath);
   if (kernel.ok) out.facts.osBuild = kernel.stdout.trim();
-  else U.osBuild = why(kernel);
+  else out.unknownFacts.osBuild = why(kernel);
 
   // Package manager: apt first, then dnf. The apt simulation takes seconds and its answer only
   // changes when the installed packages or the package lists change: it is reused while their
-  // modification times are the same.
+  // modification times are the same. apt failing (not absent) does not stop dnf from being tried.
   let manager: 'apt' | 'dnf' | null = null;
   let pending: Pending | { reason: string } | null = null;
-  const aptInputs = await aptInputSignature(ctx, p);
-  const cached = ctx.memory.get<{ inputs: string; pending: Pending }>(APT_PENDING_MEMORY_KEY);
-  const sim = aptInputs && cached?.inputs === aptInputs ? undefined : await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
-  if (!sim) {
-    manager = 'apt';
-    pending = { ...cached!.pending, ...(await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now)) };
-  } else if (!(!sim.ok && sim.failure === 'NOT_FOUND')) {
-    manager = 'apt';
-    pending = sim.ok ? await aptPending(ctx, p, sim.stdout, now) : { reason: why(sim) };
-    if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
-  } else {
-    const dnfArgs = p.dnfCacheOnly ? ['-q', '-C'] : ['-q'];
-    const info = await ctx.probes.exec('dnf.updateinfo', p.dnfPath, [...dnfArgs, 'updateinfo', 'list', '--security', '--available'], { timeoutMs: 120_000 });
-    if (!(!info.ok && info.failure === 'NOT_FOUND')) {
-      manager = 'dnf';
-      pending = info.ok ? await dnfPending(ctx, p, info.stdout, dnfArgs, now) : { reason: why(info) };
-    }
+  const apt = await aptSection(ctx, p, now);
+  const dnf = apt && !('reason' in apt) ? null : await dnfSection(ctx, p, now);
+  if (apt && !('reason' in apt)) [manager, pending] = ['apt', apt];
+  else if (dnf && !('reason' in dnf)) [manager, pending] = ['dnf', dnf];
+  else if (apt || dnf) {
+    // Installed (or not recorded) but failed: which one manages this PC is known only if the other is absent.
+    manager = apt && !dnf ? 'apt' : dnf && !apt ? 'dnf' : null;
+    pending = { reason: [apt && `apt: ${apt.reason}`, dnf && `dnf: ${dnf.reason}`].filter(Boolean).join('; ') };
   }
-  if (!manager) {
+  const U = out.unknownFacts;
+  if (!pending) {
     const reason = `NOT_FOUND: neither ${p.aptGetPath} nor ${p.dnfPath} is installed`;
-    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.updateSourceAgeHours = reason;
-  } else if (pending && 'reason' in pending) {
-    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = pending.reason;
-  } else if (pending) {
+    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = U.updateSourceAgeHours = reason;
+  } else if ('reason' in pending) {
+    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = pending.reason;
+    if (!manager) U.updateSourceAgeHours = pending.reason;
+  } else {
     const firstSeen = { ...(ctx.memory.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY) ?? {}) };
     const kept: Record<string, string> = {};
     const list: PendingUpdate[] = pending.security.map((s) => {
       const seen = firstSeen[s.name] ?? now.toISOString();
       kept[s.name] = seen;
-      return { name: s.name, version: s.version, severity: s.severity, firstSeenAt: seen };
+      return { name: s.name, version: s.version, severity: s.severity, firstSeenAt: seen, publishedAt: s.publishedAt };
     });
     ctx.memory.set(FIRST_SEEN_MEMORY_KEY, kept);
     out.facts.pendingSecurityUpdates = list;
-    out.facts.pendingUpdatesTotal = pending.total;
-    out.facts.oldestPendingSecuritySince = list.length ? list.map((l) => l.firstSeenAt).sort()[0]! : null;
+    if (pending.total === undefined) U.pendingUpdatesTotal = pending.totalReason ?? 'unknown';
+    else out.facts.pendingUpdatesTotal = pending.total;
+    if (pending.datesReason) U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = pending.datesReason;
+    else Object.assign(out.facts, pendingSecuritySince(list));
     if (pending.sourceAgeHours === undefined) U.updateSourceAgeHours = pending.sourceAgeReason ?? 'unknown';
     else out.facts.updateSourceAgeHours = pending.sourceAgeHours;
   }
@@ -155,7 +183,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
       // rpm keeps no "update run" record; the newest package install time is when the last transaction succeeded.
       out.facts.lastSuccessfulUpdateAt = times.length ? new Date(Math.max(...times) * 1000).toISOString() : null;
     }
-  } else U.lastSuccessfulUpdateAt = `NOT_FOUND: no apt or dnf`;
+  } else U.lastSuccessfulUpdateAt = pending && 'reason' in pending ? pending.reason : `NOT_FOUND: no apt or dnf`;
 
   await rebootState(ctx, p, manager, kernel.ok ? kernel.stdout.trim() : null, out);
 
@@ -168,7 +196,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
 
 async function aptPending(ctx: CheckContext, p: Params, simulation: string, now: Date): Promise<Pending | { reason: string }> {
   const inst = parseAptSimulation(simulation);
-  const security: Pending['security'] = [];
+  const security: PendingSecurity[] = [];
   if (inst.length > 0) {
     const pol = await ctx.probes.exec('apt.policy', p.aptCachePath, ['policy', ...inst.map((i) => i.name)], { timeoutMs: 60_000 });
     if (!pol.ok) return { reason: `apt-cache policy: ${why(pol)}` };
@@ -176,24 +204,49 @@ async function aptPending(ctx: CheckContext, p: Params, simulation: string, now:
     for (const i of inst) {
       const policy = policies.get(i.name);
       if (!policy) return { reason: `PARSE_FAILED: apt-cache policy printed nothing for ${i.name}` };
-      if (isSecurityCandidate(policy)) security.push({ name: i.name, version: i.candidate, severity: null });
+      // apt archives publish no per-update date: these count from when the agent first saw them.
+      if (isSecurityCandidate(policy)) security.push({ name: i.name, version: i.candidate, severity: null, publishedAt: null });
     }
   }
   const age = await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now);
   return { security, total: inst.length, ...age };
 }
 
-async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfArgs: string[], now: Date): Promise<Pending | { reason: string }> {
-  const bestByName = new Map<string, { name: string; version: string | null; severity: string | null }>();
+/**
+ * Security advisories first (`updateinfo list`), their dates (`updateinfo info`), then the total
+ * (`check-update`). A part that fails leaves the others known: the advisories already read are
+ * kept when check-update fails.
+ */
+async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfArgs: string[], now: Date): Promise<Pending> {
+  const bestByName = new Map<string, { name: string; version: string | null; severity: string | null; advisories: string[] }>();
   const rank = (s: string | null): number => ['Low', 'Moderate', 'Important', 'Critical'].indexOf(s ?? '');
   for (const a of parseDnfUpdateinfo(updateinfo)) {
     const prev = bestByName.get(a.name);
-    if (!prev || rank(a.severity) > rank(prev.severity)) bestByName.set(a.name, { name: a.name, version: a.version, severity: a.severity });
+    const advisories = [...(prev?.advisories ?? []), a.advisory];
+    if (!prev || rank(a.severity) > rank(prev.severity)) bestByName.set(a.name, { name: a.name, version: a.version, severity: a.severity, advisories });
+    else prev.advisories = advisories;
   }
+  let datesReason: string | undefined;
+  let dates = new Map<string, string>();
+  if (bestByName.size > 0) {
+    const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
+    const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
+    const infoOut = offset === null ? null : await ctx.probes.exec('dnf.updateinfo-info', p.dnfPath, [...dnfArgs, 'updateinfo', 'info', '--security', '--available'], { timeoutMs: 120_000 });
+    if (!tz.ok) datesReason = `advisory dates are printed in local time, and the UTC offset could not be read: ${why(tz)}`;
+    else if (offset === null) datesReason = 'PARSE_FAILED: date +%z';
+    else if (infoOut && !infoOut.ok) datesReason = `dnf updateinfo info: ${why(infoOut)}`;
+    else if (infoOut?.ok) dates = parseDnfAdvisoryDates(infoOut.stdout, offset);
+  }
+  // A package pending for several advisories is pending since the oldest of them.
+  const security = [...bestByName.values()].map(({ advisories, ...s }) => ({ ...s, publishedAt: advisories.map((a) => dates.get(a)).filter((d): d is string => !!d).sort()[0] ?? null }));
   const check = await ctx.probes.exec('dnf.check-update', p.dnfPath, [...dnfArgs, 'check-update'], { timeoutMs: 120_000, okExitCodes: [0, 100] });
-  if (!check.ok) return { reason: `dnf check-update: ${why(check)}` };
   const age = await newestMtimeAge(ctx, p, 'dnf.cache', p.dnfCacheDir, (n) => n.endsWith('.solv'), now);
-  return { security: [...bestByName.values()], total: parseDnfCheckUpdate(check.stdout).length, ...age };
+  return {
+    security,
+    ...(check.ok ? { total: parseDnfCheckUpdate(check.stdout).length } : { total: undefined, totalReason: `dnf check-update: ${why(check)}` }),
+    ...(datesReason ? { datesReason } : {}),
+    ...age,
+  };
 }
 
 /**
@@ -260,11 +313,15 @@ async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' 
     if (flag.failure !== 'NOT_FOUND') return void (out.unknownFacts.rebootRequired = why(flag));
   }
   const boot = await ctx.probes.listDir('boot.list', p.bootDir);
-  let newer: boolean | null = null;
-  if (boot.ok && running) newer = newerKernelInstalled(jsonNames(boot.stdout) ?? [], running);
+  // No /boot at all, or one without any kernel image: nothing installed to boot into (a container).
+  const bootEntries = boot.ok ? jsonNames(boot.stdout) : boot.failure === 'NOT_FOUND' ? [] : null;
+  if (bootEntries === null) return void (out.unknownFacts.rebootRequired = boot.ok ? `PARSE_FAILED: listing of ${p.bootDir}` : `${p.bootDir}: ${why(boot)}`);
+  const noKernelImage = !bootEntries.some((n) => n.startsWith('vmlinuz-'));
+  if (manager === 'apt' && noKernelImage) return void (out.facts.rebootRequired = false);
+  if (!running) return void (out.unknownFacts.rebootRequired = `the running kernel release could not be read to compare with ${p.bootDir}`);
+  const newer = newerKernelInstalled(bootEntries, running);
   if (newer !== null) out.facts.rebootRequired = newer;
-  else if (manager === 'apt') out.facts.rebootRequired = false; // no flag file, and no installed kernel to compare with (e.g. a container)
-  else out.unknownFacts.rebootRequired = `needs-restarting gave no answer and the running kernel ${running ?? '?'} is not in ${p.bootDir}`;
+  else out.unknownFacts.rebootRequired = `${manager === 'dnf' ? 'needs-restarting gave no answer and ' : ''}the running kernel ${running} is not in ${p.bootDir}`;
 }
 
 function jsonNames(json: string): string[] | null {

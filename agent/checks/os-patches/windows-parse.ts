@@ -4,14 +4,14 @@
 import { z } from 'zod';
 import type { PendingUpdate } from './facts.js';
 import { windowsEditionFamily } from '../../../src/shared/eol/index.js';
-import { isoOrNull, partError } from '../software/windows-common.js';
-import { SECURITY_UPDATES_CATEGORY } from './windows-script.js';
+import { comDateUtc, partError } from '../software/windows-common.js';
+import { CLASSIFICATION } from './windows-script.js';
 
 const regText = z.union([z.string(), z.number()]).nullable().optional().transform((v) => (v === null || v === undefined ? null : String(v)));
 const Errors = z.array(z.object({ part: z.string(), message: z.string() }));
 
 export const OsPatchesDocument = z.object({
-  schema: z.literal('mamori.win.os-patches/1'),
+  schema: z.literal('mamori.win.os-patches/2'),
   os: z
     .object({
       ProductName: regText,
@@ -24,13 +24,27 @@ export const OsPatchesDocument = z.object({
     })
     .nullable(),
   reboot: z.object({ wuaRebootRequired: z.boolean().nullable(), cbsRebootPending: z.boolean(), wuRebootRequired: z.boolean() }).nullable(),
-  history: z.object({ totalCount: z.number().int(), lastSuccessAt: z.string().nullable(), lastSuccessTitle: z.string().nullable().optional() }).nullable(),
+  history: z
+    .object({
+      totalCount: z.number().int(),
+      entries: z.array(
+        z.object({
+          Date: z.string().nullable(),
+          Operation: z.number().int(),
+          ResultCode: z.number().int(),
+          Title: z.string().nullable().optional(),
+          UpdateID: z.string().nullable().optional(),
+          CategoryIDs: z.array(z.string()),
+        }),
+      ),
+    })
+    .nullable(),
   errors: Errors,
 });
 export type OsPatchesDocument = z.infer<typeof OsPatchesDocument>;
 
 export const WuaDocument = z.object({
-  schema: z.literal('mamori.win.os-patches.wua/1'),
+  schema: z.literal('mamori.win.os-patches.wua/2'),
   searchedAt: z.string().nullable(),
   lastOnlineSearchAt: z.string().nullable(),
   resultCode: z.number().int().nullable(),
@@ -93,7 +107,36 @@ export function windowsRelease(os: NonNullable<OsPatchesDocument['os']>): Window
 
 /** Pending security updates: classification Security Updates by CategoryID (never by title text). */
 export function isSecurityUpdate(u: WuaDocument['updates'][number]): boolean {
-  return u.CategoryIDs.some((c) => c.toLowerCase() === SECURITY_UPDATES_CATEGORY);
+  return u.CategoryIDs.some((c) => c.toLowerCase() === CLASSIFICATION.securityUpdates);
+}
+
+/** IUpdateHistoryEntry.Operation 1 = uoInstallation; ResultCode 2 = orcSucceeded (OperationResultCode, wuapi.h). */
+const UO_INSTALLATION = 1;
+const ORC_SUCCEEDED = 2;
+
+/**
+ * Whether a history entry is a quality or security update of the kind PATCH-005 is about:
+ * classification Security Updates or Critical Updates, never Definition Updates. Defender's
+ * definition updates (KB2267602) install through Windows Update several times a day and would
+ * make a PC whose cumulative updates fail for months look up to date. "Updates" and
+ * "Update Rollups" are not counted either: the Malicious Software Removal Tool (KB890830) and
+ * Defender platform updates arrive there every month whether or not the cumulative update installs.
+ */
+export function isQualityUpdate(categoryIds: readonly string[]): boolean {
+  const ids = categoryIds.map((c) => c.toLowerCase());
+  if (ids.includes(CLASSIFICATION.definitionUpdates)) return false;
+  return ids.includes(CLASSIFICATION.securityUpdates) || ids.includes(CLASSIFICATION.criticalUpdates);
+}
+
+/** The newest successful installation of a quality or security update in the history, as ISO UTC (null: none recorded). */
+export function lastQualityUpdate(history: NonNullable<OsPatchesDocument['history']>): { at: string; title: string | null } | null {
+  let best: { at: string; title: string | null } | null = null;
+  for (const e of history.entries) {
+    if (e.Operation !== UO_INSTALLATION || e.ResultCode !== ORC_SUCCEEDED || !isQualityUpdate(e.CategoryIDs)) continue;
+    const at = comDateUtc(e.Date);
+    if (at && (!best || at > best.at)) best = { at, title: e.Title ?? null };
+  }
+  return best;
 }
 
 /**
@@ -107,12 +150,12 @@ export function pendingSecurityUpdates(doc: WuaDocument, firstSeen: Record<strin
   const updates: PendingUpdate[] = [];
   for (const u of doc.updates) {
     if (!isSecurityUpdate(u)) continue;
-    const published = isoOrNull(u.LastDeploymentChangeTime ?? null);
+    const published = comDateUtc(u.LastDeploymentChangeTime);
     const candidates = [firstSeen[u.UpdateID], published, now.toISOString()].filter((x): x is string => !!x && Date.parse(x) <= now.getTime());
     const seen = candidates.sort()[0] ?? now.toISOString();
     nextSeen[u.UpdateID] = seen;
     const kb = u.KBArticleIDs[0];
-    updates.push({ name: u.Title, version: kb ? `KB${kb}` : null, severity: u.MsrcSeverity ?? null, firstSeenAt: seen });
+    updates.push({ name: u.Title, version: kb ? `KB${kb}` : null, severity: u.MsrcSeverity ?? null, firstSeenAt: seen, publishedAt: published });
   }
   return { updates, firstSeen: nextSeen };
 }

@@ -8,20 +8,33 @@
  *   RebootPending key and WindowsUpdate\Auto Update\RebootRequired. PendingFileRenameOperations
  *   is deliberately not read: ordinary installers set it, so it reports reboots that are not
  *   about patches (cnquery providers/os/resources/reboot/windows.go; platform-probes.md §5.1).
- * - Last successful update: the Windows Update Agent history (QueryHistory, ResultCode 2 =
- *   succeeded); Get-HotFix / Win32_QuickFixEngineering misses cumulative updates (§5.1).
+ * - Update history: the newest HISTORY_LIMIT entries of the Windows Update Agent history
+ *   (IUpdateSearcher.QueryHistory, "sorted by date in descending order", MS-UAMG 3.38.4.10)
+ *   with Operation, ResultCode, the update's CategoryIDs (IUpdateHistoryEntry2.Categories) and
+ *   Date, which is UTC (MS-UAMG 3.32.4.4 IUpdateHistoryEntry::Date: "The date-time, in UTC").
+ *   The parser picks the newest succeeded installation of a security or critical update, so
+ *   Defender definition updates (several a day) never count (windows-parse.ts).
+ *   Get-HotFix / Win32_QuickFixEngineering misses cumulative updates (§5.1).
  *
  * `win.os-patches.wua` (slow, cached by the collector): the Windows Update Agent search
  * `IsInstalled=0 and Type='Software' and IsHidden=0` with Online = $false, i.e. against the
  * update metadata Windows Update's own scheduled scan keeps current, so the agent never
  * starts a network scan itself (the online search can take minutes and fails with WSUS
  * errors such as 0x8024401C: bklockwood/PSWU#20, ansible/ansible#26238). The age of that
- * metadata is Microsoft.Update.AutoUpdate.Results.LastSearchSuccessDate (UTC).
+ * metadata is Microsoft.Update.AutoUpdate.Results.LastSearchSuccessDate.
+ *
+ * COM DATEs carry no time zone; the Windows Update Agent documents LastSearchSuccessDate
+ * (IAutomaticUpdatesResults), LastDeploymentChangeTime (IUpdate) and the history Date as UTC.
+ * They are printed as wall-clock text (ConvertTo-MamoriWallClock) and read as UTC by the parser
+ * (comDateUtc): ToUniversalTime() would take them as local time, 9 hours off in Japan.
  */
 import { PS_PRELUDE } from '../software/windows-common.js';
 
+/** How many history entries (newest first) are read: a year of several definition updates a day. */
+export const HISTORY_LIMIT = 2000;
+
 export const OS_PATCHES_SCRIPT = `${PS_PRELUDE}
-$doc = [ordered]@{ schema = 'mamori.win.os-patches/1'; os = $null; reboot = $null; history = $null }
+$doc = [ordered]@{ schema = 'mamori.win.os-patches/2'; os = $null; reboot = $null; history = $null }
 try {
   $cv = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'
   $doc.os = [ordered]@{
@@ -45,25 +58,40 @@ try {
 } catch { Add-MamoriError 'reboot' $_ }
 try {
   $searcher = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher()
-  $count = $searcher.GetTotalHistoryCount()
-  $last = $null
-  $lastTitle = $null
+  $count = [int]$searcher.GetTotalHistoryCount()
+  $entries = @()
   if ($count -gt 0) {
-    foreach ($h in @($searcher.QueryHistory(0, $count))) {
-      if ($h.ResultCode -eq 2 -and $h.Operation -eq 1 -and ($null -eq $last -or $h.Date -gt $last)) { $last = $h.Date; $lastTitle = $h.Title }
+    foreach ($h in @($searcher.QueryHistory(0, [Math]::Min($count, ${HISTORY_LIMIT})))) {
+      $categories = @()
+      foreach ($c in @($h.Categories)) { $categories += ,([string]$c.CategoryID) }
+      $entries += ,([ordered]@{
+        Date = ConvertTo-MamoriWallClock $h.Date
+        Operation = [int]$h.Operation
+        ResultCode = [int]$h.ResultCode
+        Title = $h.Title
+        UpdateID = [string]$h.UpdateIdentity.UpdateID
+        CategoryIDs = @($categories)
+      })
     }
   }
-  $doc.history = [ordered]@{ totalCount = [int]$count; lastSuccessAt = ConvertTo-MamoriIso $last; lastSuccessTitle = $lastTitle }
+  $doc.history = [ordered]@{ totalCount = $count; entries = @($entries) }
 } catch { Add-MamoriError 'history' $_ }
 Write-MamoriJson $doc`;
 
-/** Security Updates classification of Windows Update (UpdateClassification CategoryID). */
-export const SECURITY_UPDATES_CATEGORY = '0fa1201d-4330-4fa8-8ae9-b877473b6441';
+/**
+ * Update classifications (CategoryIDs, language-neutral), from "WSUS Classification GUIDs"
+ * (learn.microsoft.com/previous-versions/windows/desktop/ff357803).
+ */
+export const CLASSIFICATION = {
+  securityUpdates: '0fa1201d-4330-4fa8-8ae9-b877473b6441',
+  criticalUpdates: 'e6cf1350-c01b-414d-a61f-263d14d133b4',
+  definitionUpdates: 'e0789628-ce08-4437-be74-2495b842f43b',
+} as const;
 
 export const WUA_SEARCH_SCRIPT = `${PS_PRELUDE}
-$doc = [ordered]@{ schema = 'mamori.win.os-patches.wua/1'; searchedAt = $null; lastOnlineSearchAt = $null; resultCode = $null; updates = @() }
+$doc = [ordered]@{ schema = 'mamori.win.os-patches.wua/2'; searchedAt = $null; lastOnlineSearchAt = $null; resultCode = $null; updates = @() }
 try {
-  try { $doc.lastOnlineSearchAt = ConvertTo-MamoriIso (New-Object -ComObject Microsoft.Update.AutoUpdate).Results.LastSearchSuccessDate } catch { Add-MamoriError 'last-search' $_ }
+  try { $doc.lastOnlineSearchAt = ConvertTo-MamoriWallClock (New-Object -ComObject Microsoft.Update.AutoUpdate).Results.LastSearchSuccessDate } catch { Add-MamoriError 'last-search' $_ }
   $searcher = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher()
   $searcher.Online = $false
   $result = $searcher.Search("IsInstalled=0 and Type='Software' and IsHidden=0")
@@ -82,7 +110,7 @@ try {
       MsrcSeverity = $u.MsrcSeverity
       CategoryIDs = @($categories)
       KBArticleIDs = @($kbs)
-      LastDeploymentChangeTime = ConvertTo-MamoriIso $u.LastDeploymentChangeTime
+      LastDeploymentChangeTime = ConvertTo-MamoriWallClock $u.LastDeploymentChangeTime
       RebootRequired = [bool]$u.RebootRequired
     })
   }

@@ -1,46 +1,25 @@
 /**
  * os-patches collector on Windows: OS identity, reboot state and update history every run
- * (`win.os-patches`), the Windows Update Agent search of pending updates cached in the check
- * memory (`win.os-patches.wua`), and the release's end of support from src/shared/eol.
+ * (`win.os-patches`, on the `inventory` PowerShell process), the Windows Update Agent search of
+ * pending updates as a background job whose result is remembered (`win.os-patches.wua`,
+ * ./windows-wua.ts), and the release's end of support from src/shared/eol.
  */
-import type { CheckContext, Collector } from '../types.js';
+import type { Collector } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { OsPatchesFacts } from './facts.js';
+import { pendingSecuritySince } from './facts.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
-import { isoOrNull, partError, readPowerShellJson } from '../software/windows-common.js';
-import type { PsJsonResult } from '../software/windows-common.js';
-import { OS_PATCHES_SCRIPT, WUA_SEARCH_SCRIPT } from './windows-script.js';
-import { OsPatchesDocument, WuaDocument, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
+import { comDateUtc, partError, readPowerShellJson } from '../software/windows-common.js';
+import { OS_PATCHES_SCRIPT } from './windows-script.js';
+import { wuaSearch } from './windows-wua.js';
+import { OsPatchesDocument, lastQualityUpdate, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
 
 export const OS_PATCHES_KEY = 'win.os-patches';
-export const WUA_KEY = 'win.os-patches.wua';
 
-/** How long a WUA search result is reused before the search runs again (check parameter `wuaCacheHours`). */
-const DEFAULT_WUA_CACHE_HOURS = 6;
 const HOUR_MS = 3_600_000;
 
-interface CachedSearch {
-  at: string;
-  stdout: string;
-}
-
-/** The WUA search document, from the check memory while fresh, else by running the search (up to 10 minutes). */
-async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocument>> {
-  const now = ctx.probes.now();
-  const maxAgeHours = typeof ctx.params.wuaCacheHours === 'number' ? ctx.params.wuaCacheHours : DEFAULT_WUA_CACHE_HOURS;
-  const cached = ctx.memory.get<CachedSearch>('wuaSearch');
-  if (cached && now.getTime() - Date.parse(cached.at) < maxAgeHours * HOUR_MS) {
-    const fromCache = readPowerShellJson(WUA_KEY, { ok: true, stdout: cached.stdout, exitCode: 0 }, WuaDocument);
-    if (fromCache.ok) return fromCache;
-  }
-  const outcome = await ctx.probes.powershell(WUA_KEY, WUA_SEARCH_SCRIPT, { timeoutMs: 600_000 });
-  const result = readPowerShellJson(WUA_KEY, outcome, WuaDocument);
-  if (result.ok && outcome.ok && !partError(result.data.errors, 'search')) ctx.memory.set('wuaSearch', { at: now.toISOString(), stdout: outcome.stdout });
-  return result;
-}
-
 export const collect: Collector<OsPatchesFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000 });
+  const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(OS_PATCHES_KEY, outcome, OsPatchesDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   const now = ctx.probes.now();
@@ -73,19 +52,19 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
 
   const historyError = partError(doc.data.errors, 'history');
   if (historyError || !doc.data.history) unknownFacts.lastSuccessfulUpdateAt = historyError ?? 'SCRIPT_ERROR: history: not read';
-  else facts.lastSuccessfulUpdateAt = isoOrNull(doc.data.history.lastSuccessAt);
+  else facts.lastSuccessfulUpdateAt = lastQualityUpdate(doc.data.history)?.at ?? null;
 
   const wua = await wuaSearch(ctx);
   const searchError = wua.ok ? partError(wua.data.errors, 'search') : wua.reason;
   if (!wua.ok || searchError) {
-    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
+    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
   } else {
     const pending = pendingSecurityUpdates(wua.data, ctx.memory.get<Record<string, string>>('pendingFirstSeen') ?? {}, now);
     ctx.memory.set('pendingFirstSeen', pending.firstSeen);
     facts.pendingSecurityUpdates = pending.updates;
     facts.pendingUpdatesTotal = wua.data.updates.length;
-    facts.oldestPendingSecuritySince = pending.updates.map((u) => u.firstSeenAt).sort()[0] ?? null;
-    const lastSearch = isoOrNull(wua.data.lastOnlineSearchAt);
+    Object.assign(facts, pendingSecuritySince(pending.updates));
+    const lastSearch = comDateUtc(wua.data.lastOnlineSearchAt);
     const lastSearchError = partError(wua.data.errors, 'last-search');
     if (lastSearchError) unknownFacts.updateSourceAgeHours = lastSearchError;
     else facts.updateSourceAgeHours = lastSearch ? Math.max(0, Math.round(((now.getTime() - Date.parse(lastSearch)) / HOUR_MS) * 10) / 10) : null;

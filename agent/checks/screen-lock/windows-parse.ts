@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { LockSession, ScreenLockFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { SERVICE_SID, interactiveSids, partError } from '../software/windows-common.js';
 
 const DesktopValues = z.object({
   ScreenSaveActive: z.string().nullable(),
@@ -17,10 +17,11 @@ const DesktopValues = z.object({
 type DesktopValues = z.infer<typeof DesktopValues>;
 
 export const ScreenLockDocument = z.object({
-  schema: z.literal('mamori.win.screen-lock/1'),
+  schema: z.literal('mamori.win.screen-lock/2'),
   machine: z.object({ InactivityTimeoutSecs: z.number().nullable().optional() }).nullable(),
   users: z.array(z.object({ sid: z.string(), name: z.string().nullable(), desktop: DesktopValues, policy: DesktopValues })),
   explorerSids: z.array(z.string()).nullable(),
+  logonSessions: z.array(z.object({ logonId: z.string(), logonType: z.number().int(), domain: z.string().nullable(), name: z.string().nullable() })).nullable(),
   errors: z.array(z.object({ part: z.string(), message: z.string() })),
 });
 export type ScreenLockDocument = z.infer<typeof ScreenLockDocument>;
@@ -74,11 +75,14 @@ export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLock
     unknownFacts.sessions = usersError ?? machineError ?? '';
     return { status: 'ok', facts, unknownFacts };
   }
-  // Keep the users with a desktop (owner of an explorer.exe); a loaded hive alone can be a service account's.
-  const interactive = doc.explorerSids && !partError(doc.errors, 'explorer') ? new Set(doc.explorerSids) : null;
+  // Keep the people signed in (explorer.exe owner or interactive logon session, any SID
+  // authority); a loaded hive alone can be a service account's.
+  const explorer = doc.explorerSids && !partError(doc.errors, 'explorer') ? doc.explorerSids : null;
+  const logons = doc.logonSessions && !partError(doc.errors, 'sessions') ? doc.logonSessions : null;
+  const interactive = interactiveSids(doc.users, explorer, logons);
   const sessions: LockSession[] = [];
   for (const u of doc.users) {
-    if (interactive && !interactive.has(u.sid)) continue;
+    if (interactive ? !interactive.has(u.sid) : SERVICE_SID.test(u.sid)) continue;
     const candidates: LockCandidate[] = [];
     if (machineLimit !== null) candidates.push({ seconds: machineLimit, enforced: true, source: 'InactivityTimeoutSecs' });
     const saver = screenSaverCandidate(u.desktop, u.policy);

@@ -8,14 +8,17 @@
  *   `Software\Policies\Microsoft\Windows\Control Panel\Desktop` (ScreenSaveActive,
  *   ScreenSaverIsSecure, ScreenSaveTimeOut — REG_SZ strings — SCRNSAVE.EXE), and
  *   DelayLockInterval (DWORD, 0xFFFFFFFF = never).
- * The SIDs owning an explorer.exe are printed too, so the parser can keep the interactive
- * users (a service account's loaded hive is not a desktop session).
+ * Loaded hives of every SID authority are read (local, domain, Microsoft Entra ID S-1-12-1-…);
+ * the SIDs owning an explorer.exe and the accounts of the interactive logon sessions are printed
+ * too, so the parser keeps the people signed in (interactiveSids in software/windows-common.ts):
+ * a service account's loaded hive is not a desktop session.
  */
-import { PS_LOADED_USERS, PS_PRELUDE } from '../software/windows-common.js';
+import { PS_LOADED_USERS, PS_LOGON_SESSIONS, PS_PRELUDE } from '../software/windows-common.js';
 
 export const SCREEN_LOCK_SCRIPT = `${PS_PRELUDE}
 ${PS_LOADED_USERS}
-$doc = [ordered]@{ schema = 'mamori.win.screen-lock/1'; machine = $null; users = @(); explorerSids = $null }
+${PS_LOGON_SESSIONS}
+$doc = [ordered]@{ schema = 'mamori.win.screen-lock/2'; machine = $null; users = @(); explorerSids = $null; logonSessions = $null }
 $names = @('ScreenSaveActive', 'ScreenSaverIsSecure', 'ScreenSaveTimeOut', 'SCRNSAVE.EXE', 'DelayLockInterval')
 function Get-MamoriDesktopValues([string]$Path) {
   $values = [ordered]@{}
@@ -48,4 +51,5 @@ try {
   }
   $doc.explorerSids = @($sids | Select-Object -Unique)
 } catch { Add-MamoriError 'explorer' $_ }
+try { $doc.logonSessions = Get-MamoriLogonSessions } catch { Add-MamoriError 'sessions' $_ }
 Write-MamoriJson $doc`;

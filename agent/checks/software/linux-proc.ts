@@ -76,12 +76,14 @@ export function humanUsers(entries: PasswdEntry[]): PasswdEntry[] {
   return entries.filter((e) => e.uid >= 1000 && e.uid < 60000 && !/(nologin|false)$/.test(e.shell));
 }
 
-export type ProcessListing = { ok: true; processes: ProcEntry[] } | { ok: false; reason: string };
+/** `unread`: why the status of some listed processes could not be read (other than the process having exited). */
+export type ProcessListing = { ok: true; processes: ProcEntry[]; unread: string[] } | { ok: false; reason: string };
 
 /**
  * Every user-space process: /proc/<pid>/status for name, uid and parent, one `find` for all exe
  * links (the probe layer has no readlink). Kernel threads (kthreadd, pid 2, and its children)
- * are left out. A pid that exits between listing and reading is skipped.
+ * are left out. A pid that exits between listing and reading is skipped; one whose status cannot be
+ * read for another reason is named in `unread`, so the list is known to be incomplete.
  */
 export async function listProcesses(probes: Probes, procRoot: string, findPath: string): Promise<ProcessListing> {
   const dir = await probes.listDir('proc.list', procRoot);
@@ -98,15 +100,20 @@ export async function listProcesses(probes: Probes, procRoot: string, findPath: 
   const exeOut = await probes.exec('proc.exe', findPath, [procRoot, '-mindepth', '2', '-maxdepth', '2', '-name', 'exe', '-printf', '%h\\t%l\\n'], { okExitCodes: [0, 1] });
   const exes = exeOut.ok ? parseExeList(exeOut.stdout) : new Map<number, string>();
   const processes: ProcEntry[] = [];
+  const unread: string[] = [];
   for (const pid of pids) {
     const st = await probes.readFile(`proc.${pid}.status`, `${procRoot}/${pid}/status`);
-    if (!st.ok) continue;
+    if (!st.ok) {
+      // NOT_FOUND: the process exited after the listing. Anything else leaves a process unseen.
+      if (st.failure !== 'NOT_FOUND') unread.push(`${pid}: ${st.failure}`);
+      continue;
+    }
     const parsed = parseProcStatus(st.stdout);
     if (!parsed || pid === 2 || parsed.ppid === 2) continue;
     processes.push({ pid, name: parsed.name, uid: parsed.uid, ppid: parsed.ppid, exe: exes.get(pid) ?? null });
   }
   if (processes.length === 0) return { ok: false, reason: `EXEC_FAILED: no process of ${procRoot} could be read` };
-  return { ok: true, processes };
+  return { ok: true, processes, unread };
 }
 
 function toInt(text: string | undefined): number | null {

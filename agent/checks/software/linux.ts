@@ -34,13 +34,16 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
   const passwdOut = await ctx.probes.readFile('passwd', p.passwdPath);
   const users = passwdOut.ok ? parsePasswd(passwdOut.stdout) : [];
 
-  const inv = await inventory(ctx, p, users);
+  const inv = await inventory(ctx, p, users, passwdOut.ok ? null : why(passwdOut));
+  // What was read is kept even when a source failed: a denied package found is a violation whatever
+  // else could not be listed, while the rule evaluator never passes an incomplete list.
   if (inv.problems.length > 0) out.unknownFacts.packages = inv.problems.join('; ');
-  else out.facts.packages = inv.packages;
+  if (inv.problems.length === 0 || inv.packages.length > 0) out.facts.packages = inv.packages;
 
   const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
   if (!procs.ok) out.unknownFacts.processes = procs.reason;
   else {
+    if (procs.unread.length > 0) out.unknownFacts.processes = `the status of ${procs.unread.length} process(es) could not be read (${procs.unread.slice(0, 3).join('; ')})`;
     const names = new Map(users.map((u) => [u.uid, u.name]));
     if (passwdOut.ok) names.set(0, names.get(0) ?? 'root');
     out.facts.processes = procs.processes.map<RunningProcess>((pr) => ({
@@ -54,9 +57,10 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
   try {
     const cat = loadEolCatalogue();
     out.facts.catalogueDate = cat.date;
-    // Matching needs the whole inventory: a partial one could hide an end-of-support product.
+    // A partial inventory gives partial matches: an ended product found still counts, but an
+    // unread source could hide another one.
     if (out.facts.packages) out.facts.endOfSupport = matchSoftware(cat, out.facts.packages, 'linux');
-    else out.unknownFacts.endOfSupport = `the package inventory is incomplete (${out.unknownFacts.packages})`;
+    if (out.unknownFacts.packages) out.unknownFacts.endOfSupport = `the package inventory is incomplete (${out.unknownFacts.packages})`;
   } catch (err) {
     const reason = `EOL_CATALOGUE: ${(err as Error).message}`;
     out.unknownFacts.endOfSupport = reason;
@@ -75,7 +79,7 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
  * at least one must exist. A snap or flatpak that is installed but cannot be listed makes the
  * inventory incomplete, which is reported rather than hidden.
  */
-async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, users: PasswdEntry[]): Promise<Inventory> {
+async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, users: PasswdEntry[], passwdReason: string | null): Promise<Inventory> {
   const packages: InstalledPackage[] = [];
   const problems: string[] = [];
   let systemDb = false;
@@ -107,6 +111,8 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
   const flatpak = await ctx.probes.exec('flatpak.system', p.flatpakPath, ['list', '--system', `--columns=${FLATPAK_COLUMNS}`]);
   if (flatpak.ok) {
     packages.push(...parseFlatpakList(flatpak.stdout, null));
+    // Per-user installations are found through the users' home folders.
+    if (passwdReason) problems.push(`per-user flatpak installations: ${p.passwdPath}: ${passwdReason}`);
     for (const u of humanUsers(users)) {
       const dir = await ctx.probes.listDir(`flatpak.user.${keyPart(u.name)}.dir`, `${u.home}/.local/share/flatpak`);
       if (!dir.ok) continue; // no per-user installation

@@ -7,8 +7,12 @@
  * - Windows PowerShell 5.1 unwraps one-element arrays in pipelines (PowerShell/PowerShell#11857),
  *   so every array is built with @() and the document is serialised with
  *   `ConvertTo-Json -InputObject` (never piped).
- * - DateTime serialises as "\/Date(…)\/" in 5.1, so every date is emitted explicitly with
- *   `.ToUniversalTime().ToString('o')`.
+ * - DateTime serialises as "\/Date(…)\/" in 5.1, so every date is emitted explicitly, by what
+ *   its source is: a DateTime of Kind Local (CIM datetimes, event TimeCreated, Get-Date) with
+ *   `ConvertTo-MamoriIso` (`.ToUniversalTime().ToString('o')`); a COM DATE (Windows Update
+ *   Agent) arrives with Kind Unspecified, which ToUniversalTime() would take as local time, so
+ *   it is printed as its wall-clock text by `ConvertTo-MamoriWallClock` and the parser says
+ *   which zone it is in, citing the documentation (`comDateUtc`).
  * - The default depth of 2 truncates nested objects: always -Depth 6.
  * - Output goes through [Console]::Out with a UTF-8 encoding without BOM, so Japanese
  *   DisplayNames, user names and volume labels arrive intact whatever the console code page
@@ -40,10 +44,17 @@ export const PS_PRELUDE = [
   '  if ($null -eq $Value) { return $null }',
   '  return ([datetime]$Value).ToUniversalTime().ToString(\'o\')',
   '}',
+  'function ConvertTo-MamoriWallClock($Value) {',
+  '  if ($null -eq $Value) { return $null }',
+  "  return ([datetime]$Value).ToString('yyyy-MM-ddTHH:mm:ss.fffffff', [System.Globalization.CultureInfo]::InvariantCulture)",
+  '}',
   '# Registry::HKEY_ paths avoid the HKLM:/HKU: drives (HKU: does not exist by default).',
+  '# An absent key (ItemNotFoundException) or value (PSArgumentException) is null; any other',
+  '# error (access denied, a damaged hive) propagates, so it is never mistaken for "not set".',
   'function Get-MamoriRegValue([string]$Path, [string]$Name) {',
-  "  $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction SilentlyContinue",
-  '  if ($null -eq $item) { return $null }',
+  "  try { $item = Get-ItemProperty -LiteralPath ('Registry::' + $Path) -Name $Name -ErrorAction Stop }",
+  '  catch [System.Management.Automation.ItemNotFoundException] { return $null }',
+  '  catch [System.Management.Automation.PSArgumentException] { return $null }',
   '  return $item.$Name',
   '}',
   'function Write-MamoriJson($Document) {',
@@ -54,17 +65,20 @@ export const PS_PRELUDE = [
 ].join('\n');
 
 /**
- * PowerShell function listing the loaded user hives (HKU\S-1-5-21-…, i.e. real accounts, not
- * the `_Classes` hives nor S-1-5-18/19/20) with the account name: SID → NTAccount through the
- * local SAM / domain cache, else the leaf of ProfileList\<SID>\ProfileImagePath.
- * Win32_UserAccount is not used because on a domain member it enumerates the whole domain.
+ * PowerShell function listing the loaded user hives HKU\<SID> of every SID authority — local
+ * and domain accounts (S-1-5-21-…), Microsoft Entra ID accounts (S-1-12-1-…) and any other —
+ * with the account name: SID → NTAccount (works for Entra ID accounts that have signed in:
+ * "AzureAD\<name>"), else the leaf of ProfileList\<SID>\ProfileImagePath. Not listed: the
+ * `<SID>_Classes` hives (the same user's HKCU\Software\Classes) and `.DEFAULT`; service
+ * accounts are told apart by the parser (SERVICE_SID). Win32_UserAccount is not used because
+ * on a domain member it enumerates the whole domain.
  */
 export const PS_LOADED_USERS = [
   'function Get-MamoriLoadedUsers {',
   '  $users = @()',
-  "  foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {",
+  "  foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS')) {",
   '    $sid = [string]$hive.PSChildName',
-  "    if ($sid -notmatch '^S-1-5-21-[0-9-]+$') { continue }",
+  "    if ($sid -notmatch '^S-1-[0-9]+(-[0-9]+)+$') { continue }",
   "    $profilePath = Get-MamoriRegValue ('HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\' + $sid) 'ProfileImagePath'",
   '    $name = $null',
   '    try { $name = (New-Object System.Security.Principal.SecurityIdentifier($sid)).Translate([System.Security.Principal.NTAccount]).Value } catch { $name = $null }',
@@ -74,6 +88,61 @@ export const PS_LOADED_USERS = [
   '  return ,$users',
   '}',
 ].join('\n');
+
+/**
+ * PowerShell function listing the interactive logon sessions with their account: Win32_LogonSession
+ * of LogonType 2 Interactive, 10 RemoteInteractive, 11 CachedInteractive, 12
+ * CachedRemoteInteractive (learn.microsoft.com/windows/win32/cimwin32prov/win32-logonsession),
+ * joined to the account through Win32_LoggedOnUser (Antecedent Win32_Account Domain/Name,
+ * Dependent Win32_LogonSession LogonId; learn.microsoft.com/windows/win32/cimwin32prov/win32-loggedonuser).
+ */
+export const PS_LOGON_SESSIONS = [
+  'function Get-MamoriLogonSessions {',
+  '  $types = @{}',
+  "  foreach ($s in @(Get-CimInstance -ClassName Win32_LogonSession -Filter 'LogonType = 2 OR LogonType = 10 OR LogonType = 11 OR LogonType = 12')) { $types[[string]$s.LogonId] = [int]$s.LogonType }",
+  '  $sessions = @()',
+  '  foreach ($l in @(Get-CimInstance -ClassName Win32_LoggedOnUser)) {',
+  '    $id = [string]$l.Dependent.LogonId',
+  '    if (-not $types.ContainsKey($id)) { continue }',
+  '    $sessions += ,([ordered]@{ logonId = $id; logonType = $types[$id]; domain = [string]$l.Antecedent.Domain; name = [string]$l.Antecedent.Name })',
+  '  }',
+  '  return ,$sessions',
+  '}',
+].join('\n');
+
+/**
+ * Well-known SIDs of service and system accounts, never a person at a desktop: LocalSystem,
+ * LocalService, NetworkService (S-1-5-18/19/20), NT SERVICE\… (S-1-5-80-…), IIS AppPool (S-1-5-82-…),
+ * virtual machines (S-1-5-83-…), Window Manager / DWM (S-1-5-90-…), font driver host / UMFD
+ * (S-1-5-96-…) ("Well-known SIDs", learn.microsoft.com/windows-server/identity/ad-ds/manage/understand-security-identifiers;
+ * [MS-DTYP] 2.4.2.4).
+ */
+export const SERVICE_SID = /^S-1-5-(18|19|20)$|^S-1-5-(80|82|83|90|96)-/i;
+
+/** An interactive logon session's account (Get-MamoriLogonSessions). */
+export interface LogonSessionAccount {
+  logonType: number;
+  domain: string | null;
+  name: string | null;
+}
+
+/**
+ * The SIDs of the loaded hives that belong to someone signed in interactively, whatever the
+ * SID authority: not a service account (SERVICE_SID), and the owner of an explorer.exe or the
+ * account of an interactive logon session (matched by DOMAIN\name). Null when neither source
+ * could be read (the caller then keeps every non-service hive).
+ */
+export function interactiveSids(hives: readonly { sid: string; name: string | null }[], explorerSids: readonly string[] | null, sessions: readonly LogonSessionAccount[] | null): Set<string> | null {
+  if (explorerSids === null && sessions === null) return null;
+  const explorer = new Set((explorerSids ?? []).map((s) => s.toUpperCase()));
+  const accounts = new Set((sessions ?? []).filter((s) => s.name).map((s) => `${s.domain ?? ''}\\${s.name}`.toLowerCase()));
+  const out = new Set<string>();
+  for (const h of hives) {
+    if (SERVICE_SID.test(h.sid)) continue;
+    if (explorer.has(h.sid.toUpperCase()) || (h.name !== null && accounts.has(h.name.toLowerCase()))) out.add(h.sid);
+  }
+  return out;
+}
 
 /** Result of reading a check script's JSON document. */
 export type PsJsonResult<T> = { ok: true; data: T } | { ok: false; reason: string };
@@ -121,6 +190,23 @@ export function partError(errors: readonly ScriptError[], part: string): string 
 export function isoOrNull(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === '') return null;
   const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** A wall-clock text as ConvertTo-MamoriWallClock prints it: no zone designator. */
+const WALL_CLOCK = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
+
+/**
+ * A COM DATE the documentation gives in UTC, printed by ConvertTo-MamoriWallClock, as JS ISO;
+ * null stays null, anything else is null too (never read in the agent's own time zone).
+ * The years 1899/1900 are the OLE Automation zero date (0.0 = 1899-12-30), i.e. "never".
+ */
+export function comDateUtc(value: string | null | undefined): string | null {
+  const m = WALL_CLOCK.exec(value ?? '');
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  if (Number(y) < 1901) return null;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 

@@ -88,11 +88,14 @@ export function windowsProcesses(doc: SoftwareDocument): RunningProcess[] {
     .map((p) => ({ name: p.Name ?? '', path: p.ExecutablePath || null, user: p.Owner || null, pid: p.ProcessId }));
 }
 
-/** Reason each part failed on the PC, by fact name. */
+/**
+ * Reason each part failed on the PC, by fact name. A failed package part (Uninstall keys or Appx)
+ * makes `packages` incomplete, not unread: the packages of the other part are still reported.
+ */
 export function softwareUnknowns(errors: readonly ScriptError[]): Record<string, string> {
   const unknown: Record<string, string> = {};
-  const packages = partError(errors, 'uninstall') ?? partError(errors, 'appx');
-  if (packages) unknown.packages = packages;
+  const packages = [partError(errors, 'uninstall'), partError(errors, 'appx')].filter((e): e is string => e !== undefined);
+  if (packages.length > 0) unknown.packages = packages.join('; ');
   const processes = partError(errors, 'processes');
   if (processes) unknown.processes = processes;
   return unknown;

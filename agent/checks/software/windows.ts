@@ -16,26 +16,28 @@ import { SoftwareDocument, softwareUnknowns, windowsPackages, windowsProcesses }
 export const SOFTWARE_KEY = 'win.software';
 
 export const collect: Collector<SoftwareFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000 });
+  const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(SOFTWARE_KEY, outcome, SoftwareDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   const unknownFacts = softwareUnknowns(doc.data.errors);
   const facts: Partial<SoftwareFacts> = {};
   if (!unknownFacts.processes) facts.processes = windowsProcesses(doc.data);
-  if (unknownFacts.packages) {
-    unknownFacts.endOfSupport = unknownFacts.packages;
-  } else {
-    const packages = windowsPackages(doc.data);
+  // A failed part (e.g. Get-AppxPackage denied) leaves the other parts' packages known: a denied or
+  // ended product among them is still judged, and the rule evaluator never passes an incomplete list.
+  const packages = windowsPackages(doc.data);
+  const incomplete = unknownFacts.packages;
+  if (!incomplete || packages.length > 0) {
     facts.packages = packages;
     try {
       const catalogue = loadEolCatalogue();
       facts.endOfSupport = matchSoftware(catalogue, packages, 'windows');
       facts.catalogueDate = catalogue.date;
+      if (incomplete) unknownFacts.endOfSupport = `the package inventory is incomplete (${incomplete})`;
     } catch (err) {
       const reason = `EOL_CATALOGUE_UNAVAILABLE: ${(err as Error).message}`;
       unknownFacts.endOfSupport = reason;
       unknownFacts.catalogueDate = reason;
     }
-  }
+  } else unknownFacts.endOfSupport = incomplete;
   return { status: 'ok', facts, unknownFacts };
 };

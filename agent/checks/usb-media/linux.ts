@@ -214,6 +214,7 @@ async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boo
     const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
     if (!procs.ok) return { reason: procs.reason };
     const running = procs.processes.some((pr) => pr.name === 'usbguard-daemon' || pr.name === 'usbguard-daemo');
+    if (!running && procs.unread.length > 0) return { reason: `whether usbguard-daemon runs is unknown: ${procs.unread.length} process(es) could not be read` };
     if (running && usbguardBlocksStorage(rules.ok ? rules.stdout : '', conf.implicitTarget)) return { blocked: true, mechanism: 'usbguard: mass storage (08:*:*) not allowed' };
   } else if (guardConf.failure !== 'NOT_FOUND') return { reason: `usbguard-daemon.conf: ${why(guardConf)}` };
 

@@ -1,22 +1,37 @@
 /**
- * Forwarding of violations to a SIEM: syslog (RFC 5424 over UDP, or over TCP with
- * octet-counting framing, RFC 6587 §3.4.1) and a webhook (JSON POST). Fed from the bus after
- * the events are stored; a forwarder that is down loses nothing of the collector's own record
- * (the database holds every event) and keeps a bounded queue while it reconnects.
+ * Forwarding of violations to a SIEM: syslog (RFC 5424 over UDP, TCP, or TLS per RFC 5425)
+ * and signed webhooks. The configuration lives in console_forwarders; what has been
+ * delivered lives in the store (store/forwarding.ts), so neither a receiver outage nor a
+ * collector restart loses an event, and in a cluster exactly one node delivers each
+ * forwarder (forward-runner.ts).
+ *
+ * Where a new forwarder starts: by default with the violations received from its creation
+ * on; `includeHistory` makes it send every violation event still in the store first (the
+ * oldest first), e.g. when a SIEM is connected to a collector that has been running.
  */
-import { createSocket } from 'node:dgram';
-import type { Socket as UdpSocket } from 'node:dgram';
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import type { Severity } from '../../shared/protocol/messages.js';
-import type { StoredAgentEvent } from '../bus.js';
-import type { SqlRunner } from '../store/sql.js';
+import { tlsDir } from '../../shared/tls/material.js';
+import type { ForwardItem } from '../store/forwarding.js';
+import type { CollectorBus } from '../bus.js';
+import type { Store } from '../store/store.js';
+import { closeBehind, openBehind } from './forward-behind.js';
 import { badRequest, notFound } from './errors.js';
+import type { ForwardedViolation } from './forward-format.js';
+import { subjectDetails } from './forward-format.js';
+import type { RunnerTimings } from './forward-runner.js';
+import { ForwarderRunner, RUNNER_DEFAULTS } from './forward-runner.js';
+import type { Sink } from './forward-sinks.js';
+import { StreamSink, UdpSink, WebhookSink, parseHostPort } from './forward-sinks.js';
 import { newId } from './util.js';
 
-export const FORWARDER_KINDS = ['syslog-udp', 'syslog-tcp', 'webhook'] as const;
+export const FORWARDER_KINDS = ['syslog-udp', 'syslog-tcp', 'syslog-tls', 'webhook'] as const;
 export type ForwarderKind = (typeof FORWARDER_KINDS)[number];
+
+const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 export interface ForwarderConfig {
   id: string;
@@ -25,197 +40,96 @@ export interface ForwarderConfig {
   target: string;
   minSeverity: Severity;
   enabled: boolean;
+  /** Violations received at or after this time are forwarded; "" = the whole history. */
+  since: string;
+  /** syslog-tls: "collector" (the collector's own CA) or "site" (the PEM given at creation). */
+  trust: 'collector' | 'site' | null;
   createdAt: string;
   createdBy: string;
 }
 
-/** What is forwarded: one violation opened or closed. */
-export interface ForwardedViolation {
-  type: 'violation.opened' | 'violation.closed';
-  agentId: string;
-  hostname: string;
-  department: string | null;
-  ruleId: string;
-  checkId: string;
-  subject: string;
-  severity: Severity;
-  title: { ja: string; en: string };
-  reason: string;
-  user: string | null;
-  clauses: { source: string; ref: string }[];
-  /** When it happened on the PC. */
-  at: string;
-  receivedAt: string;
+export interface ForwarderStatus {
+  /** Violation events not yet delivered. */
+  backlog: number;
+  oldestPendingAt: string | null;
+  /** The oldest pending event waits longer than the limit (see behindAfterMs). */
+  behind: boolean;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  lastDeliveredAt: string | null;
+  delivered: number;
+  abandoned: number;
+  /** The collector node delivering it now. */
+  node: string | null;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-/** RFC 5424 §6.2.1 severities: crit, err, warning, notice, informational. */
-const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4, low: 5, info: 6 };
-/** local0 (RFC 5424 table 1). */
-const FACILITY = 16;
-/** RFC 5612 reserves enterprise number 32473 for documentation and examples; sites may map it. */
-const SD_ID = 'mamori@32473';
-
-/** Header fields: printable US-ASCII without spaces, at most `max` characters (RFC 5424 §6). */
-function headerField(v: string, max: number): string {
-  const s = v.replace(/[^\x21-\x7e]/g, '_').slice(0, max);
-  return s || '-';
+export interface ForwarderInput {
+  kind: string;
+  target: string;
+  minSeverity?: Severity;
+  includeHistory?: boolean;
+  /** Webhook: the HMAC secret (at least 32 characters); generated when absent. */
+  secret?: string;
+  /** syslog-tls: PEM of a site CA; absent = the collector's own CA. */
+  caPem?: string;
 }
 
-const sdValue = (v: string): string => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
-
-/** One RFC 5424 message (without transport framing). */
-export function syslogMessage(v: ForwardedViolation): string {
-  const pri = FACILITY * 8 + (v.type === 'violation.closed' ? 6 : SYSLOG_SEVERITY[v.severity]);
-  const params: [string, string][] = [
-    ['agent', v.agentId],
-    ['rule', v.ruleId],
-    ['check', v.checkId],
-    ['subject', v.subject],
-    ['severity', v.severity],
-    ['department', v.department ?? ''],
-    ['user', v.user ?? ''],
-    ['clauses', v.clauses.map((c) => `${c.source}:${c.ref}`).join(' ')],
-    ['received', v.receivedAt],
-  ];
-  const sd = `[${SD_ID} ${params.map(([k, val]) => `${k}="${sdValue(val)}"`).join(' ')}]`;
-  const text = `${v.type === 'violation.opened' ? 'OPEN' : 'CLOSED'} ${v.title.ja} / ${v.title.en}: ${v.reason}`;
-  // MSG in UTF-8 starts with a BOM (RFC 5424 §6.4).
-  return `<${pri}>1 ${v.at} ${headerField(v.hostname, 255)} mamori - ${headerField(v.type, 32)} ${sd} \uFEFF${text}`;
+export interface ForwardingOptions {
+  timings?: Partial<RunnerTimings>;
+  /** A forwarder whose oldest pending event waits longer than this is behind, FWD-001 (default 15 min). */
+  behindAfterMs?: number;
+  /** How often forwarders are checked for being behind (default 60 s). */
+  behindCheckMs?: number;
 }
 
-interface Sink {
-  send(v: ForwardedViolation): void;
-  close(): void;
+export interface ForwardersDeps {
+  store: Store;
+  bus: CollectorBus;
+  nodeId: string;
+  dataDir: string;
+  log: Logger;
+  /** The department and group a PC is assigned to (the console's fleet). */
+  assignmentOf(agentId: string): { department: string | null; group: string | null };
 }
 
-function parseHostPort(target: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(target.trim());
-  if (!m || Number(m[3]) > 65535 || Number(m[3]) === 0) throw badRequest(`${target}: expected HOST:PORT`);
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
-}
-
-class UdpSink implements Sink {
-  private readonly socket: UdpSocket;
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly log: Logger,
-  ) {
-    this.socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    this.socket.on('error', (err) => this.log.warn('syslog udp forwarder', { error: err.message }));
-    this.socket.unref();
-  }
-  send(v: ForwardedViolation): void {
-    const buf = Buffer.from(syslogMessage(v), 'utf8');
-    // RFC 5426 §3.2: one message per datagram; receivers must take 480 bytes, should take 2048.
-    this.socket.send(buf, this.port, this.host);
-  }
-  close(): void {
-    this.socket.close();
-  }
-}
-
-class TcpSink implements Sink {
-  private socket: Socket | undefined;
-  private connected = false;
-  private readonly queue: string[] = [];
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
-  static readonly MAX_QUEUE = 10_000;
-
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly log: Logger,
-  ) {
-    this.open();
-  }
-  private open(): void {
-    if (this.closed) return;
-    const s = connect({ host: this.host, port: this.port });
-    this.socket = s;
-    s.setNoDelay(true);
-    s.on('connect', () => {
-      this.connected = true;
-      for (const m of this.queue.splice(0)) s.write(m);
-    });
-    s.on('error', (err) => this.log.warn('syslog tcp forwarder', { error: err.message }));
-    s.on('close', () => {
-      this.connected = false;
-      if (!this.closed) this.retry = setTimeout(() => this.open(), 2000).unref();
-    });
-  }
-  send(v: ForwardedViolation): void {
-    const msg = syslogMessage(v);
-    // Octet counting: "<length> <message>" (RFC 6587 §3.4.1), so messages may contain newlines.
-    const framed = `${Buffer.byteLength(msg, 'utf8')} ${msg}`;
-    if (this.connected && this.socket) this.socket.write(framed);
-    else {
-      if (this.queue.length >= TcpSink.MAX_QUEUE) this.queue.shift();
-      this.queue.push(framed);
-    }
-  }
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.retry);
-    this.socket?.end();
-    this.socket?.destroy();
-  }
-}
-
-class WebhookSink implements Sink {
-  private chain: Promise<void> = Promise.resolve();
-  constructor(
-    private readonly url: string,
-    private readonly log: Logger,
-  ) {}
-  send(v: ForwardedViolation): void {
-    this.chain = this.chain.then(() => this.post(v, 0));
-  }
-  private async post(v: ForwardedViolation, attempt: number): Promise<void> {
-    try {
-      const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'mamori-collector' }, body: JSON.stringify(v), signal: AbortSignal.timeout(5000) });
-      if (res.status >= 500 && attempt < 2) return this.post(v, attempt + 1);
-      if (!res.ok) this.log.warn('webhook forwarder', { status: res.status, url: this.url });
-    } catch (err) {
-      if (attempt < 2) {
-        await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
-        return this.post(v, attempt + 1);
-      }
-      this.log.warn('webhook forwarder', { error: (err as Error).message, url: this.url });
-    }
-  }
-  close(): void {}
-}
-
-export function validateForwarder(kind: string, target: string): { kind: ForwarderKind; target: string } {
-  if (!FORWARDER_KINDS.includes(kind as ForwarderKind)) throw badRequest(`kind must be one of ${FORWARDER_KINDS.join(', ')}`);
+export function validateForwarder(input: ForwarderInput): { kind: ForwarderKind; target: string } {
+  const kind = input.kind as ForwarderKind;
+  if (!FORWARDER_KINDS.includes(kind)) throw badRequest(`kind は ${FORWARDER_KINDS.join(', ')} のいずれかです`);
   if (kind === 'webhook') {
     let url: URL;
     try {
-      url = new URL(target);
+      url = new URL(input.target);
     } catch {
-      throw badRequest(`${target}: not a URL`);
+      throw badRequest(`${input.target}: URL ではありません`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('webhook URL must be http or https');
-    return { kind: 'webhook', target: url.toString() };
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('Webhook の URL は http または https です');
+    if (input.secret !== undefined && input.secret.length < 32) throw badRequest('Webhook の秘密鍵は 32 文字以上です');
+    return { kind, target: url.toString() };
   }
-  parseHostPort(target);
-  return { kind: kind as ForwarderKind, target: target.trim() };
+  if (!parseHostPort(input.target)) throw badRequest(`${input.target}: ホスト:ポート の形式で指定してください`);
+  if (input.caPem !== undefined && kind !== 'syslog-tls') throw badRequest('CA 証明書は syslog-tls でのみ指定できます');
+  if (input.caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(input.caPem)) throw badRequest('CA 証明書は PEM 形式で指定してください');
+  return { kind, target: input.target.trim() };
 }
 
 export class Forwarders {
-  private sinks = new Map<string, { config: ForwarderConfig; sink: Sink }>();
+  private runners = new Map<string, ForwarderRunner>();
+  private readonly timings: RunnerTimings;
+  private readonly behindAfterMs: number;
+  private readonly behindCheckMs: number;
+  private behindTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly sql: SqlRunner,
-    private readonly log: Logger,
-  ) {}
+    private readonly deps: ForwardersDeps,
+    opts: ForwardingOptions = {},
+  ) {
+    this.timings = { ...RUNNER_DEFAULTS, ...opts.timings };
+    this.behindAfterMs = opts.behindAfterMs ?? 15 * 60_000;
+    this.behindCheckMs = opts.behindCheckMs ?? 60_000;
+  }
 
-  /** Whether any forwarder is open (the bus listener returns at once otherwise). */
-  get active(): boolean {
-    return this.sinks.size > 0;
+  private get sql() {
+    return this.deps.store.sql;
   }
 
   async list(): Promise<ForwarderConfig[]> {
@@ -226,68 +140,153 @@ export class Forwarders {
       target: String(r.target),
       minSeverity: r.min_severity as Severity,
       enabled: Number(r.enabled) === 1,
+      since: r.since === null || r.since === undefined ? String(r.created_at) : String(r.since),
+      trust: r.kind === 'syslog-tls' ? (r.ca_pem ? 'site' : 'collector') : null,
       createdAt: String(r.created_at),
       createdBy: String(r.created_by),
     }));
   }
 
-  async add(input: { kind: string; target: string; minSeverity?: Severity }, by: string): Promise<ForwarderConfig> {
-    const { kind, target } = validateForwarder(input.kind, input.target);
+  async status(id: string, since: string): Promise<ForwarderStatus> {
+    const [backlog, state] = await Promise.all([this.deps.store.forwardBacklog(id, since), this.deps.store.forwardState(id)]);
+    const behind = backlog.oldestReceivedAt !== null && Date.now() - Date.parse(backlog.oldestReceivedAt) > this.behindAfterMs;
+    const leaseLive = state.leaseUntil !== null && state.leaseUntil > new Date().toISOString();
+    return { backlog: backlog.pending, oldestPendingAt: backlog.oldestReceivedAt, behind, lastError: state.lastError, lastErrorAt: state.lastErrorAt, lastDeliveredAt: state.lastDeliveredAt, delivered: state.delivered, abandoned: state.abandoned, node: leaseLive ? state.leaseOwner : null };
+  }
+
+  async listWithStatus(): Promise<(ForwarderConfig & { status: ForwarderStatus })[]> {
+    return Promise.all((await this.list()).map(async (f) => ({ ...f, status: await this.status(f.id, f.since) })));
+  }
+
+  /** Add a forwarder; a webhook's secret is returned here once and never again. */
+  async add(input: ForwarderInput, by: string): Promise<{ forwarder: ForwarderConfig; secret?: string }> {
+    const { kind, target } = validateForwarder(input);
     const minSeverity = input.minSeverity ?? 'info';
-    if (!(minSeverity in SEVERITY_RANK)) throw badRequest('minSeverity must be a severity');
+    if (!SEVERITIES.includes(minSeverity)) throw badRequest('minSeverity は重要度 (critical, high, medium, low, info) です');
+    if (kind === 'syslog-tls' && input.caPem === undefined && !existsSync(join(tlsDir(this.deps.dataDir), 'ca.crt'))) throw badRequest('このコレクターには CA がありません: サイトの CA 証明書 (caPem) を指定してください');
+    const secret = kind === 'webhook' ? (input.secret ?? randomBytes(32).toString('hex')) : null;
     const id = newId('fwd');
-    await this.sql.run('INSERT INTO console_forwarders (id, kind, target, min_severity, enabled, created_at, created_by) VALUES (?, ?, ?, ?, 1, ?, ?)', [id, kind, target, minSeverity, new Date().toISOString(), by]);
+    const createdAt = new Date().toISOString();
+    await this.sql.run('INSERT INTO console_forwarders (id, kind, target, min_severity, enabled, created_at, created_by, secret, ca_pem, since) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)', [
+      id,
+      kind,
+      target,
+      minSeverity,
+      createdAt,
+      by,
+      secret,
+      input.caPem ?? null,
+      input.includeHistory ? '' : createdAt,
+    ]);
     await this.reload();
-    return (await this.list()).find((f) => f.id === id)!;
+    const forwarder = (await this.list()).find((f) => f.id === id)!;
+    return secret && input.secret === undefined ? { forwarder, secret } : { forwarder };
+  }
+
+  /** A new webhook secret, returned once. */
+  async rotateSecret(id: string, secret?: string): Promise<string> {
+    const f = (await this.list()).find((x) => x.id === id);
+    if (!f) throw notFound(`転送先 ${id} はありません`);
+    if (f.kind !== 'webhook') throw badRequest('秘密鍵は Webhook の転送先にだけあります');
+    if (secret !== undefined && secret.length < 32) throw badRequest('Webhook の秘密鍵は 32 文字以上です');
+    const next = secret ?? randomBytes(32).toString('hex');
+    await this.sql.run('UPDATE console_forwarders SET secret = ? WHERE id = ?', [next, id]);
+    await this.reload();
+    return next;
   }
 
   async remove(id: string): Promise<void> {
     const changed = await this.sql.run('DELETE FROM console_forwarders WHERE id = ?', [id]);
-    if (!changed) throw notFound(`no forwarder ${id}`);
+    if (!changed) throw notFound(`転送先 ${id} はありません`);
     await this.reload();
+    await this.deps.store.forwardForget(id);
+    await closeBehind(this.deps, id, '転送先が削除されました');
   }
 
-  /** (Re)open a sink for every enabled forwarder. */
+  /** (Re)start a runner for every enabled forwarder, and the check for forwarders behind. */
   async reload(): Promise<void> {
-    for (const { sink } of this.sinks.values()) sink.close();
-    this.sinks.clear();
+    await this.stopRunners();
+    this.behindTimer ??= setInterval(() => void this.checkBehind().catch((err: Error) => this.deps.log.warn('forwarder behind check failed', { error: err.message })), this.behindCheckMs);
+    this.behindTimer.unref();
+    const rows = new Map((await this.sql.all<Record<string, unknown>>('SELECT id, secret, ca_pem FROM console_forwarders')).map((r) => [String(r.id), r]));
     for (const config of await this.list()) {
       if (!config.enabled) continue;
-      let sink: Sink;
-      if (config.kind === 'webhook') sink = new WebhookSink(config.target, this.log);
-      else {
-        const { host, port } = parseHostPort(config.target);
-        sink = config.kind === 'syslog-udp' ? new UdpSink(host, port, this.log) : new TcpSink(host, port, this.log);
+      const row = rows.get(config.id)!;
+      const runner = new ForwarderRunner(
+        { id: config.id, minSeverity: config.minSeverity, since: config.since, batch: config.kind === 'webhook' ? 10 : 200 },
+        this.sinkOf(config, row.secret as string | null, row.ca_pem as string | null),
+        { store: this.deps.store, nodeId: this.deps.nodeId, log: this.deps.log, render: (item) => this.render(item), timings: this.timings },
+      );
+      this.runners.set(config.id, runner);
+      runner.start();
+    }
+  }
+
+  private sinkOf(config: ForwarderConfig, secret: string | null, caPem: string | null): Sink {
+    if (config.kind === 'webhook') return new WebhookSink(config.target, secret ?? '');
+    const { host, port } = parseHostPort(config.target)!;
+    if (config.kind === 'syslog-udp') return new UdpSink(host, port);
+    if (config.kind === 'syslog-tcp') return new StreamSink(host, port);
+    return new StreamSink(host, port, caPem ?? readFileSync(join(tlsDir(this.deps.dataDir), 'ca.crt'), 'utf8'));
+  }
+
+  /** A violation was stored on this node: deliver now rather than at the next poll. */
+  wake(): void {
+    for (const r of this.runners.values()) r.wake();
+  }
+
+  /** Open FWD-001 for each forwarder behind, close it for each that caught up. */
+  async checkBehind(): Promise<void> {
+    for (const f of await this.list()) {
+      if (!f.enabled) continue;
+      const st = await this.status(f.id, f.since);
+      if (st.behind) {
+        const waitedMinutes = Math.floor((Date.now() - Date.parse(st.oldestPendingAt!)) / 60_000);
+        const reason = `転送先 ${f.target} (${f.kind}) に未送信の違反が ${st.backlog} 件あり、最も古いものは ${waitedMinutes} 分待っています${st.lastError ? `。最後のエラー: ${st.lastError}` : ''}`;
+        const facts = { forwarder: f.id, kind: f.kind, target: f.target, backlog: st.backlog, oldestPendingAt: st.oldestPendingAt, lastError: st.lastError, lastErrorAt: st.lastErrorAt, limitMinutes: Math.round(this.behindAfterMs / 60_000) };
+        if (await openBehind(this.deps, f.id, facts, reason.slice(0, 1000))) this.deps.log.error(`FWD-001: ${reason}`, { forwarder: f.id });
+      } else if (await closeBehind(this.deps, f.id, `転送が追いつきました (未送信 ${st.backlog} 件)`)) {
+        this.deps.log.info(`FWD-001 closed: forwarder ${f.id} caught up`, { forwarder: f.id });
       }
-      this.sinks.set(config.id, { config, sink });
     }
   }
 
-  /** Send to every forwarder whose minimum severity the violation reaches. */
-  forward(v: ForwardedViolation, only?: string): void {
-    for (const { config, sink } of this.sinks.values()) {
-      if (only && config.id !== only) continue;
-      if (SEVERITY_RANK[v.severity] > SEVERITY_RANK[config.minSeverity]) continue;
-      sink.send(v);
+  async stop(): Promise<void> {
+    clearInterval(this.behindTimer);
+    this.behindTimer = undefined;
+    await this.stopRunners();
+  }
+
+  private async stopRunners(): Promise<void> {
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(runners.map((r) => r.stop()));
+  }
+
+  /** The forwarded record of a stored violation event, completed from the violation as stored (for a close: its severity, title, facts). */
+  async render(item: ForwardItem): Promise<ForwardedViolation> {
+    const e = item.event;
+    const a = this.deps.assignmentOf(item.agentId);
+    const base = { id: item.eventId, agentId: item.agentId, hostname: item.hostname, department: a.department ?? '', group: a.group ?? '', at: e.at, receivedAt: item.receivedAt };
+    if (e.kind === 'violation.opened') {
+      const v = e.violation;
+      return { ...base, type: e.kind, ruleId: v.ruleId, checkId: v.checkId, subject: v.subject, details: subjectDetails(v.facts, v.subject), severity: v.severity, title: v.title, message: v.message, reason: v.reason, user: v.user ?? '', clauses: v.clauses };
     }
+    if (e.kind !== 'violation.closed') throw new Error(`not a violation event: ${e.kind}`);
+    const stored = (await this.deps.store.listViolations({ agentId: item.agentId, ruleId: e.ruleId })).find((v) => v.subject === e.subject);
+    return {
+      ...base,
+      type: e.kind,
+      ruleId: e.ruleId,
+      checkId: e.checkId,
+      subject: e.subject,
+      details: subjectDetails(stored?.facts ?? {}, e.subject),
+      severity: stored?.severity ?? 'info',
+      title: stored?.title ?? { ja: e.ruleId, en: e.ruleId },
+      message: stored?.message ?? { ja: '', en: '' },
+      reason: e.reason,
+      user: stored?.user ?? '',
+      clauses: stored?.clauses ?? [],
+    };
   }
-
-  close(): void {
-    for (const { sink } of this.sinks.values()) sink.close();
-    this.sinks.clear();
-  }
-}
-
-/** The forwarded record of a stored agent event, or undefined for events that are not violations. */
-export function forwardedOf(e: StoredAgentEvent, lookup: (agentId: string, ruleId: string, subject: string) => { department: string | null; severity?: Severity; title?: { ja: string; en: string }; clauses?: { source: string; ref: string }[] }): ForwardedViolation | undefined {
-  const ev = e.event;
-  if (ev.kind === 'violation.opened') {
-    const v = ev.violation;
-    return { type: ev.kind, agentId: e.agentId, hostname: e.hostname, department: lookup(e.agentId, v.ruleId, v.subject).department, ruleId: v.ruleId, checkId: v.checkId, subject: v.subject, severity: v.severity, title: v.title, reason: v.reason, user: v.user ?? null, clauses: v.clauses, at: ev.at, receivedAt: e.receivedAt };
-  }
-  if (ev.kind === 'violation.closed') {
-    const l = lookup(e.agentId, ev.ruleId, ev.subject);
-    return { type: ev.kind, agentId: e.agentId, hostname: e.hostname, department: l.department, ruleId: ev.ruleId, checkId: ev.checkId, subject: ev.subject, severity: l.severity ?? 'info', title: l.title ?? { ja: ev.ruleId, en: ev.ruleId }, reason: ev.reason, user: null, clauses: l.clauses ?? [], at: ev.at, receivedAt: e.receivedAt };
-  }
-  return undefined;
 }

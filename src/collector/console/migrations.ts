@@ -174,6 +174,15 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       )
     `,
   },
+  {
+    version: 202612062202,
+    name: 'forwarder webhook secret, syslog TLS CA, start of forwarding',
+    sql: `
+      ALTER TABLE console_forwarders ADD COLUMN secret TEXT;
+      ALTER TABLE console_forwarders ADD COLUMN ca_pem TEXT;
+      ALTER TABLE console_forwarders ADD COLUMN since TEXT
+    `,
+  },
 ];
 
 /**
@@ -185,7 +194,10 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
 export async function migrateConsole(sql: SqlRunner): Promise<number[]> {
   return sql.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.get("SELECT pg_advisory_xact_lock(hashtext('mamori.console.migrations'))");
-    await tx.run('CREATE TABLE IF NOT EXISTS console_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    await tx.run('CREATE TABLE IF NOT EXISTS console_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    // Versions are dated (YYYYMMDDnnnn), past PostgreSQL's 32-bit INTEGER of the first release
+    // of this table; SQLite's INTEGER is already 64-bit.
+    if (tx.dialect === 'postgres') await tx.run('ALTER TABLE console_migrations ALTER COLUMN version TYPE BIGINT');
     const done = new Set((await tx.all<{ version: number }>('SELECT version FROM console_migrations')).map((r) => Number(r.version)));
     const applied: number[] = [];
     for (const step of CONSOLE_MIGRATIONS) {

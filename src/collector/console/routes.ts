@@ -9,6 +9,7 @@ import { Accounts } from './accounts.js';
 import { ROLE_PERMISSIONS, ROLES } from './authz.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden, notFound } from './errors.js';
+import { forwarderRoutes } from './forwarders-routes.js';
 import type { RouteDef } from './http.js';
 import { SESSION_COOKIE, sessionCookie } from './http.js';
 import { MEDIA_STATUS, ENCRYPTION } from './media.js';
@@ -53,7 +54,7 @@ const MediaBody = z.object({
 });
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  const { accounts, audit, fleet, media, exceptions, policy, reports, forwarders, ctx } = s;
+  const { accounts, audit, fleet, media, exceptions, policy, reports, ctx } = s;
   return [
     // ------------------------------------------------------------------ session
     {
@@ -102,7 +103,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.password_changed',
       async handler(req, _reply, p) {
         const b = parse(z.object({ current: z.string().max(256), next: z.string().max(256) }), req.body);
-        await accounts.changePassword(me(p).userId, b.current, b.next);
+        await accounts.changePassword(me(p).userId, b.current, b.next, parseCookies(req.headers.cookie).get(SESSION_COOKIE));
         s.initialAdminChanged(me(p).username);
         return { ok: true };
       },
@@ -400,6 +401,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       method: 'POST',
       url: '/api/v1/media/import',
       access: 'media.import',
+      bodyLimit: 10 * 1024 * 1024,
       audit: 'media.imported',
       async handler(req, _reply, p) {
         if (typeof req.body !== 'string') throw badRequest('send the CSV as text/csv');
@@ -575,34 +577,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         return { oneTimePassword: password };
       },
     },
-    {
-      method: 'GET',
-      url: '/api/v1/forwarders',
-      access: 'forwarders.manage',
-      async handler() {
-        return { forwarders: await forwarders.list() };
-      },
-    },
-    {
-      method: 'POST',
-      url: '/api/v1/forwarders',
-      access: 'forwarders.manage',
-      audit: 'forwarder.added',
-      async handler(req, _reply, p) {
-        const b = parse(z.object({ kind: z.string().max(16), target: z.string().max(500), minSeverity: Severity.optional() }), req.body);
-        return { forwarder: await forwarders.add(b, me(p).username) };
-      },
-    },
-    {
-      method: 'DELETE',
-      url: '/api/v1/forwarders/:id',
-      access: 'forwarders.manage',
-      audit: 'forwarder.removed',
-      async handler(req) {
-        await forwarders.remove(params(req).id!);
-        return { ok: true };
-      },
-    },
+    ...forwarderRoutes(s),
   ];
 }
 

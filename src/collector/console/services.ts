@@ -9,6 +9,7 @@ import type { Catalogue } from '../../shared/catalogue/load.js';
 import type { PolicyDocument } from '../../shared/protocol/messages.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
+import type { SqlRunner } from '../store/sql.js';
 import type { AgentRecord } from '../store/store.js';
 import type { AccountOptions, UserRecord } from './accounts.js';
 import { Accounts } from './accounts.js';
@@ -19,7 +20,8 @@ import { forbidden } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { Exceptions } from './exceptions.js';
 import { Fleet } from './fleet.js';
-import { forwardedOf, Forwarders } from './forwarders.js';
+import { Forwarders } from './forwarders.js';
+import type { ForwardingOptions } from './forwarders.js';
 import type { RouteDef } from './http.js';
 import { MediaLedger } from './media.js';
 import { PolicyStore } from './policy.js';
@@ -38,6 +40,8 @@ export interface ConsoleOptions {
   catalogue?: Catalogue;
   /** Directory of the static UI (index.html …). */
   uiDir?: string;
+  /** Retry timings and the "behind" limit of the forwarders. */
+  forwarding?: ForwardingOptions;
 }
 
 export class ConsoleServices {
@@ -69,10 +73,10 @@ export class ConsoleServices {
     this.policy = new PolicyStore(sql, catalogue.rules, clock);
     this.media = new MediaLedger(sql, clock);
     const ruleIds = new Set(catalogue.rules.map((r) => r.id));
-    this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock);
+    this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock, (agentId) => this.fleet.assignmentOf(agentId).department);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
     this.reports = new Reports(ctx.store, this.fleet, catalogue.rules, () => this.activeExceptions(), clock);
-    this.forwarders = new Forwarders(sql, ctx.log);
+    this.forwarders = new Forwarders({ store: ctx.store, bus: ctx.bus, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);
   }
 
   async start(): Promise<void> {
@@ -87,11 +91,11 @@ export class ConsoleServices {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.ctx.bus.off('event', this.onEvent);
     this.stream?.close();
-    this.forwarders.close();
+    await this.forwarders.stop();
   }
 
   /** Active exceptions, cached (refreshed on every change and by housekeeping). */
@@ -149,18 +153,40 @@ export class ConsoleServices {
   /** On first start there is no account: make `admin` with a one-time password it must change at first login. */
   private async ensureInitialAdmin(): Promise<void> {
     const file = join(this.ctx.dataDir, INITIAL_ADMIN_FILE);
-    if ((await this.accounts.count()) > 0) {
+    const password = Accounts.oneTimePassword();
+    const created = await this.createInitialAdminOnce(password);
+    if (!created) {
       const admin = await this.accounts.byName('admin');
       if (!admin?.mustChangePassword && existsSync(file)) rmSync(file, { force: true });
+      if (admin?.mustChangePassword && !existsSync(file)) this.ctx.log.warn(`console: the initial account "admin" was made by another collector node; its one-time password is in ${INITIAL_ADMIN_FILE} of that node's data directory`);
       return;
     }
-    const password = Accounts.oneTimePassword();
-    await this.accounts.create({ username: 'admin', displayName: '管理者 (admin)', role: 'admin', password, temporary: true, createdBy: 'system' });
     this.initialAdmin = { username: 'admin', password };
     writeFileSync(file, `user: admin\npassword: ${password}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     await this.audit.append(systemActor, 'account.created', 'account admin', { initial: true });
     this.ctx.log.warn(`console: initial account "admin" created; its one-time password is in ${file} (change it at first login)`);
+  }
+
+  /**
+   * Make `admin` when there is no account yet; false when one exists. Collector nodes on one
+   * PostgreSQL database may start at the same instant: an advisory lock held for the
+   * transaction makes them take turns, so exactly one of them creates the account (and holds
+   * its one-time password file).
+   */
+  private async createInitialAdminOnce(password: string): Promise<boolean> {
+    const sql = this.ctx.store.sql;
+    const create = async (tx: SqlRunner): Promise<boolean> => {
+      const accounts = new Accounts(tx, this.accounts.options, this.options.clock ?? systemClock);
+      if ((await accounts.count()) > 0) return false;
+      await accounts.create({ username: 'admin', displayName: '管理者 (admin)', role: 'admin', password, temporary: true, createdBy: 'system' });
+      return true;
+    };
+    if (sql.dialect !== 'postgres') return create(sql);
+    return sql.transaction(async (tx) => {
+      await tx.get("SELECT pg_advisory_xact_lock(hashtext('mamori.console.initial-admin'))");
+      return create(tx);
+    });
   }
 
   initialAdminChanged(username: string): void {
@@ -199,25 +225,18 @@ export class ConsoleServices {
       return { department, message: { type: 'violation', violation: view, receivedAt: e.receivedAt } };
     }
     if (ev.kind === 'violation.closed') {
-      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, closedAt: ev.at, reason: ev.reason, receivedAt: e.receivedAt } };
+      // The close carries the severity of the violation it closes (watch --severity filters on it).
+      const severity = (await this.ctx.store.listViolations({ agentId: e.agentId, ruleId: ev.ruleId })).find((v) => v.subject === ev.subject)?.severity ?? null;
+      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, severity, closedAt: ev.at, reason: ev.reason, receivedAt: e.receivedAt } };
     }
     if (ev.kind === 'scan.result') return { department, message: { type: 'scan', requestId: ev.requestId, agentId: e.agentId, hostname: e.hostname, state: 'done', completedAt: ev.at, checks: ev.checks } };
     if (ev.kind === 'policy.applied') return { department, message: { type: 'policy.applied', agentId: e.agentId, hostname: e.hostname, version: ev.version, at: ev.at } };
     return undefined;
   }
 
-  private rulesById: Map<string, Catalogue['rules'][number]> | undefined;
-
+  /** A violation was stored: the forwarders deliver it from the store (durably, see forwarders.ts). */
   private readonly onEvent = (e: StoredAgentEvent): void => {
-    // The ingest path runs at tens of thousands of events per second: cheap when nothing forwards.
-    if (!this.forwarders.active || (e.event.kind !== 'violation.opened' && e.event.kind !== 'violation.closed')) return;
-    this.rulesById ??= new Map(this.catalogue.rules.map((r) => [r.id, r]));
-    const rules = this.rulesById;
-    const v = forwardedOf(e, (agentId, ruleId) => {
-      const r = rules.get(ruleId);
-      return { department: this.fleet.assignmentOf(agentId).department, ...(r ? { severity: r.severity, title: r.name, clauses: r.clauses } : {}) };
-    });
-    if (v) this.forwarders.forward(v);
+    if (e.event.kind === 'violation.opened' || e.event.kind === 'violation.closed') this.forwarders.wake();
   };
 
   auditAs(p: Principal, ip: string, action: string, target: string, detail: Record<string, unknown> = {}): Promise<AuditEntry> {

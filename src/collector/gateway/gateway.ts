@@ -83,7 +83,7 @@ export class AgentGateway {
   onStored: (events: StoredAgentEvent[]) => void = () => {};
   /** Called with every heartbeat of an authenticated agent and the collector time it arrived (clock-skew watch). */
   heartbeatListener: (agent: AgentRecord, frame: HeartbeatFrame, receivedAt: Date) => void = () => {};
-  /** Called when the collector held events above the agent's own counter and moved them aside (AGENT-005). */
+  /** Called when the collector held events above the agent's own counter and moved them aside (AGENT-006). */
   seqDisagreementListener: (agent: AgentRecord, disowned: Disowned, at: string) => void = () => {};
   private readonly preAuth: PreAuthLimits;
 

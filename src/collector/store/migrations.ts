@@ -7,6 +7,8 @@
  * JSON, INTEGER 0/1 for booleans, BIGINT for sequence numbers) so that the portable SQL of
  * the console (sql.ts) reads and compares them the same way on both.
  */
+import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -227,7 +229,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // public_key: the agent's Ed25519 key (base64 SPKI DER). Once it is set, secret is '' and
     // HMAC is refused for that agent. events_disowned: stored events above the sequence number
     // the agent itself has reached (a forged frame, or a state restored from a backup), moved
-    // out of the agent's sequence and kept as evidence (AGENT-005).
+    // out of the agent's sequence and kept as evidence (AGENT-006).
     sqlite: `
       ALTER TABLE agents ADD COLUMN public_key TEXT;
       CREATE TABLE events_disowned (
@@ -254,5 +256,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX events_disowned_agent ON events_disowned (agent_id, seq);
     `,
+  },
+  {
+    version: 202612061901,
+    name: 'identity of the collector cluster (CA and policy key fingerprints)',
+    // Written by the first node that starts on a PostgreSQL database; every later node compares
+    // its own TLS material with it (src/collector/cluster/identity.ts). Public values only.
+    sqlite: `
+      CREATE TABLE cluster_identity (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE cluster_identity (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 202612062201,
+    name: 'forwarder cursors, leases and the collector-raised events they deliver',
+    sqlite: FORWARDING_MIGRATION_SQL,
+    postgres: FORWARDING_MIGRATION_SQL,
   },
 ];

@@ -7,6 +7,7 @@
  * it already has and refuses a batch that would leave a hole in an agent's sequence.
  */
 import type { AgentEvent, ClauseRef, OsInfo, Segment, Severity } from '../../shared/protocol/messages.js';
+import type { ForwardingTables } from './forwarding.js';
 import type { SqlRunner } from './sql.js';
 
 export interface TokenRecord {
@@ -146,7 +147,8 @@ export class SequenceGapError extends Error {
   }
 }
 
-export interface Store {
+/** The forwarders' cursors, leases and state (forwarding.ts) are part of every store. */
+export interface Store extends ForwardingTables {
   readonly dialect: 'sqlite' | 'postgres';
   /** Portable SQL for features with tables of their own (see sql.ts). */
   readonly sql: SqlRunner;

@@ -11,7 +11,8 @@
  *                          power cut, with how long the agent was down (closed by an administrator)
  *   AGENT-003 uninstalled  agent.notice 'uninstalling' (closed at 'started', i.e. reinstalled)
  *   AGENT-004 tampered     agent.notice 'config.changed' / 'binary.changed' / 'catalogue.changed' (closed by an administrator)
- *   AGENT-005 sequence     the collector held events above the agent's own counter (gateway hook, or the
+ *   AGENT-005 watcher down agent.notice 'watcher.down' (subject: the watcher; closed at 'watcher.up' or 'started')
+ *   AGENT-006 sequence     the collector held events above the agent's own counter (gateway hook, or the
  *                          agent's 'seq.ahead'); closed by an administrator
  *   TIME-002  clock skew   |heartbeat.at − collector time| > `clockSkewMs` (closed by a heartbeat within it)
  *
@@ -100,7 +101,7 @@ export class TamperMonitor {
     });
   }
 
-  /** The gateway moved aside events above the agent's own counter (AGENT-005). */
+  /** The gateway moved aside events above the agent's own counter (AGENT-006). */
   seqDisagreement(agent: AgentRecord, facts: { count: number; storedLastSeq: number; resumeSeq: number }, at: string): void {
     const reason = `the collector held seq ${facts.resumeSeq + 1}…${facts.storedLastSeq} that the agent never numbered; ${facts.count} events moved aside`;
     this.serial(() => this.openIfNew(agent.id, agent.hostname, 'seqDisagreement', '', { disownedEvents: facts.count, collectorLastSeq: facts.storedLastSeq, resumedAfter: facts.resumeSeq }, reason, at, true));
@@ -125,6 +126,8 @@ export class TamperMonitor {
         await this.setLifecycle(agentId, 'running', e.at);
         await this.closeIfOpen(agentId, hostname, 'stopped', '', 'the agent started again', e.at);
         await this.closeIfOpen(agentId, hostname, 'uninstalled', '', 'the agent started again', e.at);
+        // A watcher that still fails after the restart reports itself down again.
+        for (const subject of this.openSubjects(agentId, 'watcherDown')) await this.closeIfOpen(agentId, hostname, 'watcherDown', subject, 'the agent started again', e.at);
         return;
       case 'stopping':
         if (detail.shutdown === true) return this.setLifecycle(agentId, 'shutdown', e.at);
@@ -147,9 +150,22 @@ export class TamperMonitor {
         const subject = e.notice === 'config.changed' ? 'config' : e.notice === 'binary.changed' ? 'binary' : 'catalogue';
         return this.openIfNew(agentId, hostname, 'tampered', subject, { ...detail }, `${subject} hash changed from ${String(detail.oldSha256 ?? '?').slice(0, 12)} to ${String(detail.newSha256 ?? '?').slice(0, 12)}`, e.at, true);
       }
+      case 'watcher.down':
+      case 'watcher.up': {
+        const subject = typeof detail.watcher === 'string' ? detail.watcher.slice(0, 64) : 'watcher';
+        const reason = typeof detail.reason === 'string' ? detail.reason : '';
+        if (e.notice === 'watcher.up') return void (await this.closeIfOpen(agentId, hostname, 'watcherDown', subject, `watcher ${subject} works again`, e.at));
+        return this.openIfNew(agentId, hostname, 'watcherDown', subject, { ...detail }, `watcher ${subject} down: ${reason}`.slice(0, 1000), e.at);
+      }
       default:
         return;
     }
+  }
+
+  /** Subjects of this agent's open violations of one kind. */
+  private openSubjects(agentId: string, kind: TamperKind): string[] {
+    const prefix = `${agentId}|${TAMPER_RULES[kind].id}|`;
+    return [...this.open].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   }
 
   /** Look for agents silent longer than the limit. */
@@ -201,6 +217,7 @@ export class TamperMonitor {
       policyVersion: 0,
       violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity: rule.severity, title: rule.title, message: rule.message, reason, clauses: rule.clauses, facts },
     };
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
     this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
   }
 
@@ -216,7 +233,10 @@ export class TamperMonitor {
     this.open.delete(key);
     if (changed === 0) return false;
     this.deps.log.info(`tamper evidence closed: ${rule.id} (${hostname || agentId}): ${reason}`, { agentId, ruleId: rule.id, subject });
-    this.deps.bus.emit('event', { agentId, hostname, event: { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason }, receivedAt: now });
+    const event: AgentEvent = { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason };
+    // Logged for the forwarders: these violations are not in the agent's event sequence.
+    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
+    this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
     return true;
   }
 }

@@ -10,7 +10,7 @@
 import type { ClauseRef, Severity } from '../../shared/protocol/messages.js';
 
 export interface TamperRule {
-  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'TIME-002';
+  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'AGENT-006' | 'TIME-002';
   severity: Severity;
   title: { ja: string; en: string };
   message: { ja: string; en: string };
@@ -51,6 +51,13 @@ export const TAMPER_RULES = {
     message: { ja: '前回の起動時からエージェントの設定ファイル、ルール定義またはプログラムが変更されています。正規の更新か確認してください。', en: "The agent's configuration, rule catalogue or program differs from its previous start; confirm it was an authorised update." },
     clauses: [{ source: '003', ref: '第8章3(2)イ' }, { source: '004', ref: '§8.5(1)エ' }],
   },
+  watcherDown: {
+    id: 'AGENT-005',
+    severity: 'medium',
+    title: { ja: 'エージェントの機器監視が停止している', en: "The agent's device watch has stopped" },
+    message: { ja: 'USB 機器の接続を即時に検知する監視が繰り返し失敗しています。接続は定期点検まで検知されません。', en: 'The watch that detects USB devices as they are plugged in keeps failing; devices are only seen at the next scheduled check.' },
+    clauses: LOG_LOSS,
+  },
   /**
    * The collector held events above the highest sequence number the agent itself has given
    * out: frames in this agent's name that its outbox never made (a forged frame), or the agent's
@@ -58,7 +65,7 @@ export const TAMPER_RULES = {
    * agent's own counter is followed. R-LOG-4 (003 第8章3(2)イ) and R-LOG-5.
    */
   seqDisagreement: {
-    id: 'AGENT-005',
+    id: 'AGENT-006',
     severity: 'high',
     title: { ja: 'エージェントの送信記録とコレクターの記録が食い違っている', en: "The agent's sequence disagrees with the collector's" },
     message: {

@@ -8,6 +8,9 @@
  *   none: any pass → fail;  else any unknown → unknown;  else pass
  * An expectation on a fact that could not be read is unknown (with the probe's reason),
  * never pass. With `each`, the rule is fail if any item fails, unknown if any is unknown.
+ * A list fact read only in part (present in `facts` and also named in `unknownFacts` with why it is
+ * incomplete, e.g. one package source failed) is judged on what was read: an `each` rule fails when
+ * a known item fails, and is unknown otherwise, since only a pass needs the whole list.
  * Expectations that are not applicable (a null fact with `nullIs: not_applicable`) are left out of
  * the table; when nothing is left the rule (or the item) is not applicable.
  * Before any of that: a rule disabled by policy, for another platform or segment, or off by default
@@ -124,12 +127,14 @@ function compare(exp: Expectation, actual: unknown, expected: unknown, now: Date
         ? { ok: hit !== undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no allowed pattern` }
         : { ok: hit === undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no listed pattern` };
     }
-    case 'age_lte': {
+    case 'age_lte':
+    case 'age_lt': {
       const t = typeof actual === 'string' ? Date.parse(actual) : NaN;
       if (Number.isNaN(t)) return { ok: false, why: `${f} is ${describe(actual)}, not a time` };
       const unitMs = exp.unit === 'hours' ? 3_600_000 : 86_400_000;
       const age = (now.getTime() - t) / unitMs;
-      return { ok: age <= Number(expected), why: `${f} is ${age.toFixed(1)} ${exp.unit ?? 'days'} old, limit ${expected}` };
+      const ok = exp.op === 'age_lte' ? age <= Number(expected) : age < Number(expected);
+      return { ok, why: `${f} is ${age.toFixed(1)} ${exp.unit ?? 'days'} old, limit ${exp.op === 'age_lt' ? '<' : ''}${expected}` };
     }
     case 'until_gte':
     case 'until_lt': {
@@ -215,7 +220,11 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
     return { ruleId: rule.id, result: 'unknown', reason, subjects: [{ subject: '', result: 'unknown', reason, excerpt: {} }] };
   }
   if (!Array.isArray(items)) throw new CatalogueError(`${rule.id}: ${rule.each} is not a list`);
+  // Read only in part: what was read can fail the rule, but cannot pass it.
+  const incomplete = input.unknownFacts[rule.each];
+  const partReason = `${rule.each} could only be read in part: ${incomplete}`;
   if (items.length === 0) {
+    if (incomplete !== undefined) return { ruleId: rule.id, result: 'unknown', reason: partReason, subjects: [{ subject: '', result: 'unknown', reason: partReason, excerpt: {} }] };
     return rule.whenEmpty === 'pass'
       ? { ruleId: rule.id, result: 'pass', reason: `no ${rule.each}`, subjects: [] }
       : na(`no ${rule.each}`);
@@ -228,10 +237,11 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
     const subject = rule.subject ? String(getPath(item, rule.subject) ?? index) : String(index);
     subjects.push({ subject, result: outcome, reason: why, excerpt: item as Record<string, unknown> });
   });
-  if (subjects.length === 0) return na(`no ${rule.each} to which the rule applies`);
   const failing = subjects.filter((s) => s.result === 'fail');
   const unknown = subjects.filter((s) => s.result === 'unknown');
-  if (failing.length) return { ruleId: rule.id, result: 'fail', reason: `${failing.length} of ${subjects.length} ${rule.each} fail`, subjects };
+  if (failing.length) return { ruleId: rule.id, result: 'fail', reason: `${failing.length} of ${subjects.length} ${rule.each} fail${incomplete !== undefined ? ` (${partReason})` : ''}`, subjects };
+  if (incomplete !== undefined) return { ruleId: rule.id, result: 'unknown', reason: partReason, subjects: [...subjects, { subject: '', result: 'unknown', reason: partReason, excerpt: {} }] };
+  if (subjects.length === 0) return na(`no ${rule.each} to which the rule applies`);
   if (unknown.length) return { ruleId: rule.id, result: 'unknown', reason: `${unknown.length} of ${subjects.length} ${rule.each} unknown`, subjects };
   return { ruleId: rule.id, result: 'pass', reason: `all ${subjects.length} ${rule.each} pass`, subjects };
 }

@@ -110,11 +110,12 @@ const OP_FACT_TYPE: Record<Expectation['op'], FactType[]> = {
   matches_any: ['string'],
   matches_none: ['string'],
   age_lte: ['string'],
+  age_lt: ['string'],
   until_gte: ['string'],
   until_lt: ['string'],
 };
 const LIST_OPS = new Set<Expectation['op']>(['in', 'not_in', 'matches_any', 'matches_none']);
-const NUMBER_VALUE_OPS = new Set<Expectation['op']>(['gt', 'gte', 'lt', 'lte', 'age_lte', 'until_gte', 'until_lt']);
+const NUMBER_VALUE_OPS = new Set<Expectation['op']>(['gt', 'gte', 'lt', 'lte', 'age_lte', 'age_lt', 'until_gte', 'until_lt']);
 
 interface LoadedRule {
   rule: Rule;

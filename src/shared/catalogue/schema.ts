@@ -16,6 +16,8 @@ export const Op = z.enum([
   'matches_any', 'matches_none',
   /** fact is an ISO time at most N hours/days ago (unit from `unit`) */
   'age_lte',
+  /** fact is an ISO time less than N hours/days ago (N = 0: never holds, i.e. fails at once) */
+  'age_lt',
   /** fact is an ISO date at least N days in the future */
   'until_gte',
   /** fact is an ISO date less than N days in the future (0: the date has passed) */

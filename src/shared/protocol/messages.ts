@@ -190,7 +190,7 @@ export const HelloFrame = z.object({
   os: OsInfo,
   agentVersion: z.string().max(64),
   policyVersion: z.number().int().nonnegative(),
-  /** Highest sequence number this agent has given out: the collector never holds more (a disagreement is AGENT-005). */
+  /** Highest sequence number this agent has given out: the collector never holds more (a disagreement is AGENT-006). */
   lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 }).refine((h) => h.signature !== undefined || h.proof !== undefined, { message: 'hello needs a signature (or, before key pairs, a proof)', path: ['signature'] });
 

@@ -8,7 +8,8 @@
  *
  * Made with @peculiar/x509 over node's WebCrypto (no openssl shell-out). Renewing the server
  * certificate: delete server.crt and start the collector; the CA and therefore every agent's
- * pin stay the same.
+ * pin stay the same. Adding an address PCs use (`addServerNames`, `mamori collector cert --san`)
+ * reissues the server certificate under the same CA with the old names plus the new ones.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -21,6 +22,7 @@ import type * as X509 from '@peculiar/x509';
 import 'reflect-metadata';
 import { TlsError } from './errors.js';
 import { certFingerprint } from './fingerprint.js';
+import { altNames } from './pin.js';
 
 /** @peculiar/x509, loaded after the Reflect shim and bound to node's WebCrypto. */
 async function x509lib(): Promise<typeof X509> {
@@ -205,4 +207,33 @@ export function loadTls(dataDir: string): TlsMaterial {
     if (err instanceof TlsError) throw err;
     throw new TlsError('TLS_MATERIAL_INVALID', `${dir}: ${(err as Error).message}`);
   }
+}
+
+/** The names (DNS and IP) the server certificate under DATA/tls covers. */
+export function serverCertNames(dataDir: string): string[] {
+  return altNames(new X509Certificate(readFileSync(join(tlsDir(dataDir), 'server.crt'), 'utf8')).subjectAltName);
+}
+
+/**
+ * Make the server certificate cover `names` too: when one is missing, a new server certificate
+ * is issued by the same CA for the old names plus the new ones (the CA, its fingerprint and so
+ * every agent's pin stay the same; the collector uses it from its next start). Creates the
+ * material first when there is none.
+ */
+export async function addServerNames(dataDir: string, names: readonly string[]): Promise<{ material: TlsMaterial; added: string[]; created: boolean }> {
+  const wanted = [...new Set(names.map((n) => n.trim().replace(/^\[|\]$/g, '')).filter(Boolean))];
+  if (!hasTls(dataDir)) {
+    const { material } = await initTls(dataDir, { names: wanted });
+    return { material, added: wanted, created: true };
+  }
+  const have = serverCertNames(dataDir);
+  const added = wanted.filter((n) => !have.some((h) => h.toLowerCase() === n.toLowerCase() || (isIP(n) && isIP(h) && sameIp(n, h))));
+  if (added.length > 0) await newServerCert(tlsDir(dataDir), await loadCa(tlsDir(dataDir)), [...have, ...added]);
+  return { material: loadTls(dataDir), added, created: false };
+}
+
+/** "::1" and "0:0:0:0:0:0:0:1" are the same address (the certificate text prints the long IPv6 form). */
+function sameIp(a: string, b: string): boolean {
+  const norm = (ip: string) => (isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname : ip);
+  return norm(a) === norm(b);
 }

@@ -49,8 +49,27 @@ export function acceptPinnedChain(chain: readonly Buffer[], pin: string, host: s
     if (now < Date.parse(c.validFrom) || now > Date.parse(c.validTo)) throw new TlsError('TLS_PIN_MISMATCH', `certificate ${c.subject.replaceAll('\n', ', ')} is not valid now (${c.validFrom} – ${c.validTo})`);
   }
   const identity = checkServerIdentity(host, { subject: {}, subjectaltname: leaf.subjectAltName ?? '' } as unknown as PeerCertificate);
-  if (identity) throw new TlsError('TLS_PIN_MISMATCH', identity.message);
+  // The pin is right here: only the address is missing from the certificate, which has its own fix.
+  if (identity) throw nameMismatch(host, leaf.subjectAltName);
   return pemOf(ca.raw);
+}
+
+/** The names a certificate's subjectAltName text ("DNS:a, IP Address:1.2.3.4") lists. */
+export function altNames(subjectAltName: string | undefined): string[] {
+  return (subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^(DNS|IP Address):/, ''))
+    .filter(Boolean);
+}
+
+/** TLS_NAME_MISMATCH: the collector's certificate does not list the address the agent used, and how to add it. */
+export function nameMismatch(host: string, subjectAltName: string | undefined): TlsError {
+  return new TlsError(
+    'TLS_NAME_MISMATCH',
+    `the collector's certificate does not cover the address "${host}" (it covers: ${altNames(subjectAltName).join(', ') || 'nothing'}). ` +
+      `On the collector run \`mamori collector cert --san ${host} --data DIR\` and restart it (the CA and the agents' pin stay the same), or use an address it covers. ` +
+      `/ 証明書に "${host}" が含まれていません: 収集サーバーで \`mamori collector cert --san ${host}\` を実行して再起動してください (CA とピンは変わりません)`,
+  );
 }
 
 /** Connect to the collector of `url` (wss:// or https://), check its chain against the pin, return the CA PEM. */

@@ -30,6 +30,9 @@ describe('antivirus Linux parsers', () => {
   test('mdatp health JSON: managed {value,scope} objects and bare values', () => {
     expect(parseMdatpHealth(fixture('antivirus', 'rhel9.mdatp-health.json'), now)).toEqual(fixtureJson('antivirus', 'rhel9.facts.json'));
     expect(parseMdatpHealth(fixture('antivirus', 'passive-unlicensed.mdatp-health.json'), now)).toEqual(fixtureJson('antivirus', 'passive-unlicensed.facts.json'));
+    // The snake_case names are the text output's: in JSON they are not the fields, so nothing is read from them.
+    expect(parseMdatpHealth('{"real_time_protection_enabled": true, "passive_mode_enabled": false}', now)).toMatchObject({ realTimeProtection: null, passive: null });
+    expect(parseMdatpHealth('{"definitionsStatus": {"$type": "up_to_date"}, "definitionsUpdated": 1763530000}', now)).toMatchObject({ definitionsUpToDate: true, definitionsUpdatedAt: '2025-11-19T05:26:40.000Z' });
     expect(parseMdatpHealth('ERROR: daemon not running', now)).toBeNull();
     expect(parseMdatpHealth('[]', now)).toBeNull();
   });
@@ -91,6 +94,27 @@ describe('antivirus Linux collector: distinct states', () => {
     expect(r.facts.signatureUpdatedAt).toBeUndefined();
     expect(r.unknownFacts.signatureUpdatedAt).toBeTruthy();
     expect(r.facts.running).toBe(true);
+  });
+  test.each([
+    ['one version answer not recorded', { 'clamav.clamd-version': FAILURES.missing!, 'clamav.clamscan-version': { ok: false, failure: 'NOT_RECORDED', detail: 'no recording' } }],
+    ['clamscan --version failing', { 'clamav.clamscan-version': { ok: false, failure: 'EXEC_FAILED', detail: 'exited 1', exitCode: 1 } }],
+    ['mdatp health failing without wdavdaemon', { 'mdatp.health': { ok: false, failure: 'EXEC_FAILED', detail: 'exited 1', exitCode: 1 } }],
+    ['mdatp health timing out', { 'mdatp.health': FAILURES.timeout! }],
+  ] as const)('no product answered and %s → unknown, never "installed"', async (_n, failing) => {
+    const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...procs({ 50: 'bash' }), 'opt.list': dir([]), ...failing }, now));
+    expect(r.status).toBe('unknown');
+    expect(r.reason).toMatch(/is installed is unknown/);
+    expect(r.facts.installed).toBeUndefined();
+  });
+  test('a failed version answer with clamd running is still ClamAV, running', async () => {
+    const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...procs({ 50: 'clamd' }), 'clamav.clamd-version': FAILURES.timeout!, 'opt.list': dir([]) }, now));
+    expect(r.facts).toMatchObject({ installed: true, primaryProduct: 'ClamAV', running: true, realTimeProtection: false });
+  });
+  test('a process whose status cannot be read leaves "not running" unknown', async () => {
+    const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...procs({ 50: 'bash' }), 'proc.list': dir(['50', '51']), 'proc.51.status': FAILURES.accessDenied!, ...clamInstalled }, now));
+    expect(r.facts.installed).toBe(true);
+    expect(r.facts.running).toBeUndefined();
+    expect(r.unknownFacts.running).toMatch(/1 process\(es\) could not be read: 51: ACCESS_DENIED/);
   });
   test('process list unreadable → running unknown; nothing found and a source unreadable → check unknown', async () => {
     const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...clamInstalled, 'proc.list': FAILURES.accessDenied! }, now));

@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { compareVersions, isSecurityCandidate, lastAptUpgrade, newerKernelInstalled, osIdFromRelease, parseAptPolicy, parseAptSimulation, parseDnfCheckUpdate, parseDnfUpdateinfo, parseOsRelease, parseUtcOffset } from '../../../agent/checks/os-patches/linux-parse.js';
+import { compareVersions, isSecurityCandidate, lastAptUpgrade, newerKernelInstalled, osIdFromRelease, parseAptPolicy, parseAptSimulation, parseDnfAdvisoryDates, parseDnfCheckUpdate, parseDnfUpdateinfo, parseOsRelease, parseUtcOffset } from '../../../agent/checks/os-patches/linux-parse.js';
 import { FIRST_SEEN_MEMORY_KEY } from '../../../agent/checks/os-patches/linux.js';
 import { OsPatchesFacts } from '../../../agent/checks/os-patches/facts.js';
 import { MapMemory, runLinuxCheck } from '../../helpers/linux-context.js';
 import { FAILURES, ScriptedProbes, dir, fixture, fixtureJson } from '../../helpers/linux-probes.js';
+import type { Scripted } from '../../helpers/linux-probes.js';
 
 const F = (n: string): string => fixture('os-patches', n);
 
@@ -59,10 +60,24 @@ describe('os-patches Linux collector', () => {
     mem.set(FIRST_SEEN_MEMORY_KEY, { openssl: '2025-11-01T00:00:00.000Z', 'gone-package': '2025-10-01T00:00:00.000Z' });
     const r = await runLinuxCheck('os-patches', new ScriptedProbes(ubuntu), {}, mem);
     expect(OsPatchesFacts.parse(r.facts)).toBeTruthy();
-    expect(r.facts).toMatchObject({ osId: 'ubuntu-24.04', osBuild: '6.8.0-48-generic', pendingUpdatesTotal: 5, oldestPendingSecuritySince: '2025-11-01T00:00:00.000Z', updateSourceAgeHours: 24, lastSuccessfulUpdateAt: '2025-06-24T05:36:25.000Z', rebootRequired: true });
+    expect(r.facts).toMatchObject({ osId: 'ubuntu-24.04', osBuild: '6.8.0-48-generic', pendingUpdatesTotal: 5, oldestPendingSecuritySince: null, oldestUndatedPendingSecuritySince: '2025-11-01T00:00:00.000Z', updateSourceAgeHours: 24, lastSuccessfulUpdateAt: '2025-06-24T05:36:25.000Z', rebootRequired: true });
     expect((r.facts.pendingSecurityUpdates as { name: string }[]).map((u) => u.name)).toEqual(['libssl3t64', 'openssl', 'linux-image-6.8.0-49-generic']);
     expect(Object.keys(mem.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY)!)).not.toContain('gone-package');
     expect(typeof r.facts.osSupported).toBe('boolean');
+  });
+  test.each([
+    ['/boot unreadable', { 'boot.list': FAILURES.accessDenied! }, /ACCESS_DENIED/],
+    ['/boot not recorded', { 'boot.list': { ok: false, failure: 'NOT_RECORDED', detail: 'no recording' } }, /NOT_RECORDED/],
+    ['running kernel unreadable', { 'kernel-release': FAILURES.accessDenied! }, /running kernel release could not be read/],
+    ['running kernel not among the installed ones', { 'boot.list': dir(['vmlinuz-6.8.0-50-generic', 'grub']) }, /is not in \/boot/],
+  ] as const)('no reboot flag and %s → rebootRequired unknown, not false', async (_n, changed, reason) => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, ...changed }));
+    expect(r.facts.rebootRequired).toBeUndefined();
+    expect(r.unknownFacts.rebootRequired).toMatch(reason);
+  });
+  test('no reboot flag and no kernel image installed (a container) → no reboot pending', async () => {
+    expect((await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': FAILURES.missing! }))).facts.rebootRequired).toBe(false);
+    expect((await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': dir([]) }))).facts.rebootRequired).toBe(false);
   });
   test('reboot-required flag wins', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': dir([]), 'reboot-required': '*** System restart required ***\n' }));
@@ -103,6 +118,54 @@ describe('os-patches Linux collector', () => {
       expect.objectContaining({ name: 'openssl-libs', severity: 'Moderate' }),
       expect.objectContaining({ name: 'python3', severity: null }),
     ]);
+  });
+  const rhel9: Record<string, Scripted> = {
+    'os-release.0': 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\nPRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"\n',
+    'kernel-release': '5.14.0-427.13.1.el9_4.x86_64\n',
+    'dnf.updateinfo': F('rhel9.dnf-updateinfo.txt'),
+    'dnf.updateinfo-info': F('rhel9.dnf-updateinfo-info.txt'),
+    'date.utc-offset': '+0900\n',
+    'dnf.check-update': { ok: true, stdout: F('rhel9.dnf-check-update.txt'), exitCode: 100 },
+    'dnf.cache.list': dir(['baseos.solv']),
+    'dnf.cache.mtime': `${Date.parse('2025-11-19T04:00:02Z') / 1000}\n`,
+    'rpm.installtimes': '1763000000\n',
+    'needs-restarting': { ok: true, stdout: 'No core libraries or services have been updated since boot-up.\nReboot should not be necessary.\n', exitCode: 0 },
+  };
+  test('dnf: publication dates from updateinfo info (local time → UTC), the oldest advisory of a package counts', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes(rhel9));
+    const byName = Object.fromEntries((r.facts.pendingSecurityUpdates as { name: string; publishedAt: string | null }[]).map((u) => [u.name, u.publishedAt]));
+    // openssl is named by RHSA-2024:4231 (2024-07-02) and RHSA-2024:4312 (2024-07-08): pending since the first.
+    expect(byName).toEqual({ 'nghttp2-libs': '2024-06-03T05:05:10.000Z', openssl: '2024-07-02T01:20:00.000Z', 'openssl-libs': '2024-07-02T01:20:00.000Z', python3: '2024-07-08T23:00:00.000Z' });
+    expect(r.facts).toMatchObject({ oldestPendingSecuritySince: '2024-06-03T05:05:10.000Z', oldestUndatedPendingSecuritySince: null });
+  });
+  test('dnf 4.0 layout (`Update ID : …`) is read the same; an advisory without a date is undated', () => {
+    const dates = parseDnfAdvisoryDates(F('rhel80.dnf-updateinfo-info.txt'), 0);
+    expect([...dates]).toEqual([['RLSA-2026:7015', '2026-09-15T09:00:00.000Z'], ['RLSA-2026:8120', '2026-10-30T18:30:00.000Z']]);
+    expect(parseDnfAdvisoryDates('  Update ID: X-1\n       Type: security\n', 0).size).toBe(0);
+  });
+  test('dnf updateinfo info failing → the dates are unknown, never "undated" (which would count from now)', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...rhel9, 'dnf.updateinfo-info': FAILURES.timeout! }));
+    expect(r.facts.pendingSecurityUpdates).toHaveLength(4);
+    expect(r.facts.oldestPendingSecuritySince).toBeUndefined();
+    expect(r.unknownFacts.oldestUndatedPendingSecuritySince).toMatch(/dnf updateinfo info: PROBE_TIMEOUT/);
+  });
+  test('dnf check-update failing keeps the security advisories already read; only the total is unknown', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...rhel9, 'dnf.check-update': { ok: false, failure: 'EXEC_FAILED', detail: 'exited 1: Cache-only enabled but no cache', exitCode: 1 } }));
+    expect(r.facts.pendingSecurityUpdates).toHaveLength(4);
+    expect(r.facts.oldestPendingSecuritySince).toBe('2024-06-03T05:05:10.000Z');
+    expect(r.unknownFacts.pendingUpdatesTotal).toMatch(/^dnf check-update: EXEC_FAILED/);
+  });
+  test('apt-get failing (not absent) does not stop dnf from being tried', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...rhel9, 'apt.simulate': { ok: false, failure: 'NOT_RECORDED', detail: 'no recording for probe apt.simulate' } }));
+    expect(r.facts.pendingSecurityUpdates).toHaveLength(4);
+    expect(r.facts.rebootRequired).toBe(false);
+    const both = await runLinuxCheck('os-patches', new ScriptedProbes({ ...rhel9, 'apt.simulate': FAILURES.accessDenied!, 'dnf.updateinfo': FAILURES.timeout! }));
+    expect(both.unknownFacts.pendingSecurityUpdates).toMatch(/^apt: ACCESS_DENIED.*; dnf: PROBE_TIMEOUT/);
+  });
+  test('apt: every pending security update is undated, pending since at least first seen', async () => {
+    const r = await runLinuxCheck('os-patches', new ScriptedProbes(ubuntu));
+    expect((r.facts.pendingSecurityUpdates as { publishedAt: unknown }[]).every((u) => u.publishedAt === null)).toBe(true);
+    expect(r.facts).toMatchObject({ oldestPendingSecuritySince: null, oldestUndatedPendingSecuritySince: '2025-11-19T10:00:02.000Z' });
   });
   test('missing os-release and no package manager → unknown facts, status unknown only when nothing was read', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({}));

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeProductState } from '../../../agent/checks/antivirus/windows-parse.js';
+import { AntivirusDocument, antivirusFacts, decodeProductState } from '../../../agent/checks/antivirus/windows-parse.js';
+import { VENDOR_FILES, VENDOR_KEYS, vendorFullScanDate, vendorOf, vendorSignatureDate } from '../../../agent/checks/antivirus/windows-vendors.js';
+import type { AvVendor } from '../../../agent/checks/antivirus/windows-vendors.js';
 import { ANTIVIRUS_SCRIPT } from '../../../agent/checks/antivirus/windows-script.js';
 import { bitlockerState, timeState } from '../../../agent/checks/beyond/windows-parse.js';
 import { BEYOND_SCRIPT } from '../../../agent/checks/beyond/windows-script.js';
@@ -119,6 +121,110 @@ describe('BitLocker and time', () => {
   });
 });
 
+describe('BitLocker feature, NTP client and service state (registry / CIM facts, no text)', () => {
+  const shell = (shellValue: number | null, wmiErrorCode: string | null) => ({ systemDrive: 'C:', source: 'Shell.Application', ProtectionStatus: null, ConversionStatus: null, EncryptionMethod: null, shellValue, wmiError: '無効な名前空間です。 ', wmiErrorCode }) as never;
+  it('no MicrosoftVolumeEncryption namespace (Server without the BitLocker feature) is "not encrypted", whatever the message language', () => {
+    expect(bitlockerState(shell(null, 'InvalidNamespace'))).toEqual({ encrypted: false, method: null });
+    expect(bitlockerState(shell(1, 'InvalidNamespace'))).toEqual({ encrypted: true, method: null });
+    expect(bitlockerState(shell(null, 'AccessDenied'))).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    expect(bitlockerState(shell(null, null))).toMatch(/^BITLOCKER_UNDECIDABLE/);
+  });
+  const t = (v: Record<string, unknown>) => ({ Type: 'NTP', NtpServer: 'ntp.nict.jp,0x9', NtpClientEnabled: 1, serviceState: 'Running', serviceStartMode: 'Manual', partOfDomain: false, lastGoodEvent: null, lastBadEvent: null, ...v }) as never;
+  it('NoSync or the NTP client switched off is the Local CMOS Clock: not synchronised', () => {
+    expect(timeState(t({ Type: 'NoSync' }))).toEqual({ synchronized: false, source: 'Local CMOS Clock' });
+    expect(timeState(t({ NtpClientEnabled: 0, lastGoodEvent: { id: 37, at: '2026-01-02T00:00:00Z' } }))).toEqual({ synchronized: false, source: 'Local CMOS Clock' });
+  });
+  it('a running service without a sync event, or an unreadable event log, is not a pass', () => {
+    expect(timeState(t({}))).toMatch(/^TIME_SYNC_UNOBSERVABLE: W32Time is running/);
+    expect(timeState(t({}), 'SCRIPT_ERROR: time-events: access denied')).toMatch(/^TIME_SYNC_UNOBSERVABLE: the Time-Service events could not be read/);
+  });
+});
+
+describe('beyond: documented values (agent/checks/beyond/fixtures/windows/documented-values.json)', () => {
+  type Case = Record<string, unknown> & { encrypted?: boolean; method?: string | null; unknown?: string; synchronized?: boolean; timeSource?: string };
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/beyond/fixtures/windows/documented-values.json'), 'utf8')) as Record<'bitlocker' | 'nativeErrorCode' | 'time', { source: string; cases: Case[] }>;
+  it.each(fixture.bitlocker.cases)('Win32_EncryptableVolume %o', (c) => {
+    const r = bitlockerState({ systemDrive: 'C:', source: 'Win32_EncryptableVolume', ProtectionStatus: c.ProtectionStatus as number, ConversionStatus: c.ConversionStatus as number, EncryptionMethod: c.EncryptionMethod as number, shellValue: null, wmiError: null, wmiErrorCode: null });
+    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    else expect(r).toEqual({ encrypted: c.encrypted, method: c.method });
+  });
+  it.each(fixture.nativeErrorCode.cases)('failed query %o', (c) => {
+    const r = bitlockerState({ systemDrive: 'C:', source: 'Shell.Application', ProtectionStatus: null, ConversionStatus: null, EncryptionMethod: null, shellValue: c.shellValue as number | null, wmiError: 'x', wmiErrorCode: c.wmiErrorCode as string });
+    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    else expect(r).toMatchObject({ encrypted: c.encrypted });
+  });
+  it.each(fixture.time.cases)('W32Time %o', (c) => {
+    const r = timeState({ Type: c.Type as string, NtpServer: 'ntp.nict.jp,0x9', NtpClientEnabled: c.NtpClientEnabled as number, serviceState: 'Running', serviceStartMode: 'Auto', partOfDomain: true, lastGoodEvent: { id: 37, at: '2026-11-30T00:00:00Z' }, lastBadEvent: null });
+    expect(r).toEqual({ synchronized: c.synchronized, source: c.timeSource });
+  });
+  it('the script reads the conversion state and the cipher from the documented methods', () => {
+    expect(BEYOND_SCRIPT).toContain('-MethodName GetConversionStatus');
+    expect(BEYOND_SCRIPT).toContain('-MethodName GetEncryptionMethod');
+    expect(BEYOND_SCRIPT).not.toMatch(/\$v\.(ConversionStatus|EncryptionMethod|EncryptionPercentage)/);
+    expect(BEYOND_SCRIPT).toContain('TimeProviders\\NtpClient');
+  });
+});
+
+describe('antivirus vendors: signature date from the registry / definition files', () => {
+  const key = (vendor: string, values: [string, string, string | number][]) => ({ vendor, key: `HKLM\\SOFTWARE\\${vendor}`, values: values.map(([name, kind, data]) => ({ name, kind, data })) });
+  const documented = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/antivirus/fixtures/windows/vendor-values.json'), 'utf8')) as {
+    values: { vendor: AvVendor; key: string; name: string; kind: string; data: string | number; signatureUpdatedAt: string; source: string }[];
+  };
+  it('covers the six vendors municipalities run', () => expect(new Set(documented.values.map((v) => v.vendor))).toEqual(new Set(['trendmicro', 'eset', 'symantec', 'sophos', 'mcafee', 'kaspersky'])));
+  it.each(documented.values)('$vendor $name $data (vendor-values.json)', (v) => {
+    expect(v.source.length).toBeGreaterThan(20);
+    expect(vendorSignatureDate(v.vendor, [{ vendor: v.vendor, key: v.key, values: [{ name: v.name, kind: v.kind, data: v.data }] }], [])).toEqual({ at: v.signatureUpdatedAt, from: `${v.key}\\${v.name}` });
+  });
+  it('a value of another type, another format or an impossible date is a reason, never a date', () => {
+    expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'DWord', 20261130]])], [])).toMatchObject({ reason: expect.stringMatching(/is DWord, expected REG_SZ/) });
+    expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'String', '2026年11月30日']])], [])).toMatchObject({ reason: expect.stringMatching(/is not yyyyMMdd/) });
+    expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'String', '20260231']])], [])).toHaveProperty('reason');
+    expect(vendorSignatureDate('eset', [key('eset', [['ScannerVersion', 'String', '30412']])], [])).toHaveProperty('reason');
+    expect(vendorSignatureDate('sophos', [key('sophos', [['LastUpdateTime', 'DWord', -5]])], [])).toHaveProperty('reason');
+    expect(vendorSignatureDate('kaspersky', [key('kaspersky', [['Protection_BasesDate', 'String', '2026-11-30 04:10:00']])], [])).toHaveProperty('reason');
+    expect(vendorSignatureDate('eset', [], [])).toMatchObject({ reason: expect.stringMatching(/^no eset signature date/) });
+  });
+  it('Symantec: the definfo.dat CurDefs line when public-opstate has no date; a date wins over a bad value', () => {
+    const file = (line: string) => [{ vendor: 'symantec', path: 'C:\\ProgramData\\Symantec\\definfo.dat', lines: [line] }];
+    expect(vendorSignatureDate('symantec', [], file('CurDefs=20261130.021'))).toMatchObject({ at: '2026-11-30T00:00:00.000Z' });
+    expect(vendorSignatureDate('symantec', [], file('CurDefs=garbage'))).toHaveProperty('reason');
+    expect(vendorSignatureDate('symantec', [key('symantec', [['LatestVirusDefsDate', 'String', 'Nov 30']])], file('CurDefs=20261130.021'))).toMatchObject({ at: '2026-11-30T00:00:00.000Z' });
+  });
+  it('full scan: Kaspersky only; the others say why', () => {
+    expect(vendorFullScanDate('kaspersky', [key('kaspersky', [['Protection_LastFscan', 'String', '22-11-2026 13-00-00']])])).toMatchObject({ at: '2026-11-22T13:00:00.000Z' });
+    expect(vendorFullScanDate('symantec', [])).toMatchObject({ reason: expect.stringMatching(/no documented full-scan time/) });
+  });
+  it('vendors by product name or path, Japanese brand names included', () => {
+    expect(vendorOf('ウイルスバスター Corp.クライアント', [])).toBe('trendmicro');
+    expect(vendorOf('Endpoint Protection', ['C:\\Program Files\\Symantec\\x.exe'])).toBe('symantec');
+    expect(vendorOf('Trellix Endpoint Security', [])).toBe('mcafee');
+    expect(vendorOf('Norton 360', ['C:\\Program Files\\Norton Security\\x.exe'])).toBeNull();
+  });
+  it('the script reads every listed key in both registry views and every listed file', () => {
+    for (const k of VENDOR_KEYS) expect(ANTIVIRUS_SCRIPT).toContain(`key = '${k.key}'`);
+    for (const f of VENDOR_FILES) expect(ANTIVIRUS_SCRIPT).toContain(`path = '${f.path}'`);
+    expect(ANTIVIRUS_SCRIPT).toContain("@('SOFTWARE\\', 'SOFTWARE\\WOW6432Node\\')");
+    expect(ANTIVIRUS_SCRIPT).toContain('GetValueKind');
+  });
+
+  const doc = (productState: number, vendorRegistry: unknown[]) =>
+    AntivirusDocument.parse({
+      schema: 'mamori.win.antivirus/1', productType: 1, defender: null, defenderError: 'x',
+      securityCenter: { available: true, reason: null, products: [{ displayName: 'Trend Micro Apex One Antivirus', productState, pathToSignedProductExe: 'C:\\Program Files (x86)\\Trend Micro\\Security Agent\\PccNTMon.exe', pathToSignedReportingExe: 'C:\\Program Files (x86)\\Trend Micro\\Security Agent\\NTRTScan.exe', productExe: null, reportingExe: null }] },
+      running: [], vendorRegistry, vendorFiles: [], errors: [],
+    });
+  it('productState 266256 (pattern out of date) without a readable date: the product\'s own flag is the fact', () => {
+    const out = antivirusFacts(doc(266256, []));
+    expect(out.facts).toMatchObject({ primaryProduct: 'Trend Micro Apex One Antivirus', signaturesReportedUpToDate: false });
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/^NOT_EXPOSED: .*no trendmicro signature date/);
+  });
+  it('with the PatternDate read, the date is the fact and the flag is not judged', () => {
+    const out = antivirusFacts(doc(266256, [key('trendmicro', [['PatternDate', 'String', '20261015']])]));
+    expect(out.facts).toMatchObject({ signatureUpdatedAt: '2026-10-15T00:00:00.000Z', signaturesReportedUpToDate: null });
+    expect(out.facts.products?.[0]?.source).toMatch(/^SecurityCenter2; signatures: HKLM.*PatternDate$/);
+  });
+});
+
 describe('reading PowerShell output', () => {
   it('accepts the PS 5.1 escaping and a BOM', () => {
     const text = '\uFEFF{"schema":"mamori.win.usb-media/1","disks":[],"policy":null,"errors":[]}\r\n';
@@ -143,6 +249,10 @@ describe('PowerShell scripts', () => {
     expect(script).not.toMatch(/w32tm|netsh|manage-bde|powercfg/i); // localised text output
     expect(script).not.toMatch(/-EncodedCommand|ExecutionPolicy/i);
     expect(script.match(/Write-MamoriJson \$doc/g)).toHaveLength(1);
+  });
+  it('BitLocker: only Win32_EncryptableVolume properties (EncryptionPercentage is a GetConversionStatus output, not a property)', () => {
+    expect(BEYOND_SCRIPT).not.toContain('EncryptionPercentage');
+    expect(BEYOND_SCRIPT).toContain('$_.Exception.NativeErrorCode');
   });
   it('dates are emitted as ISO UTC', () => {
     expect(ANTIVIRUS_SCRIPT).toContain("ToUniversalTime().ToString('o')");

@@ -5,12 +5,13 @@
  * of the six areas per machine, plus the facts that make each machine special.
  */
 import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { localCheck } from '../../../agent/local-check.js';
 import type { LocalReport } from '../../../agent/local-check.js';
 import { CHECKS } from '../../../agent/checks/registry.js';
 import { InMemoryCheckMemory, scopedMemory } from '../../../agent/memory.js';
-import { ReplayProbes } from '../../../agent/probes/replay.js';
+import { ReplayProbes, readRecordingMeta } from '../../../agent/probes/replay.js';
 import type { CheckId } from '../../../src/shared/protocol/messages.js';
 
 const ROOT = join(import.meta.dirname, '../../fixtures/replay/windows');
@@ -34,24 +35,38 @@ async function report(machine: string): Promise<LocalReport> {
 function results(r: LocalReport): Record<string, string> {
   return Object.fromEntries(r.checks.flatMap((c) => c.rules.map((x) => [x.ruleId, x.result])));
 }
-/** Expected results in rule order: USB-001..005 SW-001..006 AV-001..007 LOCK-001..002 PATCH-001..006 NET-001 ENC-001 TIME-001. */
-const RULES = ['USB-001', 'USB-002', 'USB-003', 'USB-004', 'USB-005', 'SW-001', 'SW-002', 'SW-003', 'SW-004', 'SW-005', 'SW-006', 'AV-001', 'AV-002', 'AV-003', 'AV-004', 'AV-005', 'AV-006', 'AV-007', 'LOCK-001', 'LOCK-002', 'PATCH-001', 'PATCH-002', 'PATCH-003', 'PATCH-004', 'PATCH-005', 'PATCH-006', 'NET-001', 'ENC-001', 'TIME-001'];
+/** Expected results in rule order: USB-001..005 SW-001..006 AV-001..008 LOCK-001..002 PATCH-001..006 NET-001 ENC-001 TIME-001. */
+const RULES = ['USB-001', 'USB-002', 'USB-003', 'USB-004', 'USB-005', 'SW-001', 'SW-002', 'SW-003', 'SW-004', 'SW-005', 'SW-006', 'AV-001', 'AV-002', 'AV-003', 'AV-004', 'AV-005', 'AV-006', 'AV-007', 'AV-008', 'LOCK-001', 'LOCK-002', 'PATCH-001', 'PATCH-002', 'PATCH-003', 'PATCH-004', 'PATCH-005', 'PATCH-006', 'NET-001', 'ENC-001', 'TIME-001'];
 const P = 'pass', F = 'fail', U = 'unknown', N = 'not_applicable';
 // SW-005 (allow-list mode) is not_applicable everywhere: the test policy has no allow list.
 const EXPECTED: Record<string, string[]> = {
-  //                                  USB 1-5          SW 1-6              AV 1-7                 LOCK  PATCH 1-6          NET ENC TIME
-  'w11-24h2-ent-ja-gpo':             [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   P, P, P, P, P, P, P, P,   P, P, P],
-  'w10-22h2-pro-ja-eset':            [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U,   F, F, F, F, F, P, F, P,   F, F, P],
-  'w11-24h2-pro-en-stale-defender':  [F, F, P, P, F,   P, P, P, P, N, P,   P, P, P, F, F, P, F,   F, F, P, P, F, P, P, P,   P, F, P],
-  'ws2022-std-en-nosc2':             [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, F, P, F,   N, N, F, F, P, P, P, P,   P, U, P],
-  'w10-22h2-ent-ja-trend':           [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U,   P, P, P, P, F, P, P, F,   P, P, P],
-  'w11-23h2-pro-ja-sophos-passive':  [F, P, P, F, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U,   P, P, P, P, F, P, P, P,   P, P, P],
-  'w11-24h2-ent-en-denywrite':       [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P,   P, F, P, P, P, P, P, P,   P, P, F],
-  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, U, U, N, P,   P, P, P, F, F, P, N,   F, F, U, P, F, P, F, U,   P, F, U],
-  'w11-23h2-ent-ja-usbstor-off':     [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P,   N, N, P, P, F, P, P, P,   F, F, P],
-  'w11-24h2-home-ja-shellbitlocker': [P, P, P, P, F,   P, P, P, P, N, F,   P, P, P, P, F, P, P,   F, F, P, F, F, P, P, P,   P, P, F],
-  'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P,   N, N, F, P, P, F, P, P,   P, P, P],
-  'w11-23h2-pro-en-symantec-sticks': [F, P, F, P, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U,   P, F, F, P, F, P, P, P,   F, P, P],
+  // AV-008 judges the SecurityCenter2 "signatures up to date" bit only where no signature date can be read.
+  //                                  USB 1-5          SW 1-6              AV 1-8                    LOCK  PATCH 1-6          NET ENC TIME
+  'w11-24h2-ent-ja-gpo':             [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P, N,   P, P, P, P, P, P, P, P,   P, P, P],
+  'w10-22h2-pro-ja-eset':            [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U, P,   F, F, F, F, F, P, F, P,   F, F, P],
+  'w11-24h2-pro-en-stale-defender':  [F, F, P, P, F,   P, P, P, P, N, P,   P, P, P, F, F, P, F, N,   F, F, P, P, F, P, P, P,   P, F, P],
+  // no BitLocker feature (InvalidNamespace): not encrypted
+  'ws2022-std-en-nosc2':             [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, F, P, F, N,   N, N, F, F, P, P, P, P,   P, F, P],
+  'w10-22h2-ent-ja-trend':           [F, P, P, P, F,   P, P, F, P, N, P,   P, P, P, U, U, P, U, P,   P, P, P, P, F, P, P, F,   P, P, P],
+  'w11-23h2-pro-ja-sophos-passive':  [F, P, P, F, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U, P,   P, P, P, P, F, P, P, P,   P, P, P],
+  'w11-24h2-ent-en-denywrite':       [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P, N,   P, F, P, P, P, P, P, P,   P, P, F],
+  'w10-1909-pro-ja-legacy':          [P, P, P, P, F,   U, P, F, U, N, P,   P, P, P, F, F, P, N, N,   F, F, U, P, F, P, F, U,   P, F, U],
+  'w11-23h2-ent-ja-usbstor-off':     [P, P, P, P, P,   P, P, P, P, N, P,   P, P, P, P, P, P, P, N,   N, N, P, P, F, P, P, P,   F, F, P],
+  'w11-24h2-home-ja-shellbitlocker': [P, P, P, P, F,   P, P, P, P, N, F,   P, P, P, P, F, P, P, N,   F, F, P, F, F, P, P, P,   P, P, F],
+  // W32Time running but no Time-Service event shows a synchronisation: undecided, no longer a pass
+  'w10-ltsc2021-ja-kiosk':           [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P, N,   N, N, F, P, P, F, P, P,   P, P, U],
+  // productState 266256 without a readable date: AV-008 fails
+  'w11-23h2-pro-en-symantec-sticks': [F, P, F, P, F,   P, P, P, P, N, P,   P, P, P, U, U, P, U, F,   P, F, F, P, F, P, P, P,   F, P, P],
+  'w11-24h2-ent-ja-cu-failing':      [P, P, P, P, P,   P, P, F, P, N, P,   P, P, P, P, P, P, P, N,   P, P, F, P, P, P, F, P,   P, P, P],
+  'w11-24h2-pro-ja-entra':           [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, F, F, P, F, N,   F, F, P, P, F, P, P, P,   P, F, P],
+  // third-party products whose vendor keeps the signature date on the PC (windows-vendors.ts)
+  'w11-23h2-ent-ja-trend-stale-cmos': [P, P, P, P, F,  P, P, P, P, N, P,   P, P, P, F, U, P, U, N,   P, P, P, P, F, P, P, P,   P, P, F],
+  'w11-24h2-pro-ja-eset-dated':      [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, U, P, U, N,   P, P, P, P, F, P, P, P,   U, P, P],
+  'w11-24h2-ent-en-kaspersky':       [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, F, P, P, U, N,   P, P, P, P, P, P, P, P,   P, P, P],
+  'w11-23h2-ent-en-trellix':         [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, U, P, U, N,   P, P, P, P, F, P, P, P,   P, P, P],
+  'w11-23h2-pro-ja-sep-definfo':     [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, U, P, U, N,   P, P, P, P, F, P, P, P,   P, P, P],
+  'w11-24h2-pro-ja-sophos-dated':    [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, U, P, U, N,   P, P, P, P, F, P, P, P,   P, P, P],
+  'ws2022-std-ja-nobitlocker':       [P, P, P, P, F,   P, P, P, P, N, P,   P, P, P, P, P, P, F, N,   N, N, P, P, P, P, P, P,   P, F, P],
 };
 
 describe('Windows recordings through localCheck: every rule', () => {
@@ -65,7 +80,11 @@ describe('Windows recordings through localCheck: every rule', () => {
       expect(RULES.map((id) => `${id}=${got[id]}`)).toEqual(RULES.map((id, i) => `${id}=${expected[i]}`));
     });
   }
-  it('covers at least 12 machines', () => expect(Object.keys(EXPECTED).length).toBeGreaterThanOrEqual(12));
+  it('covers every complete recording in the folder (no failed probe, not a broken one)', () => {
+    const complete = (name: string) => !name.startsWith('broken-') && !readdirSync(join(ROOT, name)).some((f) => f.endsWith('.status.json'));
+    const folders = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory() && complete(d.name)).map((d) => d.name);
+    expect(Object.keys(EXPECTED).sort()).toEqual(folders.sort());
+  });
 });
 
 describe('Windows recordings through the collectors: what makes each machine special', () => {
@@ -161,15 +180,97 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(upper.facts.pendingSecurityUpdates.map((u: { version: string }) => u.version)).toEqual(['KB5046633', 'KB5044285']);
   });
 
-  it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is unknown', async () => {
+  it('Defender definition updates are not "last successful update": cumulative updates failing since September fail PATCH-005', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // newest history entries are KB2267602 (Definition Updates); the last succeeded Security Update is the 2026-08 one
+    expect(os.facts.lastSuccessfulUpdateAt).toBe('2026-08-14T04:12:37.000Z');
+    const patch005 = (await report('w11-24h2-ent-ja-cu-failing')).checks.find((c) => c.id === 'os-patches')!.rules.find((r) => r.ruleId === 'PATCH-005')!;
+    expect(patch005.result).toBe('fail');
+    // every shipped machine's history also ends with a definition update; the cumulative update before it is what counts
+    expect((await collect('w10-22h2-pro-ja-eset', 'os-patches')).facts.lastSuccessfulUpdateAt).toBe('2026-10-16T01:10:00.000Z');
+  });
+
+  it('Windows Update dates are UTC as documented, not shifted by the PC\'s time zone (recording taken in JST)', async () => {
+    const os = await collect('w11-24h2-ent-ja-cu-failing', 'os-patches');
+    // LastSearchSuccessDate 2026-11-30T23:30 UTC (08:30 JST), recorded at 2026-12-01T01:00Z: 1.5 h, not 10.5 h
+    expect(os.facts.updateSourceAgeHours).toBe(1.5);
+    // LastDeploymentChangeTime 2026-11-11T18:00 UTC is the published date of the pending update, and its age starts there
+    expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617', publishedAt: '2026-11-11T18:00:00.000Z', firstSeenAt: '2026-11-11T18:00:00.000Z' })]);
+    expect(os.facts.oldestPendingSecuritySince).toBe('2026-11-11T18:00:00.000Z');
+  });
+
+  it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is not encrypted (English and Japanese)', async () => {
     expect((await collect('w11-24h2-pro-en-stale-defender', 'beyond')).facts.systemDiskEncrypted).toBe(false);
     expect((await collect('w11-24h2-home-ja-shellbitlocker', 'beyond')).facts).toMatchObject({ systemDiskEncrypted: true, encryptionMethod: null });
-    expect((await collect('ws2022-std-en-nosc2', 'beyond')).unknownFacts.systemDiskEncrypted).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    for (const server of ['ws2022-std-en-nosc2', 'ws2022-std-ja-nobitlocker']) {
+      const beyond = await collect(server, 'beyond');
+      expect(beyond.facts, server).toMatchObject({ systemDiskEncrypted: false, encryptionMethod: null });
+      expect(beyond.unknownFacts.systemDiskEncrypted, server).toBeUndefined();
+    }
+  });
+
+  it('third-party signature dates come from each vendor\'s own registry value or definitions file', async () => {
+    const cases: [string, string, string, RegExp][] = [
+      ['w11-23h2-ent-ja-trend-stale-cmos', 'ウイルスバスター Corp.クライアント', '2026-10-15T00:00:00.000Z', /PC-cillinNTCorp\\CurrentVersion\\Misc\.\\PatternDate$/],
+      ['w11-24h2-pro-ja-eset-dated', 'ESET Endpoint Antivirus', '2026-11-30T00:00:00.000Z', /ESET Security\\CurrentVersion\\Info\\ScannerVersion$/],
+      ['w11-24h2-ent-en-kaspersky', 'Kaspersky Endpoint Security for Windows', '2026-11-26T04:10:00.000Z', /AVState\\Protection_BasesDate$/],
+      ['w11-23h2-ent-en-trellix', 'Trellix Endpoint Security', '2026-11-30T00:00:00.000Z', /AVSolution\\DS\\DS\\szContentCreationDate$/],
+      ['w11-23h2-pro-ja-sep-definfo', 'Symantec Endpoint Protection', '2026-11-30T00:00:00.000Z', /definfo\.dat CurDefs$/],
+      ['w11-24h2-pro-ja-sophos-dated', 'Sophos Anti-Virus', '2026-11-30T22:00:00.000Z', /AutoUpdate\\UpdateStatus\\LastUpdateTime$/],
+    ];
+    for (const [machine, product, at, from] of cases) {
+      const av = await collect(machine, 'antivirus');
+      expect(av.facts, machine).toMatchObject({ primaryProduct: product, signatureUpdatedAt: at, signaturesReportedUpToDate: null });
+      expect(av.facts.products.find((p: { name: string }) => p.name === product).source, machine).toMatch(from);
+    }
+    // Kaspersky also keeps the last full scan; the others do not document one
+    expect((await collect('w11-24h2-ent-en-kaspersky', 'antivirus')).facts.lastFullScanAt).toBe('2026-11-22T13:00:00.000Z');
+    expect((await collect('w11-24h2-pro-ja-eset-dated', 'antivirus')).unknownFacts.lastFullScanAt).toMatch(/eset keeps no documented full-scan time/);
+  });
+
+  it('a pattern that stopped updating is a violation: by its date (Trend Micro) or by productState 266256 when no date exists (Symantec)', async () => {
+    const trend = (await report('w11-23h2-ent-ja-trend-stale-cmos')).checks.find((c) => c.id === 'antivirus')!;
+    expect(trend.rules.find((r) => r.ruleId === 'AV-004')).toMatchObject({ result: 'fail' });
+    const sep = await collect('w11-23h2-pro-en-symantec-sticks', 'antivirus');
+    expect(sep.facts.signaturesReportedUpToDate).toBe(false);
+    expect(sep.unknownFacts.signatureUpdatedAt).toMatch(/no symantec signature date/);
+  });
+
+  it('time: the NTP client switched off is the Local CMOS Clock (fail); a failed firewall-service query is unknown with its reason', async () => {
+    expect((await collect('w11-23h2-ent-ja-trend-stale-cmos', 'beyond')).facts).toMatchObject({ clockSynchronized: false, timeSource: 'Local CMOS Clock' });
+    expect((await collect('w11-24h2-home-ja-shellbitlocker', 'beyond')).facts).toMatchObject({ clockSynchronized: false, timeSource: 'Local CMOS Clock' });
+    const eset = await collect('w11-24h2-pro-ja-eset-dated', 'beyond');
+    expect(eset.facts.firewallEnabled).toBeUndefined();
+    expect(eset.unknownFacts.firewallEnabled).toMatch(/MpsSvc\) state is unknown: SCRIPT_ERROR: firewall-service: プロバイダーの読み込みエラーです。/);
+    // a disabled profile stays a fail even when the service state is unknown
+    expect((await collect('w11-23h2-pro-en-symantec-sticks', 'beyond')).facts.firewallEnabled).toBe(false);
+  });
+
+  it('a Microsoft Entra ID user (S-1-12-1-…) is a user: their screen lock is judged and their per-user software is theirs', async () => {
+    const lock = await collect('w11-24h2-pro-ja-entra', 'screen-lock');
+    expect(lock.facts.sessions).toEqual([expect.objectContaining({ user: 'AzureAD\\SasakiShinichi', lockEnabled: false })]);
+    const lock001 = (await report('w11-24h2-pro-ja-entra')).checks.find((c) => c.id === 'screen-lock')!.rules.find((r) => r.ruleId === 'LOCK-001')!;
+    expect(lock001.result).toBe('fail');
+    const sw = await collect('w11-24h2-pro-ja-entra', 'software');
+    expect(sw.facts.packages.find((p: { name: string }) => p.name.startsWith('Zoom')).user).toBe('AzureAD\\SasakiShinichi');
   });
 
   it('a service account hive without a desktop is not a session', async () => {
     const lock = await collect('w11-24h2-ent-en-denywrite', 'screen-lock');
     expect(lock.facts.sessions.map((s: { user: string }) => s.user)).toEqual(['CITY\\admin.kato', 'CITY\\kimura']);
+  });
+});
+
+describe('every Windows recording says, per probe key, whether it comes from documentation or a real PC', () => {
+  it('meta.json provenance names each recorded key', () => {
+    const dirs = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(dirs.length).toBeGreaterThanOrEqual(15);
+    for (const dir of dirs) {
+      const meta = readRecordingMeta(join(ROOT, dir));
+      const keys = [...new Set(readdirSync(join(ROOT, dir)).filter((f) => f !== 'meta.json').map((f) => f.replace(/\.(out|status\.json)$/, '')))].sort();
+      expect(Object.keys(meta.provenance ?? {}).sort(), dir).toEqual(keys);
+      for (const text of Object.values(meta.provenance ?? {})) expect(text).toMatch(/^(documentation|real PC): \S/);
+    }
   });
 });
 

@@ -3,6 +3,9 @@ import { parseDpkgStatus, parseFlatpakList, parseRpmQuery, parseSnapFileNames, p
 import { humanUsers, parseExeList, parsePasswd, parseProcStatus } from '../../../agent/checks/software/linux-proc.js';
 import { SoftwareFacts } from '../../../agent/checks/software/facts.js';
 import { runLinuxCheck } from '../../helpers/linux-context.js';
+import { productCatalogue } from '../../../agent/local-check.js';
+import { evaluateRule } from '../../../src/shared/catalogue/evaluate.js';
+import type { FactsInput } from '../../../src/shared/catalogue/evaluate.js';
 import { FAILURES, ScriptedProbes, dir, fixture, fixtureJson } from '../../helpers/linux-probes.js';
 
 describe('software Linux parsers on recorded shapes', () => {
@@ -82,6 +85,32 @@ describe('software Linux collector', () => {
     const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'flatpak.system': '', 'flatpak.user.tanaka.dir': dir(['app', 'repo']), 'flatpak.user.tanaka': fixture('software', 'user-flatpak.flatpak-list.txt') }));
     const flat = (r.facts.packages as { name: string; user: string | null }[]).filter((p) => p.user === 'tanaka');
     expect(flat.map((p) => p.name)).toContain('com.dropbox.Client');
+  });
+
+  test('a failed snap listing keeps the dpkg packages read: a denied one still fails SW-001, nothing passes', async () => {
+    const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'snap.list': FAILURES.timeout!, 'snap.files': FAILURES.accessDenied! }));
+    expect((r.facts.packages as { name: string }[]).map((p) => p.name)).toContain('firefox-esr');
+    expect(r.unknownFacts.packages).toMatch(/^snap: PROBE_TIMEOUT/);
+    expect(r.unknownFacts.endOfSupport).toMatch(/incomplete/);
+    const rules = productCatalogue().rules.filter((x) => x.check === 'software');
+    const judge = (denied: string[]) => Object.fromEntries(rules.map((rule) => [rule.id, evaluateRule(rule, r as FactsInput, { platform: 'linux', segment: undefined, now: new Date(), policy: { params: {}, lists: { deniedSoftware: denied }, disabledRules: [] } }).result]));
+    expect(judge(['firefox*'])['SW-001']).toBe('fail');
+    expect(judge(['dropbox'])['SW-001']).toBe('unknown');
+    expect(judge([])['SW-003']).toBe('unknown');
+  });
+
+  test('unreadable /etc/passwd: per-user flatpaks cannot be looked for, so the inventory is incomplete', async () => {
+    const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, passwd: FAILURES.accessDenied!, 'flatpak.system': '' }));
+    expect(r.facts.packages).toBeDefined();
+    expect(r.unknownFacts.packages).toMatch(/per-user flatpak installations: \/etc\/passwd: ACCESS_DENIED/);
+  });
+
+  test('a process status that cannot be read (not an exited process) marks the process list incomplete', async () => {
+    const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'proc.812.status': { ok: false, failure: 'EXEC_FAILED', detail: 'I/O error' } }));
+    expect((r.facts.processes as { pid: number }[]).map((p) => p.pid)).toEqual([1]);
+    expect(r.unknownFacts.processes).toMatch(/812: EXEC_FAILED/);
+    const gone = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'proc.812.status': FAILURES.missing! }));
+    expect(gone.unknownFacts.processes).toBeUndefined();
   });
 
   test('process listing timeout and no package database → whole check unknown', async () => {

@@ -23,14 +23,17 @@ const kingston = device('0951:1666:001CC07CEB39FBB1C91A24D0', 'USB\\VID_0951&PID
 const keyboardOnly = device('046d:c31c:X', 'USB\\VID_046D&PID_C31C\\5&1B8E2F6C&0&3');
 const registered = new Set([kingston.fingerprint]);
 
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../../../agent/checks/usb-media/fixtures/windows', name), 'utf8');
+
+/** Replays recorded outputs: the PnP list, and for each disable the given recorded result. */
 class FakeHost implements PowerShellHost {
   commands: string[] = [];
-  constructor(private readonly failDisable = false) {}
+  constructor(private readonly disableOutput: string | 'host-failure' = fixture('disable-succeeded.json')) {}
   async run(script: string) {
     this.commands.push(script);
     if (script.includes('Get-PnpDevice -PresentOnly')) return { ok: true as const, stdout: pnpText, exitCode: 0 };
-    if (this.failDisable) return { ok: false as const, failure: 'ACCESS_DENIED' as const, detail: 'Access is denied' };
-    return { ok: true as const, stdout: '{"done":true}', exitCode: 0 };
+    if (this.disableOutput === 'host-failure') return { ok: false as const, failure: 'ACCESS_DENIED' as const, detail: 'Access is denied' };
+    return { ok: true as const, stdout: this.disableOutput, exitCode: 0 };
   }
   async close() {}
 }
@@ -64,12 +67,36 @@ describe('Windows USB enforcement', () => {
     const done = await enforceWindowsUsb('block', [sandisk, kingston], registered, host);
     expect(done).toEqual([expect.objectContaining({ fingerprint: sandisk.fingerprint, action: 'disabled' })]);
     expect(host.commands[1]).toBe(disableCommand('USBSTOR\\DISK&VEN_SANDISK&PROD_ULTRA&REV_1.00\\4C530001090622117433&0'));
-    expect(host.commands[1]).toMatch(/^Disable-PnpDevice -InstanceId '.*' -Confirm:\$false/);
+    expect(host.commands[1]).toMatch(/Disable-PnpDevice -InstanceId '.*' -Confirm:\$false -ErrorAction Stop/);
   });
 
-  it('a failed disable is reported as failed with the reason', async () => {
-    const done = await enforceWindowsUsb('block', [sandisk], registered, new FakeHost(true));
+  it('a host failure during the disable is reported as failed with the reason', async () => {
+    const done = await enforceWindowsUsb('block', [sandisk], registered, new FakeHost('host-failure'));
     expect(done).toEqual([expect.objectContaining({ action: 'failed', reason: 'ACCESS_DENIED: Access is denied' })]);
+  });
+
+  it('a Disable-PnpDevice that throws is a failure carrying Windows\' error, never "disabled"', async () => {
+    const done = await enforceWindowsUsb('block', [sandisk], registered, new FakeHost(fixture('disable-failed.json')));
+    expect(done).toEqual([expect.objectContaining({ action: 'failed', reason: 'Disable-PnpDevice failed: 一般エラーです  (HRESULT 0x80041001,Disable-PnpDevice)' })]);
+  });
+
+  it('a disable that returned but left the disk enabled is a failure', async () => {
+    const done = await enforceWindowsUsb('block', [sandisk], registered, new FakeHost(fixture('disable-still-enabled.json')));
+    expect(done).toEqual([expect.objectContaining({ action: 'failed', reason: expect.stringContaining('still enabled after Disable-PnpDevice (ConfigManagerErrorCode 0') })]);
+  });
+
+  it('the disable script stops at the first error and prints success only from the device state read back', () => {
+    const script = disableCommand('USBSTOR\\X');
+    expect(script.split('\n')[0]).toBe("$ErrorActionPreference = 'Stop'");
+    expect(script).toMatch(/try \{[\s\S]*Disable-PnpDevice[\s\S]*\} catch \{[\s\S]*done = \$false; error = /);
+    expect(script).not.toContain('{"done":true}');
+    expect(script).toContain('ConfigManagerErrorCode -eq 22');
+  });
+
+  it('a PnP list the script could not read is a failure with its reason', async () => {
+    const host: PowerShellHost = { run: async () => ({ ok: true, stdout: '{"fatal":"アクセスが拒否されました。","errorId":"HRESULT 0x80041003,Get-PnpDevice"}', exitCode: 0 }), close: async () => undefined };
+    const done = await enforceWindowsUsb('block', [sandisk], registered, host);
+    expect(done).toEqual([expect.objectContaining({ action: 'failed', reason: 'PnP device list not readable: Get-PnpDevice failed: アクセスが拒否されました。' })]);
   });
 
   it('instance ids are quoted for PowerShell', () => {

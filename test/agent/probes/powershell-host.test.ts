@@ -7,8 +7,9 @@
  * PowerShell code; the check scripts themselves are tested through recorded outputs.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PowerShellHostProcess, frameScript, windowsPowerShellPath } from '../../../agent/probes/powershell-host.js';
+import { PowerShellHostProcess, frameScript, windowsPowerShellLanes, windowsPowerShellPath } from '../../../agent/probes/powershell-host.js';
 import type { PowerShellProcess } from '../../../agent/probes/powershell-host.js';
 
 const DOUBLE = `
@@ -110,6 +111,27 @@ describe('PowerShell host', () => {
     expect(await host.run(`ECHO ${'x'.repeat(200)}`)).toMatchObject({ ok: false, failure: 'OUTPUT_TOO_LARGE' });
     expect(await host.run('ECHO ok')).toMatchObject({ ok: true, stdout: 'ok' });
     await host.close();
+  });
+
+  it('a host that exits when idle ends its process after the last queued request and starts a new one for the next', async () => {
+    const host = new PowerShellHostProcess({ spawn: fakePowerShell, exitWhenIdle: true });
+    const [a, b] = await Promise.all([host.run('SLEEP 20\nECHO one'), host.run('ECHO two')]);
+    expect([a, b].map((o) => (o.ok ? o.stdout : o.failure))).toEqual(['one', 'two']);
+    expect(host.spawnCount).toBe(1);
+    await new Promise((resolve) => (spawned[0] as unknown as ChildProcess).once('exit', resolve));
+    expect(await host.run('ECHO three')).toMatchObject({ ok: true, stdout: 'three' });
+    expect(host.spawnCount).toBe(2);
+    await host.close();
+  });
+
+  it('each lane is its own process: a request blocked on one lane does not hold up another', async () => {
+    const lanes = windowsPowerShellLanes(fakePowerShell);
+    const stuck = lanes.host('wua').run('SLEEP 60000\nECHO late', 120_000);
+    expect(await lanes.host('interactive').run('ECHO usb')).toMatchObject({ ok: true, stdout: 'usb' });
+    expect(await lanes.host().run('ECHO default is interactive')).toMatchObject({ ok: true, stdout: 'default is interactive' });
+    expect(spawned.length).toBe(2);
+    for (const p of spawned) p.kill();
+    expect(await stuck).toMatchObject({ ok: false, failure: 'EXEC_FAILED' });
   });
 
   it('a spawner that throws gives EXEC_FAILED, not an exception', async () => {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEVICE_WATCH_SCRIPT, WindowsDeviceWatcher, parseDeviceEventLine } from '../../../agent/watchers/windows-devices.js';
+import { DEVICE_WATCH_SCRIPT, HEARTBEAT_SECONDS, WindowsDeviceWatcher, parseDeviceEventLine } from '../../../agent/watchers/windows-devices.js';
 import { windowsWatchers } from '../../../agent/watchers/windows.js';
 import type { PowerShellProcess } from '../../../agent/probes/powershell-host.js';
 
@@ -67,6 +67,44 @@ describe('WindowsDeviceWatcher', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(w.spawnCount).toBe(count);
     expect(seen.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a watch script that failed but keeps PowerShell waiting (no ready line) is killed and restarted', async () => {
+    const w = new WindowsDeviceWatcher({ spawn: double([], false), readyTimeoutMs: 100, backoffMs: 10, maxBackoffMs: 20 });
+    const health: string[] = [];
+    await w.start(() => undefined, (h) => health.push(`${h.state}: ${h.reason}`));
+    await expect.poll(() => health.length, { timeout: 10_000 }).toBe(1);
+    expect(health[0]).toBe('down: not ready within 100 ms');
+    expect(w.spawnCount).toBeGreaterThanOrEqual(3);
+    await w.stop();
+  });
+
+  it('an error line from the script is a failure: the process is replaced at once', async () => {
+    const w = new WindowsDeviceWatcher({ spawn: double(['{"kind":"error","message":"アクセスが拒否されました。"}'], false), backoffMs: 10, maxBackoffMs: 20, downAfterFailures: 2 });
+    const health: string[] = [];
+    await w.start(() => undefined, (h) => health.push(`${h.state}: ${h.reason}`));
+    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: watch script failed: アクセスが拒否されました。']);
+    await w.stop();
+  });
+
+  it('a ready watcher that falls silent (no heartbeat) is restarted; ready again reports it up', async () => {
+    let first = true;
+    const spawnOnce = () => {
+      const lines = first ? ['{"kind":"ready"}'] : ['{"kind":"ready"}', '{"kind":"heartbeat"}'];
+      first = false;
+      return double(lines, false)();
+    };
+    const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 150, backoffMs: 10, downAfterFailures: 1 });
+    const health: string[] = [];
+    await w.start(() => undefined, (h) => health.push(`${h.state}: ${h.reason}`));
+    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: silent for 150 ms (no heartbeat)', 'up: ready again']);
+    await w.stop();
+  });
+
+  it('the watch script reports its own failure and exits, and says it is alive between events', () => {
+    expect(DEVICE_WATCH_SCRIPT).toMatch(/try \{[\s\S]*Register-CimIndicationEvent[\s\S]*\} catch \{[\s\S]*kind = 'error'[\s\S]*\[Environment\]::Exit\(1\)/);
+    expect(DEVICE_WATCH_SCRIPT).toContain(`Wait-Event -Timeout ${HEARTBEAT_SECONDS}`);
+    expect(DEVICE_WATCH_SCRIPT).toContain(`WriteLine('{"kind":"heartbeat"}')`);
   });
 
   it('windowsWatchers gives the device watcher', () => {

@@ -4,12 +4,14 @@
  * node's live bus and its requestScan over HTTP, so a test can watch node B while agents
  * talk to node A.
  *
- *   node cluster-node.mjs --db URL [--port P] [--node-id ID]
+ *   node cluster-node.mjs --db URL --data DIR [--port P] [--node-id ID]
+ *
+ * DIR/tls holds the cluster's CA, server certificate and policy key (copied from one
+ * `collector init`, as docs/scaling.md says): the node serves HTTPS/WSS with them.
  *
  * Test endpoints: ws /test/stream (every bus event as one JSON text frame),
  * POST /test/scan {agentId, checks} → the scan request record.
  */
-import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { PgCluster } from '../../../src/collector/cluster/pg-cluster.js';
@@ -17,9 +19,10 @@ import { startCollector } from '../../../src/collector/collector.js';
 import type { CollectorPlugin } from '../../../src/collector/plugins.js';
 import { openPostgresStore } from '../../../src/collector/store/postgres/open.js';
 import { createLogger } from '../../../src/shared/log.js';
+import { loadTls } from '../../../src/shared/tls/material.js';
 import type { CheckId } from '../../../src/shared/protocol/messages.js';
 
-const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string', default: '0' }, 'node-id': { type: 'string' } } });
+const { values } = parseArgs({ options: { db: { type: 'string' }, data: { type: 'string' }, port: { type: 'string', default: '0' }, 'node-id': { type: 'string' } } });
 
 const testBus: CollectorPlugin = async (app, ctx) => {
   const wss = new WebSocketServer({ noServer: true });
@@ -38,7 +41,8 @@ const log = createLogger({ component: `node-${values['node-id'] ?? 'x'}` });
 const store = await openPostgresStore(values.db!);
 const cluster = new PgCluster(store, { log });
 const collector = await startCollector({
-  dataDir: tmpdir(),
+  dataDir: values.data!,
+  tls: loadTls(values.data!),
   port: Number(values.port),
   log,
   store,

@@ -4,7 +4,9 @@
  * lastSeq, reconnect with backoff). The i-th test notice of an agent carries detail {i}, so a
  * test can prove every event was stored exactly once and in order.
  *
- *   node sim-agents.mjs --collector URL --state DIR --token TOKEN --agents N
+ *   node sim-agents.mjs --collector wss://… --ca-pin SHA256 --state DIR --token TOKEN --agents N
+ *
+ * The CA is fetched once and checked against the pin, as the real agent does at first contact.
  *
  * stdin, one JSON command a line:
  *   {"cmd":"append","agent":0|"all","count":n}      n test notices
@@ -22,10 +24,11 @@ import { enroll } from '../../../agent/link/enroll.js';
 import { AgentLink } from '../../../agent/link/link.js';
 import { Outbox } from '../../../agent/outbox/outbox.js';
 import { silentLogger } from '../../../src/shared/log.js';
+import { fetchPinnedCa } from '../../../src/shared/tls/pin.js';
 import type { NewAgentEvent, OsInfo } from '../../../src/shared/protocol/messages.js';
 
 const { values } = parseArgs({
-  options: { collector: { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, agents: { type: 'string', default: '1' }, batch: { type: 'string', default: '200' } },
+  options: { collector: { type: 'string' }, 'ca-pin': { type: 'string' }, state: { type: 'string' }, token: { type: 'string' }, agents: { type: 'string', default: '1' }, batch: { type: 'string', default: '200' } },
 });
 const say = (obj: object) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
@@ -37,10 +40,11 @@ interface Sim {
 }
 
 const sims: Sim[] = [];
+const wsOptions = { ca: await fetchPinnedCa(values.collector!, values['ca-pin']!) };
 for (let k = 0; k < Number(values.agents); k++) {
   const hostname = `sim-pc-${String(k).padStart(3, '0')}`;
   const os: OsInfo = { platform: 'linux', hostname, release: 'sim' };
-  const identity = await enroll(values.collector!, values.token!, os, 'sim');
+  const identity = await enroll(values.collector!, values.token!, os, 'sim', wsOptions);
   const dir = join(values.state!, hostname);
   mkdirSync(dir, { recursive: true });
   const outbox = Outbox.open(join(dir, 'outbox'), { ackFlushMs: 20 });
@@ -53,6 +57,7 @@ for (let k = 0; k < Number(values.agents); k++) {
     policyVersion: () => 0,
     log: silentLogger(),
     batchEvents: Number(values.batch),
+    wsOptions,
     backoff: new Backoff(100, 1000),
   });
   const sim: Sim = { agentId: identity.agentId, outbox, link, next: 0 };

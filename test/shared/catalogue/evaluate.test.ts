@@ -217,6 +217,31 @@ describe('each, subject and whenEmpty', () => {
   });
 });
 
+describe('a list read only in part (in facts and in unknownFacts)', () => {
+  const denied = rule({ each: 'packages', subject: 'name', expect: [{ fact: 'name', op: 'matches_none', param: 'deniedSoftware' }], params: { deniedSoftware: { type: 'list', default: [], description: { ja: 'x', en: 'x' } } } });
+  const c = ctx({}, { lists: { deniedSoftware: ['Dropbox*'] } });
+  const appxDenied = { packages: 'SCRIPT_ERROR: appx: アクセスが拒否されました。' };
+
+  it('a failing item read is a fail whatever else could not be read', () => {
+    const r = evaluateRule(denied, facts({ packages: [{ name: 'Dropbox' }, { name: 'Zoom' }] }, appxDenied), c);
+    expect(r.result).toBe('fail');
+    expect(r.reason).toBe('1 of 2 packages fail (packages could only be read in part: SCRIPT_ERROR: appx: アクセスが拒否されました。)');
+    expect(r.subjects.filter((s) => s.result === 'fail').map((s) => s.subject)).toEqual(['Dropbox']);
+  });
+
+  it('only the whole list can pass: every item read passing is unknown', () => {
+    const r = evaluateRule(denied, facts({ packages: [{ name: 'Zoom' }] }, appxDenied), c);
+    expect(r).toMatchObject({ result: 'unknown', reason: 'packages could only be read in part: SCRIPT_ERROR: appx: アクセスが拒否されました。' });
+    expect(r.subjects.map((s) => [s.subject, s.result])).toEqual([['Zoom', 'pass'], ['', 'unknown']]);
+  });
+
+  it('an empty part is unknown, not the whenEmpty result', () => {
+    expect(evaluateRule(denied, facts({ packages: [] }, appxDenied), c).result).toBe('unknown');
+    const products = rule({ each: 'products', subject: 'name', expect: [{ fact: 'tamperProtected', op: 'eq', value: true, nullIs: 'not_applicable' }] });
+    expect(evaluateRule(products, facts({ products: [{ name: 'ClamAV', tamperProtected: null }] }, { products: 'EXEC_FAILED: x' }), c).result).toBe('unknown');
+  });
+});
+
 describe('applicability: platform, segment, policy switches', () => {
   it('a rule for another platform is not applicable', () => {
     expect(evaluateRule(rule({ platforms: ['windows'] }), facts({ a: false }), ctx({ platform: 'linux' }))).toMatchObject({ result: 'not_applicable', reason: 'not a rule for linux' });

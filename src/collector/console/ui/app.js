@@ -906,15 +906,17 @@ async function forwardersScreen() {
     'form',
     { class: 'inline-form', onsubmit: guard(async (e) => {
       e.preventDefault();
-      await api('POST', '/api/v1/forwarders', Object.fromEntries(new FormData(form)));
-      render();
+      const res = await api('POST', '/api/v1/forwarders', Object.fromEntries(new FormData(form)));
+      await render();
+      // A webhook's secret is shown this once.
+      if (res.secret) document.querySelector('main section')?.prepend(h('div', { class: 'flash flash-ok', 'data-test': 'fwd-secret' }, t('fwd.secretOnce', { s: res.secret })));
     }) },
-    field(t('fwd.kind'), select('kind', [['syslog-udp', 'syslog (RFC 5424, UDP)'], ['syslog-tcp', 'syslog (RFC 5424, TCP)'], ['webhook', 'Webhook (JSON POST)']], 'syslog-udp')),
+    field(t('fwd.kind'), select('kind', [['syslog-udp', 'syslog (RFC 5424, UDP)'], ['syslog-tcp', 'syslog (RFC 5424, TCP)'], ['syslog-tls', 'syslog (RFC 5425, TLS)'], ['webhook', 'Webhook (JSON POST)']], 'syslog-udp')),
     field(t('fwd.target'), h('input', { name: 'target', required: true, placeholder: 'siem.example.lg.jp:514 / https://…' })),
     field(t('fwd.min'), select('minSeverity', ['critical', 'high', 'medium', 'low', 'info'].map((x) => [x, t(`severity.${x}`)]), 'info')),
     h('button', { type: 'submit', class: 'btn btn-primary' }, t('fwd.add')),
   );
-  return h('section', {}, h('h1', {}, t('fwd.title')), form, table([t('fwd.kind'), t('fwd.target'), t('fwd.min'), t('exc.requestedBy'), ''], q.forwarders.map((f) => h('tr', {}, h('td', {}, f.kind), h('td', { class: 'mono' }, f.target), h('td', {}, t(`severity.${f.minSeverity}`)), h('td', {}, f.createdBy), h('td', {}, h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
+  return h('section', {}, h('h1', {}, t('fwd.title')), form, table([t('fwd.kind'), t('fwd.target'), t('fwd.min'), t('fwd.backlog'), t('fwd.lastError'), t('exc.requestedBy'), ''], q.forwarders.map((f) => h('tr', { 'data-forwarder': f.id }, h('td', {}, f.kind), h('td', { class: 'mono' }, f.target), h('td', {}, t(`severity.${f.minSeverity}`)), h('td', {}, f.status.behind ? h('span', { class: 'badge badge-sev-high' }, String(f.status.backlog)) : String(f.status.backlog)), h('td', {}, f.status.lastError ? `${f.status.lastError} (${fmtTime(f.status.lastErrorAt)})` : '—'), h('td', {}, f.createdBy), h('td', {}, h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
     await api('DELETE', `/api/v1/forwarders/${f.id}`);
     render();
   }) }, t('fwd.remove')))))));

@@ -6,6 +6,8 @@
  */
 import pg from 'pg';
 import { MIGRATIONS } from '../migrations.js';
+import { forwardingTables } from '../forwarding.js';
+import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner } from '../sql.js';
 import type {
   PresenceChange,
@@ -51,6 +53,9 @@ export interface PostgresStoreOptions {
   applicationName?: string;
 }
 
+/** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
+export interface PostgresStore extends ForwardingTables {}
+
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
@@ -65,12 +70,15 @@ export class PostgresStore implements Store {
     // An idle pooled connection that the server closes must not crash the collector; the pool replaces it.
     this.pool.on('error', () => {});
     this.sql = pgRunner(this.pool);
+    Object.assign(this, forwardingTables(this.sql));
   }
 
   async migrate(): Promise<void> {
-    await this.pool.query('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     await withTransaction(this.pool, async (client) => {
+      // The lock comes first: CREATE TABLE IF NOT EXISTS from nodes starting at the same instant
+      // still races on the catalogue ("duplicate key … pg_type_typname_nsp_index").
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((r) => Number(r.version)));
       for (const m of MIGRATIONS) {
@@ -215,7 +223,8 @@ export class PostgresStore implements Store {
     if (filter.agentId) (args.push(filter.agentId), where.push(`v.agent_id = $${args.length}`));
     if (filter.ruleId) (args.push(filter.ruleId), where.push(`v.rule_id = $${args.length}`));
     args.push(filter.limit ?? 1000);
-    const sql = `SELECT v.*, a.hostname FROM violations v JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT $${args.length}`;
+    // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+    const sql = `SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT $${args.length}`;
     return (await this.pool.query<Row>(sql, args)).rows.map(violationFromRow);
   }
 

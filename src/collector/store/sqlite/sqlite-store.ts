@@ -13,6 +13,8 @@ type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.clo
 import { SequenceGapError } from '../store.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
+import { forwardingTables } from '../forwarding.js';
+import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type {
   AgentRecord,
@@ -29,6 +31,9 @@ import type {
   ViolationFilter,
   ViolationRecord,
 } from '../store.js';
+
+/** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
+export interface SqliteStore extends ForwardingTables {}
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -52,6 +57,7 @@ export class SqliteStore implements Store {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     this.stmts = this.prepare();
     this.sql = sqliteRunner(this.db);
+    Object.assign(this, forwardingTables(this.sql));
   }
 
   private prepare() {
@@ -277,7 +283,8 @@ export class SqliteStore implements Store {
     if (filter.state) (where.push('v.state = ?'), args.push(filter.state));
     if (filter.agentId) (where.push('v.agent_id = ?'), args.push(filter.agentId));
     if (filter.ruleId) (where.push('v.rule_id = ?'), args.push(filter.ruleId));
-    const sql = `SELECT v.*, a.hostname FROM violations v JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT ?`;
+    // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+    const sql = `SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(violationFromRow);
   }
 
