@@ -95,6 +95,8 @@ export class Agent {
   private readonly runMarker: RunMarker;
   /** The integrity check of this start (tests wait for it; a stop does not). */
   integrity: Promise<void> = Promise.resolve();
+  /** Aborted at stop: work still running in the background (the integrity check) ends without a result. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
@@ -178,7 +180,7 @@ export class Agent {
       ...this.startNotices.splice(0),
     ]);
     // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
-    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() })
+    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal)
       .then((notices) => (this.stopped ? undefined : this.append(notices)))
       .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     this.watchdog?.start();
@@ -332,6 +334,7 @@ export class Agent {
    */
   async stop(o: { notice?: string; detail?: Record<string, unknown>; noticeTimeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
+    this.stopping.abort();
     this.watchdog?.stop();
     const [notice] = this.outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: o.notice ?? 'stopping', detail: { pid: process.pid, ...o.detail } }]);
     this.link.notify();

@@ -43,10 +43,10 @@ const MAX_LISTED = 20;
 const MAX_FILES = 5000;
 
 /** SHA-256 of a file, streamed (no 100 MB buffer, the agent keeps running meanwhile), or null when it cannot be read. */
-export async function fileSha256(path: string): Promise<string | null> {
+export async function fileSha256(path: string, signal?: AbortSignal): Promise<string | null> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
     return hash.digest('hex');
   } catch {
     return null;
@@ -92,14 +92,14 @@ function filesUnder(dir: string, skip: ReadonlySet<string> = new Set()): string[
 }
 
 /** Hash each file, re-using the previous hash of a file whose size, times and inode did not change. */
-async function hashAll(paths: readonly string[], previous: Recorded | undefined, stats: Record<string, string>): Promise<FileHashes> {
+async function hashAll(paths: readonly string[], previous: Recorded | undefined, stats: Record<string, string>, signal?: AbortSignal): Promise<FileHashes> {
   const known: FileHashes = previous ? { ...previous.program, ...previous.catalogue, ...previous.config } : {};
   const out: FileHashes = {};
   for (const p of paths) {
     const key = statKey(p);
     if (key) stats[p] = key;
     const reuse = key !== null && previous?.stats[p] === key && known[p] !== undefined;
-    out[p] = reuse ? known[p]! : await fileSha256(p);
+    out[p] = reuse ? known[p]! : await fileSha256(p, signal);
   }
   return out;
 }
@@ -115,16 +115,16 @@ export interface IntegrityFiles {
 }
 
 /** The files of each group as they are now. */
-export async function currentFiles(files: IntegrityFiles, previous?: Recorded): Promise<Omit<Recorded, 'v' | 'at'>> {
+export async function currentFiles(files: IntegrityFiles, previous?: Recorded, signal?: AbortSignal): Promise<Omit<Recorded, 'v' | 'at'>> {
   const stats: Record<string, string> = {};
   const here = dirname(files.programPath);
   // A split build keeps its chunks in chunks/ next to the entry bundle.
   const bundleRoot = basename(here) === 'chunks' ? dirname(here) : here;
   const programFiles = filesUnder(bundleRoot, new Set(['node_modules', 'config', 'test'])).filter((p) => /\.(m?js|cjs|node|wasm|exe|dll)$/i.test(p) || p === files.programPath);
   return {
-    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats),
-    catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats) : {},
-    config: files.configPath ? await hashAll([files.configPath], previous, stats) : {},
+    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal),
+    catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal) : {},
+    config: files.configPath ? await hashAll([files.configPath], previous, stats, signal) : {},
     stats,
   };
 }
@@ -160,12 +160,15 @@ function difference(before: FileHashes, after: FileHashes): { path: string; oldS
 /**
  * Compare the files with the previous start, record the current hashes, and return the
  * notices to send (none at the very first start). The catalogue group is compared only when
- * both starts recorded it (an agent upgraded from a version that did not).
+ * both starts recorded it (an agent upgraded from a version that did not). Aborted (the agent
+ * stopped first), nothing is recorded: a file changed after the stop must still count as a
+ * change at the next start.
  */
-export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date()): Promise<NewAgentEvent[]> {
+export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date(), signal?: AbortSignal): Promise<NewAgentEvent[]> {
   const path = join(stateDir, 'integrity.json');
   const previous = previousRecord(path);
-  const current: Recorded = { v: 2, ...(await currentFiles(files, previous)), at: now.toISOString() };
+  const current: Recorded = { v: 2, ...(await currentFiles(files, previous, signal)), at: now.toISOString() };
+  if (signal?.aborted) return [];
   writeFileSync(`${path}.tmp`, JSON.stringify(current), { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
   if (!previous) return [];

@@ -53,6 +53,16 @@ export class RealAgent {
       await waitUntil(() => this.readId(), 90_000, 'the agent to enroll');
     }
     await waitUntil(() => this.countNotices('started') > startedBefore, 90_000, 'the agent to report its start');
+    // The program and catalogues are hashed in the background after the start; a stop before that records nothing.
+    await waitUntil(() => this.integrityRecordedSince(this.spawnedAt), 90_000, 'the integrity check of this start');
+  }
+
+  private integrityRecordedSince(ms: number): boolean {
+    try {
+      return Date.parse((JSON.parse(readFileSync(join(this.stateDir, 'integrity.json'), 'utf8')) as { at: string }).at) >= ms;
+    } catch {
+      return false;
+    }
   }
 
   private readId(): boolean {
