@@ -183,6 +183,13 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       ALTER TABLE console_forwarders ADD COLUMN since TEXT
     `,
   },
+  {
+    version: 202612061250,
+    name: 'audit log MAC per row (key outside the database)',
+    sql: `
+      ALTER TABLE console_audit ADD COLUMN mac TEXT
+    `,
+  },
 ];
 
 /**
