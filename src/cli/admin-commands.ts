@@ -13,6 +13,9 @@ import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { addServerNames, hasTls, loadTls, serverCertNames } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
 import { Segment } from '../shared/protocol/messages.js';
+import { Accounts } from '../collector/console/accounts.js';
+import { AuditLog } from '../collector/console/audit.js';
+import { migrateConsole } from '../collector/console/migrations.js';
 import { UsageError } from './errors.js';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -181,5 +184,26 @@ export function registerAdminCommands(program: Command): void {
       await store.close();
       if (closed === 0) throw new UsageError(`agent ${id} has no open AGENT-004 violation`);
       process.stdout.write(`agent ${id}: ${closed} AGENT-004 violation(s) closed\n`);
+    });
+
+  const admin = program.command('admin').description('console accounts (on the collector host)');
+  admin
+    .command('unlock <username>')
+    .description('clear the login lockout of a console account (after checking with its owner)')
+    .option('--data <dir>', 'collector data directory', './var/collector')
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .option('--by <name>', 'who unlocked it (kept in the audit log)', process.env.USER ?? 'administrator')
+    .action(async (username: string, o: { data: string; db?: string; by: string }) => {
+      const store = await adminStore(o);
+      try {
+        await migrateConsole(store.sql);
+        const user = await new Accounts(store.sql).unlock(username).catch((err: Error & { code?: string }) => {
+          throw err.code === 'NOT_FOUND' ? new UsageError(`no console account ${username}`) : err;
+        });
+        await new AuditLog(store.sql).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', `account ${user.username}`);
+        process.stdout.write(`account ${user.username} unlocked\n`);
+      } finally {
+        await store.close();
+      }
     });
 }

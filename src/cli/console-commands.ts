@@ -170,7 +170,7 @@ export function registerConsoleCommands(program: Command): void {
     });
   });
 
-  const admin = program.command('admin').description('console accounts (on the collector host)');
+  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('console accounts (on the collector host)');
   admin
     .command('create-user <username>')
     .description('create a console account and print its one-time password (changed at first login)')

@@ -47,9 +47,12 @@ describe('sessions', () => {
     expect((await c.login('locky', 'wrong-1')).status).toBe(401);
     expect((await c.login('locky', 'wrong-2')).status).toBe(401);
     const third = await c.login('locky', 'wrong-3');
-    expect(third.json.error).toBe('ACCOUNT_LOCKED');
-    const users = (await admin.request('GET', '/api/v1/users')).json.users as { username: string; id: string }[];
+    // Locked says exactly what a wrong password says: nothing tells a guesser the account exists.
+    expect(third.status).toBe(401);
+    expect(third.json).toEqual({ error: 'LOGIN_FAILED', message: 'ユーザー名またはパスワードが違います' });
+    const users = (await admin.request('GET', '/api/v1/users')).json.users as { username: string; id: string; lockedUntil: string | null }[];
     const id = users.find((u) => u.username === 'locky')!.id;
+    expect(users.find((u) => u.username === 'locky')!.lockedUntil).not.toBeNull();
     // Even the right password is refused while locked; an admin reset unlocks with a new one-time password.
     const reset = await admin.request('POST', `/api/v1/users/${id}/reset-password`, {});
     expect((await c.login('locky', reset.json.oneTimePassword)).status).toBe(200);

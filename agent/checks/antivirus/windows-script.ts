@@ -83,19 +83,21 @@ try {
   foreach ($spec in @(${VENDOR_KEY_LIST})) {
     foreach ($prefix in @('SOFTWARE\\', 'SOFTWARE\\WOW6432Node\\')) {
       $path = $prefix + $spec.key
-      $k = $hklm.OpenSubKey($path)
-      if ($null -eq $k) { continue }
-      $names = @($k.GetValueNames())
-      $values = @()
-      foreach ($n in $spec.values) {
-        if ($names -notcontains $n) { continue }
-        $kind = [string]$k.GetValueKind($n)
-        $data = $k.GetValue($n, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
-        if (@('String', 'ExpandString', 'DWord', 'QWord') -notcontains $kind) { $data = $null }
-        $values += ,([ordered]@{ name = $n; kind = $kind; data = $data })
-      }
-      $k.Close()
-      $vendorRegistry += ,([ordered]@{ vendor = $spec.vendor; key = ('HKLM\\' + $path); values = @($values) })
+      try {
+        $k = $hklm.OpenSubKey($path)
+        if ($null -eq $k) { continue }
+        $names = @($k.GetValueNames())
+        $values = @()
+        foreach ($n in $spec.values) {
+          if ($names -notcontains $n) { continue }
+          $kind = [string]$k.GetValueKind($n)
+          $data = $k.GetValue($n, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+          if (@('String', 'ExpandString', 'DWord', 'QWord') -notcontains $kind) { $data = $null }
+          $values += ,([ordered]@{ name = $n; kind = $kind; data = $data })
+        }
+        $k.Close()
+        $vendorRegistry += ,([ordered]@{ vendor = $spec.vendor; key = ('HKLM\\' + $path); values = @($values) })
+      } catch { Add-MamoriError 'vendor-registry' ('HKLM\\' + $path + ': ' + $_.Exception.Message) }
     }
   }
   $doc.vendorRegistry = @($vendorRegistry)

@@ -25,12 +25,24 @@
  *   registry, the W32Time service state,
  *   domain membership, and the newest Microsoft-Windows-Time-Service events by id (35/37 source
  *   in use / receiving valid data; 36, 47, 129, 134, 142 not synchronised / no usable source).
+ *   Get-WinEvent reports "no event" as an error whose FullyQualifiedErrorId is NoMatchingEventsFound
+ *   (its message is localised, the id is not): that is an answer; any other error (log unreadable)
+ *   is reported as the time-events part, so "no event" is never confused with "could not look".
  *   `w32tm /query /status` is NOT used: its labels are localised (Japanese Windows prints
  *   「最終正常同期日時」), so the last-sync time and the phase offset it shows are not read.
  */
 import { PS_PRELUDE } from '../software/windows-common.js';
 
 export const BEYOND_SCRIPT = `${PS_PRELUDE}
+function Get-MamoriTimeEvent([int[]]$Ids) {
+  try {
+    $found = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Time-Service'; Id = $Ids } -MaxEvents 1 -ErrorAction Stop)
+    if ($found.Count -gt 0) { return [ordered]@{ id = [int]$found[0].Id; at = ConvertTo-MamoriIso $found[0].TimeCreated } }
+  } catch {
+    if ([string]$_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { throw }
+  }
+  return $null
+}
 $doc = [ordered]@{ schema = 'mamori.win.beyond/1'; firewall = $null; firewallService = $null; bitlocker = $null; time = $null }
 try {
   $profiles = @()
@@ -72,10 +84,8 @@ try {
   $good = $null
   $bad = $null
   try {
-    $ev = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Time-Service'; Id = 35, 37 } -MaxEvents 1 -ErrorAction SilentlyContinue)
-    if ($ev.Count -gt 0) { $good = [ordered]@{ id = [int]$ev[0].Id; at = ConvertTo-MamoriIso $ev[0].TimeCreated } }
-    $ev = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Time-Service'; Id = 36, 47, 129, 134, 142 } -MaxEvents 1 -ErrorAction SilentlyContinue)
-    if ($ev.Count -gt 0) { $bad = [ordered]@{ id = [int]$ev[0].Id; at = ConvertTo-MamoriIso $ev[0].TimeCreated } }
+    $good = Get-MamoriTimeEvent @(35, 37)
+    $bad = Get-MamoriTimeEvent @(36, 47, 129, 134, 142)
   } catch { Add-MamoriError 'time-events' $_ }
   $doc.time = [ordered]@{
     Type = Get-MamoriRegValue $params 'Type'

@@ -8,6 +8,9 @@
  * - Get-AppxPackage -AllUsers (Store/MSIX apps; needs the SYSTEM/admin context).
  * - Win32_Process (Name, ExecutablePath, ProcessId) with the owner from
  *   Get-Process -IncludeUserName (one call instead of one GetOwner() per process).
+ * A hive without an Uninstall key has nothing installed there; any other failure to read a key
+ * or an entry is recorded as an `uninstall` error (the inventory is then incomplete, not
+ * complete minus the entry nobody could read) and the other entries are still listed.
  * Win32_Product is never queried: enumerating it makes Windows Installer run a consistency
  * check and reconfigure products (MsiInstaller event 1035, KB974524; dsccommunity/SqlServerDsc#15).
  */
@@ -18,8 +21,13 @@ ${PS_LOADED_USERS}
 $doc = [ordered]@{ schema = 'mamori.win.software/1'; users = @(); uninstall = @(); appx = @(); processes = @() }
 function Get-MamoriUninstall([string]$Root, [string]$Source, $Sid) {
   $entries = @()
-  foreach ($key in @(Get-ChildItem -LiteralPath ('Registry::' + $Root) -ErrorAction SilentlyContinue)) {
-    $p = Get-ItemProperty -LiteralPath $key.PSPath -ErrorAction SilentlyContinue
+  $keys = @()
+  try { $keys = @(Get-ChildItem -LiteralPath ('Registry::' + $Root)) }
+  catch [System.Management.Automation.ItemNotFoundException] { return ,$entries }
+  catch { Add-MamoriError 'uninstall' $_; return ,$entries }
+  foreach ($key in $keys) {
+    $p = $null
+    try { $p = Get-ItemProperty -LiteralPath $key.PSPath } catch { Add-MamoriError 'uninstall' $_; continue }
     if ($null -eq $p) { continue }
     $entries += ,([ordered]@{
       source = $Source

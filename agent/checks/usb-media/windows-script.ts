@@ -15,6 +15,8 @@ import { PS_PRELUDE } from '../software/windows-common.js';
 
 export const USB_MEDIA_SCRIPT = `${PS_PRELUDE}
 $doc = [ordered]@{ schema = 'mamori.win.usb-media/1'; disks = @(); policy = $null }
+# A property the device does not have is null; so is one that cannot be read, which leaves the
+# disk without its USB node and the device unknown (never a pass).
 function Get-MamoriPnpValue([string]$InstanceId, [string]$KeyName) {
   try { return (Get-PnpDeviceProperty -InstanceId $InstanceId -KeyName $KeyName -ErrorAction Stop).Data } catch { return $null }
 }
@@ -52,9 +54,14 @@ try {
     try {
       $disk = Get-Disk -Number ([int]$d.Index)
       $readOnly = [bool]$disk.IsReadOnly
-      foreach ($p in @(Get-Partition -DiskNumber ([int]$d.Index) -ErrorAction SilentlyContinue)) {
+      # A disk without partitions makes Get-Partition fail with ObjectNotFound ("No MSFT_Partition
+      # objects found"): no volumes. Any other failure is the disk's error.
+      $partitions = @()
+      try { $partitions = @(Get-Partition -DiskNumber ([int]$d.Index)) } catch { if ([string]$_.CategoryInfo.Category -ne 'ObjectNotFound') { throw } }
+      foreach ($p in $partitions) {
         $label = $null
         $fs = $null
+        # The label and file system are shown to people, never judged: a partition without a volume leaves them null.
         try { $v = Get-Volume -Partition $p; $label = $v.FileSystemLabel; $fs = $v.FileSystem } catch { $label = $null }
         $volumes += ,([ordered]@{ accessPaths = @($p.AccessPaths | Where-Object { $_ -and $_ -notlike '\\\\?\\Volume*' }); label = $label; fileSystem = $fs })
       }

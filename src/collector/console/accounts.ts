@@ -9,6 +9,7 @@ import type { Principal, Role } from './authz.js';
 import { ROLES } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
+import { COMMON_PASSWORDS_TEXT } from './common-passwords.js';
 import { newId, parseJson, systemClock } from './util.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
@@ -39,11 +40,24 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** A password policy that a municipal auditor would accept: length over composition rules. */
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(COMMON_PASSWORDS_TEXT.split(/\s+/).filter(Boolean));
+
+/** The password stripped of the digits and symbols people put around a word ("Password1234!" → "password"). */
+const coreWord = (password: string): string => password.toLowerCase().replace(/^[^a-z]+|[^a-z]+$/g, '');
+
+/**
+ * A password policy that a municipal auditor would accept: length over composition rules
+ * (NIST SP 800-63B §5.1.1.2: at least 8, here 12, and not a known common password), plus
+ * refusal of one character or a short pattern repeated ("aaaaaaaaaaaa", "abcabcabcabc").
+ */
 export function checkPasswordStrength(password: string, username: string): void {
-  if (password.length < 12) throw new ConsoleError('WEAK_PASSWORD', 400, 'password must have at least 12 characters');
-  if (password.length > 256) throw new ConsoleError('WEAK_PASSWORD', 400, 'password is too long');
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new ConsoleError('WEAK_PASSWORD', 400, 'password must not contain the user name');
+  if (password.length < 12) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードは12文字以上にしてください');
+  if (password.length > 256) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードが長すぎます (256文字まで)');
+  if (password.toLowerCase().includes(username.toLowerCase())) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードにユーザー名を含めないでください');
+  if (new Set(password.toLowerCase()).size < 5) throw new ConsoleError('WEAK_PASSWORD', 400, '同じ文字の繰り返しが多すぎます。5種類以上の文字を使ってください');
+  const lower = password.toLowerCase();
+  const core = coreWord(password);
+  if (COMMON_PASSWORDS.has(lower) || (core.length >= 4 && COMMON_PASSWORDS.has(core))) throw new ConsoleError('WEAK_PASSWORD', 400, 'よく使われるパスワード (漏えいしたパスワードの一覧にあるもの) は使えません');
 }
 
 export interface UserRecord {
@@ -90,9 +104,11 @@ export interface AccountOptions {
   absoluteMs: number;
   /** Login attempts per client address per minute, whatever the user name. */
   attemptsPerMinutePerAddress: number;
+  /** Login attempts per user name per minute, whatever the address (names that do not exist included). */
+  attemptsPerMinutePerAccount: number;
 }
 
-export const DEFAULT_ACCOUNT_OPTIONS: AccountOptions = { maxFailures: 5, lockoutMs: 15 * 60_000, idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000, attemptsPerMinutePerAddress: 20 };
+export const DEFAULT_ACCOUNT_OPTIONS: AccountOptions = { maxFailures: 5, lockoutMs: 15 * 60_000, idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000, attemptsPerMinutePerAddress: 20, attemptsPerMinutePerAccount: 10 };
 
 export interface NewSession {
   /** Cookie value (only its hash is stored). */
@@ -102,24 +118,49 @@ export interface NewSession {
   expiresAt: string;
 }
 
-export type LoginFailure = 'bad_credentials' | 'locked' | 'throttled' | 'disabled';
+/** Why a login was refused (kept in the audit log); `throttled_account`: too many attempts on one name from any address. */
+export type LoginFailure = 'bad_credentials' | 'locked' | 'throttled' | 'throttled_account' | 'disabled';
 
+/** What a refused login says: one answer for a wrong password, an unknown, locked or disabled account alike. */
+export const LOGIN_FAILED_MESSAGE = 'ユーザー名またはパスワードが違います';
+
+/** `why` is for the audit log only; the caller sees the same answer whatever it is (except the per-address throttle). */
 export class LoginError extends ConsoleError {
-  constructor(readonly why: LoginFailure, readonly lockedUntil?: string) {
-    super(why === 'throttled' ? 'LOGIN_THROTTLED' : why === 'locked' ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, why === 'locked' ? `account locked until ${lockedUntil}` : why === 'throttled' ? 'too many login attempts from this address' : 'user name or password is wrong');
+  constructor(readonly why: LoginFailure) {
+    super(why === 'throttled' ? 'LOGIN_THROTTLED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, why === 'throttled' ? 'このアドレスからのログイン試行が多すぎます。しばらく待ってください' : LOGIN_FAILED_MESSAGE);
+  }
+}
+
+/** Attempts per key in the last minute (in memory, per node; the account lockout in the database holds across nodes). */
+class MinuteWindow {
+  private readonly hits = new Map<string, number[]>();
+  constructor(private readonly perMinute: number) {}
+
+  /** Count an attempt; false when the key already had perMinute attempts in the last minute. */
+  take(key: string, now: number): boolean {
+    if (this.hits.size > 10_000) for (const [k, times] of this.hits) if (now - times[times.length - 1]! >= 60_000) this.hits.delete(k);
+    const recent = (this.hits.get(key) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= this.perMinute) return false;
+    recent.push(now);
+    this.hits.set(key, recent);
+    return true;
   }
 }
 
 const USERNAME = /^[a-zA-Z0-9._-]{2,64}$/;
 
 export class Accounts {
-  private readonly attempts = new Map<string, number[]>();
+  private readonly byAddress: MinuteWindow;
+  private readonly byAccount: MinuteWindow;
 
   constructor(
     private readonly sql: SqlRunner,
     readonly options: AccountOptions = DEFAULT_ACCOUNT_OPTIONS,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.byAddress = new MinuteWindow(options.attemptsPerMinutePerAddress);
+    this.byAccount = new MinuteWindow(options.attemptsPerMinutePerAccount);
+  }
 
   async count(): Promise<number> {
     const row = await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM console_users');
@@ -185,48 +226,68 @@ export class Accounts {
     const changed = await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 1, failed_logins = 0, locked_until = NULL WHERE id = ?', [await hashPassword(password), id]);
     if (!changed) throw notFound(`no user ${id}`);
     await this.endSessionsOf(id);
+    await this.revokeApiTokensOf(id);
     return password;
   }
 
-  async changePassword(id: string, current: string, next: string): Promise<void> {
+  /**
+   * Change one's own password. Every other session of the account and all its API tokens end:
+   * whoever learnt the old password or took a token keeps nothing (the session that made the
+   * change, `keepSessionId`, stays).
+   */
+  async changePassword(id: string, current: string, next: string, keepSessionId?: string): Promise<void> {
     const row = await this.sql.get<Row>('SELECT * FROM console_users WHERE id = ?', [id]);
     if (!row) throw notFound(`no user ${id}`);
     if (!(await verifyPassword(current, String(row.password_hash)))) throw new ConsoleError('LOGIN_FAILED', 400, 'current password is wrong');
     if (current === next) throw new ConsoleError('WEAK_PASSWORD', 400, 'the new password must differ from the current one');
     checkPasswordStrength(next, String(row.username));
     await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?', [await hashPassword(next), this.clock.now().toISOString(), id]);
+    await this.sql.run('DELETE FROM console_sessions WHERE user_id = ? AND id_hash <> ?', [id, keepSessionId ? sha256(keepSessionId) : '']);
+    await this.revokeApiTokensOf(id);
   }
 
-  /** Check a password, counting failures; locks the account after options.maxFailures in a row. */
+  /** Clear the failure count and lockout of an account (administrator's unlock). */
+  async unlock(username: string): Promise<UserRecord> {
+    const changed = await this.sql.run('UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE username = ?', [username]);
+    if (!changed) throw notFound(`no user ${username}`);
+    return (await this.byName(username))!;
+  }
+
+  /**
+   * Check a password. Each attempt is counted in the database before the (slow) password check,
+   * with one atomic UPDATE, so parallel attempts cannot all see a count below the limit: at most
+   * options.maxFailures wrong passwords are ever checked before the account locks, from however
+   * many addresses or collector nodes. Every refusal gives the same answer (LOGIN_FAILED_MESSAGE).
+   */
   async login(username: string, password: string, address: string): Promise<NewSession> {
-    this.throttle(address);
     const now = this.clock.now();
+    if (!this.byAddress.take(address, now.getTime())) throw new LoginError('throttled');
+    const name = username.toLowerCase();
     const row = await this.sql.get<Row>('SELECT * FROM console_users WHERE username = ?', [username]);
-    if (!row) {
+    if (!row || !this.byAccount.take(name, now.getTime())) {
       // Same work as a real check, so timing does not reveal which names exist.
       await verifyPassword(password, 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
-      throw new LoginError('bad_credentials');
+      throw new LoginError(row ? 'throttled_account' : 'bad_credentials');
     }
     const user = userFromRow(row);
+    const nowIso = now.toISOString();
+    const lockUntil = new Date(now.getTime() + this.options.lockoutMs).toISOString();
+    // A lockout that has run out starts a fresh count (only one of parallel attempts resets it).
+    await this.sql.run('UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND locked_until IS NOT NULL AND locked_until <= ?', [user.id, nowIso]);
+    const reserved = await this.sql.run('UPDATE console_users SET failed_logins = failed_logins + 1 WHERE id = ? AND locked_until IS NULL AND failed_logins < ?', [user.id, this.options.maxFailures]);
+    if (!reserved) {
+      await this.sql.run('UPDATE console_users SET locked_until = ? WHERE id = ? AND locked_until IS NULL', [lockUntil, user.id]);
+      await verifyPassword(password, String(row.password_hash));
+      throw new LoginError('locked');
+    }
+    const ok = await verifyPassword(password, String(row.password_hash));
     if (user.disabledAt) throw new LoginError('disabled');
-    if (user.lockedUntil && user.lockedUntil > now.toISOString()) throw new LoginError('locked', user.lockedUntil);
-    if (!(await verifyPassword(password, String(row.password_hash)))) {
-      const failures = (user.lockedUntil ? 0 : user.failedLogins) + 1;
-      const lockedUntil = failures >= this.options.maxFailures ? new Date(now.getTime() + this.options.lockoutMs).toISOString() : null;
-      await this.sql.run('UPDATE console_users SET failed_logins = ?, locked_until = ? WHERE id = ?', [lockedUntil ? 0 : failures, lockedUntil, user.id]);
-      if (lockedUntil) throw new LoginError('locked', lockedUntil);
+    if (!ok) {
+      await this.sql.run('UPDATE console_users SET locked_until = ? WHERE id = ? AND locked_until IS NULL AND failed_logins >= ?', [lockUntil, user.id, this.options.maxFailures]);
       throw new LoginError('bad_credentials');
     }
     await this.sql.run('UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE id = ?', [user.id]);
     return this.startSession(user);
-  }
-
-  private throttle(address: string): void {
-    const now = this.clock.now().getTime();
-    const recent = (this.attempts.get(address) ?? []).filter((t) => now - t < 60_000);
-    if (recent.length >= this.options.attemptsPerMinutePerAddress) throw new LoginError('throttled');
-    recent.push(now);
-    this.attempts.set(address, recent);
   }
 
   private async startSession(user: UserRecord): Promise<NewSession> {
@@ -302,6 +363,10 @@ export class Accounts {
   async revokeApiToken(id: string, userId: string): Promise<void> {
     const changed = await this.sql.run('UPDATE console_api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [this.clock.now().toISOString(), id, userId]);
     if (!changed) throw notFound(`no active token ${id}`);
+  }
+
+  async revokeApiTokensOf(userId: string): Promise<void> {
+    await this.sql.run('UPDATE console_api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL', [this.clock.now().toISOString(), userId]);
   }
 }
 

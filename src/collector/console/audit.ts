@@ -116,7 +116,7 @@ export class AuditLog {
     if (opts.beforeSeq) (where.push('seq < ?'), args.push(opts.beforeSeq));
     if (opts.action) (where.push('action LIKE ?'), args.push(`${opts.action}%`));
     if (opts.actor) (where.push('actor = ?'), args.push(opts.actor));
-    const rows = await this.sql.all<Row>(`SELECT * FROM console_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`, [...args, Math.min(opts.limit ?? 200, 5000)]);
+    const rows = await this.sql.all<Row>(`SELECT * FROM console_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`, [...args, Math.max(1, Math.min(Math.trunc(opts.limit ?? 200), 5000))]);
     return rows.map(entryOf);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Who may do what in the console. Every API route declares one permission; the route's
- * preHandler checks it and marks the request as checked. A backstop (see plugin.ts) fails any
+ * onRequest hook checks it (before the body is read) and marks the request as checked. A backstop (see plugin.ts) fails any
  * /api/v1 request with 403 when no check ran — a route that forgets its permission fails
  * closed (the pattern of Fleet's authzcheck middleware).
  *
@@ -9,6 +9,7 @@
  * the console audit trail). Policy thresholds are sensitive configuration (003 第12章10), so
  * the helpdesk does not read them.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { forbidden } from './errors.js';
 
 export const ROLES = ['admin', 'helpdesk', 'auditor'] as const;
@@ -89,4 +90,27 @@ export function requirePermission(principal: Principal, permission: Permission):
 export function inScope(principal: Principal, department: string | null | undefined): boolean {
   if (principal.departments.length === 0) return true;
   return department !== null && department !== undefined && principal.departments.includes(department);
+}
+
+/**
+ * The account the current request acts as, for checks deep in the services (the 課 scope of a
+ * record found by id). The console's route plumbing runs every handler inside actingAs; work
+ * outside a request (housekeeping, the local `mamori admin` commands) has no acting account.
+ */
+const acting = new AsyncLocalStorage<Principal>();
+
+export function actingAs<T>(principal: Principal, fn: () => Promise<T>): Promise<T> {
+  return acting.run(principal, fn);
+}
+
+/** Throws 403 unless the acting account (if any) may see records of this 課. */
+export function requireScope(department: string | null | undefined, what: string): void {
+  const p = acting.getStore();
+  if (p && !inScope(p, department)) throw forbidden(`${what}: 担当外の課のデータです (${department ?? '課の割り当てなし'})`);
+}
+
+/** The acting account's 課 (undefined: the whole organisation). */
+export function scopeDepartments(): string[] | undefined {
+  const p = acting.getStore();
+  return p && p.departments.length > 0 ? p.departments : undefined;
 }

@@ -4,8 +4,13 @@
  * 003 第2章1(11)ア; 004 §3(8)ア). No standard sets a maximum duration; the end date is a product
  * choice that makes 004 §9.4(3)'s periodic review concrete. Approved exceptions expire on their
  * own. A finding covered by an active exception is shown as 例外 (excepted), never hidden.
+ *
+ * 課 scope: an exception for one PC belongs to that PC's 課; one for every PC belongs to the
+ * whole organisation. A scoped account sees those of its 課 and the organisation-wide ones (they
+ * apply to its PCs too), and requests, decides or revokes only those of its 課.
  */
 import type { SqlRunner } from '../store/sql.js';
+import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
 import { newId, systemClock } from './util.js';
@@ -66,18 +71,26 @@ export class Exceptions {
     private readonly sql: SqlRunner,
     private readonly knownRule: (ruleId: string) => boolean,
     private readonly clock: Clock = systemClock,
+    /** The 課 a PC is assigned to (null: none). */
+    private readonly departmentOf: (agentId: string) => string | null = () => null,
   ) {}
 
   async list(state?: ExceptionState): Promise<ExceptionRecord[]> {
     const rows = state
       ? await this.sql.all<Row>('SELECT * FROM console_exceptions WHERE state = ? ORDER BY requested_at DESC', [state])
       : await this.sql.all<Row>('SELECT * FROM console_exceptions ORDER BY requested_at DESC LIMIT 2000');
-    return rows.map(recordOf);
+    const scope = scopeDepartments();
+    return rows.map(recordOf).filter((e) => !scope || e.agentId === null || scope.includes(this.departmentOf(e.agentId) ?? ''));
   }
 
   async get(id: string): Promise<ExceptionRecord | undefined> {
     const r = await this.sql.get<Row>('SELECT * FROM console_exceptions WHERE id = ?', [id]);
     return r ? recordOf(r) : undefined;
+  }
+
+  /** 403 unless the acting account may change exceptions of this PC (null: every PC, the organisation's). */
+  private requireScopeOf(agentId: string | null, what: string): void {
+    requireScope(agentId === null ? null : this.departmentOf(agentId), what);
   }
 
   /** Approved and not yet past their end date, as of now. */
@@ -88,6 +101,7 @@ export class Exceptions {
 
   async request(input: { ruleId: string; subject?: string; agentId?: string | null; reason: string; until: string }, by: string): Promise<ExceptionRecord> {
     if (!this.knownRule(input.ruleId)) throw badRequest(`unknown rule ${input.ruleId}`);
+    this.requireScopeOf(input.agentId ?? null, '例外措置の申請');
     const reason = input.reason?.trim() ?? '';
     if (reason.length < 4) throw badRequest('a reason (合理的な理由) is required');
     const until = Date.parse(input.until);
@@ -107,6 +121,7 @@ export class Exceptions {
   async decide(id: string, approve: boolean, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
     if (!e) throw notFound(`no exception ${id}`);
+    this.requireScopeOf(e.agentId, `例外措置 ${id}`);
     if (e.requestedBy === by) throw new SelfApprovalError();
     if (e.state !== 'requested') throw conflict(`exception ${id} is ${e.state}`);
     const now = this.clock.now().toISOString();
@@ -125,6 +140,7 @@ export class Exceptions {
   async revoke(id: string, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
     if (!e) throw notFound(`no exception ${id}`);
+    this.requireScopeOf(e.agentId, `例外措置 ${id}`);
     if (e.state !== 'approved' && e.state !== 'requested') throw conflict(`exception ${id} is ${e.state}`);
     const now = this.clock.now().toISOString();
     await this.sql.run("UPDATE console_exceptions SET state = 'revoked', ended_at = ?, decision_comment = ? WHERE id = ?", [now, `${e.decisionComment ? `${e.decisionComment} / ` : ''}${by}: ${comment}`.slice(0, 2000), id]);

@@ -10,7 +10,8 @@ import type { AuditLog } from './audit.js';
 import { actorOf } from './audit.js';
 import type { Permission, Principal, RouteAccess } from './authz.js';
 import { PERMISSIONS, requirePermission } from './authz.js';
-import { ConsoleError, forbidden, unauthenticated } from './errors.js';
+import { actingAs } from './authz.js';
+import { badRequest, ConsoleError, forbidden, unauthenticated } from './errors.js';
 
 export const SESSION_COOKIE = 'mamori_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -32,6 +33,8 @@ export interface RouteDef {
   method: HttpMethod;
   url: string;
   access: RouteAccess;
+  /** Largest request body in bytes (default DEFAULT_BODY_LIMIT; PUBLIC_BODY_LIMIT on public routes). */
+  bodyLimit?: number;
   /** Audit action name; every non-GET route is audited, GET routes only when this is set. */
   audit?: string;
   handler(req: FastifyRequest, reply: FastifyReply, principal: Principal | undefined): Promise<unknown>;
@@ -61,6 +64,31 @@ export async function authenticate(accounts: Accounts, headers: { authorization?
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Bodies of routes that need a login (JSON forms); the CSV import declares its own larger limit. */
+export const DEFAULT_BODY_LIMIT = 256 * 1024;
+/** Bodies read before any login (the login form itself). */
+export const PUBLIC_BODY_LIMIT = 8 * 1024;
+
+/**
+ * Does an Origin header name this very server? `null` (sandboxed frames, file: pages,
+ * redirects across origins, RFC 6454 §7.3) and anything that is not a URL are foreign.
+ */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!URL.canParse(origin)) return false;
+  return new URL(origin).host === host;
+}
+
+/** Paging parameters (limit, offset, before) are whole numbers ≥ 0 on every route; the services cap limit. */
+const PAGING = ['limit', 'offset', 'before'] as const;
+function rejectBadPaging(query: unknown): void {
+  const q = (query ?? {}) as Record<string, unknown>;
+  for (const name of PAGING) {
+    const v = q[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw badRequest(`${name} must be a whole number from 0 to 999999999`);
+  }
+}
+
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -87,8 +115,13 @@ export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], a
       method: route.method,
       url: route.url,
       config: { access: route.access },
-      preHandler: async (req) => {
+      // Generous for the CSV import only; every other body is small. Checked while reading.
+      bodyLimit: route.bodyLimit ?? (route.access === 'public' ? PUBLIC_BODY_LIMIT : DEFAULT_BODY_LIMIT),
+      // onRequest runs before fastify reads the body: an unauthenticated or unauthorised request
+      // is answered from its headers alone, and its body is never read into memory.
+      onRequest: async (req) => {
         req.mamori = { checked: false };
+        rejectBadPaging(req.query);
         const who = await authenticate(accounts, req.headers);
         if (who) Object.assign(req.mamori, who);
         if (route.access === 'public') {
@@ -100,7 +133,7 @@ export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], a
           const sent = req.headers[CSRF_HEADER];
           if (typeof sent !== 'string' || !who.csrfToken || !tokensEqual(sent, who.csrfToken)) throw new ConsoleError('CSRF', 403, 'missing or wrong CSRF token');
           const origin = req.headers.origin;
-          if (origin && new URL(origin).host !== req.headers.host) throw new ConsoleError('CSRF', 403, 'cross-origin request refused');
+          if (origin && !sameOrigin(origin, req.headers.host)) throw new ConsoleError('CSRF', 403, 'cross-origin request refused');
         }
         if (route.access !== 'authenticated') {
           if (who.principal.mustChangePassword) throw new ConsoleError('PASSWORD_CHANGE_REQUIRED', 403, 'change the one-time password first');
@@ -115,7 +148,7 @@ export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], a
       },
       handler: async (req, reply) => {
         const principal = req.mamori?.principal;
-        const result = await route.handler(req, reply, principal);
+        const result = principal ? await actingAs(principal, () => route.handler(req, reply, principal)) : await route.handler(req, reply, principal);
         if (principal && (route.audit || !SAFE.has(req.method))) {
           const action = route.audit ?? `${route.method} ${route.url}`;
           const target = req.mamori?.auditTarget ?? req.url.split('?')[0] ?? route.url;

@@ -4,9 +4,13 @@
  * (登録番号) and identified on PCs by the agent's fingerprint "vvvv:pppp:SERIAL". Media that
  * share one serial are flagged (cheap sticks often report the same serial: the ledger cannot
  * tell them apart, see anchors.md (c)1). CSV import and export for Excel.
+ *
+ * A 課-scoped account (see authz.ts actingAs) sees and changes only the media of its 課: lists
+ * leave the others out, and reading or changing one by id answers 403.
  */
 import type { SqlRunner } from '../store/sql.js';
 import { parseCsv, toCsv, unguard } from './csv.js';
+import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
 import { newId, systemClock } from './util.js';
@@ -119,13 +123,17 @@ export class MediaLedger {
   ) {}
 
   async list(filter: { departments?: string[] } = {}): Promise<MediaRecord[]> {
+    const scope = scopeDepartments();
+    return (await this.all()).filter((m) => (!filter.departments?.length || filter.departments.includes(m.department)) && (!scope || scope.includes(m.department)));
+  }
+
+  /** Every medium, whatever the acting account's scope. */
+  private async all(): Promise<MediaRecord[]> {
     const rows = await this.sql.all<Row>('SELECT * FROM console_media ORDER BY sticker_no');
     const dupRows = await this.sql.all<{ serial: string }>('SELECT serial FROM console_media WHERE serial IS NOT NULL GROUP BY serial HAVING count(*) > 1');
     const dups = new Set(dupRows.map((r) => String(r.serial)));
     const loans = new Map((await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE returned_at IS NULL')).map((r) => [String(r.media_id), loanOf(r)]));
-    return rows
-      .map((r) => this.recordOf(r, dups, loans))
-      .filter((m) => !filter.departments?.length || filter.departments.includes(m.department));
+    return rows.map((r) => this.recordOf(r, dups, loans));
   }
 
   private recordOf(r: Row, dups: Set<string>, loans: Map<string, LoanRecord>): MediaRecord {
@@ -151,8 +159,11 @@ export class MediaLedger {
     };
   }
 
+  /** One medium; 403 when it belongs to a 課 outside the acting account's scope. */
   async get(id: string): Promise<MediaRecord | undefined> {
-    return (await this.list()).find((m) => m.id === id);
+    const m = (await this.all()).find((x) => x.id === id);
+    if (m) requireScope(m.department, `媒体 ${m.stickerNo}`);
+    return m;
   }
 
   /** Fingerprints of media in use (active), for the PolicyDocument list `registeredMedia`. */
@@ -188,6 +199,7 @@ export class MediaLedger {
 
   async register(input: MediaInput, by: string): Promise<MediaRecord> {
     const m = this.normalise(input);
+    requireScope(m.department, `媒体 ${m.stickerNo} の登録`);
     if (await this.sql.get('SELECT id FROM console_media WHERE sticker_no = ?', [m.stickerNo])) throw conflict(`登録番号 ${m.stickerNo} is already in the ledger`);
     const id = newId('med');
     const now = this.clock.now().toISOString();
@@ -203,6 +215,7 @@ export class MediaLedger {
     const cur = await this.get(id);
     if (!cur) throw notFound(`no medium ${id}`);
     const m = this.normalise({ ...cur, ...input });
+    requireScope(m.department, `媒体 ${m.stickerNo} の所属変更`);
     const other = await this.sql.get<{ id: string }>('SELECT id FROM console_media WHERE sticker_no = ? AND id <> ?', [m.stickerNo, id]);
     if (other) throw conflict(`登録番号 ${m.stickerNo} is already in the ledger`);
     await this.sql.run(
@@ -228,6 +241,7 @@ export class MediaLedger {
   }
 
   async giveBack(mediaId: string, by: string): Promise<LoanRecord> {
+    if (!(await this.get(mediaId))) throw notFound(`no medium ${mediaId}`);
     const open = await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE media_id = ? AND returned_at IS NULL', [mediaId]);
     if (!open) throw conflict('the medium is not lent out');
     await this.sql.run('UPDATE console_media_loans SET returned_at = ?, returned_by = ? WHERE id = ?', [this.clock.now().toISOString(), by, String(open.id)]);
@@ -235,10 +249,12 @@ export class MediaLedger {
   }
 
   async loans(mediaId?: string): Promise<LoanRecord[]> {
+    if (mediaId && !(await this.get(mediaId))) throw notFound(`no medium ${mediaId}`);
     const rows = mediaId
       ? await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE media_id = ? ORDER BY lent_at DESC', [mediaId])
       : await this.sql.all<Row>('SELECT * FROM console_media_loans ORDER BY lent_at DESC LIMIT 1000');
-    return rows.map(loanOf);
+    const visible = scopeDepartments() ? new Set((await this.list()).map((m) => m.id)) : undefined;
+    return rows.map(loanOf).filter((l) => !visible || visible.has(l.mediaId));
   }
 
   async exportCsv(departments?: string[]): Promise<string> {
@@ -279,10 +295,15 @@ export class MediaLedger {
       if (st) input.status = st as MediaStatus;
       return { line: k + 2, input };
     });
+    const bySticker = new Map((await this.all()).map((m) => [m.stickerNo, m]));
     for (const { line, input } of inputs) {
       try {
-        this.normalise(input);
+        const m = this.normalise(input);
+        // A scoped account imports only its 課' media, and touches no existing row of another 課.
+        requireScope(bySticker.get(m.stickerNo)?.department ?? m.department, `CSV line ${line}`);
+        requireScope(m.department, `CSV line ${line}`);
       } catch (err) {
+        if ((err as { status?: number }).status === 403) throw err;
         throw badRequest(`CSV line ${line}: ${(err as Error).message}`);
       }
     }

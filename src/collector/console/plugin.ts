@@ -49,6 +49,30 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/**
+ * Headers on every answer of the collector (console pages, the API, errors, 404s): HSTS
+ * (browsers ignore it over plain HTTP, RFC 6797 §8.1, so it is harmless with --insecure-plain),
+ * no sniffing, no framing, no referrer, no caching of API data. A page or file sets its own
+ * content-security-policy and cache-control; those already set are kept.
+ */
+const EVERY_RESPONSE_HEADERS = {
+  'strict-transport-security': 'max-age=31536000',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+function installSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', async (_req, reply, payload) => {
+    for (const [name, value] of Object.entries(EVERY_RESPONSE_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+    return payload;
+  });
+}
+
 function mountUi(app: FastifyInstance, uiDir: string): void {
   const send = (file: string) => {
     const body = readFileSync(join(uiDir, file));
@@ -82,6 +106,7 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
       return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
     });
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+    installSecurityHeaders(app);
     installBackstop(app);
     services.routes = consoleRoutes(services);
     mountRoutes(app, services.routes, services.accounts, services.audit);

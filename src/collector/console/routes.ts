@@ -103,7 +103,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.password_changed',
       async handler(req, _reply, p) {
         const b = parse(z.object({ current: z.string().max(256), next: z.string().max(256) }), req.body);
-        await accounts.changePassword(me(p).userId, b.current, b.next);
+        await accounts.changePassword(me(p).userId, b.current, b.next, parseCookies(req.headers.cookie).get(SESSION_COOKIE));
         s.initialAdminChanged(me(p).username);
         return { ok: true };
       },
@@ -401,6 +401,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       method: 'POST',
       url: '/api/v1/media/import',
       access: 'media.import',
+      bodyLimit: 10 * 1024 * 1024,
       audit: 'media.imported',
       async handler(req, _reply, p) {
         if (typeof req.body !== 'string') throw badRequest('send the CSV as text/csv');

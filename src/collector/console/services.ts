@@ -73,7 +73,7 @@ export class ConsoleServices {
     this.policy = new PolicyStore(sql, catalogue.rules, clock);
     this.media = new MediaLedger(sql, clock);
     const ruleIds = new Set(catalogue.rules.map((r) => r.id));
-    this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock);
+    this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock, (agentId) => this.fleet.assignmentOf(agentId).department);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
     this.reports = new Reports(ctx.store, this.fleet, catalogue.rules, () => this.activeExceptions(), clock);
     this.forwarders = new Forwarders({ store: ctx.store, bus: ctx.bus, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);

@@ -162,6 +162,9 @@ describe('beyond: documented values (agent/checks/beyond/fixtures/windows/docume
     expect(BEYOND_SCRIPT).toContain('-MethodName GetEncryptionMethod');
     expect(BEYOND_SCRIPT).not.toMatch(/\$v\.(ConversionStatus|EncryptionMethod|EncryptionPercentage)/);
     expect(BEYOND_SCRIPT).toContain('TimeProviders\\NtpClient');
+    // "no event" is told by its FullyQualifiedErrorId; other event-log errors are reported, not swallowed
+    expect(BEYOND_SCRIPT).toContain("-notlike 'NoMatchingEventsFound*') { throw }");
+    expect(BEYOND_SCRIPT).not.toMatch(/Get-WinEvent[^\n]*SilentlyContinue/);
   });
 });
 
@@ -217,6 +220,12 @@ describe('antivirus vendors: signature date from the registry / definition files
     const out = antivirusFacts(doc(266256, []));
     expect(out.facts).toMatchObject({ primaryProduct: 'Trend Micro Apex One Antivirus', signaturesReportedUpToDate: false });
     expect(out.unknownFacts.signatureUpdatedAt).toMatch(/^NOT_EXPOSED: .*no trendmicro signature date/);
+  });
+  it('a registry read that failed is named in the reason: "not found" is then not "not there"', () => {
+    const d = { ...doc(266240, []), errors: [{ part: 'vendor-registry', message: 'HKLM\\SOFTWARE\\TrendMicro: Requested registry access is not allowed.' }] };
+    const out = antivirusFacts(d);
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/no trendmicro signature date.*SCRIPT_ERROR: vendor-registry: HKLM/);
+    expect(out.facts.signaturesReportedUpToDate).toBe(true);
   });
   it('with the PatternDate read, the date is the fact and the flag is not judged', () => {
     const out = antivirusFacts(doc(266256, [key('trendmicro', [['PatternDate', 'String', '20261015']])]));

@@ -197,6 +197,8 @@ describe('Windows recordings through the collectors: what makes each machine spe
     // LastDeploymentChangeTime 2026-11-11T18:00 UTC is the published date of the pending update, and its age starts there
     expect(os.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617', publishedAt: '2026-11-11T18:00:00.000Z', firstSeenAt: '2026-11-11T18:00:00.000Z' })]);
     expect(os.facts.oldestPendingSecuritySince).toBe('2026-11-11T18:00:00.000Z');
+    // Windows Update dates every pending update: nothing is "pending since at least"
+    expect(os.facts.oldestUndatedPendingSecuritySince).toBeNull();
   });
 
   it('BitLocker suspended is not encrypted; the shell fallback counts only 1/6; Server without the feature is not encrypted (English and Japanese)', async () => {
