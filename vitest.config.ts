@@ -8,5 +8,8 @@ export default defineConfig({
     // End-to-end suites start real collectors and agents: keep the 2-core machine from thrashing.
     maxWorkers: 2,
     minWorkers: 1,
+    // dist/ is built from the current sources before any test starts processes from it.
+    globalSetup: ['test/setup/build-dist.ts'],
+    reporters: ['default', './test/setup/skip-summary.ts'],
   },
 });

@@ -24,9 +24,12 @@ test('a burst of installs in watched folders → one debounced software trigger;
   mkdirSync(join(opt, 'vendor/app'), { recursive: true });
   writeFileSync(join(opt, 'vendor/app/run'), '#!/bin/sh\n');
   writeFileSync(join(apps, 'dropbox.desktop'), '[Desktop Entry]\n');
-  await new Promise((r) => setTimeout(r, 1500));
+  // Wait for the trigger itself, then for three debounce periods more: the burst must not give a second one.
+  const deadline = Date.now() + 20_000;
+  while (triggers.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 3 * 300));
   await w.stop();
   expect(triggers).toHaveLength(1);
   expect(triggers[0]![0]).toBe('software');
   expect(triggers[0]![1]).toMatch(/dropbox\.desktop|vendor/);
-}, 10_000);
+}, 30_000);
