@@ -139,7 +139,7 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await page.selectOption('dialog select[name=encryption]', 'hardware');
     await shot(page, '04-register-dialog');
     await page.click('[data-testid=media-save]');
-    await page.locator('input[type=checkbox][name=showClosed]').check();
+    // The row shown turns closed in place when the agent reports the close (no reload).
     await page.locator(`tr[data-rule="USB-001"][data-state="closed"]`).waitFor({ timeout: 20_000 });
     await shot(page, '05-violation-closed');
     await page.goto(`${collector.consoleUrl}#/media`);

@@ -387,6 +387,78 @@ function contract(backend: Backend): void {
     });
   });
 
+  describe('violation pages', () => {
+    /** 3 PCs in two 課 and one with none; 250 open and 20 closed violations of mixed severity. */
+    async function cityOfViolations(): Promise<void> {
+      const pcs = [
+        { id: 'ag_p1xxxxxxxxxxxxxxxxxxxxxxxx', host: 'ZEIMU-PC01', dep: '税務課', n: 120 },
+        { id: 'ag_p2xxxxxxxxxxxxxxxxxxxxxxxx', host: 'zeimu-pc02', dep: '税務課', n: 5 },
+        { id: 'ag_p3xxxxxxxxxxxxxxxxxxxxxxxx', host: 'SHIMIN-PC01', dep: '市民課', n: 100 },
+        { id: 'ag_p4xxxxxxxxxxxxxxxxxxxxxxxx', host: 'KOKO-PC01', dep: null, n: 45 },
+      ];
+      const sev = ['critical', 'high', 'medium', 'low', 'info'] as const;
+      for (const pc of pcs) {
+        await enrolled(store, pc.id, pc.host);
+        const events = Array.from({ length: pc.n }, (_, k) => opened_(k + 1, violation(k % 2 ? 'SW-001' : 'USB-001', `subject_${k}%`, { severity: sev[k % 5], checkId: k % 2 ? 'software' : 'usb-media' })));
+        await store.ingest([{ agentId: pc.id, events }], RECEIVED);
+        if (pc.dep) expect(await store.setDepartments([pc.id], pc.dep)).toBe(1);
+      }
+      // The last 20 of KOKO-PC01 close.
+      await store.ingest([{ agentId: pcs[3]!.id, events: Array.from({ length: 20 }, (_, k) => closed_(46 + k, (25 + k) % 2 ? 'SW-001' : 'USB-001', `subject_${25 + k}%`)) }], RECEIVED);
+    }
+
+    it('counts every match exactly and pages through them without gaps or repeats', async () => {
+      await fresh();
+      await cityOfViolations();
+      const open = await store.queryViolations({ state: 'open', limit: 50 });
+      expect(open.total).toBe(250);
+      expect(open.rows).toHaveLength(50);
+      const seen = new Set<string>();
+      for (let offset = 0; offset < 250; offset += 50) {
+        const page = await store.queryViolations({ state: 'open', offset, limit: 50 });
+        expect(page.total).toBe(250);
+        for (const v of page.rows) seen.add(`${v.agentId}|${v.ruleId}|${v.subject}`);
+      }
+      expect(seen.size).toBe(250);
+      expect((await store.queryViolations({ state: 'closed' })).total).toBe(20);
+      expect((await store.queryViolations({})).total).toBe(270);
+      // Worst severity first, open before closed.
+      const firstPage = (await store.queryViolations({ limit: 300 })).rows;
+      expect(firstPage[0]!.severity).toBe('critical');
+      expect(firstPage.slice(-20).every((v) => v.state === 'closed')).toBe(true);
+    });
+
+    it('filters by 課 (and no 課), scope, segment, severity, check and text before paging', async () => {
+      await fresh();
+      await cityOfViolations();
+      expect((await store.queryViolations({ state: 'open', department: '税務課', limit: 10 })).total).toBe(125);
+      expect((await store.queryViolations({ state: 'open', department: null })).total).toBe(25);
+      expect((await store.queryViolations({ state: 'open', departments: ['市民課'] })).total).toBe(100);
+      expect((await store.queryViolations({ state: 'open', departments: [] })).total).toBe(0);
+      expect((await store.queryViolations({ state: 'open', segment: 'lgwan' })).total).toBe(250);
+      expect((await store.queryViolations({ state: 'open', segment: 'mynumber' })).total).toBe(0);
+      expect((await store.queryViolations({ state: 'open', severity: ['critical'] })).total).toBe(24 + 1 + 20 + 5);
+      expect((await store.queryViolations({ state: 'open', checkId: 'software', department: '市民課' })).total).toBe(50);
+      // Host names match case-insensitively; % in the text is a literal character, not a wildcard.
+      const host = await store.queryViolations({ state: 'open', text: 'Zeimu-PC02', limit: 2 });
+      expect(host.total).toBe(5);
+      expect(host.rows.every((v) => v.hostname === 'zeimu-pc02')).toBe(true);
+      expect((await store.queryViolations({ state: 'open', text: 'subject_11%' })).total).toBe(3);
+      // subject_1, subject_1x, subject_1xx open: 31 on ZEIMU-PC01, 1 on zeimu-pc02, 11 on SHIMIN-PC01, 11 on KOKO-PC01 (as a wildcard, _ would match subject_21 too).
+      expect((await store.queryViolations({ state: 'open', text: '_1' })).total).toBe(31 + 1 + 11 + 11);
+    });
+
+    it('sorts by host name and time in both directions', async () => {
+      await fresh();
+      await cityOfViolations();
+      const asc = (await store.queryViolations({ state: 'open', sort: 'hostname', dir: 'asc', limit: 1 })).rows[0]!;
+      const desc = (await store.queryViolations({ state: 'open', sort: 'hostname', dir: 'desc', limit: 1 })).rows[0]!;
+      expect([asc.hostname, desc.hostname]).toEqual(['KOKO-PC01', 'zeimu-pc02']);
+      const newest = (await store.queryViolations({ state: 'open', sort: 'openedAt', limit: 1 })).rows[0]!;
+      expect(newest.openedAt).toBe(at(120));
+    });
+  });
+
   describe('scan requests', () => {
     it('queues, marks sent and completes a scan from the scan.result event', async () => {
       await fresh();

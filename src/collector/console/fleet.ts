@@ -4,8 +4,9 @@
  * violations with the 例外措置 that cover them (shown as 例外, never hidden).
  */
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
-import type { Segment, Severity } from '../../shared/protocol/messages.js';
+import type { Segment } from '../../shared/protocol/messages.js';
 import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
+import type { ViolationPageQuery } from '../store/violation-query.js';
 import type { Principal } from './authz.js';
 import { inScope } from './authz.js';
 import { badRequest, notFound } from './errors.js';
@@ -38,15 +39,16 @@ export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'update
   acknowledgedAt: string | null;
 }
 
-export interface ViolationQuery {
+/** What the console asks for: the store's filters (department '' = PCs with no 課), 'all' states. */
+export interface ViolationQuery extends Omit<ViolationPageQuery, 'state' | 'departments'> {
   state?: 'open' | 'closed' | 'all';
-  severity?: Severity[];
-  checkId?: string;
-  department?: string;
-  segment?: Segment;
-  agentId?: string;
-  ruleId?: string;
-  limit?: number;
+}
+
+export interface ViolationViewPage {
+  total: number;
+  offset: number;
+  limit: number;
+  violations: ViolationView[];
 }
 
 export type AreaStatus = 'pass' | 'fail' | 'unknown' | 'excepted' | 'none';
@@ -70,8 +72,6 @@ export interface PcView {
 }
 
 export const violationKey = (agentId: string, ruleId: string, subject: string): string => `${agentId}|${ruleId}|${subject}`;
-
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 
 export class Fleet {
   private assignments = new Map<string, Assignment>();
@@ -108,6 +108,7 @@ export class Fleet {
     if (!(await this.store.getAgent(agentId))) throw notFound(`no PC ${agentId}`);
     const clean = (v: string | null): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
     const next = { department: clean(a.department), group: clean(a.group) };
+    await this.store.setDepartments([agentId], next.department);
     await this.store.sql.run(
       'INSERT INTO console_pc_assignments (agent_id, department, group_name, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET department = excluded.department, group_name = excluded.group_name, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
       [agentId, next.department, next.group, this.clock.now().toISOString(), by],
@@ -152,20 +153,21 @@ export class Fleet {
     };
   }
 
-  async violations(principal: Principal, q: ViolationQuery = {}): Promise<ViolationView[]> {
+  /** One page of violations, filtered, sorted and counted by the store (nothing is filtered after the page is cut). */
+  async violationPage(principal: Principal, q: ViolationQuery = {}): Promise<ViolationViewPage> {
     const state = q.state === 'all' ? undefined : (q.state ?? 'open');
-    const raw = await this.store.listViolations({ ...(state ? { state } : {}), ...(q.agentId ? { agentId: q.agentId } : {}), ...(q.ruleId ? { ruleId: q.ruleId } : {}), limit: Math.min(q.limit ?? 1000, 5000) });
+    const limit = Math.max(1, Math.min(q.limit ?? 50, 5000));
+    const { state: _all, ...rest } = q;
+    const page = await this.store.queryViolations({ ...rest, ...(state ? { state } : {}), ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
     const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
     const exceptions = await this.activeExceptions();
-    const acks = await this.acks();
-    return raw
-      .map((v) => this.viewOf(v, agents.get(v.agentId), exceptions, acks.get(violationKey(v.agentId, v.ruleId, v.subject))))
-      .filter((v) => inScope(principal, v.department))
-      .filter((v) => !q.severity?.length || q.severity.includes(v.severity))
-      .filter((v) => !q.checkId || v.checkId === q.checkId)
-      .filter((v) => !q.department || v.department === q.department)
-      .filter((v) => !q.segment || v.segment === q.segment)
-      .sort((x, y) => (x.state === y.state ? 0 : x.state === 'open' ? -1 : 1) || SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity] || y.openedAt.localeCompare(x.openedAt));
+    const acks = await this.acks(page.rows);
+    return { total: page.total, offset: page.offset, limit, violations: page.rows.map((v) => this.viewOf(v, agents.get(v.agentId), exceptions, acks.get(violationKey(v.agentId, v.ruleId, v.subject)))) };
+  }
+
+  /** Every violation matching q, up to q.limit (default 5000), in the store's order. */
+  async violations(principal: Principal, q: ViolationQuery = {}): Promise<ViolationView[]> {
+    return (await this.violationPage(principal, { limit: 5000, ...q })).violations;
   }
 
   async findViolation(principal: Principal, agentId: string, ruleId: string, subject: string): Promise<ViolationView> {
@@ -174,9 +176,16 @@ export class Fleet {
     return found;
   }
 
-  private async acks(): Promise<Map<string, { by: string; at: string }>> {
-    const rows = await this.store.sql.all<Record<string, unknown>>("SELECT agent_id, rule_id, subject, author, at FROM console_violation_notes WHERE kind = 'ack' ORDER BY at");
-    return new Map(rows.map((r) => [violationKey(String(r.agent_id), String(r.rule_id), String(r.subject)), { by: String(r.author), at: String(r.at) }]));
+  /** Acknowledgements of the given violations (one query per page, not per row). */
+  private async acks(rows: readonly ViolationRecord[]): Promise<Map<string, { by: string; at: string }>> {
+    const out = new Map<string, { by: string; at: string }>();
+    const agentIds = [...new Set(rows.map((r) => r.agentId))];
+    for (let i = 0; i < agentIds.length; i += 500) {
+      const chunk = agentIds.slice(i, i + 500);
+      const found = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, subject, author, at FROM console_violation_notes WHERE kind = 'ack' AND agent_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY at`, chunk);
+      for (const r of found) out.set(violationKey(String(r.agent_id), String(r.rule_id), String(r.subject)), { by: String(r.author), at: String(r.at) });
+    }
+    return out;
   }
 
   async addNote(principal: Principal, key: { agentId: string; ruleId: string; subject: string }, kind: 'ack' | 'comment', text: string): Promise<{ id: string; at: string }> {

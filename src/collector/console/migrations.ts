@@ -183,6 +183,13 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       ALTER TABLE console_forwarders ADD COLUMN since TEXT
     `,
   },
+  {
+    version: 202612061302,
+    name: 'the 課 of a PC is kept on its agent record (the store filters violations by it)',
+    sql: `
+      UPDATE agents SET department = (SELECT department FROM console_pc_assignments WHERE agent_id = agents.id) WHERE id IN (SELECT agent_id FROM console_pc_assignments)
+    `,
+  },
 ];
 
 /**

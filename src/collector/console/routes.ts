@@ -15,6 +15,8 @@ import { SESSION_COOKIE, sessionCookie } from './http.js';
 import { MEDIA_STATUS, ENCRYPTION } from './media.js';
 import { PolicySettings } from './policy.js';
 import { Reports } from './reports.js';
+import type { ViolationQuery } from './fleet.js';
+import { VIOLATION_SORTS } from '../store/violation-query.js';
 import type { ConsoleServices } from './services.js';
 import { parseCookies } from './http.js';
 
@@ -52,6 +54,34 @@ const MediaBody = z.object({
   /** Register the medium of an "unregistered medium" violation (USB-001): its subject is the fingerprint. */
   fromViolation: ViolationKey.optional(),
 });
+
+/**
+ * The filters of a violation list from the query string: state, severity (comma list), check,
+ * rule, agent, department ("-" = no 課), segment, q (text), sort, dir, offset, limit.
+ */
+export function violationQueryOf(q: Record<string, string | undefined>): ViolationQuery {
+  const state = q.state === 'closed' || q.state === 'all' ? q.state : 'open';
+  const sev = list(q.severity).filter((x): x is Severity => Severity.safeParse(x).success);
+  const seg = q.segment && Segment.safeParse(q.segment).success ? (q.segment as Segment) : undefined;
+  const sort = VIOLATION_SORTS.find((x) => x === q.sort);
+  const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
+  const offset = int(q.offset);
+  const limit = int(q.limit);
+  return {
+    state,
+    ...(sev.length ? { severity: sev } : {}),
+    ...(q.check ? { checkId: q.check } : {}),
+    ...(q.rule ? { ruleId: q.rule } : {}),
+    ...(q.agent ? { agentId: q.agent } : {}),
+    ...(q.department ? { department: q.department === '-' ? null : q.department } : {}),
+    ...(seg ? { segment: seg } : {}),
+    ...(q.q ? { text: q.q.slice(0, 200) } : {}),
+    ...(sort ? { sort } : {}),
+    ...(q.dir === 'asc' || q.dir === 'desc' ? { dir: q.dir } : {}),
+    ...(offset !== undefined ? { offset } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
   const { accounts, audit, fleet, media, exceptions, policy, reports, ctx } = s;
@@ -136,22 +166,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       url: '/api/v1/violations',
       access: 'violations.read',
       async handler(req, _reply, p) {
-        const q = query(req);
-        const state = q.state === 'closed' || q.state === 'all' ? q.state : 'open';
-        const sev = list(q.severity).filter((x): x is Severity => Severity.safeParse(x).success);
-        const seg = q.segment && Segment.safeParse(q.segment).success ? (q.segment as Segment) : undefined;
-        return {
-          violations: await fleet.violations(me(p), {
-            state,
-            ...(sev.length ? { severity: sev } : {}),
-            ...(q.check ? { checkId: q.check } : {}),
-            ...(q.department ? { department: q.department } : {}),
-            ...(seg ? { segment: seg } : {}),
-            ...(q.agent ? { agentId: q.agent } : {}),
-            ...(q.rule ? { ruleId: q.rule } : {}),
-            limit: Number(q.limit ?? 1000) || 1000,
-          }),
-        };
+        return fleet.violationPage(me(p), violationQueryOf(query(req)));
       },
     },
     {

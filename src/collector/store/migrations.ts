@@ -251,4 +251,22 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: FORWARDING_MIGRATION_SQL,
     postgres: FORWARDING_MIGRATION_SQL,
   },
+  {
+    version: 202612061301,
+    name: 'indexes for filtering and paging violations in the console',
+    sqlite: `
+      CREATE INDEX violations_state_opened ON violations (state, opened_at);
+      CREATE INDEX violations_check_state ON violations (check_id, state);
+      CREATE INDEX violations_rule_state ON violations (rule_id, state);
+      CREATE INDEX violations_agent_state ON violations (agent_id, state);
+      CREATE INDEX agents_department ON agents (department);
+    `,
+    postgres: `
+      CREATE INDEX violations_state_opened ON violations (state, opened_at);
+      CREATE INDEX violations_check_state ON violations (check_id, state);
+      CREATE INDEX violations_rule_state ON violations (rule_id, state);
+      CREATE INDEX violations_agent_state ON violations (agent_id, state);
+      CREATE INDEX agents_department ON agents (department);
+    `,
+  },
 ];

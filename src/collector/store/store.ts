@@ -9,6 +9,7 @@
 import type { AgentEvent, ClauseRef, OsInfo, Segment, Severity } from '../../shared/protocol/messages.js';
 import type { ForwardingTables } from './forwarding.js';
 import type { SqlRunner } from './sql.js';
+import type { ViolationPage, ViolationPageQuery } from './violation-query.js';
 
 export interface TokenRecord {
   id: string;
@@ -185,6 +186,10 @@ export interface Store extends ForwardingTables {
   countEvents(agentId?: string): Promise<number>;
 
   listViolations(filter?: ViolationFilter): Promise<ViolationRecord[]>;
+  /** One page of violations filtered and sorted in the database, with the exact number that match. */
+  queryViolations(query: ViolationPageQuery): Promise<ViolationPage>;
+  /** Set (or clear) the 課 of many PCs at once; returns how many PCs changed. */
+  setDepartments(agentIds: readonly string[], department: string | null): Promise<number>;
   latestFacts(agentId: string): Promise<{ checkId: string; status: string; facts: Record<string, unknown>; at: string }[]>;
 
   createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void>;

@@ -1,195 +1,9 @@
-// mamori console: a framework-free single-page UI over /api/v1. All user text comes from
-// ja.json / en.json; DOM is built with createElement (no innerHTML), so server data cannot
-// inject markup.
-'use strict';
-
-const state = { lang: localStorage.getItem('mamori.lang') || 'ja', dict: {}, me: null, csrf: '', ws: null, live: new Map(), rules: null };
-
-// ------------------------------------------------------------------ helpers
-function t(key, vars) {
-  let s = state.dict[key] ?? key;
-  for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, String(v));
-  return s;
-}
-
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'value') el.value = v;
-    else if (k === 'checked') el.checked = !!v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-const svgNs = 'http://www.w3.org/2000/svg';
-function s(tag, attrs, ...children) {
-  const el = document.createElementNS(svgNs, tag);
-  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-}
-
-function fmtTime(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return d.toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
-function loc(obj) {
-  return obj ? (obj[state.lang] ?? obj.ja ?? '') : '';
-}
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
-    this.status = status;
-    this.body = body || {};
-  }
-}
-
-async function api(method, path, body, opts = {}) {
-  const headers = {};
-  if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
-  let payload;
-  if (body !== undefined) {
-    if (opts.raw) {
-      payload = body;
-      headers['content-type'] = opts.raw;
-    } else {
-      payload = JSON.stringify(body);
-      headers['content-type'] = 'application/json';
-    }
-  }
-  const res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    json = { message: text };
-  }
-  if (res.status === 401 && !opts.noRedirect) {
-    state.me = null;
-    render();
-    throw new ApiError(401, json);
-  }
-  if (!res.ok) throw new ApiError(res.status, json);
-  return json;
-}
-
-function flash(msg, kind = 'ok') {
-  const box = document.getElementById('flash');
-  if (!box) return;
-  box.replaceChildren(h('div', { class: `flash flash-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, msg));
-  setTimeout(() => box.firstChild && box.firstChild.remove(), 6000);
-}
-
-function guard(fn) {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (err.status !== 401) flash(`${t('common.error')}: ${err.message}`, 'error');
-    }
-  };
-}
-
-const can = (perm) => !!state.me && state.me.permissions.includes(perm);
-
-function badge(kind, text) {
-  return h('span', { class: `badge badge-${kind}` }, text);
-}
-function sevBadge(sev) {
-  return badge(`sev-${sev}`, t(`severity.${sev}`));
-}
-function statusBadge(st) {
-  return badge(`st-${st}`, t(`status.${st}`));
-}
-
-function table(headers, rows, opts = {}) {
-  return h(
-    'table',
-    { class: `grid ${opts.class || ''}`, 'data-testid': opts.testid },
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))),
-    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, t('common.empty')))),
-  );
-}
-
-function field(label, input) {
-  return h('label', { class: 'field' }, h('span', {}, label), input);
-}
-
-function select(name, options, value) {
-  return h('select', { name }, options.map(([v, label]) => h('option', { value: v, selected: v === value ? true : undefined }, label)));
-}
-
-function dialog(title, body, actions) {
-  const dlg = h('dialog', { class: 'dlg' }, h('h2', {}, title), body, h('div', { class: 'dlg-actions' }, actions, h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel'))));
-  dlg.addEventListener('close', () => dlg.remove());
-  document.body.append(dlg);
-  dlg.showModal();
-  return dlg;
-}
-
-function clauses(list) {
-  return h('ul', { class: 'clauses' }, list.map((c) => h('li', {}, h('span', { class: 'clause-src', title: c.title }, c.title), ' ', h('span', { class: 'clause-ref' }, c.ref))));
-}
-
-// ------------------------------------------------------------------ charts (inline SVG)
-function barChart(data, labelOf, colourOf) {
-  const entries = Object.entries(data);
-  const max = Math.max(1, ...entries.map(([, v]) => v));
-  const rowH = 26;
-  const svg = s('svg', { class: 'chart', viewBox: `0 0 420 ${Math.max(1, entries.length) * rowH + 4}`, role: 'img' });
-  entries.forEach(([k, v], i) => {
-    const y = i * rowH + 2;
-    const w = Math.round((v / max) * 250);
-    svg.append(s('text', { x: 0, y: y + 17, class: 'chart-label' }, labelOf(k)));
-    svg.append(s('rect', { x: 130, y: y + 4, width: Math.max(w, 2), height: 16, rx: 2, class: `bar ${colourOf(k)}` }));
-    svg.append(s('text', { x: 136 + w, y: y + 17, class: 'chart-value' }, String(v)));
-  });
-  return svg;
-}
-
-function trendChart(points) {
-  const W = 640;
-  const H = 180;
-  const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img' });
-  svg.append(s('line', { x1: 40, y1: 10, x2: 40, y2: H - 30, class: 'axis' }), s('line', { x1: 40, y1: H - 30, x2: W - 10, y2: H - 30, class: 'axis' }));
-  for (const pct of [0, 50, 100]) {
-    const y = H - 30 - (pct / 100) * (H - 40);
-    svg.append(s('text', { x: 4, y: y + 4, class: 'chart-label' }, `${pct}%`), s('line', { x1: 40, y1: y, x2: W - 10, y2: y, class: 'gridline' }));
-  }
-  if (!points.length) return svg;
-  const step = points.length > 1 ? (W - 60) / (points.length - 1) : 0;
-  const coords = points.map((p, i) => {
-    const total = p.pass + p.fail + p.unknown + p.excepted;
-    const rate = total ? p.pass / total : 0;
-    return [50 + i * step, H - 30 - rate * (H - 40), p, Math.round(rate * 100)];
-  });
-  svg.append(s('polyline', { points: coords.map(([x, y]) => `${x},${y}`).join(' '), class: 'trend-line' }));
-  for (const [x, y, p, pct] of coords) {
-    svg.append(s('circle', { cx: x, cy: y, r: 3.5, class: 'trend-dot' }), s('text', { x: x - 14, y: y - 8, class: 'chart-value' }, `${pct}%`));
-    svg.append(s('text', { x: x - 16, y: H - 12, class: 'chart-label' }, p.day.slice(5)));
-  }
-  return svg;
-}
-
-// ------------------------------------------------------------------ shell
-async function loadDict(lang) {
-  state.dict = await (await fetch(`/ui/${lang}.json`)).json();
-  document.documentElement.lang = lang;
-  document.title = t('app.title');
-}
+// mamori console: a framework-free single-page UI over /api/v1 (ES modules, no build step).
+// All user text comes from ja.json / en.json; DOM is built with createElement (no innerHTML),
+// so server data cannot inject markup. Shared helpers are in core.js, the paged table in
+// table.js, the violation list in violations.js.
+import { ApiError, api, badge, barChart, can, clauses, closeStream, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table, trendChart } from './core.js';
+import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
@@ -205,10 +19,6 @@ const SCREENS = [
   ['forwarders', 'nav.forwarders', 'forwarders.manage'],
 ];
 
-function route() {
-  const [name, arg] = location.hash.replace(/^#\/?/, '').split('/');
-  return { name: name || 'live', arg: arg ? decodeURIComponent(arg) : undefined };
-}
 
 function langButton() {
   return h('button', { type: 'button', class: 'btn btn-link lang', 'data-testid': 'lang', onclick: guard(async () => {
@@ -317,34 +127,6 @@ async function loadMe() {
   }
 }
 
-// ------------------------------------------------------------------ live stream
-const listeners = new Set();
-function openStream() {
-  if (state.ws && state.ws.readyState <= 1) return;
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/stream`);
-  state.ws = ws;
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(m.data);
-    for (const fn of listeners) fn(msg);
-  };
-  ws.onopen = () => setLiveStatus(true);
-  ws.onclose = () => {
-    setLiveStatus(false);
-    if (state.me && state.ws === ws) setTimeout(openStream, 2000);
-  };
-}
-function closeStream() {
-  const ws = state.ws;
-  state.ws = null;
-  if (ws) ws.close();
-}
-function setLiveStatus(up) {
-  const el = document.getElementById('live-status');
-  if (el) {
-    el.className = `live-status ${up ? 'up' : 'down'}`;
-    el.textContent = up ? t('live.connected') : t('live.disconnected');
-  }
-}
 
 // ------------------------------------------------------------------ screens
 async function overviewScreen() {
@@ -369,120 +151,6 @@ async function overviewScreen() {
       h('div', { class: 'card' }, h('h2', {}, t('overview.byCheck')), barChart(Object.keys(o.byCheck).length ? o.byCheck : { 'usb-media': 0 }, (k) => t(`check.${k}`), () => 'neutral')),
     ),
   );
-}
-
-function violationRow(v) {
-  const closed = v.state === 'closed';
-  const stateBadge = closed ? badge('st-pass', t('state.closed')) : v.exceptionId ? statusBadge('excepted') : v.result === 'unknown' ? statusBadge('unknown') : badge('st-fail', t('state.open'));
-  const acts = [];
-  if (!closed && can('violations.annotate') && !v.acknowledgedBy) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(() => ack(v)) }, t('live.ack')));
-  if (can('violations.annotate')) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(() => comment(v)) }, t('live.comment')));
-  if (!closed && v.ruleId === 'USB-001' && can('media.register')) acts.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'register-medium', onclick: () => registerFromViolation(v) }, t('live.register')));
-  if (!closed && !v.exceptionId && can('exceptions.request')) acts.push(h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'request-exception', onclick: () => exceptionDialog({ ruleId: v.ruleId, subject: v.subject, agentId: v.agentId }) }, t('live.requestException')));
-  return h(
-    'tr',
-    { class: `vrow ${closed ? 'closed' : ''}`, dataset: { key: v.key, state: v.state, rule: v.ruleId } },
-    h('td', {}, stateBadge, v.acknowledgedBy ? h('div', { class: 'muted small' }, t('live.acked', { user: v.acknowledgedBy })) : null),
-    h('td', {}, sevBadge(v.severity)),
-    h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(v.agentId)}` }, v.hostname), h('div', { class: 'muted small' }, v.department || '', v.segment ? ` ${t(`segment.${v.segment}`)}` : '')),
-    h('td', {}, v.user || '—'),
-    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'muted small mono' }, v.ruleId)),
-    h('td', { class: 'nowrap' }, fmtTime(v.openedAt), closed ? h('div', { class: 'muted small' }, `→ ${fmtTime(v.closedAt)}`) : null),
-    h('td', {}, clauses(v.clauses)),
-    h('td', { class: 'actions' }, acts),
-  );
-}
-
-async function ack(v) {
-  await api('POST', '/api/v1/violations/ack', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject });
-  v.acknowledgedBy = state.me.user.username;
-  refreshLive();
-}
-
-function comment(v) {
-  const ta = h('textarea', { name: 'comment', rows: 4, required: true });
-  const dlg = dialog(t('live.comment'), h('div', {}, h('p', {}, `${v.hostname} — ${loc(v.title)}`), field(t('live.commentPrompt'), ta)), h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
-    await api('POST', '/api/v1/violations/comment', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject, comment: ta.value });
-    dlg.close();
-    flash(t('common.saved'));
-  }) }, t('common.save')));
-}
-
-function registerFromViolation(v) {
-  const dev = (v.facts.devices || []).find((d) => d.fingerprint === v.subject) || (v.facts.fingerprint === v.subject ? v.facts : {});
-  const form = h(
-    'form',
-    { class: 'form-grid', id: 'media-form' },
-    h('p', { class: 'span2' }, t('media.fromViolation')),
-    field(t('media.fingerprint'), h('input', { name: 'fingerprint', value: v.subject, readonly: true })),
-    field(t('media.label'), h('input', { name: 'label', value: dev.product || '' })),
-    field(t('media.sticker'), h('input', { name: 'stickerNo', required: true })),
-    field(t('media.owner'), h('input', { name: 'owner', required: true, value: v.user || '' })),
-    field(t('common.department'), h('input', { name: 'department', required: true, value: v.department || '' })),
-    field(t('media.encryption'), select('encryption', ['hardware', 'software', 'none', 'unknown'].map((e) => [e, t(`encryption.${e}`)]), 'unknown')),
-  );
-  const dlg = dialog(t('live.register'), form, h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'media-save', onclick: guard(async () => {
-    if (!form.reportValidity()) return;
-    const fd = new FormData(form);
-    await api('POST', '/api/v1/media', { stickerNo: fd.get('stickerNo'), owner: fd.get('owner'), department: fd.get('department'), encryption: fd.get('encryption'), label: fd.get('label'), fromViolation: { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject } });
-    dlg.close();
-    flash(t('common.saved'));
-  }) }, t('common.save')));
-}
-
-let liveFilters = { severity: '', check: '', department: '', segment: '', pc: '', showClosed: false };
-let liveBody = null;
-
-function refreshLive() {
-  if (!liveBody) return;
-  const rows = [...state.live.values()]
-    .filter((v) => liveFilters.showClosed || v.state === 'open')
-    .filter((v) => !liveFilters.severity || v.severity === liveFilters.severity)
-    .filter((v) => !liveFilters.check || v.checkId === liveFilters.check)
-    .filter((v) => !liveFilters.department || v.department === liveFilters.department)
-    .filter((v) => !liveFilters.segment || v.segment === liveFilters.segment)
-    .filter((v) => !liveFilters.pc || v.hostname.toLowerCase().includes(liveFilters.pc.toLowerCase()))
-    .sort((a, b) => (a.state === b.state ? 0 : a.state === 'open' ? -1 : 1) || b.openedAt.localeCompare(a.openedAt));
-  liveBody.replaceChildren(table([t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')], rows.map(violationRow), { testid: 'live-table' }));
-}
-
-function onLiveMessage(msg) {
-  if (msg.type === 'violation') {
-    state.live.set(msg.violation.key, { ...state.live.get(msg.violation.key), ...msg.violation, fresh: true });
-    refreshLive();
-  } else if (msg.type === 'violation.closed') {
-    const v = state.live.get(msg.key);
-    if (v) {
-      v.state = 'closed';
-      v.closedAt = msg.closedAt;
-      refreshLive();
-    }
-  }
-}
-
-async function liveScreen() {
-  const q = await api('GET', '/api/v1/violations?state=all&limit=1000');
-  state.live = new Map(q.violations.map((v) => [v.key, v]));
-  listeners.clear();
-  listeners.add(onLiveMessage);
-  liveBody = h('div', { class: 'table-wrap' });
-  const deps = state.me.departments || [];
-  const bar = h(
-    'form',
-    { class: 'filters', oninput: () => {
-      const fd = new FormData(bar);
-      liveFilters = { severity: fd.get('severity'), check: fd.get('check'), department: fd.get('department'), segment: fd.get('segment'), pc: fd.get('pc'), showClosed: fd.get('showClosed') === 'on' };
-      refreshLive();
-    }, onsubmit: (e) => e.preventDefault() },
-    field(t('live.severity'), select('severity', [['', t('common.all')], ...['critical', 'high', 'medium', 'low', 'info'].map((x) => [x, t(`severity.${x}`)])], liveFilters.severity)),
-    field(t('exc.rule'), select('check', [['', t('common.all')], ...['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((x) => [x, t(`check.${x}`)])], liveFilters.check)),
-    field(t('common.department'), select('department', [['', t('common.all')], ...deps.map((d) => [d, d])], liveFilters.department)),
-    field(t('common.segment'), select('segment', [['', t('common.all')], ...['mynumber', 'lgwan', 'internet'].map((x) => [x, t(`segment.${x}`)])], liveFilters.segment)),
-    field(t('live.pc'), h('input', { name: 'pc', value: liveFilters.pc, type: 'search' })),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'showClosed', checked: liveFilters.showClosed }), t('live.showClosed')),
-  );
-  refreshLive();
-  return h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, t('live.title')), h('span', { id: 'live-status', class: `live-status ${state.ws && state.ws.readyState === 1 ? 'up' : 'down'}` }, state.ws && state.ws.readyState === 1 ? t('live.connected') : t('live.disconnected'))), bar, liveBody);
 }
 
 function complianceCells(c) {
@@ -774,27 +442,6 @@ function lendDialog(m) {
   }) }, t('common.save')));
 }
 
-function exceptionDialog(pre = {}) {
-  const until = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
-  const form = h(
-    'form',
-    { class: 'form-grid' },
-    field(t('exc.rule'), h('input', { name: 'ruleId', required: true, value: pre.ruleId || '', class: 'mono' })),
-    field(t('exc.subject'), h('input', { name: 'subject', value: pre.subject || '' })),
-    field(t('exc.pc'), h('input', { name: 'agentId', value: pre.agentId || '', class: 'mono' })),
-    field(t('exc.until'), h('input', { name: 'until', type: 'date', required: true, value: until })),
-    h('label', { class: 'field span2' }, h('span', {}, t('common.reason')), h('textarea', { name: 'reason', rows: 3, required: true })),
-  );
-  const dlg = dialog(t('exc.new'), form, h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'exception-save', onclick: guard(async () => {
-    if (!form.reportValidity()) return;
-    const fd = Object.fromEntries(new FormData(form));
-    await api('POST', '/api/v1/exceptions', { ruleId: fd.ruleId, subject: fd.subject || '*', agentId: fd.agentId || null, reason: fd.reason, until: new Date(`${fd.until}T23:59:59`).toISOString() });
-    dlg.close();
-    flash(t('common.saved'));
-    if (route().name === 'exceptions') render();
-  }) }, t('common.save')));
-}
-
 async function exceptionsScreen() {
   const q = await api('GET', '/api/v1/exceptions');
   const mine = state.me.user.username;
@@ -944,7 +591,7 @@ async function render() {
   const mine = ++renderSeq;
   const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
   const make = screens[r.name] || liveScreen;
-  if (r.name !== 'live') liveBody = null;
+  if (r.name !== 'live') leaveLive();
   try {
     const content = await make();
     if (mine === renderSeq) mount(content);
@@ -953,9 +600,11 @@ async function render() {
   }
 }
 
+hooks.render = render;
 window.addEventListener('hashchange', () => void render());
 (async () => {
   await loadDict(state.lang);
   await loadMe();
   await render();
 })();
+

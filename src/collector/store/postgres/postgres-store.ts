@@ -28,6 +28,8 @@ import { ingestOn } from './ingest.js';
 import { pgRunner, withTransaction } from './pg-runner.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
+import { queryViolationPage, setAgentDepartments } from '../violation-query.js';
+import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
 
 /** Lock key of the migration step (pg_advisory_xact_lock): nodes starting together migrate one at a time. */
 const MIGRATION_LOCK = 0x6d616d6f; // "mamo"
@@ -213,6 +215,14 @@ export class PostgresStore implements Store {
   async countEvents(agentId?: string): Promise<number> {
     const { rows } = agentId ? await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events WHERE agent_id = $1', [agentId]) : await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events');
     return Number(rows[0]!.n);
+  }
+
+  queryViolations(query: ViolationPageQuery): Promise<ViolationPage> {
+    return queryViolationPage(this.sql, query);
+  }
+
+  setDepartments(agentIds: readonly string[], department: string | null): Promise<number> {
+    return setAgentDepartments(this.sql, agentIds, department);
   }
 
   async listViolations(filter: ViolationFilter = {}): Promise<ViolationRecord[]> {

@@ -31,6 +31,8 @@ import type {
   ViolationFilter,
   ViolationRecord,
 } from '../store.js';
+import { queryViolationPage, setAgentDepartments } from '../violation-query.js';
+import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
 
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
 export interface SqliteStore extends ForwardingTables {}
@@ -275,6 +277,14 @@ export class SqliteStore implements Store {
   async countEvents(agentId?: string): Promise<number> {
     const row = (agentId ? this.db.prepare('SELECT count(*) AS n FROM events WHERE agent_id = ?').get(agentId) : this.db.prepare('SELECT count(*) AS n FROM events').get()) as { n: number };
     return row.n;
+  }
+
+  queryViolations(query: ViolationPageQuery): Promise<ViolationPage> {
+    return queryViolationPage(this.sql, query);
+  }
+
+  setDepartments(agentIds: readonly string[], department: string | null): Promise<number> {
+    return setAgentDepartments(this.sql, agentIds, department);
   }
 
   async listViolations(filter: ViolationFilter = {}): Promise<ViolationRecord[]> {

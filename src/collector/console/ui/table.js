@@ -1,0 +1,130 @@
+// One table component for every long list of the console: it asks the server for one page
+// at a time (filtering, sorting and counting happen in the database), shows the exact total
+// ("1,925 件中 1–50 件"), and updates single rows in place when the live stream reports a
+// change, so a new row costs one <tr>, never a rebuild of the table.
+import { h, num, t } from './core.js';
+
+export const PAGE_SIZES = [50, 100, 200, 500, 1000];
+
+export class PagedTable {
+  /**
+   * @param {object} o
+   * @param {string[]} o.headers column titles
+   * @param {(query: object) => Promise<{ total: number, offset: number, rows: object[] }>} o.fetchPage
+   * @param {(row: object) => string} o.keyOf
+   * @param {(row: object) => HTMLTableRowElement} o.renderRow
+   * @param {(a: object, b: object) => number} [o.compare] the server's order, to place a live row
+   * @param {(row: object) => boolean} [o.matches] does a live row belong to the current filters
+   * @param {string} [o.testid]
+   * @param {number} [o.pageSize]
+   */
+  constructor(o) {
+    this.o = o;
+    this.query = {};
+    this.offset = 0;
+    this.pageSize = o.pageSize || 50;
+    this.total = 0;
+    this.rows = [];
+    this.trs = new Map();
+    this.loadSeq = 0;
+    this.summary = h('div', { class: 'pager-summary', 'data-testid': `${o.testid || 'table'}-summary`, role: 'status' });
+    this.tbody = h('tbody', {});
+    this.prev = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'page-prev', onclick: () => this.go(this.offset - this.pageSize) }, t('table.prev'));
+    this.next = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'page-next', onclick: () => this.go(this.offset + this.pageSize) }, t('table.next'));
+    const size = h('select', { name: 'pageSize', 'data-testid': 'page-size', onchange: (e) => {
+      this.pageSize = Number(e.target.value);
+      this.go(0);
+    } }, PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === this.pageSize ? true : undefined }, t('table.perPage', { n }))));
+    this.el = h(
+      'div',
+      { class: 'paged' },
+      h('div', { class: 'pager' }, this.summary, h('div', { class: 'btns' }, this.prev, this.next, size)),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'grid', 'data-testid': o.testid }, h('thead', {}, h('tr', {}, o.headers.map((x) => h('th', {}, x)))), this.tbody)),
+    );
+  }
+
+  /** New filters: back to the first page. */
+  setQuery(query) {
+    this.query = query;
+    return this.go(0);
+  }
+
+  async go(offset) {
+    const mine = ++this.loadSeq;
+    const page = await this.o.fetchPage({ ...this.query, offset: Math.max(0, offset), limit: this.pageSize });
+    if (mine !== this.loadSeq) return;
+    this.offset = page.offset;
+    this.total = page.total;
+    this.rows = page.rows;
+    this.trs = new Map();
+    const trs = page.rows.map((r) => this.make(r));
+    this.tbody.replaceChildren(...(trs.length ? trs : [h('tr', { class: 'empty-row' }, h('td', { colspan: this.o.headers.length, class: 'empty' }, t('common.empty')))]));
+    this.showSummary();
+  }
+
+  /** Only the total (after live changes whose place in the query is not known here). */
+  async recount() {
+    const mine = this.loadSeq;
+    const page = await this.o.fetchPage({ ...this.query, offset: 0, limit: 1 });
+    if (mine !== this.loadSeq) return;
+    this.total = page.total;
+    this.showSummary();
+  }
+
+  make(row) {
+    const tr = this.o.renderRow(row);
+    this.trs.set(this.o.keyOf(row), tr);
+    return tr;
+  }
+
+  showSummary() {
+    const from = this.rows.length ? this.offset + 1 : 0;
+    const to = this.offset + this.rows.length;
+    this.summary.textContent = t('table.summary', { total: num(this.total), from: num(from), to: num(to) });
+    this.prev.disabled = this.offset === 0;
+    this.next.disabled = to >= this.total;
+  }
+
+  /** A row shown here changed (or not): replace its <tr> in place; returns whether it was shown. */
+  update(key, change) {
+    const i = this.rows.findIndex((r) => this.o.keyOf(r) === key);
+    if (i < 0) return false;
+    const row = { ...this.rows[i], ...change };
+    this.rows[i] = row;
+    const old = this.trs.get(key);
+    const tr = this.make(row);
+    old.replaceWith(tr);
+    return true;
+  }
+
+  /**
+   * A live row: updated in place when shown; otherwise, when it matches the filters, counted
+   * and inserted at its place in the order if that place is on this page.
+   */
+  upsert(row, opts = {}) {
+    const key = this.o.keyOf(row);
+    if (this.update(key, row)) return 'updated';
+    if (this.o.matches && !this.o.matches(row)) return 'outside';
+    this.total += 1;
+    const cmp = this.o.compare;
+    let at = cmp ? this.rows.findIndex((r) => cmp(row, r) < 0) : 0;
+    if (at < 0) at = this.rows.length < this.pageSize && this.offset + this.rows.length >= this.total - 1 ? this.rows.length : -1;
+    if (at === 0 && this.offset > 0) at = -1; // belongs to an earlier page
+    if (at >= 0) {
+      if (!this.rows.length) this.tbody.replaceChildren();
+      const tr = this.make(row);
+      if (opts.fresh) tr.classList.add('fresh');
+      const before = this.rows[at] ? this.trs.get(this.o.keyOf(this.rows[at])) : null;
+      this.rows.splice(at, 0, row);
+      if (before) before.before(tr);
+      else this.tbody.append(tr);
+      if (this.rows.length > this.pageSize) {
+        const dropped = this.rows.pop();
+        this.trs.get(this.o.keyOf(dropped))?.remove();
+        this.trs.delete(this.o.keyOf(dropped));
+      }
+    }
+    this.showSummary();
+    return at >= 0 ? 'inserted' : 'counted';
+  }
+}
