@@ -61,6 +61,12 @@ export interface AgentOptions {
   exit?: (code: number) => void;
 }
 
+/**
+ * How long a check run of the daemon waits for a Windows Update search it started; the search
+ * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
+ */
+const DAEMON_WUA_WAIT_SECONDS = 10;
+
 /** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
 export const WATCHDOG_EXIT_CODE = 70;
 
@@ -214,7 +220,7 @@ export class Agent {
 
   private async runChecks(checks: CheckId[], scans: ScanRequestFrame[], force: boolean): Promise<void> {
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes: this.probes, checks, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     if (this.opts.usbEnforcement === 'block') {
       const usb = report.checks.find((c) => c.id === 'usb-media');
