@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +48,10 @@ function frameHeader(length: number): Buffer {
 function attack(): Promise<{ status: number; written: number }> {
   return new Promise((resolve) => {
     const { port } = new URL(collector.agentUrl);
-    const socket: TLSSocket = tlsConnect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.2', ca: [collector.caPem!], servername: 'localhost' });
+    // From another loopback address than the good agent: the per-address cap is the attacker's.
+    const tcp = tcpConnect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.2' });
+    tcp.on('error', () => undefined);
+    const socket: TLSSocket = tlsConnect({ socket: tcp, ca: [collector.caPem!], servername: 'localhost' });
     let status = 0;
     let written = 0;
     let head = '';
