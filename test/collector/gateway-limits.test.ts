@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startCollector } from '../../src/collector/collector.js';
 import type { RunningCollector } from '../../src/collector/collector.js';
 import { createEnrollmentToken } from '../../src/collector/tokens.js';
-import { authProof } from '../../src/shared/protocol/auth.js';
+import { signChallenge } from '../../src/shared/protocol/auth.js';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { tempDir } from '../helpers/processes.js';
@@ -16,13 +16,13 @@ afterEach(async () => {
   collector = undefined;
 });
 
-async function authenticated(url: string, id: { agentId: string; secret: string }, opts: WebSocket.ClientOptions = {}): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+async function authenticated(url: string, id: { agentId: string; privateKey: string }, opts: WebSocket.ClientOptions = {}): Promise<{ ws: WebSocket; closed: Promise<number> }> {
   const ws = new WebSocket(url, opts);
   const closed = new Promise<number>((res) => ws.on('close', (code) => res(code)));
   await new Promise<void>((res) => {
     ws.on('message', (d) => {
       const f = JSON.parse(d.toString()) as { type: string; nonce?: string };
-      if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'hello', v: 1, agentId: id.agentId, proof: authProof(id.secret, f.nonce!, id.agentId), os: OS, agentVersion: 't', policyVersion: 0 }));
+      if (f.type === 'challenge') ws.send(JSON.stringify({ type: 'hello', v: 1, agentId: id.agentId, signature: signChallenge(id.privateKey, f.nonce!, id.agentId), os: OS, agentVersion: 't', policyVersion: 0 }));
       if (f.type === 'welcome') res();
     });
   });
