@@ -85,7 +85,8 @@ function whereOf(q: ViolationPageQuery): { sql: string; args: SqlValue[] } {
 
 export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery): Promise<ViolationPage> {
   const { sql: where, args } = whereOf(q);
-  const from = `FROM violations v JOIN agents a ON a.id = v.agent_id ${where}`;
+  // LEFT JOIN: the violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+  const from = `FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where}`;
   const sort = SORT_SQL[q.sort ?? 'severity'];
   const dir = (q.dir ?? sort.natural) === 'asc' ? 'ASC' : 'DESC';
   // Open before closed, then the chosen column, then newest first and the key: a stable order for paging.
@@ -93,7 +94,7 @@ export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery):
   const limit = Math.max(0, Math.min(q.limit ?? 50, MAX_VIOLATION_PAGE));
   const offset = Math.max(0, q.offset ?? 0);
   const count = await sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${from}`, args);
-  const rows = limit === 0 ? [] : await sql.all<Row>(`SELECT v.*, a.hostname ${from} ${order} LIMIT ? OFFSET ?`, [...args, limit, offset]);
+  const rows = limit === 0 ? [] : await sql.all<Row>(`SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname ${from} ${order} LIMIT ? OFFSET ?`, [...args, limit, offset]);
   return { total: Number(count?.n ?? 0), offset, rows: rows.map(violationFromRow) };
 }
 
