@@ -23,7 +23,9 @@ import { integrityNotices } from './integrity.js';
 import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
+import { CheckLanes } from './check-lanes.js';
 import { localCheck, productCatalogue } from './local-check.js';
+import type { CheckReport } from './local-check.js';
 import { FileCheckMemory } from './memory.js';
 import { Outbox } from './outbox/outbox.js';
 import { fitEvents } from './outbox/validate.js';
@@ -43,10 +45,14 @@ export interface AgentOptions {
   stateDir: string;
   log: Logger;
   replayDir?: string;
+  /** Probes to judge with instead of the live or replayed ones (test programs). */
+  probes?: Probes;
   schedule?: string;
   outboxCapBytes?: number;
   watchers?: Watcher[];
   wsOptions?: LinkOptions['wsOptions'];
+  /** The policy that came with the enrollment reply: in force before the first check. */
+  initialPolicy?: PolicyPushFrame;
   /** Start without running the checks at once (tests that drive the agent themselves). */
   skipInitialRun?: boolean;
   /** audit (default): report unregistered USB storage; block: also de-authorise it (agent/enforce). */
@@ -60,6 +66,12 @@ export interface AgentOptions {
   /** What a watchdog breach ends with, after the notice was sent (default: exit code 70 so the service manager restarts the agent). */
   exit?: (code: number) => void;
 }
+
+/**
+ * How long a check run of the daemon waits for a Windows Update search it started; the search
+ * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
+ */
+const DAEMON_WUA_WAIT_SECONDS = 10;
 
 /** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
 export const WATCHDOG_EXIT_CODE = 70;
@@ -81,9 +93,10 @@ export class Agent {
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
-  private queue: { checks: Set<CheckId>; scans: ScanRequestFrame[]; force: boolean } = { checks: new Set(), scans: [], force: false };
-  private running: Promise<void> | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  /** Each check runs alone, checks never wait for each other (agent/check-lanes.ts). */
+  private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
+  /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
+  private readonly forced = new Set<CheckId>();
   private cronTask: ScheduledTask | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
@@ -92,7 +105,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
-    this.probes = opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes();
+    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes());
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
@@ -154,6 +167,7 @@ export class Agent {
       ...this.startNotices.splice(0),
       ...integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath }),
     ]);
+    if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
     this.watchdog?.start();
     this.link.start();
     for (const w of this.opts.watchers ?? []) {
@@ -185,60 +199,63 @@ export class Agent {
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
   }
 
-  /** Run these checks soon (triggers within 50 ms are coalesced: a USB stick makes several udev events). */
+  /**
+   * Run these checks now. A watcher's single check starts at once (behind only a run of that
+   * same check already in progress); a full run (start, schedule, policy, scan) goes through
+   * the checks one after another and reuses any result that is fresher than its own request.
+   */
   enqueue(checks: readonly CheckId[], reason: string, scan?: ScanRequestFrame): void {
     if (this.stopped) return;
-    for (const c of checks) this.queue.checks.add(c);
-    if (scan) {
-      this.queue.scans.push(scan);
-      this.queue.force = true;
-    }
     this.opts.log.debug(`checks queued: ${checks.join(', ')} (${reason})`);
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.drain(), scan ? 0 : 50);
+    if (scan) for (const c of checks) this.forced.add(c);
+    const since = this.lanes.mark();
+    this.lanes.track(this.fullRun(checks, since, scan));
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) {
-      await this.running;
-      if (this.queue.checks.size > 0) return this.drain();
-      return;
+  private async fullRun(checks: readonly CheckId[], since: number, scan: ScanRequestFrame | undefined): Promise<void> {
+    const reports: CheckReport[] = [];
+    for (const id of CHECKS.map((c) => c.id).filter((c) => checks.includes(c))) {
+      if (this.stopped) return;
+      try {
+        reports.push(await this.lanes.result(id, since));
+      } catch (err) {
+        this.opts.log.error(`check ${id} failed`, { error: (err as Error).message });
+      }
     }
-    const { checks, scans, force } = this.queue;
-    this.queue = { checks: new Set(), scans: [], force: false };
-    if (checks.size === 0) return;
-    this.running = this.runChecks([...checks], scans, force).finally(() => (this.running = undefined));
-    await this.running;
-    if (this.queue.checks.size > 0) await this.drain();
-  }
-
-  private async runChecks(checks: CheckId[], scans: ScanRequestFrame[], force: boolean): Promise<void> {
-    const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
-    const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
-    if (this.opts.usbEnforcement === 'block') {
-      const usb = report.checks.find((c) => c.id === 'usb-media');
-      const devices = usb?.facts.devices as UsbDevice[] | undefined;
-      if (devices) events.push(...enforcementNotices(await enforceUsb(this.probes, devices, this.policy)));
-    }
-    for (const scan of scans) {
-      events.push({
+    if (!scan) return;
+    this.append([
+      {
         at: new Date().toISOString(),
         kind: 'scan.result',
         requestId: scan.requestId,
-        checks: report.checks
+        checks: reports
           .filter((c) => scan.checks.length === 0 || scan.checks.includes(c.id))
           .map((c) => ({ checkId: c.id, status: c.status, failed: c.rules.filter((r) => r.result === 'fail').length, ...(c.reason ? { reason: c.reason.slice(0, 1000) } : {}) })),
-      });
-    }
+      },
+    ]);
+  }
+
+  /** One run of one check: judge, then store what changed (violations opened / closed, facts, results). */
+  private async runCheck(id: CheckId): Promise<CheckReport> {
+    const force = this.forced.delete(id);
+    const catalogue = productCatalogue();
+    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
+    const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
     this.findings = state;
     this.saveJson('findings.json', state);
-    this.opts.log.debug(`checks done: ${checks.join(', ')}`, { events: events.length });
+    const check = report.checks[0]!;
+    if (this.opts.usbEnforcement === 'block' && id === 'usb-media') {
+      const devices = check.facts.devices as UsbDevice[] | undefined;
+      if (devices) this.append(enforcementNotices(await enforceUsb(this.probes, devices, this.policy)));
+    }
+    this.opts.log.debug(`check done: ${id}`, { events: events.length });
+    return check;
   }
 
   /** A pushed policy is used only when the collector's signature over it verifies; otherwise the last valid one stays in force. */
-  private applyPolicy(push: PolicyPushFrame): void {
+  private applyPolicy(push: PolicyPushFrame, o: { rerun: boolean } = { rerun: true }): void {
     const policy = push.policy;
     if (!this.opts.identity.policyKey) return this.rejectPolicy(policy.version, 'no policy-signing key from enrollment');
     if (!push.signature) return this.rejectPolicy(policy.version, 'unsigned');
@@ -247,7 +264,7 @@ export class Agent {
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
     this.opts.log.info(`policy ${policy.version} applied`);
-    this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
+    if (o.rerun) this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
   }
 
   private rejectPolicy(version: number | undefined, reason: string): void {
@@ -291,10 +308,7 @@ export class Agent {
 
   /** Wait until the queued check runs are done (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running || this.queue.checks.size > 0) {
-      if (this.running) await this.running;
-      else await this.drain();
-    }
+    await this.lanes.idle();
   }
 
   /**
@@ -308,12 +322,11 @@ export class Agent {
     this.link.notify();
     if (this.link.connected && notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
-    clearTimeout(this.debounce);
     clearInterval(this.wakeTimer);
     await this.cronTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
-    await this.running;
+    await this.lanes.idle();
     await this.link.stop();
     this.outbox.close();
   }

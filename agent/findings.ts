@@ -118,7 +118,9 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
       const [ruleId = '', subject = ''] = key.split('\u0000');
       if (unknownRules.has(ruleId)) continue;
       const evaluation = check.rules.find((r) => r.ruleId === ruleId);
-      const reason = evaluation ? `${evaluation.result}: ${evaluation.reason}` : 'rule no longer in the catalogue';
+      // The reason speaks of this subject (one stick of several), not of the rule as a whole.
+      const judged = evaluation?.subjects.find((x) => x.subject === subject);
+      const reason = !evaluation ? 'rule no longer in the catalogue' : judged ? `${judged.result}: ${judged.reason}` : `${subject}: 対象が見つからなくなりました / no longer present (${evaluation.result}: ${evaluation.reason})`;
       events.push({ at, kind: 'violation.closed', checkId: check.id, ruleId, subject, reason: reason.slice(0, 1000) });
       delete state.open[key];
     }

@@ -8,7 +8,7 @@ import type { ClientOptions } from 'ws';
 import { CloseCode, closeCodeName } from '../../src/shared/protocol/errors.js';
 import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
-import type { OsInfo, Segment } from '../../src/shared/protocol/messages.js';
+import type { OsInfo, PolicyPushFrame, Segment } from '../../src/shared/protocol/messages.js';
 
 export class EnrollmentError extends Error {
   constructor(
@@ -25,6 +25,8 @@ export interface Enrollment {
   segment: Segment;
   /** The collector's policy-signing public key (base64 SPKI DER). */
   policyKey: string;
+  /** This PC's policy from the enrollment reply (applied only when its signature verifies). */
+  policy?: PolicyPushFrame;
 }
 
 export function enroll(url: string, token: string, os: OsInfo, agentVersion: string, wsOptions: ClientOptions = {}, timeoutMs = 20_000): Promise<Enrollment> {
@@ -40,7 +42,7 @@ export function enroll(url: string, token: string, os: OsInfo, agentVersion: str
         const frame = decodeCollectorFrame(data.toString());
         if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion }));
         else if (frame.type === 'enrolled') {
-          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment, policyKey: frame.policyKey };
+          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment, policyKey: frame.policyKey, ...(frame.policy ? { policy: { type: 'policy.push', policy: frame.policy, ...(frame.policySignature ? { signature: frame.policySignature } : {}) } } : {}) };
           ws.close(CloseCode.NORMAL, 'enrolled');
         }
       } catch (err) {

@@ -91,11 +91,6 @@ export class LiveProbes implements Probes {
     return this.powershellLanes.host(opts?.lane).run(script, opts?.timeoutMs);
   }
 
-  /** End the PowerShell processes (agent shutdown). */
-  async close(): Promise<void> {
-    await this.powershellLanes?.close();
-  }
-
   now(): Date {
     return new Date();
   }

@@ -4,6 +4,12 @@
  * blank-line separated blocks. udev (not kernel) events are used because udev has created the
  * /dev node and its properties when it emits them (libusb/libusb#1571). Identity is cached at
  * `add`: at `remove` the sysfs attributes are already gone. udevadm is restarted with backoff if it dies.
+ *
+ * No waiting to batch events: the first event that identifies a stick (the USB device with its
+ * serial, or its block disk) triggers the check at once, and each later one (the disk after the
+ * device, a medium change) triggers it again. The agent runs one check at a time per check and
+ * queues one re-run behind a run in progress (agent/check-lanes.ts); the findings keep one open
+ * violation per stick, so re-judging never reports it twice.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -102,8 +108,6 @@ export interface UdevWatcherOptions {
   /** Program and arguments; the default is udevadm monitor. Tests pass a recorded event stream. */
   command?: string;
   args?: string[];
-  /** Events closer together than this are reported once (a stick emits usb + block + partition events). */
-  coalesceMs?: number;
   /** First restart delay after udevadm exits; doubles up to maxBackoffMs, reset after 30 s of stable running. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -119,8 +123,6 @@ export class LinuxUdevWatcher implements Watcher {
   private stopped = true;
   private backoff: number;
   private restartTimer: NodeJS.Timeout | null = null;
-  private coalesceTimer: NodeJS.Timeout | null = null;
-  private pending: string[] = [];
   readonly identities = new Map<string, CachedIdentity>();
   /** How often udevadm was (re)started. */
   starts = 0;
@@ -145,7 +147,7 @@ export class LinuxUdevWatcher implements Watcher {
     child.stdout!.on('data', (chunk: string) => {
       for (const ev of parser.push(chunk)) {
         const reason = usbStorageReason(ev, this.identities);
-        if (reason) this.queue(trigger, reason);
+        if (reason) trigger('usb-media', reason);
       }
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -169,21 +171,10 @@ export class LinuxUdevWatcher implements Watcher {
     });
   }
 
-  private queue(trigger: Trigger, reason: string): void {
-    this.pending.push(reason);
-    if (this.coalesceTimer) return;
-    this.coalesceTimer = setTimeout(() => {
-      this.coalesceTimer = null;
-      const reasons = [...new Set(this.pending.splice(0))];
-      trigger('usb-media', reasons.join('; '));
-    }, this.opts.coalesceMs ?? 300);
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.coalesceTimer) clearTimeout(this.coalesceTimer);
-    this.restartTimer = this.coalesceTimer = null;
+    this.restartTimer = null;
     const child = this.child;
     this.child = null;
     if (child && child.exitCode === null) {

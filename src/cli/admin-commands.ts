@@ -14,7 +14,7 @@ import { addServerNames, hasTls, loadTls, serverCertNames } from '../shared/tls/
 import type { TlsMaterial } from '../shared/tls/material.js';
 import { Segment } from '../shared/protocol/messages.js';
 import { Accounts } from '../collector/console/accounts.js';
-import { AuditLog } from '../collector/console/audit.js';
+import { AuditAnchor, AuditLog } from '../collector/console/audit.js';
 import { migrateConsole } from '../collector/console/migrations.js';
 import { UsageError } from './errors.js';
 
@@ -200,8 +200,31 @@ export function registerAdminCommands(program: Command): void {
         const user = await new Accounts(store.sql).unlock(username).catch((err: Error & { code?: string }) => {
           throw err.code === 'NOT_FOUND' ? new UsageError(`no console account ${username}`) : err;
         });
-        await new AuditLog(store.sql).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', `account ${user.username}`);
+        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', `account ${user.username}`);
         process.stdout.write(`account ${user.username} unlocked\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('audit')
+    .description('the console audit log')
+    .command('verify')
+    .description('check the audit log: hash chain, the MAC of every row (key in DATA/tls) and the checkpoints in DATA/audit-checkpoints.jsonl; exit 1 when rows were changed, added or removed')
+    .option('--data <dir>', 'collector data directory (holds the audit key and the checkpoints)', './var/collector')
+    .option('--db <url>', 'postgres://… when the collectors store in PostgreSQL')
+    .action(async (o: { data: string; db?: string }) => {
+      const store = await adminStore(o);
+      try {
+        await migrateConsole(store.sql);
+        const result = await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).verify();
+        if (result.ok) {
+          process.stdout.write(`監査ログは正常です: ${result.rows} 行, チェックポイント ${result.checkpoints} 件 (audit log intact)\n`);
+        } else {
+          process.stdout.write(`監査ログの改ざんを検出しました: ${result.why} (行 ${result.brokenAt}; audit log tampered)\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await store.close();
       }

@@ -16,6 +16,7 @@ import type { AgentConfig } from '../shared/config/agent.js';
 import { createLogger } from '../shared/log.js';
 import type { Logger } from '../shared/log.js';
 import { CheckId, Segment } from '../shared/protocol/messages.js';
+import type { PolicyPushFrame } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { UsageError } from './errors.js';
 
@@ -83,6 +84,7 @@ export function registerAgentCommands(program: Command): void {
         if (retired) log.warn(`re-enrolling: the previous identity is kept in ${retired} and stays revoked on the collector`);
       }
       let identity = loadIdentity(stateDir);
+      let initialPolicy: PolicyPushFrame | undefined;
       const collectorUrl = o.collector ?? config.collector ?? identity?.collectorUrl;
       if (!collectorUrl) throw new UsageError('no collector: give --collector URL or `collector:` in the config file');
       warnPlain(log, collectorUrl);
@@ -92,7 +94,9 @@ export function registerAgentCommands(program: Command): void {
         if (!token) throw new UsageError(`${stateDir} has no identity yet: give --enroll TOKEN`);
         const probes = o.replay ? new ReplayProbes(o.replay) : liveProbes();
         const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION, wsOptions);
-        identity = { ...enrolled, collectorUrl, enrolledAt: new Date().toISOString() };
+        const { policy, ...kept } = enrolled;
+        initialPolicy = policy;
+        identity = { ...kept, collectorUrl, enrolledAt: new Date().toISOString() };
         saveIdentity(stateDir, identity);
         log.info(`enrolled as ${identity.agentId} (segment ${identity.segment})`);
       } else if (identity.collectorUrl !== collectorUrl) {
@@ -111,6 +115,7 @@ export function registerAgentCommands(program: Command): void {
         outboxCapBytes: config.outboxCapBytes,
         watchers,
         wsOptions,
+        ...(initialPolicy ? { initialPolicy } : {}),
         watchdog: watchdogOptions(config),
         ...(o.config ? { configPath: resolve(o.config) } : {}),
       });

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import WebSocket from 'ws';
 import { openDefaultStore } from '../collector/collector.js';
 import { Accounts } from '../collector/console/accounts.js';
-import { AuditLog } from '../collector/console/audit.js';
+import { AuditAnchor, AuditLog } from '../collector/console/audit.js';
 import { ROLES } from '../collector/console/authz.js';
 import type { Role } from '../collector/console/authz.js';
 import { migrateConsole } from '../collector/console/migrations.js';
@@ -186,7 +186,7 @@ export function registerConsoleCommands(program: Command): void {
         await migrateConsole(store.sql);
         const password = Accounts.oneTimePassword();
         const user = await new Accounts(store.sql).create({ username, role: o.role as Role, ...(o.displayName ? { displayName: o.displayName } : {}), ...(o.department ? { departments: o.department } : {}), password, temporary: true, createdBy: 'cli' });
-        await new AuditLog(store.sql).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', `account ${user.username}`, { role: user.role, departments: user.departments });
+        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', `account ${user.username}`, { role: user.role, departments: user.departments });
         process.stdout.write(`${password}\n`);
         process.stderr.write(`account ${user.username} (${user.role}) created; give it this one-time password, to be changed at first login\n`);
       } catch (err) {

@@ -214,7 +214,7 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
     const dates = vendorDates.get(primary);
     const put = (fact: 'signatureUpdatedAt' | 'lastFullScanAt', d: VendorDates['signature'] | undefined): void => {
       if (d && 'at' in d) facts[fact] = d.at;
-      else unknownFacts[fact] = `${why}; ${d ? d.reason : 'vendor not recognised'}`;
+      else unknownFacts[fact] = `${why}; ${d ? d.reason : primary.kind === 'defender' ? `Get-MpComputerStatus failed: ${doc.defenderError ?? 'no output'}` : 'vendor not recognised (no known signature-date location)'}`;
     };
     put('signatureUpdatedAt', dates?.signature);
     put('lastFullScanAt', dates?.fullScan);

@@ -94,6 +94,8 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
   }
 
   out.facts.firewallProfiles = profiles;
+  // A source that could not be read leaves the list of profiles incomplete.
+  if (problems.length > 0) out.unknownFacts.firewallProfiles = problems.join('; ');
   if (active.length > 0) {
     out.facts.firewallEnabled = true;
     out.facts.firewallFrontend = active[0]!;

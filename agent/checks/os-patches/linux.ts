@@ -153,8 +153,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
     const reason = `NOT_FOUND: neither ${p.aptGetPath} nor ${p.dnfPath} is installed`;
     U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = U.updateSourceAgeHours = reason;
   } else if ('reason' in pending) {
-    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = pending.reason;
-    if (!manager) U.updateSourceAgeHours = pending.reason;
+    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = U.updateSourceAgeHours = pending.reason;
   } else {
     const firstSeen = { ...(ctx.memory.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY) ?? {}) };
     const kept: Record<string, string> = {};

@@ -143,7 +143,9 @@ export function lastQualityUpdate(history: NonNullable<OsPatchesDocument['histor
  * Pending security updates with the time the agent first saw them pending. An update seen for
  * the first time counts as pending since it was published (LastDeploymentChangeTime) when
  * that is earlier: it was applicable to this PC from then on, and a newly installed agent or a
- * replayed recording must not treat a months-old missing patch as new.
+ * replayed recording must not treat a months-old missing patch as new. IUpdate documents no
+ * other date for a software update (a release date exists only for drivers,
+ * IWindowsDriverUpdate.DriverVerDate), so LastDeploymentChangeTime is its `publishedAt`.
  */
 export function pendingSecurityUpdates(doc: WuaDocument, firstSeen: Record<string, string>, now: Date): { updates: PendingUpdate[]; firstSeen: Record<string, string> } {
   const nextSeen: Record<string, string> = {};

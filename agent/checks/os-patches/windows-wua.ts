@@ -4,6 +4,8 @@
  *
  * - The search runs on its own PowerShell process (lane `wua`, agent/probes/powershell.ts), so
  *   the process that answers USB checks and enforcement is never busy with it.
+ * - The daemon waits for a search it started at most a few seconds (`wuaWaitSeconds`); a
+ *   one-shot check waits until it ends, so a recording (`collect --save`) holds its result.
  * - Its result is kept in the check memory with the time it was taken, and used while younger
  *   than `wuaCacheHours`; after that a new search starts in the background and the check goes on
  *   with the previous result (its age is part of the facts: `updateSourceAgeHours` comes from
@@ -29,8 +31,12 @@ export const WUA_DEFAULTS = {
   wuaMaxStaleHours: 48,
   /** A search running longer is killed (its PowerShell process with it) and counts as failed. */
   wuaTimeoutSeconds: 600,
-  /** How long one check run waits for a search it started (0 = never waits; replays always wait). */
-  wuaWaitSeconds: 10,
+  /**
+   * How long one check run waits for a search in progress before going on without it; by default
+   * until the search ends (a one-shot `mamori agent check` / `collect --save`). The daemon passes
+   * a few seconds (agent/agent.ts) so a scan never waits for a search.
+   */
+  wuaWaitSeconds: Infinity,
   /** First retry delay after a failure; doubles per consecutive failure up to wuaMaxBackoffHours. */
   wuaBackoffHours: 2,
   wuaMaxBackoffHours: 24,
@@ -52,7 +58,7 @@ const inFlight = new WeakMap<Probes, { startedAt: string; done: Promise<void> }>
 
 function num(params: Record<string, unknown>, name: keyof typeof WUA_DEFAULTS): number {
   const v = params[name];
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : WUA_DEFAULTS[name];
+  return typeof v === 'number' && v >= 0 ? v : WUA_DEFAULTS[name];
 }
 
 /** When the next attempt may start after `failures` consecutive failures. */
@@ -105,7 +111,7 @@ export async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocu
   const retryAt = failure ? nextAttemptAt(failure, ctx.params) : null;
   const job = inFlight.get(ctx.probes) ?? (retryAt && retryAt > now ? undefined : startSearch(ctx.probes, ctx.memory, ctx.params));
   if (job) {
-    // A replay answers at once; on a live PC wait only briefly, the search goes on without us.
+    // A replay answers at once; the daemon waits only briefly and the search goes on without it.
     const waitMs = ctx.probes.mode === 'replay' ? Infinity : num(ctx.params, 'wuaWaitSeconds') * 1000;
     let timer: NodeJS.Timeout | undefined;
     const waited = await Promise.race([job.done.then(() => true), ...(Number.isFinite(waitMs) ? [new Promise<false>((r) => (timer = setTimeout(() => r(false), waitMs)))] : [])]);

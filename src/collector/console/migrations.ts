@@ -184,6 +184,13 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
     `,
   },
   {
+    version: 202612061250,
+    name: 'audit log MAC per row (key outside the database)',
+    sql: `
+      ALTER TABLE console_audit ADD COLUMN mac TEXT
+    `,
+  },
+  {
     version: 202612061302,
     name: 'the 課 of a PC is kept on its agent record (the store filters violations by it)',
     sql: `

@@ -14,7 +14,7 @@ import type { AgentRecord } from '../store/store.js';
 import type { AccountOptions, UserRecord } from './accounts.js';
 import { Accounts } from './accounts.js';
 import type { AuditEntry } from './audit.js';
-import { actorOf, AuditLog, systemActor } from './audit.js';
+import { actorOf, AuditAnchor, AuditLog, systemActor } from './audit.js';
 import type { Principal } from './authz.js';
 import { forbidden } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
@@ -69,7 +69,7 @@ export class ConsoleServices {
     const sql = ctx.store.sql;
     const clock = options.clock ?? systemClock;
     this.accounts = new Accounts(sql, { ...new Accounts(sql).options, ...options.accounts }, clock);
-    this.audit = new AuditLog(sql, clock);
+    this.audit = new AuditLog(sql, clock, AuditAnchor.of(ctx.dataDir));
     this.policy = new PolicyStore(sql, catalogue.rules, clock);
     this.media = new MediaLedger(sql, clock);
     const ruleIds = new Set(catalogue.rules.map((r) => r.id));
@@ -93,6 +93,7 @@ export class ConsoleServices {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.auditCheckpoint().catch((err: Error) => this.ctx.log.warn('audit checkpoint failed', { error: err.message }));
     this.ctx.bus.off('event', this.onEvent);
     this.stream?.close();
     await this.forwarders.stop();
@@ -207,7 +208,14 @@ export class ConsoleServices {
       this.lastSnapshotHour = hour;
       await this.reports.snapshot();
     }
+    await this.auditCheckpoint();
     return expired;
+  }
+
+  /** Anchor the audit chain's head outside the database: the checkpoint file, and the collector log. */
+  private async auditCheckpoint(): Promise<void> {
+    const c = await this.audit.checkpoint();
+    if (c) this.ctx.log.info('audit log checkpoint', { auditCheckpoint: c });
   }
 
   /** The stream message for a stored event (also what the forwarders send). */

@@ -187,7 +187,10 @@ export class AgentGateway {
     const secret = randomBytes(32).toString('hex');
     await this.opts.store.createAgent({ id: agentId, secret, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
-    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment, policyKey: this.opts.policyPublicKey });
+    // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).
+    const record = await this.opts.store.getAgent(agentId);
+    const pushed = record ? await this.opts.policyFor?.(record) : undefined;
+    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}) });
     this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
   }
 

@@ -193,6 +193,9 @@ export const EnrolledFrame = z.object({
   segment: Segment,
   /** The collector's Ed25519 policy-signing public key (base64 DER SubjectPublicKeyInfo): the agent uses only policies it signed. */
   policyKey: z.string().regex(/^[A-Za-z0-9+/]{40,200}={0,2}$/),
+  /** This PC's policy and its signature, when the collector has one: the agent judges with it from its first check. */
+  policy: PolicyDocument.optional(),
+  policySignature: z.string().max(1024).optional(),
 });
 export const WelcomeFrame = z.object({
   type: z.literal('welcome'),

@@ -118,4 +118,22 @@ describe('the fast paths while a Windows Update search is running', () => {
     expect(after.facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617' })]);
     await lanes.close();
   });
+
+  it('a one-shot check (check, collect --save) waits for the search so its result is in the report', async () => {
+    const scratch2 = mkdtempSync(join(tmpdir(), 'mamori-wua-'));
+    const gate2 = join(scratch2, 'release-wua');
+    const fake2 = fakePowerShell(join(ROOT, 'w11-24h2-ent-ja-cu-failing'), ['win.usb-media', 'win.os-patches', 'win.os-patches.wua'], { 'mamori.win.os-patches.wua/2': gate2 });
+    const lanes = windowsPowerShellLanes(fake2.spawn);
+    const probes = new LiveProbes(lanes);
+    let settled = false;
+    const patches = collectOsPatches({ probes, params: {}, memory: new InMemoryCheckMemory(), log }).finally(() => (settled = true));
+    // a USB check completes meanwhile; the one-shot os-patches run is still waiting for the search
+    expect((await collectUsb({ probes, params: {}, memory: new InMemoryCheckMemory(), log })).status).toBe('ok');
+    expect(settled).toBe(false);
+    writeFileSync(gate2, '');
+    expect((await patches).facts.pendingSecurityUpdates).toEqual([expect.objectContaining({ version: 'KB5046617' })]);
+    await lanes.close();
+    fake2.killAll();
+    rmSync(scratch2, { recursive: true, force: true });
+  });
 });

@@ -227,6 +227,16 @@ describe('antivirus vendors: signature date from the registry / definition files
     expect(out.unknownFacts.signatureUpdatedAt).toMatch(/no trendmicro signature date.*SCRIPT_ERROR: vendor-registry: HKLM/);
     expect(out.facts.signaturesReportedUpToDate).toBe(true);
   });
+  it('Defender seen only through SecurityCenter2 (Get-MpComputerStatus failed): the flag is judged and the reason names the failure', () => {
+    const d = AntivirusDocument.parse({
+      schema: 'mamori.win.antivirus/1', productType: 1, defender: null, defenderError: '操作は正常に終了しませんでした。 ',
+      securityCenter: { available: true, reason: null, products: [{ displayName: 'Windows Defender', productState: 397584, pathToSignedProductExe: 'windowsdefender://', pathToSignedReportingExe: '%ProgramFiles%\\Windows Defender\\MsMpeng.exe' }] },
+      running: [], errors: [],
+    });
+    const out = antivirusFacts(d);
+    expect(out.facts).toMatchObject({ primaryProduct: 'Windows Defender', signaturesReportedUpToDate: false });
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/Get-MpComputerStatus failed: 操作は正常に終了しませんでした。/);
+  });
   it('with the PatternDate read, the date is the fact and the flag is not judged', () => {
     const out = antivirusFacts(doc(266256, [key('trendmicro', [['PatternDate', 'String', '20261015']])]));
     expect(out.facts).toMatchObject({ signatureUpdatedAt: '2026-10-15T00:00:00.000Z', signaturesReportedUpToDate: null });

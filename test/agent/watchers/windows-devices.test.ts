@@ -89,15 +89,19 @@ describe('WindowsDeviceWatcher', () => {
 
   it('a ready watcher that falls silent (no heartbeat) is restarted; ready again reports it up', async () => {
     let first = true;
-    const spawnOnce = () => {
-      const lines = first ? ['{"kind":"ready"}'] : ['{"kind":"ready"}', '{"kind":"heartbeat"}'];
-      first = false;
-      return double(lines, false)();
+    const spawnOnce = (): PowerShellProcess => {
+      if (first) {
+        first = false;
+        return double(['{"kind":"ready"}'], false)(); // ready, then silent for ever
+      }
+      const p = spawn(process.execPath, ['-e', `process.stdout.write('{"kind":"ready"}\\r\\n'); setInterval(() => process.stdout.write('{"kind":"heartbeat"}\\r\\n'), 20); process.stdin.resume();`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      spawned.push(p);
+      return p;
     };
-    const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 150, backoffMs: 10, downAfterFailures: 1 });
+    const w = new WindowsDeviceWatcher({ spawn: spawnOnce, silenceTimeoutMs: 1_000, backoffMs: 10, downAfterFailures: 1 });
     const health: string[] = [];
     await w.start(() => undefined, (h) => health.push(`${h.state}: ${h.reason}`));
-    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: silent for 150 ms (no heartbeat)', 'up: ready again']);
+    await expect.poll(() => health, { timeout: 10_000 }).toEqual(['down: silent for 1000 ms (no heartbeat)', 'up: ready again']);
     await w.stop();
   });
 

@@ -144,6 +144,13 @@ describe('operators', () => {
     expect(one({ op: 'age_lte', value: 30 }, 'yesterday')).toBe('fail');
   });
 
+  it('age_lt: strictly younger; 0 never holds (fails at once, even for a time of now)', () => {
+    expect(one({ op: 'age_lt', value: 3, unit: 'days' }, '2026-11-20T02:00:00Z')).toBe('pass'); // 2.96 days
+    expect(one({ op: 'age_lt', value: 3, unit: 'days' }, '2026-11-20T01:00:00Z')).toBe('fail'); // exactly 3
+    expect(one({ op: 'age_lte', value: 0, unit: 'days' }, NOW.toISOString())).toBe('pass');
+    expect(one({ op: 'age_lt', value: 0, unit: 'days' }, NOW.toISOString())).toBe('fail');
+  });
+
   it('until_gte / until_lt', () => {
     expect(one({ op: 'until_gte', value: 0 }, '2026-11-24')).toBe('pass');
     expect(one({ op: 'until_gte', value: 0 }, '2026-11-22')).toBe('fail');
