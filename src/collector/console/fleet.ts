@@ -157,7 +157,8 @@ export class Fleet {
   /** One page of violations, filtered, sorted and counted by the store (nothing is filtered after the page is cut). */
   async violationPage(principal: Principal, q: ViolationQuery = {}): Promise<ViolationViewPage> {
     const state = q.state === 'all' ? undefined : (q.state ?? 'open');
-    const limit = Math.max(1, Math.min(q.limit ?? 50, 5000));
+    // API clients that ask for no page size get up to 1,000 rows (and the total); the screens ask for their page.
+    const limit = Math.max(1, Math.min(q.limit ?? 1000, 5000));
     const { state: _all, ...rest } = q;
     const page = await this.store.queryViolations({ ...rest, ...(state ? { state } : {}), ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
     const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
