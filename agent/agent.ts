@@ -14,12 +14,15 @@ import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
+import { policyRefusal } from './policy-guard.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
-import { ensureStateDir } from './identity.js';
+import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
 import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
+import { RunMarker } from './run-marker.js';
+import { configDir } from '../src/shared/paths.js';
 import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
@@ -102,11 +105,17 @@ export class Agent {
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
   private readonly watchdog: Watchdog | undefined;
+  private readonly runMarker: RunMarker;
+  /** The integrity check of this start (tests wait for it; a stop does not). */
+  integrity: Promise<void> = Promise.resolve();
+  /** Aborted at stop: work still running in the background (the integrity check) ends without a result. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
     this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes());
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
+    this.runMarker = new RunMarker(opts.stateDir);
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
@@ -114,7 +123,12 @@ export class Agent {
     const watchdog = this.watchdog;
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
-      identity: opts.identity,
+      identity: withAgentKey(opts.stateDir, opts.identity),
+      onKeyRegistered: () => forgetSecret(opts.stateDir),
+      onSeqAhead: (collectorLastSeq, ownLastSeq) => {
+        opts.log.error(`the collector's resume point ${collectorLastSeq} is above this agent's own counter ${ownLastSeq}: not adopted`);
+        this.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'seq.ahead', detail: { collectorLastSeq, ownLastSeq } }]);
+      },
       outbox: this.outbox,
       os: { ...describeOs(this.probes), ...(opts.replayDir ? { name: `replay of ${opts.replayDir}` } : {}) },
       agentVersion: AGENT_VERSION,
@@ -135,9 +149,13 @@ export class Agent {
     const stored = this.loadJson('policy.json', (v) => v as Partial<StoredPolicy>);
     if (!stored) return fallback;
     const parsed = PolicyDocument.safeParse(stored.policy);
-    if (parsed.success && policySignatureValid(parsed.data, stored.signature, this.opts.identity.policyKey)) return parsed.data;
-    this.opts.log.error(`${join(this.opts.stateDir, 'policy.json')}: signature or schema invalid; running the product defaults until the collector sends a signed policy`);
-    this.startNotices.push({ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { source: 'state', reason: parsed.success ? 'bad signature' : 'bad schema' } });
+    const valid = parsed.success && policySignatureValid(parsed.data, stored.signature, this.opts.identity.policyKey);
+    // A policy.json copied from another PC is refused like a push for another PC.
+    const refusal = valid ? policyRefusal(parsed.data, fallback, { agentId: this.opts.identity.agentId, segment: this.opts.identity.segment }) : undefined;
+    if (valid && !refusal) return parsed.data;
+    const reason = !parsed.success ? 'bad schema' : !valid ? 'bad signature' : refusal!;
+    this.opts.log.error(`${join(this.opts.stateDir, 'policy.json')}: ${reason}; running the product defaults until the collector sends a signed policy`);
+    this.startNotices.push({ at: new Date().toISOString(), kind: 'agent.notice', notice: 'policy.rejected', detail: { source: 'state', reason } });
     return fallback;
   }
 
@@ -156,17 +174,28 @@ export class Agent {
 
   private saveJson(name: string, value: unknown): void {
     const path = join(this.opts.stateDir, name);
-    writeFileSync(`${path}.tmp`, JSON.stringify(value), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(value), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    } catch (err) {
+      // A full disk must not stop the checks: the outbox counts what it could not write (a gap).
+      const code = (err as { code?: string }).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+      this.opts.log.error(`cannot write ${path}: the disk is full`);
+    }
   }
 
   async start(): Promise<void> {
     const programPath = this.opts.programPath ?? fileURLToPath(import.meta.url);
     this.append([
       { at: new Date().toISOString(), kind: 'agent.notice', notice: 'started', detail: { version: AGENT_VERSION, pid: process.pid, replay: this.opts.replayDir ?? null } },
+      ...this.runMarker.start(),
       ...this.startNotices.splice(0),
-      ...integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath }),
     ]);
+    // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
+    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal)
+      .then((notices) => (this.stopped ? undefined : this.append(notices)))
+      .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
     this.watchdog?.start();
     this.link.start();
@@ -260,6 +289,8 @@ export class Agent {
     if (!this.opts.identity.policyKey) return this.rejectPolicy(policy.version, 'no policy-signing key from enrollment');
     if (!push.signature) return this.rejectPolicy(policy.version, 'unsigned');
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
+    const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
+    if (refusal) return this.rejectPolicy(policy.version, refusal);
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
@@ -317,6 +348,7 @@ export class Agent {
    */
   async stop(o: { notice?: string; detail?: Record<string, unknown>; noticeTimeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
+    this.stopping.abort();
     this.watchdog?.stop();
     const [notice] = this.outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: o.notice ?? 'stopping', detail: { pid: process.pid, ...o.detail } }]);
     this.link.notify();
@@ -329,5 +361,6 @@ export class Agent {
     await this.lanes.idle();
     await this.link.stop();
     this.outbox.close();
+    this.runMarker.stop();
   }
 }

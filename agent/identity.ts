@@ -1,12 +1,15 @@
 /**
- * The agent's identity (its id and secret from enrollment, the collector's policy-signing key)
- * and the collector CA it pinned, stored in the state directory readable by the agent's own
- * account only (root / SYSTEM): directory 0700, files 0600.
+ * The agent's identity (its id, its own Ed25519 private key made on this PC at enrollment, the
+ * collector's policy-signing key) and the collector CA it pinned, stored in the state
+ * directory readable by the agent's own account only (root / SYSTEM): directory 0700, files
+ * 0600. An identity from before key pairs holds an HMAC secret instead; the agent makes its key
+ * pair at the next start and drops the secret once the collector registered the key.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientOptions } from 'ws';
 import { z } from 'zod';
+import { newAgentKeyPair } from '../src/shared/protocol/auth.js';
 import { Segment } from '../src/shared/protocol/messages.js';
 import { TlsError } from '../src/shared/tls/errors.js';
 import { certFingerprint, normalizePin } from '../src/shared/tls/fingerprint.js';
@@ -14,7 +17,10 @@ import { fetchPinnedCa } from '../src/shared/tls/pin.js';
 
 export const IdentityFile = z.object({
   agentId: z.string().regex(/^ag_[0-9a-z]{20,40}$/),
-  secret: z.string().regex(/^[0-9a-f]{64}$/),
+  /** base64 PKCS#8 DER of the agent's Ed25519 private key; the collector has only the public key. */
+  privateKey: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/).optional(),
+  /** HMAC secret of an identity enrolled before key pairs, kept only until the collector registered the key. */
+  secret: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   segment: Segment,
   collectorUrl: z.string(),
   enrolledAt: z.string(),
@@ -22,6 +28,8 @@ export const IdentityFile = z.object({
   policyKey: z.string().optional(),
 });
 export type IdentityFile = z.infer<typeof IdentityFile>;
+/** An identity that can sign challenges. */
+export type KeyedIdentity = IdentityFile & { privateKey: string };
 
 export class IdentityError extends Error {
   readonly code = 'IDENTITY_INVALID';
@@ -44,7 +52,28 @@ export function loadIdentity(stateDir: string): IdentityFile | undefined {
   }
   const parsed = IdentityFile.safeParse(raw);
   if (!parsed.success) throw new IdentityError(`${path}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.data.privateKey && !parsed.data.secret) throw new IdentityError(`${path}: neither a private key nor a secret`);
   return parsed.data;
+}
+
+/**
+ * The identity with a private key: an identity from before key pairs gets its key pair now
+ * (saved before it is ever used, so a crash cannot lose it); its secret stays until the
+ * collector has registered the public key (forgetSecret).
+ */
+export function withAgentKey(stateDir: string, identity: IdentityFile): KeyedIdentity {
+  if (identity.privateKey) return identity as KeyedIdentity;
+  const keyed = { ...identity, privateKey: newAgentKeyPair().privateKey };
+  saveIdentity(stateDir, keyed);
+  return keyed;
+}
+
+/** The collector registered this agent's key: the HMAC secret is no longer needed anywhere. */
+export function forgetSecret(stateDir: string): void {
+  const identity = loadIdentity(stateDir);
+  if (!identity?.secret || !identity.privateKey) return;
+  const { secret: _dropped, ...rest } = identity;
+  saveIdentity(stateDir, rest);
 }
 
 export function saveIdentity(stateDir: string, identity: IdentityFile): void {

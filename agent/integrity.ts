@@ -1,60 +1,196 @@
 /**
- * Has the agent been tampered with? At every start the agent hashes its configuration file
- * and its own program file and compares them with what it recorded at the previous start
- * (integrity.json in the state directory, 0600). A difference becomes agent.notice
- * 'config.changed' / 'binary.changed' with the old and new hashes; the collector turns it into
- * AGENT-004 (an administrator confirms an authorised update).
+ * Has the agent been tampered with? At every start the agent hashes its installed program
+ * (every file of its bundle and the Node runtime running it), its rule catalogues (config/:
+ * rules/*.yml, sources, end-of-support lists) and its configuration file, and compares them
+ * with what it recorded at the previous start (integrity.json in the state directory, 0600).
+ * A difference becomes agent.notice 'binary.changed' / 'catalogue.changed' / 'config.changed'
+ * naming the files and their old and new hashes; the collector turns it into AGENT-004 (an
+ * administrator confirms an authorised update).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { NewAgentEvent } from '../src/shared/protocol/messages.js';
 
+/** SHA-256 of each file, by path; null when a file cannot be read. */
+const FileHashes = z.record(z.string(), z.string().nullable());
+type FileHashes = z.infer<typeof FileHashes>;
+
 const Recorded = z.object({
-  config: z.object({ path: z.string(), sha256: z.string().nullable() }).nullable(),
-  binary: z.object({ path: z.string(), sha256: z.string().nullable() }),
+  v: z.literal(2),
+  program: FileHashes,
+  catalogue: FileHashes,
+  config: FileHashes,
+  /** size:mtime:ctime:inode of each file when it was hashed: an unchanged file is not read again (the Node runtime is ~100 MB). */
+  stats: z.record(z.string(), z.string()).default({}),
   at: z.string(),
 });
 type Recorded = z.infer<typeof Recorded>;
 
-/** SHA-256 of a file, or null when it cannot be read. */
-export function fileSha256(path: string): string | null {
+/** What integrity.json held before the whole program was covered: one config file, one program file. */
+const RecordedV1 = z.object({
+  config: z.object({ path: z.string(), sha256: z.string().nullable() }).nullable(),
+  binary: z.object({ path: z.string(), sha256: z.string().nullable() }),
+  at: z.string(),
+});
+
+type Group = 'program' | 'catalogue' | 'config';
+const NOTICE: Record<Group, string> = { program: 'binary.changed', catalogue: 'catalogue.changed', config: 'config.changed' };
+/** Files listed per group in a notice (the counts are always complete). */
+const MAX_LISTED = 20;
+/** Most files hashed per directory tree: an installed agent has a few dozen. */
+const MAX_FILES = 5000;
+
+/** SHA-256 of a file, streamed (no 100 MB buffer, the agent keeps running meanwhile), or null when it cannot be read. */
+export async function fileSha256(path: string, signal?: AbortSignal): Promise<string | null> {
+  const hash = createHash('sha256');
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
   } catch {
     return null;
   }
 }
 
+/** What changes whenever the content can have changed: the change time (ctime) is set by the kernel, not by the writer. */
+function statKey(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Every regular file under dir (depth-first, sorted), skipping the named directories. */
+function filesUnder(dir: string, skip: ReadonlySet<string> = new Set()): string[] {
+  const out: string[] = [];
+  const walk = (d: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (out.length >= MAX_FILES) return;
+      const path = join(d, name);
+      let st;
+      try {
+        st = statSync(path);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (!skip.has(name) && depth < 6) walk(path, depth + 1);
+      } else if (st.isFile()) out.push(path);
+    }
+  };
+  walk(dir, 0);
+  return out;
+}
+
+/** Hash each file, re-using the previous hash of a file whose size, times and inode did not change. */
+async function hashAll(paths: readonly string[], previous: Recorded | undefined, stats: Record<string, string>, signal?: AbortSignal): Promise<FileHashes> {
+  const known: FileHashes = previous ? { ...previous.program, ...previous.catalogue, ...previous.config } : {};
+  const out: FileHashes = {};
+  for (const p of paths) {
+    const key = statKey(p);
+    if (key) stats[p] = key;
+    const reuse = key !== null && previous?.stats[p] === key && known[p] !== undefined;
+    out[p] = reuse ? known[p]! : await fileSha256(p, signal);
+  }
+  return out;
+}
+
+export interface IntegrityFiles {
+  /** A file of the agent's bundle; its whole bundle directory is covered (the chunks/ of a split build included). */
+  programPath: string;
+  /** The Node runtime running the agent (default process.execPath). */
+  runtimePath?: string;
+  /** The product's config/ directory: rule catalogues, sources, end-of-support lists. */
+  catalogueDir?: string | undefined;
+  configPath?: string | undefined;
+}
+
+/** The files of each group as they are now. */
+export async function currentFiles(files: IntegrityFiles, previous?: Recorded, signal?: AbortSignal): Promise<Omit<Recorded, 'v' | 'at'>> {
+  const stats: Record<string, string> = {};
+  const here = dirname(files.programPath);
+  // A split build keeps its chunks in chunks/ next to the entry bundle.
+  const bundleRoot = basename(here) === 'chunks' ? dirname(here) : here;
+  const programFiles = filesUnder(bundleRoot, new Set(['node_modules', 'config', 'test'])).filter((p) => /\.(m?js|cjs|node|wasm|exe|dll)$/i.test(p) || p === files.programPath);
+  return {
+    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal),
+    catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal) : {},
+    config: files.configPath ? await hashAll([files.configPath], previous, stats, signal) : {},
+    stats,
+  };
+}
+
+function previousRecord(path: string): Recorded | undefined {
+  if (!existsSync(path)) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const v2 = Recorded.safeParse(raw);
+  if (v2.success) return v2.data;
+  const v1 = RecordedV1.safeParse(raw);
+  if (!v1.success) return undefined;
+  return { v: 2, program: { [v1.data.binary.path]: v1.data.binary.sha256 }, catalogue: {}, config: v1.data.config ? { [v1.data.config.path]: v1.data.config.sha256 } : {}, stats: {}, at: v1.data.at };
+}
+
+/** One digest of a group: SHA-256 over its sorted "path sha" lines (null for an empty group). */
+function groupDigest(files: FileHashes): string | null {
+  const lines = Object.keys(files)
+    .sort()
+    .map((p) => `${p} ${files[p] ?? '-'}`);
+  return lines.length ? createHash('sha256').update(lines.join('\n')).digest('hex') : null;
+}
+
+function difference(before: FileHashes, after: FileHashes): { path: string; oldSha256: string | null; newSha256: string | null }[] {
+  const paths = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return paths.filter((p) => before[p] !== after[p]).map((p) => ({ path: p, oldSha256: before[p] ?? null, newSha256: after[p] ?? null }));
+}
+
 /**
  * Compare the files with the previous start, record the current hashes, and return the
- * notices to send (none at the very first start).
+ * notices to send (none at the very first start). The catalogue group is compared only when
+ * both starts recorded it (an agent upgraded from a version that did not). Aborted (the agent
+ * stopped first), nothing is recorded: a file changed after the stop must still count as a
+ * change at the next start.
  */
-export function integrityNotices(stateDir: string, files: { configPath?: string | undefined; programPath: string }, now = new Date()): NewAgentEvent[] {
+export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date(), signal?: AbortSignal): Promise<NewAgentEvent[]> {
   const path = join(stateDir, 'integrity.json');
-  let previous: Recorded | undefined;
-  if (existsSync(path)) {
-    const parsed = Recorded.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (parsed.success) previous = parsed.data;
-  }
-  const current: Recorded = {
-    config: files.configPath ? { path: files.configPath, sha256: fileSha256(files.configPath) } : null,
-    binary: { path: files.programPath, sha256: fileSha256(files.programPath) },
-    at: now.toISOString(),
-  };
+  const previous = previousRecord(path);
+  const current: Recorded = { v: 2, ...(await currentFiles(files, previous, signal)), at: now.toISOString() };
+  if (signal?.aborted) return [];
   writeFileSync(`${path}.tmp`, JSON.stringify(current), { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
   if (!previous) return [];
   const at = now.toISOString();
   const notices: NewAgentEvent[] = [];
-  const prevConfig = previous.config?.sha256 ?? null;
-  const curConfig = current.config?.sha256 ?? null;
-  if (prevConfig !== curConfig) {
-    notices.push({ at, kind: 'agent.notice', notice: 'config.changed', detail: { path: current.config?.path ?? previous.config?.path ?? null, oldSha256: prevConfig, newSha256: curConfig, since: previous.at } });
-  }
-  if (previous.binary.sha256 !== current.binary.sha256) {
-    notices.push({ at, kind: 'agent.notice', notice: 'binary.changed', detail: { path: current.binary.path, oldPath: previous.binary.path, oldSha256: previous.binary.sha256, newSha256: current.binary.sha256, since: previous.at } });
+  for (const group of ['config', 'program', 'catalogue'] as const) {
+    if (group === 'catalogue' && Object.keys(previous.catalogue).length === 0) continue;
+    const changed = difference(previous[group], current[group]);
+    if (changed.length === 0) continue;
+    notices.push({
+      at,
+      kind: 'agent.notice',
+      notice: NOTICE[group],
+      detail: {
+        path: changed[0]!.path,
+        oldSha256: groupDigest(previous[group]),
+        newSha256: groupDigest(current[group]),
+        changedFiles: changed.length,
+        files: changed.slice(0, MAX_LISTED),
+        since: previous.at,
+      },
+    });
   }
   return notices;
 }

@@ -15,6 +15,7 @@
  * Baseline in the same run: better-sqlite3 inserting the same 1,000,000 rows into the store's
  * events table in transactions of 1,000.
  */
+import { newAgentKeyPair } from '../src/shared/protocol/auth.js';
 import { join } from 'node:path';
 import { Outbox } from '../agent/outbox/outbox.js';
 import { AgentLink } from '../agent/link/link.js';
@@ -51,7 +52,8 @@ await benchMain('outbox-drain', import.meta.url, 12 * 60_000, async (scratch) =>
   const closes: string[] = [];
   const link = new AgentLink({
     url: agentUrl,
-    identity: { agentId, secret: benchSecret(agentId) },
+    // Seeded with an HMAC secret (bench/lib/store-setup.ts): the link registers its key pair on connect.
+    identity: { agentId, secret: benchSecret(agentId), privateKey: newAgentKeyPair().privateKey },
     outbox,
     os: { platform: 'linux', hostname: 'PC-00000', release: '6.1.0' },
     agentVersion: '0.1.0',

@@ -1,12 +1,14 @@
 /**
- * One-time enrollment: trade an enrollment token for this agent's own id and secret. Over
- * wss the caller passes the pinned CA in wsOptions (see collectorTrust), so the token is sent
- * only to the collector whose CA was pinned.
+ * One-time enrollment: make this agent's Ed25519 key pair, and trade an enrollment token and
+ * the public key for the agent's own id. The private key never leaves the PC. Over wss the
+ * caller passes the pinned CA in wsOptions (see collectorTrust), so the token is sent only to
+ * the collector whose CA was pinned.
  */
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { CloseCode, closeCodeName } from '../../src/shared/protocol/errors.js';
 import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
+import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
 import type { OsInfo, PolicyPushFrame, Segment } from '../../src/shared/protocol/messages.js';
 
@@ -21,7 +23,8 @@ export class EnrollmentError extends Error {
 
 export interface Enrollment {
   agentId: string;
-  secret: string;
+  /** base64 PKCS#8 DER; saved in identity.json (owner-only). */
+  privateKey: string;
   segment: Segment;
   /** The collector's policy-signing public key (base64 SPKI DER). */
   policyKey: string;
@@ -30,6 +33,7 @@ export interface Enrollment {
 }
 
 export function enroll(url: string, token: string, os: OsInfo, agentVersion: string, wsOptions: ClientOptions = {}, timeoutMs = 20_000): Promise<Enrollment> {
+  const keys = newAgentKeyPair();
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, ...wsOptions });
     let result: Enrollment | undefined;
@@ -40,9 +44,9 @@ export function enroll(url: string, token: string, os: OsInfo, agentVersion: str
     ws.on('message', (data) => {
       try {
         const frame = decodeCollectorFrame(data.toString());
-        if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion }));
+        if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion, publicKey: keys.publicKey }));
         else if (frame.type === 'enrolled') {
-          result = { agentId: frame.agentId, secret: frame.secret, segment: frame.segment, policyKey: frame.policyKey, ...(frame.policy ? { policy: { type: 'policy.push', policy: frame.policy, ...(frame.policySignature ? { signature: frame.policySignature } : {}) } } : {}) };
+          result = { agentId: frame.agentId, privateKey: keys.privateKey, segment: frame.segment, policyKey: frame.policyKey, ...(frame.policy ? { policy: { type: 'policy.push', policy: frame.policy, ...(frame.policySignature ? { signature: frame.policySignature } : {}) } } : {}) };
           ws.close(CloseCode.NORMAL, 'enrolled');
         }
       } catch (err) {

@@ -1,7 +1,8 @@
 /**
- * The agent's WebSocket link to the collector: authenticate with the HMAC challenge, resume
- * after the collector's last stored sequence number, stream the outbox with a window of
- * unacknowledged batches, answer scans and policy pushes, and reconnect with backoff.
+ * The agent's WebSocket link to the collector: sign the challenge with the agent's private key,
+ * resume after the collector's last stored sequence number (never past the agent's own
+ * counter), stream the outbox with a window of unacknowledged batches, answer scans and policy
+ * pushes, and reconnect with backoff.
  */
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,7 @@ import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { CloseCode, FATAL_FOR_AGENT, closeCodeName } from '../../src/shared/protocol/errors.js';
 import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
-import { authProof } from '../../src/shared/protocol/auth.js';
+import { authProof, publicKeyOf, signChallenge } from '../../src/shared/protocol/auth.js';
 import { LIMITS, PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
 import type { CollectorFrame, OsInfo, PolicyPushFrame, ScanRequestFrame, Segment, WelcomeFrame } from '../../src/shared/protocol/messages.js';
 import type { Logger } from '../../src/shared/log.js';
@@ -20,7 +21,9 @@ import type { DeadLetter } from './dead-letter.js';
 
 export interface Identity {
   agentId: string;
-  secret: string;
+  privateKey: string;
+  /** Only for an identity from before key pairs: answer with it once more to register the key. */
+  secret?: string | undefined;
 }
 
 export interface LinkOptions {
@@ -40,6 +43,10 @@ export interface LinkOptions {
   /** Batches sent and not yet acknowledged (default 8). */
   window?: number;
   backoff?: Backoff;
+  /** The collector accepted the key registered with the old HMAC secret: forget the secret. */
+  onKeyRegistered?: () => void;
+  /** The collector's resume point is above this agent's own counter (an old collector did not move its events aside). */
+  onSeqAhead?: (collectorLastSeq: number, ownLastSeq: number) => void;
   /** Where refused events are set aside (default: deadletter.jsonl beside the outbox directory). */
   deadLetterPath?: string;
 }
@@ -74,7 +81,7 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   /** Segment the collector assigned to this agent (from the last welcome). */
   segment: Segment | undefined;
 
-  constructor(private readonly opts: LinkOptions) {
+  constructor(private opts: LinkOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff();
     this.batchEvents = opts.batchEvents ?? 500;
@@ -155,15 +162,17 @@ export class AgentLink extends EventEmitter<LinkEvents> {
     }
     switch (frame.type) {
       case 'challenge': {
-        const { agentId, secret } = this.opts.identity;
+        const { agentId, privateKey, secret } = this.opts.identity;
         this.send(ws, {
           type: 'hello',
           v: PROTOCOL_VERSION,
           agentId,
-          proof: authProof(secret, frame.nonce, agentId),
+          signature: signChallenge(privateKey, frame.nonce, agentId),
+          ...(secret ? { proof: authProof(secret, frame.nonce, agentId), publicKey: publicKeyOf(privateKey) } : {}),
           os: this.opts.os,
           agentVersion: this.opts.agentVersion,
           policyVersion: this.opts.policyVersion(),
+          lastSeq: this.opts.outbox.lastSeq,
         });
         return;
       }
@@ -172,10 +181,16 @@ export class AgentLink extends EventEmitter<LinkEvents> {
         this.backoff.reset();
         this.segment = frame.segment;
         this.heartbeatSeconds = frame.heartbeatSeconds;
+        if (this.opts.identity.secret) {
+          this.opts.identity = { ...this.opts.identity, secret: undefined };
+          this.opts.onKeyRegistered?.();
+        }
         const outbox = this.opts.outbox;
-        if (frame.lastSeq > outbox.lastSeq) outbox.fastForward(frame.lastSeq);
-        outbox.ack(frame.lastSeq);
-        this.sentThrough = Math.max(outbox.acked, frame.lastSeq);
+        // Never adopt a resume point above what this agent has numbered itself: a forged frame
+        // could otherwise push it past every number it can reach and silence it for ever.
+        if (frame.lastSeq > outbox.lastSeq) this.opts.onSeqAhead?.(frame.lastSeq, outbox.lastSeq);
+        outbox.ack(Math.min(frame.lastSeq, outbox.lastSeq));
+        this.sentThrough = outbox.acked;
         this.inflight = [];
         this.startHeartbeat(ws);
         this.emit('welcome', frame);

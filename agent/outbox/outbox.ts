@@ -11,10 +11,18 @@
  *
  * Size cap: when the segments exceed `capBytes`, the oldest unacknowledged segment is
  * replaced by one `gap` event that covers its sequence numbers and says how many events
- * were dropped, so the loss is reported to the collector and never silent.
+ * were dropped, so the loss is reported to the collector and never silent. A gap grows by
+ * absorbing the next dropped segment only while it covers at most LIMITS.maxGapSpan sequence
+ * numbers (the collector refuses a wider one); past that a new gap record starts.
+ *
+ * Full disk: an append that fails with ENOSPC (or EDQUOT) loses those events but not their
+ * sequence numbers: they are counted, and the next append that finds space writes one `gap`
+ * over them first. Until then nothing after them is written, so the journal never has a hole.
+ * The count lives in memory: a restart while the disk is still full re-uses those numbers.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { LIMITS } from '../../src/shared/protocol/messages.js';
 import type { AgentEvent, NewAgentEvent } from '../../src/shared/protocol/messages.js';
 
 export interface OutboxOptions {
@@ -54,7 +62,23 @@ function parseLine(line: string): StoredEvent | undefined {
   if (!m) return undefined;
   const seq = Number(m[1]);
   const gap = GAP_THROUGH.exec(line);
-  return { seq, throughSeq: gap ? Number(gap[1]) : seq, json: line };
+  const throughSeq = gap ? Number(gap[1]) : seq;
+  // A number past 2^53 is no longer exact: such a line was not written by this outbox.
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(throughSeq) || seq < 1 || throughSeq < seq) return undefined;
+  return { seq, throughSeq, json: line };
+}
+
+/** Errors that mean the disk (or the account's quota) is full. */
+function diskFull(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Sequence numbers given to events that could not be written (full disk), not yet covered by a gap on disk. */
+interface Unwritten {
+  from: number;
+  through: number;
+  dropped: number;
 }
 
 /** Serialise with "seq" first so records can be located without parsing the whole line. */
@@ -76,6 +100,7 @@ export class Outbox {
   private writeFd: number | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private droppedTotal = 0;
+  private unwritten: Unwritten[] = [];
   private readonly capBytes: number;
   private readonly segmentBytes: number;
   private readonly ackFlushMs: number;
@@ -115,9 +140,13 @@ export class Outbox {
   get bytes(): number {
     return this.segments.reduce((sum, s) => sum + s.bytes, 0);
   }
-  /** Events dropped because of the size cap since this outbox was opened. */
+  /** Events dropped because of the size cap or a full disk since this outbox was opened. */
   get dropped(): number {
     return this.droppedTotal;
+  }
+  /** Events lost to a full disk whose gap is not written yet. */
+  get unwrittenEvents(): number {
+    return this.unwritten.reduce((n, u) => n + u.dropped, 0);
   }
 
   private recover(): void {
@@ -160,14 +189,15 @@ export class Outbox {
     this.deleteAckedSegments();
   }
 
-  private currentSegment(): Segment {
+  /** The segment to append to; a new one is named after `firstSeq`, the first sequence number it will hold. */
+  private currentSegment(firstSeq: number): Segment {
     const last = this.segments[this.segments.length - 1];
     if (last && last.bytes < this.segmentBytes) {
       if (this.writeFd === undefined) this.writeFd = openSync(last.path, 'a', 0o600);
       return last;
     }
     if (this.writeFd !== undefined) closeSync(this.writeFd);
-    const seg: Segment = { firstSeq: this.nextSeq, path: join(this.dir, segName(this.nextSeq)), bytes: 0, lastSeq: this.nextSeq - 1 };
+    const seg: Segment = { firstSeq, path: join(this.dir, segName(firstSeq)), bytes: 0, lastSeq: firstSeq - 1 };
     this.writeFd = openSync(seg.path, 'a', 0o600);
     this.segments.push(seg);
     return seg;
@@ -179,67 +209,118 @@ export class Outbox {
    */
   append(events: readonly NewAgentEvent[]): AgentEvent[] {
     if (events.length === 0) return [];
-    const seg = this.currentSegment();
     const stored: AgentEvent[] = [];
     const lines: string[] = [];
+    const first = this.nextSeq;
     for (const e of events) {
       const full = { seq: this.nextSeq, ...e } as AgentEvent;
       this.nextSeq += 1;
       stored.push(full);
       lines.push(serialise(full));
     }
-    const buf = Buffer.from(`${lines.join('\n')}\n`);
-    try {
-      writeSync(this.writeFd!, buf);
-      fsyncSync(this.writeFd!);
-    } catch (err) {
-      throw new OutboxError(`cannot write the outbox in ${this.dir}: ${(err as Error).message}`);
+    // Lost events first (as gaps), so the journal stays without holes.
+    const gaps = this.unwritten.map((u) => serialise({ seq: u.from, at: this.now().toISOString(), kind: 'gap', throughSeq: u.through, dropped: u.dropped, reason: 'the disk of this PC was full (ENOSPC): events could not be written' } as AgentEvent));
+    if (!this.writeLines([...gaps, ...lines], this.unwritten[0]?.from ?? first, this.nextSeq - 1)) {
+      this.countUnwritten(first, this.nextSeq - 1, events.length);
+      return [];
     }
-    seg.bytes += buf.length;
-    seg.lastSeq = this.nextSeq - 1;
+    this.unwritten = [];
     this.enforceCap();
     return stored;
   }
 
+  /** Append lines holding seq `from` … `through` durably; false when the disk is full (nothing of them stays). */
+  private writeLines(lines: string[], from: number, through: number): boolean {
+    let seg: Segment;
+    try {
+      seg = this.currentSegment(from);
+    } catch (err) {
+      if (diskFull(err)) return false;
+      throw new OutboxError(`cannot open the outbox in ${this.dir}: ${(err as Error).message}`);
+    }
+    const buf = Buffer.from(`${lines.join('\n')}\n`);
+    try {
+      // A nearly full disk takes part of a write without an error: write the rest, which fails with ENOSPC.
+      for (let done = 0; done < buf.length; ) done += writeSync(this.writeFd!, buf, done);
+      fsyncSync(this.writeFd!);
+    } catch (err) {
+      if (!diskFull(err)) throw new OutboxError(`cannot write the outbox in ${this.dir}: ${(err as Error).message}`);
+      // Cut what part of the write landed, so a later record starts on a line of its own.
+      try {
+        ftruncateSync(this.writeFd!, seg.bytes);
+      } catch {
+        // Recovery at the next start cuts a torn last line as well.
+      }
+      return false;
+    }
+    seg.bytes += buf.length;
+    seg.lastSeq = through;
+    return true;
+  }
+
+  private countUnwritten(from: number, through: number, dropped: number): void {
+    const last = this.unwritten[this.unwritten.length - 1];
+    if (last && last.through + 1 === from && through - last.from + 1 <= LIMITS.maxGapSpan) {
+      last.through = through;
+      last.dropped += dropped;
+    } else this.unwritten.push({ from, through, dropped });
+    this.droppedTotal += dropped;
+  }
+
   /**
    * Drop the oldest unacknowledged segments while over the cap, leaving one gap record in
-   * their place. A leading gap segment absorbs the next segment, so repeated drops keep
-   * one gap record. The segment being written to is never dropped.
+   * their place. A gap record absorbs the next dropped segment while the merged gap stays
+   * within LIMITS.maxGapSpan. The segment being written to is never dropped.
    */
   private enforceCap(): void {
-    while (this.bytes > this.capBytes && this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const from = Math.max(oldest.firstSeq, this.ackedSeq + 1);
-      if (from > oldest.lastSeq) {
-        this.removeSegment(oldest);
+    while (this.bytes > this.capBytes) {
+      const i = this.segments.findIndex((seg) => !this.isGapOnly(seg));
+      if (i < 0 || i >= this.segments.length - 1) return;
+      const seg = this.segments[i]!;
+      const from = Math.max(seg.firstSeq, this.ackedSeq + 1);
+      if (from > seg.lastSeq) {
+        this.removeSegment(seg);
         continue;
       }
-      const oldestRecords = this.load(oldest).records.filter((r) => r.throughSeq >= from);
-      const isGapOnly = oldestRecords.length === 1 && oldestRecords[0]!.json.includes('"kind":"gap"');
-      const victims = isGapOnly ? [oldest, this.segments[1]!] : [oldest];
-      if (isGapOnly && this.segments.length <= 2) return;
+      const prev = i > 0 ? this.segments[i - 1] : undefined;
+      const prevFrom = prev ? Math.max(prev.firstSeq, this.ackedSeq + 1) : 0;
+      const merge = prev && seg.lastSeq - prevFrom + 1 <= LIMITS.maxGapSpan ? prev : undefined;
+      const victims = merge ? [merge, seg] : [seg];
+      const gapFrom = merge ? prevFrom : from;
       let dropped = 0;
-      for (const seg of victims) {
-        for (const r of this.load(seg).records) {
-          if (r.throughSeq < from) continue;
-          dropped += r.json.includes('"kind":"gap"') ? countDropped(r.json) : 1;
+      let fresh = 0;
+      for (const victim of victims) {
+        for (const r of this.load(victim).records) {
+          if (r.throughSeq < gapFrom) continue;
+          if (r.json.includes('"kind":"gap"')) dropped += countDropped(r.json);
+          else {
+            dropped += 1;
+            fresh += 1;
+          }
         }
       }
-      const through = victims[victims.length - 1]!.lastSeq;
-      const gap = serialise({ seq: from, at: this.now().toISOString(), kind: 'gap', throughSeq: through, dropped, reason: `outbox reached its size cap of ${this.capBytes} bytes` } as AgentEvent);
-      const target = join(this.dir, segName(from));
+      const through = seg.lastSeq;
+      const gap = serialise({ seq: gapFrom, at: this.now().toISOString(), kind: 'gap', throughSeq: through, dropped, reason: `outbox reached its size cap of ${this.capBytes} bytes` } as AgentEvent);
+      const target = join(this.dir, segName(gapFrom));
       const tmp = `${target}.tmp`;
       writeFileSync(tmp, `${gap}\n`, { mode: 0o600 });
       const fd = openSync(tmp, 'r+'); // r+: Windows refuses fsync on a read-only handle (EPERM)
       fsyncSync(fd);
       closeSync(fd);
       renameSync(tmp, target);
-      for (const seg of victims) if (seg.path !== target) this.removeSegment(seg);
-      this.segments = this.segments.filter((s) => !victims.includes(s));
-      this.segments.unshift({ firstSeq: from, path: target, bytes: Buffer.byteLength(gap) + 1, lastSeq: through });
+      for (const victim of victims) if (victim.path !== target && existsSync(victim.path)) unlinkSync(victim.path);
+      const at = this.segments.indexOf(victims[0]!);
+      this.segments.splice(at, victims.length, { firstSeq: gapFrom, path: target, bytes: Buffer.byteLength(gap) + 1, lastSeq: through });
       this.cache = undefined;
-      this.droppedTotal += dropped - (isGapOnly ? countDropped(oldestRecords[0]!.json) : 0);
+      this.droppedTotal += fresh;
     }
+  }
+
+  /** A segment that holds nothing but one gap record (what enforceCap leaves). */
+  private isGapOnly(seg: Segment): boolean {
+    if (seg.bytes > 1024) return false;
+    const records = this.load(seg).records;
+    return records.length === 1 && records[0]!.json.includes('"kind":"gap"');
   }
 
   private removeSegment(seg: Segment): void {
@@ -285,18 +366,6 @@ export class Outbox {
       }
     }
     return out;
-  }
-
-  /**
-   * The collector already holds events up to `seq` (its welcome says so) but this journal
-   * ends earlier, e.g. after the state directory was restored from a backup: continue after
-   * it, so no new event reuses a sequence number the collector would take for a duplicate.
-   */
-  fastForward(seq: number): void {
-    if (seq < this.nextSeq) return;
-    this.nextSeq = seq + 1;
-    this.ackedSeq = seq;
-    this.flushAck();
   }
 
   /** The collector stored everything up to `upTo`. Persisted within ackFlushMs; acknowledged segments are deleted. */

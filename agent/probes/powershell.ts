@@ -4,10 +4,10 @@
  *
  * A host runs one request at a time, so work that can take minutes must not share a host with
  * work a user waits for. Each lane is its own powershell.exe:
- * - `interactive` (default): USB checks and enforcement, screen lock, antivirus, the rest —
- *   what a USB event, a helpdesk scan or enforcement waits for;
- * - `inventory`: the software inventory and the update history (several seconds of CIM, Appx
- *   and COM calls on a busy PC);
+ * - `interactive` (default): the USB check and USB blocking — what a USB event waits for;
+ * - `inventory`: every other check (software inventory, update history, antivirus, firewall and
+ *   BitLocker, screen lock: seconds of CIM, Appx and COM calls on a busy PC, each with a
+ *   timeout of up to 2 minutes);
  * - `wua`: the Windows Update Agent search (up to minutes, can hang); its process ends after
  *   each search so it costs no memory between searches.
  */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
-import { collectorTrust, ensureStateDir, loadIdentity, retireIdentity, saveIdentity } from '../../agent/identity.js';
+import { collectorTrust, ensureStateDir, forgetSecret, loadIdentity, retireIdentity, saveIdentity, withAgentKey } from '../../agent/identity.js';
 import { enroll } from '../../agent/link/enroll.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
@@ -147,7 +147,7 @@ export function registerAgentCommands(program: Command): void {
       const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       const outbox = Outbox.open(join(stateDir, 'outbox'));
       const [notice] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { host: hostname() } }]);
-      const link = new AgentLink({ url: identity.collectorUrl, identity, outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
+      const link = new AgentLink({ url: identity.collectorUrl, identity: withAgentKey(stateDir, identity), onKeyRegistered: () => forgetSecret(stateDir), outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
       link.start();
       const until = Date.now() + Number(o.timeout) * 1000;
       while (outbox.acked < notice!.seq && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

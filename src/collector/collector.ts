@@ -81,11 +81,15 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const policyKey = ensurePolicyKey(opts.dataDir);
   // Several nodes on one database must be one collector to the agents: same CA, same policy key.
   if (store.dialect === 'postgres') await checkClusterIdentity(store.sql, { policyPublicKey: policyKey.publicKey, ...(opts.tls ? { caFingerprint: opts.tls.caFingerprint } : {}) }, nodeId);
-  /** The policy of an agent, normalised and signed with the collector's key (whatever the provider returned as signature is ignored). */
+  /**
+   * The policy of an agent, normalised, bound to that agent and its segment, and signed with
+   * the collector's key (whatever the provider returned as signature is ignored): the agent
+   * refuses a signed policy made for another PC or segment.
+   */
   const signedPolicyFor = async (agent: AgentRecord) => {
     const provided = await policyProvider?.(agent);
     if (!provided) return undefined;
-    const policy = PolicyDocument.parse(provided.policy);
+    const policy = PolicyDocument.parse({ ...provided.policy, agentId: agent.id, segment: agent.segment });
     return { policy, signature: signPolicy(policy, policyKey.privateKey) };
   };
   const gateway = new AgentGateway({ store, bus, log: opts.log, nodeId, ...opts.gateway, policyPublicKey: policyKey.publicKey, policyFor: signedPolicyFor });
@@ -93,6 +97,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   if (tamper) {
     await tamper.start();
     gateway.heartbeatListener = (agent, frame, receivedAt) => tamper.heartbeat(agent, frame, receivedAt);
+    gateway.seqDisagreementListener = (agent, disowned, at) => tamper.seqDisagreement(agent, disowned, at);
   }
   const cluster = opts.cluster;
   if (cluster) {

@@ -3,6 +3,7 @@ import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../../agent/outbox/outbox.js';
+import { LIMITS } from '../../src/shared/protocol/messages.js';
 import type { NewAgentEvent } from '../../src/shared/protocol/messages.js';
 import { tempDir } from '../helpers/processes.js';
 
@@ -71,11 +72,22 @@ describe('Outbox', () => {
     expect(seqs[seqs.length - 1]).toBe(100);
   });
 
-  it('resumes after the collector when the collector already holds more than this journal', () => {
-    const box = Outbox.open(tempDir('ob-ff'));
+  it('never lets one gap record cover more than the protocol allows (LIMITS.maxGapSpan)', () => {
+    const box = Outbox.open(tempDir('ob-span'), { capBytes: 4096, segmentBytes: 1024 });
+    for (let k = 0; k < 400; k++) box.append([notice(k)]);
+    const records = box.readAfter(0, 1000, 1 << 22).map((r) => JSON.parse(r.json) as { kind: string; seq: number; throughSeq?: number });
+    for (const r of records.filter((x) => x.kind === 'gap')) expect(r.throughSeq! - r.seq + 1).toBeLessThanOrEqual(LIMITS.maxGapSpan);
+    // Still one gap for all that was dropped: 400 events are far below the span.
+    expect(records.filter((x) => x.kind === 'gap')).toHaveLength(1);
+  });
+
+  it('ignores a journal line whose sequence number is not an exact integer', () => {
+    const dir = tempDir('ob-unsafe');
+    const box = Outbox.open(dir);
     box.append(range(0, 2));
-    box.fastForward(40);
-    expect(box.append([notice(9)])[0]!.seq).toBe(41);
-    expect(box.readAfter(40, 10, 1 << 20).map((r) => r.seq)).toEqual([41]);
+    box.close();
+    appendFileSync(join(dir, readdirSync(dir).find((n) => n.startsWith('seg-'))!), '{"seq":9007199254740993,"at":"2026-12-06T00:00:00.000Z","kind":"agent.notice","notice":"x"}\n');
+    const again = Outbox.open(dir);
+    expect(again.lastSeq).toBe(2);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
 import { eventCount, waitUntil, withDb } from '../helpers/db.js';
 import { CLI, createToken, startCollectorProc, startEventAgent, startProc, tempDir } from '../helpers/processes.js';
@@ -14,8 +15,8 @@ import { connect, noticeEvents, rawEnroll, rawHello, OS } from '../helpers/raw-c
 let collector: CollectorProc;
 let good: Proc;
 let goodId: string;
-let victim: { agentId: string; secret: string };
-let attacker: { agentId: string; secret: string };
+let victim: { agentId: string; privateKey: string };
+let attacker: { agentId: string; privateKey: string };
 
 beforeAll(async () => {
   const data = tempDir('bad-input');
@@ -27,7 +28,7 @@ beforeAll(async () => {
   victim = await rawEnroll(collector.agentUrl, token);
   attacker = await rawEnroll(collector.agentUrl, token);
   // The victim has 3 events stored.
-  const c = await rawHello(collector.agentUrl, victim.agentId, victim.secret);
+  const c = await rawHello(collector.agentUrl, victim.agentId, victim.privateKey);
   await c.next('welcome');
   c.ws.send(JSON.stringify({ type: 'events', agentId: victim.agentId, events: noticeEvents(1, 3) }));
   expect((await c.next('ack')).upTo).toBe(3);
@@ -89,12 +90,12 @@ describe('bad input from an agent connection (real collector process)', () => {
   });
 
   it('an unsupported protocol version → 4426', async () => {
-    expect(await closeCodeOf((c) => c.ws.send(JSON.stringify({ type: 'enroll', v: 99, token: 'mmr1.abcdefabcdef.' + 'a'.repeat(64), os: OS, agentVersion: 'x' })))).toBe(CloseCode.UNSUPPORTED_VERSION);
+    expect(await closeCodeOf((c) => c.ws.send(JSON.stringify({ type: 'enroll', v: 99, token: 'mmr1.abcdefabcdef.' + 'a'.repeat(64), os: OS, agentVersion: 'x', publicKey: newAgentKeyPair().publicKey })))).toBe(CloseCode.UNSUPPORTED_VERSION);
   });
 
   it('replayed sequence numbers are acknowledged and stored only once', async () => {
     const before = victimEvents();
-    const c = await rawHello(collector.agentUrl, victim.agentId, victim.secret);
+    const c = await rawHello(collector.agentUrl, victim.agentId, victim.privateKey);
     expect((await c.next('welcome')).lastSeq).toBe(3);
     c.ws.send(JSON.stringify({ type: 'events', agentId: victim.agentId, events: noticeEvents(1, 3) }));
     expect((await c.next('ack')).upTo).toBe(3);
@@ -105,11 +106,11 @@ describe('bad input from an agent connection (real collector process)', () => {
 
   it('out-of-range sequence numbers → 4409 SEQ_OUT_OF_RANGE, nothing stored', async () => {
     const before = victimEvents();
-    const hole = await rawHello(collector.agentUrl, victim.agentId, victim.secret);
+    const hole = await rawHello(collector.agentUrl, victim.agentId, victim.privateKey);
     await hole.next('welcome');
     hole.ws.send(JSON.stringify({ type: 'events', agentId: victim.agentId, events: noticeEvents(10, 2) }));
     expect((await hole.closed).code).toBe(CloseCode.SEQ_OUT_OF_RANGE);
-    const backwards = await rawHello(collector.agentUrl, victim.agentId, victim.secret);
+    const backwards = await rawHello(collector.agentUrl, victim.agentId, victim.privateKey);
     await backwards.next('welcome');
     backwards.ws.send(JSON.stringify({ type: 'events', agentId: victim.agentId, events: [...noticeEvents(5, 1), ...noticeEvents(4, 1)] }));
     expect((await backwards.closed).code).toBe(CloseCode.SEQ_OUT_OF_RANGE);
@@ -117,24 +118,24 @@ describe('bad input from an agent connection (real collector process)', () => {
     await goodAgentStillDelivers();
   });
 
-  it("a valid secret used with another agent's id → 4403 AUTH_FAILED", async () => {
+  it("a valid key used with another agent's id → 4403 AUTH_FAILED", async () => {
     const before = victimEvents();
-    const c = await rawHello(collector.agentUrl, victim.agentId, attacker.secret);
+    const c = await rawHello(collector.agentUrl, victim.agentId, attacker.privateKey);
     expect((await c.closed).code).toBe(CloseCode.AUTH_FAILED);
     // Authenticated as itself, the attacker cannot send events for the victim either.
-    const own = await rawHello(collector.agentUrl, attacker.agentId, attacker.secret);
+    const own = await rawHello(collector.agentUrl, attacker.agentId, attacker.privateKey);
     await own.next('welcome');
     own.ws.send(JSON.stringify({ type: 'events', agentId: victim.agentId, events: noticeEvents(4, 1) }));
     expect((await own.closed).code).toBe(CloseCode.AUTH_FAILED);
     expect(victimEvents()).toEqual(before);
     // An id that does not exist gets the same answer (ids cannot be probed).
-    const ghost = await rawHello(collector.agentUrl, 'ag_00000000000000000000000000', attacker.secret);
+    const ghost = await rawHello(collector.agentUrl, 'ag_00000000000000000000000000', attacker.privateKey);
     expect((await ghost.closed).code).toBe(CloseCode.AUTH_FAILED);
     await goodAgentStillDelivers();
   });
 
   it('enrollment with an unknown, reused single-use, expired or revoked token → 4498', async () => {
-    const tryEnroll = async (token: string) => closeCodeOf((c) => c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x' })));
+    const tryEnroll = async (token: string) => closeCodeOf((c) => c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x', publicKey: newAgentKeyPair().publicKey })));
     expect(await tryEnroll(`mmr1.0123456789abcdef.${'0'.repeat(64)}`)).toBe(CloseCode.ENROLLMENT_REFUSED);
     expect(await tryEnroll('not-a-token')).toBe(CloseCode.ENROLLMENT_REFUSED);
     const once = await createToken(collector.dataDir, ['--single-use']);
@@ -152,13 +153,13 @@ describe('bad input from an agent connection (real collector process)', () => {
   it('a revoked agent is refused (4410) and a connected one is disconnected', async () => {
     const token = await createToken(collector.dataDir);
     const doomed = await rawEnroll(collector.agentUrl, token);
-    const live = await rawHello(collector.agentUrl, doomed.agentId, doomed.secret);
+    const live = await rawHello(collector.agentUrl, doomed.agentId, doomed.privateKey);
     await live.next('welcome');
     const proc = startProc('revoke', [CLI, 'agents', 'revoke', doomed.agentId, '--data', collector.dataDir]);
     expect((await proc.exited).code).toBe(0);
     // The collector sweeps every half heartbeat (1 s here).
     expect((await live.closed).code).toBe(CloseCode.AGENT_REVOKED);
-    const again = await rawHello(collector.agentUrl, doomed.agentId, doomed.secret);
+    const again = await rawHello(collector.agentUrl, doomed.agentId, doomed.privateKey);
     expect((await again.closed).code).toBe(CloseCode.AGENT_REVOKED);
     await goodAgentStillDelivers();
   });

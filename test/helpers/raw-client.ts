@@ -1,7 +1,7 @@
 /** A raw WebSocket client for protocol tests: sends exactly the bytes a test gives it. */
 import WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
-import { authProof } from '../../src/shared/protocol/auth.js';
+import { authProof, newAgentKeyPair, signChallenge } from '../../src/shared/protocol/auth.js';
 
 /** CA certificates of the collectors a test started, by host:port (wss connections verify against them). */
 const trusted = new Map<string, { caPem: string; caPin: string }>();
@@ -64,21 +64,36 @@ export function connect(url: string, tls: ClientOptions = tlsOptionsFor(url)): P
 
 export const OS = { platform: 'linux', hostname: 'raw-test', release: 'test' };
 
-/** Enroll with a token; returns the new identity. */
-export async function rawEnroll(url: string, token: string): Promise<{ agentId: string; secret: string }> {
-  const c = await connect(url);
-  await c.next('challenge');
-  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'raw' }));
-  const f = await c.next('enrolled');
-  await c.closed;
-  return { agentId: String(f.agentId), secret: String(f.secret) };
+/** An agent's identity as a raw client holds it: its id and its Ed25519 private key (base64 PKCS#8). */
+export interface RawIdentity {
+  agentId: string;
+  privateKey: string;
 }
 
-/** Authenticate as agentId, proving with `secret` (which may be another agent's, for impersonation tests). */
-export async function rawHello(url: string, agentId: string, secret: string): Promise<RawConn> {
+/** Enroll with a token and a fresh key pair; returns the new identity. */
+export async function rawEnroll(url: string, token: string): Promise<RawIdentity> {
+  const keys = newAgentKeyPair();
+  const c = await connect(url);
+  await c.next('challenge');
+  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'raw', publicKey: keys.publicKey }));
+  const f = await c.next('enrolled');
+  await c.closed;
+  return { agentId: String(f.agentId), privateKey: keys.privateKey };
+}
+
+/** Authenticate as agentId, signing with `privateKey` (which may be another agent's, for impersonation tests). */
+export async function rawHello(url: string, agentId: string, privateKey: string, extra: Record<string, unknown> = {}): Promise<RawConn> {
   const c = await connect(url);
   const ch = await c.next('challenge');
-  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, proof: authProof(secret, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0 }));
+  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, signature: signChallenge(privateKey, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0, ...extra }));
+  return c;
+}
+
+/** Authenticate as agentId with an HMAC secret, as an agent enrolled before key pairs does (or an attacker who copied the database). */
+export async function rawHmacHello(url: string, agentId: string, secret: string, extra: Record<string, unknown> = {}): Promise<RawConn> {
+  const c = await connect(url);
+  const ch = await c.next('challenge');
+  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, proof: authProof(secret, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0, ...extra }));
   return c;
 }
 

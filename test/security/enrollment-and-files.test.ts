@@ -4,12 +4,14 @@
  * stays revoked; keys, the database, identities and logs are owner-only (files 0600 in 0700
  * directories). The watchdog makes an agent over its memory limit exit non-zero.
  */
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Watchdog } from '../../agent/watchdog.js';
 import type { WatchdogBreach } from '../../agent/watchdog.js';
+import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
+import { waitUntil } from '../helpers/db.js';
 import { CLI, startCollectorProc, startProc, tempDir } from '../helpers/processes.js';
 import type { CollectorProc, Proc } from '../helpers/processes.js';
 import { connect, rawEnroll, rawHello, OS } from '../helpers/raw-client.js';
@@ -37,7 +39,7 @@ function modes(dir: string): Map<string, number> {
 async function enrollCode(token: string): Promise<number> {
   const c = await connect(collector.agentUrl);
   await c.next('challenge');
-  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x' }));
+  c.ws.send(JSON.stringify({ type: 'enroll', v: 1, token, os: OS, agentVersion: 'x', publicKey: newAgentKeyPair().publicKey }));
   return (await c.closed).code;
 }
 
@@ -81,7 +83,7 @@ describe('enrollment hygiene', () => {
     const id = await rawEnroll(collector.agentUrl, token);
     const revoke = startProc('revoke', [CLI, 'agents', 'revoke', id.agentId, '--data', collector.dataDir]);
     expect((await revoke.exited).code).toBe(0);
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     expect((await c.closed).code).toBe(CloseCode.AGENT_REVOKED);
   });
 });
@@ -104,7 +106,8 @@ describe('secrets and logs at rest', () => {
     const agent = startProc('agent', [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--state', state, '--replay', REPLAY_PC, '--ca-pin', collector.caPin!, '--enroll', await createToken(collector.dataDir)]);
     procs.push(agent);
     await agent.waitFor(/running on/);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The program is hashed in the background after the start (the Node runtime is ~100 MB).
+    await waitUntil(() => existsSync(join(state, 'integrity.json')), 90_000, 'integrity.json');
     await agent.stop();
     expect(mode(state)).toBe(0o700);
     const all = modes(state);
@@ -115,7 +118,7 @@ describe('secrets and logs at rest', () => {
       else expect(m & 0o077, name).toBe(0);
     }
     expect([...all.keys()].some((n) => n.startsWith('logs/') && n.endsWith('.log'))).toBe(true);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('agent watchdog', () => {

@@ -18,8 +18,8 @@ import type { CollectorProc } from '../helpers/processes.js';
 import { connect, noticeEvents, rawEnroll, rawHello } from '../helpers/raw-client.js';
 
 let collector: CollectorProc;
-let good: { agentId: string; secret: string };
-let bystander: { agentId: string; secret: string };
+let good: { agentId: string; privateKey: string };
+let bystander: { agentId: string; privateKey: string };
 let goodSeq = 0;
 
 /** Everything stored, except the good agent's own new events and last-seen times. */
@@ -36,7 +36,7 @@ function snapshot(): string {
 
 /** The good agent authenticates and gets `n` new events acknowledged. */
 async function goodAgentDelivers(n = 5): Promise<void> {
-  const c = await rawHello(collector.agentUrl, good.agentId, good.secret);
+  const c = await rawHello(collector.agentUrl, good.agentId, good.privateKey);
   await c.next('welcome', 15_000);
   c.ws.send(JSON.stringify({ type: 'events', agentId: good.agentId, events: noticeEvents(goodSeq + 1, n) }));
   expect((await c.next('ack', 15_000)).upTo).toBe(goodSeq + n);
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const token = await createToken(collector.dataDir);
   good = await rawEnroll(collector.agentUrl, token);
   bystander = await rawEnroll(collector.agentUrl, token);
-  const c = await rawHello(collector.agentUrl, bystander.agentId, bystander.secret);
+  const c = await rawHello(collector.agentUrl, bystander.agentId, bystander.privateKey);
   await c.next('welcome');
   c.ws.send(JSON.stringify({ type: 'events', agentId: bystander.agentId, events: noticeEvents(1, 3) }));
   await c.next('ack');

@@ -127,3 +127,42 @@ describe('signed policy', () => {
     await expect.poll(async () => (await notices('policy.rejected')).some((d) => d.source === 'state'), { timeout: 10_000 }).toBe(true);
   });
 });
+
+describe('policies made for this PC, moving forward', () => {
+  /** A policy the collector really signed, as an insider could replay it (captured earlier, or pushed to another PC). */
+  function signed(doc: Record<string, unknown>) {
+    const policy = PolicyDocument.parse(doc);
+    return { type: 'policy.push', policy, signature: signPolicy(policy, ensurePolicyKey(collector.dataDir).privateKey) };
+  }
+
+  it('refuses an older signed policy after a newer one (rollback), another PC\'s policy and another segment\'s, and reports each', async () => {
+    served = PolicyDocument.parse({ version: 8, disabledRules: ['USB-001'] });
+    collector.setPolicyProvider(async () => ({ policy: served }));
+    await collector.pushPolicy(identity.agentId);
+    await waitUntil(() => agent.policyInForce.version === 8, 30_000, 'policy 8 to be applied');
+    // The collector bound it to this PC and its segment, under the signature.
+    expect(agent.policyInForce.agentId).toBe(identity.agentId);
+    expect(agent.policyInForce.segment).toBe('lgwan');
+
+    push(signed({ version: 2, agentId: identity.agentId, segment: 'lgwan', disabledRules: ['*'] }));
+    push(signed({ version: 9, agentId: 'ag_0000000000000000000000other', segment: 'lgwan', exceptions: [{ ruleId: 'USB-001', subject: '*', until: '2099-01-01T00:00:00Z', id: 'EX-other' }] }));
+    push(signed({ version: 10, agentId: identity.agentId, segment: 'internet', disabledRules: ['*'] }));
+    push(signed({ version: 11, disabledRules: ['*'] }));
+    await expect
+      .poll(async () => (await notices('policy.rejected')).map((d) => `${d.version}:${String(d.reason).split(' (')[0]}`), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining(['2:older than the policy in force', '9:the policy is for another PC', '10:the policy is for another segment', '11:the policy names no PC']));
+    expect(agent.policyInForce.version).toBe(8);
+    expect(agent.policyInForce.exceptions).toEqual([]);
+  }, 120_000);
+
+  it("refuses at start a policy.json copied from another PC, even with a valid signature", async () => {
+    await agent.stop();
+    const other = signed({ version: 12, agentId: 'ag_0000000000000000000000other', segment: 'lgwan', disabledRules: ['*'] });
+    writeFileSync(join(stateDir, 'policy.json'), JSON.stringify({ policy: other.policy, signature: other.signature }));
+    collector.setPolicyProvider(async () => undefined);
+    agent = startAgent();
+    expect(agent.policyInForce.version).toBe(0);
+    await agent.start();
+    await expect.poll(async () => (await notices('policy.rejected')).some((d) => d.source === 'state' && String(d.reason).startsWith('the policy is for another PC')), { timeout: 30_000 }).toBe(true);
+  }, 120_000);
+});

@@ -71,7 +71,7 @@ describe('tamper evidence', () => {
 
   it('a silent agent becomes AGENT-001, closed when it reconnects', async () => {
     const id = await rawEnroll(collector.agentUrl, await newToken(collector));
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await c.next('welcome');
     c.ws.close(1000);
     await c.closed;
@@ -80,7 +80,7 @@ describe('tamper evidence', () => {
     const v = (await violation(id.agentId, 'AGENT-001'))!;
     expect(v.facts.limitMinutes).toBe(0);
     expect(wasPublished(id.agentId, 'violation.opened', 'AGENT-001')).toBe(true);
-    const back = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const back = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await back.next('welcome');
     await expect.poll(async () => (await violation(id.agentId, 'AGENT-001'))?.state, { timeout: 10_000 }).toBe('closed');
     back.ws.close(1000);
@@ -88,7 +88,7 @@ describe('tamper evidence', () => {
 
   it('a clock off by more than the limit becomes TIME-002, closed by a heartbeat within the limit', async () => {
     const id = await rawEnroll(collector.agentUrl, await newToken(collector));
-    const c = await rawHello(collector.agentUrl, id.agentId, id.secret);
+    const c = await rawHello(collector.agentUrl, id.agentId, id.privateKey);
     await c.next('welcome');
     const beat = (offsetMs: number) => c.ws.send(JSON.stringify({ type: 'heartbeat', at: new Date(Date.now() + offsetMs).toISOString(), policyVersion: 0, outboxDepth: 0 }));
     beat(60_000); // one minute: within the 5-minute limit
@@ -118,7 +118,8 @@ describe('tamper evidence', () => {
     const run = async () => {
       const a = new Agent({ identity, stateDir, log: silentLogger(), replayDir: REPLAY_PC, skipInitialRun: true, wsOptions, watchdog: false, configPath, programPath });
       await a.start();
-      await expect.poll(() => a.outbox.acked >= a.outbox.lastSeq && a.link.connected, { timeout: 10_000 }).toBe(true);
+      await a.integrity;
+      await expect.poll(() => a.outbox.acked >= a.outbox.lastSeq && a.link.connected, { timeout: 30_000 }).toBe(true);
       await a.stop();
     };
     await run();
@@ -136,5 +137,5 @@ describe('tamper evidence', () => {
     // An administrator confirms the change: closed.
     expect(await collector.tamper!.resolve(e.agentId, 'tampered', 'binary', 'test-admin')).toBe(true);
     expect((await violation(e.agentId, 'AGENT-004', 'binary'))?.state).toBe('closed');
-  }, 40_000);
+  }, 120_000);
 });

@@ -14,7 +14,7 @@ import { AntivirusDocument, antivirusFacts } from './windows-parse.js';
 export const ANTIVIRUS_KEY = 'win.antivirus';
 
 export const collect: Collector<AntivirusFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(ANTIVIRUS_KEY, ANTIVIRUS_SCRIPT, { timeoutMs: 60_000 });
+  const outcome = await ctx.probes.powershell(ANTIVIRUS_KEY, ANTIVIRUS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(ANTIVIRUS_KEY, outcome, AntivirusDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   return antivirusFacts(doc.data);

@@ -13,7 +13,7 @@ import { ScreenLockDocument, screenLockFacts } from './windows-parse.js';
 export const SCREEN_LOCK_KEY = 'win.screen-lock';
 
 export const collect: Collector<ScreenLockFacts> = async (ctx) => {
-  const outcome = await ctx.probes.powershell(SCREEN_LOCK_KEY, SCREEN_LOCK_SCRIPT, { timeoutMs: 30_000 });
+  const outcome = await ctx.probes.powershell(SCREEN_LOCK_KEY, SCREEN_LOCK_SCRIPT, { timeoutMs: 30_000, lane: 'inventory' });
   const doc = readPowerShellJson(SCREEN_LOCK_KEY, outcome, ScreenLockDocument);
   if (!doc.ok) return unknownOutput(doc.reason);
   return screenLockFacts(doc.data);

@@ -80,6 +80,8 @@ export interface ForwardingOptions {
   behindAfterMs?: number;
   /** How often forwarders are checked for being behind (default 60 s). */
   behindCheckMs?: number;
+  /** How often the configuration is re-read, so a forwarder added on another collector node runs here too (default 10 s). */
+  configPollMs?: number;
 }
 
 export interface ForwardersDeps {
@@ -118,6 +120,11 @@ export class Forwarders {
   private readonly behindAfterMs: number;
   private readonly behindCheckMs: number;
   private behindTimer: NodeJS.Timeout | undefined;
+  private readonly configPollMs: number;
+  private configTimer: NodeJS.Timeout | undefined;
+  /** The configuration the runners were started with (compared by syncConfig). */
+  private loaded = '';
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: ForwardersDeps,
@@ -126,6 +133,16 @@ export class Forwarders {
     this.timings = { ...RUNNER_DEFAULTS, ...opts.timings };
     this.behindAfterMs = opts.behindAfterMs ?? 15 * 60_000;
     this.behindCheckMs = opts.behindCheckMs ?? 60_000;
+    this.configPollMs = opts.configPollMs ?? 10_000;
+  }
+
+  private async configText(): Promise<string> {
+    return JSON.stringify(await this.sql.all('SELECT id, kind, target, min_severity, enabled, secret, ca_pem, since FROM console_forwarders ORDER BY id'));
+  }
+
+  /** Restart the runners when another node changed the configuration. */
+  async syncConfig(): Promise<void> {
+    if ((await this.configText()) !== this.loaded) await this.reload();
   }
 
   private get sql() {
@@ -204,10 +221,20 @@ export class Forwarders {
   }
 
   /** (Re)start a runner for every enabled forwarder, and the check for forwarders behind. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    // One at a time: a change made here and the periodic sync must not start a forwarder twice.
+    const next = this.reloading.then(() => this.restart());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async restart(): Promise<void> {
     await this.stopRunners();
     this.behindTimer ??= setInterval(() => void this.checkBehind().catch((err: Error) => this.deps.log.warn('forwarder behind check failed', { error: err.message })), this.behindCheckMs);
     this.behindTimer.unref();
+    this.configTimer ??= setInterval(() => void this.syncConfig().catch((err: Error) => this.deps.log.warn('forwarder configuration check failed', { error: err.message })), this.configPollMs);
+    this.configTimer.unref();
+    this.loaded = await this.configText();
     const rows = new Map((await this.sql.all<Record<string, unknown>>('SELECT id, secret, ca_pem FROM console_forwarders')).map((r) => [String(r.id), r]));
     for (const config of await this.list()) {
       if (!config.enabled) continue;
@@ -253,7 +280,10 @@ export class Forwarders {
 
   async stop(): Promise<void> {
     clearInterval(this.behindTimer);
+    clearInterval(this.configTimer);
     this.behindTimer = undefined;
+    this.configTimer = undefined;
+    await this.reloading;
     await this.stopRunners();
   }
 

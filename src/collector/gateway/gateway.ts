@@ -1,8 +1,13 @@
 /**
  * The agent gateway: a WebSocket endpoint where every connection must authenticate first
- * (enroll with a token, or answer the HMAC challenge), every frame is validated, and every
- * way a frame can be bad closes that one connection with a documented close code and a log
- * line, while every other agent goes on being served.
+ * (enroll with a token and the agent's new public key, or sign the challenge with the agent's
+ * private key), every frame is validated, and every way a frame can be bad closes that one
+ * connection with a documented close code and a log line, while every other agent goes on
+ * being served.
+ *
+ * Before authentication a connection is cheap to hold: at most LIMITS.maxPreAuthBytes may
+ * arrive on it (counted on the socket as bytes come in, so a huge unfinished frame is cut off
+ * before ws buffers it), and unauthenticated connections are capped per address and in total.
  */
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { CloseCode, ProtocolError, closeCodeName } from '../../shared/protocol/errors.js';
 import { decodeAgentFrame } from '../../shared/protocol/codec.js';
-import { newNonce, proofMatches, sha256Hex } from '../../shared/protocol/auth.js';
+import { challengeSignatureValid, newNonce, proofMatches, sha256Hex } from '../../shared/protocol/auth.js';
 import { LIMITS, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../../shared/protocol/messages.js';
 import type { AgentEvent, CollectorFrame, EnrollFrame, EventsFrame, HeartbeatFrame, HelloFrame, PolicyDocument } from '../../shared/protocol/messages.js';
 import type { Logger } from '../../shared/log.js';
@@ -19,6 +24,10 @@ import type { CollectorBus, StoredAgentEvent } from '../bus.js';
 import { IngestQueue } from './ingest-queue.js';
 import type { QueuedBatch } from './ingest-queue.js';
 import { TokenBucket } from './rate-limit.js';
+import { disownEventsAbove, registerAgentKey } from './agent-keys.js';
+import type { Disowned } from './agent-keys.js';
+import { PreAuthLimits } from './pre-auth.js';
+import type { PreAuthOptions } from './pre-auth.js';
 
 export interface GatewayOptions {
   store: Store;
@@ -40,6 +49,8 @@ export interface GatewayOptions {
   /** The policy for an agent, pushed after welcome (optional: set by the console); the collector signs it. */
   policyFor?: (agent: AgentRecord) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
   ingest?: { maxDelayMs?: number; maxEvents?: number };
+  /** Caps on connections that have not authenticated yet (pre-auth.ts). */
+  preAuth?: PreAuthOptions;
 }
 
 interface Session {
@@ -54,6 +65,8 @@ interface Session {
   bytes: TokenBucket;
   authTimer?: NodeJS.Timeout;
   closing: boolean;
+  /** Ends the pre-authentication budget of this connection (at welcome, or when it closes). */
+  endPreAuth: () => void;
 }
 
 export class AgentGateway {
@@ -70,9 +83,13 @@ export class AgentGateway {
   onStored: (events: StoredAgentEvent[]) => void = () => {};
   /** Called with every heartbeat of an authenticated agent and the collector time it arrived (clock-skew watch). */
   heartbeatListener: (agent: AgentRecord, frame: HeartbeatFrame, receivedAt: Date) => void = () => {};
+  /** Called when the collector held events above the agent's own counter and moved them aside (AGENT-006). */
+  seqDisagreementListener: (agent: AgentRecord, disowned: Disowned, at: string) => void = () => {};
+  private readonly preAuth: PreAuthLimits;
 
   constructor(private readonly opts: GatewayOptions) {
     this.heartbeatSeconds = opts.heartbeatSeconds ?? 30;
+    this.preAuth = new PreAuthLimits(opts.preAuth, opts.log);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? LIMITS.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     this.queue = new IngestQueue(opts.store, opts.ingest);
@@ -117,6 +134,7 @@ export class AgentGateway {
   }
 
   handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    if (!this.preAuth.admit(req, socket)) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 
@@ -131,7 +149,14 @@ export class AgentGateway {
       frames: new TokenBucket(this.opts.framesPerSecond ?? 2000, this.opts.frameBurst ?? 4000),
       bytes: new TokenBucket(this.opts.bytesPerSecond ?? 32 * 1024 * 1024, (this.opts.bytesPerSecond ?? 32 * 1024 * 1024) * 2),
       closing: false,
+      endPreAuth: () => {},
     };
+    s.endPreAuth = this.preAuth.watch(req, () => {
+      // Say why (1009), stop reading so nothing more is buffered, and cut the socket shortly after.
+      this.closeWith(s, CloseCode.MESSAGE_TOO_BIG, `more than ${LIMITS.maxPreAuthBytes} bytes before authentication`);
+      req.socket.pause();
+      setTimeout(() => ws.terminate(), 500).unref();
+    });
     s.authTimer = setTimeout(() => this.closeWith(s, CloseCode.AUTH_REQUIRED, 'no hello within the time allowed'), this.opts.authTimeoutMs ?? 10_000);
     ws.on('message', (data, isBinary) => {
       s.lastActivity = Date.now();
@@ -184,23 +209,37 @@ export class AgentGateway {
     const redeemed = await this.opts.store.redeemToken(parsed[1]!, sha256Hex(parsed[2]!), now);
     if (!redeemed.ok) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, `enrollment token ${redeemed.why}`);
     const agentId = `ag_${randomBytes(16).toString('hex').slice(0, 26)}`;
-    const secret = randomBytes(32).toString('hex');
-    await this.opts.store.createAgent({ id: agentId, secret, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
+    // Only the agent's public key is kept: nothing stored here can answer a challenge for it.
+    await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
     // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).
     const record = await this.opts.store.getAgent(agentId);
     const pushed = record ? await this.opts.policyFor?.(record) : undefined;
-    this.send(s, { type: 'enrolled', agentId, secret, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}) });
+    this.send(s, { type: 'enrolled', agentId, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}) });
     this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
   }
 
   private async onHello(s: Session, frame: HelloFrame): Promise<void> {
     if (!SUPPORTED_VERSIONS.includes(frame.v)) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `protocol version ${frame.v} is not supported`);
-    const agent = await this.opts.store.getAgent(frame.agentId);
+    let agent = await this.opts.store.getAgent(frame.agentId);
     // One answer for unknown id and wrong proof, so ids cannot be probed.
-    if (!agent || !proofMatches(agent.secret, s.nonce, frame.agentId, frame.proof)) throw new ProtocolError(CloseCode.AUTH_FAILED, 'authentication failed');
+    if (!agent || !(await this.authenticates(agent, s, frame))) throw new ProtocolError(CloseCode.AUTH_FAILED, 'authentication failed');
     if (agent.revokedAt) throw new ProtocolError(CloseCode.AGENT_REVOKED, 'this agent was revoked');
     clearTimeout(s.authTimer);
+    s.endPreAuth();
+    if (frame.lastSeq !== undefined && agent.lastSeq > frame.lastSeq) {
+      // The agent never numbered what the collector holds above its counter: never make it skip ahead.
+      const at = new Date().toISOString();
+      await this.queue.flush();
+      const disowned = await disownEventsAbove(this.opts.store.sql, agent.id, agent.lastSeq, frame.lastSeq, at);
+      this.opts.log.error(`agent ${agent.id}: the collector held seq ${frame.lastSeq + 1}…${agent.lastSeq} that the agent never numbered; ${disowned.count} stored events moved aside, resuming at ${disowned.resumeSeq}`, { agentId: agent.id, ...disowned });
+      agent = { ...agent, lastSeq: disowned.resumeSeq };
+      try {
+        this.seqDisagreementListener(agent, disowned, at);
+      } catch (err) {
+        this.opts.log.warn('sequence disagreement listener failed', { agentId: agent.id, error: (err as Error).message });
+      }
+    }
     const previous = this.sessions.get(agent.id);
     if (previous) this.closeWith(previous, CloseCode.SUPERSEDED, 'a newer connection of this agent replaced this one', 'info');
     s.agent = agent;
@@ -220,6 +259,23 @@ export class AgentGateway {
     }
   }
 
+  /**
+   * An agent with a registered key must sign the challenge (HMAC is refused for it). An agent
+   * enrolled before key pairs answers with its HMAC secret; when it also sends a new public key
+   * and signs the challenge with it, the key is registered and the secret deleted.
+   */
+  private async authenticates(agent: AgentRecord, s: Session, frame: HelloFrame): Promise<boolean> {
+    if (agent.publicKey) return frame.signature !== undefined && challengeSignatureValid(agent.publicKey, s.nonce, agent.id, frame.signature);
+    if (!frame.proof || !proofMatches(agent.secret, s.nonce, agent.id, frame.proof)) return false;
+    if (!frame.publicKey && !frame.signature) {
+      this.opts.log.warn(`agent ${agent.id} still authenticates with its HMAC secret (an agent version without key pairs)`, { agentId: agent.id });
+      return true;
+    }
+    if (!frame.publicKey || !frame.signature || !challengeSignatureValid(frame.publicKey, s.nonce, agent.id, frame.signature)) return false;
+    if (await registerAgentKey(this.opts.store.sql, agent.id, frame.publicKey)) this.opts.log.info(`agent ${agent.id} registered its key pair; its HMAC secret is deleted`, { agentId: agent.id });
+    return true;
+  }
+
   private onEvents(s: Session, frame: EventsFrame, frameLength: number): void {
     const agent = s.agent!;
     if (frame.agentId !== agent.id) throw new ProtocolError(CloseCode.AUTH_FAILED, `events for another agent id (${frame.agentId})`);
@@ -231,6 +287,9 @@ export class AgentGateway {
       previous = e.seq;
       const through = e.kind === 'gap' ? e.throughSeq : e.seq;
       if (through < e.seq) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `gap ${e.seq} ends before it starts (${through})`);
+      // No outbox can have dropped more than this in one gap (LIMITS.maxGapSpan, docs/protocol.md).
+      if (through - e.seq + 1 > LIMITS.maxGapSpan) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `gap ${e.seq}…${through} covers more than ${LIMITS.maxGapSpan} sequence numbers`);
+      if (e.kind === 'gap' && e.dropped > through - e.seq + 1) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `gap ${e.seq}…${through} claims ${e.dropped} dropped events`);
       if (through < expected) continue; // already stored: a resend after reconnect, or a replay
       if (e.seq > expected) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `seq ${e.seq} leaves a hole (expected ${expected})`);
       // Only a frame longer than the event limit can hold an event over it: measure only then.
@@ -244,6 +303,12 @@ export class AgentGateway {
       return;
     }
     s.expected = expected;
+    // A heartbeat from just before the agent applied a policy must not write the old version over the new one.
+    const applied = fresh.filter((e) => e.kind === 'policy.applied').at(-1);
+    if (applied?.kind === 'policy.applied') {
+      this.seen.set(agent.id, { at: new Date().toISOString(), policyVersion: applied.version });
+      for (const p of this.presence) if (p.agentId === agent.id && p.online && p.info) p.info.policyVersion = applied.version;
+    }
     const batch: QueuedBatch = {
       agentId: agent.id,
       events: fresh,
@@ -331,6 +396,7 @@ export class AgentGateway {
 
   private onClose(s: Session, code: number): void {
     clearTimeout(s.authTimer);
+    s.endPreAuth();
     const agent = s.agent;
     if (!agent || this.sessions.get(agent.id) !== s) return;
     this.sessions.delete(agent.id);

@@ -224,6 +224,40 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 202612061201,
+    name: 'agent public keys; events an agent disowned',
+    // public_key: the agent's Ed25519 key (base64 SPKI DER). Once it is set, secret is '' and
+    // HMAC is refused for that agent. events_disowned: stored events above the sequence number
+    // the agent itself has reached (a forged frame, or a state restored from a backup), moved
+    // out of the agent's sequence and kept as evidence (AGENT-006).
+    sqlite: `
+      ALTER TABLE agents ADD COLUMN public_key TEXT;
+      CREATE TABLE events_disowned (
+        agent_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        disowned_at TEXT NOT NULL
+      );
+      CREATE INDEX events_disowned_agent ON events_disowned (agent_id, seq);
+    `,
+    postgres: `
+      ALTER TABLE agents ADD COLUMN public_key TEXT;
+      CREATE TABLE events_disowned (
+        agent_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        disowned_at TEXT NOT NULL
+      );
+      CREATE INDEX events_disowned_agent ON events_disowned (agent_id, seq);
+    `,
+  },
+  {
     version: 202612061901,
     name: 'identity of the collector cluster (CA and policy key fingerprints)',
     // Written by the first node that starts on a PostgreSQL database; every later node compares

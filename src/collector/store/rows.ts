@@ -10,6 +10,7 @@ export function agentFromRow(r: Row): AgentRecord {
   return {
     id: String(r.id),
     secret: String(r.secret),
+    publicKey: textOrNull(r.public_key),
     hostname: String(r.hostname),
     os: JSON.parse(String(r.os_json)) as OsInfo,
     agentVersion: String(r.agent_version),

@@ -27,7 +27,10 @@ export type RedeemResult = { ok: true; segment: Segment; tokenId: string } | { o
 
 export interface AgentRecord {
   id: string;
+  /** HMAC secret of an agent enrolled before key pairs, until it registers a key; '' afterwards. */
   secret: string;
+  /** The agent's Ed25519 public key (base64 SPKI DER); null for an agent not yet migrated. */
+  publicKey: string | null;
   hostname: string;
   os: OsInfo;
   agentVersion: string;
@@ -45,7 +48,9 @@ export interface AgentRecord {
 
 export interface NewAgent {
   id: string;
+  /** '' for an agent enrolled with a key pair (every agent since key pairs). */
   secret: string;
+  publicKey?: string;
   hostname: string;
   os: OsInfo;
   agentVersion: string;

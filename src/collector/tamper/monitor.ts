@@ -6,10 +6,14 @@
  *
  *   AGENT-001 silent       no contact for longer than `silentAfterMs` (closed when it reconnects);
  *                          not raised after the agent announced a system shutdown, a stop or an uninstall
- *   AGENT-002 stopped      agent.notice 'stopping' while the PC keeps running (closed at 'started')
+ *   AGENT-002 stopped      agent.notice 'stopping' while the PC keeps running (closed at 'started');
+ *                          subject "unclean": 'stopped.unclean' at the next start after kill -9, a crash or a
+ *                          power cut, with how long the agent was down (closed by an administrator)
  *   AGENT-003 uninstalled  agent.notice 'uninstalling' (closed at 'started', i.e. reinstalled)
- *   AGENT-004 tampered     agent.notice 'config.changed' / 'binary.changed' (closed by an administrator)
+ *   AGENT-004 tampered     agent.notice 'config.changed' / 'binary.changed' / 'catalogue.changed' (closed by an administrator)
  *   AGENT-005 watcher down agent.notice 'watcher.down' (subject: the watcher; closed at 'watcher.up' or 'started')
+ *   AGENT-006 sequence     the collector held events above the agent's own counter (gateway hook, or the
+ *                          agent's 'seq.ahead'); closed by an administrator
  *   TIME-002  clock skew   |heartbeat.at − collector time| > `clockSkewMs` (closed by a heartbeat within it)
  *
  * Events published on the bus for these violations carry seq 0: they are the collector's, not
@@ -97,6 +101,12 @@ export class TamperMonitor {
     });
   }
 
+  /** The gateway moved aside events above the agent's own counter (AGENT-006). */
+  seqDisagreement(agent: AgentRecord, facts: { count: number; storedLastSeq: number; resumeSeq: number }, at: string): void {
+    const reason = `the collector held seq ${facts.resumeSeq + 1}…${facts.storedLastSeq} that the agent never numbered; ${facts.count} events moved aside`;
+    this.serial(() => this.openIfNew(agent.id, agent.hostname, 'seqDisagreement', '', { disownedEvents: facts.count, collectorLastSeq: facts.storedLastSeq, resumedAfter: facts.resumeSeq }, reason, at, true));
+  }
+
   /** A heartbeat arrived (gateway hook): compare the PC's clock with ours. */
   heartbeat(agent: AgentRecord, frame: HeartbeatFrame, receivedAt: Date): void {
     const skewMs = Date.parse(frame.at) - receivedAt.getTime();
@@ -128,9 +138,16 @@ export class TamperMonitor {
         // The uninstaller stops the service first: that stop was part of the uninstall, reported as such.
         await this.closeIfOpen(agentId, hostname, 'stopped', '', 'superseded by the uninstall (AGENT-003)', e.at);
         return this.openIfNew(agentId, hostname, 'uninstalled', '', { ...detail }, 'agent uninstalled', e.at);
+      case 'stopped.unclean': {
+        const down = typeof detail.downSeconds === 'number' ? detail.downSeconds : null;
+        return this.openIfNew(agentId, hostname, 'stopped', 'unclean', { ...detail }, `agent stopped without shutting down${down !== null ? `; down for ${down} s` : ''}`, e.at, true);
+      }
+      case 'seq.ahead':
+        return this.openIfNew(agentId, hostname, 'seqDisagreement', '', { ...detail }, `the collector's resume point ${String(detail.collectorLastSeq)} is above the agent's own ${String(detail.ownLastSeq)}`, e.at, true);
       case 'config.changed':
-      case 'binary.changed': {
-        const subject = e.notice === 'config.changed' ? 'config' : 'binary';
+      case 'binary.changed':
+      case 'catalogue.changed': {
+        const subject = e.notice === 'config.changed' ? 'config' : e.notice === 'binary.changed' ? 'binary' : 'catalogue';
         return this.openIfNew(agentId, hostname, 'tampered', subject, { ...detail }, `${subject} hash changed from ${String(detail.oldSha256 ?? '?').slice(0, 12)} to ${String(detail.newSha256 ?? '?').slice(0, 12)}`, e.at, true);
       }
       case 'watcher.down':

@@ -10,7 +10,7 @@
 import type { ClauseRef, Severity } from '../../shared/protocol/messages.js';
 
 export interface TamperRule {
-  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'TIME-002';
+  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'AGENT-006' | 'TIME-002';
   severity: Severity;
   title: { ja: string; en: string };
   message: { ja: string; en: string };
@@ -48,7 +48,7 @@ export const TAMPER_RULES = {
     id: 'AGENT-004',
     severity: 'high',
     title: { ja: 'エージェントの設定またはプログラムが変更された', en: "The agent's configuration or program changed" },
-    message: { ja: '前回の起動時からエージェントの設定ファイルまたはプログラムが変更されています。正規の更新か確認してください。', en: "The agent's configuration file or program differs from its previous start; confirm it was an authorised update." },
+    message: { ja: '前回の起動時からエージェントの設定ファイル、ルール定義またはプログラムが変更されています。正規の更新か確認してください。', en: "The agent's configuration, rule catalogue or program differs from its previous start; confirm it was an authorised update." },
     clauses: [{ source: '003', ref: '第8章3(2)イ' }, { source: '004', ref: '§8.5(1)エ' }],
   },
   watcherDown: {
@@ -57,6 +57,22 @@ export const TAMPER_RULES = {
     title: { ja: 'エージェントの機器監視が停止している', en: "The agent's device watch has stopped" },
     message: { ja: 'USB 機器の接続を即時に検知する監視が繰り返し失敗しています。接続は定期点検まで検知されません。', en: 'The watch that detects USB devices as they are plugged in keeps failing; devices are only seen at the next scheduled check.' },
     clauses: LOG_LOSS,
+  },
+  /**
+   * The collector held events above the highest sequence number the agent itself has given
+   * out: frames in this agent's name that its outbox never made (a forged frame), or the agent's
+   * state was restored from a backup. Those events are moved aside (events_disowned) and the
+   * agent's own counter is followed. R-LOG-4 (003 第8章3(2)イ) and R-LOG-5.
+   */
+  seqDisagreement: {
+    id: 'AGENT-006',
+    severity: 'high',
+    title: { ja: 'エージェントの送信記録とコレクターの記録が食い違っている', en: "The agent's sequence disagrees with the collector's" },
+    message: {
+      ja: 'この端末のエージェントが付けた番号より先の記録がコレクターにありました。なりすましによる偽の送信、または端末の状態の巻き戻しの可能性があります。食い違った記録は証跡として別に保管しています。',
+      en: 'The collector held records beyond the highest number this agent has given out: frames forged in its name, or its state was rolled back. Those records are kept aside as evidence.',
+    },
+    clauses: [{ source: '003', ref: '第8章3(2)イ' }, ...LOG_LOSS],
   },
   clockSkew: {
     id: 'TIME-002',

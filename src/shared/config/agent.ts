@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { loadYamlFile } from '../catalogue/load.js';
+import { LIMITS } from '../protocol/messages.js';
 
 export const AgentConfig = z
   .object({
@@ -19,7 +20,8 @@ export const AgentConfig = z
     /** Cron expression of the full check run (default hourly). The agent also runs at start and on wake. */
     schedule: z.string().default('0 * * * *'),
     /** Size cap of the outbox in bytes (default 256 MiB). */
-    outboxCapBytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
+    // At most LIMITS.maxOutboxCapBytes: the collector bounds a gap by what such an outbox can drop.
+    outboxCapBytes: z.number().int().min(1024 * 1024).max(LIMITS.maxOutboxCapBytes).default(256 * 1024 * 1024),
     /** USB enforcement: audit (report only, default) or block (de-authorise unregistered storage). */
     usbEnforcement: z.enum(['audit', 'block']).default('audit'),
     /** SHA-256 fingerprint of the collector CA to pin at first contact (printed by `mamori collector init`); wss only. */

@@ -9,6 +9,9 @@ import { z } from 'zod';
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
 
+const MAX_OUTBOX_CAP_BYTES = 1024 * 1024 * 1024;
+const MIN_EVENT_BYTES = 64;
+
 /** Limits shared by both sides. */
 export const LIMITS = {
   /** Largest frame the collector accepts (ws maxPayload), in bytes. */
@@ -19,11 +22,27 @@ export const LIMITS = {
   maxEventBytes: 1024 * 1024,
   /** Deepest nesting of arrays and objects in a frame (JSON.stringify of deeper values overflows the stack). */
   maxJsonDepth: 64,
+  /**
+   * Most sequence numbers one `gap` event may cover. An outbox drops whole segments when it is
+   * over its size cap; the largest cap an agent may be given is maxOutboxCapBytes and the
+   * smallest event the agent writes is minEventBytes, so no honest gap covers more than
+   * maxOutboxCapBytes / minEventBytes sequence numbers (the outbox starts a new gap record
+   * rather than grow one past it). See docs/protocol.md "Gaps".
+   */
+  maxGapSpan: MAX_OUTBOX_CAP_BYTES / MIN_EVENT_BYTES,
+  /** Largest outbox size cap an agent accepts (agent configuration outboxCapBytes). */
+  maxOutboxCapBytes: MAX_OUTBOX_CAP_BYTES,
+  /** Smallest serialised event: {"seq":1,"at":"<24-char ISO time>","kind":"…"} is over 64 bytes. */
+  minEventBytes: MIN_EVENT_BYTES,
+  /** Largest frame before authentication (challenge answer: hello or enroll), in bytes. */
+  maxPreAuthBytes: 16 * 1024,
 } as const;
 
 const isoTime = z.iso.datetime({ offset: true });
 const agentId = z.string().regex(/^ag_[0-9a-z]{20,40}$/, 'agent id must look like ag_…');
 const shortText = z.string().max(512);
+/** base64 DER SubjectPublicKeyInfo of an Ed25519 key (44 bytes → 60 characters). */
+const agentPublicKey = z.string().regex(/^[A-Za-z0-9+/]{59}=$/, 'public key must be base64 SPKI DER of an Ed25519 key');
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 export const Segment = z.enum(['mynumber', 'lgwan', 'internet']);
@@ -104,7 +123,8 @@ export const AgentEvent = z.discriminatedUnion('kind', [
     kind: z.literal('gap'),
     /** Last sequence number covered by this gap; the gap covers seq … throughSeq. */
     throughSeq: seq,
-    dropped: z.number().int().positive(),
+    /** How many events were lost; at most the span seq … throughSeq, which is at most LIMITS.maxGapSpan (checked by the collector). */
+    dropped: z.number().int().positive().max(LIMITS.maxGapSpan),
     reason: z.string().max(256),
   }),
   z.object({
@@ -125,7 +145,9 @@ export type NewAgentEvent = AgentEvent extends infer E ? (E extends { seq: numbe
 /** The policy the collector pushes: parameters per rule and lists such as the media ledger. */
 export const PolicyDocument = z.object({
   version: z.number().int().nonnegative(),
+  /** The segment and the PC (agent id) this policy was made for, under the signature: an agent refuses a policy for another. */
   segment: Segment.optional(),
+  agentId: agentId.optional(),
   /** Rule ids switched off for this PC. */
   disabledRules: z.array(z.string().max(64)).max(1000).default([]),
   /** Rules that are off unless the site switches them on (defaultEnabled: false), e.g. allow-list mode. */
@@ -147,18 +169,30 @@ export const EnrollFrame = z.object({
   token: z.string().min(8).max(256),
   os: OsInfo,
   agentVersion: z.string().max(64),
+  /** The agent's own Ed25519 public key, made on the PC for this enrollment; the private key never leaves the PC. */
+  publicKey: agentPublicKey,
 });
 
 export const HelloFrame = z.object({
   type: z.literal('hello'),
   v: z.number().int(),
   agentId,
-  /** hex HMAC-SHA256(secret, "mamori-auth-v1|" + nonce + "|" + agentId) */
-  proof: z.string().regex(/^[0-9a-f]{64}$/),
+  /** base64 Ed25519 signature of "mamori-auth-v2|" + nonce + "|" + agentId with the agent's private key (auth.ts). */
+  signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/).optional(),
+  /**
+   * Agents enrolled before key pairs: hex HMAC-SHA256(secret, "mamori-auth-v1|" + nonce + "|" + agentId).
+   * Accepted only for an agent with no registered key, and only together with publicKey and
+   * signature: the agent registers its new key on that connection and the secret is deleted.
+   */
+  proof: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** The key pair made on the PC to replace the HMAC secret (with proof, once). */
+  publicKey: agentPublicKey.optional(),
   os: OsInfo,
   agentVersion: z.string().max(64),
   policyVersion: z.number().int().nonnegative(),
-});
+  /** Highest sequence number this agent has given out: the collector never holds more (a disagreement is AGENT-006). */
+  lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+}).refine((h) => h.signature !== undefined || h.proof !== undefined, { message: 'hello needs a signature (or, before key pairs, a proof)', path: ['signature'] });
 
 export const EventsFrame = z.object({
   type: z.literal('events'),
@@ -189,7 +223,6 @@ export const ChallengeFrame = z.object({ type: z.literal('challenge'), v: z.numb
 export const EnrolledFrame = z.object({
   type: z.literal('enrolled'),
   agentId,
-  secret: z.string().regex(/^[0-9a-f]{64}$/),
   segment: Segment,
   /** The collector's Ed25519 policy-signing public key (base64 DER SubjectPublicKeyInfo): the agent uses only policies it signed. */
   policyKey: z.string().regex(/^[A-Za-z0-9+/]{40,200}={0,2}$/),
@@ -201,12 +234,12 @@ export const WelcomeFrame = z.object({
   type: z.literal('welcome'),
   agentId,
   /** Highest sequence number the collector has durably stored for this agent (0 = none). */
-  lastSeq: z.number().int().nonnegative(),
+  lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   serverTime: isoTime,
   heartbeatSeconds: z.number().int().positive(),
   segment: Segment,
 });
-export const AckFrame = z.object({ type: z.literal('ack'), upTo: z.number().int().nonnegative() });
+export const AckFrame = z.object({ type: z.literal('ack'), upTo: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
 export const ScanRequestFrame = z.object({ type: z.literal('scan.request'), requestId: z.string().max(64), checks: z.array(CheckId).max(16) });
 /** A policy and the collector's Ed25519 signature of its canonical JSON (base64); the agent refuses a push without a valid one. */
 export const PolicyPushFrame = z.object({ type: z.literal('policy.push'), policy: PolicyDocument, signature: z.string().max(1024).optional() });

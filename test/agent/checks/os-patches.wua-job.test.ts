@@ -18,6 +18,7 @@ import { wuaSearchSettledFor } from '../../../agent/checks/os-patches/windows-wu
 import { collect as collectScreenLock } from '../../../agent/checks/screen-lock/windows.js';
 import { collect as collectUsb } from '../../../agent/checks/usb-media/windows.js';
 import type { CheckContext } from '../../../agent/checks/types.js';
+import { localCheck } from '../../../agent/local-check.js';
 import { InMemoryCheckMemory } from '../../../agent/memory.js';
 import { LiveProbes } from '../../../agent/probes/live.js';
 import { windowsPowerShellLanes } from '../../../agent/probes/powershell-host.js';
@@ -48,6 +49,35 @@ function countingReplay(dir: string) {
   };
   return probes;
 }
+
+describe('which PowerShell process each Windows probe runs on', () => {
+  it('only the USB check uses the interactive process; the search has its own; everything else the inventory one', async () => {
+    const inner = new ReplayProbes(join(ROOT, 'w11-24h2-ent-ja-gpo'));
+    const lanes: Record<string, string> = {};
+    const probes: Probes = {
+      platform: inner.platform,
+      mode: inner.mode,
+      exec: (key) => inner.exec(key),
+      readFile: (key) => inner.readFile(key),
+      listDir: (key) => inner.listDir(key),
+      powershell: (key, _script, opts) => {
+        lanes[key] = opts?.lane ?? 'interactive';
+        return inner.powershell(key);
+      },
+      now: () => inner.now(),
+    };
+    await localCheck({ probes, segment: 'mynumber' });
+    expect(lanes).toEqual({
+      'win.usb-media': 'interactive',
+      'win.software': 'inventory',
+      'win.antivirus': 'inventory',
+      'win.screen-lock': 'inventory',
+      'win.os-patches': 'inventory',
+      'win.os-patches.wua': 'wua',
+      'win.beyond': 'inventory',
+    });
+  });
+});
 
 describe('a hung Windows Update search is retried with backoff', () => {
   it('not at every check run: 2 h after the first timeout, then 4 h', async () => {

@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { collectorTrust, loadIdentity, saveIdentity } from '../../../agent/identity.js';
+import { collectorTrust, forgetSecret, loadIdentity, saveIdentity, withAgentKey } from '../../../agent/identity.js';
 import { Backoff } from '../../../agent/link/backoff.js';
 import { enroll } from '../../../agent/link/enroll.js';
 import { AgentLink } from '../../../agent/link/link.js';
@@ -49,7 +49,8 @@ say({ enrolled: identity.agentId });
 const outbox = Outbox.open(`${stateDir}/outbox`, values['cap-bytes'] ? { capBytes: Number(values['cap-bytes']) } : {});
 const link = new AgentLink({
   url: values.collector!,
-  identity,
+  identity: withAgentKey(stateDir, identity),
+  onKeyRegistered: () => forgetSecret(stateDir),
   outbox,
   os,
   agentVersion: 'test',

@@ -31,7 +31,7 @@ describe('agent frames', () => {
     ['no type', '{"agentId":"x"}', CloseCode.UNKNOWN_TYPE],
     ['an unknown type', '{"type":"exec","command":"calc.exe"}', CloseCode.UNKNOWN_TYPE],
     ['a collector frame sent by an agent', '{"type":"ack","upTo":3}', CloseCode.UNKNOWN_TYPE],
-    ['hello without proof', `{"type":"hello","v":1,"agentId":"${AGENT}","os":{"platform":"linux","hostname":"h","release":"r"},"agentVersion":"1","policyVersion":0}`, CloseCode.SCHEMA_VIOLATION],
+    ['hello without signature or proof', `{"type":"hello","v":1,"agentId":"${AGENT}","os":{"platform":"linux","hostname":"h","release":"r"},"agentVersion":"1","policyVersion":0}`, CloseCode.SCHEMA_VIOLATION],
     ['a negative seq', `{"type":"events","agentId":"${AGENT}","events":[{"seq":-1,"at":"2026-11-23T00:00:00Z","kind":"agent.notice","notice":"x"}]}`, CloseCode.SCHEMA_VIOLATION],
     ['a fractional seq', `{"type":"events","agentId":"${AGENT}","events":[{"seq":1.5,"at":"2026-11-23T00:00:00Z","kind":"agent.notice","notice":"x"}]}`, CloseCode.SCHEMA_VIOLATION],
     ['an empty batch', `{"type":"events","agentId":"${AGENT}","events":[]}`, CloseCode.SCHEMA_VIOLATION],

@@ -125,9 +125,10 @@ export class PostgresStore implements Store {
   }
 
   async createAgent(a: NewAgent): Promise<void> {
-    await this.pool.query('INSERT INTO agents (id, secret, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+    await this.pool.query('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
       a.id,
       a.secret,
+      a.publicKey ?? null,
       a.hostname,
       JSON.stringify(a.os),
       a.agentVersion,

@@ -148,8 +148,8 @@ export class SqliteStore implements Store {
 
   async createAgent(a: NewAgent): Promise<void> {
     this.db
-      .prepare('INSERT INTO agents (id, secret, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.id, a.secret, a.hostname, JSON.stringify(a.os), a.agentVersion, a.segment, a.enrolledAt, a.tokenId);
+      .prepare('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.id, a.secret, a.publicKey ?? null, a.hostname, JSON.stringify(a.os), a.agentVersion, a.segment, a.enrolledAt, a.tokenId);
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
