@@ -1,43 +1,59 @@
 /**
- * USB event → stored violation latency: a real agent process judging a replayed Linux PC;
- * a stick is plugged in (the recording's sysfs listing changes, which wakes the agent as a
- * udev event does on a live PC), the agent re-runs its checks, the violation USB-001 travels
- * through the outbox and the WebSocket and is stored; the time is taken when the collector's
- * bus fires after the commit. Target p99 ≤ 1 s. Baselines in the same run: the file-change
- * notification alone (fs.watch) and a raw ws message round trip on loopback.
+ * USB event → stored violation latency through the real watcher path: a real agent process
+ * (dist/test/usb-agent.mjs: agent/agent.ts with its LinuxUdevWatcher) judging a replayed Linux
+ * PC reads a `udevadm monitor --udev --property` stream from a FIFO (`cat FIFO` stands for
+ * udevadm); a plug is the recorded stick's sysfs listing appearing plus its recorded udev `add`
+ * blocks written to the FIFO; the time is taken when the collector's bus fires after the
+ * violation USB-001 is committed. Half the plugs come while a helpdesk scan's full run is busy
+ * in a slow software check (--slow-ms). Baselines in the same run: the FIFO alone (write →
+ * `cat` → read by this process) and a raw ws round trip on loopback. The real kernel's share
+ * (plug → udev event in a QEMU guest) is measured by bench/usb-qemu.sh.
  *
- *   node dist/bench/usb-latency.mjs [--plugs 40]
+ *   node dist/bench/usb-latency.mjs [--plugs 40] [--slow-ms 3000]
  */
-import { spawn } from 'node:child_process';
-import { cpSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, cpSync, openSync, readFileSync, writeSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startCollector } from '../src/collector/collector.js';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
 import { silentLogger } from '../src/shared/log.js';
+import { initTls } from '../src/shared/tls/material.js';
 import { benchMain, fmt, machine, numArg, sleep, summarise, waitFor } from './lib/common.js';
 
 const PLUGS = numArg('plugs', 40);
+const SLOW_MS = numArg('slow-ms', 3000);
 const ROOT = new URL('../..', import.meta.url).pathname;
-const CLI = join(ROOT, 'bin', 'mamori.js');
+const USB_AGENT = join(ROOT, 'dist', 'test', 'usb-agent.mjs');
 const SOURCE = join(ROOT, 'test/fixtures/replay/linux/ubuntu2404-gnome-clamav');
+const UDEV = join(ROOT, 'test/fixtures/replay/linux/udev-monitor/stick-plug-unplug.txt');
 
-async function fsWatchLatency(dir: string, rounds: number): Promise<number[]> {
-  const file = join(dir, 'probe.out');
-  writeFileSync(file, '0');
-  const out: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const w = watch(dir);
-    const t0 = performance.now();
-    const seen = new Promise<void>((res) => w.once('change', () => res()));
-    writeFileSync(file, String(i));
-    await seen;
-    out.push(performance.now() - t0);
-    w.close();
-  }
-  return out;
+/** The recorded stick's udev blocks (the mouse in the same recording is left out): add, then remove. */
+function stickBlocks(): { add: string; remove: string } {
+  const blocks = readFileSync(UDEV, 'utf8').split(/\n\s*\n/).filter((b) => /^DEVPATH=.*\/3-2(?:[/:]|$)/m.test(b));
+  const pick = (action: string) => blocks.filter((b) => new RegExp(`^ACTION=${action}$`, 'm').test(b)).map((b) => `${b}\n\n`).join('');
+  return { add: pick('add'), remove: pick('remove') };
 }
 
+/** FIFO alone: a write, `cat`, and the read in this process. */
+async function fifoLatency(dir: string, rounds: number): Promise<number[]> {
+  const fifo = join(dir, 'probe.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const fd = openSync(fifo, constants.O_RDWR);
+  const cat = spawn('/bin/cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const out: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const seen = new Promise<void>((res) => cat.stdout.once('data', () => res()));
+    const t0 = performance.now();
+    writeSync(fd, `${i}\n`);
+    await seen;
+    out.push(performance.now() - t0);
+  }
+  cat.kill();
+  closeSync(fd);
+  return out;
+}
 async function wsRoundTrip(rounds: number): Promise<number[]> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   wss.on('connection', (s) => s.on('message', (m) => s.send(m)));
@@ -65,55 +81,67 @@ await benchMain('usb-latency', import.meta.url, 600_000, async (scratch) => {
   const pluggedIn = readFileSync(listing, 'utf8');
   const unplugged = JSON.stringify((JSON.parse(pluggedIn) as string[]).filter((d) => !d.startsWith('3-2')));
   writeFileSync(listing, unplugged);
+  const blocks = stickBlocks();
+  const fifo = join(scratch, 'udev.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Read-write: opening never blocks, and the FIFO stays open for `cat` between plugs.
+  const udev = openSync(fifo, constants.O_RDWR);
 
-  const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [] });
+  const { material: tls } = await initTls(join(scratch, 'collector'));
+  const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [], tls });
   const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
-  const agent = spawn(process.execPath, [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent'), '--replay', recording, '--insecure-plain'], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, [USB_AGENT, '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent'), '--ca-pin', tls.caFingerprint, '--replay', recording, '--udev-fifo', fifo, '--dpkg-delay-ms', String(SLOW_MS)], { stdio: 'ignore' });
+  const on = (kind: string) =>
+    new Promise<number>((res) => {
+      const f = (e: { event: { kind: string; ruleId?: string; violation?: { ruleId: string } } }) => {
+        if (e.event.kind === kind && (e.event.violation?.ruleId ?? e.event.ruleId) === 'USB-001') {
+          collector.bus.off('event', f as never);
+          res(performance.now());
+        }
+      };
+      collector.bus.on('event', f as never);
+    });
   try {
+    let agentId = '';
     if (!(await waitFor(async () => {
-      const id = collector.gateway.connectedAgents[0];
-      return id ? (await collector.store.latestFacts(id)).length >= 6 : false;
-    }, 60_000))) throw new Error('the agent did not deliver its first evaluation');
+      agentId = collector.gateway.connectedAgents[0] ?? '';
+      return agentId ? (await collector.store.latestFacts(agentId)).length >= 6 : false;
+    }, 120_000))) throw new Error('the agent did not deliver its first evaluation');
 
-    const latencies: number[] = [];
+    const idle: number[] = [];
+    const duringRun: number[] = [];
     for (let i = 0; i < PLUGS; i++) {
-      const opened = new Promise<number>((res) => {
-        const on = (e: { event: { kind: string; violation?: { ruleId: string } } }) => {
-          if (e.event.kind === 'violation.opened' && e.event.violation?.ruleId === 'USB-001') {
-            collector.bus.off('event', on as never);
-            res(performance.now());
-          }
-        };
-        collector.bus.on('event', on as never);
-      });
+      const busy = i % 2 === 1;
+      if (busy) {
+        // A helpdesk scan: a full run whose software check takes SLOW_MS; plug once it is inside it.
+        collector.gateway.sendTo(agentId, { type: 'scan.request', requestId: `bench-${i}`, checks: [] });
+        await sleep(300 + Math.random() * 500);
+      }
+      const opened = on('violation.opened');
       const t0 = performance.now();
       writeFileSync(listing, pluggedIn);
-      latencies.push((await opened) - t0);
-      const closed = new Promise<void>((res) => {
-        const on = (e: { event: { kind: string; ruleId?: string } }) => {
-          if (e.event.kind === 'violation.closed' && e.event.ruleId === 'USB-001') {
-            collector.bus.off('event', on as never);
-            res();
-          }
-        };
-        collector.bus.on('event', on as never);
-      });
+      writeSync(udev, blocks.add);
+      (busy ? duringRun : idle).push((await opened) - t0);
+      const closed = on('violation.closed');
       writeFileSync(listing, unplugged);
+      writeSync(udev, blocks.remove);
       await closed;
-      await sleep(300);
+      await sleep(busy ? SLOW_MS : 200);
     }
-    const s = summarise(latencies);
-    const fsw = summarise(await fsWatchLatency(scratch, 100));
+    const si = summarise(idle);
+    const sb = summarise(duringRun);
+    const ff = summarise(await fifoLatency(scratch, 200));
     const rt = summarise(await wsRoundTrip(1000));
     return {
       rows: [
-        { figure: `USB plugged → violation stored, p50 (${PLUGS} plugs)`, value: fmt.ms(s.p50), baseline: `fs.watch alone p50 ${fsw.p50.toFixed(2)} ms`, target: '', met: undefined },
-        { figure: 'USB plugged → violation stored, p99', value: fmt.ms(s.p99), baseline: `raw ws round trip p99 ${rt.p99.toFixed(2)} ms`, target: '≤ 1 s', met: s.p99 <= 1000 },
+        { figure: `USB udev event → violation stored, idle agent, p50 / p99 (${idle.length} plugs)`, value: `${fmt.ms(si.p50)} / ${fmt.ms(si.p99)}`, baseline: `FIFO alone p50 ${ff.p50.toFixed(2)} ms`, target: '', met: undefined },
+        { figure: `… during a scan's full run (software check ${SLOW_MS} ms), p50 / p99 (${duringRun.length} plugs)`, value: `${fmt.ms(sb.p50)} / ${fmt.ms(sb.p99)}`, baseline: `raw ws round trip p99 ${rt.p99.toFixed(2)} ms`, target: '≤ 250 ms p99 over the floor', met: Math.max(si.p99, sb.p99) <= 250 },
       ],
-      details: { machine: machine(scratch), latenciesMs: latencies.map((v) => Math.round(v)), fsWatch: fsw, wsRoundTrip: rt, note: 'the QEMU guest kernel sees a real stick ~0.4 s after plug-in (shared qemu-usb measurements); add that for a physical PC' },
+      details: { machine: machine(scratch), idleMs: idle.map((v) => Math.round(v)), duringRunMs: duringRun.map((v) => Math.round(v)), fifo: ff, wsRoundTrip: rt },
     };
   } finally {
     agent.kill('SIGKILL');
+    closeSync(udev);
     await collector.close();
   }
 });

@@ -55,3 +55,24 @@ describe('gateway limits', () => {
     expect(await flood.closed).toBe(CloseCode.RATE_LIMITED);
   });
 });
+
+describe('the policy version the collector records', () => {
+  it('stays at the applied version when a heartbeat from before the push is recorded later', async () => {
+    collector = await startCollector({ dataDir: tempDir('pv'), log: silentLogger() });
+    const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: false });
+    const id = await rawEnroll(collector.agentUrl, token);
+    const { ws } = await authenticated(collector.agentUrl, id);
+    const acked = new Promise<void>((res) => ws.on('message', (d) => JSON.parse(d.toString()).type === 'ack' && res()));
+    // At once after hello: a heartbeat with version 1, then the agent applies version 2; neither the
+    // hello's presence nor the heartbeat is written yet when the event arrives.
+    ws.send(JSON.stringify({ type: 'heartbeat', at: new Date().toISOString(), policyVersion: 1, outboxDepth: 0 }));
+    const sentAt = new Date().toISOString();
+    ws.send(JSON.stringify({ type: 'events', agentId: id.agentId, events: [{ seq: 1, at: sentAt, kind: 'policy.applied', version: 2 }] }));
+    await acked;
+    // The last-seen times are written every 5 s: wait for the write that follows the event.
+    const until = Date.now() + 20_000;
+    while (((await collector.store.getAgent(id.agentId))!.lastSeenAt ?? '') < sentAt && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect((await collector.store.getAgent(id.agentId))!.policyVersion).toBe(2);
+    ws.close();
+  });
+});

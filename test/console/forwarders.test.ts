@@ -310,6 +310,37 @@ describe('forwarders', () => {
     }
   });
 
+  it('gives up an event past the retry horizon, counts it as abandoned, and moves on', async () => {
+    // A horizon of 1 ms: every event that fails once is already past it.
+    const c = await startTestCollector({ forwarding: { timings: { ...forwarding.timings, retryHorizonMs: 1 } } });
+    try {
+      const a = await adminClient(c);
+      const rx = new Receiver();
+      await rx.start();
+      const port = rx.port;
+      await rx.stop();
+      const hook = await addWebhook(a, `http://127.0.0.1:${port}/mamori`);
+      const pc = await seedAgent(c, 'pc-horizon');
+      await seedEvents(c, pc, 'pc-horizon', [usb(1, 'HZ'), usb(2, 'HZ'), usb(3, 'HZ')]);
+      const st = await waitUntil(async () => {
+        const s = await statusOf(a, hook.id);
+        return s.abandoned === 3 ? s : undefined;
+      }, 30_000, 'three events abandoned');
+      expect(st).toMatchObject({ backlog: 0, delivered: 0 });
+      expect(st.lastError).toContain('接続が拒否されました');
+      // The forwarder is not stuck: the next event is delivered once the receiver is up.
+      const back = new Receiver(port);
+      back.secret = hook.secret;
+      await back.start();
+      await seedEvents(c, pc, 'pc-horizon', [usb(4, 'HZ')]);
+      await waitUntil(async () => back.ids.has(`${pc}:4`), 30_000, 'the event after the abandoned ones');
+      expect([...back.ids]).toEqual([`${pc}:4`]);
+      await back.stop();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('refuses a bad target', async () => {
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'syslog-udp', target: 'no-port' })).status).toBe(400);
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'webhook', target: 'file:///etc/passwd' })).status).toBe(400);

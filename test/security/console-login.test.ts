@@ -78,6 +78,16 @@ describe('login lockout', () => {
     const audit = (await admin.request('GET', '/api/v1/audit?action=account.unlocked')).json.entries as { target: string }[];
     expect(audit.map((e) => e.target)).toContain('account yui');
   });
+
+  it('an administrator unlocks an account in the console', async () => {
+    const { password } = await accountOf(collector, admin, 'hina', 'auditor');
+    await Promise.all(Array.from({ length: 6 }, (_, i) => ConsoleClient.of(collector, '127.0.3.5').login('hina', `bad-${i}`)));
+    expect(await lockedUntil('hina')).not.toBeNull();
+    const users = (await admin.request('GET', '/api/v1/users')).json.users as { username: string; id: string }[];
+    expect((await admin.request('POST', `/api/v1/users/${users.find((u) => u.username === 'hina')!.id}/unlock`, {})).status).toBe(200);
+    expect(await lockedUntil('hina')).toBeNull();
+    expect((await ConsoleClient.of(collector, '127.0.3.6').login('hina', password)).status).toBe(200);
+  });
 });
 
 describe('passwords', () => {

@@ -102,6 +102,11 @@ const MATRIX: [Who, string, string, unknown, number][] = [
   ['adminZei', 'POST', '/api/v1/exceptions/{excShimin2}/revoke', {}, 403],
   ['helpdeskZei', 'POST', '/api/v1/exceptions/{excZei}/revoke', {}, 403],
   ['adminZei', 'POST', '/api/v1/exceptions/{excZei}/revoke', {}, 200],
+  // ---- PCs' 課 (administrators only)
+  ['adminZei', 'PUT', '/api/v1/pcs/{pcShimin}/assignment', { department: '税務課', group: null }, 403],
+  ['adminZei', 'PUT', '/api/v1/pcs/{pcZei}/assignment', { department: '市民課', group: null }, 403],
+  ['helpdeskZei', 'PUT', '/api/v1/pcs/{pcZei}/assignment', { department: '税務課', group: 'madoguchi' }, 403],
+  ['adminZei', 'PUT', '/api/v1/pcs/{pcZei}/assignment', { department: '税務課', group: 'madoguchi' }, 200],
   // ---- 自己点検 reports
   ['auditorZei', 'GET', '/api/v1/reports/self-inspection?department=市民課', undefined, 403],
   ['auditorZei', 'GET', '/api/v1/reports/self-inspection.csv?department=市民課', undefined, 403],

@@ -8,7 +8,7 @@ import type { Segment } from '../../shared/protocol/messages.js';
 import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
 import type { ViolationPageQuery } from '../store/violation-query.js';
 import type { Principal } from './authz.js';
-import { inScope } from './authz.js';
+import { inScope, requireScope } from './authz.js';
 import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { covers } from './exceptions.js';
@@ -108,6 +108,9 @@ export class Fleet {
     if (!(await this.store.getAgent(agentId))) throw notFound(`no PC ${agentId}`);
     const clean = (v: string | null): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
     const next = { department: clean(a.department), group: clean(a.group) };
+    // A 課-scoped administrator moves PCs only within its own 課.
+    requireScope(this.assignmentOf(agentId).department, `PC ${agentId}`);
+    requireScope(next.department, `PC ${agentId}`);
     await this.store.setDepartments([agentId], next.department);
     await this.store.sql.run(
       'INSERT INTO console_pc_assignments (agent_id, department, group_name, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET department = excluded.department, group_name = excluded.group_name, updated_at = excluded.updated_at, updated_by = excluded.updated_by',

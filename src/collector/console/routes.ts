@@ -592,6 +592,18 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         return { oneTimePassword: password };
       },
     },
+    {
+      method: 'POST',
+      url: '/api/v1/users/:id/unlock',
+      access: 'users.manage',
+      audit: 'account.unlocked',
+      async handler(req) {
+        const user = await accounts.get(params(req).id!);
+        if (!user) throw notFound('no such account');
+        req.mamori!.auditTarget = `account ${user.username}`;
+        return { user: s.describe(await accounts.unlock(user.username)) };
+      },
+    },
     ...forwarderRoutes(s),
   ];
 }

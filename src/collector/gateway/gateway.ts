@@ -303,6 +303,12 @@ export class AgentGateway {
       return;
     }
     s.expected = expected;
+    // A heartbeat from just before the agent applied a policy must not write the old version over the new one.
+    const applied = fresh.filter((e) => e.kind === 'policy.applied').at(-1);
+    if (applied?.kind === 'policy.applied') {
+      this.seen.set(agent.id, { at: new Date().toISOString(), policyVersion: applied.version });
+      for (const p of this.presence) if (p.agentId === agent.id && p.online && p.info) p.info.policyVersion = applied.version;
+    }
     const batch: QueuedBatch = {
       agentId: agent.id,
       events: fresh,

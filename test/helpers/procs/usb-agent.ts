@@ -1,12 +1,15 @@
 /**
  * A real agent (agent/agent.ts: link, outbox, lanes, udev watcher) judging a recorded Linux PC,
- * for the test of a USB event arriving during a full run. Two things differ from
- * `mamori agent run --replay`: the udev watcher runs, reading a recorded `udevadm monitor`
- * stream that a child process prints once DIR/plug exists; and the software check is slow: its
- * dpkg status read is held until DIR/release exists.
+ * for the test of a USB event arriving during a full run and for bench/usb-latency.ts. Two
+ * things differ from `mamori agent run --replay`: the udev watcher runs, reading a recorded
+ * `udevadm monitor` stream, and the software check is slow.
  *
- *   node dist/test/usb-agent.mjs --collector URL --state DIR --enroll TOKEN --ca-pin SHA256
- *        --replay PC-DIR --udev-recording FILE --control DIR
+ *   node dist/test/usb-agent.mjs --collector URL --state DIR --enroll TOKEN --ca-pin SHA256 --replay PC-DIR
+ *        (--udev-recording FILE --control DIR | --udev-fifo FIFO [--dpkg-delay-ms N])
+ *
+ * With --control: the recording's `add` blocks are printed once DIR/plug exists, and the dpkg
+ * status read is held until DIR/release exists. With --udev-fifo: udev blocks are whatever is
+ * written to the FIFO (`cat FIFO` stands for udevadm), and the dpkg status read takes N ms.
  *
  * Prints lines: "dpkg-status held", "dpkg-status released".
  */
@@ -20,19 +23,20 @@ import { ReplayProbes } from '../../../agent/probes/replay.js';
 import { LinuxUdevWatcher } from '../../../agent/watchers/linux-udev.js';
 import { silentLogger } from '../../../src/shared/log.js';
 
-const { values } = parseArgs({ options: { collector: { type: 'string' }, state: { type: 'string' }, enroll: { type: 'string' }, 'ca-pin': { type: 'string' }, replay: { type: 'string' }, 'udev-recording': { type: 'string' }, control: { type: 'string' } } });
-const control = values.control!;
+const { values } = parseArgs({ options: { collector: { type: 'string' }, state: { type: 'string' }, enroll: { type: 'string' }, 'ca-pin': { type: 'string' }, replay: { type: 'string' }, 'udev-recording': { type: 'string' }, control: { type: 'string' }, 'udev-fifo': { type: 'string' }, 'dpkg-delay-ms': { type: 'string', default: '0' } } });
+const control = values.control;
 
 const until = async (file: string) => {
   while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
 };
 
-/** The recorded PC, with the software check's dpkg status held until DIR/release exists. */
+/** The recorded PC, with the software check's dpkg status held until DIR/release exists (or delayed). */
 class HeldProbes extends ReplayProbes {
   override async readFile(key: string) {
     if (key === 'dpkg-status') {
       process.stdout.write('dpkg-status held\n');
-      await until(join(control, 'release'));
+      if (control) await until(join(control, 'release'));
+      else await new Promise((r) => setTimeout(r, Number(values['dpkg-delay-ms'])));
       process.stdout.write('dpkg-status released\n');
     }
     return super.readFile(key);
@@ -55,7 +59,7 @@ const wsOptions = await collectorTrust({ url: values.collector!, stateDir, pin: 
 const { policy: initialPolicy, ...enrolled } = await enroll(values.collector!, values.enroll!, describeOs(probes), 'test', wsOptions);
 const identity = { ...enrolled, collectorUrl: values.collector!, enrolledAt: new Date().toISOString() };
 saveIdentity(stateDir, identity);
-const watcher = new LinuxUdevWatcher({ command: process.execPath, args: ['-e', UDEV_STREAM, values['udev-recording']!, join(control, 'plug')] });
+const watcher = new LinuxUdevWatcher(values['udev-fifo'] ? { command: '/bin/cat', args: [values['udev-fifo']] } : { command: process.execPath, args: ['-e', UDEV_STREAM, values['udev-recording']!, join(control!, 'plug')] });
 const agent = new Agent({ identity, stateDir, log: silentLogger(), probes, watchers: [watcher], wsOptions, watchdog: false, ...(initialPolicy ? { initialPolicy } : {}) });
 await agent.start();
 process.once('SIGTERM', () => void agent.stop().then(() => process.exit(0)));
