@@ -10,7 +10,7 @@
  * `deadletter.jsonl` in the agent's state directory (kept; an administrator can read it), and
  * on the wire its sequence number is covered by a `gap` record that names the reason — the
  * collector's sequence stays without holes and the loss is visible there. The agent then
- * reports a violation of its own (AGENT-005).
+ * reports a violation of its own (AGENT-007).
  */
 import { appendFileSync, existsSync, fsyncSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
@@ -110,7 +110,7 @@ export function deadLetterViolation(d: DeadLetter, path: string): NewAgentEvent 
     policyVersion: 0,
     violation: {
       checkId: 'beyond',
-      ruleId: 'AGENT-005',
+      ruleId: 'AGENT-007',
       subject: `deadletter:${d.seq}`,
       result: 'fail',
       severity: 'high',

@@ -20,7 +20,9 @@ const waiting = new Map<string, () => void>();
 const arrivedEarly = new Set<string>();
 
 async function start(args: { dataDir: string; port: number }): Promise<{ port: number; agentUrl: string }> {
-  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger() });
+  // Every simulated agent connects from 127.0.0.1: the per-address cap on unauthenticated
+  // connections (64, one office behind one address) would turn the swarm's reconnect storm into 503s.
+  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } } });
   collector.bus.on('event', (e) => {
     storedEvents++;
     if (!markPending) {

@@ -7,7 +7,7 @@
  *  - An outbox that already holds an event the collector refuses (written by an agent without
  *    that check, e.g. before an upgrade): the agent isolates it, sets it aside in
  *    deadletter.jsonl with the collector's reason, covers its seq with a gap record, reports
- *    AGENT-005, and the events after it arrive.
+ *    AGENT-007, and the events after it arrive.
  *
  * The recording is ubuntu2404-gnome-clamav (hand-written in the shape of Ubuntu 24.04 sysfs,
  * see its meta.json) with usb.3-2.serial.out replaced by 9,020 characters: the USB descriptor
@@ -81,10 +81,10 @@ describe('an event from a PC can never wedge its agent', () => {
     await waitUntil(() => new Set(events().filter((e) => e.kind === 'facts').map((e) => JSON.parse(e.payload).checkId)).size >= 5, 60_000, 'facts of every check');
     // Cut before the outbox, so nothing had to be set aside.
     expect(events().some((e) => e.kind === 'gap')).toBe(false);
-    expect(violations('AGENT-005')).toEqual([]);
+    expect(violations('AGENT-007')).toEqual([]);
   });
 
-  it('sets aside an event the collector refuses, reports AGENT-005, and delivers what comes after it', async () => {
+  it('sets aside an event the collector refuses, reports AGENT-007, and delivers what comes after it', async () => {
     await agent!.stop();
     agent = undefined;
     // What an agent without the pre-outbox check wrote: a violation whose subject is over the limit, then an ordinary notice.
@@ -109,7 +109,7 @@ describe('an event from a PC can never wedge its agent', () => {
     expect(letters[0].reason).toContain('subject');
     expect(JSON.parse(letters[0].event).violation.subject.length).toBe(9030);
 
-    const reported = await waitUntil(() => violations('AGENT-005')[0], 30_000, 'AGENT-005');
+    const reported = await waitUntil(() => violations('AGENT-007')[0], 30_000, 'AGENT-007');
     expect(reported).toMatchObject({ subject: `deadletter:${bad!.seq}`, state: 'open' });
     expect(JSON.parse(reported.facts_json)).toMatchObject({ seq: bad!.seq, kind: 'violation.opened', closeCode: 4422 });
   });
