@@ -59,7 +59,9 @@ export function altNames(subjectAltName: string | undefined): string[] {
   return (subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim().replace(/^(DNS|IP Address):/, ''))
-    .filter(Boolean);
+    .filter(Boolean)
+    // node prints IPv6 addresses in full upper-case form (0:0:0:0:0:0:0:1): show them as written (::1).
+    .map((n) => (n.includes(':') ? new URL(`http://[${n}]/`).hostname.slice(1, -1) : n));
 }
 
 /** TLS_NAME_MISMATCH: the collector's certificate does not list the address the agent used, and how to add it. */
