@@ -40,8 +40,10 @@ import type { Probes } from './probes/types.js';
 import type { Watcher } from './watchers/types.js';
 import { Watchdog } from './watchdog.js';
 import type { WatchdogBreach, WatchdogOptions } from './watchdog.js';
+import packageJson from '../package.json' with { type: 'json' };
 
-export const AGENT_VERSION = '0.1.0';
+/** The product version (package.json), inlined into the bundles at build time by esbuild. */
+export const AGENT_VERSION: string = packageJson.version;
 
 export interface AgentOptions {
   identity: IdentityFile;

@@ -104,7 +104,15 @@ export function runtimeTarball(name, version = NODE_RUNTIME_VERSION) {
   // Download into a private directory and rename: parallel builds never see half a file.
   const tmp = mkdtempSync(join(RUNTIME_CACHE, 'download-'));
   try {
-    run('npm', ['pack', `${name}@${version}`, '--pack-destination', tmp, '--silent'], { cwd: tmp });
+    try {
+      run('npm', ['pack', `${name}@${version}`, '--pack-destination', tmp, '--silent'], { cwd: tmp });
+    } catch (err) {
+      // Offline, or no access to the npm registry: say what is missing and how to provide it.
+      throw new PackageError(
+        `the Node runtime ${name}@${version} is not cached and could not be downloaded from the npm registry (offline?). ` +
+          `Put its tarball (npm pack ${name}@${version}, on a machine with access) at ${file}. ${err.message}`,
+      );
+    }
     const [packed] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
     if (!packed) throw new PackageError(`npm pack ${name}@${version} produced no tarball`);
     renameSync(join(tmp, packed), file);
@@ -170,7 +178,7 @@ export function buildDeb(outDir, bundle) {
   stageLinuxTree(root, bundle);
   const debian = join(root, 'DEBIAN');
   mkdirSync(debian, { recursive: true });
-  for (const script of ['postinst', 'prerm', 'postrm']) writeExecutable(join(debian, script), readFileSync(join(ROOT, 'installer/linux', script)));
+  for (const script of ['preinst', 'postinst', 'prerm', 'postrm']) writeExecutable(join(debian, script), readFileSync(join(ROOT, 'installer/linux', script)));
   writeFileSync(
     join(debian, 'control'),
     [
@@ -236,6 +244,9 @@ export function buildRpm(outDir, bundle) {
     '/usr/lib/systemd/system/mamori-agent.service',
     '%attr(0755,root,root) /usr/sbin/mamori-agent',
     '%doc /usr/share/doc/mamori-agent',
+    // %pre refuses a first install without settings before any file is written (rpm aborts cleanly).
+    '%pre',
+    `[ "$1" = 1 ] && set -- install || set -- upgrade\n${script('preinst').replace(/^#!.*\n/, '')}`,
     '%post',
     `set -- configure\n${script('postinst').replace(/^#!.*\n/, '')}`,
     '%preun',

@@ -19,6 +19,7 @@ import { CheckId, Segment } from '../shared/protocol/messages.js';
 import type { PolicyPushFrame } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { UsageError } from './errors.js';
+import { forgetEnrollToken } from './enroll-token.js';
 
 function checkList(values: string[] | undefined): CheckId[] | undefined {
   if (!values || values.length === 0) return undefined;
@@ -99,6 +100,7 @@ export function registerAgentCommands(program: Command): void {
         identity = { ...kept, collectorUrl, enrolledAt: new Date().toISOString() };
         saveIdentity(stateDir, identity);
         log.info(`enrolled as ${identity.agentId} (segment ${identity.segment})`);
+        if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
       } else if (identity.collectorUrl !== collectorUrl) {
         identity = { ...identity, collectorUrl };
         saveIdentity(stateDir, identity);

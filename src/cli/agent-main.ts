@@ -4,7 +4,12 @@
  * the bundle carries none of the collector's dependencies (better-sqlite3, fastify), plus the
  * command the installers write the configuration with:
  *
- *   mamori agent configure --config FILE [--collector URL] [--token T] [--ca-pin SHA256] [--segment S] [--state DIR] [--log-dir DIR]
+ *   mamori agent configure --config FILE [--collector URL] [--token-file FILE | --token-stdin | --token T]
+ *                          [--ca-pin SHA256] [--segment S] [--state DIR] [--log-dir DIR]
+ *
+ * The enrollment token is read from a file or standard input so it never appears in a process
+ * list (/proc/PID/cmdline is readable by every local user); `--token` remains for the MSI, whose
+ * custom action cannot feed standard input and hides its command line from the log instead.
  *
  * Under the Windows service host (installer/windows/service-host.c) the agent has no console,
  * so Ctrl+C cannot reach it: the host sets MAMORI_SERVICE_HOST=1 and closes the agent's
@@ -12,6 +17,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { text as readStream } from 'node:stream/consumers';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
@@ -57,6 +63,9 @@ function given(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
+const SEGMENT_COMMENT_PREFIX = '# segment requested at install time (インストール時に指定された区分): ';
+const SEGMENT_COMMENT = /^# segment requested at install time \(インストール時に指定された区分\): (\S+)$/m;
+
 /**
  * Merge the installer's settings into the agent configuration file and write it owner-only.
  * Keys not given keep their current value, so an upgrade without settings changes nothing.
@@ -64,15 +73,18 @@ function given(value: string | undefined): string | undefined {
  */
 export function writeAgentConfig(file: string, settings: InstallSettings): string {
   let current: Record<string, unknown> = {};
+  let currentText: string | undefined;
   if (existsSync(file)) {
     // Validate with file/line errors first, then keep the keys as written (no defaults filled in).
     loadYamlFile(file, AgentConfig);
-    current = { ...(parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null) };
+    currentText = readFileSync(file, 'utf8');
+    current = { ...(parse(currentText) as Record<string, unknown> | null) };
   }
   const collector = given(settings.collector);
   const token = given(settings.token);
   const caPin = given(settings.caPin);
-  const segmentText = given(settings.segment);
+  // The segment lives only in a comment (see the header below): kept when not given again.
+  const segmentText = given(settings.segment) ?? (currentText ? SEGMENT_COMMENT.exec(currentText)?.[1] : undefined);
   const segment = segmentText === undefined ? undefined : Segment.safeParse(segmentText);
   if (segment && !segment.success) throw new UsageError(`--segment ${segmentText}: one of ${Segment.options.join(', ')}`);
   const next: Record<string, unknown> = {
@@ -101,9 +113,12 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
     '# エージェント設定ファイル。root / SYSTEM のみ読み書き可。インストール手順: docs/install.md',
     // The agent's configuration schema has no segment key: the collector assigns the segment
     // from the enrollment token. The installer's value is kept here for the administrator.
-    ...(segment?.success ? [`# segment requested at install time (インストール時に指定された区分): ${segment.data}`] : []),
+    ...(segment?.success ? [`${SEGMENT_COMMENT_PREFIX}${segment.data}`] : []),
   ];
   const text = `${header.join('\n')}\n${stringify(next)}`;
+  // Same settings again (an upgrade, a repeated push): the file is left untouched, so its
+  // hash, which the agent watches for tampering, does not change.
+  if (text === currentText) return text;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600 });
@@ -123,6 +138,25 @@ async function restrictWindowsDirectory(dir: string): Promise<void> {
   await promisify(execFile)(icacls, [dir, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], { windowsHide: true });
 }
 
+/** The token given by --token-file, --token-stdin or --token (at most one of them). */
+async function tokenFromOptions(o: { token?: string; tokenFile?: string; tokenStdin?: boolean }): Promise<string | undefined> {
+  const sources = [given(o.token), o.tokenFile, o.tokenStdin].filter(Boolean).length;
+  if (sources > 1) throw new UsageError('give the enrollment token once: --token-file, --token-stdin or --token');
+  let text: string | undefined = o.token;
+  if (o.tokenFile) {
+    try {
+      text = readFileSync(o.tokenFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--token-file ${o.tokenFile}: 読めません / cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  } else if (o.tokenStdin) {
+    text = await readStream(process.stdin);
+  }
+  const token = given(text?.split(/\r?\n/).find((line) => line.trim() !== ''));
+  if ((o.tokenFile || o.tokenStdin) && !token) throw new UsageError(`${o.tokenFile ? `--token-file ${o.tokenFile}` : '--token-stdin'}: 登録トークンが空です / the enrollment token is empty`);
+  return token;
+}
+
 /** Add `configure` to the `agent` command of `program`. */
 export function registerInstallCommands(program: Command): void {
   const agent = program.commands.find((c) => c.name() === 'agent');
@@ -133,19 +167,22 @@ export function registerInstallCommands(program: Command): void {
     .description('write the agent configuration file from installer settings (keys not given are kept)')
     .requiredOption('--config <file>', 'configuration file to write (e.g. /etc/mamori/agent.yml)')
     .option('--collector <url>', 'collector agent endpoint (wss://…/agent)')
-    .option('--token <token>', 'enrollment token')
+    .option('--token-file <file>', 'read the enrollment token from FILE (keep it 0600)')
+    .option('--token-stdin', 'read the enrollment token from standard input')
+    .option('--token <token>', 'enrollment token on the command line (visible to local users: prefer --token-file / --token-stdin)')
     .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA')
     .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
     .option('--state <dir>', 'state directory to write into the file')
     .option('--log-dir <dir>', 'log directory to write into the file')
-    .action(async (o: { config: string; collector?: string; token?: string; caPin?: string; segment?: string; state?: string; logDir?: string }) => {
+    .action(async (o: { config: string; collector?: string; token?: string; tokenFile?: string; tokenStdin?: boolean; caPin?: string; segment?: string; state?: string; logDir?: string }) => {
       const file = resolve(o.config);
+      const token = await tokenFromOptions(o);
       // The folder of the configuration file is made owner-only: /etc/mamori on Linux,
       // C:\ProgramData\mamori (also the state folder) on Windows. --state / --log-dir are only
       // written into the file: they name paths of the installed system, which may be an image.
       const folder = dirname(file);
       ensureStateDir(folder);
-      writeAgentConfig(file, { collector: o.collector, token: o.token, caPin: o.caPin, segment: o.segment, stateDir: given(o.state), logDir: given(o.logDir) });
+      writeAgentConfig(file, { collector: o.collector, token, caPin: o.caPin, segment: o.segment, stateDir: given(o.state), logDir: given(o.logDir) });
       if (process.platform === 'win32') await restrictWindowsDirectory(folder);
       process.stdout.write(`wrote ${file}\n`);
     });

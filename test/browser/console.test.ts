@@ -149,7 +149,12 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
   });
 
   it('needs a second person to approve an exception', async () => {
-    // Admin 1 requests an exception for an unknown finding of the PC.
+    // A second stick (same sysfs shape as the recorded one, its own serial) is plugged into port 1-2.
+    for (const f of ['bcddevice', 'idproduct', 'idvendor', 'manufacturer', 'product']) cpSync(join(recording, `usb.1-1.${f}.out`), join(recording, `usb.1-2.${f}.out`));
+    for (const f of ['class', 'hosts', 'protocol', 'subclass']) cpSync(join(recording, `usb.1-1_1.0.${f}.out`), join(recording, `usb.1-2_1.0.${f}.out`));
+    writeFileSync(join(recording, 'usb.1-2.serial.out'), '4C530001230411119999');
+    writeFileSync(join(recording, 'usb.devices.out'), '["1-0:1.0","1-1","1-1:1.0","1-2","1-2:1.0","usb1"]');
+    // Admin 1 requests an exception for it.
     await page.goto(`${collector.consoleUrl}#/live`);
     const target = page.locator('tr[data-state="open"]').filter({ has: page.getByTestId('request-exception') }).first();
     await target.waitFor({ timeout: 20_000 });
@@ -203,7 +208,8 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     const csv = readFileSync(path, 'utf8');
     expect(csv.charCodeAt(0)).toBe(0xfeff);
     expect(csv).toContain('範囲,作成日時,ルール,ルール名');
-    expect(csv).toMatch(/USB-001,媒体管理台帳に登録された媒体だけが接続されていること,high,川崎市情報セキュリティ基準,第4章4\(1\)ア,1,0,0,0,0,1/);
+    // The PC's one USB-001 finding (the second stick) is covered by the approved exception: 例外 1.
+    expect(csv).toMatch(/USB-001,媒体管理台帳に登録された媒体だけが接続されていること,high,川崎市情報セキュリティ基準,第4章4\(1\)ア,0,0,1,0,0,1/);
     await page.emulateMedia({ media: 'print' });
     await shot(page, '09-report-print');
     await page.emulateMedia({ media: 'screen' });

@@ -4,7 +4,8 @@
  *    back with dpkg-deb -I / -c;
  *  - installed with the real dpkg into a throwaway root (`dpkg --root R --force-script-chrootless`):
  *    the maintainer scripts run for real, with DPKG_ROOT=R, and the silent settings come from the
- *    environment as with `MAMORI_COLLECTOR=… apt-get install`;
+ *    environment as with `MAMORI_COLLECTOR=… apt-get install`; a first install without them fails
+ *    in preinst, before anything is unpacked, and leaves dpkg clean (dpkg --audit);
  *  - the INSTALLED agent (its bundled Node LTS + bundle) enrolls with a collector started here
  *    and its events arrive in the store; reinstall keeps the identity; removal tells the collector.
  * Not exercised: systemd itself (no systemd as PID 1 here, and the scripts leave services alone
@@ -13,11 +14,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import { startCollector } from '../../src/collector/collector.js';
 import type { RunningCollector } from '../../src/collector/collector.js';
 import { createEnrollmentToken } from '../../src/collector/tokens.js';
@@ -117,10 +118,36 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(paths.filter((p) => !/^\/($|lib\/($|systemd\/($|system\/($|mamori-agent\.service$)))|usr\/($|lib\/($|mamori-agent\/)|sbin\/($|mamori-agent$)|share\/($|doc\/($|mamori-agent\/))))/.test(p))).toEqual([]);
   });
 
+  const PIN = 'c0'.repeat(32);
+  it.each([
+    ['no settings at all', {}, 'MAMORI_COLLECTOR がありません'],
+    ['no CA pin', { MAMORI_COLLECTOR: 'wss://c.example.lg.jp:8470/agent', MAMORI_TOKEN: 'mmr1.a.b' }, 'MAMORI_CA_PIN がありません'],
+    ['a malformed CA pin', { MAMORI_COLLECTOR: 'wss://c.example.lg.jp:8470/agent', MAMORI_TOKEN: 'mmr1.a.b', MAMORI_CA_PIN: 'c0c0' }, 'MAMORI_CA_PIN: SHA-256'],
+    ['no token', { MAMORI_COLLECTOR: 'wss://c.example.lg.jp:8470/agent', MAMORI_CA_PIN: PIN }, 'no enrollment token'],
+    ['an unreadable token file', { MAMORI_COLLECTOR: 'wss://c.example.lg.jp:8470/agent', MAMORI_CA_PIN: PIN, MAMORI_TOKEN_FILE: '/nonexistent/token' }, 'cannot read the token file'],
+    ['a plain ws:// collector', { MAMORI_COLLECTOR: 'ws://c.example.lg.jp:8470/agent', MAMORI_CA_PIN: PIN, MAMORI_TOKEN: 'mmr1.a.b' }, 'only wss://'],
+    ['an unknown segment', { MAMORI_COLLECTOR: 'wss://c.example.lg.jp:8470/agent', MAMORI_CA_PIN: PIN, MAMORI_TOKEN: 'mmr1.a.b', MAMORI_SEGMENT: 'dmz' }, 'MAMORI_SEGMENT=dmz'],
+  ])('a first install with %s fails before unpacking: nothing installed, dpkg/apt stay usable', async (_label, env: Record<string, string>, message) => {
+    const r = await dpkg(['-i', DEB()], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('nothing was installed');
+    // dpkg --audit lists half-installed / half-configured packages (the state that blocks apt-get); none.
+    const audit = await run('dpkg', [`--root=${root}`, '--audit']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(audit.stdout).toBe('');
+    const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status}', 'mamori-agent']);
+    expect(status.stdout).toMatch(/^(|.* not-installed)$/);
+    expect(existsSync(join(root, 'usr/lib/mamori-agent'))).toBe(false);
+    expect(existsSync(join(root, 'etc/mamori/agent.yml'))).toBe(false);
+  });
+
   it('installs silently from the environment: root-only config, state and log directories', async () => {
     const { token } = await createEnrollmentToken(collector.store, { segment: 'mynumber', expiresInMs: 10 * 60_000, singleUse: true, note: 'installer test' });
     expect(collector.agentUrl).toMatch(/^wss:/);
-    const r = await dpkg(['-i', DEB()], { MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN: token, MAMORI_CA_PIN: collector.caFingerprint!, MAMORI_SEGMENT: 'mynumber' });
+    const tokenFile = join(work, 'token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const r = await dpkg(['-i', DEB()], { MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN_FILE: tokenFile, MAMORI_CA_PIN: collector.caFingerprint!, MAMORI_SEGMENT: 'mynumber' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`wrote ${root}/etc/mamori/agent.yml`);
     const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status} ${Version}', 'mamori-agent']);
@@ -134,6 +161,34 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(config).toMatchObject({ collector: collector.agentUrl, enrollToken: token, stateDir: '/var/lib/mamori', logDir: '/var/log/mamori' });
     expect(config.caFingerprint).toBe(formatFingerprint(collector.caFingerprint!));
     expect(text).toMatch(/^# segment requested at install time .*: mynumber$/m);
+  });
+
+  it('postinst hands MAMORI_TOKEN to the agent on standard input, never as a process argument', async () => {
+    // The bundled runtime is replaced by a wrapper that records every argument it is started with.
+    const bin = join(root, 'usr/lib/mamori-agent/node/bin');
+    const argvLog = join(work, 'node-argv.log');
+    renameSync(join(bin, 'node'), join(bin, 'node.real'));
+    writeFileSync(join(bin, 'node'), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${argvLog}'\nexec "$(dirname "$0")/node.real" "$@"\n`, { mode: 0o755 });
+    try {
+      const config = join(root, 'etc/mamori/agent.yml');
+      const token = (AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken)!;
+      const postinst = join(root, 'var/lib/dpkg/info/mamori-agent.postinst');
+      const r = await run('sh', [postinst, 'configure', VERSION], { env: { ...process.env, DPKG_ROOT: root, MAMORI_TOKEN: token } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(argvLog, 'utf8')).toContain('--token-stdin');
+      expect(readFileSync(argvLog, 'utf8')).not.toContain(token.split('.').pop());
+      expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken).toBe(token);
+
+      // A configuration the agent refuses leaves the package "not configured", said so, and dpkg usable.
+      const refused = await run('sh', [postinst, 'configure', VERSION], { env: { ...process.env, DPKG_ROOT: root, MAMORI_COLLECTOR: 'ws://plain.example.lg.jp/agent' } });
+      expect(refused.code).toBe(0);
+      expect(refused.stderr).toContain('only wss://');
+      expect(refused.stderr).toContain('NOT CONFIGURED');
+      expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).collector).toBe(collector.agentUrl);
+    } finally {
+      rmSync(join(bin, 'node'));
+      renameSync(join(bin, 'node.real'), join(bin, 'node'));
+    }
   });
 
   it('bundles a Node runtime that is an LTS line not past its end of support', async () => {
@@ -174,9 +229,12 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
   it('the installed agent enrolls with the collector and its events arrive in the store', async () => {
     // As the unit runs it, but with the paths inside the test root and an empty recording
     // (so no check touches this machine).
-    const installed = parse(readFileSync(join(root, 'etc/mamori/agent.yml'), 'utf8')) as Record<string, unknown>;
+    const installed = parseDocument(readFileSync(join(root, 'etc/mamori/agent.yml'), 'utf8'));
+    installed.set('stateDir', join(root, 'var/lib/mamori'));
+    installed.set('logDir', join(root, 'var/log/mamori'));
     const runConfig = join(work, 'run.yml');
-    writeFileSync(runConfig, JSON.stringify({ ...installed, stateDir: join(root, 'var/lib/mamori'), logDir: join(root, 'var/log/mamori') }), { mode: 0o600 });
+    writeFileSync(runConfig, installed.toString(), { mode: 0o600 });
+    const token = AgentConfig.parse(installed.toJS()).enrollToken!;
     const replay = join(work, 'empty-recording');
     mkdirSync(replay);
     writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
@@ -189,6 +247,15 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
       const identity = await waitFor('identity.json', () => (existsSync(join(root, 'var/lib/mamori/identity.json')) ? (JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string; segment: string }) : undefined), 60_000);
       expect(identity.segment).toBe('mynumber');
       expect(mode(join(root, 'var/lib/mamori/identity.json'))).toBe('600');
+      // Enrolled: the token is gone from the configuration, its comments and settings stay.
+      const after = await waitFor('the token removed from the configuration', () => {
+        const text = readFileSync(runConfig, 'utf8');
+        return text.includes(token) ? undefined : text;
+      }, 30_000);
+      expect(AgentConfig.parse(parse(after)).collector).toBe(collector.agentUrl);
+      expect(parse(after)).not.toHaveProperty('enrollToken');
+      expect(after).toMatch(/^# segment requested at install time .*: mynumber$/m);
+      expect(mode(runConfig)).toBe('600');
       const stored = await waitFor('the agent record and its first events', async () => {
         const events = await eventsOf(identity.agentId);
         return events.some((e) => e.kind === 'facts') && events.some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'started') ? events : undefined;

@@ -49,6 +49,9 @@ describe.skipIf(skip)('mamori-agent .rpm', { timeout: 60_000 }, () => {
   it('maps rpm scriptlet counts to the dpkg verbs of the shared scripts', async () => {
     const r = await run('rpm', ['-qp', '--scripts', RPM()]);
     expect(r.code, r.stderr).toBe(0);
+    // A first install without settings is refused in %pre, before rpm writes a file.
+    expect(r.stdout).toMatch(/preinstall scriptlet[^\n]*\n\[ "\$1" = 1 \] && set -- install \|\| set -- upgrade\n/);
+    expect(r.stdout).toContain('MAMORI_CA_PIN がありません');
     expect(r.stdout).toMatch(/postinstall scriptlet[^\n]*\nset -- configure\n/);
     // Only a removal ($1 = 0) runs prerm/postrm: on an upgrade the new %post already restarted the service.
     expect(r.stdout).toMatch(/preuninstall scriptlet[^\n]*\n\[ "\$1" = 0 \] \|\| exit 0\nset -- remove\n/);

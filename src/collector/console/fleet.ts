@@ -88,7 +88,8 @@ export class Fleet {
   }
 
   async loadAssignments(): Promise<void> {
-    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, department, group_name FROM console_pc_assignments');
+    // The 課 is on the agent record (the store filters by it; it may come with the enrollment token); the group is the console's.
+    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT a.id AS agent_id, a.department, p.group_name FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id WHERE a.department IS NOT NULL OR p.group_name IS NOT NULL');
     this.assignments = new Map(rows.map((r) => [String(r.agent_id), { department: (r.department as string | null) ?? null, group: (r.group_name as string | null) ?? null }]));
   }
 
@@ -159,7 +160,8 @@ export class Fleet {
   /** One page of violations, filtered, sorted and counted by the store (nothing is filtered after the page is cut). */
   async violationPage(principal: Principal, q: ViolationQuery = {}): Promise<ViolationViewPage> {
     const state = q.state === 'all' ? undefined : (q.state ?? 'open');
-    const limit = Math.max(1, Math.min(q.limit ?? 50, 5000));
+    // API clients that ask for no page size get up to 1,000 rows (and the total); the screens ask for their page.
+    const limit = Math.max(1, Math.min(q.limit ?? 1000, 5000));
     const { state: _all, ...rest } = q;
     const page = await this.store.queryViolations({ ...rest, ...(state ? { state } : {}), ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
     const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));

@@ -42,6 +42,8 @@ export interface ViolationPage {
 }
 
 export const MAX_VIOLATION_PAGE = 5000;
+/** The host name shown for violations the collector raises about itself. */
+const COLLECTOR_HOSTNAME = 'mamori-collector';
 
 const SEVERITY_RANK_SQL = "CASE v.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 
@@ -49,7 +51,7 @@ const SORT_SQL: Record<ViolationSort, { expr: string; natural: 'asc' | 'desc' }>
   severity: { expr: SEVERITY_RANK_SQL, natural: 'asc' },
   openedAt: { expr: 'v.opened_at', natural: 'desc' },
   updatedAt: { expr: 'v.updated_at', natural: 'desc' },
-  hostname: { expr: 'LOWER(a.hostname)', natural: 'asc' },
+  hostname: { expr: `LOWER(COALESCE(a.hostname, '${COLLECTOR_HOSTNAME}'))`, natural: 'asc' },
   ruleId: { expr: 'v.rule_id', natural: 'asc' },
 };
 
@@ -78,14 +80,14 @@ function whereOf(q: ViolationPageQuery): { sql: string; args: SqlValue[] } {
   const text = q.text?.trim();
   if (text) {
     const p = likePattern(text);
-    add("(LOWER(a.hostname) LIKE ? ESCAPE '\\' OR LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\')", p, p, p, p);
+    add(`(LOWER(COALESCE(a.hostname, '${COLLECTOR_HOSTNAME}')) LIKE ? ESCAPE '\\' OR LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\')`, p, p, p, p);
   }
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
 export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery): Promise<ViolationPage> {
   const { sql: where, args } = whereOf(q);
-  // LEFT JOIN: the violations the collector raises about itself (FWD-001, agent id "") have no agent row.
+  // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
   const from = `FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where}`;
   const sort = SORT_SQL[q.sort ?? 'severity'];
   const dir = (q.dir ?? sort.natural) === 'asc' ? 'ASC' : 'DESC';
@@ -94,7 +96,7 @@ export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery):
   const limit = Math.max(0, Math.min(q.limit ?? 50, MAX_VIOLATION_PAGE));
   const offset = Math.max(0, q.offset ?? 0);
   const count = await sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${from}`, args);
-  const rows = limit === 0 ? [] : await sql.all<Row>(`SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname ${from} ${order} LIMIT ? OFFSET ?`, [...args, limit, offset]);
+  const rows = limit === 0 ? [] : await sql.all<Row>(`SELECT v.*, COALESCE(a.hostname, '${COLLECTOR_HOSTNAME}') AS hostname ${from} ${order} LIMIT ? OFFSET ?`, [...args, limit, offset]);
   return { total: Number(count?.n ?? 0), offset, rows: rows.map(violationFromRow) };
 }
 

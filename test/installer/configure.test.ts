@@ -1,0 +1,80 @@
+/**
+ * `mamori agent configure`, the command every installer writes agent.yml with, run from the
+ * agent bundle the packages ship (scripts/package.mjs bundle): the token comes from a file or
+ * standard input, and writing the same settings again leaves the file untouched.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AgentConfig } from '../../src/shared/config/agent.js';
+import { buildPackages } from './helpers.js';
+
+let out: string;
+let dir: string;
+const TOKEN = `mmr1.0123456789abcdef.${'e'.repeat(64)}`;
+const PIN = 'c0'.repeat(32);
+
+beforeAll(async () => {
+  out = await buildPackages(['bundle']);
+  dir = mkdtempSync(join(tmpdir(), 'mamori-configure-'));
+}, 300_000);
+
+afterAll(() => {
+  for (const d of [out, dir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+/** Run the bundle's `agent configure` with `input` on its standard input. */
+function configure(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(out, 'agent', 'mamori-agent.mjs'), 'agent', 'configure', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('mamori agent configure', { timeout: 60_000 }, () => {
+  it('reads the token from standard input', async () => {
+    const file = join(dir, 'stdin', 'agent.yml');
+    const r = await configure(['--config', file, '--collector', 'wss://c.example.lg.jp:8470/agent', '--ca-pin', PIN, '--token-stdin', '--segment', 'lgwan'], `${TOKEN}\n`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(AgentConfig.parse(parse(readFileSync(file, 'utf8'))).enrollToken).toBe(TOKEN);
+  });
+
+  it('reads the token from a file; the same settings again leave the file untouched', async () => {
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `\n${TOKEN}\r\n`, { mode: 0o600 });
+    const file = join(dir, 'file', 'agent.yml');
+    const args = ['--config', file, '--collector', 'wss://c.example.lg.jp:8470/agent', '--ca-pin', PIN, '--token-file', tokenFile, '--segment', 'mynumber'];
+    expect((await configure(args)).code).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(AgentConfig.parse(parse(text)).enrollToken).toBe(TOKEN);
+    const written = statSync(file);
+    for (const again of [args, ['--config', file], ['--config', file, '--collector', 'wss://c.example.lg.jp:8470/agent']]) {
+      const r = await configure(again);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      expect(statSync(file).ino).toBe(written.ino); // not even replaced by an identical copy
+    }
+    expect(text).toMatch(/: mynumber$/m);
+  });
+
+  it.each([
+    ['two token sources', ['--token', TOKEN, '--token-stdin'], TOKEN, 'give the enrollment token once'],
+    ['an empty token file', ['--token-file', '/dev/null'], '', 'the enrollment token is empty'],
+    ['a missing token file', ['--token-file', '/nonexistent/token'], '', 'cannot read (ENOENT)'],
+    ['empty standard input', ['--token-stdin'], '\n\n', 'the enrollment token is empty'],
+  ])('refuses %s with a usage error and writes nothing', async (_label, tokenArgs, input, message) => {
+    const file = join(dir, `refused-${Math.random().toString(36).slice(2)}`, 'agent.yml');
+    const r = await configure(['--config', file, '--collector', 'wss://c.example.lg.jp:8470/agent', '--ca-pin', PIN, ...tokenArgs], input);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(() => statSync(file)).toThrow();
+  });
+});
