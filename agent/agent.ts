@@ -360,7 +360,9 @@ export class Agent {
     this.watchdog?.stop();
     const [notice] = this.outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: o.notice ?? 'stopping', detail: { pid: process.pid, ...o.detail } }]);
     this.link.notify();
-    if (this.link.connected && notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
+    // Also while the link is still connecting (a watchdog breach right after the start): the
+    // notice gets its few seconds either way, and stays in the outbox for the next start if not acked.
+    if (notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
     clearInterval(this.wakeTimer);
     await this.cronTask?.stop();
