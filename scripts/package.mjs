@@ -313,7 +313,12 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
     rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
     // 3. a major upgrade removes the old version completely before installing the new one
     //    (WiX's default afterInstallValidate; wixl puts RemoveExistingProducts after InstallFiles).
-    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)));
+    //    The service path is quoted between creating and starting the service (mamori-agent.wxs, QuoteServicePath).
+    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => [...rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)), ['QuoteServicePath', 'NOT REMOVE~="ALL"', '5850']]);
+    // 4. AllowSameVersionUpgrades: the upgrade search includes the maximum version
+    //    (msidbUpgradeAttributesVersionMaxInclusive = 0x200), so a rebuilt MSI of the same version
+    //    replaces the installed one; it stays one product in Apps & Features.
+    rewriteMsiTable(msi, 'Upgrade', work, (rows) => rows.map((r) => (r[6] === 'WIX_UPGRADE_DETECTED' ? [...r.slice(0, 4), String(Number(r[4]) | 0x200), ...r.slice(5)] : r)));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
