@@ -31,6 +31,7 @@ import { localCheck, productCatalogue } from './local-check.js';
 import type { CheckReport } from './local-check.js';
 import { FileCheckMemory } from './memory.js';
 import { Outbox } from './outbox/outbox.js';
+import { UserNotices, platformDelivery } from './notify/index.js';
 import { fitEvents } from './outbox/validate.js';
 import { liveProbes } from './probes/index.js';
 import { enforceUsb, enforcementNotices } from './enforce/index.js';
@@ -107,6 +108,8 @@ export class Agent {
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
   private readonly watchdog: Watchdog | undefined;
+  /** Desktop notices to the person at the PC and the file `mamori status` reads (agent/notify). */
+  readonly userNotices: UserNotices;
   private readonly runMarker: RunMarker;
   /** The integrity check of this start (tests wait for it; a stop does not). */
   integrity: Promise<void> = Promise.resolve();
@@ -123,6 +126,8 @@ export class Agent {
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
     this.watchdog = opts.watchdog === false ? undefined : new Watchdog((b) => void this.onWatchdogBreach(b), opts.watchdog);
     const watchdog = this.watchdog;
+    const live = this.probes.mode === 'live';
+    this.userNotices = new UserNotices({ stateDir: opts.stateDir, log: opts.log, policy: () => this.policy, catalogue: productCatalogue, append: (e) => this.append(e), notify: live, delivery: live ? platformDelivery(this.probes.platform) : undefined });
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
       identity: withAgentKey(opts.stateDir, opts.identity),
@@ -276,6 +281,7 @@ export class Agent {
     this.append(events);
     this.findings = state;
     this.saveJson('findings.json', state);
+    this.userNotices.afterFindings(events, state);
     const check = report.checks[0]!;
     if (this.opts.usbEnforcement === 'block' && id === 'usb-media') {
       const devices = check.facts.devices as UsbDevice[] | undefined;
@@ -361,6 +367,7 @@ export class Agent {
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();
+    await this.userNotices.idle();
     await this.link.stop();
     this.outbox.close();
     this.runMarker.stop();

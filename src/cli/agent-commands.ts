@@ -30,7 +30,7 @@ function checkList(values: string[] | undefined): CheckId[] | undefined {
   });
 }
 
-function defaultStateDir(): string {
+export function defaultStateDir(): string {
   return process.platform === 'win32' ? 'C:\\ProgramData\\mamori' : '/var/lib/mamori';
 }
 

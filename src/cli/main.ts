@@ -15,7 +15,9 @@ program.name('mamori').description('mamori (守り): endpoint compliance for mun
 const group = process.argv[2];
 const agentOnly = group === 'agent';
 
-(await import('./agent-commands.js')).registerAgentCommands(program);
+const agentCommands = await import('./agent-commands.js');
+agentCommands.registerAgentCommands(program);
+(await import('./status-command.js')).registerStatusCommand(program, agentCommands.defaultStateDir);
 if (!agentOnly) {
   program
     .command('up')

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
-import { ensurePolicyKey } from '../shared/tls/material.js';
+import { ensureAuditMacKey, ensurePolicyKey } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
 import { signPolicy } from '../shared/tls/policy-signature.js';
 import { PolicyDocument } from '../shared/protocol/messages.js';
@@ -80,7 +80,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   let policyProvider: PolicyProvider | undefined;
   const policyKey = ensurePolicyKey(opts.dataDir);
   // Several nodes on one database must be one collector to the agents: same CA, same policy key.
-  if (store.dialect === 'postgres') await checkClusterIdentity(store.sql, { policyPublicKey: policyKey.publicKey, ...(opts.tls ? { caFingerprint: opts.tls.caFingerprint } : {}) }, nodeId);
+  if (store.dialect === 'postgres') await checkClusterIdentity(store.sql, { policyPublicKey: policyKey.publicKey, auditMacKey: ensureAuditMacKey(opts.dataDir), ...(opts.tls ? { caFingerprint: opts.tls.caFingerprint } : {}) }, nodeId);
   /**
    * The policy of an agent, normalised, bound to that agent and its segment, and signed with
    * the collector's key (whatever the provider returned as signature is ignored): the agent

@@ -112,7 +112,7 @@ describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', 
     expect((await db.query('SELECT username, role FROM console_users')).rows).toEqual([{ username: 'admin', role: 'admin' }]);
     initialAdminPassword(three); // exactly one node holds the one-time password
     const identity = (await db.query<{ name: string; value: string }>('SELECT name, value FROM cluster_identity ORDER BY name')).rows;
-    expect(identity.map((r) => r.name)).toEqual(['ca', 'policy-key']);
+    expect(identity.map((r) => r.name)).toEqual(['audit-key', 'ca', 'policy-key']);
     expect(identity.find((r) => r.name === 'ca')!.value).toBe(tls.pin);
     // Every node serves the same CA: an agent pinned to it reaches any of them.
     for (const n of three) expect((await https(`https://127.0.0.1:${n.port}/healthz`, tls.caPem)).status).toBe(200);
@@ -130,6 +130,7 @@ describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', 
     const said = intruder.lines.join('\n');
     expect(said).toContain('CA 証明書');
     expect(said).toContain('ポリシー署名鍵');
+    expect(said).toContain('操作記録の改ざん検知鍵');
     expect(said).toContain('docs/scaling.md');
     expect(said).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
   });

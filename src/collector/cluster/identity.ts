@@ -1,6 +1,7 @@
 /**
- * One identity for all collector nodes on a PostgreSQL database: the CA agents pin and the
- * Ed25519 key that signs policies. The first node to start records their public
+ * One identity for all collector nodes on a PostgreSQL database: the CA agents pin, the
+ * Ed25519 key that signs policies, and the key that MACs the console audit log (a row written
+ * on one node must verify on every other). The first node to start records their public
  * fingerprints in `cluster_identity`; every node that starts later compares its own material
  * (DATA/tls, copied from the first node as docs/scaling.md describes) and refuses to start
  * when it differs. Without this check a node with a CA of its own would serve agents that
@@ -9,7 +10,7 @@
  * Only fingerprints are stored: the private keys stay in each node's DATA/tls (0600), so a copy
  * of the database gives nobody the CA or the policy key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { SqlRunner } from '../store/sql.js';
 import { formatFingerprint } from '../../shared/tls/fingerprint.js';
 
@@ -22,9 +23,16 @@ export interface NodeIdentity {
   caFingerprint?: string;
   /** Base64 DER SubjectPublicKeyInfo of the policy-signing key. */
   policyPublicKey: string;
+  /** The console audit log's MAC key (DATA/tls/audit-mac.key): only a keyed digest of it is recorded. */
+  auditMacKey: Buffer;
 }
 
 const LOCK = "SELECT pg_advisory_xact_lock(hashtext('mamori.cluster.identity'))";
+
+/** A digest that tells whether two nodes hold the same audit MAC key, and reveals nothing of it. */
+function auditKeyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key).update('mamori cluster identity').digest('hex');
+}
 
 /** SHA-256 of the policy key's SPKI, in the colon form operators compare. */
 export function policyKeyFingerprint(publicKeyBase64: string): string {
@@ -36,7 +44,7 @@ export function policyKeyFingerprint(publicKeyBase64: string): string {
  * has not recorded yet (a CA, when earlier nodes ran without TLS) are added.
  */
 export async function checkClusterIdentity(sql: SqlRunner, node: NodeIdentity, nodeId: string, now = new Date()): Promise<void> {
-  const mine: Record<string, string> = { 'policy-key': policyKeyFingerprint(node.policyPublicKey) };
+  const mine: Record<string, string> = { 'policy-key': policyKeyFingerprint(node.policyPublicKey), 'audit-key': auditKeyFingerprint(node.auditMacKey) };
   if (node.caFingerprint) mine.ca = node.caFingerprint;
   await sql.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.get(LOCK);
@@ -56,4 +64,4 @@ export async function checkClusterIdentity(sql: SqlRunner, node: NodeIdentity, n
   });
 }
 
-const LABEL: Record<string, string> = { ca: 'CA 証明書', 'policy-key': 'ポリシー署名鍵' };
+const LABEL: Record<string, string> = { ca: 'CA 証明書', 'policy-key': 'ポリシー署名鍵', 'audit-key': '操作記録の改ざん検知鍵' };

@@ -12,10 +12,10 @@
  * and written to the collector log periodically and at shutdown. verify() checks rows, MACs
  * and checkpoints: a rewritten row fails its MAC, removed last rows fall short of a checkpoint.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { tlsDir } from '../../shared/tls/material.js';
+import { ensureAuditMacKey } from '../../shared/tls/material.js';
 import type { SqlRunner } from '../store/sql.js';
 import type { Principal } from './authz.js';
 import type { Clock } from './util.js';
@@ -83,7 +83,6 @@ export interface AuditCheckpoint {
   mac: string;
 }
 
-export const AUDIT_KEY_FILE = 'audit-mac.key';
 export const AUDIT_CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 
 const hmac = (key: Buffer, text: string): string => createHmac('sha256', key).update(text).digest('hex');
@@ -98,16 +97,7 @@ export class AuditAnchor {
   ) {}
 
   static of(dataDir: string): AuditAnchor {
-    const dir = tlsDir(dataDir);
-    const keyFile = join(dir, AUDIT_KEY_FILE);
-    if (!existsSync(keyFile)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    }
-    if (process.platform !== 'win32') chmodSync(keyFile, 0o600);
-    const key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex');
-    if (key.length !== 32) throw new Error(`${keyFile}: expected 64 hex digits`);
-    return new AuditAnchor(key, join(dataDir, AUDIT_CHECKPOINT_FILE));
+    return new AuditAnchor(ensureAuditMacKey(dataDir), join(dataDir, AUDIT_CHECKPOINT_FILE));
   }
 
   rowMac(hash: string): string {

@@ -226,7 +226,8 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         return {
           pc,
           facts,
-          software: Array.isArray((software as { installed?: unknown } | undefined)?.installed) ? (software as { installed: unknown[] }).installed : null,
+          // The software check reports its inventory as `packages` (agent/checks/software/facts.ts); null: not read yet.
+          software: Array.isArray((software as { packages?: unknown } | undefined)?.packages) ? (software as { packages: unknown[] }).packages : null,
           usbHistory: await fleet.usbHistory(id),
           violations: { open: all.filter((v) => v.state === 'open'), closed: all.filter((v) => v.state === 'closed') },
           ruleResults: (await fleet.ruleResults()).filter((r) => r.agentId === id),

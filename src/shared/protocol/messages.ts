@@ -51,7 +51,7 @@ export type Segment = z.infer<typeof Segment>;
 export const Severity = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
-export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond']);
+export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in']);
 export type CheckId = z.infer<typeof CheckId>;
 
 export const RuleResult = z.enum(['pass', 'fail', 'not_applicable', 'unknown', 'excepted']);
@@ -143,6 +143,19 @@ export type AgentEventKind = AgentEvent['kind'];
 export type NewAgentEvent = AgentEvent extends infer E ? (E extends { seq: number } ? Omit<E, 'seq'> : never) : never;
 
 /** The policy the collector pushes: parameters per rule and lists such as the media ledger. */
+const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM');
+/** Which rules notify the person at the PC, whom they contact, when not to notify, how often (config/notices.yml `policy`). */
+export const NoticePolicy = z.object({
+  rules: z.array(z.string().max(64)).max(1000),
+  /** Source id (config/sources.yml) of the standard this site follows: its clauses are the ones shown. */
+  standard: z.string().max(16),
+  contact: z.object({ role: z.string().max(64), name: z.string().max(128), extension: z.string().max(64), mail: z.string().max(128) }),
+  /** JST; notices opened in this window are not shown (and recorded as such). null = none. */
+  quietHours: z.object({ from: hhmm, to: hhmm }).nullable(),
+  rateLimitMinutes: z.number().int().min(0).max(7 * 24 * 60),
+});
+export type NoticePolicy = z.infer<typeof NoticePolicy>;
+
 export const PolicyDocument = z.object({
   version: z.number().int().nonnegative(),
   /** The segment and the PC (agent id) this policy was made for, under the signature: an agent refuses a policy for another. */
@@ -158,6 +171,8 @@ export const PolicyDocument = z.object({
   lists: z.record(z.string(), z.array(z.string().max(512)).max(100_000)).default({}),
   /** Active 例外措置 (rule id + subject, '*' = any subject) with their end; findings they cover are reported as excepted. */
   exceptions: z.array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), until: isoTime, id: z.string().max(64) })).max(10_000).default([]),
+  /** Desktop notices to the person at the PC (agent/notify); a field left out keeps config/notices.yml's default. */
+  notices: NoticePolicy.partial().extend({ enabled: z.boolean().optional() }).optional(),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocument>;
 

@@ -166,6 +166,32 @@ export function ensurePolicyKey(dataDir: string): PolicySigningKey {
   }
 }
 
+/** File under DATA/tls of the key that MACs the console audit log (src/collector/console/audit.ts). */
+export const AUDIT_MAC_KEY_FILE = 'audit-mac.key';
+
+/**
+ * The audit log's MAC key (32 random bytes, hex, 0600), made if missing. It sits beside the CA
+ * keys, outside the database, and is made by `collector init` so that the copy of DATA/tls a
+ * cluster's nodes share (docs/scaling.md) carries one key for all of them.
+ */
+export function ensureAuditMacKey(dataDir: string): Buffer {
+  const dir = tlsDir(dataDir);
+  const keyFile = join(dir, AUDIT_MAC_KEY_FILE);
+  if (!existsSync(keyFile)) {
+    ensurePrivateDir(dir);
+    try {
+      writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process of the same data directory made it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  if (process.platform !== 'win32') chmodSync(keyFile, 0o600);
+  const key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex');
+  if (key.length !== 32) throw new TlsError('TLS_MATERIAL_INVALID', `${keyFile}: expected 64 hex digits`);
+  return key;
+}
+
 /** True when DATA/tls holds a CA and a server certificate. */
 export function hasTls(dataDir: string): boolean {
   const dir = tlsDir(dataDir);
@@ -188,6 +214,7 @@ export async function initTls(dataDir: string, opts: { names?: readonly string[]
     created = true;
   }
   ensurePolicyKey(dataDir);
+  ensureAuditMacKey(dataDir);
   return { material: loadTls(dataDir), created };
 }
 

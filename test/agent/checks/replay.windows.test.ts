@@ -28,8 +28,10 @@ async function collect(machine: string, id: CheckId) {
 }
 
 const reports = new Map<string, LocalReport>();
+/** The six areas the table below covers; checks added later have tests of their own. */
+const TABLE_CHECKS: CheckId[] = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'];
 async function report(machine: string): Promise<LocalReport> {
-  if (!reports.has(machine)) reports.set(machine, await localCheck({ replayDir: join(ROOT, machine), segment: 'mynumber', policy: POLICY }));
+  if (!reports.has(machine)) reports.set(machine, await localCheck({ replayDir: join(ROOT, machine), segment: 'mynumber', policy: POLICY, checks: TABLE_CHECKS }));
   return reports.get(machine)!;
 }
 function results(r: LocalReport): Record<string, string> {

@@ -1,0 +1,109 @@
+/**
+ * The console at a city's size: 10,000 PCs and 200,000 violation events written into the
+ * SQLite store (bench/lib/city.ts), a real collector on it, the 違反 screen in real Chromium.
+ * Figures: the first render of the screen, the answer to a 課 filter and to a PC-name search
+ * (each next to the bare API query over HTTP for the same page), and the latency of a new
+ * violation into the open table with 1,000 rows shown (bus emit → its row in the DOM).
+ *
+ *   node dist/bench/console-scale.mjs [--pcs 10000] [--per-pc 20] [--live 30]
+ */
+import { join } from 'node:path';
+import { openDefaultStore } from '../src/collector/collector.js';
+import type { AgentEvent } from '../src/shared/protocol/messages.js';
+import { adminClient, startTestCollector } from '../test/console/helpers.js';
+import { cityViolation, seedCity } from './lib/city.js';
+import { benchMain, fmt, machine, numArg, summarise } from './lib/common.js';
+
+const PCS = numArg('pcs', 10_000);
+const PER_PC = numArg('per-pc', 20);
+const LIVE = numArg('live', 30);
+
+await benchMain('console-scale', import.meta.url, 900_000, async (scratch) => {
+  const dataDir = join(scratch, 'data');
+  const store = openDefaultStore(dataDir);
+  await store.migrate();
+  const seedStart = Date.now();
+  const city = await seedCity(store, { pcs: PCS, perPc: PER_PC, closeEvery: 4 });
+  const seedMs = Date.now() - seedStart;
+  await store.close();
+  const t = await startTestCollector({ dataDir });
+  const admin = await adminClient(t);
+  const api = async (qs: string) => {
+    const s = performance.now();
+    const r = await admin.request('GET', `/api/v1/violations?${qs}`);
+    if (r.status !== 200) throw new Error(`API ${r.status}`);
+    return performance.now() - s;
+  };
+  const apiFirst = summarise(await Promise.all([0, 1, 2, 3, 4].map(() => api('state=open&offset=0&limit=50'))).then((a) => a.sort((x, y) => x - y)));
+  const apiDep: number[] = [];
+  const apiSearch: number[] = [];
+  for (let i = 0; i < 5; i++) apiDep.push(await api(`state=open&department=${encodeURIComponent('税務課')}&offset=0&limit=50`));
+  for (let i = 0; i < 5; i++) apiSearch.push(await api(`state=open&q=${city.pcs[i * 97]!.hostname.toLowerCase()}&offset=0&limit=50`));
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: process.env.MAMORI_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await (await browser.newContext({ locale: 'ja-JP', viewport: { width: 1280, height: 720 } })).newPage();
+    await page.goto(t.collector.consoleUrl);
+    await page.fill('input[name=username]', t.admin.username);
+    await page.fill('input[name=password]', t.admin.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=live-table] tr.vrow');
+    const summary = page.getByTestId('live-table-summary');
+    // Screen render: navigate away and back, until the first page of rows and the total are shown.
+    const renders: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await page.goto(`${t.collector.consoleUrl}#/overview`);
+      await page.waitForSelector('.tiles');
+      const s = performance.now();
+      await page.goto(`${t.collector.consoleUrl}#/live`);
+      await page.waitForSelector('[data-testid=live-table] tr.vrow');
+      renders.push(performance.now() - s);
+    }
+    const filterAnswer = async (act: () => Promise<void>, expectText: RegExp) => {
+      const s = performance.now();
+      await act();
+      await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[data-testid=live-table-summary]')?.textContent ?? ''), expectText.source);
+      return performance.now() - s;
+    };
+    const zeimu = city.pcs.filter((p) => p.department === '税務課').reduce((n, p) => n + city.open.get(p.id)!, 0);
+    const total = city.totalOpen;
+    const depTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      depTimes.push(await filterAnswer(async () => void (await page.selectOption('[data-testid=live-filters] select[name=department]', '税務課')), new RegExp(`^${zeimu.toLocaleString('ja-JP')} 件中`)));
+      await filterAnswer(async () => void (await page.selectOption('[data-testid=live-filters] select[name=department]', '')), new RegExp(`^${total.toLocaleString('ja-JP')} 件中`));
+    }
+    // Live rows with 1,000 rows shown.
+    await page.selectOption('[data-testid=page-size]', '1000');
+    await summary.filter({ hasText: '1–1,000' }).waitFor();
+    const live: number[] = [];
+    for (let i = 0; i < LIVE; i++) {
+      const pc = city.pcs[(i * 331) % city.pcs.length]!;
+      const v = { ...cityViolation(0, pc.hostname), subject: `0781:5567:LIVE${i}`, severity: 'critical' as const };
+      const event: AgentEvent = { seq: PER_PC + 1 + Math.floor(i / city.pcs.length), at: new Date().toISOString(), kind: 'violation.opened', violation: v, policyVersion: 1 };
+      const receivedAt = new Date().toISOString();
+      await t.collector.store.ingest([{ agentId: pc.id, events: [event] }], receivedAt);
+      const s = performance.now();
+      t.collector.bus.emit('event', { agentId: pc.id, hostname: pc.hostname, event, receivedAt });
+      await page.locator(`tr.vrow[data-key="${pc.id}|USB-001|${v.subject}"]`).waitFor();
+      live.push(performance.now() - s);
+    }
+    const r = summarise(renders.sort((a, b) => a - b));
+    const d = summarise(depTimes.sort((a, b) => a - b));
+    const l = summarise(live.sort((a, b) => a - b));
+    const ad = summarise(apiDep.sort((a, b) => a - b));
+    const as = summarise(apiSearch.sort((a, b) => a - b));
+    return {
+      rows: [
+        { figure: `違反 screen render, ${PCS.toLocaleString()} PCs / ${city.events.toLocaleString()} events (SQLite), p50 / max`, value: `${fmt.ms(r.p50)} / ${fmt.ms(r.max)}`, baseline: `API first page ${fmt.ms(apiFirst.p50)}`, target: '≤ 1 s', met: r.max <= 1000 },
+        { figure: '課 filter answer in the browser, p50 / max', value: `${fmt.ms(d.p50)} / ${fmt.ms(d.max)}`, baseline: `API ${fmt.ms(ad.p50)}`, target: '≤ 300 ms', met: d.max <= 300 },
+        { figure: 'PC-name search, bare API, p50 / max', value: `${fmt.ms(as.p50)} / ${fmt.ms(as.max)}`, baseline: '', target: '≤ 300 ms', met: as.max <= 300 },
+        { figure: `new violation → row, 1,000 rows shown (${LIVE} rows), p50 / p99`, value: `${fmt.ms(l.p50)} / ${fmt.ms(l.p99)}`, baseline: '', target: '≤ 300 ms p99', met: l.p99 <= 300 },
+      ],
+      details: { machine: machine(scratch), seedMs, openViolations: total, events: city.events, renders, depTimes, live, apiFirst, apiDep, apiSearch },
+    };
+  } finally {
+    await browser.close();
+    await t.close();
+  }
+});

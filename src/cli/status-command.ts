@@ -1,0 +1,51 @@
+/**
+ * `mamori status`: this PC's open violations and what to do about each, in Japanese, for the
+ * person at the PC or the helpdesk on the phone. Reads the world-readable status file the agent
+ * keeps beside its state directory (agent/notify/status.ts): no admin rights needed, nothing secret.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { StatusFile, statusPath } from '../../agent/notify/status.js';
+import { UsageError } from './errors.js';
+
+/** "2026年12月7日 1:30" in JST (Japan has no daylight saving time: UTC+9 all year). */
+function jst(iso: string): string {
+  const d = new Date(Date.parse(iso) + 9 * 3600_000);
+  return `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${d.getUTCHours()}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+}
+
+export function formatStatus(status: StatusFile): string {
+  const head = status.violations.length === 0 ? `この PC に未解決の規則違反はありません (${jst(status.updatedAt)} 時点)。` : `この PC の未解決の規則違反: ${status.violations.length} 件 (${jst(status.updatedAt)} 時点)`;
+  const items = status.violations.map((v, i) =>
+    [`${i + 1}. ${v.title} (${v.ruleId})`, `   内容: ${v.what}`, ...(v.clause ? [`   規程: ${v.clause}`] : []), `   対応: ${v.todo}`, `   発生: ${jst(v.openedAt)}`].join('\n'),
+  );
+  return [head, ...items, `連絡先: ${status.contact}`].join('\n\n') + '\n';
+}
+
+export function readStatus(stateDir: string): StatusFile {
+  const path = statusPath(stateDir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`状態ファイル ${path} がありません。mamori エージェントが動いていないか、まだ一度も検査していません。`);
+    throw new UsageError(`状態ファイル ${path} を読めません (${code ?? (err as Error).message})。`);
+  }
+  const parsed = StatusFile.safeParse((() => { try { return JSON.parse(text) as unknown; } catch { return undefined; } })());
+  if (!parsed.success) throw new UsageError(`状態ファイル ${path} の形式が正しくありません。`);
+  return parsed.data;
+}
+
+export function registerStatusCommand(program: Command, defaultStateDir: () => string): void {
+  program
+    .command('status')
+    .description('この PC の未解決の規則違反と対応方法を表示する (管理者権限は不要)')
+    .option('--state <dir>', 'the agent state directory (default: the installed one)')
+    .option('--json', 'print the status file as JSON')
+    .action((o: { state?: string; json?: boolean }) => {
+      const status = readStatus(resolve(o.state ?? defaultStateDir()));
+      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+    });
+}
