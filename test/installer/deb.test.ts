@@ -75,7 +75,7 @@ beforeAll(async () => {
   // A TLS collector like a real one: the agent pins its CA with the fingerprint given at install.
   const { material } = await initTls(join(work, 'collector'));
   collector = await startCollector({ dataDir: join(work, 'collector'), tls: material, log: createLogger({ component: 'collector', console: false }) });
-}, 300_000);
+}, 660_000);
 
 afterAll(async () => {
   await collector?.close();
