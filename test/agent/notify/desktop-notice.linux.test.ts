@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptyFindingsState, findingsToEvents } from '../../../agent/findings.js';
 import { localCheck, productCatalogue } from '../../../agent/local-check.js';
-import { graphicalSessions, gvariantString, linuxDelivery, parseShowSession } from '../../../agent/notify/linux.js';
+import { escapeMarkup, graphicalSessions, gvariantString, linuxDelivery, parseShowSession } from '../../../agent/notify/linux.js';
 import type { LogindSession } from '../../../agent/notify/linux.js';
 import { UserNotices } from '../../../agent/notify/user-notices.js';
 import { silentLogger } from '../../../src/shared/log.js';
@@ -91,6 +91,9 @@ describe('logind sessions (loginctl show-session output, loginctl(1) and org.fre
   });
   it('GVariant text quoting keeps quotes, backslashes and line breaks of the Japanese text', () => {
     expect(gvariantString('「A」"B"\\C\n次')).toBe('"「A」\\"B\\"\\\\C\\n次"');
+  });
+  it('markup characters of a program name are escaped for daemons that read markup', () => {
+    expect(escapeMarkup('「AT&T <beta>」')).toBe('「AT&amp;T &lt;beta&gt;」');
   });
 });
 
