@@ -13,7 +13,7 @@
 
 .EXAMPLE
   powershell -NoProfile -ExecutionPolicy Bypass -File install.ps1 `
-    -Collector wss://collector.example.lg.jp:8470/agent -Token mmr1.… -CaPin AB:CD:… -Segment lgwan
+    -Collector wss://collector.example.lg.jp:8470/agent -TokenFile C:\Deploy\token.txt -CaPin AB:CD:… -Segment lgwan
 
 .EXAMPLE
   powershell -NoProfile -ExecutionPolicy Bypass -File install.ps1 -Uninstall
@@ -22,6 +22,8 @@
 param(
   [Parameter(ParameterSetName = 'Install')] [string] $Collector = '',
   [Parameter(ParameterSetName = 'Install')] [string] $Token = '',
+  # A file holding the token (first line): keeps it out of PowerShell transcripts and RMM job logs.
+  [Parameter(ParameterSetName = 'Install')] [string] $TokenFile = '',
   [Parameter(ParameterSetName = 'Install')] [string] $CaPin = '',
   [Parameter(ParameterSetName = 'Install')] [ValidateSet('', 'mynumber', 'lgwan', 'internet')] [string] $Segment = '',
   # The MSI; default: the newest mamori-agent-*-x64.msi next to this script.
@@ -48,16 +50,26 @@ function Invoke-Msiexec([string[]] $Arguments) {
 if ($Uninstall) {
   # The product is found by its registered name; the MSI's own uninstall stops the service and
   # tells the collector ("uninstalling") before the files go. C:\ProgramData\mamori is kept.
-  $entry = Get-ChildItem 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' |
-    Get-ItemProperty | Where-Object { $_.DisplayName -eq 'mamori agent' } | Select-Object -First 1
-  if (-not $entry) { Write-Output 'mamori agent is not installed / インストールされていません'; exit 0 }
-  $code = Invoke-Msiexec @('/x', $entry.PSChildName, '/qn', '/norestart', '/l*v', "`"$log`"")
-  Write-Output "msiexec /x: exit $code (log: $log)"
-  exit $code
+  # Every entry is removed: MSIs built before same-version upgrades were allowed could leave
+  # two "mamori agent" products side by side.
+  $entries = @(Get-ChildItem 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' |
+    Get-ItemProperty | Where-Object { $_.DisplayName -eq 'mamori agent' })
+  if ($entries.Count -eq 0) { Write-Output 'mamori agent is not installed / インストールされていません'; exit 0 }
+  $worst = 0
+  foreach ($entry in $entries) {
+    $code = Invoke-Msiexec @('/x', $entry.PSChildName, '/qn', '/norestart', '/l*v', "`"$log`"")
+    Write-Output "msiexec /x $($entry.PSChildName) ($($entry.DisplayVersion)): exit $code (log: $log)"
+    if ($code -ne 0 -and $code -ne 3010) { $worst = $code } elseif ($code -eq 3010 -and $worst -eq 0) { $worst = 3010 }
+  }
+  exit $worst
 }
 
 if (-not $Msi) {
-  $Msi = Get-ChildItem -Path $PSScriptRoot -Filter 'mamori-agent-*-x64.msi' | Sort-Object Name | Select-Object -Last 1 -ExpandProperty FullName
+  # Newest by version, not by name: "0.10.0" sorts before "0.9.0" as text.
+  $Msi = Get-ChildItem -Path $PSScriptRoot -Filter 'mamori-agent-*-x64.msi' |
+    Where-Object { $_.Name -match '^mamori-agent-(\d+(\.\d+){1,3})-x64\.msi$' } |
+    Sort-Object { [version]($_.Name -replace '^mamori-agent-(.+)-x64\.msi$', '$1') } |
+    Select-Object -Last 1 -ExpandProperty FullName
 }
 if (-not $Msi -or -not (Test-Path -LiteralPath $Msi)) {
   Write-Error 'MSI not found (give -Msi PATH) / MSI が見つかりません'
@@ -68,6 +80,10 @@ if ($Collector -and -not $Collector.StartsWith('wss://')) {
   exit 1
 }
 
+if ($TokenFile) {
+  if ($Token) { Write-Error 'give -Token or -TokenFile, not both / どちらか一方を指定してください'; exit 1 }
+  $Token = (Get-Content -LiteralPath $TokenFile -TotalCount 1).Trim()
+}
 $arguments = @('/i', "`"$((Resolve-Path -LiteralPath $Msi).Path)`"", '/qn', '/norestart', '/l*v', "`"$log`"")
 # Empty values are left out: an upgrade without settings keeps C:\ProgramData\mamori\agent.yml.
 foreach ($pair in @(@('COLLECTOR', $Collector), @('TOKEN', $Token), @('CA_PIN', $CaPin), @('SEGMENT', $Segment))) {

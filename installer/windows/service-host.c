@@ -11,6 +11,9 @@
  *   mamori-service.exe [--console-log FILE] -- ARGS…
  * starts  "<dir>\node.exe" "<dir>\mamori-agent.mjs" ARGS…  with ARGS passed on verbatim.
  *
+ *   mamori-service.exe --quote-service-path
+ * (run once by the MSI after InstallServices) puts the service's executable path in quotes.
+ *
  * Behaviour:
  *  - the agent gets MAMORI_SERVICE_HOST=1 and a pipe as standard input; to stop it (service
  *    stop, system shutdown) the host closes that pipe, which the agent treats like SIGTERM
@@ -87,6 +90,42 @@ static void set_failure_actions(void) {
 		CloseServiceHandle(svc);
 	}
 	CloseServiceHandle(scm);
+}
+
+/*
+ * --quote-service-path: Windows Installer's ServiceInstall writes the image path as
+ * "<file path> <arguments>" without quotes (wine: dlls/msi/action.c, ITERATE_InstallService),
+ * and an unquoted path with spaces ("C:\Program Files\mamori\…") lets a C:\Program.exe start
+ * as LocalSystem (unquoted service path, CWE-428). Rewrites it with our own path in quotes via
+ * ChangeServiceConfigW, which updates both the SCM database and the registry. 0 = quoted.
+ */
+static int quote_service_path(void) {
+	int rc = 1;
+	SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+	if (!scm) return rc;
+	SC_HANDLE svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG);
+	if (svc) {
+		DWORD needed = 0;
+		QueryServiceConfigW(svc, NULL, 0, &needed);
+		QUERY_SERVICE_CONFIGW *config = needed ? HeapAlloc(GetProcessHeap(), 0, needed) : NULL;
+		wchar_t self[MAX_PATH];
+		DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH);
+		if (config && QueryServiceConfigW(svc, config, needed, &needed) && n > 0 && n < MAX_PATH) {
+			const wchar_t *path = config->lpBinaryPathName;
+			if (path[0] == L'"') {
+				rc = 0; /* already quoted (as Windows Installer may do itself) */
+			} else if (_wcsnicmp(path, self, n) == 0 && (path[n] == L' ' || path[n] == L'\0')) {
+				static wchar_t quoted[CMD_MAX];
+				if (_snwprintf(quoted, CMD_MAX - 1, L"\"%ls\"%ls", self, path + n) > 0 &&
+				    ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, quoted, NULL, NULL, NULL, NULL, NULL, NULL))
+					rc = 0;
+			}
+		}
+		if (config) HeapFree(GetProcessHeap(), 0, config);
+		CloseServiceHandle(svc);
+	}
+	CloseServiceHandle(scm);
+	return rc;
 }
 
 /* The part of our own command line after " -- ", passed to node verbatim (no re-quoting). */
@@ -230,7 +269,8 @@ static BOOL WINAPI console_ctrl(DWORD type) {
 	return TRUE;
 }
 
-int wmain(void) {
+int wmain(int argc, wchar_t **argv) {
+	if (argc == 2 && wcscmp(argv[1], L"--quote-service-path") == 0) return quote_service_path();
 	SERVICE_TABLE_ENTRYW table[] = {{SERVICE_NAME, service_main}, {NULL, NULL}};
 	if (StartServiceCtrlDispatcherW(table)) return 0;
 	if (GetLastError() != ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) return 1;

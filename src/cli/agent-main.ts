@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import { AGENT_VERSION } from '../../agent/agent.js';
-import { ensureStateDir, loadCollectorCa, loadIdentity } from '../../agent/identity.js';
+import { ensureStateDir, loadCollectorCa, loadIdentity, retireIdentity } from '../../agent/identity.js';
 import { loadYamlFile } from '../shared/catalogue/load.js';
 import { AgentConfig } from '../shared/config/agent.js';
 import { Segment } from '../shared/protocol/messages.js';
@@ -40,6 +40,8 @@ export interface InstallSettings {
   segment?: string;
   stateDir?: string;
   logDir?: string;
+  /** Enroll again with `token` (another collector or segment): the current identity is retired. */
+  reEnroll?: boolean;
 }
 
 /** The entry point was put together wrongly (a bug, not bad input). */
@@ -81,7 +83,14 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
     current = { ...(parse(currentText) as Record<string, unknown> | null) };
   }
   const collector = given(settings.collector);
-  const token = given(settings.token);
+  let token = given(settings.token);
+  const identityDir = given(settings.stateDir) ?? (typeof current.stateDir === 'string' ? current.stateDir : undefined);
+  if (settings.reEnroll && !token) throw new UsageError('--re-enroll needs a new enrollment token: --token-file FILE or --token-stdin');
+  if (token && !settings.reEnroll && identityDir && loadIdentity(identityDir)) {
+    // Already enrolled: the token would never be used, only left lying in the file.
+    process.stderr.write(`${identityDir}: 登録済みのためトークンは保存しません (別のコレクター・区分へ移すには --re-enroll) / already enrolled: the token is not stored (use --re-enroll to enroll again)\n`);
+    token = undefined;
+  }
   const caPin = given(settings.caPin);
   // The segment lives only in a comment (see the header below): kept when not given again.
   const segmentText = given(settings.segment) ?? (currentText ? SEGMENT_COMMENT.exec(currentText)?.[1] : undefined);
@@ -174,7 +183,8 @@ export function registerInstallCommands(program: Command): void {
     .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
     .option('--state <dir>', 'state directory to write into the file')
     .option('--log-dir <dir>', 'log directory to write into the file')
-    .action(async (o: { config: string; collector?: string; token?: string; tokenFile?: string; tokenStdin?: boolean; caPin?: string; segment?: string; state?: string; logDir?: string }) => {
+    .option('--re-enroll', 'enroll again with the new token at the next start (another collector or segment); the current identity is retired')
+    .action(async (o: { config: string; collector?: string; token?: string; tokenFile?: string; tokenStdin?: boolean; caPin?: string; segment?: string; state?: string; logDir?: string; reEnroll?: boolean }) => {
       const file = resolve(o.config);
       const token = await tokenFromOptions(o);
       // The folder of the configuration file is made owner-only: /etc/mamori on Linux,
@@ -182,7 +192,14 @@ export function registerInstallCommands(program: Command): void {
       // written into the file: they name paths of the installed system, which may be an image.
       const folder = dirname(file);
       ensureStateDir(folder);
-      writeAgentConfig(file, { collector: o.collector, token, caPin: o.caPin, segment: o.segment, stateDir: given(o.state), logDir: given(o.logDir) });
+      const text = writeAgentConfig(file, { collector: o.collector, token, caPin: o.caPin, segment: o.segment, stateDir: given(o.state), logDir: given(o.logDir), reEnroll: o.reEnroll });
+      if (o.reEnroll) {
+        const stateDir = AgentConfig.parse(parse(text)).stateDir;
+        const retired = stateDir ? retireIdentity(stateDir) : undefined;
+        // A new pin means a new collector CA: the stored one goes with the old identity.
+        if (retired && given(o.caPin) && existsSync(join(stateDir!, 'collector-ca.pem'))) renameSync(join(stateDir!, 'collector-ca.pem'), join(retired, 'collector-ca.pem'));
+        process.stdout.write(`${retired ? `previous identity kept in ${retired}; ` : ''}the agent enrolls with the new token at its next start (restart the service)\n`);
+      }
       if (process.platform === 'win32') await restrictWindowsDirectory(folder);
       process.stdout.write(`wrote ${file}\n`);
     });

@@ -4,7 +4,7 @@
  * standard input, and writing the same settings again leaves the file untouched.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,40 @@ describe('mamori agent configure', { timeout: 60_000 }, () => {
       expect(statSync(file).ino).toBe(written.ino); // not even replaced by an identical copy
     }
     expect(text).toMatch(/: mynumber$/m);
+  });
+
+  it('an enrolled agent does not store a token again; --re-enroll retires its identity and stores the new token', async () => {
+    const state = join(dir, 'enrolled-state');
+    const file = join(dir, 'enrolled', 'agent.yml');
+    const base = ['--config', file, '--state', state, '--collector', 'wss://old.example.lg.jp:8470/agent', '--ca-pin', PIN];
+    expect((await configure([...base, '--token-stdin'], TOKEN)).code).toBe(0);
+    // As the agent leaves things once enrolled (identity saved, token removed from the file).
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'identity.json'), JSON.stringify({ agentId: `ag_${'a'.repeat(24)}`, secret: 'b'.repeat(64), segment: 'lgwan', collectorUrl: 'wss://old.example.lg.jp:8470/agent', enrolledAt: '2026-12-01T00:00:00.000Z' }));
+    writeFileSync(join(state, 'collector-ca.pem'), 'old collector CA');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^enrollToken: .*\n/m, ''));
+
+    const again = await configure([...base, '--token-stdin'], TOKEN);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('already enrolled: the token is not stored');
+    expect(readFileSync(file, 'utf8')).not.toContain(TOKEN);
+
+    const newToken = `mmr1.fedcba9876543210.${'d'.repeat(64)}`;
+    const moved = await configure(['--config', file, '--collector', 'wss://new.example.lg.jp:8470/agent', '--ca-pin', 'd0'.repeat(32), '--segment', 'internet', '--token-stdin', '--re-enroll'], newToken);
+    expect(moved.code, moved.stderr).toBe(0);
+    const config = AgentConfig.parse(parse(readFileSync(file, 'utf8')));
+    expect(config).toMatchObject({ collector: 'wss://new.example.lg.jp:8470/agent', enrollToken: newToken, caFingerprint: Array(32).fill('D0').join(':') });
+    expect(readFileSync(file, 'utf8')).toMatch(/: internet$/m);
+    // The old identity and the old collector's CA are kept aside; the next start enrolls anew.
+    expect(existsSync(join(state, 'identity.json'))).toBe(false);
+    expect(existsSync(join(state, 'collector-ca.pem'))).toBe(false);
+    const [retired] = readdirSync(join(state, 'retired'));
+    expect(readFileSync(join(state, 'retired', retired!, 'collector-ca.pem'), 'utf8')).toBe('old collector CA');
+    expect(moved.stdout).toContain('enrolls with the new token at its next start');
+
+    const noToken = await configure(['--config', file, '--re-enroll']);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('--re-enroll needs a new enrollment token');
   });
 
   it.each([

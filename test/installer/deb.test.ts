@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { startCollector } from '../../src/collector/collector.js';
@@ -74,7 +75,7 @@ beforeAll(async () => {
   // A TLS collector like a real one: the agent pins its CA with the fingerprint given at install.
   const { material } = await initTls(join(work, 'collector'));
   collector = await startCollector({ dataDir: join(work, 'collector'), tls: material, log: createLogger({ component: 'collector', console: false }) });
-}, 300_000);
+}, 660_000);
 
 afterAll(async () => {
   await collector?.close();
@@ -89,7 +90,39 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(info.stdout).toMatch(new RegExp(`^ Version: ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
     expect(info.stdout).toMatch(/^ Architecture: amd64$/m);
     expect(info.stdout).toMatch(/^ Depends: .*libc6 \(>= 2\.28\)/m);
-    for (const script of ['postinst', 'prerm', 'postrm']) expect(info.stdout).toMatch(new RegExp(`\\s${script}\\s+#!/bin/sh`));
+    for (const script of ['preinst', 'postinst', 'prerm', 'postrm']) expect(info.stdout).toMatch(new RegExp(`\\s${script}\\s+#!/bin/sh`));
+    expect(info.stdout).toMatch(/^ Maintainer: .+ <[^@\s]+@[^@\s]+\.[a-z]+>$/m);
+    expect(info.stdout).not.toMatch(/^ Maintainer: .*@localhost/m);
+  });
+
+  it('follows the Debian packaging rules lintian checks: xz, ≤ 30 MB, stripped runtime, changelog, systemd through the helpers', async () => {
+    // Debian 12 has no lintian here; these are the tags it raised on the earlier package.
+    expect(statSync(DEB()).size).toBeLessThanOrEqual(30 * 1024 * 1024);
+    const members = await run('ar', ['t', DEB()]);
+    expect(members.stdout.split('\n')).toContain('data.tar.xz');
+    const x = mkdtempSync(join(tmpdir(), 'mamori-deb-x-'));
+    try {
+      expect((await run('dpkg-deb', ['-R', DEB(), x])).code).toBe(0);
+      // unstripped-binary-or-object: no symbol table left in the runtime
+      const sections = await run('readelf', ['-S', '-W', join(x, 'usr/lib/mamori-agent/node/bin/node')]);
+      expect(sections.code).toBe(0);
+      expect(sections.stdout).not.toMatch(/\.symtab/);
+      // debian-changelog-file-missing: policy 12.7, gzip-compressed
+      const changelog = gunzipSync(readFileSync(join(x, 'usr/share/doc/mamori-agent/changelog.gz'))).toString();
+      expect(changelog).toMatch(new RegExp(`^mamori-agent \\(${VERSION.replace(/\./g, '\\.')}\\) stable; urgency=medium$`, 'm'));
+      expect(changelog).toMatch(/^ -- .+ <.+>  [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/m);
+      // maintainer-script-calls-systemctl: only daemon-reload, the rest through deb-systemd-helper/-invoke
+      for (const script of ['preinst', 'postinst', 'prerm', 'postrm']) {
+        const text = readFileSync(join(x, 'DEBIAN', script), 'utf8');
+        const calls = text.split('\n').filter((l) => /^\s*[^#\s].*\bsystemctl\b/.test(l));
+        expect(calls.filter((l) => !/systemctl --system daemon-reload/.test(l)), script).toEqual([]);
+      }
+      const postinst = readFileSync(join(x, 'DEBIAN/postinst'), 'utf8');
+      // Enabled only where it was enabled before (first install): an administrator's disable survives upgrades.
+      expect(postinst).toMatch(/if deb-systemd-helper --quiet was-enabled mamori-agent\.service; then\n\s+deb-systemd-helper enable/);
+    } finally {
+      rmSync(x, { recursive: true, force: true });
+    }
   });
 
   it('ships the bundle, config/, a Node runtime and the unit, and nothing of the collector', async () => {

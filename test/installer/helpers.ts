@@ -32,7 +32,8 @@ export async function run(cmd: string, args: string[], opts: { env?: NodeJS.Proc
 /** Build the given targets of `npm run package` into a fresh temporary directory. */
 export async function buildPackages(targets: string[]): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'mamori-pkg-'));
-  const r = await run(process.execPath, [join(REPO, 'scripts/package.mjs'), ...targets, '--out', out], { cwd: REPO, timeoutMs: 240_000 });
+  // xz-compressing the ~100 MB runtime takes minutes on a loaded 2-core machine.
+  const r = await run(process.execPath, [join(REPO, 'scripts/package.mjs'), ...targets, '--out', out], { cwd: REPO, timeoutMs: 600_000 });
   if (r.code !== 0) throw new Error(`package.mjs ${targets.join(' ')} failed: ${r.stderr}${r.stdout}`);
   return out;
 }

@@ -118,6 +118,34 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
     expect(notify.Target).toContain('agent notify-uninstall');
   });
 
+  it('a rebuilt MSI of the same version upgrades the installed one (one product), an older one is refused', async () => {
+    const rows = await table('Upgrade');
+    const upgrade = rows.find((r) => r.ActionProperty === 'WIX_UPGRADE_DETECTED')!;
+    const downgrade = rows.find((r) => r.ActionProperty === 'WIX_DOWNGRADE_DETECTED')!;
+    // msidbUpgradeAttributesVersionMaxInclusive = 0x200, VersionMinInclusive = 0x100, OnlyDetect = 2 (Upgrade table, Microsoft Learn)
+    expect(upgrade).toMatchObject({ VersionMin: '', VersionMax: VERSION });
+    expect(Number(upgrade.Attributes) & 0x200).toBe(0x200);
+    expect(Number(upgrade.Attributes) & 2).toBe(0);
+    expect(downgrade).toMatchObject({ VersionMin: VERSION, VersionMax: '' });
+    expect(Number(downgrade.Attributes) & 0x100).toBe(0);
+    expect(upgrade.UpgradeCode).toBe(Object.fromEntries((await table('Property')).map((r) => [r.Property, r.Value])).UpgradeCode);
+  });
+
+  it('puts the service executable path in quotes after creating the service, before starting it', async () => {
+    const action = (await table('CustomAction')).find((a) => a.Action === 'QuoteServicePath')!;
+    const type = Number(action.Type);
+    expect(type & 0x3f).toBe(18); // exe from an installed file
+    expect(action.Source).toBe('ServiceHostExe');
+    expect(action.Target).toBe('--quote-service-path');
+    expect(type & 0x400).toBe(0x400); // deferred
+    expect(type & 0x800).toBe(0x800); // as LocalSystem
+    expect(type & 0x40).toBe(0); // its failure fails the install
+    const seq = Object.fromEntries((await table('InstallExecuteSequence')).map((r) => [r.Action, { n: Number(r.Sequence), condition: r.Condition }]));
+    expect(seq.QuoteServicePath!.n).toBeGreaterThan(seq.InstallServices!.n);
+    expect(seq.QuoteServicePath!.n).toBeLessThan(seq.StartServices!.n);
+    expect(seq.QuoteServicePath!.condition).toBe('NOT REMOVE~="ALL"');
+  });
+
   it('writes the configuration after the files and before the service starts; notifies after the stop', async () => {
     const seq = Object.fromEntries((await table('InstallExecuteSequence')).map((r) => [r.Action, { n: Number(r.Sequence), condition: r.Condition }]));
     expect(seq.WriteAgentConfig!.n).toBeGreaterThan(seq.InstallFiles!.n);

@@ -52,10 +52,13 @@ describe.skipIf(skip)('mamori-agent .rpm', { timeout: 60_000 }, () => {
     // A first install without settings is refused in %pre, before rpm writes a file.
     expect(r.stdout).toMatch(/preinstall scriptlet[^\n]*\n\[ "\$1" = 1 \] && set -- install \|\| set -- upgrade\n/);
     expect(r.stdout).toContain('MAMORI_CA_PIN がありません');
-    expect(r.stdout).toMatch(/postinstall scriptlet[^\n]*\nset -- configure\n/);
+    expect(r.stdout).toMatch(/postinstall scriptlet[^\n]*\n\[ "\$1" = 1 \] && set -- configure \|\| set -- configure upgrade\n/);
+    // systemd on RHEL (no deb-systemd-helper): enabled on the first install only, restarted on upgrade.
+    expect(r.stdout).toContain('[ -n "$OLD_VERSION" ] || systemctl enable mamori-agent.service');
     // Only a removal ($1 = 0) runs prerm/postrm: on an upgrade the new %post already restarted the service.
-    expect(r.stdout).toMatch(/preuninstall scriptlet[^\n]*\n\[ "\$1" = 0 \] \|\| exit 0\nset -- remove\n/);
-    expect(r.stdout).toMatch(/postuninstall scriptlet[^\n]*\n\[ "\$1" = 0 \] \|\| exit 0\nset -- remove\n/);
+    expect(r.stdout).toMatch(/preuninstall scriptlet[^\n]*\n\[ "\$1" = 0 \] \|\| exit 0\n\[ ! -d \/run\/systemd\/system \] \|\| systemctl stop mamori-agent.service >\/dev\/null 2>&1 \|\| true\nset -- remove\n/);
+    // rpm -e removes state, token and key as dpkg --purge does.
+    expect(r.stdout).toMatch(/postuninstall scriptlet[^\n]*\n\[ "\$1" = 0 \] \|\| exit 0\n.*daemon-reload.*\nset -- purge\n/);
     expect(r.stdout).toContain('agent configure');
     expect(r.stdout).toContain('agent notify-uninstall');
   });

@@ -94,10 +94,15 @@ describe.skipIf(skipReal(TOOLS, PACKAGES))('mamori-agent .msi under wine', { tim
     expect(r.code, r.out).toBe(0);
     for (const f of ['mamori-service.exe', 'node.exe', 'mamori-agent.mjs', 'config/sources.yml']) expect(existsSync(join(prefix, 'drive_c/Program Files/mamori', f)), f).toBe(true);
     const config = AgentConfig.parse(parse(readFileSync(join(programData(), 'agent.yml'), 'utf8')));
-    expect(config).toMatchObject({ collector: collector.agentUrl, enrollToken: token, stateDir: 'C:\\ProgramData\\mamori' });
+    expect(config).toMatchObject({ collector: collector.agentUrl, stateDir: 'C:\\ProgramData\\mamori' });
+    // The service runs from a quoted path (an unquoted "C:\Program Files\…" would let C:\Program.exe run as SYSTEM).
+    const imagePath = await wine(['reg', 'query', 'HKLM\\System\\CurrentControlSet\\Services\\mamori-agent', '/v', 'ImagePath']);
+    expect(imagePath.out).toMatch(/ImagePath\s+REG_(EXPAND_)?SZ\s+"C:\\Program Files\\mamori\\mamori-service\.exe" --console-log /);
 
     const identity = await waitFor('identity.json written by the service', () => (existsSync(join(programData(), 'identity.json')) ? (JSON.parse(readFileSync(join(programData(), 'identity.json'), 'utf8')) as { agentId: string; segment: string }) : undefined), 90_000);
     expect(identity.segment).toBe('internet');
+    // Enrolled: the token is no longer in agent.yml.
+    await waitFor('the token removed from agent.yml', () => (readFileSync(join(programData(), 'agent.yml'), 'utf8').includes(token) ? undefined : true), 60_000);
     await waitFor('the started notice of the Windows agent', async () => ((await collector.store.listEvents(identity.agentId, 0, 1000)).some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'started') ? true : undefined), 60_000);
     const record = await collector.store.getAgent(identity.agentId);
     expect(record?.os.platform).toBe('windows');
