@@ -75,6 +75,8 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.os-patches': 'inventory',
       'win.os-patches.wua': 'wua',
       'win.beyond': 'inventory',
+      'win.sign-in': 'inventory',
+      'win.admin-rights': 'inventory',
     });
   });
 });
