@@ -45,15 +45,24 @@ export function gvariantString(text: string): string {
 }
 
 /**
+ * A daemon that announces "body-markup" reads the body as markup (Desktop Notifications
+ * Specification 1.2, "Markup"): a program name such as "A&B" must reach it escaped.
+ */
+export function escapeMarkup(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const BUS_ARGS = ['--session', '--dest', 'org.freedesktop.Notifications', '--object-path', '/org/freedesktop/Notifications'];
+
+/**
  * gdbus arguments of Notify(app_name, replaces_id, app_icon, summary, body, actions, hints,
  * expire_timeout). Timeout 0 = stays until the user closes it; urgency 1 (normal): critical
  * notices may be drawn over full-screen programs, which the notice must not disturb.
  */
-export function notifyArgs(notice: ComposedNotice): string[] {
+export function notifyArgs(notice: ComposedNotice, bodyMarkup: boolean): string[] {
   return [
-    'call', '--session', '--dest', 'org.freedesktop.Notifications', '--object-path', '/org/freedesktop/Notifications',
-    '--method', 'org.freedesktop.Notifications.Notify',
-    gvariantString('mamori'), '0', gvariantString('dialog-warning'), gvariantString(notice.summary), gvariantString(notice.body),
+    'call', ...BUS_ARGS, '--method', 'org.freedesktop.Notifications.Notify',
+    gvariantString('mamori'), '0', gvariantString('dialog-warning'), gvariantString(notice.summary), gvariantString(bodyMarkup ? escapeMarkup(notice.body) : notice.body),
     '[]', '{"urgency": <byte 1>, "desktop-entry": <"mamori">}', '0',
   ];
 }
@@ -101,7 +110,10 @@ export function linuxDelivery(o: LinuxDeliveryOptions = {}): NoticeDelivery {
         // Sent as the user: a session bus accepts only its owner. The runtime directory's group is the user's primary group.
         const gid = statSync(dir).gid;
         const env = { PATH: '/usr/bin:/bin', DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus}`, XDG_RUNTIME_DIR: dir, LANG: 'C.UTF-8' };
-        const r = await exec('/usr/bin/setpriv', [`--reuid=${s.uid}`, `--regid=${gid}`, '--clear-groups', '--', '/usr/bin/gdbus', ...notifyArgs(notice)], env);
+        const asUser = [`--reuid=${s.uid}`, `--regid=${gid}`, '--clear-groups', '--', '/usr/bin/gdbus'];
+        // GetCapabilities answers "(['actions', 'body', 'body-markup', …],)".
+        const caps = await exec('/usr/bin/setpriv', [...asUser, 'call', ...BUS_ARGS, '--method', 'org.freedesktop.Notifications.GetCapabilities'], env);
+        const r = await exec('/usr/bin/setpriv', [...asUser, ...notifyArgs(notice, caps.stdout.includes("'body-markup'"))], env);
         // gdbus prints the reply as GVariant text: "(uint32 7,)".
         const id = /\(uint32 (\d+),\)/.exec(r.stdout)?.[1];
         results.push(r.ok && id ? { session: s.id, user: s.user, ok: true, notificationId: Number(id) } : { session: s.id, user: s.user, ok: false, reason: (r.stderr || r.stdout).trim().slice(0, 300) });

@@ -15,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditAnchor } from '../../src/collector/console/audit.js';
+import { consoleOf } from '../../src/collector/console/plugin.js';
 import { adminClient, seedAgent, seedEvents, startTestCollector, usbViolation, waitUntil } from './helpers.js';
 import type { Client, TestCollector } from './helpers.js';
 
@@ -266,8 +268,11 @@ describe('forwarders', () => {
       const r2 = new Receiver(port);
       r2.secret = hook.secret;
       await r2.start();
-      await waitUntil(async () => r2.ids.size === 5, 30_000, 'the 5 violations after the restart');
-      expect([...r2.ids].sort()).toEqual([1, 2, 3, 4, 5].map((n) => `${pc}:${n}`));
+      // The violations, and the audit checkpoint the first collector took as it stopped.
+      const violationIds = () => [...r2.bodies.values()].filter((b) => b.type !== 'audit.checkpoint').map((b) => b.id as string);
+      await waitUntil(async () => violationIds().length === 5, 30_000, 'the 5 violations after the restart');
+      expect(violationIds().sort()).toEqual([1, 2, 3, 4, 5].map((n) => `${pc}:${n}`));
+      await waitUntil(async () => [...r2.bodies.values()].some((b) => b.type === 'audit.checkpoint'), 20_000, 'the checkpoint taken at the stop');
       await r2.stop();
     } finally {
       await c2.close();
@@ -346,5 +351,30 @@ describe('forwarders', () => {
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'webhook', target: 'file:///etc/passwd' })).status).toBe(400);
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'webhook', target: 'https://siem.example.lg.jp/', secret: 'short' })).status).toBe(400);
     expect((await admin.request('POST', '/api/v1/forwarders', { kind: 'syslog-tls', target: 'siem.example.lg.jp:6514', caPem: 'not a pem' })).status).toBe(400);
+  });
+
+  it('sends every audit log checkpoint to every forwarder whatever its minimum severity, MACed with the key outside the database', async () => {
+    const rx = new Receiver();
+    await rx.start();
+    const hook = await addWebhook(admin, rx.url, { minSeverity: 'critical' });
+    rx.secret = hook.secret;
+    const syslog = await admin.request('POST', '/api/v1/forwarders', { kind: 'syslog-tcp', target: `127.0.0.1:${(tcp.address() as AddressInfo).port}`, minSeverity: 'critical' });
+    expect(syslog.status).toBe(200);
+    // An audited action, then the housekeeping round that takes the checkpoint.
+    expect((await admin.request('POST', '/api/v1/users', { username: 'audit.cp', role: 'auditor' })).status).toBe(200);
+    await consoleOf(t.collector.app).housekeeping();
+    const head = (await t.collector.store.sql.get<{ seq: number; hash: string }>('SELECT seq, hash FROM console_audit ORDER BY seq DESC LIMIT 1'))!;
+    const sent = await waitUntil<any>(async () => [...rx.bodies.values()].find((b) => b.type === 'audit.checkpoint' && b.checkpoint.seq >= Number(head.seq)), 20_000, 'the checkpoint at the webhook');
+    expect(sent.checkpoint).toMatchObject({ seq: Number(head.seq), hash: head.hash, count: Number(head.seq) });
+    // A receiver holding the key can tell it is genuine; one changed value and it is not.
+    const anchor = AuditAnchor.of(t.collector.dataDir);
+    expect(anchor.genuine(sent.checkpoint)).toBe(true);
+    expect(anchor.genuine({ ...sent.checkpoint, count: sent.checkpoint.count - 1 })).toBe(false);
+    const line = await waitUntil<string>(async () => tcpGot.find((m) => m.includes(`audit-hash="${head.hash}"`)), 20_000, 'the checkpoint over syslog');
+    expect(line).toContain(`audit-mac="${sent.checkpoint.mac}"`);
+    expect(line).toMatch(/^<134>1 /); // local0.info
+    await admin.request('DELETE', `/api/v1/forwarders/${hook.id}`);
+    await admin.request('DELETE', `/api/v1/forwarders/${syslog.json.forwarder.id}`);
+    await rx.stop();
   });
 });

@@ -22,11 +22,28 @@ export interface SubjectDetails {
   program: string;
 }
 
-/** One violation opened or closed, as forwarded. */
+/** The `agent.notice` a collector logs for forwarders when it takes an audit log checkpoint. */
+export const AUDIT_CHECKPOINT_NOTICE = 'audit.checkpoint';
+
+/** The head of the console audit log at one moment, MACed with the key outside the database (src/collector/console/audit.ts). */
+export interface ForwardedCheckpoint {
+  seq: number;
+  hash: string;
+  count: number;
+  at: string;
+  mac: string;
+}
+
+/**
+ * One violation opened or closed, as forwarded — or an audit log checkpoint
+ * (`audit.checkpoint`, with `checkpoint` set), which every forwarder sends whatever its
+ * minimum severity, so a copy of the chain's head lives outside the collector.
+ */
 export interface ForwardedViolation {
   /** Stable id for de-duplication: the same event always has the same id, also when re-sent. */
   id: string;
-  type: 'violation.opened' | 'violation.closed';
+  type: 'violation.opened' | 'violation.closed' | 'audit.checkpoint';
+  checkpoint?: ForwardedCheckpoint;
   agentId: string;
   hostname: string;
   department: string;
@@ -105,7 +122,7 @@ const sdValue = (v: string): string => v.replace(/[\\"\]]/g, (c) => `\\${c}`);
  * same with other receivers). No field of the message starts with a BOM.
  */
 export function syslogMessage(v: ForwardedViolation): string {
-  const pri = FACILITY * 8 + (v.type === 'violation.closed' ? 6 : SYSLOG_SEVERITY[v.severity]);
+  const pri = FACILITY * 8 + (v.type === 'violation.opened' ? SYSLOG_SEVERITY[v.severity] : 6);
   const params: [string, string][] = [
     ['id', v.id],
     ['agent', v.agentId],
@@ -122,10 +139,11 @@ export function syslogMessage(v: ForwardedViolation): string {
     ['program', v.details.program],
     ['clauses', v.clauses.map((c) => `${c.source}:${c.ref}`).join(' ')],
     ['received', v.receivedAt],
+    ...(v.checkpoint ? ([['audit-seq', String(v.checkpoint.seq)], ['audit-hash', v.checkpoint.hash], ['audit-count', String(v.checkpoint.count)], ['audit-at', v.checkpoint.at], ['audit-mac', v.checkpoint.mac]] as [string, string][]) : []),
   ];
   const sd = `[${SD_ID} ${params.map(([k, val]) => `${k}="${sdValue(val)}"`).join(' ')}]`;
-  const what = v.type === 'violation.opened' ? '違反' : '解消';
-  const msg = `${what} ${v.title.ja}: ${v.message.ja} 理由: ${v.reason}`;
+  const what = v.type === 'violation.opened' ? '違反' : v.type === 'violation.closed' ? '解消' : '記録';
+  const msg = v.checkpoint ? `${what} ${v.title.ja}: ${v.message.ja}` : `${what} ${v.title.ja}: ${v.message.ja} 理由: ${v.reason}`;
   return `<${pri}>1 ${v.at} ${headerField(v.hostname, 255)} mamori - ${headerField(v.type, 32)} ${sd} ${msg}`;
 }
 

@@ -118,7 +118,8 @@ export class ForwarderRunner {
     const rendered: { item: ForwardItem; v: ForwardedViolation | undefined }[] = [];
     for (const item of items) {
       const v = await this.deps.render(item);
-      rendered.push({ item, v: SEVERITY_RANK[v.severity] <= SEVERITY_RANK[this.config.minSeverity] ? v : undefined });
+      // Audit checkpoints go to every forwarder: the chain's head must exist outside the collector.
+      rendered.push({ item, v: v.type === 'audit.checkpoint' || SEVERITY_RANK[v.severity] <= SEVERITY_RANK[this.config.minSeverity] ? v : undefined });
     }
     const toSend = rendered.filter((r) => r.v).map((r) => r.v!);
     try {

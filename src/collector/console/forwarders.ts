@@ -18,10 +18,10 @@ import { tlsDir } from '../../shared/tls/material.js';
 import type { ForwardItem } from '../store/forwarding.js';
 import type { CollectorBus } from '../bus.js';
 import type { Store } from '../store/store.js';
-import { closeBehind, openBehind } from './forward-behind.js';
+import { COLLECTOR_AGENT_ID, COLLECTOR_HOSTNAME, closeBehind, openBehind } from './forward-behind.js';
 import { badRequest, notFound } from './errors.js';
-import type { ForwardedViolation } from './forward-format.js';
-import { subjectDetails } from './forward-format.js';
+import type { ForwardedCheckpoint, ForwardedViolation } from './forward-format.js';
+import { AUDIT_CHECKPOINT_NOTICE, subjectDetails } from './forward-format.js';
 import type { RunnerTimings } from './forward-runner.js';
 import { ForwarderRunner, RUNNER_DEFAULTS } from './forward-runner.js';
 import type { Sink } from './forward-sinks.js';
@@ -293,6 +293,13 @@ export class Forwarders {
     await Promise.all(runners.map((r) => r.stop()));
   }
 
+  /** Log an audit log checkpoint for every forwarder to deliver durably (syslog, webhook). */
+  async recordCheckpoint(c: ForwardedCheckpoint): Promise<void> {
+    const now = new Date().toISOString();
+    await this.deps.store.appendCollectorEvent({ agentId: COLLECTOR_AGENT_ID, hostname: COLLECTOR_HOSTNAME, event: { seq: 0, at: c.at, kind: 'agent.notice', notice: AUDIT_CHECKPOINT_NOTICE, detail: { ...c } }, receivedAt: now });
+    this.wake();
+  }
+
   /** The forwarded record of a stored violation event, completed from the violation as stored (for a close: its severity, title, facts). */
   async render(item: ForwardItem): Promise<ForwardedViolation> {
     const e = item.event;
@@ -301,6 +308,24 @@ export class Forwarders {
     if (e.kind === 'violation.opened') {
       const v = e.violation;
       return { ...base, type: e.kind, ruleId: v.ruleId, checkId: v.checkId, subject: v.subject, details: subjectDetails(v.facts, v.subject), severity: v.severity, title: v.title, message: v.message, reason: v.reason, user: v.user ?? '', clauses: v.clauses };
+    }
+    if (e.kind === 'agent.notice' && e.notice === AUDIT_CHECKPOINT_NOTICE) {
+      const c = e.detail as unknown as ForwardedCheckpoint;
+      return {
+        ...base,
+        type: 'audit.checkpoint',
+        checkpoint: { seq: c.seq, hash: c.hash, count: c.count, at: c.at, mac: c.mac },
+        ruleId: '',
+        checkId: '',
+        subject: `audit:${c.seq}`,
+        details: { model: '', label: '', serial: '', program: '' },
+        severity: 'info',
+        title: { ja: '操作記録のチェックポイント', en: 'Audit log checkpoint' },
+        message: { ja: `操作記録 ${c.count} 件、最新 ${c.seq} 番のハッシュ ${c.hash}`, en: `audit log of ${c.count} rows, head ${c.seq} hash ${c.hash}` },
+        reason: '',
+        user: '',
+        clauses: [],
+      };
     }
     if (e.kind !== 'violation.closed') throw new Error(`not a violation event: ${e.kind}`);
     const stored = (await this.deps.store.listViolations({ agentId: item.agentId, ruleId: e.ruleId })).find((v) => v.subject === e.subject);

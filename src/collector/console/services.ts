@@ -215,7 +215,10 @@ export class ConsoleServices {
   /** Anchor the audit chain's head outside the database: the checkpoint file, and the collector log. */
   private async auditCheckpoint(): Promise<void> {
     const c = await this.audit.checkpoint();
-    if (c) this.ctx.log.info('audit log checkpoint', { auditCheckpoint: c });
+    if (!c) return;
+    this.ctx.log.info('audit log checkpoint', { auditCheckpoint: c });
+    // And to the SIEM: a rewrite or truncation of the database cannot reach that copy.
+    await this.forwarders.recordCheckpoint(c);
   }
 
   /** The stream message for a stored event (also what the forwarders send). */
