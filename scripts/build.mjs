@@ -2,15 +2,24 @@
 // npm dependencies from node_modules at run time, and dist/test/*.mjs: the small programs
 // the end-to-end tests run as separate processes (test/helpers/procs/*.ts). The installers
 // (installer/) make self-contained bundles of their own from the same entry points.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
 
 // Code splitting: the command groups are separate chunks loaded on demand (src/cli/main.ts).
-// Chunks are named by content hash: remove the previous build's so none is left behind.
-rmSync('dist/chunks', { recursive: true, force: true });
-await build({ ...common, entryPoints: { mamori: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } });
+const cli = await build({ ...common, entryPoints: { mamori: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' }, metafile: true });
+
+// Chunks are named by content hash, so every change leaves the previous build's behind. Remove
+// those, but only once they are old enough that no process started from the previous build
+// (a test's agent or collector) can still load one of them lazily.
+const current = new Set(Object.keys(cli.metafile.outputs).map((f) => resolve(f)));
+const staleAfterMs = 30 * 60_000;
+for (const name of readdirSync('dist/chunks')) {
+  const file = resolve(join('dist/chunks', name));
+  if (!current.has(file) && Date.now() - statSync(file).mtimeMs > staleAfterMs) rmSync(file, { force: true });
+}
 
 const procs = readdirSync('test/helpers/procs').filter((f) => f.endsWith('.ts'));
 if (procs.length > 0) {
