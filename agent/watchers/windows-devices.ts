@@ -72,8 +72,10 @@ export interface DeviceEvent {
 /** A line of the watch script: what it says about itself, or a device change. */
 export type WatchLine = { kind: 'ready' | 'heartbeat' } | { kind: 'error'; message: string } | { kind: 'device'; event: DeviceEvent | null };
 
-/** Parse one line of the watch script; undefined for lines that are not ours (noise, partial writes). */
-export function parseWatchLine(line: string): WatchLine | undefined {
+type EventLineData = z.infer<typeof EventLine>;
+
+/** The watch script's JSON line, or undefined for lines that are not ours (noise, partial writes). */
+function readEventLine(line: string): EventLineData | undefined {
   const text = line.replace(/^\uFEFF/, '').trim();
   if (!text.startsWith('{')) return undefined;
   let raw: unknown;
@@ -83,30 +85,11 @@ export function parseWatchLine(line: string): WatchLine | undefined {
     return undefined;
   }
   const parsed = EventLine.safeParse(raw);
-  if (!parsed.success) return undefined;
-  const e = parsed.data;
-  if (e.kind === 'ready' || e.kind === 'heartbeat') return { kind: e.kind };
-  if (e.kind === 'error') return { kind: 'error', message: e.message };
-  return { kind: 'device', event: parseDeviceEventLine(text) ?? null };
+  return parsed.success ? parsed.data : undefined;
 }
 
-/**
- * Parse one line of the watch script. Returns the event to act on, null for lines that are
- * valid but not a device change (ready, heartbeat, error, volume "configuration
- * changed"/"docking"), and undefined for lines that are not ours (noise, partial writes).
- */
-export function parseDeviceEventLine(line: string): DeviceEvent | null | undefined {
-  const text = line.replace(/^\uFEFF/, '').trim();
-  if (!text.startsWith('{')) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = EventLine.safeParse(raw);
-  if (!parsed.success) return undefined;
-  const e = parsed.data;
+/** The device change a line reports; null for a line that is valid but not one. */
+function deviceEventOf(e: EventLineData): DeviceEvent | null {
   if (e.kind === 'ready' || e.kind === 'heartbeat' || e.kind === 'error') return null;
   if (e.kind === 'mamori.volume') {
     // Win32_VolumeChangeEvent.EventType: 1 configuration changed, 2 arrival, 3 removal, 4 docking.
@@ -115,6 +98,25 @@ export function parseDeviceEventLine(line: string): DeviceEvent | null | undefin
     return null;
   }
   return { reason: `${e.kind === 'mamori.disk-added' ? 'disk added' : 'disk removed'}: ${e.pnpDeviceId ?? 'unknown device'}` };
+}
+
+/** Parse one line of the watch script; undefined for lines that are not ours (noise, partial writes). */
+export function parseWatchLine(line: string): WatchLine | undefined {
+  const e = readEventLine(line);
+  if (!e) return undefined;
+  if (e.kind === 'ready' || e.kind === 'heartbeat') return { kind: e.kind };
+  if (e.kind === 'error') return { kind: 'error', message: e.message };
+  return { kind: 'device', event: deviceEventOf(e) };
+}
+
+/**
+ * Parse one line of the watch script. Returns the event to act on, null for lines that are
+ * valid but not a device change (ready, heartbeat, error, volume "configuration
+ * changed"/"docking"), and undefined for lines that are not ours (noise, partial writes).
+ */
+export function parseDeviceEventLine(line: string): DeviceEvent | null | undefined {
+  const e = readEventLine(line);
+  return e ? deviceEventOf(e) : undefined;
 }
 
 export interface WindowsDeviceWatcherOptions {

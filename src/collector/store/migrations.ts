@@ -16,6 +16,16 @@ export interface Migration {
   postgres: string;
 }
 
+/** The same text on both stores (TEXT columns only). */
+const CLUSTER_IDENTITY_SQL = `
+  CREATE TABLE cluster_identity (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+  );
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 202611230001,
@@ -262,22 +272,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'identity of the collector cluster (CA and policy key fingerprints)',
     // Written by the first node that starts on a PostgreSQL database; every later node compares
     // its own TLS material with it (src/collector/cluster/identity.ts). Public values only.
-    sqlite: `
-      CREATE TABLE cluster_identity (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        recorded_by TEXT NOT NULL
-      );
-    `,
-    postgres: `
-      CREATE TABLE cluster_identity (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        recorded_by TEXT NOT NULL
-      );
-    `,
+    sqlite: CLUSTER_IDENTITY_SQL,
+    postgres: CLUSTER_IDENTITY_SQL,
   },
   {
     version: 202612062201,
