@@ -69,7 +69,12 @@ export class TamperMonitor {
   }
 
   async start(): Promise<void> {
-    await this.deps.store.sql.run('CREATE TABLE IF NOT EXISTS tamper_lifecycle (agent_id TEXT PRIMARY KEY, state TEXT NOT NULL, at TEXT NOT NULL)');
+    await this.deps.store.sql.transaction(async (tx) => {
+      // Collector nodes starting together: CREATE TABLE IF NOT EXISTS alone races on
+      // PostgreSQL's catalogue ("duplicate key … pg_type_typname_nsp_index"); they take turns.
+      if (tx.dialect === 'postgres') await tx.get("SELECT pg_advisory_xact_lock(hashtext('mamori.tamper.schema'))");
+      await tx.run('CREATE TABLE IF NOT EXISTS tamper_lifecycle (agent_id TEXT PRIMARY KEY, state TEXT NOT NULL, at TEXT NOT NULL)');
+    });
     const ids = Object.values(TAMPER_RULES).map((r) => r.id);
     const rows = await this.deps.store.sql.all<{ agent_id: string; rule_id: string; subject: string }>(
       `SELECT agent_id, rule_id, subject FROM violations WHERE state = 'open' AND rule_id IN (${ids.map(() => '?').join(', ')})`,
