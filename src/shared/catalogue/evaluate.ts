@@ -191,9 +191,10 @@ function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknownF
   return { outcome: ok ? 'pass' : 'fail', why };
 }
 
-/** One reason from the reasons of several expectations (a list, or the only one). */
+/** One reason from the reasons of several expectations: a list without repeats (two limits on one null fact say the same), or the only one. */
 function joined(parts: readonly Part[]): Msg {
-  const whys = parts.map((p) => p.why);
+  const seen = new Set<string>();
+  const whys = parts.map((p) => p.why).filter((w) => !seen.has(JSON.stringify(w)) && Boolean(seen.add(JSON.stringify(w))));
   return whys.length === 1 ? whys[0]! : msg('eval.joined', { items: whys });
 }
 
@@ -211,7 +212,8 @@ function combine(condition: Rule['condition'], all: Part[]): Part {
     case 'any':
       if (passing.length) return { outcome: 'pass', why: joined(passing) };
       if (unknown.length) return { outcome: 'unknown', why: joined(unknown) };
-      return { outcome: 'fail', why: joined(failing) };
+      // None of the alternatives holds: the first one says what is wanted (e.g. "at least 180 days left").
+      return { outcome: 'fail', why: failing[0]!.why };
     case 'none':
       if (passing.length) return { outcome: 'fail', why: joined(passing) };
       if (unknown.length) return { outcome: 'unknown', why: joined(unknown) };
