@@ -77,6 +77,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.beyond': 'inventory',
       'win.sign-in': 'inventory',
       'win.admin-rights': 'inventory',
+      'win.autorun': 'inventory',
     });
   });
 });
