@@ -78,6 +78,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.sign-in': 'inventory',
       'win.admin-rights': 'inventory',
       'win.autorun': 'inventory',
+      'win.services': 'inventory',
     });
   });
 });
