@@ -197,6 +197,19 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       UPDATE agents SET department = (SELECT department FROM console_pc_assignments WHERE agent_id = agents.id) WHERE id IN (SELECT agent_id FROM console_pc_assignments)
     `,
   },
+  {
+    version: 202612061311,
+    name: 'the policy content each PC was given (its version moves only when that content changes)',
+    sql: `
+      CREATE TABLE console_policy_agents (
+        agent_id TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )
+    `,
+  },
 ];
 
 /**
