@@ -2,6 +2,7 @@
  * 端末一覧 as CSV for Excel on Japanese Windows (csv.ts): Japanese headers and values, times in
  * JST (2026/12/06 21:44:05), one row per PC with its compliance per check.
  */
+import { jstNumeric } from '../../shared/i18n/index.js';
 import { toCsv } from './csv.js';
 import type { AreaStatus, PcView } from './fleet.js';
 
@@ -16,16 +17,12 @@ const CHECKS: [string, string][] = [
 const SEGMENT: Record<string, string> = { mynumber: 'マイナンバー利用事務系', lgwan: 'LGWAN接続系', internet: 'インターネット接続系' };
 const STATUS: Record<AreaStatus, string> = { pass: '適合', fail: '違反', unknown: '不明', excepted: '例外', none: '' };
 
-const JST = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+/** An ISO time as CSV files show it: 2026/12/06 21:44:05 (JST); '' for none. */
+const csvTime = (iso: string | null): string => (iso ? jstNumeric(iso, { seconds: true }) : '');
 
-/** An ISO time as JST: 2026/12/06 21:44:05; '' for none. */
-export function jstTime(iso: string | null): string {
-  return iso ? JST.format(new Date(iso)) : '';
-}
-
-/** The JST day: 2026-12-06 (file names). */
-export function jstDate(d: Date): string {
-  return jstTime(d.toISOString()).slice(0, 10).replace(/\//g, '-');
+/** The JST day for file names: 2026-12-06. */
+export function fileDay(d: Date): string {
+  return jstNumeric(d).slice(0, 10).replace(/\//g, '-');
 }
 
 export const PCS_CSV_HEADER = ['端末名', '接続', '最終通信', '系統', '所属 (課)', 'グループ', 'OS', 'エージェント', 'ポリシー版', '未解決違反', ...CHECKS.map(([, name]) => name), '登録日時', '端末ID'];
@@ -36,7 +33,7 @@ export function pcsCsv(pcs: readonly PcView[]): string {
     pcs.map((p) => [
       p.hostname,
       p.online ? 'オンライン' : 'オフライン',
-      jstTime(p.lastSeenAt),
+      csvTime(p.lastSeenAt),
       SEGMENT[p.segment] ?? p.segment,
       p.department ?? '',
       p.group ?? '',
@@ -45,7 +42,7 @@ export function pcsCsv(pcs: readonly PcView[]): string {
       p.policyVersion,
       p.openViolations,
       ...CHECKS.map(([id]) => STATUS[p.compliance[id] ?? 'none']),
-      jstTime(p.enrolledAt),
+      csvTime(p.enrolledAt),
       p.id,
     ]),
   );

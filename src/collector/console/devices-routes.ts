@@ -7,7 +7,7 @@ import { CheckId } from '../../shared/protocol/messages.js';
 import { badRequest, notFound } from './errors.js';
 import { planDepartments } from './devices-import.js';
 import type { RouteDef } from './http.js';
-import { jstDate, pcsCsv } from './devices-csv.js';
+import { fileDay, pcsCsv } from './devices-csv.js';
 import { PC_SORTS } from './pc-query.js';
 import type { PcPageQuery } from './pc-query.js';
 import { list, me, params, parse, query } from './route-util.js';
@@ -58,7 +58,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
         const q = pcQueryOf(query(req));
         const pcs = await fleet.pcs(me(p), q.filters, undefined, q.sort, q.dir);
         req.mamori!.auditDetail = { filters: q.filters, rows: pcs.length };
-        const day = jstDate(new Date());
+        const day = fileDay(new Date());
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="pcs-${day}.csv"; filename*=UTF-8''${encodeURIComponent(`端末一覧_${day}.csv`)}`);
         return pcsCsv(pcs);
       },

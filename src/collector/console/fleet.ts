@@ -10,12 +10,14 @@ import { agentFromRow } from '../store/rows.js';
 import type { ViolationPageQuery } from '../store/violation-query.js';
 import type { Principal } from './authz.js';
 import { requireScope } from './authz.js';
+import { reasonText, type Localized } from '../../shared/i18n/index.js';
 import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { MAX_PC_PAGE, queryPcIds, queryPcPage } from './pc-query.js';
 import type { PcPageQuery, PcRow } from './pc-query.js';
 import { covers } from './exceptions.js';
 import type { Clock } from './util.js';
+import type { SiteStandard } from './site-standard.js';
 import { newId, parseJson, systemClock } from './util.js';
 
 export interface Assignment {
@@ -101,6 +103,7 @@ export const violationKey = (agentId: string, ruleId: string, subject: string): 
 export class Fleet {
   private assignments = new Map<string, Assignment>();
   private readonly sourceTitles: Map<string, string>;
+  private standard: SiteStandard | undefined;
 
   constructor(
     private readonly store: Store,
@@ -207,7 +210,14 @@ export class Fleet {
     return out;
   }
 
-  clauseViews(clauses: readonly { source: string; ref: string }[]): ClauseView[] {
+  /** Cite the clauses of the site's own standard only (set once the console's services are built). */
+  useStandard(standard: SiteStandard): void {
+    this.standard = standard;
+  }
+
+  /** The clauses a rule cites, as the site's standard numbers them (see site-standard.ts). */
+  clauseViews(clauses: readonly { source: string; ref: string }[], ruleId?: string): ClauseView[] {
+    if (this.standard) return this.standard.clausesOf(ruleId, clauses);
     return clauses.map((c) => ({ source: c.source, ref: c.ref, title: this.sourceTitles.get(c.source) ?? c.source }));
   }
 
@@ -231,7 +241,7 @@ export class Fleet {
       title: v.title,
       message: v.message,
       reason: v.reason,
-      clauses: this.clauseViews(v.clauses),
+      clauses: this.clauseViews(v.clauses, v.ruleId),
       facts: v.facts,
       user: v.user,
       openedAt: v.openedAt,
@@ -294,9 +304,10 @@ export class Fleet {
   }
 
   /** Latest rule results of every PC, or of one (from the agents' `results` events). */
-  async ruleResults(agentId?: string): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; at: string }[]> {
-    const rows = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, check_id, result, reason, at FROM rule_results${agentId ? ' WHERE agent_id = ? ORDER BY rule_id' : ''}`, agentId ? [agentId] : []);
-    return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), at: String(r.at) }));
+  /** `reason` is the Japanese text; `reasonText` the reason in both languages (the same text twice for results of agents that send no message). */
+  async ruleResults(agentId?: string): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; reasonText: Localized; at: string }[]> {
+    const rows = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, check_id, result, reason, reason_msg, at FROM rule_results${agentId ? ' WHERE agent_id = ? ORDER BY rule_id' : ''}`, agentId ? [agentId] : []);
+    return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), reasonText: reasonText(String(r.reason), r.reason_msg), at: String(r.at) }));
   }
 
   /**

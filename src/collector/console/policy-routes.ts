@@ -20,7 +20,7 @@ export function policyRoutes(s: ConsoleServices): RouteDef[] {
         return {
           revision: cur,
           epoch: await policy.epoch(),
-          rules: s.catalogue.rules.map((r) => ({ id: r.id, check: r.check, name: r.name, severity: r.severity, obligation: r.obligation, segments: r.segments ?? null, defaultEnabled: r.defaultEnabled, params: r.params, clauses: fleet.clauseViews(r.clauses) })),
+          rules: s.catalogue.rules.map((r) => ({ id: r.id, check: r.check, name: r.name, severity: r.severity, obligation: r.obligation, segments: r.segments ?? null, defaultEnabled: r.defaultEnabled, params: r.params, clauses: fleet.clauseViews(r.clauses, r.id) })),
           segments: Segment.options,
           groups: fleet.groups(),
         };

@@ -10,11 +10,12 @@ import { forwarderRoutes } from './forwarders-routes.js';
 import type { RouteDef } from './http.js';
 import { mediaRoutes } from './media-routes.js';
 import { policyRoutes } from './policy-routes.js';
-import { reportRoutes } from './reports-routes.js';
+import { reportRoutes } from './report-routes.js';
 import type { ConsoleServices } from './services.js';
 import { sessionRoutes } from './session-routes.js';
+import { violationExportRoutes } from './violation-export-routes.js';
 import { violationRoutes } from './violations-routes.js';
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s)];
+  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...violationExportRoutes(s)];
 }

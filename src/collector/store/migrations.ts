@@ -317,4 +317,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_results_agent_result ON rule_results (agent_id, result);
     `,
   },
+  {
+    version: 202612061320,
+    name: 'indexes for the daily trends of the console overview (violations opened and closed per day)',
+    sqlite: `
+      CREATE INDEX violations_opened ON violations (opened_at);
+      CREATE INDEX violations_closed ON violations (closed_at);
+    `,
+    postgres: `
+      CREATE INDEX violations_opened ON violations (opened_at);
+      CREATE INDEX violations_closed ON violations (closed_at);
+    `,
+  },
+  {
+    version: 202612061330,
+    name: 'rule results keep their reason as a message, for the console in either language',
+    // JSON of src/shared/i18n Msg; NULL for results of agents that send only the Japanese text.
+    sqlite: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
+    postgres: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
+  },
 ];

@@ -114,8 +114,8 @@ export async function pcsScreen() {
     if (!file) return;
     fileIn.value = '';
     const res = await api('POST', '/api/v1/pcs/assignment.csv', await file.text(), { raw: 'text/csv' });
-    flash(t('pcs.imported', { n: num(res.assigned), c: num(res.changed) }));
     await table.reload();
+    flash(t('pcs.imported', { n: num(res.assigned), c: num(res.changed) }));
   }) });
 
   async function assignDialog(target, what) {
@@ -126,8 +126,8 @@ export async function pcsScreen() {
       dlg.close();
       selected.clear();
       showSelection();
-      flash(t('pcs.assigned', { n: num(res.assigned), c: num(res.changed) }));
       await table.reload();
+      flash(t('pcs.assigned', { n: num(res.assigned), c: num(res.changed) }));
     }) }, t('common.save')));
   }
 
