@@ -37,6 +37,12 @@ import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
 export interface SqliteStore extends ForwardingTables {}
 
+/** A statement prepared when it is first run (see upsertResult). */
+function preparedOnUse(db: Database.Database, text: string): { run: (...params: unknown[]) => Database.RunResult } {
+  let stmt: Database.Statement | undefined;
+  return { run: (...params) => (stmt ??= db.prepare(text)).run(...params) };
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -86,8 +92,10 @@ export class SqliteStore implements Store {
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
       closeViolation: db.prepare(`UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, updated_at = @receivedAt
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      upsertResult: db.prepare(`INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at`),
+      // Prepared on first use: the column reason_msg comes from a later migration, and a database of an
+      // earlier version is opened (and these statements prepared) before migrate() adds it.
+      upsertResult: preparedOnUse(db, `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`),
       upsertFacts: db.prepare(`INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (agent_id, check_id) DO UPDATE SET status = excluded.status, facts_json = excluded.facts_json, at = excluded.at`),
       scanDone: db.prepare(`UPDATE scan_requests SET state = 'done', completed_at = ?, result_json = ? WHERE id = ? AND agent_id = ?`),
@@ -221,7 +229,7 @@ export class SqliteStore implements Store {
         s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, receivedAt });
         return;
       case 'results':
-        for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at);
+        for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at, r.reasonMsg ? JSON.stringify(r.reasonMsg) : null);
         return;
       case 'facts':
         s.upsertFacts.run(op.agentId, op.event.checkId, op.event.status, JSON.stringify(op.event.facts), op.event.at);
