@@ -19,6 +19,7 @@ import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
+import { ClientCertificate } from './client-cert.js';
 import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
 import { RunMarker } from './run-marker.js';
@@ -128,9 +129,11 @@ export class Agent {
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
     this.userNotices = new UserNotices({ stateDir: opts.stateDir, log: opts.log, policy: () => this.policy, catalogue: productCatalogue, append: (e) => this.append(e), notify: live, delivery: live ? platformDelivery(this.probes.platform) : undefined });
+    const identity = withAgentKey(opts.stateDir, opts.identity);
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
-      identity: withAgentKey(opts.stateDir, opts.identity),
+      identity,
+      clientCert: new ClientCertificate(opts.stateDir, identity.privateKey),
       onKeyRegistered: () => forgetSecret(opts.stateDir),
       onSeqAhead: (collectorLastSeq, ownLastSeq) => {
         opts.log.error(`the collector's resume point ${collectorLastSeq} is above this agent's own counter ${ownLastSeq}: not adopted`);
