@@ -344,7 +344,9 @@ export class Agent {
 
   private append(events: NewAgentEvent[]): void {
     if (events.length === 0) return;
-    this.outbox.append(fitEvents(events, this.opts.log));
+    const written = this.outbox.append(fitEvents(events, this.opts.log));
+    // A full disk: the outbox counted them and reports them as a gap once it can write again.
+    if (written.length < events.length) this.opts.log.error(`ディスクが一杯のため記録 ${events.length} 件 (${[...new Set(events.map((e) => e.kind))].join(', ')}) を送信待ちに書けませんでした。空きができしだい欠番 (gap) として収集サーバーへ報告します / the disk is full: events not written, reported as a gap when space returns`, { unwritten: this.outbox.unwrittenEvents });
     this.link.notify();
   }
 
