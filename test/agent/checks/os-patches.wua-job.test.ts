@@ -80,6 +80,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.autorun': 'inventory',
       'win.services': 'inventory',
       'win.logging': 'inventory',
+      'win.wireless': 'inventory',
     });
   });
 });
