@@ -3,12 +3,16 @@
  * SQLite store (bench/lib/city.ts), a real collector on it, the 違反 screen in real Chromium.
  * Figures: the first render of the screen, the answer to a 課 filter and to a PC-name search
  * (each next to the bare API query over HTTP for the same page), and the latency of a new
- * violation into the open table with 1,000 rows shown (bus emit → its row in the DOM).
+ * violation into the open table with 1,000 rows shown (bus emit → its row in the DOM); the
+ * 概要 screen (counts per 課 and kind, 90-day trends) and the 自己点検 report (rule results of
+ * every PC for every rule of the catalogue) rendered and printed to PDF, next to their API.
  *
  *   node dist/bench/console-scale.mjs [--pcs 10000] [--per-pc 20] [--live 30]
  */
 import { join } from 'node:path';
 import { openDefaultStore } from '../src/collector/collector.js';
+import { loadCatalogue } from '../src/shared/catalogue/load.js';
+import { configDir } from '../src/shared/paths.js';
 import type { AgentEvent } from '../src/shared/protocol/messages.js';
 import { adminClient, startTestCollector } from '../test/console/helpers.js';
 import { cityViolation, seedCity } from './lib/city.js';
@@ -18,22 +22,35 @@ const PCS = numArg('pcs', 10_000);
 const PER_PC = numArg('per-pc', 20);
 const LIVE = numArg('live', 30);
 
-await benchMain('console-scale', import.meta.url, 900_000, async (scratch) => {
+await benchMain('console-scale', import.meta.url, 1_800_000, async (scratch) => {
   const dataDir = join(scratch, 'data');
   const store = openDefaultStore(dataDir);
   await store.migrate();
   const seedStart = Date.now();
-  const city = await seedCity(store, { pcs: PCS, perPc: PER_PC, closeEvery: 4 });
+  // Events over the last 90 days (the trends), and every PC's results for every rule (the report).
+  const results = loadCatalogue(configDir()).rules.map((r) => ({ ruleId: r.id, checkId: r.check }));
+  const city = await seedCity(store, { pcs: PCS, perPc: PER_PC, closeEvery: 4, days: 90, results });
   const seedMs = Date.now() - seedStart;
   await store.close();
   const t = await startTestCollector({ dataDir });
   const admin = await adminClient(t);
-  const api = async (qs: string) => {
+  const get = async (path: string) => {
     const s = performance.now();
-    const r = await admin.request('GET', `/api/v1/violations?${qs}`);
-    if (r.status !== 200) throw new Error(`API ${r.status}`);
+    const r = await admin.request('GET', path);
+    if (r.status !== 200) throw new Error(`API ${path}: ${r.status}`);
     return performance.now() - s;
   };
+  const api = (qs: string) => get(`/api/v1/violations?${qs}`);
+  const times = async (path: string, n = 5) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(await get(path));
+    return summarise(out.sort((a, b) => a - b));
+  };
+  const apiOverview = await times('/api/v1/reports/overview');
+  const apiTrends = await times('/api/v1/reports/trends?days=90');
+  const apiReport = await times('/api/v1/reports/self-inspection');
+  const apiReportDep = await times(`/api/v1/reports/self-inspection?department=${encodeURIComponent('税務課')}`);
+  console.log(JSON.stringify({ seedMs, apiOverview, apiTrends, apiReport, apiReportDep }));
   const apiFirst = summarise(await Promise.all([0, 1, 2, 3, 4].map(() => api('state=open&offset=0&limit=50'))).then((a) => a.sort((x, y) => x - y)));
   const apiDep: number[] = [];
   const apiSearch: number[] = [];
@@ -50,6 +67,29 @@ await benchMain('console-scale', import.meta.url, 900_000, async (scratch) => {
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=live-table] tr.vrow');
     const summary = page.getByTestId('live-table-summary');
+    // 概要 and 自己点検: from the violation list to the screen with its charts / the whole report shown.
+    const screen = async (hash: string, ready: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await page.goto(`${t.collector.consoleUrl}#/live`);
+        await page.waitForSelector('[data-testid=live-table] tr.vrow');
+        const s = performance.now();
+        await page.goto(`${t.collector.consoleUrl}${hash}`);
+        await page.waitForSelector(ready);
+        out.push(performance.now() - s);
+      }
+      return summarise(out.sort((a, b) => a - b));
+    };
+    const overviewUi = await screen('#/overview', '[data-testid=flow-chart] rect.bar-open');
+    const reportUi = await screen('#/reports', '[data-testid=report-trend-table]');
+    await page.emulateMedia({ media: 'print' });
+    const pdfStart = performance.now();
+    const pdf = await page.pdf({ format: 'A4', printBackground: true });
+    const pdfMs = performance.now() - pdfStart;
+    await page.emulateMedia({ media: 'screen' });
+    console.log(JSON.stringify({ apiOverview, apiTrends, apiReport, apiReportDep, overviewUi, reportUi, pdfMs }));
+    await page.goto(`${t.collector.consoleUrl}#/live`);
+    await page.waitForSelector('[data-testid=live-table] tr.vrow');
     // Screen render: navigate away and back, until the first page of rows and the total are shown.
     const renders: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -99,8 +139,11 @@ await benchMain('console-scale', import.meta.url, 900_000, async (scratch) => {
         { figure: '課 filter answer in the browser, p50 / max', value: `${fmt.ms(d.p50)} / ${fmt.ms(d.max)}`, baseline: `API ${fmt.ms(ad.p50)}`, target: '≤ 300 ms', met: d.max <= 300 },
         { figure: 'PC-name search, bare API, p50 / max', value: `${fmt.ms(as.p50)} / ${fmt.ms(as.max)}`, baseline: '', target: '≤ 300 ms', met: as.max <= 300 },
         { figure: `new violation → row, 1,000 rows shown (${LIVE} rows), p50 / p99`, value: `${fmt.ms(l.p50)} / ${fmt.ms(l.p99)}`, baseline: '', target: '≤ 300 ms p99', met: l.p99 <= 300 },
+        { figure: '概要 screen render (counts per 課 × kind, 90-day trends), p50 / max', value: `${fmt.ms(overviewUi.p50)} / ${fmt.ms(overviewUi.max)}`, baseline: `API overview ${fmt.ms(apiOverview.p50)}, trends ${fmt.ms(apiTrends.p50)}`, target: '≤ 1 s', met: overviewUi.max <= 1000 },
+        { figure: `自己点検 report render, ${results.length} rules × ${PCS.toLocaleString()} PCs, p50 / max`, value: `${fmt.ms(reportUi.p50)} / ${fmt.ms(reportUi.max)}`, baseline: `API org ${fmt.ms(apiReport.p50)}, one 課 ${fmt.ms(apiReportDep.p50)}`, target: '≤ 1 s', met: reportUi.max <= 1000 },
+        { figure: '自己点検 report printed to A4 PDF (page.pdf)', value: fmt.ms(pdfMs), baseline: `${Math.round(pdf.length / 1024)} KB`, target: '', met: true },
       ],
-      details: { machine: machine(scratch), seedMs, openViolations: total, events: city.events, renders, depTimes, live, apiFirst, apiDep, apiSearch },
+      details: { machine: machine(scratch), seedMs, openViolations: total, events: city.events, renders, depTimes, live, apiFirst, apiDep, apiSearch, apiOverview, apiTrends, apiReport, apiReportDep, overviewUi, reportUi, pdfMs, pdfBytes: pdf.length },
     };
   } finally {
     await browser.close();

@@ -10,7 +10,7 @@ import { badRequest, forbidden, notFound } from './errors.js';
 import type { ViolationView } from './fleet.js';
 import { violationKey } from './fleet.js';
 import type { RouteDef } from './http.js';
-import { jstDateTime } from './reports.js';
+import { jstNumeric } from '../../shared/i18n/time.js';
 import { violationQueryOf } from './violations-routes.js';
 import type { ConsoleServices } from './services.js';
 import { newId, systemClock } from './util.js';
@@ -48,7 +48,7 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         for (let offset = 0; ; offset += PAGE) {
           const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
           for (const v of page.violations) {
-            rows.push([stateJa(v), SEVERITY_JA[v.severity] ?? v.severity, v.hostname, v.department ?? '', v.segment ? SEGMENT_JA[v.segment] : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstDateTime(v.openedAt), v.closedAt ? jstDateTime(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstDateTime(v.acknowledgedAt) : '']);
+            rows.push([stateJa(v), SEVERITY_JA[v.severity] ?? v.severity, v.hostname, v.department ?? '', v.segment ? SEGMENT_JA[v.segment] : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt, { seconds: true }), v.closedAt ? jstNumeric(v.closedAt, { seconds: true }) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt, { seconds: true }) : '']);
           }
           if (page.violations.length < PAGE) break;
         }
