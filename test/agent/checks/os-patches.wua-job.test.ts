@@ -81,6 +81,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.services': 'inventory',
       'win.logging': 'inventory',
       'win.wireless': 'inventory',
+      'win.mfa': 'inventory',
     });
   });
 });
