@@ -13,6 +13,7 @@ import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { covers } from './exceptions.js';
 import type { Clock } from './util.js';
+import type { SiteStandard } from './site-standard.js';
 import { newId, parseJson, systemClock } from './util.js';
 
 export interface Assignment {
@@ -76,6 +77,7 @@ export const violationKey = (agentId: string, ruleId: string, subject: string): 
 export class Fleet {
   private assignments = new Map<string, Assignment>();
   private readonly sourceTitles: Map<string, string>;
+  private standard: SiteStandard | undefined;
 
   constructor(
     private readonly store: Store,
@@ -121,7 +123,14 @@ export class Fleet {
     return next;
   }
 
-  clauseViews(clauses: readonly { source: string; ref: string }[]): ClauseView[] {
+  /** Cite the clauses of the site's own standard only (set once the console's services are built). */
+  useStandard(standard: SiteStandard): void {
+    this.standard = standard;
+  }
+
+  /** The clauses a rule cites, as the site's standard numbers them (see site-standard.ts). */
+  clauseViews(clauses: readonly { source: string; ref: string }[], ruleId?: string): ClauseView[] {
+    if (this.standard) return this.standard.clausesOf(ruleId, clauses);
     return clauses.map((c) => ({ source: c.source, ref: c.ref, title: this.sourceTitles.get(c.source) ?? c.source }));
   }
 
@@ -145,7 +154,7 @@ export class Fleet {
       title: v.title,
       message: v.message,
       reason: v.reason,
-      clauses: this.clauseViews(v.clauses),
+      clauses: this.clauseViews(v.clauses, v.ruleId),
       facts: v.facts,
       user: v.user,
       openedAt: v.openedAt,

@@ -198,6 +198,22 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
     `,
   },
   {
+    version: 202612061321,
+    name: 'the site\'s own clause map for the 自己点検 report; audit log filters by actor and action',
+    sql: `
+      CREATE TABLE console_clause_map (
+        rule_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        ref TEXT NOT NULL,
+        title TEXT NOT NULL,
+        PRIMARY KEY (rule_id, position)
+      );
+      CREATE INDEX console_audit_actor ON console_audit (actor, seq);
+      CREATE INDEX console_audit_action ON console_audit (action, seq);
+      CREATE INDEX console_audit_at ON console_audit (at)
+    `,
+  },
+  {
     version: 202612061401,
     name: '資産管理台帳: the latest hardware and network inventory of each PC, its addresses, its changes',
     // Only the latest inventory is kept per PC (inventory_json, with the columns the PC list

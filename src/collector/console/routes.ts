@@ -9,12 +9,14 @@ import { Accounts } from './accounts.js';
 import { ROLE_PERMISSIONS, ROLES } from './authz.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden, notFound } from './errors.js';
+import { auditRoutes } from './audit-routes.js';
 import { forwarderRoutes } from './forwarders-routes.js';
+import { reportRoutes } from './report-routes.js';
+import { violationExportRoutes } from './violation-export-routes.js';
 import type { RouteDef } from './http.js';
 import { SESSION_COOKIE, sessionCookie } from './http.js';
 import { MEDIA_STATUS, ENCRYPTION } from './media.js';
 import { PolicySettings } from './policy.js';
-import { Reports } from './reports.js';
 import type { ViolationQuery } from './fleet.js';
 import { VIOLATION_SORTS } from '../store/violation-query.js';
 import type { ConsoleServices } from './services.js';
@@ -84,7 +86,7 @@ export function violationQueryOf(q: Record<string, string | undefined>): Violati
 }
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  const { accounts, audit, fleet, media, exceptions, policy, reports, ctx } = s;
+  const { accounts, audit, fleet, media, exceptions, policy, ctx } = s;
   return [
     // ------------------------------------------------------------------ session
     {
@@ -292,7 +294,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         return {
           revision: cur,
           epoch: await policy.epoch(),
-          rules: s.catalogue.rules.map((r) => ({ id: r.id, check: r.check, name: r.name, severity: r.severity, obligation: r.obligation, segments: r.segments ?? null, defaultEnabled: r.defaultEnabled, params: r.params, clauses: fleet.clauseViews(r.clauses) })),
+          rules: s.catalogue.rules.map((r) => ({ id: r.id, check: r.check, name: r.name, severity: r.severity, obligation: r.obligation, segments: r.segments ?? null, defaultEnabled: r.defaultEnabled, params: r.params, clauses: fleet.clauseViews(r.clauses, r.id) })),
           segments: Segment.options,
           groups: fleet.groups(),
         };
@@ -484,70 +486,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       },
     },
 
-    // ------------------------------------------------------------------ 自己点検
-    {
-      method: 'GET',
-      url: '/api/v1/reports/self-inspection',
-      access: 'reports.read',
-      audit: 'report.viewed',
-      async handler(req, _reply, p) {
-        const dep = query(req).department || null;
-        return reports.selfInspection(me(p), s.scopedDepartment(me(p), dep));
-      },
-    },
-    {
-      method: 'GET',
-      url: '/api/v1/reports/self-inspection.csv',
-      access: 'reports.read',
-      audit: 'report.exported',
-      async handler(req, reply, p) {
-        const q = query(req);
-        const dep = s.scopedDepartment(me(p), q.department || null);
-        const report = await reports.selfInspection(me(p), dep);
-        const lang = q.lang === 'en' ? 'en' : 'ja';
-        const day = report.generatedAt.slice(0, 10);
-        reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="self-inspection-${day}.csv"; filename*=UTF-8''${encodeURIComponent(`自己点検_${dep ?? '全庁'}_${day}.csv`)}`);
-        return Reports.csv(report, lang);
-      },
-    },
-    {
-      method: 'GET',
-      url: '/api/v1/reports/overview',
-      access: 'violations.read',
-      async handler(_req, _reply, p) {
-        const open = await fleet.violations(me(p), { state: 'open', limit: 5000 });
-        const pcs = await fleet.pcs(me(p));
-        const bySeverity: Record<string, number> = {};
-        const byCheck: Record<string, number> = {};
-        for (const v of open) {
-          if (v.exceptionId) continue;
-          bySeverity[v.severity] = (bySeverity[v.severity] ?? 0) + 1;
-          byCheck[v.checkId] = (byCheck[v.checkId] ?? 0) + 1;
-        }
-        return { pcs: pcs.length, online: pcs.filter((x) => x.online).length, openViolations: open.filter((v) => !v.exceptionId).length, excepted: open.filter((v) => v.exceptionId).length, bySeverity, byCheck };
-      },
-    },
-
-    // ------------------------------------------------------------------ audit log, accounts, forwarders
-    {
-      method: 'GET',
-      url: '/api/v1/audit',
-      access: 'audit.read',
-      audit: 'audit.read',
-      async handler(req) {
-        const q = query(req);
-        return { entries: await audit.list({ limit: Number(q.limit ?? 200) || 200, ...(q.before ? { beforeSeq: Number(q.before) } : {}), ...(q.action ? { action: q.action } : {}), ...(q.actor ? { actor: q.actor } : {}) }) };
-      },
-    },
-    {
-      method: 'GET',
-      url: '/api/v1/audit/verify',
-      access: 'audit.read',
-      audit: 'audit.verified',
-      async handler() {
-        return audit.verify();
-      },
-    },
+    // ------------------------------------------------------------------ accounts, forwarders
     {
       method: 'GET',
       url: '/api/v1/users',
@@ -606,6 +545,9 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       },
     },
     ...forwarderRoutes(s),
+    ...reportRoutes(s),
+    ...auditRoutes(s),
+    ...violationExportRoutes(s),
   ];
 }
 

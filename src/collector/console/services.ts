@@ -25,8 +25,10 @@ import { InventoryLedger } from './inventory.js';
 import type { ForwardingOptions } from './forwarders.js';
 import type { RouteDef } from './http.js';
 import { MediaLedger } from './media.js';
+import { OverviewCounter } from './overview.js';
 import { PolicyStore } from './policy.js';
 import { Reports } from './reports.js';
+import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
 import type { Clock } from './util.js';
 import { systemClock } from './util.js';
@@ -53,6 +55,8 @@ export class ConsoleServices {
   readonly exceptions: Exceptions;
   readonly fleet: Fleet;
   readonly reports: Reports;
+  readonly standard: SiteStandard;
+  readonly overview: OverviewCounter;
   readonly forwarders: Forwarders;
   /** 資産管理台帳: latest hardware inventory and hardware changes of each PC. */
   readonly inventory: InventoryLedger;
@@ -79,12 +83,16 @@ export class ConsoleServices {
     this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock, (agentId) => this.fleet.assignmentOf(agentId).department);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
     this.inventory = new InventoryLedger(ctx.store, (id) => this.fleet.assignmentOf(id), clock);
-    this.reports = new Reports(ctx.store, this.fleet, catalogue.rules, () => this.activeExceptions(), clock);
+    this.standard = new SiteStandard(sql, catalogue.rules, catalogue.sources);
+    this.fleet.useStandard(this.standard);
+    this.reports = new Reports(sql, catalogue.rules, this.standard, () => this.activeExceptions(), clock);
+    this.overview = new OverviewCounter(sql, () => this.activeExceptions(), clock);
     this.forwarders = new Forwarders({ store: ctx.store, bus: ctx.bus, nodeId: ctx.nodeId, dataDir: ctx.dataDir, log: ctx.log, assignmentOf: (id) => this.fleet.assignmentOf(id) }, options.forwarding);
   }
 
   async start(): Promise<void> {
     await this.fleet.loadAssignments();
+    await this.standard.load();
     await this.refreshExceptions();
     await this.forwarders.reload();
     await this.ensureInitialAdmin();

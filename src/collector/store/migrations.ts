@@ -299,4 +299,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agents_department ON agents (department);
     `,
   },
+  {
+    version: 202612061320,
+    name: 'indexes for the daily trends of the console overview (violations opened and closed per day)',
+    sqlite: `
+      CREATE INDEX violations_opened ON violations (opened_at);
+      CREATE INDEX violations_closed ON violations (closed_at);
+    `,
+    postgres: `
+      CREATE INDEX violations_opened ON violations (opened_at);
+      CREATE INDEX violations_closed ON violations (closed_at);
+    `,
+  },
 ];

@@ -4,6 +4,7 @@
  * schemas, so there is one source of truth. See docs/protocol.md for the flow.
  */
 import { z } from 'zod';
+import { MsgSchema } from '../i18n/render.js';
 
 /** Protocol version spoken by this build. The collector also accepts SUPPORTED_VERSIONS. */
 export const PROTOCOL_VERSION = 1;
@@ -51,7 +52,7 @@ export type Segment = z.infer<typeof Segment>;
 export const Severity = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
-export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'inventory']);
+export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'autorun', 'services', 'inventory']);
 export type CheckId = z.infer<typeof CheckId>;
 
 export const RuleResult = z.enum(['pass', 'fail', 'not_applicable', 'unknown', 'excepted']);
@@ -85,6 +86,8 @@ export const Violation = z.object({
   title: z.object({ ja: shortText, en: shortText }),
   message: z.object({ ja: z.string().max(2048), en: z.string().max(2048) }),
   reason: z.string().max(1024),
+  /** The reason as a message (src/shared/i18n), so the console can show it in either language; `reason` is its Japanese text. */
+  reasonMsg: MsgSchema.optional(),
   clauses: z.array(ClauseRef).max(32),
   facts: jsonRecord,
   /** Logged-on user concerned, when the subject belongs to one. */
@@ -104,6 +107,7 @@ export const AgentEvent = z.discriminatedUnion('kind', [
     ruleId: z.string().max(64),
     subject: z.string().max(256),
     reason: z.string().max(1024),
+    reasonMsg: MsgSchema.optional(),
   }),
   /** Result of every rule after one evaluation of one check (what the self-inspection report counts). */
   z.object({
@@ -112,7 +116,7 @@ export const AgentEvent = z.discriminatedUnion('kind', [
     checkId: CheckId,
     policyVersion: z.number().int().nonnegative(),
     results: z
-      .array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), result: RuleResult, reason: z.string().max(1024) }))
+      .array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), result: RuleResult, reason: z.string().max(1024), reasonMsg: MsgSchema.optional() }))
       .max(5000),
   }),
   /** The facts one check observed, for the PC page and for re-judging on the collector. */
