@@ -13,7 +13,8 @@ import { parseGsettingsList, parseGVariant } from '../screen-lock/linux-parse.js
 import type { AutorunFacts } from './facts.js';
 
 const SCHEMA = 'org.gnome.desktop.media-handling';
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+/** `CODE: 何が読めないか (probe detail)`, the form the evaluator explains in words. */
+const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 
 export const collect: Collector<AutorunFacts> = async (ctx) => {
   const gsettings = String(ctx.params.gsettingsPath ?? '/usr/bin/gsettings');
@@ -23,7 +24,7 @@ export const collect: Collector<AutorunFacts> = async (ctx) => {
     return out;
   };
   const list = await ctx.probes.exec('gsettings.media-handling', gsettings, ['list-recursively', SCHEMA]);
-  if (!list.ok) return fail(`GNOME の自動再生設定 (${SCHEMA}) を読めません: ${why(list)}`);
+  if (!list.ok) return fail(why(list, `GNOME の自動再生設定 ${SCHEMA} を読めません`));
   const values = parseGsettingsList(list.stdout);
   const never = values.get('autorun-never');
   const open = values.get('automount-open');
@@ -32,7 +33,7 @@ export const collect: Collector<AutorunFacts> = async (ctx) => {
   const unlocked: string[] = [];
   for (const key of ['autorun-never', 'automount-open']) {
     const w = await ctx.probes.exec(`gsettings.media-handling.writable.${key}`, gsettings, ['writable', SCHEMA, key]);
-    if (!w.ok) return fail(`${key} がロックされているかを読めません: ${why(w)}`);
+    if (!w.ok) return fail(why(w, `${key} がロックされているかを読めません`));
     const v = parseGVariant(w.stdout);
     if (typeof v !== 'boolean') return fail(`PARSE_FAILED: gsettings writable ${key} の出力 ${JSON.stringify(w.stdout.trim().slice(0, 40))}`);
     if (v) unlocked.push(key);

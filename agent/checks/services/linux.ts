@@ -9,19 +9,20 @@ import type { CheckOutput, Collector } from '../types.js';
 import type { ServicesFacts } from './facts.js';
 import { parseSs, parseUnits } from './linux-parse.js';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+/** `CODE: 何が読めないか (probe detail)`, the form the evaluator explains in words. */
+const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 
 export const collect: Collector<ServicesFacts> = async (ctx) => {
   const p = { systemctlPath: '/usr/bin/systemctl', ssPath: '/usr/bin/ss', ...ctx.params } as { systemctlPath: string; ssPath: string };
   const out: CheckOutput<ServicesFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
 
   const units = await ctx.probes.exec('systemctl.active-units', p.systemctlPath, ['list-units', '--type=service,socket', '--state=active', '--no-legend', '--plain', '--no-pager']);
-  if (!units.ok) out.unknownFacts.runningServices = `systemd のユニット一覧を読めません: ${why(units)}`;
+  if (!units.ok) out.unknownFacts.runningServices = why(units, 'systemd のユニット一覧を読めません');
   else out.facts.runningServices = parseUnits(units.stdout);
 
   const ss = await ctx.probes.exec('ss.listening', p.ssPath, ['-ltnup']);
   const parsed = ss.ok ? parseSs(ss.stdout) : null;
-  if (!ss.ok) out.unknownFacts.listeners = `待ち受けているソケットを読めません: ${why(ss)}`;
+  if (!ss.ok) out.unknownFacts.listeners = why(ss, '待ち受けているソケットを読めません');
   else if (!parsed) out.unknownFacts.listeners = `PARSE_FAILED: ss -ltnup の出力を列の構造どおりに読めません: ${JSON.stringify(ss.stdout.slice(0, 80))}`;
   else {
     out.facts.listeners = parsed.listeners;

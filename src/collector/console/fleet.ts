@@ -9,6 +9,7 @@ import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
 import type { ViolationPageQuery } from '../store/violation-query.js';
 import type { Principal } from './authz.js';
 import { inScope, requireScope } from './authz.js';
+import { reasonText, type Localized } from '../../shared/i18n/index.js';
 import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { covers } from './exceptions.js';
@@ -217,9 +218,10 @@ export class Fleet {
   }
 
   /** Latest rule results of every PC (from the agents' `results` events). */
-  async ruleResults(): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; at: string }[]> {
-    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, rule_id, check_id, result, reason, at FROM rule_results');
-    return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), at: String(r.at) }));
+  /** `reason` is the Japanese text; `reasonText` the reason in both languages (the same text twice for results of agents that send no message). */
+  async ruleResults(): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; reasonText: Localized; at: string }[]> {
+    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, rule_id, check_id, result, reason, reason_msg, at FROM rule_results');
+    return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), reasonText: reasonText(String(r.reason), r.reason_msg), at: String(r.at) }));
   }
 
   /**

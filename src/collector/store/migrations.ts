@@ -311,4 +311,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX violations_closed ON violations (closed_at);
     `,
   },
+  {
+    version: 202612061330,
+    name: 'rule results keep their reason as a message, for the console in either language',
+    // JSON of src/shared/i18n Msg; NULL for results of agents that send only the Japanese text.
+    sqlite: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
+    postgres: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
+  },
 ];

@@ -73,6 +73,8 @@ export const MESSAGES = {
   'code.UNEXPECTED_SHAPE': { ja: '出力の形式が想定と違います', en: 'unexpected output shape' },
   'code.NOT_EXPOSED': { ja: '製品がこの値を公開していません', en: 'the product does not expose this value' },
   'code.AV_NOT_OBSERVABLE': { ja: '不正プログラム対策ソフトウェアの状態を観測できません', en: 'the anti-malware state is not observable' },
+  'code.NOT_DETERMINABLE': { ja: '端末からは判別できません', en: 'cannot be told on the PC' },
+  'code.PROCESS_UNKNOWN': { ja: 'ソケットを持つプロセスが分かりません', en: 'the process holding a socket is unknown' },
   'code.GROUP_NOT_EXPANDED': { ja: 'グループの構成員を展開できません', en: 'a group could not be expanded' },
   'code.USB_IDENTITY_UNREADABLE': { ja: 'USB媒体の識別情報を読み取れません', en: 'USB identity unreadable' },
   'code.BITLOCKER_LOCKED': { ja: 'BitLocker のボリュームがロックされています', en: 'the BitLocker volume is locked' },

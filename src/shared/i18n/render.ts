@@ -86,3 +86,19 @@ export function fillTemplate(template: string, fields: Record<string, unknown>):
   });
   return optional.replace(/\{(\w+)\}/g, (_, k: string) => value(k)).replace(/\s{2,}/g, ' ').trim();
 }
+
+/**
+ * A stored reason in both languages: its message (JSON of a Msg, as the store keeps it) rendered, or,
+ * for rows written from agents that send only text (or a message that does not parse), the text twice.
+ */
+export function reasonText(text: string, storedMsg: unknown): Localized {
+  if (typeof storedMsg === 'string' && storedMsg !== '') {
+    try {
+      const parsed = MsgSchema.safeParse(JSON.parse(storedMsg));
+      if (parsed.success) return renderBoth(parsed.data);
+    } catch {
+      // not JSON: fall back to the text
+    }
+  }
+  return { ja: text, en: text };
+}

@@ -218,7 +218,7 @@ async function pcScreen(id) {
     h('h2', {}, t('pc.closed')),
     h('div', { class: 'table-wrap' }, vt(d.violations.closed)),
     h('h2', {}, t('pc.rules')),
-    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))),
+    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))),
     h('h2', {}, t('pc.facts')),
     h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))),
   );
