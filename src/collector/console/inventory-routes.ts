@@ -5,6 +5,8 @@
  *   GET /api/v1/pcs/:id/inventory                                     one PC: its latest inventory and its changes
  */
 import type { FastifyRequest } from 'fastify';
+import type { InventoryFacts } from '../../../agent/checks/inventory/facts.js';
+import { inventoryLines } from '../../shared/inventory/labels.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden } from './errors.js';
 import type { RouteDef } from './http.js';
@@ -69,8 +71,18 @@ export function inventoryRoutes(s: ConsoleServices): RouteDef[] {
         const id = (req.params as { id: string }).id;
         // Same access as the PC page: an unknown PC or another 課's PC is not found.
         const pc = await s.fleet.pc(me(p), id);
+        // Inventory facts stored just now (a helpdesk scan) are written to the register right after.
+        await s.inventory.idle();
         const latest = await s.inventory.ofPc(id);
-        return { hostname: pc.hostname, collectedAt: latest?.collectedAt ?? null, inventory: latest?.inventory ?? null, changes: await s.inventory.changes(id) };
+        const unknown = (latest?.inventory._unknown ?? {}) as Record<string, string>;
+        return {
+          hostname: pc.hostname,
+          collectedAt: latest?.collectedAt ?? null,
+          inventory: latest?.inventory ?? null,
+          // The register as labelled Japanese lines (what the PC page and `mamori scan --inventory` show).
+          lines: latest ? inventoryLines(latest.inventory as Partial<InventoryFacts>, unknown) : [],
+          changes: await s.inventory.changes(id),
+        };
       },
     },
   ];

@@ -4,6 +4,7 @@
 // table.js, the violation list in violations.js.
 import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table } from './core.js';
 import { auditScreen } from './audit.js';
+import { inventoryScreen, inventorySection } from './inventory.js';
 import { mediaScreen } from './media.js';
 import { overviewScreen } from './overview.js';
 import { reportsScreen } from './report.js';
@@ -13,6 +14,7 @@ const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
   ['live', 'nav.live', 'violations.read'],
   ['pcs', 'nav.pcs', 'pcs.read'],
+  ['inventory', 'nav.inventory', 'pcs.read'],
   ['scan', 'nav.scan', 'scan.request'],
   ['policy', 'nav.policy', 'policy.read'],
   ['media', 'nav.media', 'media.read'],
@@ -169,6 +171,7 @@ function kv(pairs) {
 
 async function pcScreen(id) {
   const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`);
+  const inventory = await inventorySection(id);
   const p = d.pc;
   const assign = h(
     'form',
@@ -213,6 +216,7 @@ async function pcScreen(id) {
     h('div', { class: 'table-wrap' }, vt(d.violations.open)),
     h('h2', {}, t('pc.usb')),
     h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))),
+    inventory,
     h('h2', {}, t('pc.software')),
     d.software ? h('div', { class: 'table-wrap scroll' }, table(['', ''], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))))) : h('p', { class: 'muted' }, t('status.unknown')),
     h('h2', {}, t('pc.closed')),
@@ -461,7 +465,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {
