@@ -198,6 +198,19 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
     `,
   },
   {
+    version: 202612061311,
+    name: 'the policy content each PC was given (its version moves only when that content changes)',
+    sql: `
+      CREATE TABLE console_policy_agents (
+        agent_id TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )
+    `,
+  },
+  {
     version: 202612061321,
     name: 'the site\'s own clause map for the 自己点検 report; audit log filters by actor and action',
     sql: `

@@ -81,6 +81,8 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.admin-rights': 'inventory',
       'win.autorun': 'inventory',
       'win.services': 'inventory',
+      'win.logging': 'inventory',
+      'win.wireless': 'inventory',
       'win.inventory': 'inventory',
     });
   });

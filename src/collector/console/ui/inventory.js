@@ -78,9 +78,12 @@ export async function inventoryScreen() {
   return h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, t('inventory.title')), h('div', { class: 'btns' }, count, csv)), bar, error, body);
 }
 
-/** The inventory and the hardware changes of one PC, for its page. */
-export async function inventorySection(agentId) {
-  const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(agentId)}/inventory`);
+/** The inventory and the hardware changes of one PC (GET /api/v1/pcs/:id/inventory), for its page. */
+export function fetchPcInventory(agentId) {
+  return api('GET', `/api/v1/pcs/${encodeURIComponent(agentId)}/inventory`);
+}
+
+export function inventorySection(d) {
   const changes = table(
     [t('live.when'), t('inventory.change'), t('inventory.subject'), t('inventory.before'), t('inventory.after')],
     d.changes.map((c) => h('tr', {}, h('td', { class: 'nowrap' }, fmtTime(c.at)), h('td', {}, loc(c.label)), h('td', { class: 'mono small' }, c.subject), h('td', { class: 'small' }, c.before || '—'), h('td', { class: 'small' }, c.after || '—'))),
@@ -89,9 +92,9 @@ export async function inventorySection(agentId) {
   return h(
     'div',
     { 'data-testid': 'pc-inventory' },
-    h('h2', {}, t('inventory.title'), d.collectedAt ? h('span', { class: 'muted small' }, ` (${t('inventory.collected')}: ${fmtTime(d.collectedAt)})`) : null),
+    d.collectedAt ? h('p', { class: 'muted small' }, `${t('inventory.collected')}: ${fmtTime(d.collectedAt)}`) : null,
     d.inventory ? h('dl', { class: 'kv' }, d.lines.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : h('p', { class: 'muted' }, t('inventory.none')),
-    h('h2', {}, t('inventory.changes')),
+    h('h3', {}, t('inventory.changes')),
     h('div', { class: 'table-wrap' }, changes),
   );
 }
