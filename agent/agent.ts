@@ -15,6 +15,7 @@ import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
+import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
@@ -302,11 +303,14 @@ export class Agent {
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
     const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
     if (refusal) return this.rejectPolicy(policy.version, refusal);
+    const before = this.policy;
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
-    this.opts.log.info(`policy ${policy.version} applied`);
-    if (o.rerun) this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
+    // Only the checks whose rules' switches, parameters, lists or exceptions changed run again.
+    const stale = o.rerun ? checksToRerun(before, policy, productCatalogue().rules, CHECKS.map((c) => c.id)) : [];
+    this.opts.log.info(`policy ${policy.version} applied`, { rerun: stale });
+    if (stale.length) this.enqueue(stale, `policy ${policy.version}`);
   }
 
   private rejectPolicy(version: number | undefined, reason: string): void {
