@@ -25,7 +25,8 @@ describe('checks run again after a new policy', () => {
     expect(rerun({ params: { [rule.id]: { [name]: 99 } } })).toEqual([rule.check]);
     // The same value set again: nothing.
     const set: PolicyDocument = { ...base, params: { [rule.id]: { [name]: 99 } } };
-    expect(checksToRerun(set, { ...set, version: 9 }, rules, all)).toEqual([]);
+    const again: PolicyDocument = { ...set, version: 9 };
+    expect(checksToRerun(set, again, rules, all)).toEqual([]);
   });
 
   it('runs the check of a rule switched off or on', () => {
