@@ -4,6 +4,7 @@
 // table.js, the violation list in violations.js.
 import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table } from './core.js';
 import { auditScreen } from './audit.js';
+import { inventoryScreen } from './inventory.js';
 import { mediaScreen } from './media.js';
 import { overviewScreen } from './overview.js';
 import { reportsScreen } from './report.js';
@@ -15,6 +16,7 @@ const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
   ['live', 'nav.live', 'violations.read'],
   ['pcs', 'nav.pcs', 'pcs.read'],
+  ['inventory', 'nav.inventory', 'pcs.read'],
   ['scan', 'nav.scan', 'scan.request'],
   ['policy', 'nav.policy', 'policy.read'],
   ['media', 'nav.media', 'media.read'],
@@ -372,7 +374,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {
