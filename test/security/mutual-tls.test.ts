@@ -181,6 +181,20 @@ describe('mutual TLS with a certificate per agent', () => {
   }, 120_000);
 });
 
+describe('the collector setting', () => {
+  it('refuses an unknown mode and client certificates without TLS, in Japanese (exit 2)', async () => {
+    for (const [args, message] of [
+      [['--agent-certs', 'always'], /--agent-certs always: off、issue、require のいずれかを指定してください/],
+      [['--agent-certs', 'require', '--insecure-plain'], /--agent-certs require は TLS が前提です/],
+      [['--agent-certs', 'issue', '--agent-cert-days', '0'], /--agent-cert-days 0: 1〜825 の日数を指定してください/],
+    ] as const) {
+      const p = startProc('collector', [CLI, 'collector', '--data', tempDir('mtls-usage'), '--listen', '127.0.0.1:0', ...args]);
+      expect((await p.exited).code).toBe(2);
+      expect(p.lines.join('\n')).toMatch(message);
+    }
+  }, 60_000);
+});
+
 describe('moving enrolled agents to certificates without enrolling again', () => {
   it('an agent enrolled while certificates were off gets one at its next connection when the collector starts requiring them', async () => {
     const dataDir = tempDir('mtls-later-collector');
