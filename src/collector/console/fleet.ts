@@ -14,7 +14,7 @@ import { reasonText, type Localized } from '../../shared/i18n/index.js';
 import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
 import { MAX_PC_PAGE, queryPcIds, queryPcPage } from './pc-query.js';
-import type { PcPageQuery, PcRow } from './pc-query.js';
+import type { PcInventorySummary, PcPageQuery, PcRow } from './pc-query.js';
 import { covers } from './exceptions.js';
 import type { Clock } from './util.js';
 import type { SiteStandard } from './site-standard.js';
@@ -74,6 +74,8 @@ export interface PcView {
   /** Per check id. */
   compliance: Record<string, AreaStatus>;
   openViolations: number;
+  /** The latest 資産管理台帳 summary (model, OS build, memory, IPv4); null before the first inventory. */
+  inventory: PcInventorySummary | null;
 }
 
 export interface PcViewPage {
@@ -382,6 +384,7 @@ export class Fleet {
         revoked: !!a.revokedAt,
         compliance,
         openViolations: pr.openViolations,
+        inventory: pr.inventory,
       };
     });
   }

@@ -120,6 +120,8 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
     });
     ctx.registerUpgrade('/api/v1/stream', services.stream.handleUpgrade);
     await services.start();
+    // Before the server waits for its connections to end: the live streams of open tabs are among them.
+    app.addHook('preClose', async () => services.stream?.shutdown());
     app.addHook('onClose', async () => services.stop());
   };
 }
