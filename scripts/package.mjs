@@ -326,14 +326,15 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   try {
     // 1. the silent properties are secure (passed to the elevated install of a managed deployment);
     //    wixl writes SecureCustomProperties itself, so a <Property> of that name would clash.
-    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;CA_PIN;SEGMENT`] : r)));
+    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT`] : r)));
     // 2. HideTarget (msidbCustomActionTypeHideTarget = 0x2000): the enrollment token stays out of
     //    verbose MSI logs; wixl ignores the attribute.
     rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
     // 3. a major upgrade removes the old version completely before installing the new one
     //    (WiX's default afterInstallValidate; wixl puts RemoveExistingProducts after InstallFiles).
     //    The service path is quoted between creating and starting the service (mamori-agent.wxs, QuoteServicePath).
-    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => [...rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)), ['QuoteServicePath', 'NOT REMOVE~="ALL"', '5850']]);
+    //    The PC enrolls after that and before the service starts (mamori-agent.wxs, EnrollAgent).
+    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => [...rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)), ['QuoteServicePath', 'NOT REMOVE~="ALL"', '5850'], ['EnrollAgent', 'NOT REMOVE~="ALL"', '5860']]);
     // 4. AllowSameVersionUpgrades: the upgrade search includes the maximum version
     //    (msidbUpgradeAttributesVersionMaxInclusive = 0x200), so a rebuilt MSI of the same version
     //    replaces the installed one; it stays one product in Apps & Features.

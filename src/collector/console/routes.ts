@@ -10,6 +10,7 @@ import { ROLE_PERMISSIONS, ROLES } from './authz.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { forwarderRoutes } from './forwarders-routes.js';
+import { enrollmentRoutes } from './enrollment-routes.js';
 import type { RouteDef } from './http.js';
 import { SESSION_COOKIE, sessionCookie } from './http.js';
 import { MEDIA_STATUS, ENCRYPTION } from './media.js';
@@ -606,6 +607,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       },
     },
     ...forwarderRoutes(s),
+    ...enrollmentRoutes(s),
   ];
 }
 

@@ -4,6 +4,7 @@
 // table.js, the violation list in violations.js.
 import { ApiError, api, badge, barChart, can, clauses, closeStream, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table, trendChart } from './core.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
+import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
@@ -17,6 +18,7 @@ const SCREENS = [
   ['audit', 'nav.audit', 'audit.read'],
   ['users', 'nav.users', 'users.manage'],
   ['forwarders', 'nav.forwarders', 'forwarders.manage'],
+  ['enrollment', 'nav.enrollment', 'pcs.read'],
 ];
 
 
@@ -589,7 +591,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {
