@@ -51,7 +51,7 @@ function makeDpkgRoot(): string {
 }
 
 function dpkg(args: string[], env: Record<string, string> = {}) {
-  return run('dpkg', [`--root=${root}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  return run('dpkg', [`--root=${root}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { env: { ...process.env, ...env }, timeoutMs: 240_000 });
 }
 
 function mode(path: string): string {
@@ -86,7 +86,7 @@ afterAll(async () => {
   for (const dir of [out, root, work]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
+describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
   it('has the package metadata and maintainer scripts', async () => {
     const info = await run('dpkg-deb', ['-I', DEB()]);
     expect(info.code).toBe(0);
