@@ -19,6 +19,7 @@ import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
+import { ClientCertificate } from './client-cert.js';
 import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
 import { RunMarker } from './run-marker.js';
@@ -128,9 +129,11 @@ export class Agent {
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
     this.userNotices = new UserNotices({ stateDir: opts.stateDir, log: opts.log, policy: () => this.policy, catalogue: productCatalogue, append: (e) => this.append(e), notify: live, delivery: live ? platformDelivery(this.probes.platform) : undefined });
+    const identity = withAgentKey(opts.stateDir, opts.identity);
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
-      identity: withAgentKey(opts.stateDir, opts.identity),
+      identity,
+      clientCert: new ClientCertificate(opts.stateDir, identity.privateKey),
       onKeyRegistered: () => forgetSecret(opts.stateDir),
       onSeqAhead: (collectorLastSeq, ownLastSeq) => {
         opts.log.error(`the collector's resume point ${collectorLastSeq} is above this agent's own counter ${ownLastSeq}: not adopted`);
@@ -341,7 +344,9 @@ export class Agent {
 
   private append(events: NewAgentEvent[]): void {
     if (events.length === 0) return;
-    this.outbox.append(fitEvents(events, this.opts.log));
+    const written = this.outbox.append(fitEvents(events, this.opts.log));
+    // A full disk: the outbox counted them and reports them as a gap once it can write again.
+    if (written.length < events.length) this.opts.log.error(`ディスクが一杯のため記録 ${events.length} 件 (${[...new Set(events.map((e) => e.kind))].join(', ')}) を送信待ちに書けませんでした。空きができしだい欠番 (gap) として収集サーバーへ報告します / the disk is full: events not written, reported as a gap when space returns`, { unwritten: this.outbox.unwrittenEvents });
     this.link.notify();
   }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../src/shared/log.js';
 import { REFUSAL_TEXT, refusalReasonOf } from '../src/shared/protocol/enrollment-refusal.js';
 import type { OsInfo, PolicyPushFrame } from '../src/shared/protocol/messages.js';
 import { TlsError } from '../src/shared/tls/errors.js';
+import { ClientCertificate } from './client-cert.js';
 import { collectorTrust, saveIdentity } from './identity.js';
 import type { IdentityFile } from './identity.js';
 import { EnrollmentError, enroll } from './link/enroll.js';
@@ -38,6 +39,8 @@ export class EnrollmentFailed extends Error {
     super(`${failure.reason} / ${failure.detail}`);
   }
 }
+
+export const CERTIFICATE_REFUSED = '登録時に届いた証明書はこの端末の鍵・CA のものではないため使いません / the certificate from enrollment is not for this agent\'s key and CA: not used';
 
 const UNREACHABLE_TEXT = '収集サーバーに接続できません (ネットワーク・アドレス・ファイアウォールを確認してください)。接続できるようになると自動で登録します';
 
@@ -81,6 +84,8 @@ export interface Enrolled {
   identity: IdentityFile;
   wsOptions: Awaited<ReturnType<typeof collectorTrust>>;
   initialPolicy?: PolicyPushFrame;
+  /** The collector sent a client certificate that is not for this agent's key and CA: not used. */
+  certificateRefused: boolean;
 }
 
 /** First contact (CA by the pin), then enrollment; the identity is saved. Throws EnrollmentFailed. */
@@ -89,10 +94,12 @@ export async function enrollOnce(a: EnrollAttempt): Promise<Enrolled> {
     if (!a.token) throw new EnrollmentFailed({ kind: 'refused', reason: '登録トークンが設定されていません (mamori agent configure --token-file で指定してください)', detail: `${a.stateDir} has no identity and no enrollment token is configured` });
     const wsOptions = await collectorTrust({ url: a.collectorUrl, stateDir: a.stateDir, pin: a.pin, allowPlain: Boolean(a.allowPlain) });
     const enrolled = await enroll(a.collectorUrl, a.token, a.os, a.agentVersion, wsOptions, a.timeoutMs);
-    const { policy, ...kept } = enrolled;
+    const { policy, certificate, ...kept } = enrolled;
     const identity: IdentityFile = { ...kept, collectorUrl: a.collectorUrl, enrolledAt: new Date().toISOString() };
     saveIdentity(a.stateDir, identity);
-    return { identity, wsOptions, ...(policy ? { initialPolicy: policy } : {}) };
+    // The client certificate of mutual TLS, kept only when it is for this agent's key and the pinned CA.
+    const certificateRefused = Boolean(certificate && !new ClientCertificate(a.stateDir, kept.privateKey).save(certificate));
+    return { identity, wsOptions, certificateRefused, ...(policy ? { initialPolicy: policy } : {}) };
   } catch (err) {
     throw new EnrollmentFailed(classifyEnrollmentFailure(err));
   }
@@ -200,6 +207,7 @@ export async function enrollUntilDone(o: EnrollLoopOptions): Promise<Enrolled | 
     try {
       const done = await enrollOnce(attempt);
       clearEnrollmentStatus(o.stateDir);
+      if (done.certificateRefused) o.log.warn(CERTIFICATE_REFUSED);
       o.log.info(`enrolled as ${done.identity.agentId} (segment ${done.identity.segment}) / 収集サーバーに登録しました`);
       if (failures > 0) await o.eventLog?.('INFORMATION', `mamori エージェントは収集サーバーに登録しました (${attempt.collectorUrl})。`).catch(() => undefined);
       return done;

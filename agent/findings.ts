@@ -9,6 +9,7 @@ import type { NewAgentEvent, PolicyDocument, Violation } from '../src/shared/pro
 
 type PolicyException = PolicyDocument['exceptions'][number];
 import type { Rule } from '../src/shared/catalogue/schema.js';
+import { msg, render, type Msg, type MsgParam } from '../src/shared/i18n/index.js';
 import type { LocalReport } from './local-check.js';
 
 export interface FindingsState {
@@ -31,6 +32,16 @@ function hash(value: unknown): string {
 
 function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
+}
+
+/** Reasons travel at most 1,000 characters (the protocol allows 1,024). */
+function clip(text: string): string {
+  return text.slice(0, 1000);
+}
+
+/** A judged reason as a message: its structured form, or its text for an evaluation made without one. */
+function reasonOf(r: { reason: string; reasonMsg?: Msg }): Msg {
+  return r.reasonMsg ?? msg('text', { text: r.reason });
 }
 
 function boundedExcerpt(excerpt: Record<string, unknown>): Record<string, unknown> {
@@ -72,9 +83,10 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
       const failing = r.subjects.filter((s) => s.result === 'fail');
       const covering = failing.map((s) => exceptionFor(exceptions, r.ruleId, s.subject, now));
       if (r.result === 'fail' && failing.length > 0 && covering.every(Boolean)) {
-        return { ruleId: r.ruleId, subject: '', result: 'excepted' as const, reason: `例外措置 ${covering.map((e) => e!.id).join(', ')}: ${r.reason}`.slice(0, 1000) };
+        const why = msg('result.exceptedBy', { ids: covering.map((e) => e!.id).join(', '), why: reasonOf(r) });
+        return { ruleId: r.ruleId, subject: '', result: 'excepted' as const, reason: clip(render(why)), reasonMsg: why };
       }
-      return { ruleId: r.ruleId, subject: '', result: r.result, reason: r.reason.slice(0, 1000) };
+      return { ruleId: r.ruleId, subject: '', result: r.result, reason: clip(r.reason), ...(r.reasonMsg ? { reasonMsg: r.reasonMsg } : {}) };
     });
     const rh = hash(results);
     if (opts.force || state.resultsHash[check.id] !== rh) {
@@ -91,7 +103,7 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
         const key = `${rule.id}\u0000${s.subject}`;
         failingNow.add(key);
         if (state.open[key]) continue;
-        const vars = { subject: s.subject, reason: s.reason };
+        const name: MsgParam = s.subjectName ?? s.subject;
         const user = typeof s.excerpt.user === 'string' ? s.excerpt.user : undefined;
         const violation: Violation = {
           checkId: check.id,
@@ -100,8 +112,9 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
           result: 'fail',
           severity: rule.severity,
           title: rule.name,
-          message: { ja: fill(rule.message.ja, vars), en: fill(rule.message.en, vars) },
-          reason: s.reason.slice(0, 1000),
+          message: { ja: fill(rule.message.ja, { subject: render(msg('text', { text: name }), 'ja'), reason: s.reason }), en: fill(rule.message.en, { subject: render(msg('text', { text: name }), 'en'), reason: s.reasonMsg ? render(s.reasonMsg, 'en') : s.reason }) },
+          reason: clip(s.reason),
+          ...(s.reasonMsg ? { reasonMsg: s.reasonMsg } : {}),
           clauses: rule.clauses,
           facts: boundedExcerpt(s.excerpt),
           ...(user ? { user } : {}),
@@ -120,8 +133,12 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
       const evaluation = check.rules.find((r) => r.ruleId === ruleId);
       // The reason speaks of this subject (one stick of several), not of the rule as a whole.
       const judged = evaluation?.subjects.find((x) => x.subject === subject);
-      const reason = !evaluation ? 'rule no longer in the catalogue' : judged ? `${judged.result}: ${judged.reason}` : `${subject}: 対象が見つからなくなりました / no longer present (${evaluation.result}: ${evaluation.reason})`;
-      events.push({ at, kind: 'violation.closed', checkId: check.id, ruleId, subject, reason: reason.slice(0, 1000) });
+      const why = !evaluation
+        ? msg('close.ruleRemoved')
+        : judged
+          ? msg('close.resolved', { result: msg(`result.${judged.result}`), why: reasonOf(judged) })
+          : msg('close.gone', { subject, result: msg(`result.${evaluation.result}`), why: reasonOf(evaluation) });
+      events.push({ at, kind: 'violation.closed', checkId: check.id, ruleId, subject, reason: clip(render(why)), reasonMsg: why });
       delete state.open[key];
     }
   }

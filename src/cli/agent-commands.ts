@@ -6,6 +6,7 @@ import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
 import { collectorTrust, ensureStateDir, forgetSecret, loadIdentity, retireIdentity, saveIdentity, withAgentKey } from '../../agent/identity.js';
 import { DEFAULT_RETRY, enrollUntilDone } from '../../agent/enrollment.js';
 import { windowsEventLog } from '../../agent/event-log.js';
+import { ClientCertificate } from '../../agent/client-cert.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
 import { localCheck } from '../../agent/local-check.js';
@@ -175,7 +176,8 @@ export function registerAgentCommands(program: Command): void {
       const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       const outbox = Outbox.open(join(stateDir, 'outbox'));
       const [notice] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { host: hostname() } }]);
-      const link = new AgentLink({ url: identity.collectorUrl, identity: withAgentKey(stateDir, identity), onKeyRegistered: () => forgetSecret(stateDir), outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
+      const keyed = withAgentKey(stateDir, identity);
+      const link = new AgentLink({ url: identity.collectorUrl, identity: keyed, clientCert: new ClientCertificate(stateDir, keyed.privateKey), onKeyRegistered: () => forgetSecret(stateDir), outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
       link.start();
       const until = Date.now() + Number(o.timeout) * 1000;
       while (outbox.acked < notice!.seq && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

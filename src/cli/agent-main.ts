@@ -32,7 +32,7 @@ import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { defaultStateDir, registerAgentCommands } from './agent-commands.js';
 import { forgetEnrollToken } from './enroll-token.js';
 import { registerStatusCommand } from './status-command.js';
-import { classifyEnrollmentFailure, clearEnrollmentStatus, enrollOnce, recordEnrollmentFailure } from '../../agent/enrollment.js';
+import { CERTIFICATE_REFUSED, classifyEnrollmentFailure, clearEnrollmentStatus, enrollOnce, recordEnrollmentFailure } from '../../agent/enrollment.js';
 import { windowsEventLog } from '../../agent/event-log.js';
 import { liveProbes } from '../../agent/probes/index.js';
 import { UsageError, runCommandLine } from './errors.js';
@@ -240,6 +240,7 @@ export function registerEnrollCommand(program: Command): void {
         const done = await enrollOnce({ stateDir, collectorUrl: config.collector, token: config.enrollToken, pin: config.caFingerprint, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, timeoutMs: Number(o.timeout) * 1000 });
         clearEnrollmentStatus(stateDir);
         forgetEnrollToken(file);
+        if (done.certificateRefused) process.stderr.write(`${CERTIFICATE_REFUSED}\n`);
         process.stdout.write(`収集サーバーに登録しました / enrolled as ${done.identity.agentId} (segment ${done.identity.segment})\n`);
       } catch (err) {
         const failure = classifyEnrollmentFailure(err);

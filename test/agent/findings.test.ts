@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { emptyFindingsState, findingsToEvents } from '../../agent/findings.js';
 import type { LocalReport } from '../../agent/local-check.js';
 import { productCatalogue } from '../../agent/local-check.js';
+import { evaluateRule } from '../../src/shared/catalogue/evaluate.js';
 import type { RuleEvaluation } from '../../src/shared/catalogue/evaluate.js';
+import { render } from '../../src/shared/i18n/index.js';
 
 const rules = productCatalogue().rules;
 
@@ -57,5 +59,25 @@ describe('findingsToEvents', () => {
     const expired = findingsToEvents(report([fail]), rules, emptyFindingsState(), { exceptions: [{ id: 'EX-2', ruleId: 'USB-001', subject: '*', until: '2000-01-01T00:00:00Z' }] });
     const r2 = expired.events.find((e) => e.kind === 'results');
     expect(r2?.kind === 'results' && r2.results[0]!.result).toBe('fail');
+  });
+
+  it('a violation names the stick in its message and reason, in Japanese, and carries the reason as a message for English', () => {
+    const rule = rules.find((r) => r.id === 'USB-001')!;
+    const named = { ...stick, manufacturer: 'SanDisk', product: 'Ultra Fit' };
+    const judged = evaluateRule(rule, { status: 'ok', facts: { devices: [named] }, unknownFacts: {} }, { platform: 'linux', segment: 'lgwan', policy: { params: {}, lists: {}, disabledRules: [] }, now: new Date('2026-11-23T00:00:00Z') });
+    const { events } = findingsToEvents(report([judged], { devices: [named] }), rules, emptyFindingsState());
+    const v = events.find((e) => e.kind === 'violation.opened');
+    if (v?.kind !== 'violation.opened') throw new Error('no violation opened');
+    const name = 'USB媒体 SanDisk Ultra Fit (ベンダーID 0781、製品ID 5583、シリアル 4C530001234567890123)';
+    expect(v.violation.message.ja).toBe(`媒体管理台帳に登録されていないUSB記憶媒体 ${name} が接続されています。`);
+    expect(v.violation.message.en).toContain('USB device SanDisk Ultra Fit (vendor 0781, product 5583, serial 4C530001234567890123)');
+    expect(v.violation.reason).toBe(`${name}: 識別子 「${stick.fingerprint}」 は 媒体管理台帳 にありません`);
+    expect(render(v.violation.reasonMsg!, 'en')).toBe(`USB device SanDisk Ultra Fit (vendor 0781, product 5583, serial 4C530001234567890123): fingerprint "${stick.fingerprint}" is not in the media ledger`);
+    const results = events.find((e) => e.kind === 'results');
+    expect(results?.kind === 'results' && results.results[0]!.reason).toBe(`USB媒体 1 件中 1 件が不適合: ${name}`);
+    // Unplugged: the closing reason is Japanese and says the stick is gone.
+    const gone = evaluateRule(rule, { status: 'ok', facts: { devices: [] }, unknownFacts: {} }, { platform: 'linux', segment: 'lgwan', policy: { params: {}, lists: {}, disabledRules: [] }, now: new Date('2026-11-23T01:00:00Z') });
+    const closed = findingsToEvents(report([gone]), rules, findingsToEvents(report([judged], { devices: [named] }), rules, emptyFindingsState()).state).events.find((e) => e.kind === 'violation.closed');
+    expect(closed?.kind === 'violation.closed' && closed.reason).toBe(`${stick.fingerprint}: 対象が見つからなくなりました (適合: USB媒体はありません)`);
   });
 });

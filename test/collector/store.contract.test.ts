@@ -18,6 +18,7 @@ import { SequenceGapError } from '../../src/collector/store/store.js';
 import type { PruneKind, Store } from '../../src/collector/store/store.js';
 import { Retention, RetentionConfigError, pruneTable } from '../../src/collector/retention.js';
 import { silentLogger } from '../../src/shared/log.js';
+import { reasonText } from '../../src/shared/i18n/index.js';
 import type { AgentEvent, Violation } from '../../src/shared/protocol/messages.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
 import type { TestDatabase } from '../cluster/pg-env.js';
@@ -374,7 +375,7 @@ function contract(backend: Backend): void {
         checkId: 'screen-lock',
         policyVersion: 1,
         results: [
-          { ruleId: 'lock.enabled', subject: '', result, reason: `r${seq}` },
+          { ruleId: 'lock.enabled', subject: '', result, reason: `r${seq}`, ...(seq === 3 ? { reasonMsg: { id: 'eval.eachPass', params: { kind: { ja: 'セッション', en: 'sessions' }, total: 2 } } } : {}) },
           { ruleId: 'lock.user', subject: 'tanaka', result: 'fail', reason: 'per user' },
         ],
       });
@@ -383,6 +384,10 @@ function contract(backend: Backend): void {
       expect(await store.latestFacts(AGENT_A)).toEqual([{ checkId: 'screen-lock', status: 'ok', facts: { idleMinutes: 10 }, at: at(4) }]);
       const rows = await store.sql.all<{ rule_id: string; result: string; reason: string }>('SELECT rule_id, result, reason FROM rule_results WHERE agent_id = ? ORDER BY rule_id', [AGENT_A]);
       expect(rows).toEqual([{ rule_id: 'lock.enabled', result: 'pass', reason: 'r3' }]);
+      // The reason as a message is kept beside the text, so the console can show it in English.
+      const [stored] = await store.sql.all<{ reason_msg: string | null }>('SELECT reason_msg FROM rule_results WHERE agent_id = ?', [AGENT_A]);
+      expect(reasonText('r3', stored!.reason_msg)).toEqual({ ja: 'セッション 2 件すべて適合', en: 'all 2 sessions pass' });
+      expect(reasonText('r1', null)).toEqual({ ja: 'r1', en: 'r1' });
       expect((await store.getAgent(AGENT_A))!.policyVersion).toBe(7);
     });
   });

@@ -46,7 +46,7 @@ export function chainHash(prevHash: string, e: Omit<AuditEntry, 'hash' | 'prevHa
 }
 
 type Row = Record<string, unknown>;
-const entryOf = (r: Row): AuditEntry => ({
+export const entryOf = (r: Row): AuditEntry => ({
   seq: Number(r.seq),
   at: String(r.at),
   actor: String(r.actor),

@@ -53,6 +53,8 @@ export interface LoanRecord {
   dueAt: string | null;
   returnedAt: string | null;
   returnedBy: string | null;
+  /** Still out after its 返却予定日 (a JST day, the whole of which the borrower has). */
+  overdue: boolean;
 }
 
 export interface MediaInput {
@@ -86,7 +88,10 @@ export function parseFingerprint(fp: string): { vendorId: string; productId: str
 
 type Row = Record<string, unknown>;
 
-const loanOf = (r: Row): LoanRecord => ({
+const JST_MS = 9 * 3_600_000;
+const jstDayOf = (ms: number): string => new Date(ms + JST_MS).toISOString().slice(0, 10);
+
+const loanOf = (r: Row, now: Date): LoanRecord => ({
   id: String(r.id),
   mediaId: String(r.media_id),
   borrower: String(r.borrower),
@@ -97,6 +102,7 @@ const loanOf = (r: Row): LoanRecord => ({
   dueAt: (r.due_at as string | null) ?? null,
   returnedAt: (r.returned_at as string | null) ?? null,
   returnedBy: (r.returned_by as string | null) ?? null,
+  overdue: !r.returned_at && !!r.due_at && jstDayOf(Date.parse(String(r.due_at))) < jstDayOf(now.getTime()),
 });
 
 /** CSV columns: Japanese header for Excel users, English accepted on import. */
@@ -132,7 +138,7 @@ export class MediaLedger {
     const rows = await this.sql.all<Row>('SELECT * FROM console_media ORDER BY sticker_no');
     const dupRows = await this.sql.all<{ serial: string }>('SELECT serial FROM console_media WHERE serial IS NOT NULL GROUP BY serial HAVING count(*) > 1');
     const dups = new Set(dupRows.map((r) => String(r.serial)));
-    const loans = new Map((await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE returned_at IS NULL')).map((r) => [String(r.media_id), loanOf(r)]));
+    const loans = new Map((await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE returned_at IS NULL')).map((r) => [String(r.media_id), loanOf(r, this.clock.now())]));
     return rows.map((r) => this.recordOf(r, dups, loans));
   }
 
@@ -237,7 +243,7 @@ export class MediaLedger {
       'INSERT INTO console_media_loans (id, media_id, borrower, department, purpose, lent_at, lent_by, due_at, returned_at, returned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
       [id, mediaId, loan.borrower.trim(), loan.department.trim(), loan.purpose.trim(), this.clock.now().toISOString(), by, loan.dueAt ? new Date(loan.dueAt).toISOString() : null],
     );
-    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [id]))!);
+    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [id]))!, this.clock.now());
   }
 
   async giveBack(mediaId: string, by: string): Promise<LoanRecord> {
@@ -245,7 +251,7 @@ export class MediaLedger {
     const open = await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE media_id = ? AND returned_at IS NULL', [mediaId]);
     if (!open) throw conflict('the medium is not lent out');
     await this.sql.run('UPDATE console_media_loans SET returned_at = ?, returned_by = ? WHERE id = ?', [this.clock.now().toISOString(), by, String(open.id)]);
-    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [String(open.id)]))!);
+    return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [String(open.id)]))!, this.clock.now());
   }
 
   async loans(mediaId?: string): Promise<LoanRecord[]> {
@@ -254,7 +260,8 @@ export class MediaLedger {
       ? await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE media_id = ? ORDER BY lent_at DESC', [mediaId])
       : await this.sql.all<Row>('SELECT * FROM console_media_loans ORDER BY lent_at DESC LIMIT 1000');
     const visible = scopeDepartments() ? new Set((await this.list()).map((m) => m.id)) : undefined;
-    return rows.map(loanOf).filter((l) => !visible || visible.has(l.mediaId));
+    const now = this.clock.now();
+    return rows.map((r) => loanOf(r, now)).filter((l) => !visible || visible.has(l.mediaId));
   }
 
   async exportCsv(departments?: string[]): Promise<string> {

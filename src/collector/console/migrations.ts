@@ -197,6 +197,35 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       UPDATE agents SET department = (SELECT department FROM console_pc_assignments WHERE agent_id = agents.id) WHERE id IN (SELECT agent_id FROM console_pc_assignments)
     `,
   },
+  {
+    version: 202612061311,
+    name: 'the policy content each PC was given (its version moves only when that content changes)',
+    sql: `
+      CREATE TABLE console_policy_agents (
+        agent_id TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )
+    `,
+  },
+  {
+    version: 202612061321,
+    name: 'the site\'s own clause map for the 自己点検 report; audit log filters by actor and action',
+    sql: `
+      CREATE TABLE console_clause_map (
+        rule_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        ref TEXT NOT NULL,
+        title TEXT NOT NULL,
+        PRIMARY KEY (rule_id, position)
+      );
+      CREATE INDEX console_audit_actor ON console_audit (actor, seq);
+      CREATE INDEX console_audit_action ON console_audit (action, seq);
+      CREATE INDEX console_audit_at ON console_audit (at)
+    `,
+  },
 ];
 
 /**

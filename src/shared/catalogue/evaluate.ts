@@ -17,6 +17,7 @@
  * (`defaultEnabled: false`) and not listed in the policy's `enabledRules` is not_applicable.
  */
 import type { PolicyDocument, Segment } from '../protocol/messages.js';
+import { causeOf, fillTemplate, msg, render, type Localized, type Msg, type MsgParam } from '../i18n/index.js';
 import type { Expectation, Rule } from './schema.js';
 
 export type Outcome = 'pass' | 'fail' | 'unknown';
@@ -44,7 +45,11 @@ export interface EvalContext {
 export interface SubjectResult {
   subject: string;
   result: Outcome;
+  /** The reason in Japanese (stored, forwarded, printed); `reasonMsg` renders it in either language. */
   reason: string;
+  reasonMsg?: Msg;
+  /** How texts name the subject (「USB媒体 SanDisk Cruzer Blade (…、シリアル 4C53…)」), for an item of an `each` rule. */
+  subjectName?: MsgParam;
   /** The facts the result rests on (the item, or the tested facts). */
   excerpt: Record<string, unknown>;
 }
@@ -53,6 +58,7 @@ export interface RuleEvaluation {
   ruleId: string;
   result: Outcome | 'not_applicable';
   reason: string;
+  reasonMsg?: Msg;
   /** One entry per subject ("" for rules about the PC as a whole). */
   subjects: SubjectResult[];
 }
@@ -87,102 +93,131 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`, 'i');
 }
 
-function describe(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+/** A fact value as a message param: strings in quotes, other JSON as text. */
+function shown(v: unknown): MsgParam {
+  if (typeof v === 'string') return { q: v };
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return v;
+  return JSON.stringify(v);
 }
 
-function compare(exp: Expectation, actual: unknown, expected: unknown, now: Date): { ok: boolean; why: string } {
-  const f = exp.fact;
+/** The fact's name in words, from the rule's `factNames`. */
+function factName(rule: Rule, fact: string): MsgParam {
+  return rule.factNames[fact] ?? fact;
+}
+
+/** The name of the list an expectation compares with (a parameter's label, e.g. 媒体管理台帳). */
+function listName(rule: Rule, exp: Expectation): MsgParam {
+  if (exp.param === undefined) return msg('value.list');
+  return rule.params[exp.param]?.label ?? exp.param;
+}
+
+const DAY_MS = 86_400_000;
+
+function compare(rule: Rule, exp: Expectation, actual: unknown, expected: unknown, now: Date): { ok: boolean; why: Msg } {
+  const fact = factName(rule, exp.fact);
   switch (exp.op) {
     case 'eq':
-      return { ok: actual === expected, why: `${f} is ${describe(actual)}, expected ${describe(expected)}` };
+      return { ok: actual === expected, why: msg('eval.eq', { fact, actual: shown(actual), expected: shown(expected) }) };
     case 'ne':
-      return { ok: actual !== expected, why: `${f} is ${describe(actual)}, must not be ${describe(expected)}` };
+      return { ok: actual !== expected, why: msg('eval.ne', { fact, actual: shown(actual), expected: shown(expected) }) };
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
-      if (typeof actual !== 'number' || typeof expected !== 'number') return { ok: false, why: `${f} is ${describe(actual)}, not a number` };
+      if (typeof actual !== 'number' || typeof expected !== 'number') return { ok: false, why: msg('eval.notNumber', { fact, actual: shown(actual) }) };
       const ok = exp.op === 'gt' ? actual > expected : exp.op === 'gte' ? actual >= expected : exp.op === 'lt' ? actual < expected : actual <= expected;
-      const sym = { gt: '>', gte: '≥', lt: '<', lte: '≤' }[exp.op];
-      return { ok, why: `${f} is ${actual}, expected ${sym} ${expected}` };
+      return { ok, why: msg(`eval.${exp.op}`, { fact, actual, expected }) };
     }
     case 'in':
     case 'not_in': {
       const list = Array.isArray(expected) ? expected : [];
       const found = list.includes(actual as never);
-      return exp.op === 'in'
-        ? { ok: found, why: `${f} ${describe(actual)} is ${found ? '' : 'not '}in the list` }
-        : { ok: !found, why: `${f} ${describe(actual)} is ${found ? '' : 'not '}in the list` };
+      const why = msg(found ? 'eval.inList' : 'eval.notInList', { fact, actual: shown(actual), list: listName(rule, exp) });
+      return { ok: exp.op === 'in' ? found : !found, why };
     }
     case 'matches': {
       const ok = typeof actual === 'string' && new RegExp(String(expected)).test(actual);
-      return { ok, why: `${f} ${describe(actual)} ${ok ? 'matches' : 'does not match'} ${describe(expected)}` };
+      return { ok, why: msg(ok ? 'eval.matches' : 'eval.notMatches', { fact, actual: shown(actual), pattern: shown(expected) }) };
     }
     case 'matches_any':
     case 'matches_none': {
       const patterns = (Array.isArray(expected) ? expected : []).map(String);
       const hit = typeof actual === 'string' ? patterns.find((p) => globToRegExp(p).test(actual)) : undefined;
-      return exp.op === 'matches_any'
-        ? { ok: hit !== undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no allowed pattern` }
-        : { ok: hit === undefined, why: hit ? `${f} ${describe(actual)} matches ${hit}` : `${f} ${describe(actual)} matches no listed pattern` };
+      const list = listName(rule, exp);
+      const why = hit
+        ? msg('eval.matchesListed', { fact, actual: shown(actual), pattern: { q: hit }, list })
+        : msg(exp.op === 'matches_any' ? 'eval.matchesNoAllowed' : 'eval.matchesNoListed', { fact, actual: shown(actual), list });
+      return { ok: exp.op === 'matches_any' ? hit !== undefined : hit === undefined, why };
     }
     case 'age_lte':
     case 'age_lt': {
       const t = typeof actual === 'string' ? Date.parse(actual) : NaN;
-      if (Number.isNaN(t)) return { ok: false, why: `${f} is ${describe(actual)}, not a time` };
-      const unitMs = exp.unit === 'hours' ? 3_600_000 : 86_400_000;
-      const age = (now.getTime() - t) / unitMs;
+      if (Number.isNaN(t)) return { ok: false, why: msg('eval.notTime', { fact, actual: shown(actual) }) };
+      const hours = exp.unit === 'hours';
+      const age = (now.getTime() - t) / (hours ? 3_600_000 : DAY_MS);
       const ok = exp.op === 'age_lte' ? age <= Number(expected) : age < Number(expected);
-      return { ok, why: `${f} is ${age.toFixed(1)} ${exp.unit ?? 'days'} old, limit ${exp.op === 'age_lt' ? '<' : ''}${expected}` };
+      const cmp = msg(exp.op === 'age_lte' ? 'eval.within' : 'eval.under');
+      return { ok, why: msg(hours ? 'eval.ageHours' : 'eval.ageDays', { fact, at: { time: actual as string }, age: Math.round(age * 10) / 10, limit: Number(expected), cmp }) };
     }
     case 'until_gte':
     case 'until_lt': {
       const t = typeof actual === 'string' ? Date.parse(actual) : NaN;
-      if (Number.isNaN(t)) return { ok: false, why: `${f} is ${describe(actual)}, not a date` };
-      const days = (t - now.getTime()) / 86_400_000;
+      if (Number.isNaN(t)) return { ok: false, why: msg('eval.notTime', { fact, actual: shown(actual) }) };
+      const days = (t - now.getTime()) / DAY_MS;
       const ok = exp.op === 'until_gte' ? days >= Number(expected) : days < Number(expected);
-      const where = days < 0 ? `${f} ${actual} has passed` : `${f} ${actual} is ${Math.floor(days)} days away`;
-      return { ok, why: `${where}, ${exp.op === 'until_gte' ? 'needs ≥' : 'expected <'} ${expected}` };
+      const date = { date: actual as string };
+      const where = days < 0 ? msg('eval.passed', { fact, date, days: Math.ceil(-days) }) : msg('eval.daysLeft', { fact, date, days: Math.floor(days) });
+      return { ok, why: msg(exp.op === 'until_gte' ? 'eval.untilGte' : 'eval.untilLt', { where, limit: Number(expected) }) };
     }
   }
 }
 
 type PartOutcome = Outcome | 'not_applicable';
+interface Part {
+  outcome: PartOutcome;
+  why: Msg;
+}
 
-function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknownFacts: Record<string, string>, ctx: EvalContext): { outcome: PartOutcome; why: string } {
+/** Why a fact is unknown: the agent's reason (its code explained in words), or that the check did not report it. */
+function unreadable(fact: MsgParam, reason: string | undefined): Msg {
+  return msg('eval.unreadable', { fact, cause: reason === undefined ? msg('eval.factMissing') : causeOf(reason) });
+}
+
+function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknownFacts: Record<string, string>, ctx: EvalContext): Part {
   const actual = getPath(source, exp.fact);
-  if (actual === undefined) {
-    return { outcome: 'unknown', why: `${exp.fact} could not be read: ${unknownFacts[exp.fact] ?? unknownFacts[exp.fact.split('.')[0] ?? ''] ?? 'FACT_MISSING'}` };
-  }
-  if (actual === null) {
-    const nullIs = exp.nullIs ?? 'fail';
-    return { outcome: nullIs, why: `${exp.fact} is none` };
-  }
-  const { ok, why } = compare(exp, actual, resolveValue(rule, exp, ctx), ctx.now);
+  if (actual === undefined) return { outcome: 'unknown', why: unreadable(factName(rule, exp.fact), unknownFacts[exp.fact] ?? unknownFacts[exp.fact.split('.')[0] ?? '']) };
+  if (actual === null) return { outcome: exp.nullIs ?? 'fail', why: msg('eval.none', { fact: factName(rule, exp.fact) }) };
+  const { ok, why } = compare(rule, exp, actual, resolveValue(rule, exp, ctx), ctx.now);
   return { outcome: ok ? 'pass' : 'fail', why };
 }
 
-function combine(condition: Rule['condition'], all: { outcome: PartOutcome; why: string }[]): { outcome: PartOutcome; why: string } {
+/** One reason from the reasons of several expectations: a list without repeats (two limits on one null fact say the same), or the only one. */
+function joined(parts: readonly Part[]): Msg {
+  const seen = new Set<string>();
+  const whys = parts.map((p) => p.why).filter((w) => !seen.has(JSON.stringify(w)) && Boolean(seen.add(JSON.stringify(w))));
+  return whys.length === 1 ? whys[0]! : msg('eval.joined', { items: whys });
+}
+
+function combine(condition: Rule['condition'], all: Part[]): Part {
   const parts = all.filter((p) => p.outcome !== 'not_applicable');
-  if (parts.length === 0) return { outcome: 'not_applicable', why: all.map((p) => p.why).join('; ') };
+  if (parts.length === 0) return { outcome: 'not_applicable', why: joined(all) };
   const failing = parts.filter((p) => p.outcome === 'fail');
   const passing = parts.filter((p) => p.outcome === 'pass');
   const unknown = parts.filter((p) => p.outcome === 'unknown');
-  const whyOf = (list: typeof parts) => list.map((p) => p.why).join('; ');
   switch (condition) {
     case 'all':
-      if (failing.length) return { outcome: 'fail', why: whyOf(failing) };
-      if (unknown.length) return { outcome: 'unknown', why: whyOf(unknown) };
-      return { outcome: 'pass', why: whyOf(passing) };
+      if (failing.length) return { outcome: 'fail', why: joined(failing) };
+      if (unknown.length) return { outcome: 'unknown', why: joined(unknown) };
+      return { outcome: 'pass', why: joined(passing) };
     case 'any':
-      if (passing.length) return { outcome: 'pass', why: whyOf(passing) };
-      if (unknown.length) return { outcome: 'unknown', why: whyOf(unknown) };
-      return { outcome: 'fail', why: whyOf(failing) };
+      if (passing.length) return { outcome: 'pass', why: joined(passing) };
+      if (unknown.length) return { outcome: 'unknown', why: joined(unknown) };
+      // None of the alternatives holds: the first one says what is wanted (e.g. "at least 180 days left").
+      return { outcome: 'fail', why: failing[0]!.why };
     case 'none':
-      if (passing.length) return { outcome: 'fail', why: whyOf(passing) };
-      if (unknown.length) return { outcome: 'unknown', why: whyOf(unknown) };
-      return { outcome: 'pass', why: whyOf(failing) };
+      if (passing.length) return { outcome: 'fail', why: joined(passing) };
+      if (unknown.length) return { outcome: 'unknown', why: joined(unknown) };
+      return { outcome: 'pass', why: joined(failing) };
   }
 }
 
@@ -195,53 +230,90 @@ function excerptOf(rule: Rule, facts: Record<string, unknown>): Record<string, u
   return out;
 }
 
+/** How reasons name one item of an `each` rule: the rule's `subjectName` filled from the item, or the subject value. */
+function nameOf(rule: Rule, item: unknown, subject: string): MsgParam {
+  if (!rule.subjectName || item === null || typeof item !== 'object') return subject;
+  const fields = item as Record<string, unknown>;
+  const name: Localized = { ja: fillTemplate(rule.subjectName.ja, fields), en: fillTemplate(rule.subjectName.en, fields) };
+  return name.ja && name.en ? name : subject;
+}
+
+/** At most this many items are named in a rule's reason; the rest are counted (「ほか 3 件」). */
+const NAMED_SUBJECTS = 5;
+
+function namedList(names: readonly MsgParam[]): MsgParam[] {
+  if (names.length <= NAMED_SUBJECTS) return [...names];
+  return [...names.slice(0, NAMED_SUBJECTS), msg('eval.andMore', { n: names.length - NAMED_SUBJECTS })];
+}
+
+function result(ruleId: string, outcome: RuleEvaluation['result'], why: Msg, subjects: SubjectResult[]): RuleEvaluation {
+  return { ruleId, result: outcome, reason: render(why), reasonMsg: why, subjects };
+}
+
+/** A rule (or the PC as its one subject) with a single reason. */
+function single(ruleId: string, outcome: Outcome, why: Msg, excerpt: Record<string, unknown> = {}): RuleEvaluation {
+  return result(ruleId, outcome, why, [{ subject: '', result: outcome, reason: render(why), reasonMsg: why, excerpt }]);
+}
+
 /** Evaluate one rule against the output of its check. */
 export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): RuleEvaluation {
-  const na = (reason: string): RuleEvaluation => ({ ruleId: rule.id, result: 'not_applicable', reason, subjects: [] });
-  if (ctx.policy.disabledRules.includes(rule.id)) return na('disabled by policy');
-  if (!rule.defaultEnabled && !(ctx.policy.enabledRules ?? []).includes(rule.id)) return na('not enabled by policy');
-  if (!rule.platforms.includes(ctx.platform)) return na(`not a rule for ${ctx.platform}`);
-  if (rule.segments && (!ctx.segment || !rule.segments.includes(ctx.segment))) return na(`applies only to segment ${rule.segments.join(', ')}`);
-  if (input.status === 'unknown') {
-    const reason = input.reason ?? 'check could not observe this PC';
-    return { ruleId: rule.id, result: 'unknown', reason, subjects: [{ subject: '', result: 'unknown', reason, excerpt: {} }] };
-  }
+  const na = (why: Msg): RuleEvaluation => result(rule.id, 'not_applicable', why, []);
+  if (ctx.policy.disabledRules.includes(rule.id)) return na(msg('eval.disabled'));
+  if (!rule.defaultEnabled && !(ctx.policy.enabledRules ?? []).includes(rule.id)) return na(msg('eval.notEnabled'));
+  if (!rule.platforms.includes(ctx.platform)) return na(msg('eval.otherPlatform', { platform: msg(`platform.${ctx.platform}`) }));
+  if (rule.segments && (!ctx.segment || !rule.segments.includes(ctx.segment))) return na(msg('eval.otherSegment', { segments: rule.segments.map((s) => msg(`segment.${s}`)) }));
+  if (input.status === 'unknown') return single(rule.id, 'unknown', input.reason === undefined ? msg('eval.checkUnknown') : msgOf(causeOf(input.reason)));
 
   if (!rule.each) {
     const parts = rule.expect.map((e) => evalExpectation(rule, e, input.facts, input.unknownFacts, ctx));
     const { outcome, why } = combine(rule.condition, parts);
     if (outcome === 'not_applicable') return na(why);
-    return { ruleId: rule.id, result: outcome, reason: why, subjects: [{ subject: '', result: outcome, reason: why, excerpt: excerptOf(rule, input.facts) }] };
+    return single(rule.id, outcome, why, excerptOf(rule, input.facts));
   }
 
+  const kind: MsgParam = rule.subjectKind ?? rule.each;
   const items = getPath(input.facts, rule.each);
   if (items === undefined) {
-    const reason = `${rule.each} could not be read: ${input.unknownFacts[rule.each] ?? 'FACT_MISSING'}`;
-    return { ruleId: rule.id, result: 'unknown', reason, subjects: [{ subject: '', result: 'unknown', reason, excerpt: {} }] };
+    const reason = input.unknownFacts[rule.each];
+    return single(rule.id, 'unknown', msg('eval.eachUnreadable', { kind, cause: reason === undefined ? msg('eval.factMissing') : causeOf(reason) }));
   }
   if (!Array.isArray(items)) throw new CatalogueError(`${rule.id}: ${rule.each} is not a list`);
   // Read only in part: what was read can fail the rule, but cannot pass it.
   const incomplete = input.unknownFacts[rule.each];
-  const partReason = `${rule.each} could only be read in part: ${incomplete}`;
+  const partial = incomplete === undefined ? undefined : msg('eval.eachPartial', { kind, cause: causeOf(incomplete) });
+  const partialSubject = (why: Msg): SubjectResult => ({ subject: '', result: 'unknown', reason: render(why), reasonMsg: why, excerpt: {} });
   if (items.length === 0) {
-    if (incomplete !== undefined) return { ruleId: rule.id, result: 'unknown', reason: partReason, subjects: [{ subject: '', result: 'unknown', reason: partReason, excerpt: {} }] };
-    return rule.whenEmpty === 'pass'
-      ? { ruleId: rule.id, result: 'pass', reason: `no ${rule.each}`, subjects: [] }
-      : na(`no ${rule.each}`);
+    if (partial) return single(rule.id, 'unknown', partial);
+    return rule.whenEmpty === 'pass' ? result(rule.id, 'pass', msg('eval.eachNone', { kind }), []) : na(msg('eval.eachNone', { kind }));
   }
   const subjects: SubjectResult[] = [];
+  const names = new Map<SubjectResult, MsgParam>();
   items.forEach((item: unknown, index) => {
     const parts = rule.expect.map((e) => evalExpectation(rule, e, item, {}, ctx));
     const { outcome, why } = combine(rule.condition, parts);
     if (outcome === 'not_applicable') return;
     const subject = rule.subject ? String(getPath(item, rule.subject) ?? index) : String(index);
-    subjects.push({ subject, result: outcome, reason: why, excerpt: item as Record<string, unknown> });
+    const name = nameOf(rule, item, subject);
+    // The item's own reason names it: a violation's reason is read without the rule's.
+    const itemWhy = msg('eval.subject', { subject: name, why });
+    const s: SubjectResult = { subject, result: outcome, reason: render(itemWhy), reasonMsg: itemWhy, subjectName: name, excerpt: item as Record<string, unknown> };
+    subjects.push(s);
+    names.set(s, name);
   });
   const failing = subjects.filter((s) => s.result === 'fail');
   const unknown = subjects.filter((s) => s.result === 'unknown');
-  if (failing.length) return { ruleId: rule.id, result: 'fail', reason: `${failing.length} of ${subjects.length} ${rule.each} fail${incomplete !== undefined ? ` (${partReason})` : ''}`, subjects };
-  if (incomplete !== undefined) return { ruleId: rule.id, result: 'unknown', reason: partReason, subjects: [...subjects, { subject: '', result: 'unknown', reason: partReason, excerpt: {} }] };
-  if (subjects.length === 0) return na(`no ${rule.each} to which the rule applies`);
-  if (unknown.length) return { ruleId: rule.id, result: 'unknown', reason: `${unknown.length} of ${subjects.length} ${rule.each} unknown`, subjects };
-  return { ruleId: rule.id, result: 'pass', reason: `all ${subjects.length} ${rule.each} pass`, subjects };
+  const total = subjects.length;
+  if (failing.length) {
+    const list = namedList(failing.map((s) => names.get(s)!));
+    return result(rule.id, 'fail', partial ? msg('eval.eachFailPartial', { kind, total, failed: failing.length, subjects: list, partial }) : msg('eval.eachFail', { kind, total, failed: failing.length, subjects: list }), subjects);
+  }
+  if (partial) return result(rule.id, 'unknown', partial, [...subjects, partialSubject(partial)]);
+  if (total === 0) return na(msg('eval.eachNoneApplies', { kind }));
+  if (unknown.length) return result(rule.id, 'unknown', msg('eval.eachUnknown', { kind, total, unknown: unknown.length, subjects: namedList(unknown.map((s) => names.get(s)!)) }), subjects);
+  return result(rule.id, 'pass', msg('eval.eachPass', { kind, total }), subjects);
+}
+
+/** A cause that is plain text (no known code) as a message of its own. */
+function msgOf(cause: Msg | string): Msg {
+  return typeof cause === 'string' ? msg('text', { text: cause }) : cause;
 }

@@ -48,6 +48,8 @@ export const ParamSpec = z.object({
   type: z.enum(['integer', 'number', 'string', 'boolean', 'list']),
   /** Product default. No municipal standard gives a number: this is mamori's suggestion, and says so. */
   default: z.unknown().optional(),
+  /** Short name shown in reasons and on the policy screen (「媒体管理台帳」); the parameter id when absent. */
+  label: z.object({ ja: z.string().min(1), en: z.string().min(1) }).optional(),
   description: z.object({ ja: z.string(), en: z.string() }),
 });
 export type ParamSpec = z.infer<typeof ParamSpec>;
@@ -72,6 +74,16 @@ export const Rule = z.object({
   each: z.string().optional(),
   /** Field of the item that identifies it (the violation subject). */
   subject: z.string().optional(),
+  /** What the items of `each` are, in words (「USB媒体」); reasons count and name them. */
+  subjectKind: z.object({ ja: z.string().min(1), en: z.string().min(1) }).optional(),
+  /**
+   * How a reason names one item, filled from its fields: `{field}`, and `[...]` left out when a field
+   * in it is empty, e.g. 「[{manufacturer} ][{product} ](ベンダーID {vendorId}[、シリアル {serial}])」.
+   * The subject value itself when absent.
+   */
+  subjectName: z.object({ ja: z.string().min(1), en: z.string().min(1) }).optional(),
+  /** Names of the tested facts in words (「USB記録媒体への書き出し防止」); a reason shows the fact id when absent. */
+  factNames: z.record(z.string(), z.object({ ja: z.string().min(1), en: z.string().min(1) })).default({}),
   /** Result when the `each` array is empty. */
   whenEmpty: z.enum(['pass', 'not_applicable']).default('pass'),
   expect: z.array(Expectation).min(1),

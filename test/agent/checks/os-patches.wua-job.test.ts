@@ -77,6 +77,10 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.beyond': 'inventory',
       'win.sign-in': 'inventory',
       'win.admin-rights': 'inventory',
+      'win.autorun': 'inventory',
+      'win.services': 'inventory',
+      'win.logging': 'inventory',
+      'win.wireless': 'inventory',
     });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateRule } from '../../../src/shared/catalogue/evaluate.js';
 import type { EvalContext, FactsInput } from '../../../src/shared/catalogue/evaluate.js';
 import { Rule } from '../../../src/shared/catalogue/schema.js';
+import { render } from '../../../src/shared/i18n/index.js';
 
 const NOW = new Date('2026-11-23T01:00:00.000Z');
 
@@ -77,12 +78,13 @@ describe('truth table (condition × outcomes of the expectations)', () => {
 
   it('an unknown result carries the probe reason and is never pass', () => {
     const r = evaluateRule(tableRule('all', 2), input('pass', 'unknown'), ctx());
-    expect(r.reason).toBe('f1 could not be read: ACCESS_DENIED: probe 1');
+    expect(r.reason).toBe('f1 を読み取れませんでした: アクセスが拒否されました (ACCESS_DENIED): probe 1');
+    expect(render(r.reasonMsg!, 'en')).toBe('f1 could not be read: access denied (ACCESS_DENIED): probe 1');
   });
 
   it('a fact neither read nor named unknown is unknown FACT_MISSING', () => {
     const r = evaluateRule(rule({}), facts({}), ctx());
-    expect(r).toMatchObject({ result: 'unknown', reason: 'a could not be read: FACT_MISSING' });
+    expect(r).toMatchObject({ result: 'unknown', reason: 'a を読み取れませんでした: 検査結果にこの項目がありません (FACT_MISSING)' });
   });
 
   it('a check that is unknown as a whole makes every rule unknown with its reason', () => {
@@ -164,7 +166,7 @@ describe('operators', () => {
 describe('nullIs', () => {
   const r = (nullIs?: string) => rule({ expect: [{ fact: 'a', op: 'age_lte', value: 30, ...(nullIs ? { nullIs } : {}) }] });
   it('a null fact fails by default (e.g. never scanned)', () => {
-    expect(evaluateRule(r(), facts({ a: null }), ctx())).toMatchObject({ result: 'fail', reason: 'a is none' });
+    expect(evaluateRule(r(), facts({ a: null }), ctx())).toMatchObject({ result: 'fail', reason: 'a: なし' });
   });
   it('nullIs pass (e.g. no update pending)', () => {
     expect(evaluateRule(r('pass'), facts({ a: null }), ctx()).result).toBe('pass');
@@ -176,7 +178,7 @@ describe('nullIs', () => {
     expect(evaluateRule(two, facts({ a: null, b: true }), ctx()).result).toBe('pass');
   });
   it('null is not unknown: unknown stays unknown whatever nullIs says', () => {
-    expect(evaluateRule(r('pass'), facts({}, { a: 'TIMEOUT: 30 s' }), ctx())).toMatchObject({ result: 'unknown', reason: 'a could not be read: TIMEOUT: 30 s' });
+    expect(evaluateRule(r('pass'), facts({}, { a: 'TIMEOUT: 30 s' }), ctx())).toMatchObject({ result: 'unknown', reason: 'a を読み取れませんでした: 時間内に応答がありません (TIMEOUT): 30 s' });
   });
 });
 
@@ -187,7 +189,9 @@ describe('each, subject and whenEmpty', () => {
   it('one subject per item; the rule fails when any item fails', () => {
     const r = evaluateRule(devices, facts({ devices: [{ fingerprint: '0781:5581:AA' }, { fingerprint: '0930:6545:BB' }] }), c);
     expect(r.result).toBe('fail');
-    expect(r.reason).toBe('1 of 2 devices fail');
+    expect(r.reason).toBe('devices 2 件中 1 件が不適合: 0930:6545:BB');
+    expect(render(r.reasonMsg!, 'en')).toBe('1 of 2 devices fail: 0930:6545:BB');
+    expect(r.subjects[1]!.reason).toBe('0930:6545:BB: fingerprint 「0930:6545:BB」 は registeredMedia にありません');
     expect(r.subjects.map((s) => [s.subject, s.result])).toEqual([
       ['0781:5581:AA', 'pass'],
       ['0930:6545:BB', 'fail'],
@@ -206,13 +210,13 @@ describe('each, subject and whenEmpty', () => {
   });
 
   it('an unreadable list is unknown with the probe reason', () => {
-    expect(evaluateRule(devices, facts({}, { devices: 'ACCESS_DENIED: /sys/bus/usb' }), c)).toMatchObject({ result: 'unknown', reason: 'devices could not be read: ACCESS_DENIED: /sys/bus/usb' });
+    expect(evaluateRule(devices, facts({}, { devices: 'ACCESS_DENIED: /sys/bus/usb' }), c)).toMatchObject({ result: 'unknown', reason: 'devicesを読み取れませんでした: アクセスが拒否されました (ACCESS_DENIED): /sys/bus/usb' });
   });
 
   it('an empty list passes by default and is not applicable with whenEmpty: not_applicable', () => {
     expect(evaluateRule(devices, facts({ devices: [] }), c).result).toBe('pass');
     const sessions = rule({ each: 'sessions', subject: 'user', whenEmpty: 'not_applicable', expect: [{ fact: 'lockEnabled', op: 'eq', value: true }] });
-    expect(evaluateRule(sessions, facts({ sessions: [] }), c)).toMatchObject({ result: 'not_applicable', reason: 'no sessions' });
+    expect(evaluateRule(sessions, facts({ sessions: [] }), c)).toMatchObject({ result: 'not_applicable', reason: 'sessionsはありません' });
   });
 
   it('items whose expectations do not apply are left out', () => {
@@ -232,13 +236,13 @@ describe('a list read only in part (in facts and in unknownFacts)', () => {
   it('a failing item read is a fail whatever else could not be read', () => {
     const r = evaluateRule(denied, facts({ packages: [{ name: 'Dropbox' }, { name: 'Zoom' }] }, appxDenied), c);
     expect(r.result).toBe('fail');
-    expect(r.reason).toBe('1 of 2 packages fail (packages could only be read in part: SCRIPT_ERROR: appx: アクセスが拒否されました。)');
+    expect(r.reason).toBe('packages 2 件中 1 件が不適合: Dropbox (packagesは一部しか読み取れませんでした: 調査スクリプトがエラーを返しました (SCRIPT_ERROR): appx: アクセスが拒否されました。)');
     expect(r.subjects.filter((s) => s.result === 'fail').map((s) => s.subject)).toEqual(['Dropbox']);
   });
 
   it('only the whole list can pass: every item read passing is unknown', () => {
     const r = evaluateRule(denied, facts({ packages: [{ name: 'Zoom' }] }, appxDenied), c);
-    expect(r).toMatchObject({ result: 'unknown', reason: 'packages could only be read in part: SCRIPT_ERROR: appx: アクセスが拒否されました。' });
+    expect(r).toMatchObject({ result: 'unknown', reason: 'packagesは一部しか読み取れませんでした: 調査スクリプトがエラーを返しました (SCRIPT_ERROR): appx: アクセスが拒否されました。' });
     expect(r.subjects.map((s) => [s.subject, s.result])).toEqual([['Zoom', 'pass'], ['', 'unknown']]);
   });
 
@@ -251,7 +255,7 @@ describe('a list read only in part (in facts and in unknownFacts)', () => {
 
 describe('applicability: platform, segment, policy switches', () => {
   it('a rule for another platform is not applicable', () => {
-    expect(evaluateRule(rule({ platforms: ['windows'] }), facts({ a: false }), ctx({ platform: 'linux' }))).toMatchObject({ result: 'not_applicable', reason: 'not a rule for linux' });
+    expect(evaluateRule(rule({ platforms: ['windows'] }), facts({ a: false }), ctx({ platform: 'linux' }))).toMatchObject({ result: 'not_applicable', reason: 'Linux の規則ではありません' });
   });
 
   it('a segment rule applies only to that segment, and not to a PC without a segment', () => {
@@ -262,12 +266,12 @@ describe('applicability: platform, segment, policy switches', () => {
   });
 
   it('disabledRules switches a rule off', () => {
-    expect(evaluateRule(rule({}), facts({ a: false }), ctx({}, { disabledRules: ['TST-001'] }))).toMatchObject({ result: 'not_applicable', reason: 'disabled by policy' });
+    expect(evaluateRule(rule({}), facts({ a: false }), ctx({}, { disabledRules: ['TST-001'] }))).toMatchObject({ result: 'not_applicable', reason: 'ポリシーで無効にされています' });
   });
 
   it('a rule with defaultEnabled false is off until the policy lists it in enabledRules', () => {
     const r = rule({ defaultEnabled: false });
-    expect(evaluateRule(r, facts({ a: false }), ctx())).toMatchObject({ result: 'not_applicable', reason: 'not enabled by policy' });
+    expect(evaluateRule(r, facts({ a: false }), ctx())).toMatchObject({ result: 'not_applicable', reason: 'ポリシーで有効にされていません' });
     expect(evaluateRule(r, facts({ a: false }), ctx({}, { enabledRules: ['OTHER-001'] })).result).toBe('not_applicable');
     expect(evaluateRule(r, facts({ a: false }), ctx({}, { enabledRules: ['TST-001'] })).result).toBe('fail');
     expect(evaluateRule(rule({}), facts({ a: false }), ctx()).result).toBe('fail');

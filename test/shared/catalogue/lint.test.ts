@@ -63,7 +63,7 @@ describe('verifyCatalogue reports broken catalogues', () => {
     const { config, fixtures } = copy();
     edit(join(config, 'rules', 'beyond.yml'), '{ fact: clockSynchronized, op: eq, value: true }', '{ fact: clockSynced, op: eq, value: true }');
     edit(join(config, 'rules', 'screen-lock.yml'), /subject: user\n    # Nobody/, 'subject: username\n    # Nobody');
-    edit(join(config, 'rules', 'usb-media.yml'), /each: devices\n    subject: fingerprint\n    whenEmpty: pass\n    expect:\n      - \{ fact: fingerprint/, 'each: disks\n    subject: fingerprint\n    whenEmpty: pass\n    expect:\n      - { fact: fingerprint');
+    edit(join(config, 'rules', 'usb-media.yml'), /each: devices\n    subject: fingerprint\n    whenEmpty: pass\n/, 'each: disks\n    subject: fingerprint\n    whenEmpty: pass\n');
     const r = await verifyCatalogue(config, fixtures);
     expect(r.problems).toEqual(
       expect.arrayContaining([
@@ -94,7 +94,7 @@ describe('verifyCatalogue reports broken catalogues', () => {
     const { config, fixtures } = copy();
     edit(join(config, 'rules', 'beyond.yml'), /fixtures:\n      pass: \[beyond\/debian-protected\]\n      fail: \[beyond\/windows-unprotected\]\n\n  - id: ENC-001/, 'fixtures:\n      pass: [beyond/windows-unprotected]\n      fail: [beyond/no-such-pc]\n\n  - id: ENC-001');
     const r = await verifyCatalogue(config, fixtures);
-    expect(r.problems).toContain('NET-001: fixture beyond/windows-unprotected should pass but is fail: firewallEnabled is false, expected true');
+    expect(r.problems).toContain('NET-001: fixture beyond/windows-unprotected should pass but is fail: ファイアウォール: いいえ (基準: はい)');
     expect(r.problems.some((p) => p.startsWith('NET-001: fixture beyond/no-such-pc (fail) does not exist'))).toBe(true);
   });
 
@@ -107,7 +107,7 @@ describe('verifyCatalogue reports broken catalogues', () => {
 
   it('a rules file that does not load names file, line and key', async () => {
     const { config, fixtures } = copy();
-    edit(join(config, 'rules', 'beyond.yml'), 'severity: medium\n    condition: all\n    expect:\n      - { fact: clockSynchronized', 'severity: urgent\n    condition: all\n    expect:\n      - { fact: clockSynchronized');
+    edit(join(config, 'rules', 'beyond.yml'), 'severity: medium\n    condition: all\n    factNames:\n      clockSynchronized', 'severity: urgent\n    condition: all\n    factNames:\n      clockSynchronized');
     const r = await verifyCatalogue(config, fixtures);
     expect(r.ok).toBe(false);
     expect(r.problems.some((p) => /beyond\.yml:\d+: rules\.2\.severity: /.test(p))).toBe(true);

@@ -21,10 +21,10 @@ describe('shipped rules: the not-applicable cases', () => {
   });
   it('AV-007 does not apply to a product without tamper protection, nor on Linux', () => {
     expect(run('AV-007', 'antivirus/thirdparty-expired').result).toBe('not_applicable');
-    expect(run('AV-007', 'antivirus/clamav-healthy')).toMatchObject({ result: 'not_applicable', reason: 'not a rule for linux' });
+    expect(run('AV-007', 'antivirus/clamav-healthy')).toMatchObject({ result: 'not_applicable', reason: 'Linux の規則ではありません' });
   });
   it('SW-005 (allow-list mode) is off unless the policy enables it', () => {
-    expect(run('SW-005', 'software/clean-linux')).toMatchObject({ result: 'not_applicable', reason: 'not enabled by policy' });
+    expect(run('SW-005', 'software/clean-linux')).toMatchObject({ result: 'not_applicable', reason: 'ポリシーで有効にされていません' });
   });
   it('USB-005 applies only in the マイナンバー利用事務系', () => {
     expect(run('USB-005', 'usb/mynumber-open', { segment: 'lgwan' }).result).toBe('not_applicable');

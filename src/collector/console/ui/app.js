@@ -2,8 +2,14 @@
 // All user text comes from ja.json / en.json; DOM is built with createElement (no innerHTML),
 // so server data cannot inject markup. Shared helpers are in core.js, the paged table in
 // table.js, the violation list in violations.js.
-import { ApiError, api, badge, barChart, can, clauses, closeStream, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table, trendChart } from './core.js';
+import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table } from './core.js';
+import { auditScreen } from './audit.js';
+import { mediaScreen } from './media.js';
+import { overviewScreen } from './overview.js';
+import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
+import { pcScreen } from './pc.js';
+import { pcsScreen } from './pcs.js';
 import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
@@ -131,121 +137,6 @@ async function loadMe() {
 
 
 // ------------------------------------------------------------------ screens
-async function overviewScreen() {
-  const o = await api('GET', '/api/v1/reports/overview');
-  const tiles = [
-    ['overview.pcs', o.pcs, ''],
-    ['overview.online', o.online, ''],
-    ['overview.open', o.openViolations, o.openViolations ? 'tile-alert' : 'tile-ok'],
-    ['overview.excepted', o.excepted, ''],
-  ];
-  const sevOrder = ['critical', 'high', 'medium', 'low', 'info'];
-  const bySev = Object.fromEntries(sevOrder.map((k) => [k, o.bySeverity[k] || 0]));
-  return h(
-    'section',
-    {},
-    h('h1', {}, t('overview.title')),
-    h('div', { class: 'tiles' }, tiles.map(([k, v, cls]) => h('div', { class: `tile ${cls}` }, h('div', { class: 'tile-value' }, String(v)), h('div', { class: 'tile-label' }, t(k))))),
-    h(
-      'div',
-      { class: 'cols' },
-      h('div', { class: 'card' }, h('h2', {}, t('overview.bySeverity')), barChart(bySev, (k) => t(`severity.${k}`), (k) => `sev-${k}`)),
-      h('div', { class: 'card' }, h('h2', {}, t('overview.byCheck')), barChart(Object.keys(o.byCheck).length ? o.byCheck : { 'usb-media': 0 }, (k) => t(`check.${k}`), () => 'neutral')),
-    ),
-  );
-}
-
-function complianceCells(c) {
-  return ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => h('td', { class: 'center' }, c[k] && c[k] !== 'none' ? statusBadge(c[k]) : h('span', { class: 'muted' }, '—')));
-}
-
-async function pcsScreen() {
-  const q = await api('GET', '/api/v1/pcs');
-  const rows = q.pcs.map((p) =>
-    h(
-      'tr',
-      {},
-      h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(p.id)}` }, p.hostname)),
-      h('td', {}, badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))),
-      h('td', { class: 'nowrap' }, fmtTime(p.lastSeenAt)),
-      h('td', {}, t(`segment.${p.segment}`)),
-      h('td', {}, p.department || h('span', { class: 'muted' }, t('common.unassigned'))),
-      h('td', {}, p.group || '—'),
-      h('td', {}, `${p.os.name || p.os.platform} ${p.os.release}`),
-      h('td', {}, p.agentVersion),
-      ...complianceCells(p.compliance),
-      h('td', { class: 'num' }, String(p.openViolations)),
-    ),
-  );
-  return h(
-    'section',
-    {},
-    h('h1', {}, t('pcs.title')),
-    h('div', { class: 'table-wrap' }, table([t('pcs.hostname'), t('pcs.status'), t('pcs.lastSeen'), t('common.segment'), t('common.department'), t('common.group'), t('pcs.os'), t('pcs.agent'), ...['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => t(`check.${k}`)), t('pcs.violations')], rows, { testid: 'pcs-table' })),
-  );
-}
-
-function kv(pairs) {
-  return h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
-}
-
-async function pcScreen(id) {
-  const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`);
-  const p = d.pc;
-  const assign = h(
-    'form',
-    { class: 'inline-form', onsubmit: guard(async (e) => {
-      e.preventDefault();
-      const fd = new FormData(assign);
-      await api('PUT', `/api/v1/pcs/${encodeURIComponent(id)}/assignment`, { department: fd.get('department') || null, group: fd.get('group') || null });
-      flash(t('common.saved'));
-      await loadMe();
-    }) },
-    field(t('common.department'), h('input', { name: 'department', value: p.department || '' })),
-    field(t('common.group'), h('input', { name: 'group', value: p.group || '' })),
-    h('button', { type: 'submit', class: 'btn' }, t('common.save')),
-  );
-  const vt = (list) => table([t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')], list.map(violationRow));
-  return h(
-    'section',
-    {},
-    h('div', { class: 'title-row' }, h('h1', {}, `${t('pc.title')}: ${p.hostname}`), can('scan.request') ? h('a', { class: 'btn btn-primary', href: `#/scan/${encodeURIComponent(p.id)}` }, t('pc.scan')) : null),
-    h(
-      'div',
-      { class: 'cols' },
-      h('div', { class: 'card' }, kv([
-        [t('pcs.status'), badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))],
-        [t('pcs.lastSeen'), fmtTime(p.lastSeenAt)],
-        [t('common.segment'), t(`segment.${p.segment}`)],
-        [t('pcs.os'), `${p.os.name || p.os.platform} ${p.os.release}`],
-        [t('pcs.agent'), p.agentVersion],
-        [t('pcs.policy'), String(p.policyVersion)],
-        ['ID', h('span', { class: 'mono small' }, p.id)],
-      ])),
-      h(
-        'div',
-        { class: 'card' },
-        h('h2', {}, t('pcs.compliance')),
-        h('table', { class: 'grid' }, h('tbody', {}, Object.keys(p.compliance).length ? Object.entries(p.compliance).map(([k, v]) => h('tr', {}, h('th', {}, t(`check.${k}`)), h('td', {}, statusBadge(v)))) : h('tr', {}, h('td', { class: 'empty' }, t('common.empty'))))),
-        can('pcs.assign') ? h('h2', {}, t('pc.assign')) : null,
-        can('pcs.assign') ? assign : null,
-      ),
-    ),
-    h('h2', {}, t('pc.open')),
-    h('div', { class: 'table-wrap' }, vt(d.violations.open)),
-    h('h2', {}, t('pc.usb')),
-    h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))),
-    h('h2', {}, t('pc.software')),
-    d.software ? h('div', { class: 'table-wrap scroll' }, table(['', ''], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))))) : h('p', { class: 'muted' }, t('status.unknown')),
-    h('h2', {}, t('pc.closed')),
-    h('div', { class: 'table-wrap' }, vt(d.violations.closed)),
-    h('h2', {}, t('pc.rules')),
-    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))),
-    h('h2', {}, t('pc.facts')),
-    h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))),
-  );
-}
-
 async function scanScreen(preselect) {
   const q = await api('GET', '/api/v1/pcs');
   const progress = h('div', { class: 'table-wrap', 'data-testid': 'scan-progress' });
@@ -374,74 +265,8 @@ async function policyScreen() {
     h('h2', {}, t('policy.history')),
     table(['#', t('exc.requestedBy'), t('audit.at'), t('policy.comment')], history.history.map((r) => h('tr', {}, h('td', {}, String(r.version)), h('td', {}, r.createdBy), h('td', {}, fmtTime(r.createdAt)), h('td', {}, r.comment)))),
     h('h2', {}, t('policy.status')),
-    table([t('pcs.hostname'), t('pcs.status'), t('pcs.policy'), ''], status.pcs.map((x) => h('tr', {}, h('td', {}, x.hostname), h('td', {}, badge(x.online ? 'online' : 'offline', t(`online.${x.online}`))), h('td', {}, String(x.policyVersion)), h('td', {}, x.current ? badge('st-pass', t('policy.applied')) : badge('st-unknown', t('policy.pending')))))),
+    table([t('pcs.hostname'), t('pcs.status'), t('pcs.policy'), ''], status.pcs.map((x) => h('tr', {}, h('td', {}, x.hostname), h('td', {}, badge(x.online ? 'online' : 'offline', t(`online.${x.online}`))), h('td', { 'data-testid': 'policy-pc-version' }, t('pc.policyVersion', { v: x.policyVersion })), h('td', {}, x.current ? badge('st-pass', t('policy.applied')) : badge('st-unknown', t('pc.policyPending', { v: x.expectedVersion })), ' ', h('span', { class: 'muted small' }, t('pc.policyRevision', { r: x.revision })))))),
   );
-}
-
-async function mediaScreen() {
-  const q = await api('GET', '/api/v1/media');
-  const rows = q.media.map((m) =>
-    h(
-      'tr',
-      { dataset: { sticker: m.stickerNo } },
-      h('td', { class: 'mono' }, m.stickerNo),
-      h('td', { class: 'mono small' }, m.fingerprint, m.duplicateSerial ? h('div', {}, badge('st-fail', t('media.dupSerial'))) : null),
-      h('td', {}, m.label || '—'),
-      h('td', {}, m.owner),
-      h('td', {}, m.department),
-      h('td', {}, t(`encryption.${m.encryption}`)),
-      h('td', {}, badge(m.status === 'active' ? 'st-pass' : 'st-unknown', t(`mstatus.${m.status}`))),
-      h('td', {}, m.onLoan ? badge('loan', t('media.onLoan', { b: m.onLoan.borrower })) : t('media.available')),
-      h('td', { class: 'actions' }, can('media.lend') && m.status === 'active' ? (m.onLoan ? h('button', { type: 'button', class: 'btn btn-small', onclick: guard(async () => {
-        await api('POST', `/api/v1/media/${m.id}/return`, {});
-        render();
-      }) }, t('media.return')) : h('button', { type: 'button', class: 'btn btn-small', onclick: () => lendDialog(m) }, t('media.lend'))) : null),
-    ),
-  );
-  const fileIn = h('input', { type: 'file', accept: '.csv,text/csv', class: 'hidden-file', onchange: guard(async () => {
-    const f = fileIn.files[0];
-    if (!f) return;
-    const res = await api('POST', '/api/v1/media/import', await f.text(), { raw: 'text/csv' });
-    flash(t('media.imported', { c: res.created, u: res.updated }));
-    render();
-  }) });
-  return h(
-    'section',
-    {},
-    h('div', { class: 'title-row' }, h('h1', {}, t('media.title')), h('div', { class: 'btns' }, can('media.register') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => mediaDialog() }, t('media.register')) : null, h('a', { class: 'btn', href: '/api/v1/media.csv', download: 'media-ledger.csv' }, t('media.export')), can('media.import') ? h('label', { class: 'btn' }, t('media.import'), fileIn) : null)),
-    h('div', { class: 'table-wrap' }, table([t('media.sticker'), t('media.fingerprint'), t('media.label'), t('media.owner'), t('common.department'), t('media.encryption'), t('media.status'), t('media.loan'), t('common.actions')], rows, { testid: 'media-table' })),
-  );
-}
-
-function mediaDialog() {
-  const form = h(
-    'form',
-    { class: 'form-grid' },
-    field(t('media.sticker'), h('input', { name: 'stickerNo', required: true })),
-    field(t('media.fingerprint'), h('input', { name: 'fingerprint', required: true, placeholder: '0781:5567:4C530001234567' })),
-    field(t('media.label'), h('input', { name: 'label' })),
-    field(t('media.owner'), h('input', { name: 'owner', required: true })),
-    field(t('common.department'), h('input', { name: 'department', required: true })),
-    field(t('media.encryption'), select('encryption', ['hardware', 'software', 'none', 'unknown'].map((e) => [e, t(`encryption.${e}`)]), 'unknown')),
-    field(t('media.note'), h('input', { name: 'note' })),
-  );
-  const dlg = dialog(t('media.register'), form, h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
-    if (!form.reportValidity()) return;
-    await api('POST', '/api/v1/media', Object.fromEntries(new FormData(form)));
-    dlg.close();
-    render();
-  }) }, t('common.save')));
-}
-
-function lendDialog(m) {
-  const form = h('form', { class: 'form-grid' }, field(t('media.borrower'), h('input', { name: 'borrower', required: true })), field(t('common.department'), h('input', { name: 'department', required: true, value: m.department })), field(t('media.purpose'), h('input', { name: 'purpose', required: true })), field(t('media.due'), h('input', { name: 'dueAt', type: 'date' })));
-  const dlg = dialog(`${t('media.lend')}: ${m.stickerNo}`, form, h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
-    if (!form.reportValidity()) return;
-    const fd = Object.fromEntries(new FormData(form));
-    await api('POST', `/api/v1/media/${m.id}/loans`, { ...fd, dueAt: fd.dueAt || null });
-    dlg.close();
-    render();
-  }) }, t('common.save')));
 }
 
 async function exceptionsScreen() {
@@ -475,48 +300,6 @@ async function exceptionsScreen() {
     h('div', { class: 'title-row' }, h('h1', {}, t('exc.title')), can('exceptions.request') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => exceptionDialog() }, t('exc.new')) : null),
     h('p', { class: 'intro' }, t('exc.intro')),
     h('div', { class: 'table-wrap' }, table([t('exc.state'), t('exc.rule'), t('exc.subject'), t('exc.pc'), t('common.reason'), t('exc.until'), t('exc.requestedBy'), t('exc.decidedBy'), t('common.actions')], rows, { testid: 'exceptions-table' })),
-  );
-}
-
-function countsCells(r) {
-  const total = r.pass + r.fail + r.unknown + r.excepted;
-  const rate = total ? Math.round((r.pass / total) * 100) : null;
-  return [h('td', { class: 'num ok' }, String(r.pass)), h('td', { class: `num ${r.fail ? 'ng' : ''}` }, String(r.fail)), h('td', { class: 'num' }, String(r.excepted)), h('td', { class: 'num' }, String(r.unknown)), h('td', { class: 'num muted' }, String(r.notApplicable)), h('td', { class: 'num' }, rate === null ? '—' : `${rate}%`)];
-}
-
-async function reportsScreen(dep) {
-  const r = await api('GET', `/api/v1/reports/self-inspection${dep ? `?department=${encodeURIComponent(dep)}` : ''}`);
-  const deps = state.me.departments || [];
-  const scopeSel = select('department', [['', t('reports.org')], ...deps.map((d) => [d, d])], dep || '');
-  scopeSel.addEventListener('change', () => (location.hash = `#/reports${scopeSel.value ? `/${encodeURIComponent(scopeSel.value)}` : ''}`));
-  const counts = [t('status.pass'), t('status.fail'), t('status.excepted'), t('status.unknown'), t('status.notApplicable'), t('reports.rate')];
-  const csvHref = `/api/v1/reports/self-inspection.csv?lang=${state.lang}${dep ? `&department=${encodeURIComponent(dep)}` : ''}`;
-  return h(
-    'section',
-    { class: 'report' },
-    h('div', { class: 'title-row' }, h('h1', {}, t('reports.title')), h('div', { class: 'btns no-print' }, h('a', { class: 'btn', href: csvHref, 'data-testid': 'report-csv' }, t('reports.csv')), h('button', { type: 'button', class: 'btn', onclick: () => window.print() }, t('common.print')))),
-    h('p', { class: 'intro' }, t('reports.intro')),
-    h('div', { class: 'filters no-print' }, field(t('reports.scope'), scopeSel)),
-    kv([[t('reports.scope'), r.department || t('reports.org')], [t('reports.generated'), fmtTime(r.generatedAt)], [t('reports.pcs'), String(r.pcs)]]),
-    h('div', { class: 'cols' }, h('div', { class: 'card' }, h('h2', {}, t('overview.byCheck')), table([t('exc.rule'), ...counts], r.areas.map((a) => h('tr', {}, h('td', {}, t(`check.${a.checkId}`)), ...countsCells(a))))), h('div', { class: 'card' }, h('h2', {}, t('reports.trend')), trendChart(r.trend))),
-    h('h2', {}, t('reports.byRule')),
-    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.severity'), t('live.clauses'), ...counts], r.rules.map((x) => h('tr', {}, h('td', {}, h('div', {}, loc(x.name)), h('div', { class: 'mono small muted' }, x.ruleId)), h('td', {}, sevBadge(x.severity)), h('td', {}, clauses(x.clauses)), ...countsCells(x))), { testid: 'report-rules' })),
-    h('h2', {}, t('reports.byClause')),
-    h('div', { class: 'table-wrap' }, table([t('reports.source'), t('reports.clause'), t('policy.rule'), ...counts], r.clauses.map((c) => h('tr', {}, h('td', { class: 'small' }, c.title), h('td', {}, c.ref), h('td', { class: 'mono small' }, c.ruleIds.join(', ')), ...countsCells(c))))),
-  );
-}
-
-async function auditScreen() {
-  const q = await api('GET', '/api/v1/audit?limit=300');
-  const result = h('span', { 'data-testid': 'audit-verify-result' });
-  return h(
-    'section',
-    {},
-    h('div', { class: 'title-row' }, h('h1', {}, t('audit.title')), h('div', { class: 'btns' }, h('button', { type: 'button', class: 'btn', onclick: guard(async () => {
-      const v = await api('GET', '/api/v1/audit/verify');
-      result.replaceChildren(v.ok ? badge('st-pass', t('audit.ok', { n: v.rows })) : badge('st-fail', t('audit.broken', { why: v.why })));
-    }) }, t('audit.verify')), result)),
-    h('div', { class: 'table-wrap' }, table(['#', t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.ip')], q.entries.map((e) => h('tr', {}, h('td', { class: 'num' }, String(e.seq)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', {}, e.actor, h('div', { class: 'muted small' }, e.role)), h('td', { class: 'mono small' }, e.action), h('td', { class: 'small' }, e.target), h('td', { class: 'mono small' }, e.ip))))),
   );
 }
 

@@ -146,47 +146,6 @@ export function clauses(list) {
   return h('ul', { class: 'clauses' }, list.map((c) => h('li', {}, h('span', { class: 'clause-src', title: c.title }, c.title), ' ', h('span', { class: 'clause-ref' }, c.ref))));
 }
 
-// ------------------------------------------------------------------ charts (inline SVG)
-export function barChart(data, labelOf, colourOf) {
-  const entries = Object.entries(data);
-  const max = Math.max(1, ...entries.map(([, v]) => v));
-  const rowH = 26;
-  const svg = s('svg', { class: 'chart', viewBox: `0 0 420 ${Math.max(1, entries.length) * rowH + 4}`, role: 'img' });
-  entries.forEach(([k, v], i) => {
-    const y = i * rowH + 2;
-    const w = Math.round((v / max) * 250);
-    svg.append(s('text', { x: 0, y: y + 17, class: 'chart-label' }, labelOf(k)));
-    svg.append(s('rect', { x: 130, y: y + 4, width: Math.max(w, 2), height: 16, rx: 2, class: `bar ${colourOf(k)}` }));
-    svg.append(s('text', { x: 136 + w, y: y + 17, class: 'chart-value' }, String(v)));
-  });
-  return svg;
-}
-
-export function trendChart(points) {
-  const W = 640;
-  const H = 180;
-  const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img' });
-  svg.append(s('line', { x1: 40, y1: 10, x2: 40, y2: H - 30, class: 'axis' }), s('line', { x1: 40, y1: H - 30, x2: W - 10, y2: H - 30, class: 'axis' }));
-  for (const pct of [0, 50, 100]) {
-    const y = H - 30 - (pct / 100) * (H - 40);
-    svg.append(s('text', { x: 4, y: y + 4, class: 'chart-label' }, `${pct}%`), s('line', { x1: 40, y1: y, x2: W - 10, y2: y, class: 'gridline' }));
-  }
-  if (!points.length) return svg;
-  const step = points.length > 1 ? (W - 60) / (points.length - 1) : 0;
-  const coords = points.map((p, i) => {
-    const total = p.pass + p.fail + p.unknown + p.excepted;
-    const rate = total ? p.pass / total : 0;
-    return [50 + i * step, H - 30 - rate * (H - 40), p, Math.round(rate * 100)];
-  });
-  svg.append(s('polyline', { points: coords.map(([x, y]) => `${x},${y}`).join(' '), class: 'trend-line' }));
-  for (const [x, y, p, pct] of coords) {
-    svg.append(s('circle', { cx: x, cy: y, r: 3.5, class: 'trend-dot' }), s('text', { x: x - 14, y: y - 8, class: 'chart-value' }, `${pct}%`));
-    svg.append(s('text', { x: x - 16, y: H - 12, class: 'chart-label' }, p.day.slice(5)));
-  }
-  return svg;
-}
-
-
 // ------------------------------------------------------------------ shell
 export async function loadDict(lang) {
   state.dict = await (await fetch(`/ui/${lang}.json`)).json();

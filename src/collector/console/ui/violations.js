@@ -125,14 +125,47 @@ function queryString(f) {
   return q;
 }
 
+/**
+ * Ticked rows of the live table for bulk 確認: a checkbox cell in front of each open,
+ * unacknowledged row, one in the header for the whole page, and the bar that acts on them.
+ */
+function bulkSelection() {
+  const picked = new Map();
+  const count = h('span', { 'data-testid': 'bulk-count' });
+  const button = h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'bulk-ack', disabled: true }, t('live.bulkAck'));
+  const all = h('input', { type: 'checkbox', 'data-testid': 'select-page', 'aria-label': t('live.selectPage') });
+  const refresh = () => {
+    count.textContent = t('live.selected', { n: picked.size });
+    button.disabled = picked.size === 0;
+  };
+  const row = (v) => {
+    const tr = violationRow(v);
+    const canAck = v.state === 'open' && !v.acknowledgedBy && can('violations.annotate');
+    const box = canAck ? h('input', { type: 'checkbox', class: 'pick', 'aria-label': v.hostname, checked: picked.has(v.key) }) : null;
+    if (box) box.addEventListener('change', () => {
+      if (box.checked) picked.set(v.key, { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject });
+      else picked.delete(v.key);
+      refresh();
+    });
+    tr.prepend(h('td', { class: 'pick-cell' }, box));
+    return tr;
+  };
+  all.addEventListener('change', () => {
+    for (const box of document.querySelectorAll('[data-testid=live-table] input.pick')) if (box.checked !== all.checked) box.click();
+  });
+  refresh();
+  return { picked, row, header: all, bar: h('div', { class: 'bulk-bar' }, count, button), button, clear: () => (picked.clear(), (all.checked = false), refresh()) };
+}
+
 export async function liveScreen() {
   const params = route().params;
   const f = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || '']));
+  const bulk = bulkSelection();
   const table = new PagedTable({
-    headers: [t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')],
+    headers: [bulk.header, t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')],
     testid: 'live-table',
     keyOf: (v) => v.key,
-    renderRow: violationRow,
+    renderRow: bulk.row,
     async fetchPage(q) {
       const qs = queryString(q);
       qs.set('offset', String(q.offset));
@@ -142,13 +175,23 @@ export async function liveScreen() {
       return { total: res.total, offset: res.offset, rows: res.violations };
     },
   });
+  const csv = h('a', { class: 'btn btn-small', 'data-testid': 'violations-csv', download: 'violations.csv' }, t('live.csv'));
   const apply = () => {
     table.o.matches = matcher(f);
     table.o.compare = comparer(f.sort);
     const qs = queryString(f).toString();
     history.replaceState(null, '', `#/live${qs ? `?${qs}` : ''}`);
+    csv.href = `/api/v1/violations.csv${qs ? `?${qs}` : ''}`;
+    bulk.clear();
     return table.setQuery({ ...f });
   };
+  bulk.button.addEventListener('click', guard(async () => {
+    const keys = [...bulk.picked.values()];
+    const res = await api('POST', '/api/v1/violations/ack-bulk', { keys });
+    for (const key of bulk.picked.keys()) table.update(key, { acknowledgedBy: state.me.user.username, acknowledgedAt: res.at });
+    bulk.clear();
+    flash(t('live.bulkAcked', { n: res.acknowledged }));
+  }));
   let recountTimer = null;
   const recountSoon = () => {
     clearTimeout(recountTimer);
@@ -186,7 +229,7 @@ export async function liveScreen() {
   );
   await apply();
   const connected = state.ws && state.ws.readyState === 1;
-  return h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, t('live.title')), h('span', { id: 'live-status', class: `live-status ${connected ? 'up' : 'down'}` }, connected ? t('live.connected') : t('live.disconnected'))), bar, table.el);
+  return h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, t('live.title')), h('div', { class: 'btns' }, csv, h('span', { id: 'live-status', class: `live-status ${connected ? 'up' : 'down'}` }, connected ? t('live.connected') : t('live.disconnected')))), bar, can('violations.annotate') ? bulk.bar : null, table.el);
 }
 
 /** Leaving the screen: the stream no longer feeds its table. */

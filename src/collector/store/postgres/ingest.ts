@@ -99,7 +99,7 @@ export async function ingestOn(client: pg.PoolClient, batches: readonly IngestBa
 async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionOp[], receivedAt: string): Promise<void> {
   const layers: (Op<'violation.open'> | Op<'violation.close'>)[][] = [];
   const depth = new Map<string, number>();
-  const results = new Map<string, { agentId: string; ruleId: string; checkId: string; result: string; reason: string; at: string }>();
+  const results = new Map<string, { agentId: string; ruleId: string; checkId: string; result: string; reason: string; reasonMsg: string | null; at: string }>();
   const facts = new Map<string, Op<'facts'>>();
   const scans = new Map<string, Op<'scan.done'>>();
   for (const op of ops) {
@@ -116,7 +116,7 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
       }
       case 'results':
         for (const r of op.event.results) {
-          if (r.subject === '') results.set(JSON.stringify([op.agentId, r.ruleId]), { agentId: op.agentId, ruleId: r.ruleId, checkId: op.event.checkId, result: r.result, reason: r.reason, at: op.event.at });
+          if (r.subject === '') results.set(JSON.stringify([op.agentId, r.ruleId]), { agentId: op.agentId, ruleId: r.ruleId, checkId: op.event.checkId, result: r.result, reason: r.reason, reasonMsg: r.reasonMsg ? JSON.stringify(r.reasonMsg) : null, at: op.event.at });
         }
         break;
       case 'facts':
@@ -152,10 +152,10 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
   if (results.size > 0) {
     const rs = [...results.values()];
     await client.query(
-      `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at`,
-      [rs.map((r) => r.agentId), rs.map((r) => pgText(r.ruleId)), rs.map((r) => r.checkId), rs.map((r) => r.result), rs.map((r) => pgText(r.reason)), rs.map((r) => r.at)],
+      `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+       ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`,
+      [rs.map((r) => r.agentId), rs.map((r) => pgText(r.ruleId)), rs.map((r) => r.checkId), rs.map((r) => r.result), rs.map((r) => pgText(r.reason)), rs.map((r) => r.at), rs.map((r) => pgTextOrNull(r.reasonMsg))],
     );
   }
   if (facts.size > 0) {

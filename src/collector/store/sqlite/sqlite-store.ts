@@ -37,6 +37,12 @@ import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
 export interface SqliteStore extends ForwardingTables {}
 
+/** A statement prepared when it is first run (see upsertResult). */
+function preparedOnUse(db: Database.Database, text: string): { run: (...params: unknown[]) => Database.RunResult } {
+  let stmt: Database.Statement | undefined;
+  return { run: (...params) => (stmt ??= db.prepare(text)).run(...params) };
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -81,10 +87,15 @@ export class SqliteStore implements Store {
           facts_json = excluded.facts_json, user_name = excluded.user_name,
           opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
           closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`),
+      refreshOpenViolation: db.prepare(`UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
+          reason = @reason, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
+        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
       closeViolation: db.prepare(`UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, updated_at = @receivedAt
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      upsertResult: db.prepare(`INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at`),
+      // Prepared on first use: the column reason_msg comes from a later migration, and a database of an
+      // earlier version is opened (and these statements prepared) before migrate() adds it.
+      upsertResult: preparedOnUse(db, `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`),
       upsertFacts: db.prepare(`INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (agent_id, check_id) DO UPDATE SET status = excluded.status, facts_json = excluded.facts_json, at = excluded.at`),
       scanDone: db.prepare(`UPDATE scan_requests SET state = 'done', completed_at = ?, result_json = ? WHERE id = ? AND agent_id = ?`),
@@ -195,7 +206,7 @@ export class SqliteStore implements Store {
     switch (op.op) {
       case 'violation.open': {
         const v = op.event.violation;
-        s.openViolation.run({
+        const row = {
           agentId: op.agentId,
           ruleId: v.ruleId,
           subject: v.subject,
@@ -210,14 +221,15 @@ export class SqliteStore implements Store {
           user: v.user ?? null,
           at: op.event.at,
           receivedAt,
-        });
+        };
+        if (s.refreshOpenViolation.run(row).changes === 0) s.openViolation.run(row);
         return;
       }
       case 'violation.close':
         s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, receivedAt });
         return;
       case 'results':
-        for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at);
+        for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at, r.reasonMsg ? JSON.stringify(r.reasonMsg) : null);
         return;
       case 'facts':
         s.upsertFacts.run(op.agentId, op.event.checkId, op.event.status, JSON.stringify(op.event.facts), op.event.at);
@@ -234,36 +246,29 @@ export class SqliteStore implements Store {
   async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
     const stored = new Map<string, number>();
     const rejected = new Map<string, SequenceGapError>();
-    // One transaction for the flush; each agent's batch in a savepoint, so a hole in one
-    // agent's sequence rejects only that batch.
-    const one = this.db.transaction((batch: IngestBatch) => {
-      const row = this.stmts.lastSeq.get(batch.agentId) as { last_seq: number } | undefined;
-      if (!row) throw new SequenceGapError(batch.agentId, 0, batch.events[0]?.seq ?? 0);
-      const before = stored.get(batch.agentId) ?? Number(row.last_seq);
-      const { fresh, last, hole } = newEventsOf(batch.events, before);
-      if (hole) throw new SequenceGapError(batch.agentId, hole.expected, hole.got);
-      const mine: ViolationOp[] = [];
-      for (const e of fresh) {
-        this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, JSON.stringify(e));
-        const op = projectionOf(batch.agentId, e);
-        if (op?.op === 'violation.open' || op?.op === 'violation.close') mine.push(op);
-        else if (op) this.apply(op, receivedAt);
-      }
-      if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
-      stored.set(batch.agentId, last);
-      violationOps.push(...mine);
-    });
     const violationOps: ViolationOp[] = [];
+    // One transaction for the flush. A batch that would leave a hole is found before any of its
+    // rows is written (the hole follows from last_seq and the batch alone), so it is skipped
+    // whole without a savepoint per agent; the other agents' batches are stored.
     this.db.transaction(() => {
       for (const batch of batches) {
         if (rejected.has(batch.agentId)) continue;
-        try {
-          one(batch);
-        } catch (err) {
-          if (!(err instanceof SequenceGapError)) throw err;
-          rejected.set(batch.agentId, err);
+        const row = this.stmts.lastSeq.get(batch.agentId) as { last_seq: number } | undefined;
+        const before = stored.get(batch.agentId) ?? (row ? Number(row.last_seq) : undefined);
+        const { fresh, last, hole } = before === undefined ? { fresh: [], last: 0, hole: { expected: 0, got: batch.events[0]?.seq ?? 0 } } : newEventsOf(batch.events, before);
+        if (hole) {
+          rejected.set(batch.agentId, new SequenceGapError(batch.agentId, hole.expected, hole.got));
           stored.delete(batch.agentId);
+          continue;
         }
+        for (const e of fresh) {
+          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, JSON.stringify(e));
+          const op = projectionOf(batch.agentId, e);
+          if (op?.op === 'violation.open' || op?.op === 'violation.close') violationOps.push(op);
+          else if (op) this.apply(op, receivedAt);
+        }
+        if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
+        stored.set(batch.agentId, last);
       }
       for (const op of coalesceViolationOps(violationOps)) this.apply(op, receivedAt);
     })();

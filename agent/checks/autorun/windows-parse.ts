@@ -1,0 +1,60 @@
+/** Parser of the `win.autorun` document (see windows-script.ts). */
+import { z } from 'zod';
+import type { CheckOutput } from '../types.js';
+import type { AutorunFacts } from './facts.js';
+import { partError } from '../software/windows-common.js';
+
+const Dword = z.number().int().nullable();
+export const AutorunDocument = z.object({
+  schema: z.literal('mamori.win.autorun/1'),
+  explorer: z.object({ NoDriveTypeAutoRun: Dword, NoAutorun: Dword }).nullable(),
+  defender: z.object({ AMRunningMode: z.string(), RealTimeProtectionEnabled: z.boolean(), DisableRemovableDriveScanning: z.boolean() }).nullable(),
+  removable: z.object({ RDVDenyWriteAccess: Dword, DenyAll: Dword, DenyWrite: Dword }).nullable(),
+  errors: z.array(z.object({ part: z.string(), message: z.string() })),
+});
+export type AutorunDocument = z.infer<typeof AutorunDocument>;
+
+/** NoDriveTypeAutoRun bits (Microsoft Support "How to disable the Autorun functionality in Windows"). */
+const DRIVE_REMOVABLE = 0x04;
+const DRIVE_CDROM = 0x20;
+const ALL_DRIVES = 0xff;
+const EXPLORER = 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\Explorer';
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).toUpperCase()}`;
+
+export function autorunFacts(doc: AutorunDocument): CheckOutput<AutorunFacts> {
+  const out: CheckOutput<AutorunFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
+
+  if (doc.explorer) {
+    const mask = doc.explorer.NoDriveTypeAutoRun;
+    // Absent: Windows' own default mask, which leaves removable drives and CD-ROM on.
+    out.facts.autoPlayOff = mask !== null && (mask & (DRIVE_REMOVABLE | DRIVE_CDROM)) === (DRIVE_REMOVABLE | DRIVE_CDROM);
+    out.facts.autoRunOff = doc.explorer.NoAutorun === 1 || (mask !== null && (mask & ALL_DRIVES) === ALL_DRIVES);
+    out.facts.autoPlaySource = `${EXPLORER} NoDriveTypeAutoRun=${mask === null ? '(なし)' : hex(mask)} NoAutorun=${doc.explorer.NoAutorun ?? '(なし)'}`;
+  } else {
+    const reason = partError(doc.errors, 'explorer') ?? 'SCRIPT_ERROR: explorer: 値がありません';
+    out.unknownFacts.autoPlayOff = out.unknownFacts.autoRunOff = out.unknownFacts.autoPlaySource = reason;
+  }
+
+  const d = doc.defender;
+  if (!d) out.unknownFacts.removableDriveScan = `NOT_DETERMINABLE: Microsoft Defender の状態を読めないため、リムーバブルドライブが検査されるかを判別できません (${partError(doc.errors, 'defender') ?? '値がありません'})`;
+  // Passive Mode / Not running: another product is the active antivirus; its settings are not read.
+  else if (d.AMRunningMode !== 'Normal' && d.AMRunningMode !== 'EDR Block Mode') out.unknownFacts.removableDriveScan = `NOT_DETERMINABLE: Microsoft Defender は ${d.AMRunningMode} で、他社製の対策ソフトの設定は読めないため判別できません`;
+  else out.facts.removableDriveScan = d.RealTimeProtectionEnabled && !d.DisableRemovableDriveScanning;
+
+  const r = doc.removable;
+  if (r) {
+    const control = r.RDVDenyWriteAccess === 1 ? 'FVE RDVDenyWriteAccess=1 (BitLocker で保護されていないリムーバブルドライブへの書き込みを拒否)'
+      : r.DenyAll === 1 ? 'RemovableStorageDevices Deny_All=1 (すべてのリムーバブル記憶域へのアクセスを拒否)'
+      : r.DenyWrite === 1 ? 'RemovableStorageDevices リムーバブルディスク Deny_Write=1 (書き込みを拒否)'
+      : null;
+    out.facts.removableWriteDenied = control !== null;
+    out.facts.removableWriteControl = control;
+  } else {
+    out.unknownFacts.removableWriteDenied = out.unknownFacts.removableWriteControl = partError(doc.errors, 'removable') ?? 'SCRIPT_ERROR: removable: 値がありません';
+  }
+  if (Object.keys(out.facts).length === 0) {
+    out.status = 'unknown';
+    out.reason = Object.values(out.unknownFacts).join('; ');
+  }
+  return out;
+}

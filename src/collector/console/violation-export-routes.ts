@@ -1,0 +1,93 @@
+/**
+ * The violation list's CSV export (the filters of the screen applied, every matching row, not
+ * one page) and 確認 of many violations at once (the rows ticked on the screen).
+ */
+import { z } from 'zod';
+import type { Principal } from './authz.js';
+import { inScope } from './authz.js';
+import { toCsv } from './csv.js';
+import { badRequest, forbidden, notFound } from './errors.js';
+import type { ViolationView } from './fleet.js';
+import { violationKey } from './fleet.js';
+import type { RouteDef } from './http.js';
+import { jstDateTime } from './reports.js';
+import { violationQueryOf } from './violations-routes.js';
+import type { ConsoleServices } from './services.js';
+import { newId, systemClock } from './util.js';
+
+const me = (p: Principal | undefined): Principal => {
+  if (!p) throw forbidden();
+  return p;
+};
+
+const SEVERITY_JA: Record<string, string> = { critical: '緊急', high: '高', medium: '中', low: '低', info: '情報' };
+const SEGMENT_JA: Record<string, string> = { mynumber: 'マイナンバー利用事務系', lgwan: 'LGWAN接続系', internet: 'インターネット接続系' };
+const PAGE = 5000;
+
+function stateJa(v: ViolationView): string {
+  if (v.state === 'closed') return '解決済';
+  if (v.exceptionId) return '例外';
+  return v.result === 'unknown' ? '不明' : '未解決';
+}
+
+const Keys = z.object({ keys: z.array(z.object({ agentId: z.string().min(1).max(64), ruleId: z.string().min(1).max(64), subject: z.string().max(256) })).min(1).max(1000), comment: z.string().max(4000).default('') });
+
+export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
+  const { fleet } = s;
+  const sql = s.ctx.store.sql;
+  const clock = s.options.clock ?? systemClock;
+  return [
+    {
+      method: 'GET',
+      url: '/api/v1/violations.csv',
+      access: 'violations.read',
+      audit: 'violation.exported',
+      async handler(req, reply, p) {
+        const { offset: _o, limit: _l, ...q } = violationQueryOf(req.query as Record<string, string | undefined>);
+        const rows: unknown[][] = [];
+        for (let offset = 0; ; offset += PAGE) {
+          const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
+          for (const v of page.violations) {
+            rows.push([stateJa(v), SEVERITY_JA[v.severity] ?? v.severity, v.hostname, v.department ?? '', v.segment ? SEGMENT_JA[v.segment] : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstDateTime(v.openedAt), v.closedAt ? jstDateTime(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstDateTime(v.acknowledgedAt) : '']);
+          }
+          if (page.violations.length < PAGE) break;
+        }
+        req.mamori!.auditDetail = { rows: rows.length };
+        reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="violations.csv"; filename*=UTF-8''${encodeURIComponent('違反一覧.csv')}`);
+        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '対象', '条項', '発生日時', '解決日時', '確認者', '確認日時'], rows);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/violations/ack-bulk',
+      access: 'violations.annotate',
+      audit: 'violation.acknowledged_bulk',
+      async handler(req, _reply, p) {
+        const r = Keys.safeParse(req.body ?? {});
+        if (!r.success) throw badRequest(`確認する違反の指定が正しくありません (1〜1,000 件): ${r.error.issues[0]!.message}`);
+        const keys = r.data.keys;
+        // One query for every key (not one violation list per key): each must exist and be in the account's 課.
+        const found = new Map<string, string | null>();
+        for (let i = 0; i < keys.length; i += 200) {
+          const chunk = keys.slice(i, i + 200);
+          const rows = await sql.all<{ agent_id: string; rule_id: string; subject: string; department: string | null }>(
+            `SELECT v.agent_id, v.rule_id, v.subject, a.department FROM violations v LEFT JOIN agents a ON a.id = v.agent_id WHERE ${chunk.map(() => '(v.agent_id = ? AND v.rule_id = ? AND v.subject = ?)').join(' OR ')}`,
+            chunk.flatMap((k) => [k.agentId, k.ruleId, k.subject]),
+          );
+          for (const row of rows) found.set(violationKey(row.agent_id, row.rule_id, row.subject), row.department ?? null);
+        }
+        for (const k of keys) {
+          const key = violationKey(k.agentId, k.ruleId, k.subject);
+          if (!found.has(key) || !inScope(me(p), found.get(key)!)) throw notFound(`違反 ${k.agentId}/${k.ruleId}/${k.subject} はありません (または担当の課の外です)`);
+        }
+        const at = clock.now().toISOString();
+        await sql.transaction(async (tx) => {
+          for (const k of keys) await tx.run("INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, 'ack', ?, ?, ?)", [newId('note'), k.agentId, k.ruleId, k.subject, me(p).username, at, r.data.comment.trim()]);
+        });
+        req.mamori!.auditTarget = `${keys.length} violations`;
+        req.mamori!.auditDetail = { keys: keys.map((k) => `${k.agentId}/${k.ruleId}/${k.subject}`) };
+        return { acknowledged: keys.length, at };
+      },
+    },
+  ];
+}

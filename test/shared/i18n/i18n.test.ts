@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { MESSAGES, causeOf, fillTemplate, jstDate, jstLong, jstNumeric, msg, render, renderBoth, wareki } from '../../../src/shared/i18n/index.js';
+
+describe('JST time formats', () => {
+  // 12:44 UTC is 21:44 in Japan (UTC+9, no daylight saving time).
+  const t = '2026-12-06T12:44:05.000Z';
+  it('long, numeric and date forms are in JST', () => {
+    expect(jstLong(t)).toBe('2026年12月6日 21:44');
+    expect(jstNumeric(t)).toBe('2026/12/06 21:44');
+    expect(jstNumeric(t, { seconds: true })).toBe('2026/12/06 21:44:05');
+    expect(jstDate(t)).toBe('2026年12月6日');
+  });
+  it('a UTC time late in the evening is the next day in Japan', () => {
+    expect(jstLong('2026-12-31T15:30:00Z')).toBe('2027年1月1日 0:30');
+    expect(jstNumeric('2026-12-31T15:30:00Z')).toBe('2027/01/01 00:30');
+  });
+  it('a bare date is that calendar day, not shifted', () => {
+    expect(jstDate('2025-10-14')).toBe('2025年10月14日');
+  });
+  it('和暦: era boundaries and 元年', () => {
+    expect(wareki(t)).toBe('令和8年12月6日');
+    expect(wareki('2019-05-01')).toBe('令和元年5月1日');
+    expect(wareki('2019-04-30')).toBe('平成31年4月30日');
+    expect(wareki('1989-01-08')).toBe('平成元年1月8日');
+    expect(wareki('1989-01-07')).toBe('昭和64年1月7日');
+    // 2019-04-30T16:00Z is already 1 May in Japan.
+    expect(wareki('2019-04-30T16:00:00Z')).toBe('令和元年5月1日');
+  });
+  it('a value that is not a time gives an empty text, never "NaN年"', () => {
+    expect(jstLong('yesterday')).toBe('');
+    expect(wareki('')).toBe('');
+  });
+});
+
+describe('rendering messages', () => {
+  it('Japanese by default, English on request, params of every kind', () => {
+    const m = msg('eval.eq', { fact: { ja: 'USB記録媒体への書き出し防止', en: 'export to USB storage blocked' }, actual: false, expected: true });
+    expect(render(m)).toBe('USB記録媒体への書き出し防止: いいえ (基準: はい)');
+    expect(render(m, 'en')).toBe('export to USB storage blocked is no, expected yes');
+    expect(renderBoth(msg('eval.ageDays', { fact: 'x', at: { time: '2026-12-01T00:00:00Z' }, age: 5.4, limit: 3, cmp: msg('eval.within') })).ja).toBe('x: 2026年12月1日 9:00 (5.4 日前、基準: 3 日以内)');
+  });
+  it('an agent reason "CODE: detail" is explained in words and keeps its detail', () => {
+    expect(render(msg('text', { text: causeOf('NOT_FOUND: /usr/bin/apt-get') }))).toBe('見つかりません (NOT_FOUND): /usr/bin/apt-get');
+    expect(causeOf('未知の理由')).toBe('未知の理由');
+    expect(causeOf('NO_SUCH_CODE: x')).toBe('NO_SUCH_CODE: x');
+  });
+  it('an id the catalogue does not know (from a newer agent) is shown as its id, not dropped', () => {
+    expect(render({ id: 'future.message', params: { a: 1 } })).toBe('future.message');
+  });
+  it('every message has both languages and the same placeholders in each', () => {
+    for (const [id, m] of Object.entries(MESSAGES)) {
+      const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((x) => x[1]).sort();
+      expect(m.ja, id).not.toBe('');
+      expect(names(m.ja), id).toEqual(names(m.en));
+    }
+  });
+});
+
+describe('subject name templates', () => {
+  const tpl = 'USB媒体 [{manufacturer} ][{product} ](ベンダーID {vendorId}[、シリアル {serial}])';
+  it('fills fields and leaves out a [part] whose field is empty', () => {
+    expect(fillTemplate(tpl, { manufacturer: 'SanDisk', product: 'Cruzer Blade', vendorId: '0781', serial: '4C530001' })).toBe('USB媒体 SanDisk Cruzer Blade (ベンダーID 0781、シリアル 4C530001)');
+    expect(fillTemplate(tpl, { manufacturer: null, product: null, vendorId: '0781', serial: null })).toBe('USB媒体 (ベンダーID 0781)');
+  });
+});
