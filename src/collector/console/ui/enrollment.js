@@ -21,7 +21,7 @@ export async function enrollmentScreen() {
             h('td', {}, r.hostname),
             h('td', { class: 'mono' }, r.address),
             h('td', {}, r.reasonText, r.tokenId ? h('div', { class: 'muted small mono' }, `token ${r.tokenId}`) : null),
-            h('td', {}, t(`enroll.stage.${r.stage}`)),
+            h('td', { class: 'nowrap' }, t(`enroll.stage.${r.stage}`)),
             h('td', { class: 'num' }, String(r.attempts)),
             h('td', { class: 'nowrap' }, fmtTime(r.firstAt)),
             h('td', { class: 'nowrap' }, fmtTime(r.lastAt)),
