@@ -258,7 +258,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
       await collector.close();
       rmSync(work, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   it.each([
     ['no COLLECTOR', {}, 'no collector'],
