@@ -8,7 +8,7 @@ import { CheckId, Segment, Severity } from '../../shared/protocol/messages.js';
 import { Accounts } from './accounts.js';
 import { ROLE_PERMISSIONS, ROLES } from './authz.js';
 import type { Principal } from './authz.js';
-import { badRequest, forbidden, notFound } from './errors.js';
+import { badRequest, forbidden, notFound, parseInput } from './errors.js';
 import { auditRoutes } from './audit-routes.js';
 import { forwarderRoutes } from './forwarders-routes.js';
 import { reportRoutes } from './report-routes.js';
@@ -22,14 +22,7 @@ import { VIOLATION_SORTS } from '../store/violation-query.js';
 import type { ConsoleServices } from './services.js';
 import { parseCookies } from './http.js';
 
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
+const parse = parseInput;
 
 const me = (p: Principal | undefined): Principal => {
   if (!p) throw forbidden();
@@ -112,7 +105,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       access: 'authenticated',
       async handler(req, _reply, p) {
         const user = await accounts.get(me(p).userId);
-        if (!user) throw notFound('account gone');
+        if (!user) throw notFound({ ja: 'アカウントが削除されています', en: 'account gone' });
         return { user: s.describe(user), csrfToken: req.mamori?.csrfToken ?? null, permissions: [...ROLE_PERMISSIONS[user.role]], departments: fleet.departments(), groups: fleet.groups() };
       },
     },
@@ -147,7 +140,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'token.created',
       async handler(req, _reply, p) {
         const b = parse(z.object({ name: z.string().min(1).max(64), days: z.number().int().min(1).max(366).default(90) }), req.body);
-        if (me(p).mustChangePassword) throw forbidden('change the one-time password first');
+        if (me(p).mustChangePassword) throw forbidden({ ja: '先に一時パスワードを変更してください', en: 'change the one-time password first' });
         return accounts.createApiToken(me(p).userId, b.name, b.days * 86_400_000);
       },
     },
@@ -257,7 +250,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(z.object({ agentIds: z.array(z.string().max(64)).max(10_000).optional(), hosts: z.array(z.string().max(255)).max(10_000).optional(), group: z.string().max(64).optional(), checks: z.array(CheckId).max(16).optional() }), req.body);
         const pcs = await fleet.pcs(me(p));
         const targets = pcs.filter((pc) => b.agentIds?.includes(pc.id) || b.hosts?.includes(pc.hostname) || (b.group !== undefined && pc.group === b.group));
-        if (targets.length === 0) throw notFound('no PC matches (check the host name or group, and your department scope)');
+        if (targets.length === 0) throw notFound({ ja: '該当する端末がありません (ホスト名・グループと、担当の課を確認してください)', en: 'no PC matches (check the host name or group, and your department scope)' });
         const checks = b.checks?.length ? b.checks : CheckId.options;
         const requests = [];
         for (const pc of targets) {
@@ -352,7 +345,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
         delete input.fromViolation;
         if (b.fromViolation) {
           const v = await fleet.findViolation(me(p), b.fromViolation.agentId, b.fromViolation.ruleId, b.fromViolation.subject);
-          if (v.checkId !== 'usb-media') throw badRequest('only a USB medium violation can be registered in the ledger');
+          if (v.checkId !== 'usb-media') throw badRequest({ ja: '媒体管理台帳に登録できるのは USB媒体の違反だけです', en: 'only a USB medium violation can be registered in the ledger' });
           // The facts excerpt is the device itself (an `each` rule) or the check's whole facts with `devices`.
           type Device = { fingerprint?: string; product?: string | null };
           const facts = v.facts as Device & { devices?: Device[] };
@@ -422,7 +415,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       bodyLimit: 10 * 1024 * 1024,
       audit: 'media.imported',
       async handler(req, _reply, p) {
-        if (typeof req.body !== 'string') throw badRequest('send the CSV as text/csv');
+        if (typeof req.body !== 'string') throw badRequest({ ja: 'CSV (text/csv) を送ってください', en: 'send the CSV as text/csv' });
         const result = await media.importCsv(req.body, me(p).username);
         req.mamori!.auditDetail = result;
         await s.policyChanged();
@@ -515,7 +508,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.updated',
       async handler(req, _reply, p) {
         const b = parse(z.object({ role: z.enum(ROLES).optional(), departments: z.array(z.string().max(64)).max(100).optional(), displayName: z.string().max(100).optional(), disabled: z.boolean().optional() }), req.body);
-        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest('you cannot disable or demote your own account');
+        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest({ ja: '自分のアカウントを無効にしたり、管理者から外したりはできません', en: 'you cannot disable or demote your own account' });
         const user = await accounts.update(params(req).id!, b);
         if (b.disabled) s.stream?.disconnectUser(user.id);
         return { user: s.describe(user) };
@@ -539,7 +532,7 @@ export function consoleRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.unlocked',
       async handler(req) {
         const user = await accounts.get(params(req).id!);
-        if (!user) throw notFound('no such account');
+        if (!user) throw notFound({ ja: 'そのアカウントはありません', en: 'no such account' });
         req.mamori!.auditTarget = `account ${user.username}`;
         return { user: s.describe(await accounts.unlock(user.username)) };
       },

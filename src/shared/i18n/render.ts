@@ -102,3 +102,9 @@ export function reasonText(text: string, storedMsg: unknown): Localized {
   }
   return { ja: text, en: text };
 }
+
+/** A fixed word of the product in the language: `term('severity', 'critical')` → 緊急. An unknown value is shown as is. */
+export function term(group: 'severity' | 'violationState' | 'result' | 'segment' | 'platform' | 'scanStatus' | 'audit' | 'role', value: string, lang: Lang = 'ja'): string {
+  const id = `${group}.${value}`;
+  return id in MESSAGES ? render({ id }, lang) : value;
+}

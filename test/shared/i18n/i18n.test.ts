@@ -63,3 +63,16 @@ describe('subject name templates', () => {
     expect(fillTemplate(tpl, { manufacturer: null, product: null, vendorId: '0781', serial: null })).toBe('USB媒体 (ベンダーID 0781)');
   });
 });
+
+describe('the console screens and the server say the same words', () => {
+  it('every audit action has the same label in ui/ja.json and en.json as in the catalogue', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dir = new URL('../../../src/collector/console/ui/', import.meta.url);
+    for (const lang of ['ja', 'en'] as const) {
+      const dict = JSON.parse(readFileSync(new URL(`${lang}.json`, dir), 'utf8')) as Record<string, string>;
+      for (const [id, m] of Object.entries(MESSAGES).filter(([id]) => id.startsWith('audit.'))) {
+        expect(dict[`audit.action.${id.slice('audit.'.length)}`], `${lang} ${id}`).toBe(m[lang]);
+      }
+    }
+  });
+});
