@@ -54,6 +54,7 @@ export const MESSAGES = {
   'eval.andMore': { ja: 'ほか {n} 件', en: 'and {n} more' },
 
   // ---- why a fact could not be read: the code an agent puts before its reason -----------------
+  'cause.part': { ja: '{part}: {cause}', en: '{part}: {cause}' },
   'cause.coded': { ja: '{what} ({code}): {detail}', en: '{what} ({code}): {detail}' },
   'code.PROBE_TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
   'code.TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },

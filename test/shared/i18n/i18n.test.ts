@@ -41,6 +41,7 @@ describe('rendering messages', () => {
   });
   it('an agent reason "CODE: detail" is explained in words and keeps its detail', () => {
     expect(render(msg('text', { text: causeOf('NOT_FOUND: /usr/bin/apt-get') }))).toBe('見つかりません (NOT_FOUND): /usr/bin/apt-get');
+    expect(render(msg('text', { text: causeOf('snap: PROBE_TIMEOUT: snap list') }))).toBe('snap: 時間内に応答がありません (PROBE_TIMEOUT): snap list');
     expect(causeOf('未知の理由')).toBe('未知の理由');
     expect(causeOf('NO_SUCH_CODE: x')).toBe('NO_SUCH_CODE: x');
   });
@@ -74,5 +75,23 @@ describe('the console screens and the server say the same words', () => {
         expect(dict[`audit.action.${id.slice('audit.'.length)}`], `${lang} ${id}`).toBe(m[lang]);
       }
     }
+  });
+});
+
+describe('every reason code an agent check writes is explained in words', () => {
+  it('each "CODE: …" in agent/ has a code.CODE message', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = new URL('../../../agent/', import.meta.url).pathname;
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+    const codes = new Set<string>();
+    for (const f of files(root)) {
+      // Only codes that open a string literal ('CODE: …', `CODE: …`), not comments or environment names.
+      const code = readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l));
+      for (const line of code) for (const m of line.matchAll(/['`"]([A-Z][A-Z0-9_]{3,}): /g)) codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    const missing = [...codes].filter((c) => !(`code.${c}` in MESSAGES));
+    expect(missing).toEqual([]);
   });
 });
