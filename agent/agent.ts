@@ -15,10 +15,12 @@ import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
+import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
+import { ClientCertificate } from './client-cert.js';
 import type { IdentityFile } from './identity.js';
 import { integrityNotices } from './integrity.js';
 import { RunMarker } from './run-marker.js';
@@ -54,6 +56,8 @@ export interface AgentOptions {
   /** Probes to judge with instead of the live or replayed ones (test programs). */
   probes?: Probes;
   schedule?: string;
+  /** Cron expression of the daily checks (the inventory); default DAILY_SCHEDULE. */
+  dailySchedule?: string;
   outboxCapBytes?: number;
   watchers?: Watcher[];
   wsOptions?: LinkOptions['wsOptions'];
@@ -78,6 +82,19 @@ export interface AgentOptions {
  * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
  */
 const DAEMON_WUA_WAIT_SECONDS = 10;
+
+/**
+ * Checks that run once a day (and at start and on a helpdesk scan), not on the hourly schedule,
+ * on wake or after a policy change: the hardware inventory changes rarely and costs a second of
+ * CPU or more (agent/checks/inventory).
+ */
+export const DAILY_CHECKS: readonly CheckId[] = ['inventory'];
+/** When the daily checks run (local time of the PC): lunchtime, when office PCs are on. */
+const DAILY_SCHEDULE = '17 12 * * *';
+
+export function routineChecks(): CheckId[] {
+  return CHECKS.map((c) => c.id).filter((id) => !DAILY_CHECKS.includes(id));
+}
 
 /** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
 export const WATCHDOG_EXIT_CODE = 70;
@@ -104,6 +121,7 @@ export class Agent {
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
   private readonly forced = new Set<CheckId>();
   private cronTask: ScheduledTask | undefined;
+  private dailyTask: ScheduledTask | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
@@ -128,9 +146,11 @@ export class Agent {
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
     this.userNotices = new UserNotices({ stateDir: opts.stateDir, log: opts.log, policy: () => this.policy, catalogue: productCatalogue, append: (e) => this.append(e), notify: live, delivery: live ? platformDelivery(this.probes.platform) : undefined });
+    const identity = withAgentKey(opts.stateDir, opts.identity);
     this.link = new AgentLink({
       url: opts.identity.collectorUrl,
-      identity: withAgentKey(opts.stateDir, opts.identity),
+      identity,
+      clientCert: new ClientCertificate(opts.stateDir, identity.privateKey),
       onKeyRegistered: () => forgetSecret(opts.stateDir),
       onSeqAhead: (collectorLastSeq, ownLastSeq) => {
         opts.log.error(`the collector's resume point ${collectorLastSeq} is above this agent's own counter ${ownLastSeq}: not adopted`);
@@ -223,12 +243,13 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(CHECKS.map((c) => c.id), 'schedule'));
+    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
+    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
     let last = Date.now();
     this.wakeTimer = setInterval(() => {
       const now = Date.now();
       // The timer fires every 15 s; a much longer gap means the PC slept.
-      if (now - last > 75_000) this.enqueue(CHECKS.map((c) => c.id), 'wake from sleep');
+      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
       last = now;
     }, 15_000);
     this.wakeTimer.unref();
@@ -299,11 +320,14 @@ export class Agent {
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
     const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
     if (refusal) return this.rejectPolicy(policy.version, refusal);
+    const before = this.policy;
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
-    this.opts.log.info(`policy ${policy.version} applied`);
-    if (o.rerun) this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
+    // Only the routine checks whose rules' switches, parameters, lists or exceptions changed run again (the daily ones at their time).
+    const stale = o.rerun ? checksToRerun(before, policy, productCatalogue().rules, routineChecks()) : [];
+    this.opts.log.info(`policy ${policy.version} applied`, { rerun: stale });
+    if (stale.length) this.enqueue(stale, `policy ${policy.version}`);
   }
 
   private rejectPolicy(version: number | undefined, reason: string): void {
@@ -341,7 +365,9 @@ export class Agent {
 
   private append(events: NewAgentEvent[]): void {
     if (events.length === 0) return;
-    this.outbox.append(fitEvents(events, this.opts.log));
+    const written = this.outbox.append(fitEvents(events, this.opts.log));
+    // A full disk: the outbox counted them and reports them as a gap once it can write again.
+    if (written.length < events.length) this.opts.log.error(`ディスクが一杯のため記録 ${events.length} 件 (${[...new Set(events.map((e) => e.kind))].join(', ')}) を送信待ちに書けませんでした。空きができしだい欠番 (gap) として収集サーバーへ報告します / the disk is full: events not written, reported as a gap when space returns`, { unwritten: this.outbox.unwrittenEvents });
     this.link.notify();
   }
 
@@ -366,6 +392,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.wakeTimer);
     await this.cronTask?.stop();
+    await this.dailyTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();

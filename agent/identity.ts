@@ -14,6 +14,7 @@ import { Segment } from '../src/shared/protocol/messages.js';
 import { TlsError } from '../src/shared/tls/errors.js';
 import { certFingerprint, normalizePin } from '../src/shared/tls/fingerprint.js';
 import { fetchPinnedCa } from '../src/shared/tls/pin.js';
+import { CLIENT_CERT_FILE } from './client-cert.js';
 
 export const IdentityFile = z.object({
   agentId: z.string().regex(/^ag_[0-9a-z]{20,40}$/),
@@ -138,7 +139,7 @@ export function retireIdentity(stateDir: string, now = new Date()): string | und
   if (!identity) return undefined;
   const dir = join(stateDir, 'retired', `${identity.agentId}-${now.toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const name of ['identity.json', 'outbox', 'findings.json', 'policy.json']) {
+  for (const name of ['identity.json', 'outbox', 'findings.json', 'policy.json', CLIENT_CERT_FILE]) {
     if (existsSync(join(stateDir, name))) renameSync(join(stateDir, name), join(dir, name));
   }
   return dir;

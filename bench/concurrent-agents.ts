@@ -8,36 +8,41 @@
  * collector is then watched for 10 s more to show it keeps every connection.
  */
 import { join } from 'node:path';
-import { Worker, benchMain, fmt, machine, numArg, sleep } from './lib/common.js';
+import { benchMain, flagArg, fmt, machine, numArg, sleep } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker, startRawServer } from './lib/swarm.js';
 
 const AGENTS = numArg('agents', 15_000);
 const CLIENT_PROCESSES = numArg('client-processes', 3);
 const INFLIGHT = 256;
+const PLAIN = flagArg('plain');
 
 await benchMain('concurrent-agents', import.meta.url, 6 * 60_000, async (scratch) => {
   const dataDir = join(scratch, 'data');
   await seedAgents(dataDir, AGENTS);
 
-  // Baseline: raw ws.
-  const raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
-  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
-  await sleep(500);
-  const rawIdleMb = raw.rssMb();
-  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
-  const rawOpen = await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, INFLIGHT, 120_000);
-  await sleep(3000);
-  const rawHeldMb = raw.rssMb();
-  const rawHeld = (await raw.call<{ connections: number }>('stats')).connections;
-  await endRawPhase(swarm, raw);
+  // Baselines: raw ws over TLS with the collector's certificate, and plain.
+  const rawOver = async (tls: boolean) => {
+    const { raw, url, ca } = await startRawServer(dataDir, tls);
+    await sleep(500);
+    const idleMb = raw.rssMb();
+    const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+    const open = await clients.connect(url, 'raw', AGENTS, INFLIGHT, 120_000, ca);
+    await sleep(3000);
+    const heldMb = raw.rssMb();
+    const held = (await raw.call<{ connections: number }>('stats')).connections;
+    await endRawPhase(clients, raw);
+    return { idleMb, open, heldMb, held };
+  };
+  const rawTls = await rawOver(true);
+  const rawPlain = await rawOver(false);
 
-  // mamori collector.
-  const { collector, agentUrl } = await startCollectorWorker(dataDir);
+  // mamori collector, TLS as shipped (--plain for the reference without TLS).
+  const { collector, agentUrl, ca } = await startCollectorWorker(dataDir, 0, { plain: PLAIN });
   await sleep(500);
   const idleMb = collector.rssMb();
-  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
-  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, INFLIGHT, 180_000);
+  const swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, INFLIGHT, 180_000, ca);
   await sleep(3000);
   const heldMb = collector.rssMb();
   const held = (await collector.call<{ connected: number }>('stats')).connected;
@@ -50,13 +55,14 @@ await benchMain('concurrent-agents', import.meta.url, 6 * 60_000, async (scratch
   collector.kill();
 
   const perConn = (mb: number, idle: number, n: number) => `${(((mb - idle) * 1e3) / Math.max(1, n)).toFixed(1)} KB/conn`;
+  const raws = (f: (r: typeof rawTls) => string) => `raw wss: ${f(rawTls)}; raw ws: ${f(rawPlain)}`;
   return {
     rows: [
-      { figure: 'agents held (authenticated)', value: `${fmt.int(held)} of ${fmt.int(AGENTS)} (${fmt.int(after)} after 10 s more)`, baseline: `raw ws: ${fmt.int(rawHeld)}`, target: '≥ 15,000', met: held >= 15_000 && after >= 15_000 },
-      { figure: 'time to connect all (256 in flight)', value: fmt.ms(open.ms), baseline: `raw ws: ${fmt.ms(rawOpen.ms)}`, target: '—' },
-      { figure: 'server RSS holding them', value: `${fmt.mb(heldMb)} (idle ${fmt.mb(idleMb)}; ${perConn(heldMb, idleMb, held)})`, baseline: `raw ws: ${fmt.mb(rawHeldMb)} (idle ${fmt.mb(rawIdleMb)}; ${perConn(rawHeldMb, rawIdleMb, rawHeld)})`, target: '—' },
-      { figure: 'failed handshakes', value: fmt.int(open.failed), baseline: `raw ws: ${fmt.int(rawOpen.failed)}`, target: '0', met: open.failed === 0 },
+      { figure: `agents held (authenticated, ${PLAIN ? 'plain ws' : 'TLS'})`, value: `${fmt.int(held)} of ${fmt.int(AGENTS)} (${fmt.int(after)} after 10 s more)`, baseline: raws((r) => fmt.int(r.held)), target: '≥ 15,000', met: held >= 15_000 && after >= 15_000 },
+      { figure: `time to connect all (${INFLIGHT} in flight)`, value: fmt.ms(open.ms), baseline: raws((r) => fmt.ms(r.open.ms)), target: '—' },
+      { figure: 'server RSS holding them', value: `${fmt.mb(heldMb)} (idle ${fmt.mb(idleMb)}; ${perConn(heldMb, idleMb, held)})`, baseline: raws((r) => `${fmt.mb(r.heldMb)} (${perConn(r.heldMb, r.idleMb, r.held)})`), target: '—' },
+      { figure: 'failed handshakes', value: fmt.int(open.failed), baseline: raws((r) => fmt.int(r.open.failed)), target: '0', met: open.failed === 0 },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, clientProcesses: CLIENT_PROCESSES, inflight: INFLIGHT, open, rawOpen, held, after, idleMb, heldMb, rawIdleMb, rawHeldMb, clientMb, clientStats },
+    details: { machine: machine(scratch), agents: AGENTS, tls: !PLAIN, clientProcesses: CLIENT_PROCESSES, inflight: INFLIGHT, open, held, after, idleMb, heldMb, rawTls, rawPlain, clientMb, clientStats },
   };
 });

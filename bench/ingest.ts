@@ -8,15 +8,18 @@
  * so a plain window count would be quantised); the agents count acks as a cross-check, and at the end the store must hold
  * exactly the acknowledged events (rows = sum of last_seq = sum of acks).
  *
+ * The collector runs as shipped, TLS with its own CA (the clients trust that CA only, as agents
+ * pin it); `--plain` runs it without TLS for reference.
+ *
  * Baselines in the same run: the same clients and frames against a bare ws server that
- * parses and acks (no auth, no validation, no storage), and better-sqlite3 inserting the same
+ * parses and acks (no auth, no validation, no storage), over TLS with the same certificate and plain, and better-sqlite3 inserting the same
  * rows into the same table (the store's migrations) in transactions of 1,000, and — to show where
  * the time goes — into the same columns as an ordinary rowid table with a UNIQUE (agent_id, seq).
  */
 import { join } from 'node:path';
-import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
+import { benchMain, flagArg, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
 import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
-import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker, startRawServer } from './lib/swarm.js';
 import { eventJson, violationBodies } from './lib/event-shape.js';
 
 const AGENTS = numArg('agents', 10_000);
@@ -25,6 +28,7 @@ const WINDOW = numArg('window', 1);
 const WARMUP_MS = numArg('warmup-ms', 5000);
 const MEASURE_MS = numArg('measure-ms', 20_000);
 const CLIENT_PROCESSES = numArg('client-processes', 2);
+const PLAIN = flagArg('plain');
 
 await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const dataDir = join(scratch, 'data');
@@ -32,25 +36,29 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const load = { eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW };
   const eventBytes = Buffer.byteLength(eventJson(1, new Date().toISOString(), violationBodies()[0]!));
 
-  // Baseline: raw ws with the same frames.
-  const raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
-  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
-  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
-  await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, 256, 120_000);
-  const rawEvents = async () => (await raw.call<{ events: number }>('stats')).events;
-  await swarm.all('startLoad', load);
-  await sleep(WARMUP_MS);
-  const r0 = await rawEvents();
-  const rt0 = performance.now();
-  await sleep(MEASURE_MS);
-  const rawRate = ((await rawEvents()) - r0) / ((performance.now() - rt0) / 1000);
-  await swarm.all('stopLoad');
-  await endRawPhase(swarm, raw);
+  // Baselines: raw ws with the same frames, over TLS with the collector's certificate and plain.
+  const rawRateOver = async (tls: boolean): Promise<number> => {
+    const { raw, url, ca } = await startRawServer(dataDir, tls);
+    const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+    await clients.connect(url, 'raw', AGENTS, 256, 120_000, ca);
+    const rawEvents = async () => (await raw.call<{ events: number }>('stats')).events;
+    await clients.all('startLoad', load);
+    await sleep(WARMUP_MS);
+    const r0 = await rawEvents();
+    const rt0 = performance.now();
+    await sleep(MEASURE_MS);
+    const rawRate = ((await rawEvents()) - r0) / ((performance.now() - rt0) / 1000);
+    await clients.all('stopLoad');
+    await endRawPhase(clients, raw);
+    return rawRate;
+  };
+  const rawTlsRate = await rawRateOver(true);
+  const rawRate = await rawRateOver(false);
 
-  // mamori collector.
-  const { collector, agentUrl } = await startCollectorWorker(dataDir);
-  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
-  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
+  // mamori collector, TLS as shipped (--plain for the reference without TLS).
+  const { collector, agentUrl, ca } = await startCollectorWorker(dataDir, 0, { plain: PLAIN });
+  const swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000, ca);
   await swarm.all('startLoad', load);
   await sleep(WARMUP_MS);
   const a0 = (await swarm.stats()).ackedEvents;
@@ -80,13 +88,13 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const exact = drained && counted.events === acked && counted.sumLastSeq === acked;
   return {
     rows: [
-      { figure: `durable events/s (${fmt.int(AGENTS)} agents sending)`, value: `${fmt.int(rate)} /s`, baseline: `raw ws ${fmt.int(rawRate)} events/s; SQLite same table ${fmt.int(sqlite1k.rowsPerSecond)} rows/s`, target: '≥ 40,000 /s', met: rate >= 40_000 },
+      { figure: `durable events/s (${fmt.int(AGENTS)} agents sending, ${PLAIN ? 'plain ws' : 'TLS'})`, value: `${fmt.int(rate)} /s`, baseline: `raw wss ${fmt.int(rawTlsRate)}, raw ws ${fmt.int(rawRate)} events/s; SQLite same table ${fmt.int(sqlite1k.rowsPerSecond)} rows/s`, target: '≥ 40,000 /s', met: rate >= 40_000 },
       { figure: 'SQLite same rows, rowid table + UNIQUE (diagnostic)', value: '—', baseline: `${fmt.int(sqliteRowid.rowsPerSecond)} rows/s`, target: '—' },
       { figure: 'acked events/s seen by the agents (window count)', value: `${fmt.int(ackRate)} /s`, baseline: '—', target: '—' },
       { figure: 'group commits: events each, ms apart', value: `${fmt.int(commit.eventsPerCommit)} events every ${fmt.ms(commit.msBetweenCommits)} (${commit.commits} commits)`, baseline: '—', target: '—' },
       { figure: 'stored = acknowledged, nothing twice', value: `${fmt.int(counted.events)} rows, Σlast_seq ${fmt.int(counted.sumLastSeq)}, acked ${fmt.int(acked)}`, baseline: '—', target: 'equal', met: exact },
       { figure: 'collector peak RSS under load', value: fmt.mb(peakMb), baseline: '—', target: '—' },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, open, commit, rate, ackRate, rawRate, sqlite1k, sqliteRowid, counted, acked, clients },
+    details: { machine: machine(scratch), agents: AGENTS, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, tls: !PLAIN, open, commit, rate, ackRate, rawRate, rawTlsRate, sqlite1k, sqliteRowid, counted, acked, clients },
   };
 });

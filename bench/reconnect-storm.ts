@@ -12,14 +12,15 @@
  * the same way (back = socket open).
  */
 import { join } from 'node:path';
-import { Worker, benchMain, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
+import { Worker, benchMain, flagArg, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker, startRawServer } from './lib/swarm.js';
 import type { SwarmStats } from './lib/swarm.js';
 
 const AGENTS = numArg('agents', 10_000);
 const CLIENT_PROCESSES = numArg('client-processes', 2);
 const LIMIT_MS = 90_000;
+const PLAIN = flagArg('plain');
 
 interface Storm {
   backMs: number;
@@ -59,32 +60,36 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
   const dataDir = join(scratch, 'data');
   await seedAgents(dataDir, AGENTS);
 
-  // Baseline: raw ws killed and restarted.
-  let raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
-  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
-  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
-  await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, 256, 120_000);
-  await swarm.all('reconnect', { on: true });
-  await sleep(2000);
-  const rawStorm = await storm(
-    swarm,
-    () => raw.kill('SIGKILL'),
-    async () => {
-      await raw.exited;
-      raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
-      await raw.call('listen', { port: rawPort });
-      return raw;
-    },
-    async (w) => (await w.call<{ connections: number }>('stats')).connections,
-  );
-  await endRawPhase(swarm, raw);
+  // Baselines: raw ws killed and restarted, over TLS with the collector's certificate and plain.
+  const rawStormOver = async (tls: boolean): Promise<Storm> => {
+    const started = await startRawServer(dataDir, tls);
+    let raw = started.raw;
+    const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+    await clients.connect(started.url, 'raw', AGENTS, 256, 120_000, started.ca);
+    await clients.all('reconnect', { on: true });
+    await sleep(2000);
+    const result = await storm(
+      clients,
+      () => raw.kill('SIGKILL'),
+      async () => {
+        await raw.exited;
+        ({ raw } = await startRawServer(dataDir, tls, started.port));
+        return raw;
+      },
+      async (w) => (await w.call<{ connections: number }>('stats')).connections,
+    );
+    await endRawPhase(clients, raw);
+    return result;
+  };
+  const rawTlsStorm = await rawStormOver(true);
+  const rawStorm = await rawStormOver(false);
 
-  // mamori collector killed and restarted on the same port and database.
-  const first = await startCollectorWorker(dataDir);
+  // mamori collector killed and restarted on the same port and database, TLS as shipped.
+  const first = await startCollectorWorker(dataDir, 0, { plain: PLAIN });
   let collector = first.collector;
-  const { port, agentUrl } = first;
-  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
-  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
+  const { port, agentUrl, ca } = first;
+  const swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000, ca);
   await swarm.all('reconnect', { on: true });
   await sleep(2000);
   const connectedBefore = (await collector.call<{ connected: number }>('stats')).connected;
@@ -93,7 +98,7 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
     () => collector.kill('SIGKILL'),
     async () => {
       await collector.exited;
-      collector = (await startCollectorWorker(dataDir, port)).collector;
+      collector = (await startCollectorWorker(dataDir, port, { plain: PLAIN })).collector;
       return collector;
     },
     async (w) => (await w.call<{ connected: number }>('stats')).connected,
@@ -104,12 +109,12 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
 
   return {
     rows: [
-      { figure: `all ${fmt.int(AGENTS)} re-authenticated after kill + restart`, value: result.allBack ? fmt.s(result.backMs) : `NOT all back in ${LIMIT_MS / 1000} s (${fmt.int(result.notBack)} missing)`, baseline: `raw ws: ${rawStorm.allBack ? fmt.s(rawStorm.backMs) : 'not all back'}`, target: '≤ 60 s', met: result.allBack && result.backMs <= 60_000 },
-      { figure: 'agents that gave up / not back', value: fmt.int(result.notBack), baseline: `raw ws: ${fmt.int(rawStorm.notBack)}`, target: '0', met: result.notBack === 0 },
-      { figure: 'collector restart (kill → listening)', value: fmt.ms(result.restartMs), baseline: `raw ws: ${fmt.ms(rawStorm.restartMs)}`, target: '—' },
-      { figure: 'connection attempts (most by one agent)', value: `${fmt.int(result.attempts)} (${result.maxAttempts})`, baseline: `raw ws: ${fmt.int(rawStorm.attempts)} (${rawStorm.maxAttempts})`, target: '—' },
-      { figure: 'connected per the collector after', value: `${fmt.int(result.serverCount)} (before: ${fmt.int(connectedBefore)})`, baseline: `raw ws: ${fmt.int(rawStorm.serverCount)}`, target: fmt.int(AGENTS), met: result.serverCount === AGENTS },
+      { figure: `all ${fmt.int(AGENTS)} re-authenticated after kill + restart (${PLAIN ? 'plain ws' : 'TLS'})`, value: result.allBack ? fmt.s(result.backMs) : `NOT all back in ${LIMIT_MS / 1000} s (${fmt.int(result.notBack)} missing)`, baseline: `raw wss: ${rawTlsStorm.allBack ? fmt.s(rawTlsStorm.backMs) : 'not all back'}; raw ws: ${rawStorm.allBack ? fmt.s(rawStorm.backMs) : 'not all back'}`, target: '≤ 60 s', met: result.allBack && result.backMs <= 60_000 },
+      { figure: 'agents that gave up / not back', value: fmt.int(result.notBack), baseline: `raw wss: ${fmt.int(rawTlsStorm.notBack)}; raw ws: ${fmt.int(rawStorm.notBack)}`, target: '0', met: result.notBack === 0 },
+      { figure: 'collector restart (kill → listening)', value: fmt.ms(result.restartMs), baseline: `raw wss: ${fmt.ms(rawTlsStorm.restartMs)}; raw ws: ${fmt.ms(rawStorm.restartMs)}`, target: '—' },
+      { figure: 'connection attempts (most by one agent)', value: `${fmt.int(result.attempts)} (${result.maxAttempts})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.attempts)} (${rawTlsStorm.maxAttempts}); raw ws: ${fmt.int(rawStorm.attempts)} (${rawStorm.maxAttempts})`, target: '—' },
+      { figure: 'connected per the collector after', value: `${fmt.int(result.serverCount)} (before: ${fmt.int(connectedBefore)})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.serverCount)}; raw ws: ${fmt.int(rawStorm.serverCount)}`, target: fmt.int(AGENTS), met: result.serverCount === AGENTS },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, result, rawStorm },
+    details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, tls: !PLAIN, result, rawStorm, rawTlsStorm },
   };
 });

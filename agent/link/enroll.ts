@@ -30,6 +30,8 @@ export interface Enrollment {
   policyKey: string;
   /** This PC's policy from the enrollment reply (applied only when its signature verifies). */
   policy?: PolicyPushFrame;
+  /** The client certificate the collector issued for this agent's key (mutual TLS), PEM. */
+  certificate?: string;
 }
 
 export function enroll(url: string, token: string, os: OsInfo, agentVersion: string, wsOptions: ClientOptions = {}, timeoutMs = 20_000): Promise<Enrollment> {
@@ -46,7 +48,7 @@ export function enroll(url: string, token: string, os: OsInfo, agentVersion: str
         const frame = decodeCollectorFrame(data.toString());
         if (frame.type === 'challenge') ws.send(JSON.stringify({ type: 'enroll', v: PROTOCOL_VERSION, token, os, agentVersion, publicKey: keys.publicKey }));
         else if (frame.type === 'enrolled') {
-          result = { agentId: frame.agentId, privateKey: keys.privateKey, segment: frame.segment, policyKey: frame.policyKey, ...(frame.policy ? { policy: { type: 'policy.push', policy: frame.policy, ...(frame.policySignature ? { signature: frame.policySignature } : {}) } } : {}) };
+          result = { agentId: frame.agentId, privateKey: keys.privateKey, segment: frame.segment, policyKey: frame.policyKey, ...(frame.policy ? { policy: { type: 'policy.push', policy: frame.policy, ...(frame.policySignature ? { signature: frame.policySignature } : {}) } } : {}), ...(frame.certificate ? { certificate: frame.certificate } : {}) };
           ws.close(CloseCode.NORMAL, 'enrolled');
         }
       } catch (err) {

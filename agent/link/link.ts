@@ -18,6 +18,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
 import { DeadLetters } from './dead-letter.js';
 import type { DeadLetter } from './dead-letter.js';
+import type { ClientCertificate } from '../client-cert.js';
 
 export interface Identity {
   agentId: string;
@@ -49,6 +50,8 @@ export interface LinkOptions {
   onSeqAhead?: (collectorLastSeq: number, ownLastSeq: number) => void;
   /** Where refused events are set aside (default: deadletter.jsonl beside the outbox directory). */
   deadLetterPath?: string;
+  /** The client certificate presented to the collector (mutual TLS), asked for and renewed here. */
+  clientCert?: ClientCertificate;
 }
 
 export interface LinkEvents {
@@ -63,6 +66,8 @@ export interface LinkEvents {
 }
 
 const BATCH_BYTES = Math.floor(LIMITS.maxFrameBytes / 2);
+/** Least time between two renewal requests on one connection. */
+const CERT_RENEWAL_RETRY_MS = 15 * 60_000;
 
 export class AgentLink extends EventEmitter<LinkEvents> {
   private ws: WebSocket | undefined;
@@ -80,6 +85,10 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private readonly window: number;
   /** Segment the collector assigned to this agent (from the last welcome). */
   segment: Segment | undefined;
+  /** This connection presented a client certificate / received a new one. */
+  private presentedCert = false;
+  private receivedCert = false;
+  private certRequestedAt = 0;
 
   constructor(private opts: LinkOptions) {
     super();
@@ -120,7 +129,10 @@ export class AgentLink extends EventEmitter<LinkEvents> {
 
   private connect(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: 15_000, ...this.opts.wsOptions });
+    const clientCert = this.opts.url.startsWith('wss:') ? this.opts.clientCert?.tlsOptions() : undefined;
+    this.presentedCert = clientCert !== undefined;
+    this.receivedCert = false;
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: 15_000, ...this.opts.wsOptions, ...clientCert });
     this.ws = ws;
     this.authenticated = false;
     ws.on('message', (data, isBinary) => {
@@ -138,6 +150,8 @@ export class AgentLink extends EventEmitter<LinkEvents> {
       if (this.ws === ws) this.ws = undefined;
       this.emit('closed', code, reason);
       this.setAsideRefused(code, reason);
+      // The collector did not accept the certificate this connection presented: ask for a new one.
+      if (code === CloseCode.CLIENT_CERT_REQUIRED && this.presentedCert && !this.receivedCert) this.opts.clientCert?.drop();
       if (this.stopped) return;
       const delay = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.backoff.max() : this.backoff.next();
       const log = FATAL_FOR_AGENT.has(code) || code === CloseCode.AUTH_FAILED ? this.opts.log.error.bind(this.opts.log) : this.opts.log.info.bind(this.opts.log);
@@ -173,6 +187,7 @@ export class AgentLink extends EventEmitter<LinkEvents> {
           agentVersion: this.opts.agentVersion,
           policyVersion: this.opts.policyVersion(),
           lastSeq: this.opts.outbox.lastSeq,
+          ...(this.opts.clientCert?.wanted ? { requestCertificate: true } : {}),
         });
         return;
       }
@@ -208,6 +223,12 @@ export class AgentLink extends EventEmitter<LinkEvents> {
         return;
       case 'policy.push':
         this.emit('policy', frame);
+        return;
+      case 'certificate':
+        if (this.opts.clientCert?.save(frame.certificate)) {
+          this.receivedCert = true;
+          this.opts.log.info('収集サーバーからクライアント証明書を受け取りました / client certificate received');
+        } else this.opts.log.warn('収集サーバーから届いた証明書はこの端末の鍵・CA のものではないため使いません / the certificate received is not for this agent\'s key and CA: not used');
         return;
       case 'enrolled':
         ws.close(CloseCode.SCHEMA_VIOLATION, 'unexpected enrolled frame');
@@ -249,6 +270,10 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private startHeartbeat(ws: WebSocket): void {
     clearInterval(this.heartbeatTimer);
     const beat = () => {
+      if (this.opts.clientCert?.renewalDue() && Date.now() - this.certRequestedAt > CERT_RENEWAL_RETRY_MS) {
+        this.certRequestedAt = Date.now();
+        this.send(ws, { type: 'cert.request' });
+      }
       const usage = this.opts.usage?.() ?? { rssBytes: process.memoryUsage().rss };
       this.send(ws, {
         type: 'heartbeat',

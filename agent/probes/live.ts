@@ -50,6 +50,23 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
   });
 }
 
+/** A library call with a deadline; its result as JSON (undefined prints as null). */
+export async function runLibraryCall(call: () => Promise<unknown>, timeoutMs: number): Promise<ProbeOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<ProbeOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `the call did not finish within ${timeoutMs} ms` }), timeoutMs);
+  });
+  const run = call().then(
+    (value): ProbeOutcome => ({ ok: true, stdout: JSON.stringify(value ?? null), exitCode: 0 }),
+    (err: unknown): ProbeOutcome => ({ ok: false, failure: 'EXEC_FAILED', detail: String((err as Error)?.message ?? err).slice(0, 300) }),
+  );
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class LiveProbes implements Probes {
   readonly mode = 'live' as const;
   readonly platform: 'linux' | 'windows';
@@ -89,6 +106,11 @@ export class LiveProbes implements Probes {
     assertProbeKey(key);
     if (!this.powershellLanes) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell は Windows でだけ使えます' };
     return this.powershellLanes.host(opts?.lane).run(script, opts?.timeoutMs);
+  }
+
+  async library(key: string, call: () => Promise<unknown>, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+    assertProbeKey(key);
+    return runLibraryCall(call, opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
   now(): Date {

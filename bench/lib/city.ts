@@ -22,6 +22,7 @@ export interface City {
   /** Open violations per PC id. */
   open: Map<string, number>;
   totalOpen: number;
+  /** Violation events (opened and closed); the results events are not counted. */
   events: number;
 }
 
@@ -45,7 +46,24 @@ export function cityViolation(i: number, hostname: string): Violation {
  * Write `pcs` PCs with `perPc` violation events each (every `closeEvery`-th one is closed again
  * by a later event, which counts as an event too). 課 are assigned in the store (agents.department).
  */
-export async function seedCity(store: Store, opts: { pcs: number; perPc: number; closeEvery?: number; at?: Date }): Promise<City> {
+export interface SeedOptions {
+  pcs: number;
+  perPc: number;
+  closeEvery?: number;
+  at?: Date;
+  /** Spread the PCs' events over this many days before `at` (PC n on day n mod days); default: all in the last hours. */
+  days?: number;
+  /** Also store a `results` event per PC and check for these rules (what the 自己点検 report counts): see cityResult. */
+  results?: readonly { ruleId: string; checkId: string }[];
+}
+
+/** The result of rule number r on PC number n: mostly pass, every 5th fail, every 11th unknown. */
+export function cityResult(n: number, r: number): 'pass' | 'fail' | 'unknown' {
+  const x = (n * 7 + r * 3) % 55;
+  return x % 11 === 0 ? 'unknown' : x % 5 === 0 ? 'fail' : 'pass';
+}
+
+export async function seedCity(store: Store, opts: SeedOptions): Promise<City> {
   const at = (opts.at ?? new Date()).getTime();
   const pcs: CityPc[] = Array.from({ length: opts.pcs }, (_, n) => {
     const department = CITY_DEPARTMENTS[n % CITY_DEPARTMENTS.length]!;
@@ -67,7 +85,7 @@ export async function seedCity(store: Store, opts: { pcs: number; perPc: number;
       let stillOpen = 0;
       for (let k = 0; k < opts.perPc; k++) {
         const v = cityViolation(k, pc.hostname);
-        const t = at - (opts.perPc - k) * 60_000 - n(pc) * 1000;
+        const t = at - (opts.perPc - k) * 60_000 - (opts.days ? (n(pc) % opts.days) * 86_400_000 : n(pc) * 1000);
         if (closeEvery && k % closeEvery === closeEvery - 1 && evs.length > 0) {
           const last = evs[evs.length - 1]! as Extract<AgentEvent, { kind: 'violation.opened' }>;
           evs.push({ seq: ++seq, at: iso(t), kind: 'violation.closed', checkId: last.violation.checkId, ruleId: last.violation.ruleId, subject: last.violation.subject, reason: 'resolved' });
@@ -78,6 +96,11 @@ export async function seedCity(store: Store, opts: { pcs: number; perPc: number;
         }
       }
       events += evs.length;
+      const checks = [...new Set((opts.results ?? []).map((r) => r.checkId))];
+      for (const checkId of checks) {
+        const results = (opts.results ?? []).map((r, i) => ({ ...r, i })).filter((r) => r.checkId === checkId).map((r) => ({ ruleId: r.ruleId, subject: '', result: cityResult(n(pc), r.i), reason: '' }));
+        evs.push({ seq: ++seq, at: iso(at - 30_000), kind: 'results', checkId: checkId as never, policyVersion: 1, results });
+      }
       open.set(pc.id, stillOpen);
       return { agentId: pc.id, events: evs };
     });

@@ -1,6 +1,6 @@
 /**
  * The real collector in a process of its own: startCollector() with the embedded SQLite store
- * under the given data directory and the default plugins, logging silenced (a log line per
+ * under the given data directory and the default plugins, TLS as shipped (or plain when asked), logging silenced (a log line per
  * agent connect would measure the terminal). It counts what the bus publishes — the bus
  * fires only after the ingest transaction committed — and times helpdesk scans from
  * requestScan() to the stored scan.result.
@@ -8,6 +8,7 @@
 import { startCollector } from '../../src/collector/collector.js';
 import type { RunningCollector } from '../../src/collector/collector.js';
 import { silentLogger } from '../../src/shared/log.js';
+import { initTls } from '../../src/shared/tls/material.js';
 import { serveRpc } from './common.js';
 
 let collector: RunningCollector | undefined;
@@ -19,10 +20,11 @@ let markPending = false;
 const waiting = new Map<string, () => void>();
 const arrivedEarly = new Set<string>();
 
-async function start(args: { dataDir: string; port: number }): Promise<{ port: number; agentUrl: string }> {
+async function start(args: { dataDir: string; port: number; tls: boolean }): Promise<{ port: number; agentUrl: string; ca?: string }> {
+  const tls = args.tls ? (await initTls(args.dataDir)).material : undefined;
   // Every simulated agent connects from 127.0.0.1: the per-address cap on unauthenticated
   // connections (64, one office behind one address) would turn the swarm's reconnect storm into 503s.
-  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } } });
+  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), ...(tls ? { tls } : {}), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } } });
   collector.bus.on('event', (e) => {
     storedEvents++;
     if (!markPending) {
@@ -37,7 +39,7 @@ async function start(args: { dataDir: string; port: number }): Promise<{ port: n
     if (w) w();
     else arrivedEarly.add(e.event.requestId);
   });
-  return { port: collector.port, agentUrl: collector.agentUrl };
+  return { port: collector.port, agentUrl: collector.agentUrl, ...(tls ? { ca: tls.caPem } : {}) };
 }
 
 /** Request scans of the given agents, `concurrency` at a time; ms from requestScan() to the stored result. */

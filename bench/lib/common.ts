@@ -281,6 +281,11 @@ export function splitRange(total: number, parts: number): { first: number; count
 }
 
 /** `--name value` from argv, as a number, or the default. */
+/** True when `--NAME` is on the command line. */
+export function flagArg(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
+
 export function numArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;

@@ -5,19 +5,22 @@
  * It can also send scan requests and time the answers, as the baseline of the scan round trip.
  */
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { serveRpc } from './common.js';
 
-let server: Server | undefined;
+let server: Server | HttpsServer | undefined;
 let wss: WebSocketServer | undefined;
 const stats = { frames: 0, events: 0 };
 const waiting = new Map<string, () => void>();
 
-function listen(args: { port: number }): Promise<{ port: number }> {
-  server = createServer();
+function listen(args: { port: number; tls?: { key: string; cert: string } }): Promise<{ port: number }> {
+  // Over TLS with the collector's own certificate: the baseline pays the same handshakes.
+  server = args.tls ? createHttpsServer({ key: args.tls.key, cert: args.tls.cert, minVersion: 'TLSv1.2' }) : createServer();
   wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {

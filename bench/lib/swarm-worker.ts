@@ -11,6 +11,8 @@
  *
  * In "raw" mode the same clients connect to the raw ws baseline server: no authentication,
  * the same frames, the same window of unacknowledged frames.
+ *
+ * Over wss:// the clients trust the given CA only, as an installed agent trusts its pinned CA.
  */
 import WebSocket from 'ws';
 import { authProof } from '../../src/shared/protocol/auth.js';
@@ -30,6 +32,8 @@ interface ConnectArgs {
   inflight: number;
   /** Give up the initial connect after this long. */
   timeoutMs: number;
+  /** PEM of the CA to trust for wss:// (the agent pins the collector's CA the same way). */
+  ca?: string;
 }
 
 interface LoadArgs {
@@ -45,6 +49,7 @@ const bodies = violationBodies();
 
 let mode: Mode = 'mamori';
 let url = '';
+let ca: string | undefined;
 let loading: LoadArgs | undefined;
 let reconnecting = false;
 const agents: LightAgent[] = [];
@@ -75,7 +80,7 @@ class LightAgent {
   connect(): void {
     this.attempts++;
     counters.attempts++;
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000, ...(ca ? { ca } : {}) });
     this.ws = ws;
     this.ready = false;
     ws.on('open', () => {
@@ -203,6 +208,7 @@ class LightAgent {
 async function connectAll(args: ConnectArgs): Promise<{ ready: number; failed: number; ms: number }> {
   mode = args.mode;
   url = args.url;
+  ca = args.ca;
   for (let i = args.first; i < args.first + args.count; i++) agents.push(new LightAgent(i, benchAgentId(i)));
   const started = performance.now();
   let nextIndex = 0;

@@ -2,6 +2,7 @@
  * The orchestrator's handle on the simulated agents: several swarm-worker processes (each
  * under its own fd limit), driven together.
  */
+import { initTls } from '../../src/shared/tls/material.js';
 import { Worker, sleep, splitRange } from './common.js';
 
 export interface SwarmStats {
@@ -30,12 +31,12 @@ export class Swarm {
   }
 
   /** Connect `total` agents (ids 0..total-1) split over the processes; wall time until all are ready or failed. */
-  async connect(url: string, mode: 'mamori' | 'raw', total: number, inflight: number, timeoutMs: number): Promise<{ ready: number; failed: number; ms: number }> {
+  async connect(url: string, mode: 'mamori' | 'raw', total: number, inflight: number, timeoutMs: number, ca?: string): Promise<{ ready: number; failed: number; ms: number }> {
     const ranges = splitRange(total, this.workers.length);
     const per = Math.max(1, Math.floor(inflight / this.workers.length));
     const t0 = performance.now();
     const parts = await Promise.all(
-      this.workers.map((w, i) => w.call<{ ready: number; failed: number; ms: number }>('connect', { url, mode, first: ranges[i]!.first, count: ranges[i]!.count, inflight: per, timeoutMs }, timeoutMs + 30_000)),
+      this.workers.map((w, i) => w.call<{ ready: number; failed: number; ms: number }>('connect', { url, mode, first: ranges[i]!.first, count: ranges[i]!.count, inflight: per, timeoutMs, ...(ca ? { ca } : {}) }, timeoutMs + 30_000)),
     );
     return { ready: sum(parts.map((p) => p.ready)), failed: sum(parts.map((p) => p.failed)), ms: performance.now() - t0 };
   }
@@ -81,8 +82,23 @@ export async function endRawPhase(swarm: Swarm, raw: Worker): Promise<void> {
 }
 
 /** The real collector (startCollector) in a worker process on `port` (0 = any free port). */
-export async function startCollectorWorker(dataDir: string, port = 0): Promise<{ collector: Worker; port: number; agentUrl: string }> {
+/**
+ * The collector as shipped: TLS with its own CA and ECDSA server certificate (made in the data
+ * directory as `mamori collector init` does), unless `plain` is asked for as a reference.
+ */
+export async function startCollectorWorker(dataDir: string, port = 0, opts: { plain?: boolean } = {}): Promise<{ collector: Worker; port: number; agentUrl: string; ca?: string }> {
   const collector = Worker.start('collector', 'collector-worker.mjs');
-  const started = await collector.call<{ port: number; agentUrl: string }>('start', { dataDir, port });
+  const started = await collector.call<{ port: number; agentUrl: string; ca?: string }>('start', { dataDir, port, tls: !opts.plain });
   return { collector, ...started };
+}
+
+/**
+ * The raw ws baseline server, over TLS with the same certificate as the collector (from the
+ * same data directory) or plain; `url` is what its clients connect to.
+ */
+export async function startRawServer(dataDir: string, tls: boolean, port = 0): Promise<{ raw: Worker; port: number; url: string; ca?: string }> {
+  const raw = Worker.start(tls ? 'raw-wss' : 'raw-ws', 'raw-server-worker.mjs');
+  const material = tls ? (await initTls(dataDir)).material : undefined;
+  const listening = await raw.call<{ port: number }>('listen', { port, ...(material ? { tls: { key: material.key, cert: material.cert } } : {}) });
+  return { raw, port: listening.port, url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${listening.port}/`, ...(material ? { ca: material.caPem } : {}) };
 }

@@ -16,6 +16,10 @@ import { Segment } from '../shared/protocol/messages.js';
 import { Accounts } from '../collector/console/accounts.js';
 import { AuditAnchor, AuditLog } from '../collector/console/audit.js';
 import { migrateConsole } from '../collector/console/migrations.js';
+import { AGENT_CERT_MODES } from '../collector/gateway/client-certs.js';
+import type { AgentCertMode, AgentCertOptions } from '../collector/gateway/client-certs.js';
+import { AGENT_HMAC_POLICIES } from '../collector/gateway/gateway.js';
+import type { AgentHmacPolicy } from '../collector/gateway/gateway.js';
 import { UsageError } from './errors.js';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -52,6 +56,15 @@ async function adminStore(o: { data: string; db?: string }): Promise<Store> {
   return store;
 }
 
+/** --agent-certs / --agent-cert-days, checked. */
+function agentCertOptions(mode: string, days: string, tls: boolean): AgentCertOptions {
+  if (!(AGENT_CERT_MODES as readonly string[]).includes(mode)) throw new UsageError(`--agent-certs ${mode}: ${AGENT_CERT_MODES.join('、')} のいずれかを指定してください / one of ${AGENT_CERT_MODES.join(', ')}`);
+  const lifetimeDays = Number(days);
+  if (!(lifetimeDays >= 1 && lifetimeDays <= 825)) throw new UsageError(`--agent-cert-days ${days}: 1〜825 の日数を指定してください / a number of days from 1 to 825`);
+  if (mode !== 'off' && !tls) throw new UsageError(`--agent-certs ${mode} は TLS が前提です。--insecure-plain とは併用できません / needs TLS, not --insecure-plain`);
+  return { mode: mode as AgentCertMode, lifetimeDays };
+}
+
 export function registerAdminCommands(program: Command): void {
   const collectorCommand = program
     .command('collector')
@@ -64,7 +77,10 @@ export function registerAdminCommands(program: Command): void {
     .option('--san <names>', 'host names / addresses PCs use to reach the collector, comma-separated; added to the server certificate (same CA, same pin)')
     .option('--silent-after <minutes>', 'an agent silent this long becomes violation AGENT-001 (site parameter; product default 120)', '120')
     .option('--clock-skew <seconds>', 'a PC clock off by more than this becomes violation TIME-002 (site parameter; product default 300)', '300')
-    .action(async (o: { data: string; listen: string; db?: string; heartbeat: string; insecurePlain?: boolean; san?: string; silentAfter: string; clockSkew: string }) => {
+    .option('--agent-certs <mode>', 'client certificates for agents (mutual TLS): off, issue (issued, checked when presented), require (an agent without a valid one is refused)', 'off')
+    .option('--agent-cert-days <days>', 'lifetime of an agent client certificate; agents renew with a third left', '30')
+    .option('--agent-hmac <policy>', 'agents enrolled before key pairs: migrate (their secret only registers a key pair), accept (also agent versions without key pairs), refuse', 'migrate')
+    .action(async (o: { data: string; listen: string; db?: string; heartbeat: string; insecurePlain?: boolean; san?: string; silentAfter: string; clockSkew: string; agentCerts: string; agentCertDays: string; agentHmac: string }) => {
       const dataDir = resolve(o.data);
       const { host, port } = parseListen(o.listen);
       const log = createLogger({ component: 'collector', dir: join(dataDir, 'logs') });
@@ -73,6 +89,8 @@ export function registerAdminCommands(program: Command): void {
       if (!tls) log.warn('--insecure-plain: serving HTTP and ws:// WITHOUT TLS — enrollment tokens, agent secrets and violations cross the network readable (lab use only) / 暗号化なしで待ち受けます (検証環境専用)');
       const tamper = { silentAfterMs: Number(o.silentAfter) * 60_000, clockSkewMs: Number(o.clockSkew) * 1000 };
       if (!(tamper.silentAfterMs > 0) || !(tamper.clockSkewMs > 0)) throw new UsageError('--silent-after and --clock-skew must be positive numbers');
+      const agentCerts = agentCertOptions(o.agentCerts, o.agentCertDays, Boolean(tls));
+      if (!(AGENT_HMAC_POLICIES as readonly string[]).includes(o.agentHmac)) throw new UsageError(`--agent-hmac ${o.agentHmac}: ${AGENT_HMAC_POLICIES.join('、')} のいずれかを指定してください / one of ${AGENT_HMAC_POLICIES.join(', ')}`);
       let store;
       let cluster;
       if (o.db) {
@@ -80,7 +98,7 @@ export function registerAdminCommands(program: Command): void {
         store = await openPostgresStore(o.db);
         cluster = new PgCluster(store, { log });
       }
-      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat) }, ...(tls ? { tls } : {}), tamper });
+      const collector = await startCollector({ dataDir, host, port, log, ...(store ? { store } : {}), ...(cluster ? { cluster } : {}), gateway: { heartbeatSeconds: Number(o.heartbeat), hmac: o.agentHmac as AgentHmacPolicy }, agentCerts, ...(tls ? { tls } : {}), tamper });
       process.stdout.write(`collector: agents connect to ${collector.agentUrl}; console at ${collector.consoleUrl}\n`);
       if (tls) process.stdout.write(`collector: CA fingerprint (agents pin it with --ca-pin) SHA256 ${formatFingerprint(tls.caFingerprint)}\n${certificateLines(dataDir, tlsInit?.added ?? [])}`);
       const shutdown = async () => {

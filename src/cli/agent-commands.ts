@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
 import { collectorTrust, ensureStateDir, forgetSecret, loadIdentity, retireIdentity, saveIdentity, withAgentKey } from '../../agent/identity.js';
 import { enroll } from '../../agent/link/enroll.js';
+import { ClientCertificate } from '../../agent/client-cert.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
 import { localCheck } from '../../agent/local-check.js';
@@ -95,10 +96,11 @@ export function registerAgentCommands(program: Command): void {
         if (!token) throw new UsageError(`${stateDir} has no identity yet: give --enroll TOKEN`);
         const probes = o.replay ? new ReplayProbes(o.replay) : liveProbes();
         const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION, wsOptions);
-        const { policy, ...kept } = enrolled;
+        const { policy, certificate, ...kept } = enrolled;
         initialPolicy = policy;
         identity = { ...kept, collectorUrl, enrolledAt: new Date().toISOString() };
         saveIdentity(stateDir, identity);
+        if (certificate && !new ClientCertificate(stateDir, kept.privateKey).save(certificate)) log.warn('登録時に届いた証明書はこの端末の鍵・CA のものではないため使いません / the certificate from enrollment is not for this agent\'s key and CA: not used');
         log.info(`enrolled as ${identity.agentId} (segment ${identity.segment})`);
         if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
       } else if (identity.collectorUrl !== collectorUrl) {
@@ -149,7 +151,8 @@ export function registerAgentCommands(program: Command): void {
       const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       const outbox = Outbox.open(join(stateDir, 'outbox'));
       const [notice] = outbox.append([{ at: new Date().toISOString(), kind: 'agent.notice', notice: 'uninstalling', detail: { host: hostname() } }]);
-      const link = new AgentLink({ url: identity.collectorUrl, identity: withAgentKey(stateDir, identity), onKeyRegistered: () => forgetSecret(stateDir), outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
+      const keyed = withAgentKey(stateDir, identity);
+      const link = new AgentLink({ url: identity.collectorUrl, identity: keyed, clientCert: new ClientCertificate(stateDir, keyed.privateKey), onKeyRegistered: () => forgetSecret(stateDir), outbox, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, policyVersion: () => 0, log, wsOptions });
       link.start();
       const until = Date.now() + Number(o.timeout) * 1000;
       while (outbox.acked < notice!.seq && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

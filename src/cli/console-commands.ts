@@ -1,6 +1,7 @@
 /**
  * Console actions from the terminal, over the same /api/v1 as the screens:
  *   mamori scan HOST… | --group G --collector URL     helpdesk scan, waits for the results
+ *   mamori scan HOST --inventory --collector URL      collects and prints the 資産管理台帳 of the PC
  *   mamori watch --collector URL                      live violation stream
  * HTTPS: the collector's CA is trusted from --data DIR or --ca-pin (src/cli/collector-client.ts).
  *   mamori admin create-user NAME --role R --data DIR one-time password printed once
@@ -22,6 +23,7 @@ import type { CheckId } from '../shared/protocol/messages.js';
 import { collectorCa, connectionError, requestJson } from './collector-client.js';
 import type { TrustOptions } from './collector-client.js';
 import { UsageError } from './errors.js';
+import { jst } from '../shared/inventory/labels.js';
 
 interface ConnOptions extends TrustOptions {
   collector: string;
@@ -134,6 +136,25 @@ interface ScanReq {
   completedAt: string | null;
 }
 
+/** GET /api/v1/pcs/:id/inventory (src/collector/console/inventory-routes.ts). */
+interface PcInventory {
+  collectedAt: string | null;
+  lines: [string, string][];
+  changes: { at: string; label: { ja: string }; subject: string; before: string | null; after: string | null }[];
+}
+
+/** The 資産管理台帳 of one PC as the helpdesk reads it in a terminal: Japanese labels, JST times. */
+export function inventoryText(host: string, inv: PcInventory): string {
+  if (!inv.collectedAt) return `${host}\t資産管理台帳: まだ収集されていません\n`;
+  // Terminal columns: a Japanese character takes two.
+  const cols = (text: string) => [...text].reduce((n, c) => n + (c.charCodeAt(0) > 0x2e7f ? 2 : 1), 0);
+  const width = Math.max(...inv.lines.map(([k]) => cols(k)));
+  const out = [`${host}\t資産管理台帳 (収集 ${jst(inv.collectedAt)})`, ...inv.lines.map(([k, v]) => `  ${k}${' '.repeat(width - cols(k))}  ${v}`)];
+  out.push(inv.changes.length ? '  ハードウェアの変更:' : '  ハードウェアの変更: なし');
+  for (const c of inv.changes) out.push(`    ${jst(c.at)}  ${c.label.ja}  ${c.subject}${c.before || c.after ? `  ${c.before ?? '—'} → ${c.after ?? '—'}` : ''}`);
+  return `${out.join('\n')}\n`;
+}
+
 export function registerConsoleCommands(program: Command): void {
   connOptions(
     program
@@ -141,12 +162,14 @@ export function registerConsoleCommands(program: Command): void {
       .description('今すぐ検査: PC を検査して結果を待つ (オフラインの PC は次に接続したときに検査)')
       .option('--group <group>', 'このグループの PC をすべて検査する')
       .option('--check <id...>', 'この検査だけを行う (例: usb-media)')
+      .option('--inventory', 'ハードウェアとネットワークの資産情報 (資産管理台帳) を収集して表示する')
       .option('--timeout <seconds>', '結果を待つ秒数', '60')
       .option('--json', '結果を JSON で出力する'),
-  ).action(async (hosts: string[], o: ConnOptions & { group?: string; check?: string[]; timeout: string; json?: boolean }) => {
+  ).action(async (hosts: string[], o: ConnOptions & { group?: string; check?: string[]; inventory?: boolean; timeout: string; json?: boolean }) => {
     if (!hosts.length && !o.group) throw new UsageError('PC のホスト名を 1 つ以上、または --group を指定してください');
     const api = await ConsoleApi.connect(o);
-    const started = await api.call<{ requests: ScanReq[] }>('POST', '/api/v1/scans', { hosts, ...(o.group ? { group: o.group } : {}), ...(o.check ? { checks: o.check } : {}) });
+    const checks = o.check ?? (o.inventory ? ['inventory'] : undefined);
+    const started = await api.call<{ requests: ScanReq[] }>('POST', '/api/v1/scans', { hosts, ...(o.group ? { group: o.group } : {}), ...(checks ? { checks } : {}) });
     const names = new Map(started.requests.map((r) => [r.id, r.hostname ?? r.agentId]));
     let reqs = started.requests;
     const end = Date.now() + Number(o.timeout) * 1000;
@@ -154,8 +177,15 @@ export function registerConsoleCommands(program: Command): void {
       await new Promise((r) => setTimeout(r, 500));
       reqs = (await api.call<{ requests: ScanReq[] }>('GET', `/api/v1/scans?ids=${reqs.map((r) => r.id).join(',')}`)).requests;
     }
-    if (o.json) process.stdout.write(`${JSON.stringify(reqs.map((r) => ({ ...r, hostname: names.get(r.id) })), null, 2)}\n`);
-    else {
+    const inventories = new Map<string, PcInventory>();
+    if (o.inventory) for (const r of reqs.filter((x) => x.state === 'done')) inventories.set(r.id, await api.call<PcInventory>('GET', `/api/v1/pcs/${encodeURIComponent(r.agentId)}/inventory`));
+    if (o.json) process.stdout.write(`${JSON.stringify(reqs.map((r) => ({ ...r, hostname: names.get(r.id), ...(inventories.has(r.id) ? { inventory: inventories.get(r.id) } : {}) })), null, 2)}\n`);
+    else if (o.inventory) {
+      for (const r of reqs) {
+        const inv = inventories.get(r.id);
+        process.stdout.write(inv ? inventoryText(names.get(r.id) ?? r.agentId, inv) : `${names.get(r.id)}\t${r.state === 'queued' ? '待機中 (オフライン: 再接続時に収集します)' : '応答待ち'}\n`);
+      }
+    } else {
       for (const r of reqs) {
         const checks = Array.isArray(r.result) ? (r.result as { checkId: string; status: string; failed: number; reason?: string }[]) : [];
         const failed = checks.reduce((n, c) => n + c.failed, 0);

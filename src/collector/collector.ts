@@ -24,6 +24,8 @@ import type { Cluster } from './cluster/types.js';
 import { checkClusterIdentity } from './cluster/identity.js';
 import { AgentGateway } from './gateway/gateway.js';
 import type { GatewayOptions } from './gateway/gateway.js';
+import { AgentCertificates } from './gateway/client-certs.js';
+import type { AgentCertOptions } from './gateway/client-certs.js';
 import { defaultPlugins } from './plugins.js';
 import type { CollectorPlugin } from './plugins.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -40,7 +42,9 @@ export interface CollectorOptions {
   log: Logger;
   nodeId?: string;
   plugins?: CollectorPlugin[];
-  gateway?: Partial<Omit<GatewayOptions, 'store' | 'bus' | 'log' | 'nodeId' | 'policyFor' | 'policyPublicKey'>>;
+  gateway?: Partial<Omit<GatewayOptions, 'store' | 'bus' | 'log' | 'nodeId' | 'policyFor' | 'policyPublicKey' | 'certificates'>>;
+  /** Client certificates for agents, signed by the collector's CA (mutual TLS; needs `tls`). Default off. */
+  agentCerts?: AgentCertOptions;
   /** Serve HTTPS/WSS with this key and certificate chain (src/shared/tls); absent = plain HTTP/ws. */
   tls?: TlsMaterial;
   /** Tamper evidence parameters (silence, clock skew); false = off. */
@@ -92,7 +96,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     const policy = PolicyDocument.parse({ ...provided.policy, agentId: agent.id, segment: agent.segment });
     return { policy, signature: signPolicy(policy, policyKey.privateKey) };
   };
-  const gateway = new AgentGateway({ store, bus, log: opts.log, nodeId, ...opts.gateway, policyPublicKey: policyKey.publicKey, policyFor: signedPolicyFor });
+  const certMode = opts.agentCerts?.mode ?? 'off';
+  if (certMode !== 'off' && !opts.tls) throw new Error(`client certificates for agents (${certMode}) need TLS`);
+  const certificates = certMode === 'off' ? undefined : new AgentCertificates(opts.dataDir, opts.agentCerts!);
+  const gateway = new AgentGateway({ store, bus, log: opts.log, nodeId, ...opts.gateway, policyPublicKey: policyKey.publicKey, policyFor: signedPolicyFor, ...(certificates ? { certificates } : {}) });
   const tamper = opts.tamper === false ? undefined : new TamperMonitor({ store, bus, log: opts.log, isConnected: (id) => gateway.isConnected(id) }, opts.tamper);
   if (tamper) {
     await tamper.start();
@@ -112,8 +119,11 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     // Slow clients (slow loris) are cut off: headers within headersMs, the TLS handshake within handshakeMs.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       const common = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) };
+      // With agent certificates on, a client certificate is requested but not required at the
+      // TLS level: browsers without one keep using the console; the gateway checks agents'.
+      const clientCerts = certificates ? { requestCert: true, rejectUnauthorized: false, ca: [tls!.caPem] } : {};
       return tls
-        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2' }, handler as RequestListener)
+        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...clientCerts }, handler as RequestListener)
         : createHttpServer(common, handler as RequestListener);
     },
   });

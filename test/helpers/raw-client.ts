@@ -89,11 +89,17 @@ export async function rawHello(url: string, agentId: string, privateKey: string,
   return c;
 }
 
-/** Authenticate as agentId with an HMAC secret, as an agent enrolled before key pairs does (or an attacker who copied the database). */
+/**
+ * Authenticate as agentId with an HMAC secret, as an agent enrolled before key pairs does (or an
+ * attacker who copied the database). `extra.sign`: a private key that also signs the challenge
+ * (the hello that registers a new key pair).
+ */
 export async function rawHmacHello(url: string, agentId: string, secret: string, extra: Record<string, unknown> = {}): Promise<RawConn> {
   const c = await connect(url);
   const ch = await c.next('challenge');
-  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, proof: authProof(secret, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0, ...extra }));
+  const { sign, ...fields } = extra;
+  const signature = typeof sign === 'string' ? { signature: signChallenge(sign, String(ch.nonce), agentId) } : {};
+  c.ws.send(JSON.stringify({ type: 'hello', v: 1, agentId, proof: authProof(secret, String(ch.nonce), agentId), os: OS, agentVersion: 'raw', policyVersion: 0, ...signature, ...fields }));
   return c;
 }
 

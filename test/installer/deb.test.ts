@@ -29,7 +29,7 @@ import { createLogger } from '../../src/shared/log.js';
 import { formatFingerprint } from '../../src/shared/tls/fingerprint.js';
 import { initTls } from '../../src/shared/tls/material.js';
 import { requireTools, skipReal } from '../helpers/linux-real.js';
-import { VERSION, buildPackages, run, waitFor } from './helpers.js';
+import { USB_ADDON, USB_PACKAGE_FILES, VERSION, buildPackages, run, waitFor } from './helpers.js';
 
 const DEB = () => join(out, `mamori-agent_${VERSION}_amd64.deb`);
 let out: string;
@@ -146,7 +146,9 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(entries.get('/usr/sbin/mamori-agent')?.perms).toBe('-rwxr-xr-x');
     expect([...entries.values()].every((e) => e.owner === 'root/root')).toBe(true);
     const paths = [...entries.keys()];
-    expect(paths.filter((p) => /node_modules|\.node$|better.sqlite/.test(p))).toEqual([]);
+    // The one package beside the bundle: usb with the prebuilt addon of amd64 only, no collector packages.
+    expect(paths.filter((p) => /node_modules\/.+[^/]$|\.node$|better.sqlite/.test(p)).sort()).toEqual(USB_PACKAGE_FILES);
+    expect(entries.get(`${USB_ADDON}`)?.perms).toBe('-rw-r--r--');
     // Every file lives under the package's own locations.
     expect(paths.filter((p) => !/^\/($|lib\/($|systemd\/($|system\/($|mamori-agent\.service$)))|usr\/($|lib\/($|mamori-agent\/)|sbin\/($|mamori-agent$)|share\/($|doc\/($|mamori-agent\/))))/.test(p))).toEqual([]);
   });
@@ -237,6 +239,23 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(cycle, `Node ${major} is in config/eol/catalogue.yml`).toBeDefined();
     const eol = resolveEolDate(cycle!.eol);
     if (eol !== null) expect(eol > new Date().toISOString().slice(0, 10)).toBe(true);
+  });
+
+  it('the bundled runtime loads the shipped usb package from where the bundle imports it', async () => {
+    const lib = join(root, 'usr/lib/mamori-agent');
+    // A module beside mamori-agent.mjs resolves `import('usb')` as the bundle does (lib/node_modules).
+    const probe = join(lib, 'usb-probe.mjs');
+    writeFileSync(probe, "const { usb } = await import('usb'); console.log(JSON.stringify(await usb.getDevices().then((d) => ({ devices: d.length }), (e) => ({ error: e.message }))));\n");
+    try {
+      const r = await run(join(lib, 'node/bin/node'), [probe]);
+      expect(r.code, r.stderr).toBe(0);
+      const answer = JSON.parse(r.stdout) as { devices?: number; error?: string };
+      // This machine may have no USB bus at all: then usb 3.x says so instead of listing devices.
+      if (existsSync('/sys/bus/usb/devices')) expect(answer.devices).toBeGreaterThanOrEqual(0);
+      else expect(answer.error).toMatch(/\/sys\/bus\/usb\/devices\/ not found/);
+    } finally {
+      rmSync(probe);
+    }
   });
 
   it('has a systemd unit that systemd-analyze verify accepts without a warning', async () => {

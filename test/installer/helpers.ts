@@ -11,6 +11,18 @@ export const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf
 
 const execFileAsync = promisify(execFile);
 
+/** The prebuilt addon of usb 3.x for the packages' target (x86_64 glibc), in its per-platform package. */
+export const USB_ADDON = '/usr/lib/mamori-agent/node_modules/@node-usb/usb-linux-x64-gnu/usb.linux-x64-gnu.node';
+/** Every file the .deb and the .rpm ship under node_modules: the usb package and that one addon. */
+export const USB_PACKAGE_FILES = [
+  USB_ADDON,
+  '/usr/lib/mamori-agent/node_modules/@node-usb/usb-linux-x64-gnu/package.json',
+  '/usr/lib/mamori-agent/node_modules/usb/LICENSE.md',
+  '/usr/lib/mamori-agent/node_modules/usb/dist/index.js',
+  '/usr/lib/mamori-agent/node_modules/usb/index.js',
+  '/usr/lib/mamori-agent/node_modules/usb/package.json',
+].sort();
+
 export interface RunResult {
   stdout: string;
   stderr: string;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/shared/protocol/errors.js';
 import { newAgentKeyPair } from '../../src/shared/protocol/auth.js';
 import { waitUntil } from '../helpers/db.js';
-import { tempDir } from '../helpers/processes.js';
+import { CLI, startCollectorProc, startProc, tempDir } from '../helpers/processes.js';
 import type { CollectorProc } from '../helpers/processes.js';
 import { rawHello, rawHmacHello } from '../helpers/raw-client.js';
 import { agentRow, collectorAndAgent, identityOnPc, RealAgent } from './helpers-procs.js';
@@ -31,6 +31,16 @@ afterAll(async () => {
 });
 
 /** Every value of the agent's row and of the token table in a copy of the database. */
+/** A row and an identity file as the version before key pairs wrote them (HMAC secret on both sides). */
+function legacyAgent(c: CollectorProc): { agentId: string; secret: string } {
+  const agentId = `ag_${randomBytes(13).toString('hex')}`;
+  const secret = randomBytes(32).toString('hex');
+  const db = new Database(join(c.dataDir, 'mamori.db'));
+  db.prepare("INSERT INTO agents (id, secret, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES (?, ?, 'legacy-pc', ?, '0.0.9', 'lgwan', ?, NULL)").run(agentId, secret, JSON.stringify({ platform: 'linux', hostname: 'legacy-pc', release: '6.1' }), new Date().toISOString());
+  db.close();
+  return { agentId, secret };
+}
+
 function everythingIn(dbPath: string, agentId: string): string[] {
   const db = new Database(dbPath, { readonly: true });
   try {
@@ -96,6 +106,11 @@ describe('agent keys', () => {
     await seed.start();
     await waitUntil(() => agentRow(collector, agentId).public_key !== null, 90_000, 'the key to be registered');
     expect(agentRow(collector, agentId).secret).toBe('');
+    // Not only the column: no byte of the database files (a copy of them) holds the secret any more.
+    for (const file of ['mamori.db', 'mamori.db-wal']) {
+      const path = join(collector.dataDir, file);
+      if (existsSync(path)) expect(readFileSync(path).includes(Buffer.from(secret)), file).toBe(false);
+    }
     await waitUntil(() => identityOnPc(stateDir).secret === undefined, 90_000, 'the agent to drop its secret');
     expect(identityOnPc(stateDir).privateKey).toBeTruthy();
     expect(existsSync(join(stateDir, 'identity.json.tmp'))).toBe(false);
@@ -107,4 +122,55 @@ describe('agent keys', () => {
     await seed.start();
     await seed.stop();
   }, 240_000);
+});
+
+describe('what the collector accepts with an HMAC secret (--agent-hmac)', () => {
+  it('migrate (the default): a secret alone — an agent version without key pairs — is refused; with a new key it registers the key', async () => {
+    const legacy = legacyAgent(collector);
+    const alone = await rawHmacHello(collector.agentUrl, legacy.agentId, legacy.secret);
+    expect((await alone.closed).code).toBe(CloseCode.AUTH_FAILED);
+    expect(alone.frames.some((f) => f.type === 'welcome')).toBe(false);
+    await waitUntil(() => collector.lines.some((l) => l.includes(legacy.agentId) && l.includes('エージェントを更新してください')), 10_000, 'the collector to say the agent needs upgrading');
+    const keys = newAgentKeyPair();
+    const migrating = await rawHmacHello(collector.agentUrl, legacy.agentId, legacy.secret, { publicKey: keys.publicKey, sign: keys.privateKey });
+    expect((await migrating.next('welcome')).agentId).toBe(legacy.agentId);
+    migrating.ws.close();
+    expect(agentRow(collector, legacy.agentId)).toMatchObject({ secret: '', public_key: keys.publicKey });
+  }, 60_000);
+
+  it('accept: an agent version without key pairs goes on with its secret', async () => {
+    const accepting = await startCollectorProc(tempDir('hmac-accept'), undefined, ['--agent-hmac', 'accept']);
+    try {
+      const legacy = legacyAgent(accepting);
+      const alone = await rawHmacHello(accepting.agentUrl, legacy.agentId, legacy.secret);
+      expect((await alone.next('welcome')).agentId).toBe(legacy.agentId);
+      alone.ws.close();
+      expect(agentRow(accepting, legacy.agentId).secret).toBe(legacy.secret);
+    } finally {
+      await accepting.stop();
+    }
+  }, 60_000);
+
+  it('refuse: no secret is accepted, not even to register a key; the PC enrolls again', async () => {
+    const refusing = await startCollectorProc(tempDir('hmac-refuse'), undefined, ['--agent-hmac', 'refuse']);
+    try {
+      const legacy = legacyAgent(refusing);
+      const keys = newAgentKeyPair();
+      for (const extra of [{}, { publicKey: keys.publicKey, sign: keys.privateKey }]) {
+        const c = await rawHmacHello(refusing.agentUrl, legacy.agentId, legacy.secret, extra);
+        expect((await c.closed).code).toBe(CloseCode.AUTH_FAILED);
+        expect(c.frames.some((f) => f.type === 'welcome')).toBe(false);
+      }
+      expect(agentRow(refusing, legacy.agentId).public_key).toBeNull();
+      await waitUntil(() => refusing.lines.some((l) => l.includes(legacy.agentId) && l.includes('--agent-hmac refuse')), 10_000, 'the collector to log the refusal');
+    } finally {
+      await refusing.stop();
+    }
+  }, 60_000);
+
+  it('an unknown setting is a usage error in Japanese', async () => {
+    const bad = startProc('collector', [CLI, 'collector', '--data', tempDir('hmac-bad'), '--listen', '127.0.0.1:0', '--agent-hmac', 'sometimes']);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.lines.join('\n')).toMatch(/--agent-hmac sometimes: migrate、accept、refuse のいずれかを指定してください/);
+  });
 });

@@ -6,12 +6,15 @@
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
 import type { Segment } from '../../shared/protocol/messages.js';
 import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
+import { agentFromRow } from '../store/rows.js';
 import type { ViolationPageQuery } from '../store/violation-query.js';
 import type { Principal } from './authz.js';
-import { inScope, requireScope } from './authz.js';
+import { requireScope } from './authz.js';
 import { reasonText, type Localized } from '../../shared/i18n/index.js';
 import { badRequest, notFound } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
+import { MAX_PC_PAGE, queryPcIds, queryPcPage } from './pc-query.js';
+import type { PcInventorySummary, PcPageQuery, PcRow } from './pc-query.js';
 import { covers } from './exceptions.js';
 import type { Clock } from './util.js';
 import type { SiteStandard } from './site-standard.js';
@@ -71,7 +74,31 @@ export interface PcView {
   /** Per check id. */
   compliance: Record<string, AreaStatus>;
   openViolations: number;
+  /** The latest 資産管理台帳 summary (model, OS build, memory, IPv4); null before the first inventory. */
+  inventory: PcInventorySummary | null;
 }
+
+export interface PcViewPage {
+  total: number;
+  offset: number;
+  limit: number;
+  pcs: PcView[];
+}
+
+export interface PcHistoryEntry {
+  seq: number;
+  kind: string;
+  at: string;
+  ruleId: string | null;
+  subject: string | null;
+  title: { ja: string; en: string } | null;
+  severity: string | null;
+  /** Why a violation closed; the notice of the agent (started, stopping …). */
+  reason: string | null;
+  policyVersion: number | null;
+}
+
+type Finding = Pick<ViolationRecord, 'agentId' | 'ruleId' | 'subject'>;
 
 export const violationKey = (agentId: string, ruleId: string, subject: string): string => `${agentId}|${ruleId}|${subject}`;
 
@@ -122,6 +149,67 @@ export class Fleet {
     );
     this.assignments.set(agentId, next);
     return next;
+  }
+
+  /**
+   * Set the 課 (and/or the group) of many PCs at once: the PCs given by id, or every PC matching
+   * 端末一覧's filters, within the acting account's 課. One statement per 500 PCs; returns how
+   * many PCs were targeted, how many changed, and the PCs whose group changed (their policy may
+   * differ now; a 課 alone does not change a PC's policy).
+   */
+  async assignMany(principal: Principal, target: { agentIds?: readonly string[]; filters?: Record<string, string | undefined> }, change: Partial<Assignment>, by: string): Promise<{ assigned: number; changed: number; groupChanged: string[] }> {
+    const clean = (v: string | null | undefined): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
+    const scope = principal.departments.length ? { departments: principal.departments } : {};
+    const ids: string[] = [];
+    if (!target.agentIds) ids.push(...(await queryPcIds(this.store.sql, { filters: target.filters ?? {}, ...scope })));
+    else for (let i = 0; i < target.agentIds.length; i += 1000) ids.push(...(await queryPcIds(this.store.sql, { filters: target.filters ?? {}, ...scope, agentIds: target.agentIds.slice(i, i + 1000) })));
+    if (target.agentIds && ids.length !== new Set(target.agentIds).size) {
+      const known = new Set(ids);
+      const missing = target.agentIds.filter((id) => !known.has(id));
+      throw notFound(`端末が見つからないか、担当外の課の端末です: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` ほか ${missing.length - 10} 台` : ''}`);
+    }
+    let changed = 0;
+    const groupChanged: string[] = [];
+    if ('department' in change) {
+      const department = clean(change.department);
+      requireScope(department, '所属 (課) の設定');
+      changed = await this.store.setDepartments(ids, department);
+    }
+    if ('group' in change) {
+      const group = clean(change.group);
+      const now = this.clock.now().toISOString();
+      await this.store.sql.transaction(async (tx) => {
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          const before = await tx.all<{ agent_id: string; group_name: string | null }>(`SELECT agent_id, group_name FROM console_pc_assignments WHERE agent_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+          const had = new Map(before.map((r) => [String(r.agent_id), r.group_name ?? null]));
+          const moved = chunk.filter((id) => (had.get(id) ?? null) !== group);
+          if (!moved.length) continue;
+          groupChanged.push(...moved);
+          await tx.run(
+            `INSERT INTO console_pc_assignments (agent_id, department, group_name, updated_at, updated_by) VALUES ${moved.map(() => '(?, NULL, ?, ?, ?)').join(', ')} ON CONFLICT (agent_id) DO UPDATE SET group_name = excluded.group_name, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+            moved.flatMap((id) => [id, group, now, by]),
+          );
+        }
+      });
+      changed = Math.max(changed, groupChanged.length);
+    }
+    await this.loadAssignments();
+    return { assigned: ids.length, changed, groupChanged };
+  }
+
+  /** PC name → agent id of every enrolled PC the account sees (CSV import); a name used by two PCs maps to both. */
+  async idsByHostname(principal: Principal): Promise<Map<string, string[]>> {
+    const scope = principal.departments.length ? { departments: principal.departments } : {};
+    const rows = await this.store.sql.all<{ id: string; hostname: string }>(`SELECT a.id AS id, a.hostname AS hostname FROM agents a WHERE a.revoked_at IS NULL${scope.departments ? ` AND a.department IN (${scope.departments.map(() => '?').join(', ')})` : ''}`, scope.departments ?? []);
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const key = String(r.hostname).toUpperCase();
+      const list = out.get(key) ?? [];
+      list.push(String(r.id));
+      out.set(key, list);
+    }
+    return out;
   }
 
   /** Cite the clauses of the site's own standard only (set once the console's services are built). */
@@ -217,10 +305,10 @@ export class Fleet {
     return rows.map((r) => ({ id: String(r.id), kind: String(r.kind), author: String(r.author), at: String(r.at), text: String(r.text) }));
   }
 
-  /** Latest rule results of every PC (from the agents' `results` events). */
+  /** Latest rule results of every PC, or of one (from the agents' `results` events). */
   /** `reason` is the Japanese text; `reasonText` the reason in both languages (the same text twice for results of agents that send no message). */
-  async ruleResults(): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; reasonText: Localized; at: string }[]> {
-    const rows = await this.store.sql.all<Record<string, unknown>>('SELECT agent_id, rule_id, check_id, result, reason, reason_msg, at FROM rule_results');
+  async ruleResults(agentId?: string): Promise<{ agentId: string; ruleId: string; checkId: string; result: string; reason: string; reasonText: Localized; at: string }[]> {
+    const rows = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, check_id, result, reason, reason_msg, at FROM rule_results${agentId ? ' WHERE agent_id = ? ORDER BY rule_id' : ''}`, agentId ? [agentId] : []);
     return rows.map((r) => ({ agentId: String(r.agent_id), ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result), reason: String(r.reason), reasonText: reasonText(String(r.reason), r.reason_msg), at: String(r.at) }));
   }
 
@@ -228,55 +316,103 @@ export class Fleet {
    * Is a failing rule on a PC excepted? Yes when an exception covers the PC-level finding,
    * or when every open violation of that rule on the PC is covered by one.
    */
-  static isExcepted(agentId: string, ruleId: string, exceptions: readonly ExceptionRecord[], openViolations: readonly ViolationRecord[]): boolean {
+  static isExcepted(agentId: string, ruleId: string, exceptions: readonly ExceptionRecord[], openViolations: readonly Finding[]): boolean {
     if (exceptions.some((e) => covers(e, { agentId, ruleId, subject: '' }))) return true;
     const open = openViolations.filter((v) => v.agentId === agentId && v.ruleId === ruleId);
     return open.length > 0 && open.every((v) => exceptions.some((e) => covers(e, v)));
   }
 
-  async pcs(principal: Principal, filter: { host?: string; group?: string; department?: string } = {}): Promise<PcView[]> {
-    const agents = (await this.store.listAgents()).filter((a) => !a.revokedAt);
-    const results = await this.ruleResults();
-    const exceptions = await this.activeExceptions();
-    const open = await this.store.listViolations({ state: 'open', limit: 100_000 });
-    const byAgent = new Map<string, typeof results>();
-    for (const r of results) byAgent.set(r.agentId, [...(byAgent.get(r.agentId) ?? []), r]);
-    return agents
-      .map((a): PcView => {
-        const asg = this.assignmentOf(a.id);
-        const compliance: Record<string, AreaStatus> = {};
-        for (const r of byAgent.get(a.id) ?? []) {
-          const result: AreaStatus = r.result === 'fail' && Fleet.isExcepted(a.id, r.ruleId, exceptions, open) ? 'excepted' : r.result === 'fail' || r.result === 'unknown' || r.result === 'pass' || r.result === 'excepted' ? (r.result as AreaStatus) : 'none';
-          compliance[r.checkId] = worse(compliance[r.checkId] ?? 'none', result);
-        }
-        return {
-          id: a.id,
-          hostname: a.hostname,
-          online: a.online,
-          lastSeenAt: a.lastSeenAt,
-          segment: a.segment,
-          department: asg.department,
-          group: asg.group,
-          os: a.os,
-          agentVersion: a.agentVersion,
-          policyVersion: a.policyVersion,
-          enrolledAt: a.enrolledAt,
-          revoked: !!a.revokedAt,
-          compliance,
-          openViolations: open.filter((v) => v.agentId === a.id).length,
-        };
-      })
-      .filter((p) => inScope(principal, p.department))
-      .filter((p) => !filter.host || p.hostname === filter.host || p.id === filter.host)
-      .filter((p) => !filter.group || p.group === filter.group)
-      .filter((p) => !filter.department || p.department === filter.department)
-      .sort((x, y) => x.hostname.localeCompare(y.hostname));
+  /** One page of 端末一覧, filtered, sorted and counted in the database (pc-query.ts). */
+  async pcPage(principal: Principal, q: Omit<PcPageQuery, 'departments'> = {}): Promise<PcViewPage> {
+    const limit = Math.max(1, Math.min(q.limit ?? 1000, MAX_PC_PAGE));
+    const page = await queryPcPage(this.store.sql, { ...q, ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
+    return { total: page.total, offset: page.offset, limit, pcs: await this.views(page.rows) };
+  }
+
+  /** Every PC matching the filters (in pages of the database, for exports and scans). */
+  async pcs(principal: Principal, filters: Record<string, string | undefined> = {}, agentIds?: readonly string[], sort?: string, dir?: 'asc' | 'desc'): Promise<PcView[]> {
+    const out: PcView[] = [];
+    for (let offset = 0; ; offset += MAX_PC_PAGE) {
+      const page = await this.pcPage(principal, { filters, ...(agentIds ? { agentIds } : {}), ...(sort ? { sort } : {}), ...(dir ? { dir } : {}), offset, limit: MAX_PC_PAGE });
+      out.push(...page.pcs);
+      if (page.pcs.length < MAX_PC_PAGE) return out;
+    }
   }
 
   async pc(principal: Principal, agentId: string): Promise<PcView> {
-    const found = (await this.pcs(principal)).find((p) => p.id === agentId);
+    const [found] = await this.pcs(principal, {}, [agentId]);
     if (!found) throw notFound({ ja: `端末 ${agentId} はありません`, en: `no PC ${agentId}` });
     return found;
+  }
+
+  /** The rows of one page as the console shows them: compliance per check from the PCs' latest rule results. */
+  private async views(rows: readonly PcRow[]): Promise<PcView[]> {
+    const ids = rows.map((r) => r.id);
+    const results = new Map<string, { ruleId: string; checkId: string; result: string }[]>();
+    const open: Finding[] = [];
+    const exceptions = await this.activeExceptions();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const marks = chunk.map(() => '?').join(', ');
+      for (const r of await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, check_id, result FROM rule_results WHERE agent_id IN (${marks})`, chunk)) {
+        const list = results.get(String(r.agent_id)) ?? [];
+        list.push({ ruleId: String(r.rule_id), checkId: String(r.check_id), result: String(r.result) });
+        results.set(String(r.agent_id), list);
+      }
+      // Only needed to tell a failing rule that 例外措置 now cover from one still failing.
+      if (exceptions.length) for (const v of await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, subject FROM violations WHERE state = 'open' AND agent_id IN (${marks})`, chunk)) open.push({ agentId: String(v.agent_id), ruleId: String(v.rule_id), subject: String(v.subject) });
+    }
+    return rows.map((pr): PcView => {
+      const a = agentFromRow(pr.row);
+      const compliance: Record<string, AreaStatus> = {};
+      for (const r of results.get(a.id) ?? []) {
+        const result: AreaStatus = r.result === 'fail' && Fleet.isExcepted(a.id, r.ruleId, exceptions, open) ? 'excepted' : r.result === 'fail' || r.result === 'unknown' || r.result === 'pass' || r.result === 'excepted' ? (r.result as AreaStatus) : 'none';
+        compliance[r.checkId] = worse(compliance[r.checkId] ?? 'none', result);
+      }
+      return {
+        id: a.id,
+        hostname: a.hostname,
+        online: a.online,
+        lastSeenAt: a.lastSeenAt,
+        segment: a.segment,
+        department: a.department,
+        group: pr.group,
+        os: a.os,
+        agentVersion: a.agentVersion,
+        policyVersion: a.policyVersion,
+        enrolledAt: a.enrolledAt,
+        revoked: !!a.revokedAt,
+        compliance,
+        openViolations: pr.openViolations,
+        inventory: pr.inventory,
+      };
+    });
+  }
+
+  /**
+   * What happened on a PC, newest first: violations opened and closed, policies applied, scans,
+   * the agent's own notices (from its stored events; facts and results are its inventory, not its history).
+   */
+  async history(agentId: string, limit = 200): Promise<PcHistoryEntry[]> {
+    const rows = await this.store.sql.all<{ seq: number; kind: string; at: string; payload: string }>(
+      "SELECT seq, kind, at, payload FROM events WHERE agent_id = ? AND kind IN ('violation.opened', 'violation.closed', 'policy.applied', 'scan.result', 'agent.notice') ORDER BY seq DESC LIMIT ?",
+      [agentId, limit],
+    );
+    return rows.map((r) => {
+      const e = parseJson<Record<string, unknown>>(r.payload, {});
+      const v = (e.violation ?? {}) as Record<string, unknown>;
+      return {
+        seq: Number(r.seq),
+        kind: r.kind,
+        at: String(r.at),
+        ruleId: (v.ruleId ?? e.ruleId ?? null) as string | null,
+        subject: (v.subject ?? e.subject ?? null) as string | null,
+        title: (v.title ?? null) as { ja: string; en: string } | null,
+        severity: (v.severity ?? null) as string | null,
+        reason: (e.reason ?? e.notice ?? null) as string | null,
+        policyVersion: r.kind === 'policy.applied' ? Number(e.version) : null,
+      };
+    });
   }
 
   /** USB media seen on a PC, from its stored usb-media facts (first and last time each was attached). */

@@ -14,6 +14,7 @@ import { ConsoleError } from './errors.js';
 import { authenticate, installBackstop, mountRoutes } from './http.js';
 import { migrateConsole } from './migrations.js';
 import { consoleRoutes } from './routes.js';
+import { inventoryRoutes } from './inventory-routes.js';
 import type { ConsoleOptions } from './services.js';
 import { ConsoleServices } from './services.js';
 import { ConsoleStream } from './stream.js';
@@ -109,7 +110,7 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
     installSecurityHeaders(app);
     installBackstop(app);
-    services.routes = consoleRoutes(services);
+    services.routes = [...consoleRoutes(services), ...inventoryRoutes(services)];
     mountRoutes(app, services.routes, services.accounts, services.audit);
     mountUi(app, options.uiDir ?? findUiDir());
 
@@ -120,6 +121,8 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
     });
     ctx.registerUpgrade('/api/v1/stream', services.stream.handleUpgrade);
     await services.start();
+    // Before the server waits for its connections to end: the live streams of open tabs are among them.
+    app.addHook('preClose', async () => services.stream?.shutdown());
     app.addHook('onClose', async () => services.stop());
   };
 }

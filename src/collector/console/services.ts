@@ -21,11 +21,14 @@ import type { ExceptionRecord } from './exceptions.js';
 import { Exceptions } from './exceptions.js';
 import { Fleet } from './fleet.js';
 import { Forwarders } from './forwarders.js';
+import { InventoryLedger } from './inventory.js';
 import type { ForwardingOptions } from './forwarders.js';
 import type { RouteDef } from './http.js';
 import { MediaLedger } from './media.js';
 import { OverviewCounter } from './overview.js';
 import { PolicyStore } from './policy.js';
+import { contentFor, PolicyDelivery } from './policy-delivery.js';
+import type { Delivered, PolicyInputs } from './policy-delivery.js';
 import { Reports } from './reports.js';
 import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
@@ -50,6 +53,7 @@ export class ConsoleServices {
   readonly accounts: Accounts;
   readonly audit: AuditLog;
   readonly policy: PolicyStore;
+  readonly delivery: PolicyDelivery;
   readonly media: MediaLedger;
   readonly exceptions: Exceptions;
   readonly fleet: Fleet;
@@ -57,6 +61,8 @@ export class ConsoleServices {
   readonly standard: SiteStandard;
   readonly overview: OverviewCounter;
   readonly forwarders: Forwarders;
+  /** 資産管理台帳: latest hardware inventory and hardware changes of each PC. */
+  readonly inventory: InventoryLedger;
   stream: ConsoleStream | undefined;
   routes: RouteDef[] = [];
   /** The initial admin account's one-time password, while it is unchanged (also in DATA/console-initial-admin.txt). */
@@ -75,10 +81,12 @@ export class ConsoleServices {
     this.accounts = new Accounts(sql, { ...new Accounts(sql).options, ...options.accounts }, clock);
     this.audit = new AuditLog(sql, clock, AuditAnchor.of(ctx.dataDir));
     this.policy = new PolicyStore(sql, catalogue.rules, clock);
+    this.delivery = new PolicyDelivery(sql, this.policy);
     this.media = new MediaLedger(sql, clock);
     const ruleIds = new Set(catalogue.rules.map((r) => r.id));
     this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock, (agentId) => this.fleet.assignmentOf(agentId).department);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
+    this.inventory = new InventoryLedger(ctx.store, (id) => this.fleet.assignmentOf(id), clock);
     this.standard = new SiteStandard(sql, catalogue.rules, catalogue.sources);
     this.fleet.useStandard(this.standard);
     this.reports = new Reports(sql, catalogue.rules, this.standard, () => this.activeExceptions(), clock);
@@ -94,6 +102,8 @@ export class ConsoleServices {
     await this.ensureInitialAdmin();
     this.ctx.setPolicyProvider(async (agent) => ({ policy: await this.documentFor(agent) }));
     this.ctx.bus.on('event', this.onEvent);
+    this.ctx.bus.on('event', this.inventory.onEvent);
+    await this.inventory.catchUp().catch((err: Error) => this.ctx.log.warn('inventory catch-up failed', { error: err.message }));
     const every = this.options.housekeepingMs ?? 60_000;
     this.timer = setInterval(() => void this.housekeeping().catch((err: Error) => this.ctx.log.warn('console housekeeping failed', { error: err.message })), every);
     this.timer.unref();
@@ -103,6 +113,8 @@ export class ConsoleServices {
     clearInterval(this.timer);
     await this.auditCheckpoint().catch((err: Error) => this.ctx.log.warn('audit checkpoint failed', { error: err.message }));
     this.ctx.bus.off('event', this.onEvent);
+    this.ctx.bus.off('event', this.inventory.onEvent);
+    await this.inventory.idle();
     this.stream?.close();
     await this.forwarders.stop();
   }
@@ -117,25 +129,60 @@ export class ConsoleServices {
     this.activeCache = await this.exceptions.active();
   }
 
-  /** The policy document of one PC: its segment's and group's settings, the ledger, its exceptions. */
-  async documentFor(agent: Pick<AgentRecord, 'id' | 'segment'>): Promise<PolicyDocument> {
-    const group = this.fleet.assignmentOf(agent.id).group;
-    const active = (await this.activeExceptions()).filter((e) => e.agentId === null || e.agentId === agent.id);
-    return this.policy.documentFor(agent.segment, group, { registeredMedia: await this.media.registeredFingerprints() }, active.map((e) => ({ id: e.id, ruleId: e.ruleId, subject: e.subject, until: e.until })));
+  /** What every PC's policy is made of now: the revision, the ledger, the active 例外措置. */
+  async policyInputs(): Promise<PolicyInputs> {
+    const rev = await this.policy.current();
+    const exceptions = (await this.activeExceptions()).map((e) => ({ id: e.id, ruleId: e.ruleId, subject: e.subject, until: e.until, agentId: e.agentId }));
+    return { revision: rev.version, settings: rev.settings, lists: { registeredMedia: await this.media.registeredFingerprints() }, exceptions };
   }
 
-  /** Push the current document to every connected agent. */
-  async pushAll(): Promise<void> {
-    for (const a of await this.ctx.store.listAgents()) {
-      if (a.online && !a.revokedAt) await this.ctx.pushPolicy(a.id).catch((err: Error) => this.ctx.log.warn('policy push failed', { agentId: a.id, error: err.message }));
-    }
+  /** The policy document of one PC: its segment's and group's settings, the ledger, its exceptions; its version moves only when these change for it. */
+  async documentFor(agent: Pick<AgentRecord, 'id' | 'segment'>, inputs?: PolicyInputs): Promise<PolicyDocument> {
+    const i = inputs ?? (await this.policyInputs());
+    const content = contentFor({ id: agent.id, segment: agent.segment, group: this.fleet.assignmentOf(agent.id).group }, i);
+    return { version: await this.delivery.versionFor(agent.id, content, i.revision), ...content };
   }
 
-  /** After a change of the ledger, the exceptions or assignments: new epoch, push to agents. */
+  /**
+   * Push the policy to the connected PCs (of those given) whose document changed; the others
+   * keep theirs and re-run nothing. Returns how many were sent one.
+   */
+  async pushChanged(agentIds?: readonly string[]): Promise<number> {
+    const only = agentIds && new Set(agentIds);
+    const online = (await this.ctx.store.listAgents()).filter((a) => a.online && !a.revokedAt && (!only || only.has(a.id)));
+    const inputs = await this.policyInputs();
+    const changed = await this.delivery.changed(online.map((a) => ({ id: a.id, segment: a.segment, group: this.fleet.assignmentOf(a.id).group })), inputs);
+    for (const id of changed) await this.ctx.pushPolicy(id).catch((err: Error) => this.ctx.log.warn('policy push failed', { agentId: id, error: err.message }));
+    return changed.length;
+  }
+
+  /** After a change of the policy, the ledger or the exceptions: new epoch, push to the PCs it changes. */
   async policyChanged(): Promise<void> {
     await this.refreshExceptions();
     await this.policy.bumpEpoch();
-    await this.pushAll();
+    await this.pushChanged();
+  }
+
+  /** After a change that concerns some PCs only (their group): push to those of them whose policy changed. */
+  async policyChangedFor(agentIds: readonly string[]): Promise<void> {
+    await this.refreshExceptions();
+    await this.pushChanged(agentIds);
+  }
+
+  /** The version and revision each PC should run (the policy screen and the PC page show the same). */
+  async expectedPolicies(agents: readonly Pick<AgentRecord, 'id' | 'segment'>[]): Promise<Map<string, Delivered>> {
+    const inputs = await this.policyInputs();
+    const given = await this.delivery.delivered(agents.length > 1000 ? undefined : agents.map((a) => a.id));
+    const targets = agents.map((a) => ({ id: a.id, segment: a.segment, group: this.fleet.assignmentOf(a.id).group }));
+    const stale = new Set(await this.delivery.changed(targets, inputs, given));
+    // Never given one, or given an older content: the version it gets next.
+    const next = await this.delivery.versionsFor(targets.filter((t) => stale.has(t.id)).map((t) => ({ id: t.id, content: contentFor(t, inputs) })), inputs.revision, given);
+    const out = new Map<string, Delivered>();
+    for (const t of targets) {
+      const g = given.get(t.id);
+      out.set(t.id, stale.has(t.id) || !g ? { version: next.get(t.id)!, revision: inputs.revision } : { version: g.version, revision: g.revision });
+    }
+    return out;
   }
 
   async decide(id: string, approve: boolean, who: Principal, comment: string, _ip: string): Promise<ExceptionRecord> {

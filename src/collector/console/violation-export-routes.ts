@@ -11,7 +11,7 @@ import type { ViolationView } from './fleet.js';
 import { violationKey } from './fleet.js';
 import type { RouteDef } from './http.js';
 import { jstNumeric, term } from '../../shared/i18n/index.js';
-import { violationQueryOf } from './routes.js';
+import { violationQueryOf } from './violations-routes.js';
 import type { ConsoleServices } from './services.js';
 import { newId, systemClock } from './util.js';
 

@@ -5,9 +5,26 @@
  */
 import type { SqlRunner } from '../store/sql.js';
 
-/** Register the agent's first public key and delete its HMAC secret; false when it already had a key. */
+/**
+ * Register the agent's first public key and delete its HMAC secret; false when it already had a key.
+ *
+ * SQLite keeps the bytes of an overwritten value in the page's free space, and the old page in
+ * the database file until the write-ahead log is checkpointed: with secure_delete on, the freed
+ * space is zeroed, and the checkpoint writes the page without the secret into the file and
+ * empties the log, so a copy of mamori.db taken afterwards holds no trace of it. PostgreSQL keeps
+ * the old row version in the table's files until VACUUM reuses its space (docs/security.md).
+ */
 export async function registerAgentKey(sql: SqlRunner, agentId: string, publicKey: string): Promise<boolean> {
-  return (await sql.run("UPDATE agents SET public_key = ?, secret = '' WHERE id = ? AND public_key IS NULL", [publicKey, agentId])) === 1;
+  const update = () => sql.run("UPDATE agents SET public_key = ?, secret = '' WHERE id = ? AND public_key IS NULL", [publicKey, agentId]);
+  if (sql.dialect !== 'sqlite') return (await update()) === 1;
+  await sql.run('PRAGMA secure_delete = ON');
+  try {
+    if ((await update()) !== 1) return false;
+  } finally {
+    await sql.run('PRAGMA secure_delete = OFF');
+  }
+  await sql.all('PRAGMA wal_checkpoint(TRUNCATE)');
+  return true;
 }
 
 export interface Disowned {

@@ -28,6 +28,20 @@ import { disownEventsAbove, registerAgentKey } from './agent-keys.js';
 import type { Disowned } from './agent-keys.js';
 import { PreAuthLimits } from './pre-auth.js';
 import type { PreAuthOptions } from './pre-auth.js';
+import { presentedCert } from './client-certs.js';
+import type { AgentCertificates, PresentedCert } from './client-certs.js';
+
+/**
+ * What the collector does with an agent that answers with its HMAC secret (enrolled before key
+ * pairs): `migrate` accepts the secret only in the hello that registers the agent's new key
+ * pair, after which the secret is deleted; `accept` also lets an agent version without key
+ * pairs go on with its secret; `refuse` accepts no secret at all (such agents enroll again).
+ */
+export const AGENT_HMAC_POLICIES = ['migrate', 'accept', 'refuse'] as const;
+export type AgentHmacPolicy = (typeof AGENT_HMAC_POLICIES)[number];
+
+/** Least time between two certificates issued on one connection (cert.request). */
+const CERT_REISSUE_MS = 10 * 60_000;
 
 export interface GatewayOptions {
   store: Store;
@@ -51,6 +65,10 @@ export interface GatewayOptions {
   ingest?: { maxDelayMs?: number; maxEvents?: number };
   /** Caps on connections that have not authenticated yet (pre-auth.ts). */
   preAuth?: PreAuthOptions;
+  /** Client certificates for agents (mutual TLS, client-certs.ts); absent = off. */
+  certificates?: AgentCertificates;
+  /** HMAC secrets of agents enrolled before key pairs (default migrate). */
+  hmac?: AgentHmacPolicy;
 }
 
 interface Session {
@@ -67,6 +85,10 @@ interface Session {
   closing: boolean;
   /** Ends the pre-authentication budget of this connection (at welcome, or when it closes). */
   endPreAuth: () => void;
+  /** The client certificate presented at the TLS handshake, if any. */
+  peer: PresentedCert | undefined;
+  /** When a certificate was last issued on this connection (ms). */
+  certIssuedAt: number;
 }
 
 export class AgentGateway {
@@ -150,6 +172,8 @@ export class AgentGateway {
       bytes: new TokenBucket(this.opts.bytesPerSecond ?? 32 * 1024 * 1024, (this.opts.bytesPerSecond ?? 32 * 1024 * 1024) * 2),
       closing: false,
       endPreAuth: () => {},
+      peer: presentedCert(req),
+      certIssuedAt: 0,
     };
     s.endPreAuth = this.preAuth.watch(req, () => {
       // Say why (1009), stop reading so nothing more is buffered, and cut the socket shortly after.
@@ -188,6 +212,8 @@ export class AgentGateway {
           return this.onEvents(s, frame, text.length);
         case 'heartbeat':
           return this.onHeartbeat(s, frame);
+        case 'cert.request':
+          return await this.onCertRequest(s);
         case 'enroll':
         case 'hello':
           throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `${frame.type} after authentication`);
@@ -215,16 +241,20 @@ export class AgentGateway {
     // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).
     const record = await this.opts.store.getAgent(agentId);
     const pushed = record ? await this.opts.policyFor?.(record) : undefined;
-    this.send(s, { type: 'enrolled', agentId, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}) });
+    const certificate = this.opts.certificates && this.opts.certificates.mode !== 'off' ? await this.opts.certificates.issue(agentId, frame.publicKey) : undefined;
+    this.send(s, { type: 'enrolled', agentId, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}), ...(certificate ? { certificate } : {}) });
     this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
   }
 
   private async onHello(s: Session, frame: HelloFrame): Promise<void> {
     if (!SUPPORTED_VERSIONS.includes(frame.v)) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `protocol version ${frame.v} is not supported`);
-    let agent = await this.opts.store.getAgent(frame.agentId);
+    const known = await this.opts.store.getAgent(frame.agentId);
     // One answer for unknown id and wrong proof, so ids cannot be probed.
-    if (!agent || !(await this.authenticates(agent, s, frame))) throw new ProtocolError(CloseCode.AUTH_FAILED, 'authentication failed');
+    const authenticated = known && (await this.authenticates(known, s, frame));
+    if (!authenticated) throw new ProtocolError(CloseCode.AUTH_FAILED, 'authentication failed');
+    let agent = authenticated;
     if (agent.revokedAt) throw new ProtocolError(CloseCode.AGENT_REVOKED, 'this agent was revoked');
+    const issueCertificate = await this.checkClientCert(s, agent, frame);
     clearTimeout(s.authTimer);
     s.endPreAuth();
     if (frame.lastSeq !== undefined && agent.lastSeq > frame.lastSeq) {
@@ -249,6 +279,7 @@ export class AgentGateway {
     this.presence.push({ agentId: agent.id, nodeId: this.opts.nodeId, at, online: true, info: { hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, policyVersion: frame.policyVersion } });
     s.agent = { ...agent, hostname: frame.os.hostname, policyVersion: frame.policyVersion };
     this.send(s, { type: 'welcome', agentId: agent.id, lastSeq: agent.lastSeq, serverTime: at, heartbeatSeconds: this.heartbeatSeconds, segment: agent.segment });
+    if (issueCertificate) await this.sendCertificate(s, agent);
     this.opts.bus.emit('agent.online', { agentId: agent.id, hostname: frame.os.hostname, at });
     this.opts.log.info(`agent online: ${frame.os.hostname}`, { agentId: agent.id, lastSeq: agent.lastSeq, remote: s.remote });
     const pushed = await this.opts.policyFor?.(s.agent);
@@ -262,18 +293,63 @@ export class AgentGateway {
   /**
    * An agent with a registered key must sign the challenge (HMAC is refused for it). An agent
    * enrolled before key pairs answers with its HMAC secret; when it also sends a new public key
-   * and signs the challenge with it, the key is registered and the secret deleted.
+   * and signs the challenge with it, the key is registered and the secret deleted. What is
+   * accepted with a secret is the site's choice (AgentHmacPolicy). Returns the agent's record
+   * (with the key just registered), or undefined when the hello does not authenticate.
    */
-  private async authenticates(agent: AgentRecord, s: Session, frame: HelloFrame): Promise<boolean> {
-    if (agent.publicKey) return frame.signature !== undefined && challengeSignatureValid(agent.publicKey, s.nonce, agent.id, frame.signature);
-    if (!frame.proof || !proofMatches(agent.secret, s.nonce, agent.id, frame.proof)) return false;
-    if (!frame.publicKey && !frame.signature) {
-      this.opts.log.warn(`agent ${agent.id} still authenticates with its HMAC secret (an agent version without key pairs)`, { agentId: agent.id });
-      return true;
+  private async authenticates(agent: AgentRecord, s: Session, frame: HelloFrame): Promise<AgentRecord | undefined> {
+    if (agent.publicKey) return frame.signature !== undefined && challengeSignatureValid(agent.publicKey, s.nonce, agent.id, frame.signature) ? agent : undefined;
+    const policy = this.opts.hmac ?? 'migrate';
+    if (policy === 'refuse') {
+      if (frame.proof) this.opts.log.warn(`端末 ${agent.id} は共有秘密 (HMAC) で認証しようとしましたが、この収集サーバーは共有秘密を受け付けない設定です (--agent-hmac refuse)。新しいトークンで登録し直してください / HMAC refused by the site setting: enroll the PC again`, { agentId: agent.id });
+      return undefined;
     }
-    if (!frame.publicKey || !frame.signature || !challengeSignatureValid(frame.publicKey, s.nonce, agent.id, frame.signature)) return false;
-    if (await registerAgentKey(this.opts.store.sql, agent.id, frame.publicKey)) this.opts.log.info(`agent ${agent.id} registered its key pair; its HMAC secret is deleted`, { agentId: agent.id });
-    return true;
+    if (!frame.proof || !proofMatches(agent.secret, s.nonce, agent.id, frame.proof)) return undefined;
+    if (!frame.publicKey && !frame.signature) {
+      if (policy === 'migrate') {
+        this.opts.log.warn(`端末 ${agent.id} の mamori は鍵ペアに対応していない古い版です。共有秘密だけの認証は受け付けません: エージェントを更新してください / an agent version without key pairs is refused (--agent-hmac migrate): upgrade the agent`, { agentId: agent.id });
+        return undefined;
+      }
+      this.opts.log.warn(`端末 ${agent.id} はまだ共有秘密 (HMAC) で認証しています (鍵ペアに対応していない版) / still authenticates with its HMAC secret (--agent-hmac accept)`, { agentId: agent.id });
+      return agent;
+    }
+    if (!frame.publicKey || !frame.signature || !challengeSignatureValid(frame.publicKey, s.nonce, agent.id, frame.signature)) return undefined;
+    if (await registerAgentKey(this.opts.store.sql, agent.id, frame.publicKey)) this.opts.log.info(`端末 ${agent.id} が鍵ペアを登録しました。共有秘密は削除しました / registered its key pair; its HMAC secret is deleted`, { agentId: agent.id });
+    return (await this.opts.store.getAgent(agent.id)) ?? undefined;
+  }
+
+  /**
+   * Mutual TLS: a certificate of this CA issued to another agent or another key closes the
+   * connection (4403) whatever the mode; under `require` a connection without a valid one is
+   * closed (4412) — after a certificate was issued, when the hello asked for one, so the agent
+   * reconnects with it. Returns whether to issue one after welcome.
+   */
+  private async checkClientCert(s: Session, agent: AgentRecord, frame: HelloFrame): Promise<boolean> {
+    const certificates = this.opts.certificates;
+    if (!certificates || certificates.mode === 'off') return false;
+    const judged = certificates.judge(s.peer, agent);
+    if (!judged.valid && judged.foreign) throw new ProtocolError(CloseCode.AUTH_FAILED, judged.why);
+    const canIssue = frame.requestCertificate === true && agent.publicKey !== null;
+    if (!judged.valid && certificates.mode === 'require') {
+      if (canIssue) await this.sendCertificate(s, agent);
+      throw new ProtocolError(CloseCode.CLIENT_CERT_REQUIRED, `${judged.why}: ${canIssue ? 'reconnect with the certificate just issued' : 'a client certificate of this collector is required'}`);
+    }
+    return canIssue;
+  }
+
+  private async sendCertificate(s: Session, agent: AgentRecord): Promise<void> {
+    s.certIssuedAt = Date.now();
+    const certificate = await this.opts.certificates!.issue(agent.id, agent.publicKey!);
+    this.send(s, { type: 'certificate', certificate });
+    this.opts.log.info(`端末 ${agent.hostname} にクライアント証明書を発行しました / client certificate issued`, { agentId: agent.id });
+  }
+
+  /** Renewal on a live connection; ignored when certificates are off or one was issued just now. */
+  private async onCertRequest(s: Session): Promise<void> {
+    const agent = s.agent!;
+    if (!this.opts.certificates || this.opts.certificates.mode === 'off' || !agent.publicKey) return;
+    if (Date.now() - s.certIssuedAt < CERT_REISSUE_MS) return;
+    await this.sendCertificate(s, agent);
   }
 
   private onEvents(s: Session, frame: EventsFrame, frameLength: number): void {

@@ -300,6 +300,24 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 202612061310,
+    name: 'indexes for searching, filtering and paging PCs in the console',
+    // ORDER BY LOWER(hostname) of 端末一覧 reads the expression index; rule_results by PC and
+    // result answers the compliance filter; violations by PC and state counts open violations.
+    sqlite: `
+      CREATE INDEX agents_hostname_lower ON agents (LOWER(hostname));
+      CREATE INDEX agents_segment ON agents (segment);
+      CREATE INDEX agents_last_seen ON agents (last_seen_at);
+      CREATE INDEX rule_results_agent_result ON rule_results (agent_id, result);
+    `,
+    postgres: `
+      CREATE INDEX agents_hostname_lower ON agents (LOWER(hostname));
+      CREATE INDEX agents_segment ON agents (segment);
+      CREATE INDEX agents_last_seen ON agents (last_seen_at);
+      CREATE INDEX rule_results_agent_result ON rule_results (agent_id, result);
+    `,
+  },
+  {
     version: 202612061320,
     name: 'indexes for the daily trends of the console overview (violations opened and closed per day)',
     sqlite: `

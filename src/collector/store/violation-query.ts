@@ -106,7 +106,9 @@ export async function setAgentDepartments(sql: SqlRunner, agentIds: readonly str
   await sql.transaction(async (tx) => {
     for (let i = 0; i < agentIds.length; i += 500) {
       const chunk = agentIds.slice(i, i + 500);
-      changed += await tx.run(`UPDATE agents SET department = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [department, ...chunk]);
+      const marks = chunk.map(() => '?').join(', ');
+      // Only the PCs whose 課 differs: the count is of real changes.
+      changed += department === null ? await tx.run(`UPDATE agents SET department = NULL WHERE department IS NOT NULL AND id IN (${marks})`, chunk) : await tx.run(`UPDATE agents SET department = ? WHERE (department IS NULL OR department <> ?) AND id IN (${marks})`, [department, department, ...chunk]);
     }
   });
   return changed;

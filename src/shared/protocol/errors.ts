@@ -24,6 +24,11 @@ export const CloseCode = {
   SEQ_OUT_OF_RANGE: 4409,
   /** The agent was revoked by an administrator. */
   AGENT_REVOKED: 4410,
+  /**
+   * The collector requires a client certificate (mutual TLS) and this connection presented no
+   * valid one; a `certificate` frame may have preceded the close: reconnect with it.
+   */
+  CLIENT_CERT_REQUIRED: 4412,
   /** A frame type the protocol does not know. */
   UNKNOWN_TYPE: 4415,
   /** A known frame type whose fields do not match its schema. */

@@ -45,6 +45,8 @@ const shortText = z.string().max(512);
 /** base64 DER SubjectPublicKeyInfo of an Ed25519 key (44 bytes → 60 characters). */
 const agentPublicKey = z.string().regex(/^[A-Za-z0-9+/]{59}=$/, 'public key must be base64 SPKI DER of an Ed25519 key');
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** One PEM certificate (a client certificate the collector's CA issued to an agent). */
+const certificatePem = z.string().max(8192).regex(/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/, 'one PEM certificate');
 
 export const Segment = z.enum(['mynumber', 'lgwan', 'internet']);
 export type Segment = z.infer<typeof Segment>;
@@ -52,7 +54,7 @@ export type Segment = z.infer<typeof Segment>;
 export const Severity = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
-export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'autorun', 'services']);
+export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'autorun', 'services', 'logging', 'wireless', 'inventory', 'mfa']);
 export type CheckId = z.infer<typeof CheckId>;
 
 export const RuleResult = z.enum(['pass', 'fail', 'not_applicable', 'unknown', 'excepted']);
@@ -211,6 +213,12 @@ export const HelloFrame = z.object({
   policyVersion: z.number().int().nonnegative(),
   /** Highest sequence number this agent has given out: the collector never holds more (a disagreement is AGENT-006). */
   lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * The agent has no valid client certificate (or its certificate is due for renewal): a
+   * collector that issues them answers with `certificate`, for the key this hello's signature
+   * proves the agent holds (docs/security.md "Mutual TLS").
+   */
+  requestCertificate: z.boolean().optional(),
 }).refine((h) => h.signature !== undefined || h.proof !== undefined, { message: 'hello needs a signature (or, before key pairs, a proof)', path: ['signature'] });
 
 export const EventsFrame = z.object({
@@ -229,7 +237,10 @@ export const HeartbeatFrame = z.object({
   cpuPercent: z.number().nonnegative().optional(),
 });
 
-export const AgentFrame = z.discriminatedUnion('type', [EnrollFrame, HelloFrame, EventsFrame, HeartbeatFrame]);
+/** After welcome: the agent's client certificate is due for renewal (a third of its lifetime left). */
+export const CertRequestFrame = z.object({ type: z.literal('cert.request') });
+
+export const AgentFrame = z.discriminatedUnion('type', [EnrollFrame, HelloFrame, EventsFrame, HeartbeatFrame, CertRequestFrame]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
 export type EnrollFrame = z.infer<typeof EnrollFrame>;
 export type HelloFrame = z.infer<typeof HelloFrame>;
@@ -248,6 +259,8 @@ export const EnrolledFrame = z.object({
   /** This PC's policy and its signature, when the collector has one: the agent judges with it from its first check. */
   policy: PolicyDocument.optional(),
   policySignature: z.string().max(1024).optional(),
+  /** The agent's client certificate, when the collector issues them (same key as enroll.publicKey). */
+  certificate: certificatePem.optional(),
 });
 export const WelcomeFrame = z.object({
   type: z.literal('welcome'),
@@ -263,9 +276,13 @@ export const ScanRequestFrame = z.object({ type: z.literal('scan.request'), requ
 /** A policy and the collector's Ed25519 signature of its canonical JSON (base64); the agent refuses a push without a valid one. */
 export const PolicyPushFrame = z.object({ type: z.literal('policy.push'), policy: PolicyDocument, signature: z.string().max(1024).optional() });
 
-export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame]);
+/** A client certificate for the agent's registered key, signed by the collector's CA (answer to hello.requestCertificate or cert.request). */
+export const CertificateFrame = z.object({ type: z.literal('certificate'), certificate: certificatePem });
+
+export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame, CertificateFrame]);
 export type CollectorFrame = z.infer<typeof CollectorFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type ScanRequestFrame = z.infer<typeof ScanRequestFrame>;
 export type PolicyPushFrame = z.infer<typeof PolicyPushFrame>;
 export type EnrolledFrame = z.infer<typeof EnrolledFrame>;
+export type CertificateFrame = z.infer<typeof CertificateFrame>;

@@ -25,14 +25,14 @@ import { certFingerprint } from './fingerprint.js';
 import { altNames } from './pin.js';
 
 /** @peculiar/x509, loaded after the Reflect shim and bound to node's WebCrypto. */
-async function x509lib(): Promise<typeof X509> {
+export async function x509lib(): Promise<typeof X509> {
   const lib = await import('@peculiar/x509');
   lib.cryptoProvider.set(webcrypto as unknown as Crypto);
   return lib;
 }
 
 const EC: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-const SIGNING = { name: 'ECDSA', hash: 'SHA-256' };
+export const SIGNING = { name: 'ECDSA', hash: 'SHA-256' };
 const YEAR_MS = 365 * 86_400_000;
 
 /** What the collector's HTTPS server and policy signer need. */
@@ -76,7 +76,7 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-function serial(): string {
+export function serial(): string {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f; // positive INTEGER
   return b.toString('hex');
@@ -112,7 +112,8 @@ async function newCa(dir: string): Promise<{ cert: X509.X509Certificate; key: Cr
   return { cert, key: keys.privateKey };
 }
 
-async function loadCa(dir: string): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
+/** The CA certificate and its private key under DATA/tls, to issue certificates with. */
+export async function loadCa(dir: string): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
   const x509 = await x509lib();
   const cert = new x509.X509Certificate(readFileSync(join(dir, 'ca.crt'), 'utf8'));
   const der = createPrivateKey(readFileSync(join(dir, 'ca.key'), 'utf8')).export({ type: 'pkcs8', format: 'der' });

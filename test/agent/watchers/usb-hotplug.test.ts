@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -47,6 +47,9 @@ test('the real usb 3.x module on this machine: guarded start never crashes', asy
   else expect(w.notStarted).toMatch(/does not exist/);
 });
 
-test('linuxWatchers: udev, usb hotplug and software files', () => {
-  expect(linuxWatchers().map((w) => w.name)).toEqual(['linux-udev', 'usb-hotplug', 'software-files']);
+test('linuxWatchers: udev where udevd runs, else the usb package; software files on both', () => {
+  const control = join(root, 'udev-control');
+  writeFileSync(control, '');
+  expect(linuxWatchers({ udevControlPath: control }).map((w) => w.name)).toEqual(['linux-udev', 'software-files']);
+  expect(linuxWatchers({ udevControlPath: join(root, 'no-udevd') }).map((w) => w.name)).toEqual(['usb-hotplug', 'software-files']);
 });

@@ -4,15 +4,19 @@
 // table.js, the violation list in violations.js.
 import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime, guard, h, hooks, listeners, loadDict, loc, num, openStream, route, s, select, setLiveStatus, sevBadge, state, statusBadge, t, table } from './core.js';
 import { auditScreen } from './audit.js';
+import { inventoryScreen } from './inventory.js';
 import { mediaScreen } from './media.js';
 import { overviewScreen } from './overview.js';
 import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
+import { pcScreen } from './pc.js';
+import { pcsScreen } from './pcs.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
   ['live', 'nav.live', 'violations.read'],
   ['pcs', 'nav.pcs', 'pcs.read'],
+  ['inventory', 'nav.inventory', 'pcs.read'],
   ['scan', 'nav.scan', 'scan.request'],
   ['policy', 'nav.policy', 'policy.read'],
   ['media', 'nav.media', 'media.read'],
@@ -133,97 +137,6 @@ async function loadMe() {
 
 
 // ------------------------------------------------------------------ screens
-function complianceCells(c) {
-  return ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => h('td', { class: 'center' }, c[k] && c[k] !== 'none' ? statusBadge(c[k]) : h('span', { class: 'muted' }, '—')));
-}
-
-async function pcsScreen() {
-  const q = await api('GET', '/api/v1/pcs');
-  const rows = q.pcs.map((p) =>
-    h(
-      'tr',
-      {},
-      h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(p.id)}` }, p.hostname)),
-      h('td', {}, badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))),
-      h('td', { class: 'nowrap' }, fmtTime(p.lastSeenAt)),
-      h('td', {}, t(`segment.${p.segment}`)),
-      h('td', {}, p.department || h('span', { class: 'muted' }, t('common.unassigned'))),
-      h('td', {}, p.group || '—'),
-      h('td', {}, `${p.os.name || p.os.platform} ${p.os.release}`),
-      h('td', {}, p.agentVersion),
-      ...complianceCells(p.compliance),
-      h('td', { class: 'num' }, String(p.openViolations)),
-    ),
-  );
-  return h(
-    'section',
-    {},
-    h('h1', {}, t('pcs.title')),
-    h('div', { class: 'table-wrap' }, table([t('pcs.hostname'), t('pcs.status'), t('pcs.lastSeen'), t('common.segment'), t('common.department'), t('common.group'), t('pcs.os'), t('pcs.agent'), ...['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].map((k) => t(`check.${k}`)), t('pcs.violations')], rows, { testid: 'pcs-table' })),
-  );
-}
-
-function kv(pairs) {
-  return h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
-}
-
-async function pcScreen(id) {
-  const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`);
-  const p = d.pc;
-  const assign = h(
-    'form',
-    { class: 'inline-form', onsubmit: guard(async (e) => {
-      e.preventDefault();
-      const fd = new FormData(assign);
-      await api('PUT', `/api/v1/pcs/${encodeURIComponent(id)}/assignment`, { department: fd.get('department') || null, group: fd.get('group') || null });
-      flash(t('common.saved'));
-      await loadMe();
-    }) },
-    field(t('common.department'), h('input', { name: 'department', value: p.department || '' })),
-    field(t('common.group'), h('input', { name: 'group', value: p.group || '' })),
-    h('button', { type: 'submit', class: 'btn' }, t('common.save')),
-  );
-  const vt = (list) => table([t('live.state'), t('live.severity'), t('live.pc'), t('live.user'), t('live.what'), t('live.when'), t('live.clauses'), t('common.actions')], list.map(violationRow));
-  return h(
-    'section',
-    {},
-    h('div', { class: 'title-row' }, h('h1', {}, `${t('pc.title')}: ${p.hostname}`), can('scan.request') ? h('a', { class: 'btn btn-primary', href: `#/scan/${encodeURIComponent(p.id)}` }, t('pc.scan')) : null),
-    h(
-      'div',
-      { class: 'cols' },
-      h('div', { class: 'card' }, kv([
-        [t('pcs.status'), badge(p.online ? 'online' : 'offline', t(`online.${p.online}`))],
-        [t('pcs.lastSeen'), fmtTime(p.lastSeenAt)],
-        [t('common.segment'), t(`segment.${p.segment}`)],
-        [t('pcs.os'), `${p.os.name || p.os.platform} ${p.os.release}`],
-        [t('pcs.agent'), p.agentVersion],
-        [t('pcs.policy'), String(p.policyVersion)],
-        ['ID', h('span', { class: 'mono small' }, p.id)],
-      ])),
-      h(
-        'div',
-        { class: 'card' },
-        h('h2', {}, t('pcs.compliance')),
-        h('table', { class: 'grid' }, h('tbody', {}, Object.keys(p.compliance).length ? Object.entries(p.compliance).map(([k, v]) => h('tr', {}, h('th', {}, t(`check.${k}`)), h('td', {}, statusBadge(v)))) : h('tr', {}, h('td', { class: 'empty' }, t('common.empty'))))),
-        can('pcs.assign') ? h('h2', {}, t('pc.assign')) : null,
-        can('pcs.assign') ? assign : null,
-      ),
-    ),
-    h('h2', {}, t('pc.open')),
-    h('div', { class: 'table-wrap' }, vt(d.violations.open)),
-    h('h2', {}, t('pc.usb')),
-    h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))),
-    h('h2', {}, t('pc.software')),
-    d.software ? h('div', { class: 'table-wrap scroll' }, table(['', ''], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))))) : h('p', { class: 'muted' }, t('status.unknown')),
-    h('h2', {}, t('pc.closed')),
-    h('div', { class: 'table-wrap' }, vt(d.violations.closed)),
-    h('h2', {}, t('pc.rules')),
-    h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))), { testid: 'pc-rule-results' })),
-    h('h2', {}, t('pc.facts')),
-    h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))),
-  );
-}
-
 /** One check of a scan result in words: its verdict, never the bare transport status (a check that ran and found violations is 「違反 N 件」, not "ok"). */
 function scanCheckText(c) {
   if (c.failed > 0) return t('scan.failed', { n: c.failed });
@@ -358,7 +271,7 @@ async function policyScreen() {
     h('h2', {}, t('policy.history')),
     table(['#', t('exc.requestedBy'), t('audit.at'), t('policy.comment')], history.history.map((r) => h('tr', {}, h('td', {}, String(r.version)), h('td', {}, r.createdBy), h('td', {}, fmtTime(r.createdAt)), h('td', {}, r.comment)))),
     h('h2', {}, t('policy.status')),
-    table([t('pcs.hostname'), t('pcs.status'), t('pcs.policy'), ''], status.pcs.map((x) => h('tr', {}, h('td', {}, x.hostname), h('td', {}, badge(x.online ? 'online' : 'offline', t(`online.${x.online}`))), h('td', {}, String(x.policyVersion)), h('td', {}, x.current ? badge('st-pass', t('policy.applied')) : badge('st-unknown', t('policy.pending')))))),
+    table([t('pcs.hostname'), t('pcs.status'), t('pcs.policy'), ''], status.pcs.map((x) => h('tr', {}, h('td', {}, x.hostname), h('td', {}, badge(x.online ? 'online' : 'offline', t(`online.${x.online}`))), h('td', { 'data-testid': 'policy-pc-version' }, t('pc.policyVersion', { v: x.policyVersion })), h('td', {}, x.current ? badge('st-pass', t('policy.applied')) : badge('st-unknown', t('pc.policyPending', { v: x.expectedVersion })), ' ', h('span', { class: 'muted small' }, t('pc.policyRevision', { r: x.revision })))))),
   );
 }
 
@@ -467,7 +380,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {

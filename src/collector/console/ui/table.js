@@ -9,7 +9,9 @@ export const PAGE_SIZES = [50, 100, 200, 500, 1000];
 export class PagedTable {
   /**
    * @param {object} o
-   * @param {string[]} o.headers column titles
+   * @param {(string|{ label: string, sort?: string, first?: 'asc'|'desc' })[]} o.headers column
+   *   titles; one with `sort` is a button that orders the list by that column, `first` direction
+   *   first (default asc), the other on the next click
    * @param {(query: object) => Promise<{ total: number, offset: number, rows: object[] }>} o.fetchPage
    * @param {(row: object) => string} o.keyOf
    * @param {(row: object) => HTMLTableRowElement} o.renderRow
@@ -17,6 +19,7 @@ export class PagedTable {
    * @param {(row: object) => boolean} [o.matches] does a live row belong to the current filters
    * @param {string} [o.testid]
    * @param {number} [o.pageSize]
+   * @param {(query: object) => void} [o.onQuery] told the filters, sort and page size after each change
    */
   constructor(o) {
     this.o = o;
@@ -39,14 +42,41 @@ export class PagedTable {
       'div',
       { class: 'paged' },
       h('div', { class: 'pager' }, this.summary, h('div', { class: 'btns' }, this.prev, this.next, size)),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'grid', 'data-testid': o.testid }, h('thead', {}, h('tr', {}, o.headers.map((x) => h('th', {}, x)))), this.tbody)),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'grid', 'data-testid': o.testid }, h('thead', {}, h('tr', {}, o.headers.map((x) => this.header(x)))), this.tbody)),
     );
+  }
+
+  header(x) {
+    if (typeof x === 'string' || x instanceof Node) return h('th', {}, x);
+    if (!x.sort) return h('th', {}, x.label);
+    const th = h('th', { 'data-sort': x.sort }, h('button', { type: 'button', class: 'sort', 'data-testid': `sort-${x.sort}`, onclick: () => {
+      const first = x.first || 'asc';
+      const cur = this.query.dir || first;
+      const dir = this.query.sort !== x.sort ? first : cur === 'asc' ? 'desc' : 'asc';
+      void this.setQuery({ ...this.query, sort: x.sort, dir });
+    } }, x.label));
+    return th;
+  }
+
+  /** The sorted column's header shows the direction (aria-sort for screen readers). */
+  showSort() {
+    for (const th of this.el.querySelectorAll('th[data-sort]')) {
+      if (th.dataset.sort === this.query.sort) th.setAttribute('aria-sort', this.query.dir === 'desc' ? 'descending' : 'ascending');
+      else th.removeAttribute('aria-sort');
+    }
   }
 
   /** New filters: back to the first page. */
   setQuery(query) {
     this.query = query;
+    this.showSort();
+    if (this.o.onQuery) this.o.onQuery(query);
     return this.go(0);
+  }
+
+  /** Show the current page again (after a change made here, e.g. a bulk assignment). */
+  reload() {
+    return this.go(this.offset);
   }
 
   async go(offset) {

@@ -1,0 +1,73 @@
+/**
+ * Console API of the accounts: list, create (with a one-time password), change, reset, unlock.
+ */
+import { z } from 'zod';
+import { Accounts } from './accounts.js';
+import { ROLES } from './authz.js';
+import { badRequest, notFound } from './errors.js';
+import type { RouteDef } from './http.js';
+import { me, params, parse } from './route-util.js';
+import type { ConsoleServices } from './services.js';
+
+export function accountRoutes(s: ConsoleServices): RouteDef[] {
+  const { accounts } = s;
+  return [
+    {
+      method: 'GET',
+      url: '/api/v1/users',
+      access: 'users.manage',
+      async handler() {
+        return { users: (await accounts.list()).map((u) => s.describe(u)), roles: ROLES };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/users',
+      access: 'users.manage',
+      audit: 'account.created',
+      async handler(req, _reply, p) {
+        const b = parse(z.object({ username: z.string().max(64), displayName: z.string().max(100).optional(), role: z.enum(ROLES), departments: z.array(z.string().max(64)).max(100).default([]) }), req.body);
+        const password = Accounts.oneTimePassword();
+        const user = await accounts.create({ ...b, password, temporary: true, createdBy: me(p).username });
+        req.mamori!.auditTarget = `account ${user.username}`;
+        return { user: s.describe(user), oneTimePassword: password };
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/api/v1/users/:id',
+      access: 'users.manage',
+      audit: 'account.updated',
+      async handler(req, _reply, p) {
+        const b = parse(z.object({ role: z.enum(ROLES).optional(), departments: z.array(z.string().max(64)).max(100).optional(), displayName: z.string().max(100).optional(), disabled: z.boolean().optional() }), req.body);
+        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest({ ja: '自分のアカウントを無効にしたり、管理者から外したりはできません', en: 'you cannot disable or demote your own account' });
+        const user = await accounts.update(params(req).id!, b);
+        if (b.disabled) s.stream?.disconnectUser(user.id);
+        return { user: s.describe(user) };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/users/:id/reset-password',
+      access: 'users.manage',
+      audit: 'account.password_reset',
+      async handler(req) {
+        const password = await accounts.resetPassword(params(req).id!);
+        s.stream?.disconnectUser(params(req).id!);
+        return { oneTimePassword: password };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/users/:id/unlock',
+      access: 'users.manage',
+      audit: 'account.unlocked',
+      async handler(req) {
+        const user = await accounts.get(params(req).id!);
+        if (!user) throw notFound({ ja: 'そのアカウントはありません', en: 'no such account' });
+        req.mamori!.auditTarget = `account ${user.username}`;
+        return { user: s.describe(await accounts.unlock(user.username)) };
+      },
+    },
+  ];
+}
