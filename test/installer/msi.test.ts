@@ -66,7 +66,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
   it('installs node.exe, the service host, the bundle and config/ under Program Files\\mamori', async () => {
     const files = await table('File');
     const names = files.map((f) => f.FileName!.split('|').pop());
-    expect(names).toEqual(expect.arrayContaining(['node.exe', 'mamori-service.exe', 'mamori-agent.mjs', 'sources.yml', 'catalogue.yml']));
+    expect(names).toEqual(expect.arrayContaining(['node.exe', 'mamori-service.exe', 'mamori-notice.exe', 'mamori-agent.mjs', 'sources.yml', 'catalogue.yml']));
     const dirs = Object.fromEntries((await table('Directory')).map((d) => [d.Directory, d]));
     expect(dirs.INSTALLDIR?.Directory_Parent).toBe('ProgramFiles64Folder');
     expect(dirs.INSTALLDIR?.DefaultDir).toBe('mamori');
@@ -82,7 +82,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
       expect(x.code, x.stderr).toBe(0);
       // msiextract drops the well-known folder (ProgramFiles64Folder) and keeps the tree below it.
       const base = join(extracted, 'mamori');
-      for (const exe of ['node.exe', 'mamori-service.exe']) expect(readFileSync(join(base, exe)).subarray(0, 2).toString()).toBe('MZ');
+      for (const exe of ['node.exe', 'mamori-service.exe', 'mamori-notice.exe']) expect(readFileSync(join(base, exe)).subarray(0, 2).toString()).toBe('MZ');
       expect(statSync(join(base, 'node.exe')).size).toBe(Number(node.FileSize));
       expect(readFileSync(join(base, 'mamori-agent.mjs'), 'utf8')).toContain('notify-uninstall');
     } finally {

@@ -107,6 +107,9 @@ function reportDocument(r) {
   );
 }
 
+/** The settings stay unfolded across re-renders once opened (and while no standard is chosen). */
+let settingsOpen = false;
+
 function settingsPanel(cfg) {
   const st = cfg.settings;
   const form = h(
@@ -142,9 +145,9 @@ function settingsPanel(cfg) {
       fileIn.value = '';
     }
   }) });
-  return h(
+  const panel = h(
     'details',
-    { class: 'card no-print settings', open: !st.standard ? true : undefined },
+    { class: 'card no-print settings', open: !st.standard || settingsOpen ? true : undefined, ontoggle: () => (settingsOpen = panel.open) },
     h('summary', {}, t('reports.settings')),
     form,
     h('h3', {}, t('reports.clauseMap')),
@@ -152,6 +155,7 @@ function settingsPanel(cfg) {
     h('div', { class: 'btns' }, h('a', { class: 'btn', href: '/api/v1/reports/clause-map.csv', download: 'clause-map.csv' }, t('reports.clauseMapTemplate')), h('label', { class: 'btn' }, t('reports.clauseMapImport'), fileIn)),
     errors,
   );
+  return panel;
 }
 
 export async function reportsScreen(dep) {
