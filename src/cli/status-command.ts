@@ -12,7 +12,6 @@ import { StatusFile, statusPath } from '../../agent/notify/status.js';
 import { jstLong } from '../shared/i18n/index.js';
 import { UsageError } from './errors.js';
 
-
 export function formatStatus(status: StatusFile): string {
   const head = status.violations.length === 0 ? `この PC に未解決の規則違反はありません (${jstLong(status.updatedAt)} 時点)。` : `この PC の未解決の規則違反: ${status.violations.length} 件 (${jstLong(status.updatedAt)} 時点)`;
   const items = status.violations.map((v, i) =>
@@ -24,10 +23,10 @@ export function formatStatus(status: StatusFile): string {
 /** An agent that has not managed to enroll: why, since when, and when it tries again. */
 export function formatEnrollment(e: EnrollmentStatus): string {
   return [
-    `この PC は収集サーバーに登録できていません (${jst(e.since)} から ${e.attempts} 回失敗)。`,
+    `この PC は収集サーバーに登録できていません (${jstLong(e.since)} から ${e.attempts} 回失敗)。`,
     `   理由: ${e.reason}`,
     `   収集サーバー: ${e.collector}`,
-    `   最後の試行: ${jst(e.lastAttemptAt)}${e.nextAttemptAt ? ` / 次の試行: ${jst(e.nextAttemptAt)}` : ''}`,
+    `   最後の試行: ${jstLong(e.lastAttemptAt)}${e.nextAttemptAt ? ` / 次の試行: ${jstLong(e.nextAttemptAt)}` : ''}`,
     '   情報システム担当にこの表示を伝えてください。',
   ].join('\n') + '\n';
 }
