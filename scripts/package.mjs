@@ -71,6 +71,10 @@ export async function buildAgentBundle(outDir) {
     format: 'esm',
     target: 'node22',
     metafile: true,
+    // Minified and ASCII-only: V8 keeps the bundle's source text in memory for lazy compilation,
+    // and a single non-ASCII character would make it a two-byte string of twice the size.
+    minify: true,
+    charset: 'ascii',
     legalComments: 'eof',
     logLevel: 'warning',
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
@@ -98,9 +102,21 @@ export async function buildAgentBundle(outDir) {
   );
   const forbidden = FORBIDDEN_IN_AGENT.filter((p) => packages.has(p));
   if (forbidden.length) throw new PackageError(`the agent bundle pulls in collector-only packages: ${forbidden.join(', ')} (check the imports reachable from src/cli/agent-main.ts)`);
+  asciiOnly(join(dir, 'mamori-agent.mjs'));
   cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
   writeFileSync(join(dir, 'bundle-packages.txt'), `${[...packages].sort().join('\n')}\n`);
   return { dir, bundle: join(dir, 'mamori-agent.mjs'), packages: [...packages].sort() };
+}
+
+/**
+ * esbuild's `charset: 'ascii'` leaves non-ASCII characters in regular expression literals; write
+ * them as \u escapes too (valid in strings, templates and regular expressions alike), so the
+ * source V8 keeps in memory stays a one-byte string.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const escaped = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) writeFileSync(file, escaped);
 }
 
 // ---------------------------------------------------------------- runtimes

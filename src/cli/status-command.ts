@@ -7,18 +7,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { StatusFile, statusPath } from '../../agent/notify/status.js';
+import { jstLong } from '../shared/i18n/index.js';
 import { UsageError } from './errors.js';
 
-/** "2026年12月7日 1:30" in JST (Japan has no daylight saving time: UTC+9 all year). */
-function jst(iso: string): string {
-  const d = new Date(Date.parse(iso) + 9 * 3600_000);
-  return `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${d.getUTCHours()}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
-}
 
 export function formatStatus(status: StatusFile): string {
-  const head = status.violations.length === 0 ? `この PC に未解決の規則違反はありません (${jst(status.updatedAt)} 時点)。` : `この PC の未解決の規則違反: ${status.violations.length} 件 (${jst(status.updatedAt)} 時点)`;
+  const head = status.violations.length === 0 ? `この PC に未解決の規則違反はありません (${jstLong(status.updatedAt)} 時点)。` : `この PC の未解決の規則違反: ${status.violations.length} 件 (${jstLong(status.updatedAt)} 時点)`;
   const items = status.violations.map((v, i) =>
-    [`${i + 1}. ${v.title} (${v.ruleId})`, `   内容: ${v.what}`, ...(v.clause ? [`   規程: ${v.clause}`] : []), `   対応: ${v.todo}`, `   発生: ${jst(v.openedAt)}`].join('\n'),
+    [`${i + 1}. ${v.title} (${v.ruleId})`, `   内容: ${v.what}`, ...(v.clause ? [`   規程: ${v.clause}`] : []), `   対応: ${v.todo}`, `   発生: ${jstLong(v.openedAt)}`].join('\n'),
   );
   return [head, ...items, `連絡先: ${status.contact}`].join('\n\n') + '\n';
 }
@@ -42,8 +38,8 @@ export function registerStatusCommand(program: Command, defaultStateDir: () => s
   program
     .command('status')
     .description('この PC の未解決の規則違反と対応方法を表示する (管理者権限は不要)')
-    .option('--state <dir>', 'the agent state directory (default: the installed one)')
-    .option('--json', 'print the status file as JSON')
+    .option('--state <dir>', 'エージェントの状態ディレクトリ (既定: インストール先)')
+    .option('--json', '状態ファイルを JSON で出力する')
     .action((o: { state?: string; json?: boolean }) => {
       const status = readStatus(resolve(o.state ?? defaultStateDir()));
       process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
