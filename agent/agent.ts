@@ -15,6 +15,7 @@ import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
+import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
@@ -295,7 +296,10 @@ export class Agent {
   private async runCheck(id: CheckId): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    // A copy, not the report itself: a parsed fact can be a slice of a probe's whole output, and V8
+    // keeps the whole output alive through it (each package version from dpkg's status file held
+    // its 1.5 MB text for as long as the agent kept the facts). The copy holds only the facts.
+    const report = structuredClone(await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log }));
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
@@ -319,11 +323,14 @@ export class Agent {
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
     const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
     if (refusal) return this.rejectPolicy(policy.version, refusal);
+    const before = this.policy;
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
-    this.opts.log.info(`policy ${policy.version} applied`);
-    if (o.rerun) this.enqueue(routineChecks(), `policy ${policy.version}`);
+    // Only the routine checks whose rules' switches, parameters, lists or exceptions changed run again (the daily ones at their time).
+    const stale = o.rerun ? checksToRerun(before, policy, productCatalogue().rules, routineChecks()) : [];
+    this.opts.log.info(`policy ${policy.version} applied`, { rerun: stale });
+    if (stale.length) this.enqueue(stale, `policy ${policy.version}`);
   }
 
   private rejectPolicy(version: number | undefined, reason: string): void {

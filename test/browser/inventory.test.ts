@@ -144,6 +144,26 @@ describe.skipIf(!haveChromium)('資産管理台帳 in Chromium', () => {
     await filter('model', '', ['8K2LMX3', 'PF3ABCDE']);
   });
 
+  it('端末一覧 shows the inventory columns and filters the PCs by them', async () => {
+    await page.click('.sidenav a[href="#/pcs"]');
+    await page.waitForSelector('[data-testid=pcs-table] tr.pcrow');
+    const models = async () => (await page.locator('[data-testid=pcs-table] tr.pcrow').allTextContents()).map((r) => (r.includes('OptiPlex') ? 'OptiPlex' : r.includes('20XWCTO1WW') ? 'ThinkPad' : '?')).sort();
+    expect(await models()).toEqual(['OptiPlex', 'ThinkPad']);
+    const pcsFilter = async (name: string, value: string, expected: string[]) => {
+      await page.fill(`[data-testid=pcs-filters] input[name=${name}]`, value);
+      await waitUntil(`端末一覧 ${name}=${value}`, async () => JSON.stringify(await models()) === JSON.stringify(expected), 15_000);
+    };
+    await pcsFilter('model', 'lenovo', ['ThinkPad']);
+    await pcsFilter('model', '', ['OptiPlex', 'ThinkPad']);
+    await pcsFilter('ip', '192.168.10.0/24', ['OptiPlex']);
+    await page.screenshot({ path: join(SHOTS, 'inventory-04-pcs-filtered.png'), fullPage: true });
+    await pcsFilter('ip', '', ['OptiPlex', 'ThinkPad']);
+    await pcsFilter('memoryMin', '16', ['ThinkPad']);
+    await pcsFilter('memoryMin', '', ['OptiPlex', 'ThinkPad']);
+    await page.click('.sidenav a[href="#/inventory"]');
+    await page.waitForSelector('[data-testid=inventory-table] tbody tr[data-agent]');
+  });
+
   it("shows a PC's inventory and its hardware changes on its page", async () => {
     await page.fill('[data-testid=inventory-filters] input[name=ip]', '');
     await page.locator('[data-testid=inventory-table] tbody tr[data-agent]', { hasText: '8K2LMX3' }).locator('a').click();

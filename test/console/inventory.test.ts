@@ -102,6 +102,25 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       expect((await admin.request('GET', '/api/v1/inventory?memoryMin=many')).status).toBe(400);
     });
 
+    it('端末一覧 shows the inventory columns and filters by them in the store', async () => {
+      const list = async (q: string) => {
+        const r = await admin.request('GET', `/api/v1/pcs?${q}`);
+        expect(r.status, JSON.stringify(r.json)).toBe(200);
+        return r.json as { total: number; pcs: { hostname: string; inventory: { model: string; osBuild: string; memoryGb: number; ipv4: string[] } | null }[] };
+      };
+      const all = await list('');
+      expect(all.pcs.find((p) => p.hostname === 'SOUMU-PC012')!.inventory).toMatchObject({ model: 'OptiPlex 7010', osBuild: '26100.2314', memoryGb: 8, ipv4: ['10.20.30.41', '192.168.10.23'] });
+      expect(all.pcs.find((p) => p.hostname === 'NEW-PC')!.inventory).toBeNull();
+      const names = async (q: string) => (await list(q)).pcs.map((p) => p.hostname).sort();
+      expect(await names('model=optiplex')).toEqual(['SOUMU-PC012']);
+      expect(await names('osBuild=19045')).toEqual(['KOSODATE-NB07']);
+      expect(await names('memoryMin=12')).toEqual(['KOSODATE-NB07']);
+      expect(await names('ip=192.168.10.0/24&department=総務課')).toEqual(['SOUMU-PC012']);
+      expect((await list('ip=10.20.0.0/16')).total).toBe(2);
+      expect((await list('sort=memory&dir=desc')).pcs[0]!.hostname).toBe('KOSODATE-NB07');
+      expect((await admin.request('GET', '/api/v1/pcs?ip=10.0.0.0/99')).status).toBe(400);
+    });
+
     it('exports the 資産管理台帳 as CSV: one row per PC, Japanese headers, JST times', async () => {
       const r = await admin.request('GET', '/api/v1/inventory.csv');
       expect(r.status).toBe(200);

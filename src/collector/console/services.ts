@@ -175,12 +175,12 @@ export class ConsoleServices {
     const given = await this.delivery.delivered(agents.length > 1000 ? undefined : agents.map((a) => a.id));
     const targets = agents.map((a) => ({ id: a.id, segment: a.segment, group: this.fleet.assignmentOf(a.id).group }));
     const stale = new Set(await this.delivery.changed(targets, inputs, given));
+    // Never given one, or given an older content: the version it gets next.
+    const next = await this.delivery.versionsFor(targets.filter((t) => stale.has(t.id)).map((t) => ({ id: t.id, content: contentFor(t, inputs) })), inputs.revision, given);
     const out = new Map<string, Delivered>();
     for (const t of targets) {
       const g = given.get(t.id);
-      // Never given one, or given an older content: the version it gets next.
-      if (g && !stale.has(t.id)) out.set(t.id, { version: g.version, revision: g.revision });
-      else out.set(t.id, { version: await this.delivery.versionFor(t.id, contentFor(t, inputs), inputs.revision), revision: inputs.revision });
+      out.set(t.id, stale.has(t.id) || !g ? { version: next.get(t.id)!, revision: inputs.revision } : { version: g.version, revision: g.revision });
     }
     return out;
   }
@@ -196,9 +196,9 @@ export class ConsoleServices {
     if (p.departments.length === 0) return requested;
     if (requested === null) {
       if (p.departments.length === 1) return p.departments[0]!;
-      throw forbidden('choose one of your departments');
+      throw forbidden({ ja: '担当の課から 1 つ選んでください', en: 'choose one of your departments' });
     }
-    if (!p.departments.includes(requested)) throw forbidden(`no access to ${requested}`);
+    if (!p.departments.includes(requested)) throw forbidden({ ja: `${requested} は担当外の課です`, en: `no access to ${requested}` });
     return requested;
   }
 

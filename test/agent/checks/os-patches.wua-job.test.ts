@@ -84,6 +84,8 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.logging': 'inventory',
       'win.wireless': 'inventory',
       'win.inventory': 'inventory',
+      'win.mfa': 'inventory',
+      'win.cloud-accounts': 'inventory',
     });
   });
 });
