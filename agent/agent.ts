@@ -15,6 +15,7 @@ import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
 import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
+import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
@@ -55,6 +56,8 @@ export interface AgentOptions {
   /** Probes to judge with instead of the live or replayed ones (test programs). */
   probes?: Probes;
   schedule?: string;
+  /** Cron expression of the daily checks (the inventory); default DAILY_SCHEDULE. */
+  dailySchedule?: string;
   outboxCapBytes?: number;
   watchers?: Watcher[];
   wsOptions?: LinkOptions['wsOptions'];
@@ -79,6 +82,19 @@ export interface AgentOptions {
  * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
  */
 const DAEMON_WUA_WAIT_SECONDS = 10;
+
+/**
+ * Checks that run once a day (and at start and on a helpdesk scan), not on the hourly schedule,
+ * on wake or after a policy change: the hardware inventory changes rarely and costs a second of
+ * CPU or more (agent/checks/inventory).
+ */
+export const DAILY_CHECKS: readonly CheckId[] = ['inventory'];
+/** When the daily checks run (local time of the PC): lunchtime, when office PCs are on. */
+const DAILY_SCHEDULE = '17 12 * * *';
+
+export function routineChecks(): CheckId[] {
+  return CHECKS.map((c) => c.id).filter((id) => !DAILY_CHECKS.includes(id));
+}
 
 /** Exit code after a watchdog breach (EX_SOFTWARE): the service manager restarts the agent. */
 export const WATCHDOG_EXIT_CODE = 70;
@@ -105,6 +121,7 @@ export class Agent {
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
   private readonly forced = new Set<CheckId>();
   private cronTask: ScheduledTask | undefined;
+  private dailyTask: ScheduledTask | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
@@ -226,12 +243,13 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(CHECKS.map((c) => c.id), 'schedule'));
+    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
+    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
     let last = Date.now();
     this.wakeTimer = setInterval(() => {
       const now = Date.now();
       // The timer fires every 15 s; a much longer gap means the PC slept.
-      if (now - last > 75_000) this.enqueue(CHECKS.map((c) => c.id), 'wake from sleep');
+      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
       last = now;
     }, 15_000);
     this.wakeTimer.unref();
@@ -278,7 +296,10 @@ export class Agent {
   private async runCheck(id: CheckId): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    // A copy, not the report itself: a parsed fact can be a slice of a probe's whole output, and V8
+    // keeps the whole output alive through it (each package version from dpkg's status file held
+    // its 1.5 MB text for as long as the agent kept the facts). The copy holds only the facts.
+    const report = structuredClone(await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log }));
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
@@ -302,11 +323,14 @@ export class Agent {
     if (!policySignatureValid(policy, push.signature, this.opts.identity.policyKey)) return this.rejectPolicy(policy.version, 'bad signature');
     const refusal = policyRefusal(policy, this.policy, { agentId: this.opts.identity.agentId, segment: this.link.segment ?? this.opts.identity.segment });
     if (refusal) return this.rejectPolicy(policy.version, refusal);
+    const before = this.policy;
     this.policy = policy;
     this.saveJson('policy.json', { policy, signature: push.signature } satisfies StoredPolicy);
     this.append([{ at: new Date().toISOString(), kind: 'policy.applied', version: policy.version }]);
-    this.opts.log.info(`policy ${policy.version} applied`);
-    if (o.rerun) this.enqueue(CHECKS.map((c) => c.id), `policy ${policy.version}`);
+    // Only the routine checks whose rules' switches, parameters, lists or exceptions changed run again (the daily ones at their time).
+    const stale = o.rerun ? checksToRerun(before, policy, productCatalogue().rules, routineChecks()) : [];
+    this.opts.log.info(`policy ${policy.version} applied`, { rerun: stale });
+    if (stale.length) this.enqueue(stale, `policy ${policy.version}`);
   }
 
   private rejectPolicy(version: number | undefined, reason: string): void {
@@ -371,6 +395,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.wakeTimer);
     await this.cronTask?.stop();
+    await this.dailyTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();

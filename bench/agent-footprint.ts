@@ -2,7 +2,10 @@
  * Agent footprint on this PC (Debian 12, live probes): idle RSS and CPU over 5 minutes
  * (targets ≤ 65 MB, ≤ 0.2 % of one core) next to a bare Node process measured over the same
  * window, and the wall time of one full local check of the six areas (target ≤ 1.5 s) next
- * to the time of the two heaviest OS tools it runs (dpkg-query, apt-get -s) run raw.
+ * to the time of the two heaviest OS tools it runs (dpkg-query, apt-get -s) run raw; and the
+ * cost of one hardware inventory run (agent/checks/inventory: systeminformation's calls, daily
+ * and at start, not part of the hourly check): CPU time of the process and the commands it ran,
+ * and the daemon's RSS peak during its start run, which includes it.
  *
  * The daemon is measured as installed when `npm run package` has run: the agent bundle
  * (dist/agent/mamori-agent.mjs) on the packaged Node LTS runtime with the service's V8 flags;
@@ -13,6 +16,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { routineChecks } from '../agent/agent.js';
 import { localCheck } from '../agent/local-check.js';
 import { InMemoryCheckMemory } from '../agent/memory.js';
 import { startCollector } from '../src/collector/collector.js';
@@ -38,11 +42,23 @@ function agentCommand(scratch: string): { node: string; script: string; form: st
   return { node: process.execPath, script: join(ROOT, 'bin', 'mamori.js'), form: `bin/mamori.js on node ${process.version}` };
 }
 
-/** utime + stime of a process, in seconds (proc(5): fields 14 and 15, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
+/**
+ * utime + stime of a process, in seconds (proc(5): fields 14 and 15, in clock ticks of 1/100 s);
+ * with `children`, also cutime + cstime (16, 17): the commands it ran and waited for.
+ */
+function cpuSeconds(pid: number | 'self', children = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return (fields[11]! + fields[12]! + (children ? fields[13]! + fields[14]! : 0)) / 100;
+}
+
+/** One inventory run in this process: wall and CPU time (this process + the commands systeminformation ran). */
+async function inventoryRun(): Promise<{ wallMs: number; cpuMs: number }> {
+  const cpu0 = cpuSeconds('self', true);
+  const t0 = performance.now();
+  const report = await localCheck({ checks: ['inventory'], memory: new InMemoryCheckMemory() });
+  if (report.checks[0]?.status !== 'ok') throw new Error(`inventory run: ${report.checks[0]?.reason ?? 'no result'}`);
+  return { wallMs: performance.now() - t0, cpuMs: (cpuSeconds('self', true) - cpu0) * 1000 };
 }
 
 function timeCommand(file: string, args: string[]): number {
@@ -64,12 +80,16 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
   const perCheck: Record<string, number[]> = {};
   for (let i = 0; i < CHECK_RUNS + 1; i++) {
     const t0 = performance.now();
-    const report = await localCheck({ memory });
+    const report = await localCheck({ memory, checks: routineChecks() });
     durations.push(performance.now() - t0);
     for (const c of report.checks) (perCheck[c.id] ??= []).push(c.durationMs);
   }
   const cold = durations[0]!;
   const warm = summarise(durations.slice(1));
+  const inventoryCold = await inventoryRun();
+  const inventoryWarm = [await inventoryRun(), await inventoryRun(), await inventoryRun()];
+  const inventoryCpu = summarise(inventoryWarm.map((r) => r.cpuMs));
+  const inventoryWall = summarise(inventoryWarm.map((r) => r.wallMs));
   const rawTools = timeCommand('/usr/bin/dpkg-query', ['-W']) + timeCommand('/usr/bin/apt-get', ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade']);
 
   // --- idle footprint of the real daemon next to a bare node process
@@ -78,12 +98,26 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
   const cmd = agentCommand(scratch);
   const agent = spawn(cmd.node, [...SERVICE_FLAGS, cmd.script, 'agent', 'run', '--collector', collector.agentUrl, '--insecure-plain', '--enroll', token, '--state', join(scratch, 'agent')], { stdio: 'ignore' });
   const bare = spawn(cmd.node, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const startRss: number[] = [];
+  const sampler = setInterval(() => {
+    try {
+      startRss.push(rssMbOf(agent.pid!));
+    } catch {
+      // the process is not there yet or any more
+    }
+  }, 250);
   try {
+    // The start run includes the inventory: wait for its facts too.
     const started = await waitFor(async () => {
       const id = collector.gateway.connectedAgents[0];
-      return id ? (await collector.store.latestFacts(id)).length >= 6 : false;
-    }, 120_000);
-    if (!started) throw new Error('the agent did not deliver its first evaluation within 120 s');
+      return id ? (await collector.store.latestFacts(id)).some((f) => f.checkId === 'inventory') : false;
+    }, 300_000);
+    clearInterval(sampler);
+    if (!started) {
+      const id = collector.gateway.connectedAgents[0];
+      const got = id ? (await collector.store.latestFacts(id)).map((f) => f.checkId).join(', ') : 'not connected';
+      throw new Error(`the agent did not deliver its first evaluation within 300 s (facts so far: ${got})`);
+    }
     await sleep(10_000); // let start-up garbage settle
     const cpu0 = { agent: cpuSeconds(agent.pid!), bare: cpuSeconds(bare.pid!) };
     const rss: { agent: number[]; bare: number[] } = { agent: [], bare: [] };
@@ -105,10 +139,13 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
         { figure: `agent idle CPU (${IDLE_SECONDS} s average)`, value: `${agentCpu.toFixed(3)} %`, baseline: `bare node ${bareCpu.toFixed(3)} %`, target: '≤ 0.2 %', met: agentCpu <= 0.2 },
         { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
         { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: 'runs apt-get -s and apt-cache policy', target: '' },
+        { figure: 'one inventory run, warm (median): CPU time incl. the commands it runs', value: fmt.ms(inventoryCpu.p50), baseline: `wall ${fmt.ms(inventoryWall.p50)}; first in a process: CPU ${fmt.ms(inventoryCold.cpuMs)}, wall ${fmt.ms(inventoryCold.wallMs)}`, target: 'daily and at start only' },
+        { figure: 'agent RSS peak during its start run (every check incl. the inventory)', value: fmt.mb(Math.max(...startRss)), baseline: `idle max ${fmt.mb(agentRss)}`, target: '' },
       ],
       details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
     };
   } finally {
+    clearInterval(sampler);
     agent.kill('SIGKILL');
     bare.kill('SIGKILL');
     await collector.close();

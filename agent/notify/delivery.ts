@@ -6,7 +6,8 @@ export interface NoticeTarget {
   user?: string;
 }
 
-export type DeliveryResult = { session: string; user: string; ok: true; notificationId?: number } | { session: string; user: string; ok: false; reason: string };
+/** shownAs (Windows): a toast, a plain window (toasts off), or pending (waiting for a full-screen program to end). */
+export type DeliveryResult = { session: string; user: string; ok: true; notificationId?: number; shownAs?: 'toast' | 'window' | 'pending' } | { session: string; user: string; ok: false; reason: string };
 
 export interface NoticeDelivery {
   /** One result per session tried; [] when nobody is at the PC. Throws when the sessions cannot be listed. */

@@ -1,7 +1,7 @@
 /**
  * Tells the person at the PC, in Japanese, when a violation they caused or can fix is opened,
  * and keeps the status file of `mamori status` current. Every notice shown, skipped for the
- * quiet hours or that could not be shown is an agent.notice event the administrator sees
+ * quiet hours or the rate limit, or that could not be shown, is an agent.notice event the administrator sees
  * (user.notified / user.notify-skipped / user.notify-failed).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -90,7 +90,10 @@ export class UserNotices {
     const about = { ruleId: v.ruleId, subject: v.subject };
     if (!decision.show) {
       this.o.log.debug(`notice not shown: ${v.ruleId} ${v.subject} (${decision.why})`);
+      // A rule that does not notify, or notices switched off by the policy, is no notice at all;
+      // a notice held back by the quiet hours or the rate limit is one the administrator sees.
       if (decision.why === 'quiet-hours') this.record('user.notify-skipped', { ...about, reason: '通知しない時間帯 (quietHours) のため表示しませんでした' });
+      if (decision.why === 'rate-limited') this.record('user.notify-skipped', { ...about, reason: `同じ規則・対象の通知を ${policy.rateLimitMinutes} 分以内に表示済みのため表示しませんでした` });
       return;
     }
     const notice = composeNotice(v, notices, policy, this.o.catalogue().sources);
@@ -102,7 +105,7 @@ export class UserNotices {
     } catch (err) {
       return this.record('user.notify-failed', { ...about, reason: `ログオン中のセッションを取得できません: ${(err as Error).message}`.slice(0, 500) });
     }
-    const shownTo = results.filter((r) => r.ok).map((r) => ({ session: r.session, user: r.user }));
+    const shownTo = results.flatMap((r) => (r.ok ? [{ session: r.session, user: r.user, ...(r.shownAs ? { shownAs: r.shownAs } : {}) }] : []));
     const failed = results.flatMap((r) => (r.ok ? [] : [{ session: r.session, user: r.user, reason: r.reason }]));
     if (shownTo.length > 0) {
       this.shown[key] = now.toISOString();

@@ -98,6 +98,9 @@ export class ReplayProbes implements Probes {
   async powershell(key: string): Promise<ProbeOutcome> {
     return this.replay(key);
   }
+  async library(key: string): Promise<ProbeOutcome> {
+    return this.replay(key);
+  }
   now(): Date {
     return new Date(this.recordedAt);
   }
@@ -148,6 +151,9 @@ export class RecordingProbes implements Probes {
   }
   async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     return this.save(key, await this.inner.powershell(key, script, opts));
+  }
+  async library(key: string, call: () => Promise<unknown>, opts?: { timeoutMs?: number }): Promise<ProbeOutcome> {
+    return this.save(key, await this.inner.library(key, call, opts));
   }
   now(): Date {
     return this.inner.now();

@@ -56,6 +56,12 @@ export interface Probes {
    * `opts.lane` picks which); the script must print one JSON document.
    */
   powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome>;
+  /**
+   * Run a call of a library that reads the OS itself (systeminformation: it spawns its own
+   * commands, so no single command output can be recorded); stdout is the call's result as JSON.
+   * The recorded unit is that JSON, so replay feeds the same normaliser without the library.
+   */
+  library(key: string, call: () => Promise<unknown>, opts?: { timeoutMs?: number }): Promise<ProbeOutcome>;
   /** The clock to judge ages against: the recording time when replaying. */
   now(): Date;
 }

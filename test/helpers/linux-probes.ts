@@ -30,6 +30,9 @@ export class ScriptedProbes implements Probes {
   async powershell(key: string): Promise<ProbeOutcome> {
     return this.answer(key, 'powershell');
   }
+  async library(key: string): Promise<ProbeOutcome> {
+    return this.answer(key, key);
+  }
   now(): Date {
     return new Date(this.clock);
   }

@@ -226,6 +226,50 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
       CREATE INDEX console_audit_at ON console_audit (at)
     `,
   },
+  {
+    version: 202612061401,
+    name: '資産管理台帳: the latest hardware and network inventory of each PC, its addresses, its changes',
+    // Only the latest inventory is kept per PC (inventory_json, with the columns the PC list
+    // filters on); each hardware change is kept once (change_id from the agent). IPv4 addresses
+    // are 8 hex digits so that a range is a BETWEEN on text on both stores; memory in MiB fits
+    // PostgreSQL's 32-bit INTEGER.
+    sql: `
+      CREATE TABLE inventory_latest (
+        agent_id TEXT PRIMARY KEY,
+        collected_at TEXT NOT NULL,
+        manufacturer TEXT,
+        model TEXT,
+        serial TEXT,
+        os_name TEXT,
+        os_version TEXT,
+        os_build TEXT,
+        memory_mib INTEGER,
+        ipv4_text TEXT NOT NULL,
+        inventory_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX inventory_latest_model ON inventory_latest (model);
+      CREATE INDEX inventory_latest_os_build ON inventory_latest (os_build);
+      CREATE TABLE inventory_addresses (
+        agent_id TEXT NOT NULL,
+        ipv4_hex TEXT NOT NULL,
+        PRIMARY KEY (agent_id, ipv4_hex)
+      );
+      CREATE INDEX inventory_addresses_ip ON inventory_addresses (ipv4_hex);
+      CREATE TABLE inventory_changes (
+        agent_id TEXT NOT NULL,
+        change_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        before_value TEXT,
+        after_value TEXT,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (agent_id, change_id)
+      );
+      CREATE INDEX inventory_changes_agent_at ON inventory_changes (agent_id, at)
+    `,
+  },
 ];
 
 /**

@@ -8,6 +8,8 @@
  */
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { likePattern } from '../store/violation-query.js';
+import { badRequest } from './errors.js';
+import { ipv4Range } from './inventory.js';
 
 export interface PcFilter {
   /** Its name in the query string (?segment=lgwan). */
@@ -17,6 +19,12 @@ export interface PcFilter {
 }
 
 const cond = (sql: string, ...args: SqlValue[]) => ({ sql, args });
+
+/** A memory filter in GB; a typed error for anything else (a filter that silently matched everything would mislead). */
+function gigabytes(name: string, v: string): number {
+  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(`${name}: ${v} は GB の数値ではありません`);
+  return Number(v);
+}
 
 /** Results of a PC's rules, worst first: 違反あり, 不明あり, 準拠 (pass, excepted, not applicable). */
 export const PC_COMPLIANCE = ['fail', 'unknown', 'pass', 'none'] as const;
@@ -43,6 +51,14 @@ export const PC_FILTERS: PcFilter[] = [
   { name: 'os', where: (v) => ((PC_PLATFORMS as readonly string[]).includes(v) ? cond('a.os_json LIKE ?', `%"platform":"${v}"%`) : null) },
   { name: 'online', where: (v) => (v === 'true' || v === 'false' ? cond('a.online = ?', v === 'true' ? 1 : 0) : null) },
   { name: 'compliance', where: (v) => ((PC_COMPLIANCE as readonly string[]).includes(v) ? cond(COMPLIANCE_SQL[v as PcCompliance]) : null) },
+  // 資産管理台帳 (inventory_latest `i`, console/inventory.ts): maker or model anywhere in it, an OS
+  // build from its start, memory in GB (a module is never exactly 16.0 GiB of usable memory: ±0.5),
+  // an IPv4 address or range (CIDR or from-to) of a wired or wireless interface.
+  { name: 'model', where: (v) => (v.trim() ? cond("(LOWER(COALESCE(i.model, '')) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(i.manufacturer, '')) LIKE ? ESCAPE '\\')", likePattern(v.trim().slice(0, 100)), likePattern(v.trim().slice(0, 100))) : null) },
+  { name: 'osBuild', where: (v) => (v.trim() ? cond("i.os_build LIKE ? ESCAPE '\\'", `${v.trim().slice(0, 40).replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : null) },
+  { name: 'memoryMin', where: (v) => cond('i.memory_mib >= ?', Math.round(gigabytes('memoryMin', v) * 1024) - 512) },
+  { name: 'memoryMax', where: (v) => cond('i.memory_mib <= ?', Math.round(gigabytes('memoryMax', v) * 1024) + 512) },
+  { name: 'ip', where: (v) => (v.trim() ? cond('EXISTS (SELECT 1 FROM inventory_addresses ia WHERE ia.agent_id = a.id AND ia.ipv4_hex BETWEEN ? AND ?)', ...ipv4Range(v)) : null) },
   // An exact host name or id (the CLI's `--host`).
   { name: 'host', where: (v) => cond('(a.hostname = ? OR a.id = ?)', v, v) },
 ];
@@ -60,6 +76,9 @@ export const PC_SORTS: Record<string, { expr: string; natural: 'asc' | 'desc' }>
   openViolations: { expr: OPEN_COUNT_SQL, natural: 'desc' },
   // Worst first; PCs with no results yet last.
   compliance: { expr: `COALESCE(${WORST_SQL}, 3)`, natural: 'asc' },
+  model: { expr: "LOWER(COALESCE(i.model, ''))", natural: 'asc' },
+  osBuild: { expr: "COALESCE(i.os_build, '')", natural: 'asc' },
+  memory: { expr: 'COALESCE(i.memory_mib, 0)', natural: 'desc' },
 };
 
 export interface PcPageQuery {
@@ -75,8 +94,32 @@ export interface PcPageQuery {
   limit?: number;
 }
 
+/** The PC's latest inventory as 端末一覧 shows it; null before the first one. */
+export interface PcInventorySummary {
+  manufacturer: string | null;
+  model: string | null;
+  osBuild: string | null;
+  memoryGb: number | null;
+  ipv4: string[];
+  collectedAt: string;
+}
+
+function inventoryOf(r: Record<string, unknown>): PcInventorySummary | null {
+  if (r.inv_collected_at === null || r.inv_collected_at === undefined) return null;
+  const mib = r.inv_memory_mib === null || r.inv_memory_mib === undefined ? null : Number(r.inv_memory_mib);
+  return {
+    manufacturer: (r.inv_manufacturer as string | null) ?? null,
+    model: (r.inv_model as string | null) ?? null,
+    osBuild: (r.inv_os_build as string | null) ?? null,
+    memoryGb: mib === null ? null : Math.round((mib / 1024) * 10) / 10,
+    ipv4: r.inv_ipv4 ? String(r.inv_ipv4).split(' ') : [],
+    collectedAt: String(r.inv_collected_at),
+  };
+}
+
 export interface PcRow {
   id: string;
+  inventory: PcInventorySummary | null;
   group: string | null;
   openViolations: number;
   /** The agents row (rows.ts agentFromRow reads it). */
@@ -107,7 +150,9 @@ function whereOf(q: PcPageQuery): { sql: string; args: SqlValue[] } {
   return { sql: `WHERE ${where.join(' AND ')}`, args };
 }
 
-const FROM = 'FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id';
+const FROM = 'FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id LEFT JOIN inventory_latest i ON i.agent_id = a.id';
+/** The 資産管理台帳 columns of a PC's row (PcRow.inventory). */
+const INVENTORY_COLUMNS = 'i.manufacturer AS inv_manufacturer, i.model AS inv_model, i.os_build AS inv_os_build, i.memory_mib AS inv_memory_mib, i.ipv4_text AS inv_ipv4, i.collected_at AS inv_collected_at';
 
 /** One page of PCs and the exact number that match. */
 export async function queryPcPage(sql: SqlRunner, q: PcPageQuery): Promise<{ total: number; offset: number; rows: PcRow[] }> {
@@ -120,11 +165,11 @@ export async function queryPcPage(sql: SqlRunner, q: PcPageQuery): Promise<{ tot
   const rows =
     limit === 0
       ? []
-      : await sql.all<Record<string, unknown>>(`SELECT a.*, p.group_name AS group_name, ${OPEN_COUNT_SQL} AS open_count ${FROM} ${where} ORDER BY ${sort.expr} ${dir}, LOWER(a.hostname), a.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
+      : await sql.all<Record<string, unknown>>(`SELECT a.*, p.group_name AS group_name, ${INVENTORY_COLUMNS}, ${OPEN_COUNT_SQL} AS open_count ${FROM} ${where} ORDER BY ${sort.expr} ${dir}, LOWER(a.hostname), a.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
   return {
     total: Number(count?.n ?? 0),
     offset,
-    rows: rows.map((r) => ({ id: String(r.id), group: (r.group_name as string | null) ?? null, openViolations: Number(r.open_count ?? 0), row: r })),
+    rows: rows.map((r) => ({ id: String(r.id), group: (r.group_name as string | null) ?? null, openViolations: Number(r.open_count ?? 0), inventory: inventoryOf(r), row: r })),
   };
 }
 

@@ -69,6 +69,26 @@ export class PolicyDelivery {
     return version;
   }
 
+  /** versionFor for many PCs at once (the policy screen): one epoch read, rows written in chunks. */
+  async versionsFor(items: readonly { id: string; content: PolicyContent }[], revision: number, given: ReadonlyMap<string, { version: number }>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!items.length) return out;
+    let version = await this.policy.epoch();
+    if (items.some((i) => (given.get(i.id)?.version ?? -1) >= version)) version = await this.policy.bumpEpoch();
+    const now = new Date().toISOString();
+    await this.sql.transaction(async (tx) => {
+      for (let i = 0; i < items.length; i += 200) {
+        const chunk = items.slice(i, i + 200);
+        await tx.run(
+          `INSERT INTO console_policy_agents (agent_id, content_hash, version, revision, updated_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (agent_id) DO UPDATE SET content_hash = excluded.content_hash, version = excluded.version, revision = excluded.revision, updated_at = excluded.updated_at`,
+          chunk.flatMap((c) => [c.id, contentHash(c.content), version, revision, now]),
+        );
+      }
+    });
+    for (const i of items) out.set(i.id, version);
+    return out;
+  }
+
   /**
    * The PCs (of those given) whose content differs from what they were last given: the ones a
    * change must reach. PCs that share segment, group and exceptions share one computation.

@@ -11,7 +11,7 @@
  * fleet × exceptions × open violations.
  */
 import type { Rule } from '../../shared/catalogue/schema.js';
-import { jstNumeric } from '../../shared/i18n/time.js';
+import { jstNumeric, term } from '../../shared/i18n/index.js';
 import type { SqlRunner } from '../store/sql.js';
 import { toCsv } from './csv.js';
 import { badRequest } from './errors.js';
@@ -264,7 +264,7 @@ export class Reports {
     const at = jstNumeric(report.generatedAt, { seconds: true });
     const counts = (r: Counts) => [r.pass, r.fail, r.excepted, r.unknown, r.notApplicable];
     const rows = report.rules.flatMap((r) =>
-      (r.clauses.length ? r.clauses : [{ title: '', ref: '' }]).map((c) => [scope, at, r.ruleId, r.name[lang], r.severity, c.title, c.ref, ...counts(r), report.pcs]),
+      (r.clauses.length ? r.clauses : [{ title: '', ref: '' }]).map((c) => [scope, at, r.ruleId, r.name[lang], term('severity', r.severity, lang), c.title, c.ref, ...counts(r), report.pcs]),
     );
     return toCsv(header, rows);
   }

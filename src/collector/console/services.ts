@@ -21,6 +21,7 @@ import type { ExceptionRecord } from './exceptions.js';
 import { Exceptions } from './exceptions.js';
 import { Fleet } from './fleet.js';
 import { Forwarders } from './forwarders.js';
+import { InventoryLedger } from './inventory.js';
 import type { ForwardingOptions } from './forwarders.js';
 import type { RouteDef } from './http.js';
 import { MediaLedger } from './media.js';
@@ -60,6 +61,8 @@ export class ConsoleServices {
   readonly standard: SiteStandard;
   readonly overview: OverviewCounter;
   readonly forwarders: Forwarders;
+  /** 資産管理台帳: latest hardware inventory and hardware changes of each PC. */
+  readonly inventory: InventoryLedger;
   stream: ConsoleStream | undefined;
   routes: RouteDef[] = [];
   /** The initial admin account's one-time password, while it is unchanged (also in DATA/console-initial-admin.txt). */
@@ -83,6 +86,7 @@ export class ConsoleServices {
     const ruleIds = new Set(catalogue.rules.map((r) => r.id));
     this.exceptions = new Exceptions(sql, (id) => ruleIds.has(id), clock, (agentId) => this.fleet.assignmentOf(agentId).department);
     this.fleet = new Fleet(ctx.store, catalogue.rules, catalogue.sources, () => this.activeExceptions(), clock);
+    this.inventory = new InventoryLedger(ctx.store, (id) => this.fleet.assignmentOf(id), clock);
     this.standard = new SiteStandard(sql, catalogue.rules, catalogue.sources);
     this.fleet.useStandard(this.standard);
     this.reports = new Reports(sql, catalogue.rules, this.standard, () => this.activeExceptions(), clock);
@@ -98,6 +102,8 @@ export class ConsoleServices {
     await this.ensureInitialAdmin();
     this.ctx.setPolicyProvider(async (agent) => ({ policy: await this.documentFor(agent) }));
     this.ctx.bus.on('event', this.onEvent);
+    this.ctx.bus.on('event', this.inventory.onEvent);
+    await this.inventory.catchUp().catch((err: Error) => this.ctx.log.warn('inventory catch-up failed', { error: err.message }));
     const every = this.options.housekeepingMs ?? 60_000;
     this.timer = setInterval(() => void this.housekeeping().catch((err: Error) => this.ctx.log.warn('console housekeeping failed', { error: err.message })), every);
     this.timer.unref();
@@ -107,6 +113,8 @@ export class ConsoleServices {
     clearInterval(this.timer);
     await this.auditCheckpoint().catch((err: Error) => this.ctx.log.warn('audit checkpoint failed', { error: err.message }));
     this.ctx.bus.off('event', this.onEvent);
+    this.ctx.bus.off('event', this.inventory.onEvent);
+    await this.inventory.idle();
     this.stream?.close();
     await this.forwarders.stop();
   }
@@ -167,12 +175,12 @@ export class ConsoleServices {
     const given = await this.delivery.delivered(agents.length > 1000 ? undefined : agents.map((a) => a.id));
     const targets = agents.map((a) => ({ id: a.id, segment: a.segment, group: this.fleet.assignmentOf(a.id).group }));
     const stale = new Set(await this.delivery.changed(targets, inputs, given));
+    // Never given one, or given an older content: the version it gets next.
+    const next = await this.delivery.versionsFor(targets.filter((t) => stale.has(t.id)).map((t) => ({ id: t.id, content: contentFor(t, inputs) })), inputs.revision, given);
     const out = new Map<string, Delivered>();
     for (const t of targets) {
       const g = given.get(t.id);
-      // Never given one, or given an older content: the version it gets next.
-      if (g && !stale.has(t.id)) out.set(t.id, { version: g.version, revision: g.revision });
-      else out.set(t.id, { version: await this.delivery.versionFor(t.id, contentFor(t, inputs), inputs.revision), revision: inputs.revision });
+      out.set(t.id, stale.has(t.id) || !g ? { version: next.get(t.id)!, revision: inputs.revision } : { version: g.version, revision: g.revision });
     }
     return out;
   }
@@ -188,9 +196,9 @@ export class ConsoleServices {
     if (p.departments.length === 0) return requested;
     if (requested === null) {
       if (p.departments.length === 1) return p.departments[0]!;
-      throw forbidden('choose one of your departments');
+      throw forbidden({ ja: '担当の課から 1 つ選んでください', en: 'choose one of your departments' });
     }
-    if (!p.departments.includes(requested)) throw forbidden(`no access to ${requested}`);
+    if (!p.departments.includes(requested)) throw forbidden({ ja: `${requested} は担当外の課です`, en: `no access to ${requested}` });
     return requested;
   }
 

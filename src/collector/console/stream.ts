@@ -115,6 +115,19 @@ export class ConsoleStream {
     for (const w of this.watchers) if (w.principal.userId === userId) w.ws.close(4001, 'session ended');
   }
 
+  /**
+   * The collector is stopping: tell every open tab (close 1001 "going away"; the page reconnects
+   * when the collector is back) and drop those that do not answer within a second. Runs before
+   * the HTTP server closes: an upgraded socket is still one of its connections, and a tab left
+   * open would otherwise keep the process from exiting on SIGTERM.
+   */
+  async shutdown(graceMs = 1000): Promise<void> {
+    for (const w of this.watchers) w.ws.close(1001, 'collector stopping');
+    const until = Date.now() + graceMs;
+    while (this.watchers.size && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.close();
+  }
+
   close(): void {
     clearInterval(this.pinger);
     this.deps.ctx.bus.off('event', this.onEvent);

@@ -85,6 +85,9 @@ class MutatedReplay implements Probes {
   powershell(key: string) {
     return this.outcome(key);
   }
+  library(key: string) {
+    return this.outcome(key);
+  }
   now(): Date {
     return this.recording.now();
   }

@@ -40,6 +40,7 @@ function countingReplay(dir: string) {
     exec: (key) => inner.exec(key),
     readFile: (key) => inner.readFile(key),
     listDir: (key) => inner.listDir(key),
+    library: (key) => inner.library(key),
     powershell: (key) => {
       if (key === 'win.os-patches.wua') probes.searches += 1;
       return inner.powershell(key);
@@ -60,6 +61,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       exec: (key) => inner.exec(key),
       readFile: (key) => inner.readFile(key),
       listDir: (key) => inner.listDir(key),
+      library: (key) => inner.library(key),
       powershell: (key, _script, opts) => {
         lanes[key] = opts?.lane ?? 'interactive';
         return inner.powershell(key);
@@ -81,6 +83,10 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.services': 'inventory',
       'win.logging': 'inventory',
       'win.wireless': 'inventory',
+      'win.inventory': 'inventory',
+      'win.mfa': 'inventory',
+      'win.cloud-accounts': 'inventory',
+      'win.local-accounts': 'inventory',
     });
   });
 });

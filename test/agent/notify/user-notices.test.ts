@@ -121,7 +121,8 @@ describe('notices for violations opened on recorded PCs', () => {
     again.afterFindings(f.events, f.state);
     await again.idle();
     expect(d.shown).toHaveLength(1);
-    expect(events.map((e) => e.kind === 'agent.notice' && e.notice)).toEqual(['user.notified']);
+    expect(events.map((e) => e.kind === 'agent.notice' && e.notice)).toEqual(['user.notified', 'user.notify-skipped']);
+    expect(events[1]).toMatchObject({ detail: { ruleId: 'USB-001', reason: '同じ規則・対象の通知を 60 分以内に表示済みのため表示しませんでした' } });
   });
 
   it('screen lock off goes to that user only; antivirus off to everyone; rules that do not notify are silent', async () => {

@@ -3,6 +3,7 @@
 // a new part (inventory …) is one entry there.
 import { api, badge, can, field, flash, fmtTime, guard, h, loc, sevBadge, state, statusBadge, t, table } from './core.js';
 import { violationRow } from './violations.js';
+import { fetchPcInventory, inventorySection } from './inventory.js';
 
 export function kv(pairs) {
   return h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -30,18 +31,20 @@ export const PC_SECTIONS = [
   { id: 'open', title: () => t('pc.open'), render: (d) => h('div', { class: 'table-wrap' }, violationTable(d.violations.open, 'pc-open')) },
   { id: 'history', title: () => t('pc.history'), render: (d) => h('div', { class: 'table-wrap scroll' }, table([t('audit.at'), t('pc.history.kind'), t('live.what')], d.history.map(historyRow), { testid: 'pc-history' })) },
   { id: 'usb', title: () => t('pc.usb'), render: (d) => h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))) },
+  { id: 'inventory', title: () => t('inventory.title'), render: (d) => inventorySection(d.inventory) },
   {
     id: 'software',
     title: () => t('pc.software'),
     render: (d) => (d.software ? h('div', { class: 'table-wrap scroll' }, table([t('pc.software.name'), t('pc.software.version')], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))), { testid: 'pc-software' })) : h('p', { class: 'muted', 'data-testid': 'pc-software-unknown' }, t('pc.software.none'))),
   },
   { id: 'closed', title: () => t('pc.closed'), render: (d) => h('div', { class: 'table-wrap' }, violationTable(d.violations.closed, 'pc-closed')) },
-  { id: 'rules', title: () => t('pc.rules'), render: (d) => h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))) },
+  { id: 'rules', title: () => t('pc.rules'), render: (d) => h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))), { testid: 'pc-rule-results' })) },
   { id: 'facts', title: () => t('pc.facts'), render: (d) => h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))) },
 ];
 
 export async function pcScreen(id) {
-  const d = await api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`);
+  const [d, inventory] = await Promise.all([api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`), fetchPcInventory(id)]);
+  d.inventory = inventory;
   const p = d.pc;
   const assign = h(
     'form',

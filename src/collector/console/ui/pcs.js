@@ -22,6 +22,11 @@ export const PC_COLUMNS = [
   { id: 'group', label: () => t('common.group'), cell: (p) => h('td', {}, p.group || '—') },
   { id: 'os', label: () => t('pcs.os'), cell: (p) => h('td', {}, `${p.os.name || p.os.platform} ${p.os.release}`) },
   { id: 'agent', label: () => t('pcs.agent'), cell: (p) => h('td', {}, p.agentVersion) },
+  // 資産管理台帳 (the latest inventory; — before the first one).
+  { id: 'model', label: () => t('inventory.model'), sort: 'model', cell: (p) => h('td', { class: 'small' }, p.inventory ? [p.inventory.manufacturer, p.inventory.model].filter(Boolean).join(' ') || '—' : '—') },
+  { id: 'osBuild', label: () => t('inventory.build'), sort: 'osBuild', cell: (p) => h('td', { class: 'mono small' }, p.inventory?.osBuild || '—') },
+  { id: 'memory', label: () => t('inventory.memory'), sort: 'memory', first: 'desc', cell: (p) => h('td', { class: 'num' }, p.inventory?.memoryGb != null ? `${p.inventory.memoryGb} GB` : '—') },
+  { id: 'ip', label: () => t('inventory.ip'), cell: (p) => h('td', { class: 'mono small' }, p.inventory?.ipv4.join(' ') || '—') },
   ...CHECKS.map((k) => ({ id: `check-${k}`, label: () => t(`check.${k}`), cell: (p) => h('td', { class: 'center' }, p.compliance[k] && p.compliance[k] !== 'none' ? statusBadge(p.compliance[k]) : h('span', { class: 'muted' }, '—')) })),
   { id: 'violations', label: () => t('pcs.violations'), sort: 'openViolations', first: 'desc', cell: (p) => h('td', { class: 'num' }, num(p.openViolations)) },
 ];
@@ -38,6 +43,10 @@ export const PC_FILTERS = [
   { name: 'online', control: (v) => field(t('pcs.status'), select('online', [['', t('common.all')], ['true', t('online.true')], ['false', t('online.false')]], v)) },
   { name: 'compliance', control: (v) => field(t('pcs.complianceFilter'), select('compliance', [['', t('common.all')], ...['fail', 'unknown', 'pass', 'none'].map((x) => [x, t(`pcs.compliance.${x}`)])], v)) },
   { name: 'group', control: (v, l) => field(t('common.group'), select('group', [['', t('common.all')], ['-', t('common.none')], ...l.groups.map((g) => [g, g])], v)) },
+  { name: 'model', typing: true, control: (v) => field(t('inventory.filter.model'), h('input', { name: 'model', value: v, type: 'search', size: 12 })) },
+  { name: 'osBuild', typing: true, control: (v) => field(t('inventory.filter.build'), h('input', { name: 'osBuild', value: v, type: 'search', size: 9 })) },
+  { name: 'memoryMin', typing: true, control: (v) => field(t('inventory.filter.memoryMin'), h('input', { name: 'memoryMin', value: v, type: 'number', min: '0', step: '1', size: 4 })) },
+  { name: 'ip', typing: true, control: (v) => field(t('inventory.filter.ip'), h('input', { name: 'ip', value: v, type: 'search', size: 16, placeholder: '10.20.0.0/16' })) },
 ];
 
 const PAGE_KEYS = ['sort', 'dir'];

@@ -1,0 +1,83 @@
+/**
+ * Japanese (and English) words of the 資産管理台帳: change kinds, and the one-line summaries the
+ * console, the CSV export and `mamori scan --inventory` print. Times are JST (municipal users
+ * read local time; Japan has no daylight saving time, so +09:00 is exact).
+ */
+import type { ChangeKind, Disk, InventoryFacts, NetworkInterface } from '../../../agent/checks/inventory/facts.js';
+
+export const CHANGE_LABELS: Record<ChangeKind, { ja: string; en: string }> = {
+  'system.serial.changed': { ja: '本体の製造番号が変化', en: 'PC serial number changed' },
+  'cpu.changed': { ja: 'CPU の交換', en: 'CPU changed' },
+  'memory.added': { ja: 'メモリの増設', en: 'memory module added' },
+  'memory.removed': { ja: 'メモリの取り外し', en: 'memory module removed' },
+  'memory.replaced': { ja: 'メモリの交換', en: 'memory module replaced' },
+  'memory.total.changed': { ja: 'メモリ容量の変化', en: 'memory size changed' },
+  'disk.added': { ja: 'ディスクの増設', en: 'disk added' },
+  'disk.removed': { ja: 'ディスクの取り外し', en: 'disk removed' },
+  'disk.replaced': { ja: 'ディスクの交換 (シリアル番号の変化)', en: 'disk replaced (serial changed)' },
+  'nic.added': { ja: 'ネットワークアダプターの追加', en: 'network adapter added' },
+  'nic.removed': { ja: 'ネットワークアダプターの取り外し', en: 'network adapter removed' },
+  'mac.changed': { ja: 'MAC アドレスの変化', en: 'MAC address changed' },
+};
+
+/** "2026/12/01 10:00" in JST; "" for no time. */
+export function jst(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '';
+  const d = new Date(t + 9 * 3_600_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+export function gib(bytes: number | null | undefined): string {
+  return typeof bytes === 'number' && bytes > 0 ? `${Math.round((bytes / 2 ** 30) * 10) / 10}GB` : '';
+}
+
+function gb(bytes: number | null): string {
+  return bytes ? `${Math.round(bytes / 1e9)}GB` : '';
+}
+
+export function diskText(d: Disk): string {
+  return [d.model, gb(d.sizeBytes), d.type, d.serial ? `S/N ${d.serial}` : null, d.smart === 'predicted_failure' ? 'SMART 異常予測' : null].filter(Boolean).join(' ');
+}
+
+const KIND_JA: Record<NetworkInterface['kind'], string> = { wired: '有線', wireless: '無線', virtual: '仮想', other: 'その他' };
+
+export function nicText(n: NetworkInterface): string {
+  const addr = [...n.ipv4, ...n.ipv6.filter((a) => !a.startsWith('fe80:'))].join(' ');
+  return [`${n.name} (${KIND_JA[n.kind]})`, n.mac, addr, n.dhcp === true ? 'DHCP' : n.dhcp === false ? '固定' : null, n.speedMbps ? `${n.speedMbps}Mbps` : null].filter(Boolean).join(' ');
+}
+
+/** The physical interfaces (wired, wireless): what an administrator means by the PC's NICs. */
+export function physicalNics(inv: Partial<InventoryFacts>): NetworkInterface[] {
+  return (inv.network ?? []).filter((n) => n.kind === 'wired' || n.kind === 'wireless' || n.kind === 'other');
+}
+
+/** The 資産管理台帳 of one PC as labelled lines, in Japanese. */
+export function inventoryLines(inv: Partial<InventoryFacts>, unknown: Record<string, string> = {}): [string, string][] {
+  const u = (fact: string, value: string | undefined): string => (value !== undefined && value !== '' ? value : unknown[fact] ? `不明 (${unknown[fact]})` : '—');
+  const s = inv.system;
+  const o = inv.os;
+  const lines: [string, string][] = [
+    ['メーカー', u('system', s?.manufacturer ?? undefined)],
+    ['機種', u('system', s?.model ?? undefined)],
+    ['製造番号', u('system', s?.serial ?? undefined)],
+    ['UUID', u('system', s?.uuid ?? undefined)],
+    ['筐体', u('chassis', [inv.chassis?.type, inv.chassis?.assetTag ? `資産番号 ${inv.chassis.assetTag}` : null].filter(Boolean).join(' '))],
+    ['BIOS/UEFI', u('bios', inv.bios ? [inv.bios.vendor, inv.bios.version, inv.bios.releaseDate, inv.bios.firmware?.toUpperCase()].filter(Boolean).join(' ') : undefined)],
+    ['CPU', u('cpu', inv.cpu ? [inv.cpu.brand, inv.cpu.physicalCores ? `${inv.cpu.physicalCores}コア` : null, inv.cpu.cores ? `${inv.cpu.cores}スレッド` : null].filter(Boolean).join(' ') : undefined)],
+    ['メモリ', u('memory', inv.memory ? [gib(inv.memory.totalBytes), inv.memory.modules.length ? `(${inv.memory.modules.map((m) => `${m.slot}: ${gib(m.sizeBytes)} ${m.type ?? ''}`.trim()).join(', ')})` : null].filter(Boolean).join(' ') : undefined)],
+    ['ディスク', u('disks', inv.disks?.map(diskText).join(' / '))],
+    ['ネットワーク', u('network', inv.network ? physicalNics(inv).map(nicText).join(' / ') : undefined)],
+    ['ディスプレイ', u('displays', inv.displays?.map((d) => [d.vendor, d.model, d.resolution].filter(Boolean).join(' ')).join(' / '))],
+    ['OS', u('os', o ? [o.name, o.edition, o.version].filter(Boolean).join(' ') : undefined)],
+    ['OS ビルド', u('os', o?.build ?? undefined)],
+    ['OS インストール日', u('os', o ? jst(o.installDate) : undefined)],
+    ['最終起動', u('os', o ? jst(o.lastBoot) : undefined)],
+    ['ログオン中のユーザー', u('users', inv.users?.join(', '))],
+    ['ドメイン/ワークグループ', u('domain', inv.domain ? `${inv.domain.name ?? ''} (${inv.domain.kind === 'domain' ? 'ドメイン' : inv.domain.kind === 'workgroup' ? 'ワークグループ' : 'なし'})`.trim() : undefined)],
+    ['エージェント', u('agentVersion', inv.agentVersion)],
+  ];
+  return lines;
+}
