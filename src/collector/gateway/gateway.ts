@@ -236,7 +236,7 @@ export class AgentGateway {
     if (!redeemed.ok) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, `enrollment token ${redeemed.why}`);
     const agentId = `ag_${randomBytes(16).toString('hex').slice(0, 26)}`;
     // Only the agent's public key is kept: nothing stored here can answer a challenge for it.
-    await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
+    await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId, department: redeemed.department ?? null });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
     // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).
     const record = await this.opts.store.getAgent(agentId);
