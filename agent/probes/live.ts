@@ -9,8 +9,8 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 function fsFailure(err: NodeJS.ErrnoException, path: string): ProbeOutcome {
-  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { ok: false, failure: 'NOT_FOUND', detail: `${path} does not exist` };
-  if (err.code === 'EACCES' || err.code === 'EPERM') return { ok: false, failure: 'ACCESS_DENIED', detail: `${path}: permission denied` };
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { ok: false, failure: 'NOT_FOUND', detail: `${path} がありません` };
+  if (err.code === 'EACCES' || err.code === 'EPERM') return { ok: false, failure: 'ACCESS_DENIED', detail: `${path} を読む権限がありません` };
   return { ok: false, failure: 'EXEC_FAILED', detail: `${path}: ${err.code ?? err.message}` };
 }
 
@@ -35,14 +35,14 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
       (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true, stdout, exitCode: 0 });
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
-        if (e.code === 'ENOENT') return resolve({ ok: false, failure: 'NOT_FOUND', detail: `${file} is not installed` });
-        if (e.code === 'EACCES') return resolve({ ok: false, failure: 'ACCESS_DENIED', detail: `${file}: permission denied` });
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file}: more than ${maxBuffer} bytes` });
-        if (e.killed && e.signal === 'SIGKILL') return resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} did not finish within ${timeout} ms` });
+        if (e.code === 'ENOENT') return resolve({ ok: false, failure: 'NOT_FOUND', detail: `${file} がインストールされていません` });
+        if (e.code === 'EACCES') return resolve({ ok: false, failure: 'ACCESS_DENIED', detail: `${file} を実行する権限がありません` });
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file} の出力が ${maxBuffer} バイトを超えました` });
+        if (e.killed && e.signal === 'SIGKILL') return resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} が ${timeout} ミリ秒以内に終わりませんでした` });
         if (typeof e.code === 'number') {
           if (okCodes.includes(e.code)) return resolve({ ok: true, stdout, exitCode: e.code });
           const tail = String(stderr).trim().split('\n').slice(-2).join(' ').slice(0, 300);
-          return resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file} exited ${e.code}${tail ? `: ${tail}` : ''}`, exitCode: e.code, stdout });
+          return resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file} が終了コード ${e.code} で終わりました${tail ? `: ${tail}` : ''}`, exitCode: e.code, stdout });
         }
         resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file}: ${e.message}`.slice(0, 300) });
       },
@@ -85,7 +85,7 @@ export class LiveProbes implements Probes {
     try {
       const buf = await readFile(path);
       const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
-      if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path}: ${buf.length} bytes` };
+      if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path} が大きすぎます (${buf.length} バイト)` };
       return { ok: true, stdout: buf.toString('utf8'), exitCode: 0 };
     } catch (err) {
       return fsFailure(err as NodeJS.ErrnoException, path);
@@ -104,7 +104,7 @@ export class LiveProbes implements Probes {
 
   async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     assertProbeKey(key);
-    if (!this.powershellLanes) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell is only available on Windows' };
+    if (!this.powershellLanes) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell は Windows でだけ使えます' };
     return this.powershellLanes.host(opts?.lane).run(script, opts?.timeoutMs);
   }
 

@@ -1,7 +1,13 @@
 /**
- * Changes in software install locations → re-run of the software check: /usr/bin, /opt,
- * /usr/local, /usr/share/applications, each user's ~/.local/share/applications, and the dpkg
- * status file. Bursts (a package install touches hundreds of files) are debounced into one trigger.
+ * Changes where software is installed → re-run of the software check: the package managers'
+ * own records (dpkg's status file, the rpm database, snap and flatpak installs), /opt, the
+ * launchers in /usr/share/applications and each user's ~/.local/share/applications. Bursts (a
+ * package install touches hundreds of files) are debounced into one trigger.
+ *
+ * Not /usr/bin or /usr/local: a package installed there changes dpkg's or rpm's records anyway,
+ * and a loose file there is not part of the software inventory, so a trigger would find nothing
+ * new — while chokidar keeps one watch per file (1,300 in /usr/bin alone on a Debian desktop,
+ * several MB of the agent's memory and as many of the user's inotify watches).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { watch } from 'chokidar';
@@ -17,7 +23,7 @@ export interface SoftwareFilesOptions {
   log?: { warn(message: string): void };
 }
 
-export const DEFAULT_SOFTWARE_PATHS = ['/usr/bin', '/opt', '/usr/local', '/usr/share/applications', '/var/lib/dpkg/status'];
+export const DEFAULT_SOFTWARE_PATHS = ['/var/lib/dpkg/status', '/var/lib/rpm', '/var/lib/snapd/snaps', '/var/lib/flatpak/app', '/opt', '/usr/share/applications'];
 
 /** Users' application-launcher folders (uid ≥ 1000 with a home directory), from /etc/passwd text. */
 export function userApplicationDirs(passwd: string): string[] {
@@ -44,8 +50,8 @@ export class SoftwareFilesWatcher implements Watcher {
     if (existsSync(passwd)) paths.push(...userApplicationDirs(readFileSync(passwd, 'utf8')));
     paths = paths.filter((p) => existsSync(p));
     if (paths.length === 0) return;
-    // depth 2: /opt/<vendor>/<product> is where a new product shows; deeper changes are its own updates.
-    this.watcher = watch(paths, { ignoreInitial: true, depth: 2, persistent: true, followSymlinks: false });
+    // depth 1: /opt/<vendor>/<product> is where a new product shows; deeper changes are its own updates.
+    this.watcher = watch(paths, { ignoreInitial: true, depth: 1, persistent: true, followSymlinks: false });
     const onChange = (path: string): void => {
       this.changed.push(path);
       if (this.timer) clearTimeout(this.timer);

@@ -17,6 +17,9 @@ import { AuditAnchor, AuditLog } from '../collector/console/audit.js';
 import { ROLES } from '../collector/console/authz.js';
 import type { Role } from '../collector/console/authz.js';
 import { migrateConsole } from '../collector/console/migrations.js';
+import { checkById } from '../../agent/checks/registry.js';
+import { causeOf, jstNumeric, msg, render, term } from '../shared/i18n/index.js';
+import type { CheckId } from '../shared/protocol/messages.js';
 import { collectorCa, connectionError, requestJson } from './collector-client.js';
 import type { TrustOptions } from './collector-client.js';
 import { UsageError } from './errors.js';
@@ -31,13 +34,32 @@ interface ConnOptions extends TrustOptions {
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 
-/** --severity critical,high → the set; an unknown name is a usage error, not a filter that matches nothing. */
+/** --severity critical,high (or 緊急,高) → the set; an unknown name is a usage error, not a filter that matches nothing. */
 function severityFilter(list: string | undefined): Set<string> | undefined {
   if (list === undefined) return undefined;
-  const names = list.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const byWord = new Map(SEVERITIES.map((s) => [term('severity', s), s]));
+  const names = list.split(/[,、]/).map((x) => x.trim().toLowerCase()).filter(Boolean).map((n) => byWord.get(n) ?? n);
   const unknown = names.filter((n) => !SEVERITIES.includes(n));
-  if (unknown.length || names.length === 0) throw new UsageError(`--severity ${list}: 重要度は ${SEVERITIES.join(', ')} をカンマ区切りで指定してください`);
+  if (unknown.length || names.length === 0) throw new UsageError(`--severity ${list}: 重要度は ${SEVERITIES.map((s) => `${s} (${term('severity', s)})`).join(', ')} をカンマ区切りで指定してください`);
   return new Set(names);
+}
+
+/** A check's name in Japanese (「USB記録媒体」), its id when this build does not know it. */
+function checkTitle(id: string): string {
+  return checkById(id as CheckId)?.title.ja ?? id;
+}
+
+/** One check of a scan result in words: the verdict, never the bare transport status (a check that ran and found violations is not "ok"). */
+export function scanCheckVerdict(c: { status: string; failed: number; reason?: string }): string {
+  if (c.failed > 0) return `違反 ${c.failed} 件`;
+  if (c.status === 'ok') return '適合';
+  return `${term('scanStatus', c.status)}${c.reason ? ` (${render(msg('text', { text: causeOf(c.reason) }))})` : ''}`;
+}
+
+/** Where a scan request stands, in words. */
+function scanState(r: ScanReq, failed: number): string {
+  if (r.state === 'done') return failed > 0 ? `検査完了: 違反 ${failed} 件` : '検査完了: 違反なし';
+  return r.state === 'queued' ? '待機中 (オフライン: 次に接続したときに検査します)' : '検査中 (結果待ち)';
 }
 
 /** An authenticated connection to the console API (API token, or a session cookie + CSRF token), trusting the collector's CA. */
@@ -53,7 +75,7 @@ class ConsoleApi {
     try {
       url = new URL(o.collector);
     } catch {
-      throw new UsageError(`--collector ${o.collector}: not a URL (e.g. https://collector:8470)`);
+      throw new UsageError(`--collector ${o.collector}: URL ではありません (例: https://collector:8470)`);
     }
     if (url.protocol === 'ws:') url.protocol = 'http:';
     if (url.protocol === 'wss:') url.protocol = 'https:';
@@ -65,9 +87,9 @@ class ConsoleApi {
     }
     const user = o.user ?? process.env.MAMORI_USER;
     const password = o.password ?? process.env.MAMORI_PASSWORD;
-    if (!user || !password) throw new UsageError('give an API token (--token or MAMORI_API_TOKEN) or --user and --password (MAMORI_USER, MAMORI_PASSWORD)');
+    if (!user || !password) throw new UsageError('API トークン (--token または MAMORI_API_TOKEN)、または --user と --password (MAMORI_USER、MAMORI_PASSWORD) を指定してください');
     const res = await requestJson<{ csrfToken?: string; message?: string }>('POST', new URL('/api/v1/session', api.base), { body: { username: user, password }, ...(api.ca ? { ca: api.ca } : {}) });
-    if (res.status >= 400) throw new UsageError(`login failed: ${res.body.message ?? res.status}`);
+    if (res.status >= 400) throw new UsageError(`ログインできません: ${res.body.message ?? res.status}`);
     const cookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
     api.headers.cookie = cookie.split(';')[0]!;
     api.headers['x-csrf-token'] = res.body.csrfToken!;
@@ -97,6 +119,12 @@ function connOptions(cmd: Command): Command {
     .option('--token <token>', 'API token (default: MAMORI_API_TOKEN)')
     .option('--user <name>', 'console user (default: MAMORI_USER)')
     .option('--password <password>', 'password (default: MAMORI_PASSWORD; prefer the variable)');
+}
+
+/** A severity in a fixed-width column: the Japanese word (緊急, 高 …) padded to two full-width characters. */
+function severityCell(severity: string): string {
+  const word = severity ? term('severity', severity) : '';
+  return word.padEnd(2, '\u3000');
 }
 
 interface ScanReq {
@@ -131,14 +159,14 @@ export function registerConsoleCommands(program: Command): void {
   connOptions(
     program
       .command('scan [hosts...]')
-      .description('helpdesk: scan PCs now and wait for the results (offline PCs stay queued)')
-      .option('--group <group>', 'scan every PC of a group')
-      .option('--check <id...>', 'only these checks')
-      .option('--inventory', 'collect the hardware and network inventory (資産管理台帳) and print it')
-      .option('--timeout <seconds>', 'how long to wait', '60')
-      .option('--json', 'print the results as JSON'),
+      .description('今すぐ検査: PC を検査して結果を待つ (オフラインの PC は次に接続したときに検査)')
+      .option('--group <group>', 'このグループの PC をすべて検査する')
+      .option('--check <id...>', 'この検査だけを行う (例: usb-media)')
+      .option('--inventory', 'ハードウェアとネットワークの資産情報 (資産管理台帳) を収集して表示する')
+      .option('--timeout <seconds>', '結果を待つ秒数', '60')
+      .option('--json', '結果を JSON で出力する'),
   ).action(async (hosts: string[], o: ConnOptions & { group?: string; check?: string[]; inventory?: boolean; timeout: string; json?: boolean }) => {
-    if (!hosts.length && !o.group) throw new UsageError('name at least one host or --group');
+    if (!hosts.length && !o.group) throw new UsageError('PC のホスト名を 1 つ以上、または --group を指定してください');
     const api = await ConsoleApi.connect(o);
     const checks = o.check ?? (o.inventory ? ['inventory'] : undefined);
     const started = await api.call<{ requests: ScanReq[] }>('POST', '/api/v1/scans', { hosts, ...(o.group ? { group: o.group } : {}), ...(checks ? { checks } : {}) });
@@ -159,11 +187,10 @@ export function registerConsoleCommands(program: Command): void {
       }
     } else {
       for (const r of reqs) {
-        const checks = Array.isArray(r.result) ? (r.result as { checkId: string; status: string; failed: number }[]) : [];
+        const checks = Array.isArray(r.result) ? (r.result as { checkId: string; status: string; failed: number; reason?: string }[]) : [];
         const failed = checks.reduce((n, c) => n + c.failed, 0);
-        const state = r.state === 'done' ? `done, ${failed} failing` : r.state === 'queued' ? 'queued (offline: scanned when it reconnects)' : 'sent, no result yet';
-        process.stdout.write(`${names.get(r.id)}\t${state}\n`);
-        for (const c of checks) process.stdout.write(`  ${c.checkId}\t${c.status}\t${c.failed}\n`);
+        process.stdout.write(`${names.get(r.id)}\t${scanState(r, failed)}${r.completedAt ? ` (${jstNumeric(r.completedAt)})` : ''}\n`);
+        for (const c of checks) process.stdout.write(`  ${checkTitle(c.checkId)}\t${scanCheckVerdict(c)}\n`);
       }
     }
     if (reqs.some((r) => r.state !== 'done')) process.exitCode = 3;
@@ -172,9 +199,9 @@ export function registerConsoleCommands(program: Command): void {
   connOptions(
     program
       .command('watch')
-      .description('live violation stream in the terminal')
-      .option('--severity <list>', 'only these severities, comma separated')
-      .option('--json', 'one JSON message per line'),
+      .description('違反をリアルタイムに表示する')
+      .option('--severity <list>', 'この重要度だけ (カンマ区切り、例: critical,high または 緊急,高)')
+      .option('--json', '1 行に 1 つの JSON メッセージ'),
   ).action(async (o: ConnOptions & { severity?: string; json?: boolean }) => {
     const api = await ConsoleApi.connect(o);
     const wanted = severityFilter(o.severity);
@@ -182,7 +209,7 @@ export function registerConsoleCommands(program: Command): void {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     await new Promise<void>((resolvePromise, reject) => {
       const ws = new WebSocket(url, { headers: api.streamHeaders, ...(api.ca ? { ca: [api.ca] } : {}) });
-      ws.on('unexpected-response', (_req, res) => reject(new UsageError(`stream refused: HTTP ${res.statusCode}`)));
+      ws.on('unexpected-response', (_req, res) => reject(new UsageError(`コレクタが接続を拒否しました (HTTP ${res.statusCode})`)));
       ws.on('error', (err) => reject(connectionError(err, api.base)));
       ws.on('close', () => resolvePromise());
       ws.on('message', (data) => {
@@ -192,9 +219,9 @@ export function registerConsoleCommands(program: Command): void {
         if (o.json) return void process.stdout.write(`${JSON.stringify(m)}\n`);
         if (m.type === 'violation' && m.violation) {
           const v = m.violation;
-          process.stdout.write(`${v.openedAt}  OPEN    ${v.severity.padEnd(8)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  user=${v.user}` : ''}\n`);
-        } else if (m.type === 'violation.closed') process.stdout.write(`${m.closedAt}  CLOSED  ${''.padEnd(8)} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
-        else if (m.type === 'hello') process.stderr.write(`watching as ${(m as unknown as { user: string }).user}\n`);
+          process.stdout.write(`${jstNumeric(v.openedAt, { seconds: true })}  発生  ${severityCell(v.severity)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  利用者=${v.user}` : ''}\n`);
+        } else if (m.type === 'violation.closed') process.stdout.write(`${jstNumeric(m.closedAt ?? '', { seconds: true })}  解決  ${severityCell(m.severity ?? '')} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
+        else if (m.type === 'hello') process.stderr.write(`${(m as unknown as { user: string }).user} として監視しています (Ctrl+C で終了)\n`);
       });
       process.once('SIGINT', () => ws.close());
     });

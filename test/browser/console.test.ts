@@ -112,7 +112,8 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await row.waitFor({ timeout: 20_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     const text = await row.textContent();
-    expect(text).toContain(STICK);
+    // The message names the stick by its ids and serial, in Japanese.
+    expect(text).toContain(`ベンダーID 0781、製品ID 5567、シリアル ${STICK.split(':')[2]}`);
     expect(text).toContain('第4章4(1)ア');
     expect(text).toContain('川崎市情報セキュリティ基準');
     await shot(page, '02-live-violation');
@@ -125,6 +126,9 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await page.click('[data-testid=scan-start]');
     await page.locator('[data-testid=scan-table] tr[data-state="done"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-testid=scan-table]').textContent()).toContain('完了');
+    // The stick is still attached: the USB check says how many violations it found, not a bare "ok".
+    expect(await page.locator('[data-testid=scan-table] li[data-check="usb-media"]').textContent()).toBe('USB媒体: 違反 1 件');
+    expect(await page.locator('[data-testid=scan-table]').textContent()).not.toMatch(/\bok\b/);
     await shot(page, '03-scan-now');
   });
 
@@ -209,7 +213,7 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     expect(csv.charCodeAt(0)).toBe(0xfeff);
     expect(csv).toContain('範囲,作成日時,ルール,ルール名');
     // The PC's one USB-001 finding (the second stick) is covered by the approved exception: 例外 1.
-    expect(csv).toMatch(/USB-001,媒体管理台帳に登録された媒体だけが接続されていること,high,川崎市情報セキュリティ基準,第4章4\(1\)ア,0,0,1,0,0,1/);
+    expect(csv).toMatch(/USB-001,媒体管理台帳に登録された媒体だけが接続されていること,高,川崎市情報セキュリティ基準,第4章4\(1\)ア,0,0,1,0,0,1/);
     await page.emulateMedia({ media: 'print' });
     await shot(page, '09-report-print');
     await page.emulateMedia({ media: 'screen' });
@@ -225,7 +229,15 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await page.goto(`${collector.consoleUrl}#/overview`);
     await page.waitForSelector('.tiles');
     await shot(page, '11-overview-en');
+    // ルール判定結果 on the PC page: the reason in English when switched, in Japanese by default.
+    await page.goto(`${collector.consoleUrl}#/pcs`);
+    const pcHref = await page.locator('[data-testid=pcs-table] a[href^="#/pc/"]').first().getAttribute('href');
+    await page.goto(`${collector.consoleUrl}${pcHref}`);
+    const usbResult = page.locator('[data-testid=pc-rule-results] tr', { hasText: 'USB-001' });
+    await usbResult.waitFor();
+    expect(await usbResult.textContent()).toContain('1 of 2 USB storage devices fail: USB device');
     await page.getByTestId('lang').click();
+    await page.locator('[data-testid=pc-rule-results] tr', { hasText: 'USB媒体 2 件中 1 件が不適合' }).waitFor();
     await page.goto(`${collector.consoleUrl}#/pcs`);
     await page.waitForSelector('[data-testid=pcs-table]');
     await shot(page, '12-pcs');

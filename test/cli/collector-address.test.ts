@@ -123,7 +123,7 @@ describe('scan and watch over HTTPS', () => {
       const scan = cli(['scan', 'no-such-pc', '--collector', base(), '--token', token, ...trust]);
       expect((await scan.exited).code).toBe(2);
       // The collector answered the request: TLS and the token were accepted.
-      expect(scan.lines.join('\n')).toMatch(/POST \/api\/v1\/scans: .*no PC matches/);
+      expect(scan.lines.join('\n')).toMatch(/POST \/api\/v1\/scans: .*該当する端末がありません/);
     }
   });
 
@@ -135,7 +135,7 @@ describe('scan and watch over HTTPS', () => {
 
   it('watch streams over wss with the CA from --data, and refuses without it in one line', async () => {
     const watch = cli(['watch', '--collector', base(), '--token', token, '--data', collectorDir]);
-    await watch.waitFor(/^watching as /);
+    await watch.waitFor(/^admin として監視しています/);
     await watch.stop();
     const bare = cli(['watch', '--collector', base(), '--token', token]);
     expect((await bare.exited).code).toBe(2);

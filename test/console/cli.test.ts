@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerConsoleCommands } from '../../src/cli/console-commands.js';
+import { registerConsoleCommands, scanCheckVerdict } from '../../src/cli/console-commands.js';
 import { consoleOf } from '../../src/collector/console/plugin.js';
 import { adminClient, seedAgent, seedEvents, startTestCollector, usbViolation, waitUntil } from './helpers.js';
 import type { Client, TestCollector } from './helpers.js';
@@ -40,14 +40,20 @@ describe('console commands', () => {
   it('scan queues an offline PC and says so', async () => {
     await seedAgent(t, 'cli-offline');
     const r = await run(['scan', 'cli-offline', '--collector', t.base, '--token', token, '--timeout', '1']);
-    expect(r.out).toMatch(/^cli-offline\tqueued \(offline/m);
+    expect(r.out).toMatch(/^cli-offline\t待機中 \(オフライン: 次に接続したときに検査します\)$/m);
     expect(process.exitCode).toBe(3);
     process.exitCode = 0;
   });
 
+  it('a scanned check that found violations says how many, never "ok"', () => {
+    expect(scanCheckVerdict({ status: 'ok', failed: 1 })).toBe('違反 1 件');
+    expect(scanCheckVerdict({ status: 'ok', failed: 0 })).toBe('適合');
+    expect(scanCheckVerdict({ status: 'unknown', failed: 0, reason: 'ACCESS_DENIED: /sys' })).toBe('不明 (アクセスが拒否されました (ACCESS_DENIED): /sys)');
+  });
+
   it('scan with user and password logs in like the console', async () => {
-    await expect(run(['scan', 'nobody-here', '--collector', t.base, '--user', 'admin', '--password', t.admin.password, '--timeout', '1'])).rejects.toThrow(/no PC matches/);
-    await expect(run(['scan', 'x', '--collector', t.base, '--user', 'admin', '--password', 'wrong'])).rejects.toThrow(/login failed/);
+    await expect(run(['scan', 'nobody-here', '--collector', t.base, '--user', 'admin', '--password', t.admin.password, '--timeout', '1'])).rejects.toThrow(/該当する端末がありません/);
+    await expect(run(['scan', 'x', '--collector', t.base, '--user', 'admin', '--password', 'wrong'])).rejects.toThrow(/ログインできません/);
   });
 
   it('watch prints violations as they are stored', async () => {
@@ -65,7 +71,8 @@ describe('console commands', () => {
     await done;
     o.mockRestore();
     e.mockRestore();
-    expect(out).toMatch(/OPEN\s+high\s+cli-watch\s+USB-001 0781:5567:CLIWATCH\s+媒体管理台帳.*\(003 第4章4\(1\)ア, 004 §8\.4\(2\)エ\)\s+user=tanaka/);
+    // JST time, Japanese words for what happened and its severity.
+    expect(out).toMatch(/^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}  発生  高\u3000 cli-watch  USB-001 0781:5567:CLIWATCH\s+媒体管理台帳.*\(003 第4章4\(1\)ア, 004 §8\.4\(2\)エ\)\s+利用者=tanaka$/m);
   });
 });
 

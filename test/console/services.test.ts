@@ -49,7 +49,7 @@ describe('sessions', () => {
     const third = await c.login('locky', 'wrong-3');
     // Locked says exactly what a wrong password says: nothing tells a guesser the account exists.
     expect(third.status).toBe(401);
-    expect(third.json).toEqual({ error: 'LOGIN_FAILED', message: 'ユーザー名またはパスワードが違います' });
+    expect(third.json).toEqual({ error: 'LOGIN_FAILED', message: 'ユーザー名またはパスワードが違います', messageEn: 'wrong user name or password' });
     const users = (await admin.request('GET', '/api/v1/users')).json.users as { username: string; id: string; lockedUntil: string | null }[];
     const id = users.find((u) => u.username === 'locky')!.id;
     expect(users.find((u) => u.username === 'locky')!.lockedUntil).not.toBeNull();
@@ -161,7 +161,10 @@ describe('媒体管理台帳', () => {
     const bad = '\uFEFF登録番号,識別子,管理者,所属\r\nS-100,0781:5567:X1,a,b\r\nS-101,not-a-fingerprint,a,b\r\n';
     const r = await admin.request('POST', '/api/v1/media/import', bad, { 'content-type': 'text/csv' });
     expect(r.status).toBe(400);
-    expect(r.json.message).toContain('line 3');
+    // A stable code for programs; the message in Japanese, and in English for the console's switch.
+    expect(r.json.error).toBe('BAD_REQUEST');
+    expect(r.json.message).toBe('CSV 3 行目: 識別子 not-a-fingerprint は VVVV:PPPP:シリアル の形で指定してください');
+    expect(r.json.messageEn).toBe('CSV line 3: fingerprint not-a-fingerprint: expected VVVV:PPPP:SERIAL');
     expect((await admin.request('GET', '/api/v1/media')).json.media.some((m: { stickerNo: string }) => m.stickerNo === 'S-100')).toBe(false);
   });
 
@@ -198,7 +201,8 @@ describe('自己点検 report', () => {
     expect(tax.trend.length).toBeGreaterThanOrEqual(1);
     const csv = await admin.request('GET', `/api/v1/reports/self-inspection.csv?department=${encodeURIComponent('税務課')}`);
     expect(csv.text.charCodeAt(0)).toBe(0xfeff);
-    expect(csv.text).toMatch(/税務課,[^,]+,LOCK-001,[^,]+,\w+,[^,]+,[^,]+,1,1,0,0,0,2/);
+    // Severity in Japanese (LOCK-001 is 高).
+    expect(csv.text).toMatch(/税務課,[^,]+,LOCK-001,[^,]+,高,[^,]+,[^,]+,1,1,0,0,0,2/);
   });
 
   it('limits a department-scoped account to its own 課', async () => {

@@ -12,7 +12,7 @@ import type { CollectorProc } from '../helpers/processes.js';
 import { CLI, startCollectorProc, startProc, tempDir } from '../helpers/processes.js';
 import { accountOf, adminOf, ConsoleClient } from './console-client.js';
 
-const SAME_ANSWER = { error: 'LOGIN_FAILED', message: 'ユーザー名またはパスワードが違います' };
+const SAME_ANSWER = { error: 'LOGIN_FAILED', message: 'ユーザー名またはパスワードが違います', messageEn: 'wrong user name or password' };
 
 let collector: CollectorProc;
 let admin: ConsoleClient;

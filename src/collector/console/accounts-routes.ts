@@ -40,7 +40,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.updated',
       async handler(req, _reply, p) {
         const b = parse(z.object({ role: z.enum(ROLES).optional(), departments: z.array(z.string().max(64)).max(100).optional(), displayName: z.string().max(100).optional(), disabled: z.boolean().optional() }), req.body);
-        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest('you cannot disable or demote your own account');
+        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest({ ja: '自分のアカウントを無効にしたり、管理者から外したりはできません', en: 'you cannot disable or demote your own account' });
         const user = await accounts.update(params(req).id!, b);
         if (b.disabled) s.stream?.disconnectUser(user.id);
         return { user: s.describe(user) };
@@ -64,7 +64,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.unlocked',
       async handler(req) {
         const user = await accounts.get(params(req).id!);
-        if (!user) throw notFound('no such account');
+        if (!user) throw notFound({ ja: 'そのアカウントはありません', en: 'no such account' });
         req.mamori!.auditTarget = `account ${user.username}`;
         return { user: s.describe(await accounts.unlock(user.username)) };
       },

@@ -127,7 +127,7 @@ export const LOGIN_FAILED_MESSAGE = 'ユーザー名またはパスワードが�
 /** `why` is for the audit log only; the caller sees the same answer whatever it is (except the per-address throttle). */
 export class LoginError extends ConsoleError {
   constructor(readonly why: LoginFailure) {
-    super(why === 'throttled' ? 'LOGIN_THROTTLED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, why === 'throttled' ? 'このアドレスからのログイン試行が多すぎます。しばらく待ってください' : LOGIN_FAILED_MESSAGE);
+    super(why === 'throttled' ? 'LOGIN_THROTTLED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, why === 'throttled' ? { ja: 'このアドレスからのログイン試行が多すぎます。しばらく待ってください', en: 'too many sign-in attempts from this address; wait a while' } : { ja: LOGIN_FAILED_MESSAGE, en: 'wrong user name or password' });
   }
 }
 
@@ -186,10 +186,10 @@ export class Accounts {
    * change at first login (the initial admin, accounts made by an admin).
    */
   async create(input: { username: string; displayName?: string; role: Role; departments?: string[]; password: string; temporary: boolean; createdBy: string }): Promise<UserRecord> {
-    if (!USERNAME.test(input.username)) throw badRequest('user name: 2–64 characters a-z, 0-9, ".", "_" or "-"');
-    if (!ROLES.includes(input.role)) throw badRequest(`role must be one of ${ROLES.join(', ')}`);
+    if (!USERNAME.test(input.username)) throw badRequest({ ja: 'ユーザー名は 2〜64 文字の a-z、0-9、「.」「_」「-」で指定してください', en: 'user name: 2–64 characters a-z, 0-9, ".", "_" or "-"' });
+    if (!ROLES.includes(input.role)) throw badRequest({ ja: `役割は ${ROLES.join('、')} のいずれかです`, en: `role must be one of ${ROLES.join(', ')}` });
     if (!input.temporary) checkPasswordStrength(input.password, input.username);
-    if (await this.byName(input.username)) throw conflict(`user ${input.username} exists`);
+    if (await this.byName(input.username)) throw conflict({ ja: `ユーザー ${input.username} は既にあります`, en: `user ${input.username} exists` });
     const now = this.clock.now().toISOString();
     const id = newId('usr');
     await this.sql.run(
@@ -207,8 +207,8 @@ export class Accounts {
 
   async update(id: string, patch: { role?: Role; departments?: string[]; displayName?: string; disabled?: boolean }): Promise<UserRecord> {
     const user = await this.get(id);
-    if (!user) throw notFound(`no user ${id}`);
-    if (patch.role && !ROLES.includes(patch.role)) throw badRequest(`role must be one of ${ROLES.join(', ')}`);
+    if (!user) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
+    if (patch.role && !ROLES.includes(patch.role)) throw badRequest({ ja: `役割は ${ROLES.join('、')} のいずれかです`, en: `role must be one of ${ROLES.join(', ')}` });
     await this.sql.run('UPDATE console_users SET role = ?, departments_json = ?, display_name = ?, disabled_at = ? WHERE id = ?', [
       patch.role ?? user.role,
       JSON.stringify(patch.departments ?? user.departments),
@@ -224,7 +224,7 @@ export class Accounts {
   async resetPassword(id: string): Promise<string> {
     const password = Accounts.oneTimePassword();
     const changed = await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 1, failed_logins = 0, locked_until = NULL WHERE id = ?', [await hashPassword(password), id]);
-    if (!changed) throw notFound(`no user ${id}`);
+    if (!changed) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
     await this.endSessionsOf(id);
     await this.revokeApiTokensOf(id);
     return password;
@@ -237,9 +237,9 @@ export class Accounts {
    */
   async changePassword(id: string, current: string, next: string, keepSessionId?: string): Promise<void> {
     const row = await this.sql.get<Row>('SELECT * FROM console_users WHERE id = ?', [id]);
-    if (!row) throw notFound(`no user ${id}`);
-    if (!(await verifyPassword(current, String(row.password_hash)))) throw new ConsoleError('LOGIN_FAILED', 400, 'current password is wrong');
-    if (current === next) throw new ConsoleError('WEAK_PASSWORD', 400, 'the new password must differ from the current one');
+    if (!row) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
+    if (!(await verifyPassword(current, String(row.password_hash)))) throw new ConsoleError('LOGIN_FAILED', 400, { ja: '現在のパスワードが違います', en: 'current password is wrong' });
+    if (current === next) throw new ConsoleError('WEAK_PASSWORD', 400, { ja: '新しいパスワードは現在のものと違うものにしてください', en: 'the new password must differ from the current one' });
     checkPasswordStrength(next, String(row.username));
     await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?', [await hashPassword(next), this.clock.now().toISOString(), id]);
     await this.sql.run('DELETE FROM console_sessions WHERE user_id = ? AND id_hash <> ?', [id, keepSessionId ? sha256(keepSessionId) : '']);
@@ -249,7 +249,7 @@ export class Accounts {
   /** Clear the failure count and lockout of an account (administrator's unlock). */
   async unlock(username: string): Promise<UserRecord> {
     const changed = await this.sql.run('UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE username = ?', [username]);
-    if (!changed) throw notFound(`no user ${username}`);
+    if (!changed) throw notFound({ ja: `ユーザー ${username} はありません`, en: `no user ${username}` });
     return (await this.byName(username))!;
   }
 
@@ -362,7 +362,7 @@ export class Accounts {
 
   async revokeApiToken(id: string, userId: string): Promise<void> {
     const changed = await this.sql.run('UPDATE console_api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [this.clock.now().toISOString(), id, userId]);
-    if (!changed) throw notFound(`no active token ${id}`);
+    if (!changed) throw notFound({ ja: `有効な API トークン ${id} はありません`, en: `no active token ${id}` });
   }
 
   async revokeApiTokensOf(userId: string): Promise<void> {

@@ -153,7 +153,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
         const ids = new Set(b.agentIds ?? []);
         const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
         const targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
-        if (targets.length === 0) throw notFound('no PC matches (check the host name or group, and your department scope)');
+        if (targets.length === 0) throw notFound({ ja: '該当する端末がありません (ホスト名・グループと、担当の課を確認してください)', en: 'no PC matches (check the host name or group, and your department scope)' });
         const checks = b.checks?.length ? b.checks : CheckId.options;
         const requests = [];
         for (const pc of targets) {

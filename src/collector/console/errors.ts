@@ -1,16 +1,41 @@
-/** Errors of the console API: each has a stable `code` and the HTTP status it maps to. */
+/**
+ * Errors of the console API: each has a stable `code` (for programs) and the HTTP status it maps to,
+ * and a message for people: Japanese (`message` of the answer) and English (`messageEn`, shown when
+ * the console is switched to English). A message given as one string is already Japanese and is
+ * answered in both fields.
+ */
+import { z } from 'zod';
+import type { Localized } from '../../shared/i18n/index.js';
+
 export class ConsoleError extends Error {
+  readonly text: Localized;
   constructor(
     readonly code: string,
     readonly status: number,
-    message: string,
+    message: string | Localized,
   ) {
-    super(message);
+    const text = typeof message === 'string' ? { ja: message, en: message } : message;
+    super(text.ja);
+    this.text = text;
   }
 }
 
-export const badRequest = (message: string): ConsoleError => new ConsoleError('BAD_REQUEST', 400, message);
-export const unauthenticated = (message = 'login required'): ConsoleError => new ConsoleError('UNAUTHENTICATED', 401, message);
-export const forbidden = (message = 'not allowed for this account'): ConsoleError => new ConsoleError('FORBIDDEN', 403, message);
-export const notFound = (message: string): ConsoleError => new ConsoleError('NOT_FOUND', 404, message);
-export const conflict = (message: string): ConsoleError => new ConsoleError('CONFLICT', 409, message);
+type Text = string | Localized;
+export const badRequest = (message: Text): ConsoleError => new ConsoleError('BAD_REQUEST', 400, message);
+export const unauthenticated = (message: Text = { ja: 'ログインしてください', en: 'login required' }): ConsoleError => new ConsoleError('UNAUTHENTICATED', 401, message);
+export const forbidden = (message: Text = { ja: 'このアカウントには許可されていない操作です', en: 'not allowed for this account' }): ConsoleError => new ConsoleError('FORBIDDEN', 403, message);
+export const notFound = (message: Text): ConsoleError => new ConsoleError('NOT_FOUND', 404, message);
+export const conflict = (message: Text): ConsoleError => new ConsoleError('CONFLICT', 409, message);
+
+const zodJa = z.locales.ja().localeError;
+const zodEn = z.locales.en().localeError;
+
+/** Check a request body or query with a schema; the first problem becomes a 400 naming the field, in Japanese and English. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value ?? {}, { error: zodJa });
+  if (r.success) return r.data;
+  const i = r.error.issues[0]!;
+  const en = schema.safeParse(value ?? {}, { error: zodEn });
+  const field = i.path.join('.');
+  throw badRequest({ ja: `${field || '入力'}: ${i.message}`, en: `${field || 'body'}: ${en.success ? i.message : en.error.issues[0]!.message}` });
+}

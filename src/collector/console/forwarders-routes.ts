@@ -4,18 +4,11 @@
  */
 import { z } from 'zod';
 import { Severity } from '../../shared/protocol/messages.js';
-import { badRequest, forbidden } from './errors.js';
+import { forbidden, parseInput } from './errors.js';
 import type { RouteDef } from './http.js';
 import type { ConsoleServices } from './services.js';
 
-function body<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
+const body = parseInput;
 
 const NewForwarder = z.object({
   kind: z.string().max(16),

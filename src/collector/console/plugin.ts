@@ -100,11 +100,12 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
     registry.set(app, services);
 
     app.setErrorHandler((err, req, reply) => {
-      if (err instanceof ConsoleError) return reply.code(err.status).send({ error: err.code, message: err.message, ...('lockedUntil' in err && err.lockedUntil ? { lockedUntil: err.lockedUntil } : {}) });
+      if (err instanceof ConsoleError) return reply.code(err.status).send({ error: err.code, message: err.text.ja, messageEn: err.text.en, ...('lockedUntil' in err && err.lockedUntil ? { lockedUntil: err.lockedUntil } : {}) });
       const status = (err as { statusCode?: number }).statusCode;
-      if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as { code?: string }).code ?? 'BAD_REQUEST', message: (err as Error).message });
+      // Fastify's own refusals (body too large, bad JSON …): its English text, after a Japanese lead.
+      if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as { code?: string }).code ?? 'BAD_REQUEST', message: `要求を処理できません: ${(err as Error).message}`, messageEn: (err as Error).message });
       ctx.log.error('console request failed', { url: req.url, error: (err as Error).stack ?? String(err) });
-      return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
+      return reply.code(500).send({ error: 'INTERNAL', message: 'コレクタの内部エラーです (詳細はコレクタのログにあります)', messageEn: 'internal error' });
     });
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
     installSecurityHeaders(app);

@@ -11,6 +11,7 @@
  * fleet × exceptions × open violations.
  */
 import type { Rule } from '../../shared/catalogue/schema.js';
+import { jstNumeric, term } from '../../shared/i18n/index.js';
 import type { SqlRunner } from '../store/sql.js';
 import { toCsv } from './csv.js';
 import { badRequest } from './errors.js';
@@ -263,7 +264,7 @@ export class Reports {
     const at = jstDateTime(report.generatedAt);
     const counts = (r: Counts) => [r.pass, r.fail, r.excepted, r.unknown, r.notApplicable];
     const rows = report.rules.flatMap((r) =>
-      (r.clauses.length ? r.clauses : [{ title: '', ref: '' }]).map((c) => [scope, at, r.ruleId, r.name[lang], r.severity, c.title, c.ref, ...counts(r), report.pcs]),
+      (r.clauses.length ? r.clauses : [{ title: '', ref: '' }]).map((c) => [scope, at, r.ruleId, r.name[lang], term('severity', r.severity, lang), c.title, c.ref, ...counts(r), report.pcs]),
     );
     return toCsv(header, rows);
   }
@@ -271,6 +272,5 @@ export class Reports {
 
 /** 2026/12/06 21:44 (JST), as Excel on Japanese Windows reads a local time. */
 export function jstDateTime(iso: string): string {
-  const d = new Date(Date.parse(iso) + 9 * 3_600_000).toISOString();
-  return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)} ${d.slice(11, 16)}`;
+  return jstNumeric(iso);
 }

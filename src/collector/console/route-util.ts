@@ -2,15 +2,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Principal } from './authz.js';
-import { badRequest, forbidden } from './errors.js';
+import { forbidden, parseInput } from './errors.js';
 
+/** Check a body or query against its schema: a 400 naming the first wrong field, in Japanese and English. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw badRequest(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
+  return parseInput(schema, value);
 }
 
 export const me = (p: Principal | undefined): Principal => {

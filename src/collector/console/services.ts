@@ -198,9 +198,9 @@ export class ConsoleServices {
     if (p.departments.length === 0) return requested;
     if (requested === null) {
       if (p.departments.length === 1) return p.departments[0]!;
-      throw forbidden('choose one of your departments');
+      throw forbidden({ ja: '担当の課から 1 つ選んでください', en: 'choose one of your departments' });
     }
-    if (!p.departments.includes(requested)) throw forbidden(`no access to ${requested}`);
+    if (!p.departments.includes(requested)) throw forbidden({ ja: `${requested} は担当外の課です`, en: `no access to ${requested}` });
     return requested;
   }
 

@@ -35,7 +35,7 @@ export function sessionRoutes(s: ConsoleServices): RouteDef[] {
       access: 'authenticated',
       async handler(req, _reply, p) {
         const user = await accounts.get(me(p).userId);
-        if (!user) throw notFound('account gone');
+        if (!user) throw notFound({ ja: 'アカウントが削除されています', en: 'account gone' });
         return { user: s.describe(user), csrfToken: req.mamori?.csrfToken ?? null, permissions: [...ROLE_PERMISSIONS[user.role]], departments: fleet.departments(), groups: fleet.groups() };
       },
     },
@@ -70,7 +70,7 @@ export function sessionRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'token.created',
       async handler(req, _reply, p) {
         const b = parse(z.object({ name: z.string().min(1).max(64), days: z.number().int().min(1).max(366).default(90) }), req.body);
-        if (me(p).mustChangePassword) throw forbidden('change the one-time password first');
+        if (me(p).mustChangePassword) throw forbidden({ ja: '先に一時パスワードを変更してください', en: 'change the one-time password first' });
         return accounts.createApiToken(me(p).userId, b.name, b.days * 86_400_000);
       },
     },

@@ -10,7 +10,7 @@ import { badRequest, forbidden, notFound } from './errors.js';
 import type { ViolationView } from './fleet.js';
 import { violationKey } from './fleet.js';
 import type { RouteDef } from './http.js';
-import { jstDateTime } from './reports.js';
+import { jstNumeric, term } from '../../shared/i18n/index.js';
 import { violationQueryOf } from './violations-routes.js';
 import type { ConsoleServices } from './services.js';
 import { newId, systemClock } from './util.js';
@@ -20,14 +20,10 @@ const me = (p: Principal | undefined): Principal => {
   return p;
 };
 
-const SEVERITY_JA: Record<string, string> = { critical: '緊急', high: '高', medium: '中', low: '低', info: '情報' };
-const SEGMENT_JA: Record<string, string> = { mynumber: 'マイナンバー利用事務系', lgwan: 'LGWAN接続系', internet: 'インターネット接続系' };
 const PAGE = 5000;
 
 function stateJa(v: ViolationView): string {
-  if (v.state === 'closed') return '解決済';
-  if (v.exceptionId) return '例外';
-  return v.result === 'unknown' ? '不明' : '未解決';
+  return term('violationState', v.state === 'closed' ? 'closed' : v.exceptionId ? 'excepted' : v.result === 'unknown' ? 'unknown' : 'open');
 }
 
 const Keys = z.object({ keys: z.array(z.object({ agentId: z.string().min(1).max(64), ruleId: z.string().min(1).max(64), subject: z.string().max(256) })).min(1).max(1000), comment: z.string().max(4000).default('') });
@@ -48,7 +44,7 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         for (let offset = 0; ; offset += PAGE) {
           const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
           for (const v of page.violations) {
-            rows.push([stateJa(v), SEVERITY_JA[v.severity] ?? v.severity, v.hostname, v.department ?? '', v.segment ? SEGMENT_JA[v.segment] : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstDateTime(v.openedAt), v.closedAt ? jstDateTime(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstDateTime(v.acknowledgedAt) : '']);
+            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
           }
           if (page.violations.length < PAGE) break;
         }

@@ -33,8 +33,12 @@ export function msg(id: MessageId, params?: Record<string, MsgParam>): Msg {
 /** A reason an agent gives as "CODE: detail" (agent/checks) as a message: the code explained in words, the detail kept. */
 export function causeOf(reason: string): Msg | string {
   const m = /^([A-Z][A-Z0-9_]{2,}): ([\s\S]*)$/.exec(reason);
-  if (!m || !(`code.${m[1]}` in MESSAGES)) return reason;
-  return msg('cause.coded', { what: msg(`code.${m[1]}` as MessageId), code: m[1]!, detail: m[2]! });
+  if (m && `code.${m[1]}` in MESSAGES) return msg('cause.coded', { what: msg(`code.${m[1]}` as MessageId), code: m[1]!, detail: m[2]! });
+  // "snap: PROBE_TIMEOUT: …": the part of the check that failed, then its code.
+  const part = /^([^:\n]{1,40}): ([A-Z][A-Z0-9_]{2,}: [\s\S]*)$/.exec(reason);
+  const inner = part ? causeOf(part[2]!) : undefined;
+  if (part && typeof inner !== 'string' && inner) return msg('cause.part', { part: part[1]!, cause: inner });
+  return reason;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,4 +105,10 @@ export function reasonText(text: string, storedMsg: unknown): Localized {
     }
   }
   return { ja: text, en: text };
+}
+
+/** A fixed word of the product in the language: `term('severity', 'critical')` → 緊急. An unknown value is shown as is. */
+export function term(group: 'severity' | 'violationState' | 'result' | 'segment' | 'platform' | 'scanStatus' | 'audit' | 'role', value: string, lang: Lang = 'ja'): string {
+  const id = `${group}.${value}`;
+  return id in MESSAGES ? render({ id }, lang) : value;
 }

@@ -85,6 +85,8 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.wireless': 'inventory',
       'win.inventory': 'inventory',
       'win.mfa': 'inventory',
+      'win.cloud-accounts': 'inventory',
+      'win.local-accounts': 'inventory',
     });
   });
 });

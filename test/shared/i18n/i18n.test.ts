@@ -41,6 +41,7 @@ describe('rendering messages', () => {
   });
   it('an agent reason "CODE: detail" is explained in words and keeps its detail', () => {
     expect(render(msg('text', { text: causeOf('NOT_FOUND: /usr/bin/apt-get') }))).toBe('見つかりません (NOT_FOUND): /usr/bin/apt-get');
+    expect(render(msg('text', { text: causeOf('snap: PROBE_TIMEOUT: snap list') }))).toBe('snap: 時間内に応答がありません (PROBE_TIMEOUT): snap list');
     expect(causeOf('未知の理由')).toBe('未知の理由');
     expect(causeOf('NO_SUCH_CODE: x')).toBe('NO_SUCH_CODE: x');
   });
@@ -61,5 +62,36 @@ describe('subject name templates', () => {
   it('fills fields and leaves out a [part] whose field is empty', () => {
     expect(fillTemplate(tpl, { manufacturer: 'SanDisk', product: 'Cruzer Blade', vendorId: '0781', serial: '4C530001' })).toBe('USB媒体 SanDisk Cruzer Blade (ベンダーID 0781、シリアル 4C530001)');
     expect(fillTemplate(tpl, { manufacturer: null, product: null, vendorId: '0781', serial: null })).toBe('USB媒体 (ベンダーID 0781)');
+  });
+});
+
+describe('the console screens and the server say the same words', () => {
+  it('every audit action has the same label in ui/ja.json and en.json as in the catalogue', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dir = new URL('../../../src/collector/console/ui/', import.meta.url);
+    for (const lang of ['ja', 'en'] as const) {
+      const dict = JSON.parse(readFileSync(new URL(`${lang}.json`, dir), 'utf8')) as Record<string, string>;
+      for (const [id, m] of Object.entries(MESSAGES).filter(([id]) => id.startsWith('audit.'))) {
+        expect(dict[`audit.action.${id.slice('audit.'.length)}`], `${lang} ${id}`).toBe(m[lang]);
+      }
+    }
+  });
+});
+
+describe('every reason code an agent check writes is explained in words', () => {
+  it('each "CODE: …" in agent/ has a code.CODE message', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = new URL('../../../agent/', import.meta.url).pathname;
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+    const codes = new Set<string>();
+    for (const f of files(root)) {
+      // Only codes that open a string literal ('CODE: …', `CODE: …`), not comments or environment names.
+      const code = readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l));
+      for (const line of code) for (const m of line.matchAll(/['`"]([A-Z][A-Z0-9_]{3,}): /g)) codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    const missing = [...codes].filter((c) => !(`code.${c}` in MESSAGES));
+    expect(missing).toEqual([]);
   });
 });

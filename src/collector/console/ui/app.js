@@ -12,6 +12,7 @@ import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violatio
 import { pcScreen } from './pc.js';
 import { pcsScreen } from './pcs.js';
 import { enrollScreen } from './enroll.js';
+import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
@@ -27,6 +28,7 @@ const SCREENS = [
   ['audit', 'nav.audit', 'audit.read'],
   ['users', 'nav.users', 'users.manage'],
   ['forwarders', 'nav.forwarders', 'forwarders.manage'],
+  ['enrollment', 'nav.enrollment', 'pcs.read'],
 ];
 
 
@@ -139,6 +141,12 @@ async function loadMe() {
 
 
 // ------------------------------------------------------------------ screens
+/** One check of a scan result in words: its verdict, never the bare transport status (a check that ran and found violations is 「違反 N 件」, not "ok"). */
+function scanCheckText(c) {
+  if (c.failed > 0) return t('scan.failed', { n: c.failed });
+  return t(c.status === 'ok' ? 'status.pass' : c.status === 'unknown' ? 'status.unknown' : 'scan.error');
+}
+
 async function scanScreen(preselect) {
   const q = await api('GET', '/api/v1/pcs');
   const progress = h('div', { class: 'table-wrap', 'data-testid': 'scan-progress' });
@@ -147,7 +155,7 @@ async function scanScreen(preselect) {
     progress.replaceChildren(
       table([t('pcs.hostname'), t('pcs.status'), t('live.state'), t('scan.requested'), t('scan.completed'), t('scan.result')], requests.map((r) => {
         const failed = Array.isArray(r.result) ? r.result.reduce((n, c) => n + (c.failed || 0), 0) : null;
-        return h('tr', { dataset: { state: r.state, host: r.hostname } }, h('td', {}, r.hostname), h('td', {}, badge(r.online ? 'online' : 'offline', t(`online.${!!r.online}`))), h('td', {}, badge(`scan-${r.state}`, t(`scan.state.${r.state}`))), h('td', { class: 'nowrap' }, fmtTime(r.requestedAt)), h('td', { class: 'nowrap' }, fmtTime(r.completedAt)), h('td', {}, Array.isArray(r.result) ? h('div', {}, failed ? badge('st-fail', t('scan.failed', { n: failed })) : badge('st-pass', t('status.pass')), h('ul', { class: 'small plain' }, r.result.map((c) => h('li', {}, `${t(`check.${c.checkId}`)}: ${c.status}${c.failed ? ` (${c.failed})` : ''}`)))) : '—'));
+        return h('tr', { dataset: { state: r.state, host: r.hostname } }, h('td', {}, r.hostname), h('td', {}, badge(r.online ? 'online' : 'offline', t(`online.${!!r.online}`))), h('td', {}, badge(`scan-${r.state}`, t(`scan.state.${r.state}`))), h('td', { class: 'nowrap' }, fmtTime(r.requestedAt)), h('td', { class: 'nowrap' }, fmtTime(r.completedAt)), h('td', {}, Array.isArray(r.result) ? h('div', {}, failed ? badge('st-fail', t('scan.failed', { n: failed })) : badge('st-pass', t('status.pass')), h('ul', { class: 'small plain' }, r.result.map((c) => h('li', { dataset: { check: c.checkId } }, `${t(`check.${c.checkId}`)}: ${scanCheckText(c)}`)))) : '—'));
       }), { testid: 'scan-table' }),
     );
   listeners.clear();
@@ -228,7 +236,7 @@ async function policyScreen() {
             if (input.value === '') delete l.params[r.id][name];
             else l.params[r.id][name] = spec.type === 'integer' || spec.type === 'number' ? Number(input.value) : spec.type === 'boolean' ? input.value === 'true' : input.value;
           });
-          return h('div', { class: 'param-row' }, h('span', { class: 'mono small' }, name), input, h('div', { class: 'muted small' }, loc(spec.description)));
+          return h('div', { class: 'param-row', dataset: { param: name } }, spec.label ? h('span', { class: 'small', title: name }, loc(spec.label)) : h('span', { class: 'mono small' }, name), input, h('div', { class: 'muted small' }, loc(spec.description)));
         });
         return h('tr', {}, h('td', {}, h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
       })),
@@ -376,7 +384,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {

@@ -52,7 +52,8 @@ export function loc(obj) {
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
+    // The server answers a Japanese message and its English text (messageEn).
+    super((body && ((state.lang === 'en' && body.messageEn) || body.message)) || `HTTP ${status}`);
     this.status = status;
     this.body = body || {};
   }

@@ -38,7 +38,7 @@ export const PC_SECTIONS = [
     render: (d) => (d.software ? h('div', { class: 'table-wrap scroll' }, table([t('pc.software.name'), t('pc.software.version')], d.software.slice(0, 500).map((sw) => h('tr', {}, h('td', {}, sw.name || JSON.stringify(sw)), h('td', {}, sw.version || ''))), { testid: 'pc-software' })) : h('p', { class: 'muted', 'data-testid': 'pc-software-unknown' }, t('pc.software.none'))),
   },
   { id: 'closed', title: () => t('pc.closed'), render: (d) => h('div', { class: 'table-wrap' }, violationTable(d.violations.closed, 'pc-closed')) },
-  { id: 'rules', title: () => t('pc.rules'), render: (d) => h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))))) },
+  { id: 'rules', title: () => t('pc.rules'), render: (d) => h('div', { class: 'table-wrap' }, table([t('policy.rule'), t('live.state'), t('common.reason'), t('live.when')], d.ruleResults.map((r) => h('tr', {}, h('td', { class: 'mono' }, r.ruleId), h('td', {}, statusBadge(r.result === 'not_applicable' ? 'notApplicable' : r.result)), h('td', { class: 'small' }, loc(r.reasonText) || r.reason), h('td', { class: 'nowrap' }, fmtTime(r.at)))), { testid: 'pc-rule-results' })) },
   { id: 'facts', title: () => t('pc.facts'), render: (d) => h('div', {}, d.facts.map((f) => h('details', { class: 'facts' }, h('summary', {}, `${t(`check.${f.checkId}`)} — ${fmtTime(f.at)}`), h('pre', {}, JSON.stringify(f.facts, null, 2))))) },
 ];
 
