@@ -6,24 +6,35 @@
  * A difference becomes agent.notice 'binary.changed' / 'catalogue.changed' / 'config.changed'
  * naming the files and their old and new hashes; the collector turns it into AGENT-004 (an
  * administrator confirms an authorised update).
+ *
+ * An upgrade through the package manager raises no alarm: the package installs a release
+ * manifest signed with the release key (agent/release-manifest.ts); changed program and
+ * catalogue files that are exactly those of a newer manifest signed with the key pinned at an
+ * earlier start become agent.notice 'agent.upgraded' instead. The configuration is compared as
+ * parsed settings, so an installer rewriting the same settings (other comments) is no change.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { NewAgentEvent } from '../src/shared/protocol/messages.js';
+import { checkRelease } from './release-manifest.js';
 
 /** SHA-256 of each file, by path; null when a file cannot be read. */
 const FileHashes = z.record(z.string(), z.string().nullable());
 type FileHashes = z.infer<typeof FileHashes>;
 
 const Recorded = z.object({
-  v: z.literal(2),
+  /** 3: the configuration is hashed as parsed settings (v2 hashed its bytes). */
+  v: z.union([z.literal(2), z.literal(3)]),
   program: FileHashes,
   catalogue: FileHashes,
   config: FileHashes,
   /** size:mtime:ctime:inode of each file when it was hashed: an unchanged file is not read again (the Node runtime is ~100 MB). */
   stats: z.record(z.string(), z.string()).default({}),
+  /** The release signing key pinned at the first start that saw a signed manifest, and the version installed then. */
+  release: z.object({ key: z.string(), version: z.string() }).optional(),
   at: z.string(),
 });
 type Recorded = z.infer<typeof Recorded>;
@@ -112,6 +123,8 @@ export interface IntegrityFiles {
   /** The product's config/ directory: rule catalogues, sources, end-of-support lists. */
   catalogueDir?: string | undefined;
   configPath?: string | undefined;
+  /** Where the signed release manifest is (default: the directory of programPath, the install directory). */
+  releaseDir?: string;
 }
 
 /** The files of each group as they are now. */
@@ -124,9 +137,35 @@ export async function currentFiles(files: IntegrityFiles, previous?: Recorded, s
   return {
     program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal),
     catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal) : {},
-    config: files.configPath ? await hashAll([files.configPath], previous, stats, signal) : {},
+    config: files.configPath ? { [files.configPath]: settingsDigest(files.configPath) } : {},
     stats,
   };
+}
+
+/** Object keys sorted at every level: the same settings give the same text whatever their order in the file. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  return value;
+}
+
+/**
+ * SHA-256 of the configuration's settings, not of its bytes: an installer that writes the same
+ * settings again (another comment, another key order, other quoting) changes nothing; any
+ * changed value does. A file that is not valid YAML is hashed as bytes.
+ */
+export function settingsDigest(path: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return createHash('sha256').update(`settings:${JSON.stringify(canonical(parseYaml(text)))}`).digest('hex');
+  } catch {
+    return createHash('sha256').update(text).digest('hex');
+  }
 }
 
 function previousRecord(path: string): Recorded | undefined {
@@ -167,17 +206,35 @@ function difference(before: FileHashes, after: FileHashes): { path: string; oldS
 export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date(), signal?: AbortSignal): Promise<NewAgentEvent[]> {
   const path = join(stateDir, 'integrity.json');
   const previous = previousRecord(path);
-  const current: Recorded = { v: 2, ...(await currentFiles(files, previous, signal)), at: now.toISOString() };
+  // The signed manifest of the installed release, checked with the key pinned earlier (or, the first time, the shipped one).
+  const release = checkRelease(files.releaseDir ?? dirname(files.programPath), previous?.release?.key);
+  const pinned = previous?.release ?? (release.ok ? { key: release.release.key, version: release.release.version } : undefined);
+  const current: Recorded = {
+    v: 3,
+    ...(await currentFiles(files, previous, signal)),
+    ...(pinned ? { release: release.ok ? { key: pinned.key, version: release.release.version } : pinned } : {}),
+    at: now.toISOString(),
+  };
   if (signal?.aborted) return [];
   writeFileSync(`${path}.tmp`, JSON.stringify(current), { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
   if (!previous) return [];
   const at = now.toISOString();
   const notices: NewAgentEvent[] = [];
+  // An upgrade through the package manager: every changed program or catalogue file is exactly
+  // the file of a newer (other) release whose manifest the pinned key signed.
+  const upgrade = previous.release && release.ok && release.release.version !== previous.release.version ? release.release : undefined;
+  const upgraded: ReturnType<typeof difference> = [];
   for (const group of ['config', 'program', 'catalogue'] as const) {
     if (group === 'catalogue' && Object.keys(previous.catalogue).length === 0) continue;
+    // An agent that hashed the configuration's bytes (v2) starts comparing settings from now on.
+    if (group === 'config' && previous.v === 2) continue;
     const changed = difference(previous[group], current[group]);
     if (changed.length === 0) continue;
+    if (group !== 'config' && upgrade && changed.every((c) => c.newSha256 !== null && upgrade.files[c.path] === c.newSha256)) {
+      upgraded.push(...changed);
+      continue;
+    }
     notices.push({
       at,
       kind: 'agent.notice',
@@ -189,8 +246,12 @@ export async function integrityNotices(stateDir: string, files: IntegrityFiles, 
         changedFiles: changed.length,
         files: changed.slice(0, MAX_LISTED),
         since: previous.at,
+        ...(release.ok ? {} : { release: release.reason }),
       },
     });
+  }
+  if (upgraded.length) {
+    notices.push({ at, kind: 'agent.notice', notice: 'agent.upgraded', detail: { fromVersion: previous.release!.version, toVersion: upgrade!.version, changedFiles: upgraded.length, files: upgraded.slice(0, MAX_LISTED), since: previous.at } });
   }
   return notices;
 }

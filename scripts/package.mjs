@@ -9,12 +9,16 @@
 //           cross-compiled with mingw-w64)
 //   rpm     DIR/mamori-agent-<version>-1.x86_64.rpm (rpmbuild)
 //   --windows-node VERSION  node.exe of another Node version in the MSI (the wine test only)
+//   --version V             build version V instead of package.json's (the agent reports it too)
+//   --compression C         .deb compression: xz (default), gzip, none (test builds)
+//   MAMORI_RELEASE_SIGNING_KEY=FILE  Ed25519 key that signs the release manifest (see writeReleaseManifest)
 // The Node runtime packages are downloaded once with `npm pack` and cached in
 // node_modules/.cache/mamori-runtimes/<package>-<version>.tgz.
 //
 // Debian packages needed: dpkg (dpkg-deb), wixl, wixl-data, msitools (msibuild), gcc-mingw-w64-x86-64-win32;
 // rpm for the optional .rpm.
 import { execFileSync } from 'node:child_process';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +26,10 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+/** The product version (package.json); `--version V` builds another one (upgrade tests, a patch release of the runtime). */
+let VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+/** dpkg-deb compression: xz for release; `--compression none` for test builds on a loaded machine. */
+let DEB_COMPRESSION = 'xz';
 
 /**
  * The Node runtime shipped with the agent: Node 24 "Krypton", an LTS line supported until
@@ -58,6 +65,17 @@ function run(cmd, args, opts = {}) {
 
 // ---------------------------------------------------------------- bundle
 
+/** esbuild plugin: the repository's package.json with `version` = VERSION. */
+function packageVersionPlugin() {
+  const file = join(ROOT, 'package.json');
+  return {
+    name: 'mamori-package-version',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]package\.json$/ }, (args) => (resolve(args.path) === file ? { contents: JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: VERSION }), loader: 'json' } : undefined));
+    },
+  };
+}
+
 /** esbuild bundle of src/cli/agent-main.ts with config/ next to it (src/shared/paths.ts finds it there). */
 export async function buildAgentBundle(outDir) {
   const dir = join(outDir, 'agent');
@@ -77,6 +95,8 @@ export async function buildAgentBundle(outDir) {
     charset: 'ascii',
     legalComments: 'eof',
     logLevel: 'warning',
+    // AGENT_VERSION comes from package.json: a build of another version carries that one.
+    plugins: [packageVersionPlugin()],
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
@@ -159,6 +179,48 @@ function extractMember(tarball, member, dest) {
   }
 }
 
+// ---------------------------------------------------------------- release manifest
+
+/**
+ * The release signing key (Ed25519, PKCS#8 PEM): MAMORI_RELEASE_SIGNING_KEY names the file of the
+ * organisation that builds the packages. Without it a development key is made once and kept in
+ * node_modules/.cache (fine for tests; agents installed from such builds trust only that key).
+ */
+export function releaseSigningKey() {
+  const given = process.env.MAMORI_RELEASE_SIGNING_KEY;
+  const file = given || join(ROOT, 'node_modules', '.cache', 'mamori-release', 'development-release-key.pem');
+  if (!existsSync(file)) {
+    if (given) throw new PackageError(`MAMORI_RELEASE_SIGNING_KEY=${given}: no such file`);
+    mkdirSync(dirname(file), { recursive: true });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  const key = createPrivateKey(readFileSync(file));
+  if (key.asymmetricKeyType !== 'ed25519') throw new PackageError(`${file}: the release signing key must be Ed25519`);
+  return key;
+}
+
+/**
+ * release-manifest.json (product, version, SHA-256 of every file of the install directory by
+ * relative path), its Ed25519 signature release-manifest.sig (base64, over the exact bytes) and
+ * the public key release-key.pem. The agent pins that key at its first start and, after an
+ * upgrade, accepts changed program and catalogue files without a tamper alarm only when they are
+ * exactly the files of a manifest signed with it (agent/release-manifest.ts).
+ */
+export function writeReleaseManifest(dir, { version = VERSION, key = releaseSigningKey() } = {}) {
+  const files = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || (entry.parentPath === dir && /^release-(manifest\.json|manifest\.sig|key\.pem)$/.test(entry.name))) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[relative(dir, path).split('\\').join('/')] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const manifest = Buffer.from(`${JSON.stringify({ product: 'mamori-agent', version, files: sorted }, null, 1)}\n`);
+  writeFileSync(join(dir, 'release-manifest.json'), manifest);
+  writeFileSync(join(dir, 'release-manifest.sig'), `${cryptoSign(null, manifest, key).toString('base64')}\n`);
+  writeFileSync(join(dir, 'release-key.pem'), createPublicKey(key).export({ type: 'spki', format: 'pem' }));
+}
+
 // ---------------------------------------------------------------- deb
 
 function writeExecutable(path, text) {
@@ -202,6 +264,7 @@ function stageLinuxTree(root, bundle) {
   run('strip', ['--strip-unneeded', join(lib, 'node/bin/node')]);
   extractMember(tarball, 'package/LICENSE', join(lib, 'node/LICENSE'));
   stageUsbPackage(lib);
+  writeReleaseManifest(lib);
   mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
   copyFileSync(join(ROOT, 'installer/linux/mamori-agent.service'), join(root, 'lib/systemd/system/mamori-agent.service'));
   mkdirSync(join(root, 'usr/sbin'), { recursive: true });
@@ -247,7 +310,7 @@ export function buildDeb(outDir, bundle) {
   );
   const deb = join(outDir, `mamori-agent_${VERSION}_amd64.deb`);
   // xz (dpkg's default since 1.17): the package a site copies to 1,000 PCs is a third smaller than with gzip.
-  run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z6', '--build', root, deb]);
+  run('dpkg-deb', ['--root-owner-group', `-Z${DEB_COMPRESSION}`, ...(DEB_COMPRESSION === 'none' ? [] : ['-z6']), '--build', root, deb]);
   rmSync(root, { recursive: true, force: true });
   return deb;
 }
@@ -363,14 +426,15 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   try {
     // 1. the silent properties are secure (passed to the elevated install of a managed deployment);
     //    wixl writes SecureCustomProperties itself, so a <Property> of that name would clash.
-    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;CA_PIN;SEGMENT`] : r)));
+    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT`] : r)));
     // 2. HideTarget (msidbCustomActionTypeHideTarget = 0x2000): the enrollment token stays out of
     //    verbose MSI logs; wixl ignores the attribute.
     rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
     // 3. a major upgrade removes the old version completely before installing the new one
     //    (WiX's default afterInstallValidate; wixl puts RemoveExistingProducts after InstallFiles).
     //    The service path is quoted between creating and starting the service (mamori-agent.wxs, QuoteServicePath).
-    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => [...rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)), ['QuoteServicePath', 'NOT REMOVE~="ALL"', '5850']]);
+    //    The PC enrolls after that and before the service starts (mamori-agent.wxs, EnrollAgent).
+    rewriteMsiTable(msi, 'InstallExecuteSequence', work, (rows) => [...rows.map((r) => (r[0] === 'RemoveExistingProducts' ? [r[0], r[1], '1401'] : r)), ['QuoteServicePath', 'NOT REMOVE~="ALL"', '5850'], ['EnrollAgent', 'NOT REMOVE~="ALL"', '5860']]);
     // 4. AllowSameVersionUpgrades: the upgrade search includes the maximum version
     //    (msidbUpgradeAttributesVersionMaxInclusive = 0x200), so a rebuilt MSI of the same version
     //    replaces the installed one; it stays one product in Apps & Features.
@@ -402,9 +466,13 @@ async function main(argv) {
     // Only for the wine test: wine 8 (Debian 12) cannot start Node 24's node.exe, so that test
     // builds its MSI around an older LTS node.exe. Released MSIs use NODE_RUNTIME_VERSION.
     else if (argv[i] === '--windows-node') windowsNode = argv[++i] ?? '';
+    else if (argv[i] === '--version') VERSION = argv[++i] ?? '';
+    else if (argv[i] === '--compression') DEB_COMPRESSION = argv[++i] ?? '';
     else if (['bundle', 'deb', 'msi', 'rpm'].includes(argv[i])) targets.add(argv[i]);
-    else throw new PackageError(`unknown argument ${argv[i]} (targets: bundle deb msi rpm; --out DIR; --windows-node VERSION)`);
+    else throw new PackageError(`unknown argument ${argv[i]} (targets: bundle deb msi rpm; --out DIR; --windows-node VERSION; --version V; --compression xz|gzip|none)`);
   }
+  if (!/^\d+\.\d+\.\d+([+~.-][0-9A-Za-z.+~-]+)?$/.test(VERSION)) throw new PackageError(`--version ${VERSION}: not a version like 1.2.3`);
+  if (!['xz', 'gzip', 'none'].includes(DEB_COMPRESSION)) throw new PackageError(`--compression ${DEB_COMPRESSION}: one of xz, gzip, none`);
   if (targets.size === 0) {
     for (const t of ['bundle', 'deb', 'msi']) targets.add(t);
     if (hasCommand('rpmbuild')) targets.add('rpm');

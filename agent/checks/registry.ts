@@ -15,8 +15,9 @@ import { definition as wireless } from './wireless/index.js';
 import { definition as inventory } from './inventory/index.js';
 import { definition as mfa } from './mfa/index.js';
 import { definition as cloudAccounts } from './cloud-accounts/index.js';
+import { definition as localAccounts } from './local-accounts/index.js';
 
-export const CHECKS: readonly CheckDefinition<never>[] = [usbMedia, software, antivirus, screenLock, osPatches, beyond, signIn, adminRights, autorun, services, logging, wireless, inventory, mfa, cloudAccounts] as unknown as CheckDefinition<never>[];
+export const CHECKS: readonly CheckDefinition<never>[] = [usbMedia, software, antivirus, screenLock, osPatches, beyond, signIn, adminRights, autorun, services, logging, wireless, inventory, mfa, cloudAccounts, localAccounts] as unknown as CheckDefinition<never>[];
 
 export function checkById(id: CheckId): CheckDefinition<never> | undefined {
   return CHECKS.find((c) => c.id === id);

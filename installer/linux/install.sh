@@ -1,6 +1,7 @@
 #!/bin/sh
 # Silent install of the mamori agent on a Debian/Ubuntu PC (for sites that push a script rather
-# than a package). Never prompts; exit status 0 = installed and configured.
+# than a package). Never prompts; exit status 0 = installed and configured (enrolled, or to be
+# enrolled by the agent once the collector can be reached), non-zero = not installed, reason printed.
 #
 #   sudo ./install.sh --collector wss://collector.example.lg.jp:8470/agent --ca-pin AB:CD:… \
 #        --token-file /root/mamori-token [--segment mynumber|lgwan|internet] [--package ./mamori-agent_0.1.0_amd64.deb]
@@ -54,5 +55,17 @@ case "$PACKAGE" in /*) ;; *) PACKAGE="$(pwd)/$PACKAGE" ;; esac
 
 # apt-get resolves the package's few dependencies (libc6, libstdc++6) from the PC's sources.
 export DEBIAN_FRONTEND=noninteractive MAMORI_COLLECTOR="$COLLECTOR" MAMORI_TOKEN="$TOKEN" MAMORI_TOKEN_FILE="$TOKEN_FILE" MAMORI_CA_PIN="$CA_PIN" MAMORI_SEGMENT="$SEGMENT"
+# A refused token or a wrong pin stops the install in the package's preinst (nothing installed,
+# apt keeps working; apt-get exits non-zero and this script with it), the reason printed in Japanese.
 apt-get install -y -q -o Dpkg::Options::=--force-confold "$PACKAGE"
-echo "mamori agent installed / インストール完了: $(dpkg-query -W -f='${Version}' mamori-agent)"
+version=$(dpkg-query -W -f='${Version}' mamori-agent)
+if [ -e /var/lib/mamori/identity.json ]; then
+	echo "mamori agent installed and enrolled / インストール完了 (収集サーバーに登録済み): $version"
+elif grep -q '"kind": "\(refused\|pin\)"' /var/lib/mamori.enrollment.json 2>/dev/null; then
+	# Refused after unpacking (no openssl for the check before it, or a one-time token used by another PC meanwhile).
+	echo "$0: 登録できませんでした: $(sed -n 's/^ *"reason": "\(.*\)",$/\1/p' /var/lib/mamori.enrollment.json)" >&2
+	echo "  the package is installed but not configured; run install.sh again with a valid token" >&2
+	exit 1
+else
+	echo "mamori agent installed / インストール完了: $version (収集サーバーに接続できないため未登録。接続できるようになると自動で登録します / not enrolled yet: the collector is not reachable)"
+fi

@@ -8,6 +8,10 @@
   Runs the same MSI with the same properties as
     msiexec /i mamori-agent-<version>-x64.msi /qn COLLECTOR=… TOKEN=… CA_PIN=… SEGMENT=…
   so there is one install logic; then checks that the mamori-agent service is running.
+  When the collector can be reached the PC enrolls during the install; a refused token or a
+  wrong CA pin fails it (msiexec 1603, rolled back) with the reason in Japanese. Offline PCs
+  install and enroll later. The token goes to the MSI as a file (TOKEN_FILE), never on a
+  command line.
   Exit code: 0 installed (or removed), 3010 done but Windows wants a restart, anything else
   is the msiexec error (details in the log named on screen).
 
@@ -80,18 +84,36 @@ if ($Collector -and -not $Collector.StartsWith('wss://')) {
   exit 1
 }
 
-if ($TokenFile) {
-  if ($Token) { Write-Error 'give -Token or -TokenFile, not both / どちらか一方を指定してください'; exit 1 }
-  $Token = (Get-Content -LiteralPath $TokenFile -TotalCount 1).Trim()
+if ($TokenFile -and $Token) { Write-Error 'give -Token or -TokenFile, not both / どちらか一方を指定してください'; exit 1 }
+# The token reaches the MSI only as a file (TOKEN_FILE), never on msiexec's command line: a copy
+# in a folder only SYSTEM and Administrators can read (SIDs: group names are localised), deleted
+# after the install.
+$tokenDir = $null
+if ($TokenFile -or $Token) {
+  if ($TokenFile) { $Token = (Get-Content -LiteralPath $TokenFile -TotalCount 1).Trim() }
+  $tokenDir = Join-Path $env:SystemRoot ('Temp\mamori-install-' + [guid]::NewGuid().ToString('N'))
+  New-Item -ItemType Directory -Path $tokenDir | Out-Null
+  & icacls.exe $tokenDir /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null
+  Set-Content -LiteralPath (Join-Path $tokenDir 'token.txt') -Value $Token -Encoding ascii -NoNewline
+  $Token = ''
 }
 $arguments = @('/i', "`"$((Resolve-Path -LiteralPath $Msi).Path)`"", '/qn', '/norestart', '/l*v', "`"$log`"")
 # Empty values are left out: an upgrade without settings keeps C:\ProgramData\mamori\agent.yml.
-foreach ($pair in @(@('COLLECTOR', $Collector), @('TOKEN', $Token), @('CA_PIN', $CaPin), @('SEGMENT', $Segment))) {
+foreach ($pair in @(@('COLLECTOR', $Collector), @('TOKEN_FILE', $(if ($tokenDir) { Join-Path $tokenDir 'token.txt' } else { '' })), @('CA_PIN', $CaPin), @('SEGMENT', $Segment))) {
   if ($pair[1]) { $arguments += "$($pair[0])=`"$($pair[1])`"" }
 }
-$code = Invoke-Msiexec $arguments
+try { $code = Invoke-Msiexec $arguments } finally { if ($tokenDir) { Remove-Item -LiteralPath $tokenDir -Recurse -Force -ErrorAction SilentlyContinue } }
+# Written by `mamori agent enroll` (the MSI's EnrollAgent step) and by the service: why this PC is not enrolled.
+$enrollment = $null
+$statusFile = Join-Path $env:ProgramData 'mamori.enrollment.json'
+if (Test-Path -LiteralPath $statusFile) { $enrollment = Get-Content -LiteralPath $statusFile -Raw -Encoding UTF8 | ConvertFrom-Json }
 if ($code -ne 0 -and $code -ne 3010) {
-  Write-Error "msiexec failed with exit code $code; see $log / インストールに失敗しました"
+  if ($enrollment -and $enrollment.kind -ne 'unreachable') {
+    # The collector refused the token or the pin did not match: the MSI rolled back, nothing stays installed.
+    Write-Error "登録できませんでした: $($enrollment.reason) / enrollment refused, nothing installed (msiexec $code; log: $log)"
+  } else {
+    Write-Error "msiexec failed with exit code $code; see $log / インストールに失敗しました"
+  }
   exit $code
 }
 
@@ -102,5 +124,9 @@ try { $service.WaitForStatus('Running', [TimeSpan]::FromSeconds(30)) } catch {
   Write-Error "service $ServiceName is $($service.Status); see C:\ProgramData\mamori\logs"
   exit 1
 }
-Write-Output "mamori agent installed and running / インストール完了 (log: $log)"
+if (Test-Path -LiteralPath (Join-Path $env:ProgramData 'mamori\identity.json')) {
+  Write-Output "mamori agent installed, enrolled and running / インストール完了 (収集サーバーに登録済み, log: $log)"
+} else {
+  Write-Output "mamori agent installed and running / インストール完了。収集サーバーに接続できないため未登録です。接続できるようになると自動で登録します (log: $log)"
+}
 exit $code

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
 import { collectorTrust, ensureStateDir, forgetSecret, loadIdentity, retireIdentity, saveIdentity, withAgentKey } from '../../agent/identity.js';
-import { enroll } from '../../agent/link/enroll.js';
+import { DEFAULT_RETRY, enrollUntilDone } from '../../agent/enrollment.js';
+import { windowsEventLog } from '../../agent/event-log.js';
 import { ClientCertificate } from '../../agent/client-cert.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
@@ -90,22 +91,43 @@ export function registerAgentCommands(program: Command): void {
       const collectorUrl = o.collector ?? config.collector ?? identity?.collectorUrl;
       if (!collectorUrl) throw new UsageError('no collector: give --collector URL or `collector:` in the config file');
       warnPlain(log, collectorUrl);
-      const wsOptions = await trust({ url: collectorUrl, stateDir, pin: o.caPin ?? config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
+      let wsOptions: Awaited<ReturnType<typeof trust>>;
+      // A stop asked for before the daemon runs (while enrolling, or starting) is kept and honoured once it runs.
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       if (!identity) {
-        const token = o.enroll ?? config.enrollToken;
-        if (!token) throw new UsageError(`${stateDir} has no identity yet: give --enroll TOKEN`);
+        // Not enrolled yet (an offline PC at install time, or a token being fixed): try until it
+        // works, saying why it does not (mamori status, log, Windows event log).
         const probes = o.replay ? new ReplayProbes(o.replay) : liveProbes();
-        const enrolled = await enroll(collectorUrl, token, describeOs(probes), AGENT_VERSION, wsOptions);
-        const { policy, certificate, ...kept } = enrolled;
-        initialPolicy = policy;
-        identity = { ...kept, collectorUrl, enrolledAt: new Date().toISOString() };
-        saveIdentity(stateDir, identity);
-        if (certificate && !new ClientCertificate(stateDir, kept.privateKey).save(certificate)) log.warn('登録時に届いた証明書はこの端末の鍵・CA のものではないため使いません / the certificate from enrollment is not for this agent\'s key and CA: not used');
-        log.info(`enrolled as ${identity.agentId} (segment ${identity.segment})`);
+        const eventLog = windowsEventLog();
+        const done = await enrollUntilDone({
+          stateDir,
+          signal: stop.signal,
+          log,
+          ...(eventLog ? { eventLog } : {}),
+          delays: () => loadAgentConfig(o.config).enrollRetry ?? DEFAULT_RETRY,
+          attempt: () => {
+            // Read again each time: `mamori agent configure --token-file …` fixes a refused token without a restart.
+            const current = loadAgentConfig(o.config);
+            return { stateDir, collectorUrl, token: o.enroll ?? current.enrollToken, pin: o.caPin ?? current.caFingerprint, allowPlain: Boolean(o.insecurePlain), os: describeOs(probes), agentVersion: AGENT_VERSION };
+          },
+        });
+        if (!done) {
+          log.info('stopped before enrolling');
+          return;
+        }
+        identity = done.identity;
+        wsOptions = done.wsOptions;
+        initialPolicy = done.initialPolicy;
         if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
-      } else if (identity.collectorUrl !== collectorUrl) {
-        identity = { ...identity, collectorUrl };
-        saveIdentity(stateDir, identity);
+      } else {
+        wsOptions = await trust({ url: collectorUrl, stateDir, pin: o.caPin ?? config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
+        if (identity.collectorUrl !== collectorUrl) {
+          identity = { ...identity, collectorUrl };
+          saveIdentity(stateDir, identity);
+        }
       }
       const { platformWatchers } = await import('../../agent/watchers/index.js');
       const watchers = o.replay ? [] : platformWatchers({ log });
@@ -122,6 +144,8 @@ export function registerAgentCommands(program: Command): void {
         ...(initialPolicy ? { initialPolicy } : {}),
         watchdog: watchdogOptions(config),
         ...(o.config ? { configPath: resolve(o.config) } : {}),
+        // This very program (bin/mamori.js or the installed bundle), for work done in a child process.
+        selfCommand: [process.execPath, ...process.execArgv, resolve(process.argv[1]!)],
       });
       await daemon.start();
       log.info(`agent ${identity.agentId} running on ${hostname()}; collector ${collectorUrl}`);
@@ -133,6 +157,9 @@ export function registerAgentCommands(program: Command): void {
       };
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (stop.signal.aborted) void shutdown('SIGTERM');
     });
 
   agent
@@ -174,6 +201,16 @@ export function registerAgentCommands(program: Command): void {
       const segment = o.segment ? Segment.parse(o.segment) : undefined;
       const report = await localCheck({ ...(o.replay ? { replayDir: o.replay } : {}), checks: checkList(o.check), ...(segment ? { segment } : {}) });
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    });
+
+  // The daemon's Linux inventory runs systeminformation in this short-lived child process, so the
+  // daemon never keeps the library and its garbage in memory (agent/checks/inventory/linux.ts).
+  agent
+    .command('inventory-calls', { hidden: true })
+    .description('print the results of the inventory\'s systeminformation calls as JSON (run by the agent itself)')
+    .action(async () => {
+      const { runInventoryCalls } = await import('../../agent/checks/inventory/linux.js');
+      process.stdout.write(`${JSON.stringify(await runInventoryCalls())}\n`);
     });
 
   agent

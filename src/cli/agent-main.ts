@@ -22,14 +22,19 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
-import { AGENT_VERSION } from '../../agent/agent.js';
+import { AGENT_VERSION, describeOs } from '../../agent/agent.js';
 import { ensureStateDir, loadCollectorCa, loadIdentity, retireIdentity } from '../../agent/identity.js';
 import { loadYamlFile } from '../shared/catalogue/load.js';
-import { AgentConfig } from '../shared/config/agent.js';
+import { AgentConfig, loadAgentConfig } from '../shared/config/agent.js';
 import { Segment } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
-import { registerAgentCommands } from './agent-commands.js';
+import { defaultStateDir, registerAgentCommands } from './agent-commands.js';
+import { forgetEnrollToken } from './enroll-token.js';
+import { registerStatusCommand } from './status-command.js';
+import { CERTIFICATE_REFUSED, classifyEnrollmentFailure, clearEnrollmentStatus, enrollOnce, recordEnrollmentFailure } from '../../agent/enrollment.js';
+import { windowsEventLog } from '../../agent/event-log.js';
+import { liveProbes } from '../../agent/probes/index.js';
 import { UsageError, runCommandLine } from './errors.js';
 
 /** Values the installers hand over (MSI properties, postinst environment, install.sh / install.ps1 flags). */
@@ -205,6 +210,54 @@ export function registerInstallCommands(program: Command): void {
     });
 }
 
+/** Exit status of `agent enroll` when the collector or the pin refused: the installers fail the install with it. */
+export const ENROLL_REFUSED_EXIT = 3;
+
+/** Add `enroll` (one attempt at install time) to the `agent` command of `program`. */
+export function registerEnrollCommand(program: Command): void {
+  const agent = program.commands.find((c) => c.name() === 'agent');
+  if (!agent) throw new CliWiringError('registerAgentCommands must run before registerEnrollCommand');
+  agent
+    .command('enroll')
+    .description(`enroll now, once (the installers run it): exit 0 enrolled or collector unreachable (the service enrolls later), ${ENROLL_REFUSED_EXIT} refused (token or CA pin), reason in Japanese`)
+    .requiredOption('--config <file>', 'the agent configuration file (collector, token, CA pin)')
+    .option('--state <dir>', 'state directory (default: the one in the configuration file)')
+    .option('--timeout <seconds>', 'how long to wait for the collector', '20')
+    .action(async (o: { config: string; state?: string; timeout: string }) => {
+      const file = resolve(o.config);
+      const config = loadAgentConfig(file);
+      const stateDir = resolve(o.state ?? config.stateDir ?? defaultStateDir());
+      ensureStateDir(stateDir);
+      const existing = loadIdentity(stateDir);
+      if (existing) {
+        if (forgetEnrollToken(file)) process.stdout.write(`enrollment token removed from ${file}\n`);
+        process.stdout.write(`登録済みです / already enrolled as ${existing.agentId}\n`);
+        return;
+      }
+      if (!config.collector) throw new UsageError(`${file}: no collector: give --collector to \`mamori agent configure\``);
+      const eventLog = windowsEventLog();
+      try {
+        const done = await enrollOnce({ stateDir, collectorUrl: config.collector, token: config.enrollToken, pin: config.caFingerprint, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, timeoutMs: Number(o.timeout) * 1000 });
+        clearEnrollmentStatus(stateDir);
+        forgetEnrollToken(file);
+        if (done.certificateRefused) process.stderr.write(`${CERTIFICATE_REFUSED}\n`);
+        process.stdout.write(`収集サーバーに登録しました / enrolled as ${done.identity.agentId} (segment ${done.identity.segment})\n`);
+      } catch (err) {
+        const failure = classifyEnrollmentFailure(err);
+        recordEnrollmentFailure(stateDir, config.collector, failure, new Date(), null);
+        if (failure.kind === 'unreachable') {
+          process.stdout.write(`収集サーバーに接続できないため、登録は後で自動で行います / collector not reachable now: the agent service enrolls when it is (${failure.detail})\n`);
+          return;
+        }
+        // A refused token can never be used: it does not stay in the file (a wrong pin keeps it, nothing was sent).
+        if (failure.kind === 'refused') forgetEnrollToken(file);
+        await eventLog?.('ERROR', `mamori エージェントのインストール時の登録に失敗しました: ${failure.reason}\n${failure.detail}`).catch(() => undefined);
+        process.stderr.write(`mamori-agent: 登録できませんでした: ${failure.reason}\n  (${failure.detail})\n`);
+        process.exitCode = ENROLL_REFUSED_EXIT;
+      }
+    });
+}
+
 /** Service host protocol: end of standard input = stop (see the file comment). */
 function stopOnStdinEnd(): void {
   process.stdin.on('end', () => process.emit('SIGTERM', 'SIGTERM'));
@@ -216,6 +269,8 @@ const program = new Command();
 program.name('mamori').description('mamori (守り) agent').version(AGENT_VERSION);
 registerAgentCommands(program);
 registerInstallCommands(program);
+registerEnrollCommand(program);
+registerStatusCommand(program, defaultStateDir);
 if (process.env.MAMORI_SERVICE_HOST === '1') stopOnStdinEnd();
 
 runCommandLine(program);

@@ -22,6 +22,7 @@ import { CollectorBus } from './bus.js';
 import type { CollectorContext, PolicyProvider, UpgradeHandler } from './context.js';
 import type { Cluster } from './cluster/types.js';
 import { checkClusterIdentity } from './cluster/identity.js';
+import { registerInstallCheck } from './enrollment/install-check.js';
 import { AgentGateway } from './gateway/gateway.js';
 import type { GatewayOptions } from './gateway/gateway.js';
 import { AgentCertificates } from './gateway/client-certs.js';
@@ -163,6 +164,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     pushPolicy,
   };
   app.get('/healthz', async () => ({ ok: true, node: nodeId, agentsConnected: gateway.connectedAgents.length }));
+  registerInstallCheck(app, { sql: store.sql, log: opts.log });
   for (const plugin of opts.plugins ?? defaultPlugins) await plugin(app, ctx);
 
   app.server.on('upgrade', (req, socket, head) => {

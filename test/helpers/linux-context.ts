@@ -32,4 +32,4 @@ export function replayLinuxCheck(id: CheckId, dir: string, params: Record<string
   return runLinuxCheck(id, new ReplayProbes(dir), params, memory);
 }
 
-export const LINUX_CHECKS: CheckId[] = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'autorun', 'services', 'logging', 'wireless', 'mfa', 'cloud-accounts'];
+export const LINUX_CHECKS: CheckId[] = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'autorun', 'services', 'logging', 'wireless', 'mfa', 'cloud-accounts', 'local-accounts'];

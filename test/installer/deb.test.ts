@@ -15,14 +15,18 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
-import { startCollector } from '../../src/collector/collector.js';
+import { openDefaultStore, startCollector } from '../../src/collector/collector.js';
 import type { RunningCollector } from '../../src/collector/collector.js';
+import { EnrollmentRefusals } from '../../src/collector/enrollment/refusals.js';
 import { createEnrollmentToken } from '../../src/collector/tokens.js';
+import { REFUSAL_TEXT } from '../../src/shared/protocol/enrollment-refusal.js';
+import { sha256Hex } from '../../src/shared/protocol/auth.js';
 import { AgentConfig } from '../../src/shared/config/agent.js';
 import { loadEolCatalogue, resolveEolDate } from '../../src/shared/eol/index.js';
 import { createLogger } from '../../src/shared/log.js';
@@ -47,7 +51,7 @@ function makeDpkgRoot(): string {
 }
 
 function dpkg(args: string[], env: Record<string, string> = {}) {
-  return run('dpkg', [`--root=${root}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  return run('dpkg', [`--root=${root}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { env: { ...process.env, ...env }, timeoutMs: 240_000 });
 }
 
 function mode(path: string): string {
@@ -82,7 +86,7 @@ afterAll(async () => {
   for (const dir of [out, root, work]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
+describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
   it('has the package metadata and maintainer scripts', async () => {
     const info = await run('dpkg-deb', ['-I', DEB()]);
     expect(info.code).toBe(0);
@@ -177,6 +181,47 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     expect(existsSync(join(root, 'etc/mamori/agent.yml'))).toBe(false);
   });
 
+  /** A first install that the collector (or the pin) refuses: dpkg fails before unpacking, with the reason in Japanese. */
+  async function expectRefusedInstall(env: Record<string, string>, reason: string) {
+    const r = await dpkg(['-i', DEB()], env);
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(reason);
+    expect(r.stderr).toContain('nothing was installed');
+    const audit = await run('dpkg', [`--root=${root}`, '--audit']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(audit.stdout).toBe('');
+    const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status}', 'mamori-agent']);
+    expect(status.stdout).toMatch(/^(|.* not-installed)$/);
+    expect(existsSync(join(root, 'usr/lib/mamori-agent'))).toBe(false);
+    expect(existsSync(join(root, 'etc/mamori/agent.yml'))).toBe(false);
+  }
+
+  it('a first install with a wrong CA pin fails before unpacking and sends nothing', async () => {
+    const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 10 * 60_000, singleUse: true });
+    const tokenFile = join(work, 'pin-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    await expectRefusedInstall({ MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN_FILE: tokenFile, MAMORI_CA_PIN: PIN }, 'CA ピンが収集サーバーの証明書と一致しません');
+    // The token never reached the collector: still unused, and nothing was recorded.
+    expect((await collector.store.listTokens()).find((t) => token.includes(t.id))?.usedCount).toBe(0);
+    expect(await new EnrollmentRefusals(collector.store.sql).list()).toEqual([]);
+  });
+
+  it('a first install with a bogus token fails before unpacking; the collector records the PC', async () => {
+    const bogus = `mmr1.${'0'.repeat(16)}.${'ab'.repeat(32)}`;
+    await expectRefusedInstall({ MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN: bogus, MAMORI_CA_PIN: collector.caFingerprint! }, REFUSAL_TEXT.unknown);
+    const [refusal] = await new EnrollmentRefusals(collector.store.sql).list();
+    expect(refusal).toMatchObject({ hostname: hostname(), address: '127.0.0.1', reason: 'unknown', stage: 'install-check', tokenId: '0'.repeat(16), attempts: 1 });
+  });
+
+  it('a first install with a used one-time token fails before unpacking', async () => {
+    const { token, record } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 10 * 60_000, singleUse: true });
+    const [, , secret] = token.split('.');
+    expect((await collector.store.redeemToken(record.id, sha256Hex(secret!), new Date().toISOString())).ok).toBe(true);
+    await expectRefusedInstall({ MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN: token, MAMORI_CA_PIN: collector.caFingerprint! }, REFUSAL_TEXT.used);
+    const refusals = await new EnrollmentRefusals(collector.store.sql).list();
+    expect(refusals.find((r) => r.reason === 'used')).toMatchObject({ hostname: hostname(), tokenId: record.id, stage: 'install-check' });
+  });
+
   it('installs silently from the environment: root-only config, state and log directories', async () => {
     const { token } = await createEnrollmentToken(collector.store, { segment: 'mynumber', expiresInMs: 10 * 60_000, singleUse: true, note: 'installer test' });
     expect(collector.agentUrl).toMatch(/^wss:/);
@@ -185,6 +230,9 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     const r = await dpkg(['-i', DEB()], { MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN_FILE: tokenFile, MAMORI_CA_PIN: collector.caFingerprint!, MAMORI_SEGMENT: 'mynumber' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`wrote ${root}/etc/mamori/agent.yml`);
+    // The collector was reachable: preinst asked about the token, postinst enrolled.
+    expect(r.stderr).toContain('登録トークンを確認しました (区分 mynumber)');
+    expect(r.stdout).toMatch(/収集サーバーに登録しました \/ enrolled as ag_\w+ \(segment mynumber\)/);
     const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status} ${Version}', 'mamori-agent']);
     expect(status.stdout).toBe(`install ok installed ${VERSION}`);
 
@@ -193,9 +241,17 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     for (const dir of ['etc/mamori', 'var/lib/mamori', 'var/log/mamori']) expect(mode(join(root, dir))).toBe('700');
     const text = readFileSync(configFile, 'utf8');
     const config = AgentConfig.parse(parse(text));
-    expect(config).toMatchObject({ collector: collector.agentUrl, enrollToken: token, stateDir: '/var/lib/mamori', logDir: '/var/log/mamori' });
+    expect(config).toMatchObject({ collector: collector.agentUrl, stateDir: '/var/lib/mamori', logDir: '/var/log/mamori' });
     expect(config.caFingerprint).toBe(formatFingerprint(collector.caFingerprint!));
     expect(text).toMatch(/^# segment requested at install time .*: mynumber$/m);
+    // Enrolled: the token is gone from the configuration, the PC is on the collector.
+    expect(parse(text)).not.toHaveProperty('enrollToken');
+    expect(text).not.toContain(token.split('.').pop());
+    const identity = JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string; segment: string };
+    expect(identity.segment).toBe('mynumber');
+    expect(mode(join(root, 'var/lib/mamori/identity.json'))).toBe('600');
+    expect((await collector.store.getAgent(identity.agentId))?.hostname).toBe(hostname());
+    expect(existsSync(join(root, 'var/lib/mamori.enrollment.json'))).toBe(false);
   });
 
   it('postinst hands MAMORI_TOKEN to the agent on standard input, never as a process argument', async () => {
@@ -206,13 +262,15 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     writeFileSync(join(bin, 'node'), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${argvLog}'\nexec "$(dirname "$0")/node.real" "$@"\n`, { mode: 0o755 });
     try {
       const config = join(root, 'etc/mamori/agent.yml');
-      const token = (AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken)!;
+      const { token } = await createEnrollmentToken(collector.store, { segment: 'mynumber', expiresInMs: 10 * 60_000, singleUse: true });
       const postinst = join(root, 'var/lib/dpkg/info/mamori-agent.postinst');
       const r = await run('sh', [postinst, 'configure', VERSION], { env: { ...process.env, DPKG_ROOT: root, MAMORI_TOKEN: token } });
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(argvLog, 'utf8')).toContain('--token-stdin');
       expect(readFileSync(argvLog, 'utf8')).not.toContain(token.split('.').pop());
-      expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken).toBe(token);
+      // Already enrolled: the token handed over is not kept either.
+      expect(r.stdout).toMatch(/enrollment token removed from .*agent\.yml\n登録済みです \/ already enrolled as ag_/);
+      expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken).toBeUndefined();
 
       // A configuration the agent refuses leaves the package "not configured", said so, and dpkg usable.
       const refused = await run('sh', [postinst, 'configure', VERSION], { env: { ...process.env, DPKG_ROOT: root, MAMORI_COLLECTOR: 'ws://plain.example.lg.jp/agent' } });
@@ -286,7 +344,6 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     installed.set('logDir', join(root, 'var/log/mamori'));
     const runConfig = join(work, 'run.yml');
     writeFileSync(runConfig, installed.toString(), { mode: 0o600 });
-    const token = AgentConfig.parse(installed.toJS()).enrollToken!;
     const replay = join(work, 'empty-recording');
     mkdirSync(replay);
     writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
@@ -296,18 +353,8 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
     try {
-      const identity = await waitFor('identity.json', () => (existsSync(join(root, 'var/lib/mamori/identity.json')) ? (JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string; segment: string }) : undefined), 60_000);
-      expect(identity.segment).toBe('mynumber');
-      expect(mode(join(root, 'var/lib/mamori/identity.json'))).toBe('600');
-      // Enrolled: the token is gone from the configuration, its comments and settings stay.
-      const after = await waitFor('the token removed from the configuration', () => {
-        const text = readFileSync(runConfig, 'utf8');
-        return text.includes(token) ? undefined : text;
-      }, 30_000);
-      expect(AgentConfig.parse(parse(after)).collector).toBe(collector.agentUrl);
-      expect(parse(after)).not.toHaveProperty('enrollToken');
-      expect(after).toMatch(/^# segment requested at install time .*: mynumber$/m);
-      expect(mode(runConfig)).toBe('600');
+      // Enrolled at install time: the service starts with that identity.
+      const identity = JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string; segment: string };
       const stored = await waitFor('the agent record and its first events', async () => {
         const events = await eventsOf(identity.agentId);
         return events.some((e) => e.kind === 'facts') && events.some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'started') ? events : undefined;
@@ -347,3 +394,110 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 120_000 }, () => {
     for (const dir of ['etc/mamori', 'var/lib/mamori', 'var/log/mamori']) expect(existsSync(join(root, dir))).toBe(false);
   });
 });
+
+describe.skipIf(skip)('mamori-agent .deb on a PC that cannot reach the collector at install time', { timeout: 240_000 }, () => {
+  let offline: string;
+  let later: RunningCollector | undefined;
+  afterAll(async () => {
+    await later?.close();
+    if (offline) rmSync(offline, { recursive: true, force: true });
+  });
+
+  it('installs and says it enrolls later; the agent keeps trying, says why, backs off, and enrolls once given a good token', async () => {
+    // The collector of this PC: its CA exists (the pin is known), but it is not listening yet.
+    const dir = join(work, 'later-collector');
+    const { material } = await initTls(dir);
+    const port = await freePort();
+    const url = `wss://127.0.0.1:${port}/agent`;
+    offline = makeDpkgRoot();
+    const bogus = `mmr1.${'1'.repeat(16)}.${'cd'.repeat(32)}`;
+    const r = await run('dpkg', [`--root=${offline}`, '--force-not-root', '--force-script-chrootless', '--force-depends', '--log=/dev/null', '-i', DEB()], { env: { ...process.env, MAMORI_COLLECTOR: url, MAMORI_TOKEN: bogus, MAMORI_CA_PIN: material.caFingerprint, MAMORI_ENROLL_TIMEOUT: '5' }, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('接続できるようになるとエージェントが自動で登録します');
+    expect(r.stdout).toContain('登録は後で自動で行います');
+    const status = await run('dpkg-query', [`--admindir=${offline}/var/lib/dpkg`, '-W', '-f=${Status}', 'mamori-agent']);
+    expect(status.stdout).toBe('install ok installed');
+    expect(existsSync(join(offline, 'var/lib/mamori/identity.json'))).toBe(false);
+    const stateDir = join(offline, 'var/lib/mamori');
+    const statusFile = join(offline, 'var/lib/mamori.enrollment.json');
+    expect(JSON.parse(readFileSync(statusFile, 'utf8'))).toMatchObject({ state: 'failing', kind: 'unreachable', collector: url });
+    expect(mode(statusFile)).toBe('644');
+
+    // The service, as the unit runs it (paths inside the test root, short waits between attempts).
+    const installed = parseDocument(readFileSync(join(offline, 'etc/mamori/agent.yml'), 'utf8'));
+    installed.set('stateDir', stateDir);
+    installed.set('logDir', join(offline, 'var/log/mamori'));
+    installed.set('enrollRetry', { minSeconds: 1, maxSeconds: 4 });
+    const runConfig = join(offline, 'run.yml');
+    writeFileSync(runConfig, installed.toString(), { mode: 0o600 });
+    const replay = join(offline, 'empty-recording');
+    mkdirSync(replay);
+    writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
+    const node = join(offline, 'usr/lib/mamori-agent/node/bin/node');
+    const bundle = join(offline, 'usr/lib/mamori-agent/mamori-agent.mjs');
+    const agent = spawn(node, [bundle, 'agent', 'run', '--config', runConfig, '--state', stateDir, '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    const readStatus = () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, 'utf8')) as { kind: string; attempts: number; reason: string; lastAttemptAt: string; nextAttemptAt: string }) : undefined);
+    try {
+      // Offline: attempt after attempt, said in the status file.
+      const first = readStatus()!.attempts;
+      await waitFor('two more failed attempts while the collector is down', () => (readStatus()!.attempts >= first + 2 ? true : undefined), 60_000);
+      expect(readStatus()!.kind).toBe('unreachable');
+
+      // The collector comes up; the token is refused: said locally, recorded there, waits grow.
+      const store = openDefaultStore(dir);
+      await store.migrate();
+      const { token: good } = await createEnrollmentToken(store, { segment: 'internet', expiresInMs: 10 * 60_000, singleUse: true });
+      await store.close();
+      later = await startCollector({ dataDir: dir, tls: material, port, log: createLogger({ component: 'collector', console: false }) });
+      const refused: { lastAttemptAt: string; nextAttemptAt: string }[] = [];
+      await waitFor('three refused attempts', () => {
+        const s = readStatus();
+        if (s?.kind === 'refused' && !refused.some((x) => x.lastAttemptAt === s.lastAttemptAt)) refused.push(s);
+        return refused.length >= 3 ? true : undefined;
+      }, 90_000);
+      const waits = refused.map((s) => Date.parse(s.nextAttemptAt) - Date.parse(s.lastAttemptAt));
+      expect(waits[1]!).toBeGreaterThan(waits[0]!);
+      expect(waits[2]!).toBeGreaterThan(waits[1]!);
+      expect(readStatus()!.reason).toBe(REFUSAL_TEXT.unknown);
+      const shown = await run(node, [bundle, 'status', '--state', stateDir]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain('この PC は収集サーバーに登録できていません');
+      expect(shown.stdout).toContain(REFUSAL_TEXT.unknown);
+      const logs = readdirSync(join(offline, 'var/log/mamori')).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(offline, 'var/log/mamori', f), 'utf8')).join('');
+      expect(logs).toContain('収集サーバーに登録できません');
+      const [row] = await new EnrollmentRefusals(later.store.sql).list();
+      expect(row).toMatchObject({ hostname: hostname(), address: '127.0.0.1', reason: 'unknown', stage: 'enroll' });
+      expect(row!.attempts).toBeGreaterThanOrEqual(3);
+      expect(agent.exitCode).toBeNull();
+
+      // The administrator gives a good token the documented way: the running agent uses it.
+      const tokenFile = join(offline, 'good-token');
+      writeFileSync(tokenFile, `${good}\n`, { mode: 0o600 });
+      const configured = await run(node, [bundle, 'agent', 'configure', '--config', runConfig, '--token-file', tokenFile]);
+      expect(configured.code, configured.stderr).toBe(0);
+      const identity = await waitFor('identity.json', () => (existsSync(join(stateDir, 'identity.json')) ? (JSON.parse(readFileSync(join(stateDir, 'identity.json'), 'utf8')) as { agentId: string; segment: string }) : undefined), 60_000);
+      expect(identity.segment).toBe('internet');
+      await waitFor('the status file removed', () => (existsSync(statusFile) ? undefined : true), 30_000);
+      expect(parse(readFileSync(runConfig, 'utf8'))).not.toHaveProperty('enrollToken');
+      await waitFor('the refusals of this PC settled', async () => ((await new EnrollmentRefusals(later!.store.sql).list()).length === 0 ? true : undefined), 30_000);
+      expect((await later.store.getAgent(identity.agentId))?.hostname).toBe(hostname());
+      // …and goes on as the agent: its first events arrive.
+      await waitFor('the agent started', async () => ((await later!.store.listEvents(identity.agentId, 0, 100)).some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'started') ? true : undefined), 60_000);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+  });
+});
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

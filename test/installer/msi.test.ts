@@ -6,12 +6,17 @@
  * drift apart. Not exercised here: Windows Installer itself, the SCM and icacls (no Windows);
  * wine.test.ts runs the Windows node.exe and service host under wine.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startCollector } from '../../src/collector/collector.js';
+import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { AgentConfig } from '../../src/shared/config/agent.js';
+import { createLogger } from '../../src/shared/log.js';
+import { REFUSAL_TEXT } from '../../src/shared/protocol/enrollment-refusal.js';
+import { initTls } from '../../src/shared/tls/material.js';
 import { requireTools, skipReal } from '../helpers/linux-real.js';
 import { VERSION, buildPackages, run } from './helpers.js';
 
@@ -101,8 +106,12 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
 
   it('takes COLLECTOR, TOKEN, CA_PIN and SEGMENT as secure properties into the configure action', async () => {
     const props = Object.fromEntries((await table('Property')).map((r) => [r.Property, r.Value]));
-    expect(props.SecureCustomProperties!.split(';')).toEqual(expect.arrayContaining(['COLLECTOR', 'TOKEN', 'CA_PIN', 'SEGMENT']));
-    expect(props.MsiHiddenProperties).toBe('TOKEN'); // kept out of verbose logs
+    expect(props.SecureCustomProperties!.split(';')).toEqual(expect.arrayContaining(['COLLECTOR', 'TOKEN', 'TOKEN_FILE', 'CA_PIN', 'SEGMENT']));
+    // Kept out of verbose logs (MsiHiddenProperties, Microsoft Learn): the token and where it is.
+    expect(props.MsiHiddenProperties!.split(';').sort()).toEqual(['TOKEN', 'TOKEN_FILE']);
+    // No default value of either is built into the package.
+    expect(props.TOKEN).toBeUndefined();
+    expect(props.TOKEN_FILE).toBeUndefined();
     const actions = Object.fromEntries((await table('CustomAction')).map((a) => [a.Action, a]));
     const configure = actions.WriteAgentConfig!;
     const type = Number(configure.Type);
@@ -113,6 +122,14 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
     expect(type & 0x2000).toBe(0x2000);
     expect(configure.Source).toBe('NodeExe');
     for (const p of ['[COLLECTOR]', '[TOKEN]', '[CA_PIN]', '[SEGMENT]']) expect(configure.Target).toContain(p);
+    expect(configure.Target).toContain('--token-file "[TOKEN_FILE]"');
+    // Enrollment at install: as LocalSystem after the configuration, its failure fails (and rolls back) the install.
+    const enrollAction = actions.EnrollAgent!;
+    expect(Number(enrollAction.Type) & 0x3f).toBe(18);
+    expect(Number(enrollAction.Type) & 0xc00).toBe(0xc00);
+    expect(Number(enrollAction.Type) & 0x40).toBe(0);
+    expect(enrollAction.Target).toBe('"[#AgentBundleMjs]" agent enroll --config "[CommonAppDataFolder]mamori\\agent.yml" --state "[CommonAppDataFolder]mamori"');
+    expect(enrollAction.Target).not.toMatch(/TOKEN/);
     const notify = actions.NotifyUninstall!;
     expect(Number(notify.Type) & 0x40).toBe(0x40); // return ignored: never blocks the removal
     expect(notify.Target).toContain('agent notify-uninstall');
@@ -151,6 +168,11 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
     expect(seq.WriteAgentConfig!.n).toBeGreaterThan(seq.InstallFiles!.n);
     expect(seq.WriteAgentConfig!.n).toBeLessThan(seq.StartServices!.n);
     expect(seq.WriteAgentConfig!.condition).toBe('NOT REMOVE~="ALL"');
+    // Enrolls after the configuration is written and before the service starts (they never race for a one-time token).
+    expect(seq.EnrollAgent!.n).toBeGreaterThan(seq.WriteAgentConfig!.n);
+    expect(seq.EnrollAgent!.n).toBeGreaterThan(seq.QuoteServicePath!.n);
+    expect(seq.EnrollAgent!.n).toBeLessThan(seq.StartServices!.n);
+    expect(seq.EnrollAgent!.condition).toBe('NOT REMOVE~="ALL"');
     expect(seq.NotifyUninstall!.n).toBeGreaterThan(seq.StopServices!.n);
     expect(seq.NotifyUninstall!.n).toBeLessThan(seq.RemoveFiles!.n);
     expect(seq.NotifyUninstall!.condition).toBe('REMOVE~="ALL" AND NOT UPGRADINGPRODUCTCODE');
@@ -167,6 +189,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
         '[#AgentBundleMjs]': join(out, 'agent', 'mamori-agent.mjs'),
         '[CommonAppDataFolder]': `${dataDir}/`,
         '[COLLECTOR]': 'wss://collector.example.lg.jp:8470/agent',
+        '[TOKEN_FILE]': '',
         '[TOKEN]': 'mmr1.0123456789abcdef.' + 'f'.repeat(64),
         '[CA_PIN]': 'sha256:' + 'c0'.repeat(32),
         '[SEGMENT]': 'lgwan',
@@ -191,6 +214,51 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('enrolls at install through TOKEN_FILE; a refused token fails the action with the reason and leaves no token behind', async () => {
+    const actions = Object.fromEntries((await table('CustomAction')).map((a) => [a.Action, a.Target!]));
+    const work = mkdtempSync(join(tmpdir(), 'mamori-msi-enroll-'));
+    const { material } = await initTls(join(work, 'collector'));
+    const collector = await startCollector({ dataDir: join(work, 'collector'), tls: material, log: createLogger({ component: 'collector', console: false }) });
+    const programData = join(work, 'ProgramData');
+    const tokenFile = join(work, 'token.txt');
+    const commandLine = (target: string, given: Record<string, string>) =>
+      splitCommandLine(target).map((a) =>
+        a
+          .split('[#AgentBundleMjs]')
+          .join(join(out, 'agent', 'mamori-agent.mjs'))
+          .split('[CommonAppDataFolder]')
+          .join(`${programData}/`)
+          .replace(/\[([A-Z_]+)\]/g, (_m, name: string) => given[name] ?? '')
+          .replace(/\\/g, '/'),
+      );
+    const install = async (token: string) => {
+      writeFileSync(tokenFile, `${token}\r\n`, { mode: 0o600 });
+      const properties = { COLLECTOR: collector.agentUrl, TOKEN_FILE: tokenFile, CA_PIN: collector.caFingerprint!, SEGMENT: 'lgwan' };
+      const configure = await run(process.execPath, commandLine(actions.WriteAgentConfig!, properties));
+      expect(configure.code, configure.stderr).toBe(0);
+      return run(process.execPath, commandLine(actions.EnrollAgent!, properties));
+    };
+    try {
+      const refused = await install(`mmr1.${'7'.repeat(16)}.${'ee'.repeat(32)}`);
+      expect(refused.code).toBe(3); // msiexec fails the install (1603) and rolls back
+      expect(refused.stderr).toContain(`登録できませんでした: ${REFUSAL_TEXT.unknown}`);
+      const config = readFileSync(join(programData, 'mamori', 'agent.yml'), 'utf8');
+      expect(parse(config)).not.toHaveProperty('enrollToken');
+      // install.ps1 reads the reason from here (world-readable, beside the owner-only folder).
+      expect(JSON.parse(readFileSync(join(programData, 'mamori.enrollment.json'), 'utf8'))).toMatchObject({ kind: 'refused', reason: REFUSAL_TEXT.unknown });
+
+      const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
+      const enrolled = await install(token);
+      expect(enrolled.code, enrolled.stderr).toBe(0);
+      expect(enrolled.stdout).toMatch(/enrolled as ag_\w+ \(segment lgwan\)/);
+      expect(readFileSync(join(programData, 'mamori', 'agent.yml'), 'utf8')).not.toContain(token.split('.').pop());
+      expect(existsSync(join(programData, 'mamori.enrollment.json'))).toBe(false);
+    } finally {
+      await collector.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it.each([
     ['no COLLECTOR', {}, 'no collector'],

@@ -4,7 +4,9 @@
  * (AGENT-003), configuration/program changed (AGENT-004), clock off (TIME-002). Each is stored in
  * the violations table, published on the bus, and closed when the condition ends.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../agent/agent.js';
@@ -38,6 +40,9 @@ async function violation(agentId: string, ruleId: string, subject = '') {
 function wasPublished(agentId: string, kind: 'violation.opened' | 'violation.closed', ruleId: string): boolean {
   return published.some((e) => e.agentId === agentId && e.event.kind === kind && (kind === 'violation.opened' ? (e.event as { violation: { ruleId: string } }).violation.ruleId : (e.event as { ruleId: string }).ruleId) === ruleId);
 }
+
+/** The packages' own manifest writer (scripts/package.mjs), so the agent is tested against what the build ships. */
+const { writeReleaseManifest } = (await import(join(import.meta.dirname, '../../scripts/package.mjs'))) as { writeReleaseManifest: (dir: string, o: { version: string; key: KeyObject }) => void };
 
 describe('tamper evidence', () => {
   it('a stopped agent becomes AGENT-002 (real process, SIGTERM), closed when it starts again; an uninstall becomes AGENT-003', async () => {
@@ -138,4 +143,62 @@ describe('tamper evidence', () => {
     expect(await collector.tamper!.resolve(e.agentId, 'tampered', 'binary', 'test-admin')).toBe(true);
     expect((await violation(e.agentId, 'AGENT-004', 'binary'))?.state).toBe('closed');
   }, 120_000);
+
+  it('an upgrade to a release signed with the pinned key raises no AGENT-004; the same settings rewritten are no change; anything else still is', async () => {
+    const dir = tempDir('tamper-release');
+    const stateDir = join(dir, 'state');
+    const install = join(dir, 'usr-lib-mamori-agent');
+    mkdirSync(install);
+    const configPath = join(dir, 'agent.yml');
+    const programPath = join(install, 'mamori-agent.mjs');
+    writeFileSync(configPath, '# written by the installer\nschedule: "0 * * * *"\nusbEnforcement: audit\n');
+    writeFileSync(programPath, '// release 1.0.0\n');
+    const releaseKey = generateKeyPairSync('ed25519').privateKey;
+    writeReleaseManifest(install, { version: '1.0.0', key: releaseKey });
+    const wsOptions = await collectorTrust({ url: collector.agentUrl, stateDir, pin: collector.tls.caFingerprint });
+    const e = await enroll(collector.agentUrl, await newToken(collector), { platform: 'linux', hostname: 'release-pc', release: 'test' }, 'test', wsOptions);
+    const identity = { ...e, collectorUrl: collector.agentUrl, enrolledAt: new Date().toISOString() };
+    saveIdentity(stateDir, identity);
+    const notices = (name: string) => published.filter((p) => p.agentId === e.agentId && p.event.kind === 'agent.notice' && p.event.notice === name).map((p) => (p.event as { detail: Record<string, unknown> }).detail);
+    const run = async () => {
+      const a = new Agent({ identity, stateDir, log: silentLogger(), replayDir: REPLAY_PC, skipInitialRun: true, wsOptions, watchdog: false, configPath, programPath });
+      await a.start();
+      await a.integrity;
+      await expect.poll(() => a.outbox.acked >= a.outbox.lastSeq && a.link.connected, { timeout: 30_000 }).toBe(true);
+      await a.stop();
+    };
+    await run(); // pins the release key
+
+    // The package manager installs 1.0.1 (new program, new signed manifest); its configure step
+    // writes the same settings in another order with another comment.
+    writeFileSync(programPath, '// release 1.0.1\n');
+    writeReleaseManifest(install, { version: '1.0.1', key: releaseKey });
+    writeFileSync(configPath, '# rewritten by the MSI configure step\nusbEnforcement: "audit"\nschedule: 0 * * * *\n');
+    await run();
+    await expect.poll(() => notices('agent.upgraded').length, { timeout: 10_000 }).toBe(1);
+    expect(notices('agent.upgraded')[0]).toMatchObject({ fromVersion: '1.0.0', toVersion: '1.0.1', changedFiles: 1, files: [{ path: programPath }] });
+    expect(notices('binary.changed')).toEqual([]);
+    expect(notices('config.changed')).toEqual([]);
+    expect(await violation(e.agentId, 'AGENT-004', 'binary')).toBeUndefined();
+    expect(await violation(e.agentId, 'AGENT-004', 'config')).toBeUndefined();
+
+    // Someone else changes the program (the manifest stays): AGENT-004.
+    appendFileSync(programPath, '// injected\n');
+    await run();
+    await expect.poll(async () => (await violation(e.agentId, 'AGENT-004', 'binary'))?.state, { timeout: 10_000 }).toBe('open');
+    expect(await collector.tamper!.resolve(e.agentId, 'tampered', 'binary', 'test-admin')).toBe(true);
+
+    // A "release" signed with another key (made by whoever can write the files): AGENT-004, saying why.
+    writeFileSync(programPath, '// release 9.9.9\n');
+    writeReleaseManifest(install, { version: '9.9.9', key: generateKeyPairSync('ed25519').privateKey });
+    await run();
+    await expect.poll(async () => (await violation(e.agentId, 'AGENT-004', 'binary'))?.state, { timeout: 10_000 }).toBe('open');
+    expect(notices('binary.changed').at(-1)).toMatchObject({ release: 'the release key shipped with this package is not the pinned one' });
+
+    // A changed setting is a change however it is written.
+    writeFileSync(configPath, '# rewritten by the MSI configure step\nusbEnforcement: block\nschedule: 0 * * * *\n');
+    await run();
+    await expect.poll(async () => (await violation(e.agentId, 'AGENT-004', 'config'))?.state, { timeout: 10_000 }).toBe('open');
+    expect(notices('agent.upgraded')).toHaveLength(1);
+  }, 180_000);
 });

@@ -26,7 +26,8 @@
  * | users | owners of explorer.exe (Win32_Process GetOwner) | users() lib/users.js (without `query user`, localised) |
  *
  * Numbers stay numbers (BusType 17 = NVMe, MediaType 4 = SSD, NdisPhysicalMedium 9 = 802.11 —
- * learn.microsoft.com msft-physicaldisk, msft-netadapter); times are ISO UTC. Each part has its
+ * learn.microsoft.com msft-physicaldisk, msft-netadapter); times are ISO UTC. Caption and
+ * OSArchitecture are shown as Windows prints them (「64 ビット」 on Japanese Windows), never interpreted. Each part has its
  * own try/catch: a part that fails is named in `errors` and only its facts are unknown.
  */
 import { PS_PRELUDE } from '../software/windows-common.js';

@@ -7,6 +7,7 @@ import { auditRoutes } from './audit-routes.js';
 import { deviceRoutes } from './devices-routes.js';
 import { exceptionRoutes } from './exceptions-routes.js';
 import { forwarderRoutes } from './forwarders-routes.js';
+import { enrollmentRoutes } from './enrollment-routes.js';
 import type { RouteDef } from './http.js';
 import { mediaRoutes } from './media-routes.js';
 import { policyRoutes } from './policy-routes.js';
@@ -17,5 +18,5 @@ import { violationExportRoutes } from './violation-export-routes.js';
 import { violationRoutes } from './violations-routes.js';
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...violationExportRoutes(s)];
+  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...enrollmentRoutes(s), ...violationExportRoutes(s)];
 }

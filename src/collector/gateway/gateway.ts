@@ -27,6 +27,8 @@ import { TokenBucket } from './rate-limit.js';
 import { disownEventsAbove, registerAgentKey } from './agent-keys.js';
 import type { Disowned } from './agent-keys.js';
 import { PreAuthLimits } from './pre-auth.js';
+import { EnrollmentRefusals } from '../enrollment/refusals.js';
+import { TOKEN_FORM } from '../enrollment/token-check.js';
 import type { PreAuthOptions } from './pre-auth.js';
 import { presentedCert } from './client-certs.js';
 import type { AgentCertificates, PresentedCert } from './client-certs.js';
@@ -74,6 +76,8 @@ export interface GatewayOptions {
 interface Session {
   ws: WebSocket;
   remote: string;
+  /** The client's IP address (remote without the port). */
+  address: string;
   nonce: string;
   agent?: AgentRecord;
   /** Next seq this connection may send (store's last + 1 at welcome, then advanced). */
@@ -108,10 +112,12 @@ export class AgentGateway {
   /** Called when the collector held events above the agent's own counter and moved them aside (AGENT-006). */
   seqDisagreementListener: (agent: AgentRecord, disowned: Disowned, at: string) => void = () => {};
   private readonly preAuth: PreAuthLimits;
+  private readonly refusals: EnrollmentRefusals;
 
   constructor(private readonly opts: GatewayOptions) {
     this.heartbeatSeconds = opts.heartbeatSeconds ?? 30;
     this.preAuth = new PreAuthLimits(opts.preAuth, opts.log);
+    this.refusals = new EnrollmentRefusals(opts.store.sql);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? LIMITS.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     this.queue = new IngestQueue(opts.store, opts.ingest);
@@ -165,6 +171,7 @@ export class AgentGateway {
     const s: Session = {
       ws,
       remote,
+      address: req.socket.remoteAddress ?? '?',
       nonce: newNonce(),
       expected: 1,
       lastActivity: Date.now(),
@@ -229,21 +236,34 @@ export class AgentGateway {
 
   private async onEnroll(s: Session, frame: EnrollFrame): Promise<void> {
     if (!SUPPORTED_VERSIONS.includes(frame.v)) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `protocol version ${frame.v} is not supported`);
-    const parsed = /^mmr1\.([0-9a-z]{10,40})\.([0-9a-f]{64})$/.exec(frame.token);
-    if (!parsed) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, 'malformed enrollment token');
+    const parsed = TOKEN_FORM.exec(frame.token);
     const now = new Date().toISOString();
+    if (!parsed) {
+      await this.recordRefusal({ address: s.address, hostname: frame.os.hostname, reason: 'malformed', stage: 'enroll', tokenId: null, at: now });
+      throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, 'malformed enrollment token');
+    }
     const redeemed = await this.opts.store.redeemToken(parsed[1]!, sha256Hex(parsed[2]!), now);
-    if (!redeemed.ok) throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, `enrollment token ${redeemed.why}`);
+    if (!redeemed.ok) {
+      // Recorded with the PC's name and address: the console lists the PCs that tried and could not join.
+      await this.recordRefusal({ address: s.address, hostname: frame.os.hostname, reason: redeemed.why, stage: 'enroll', tokenId: parsed[1]!, at: now });
+      throw new ProtocolError(CloseCode.ENROLLMENT_REFUSED, `enrollment token ${redeemed.why}`);
+    }
     const agentId = `ag_${randomBytes(16).toString('hex').slice(0, 26)}`;
     // Only the agent's public key is kept: nothing stored here can answer a challenge for it.
     await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
+    await this.refusals.settled(s.address, frame.os.hostname).catch((err: Error) => this.opts.log.error('cannot settle earlier enrollment refusals', { error: err.message }));
     // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).
     const record = await this.opts.store.getAgent(agentId);
     const pushed = record ? await this.opts.policyFor?.(record) : undefined;
     const certificate = this.opts.certificates && this.opts.certificates.mode !== 'off' ? await this.opts.certificates.issue(agentId, frame.publicKey) : undefined;
     this.send(s, { type: 'enrolled', agentId, segment: redeemed.segment, policyKey: this.opts.policyPublicKey, ...(pushed ? { policy: pushed.policy, ...(pushed.signature ? { policySignature: pushed.signature } : {}) } : {}), ...(certificate ? { certificate } : {}) });
     this.closeWith(s, CloseCode.NORMAL, 'enrolled', 'info');
+  }
+
+  /** A refusal that cannot be recorded is logged; the PC is refused either way. */
+  private async recordRefusal(r: Parameters<EnrollmentRefusals['record']>[0]): Promise<void> {
+    await this.refusals.record(r).catch((err: Error) => this.opts.log.error('cannot record a refused enrollment', { error: err.message, hostname: r.hostname }));
   }
 
   private async onHello(s: Session, frame: HelloFrame): Promise<void> {

@@ -26,6 +26,21 @@ const CLUSTER_IDENTITY_SQL = `
   );
 `;
 
+const ENROLLMENT_REFUSALS_SQL = `
+  CREATE TABLE enrollment_refusals (
+    address TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    token_id TEXT,
+    attempts INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (address, hostname, reason)
+  );
+  CREATE INDEX enrollment_refusals_last ON enrollment_refusals (last_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 202611230001,
@@ -335,5 +350,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // JSON of src/shared/i18n Msg; NULL for results of agents that send only the Japanese text.
     sqlite: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
     postgres: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
+  },
+  {
+    version: 202612061701,
+    name: 'enrollment attempts the collector refused (PC name and address)',
+    // src/collector/enrollment/refusals.ts: one row per address, host name and reason.
+    sqlite: ENROLLMENT_REFUSALS_SQL,
+    postgres: ENROLLMENT_REFUSALS_SQL,
   },
 ];

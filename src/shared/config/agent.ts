@@ -26,6 +26,8 @@ export const AgentConfig = z
     usbEnforcement: z.enum(['audit', 'block']).default('audit'),
     /** SHA-256 fingerprint of the collector CA to pin at first contact (printed by `mamori collector init`); wss only. */
     caFingerprint: z.string().regex(/^(sha-?256[:=/]?)?([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/i, 'must be a SHA-256 fingerprint (64 hex digits, colons optional)').optional(),
+    /** Waits between enrollment attempts after a refusal (agent/enrollment.ts): from minSeconds doubling up to maxSeconds (default 60 s … 1 h). */
+    enrollRetry: z.object({ minSeconds: z.number().int().min(1), maxSeconds: z.number().int().min(1) }).strict().optional(),
     /** Resource limits of the agent itself (agent/watchdog.ts); defaults follow osquery's watchdog. */
     watchdog: z
       .object({

@@ -54,7 +54,7 @@ export type Segment = z.infer<typeof Segment>;
 export const Severity = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
-export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'autorun', 'services', 'logging', 'wireless', 'inventory', 'mfa', 'cloud-accounts']);
+export const CheckId = z.enum(['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond', 'sign-in', 'admin-rights', 'autorun', 'services', 'logging', 'wireless', 'inventory', 'mfa', 'cloud-accounts', 'local-accounts']);
 export type CheckId = z.infer<typeof CheckId>;
 
 export const RuleResult = z.enum(['pass', 'fail', 'not_applicable', 'unknown', 'excepted']);

@@ -86,6 +86,7 @@ describe('which PowerShell process each Windows probe runs on', () => {
       'win.inventory': 'inventory',
       'win.mfa': 'inventory',
       'win.cloud-accounts': 'inventory',
+      'win.local-accounts': 'inventory',
     });
   });
 });

@@ -11,6 +11,7 @@ import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
 import { pcScreen } from './pc.js';
 import { pcsScreen } from './pcs.js';
+import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
@@ -25,6 +26,7 @@ const SCREENS = [
   ['audit', 'nav.audit', 'audit.read'],
   ['users', 'nav.users', 'users.manage'],
   ['forwarders', 'nav.forwarders', 'forwarders.manage'],
+  ['enrollment', 'nav.enrollment', 'pcs.read'],
 ];
 
 
@@ -380,7 +382,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {
