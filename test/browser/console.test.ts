@@ -132,6 +132,13 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await shot(page, '03-scan-now');
   });
 
+  it("shows the PC page's notices to its user (none: a replayed PC has nobody at it)", async () => {
+    const agentId = collector.gateway.connectedAgents[0]!;
+    await page.goto(`${collector.consoleUrl}#/pc/${encodeURIComponent(agentId)}`);
+    await page.getByTestId('pc-notices-none').waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('pc-notices-none').textContent()).toBe('この端末の利用者への通知はまだありません');
+  });
+
   it('registers the stick from its violation and sees the violation close', async () => {
     await page.goto(`${collector.consoleUrl}#/live`);
     const row = page.locator(`tr[data-rule="USB-001"][data-state="open"]`);
