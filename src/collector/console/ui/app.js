@@ -6,7 +6,7 @@ import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime,
 import { auditScreen } from './audit.js';
 import { inventoryScreen } from './inventory.js';
 import { mediaScreen } from './media.js';
-import { overviewScreen } from './overview.js';
+import { areaName, overviewScreen } from './overview.js';
 import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
 import { pcScreen } from './pc.js';
@@ -238,7 +238,7 @@ async function policyScreen() {
           });
           return h('div', { class: 'param-row', dataset: { param: name } }, spec.label ? h('span', { class: 'small', title: name }, loc(spec.label)) : h('span', { class: 'mono small' }, name), input, h('div', { class: 'muted small' }, loc(spec.description)));
         });
-        return h('tr', {}, h('td', {}, h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
+        return h('tr', { dataset: { area: r.check } }, h('td', {}, h('div', { class: 'small muted' }, areaName(r.check)), h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
       })),
     );
   };
