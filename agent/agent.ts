@@ -71,6 +71,8 @@ export interface AgentOptions {
   configPath?: string;
   /** The agent's own program file, hashed at start (binary.changed); default: this module's file (the bundle). */
   programPath?: string;
+  /** Node and the agent's program file: the Linux inventory runs its library calls in a child process of it. */
+  selfCommand?: readonly string[];
   /** Resource limits (agent/watchdog.ts); false = no watchdog. */
   watchdog?: WatchdogOptions | false;
   /** What a watchdog breach ends with, after the notice was sent (default: exit code 70 so the service manager restarts the agent). */
@@ -299,7 +301,7 @@ export class Agent {
     // A copy, not the report itself: a parsed fact can be a slice of a probe's whole output, and V8
     // keeps the whole output alive through it (each package version from dpkg's status file held
     // its 1.5 MB text for as long as the agent kept the facts). The copy holds only the facts.
-    const report = structuredClone(await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS } }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log }));
+    const report = structuredClone(await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log }));
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);

@@ -30,7 +30,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist', 'agent', 'mamori-agent.mjs');
 const RUNTIMES = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
 /** The V8 flags of the installed service (installer/linux/mamori-agent.service). */
-const SERVICE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+const SERVICE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--lite-mode'];
 
 /** node + script of the agent as installed, or as in this checkout. */
 function agentCommand(scratch: string): { node: string; script: string; form: string } {

@@ -144,6 +144,8 @@ export function registerAgentCommands(program: Command): void {
         ...(initialPolicy ? { initialPolicy } : {}),
         watchdog: watchdogOptions(config),
         ...(o.config ? { configPath: resolve(o.config) } : {}),
+        // This very program (bin/mamori.js or the installed bundle), for work done in a child process.
+        selfCommand: [process.execPath, ...process.execArgv, resolve(process.argv[1]!)],
       });
       await daemon.start();
       log.info(`agent ${identity.agentId} running on ${hostname()}; collector ${collectorUrl}`);
@@ -199,6 +201,16 @@ export function registerAgentCommands(program: Command): void {
       const segment = o.segment ? Segment.parse(o.segment) : undefined;
       const report = await localCheck({ ...(o.replay ? { replayDir: o.replay } : {}), checks: checkList(o.check), ...(segment ? { segment } : {}) });
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    });
+
+  // The daemon's Linux inventory runs systeminformation in this short-lived child process, so the
+  // daemon never keeps the library and its garbage in memory (agent/checks/inventory/linux.ts).
+  agent
+    .command('inventory-calls', { hidden: true })
+    .description('print the results of the inventory\'s systeminformation calls as JSON (run by the agent itself)')
+    .action(async () => {
+      const { runInventoryCalls } = await import('../../agent/checks/inventory/linux.js');
+      process.stdout.write(`${JSON.stringify(await runInventoryCalls())}\n`);
     });
 
   agent

@@ -45,6 +45,28 @@ describe('inventory of this Linux machine, live through systeminformation', () =
     expect(replayed).toEqual(live);
   });
 
+  test("the daemon's way: the calls run in a child process of the agent's program, with the same facts", async () => {
+    const bin = join(import.meta.dirname, '../../../bin/mamori.js');
+    const dir = join(tmp, 'child');
+    const child = await runLinuxCheck('inventory', new RecordingProbes(new LiveProbes(), dir, { source: 'test' }), { selfCommand: [process.execPath, bin] });
+    const here = await runLinuxCheck('inventory', new LiveProbes());
+    expect(child.status).toBe('ok');
+    expect(child.unknownFacts).toEqual({});
+    for (const fact of ['system', 'cpu', 'network', 'disks', 'domain'] as const) expect(child.facts[fact]).toEqual(here.facts[fact]);
+    // The boot time is now minus uptime, read a moment apart.
+    const os = (f: Record<string, unknown>) => f.os as { lastBoot: string };
+    expect({ ...os(child.facts), lastBoot: 0 }).toEqual({ ...os(here.facts), lastBoot: 0 });
+    expect(Math.abs(Date.parse(os(child.facts).lastBoot) - Date.parse(os(here.facts).lastBoot))).toBeLessThan(5000);
+    expect((child.facts.memory as { totalBytes: number }).totalBytes).toBe((here.facts.memory as { totalBytes: number }).totalBytes);
+    // Recorded per call as in-process, and replayed the same.
+    expect(readdirSync(dir).filter((f) => f.startsWith('linux.inventory.')).length).toBe(13);
+    expect(await runLinuxCheck('inventory', new ReplayProbes(dir))).toEqual(child);
+    // A program that does not answer makes the facts unknown with the reason, never a crash.
+    const broken = await runLinuxCheck('inventory', new LiveProbes(), { selfCommand: [process.execPath, '-e', 'process.exit(3)'] });
+    expect(broken.status).toBe('unknown');
+    expect(broken.reason).toMatch(/EXEC_FAILED/);
+  });
+
   test('the shipped recording of the development machine replays', async () => {
     const out = await inventoryOf(join(FIXTURES, 'linux', 'debian12-this-machine'));
     expect(out.status).toBe('ok');
