@@ -2,10 +2,11 @@
  * The Linux event sources: USB storage (usb-media) and install locations (software).
  *
  * USB: udev's events where udev runs (systemd-udevd's control socket /run/udev/control exists),
- * else the `usb` package's hot-plug (the addon reads the kernel's uevents itself: containers and
- * minimal systems without udevd). Not both at once: the udev event comes after udev has created
- * the device node and its properties, which the usb-media check reads; BENCHMARKS.md ("USB on a
- * real kernel") has which of the two arrives first.
+ * else the `usb` package's hot-plug. Not both at once: on a real kernel (QEMU, BENCHMARKS.md
+ * "USB on a real kernel") the usb package's connect event came at the same time as udev's or
+ * later, never first, so running it beside udev only adds a second run of the check. Without
+ * udevd it stayed silent there (it follows udevd's broadcasts, not the kernel's uevents): where
+ * udevd is absent, USB changes are seen at the next scheduled run.
  */
 import { existsSync } from 'node:fs';
 import { LinuxUdevWatcher } from './linux-udev.js';

@@ -15,6 +15,7 @@ import { authenticate, installBackstop, mountRoutes } from './http.js';
 import { migrateConsole } from './migrations.js';
 import { consoleRoutes } from './routes.js';
 import { inventoryRoutes } from './inventory-routes.js';
+import { pcNoticesRoutes } from './pc-notices.js';
 import type { ConsoleOptions } from './services.js';
 import { ConsoleServices } from './services.js';
 import { ConsoleStream } from './stream.js';
@@ -110,7 +111,7 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
     installSecurityHeaders(app);
     installBackstop(app);
-    services.routes = [...consoleRoutes(services), ...inventoryRoutes(services)];
+    services.routes = [...consoleRoutes(services), ...inventoryRoutes(services), ...pcNoticesRoutes(services)];
     mountRoutes(app, services.routes, services.accounts, services.audit);
     mountUi(app, options.uiDir ?? findUiDir());
 

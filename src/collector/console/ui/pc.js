@@ -4,6 +4,7 @@
 import { api, badge, can, field, flash, fmtTime, guard, h, loc, sevBadge, state, statusBadge, t, table } from './core.js';
 import { violationRow } from './violations.js';
 import { fetchPcInventory, inventorySection } from './inventory.js';
+import { fetchPcNotices, noticesSection } from './pc-notices.js';
 
 export function kv(pairs) {
   return h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -30,6 +31,7 @@ function policyState(d) {
 export const PC_SECTIONS = [
   { id: 'open', title: () => t('pc.open'), render: (d) => h('div', { class: 'table-wrap' }, violationTable(d.violations.open, 'pc-open')) },
   { id: 'history', title: () => t('pc.history'), render: (d) => h('div', { class: 'table-wrap scroll' }, table([t('audit.at'), t('pc.history.kind'), t('live.what')], d.history.map(historyRow), { testid: 'pc-history' })) },
+  { id: 'notices', title: () => t('pc.notices'), render: (d) => noticesSection(d.notices) },
   { id: 'usb', title: () => t('pc.usb'), render: (d) => h('div', { class: 'table-wrap' }, table([t('media.fingerprint'), t('media.label'), t('pc.usb.first'), t('pc.usb.last')], d.usbHistory.map((u) => h('tr', {}, h('td', { class: 'mono' }, u.fingerprint), h('td', {}, u.product || '—'), h('td', {}, fmtTime(u.firstSeen)), h('td', {}, fmtTime(u.lastSeen)))))) },
   { id: 'inventory', title: () => t('inventory.title'), render: (d) => inventorySection(d.inventory) },
   {
@@ -43,8 +45,9 @@ export const PC_SECTIONS = [
 ];
 
 export async function pcScreen(id) {
-  const [d, inventory] = await Promise.all([api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`), fetchPcInventory(id)]);
+  const [d, inventory, notices] = await Promise.all([api('GET', `/api/v1/pcs/${encodeURIComponent(id)}`), fetchPcInventory(id), fetchPcNotices(id)]);
   d.inventory = inventory;
+  d.notices = notices;
   const p = d.pc;
   const assign = h(
     'form',
