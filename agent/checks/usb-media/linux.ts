@@ -50,7 +50,7 @@ export const collect: Collector<UsbMediaFacts> = async (ctx) => {
   }
   if (!out.facts.devices && out.facts.exportBlocked === undefined) {
     out.status = 'unknown';
-    out.reason = `USB devices and storage policy could not be read (${out.unknownFacts.devices}; ${out.unknownFacts.exportBlocked})`;
+    out.reason = `USB機器と記録媒体の制御設定をどちらも読み取れませんでした (${out.unknownFacts.devices}; ${out.unknownFacts.exportBlocked})`;
   }
   return out;
 };
@@ -74,7 +74,7 @@ async function list(ctx: CheckContext, key: string, path: string, optional = fal
   } catch {
     /* fall through */
   }
-  throw new Unreadable(`PARSE_FAILED: listing of ${path}`);
+  throw new Unreadable(`PARSE_FAILED: ${path} の一覧を解釈できません`);
 }
 
 function safeNames(json: string): string[] | null {
@@ -96,7 +96,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
     return [];
   }
   const names = safeNames(entries.stdout);
-  if (!names) throw new Unreadable(`PARSE_FAILED: listing of ${busDir}`);
+  if (!names) throw new Unreadable(`PARSE_FAILED: ${busDir} の一覧を解釈できません`);
   const found: UsbDevice[] = [];
   let mounts: MountEntry[] | null = null;
   for (const dev of names.filter((n) => DEVICE_DIR.test(n))) {
@@ -116,7 +116,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
     const base = `${busDir}/${dev}`;
     const vendorId = await read(ctx, `${k}.idvendor`, `${base}/idVendor`);
     const productId = await read(ctx, `${k}.idproduct`, `${base}/idProduct`);
-    if (!vendorId || !productId) throw new Unreadable(`PARSE_FAILED: ${base} has no idVendor/idProduct`);
+    if (!vendorId || !productId) throw new Unreadable(`PARSE_FAILED: ${base} に idVendor/idProduct がありません`);
     // serial, manufacturer, product are absent files when the device has no such string (drivers/usb/core/sysfs.c).
     const serial = await read(ctx, `${k}.serial`, `${base}/serial`, true);
     const manufacturer = await read(ctx, `${k}.manufacturer`, `${base}/manufacturer`, true);

@@ -151,7 +151,7 @@ export function usbMediaFacts(doc: UsbMediaDocument, enforcement: 'audit' | 'blo
 
   const policyError = partError(errors, 'policy');
   if (policyError || !doc.policy) {
-    const reason = policyError ?? 'SCRIPT_ERROR: policy: not read';
+    const reason = policyError ?? 'SCRIPT_ERROR: policy: 記録媒体の制御設定が出力されませんでした';
     unknownFacts.exportBlocked = reason;
     unknownFacts.exportBlockMechanism = reason;
   } else {

@@ -193,6 +193,7 @@ function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknownF
 
 /** One reason from the reasons of several expectations: a list without repeats (two limits on one null fact say the same), or the only one. */
 function joined(parts: readonly Part[]): Msg {
+  if (parts.length === 1) return parts[0]!.why;
   const seen = new Set<string>();
   const whys = parts.map((p) => p.why).filter((w) => !seen.has(JSON.stringify(w)) && Boolean(seen.add(JSON.stringify(w))));
   return whys.length === 1 ? whys[0]! : msg('eval.joined', { items: whys });
@@ -236,6 +237,47 @@ function nameOf(rule: Rule, item: unknown, subject: string): MsgParam {
   const fields = item as Record<string, unknown>;
   const name: Localized = { ja: fillTemplate(rule.subjectName.ja, fields), en: fillTemplate(rule.subjectName.en, fields) };
   return name.ja && name.en ? name : subject;
+}
+
+/**
+ * The result of one item. Its name and texts are made when first read: most items pass and are never
+ * shown, and naming and rendering every one of thousands of packages would cost the agent far more
+ * than judging them.
+ */
+class ItemResult implements SubjectResult {
+  // Private (#) so that comparisons and copies of a result see only its SubjectResult fields.
+  readonly #rule: Rule;
+  readonly #why: Msg;
+  #name: MsgParam | undefined;
+  #message: Msg | undefined;
+  #text: string | undefined;
+  constructor(
+    rule: Rule,
+    readonly excerpt: Record<string, unknown>,
+    readonly subject: string,
+    readonly result: Outcome,
+    why: Msg,
+  ) {
+    this.#rule = rule;
+    this.#why = why;
+  }
+  get subjectName(): MsgParam {
+    return (this.#name ??= nameOf(this.#rule, this.excerpt, this.subject));
+  }
+  /** The item's own reason names it: a violation's reason is read without the rule's. */
+  get reasonMsg(): Msg {
+    return (this.#message ??= msg('eval.subject', { subject: this.subjectName, why: this.#why }));
+  }
+  get reason(): string {
+    return (this.#text ??= render(this.reasonMsg));
+  }
+  toJSON(): SubjectResult {
+    return { subject: this.subject, result: this.result, reason: this.reason, reasonMsg: this.reasonMsg, subjectName: this.subjectName, excerpt: this.excerpt };
+  }
+}
+
+function itemResult(rule: Rule, item: unknown, subject: string, outcome: Outcome, why: Msg): SubjectResult {
+  return new ItemResult(rule, item as Record<string, unknown>, subject, outcome, why);
 }
 
 /** At most this many items are named in a rule's reason; the rest are counted (「ほか 3 件」). */
@@ -287,29 +329,23 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
     return rule.whenEmpty === 'pass' ? result(rule.id, 'pass', msg('eval.eachNone', { kind }), []) : na(msg('eval.eachNone', { kind }));
   }
   const subjects: SubjectResult[] = [];
-  const names = new Map<SubjectResult, MsgParam>();
   items.forEach((item: unknown, index) => {
     const parts = rule.expect.map((e) => evalExpectation(rule, e, item, {}, ctx));
     const { outcome, why } = combine(rule.condition, parts);
     if (outcome === 'not_applicable') return;
     const subject = rule.subject ? String(getPath(item, rule.subject) ?? index) : String(index);
-    const name = nameOf(rule, item, subject);
-    // The item's own reason names it: a violation's reason is read without the rule's.
-    const itemWhy = msg('eval.subject', { subject: name, why });
-    const s: SubjectResult = { subject, result: outcome, reason: render(itemWhy), reasonMsg: itemWhy, subjectName: name, excerpt: item as Record<string, unknown> };
-    subjects.push(s);
-    names.set(s, name);
+    subjects.push(itemResult(rule, item, subject, outcome, why));
   });
   const failing = subjects.filter((s) => s.result === 'fail');
   const unknown = subjects.filter((s) => s.result === 'unknown');
   const total = subjects.length;
   if (failing.length) {
-    const list = namedList(failing.map((s) => names.get(s)!));
+    const list = namedList(failing.map((s) => s.subjectName!));
     return result(rule.id, 'fail', partial ? msg('eval.eachFailPartial', { kind, total, failed: failing.length, subjects: list, partial }) : msg('eval.eachFail', { kind, total, failed: failing.length, subjects: list }), subjects);
   }
   if (partial) return result(rule.id, 'unknown', partial, [...subjects, partialSubject(partial)]);
   if (total === 0) return na(msg('eval.eachNoneApplies', { kind }));
-  if (unknown.length) return result(rule.id, 'unknown', msg('eval.eachUnknown', { kind, total, unknown: unknown.length, subjects: namedList(unknown.map((s) => names.get(s)!)) }), subjects);
+  if (unknown.length) return result(rule.id, 'unknown', msg('eval.eachUnknown', { kind, total, unknown: unknown.length, subjects: namedList(unknown.map((s) => s.subjectName!)) }), subjects);
   return result(rule.id, 'pass', msg('eval.eachPass', { kind, total }), subjects);
 }
 
