@@ -208,10 +208,24 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     expect(await excepted.textContent()).toContain('例外');
   });
 
+  it('lists every rule on the policy screen under its area', async () => {
+    await page.goto(`${collector.consoleUrl}#/policy`);
+    await page.waitForSelector('tr[data-area=wireless]');
+    expect(await page.locator('tr[data-area=wireless]').first().textContent()).toContain('無線LAN');
+    for (const [area, rule] of [['autorun', 'MEDIA-001'], ['services', 'SVC-001'], ['logging', 'LOG-001'], ['mfa', 'MFA-001'], ['cloud-accounts', 'CLOUD-001'], ['local-accounts', 'ACCT-001']] as const) {
+      expect(await page.locator(`tr[data-area=${area}]`).allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining(rule)]));
+    }
+    await shot(page, '07-policy-areas');
+  });
+
   it('downloads the self-inspection report as CSV and prints the page', async () => {
     await page.goto(`${collector.consoleUrl}#/reports`);
     await page.waitForSelector('[data-testid=report-rules]');
     expect(await page.locator('[data-testid=report-rules]').textContent()).toContain('USB-001');
+    // Every area the agent checks has its row by name, the newer ones included (unknown on this recording).
+    const areas = await page.locator('[data-testid=report-areas]').textContent();
+    for (const name of ['USB媒体', '自動再生・外部媒体', 'サービス・機能', 'ログ', '無線LAN', '多要素認証', '個人向けクラウドストレージ', 'ローカルアカウント']) expect(areas).toContain(name);
+    expect(areas).not.toMatch(/cloud-accounts|local-accounts|wireless/);
     await shot(page, '08-report');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=report-csv]')]);
     const path = join(SHOTS, 'self-inspection.csv');

@@ -6,17 +6,19 @@ import { ApiError, api, badge, can, clauses, closeStream, field, flash, fmtTime,
 import { auditScreen } from './audit.js';
 import { inventoryScreen } from './inventory.js';
 import { mediaScreen } from './media.js';
-import { overviewScreen } from './overview.js';
+import { areaName, overviewScreen } from './overview.js';
 import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
 import { pcScreen } from './pc.js';
 import { pcsScreen } from './pcs.js';
+import { enrollScreen } from './enroll.js';
 import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
   ['live', 'nav.live', 'violations.read'],
   ['pcs', 'nav.pcs', 'pcs.read'],
+  ['enroll', 'nav.enroll', 'pcs.assign'],
   ['inventory', 'nav.inventory', 'pcs.read'],
   ['scan', 'nav.scan', 'scan.request'],
   ['policy', 'nav.policy', 'policy.read'],
@@ -236,7 +238,7 @@ async function policyScreen() {
           });
           return h('div', { class: 'param-row', dataset: { param: name } }, spec.label ? h('span', { class: 'small', title: name }, loc(spec.label)) : h('span', { class: 'mono small' }, name), input, h('div', { class: 'muted small' }, loc(spec.description)));
         });
-        return h('tr', {}, h('td', {}, h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
+        return h('tr', { dataset: { area: r.check } }, h('td', {}, h('div', { class: 'small muted' }, areaName(r.check)), h('div', {}, loc(r.name)), h('div', { class: 'mono small muted' }, r.id)), h('td', {}, sevBadge(r.severity)), h('td', {}, sw), h('td', {}, params.length ? params : '—'), h('td', {}, clauses(r.clauses)));
       })),
     );
   };
@@ -382,7 +384,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Configuration for mutation runs (`npm run mutation`): only the unit tests that cover the
+ * mutated module, named by scripts/mutation.mjs in MAMORI_MUTATION_TESTS. These tests import the
+ * sources directly, so dist/ is not built, and nothing runs in parallel with the mutant.
+ */
+const tests = (process.env.MAMORI_MUTATION_TESTS ?? '').split(',').filter(Boolean);
+if (tests.length === 0) throw new Error('MAMORI_MUTATION_TESTS が空です: scripts/mutation.mjs から実行してください');
+
+export default defineConfig({
+  test: {
+    include: tests,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    maxWorkers: 1,
+    minWorkers: 1,
+  },
+});
