@@ -176,7 +176,9 @@ export class Reports {
   async selfInspection(req: ReportRequest): Promise<SelfInspectionReport> {
     const period = this.period(req);
     const m = await this.matrix();
-    await this.writeSnapshot(m);
+    // The trend needs today's point: written here only when housekeeping (hourly) has not yet.
+    const today = await this.sql.get('SELECT 1 AS x FROM console_report_snapshots WHERE day = ? AND department = ? LIMIT 1', [jstDay(this.clock.now()), req.department ?? '*']);
+    if (!today) await this.writeSnapshot(m);
     const agentIds = m.agents.filter((a) => req.department === null || a.department === req.department).map((a) => a.id);
     const counts = this.ruleCounts(m, agentIds);
     const ruleRows: RuleRow[] = this.rules.map((rule) => ({ ruleId: rule.id, checkId: rule.check, name: rule.name, severity: rule.severity, clauses: this.standard.clausesOf(rule.id, rule.clauses), ...counts.get(rule.id)! }));
