@@ -142,14 +142,15 @@ export function registerAdminCommands(program: Command): void {
     .option('--expires <duration>', 'valid for, e.g. 12h or 7d', '7d')
     .option('--single-use', 'the token enrolls one PC only')
     .option('--note <text>', 'what the token is for')
-    .action(async (o: { data: string; db?: string; segment: string; expires: string; singleUse?: boolean; note?: string }) => {
+    .option('--department <課>', 'the 課 the PCs that enroll with it land in (所属)')
+    .action(async (o: { data: string; db?: string; segment: string; expires: string; singleUse?: boolean; note?: string; department?: string }) => {
       const segment = Segment.safeParse(o.segment);
       if (!segment.success) throw new UsageError(`--segment ${o.segment}: one of mynumber, lgwan, internet`);
       const store = await adminStore(o);
-      const { token: text, record } = await createEnrollmentToken(store, { segment: segment.data, expiresInMs: parseDuration(o.expires), singleUse: Boolean(o.singleUse), ...(o.note ? { note: o.note } : {}) });
+      const { token: text, record } = await createEnrollmentToken(store, { segment: segment.data, expiresInMs: parseDuration(o.expires), singleUse: Boolean(o.singleUse), ...(o.note ? { note: o.note } : {}), ...(o.department ? { department: o.department } : {}) });
       await store.close();
       process.stdout.write(`${text}\n`);
-      process.stderr.write(`token ${record.id}: segment ${record.segment}, expires ${record.expiresAt}${record.singleUse ? ', single use' : ''}\n`);
+      process.stderr.write(`token ${record.id}: segment ${record.segment}${record.department ? `, 課 ${record.department}` : ''}, expires ${record.expiresAt}${record.singleUse ? ', single use' : ''}\n`);
     });
   token
     .command('revoke <id>')

@@ -9,6 +9,8 @@ export interface NewTokenOptions {
   expiresInMs: number;
   singleUse: boolean;
   note?: string;
+  /** The 課 the PCs enrolled with it land in. */
+  department?: string | null;
   now?: Date;
 }
 
@@ -26,6 +28,7 @@ export async function createEnrollmentToken(store: Store, opts: NewTokenOptions)
     revokedAt: null,
     createdAt: now.toISOString(),
     note: opts.note ?? null,
+    department: opts.department?.trim() ? opts.department.trim().slice(0, 64) : null,
   };
   await store.createToken(record);
   return { token: `mmr1.${id}.${secret}`, record };

@@ -11,6 +11,7 @@ import type { RunningCollector } from '../../src/collector/collector.js';
 import { consoleOf, consolePlugin } from '../../src/collector/console/plugin.js';
 import type { ConsoleOptions } from '../../src/collector/console/services.js';
 import type { CollectorPlugin } from '../../src/collector/plugins.js';
+import type { Store } from '../../src/collector/store/store.js';
 import { createLogger } from '../../src/shared/log.js';
 import type { AgentEvent, NewAgentEvent, Segment } from '../../src/shared/protocol/messages.js';
 
@@ -23,9 +24,9 @@ export interface TestCollector {
   close(): Promise<void>;
 }
 
-export async function startTestCollector(opts: ConsoleOptions & { prePlugins?: CollectorPlugin[]; extraPlugins?: CollectorPlugin[]; dataDir?: string } = {}): Promise<TestCollector> {
+export async function startTestCollector(opts: ConsoleOptions & { prePlugins?: CollectorPlugin[]; extraPlugins?: CollectorPlugin[]; dataDir?: string; store?: Store } = {}): Promise<TestCollector> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mamori-console-'));
-  const collector = await startCollector({ dataDir, log, plugins: [...(opts.prePlugins ?? []), consolePlugin(opts), ...(opts.extraPlugins ?? [])] });
+  const collector = await startCollector({ dataDir, log, ...(opts.store ? { store: opts.store } : {}), plugins: [...(opts.prePlugins ?? []), consolePlugin(opts), ...(opts.extraPlugins ?? [])] });
   const admin = consoleOf(collector.app).initialAdmin!;
   return { collector, base: collector.consoleUrl.replace(/\/$/, ''), admin, close: () => collector.close() };
 }

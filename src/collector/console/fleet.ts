@@ -123,6 +123,12 @@ export class Fleet {
     this.assignments = new Map(rows.map((r) => [String(r.agent_id), { department: (r.department as string | null) ?? null, group: (r.group_name as string | null) ?? null }]));
   }
 
+  /** One PC's 課 and group read again (a PC that just enrolled with a token carrying its 課). */
+  async refreshAssignment(agentId: string): Promise<void> {
+    const r = await this.store.sql.get<Record<string, unknown>>('SELECT a.department, p.group_name FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id WHERE a.id = ?', [agentId]);
+    if (r && (r.department || r.group_name)) this.assignments.set(agentId, { department: (r.department as string | null) ?? null, group: (r.group_name as string | null) ?? null });
+  }
+
   assignmentOf(agentId: string): Assignment {
     return this.assignments.get(agentId) ?? { department: null, group: null };
   }

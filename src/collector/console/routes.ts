@@ -5,6 +5,7 @@
 import { accountRoutes } from './accounts-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { deviceRoutes } from './devices-routes.js';
+import { enrollmentTokenRoutes } from './enrollment-token-routes.js';
 import { exceptionRoutes } from './exceptions-routes.js';
 import { forwarderRoutes } from './forwarders-routes.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
@@ -18,5 +19,5 @@ import { violationExportRoutes } from './violation-export-routes.js';
 import { violationRoutes } from './violations-routes.js';
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...enrollmentRoutes(s), ...violationExportRoutes(s)];
+  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...enrollmentTokenRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...enrollmentRoutes(s), ...violationExportRoutes(s)];
 }

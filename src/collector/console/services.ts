@@ -102,6 +102,7 @@ export class ConsoleServices {
     await this.ensureInitialAdmin();
     this.ctx.setPolicyProvider(async (agent) => ({ policy: await this.documentFor(agent) }));
     this.ctx.bus.on('event', this.onEvent);
+    this.ctx.bus.on('agent.online', this.onOnline);
     this.ctx.bus.on('event', this.inventory.onEvent);
     await this.inventory.catchUp().catch((err: Error) => this.ctx.log.warn('inventory catch-up failed', { error: err.message }));
     const every = this.options.housekeepingMs ?? 60_000;
@@ -113,6 +114,7 @@ export class ConsoleServices {
     clearInterval(this.timer);
     await this.auditCheckpoint().catch((err: Error) => this.ctx.log.warn('audit checkpoint failed', { error: err.message }));
     this.ctx.bus.off('event', this.onEvent);
+    this.ctx.bus.off('agent.online', this.onOnline);
     this.ctx.bus.off('event', this.inventory.onEvent);
     await this.inventory.idle();
     this.stream?.close();
@@ -299,6 +301,11 @@ export class ConsoleServices {
     if (ev.kind === 'policy.applied') return { department, message: { type: 'policy.applied', agentId: e.agentId, hostname: e.hostname, version: ev.version, at: ev.at } };
     return undefined;
   }
+
+  /** A PC connected: one that just enrolled may carry its 課 from the token. */
+  private readonly onOnline = (e: { agentId: string }): void => {
+    if (!this.fleet.assignmentOf(e.agentId).department) void this.fleet.refreshAssignment(e.agentId).catch((err: Error) => this.ctx.log.warn('assignment refresh failed', { agentId: e.agentId, error: err.message }));
+  };
 
   /** A violation was stored: the forwarders deliver it from the store (durably, see forwarders.ts). */
   private readonly onEvent = (e: StoredAgentEvent): void => {

@@ -250,7 +250,7 @@ export class AgentGateway {
     }
     const agentId = `ag_${randomBytes(16).toString('hex').slice(0, 26)}`;
     // Only the agent's public key is kept: nothing stored here can answer a challenge for it.
-    await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId });
+    await this.opts.store.createAgent({ id: agentId, secret: '', publicKey: frame.publicKey, hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, segment: redeemed.segment, enrolledAt: now, tokenId: redeemed.tokenId, department: redeemed.department ?? null });
     this.opts.log.info(`agent enrolled: ${frame.os.hostname}`, { agentId, segment: redeemed.segment, tokenId: redeemed.tokenId, remote: s.remote });
     await this.refusals.settled(s.address, frame.os.hostname).catch((err: Error) => this.opts.log.error('cannot settle earlier enrollment refusals', { error: err.message }));
     // The PC's policy goes with the reply, so its first check already judges by it (no violation against the defaults).

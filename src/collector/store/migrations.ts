@@ -333,6 +333,12 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 202612061312,
+    name: 'the 課 an enrollment token gives the PCs that enroll with it',
+    sqlite: 'ALTER TABLE enrollment_tokens ADD COLUMN department TEXT;',
+    postgres: 'ALTER TABLE enrollment_tokens ADD COLUMN department TEXT;',
+  },
+  {
     version: 202612061320,
     name: 'indexes for the daily trends of the console overview (violations opened and closed per day)',
     sqlite: `

@@ -38,6 +38,7 @@ export function tokenFromRow(r: Row): TokenRecord {
     revokedAt: textOrNull(r.revoked_at),
     createdAt: String(r.created_at),
     note: textOrNull(r.note),
+    department: textOrNull(r.department),
   };
 }
 

@@ -21,9 +21,11 @@ export interface TokenRecord {
   revokedAt: string | null;
   createdAt: string;
   note: string | null;
+  /** The 課 a PC enrolled with this token lands in (null: none; set in the console later). */
+  department?: string | null;
 }
 
-export type RedeemResult = { ok: true; segment: Segment; tokenId: string } | { ok: false; why: 'unknown' | 'expired' | 'used' | 'revoked' };
+export type RedeemResult = { ok: true; segment: Segment; tokenId: string; department?: string | null } | { ok: false; why: 'unknown' | 'expired' | 'used' | 'revoked' };
 
 export interface AgentRecord {
   id: string;
@@ -57,6 +59,8 @@ export interface NewAgent {
   segment: Segment;
   enrolledAt: string;
   tokenId: string;
+  /** From the enrollment token. */
+  department?: string | null;
 }
 
 export interface ViolationRecord {

@@ -11,12 +11,14 @@ import { reportsScreen } from './report.js';
 import { exceptionDialog, leaveLive, liveScreen, registerFromViolation, violationRow } from './violations.js';
 import { pcScreen } from './pc.js';
 import { pcsScreen } from './pcs.js';
+import { enrollScreen } from './enroll.js';
 import { enrollmentScreen } from './enrollment.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
   ['live', 'nav.live', 'violations.read'],
   ['pcs', 'nav.pcs', 'pcs.read'],
+  ['enroll', 'nav.enroll', 'pcs.assign'],
   ['inventory', 'nav.inventory', 'pcs.read'],
   ['scan', 'nav.scan', 'scan.request'],
   ['policy', 'nav.policy', 'policy.read'],
@@ -382,7 +384,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {

@@ -97,8 +97,8 @@ export class PostgresStore implements Store {
 
   async createToken(t: TokenRecord): Promise<void> {
     await this.pool.query(
-      'INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note],
+      'INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note, department) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note, t.department ?? null],
     );
   }
 
@@ -112,7 +112,7 @@ export class PostgresStore implements Store {
       if (Date.parse(t.expiresAt) <= Date.parse(now)) return { ok: false, why: 'expired' };
       if (t.singleUse && t.usedCount > 0) return { ok: false, why: 'used' };
       await client.query('UPDATE enrollment_tokens SET used_count = used_count + 1 WHERE id = $1', [id]);
-      return { ok: true, segment: t.segment, tokenId: t.id };
+      return { ok: true, segment: t.segment, tokenId: t.id, ...(t.department ? { department: t.department } : {}) };
     });
   }
 
@@ -125,7 +125,7 @@ export class PostgresStore implements Store {
   }
 
   async createAgent(a: NewAgent): Promise<void> {
-    await this.pool.query('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+    await this.pool.query('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id, department) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
       a.id,
       a.secret,
       a.publicKey ?? null,
@@ -135,6 +135,7 @@ export class PostgresStore implements Store {
       a.segment,
       a.enrolledAt,
       a.tokenId,
+      a.department ?? null,
     ]);
   }
 

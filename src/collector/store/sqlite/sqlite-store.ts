@@ -132,8 +132,8 @@ export class SqliteStore implements Store {
 
   async createToken(t: TokenRecord): Promise<void> {
     this.db
-      .prepare('INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note);
+      .prepare('INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note, t.department ?? null);
   }
 
   async redeemToken(id: string, secretHash: string, now: string): Promise<RedeemResult> {
@@ -145,7 +145,7 @@ export class SqliteStore implements Store {
       if (Date.parse(t.expiresAt) <= Date.parse(now)) return { ok: false, why: 'expired' };
       if (t.singleUse && t.usedCount > 0) return { ok: false, why: 'used' };
       this.db.prepare('UPDATE enrollment_tokens SET used_count = used_count + 1 WHERE id = ?').run(id);
-      return { ok: true, segment: t.segment, tokenId: t.id };
+      return { ok: true, segment: t.segment, tokenId: t.id, ...(t.department ? { department: t.department } : {}) };
     }).immediate();
   }
 
@@ -159,8 +159,8 @@ export class SqliteStore implements Store {
 
   async createAgent(a: NewAgent): Promise<void> {
     this.db
-      .prepare('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.id, a.secret, a.publicKey ?? null, a.hostname, JSON.stringify(a.os), a.agentVersion, a.segment, a.enrolledAt, a.tokenId);
+      .prepare('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.id, a.secret, a.publicKey ?? null, a.hostname, JSON.stringify(a.os), a.agentVersion, a.segment, a.enrolledAt, a.tokenId, a.department ?? null);
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
