@@ -261,16 +261,11 @@ export class Reports {
         ? ['範囲', '作成日時', 'ルール', 'ルール名', '重要度', '出典', '条項', '適合', '不適合', '例外', '不明', '対象外', '対象PC数']
         : ['scope', 'generated_at', 'rule', 'rule_name', 'severity', 'source', 'clause', 'pass', 'fail', 'excepted', 'unknown', 'not_applicable', 'pcs'];
     const scope = report.department ?? (lang === 'ja' ? '全庁' : 'organisation');
-    const at = jstDateTime(report.generatedAt);
+    const at = jstNumeric(report.generatedAt, { seconds: true });
     const counts = (r: Counts) => [r.pass, r.fail, r.excepted, r.unknown, r.notApplicable];
     const rows = report.rules.flatMap((r) =>
       (r.clauses.length ? r.clauses : [{ title: '', ref: '' }]).map((c) => [scope, at, r.ruleId, r.name[lang], term('severity', r.severity, lang), c.title, c.ref, ...counts(r), report.pcs]),
     );
     return toCsv(header, rows);
   }
-}
-
-/** 2026/12/06 21:44 (JST), as Excel on Japanese Windows reads a local time. */
-export function jstDateTime(iso: string): string {
-  return jstNumeric(iso);
 }

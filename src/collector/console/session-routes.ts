@@ -36,7 +36,7 @@ export function sessionRoutes(s: ConsoleServices): RouteDef[] {
       async handler(req, _reply, p) {
         const user = await accounts.get(me(p).userId);
         if (!user) throw notFound({ ja: 'アカウントが削除されています', en: 'account gone' });
-        return { user: s.describe(user), csrfToken: req.mamori?.csrfToken ?? null, permissions: [...ROLE_PERMISSIONS[user.role]], departments: fleet.departments(), groups: fleet.groups() };
+        return { user: s.describe(user), csrfToken: req.mamori?.csrfToken ?? null, permissions: [...ROLE_PERMISSIONS[user.role]], departments: fleet.departments(), groups: fleet.groups(), areas: [...new Set(s.catalogue.rules.map((r) => r.check))] };
       },
     },
     {

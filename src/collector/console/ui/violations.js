@@ -2,10 +2,10 @@
 // with the live stream merged into the page shown; and the actions on one violation (確認,
 // comment, register the medium, request an exception), shared with the PC page.
 import { api, badge, can, clauses, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loc, route, select, sevBadge, state, statusBadge, t } from './core.js';
+import { areaName } from './overview.js';
 import { PagedTable } from './table.js';
 
 const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-const CHECKS = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'];
 const FILTERS = ['state', 'severity', 'check', 'department', 'segment', 'q', 'sort'];
 
 /** The live table while the screen is shown (ack and the stream update its rows in place). */
@@ -221,7 +221,8 @@ export async function liveScreen() {
     }, onsubmit: (e) => e.preventDefault() },
     field(t('live.stateFilter'), select('state', [['open', t('state.open')], ['closed', t('state.closed')], ['all', t('common.all')]], f.state || 'open')),
     field(t('live.severity'), select('severity', [['', t('common.all')], ...Object.keys(SEVERITY_RANK).map((x) => [x, t(`severity.${x}`)])], f.severity)),
-    field(t('live.check'), select('check', [['', t('common.all')], ...CHECKS.map((x) => [x, t(`check.${x}`)])], f.check)),
+    // The areas of the rule catalogue (GET /api/v1/session): a new area is a filter by itself.
+    field(t('live.check'), select('check', [['', t('common.all')], ...(state.me.areas || []).map((x) => [x, areaName(x)])], f.check)),
     field(t('common.department'), select('department', [['', t('common.all')], ['-', t('common.unassigned')], ...deps.map((d) => [d, d])], f.department)),
     field(t('common.segment'), select('segment', [['', t('common.all')], ...['mynumber', 'lgwan', 'internet'].map((x) => [x, t(`segment.${x}`)])], f.segment)),
     field(t('live.search'), h('input', { name: 'q', value: f.q, type: 'search', 'data-testid': 'live-search', placeholder: t('live.searchHint') })),
