@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceViolationOps, newEventsOf } from '../../src/collector/store/projection.js';
+import { coalesceViolationOps, newEventsOf, projectionOf } from '../../src/collector/store/projection.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
 
 const n = (seq: number): AgentEvent => ({ seq, at: '2026-11-23T00:00:00Z', kind: 'agent.notice', notice: 'x' });
@@ -18,6 +18,11 @@ describe('newEventsOf (exactly-once rule of both stores)', () => {
     expect(last).toBe(11);
     expect(fresh[0]).toMatchObject({ kind: 'gap', seq: 6, throughSeq: 10 });
     expect(fresh[1]).toEqual(n(11));
+  });
+  it('renumbers a gap that starts at the last stored seq to follow it, so no stored seq is written twice', () => {
+    const { fresh, last } = newEventsOf([gap(5, 10)], 5);
+    expect(fresh).toEqual([{ ...gap(5, 10), seq: 6 }]);
+    expect(last).toBe(10);
   });
   it('skips a gap wholly stored before', () => {
     expect(newEventsOf([gap(3, 10)], 10)).toEqual({ fresh: [], last: 10 });
@@ -42,5 +47,30 @@ describe('coalesceViolationOps', () => {
     expect(coalesceViolationOps([open('t1'), close('t2'), open('t3')]).map((o) => atOf(o as never))).toEqual(['t2', 't3']);
     expect(coalesceViolationOps([open('t1'), close('t2'), open('t3'), close('t4')]).map((o) => atOf(o as never))).toEqual(['t2', 't3', 't4']);
     expect(coalesceViolationOps([close('t1'), close('t2')]).map((o) => atOf(o as never))).toEqual(['t1']);
+  });
+  it('keeps a closing before a reopening that repeats: the row is closed, then open since the first reopening', () => {
+    expect(coalesceViolationOps([close('t1'), open('t2'), open('t3')]).map((o) => [o.op, atOf(o as never)])).toEqual([
+      ['violation.close', 't1'],
+      ['violation.open', 't2'],
+    ]);
+  });
+});
+
+describe('projectionOf', () => {
+  const ev = (kind: string) => ({ seq: 1, at: '2026-11-23T00:00:00Z', kind }) as never as AgentEvent;
+  it('maps each stored kind to the table change it makes, for that agent', () => {
+    const cases = [
+      ['violation.opened', 'violation.open'],
+      ['violation.closed', 'violation.close'],
+      ['results', 'results'],
+      ['facts', 'facts'],
+      ['scan.result', 'scan.done'],
+      ['policy.applied', 'policy.applied'],
+    ] as const;
+    for (const [kind, op] of cases) expect(projectionOf('a', ev(kind))).toEqual({ op, agentId: 'a', event: ev(kind) });
+  });
+  it('changes no table for a gap record or a notice', () => {
+    expect(projectionOf('a', ev('gap'))).toBeUndefined();
+    expect(projectionOf('a', ev('agent.notice'))).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
   services = consoleOf(t.collector.app);
   for (const k of ['a', 'b', 'c'] as const) ids[k] = await seedAgent(t, `PC-${k.toUpperCase()}`);
   const at = new Date().toISOString();
-  await t.collector.store.setPresence(Object.values(ids).map((agentId) => ({ agentId, nodeId: t.collector.nodeId, at, online: true as const, info: { hostname: agentId, os: { platform: 'linux', hostname: agentId, release: '6.1' }, agentVersion: '0.1.0', policyVersion: 0 } })));
+  await t.collector.store.setPresence((['a', 'b', 'c'] as const).map((k) => ({ agentId: ids[k], nodeId: t.collector.nodeId, at, online: true as const, info: { hostname: `PC-${k.toUpperCase()}`, os: { platform: 'linux', hostname: `PC-${k.toUpperCase()}`, release: '6.1' }, agentVersion: '0.1.0', policyVersion: 0 } })));
   const send = services.ctx.pushPolicy;
   services.ctx.pushPolicy = async (agentId: string) => {
     pushed.push(agentId);
@@ -68,5 +68,8 @@ describe('policy delivery', () => {
     const second = await userClient(t, admin, 'approver-delivery', 'admin');
     expect((await second.request('POST', `/api/v1/exceptions/${req.json.exception.id}/approve`, { comment: '確認済' })).status).toBe(200);
     expect(take()).toEqual([ids.c]);
+    // 例外措置 names the PC by its name, not by its agent id.
+    const listed = (await admin.request('GET', '/api/v1/exceptions')).json.exceptions.find((e: { id: string }) => e.id === req.json.exception.id);
+    expect(listed).toMatchObject({ agentId: ids.c, hostname: 'PC-C' });
   });
 });

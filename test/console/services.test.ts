@@ -142,6 +142,9 @@ describe('媒体管理台帳', () => {
     expect(csv.text).toContain('登録番号,識別子');
     expect(csv.text).toContain('"Cruzer, ""Blade"""');
     expect(csv.text).toContain("'=cmd");
+    // Values in Japanese: 使用中, not "active".
+    expect(csv.text).toMatch(/,使用中,/);
+    expect(csv.text).not.toMatch(/,active,/);
 
     // Edit in "Excel" and import back: one change, one new row.
     const edited = `${csv.text.replace('総務課 鈴木', '総務課 高橋')}S-003,0951:1666:NEW999,,,,,情報課 伊藤,情報課,software,active,,,\r\n`;

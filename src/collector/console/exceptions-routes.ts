@@ -14,7 +14,15 @@ export function exceptionRoutes(s: ConsoleServices): RouteDef[] {
       url: '/api/v1/exceptions',
       access: 'exceptions.read',
       async handler() {
-        return { exceptions: await exceptions.list() };
+        const list = await exceptions.list();
+        // The PC by its name, as everywhere else in the console (not its agent id).
+        const ids = [...new Set(list.map((e) => e.agentId).filter((x): x is string => !!x))];
+        const names = new Map<string, string>();
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          for (const r of await s.ctx.store.sql.all<{ id: string; hostname: string }>(`SELECT id, hostname FROM agents WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk)) names.set(String(r.id), String(r.hostname));
+        }
+        return { exceptions: list.map((e) => ({ ...e, hostname: e.agentId ? (names.get(e.agentId) ?? null) : null })) };
       },
     },
     {

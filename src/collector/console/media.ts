@@ -9,6 +9,7 @@
  * leave the others out, and reading or changing one by id answers 403.
  */
 import type { SqlRunner } from '../store/sql.js';
+import { term, termValue } from '../../shared/i18n/index.js';
 import { parseCsv, toCsv, unguard } from './csv.js';
 import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
@@ -234,7 +235,7 @@ export class MediaLedger {
   async lend(mediaId: string, loan: { borrower: string; department: string; purpose: string; dueAt?: string | null }, by: string): Promise<LoanRecord> {
     const m = await this.get(mediaId);
     if (!m) throw notFound({ ja: `媒体 ${mediaId} は台帳にありません`, en: `no medium ${mediaId}` });
-    if (m.status !== 'active') throw conflict({ ja: `媒体 ${m.stickerNo} は「${m.status}」の状態です`, en: `medium ${m.stickerNo} is ${m.status}` });
+    if (m.status !== 'active') throw conflict({ ja: `媒体 ${m.stickerNo} は「${term('mediaStatus', m.status)}」の状態です`, en: `medium ${m.stickerNo} is ${m.status}` });
     if (m.onLoan) throw conflict({ ja: `媒体 ${m.stickerNo} は ${m.onLoan.borrower} さんに貸出中です`, en: `medium ${m.stickerNo} is lent to ${m.onLoan.borrower}` });
     if (!loan.borrower?.trim() || !loan.department?.trim() || !loan.purpose?.trim()) throw badRequest({ ja: '借用者・所属・用途を入力してください', en: 'borrower, department and purpose are required' });
     if (loan.dueAt && Number.isNaN(Date.parse(loan.dueAt))) throw badRequest({ ja: '返却予定日が日付ではありません', en: 'dueAt must be a date' });
@@ -268,7 +269,7 @@ export class MediaLedger {
     const list = await this.list(departments ? { departments } : {});
     return toCsv(
       MEDIA_CSV_COLUMNS.map((c) => c.ja),
-      list.map((m) => [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial ?? '', m.label, m.owner, m.department, m.encryption, m.status, m.note, m.duplicateSerial ? 'はい' : '', m.onLoan ? m.onLoan.borrower : '']),
+      list.map((m) => [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial ?? '', m.label, m.owner, m.department, term('encryption', m.encryption), term('mediaStatus', m.status), m.note, m.duplicateSerial ? 'はい' : '', m.onLoan ? m.onLoan.borrower : '']),
     );
   }
 
@@ -297,9 +298,9 @@ export class MediaLedger {
         if (v) input[key] = v;
       }
       const enc = get('encryption');
-      if (enc) input.encryption = enc as Encryption;
+      if (enc) input.encryption = termValue('encryption', enc, ENCRYPTION) as Encryption;
       const st = get('status');
-      if (st) input.status = st as MediaStatus;
+      if (st) input.status = termValue('mediaStatus', st, MEDIA_STATUS) as MediaStatus;
       return { line: k + 2, input };
     });
     const bySticker = new Map((await this.all()).map((m) => [m.stickerNo, m]));

@@ -132,6 +132,15 @@ export const MESSAGES = {
   'close.ruleRemoved': { ja: '規則がカタログから外されました', en: 'rule no longer in the catalogue' },
   'result.exceptedBy': { ja: '例外措置 {ids}: {why}', en: 'excepted by {ids}: {why}' },
 
+  // ---- 媒体管理台帳 (CSV values; the console's ui/ja.json mstatus.* and encryption.* say the same) ----
+  'mediaStatus.active': { ja: '使用中', en: 'active' },
+  'mediaStatus.retired': { ja: '廃棄', en: 'retired' },
+  'mediaStatus.lost': { ja: '紛失', en: 'lost' },
+  'encryption.hardware': { ja: 'ハードウェア暗号化', en: 'hardware' },
+  'encryption.software': { ja: 'ソフトウェア暗号化', en: 'software' },
+  'encryption.none': { ja: 'なし', en: 'none' },
+  'encryption.unknown': { ja: '不明', en: 'unknown' },
+
   // ---- console audit log: actions and roles (the console's ui/*.json hold the same words; a test compares them) ----
   'audit.session.login': { ja: 'ログイン', en: 'signed in' },
   'audit.session.login_failed': { ja: 'ログイン失敗', en: 'sign-in failed' },

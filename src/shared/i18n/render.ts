@@ -108,7 +108,14 @@ export function reasonText(text: string, storedMsg: unknown): Localized {
 }
 
 /** A fixed word of the product in the language: `term('severity', 'critical')` → 緊急. An unknown value is shown as is. */
-export function term(group: 'severity' | 'violationState' | 'result' | 'segment' | 'platform' | 'scanStatus' | 'audit' | 'role', value: string, lang: Lang = 'ja'): string {
+export type TermGroup = 'severity' | 'violationState' | 'result' | 'segment' | 'platform' | 'scanStatus' | 'audit' | 'role' | 'mediaStatus' | 'encryption';
+
+export function term(group: TermGroup, value: string, lang: Lang = 'ja'): string {
   const id = `${group}.${value}`;
   return id in MESSAGES ? render({ id }, lang) : value;
+}
+
+/** The value a fixed word stands for (使用中 → active), for CSV files edited by people; a value given as the code itself is kept. */
+export function termValue(group: TermGroup, text: string, values: readonly string[]): string {
+  return values.find((v) => v === text || term(group, v, 'ja') === text || term(group, v, 'en') === text) ?? text;
 }

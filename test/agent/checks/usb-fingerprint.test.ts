@@ -1,7 +1,7 @@
 /** One stick, one identity in the 媒体管理台帳, whichever OS reads it. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { usbFingerprint } from '../../../agent/checks/usb-media/fingerprint.js';
+import { normaliseSerial, usbFingerprint } from '../../../agent/checks/usb-media/fingerprint.js';
 import { fingerprint as linuxFingerprint } from '../../../agent/checks/usb-media/linux-parse.js';
 
 describe('usbFingerprint', () => {
@@ -49,5 +49,16 @@ describe('usbFingerprint', () => {
     expect(usbFingerprint({ ...base, bcdDevice: '0200', product: 'FlashDrive2' })).not.toBe(a);
     // The product string keeps its case: it is the device's own text on both OSes.
     expect(usbFingerprint({ ...base, bcdDevice: '0200', product: 'FLASHDRIVE' })).not.toBe(a);
+  });
+
+  it('writes vendor and product ids lower-case, as sysfs does, when Windows upper-cases them (USB\\VID_1005&PID_B113)', () => {
+    expect(usbFingerprint({ vendorId: '1005', productId: 'B113', serial: 'AB12', bcdDevice: null, product: null })).toBe('1005:b113:AB12');
+  });
+
+  it('normalises a serial as the 媒体管理台帳 keys it: trimmed, upper-cased, none when empty or blank', () => {
+    expect(normaliseSerial(' 4c53x ')).toBe('4C53X');
+    expect(normaliseSerial('   ')).toBeNull();
+    expect(normaliseSerial('')).toBeNull();
+    expect(normaliseSerial(null)).toBeNull();
   });
 });

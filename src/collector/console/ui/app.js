@@ -302,7 +302,7 @@ async function exceptionsScreen() {
       render();
     }) }, t('exc.revoke')));
     const cls = { requested: 'st-unknown', approved: 'st-excepted', rejected: 'st-fail', revoked: 'st-none', expired: 'st-none' }[e.state];
-    return h('tr', { dataset: { id: e.id, state: e.state } }, h('td', {}, badge(cls, t(`exc.state.${e.state}`))), h('td', { class: 'mono' }, e.ruleId), h('td', { class: 'mono small' }, e.subject), h('td', { class: 'mono small' }, e.agentId || t('common.all')), h('td', {}, e.reason), h('td', { class: 'nowrap' }, fmtTime(e.until)), h('td', {}, e.requestedBy, h('div', { class: 'muted small' }, fmtTime(e.requestedAt))), h('td', {}, e.decidedBy || '—', e.decidedAt ? h('div', { class: 'muted small' }, fmtTime(e.decidedAt)) : null), h('td', { class: 'actions' }, acts));
+    return h('tr', { dataset: { id: e.id, state: e.state } }, h('td', {}, badge(cls, t(`exc.state.${e.state}`))), h('td', { class: 'mono' }, e.ruleId), h('td', { class: 'mono small' }, e.subject), h('td', { class: 'small', title: e.agentId || '' }, e.agentId ? e.hostname || e.agentId : t('common.all')), h('td', {}, e.reason), h('td', { class: 'nowrap' }, fmtTime(e.until)), h('td', {}, e.requestedBy, h('div', { class: 'muted small' }, fmtTime(e.requestedAt))), h('td', {}, e.decidedBy || '—', e.decidedAt ? h('div', { class: 'muted small' }, fmtTime(e.decidedAt)) : null), h('td', { class: 'actions' }, acts));
   });
   return h(
     'section',
