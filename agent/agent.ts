@@ -298,10 +298,7 @@ export class Agent {
   private async runCheck(id: CheckId): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    // A copy, not the report itself: a parsed fact can be a slice of a probe's whole output, and V8
-    // keeps the whole output alive through it (each package version from dpkg's status file held
-    // its 1.5 MB text for as long as the agent kept the facts). The copy holds only the facts.
-    const report = structuredClone(await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log }));
+    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);

@@ -73,7 +73,11 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
   const checks: CheckReport[] = [];
   for (const def of selected) {
     const started = performance.now();
-    const output = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log });
+    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log });
+    // The facts are judged and kept as a copy: a parsed fact can be a slice of a probe's whole
+    // output, and V8 keeps that whole output alive through it (every package version from dpkg's
+    // status file held its 1.5 MB text for as long as the daemon kept the facts).
+    const output = { ...collected, facts: structuredClone(collected.facts) };
     const rules = judge(
       catalogue.rules.filter((r) => r.check === def.id),
       output,
