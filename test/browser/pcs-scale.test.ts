@@ -93,9 +93,9 @@ describe.skipIf(!haveChromium)('端末一覧 at city size in Chromium', () => {
     // Sorted by open violations, most first: a PC with the most.
     await page.getByTestId('sort-openViolations').click();
     const max = Math.max(...city.open.values());
-    await expect.poll(async () => (await rows().first().locator('td.num').textContent())?.trim()).toBe(String(max));
+    await expect.poll(async () => (await rows().first().locator('td[data-col=violations]').textContent())?.trim()).toBe(String(max));
     await page.getByTestId('sort-openViolations').click();
-    await expect.poll(async () => (await rows().first().locator('td.num').textContent())?.trim()).toBe(String(Math.min(...city.open.values())));
+    await expect.poll(async () => (await rows().first().locator('td[data-col=violations]').textContent())?.trim()).toBe(String(Math.min(...city.open.values())));
     await page.getByTestId('sort-hostname').click();
   });
 

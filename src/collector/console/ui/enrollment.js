@@ -7,7 +7,7 @@ export async function enrollmentScreen() {
   return h(
     'section',
     {},
-    h('h1', {}, t('enroll.title')),
+    h('h1', {}, t('refusals.title')),
     h('p', { class: 'muted' }, t('enroll.help')),
     h(
       'div',

@@ -28,7 +28,7 @@ export const PC_COLUMNS = [
   { id: 'memory', label: () => t('inventory.memory'), sort: 'memory', first: 'desc', cell: (p) => h('td', { class: 'num' }, p.inventory?.memoryGb != null ? `${p.inventory.memoryGb} GB` : '—') },
   { id: 'ip', label: () => t('inventory.ip'), cell: (p) => h('td', { class: 'mono small' }, p.inventory?.ipv4.join(' ') || '—') },
   ...CHECKS.map((k) => ({ id: `check-${k}`, label: () => t(`check.${k}`), cell: (p) => h('td', { class: 'center' }, p.compliance[k] && p.compliance[k] !== 'none' ? statusBadge(p.compliance[k]) : h('span', { class: 'muted' }, '—')) })),
-  { id: 'violations', label: () => t('pcs.violations'), sort: 'openViolations', first: 'desc', cell: (p) => h('td', { class: 'num' }, num(p.openViolations)) },
+  { id: 'violations', label: () => t('pcs.violations'), sort: 'openViolations', first: 'desc', cell: (p) => h('td', { class: 'num', 'data-col': 'violations' }, num(p.openViolations)) },
 ];
 
 /**
