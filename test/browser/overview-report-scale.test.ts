@@ -6,23 +6,19 @@
  * and prints (print media and page.pdf) without cutting a title; overdue loans are marked and
  * media reported lost; the audit log is filtered, paged and exported with its filters.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { seedCity } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
-import { openDefaultStore } from '../../src/collector/collector.js';
 import { systemActor } from '../../src/collector/console/audit.js';
 import { consoleOf } from '../../src/collector/console/plugin.js';
 import { loadCatalogue } from '../../src/shared/catalogue/load.js';
 import { configDir } from '../../src/shared/paths.js';
 import { Client, startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
+import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
 
-const CHROMIUM = process.env.MAMORI_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const PASSWORD = 'Scale-Report-2026!';
 const SHOTS = join(resolve(import.meta.dirname, '..', '..'), 'test-results', 'screenshots');
 const num = (n: number) => n.toLocaleString('ja-JP');
@@ -40,26 +36,12 @@ describe.skipIf(!haveChromium)('overview, report, ledger and audit log at city s
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mamori-report-scale-'));
-    const store = openDefaultStore(dataDir);
-    await store.migrate();
-    city = await seedCity(store, { pcs: 3000, perPc: 3, closeEvery: 3, days: 90, results: SEEDED });
-    await store.close();
+    ({ dataDir, city } = await seededCityDir('mamori-report-scale-', { pcs: 3000, perPc: 3, closeEvery: 3, days: 90, results: SEEDED }));
     t = await startTestCollector({ dataDir });
     // Months of console use: thousands of audit rows.
     const audit = consoleOf(t.collector.app).audit;
     for (let i = 0; i < 3000; i++) await audit.append(i % 3 ? systemActor : { actor: 'tanaka', role: 'helpdesk', ip: '10.0.0.5' }, i % 3 ? 'exception.expired' : 'pc.viewed', `PC ${city.pcs[i]!.hostname}`, { i });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await (await browser.newContext({ locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 720 } })).newPage();
-    await page.goto(t.collector.consoleUrl);
-    await page.fill('input[name=username]', t.admin.username);
-    await page.fill('input[name=password]', t.admin.password);
-    await page.click('button[type=submit]');
-    await page.fill('input[name=current]', t.admin.password);
-    await page.fill('input[name=next]', PASSWORD);
-    await page.fill('input[name=confirm]', PASSWORD);
-    await page.click('button[type=submit]');
+    ({ browser, page } = await signedInConsole(t.collector.consoleUrl, t.admin, PASSWORD, { locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 720 } }));
     await page.waitForSelector('[data-testid=live-table] tr.vrow');
     api = new Client(t.base);
     expect((await api.login('admin', PASSWORD)).status).toBe(200);

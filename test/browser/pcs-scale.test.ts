@@ -4,19 +4,15 @@
  * of the filtered list, 課 set on the PCs ticked, on every PC of a filtered list and from a CSV
  * file, and a PC's page with its open violations, history, software and policy version.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { seedCity } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
-import { openDefaultStore } from '../../src/collector/collector.js';
 import { startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
+import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
 
-const CHROMIUM = process.env.MAMORI_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const PASSWORD = 'Scale-Console-2026!';
 const PCS = 3000;
 const num = (n: number) => n.toLocaleString('ja-JP');
@@ -29,23 +25,9 @@ describe.skipIf(!haveChromium)('端末一覧 at city size in Chromium', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mamori-pcs-'));
-    const store = openDefaultStore(dataDir);
-    await store.migrate();
-    city = await seedCity(store, { pcs: PCS, perPc: 3, closeEvery: 3 });
-    await store.close();
+    ({ dataDir, city } = await seededCityDir('mamori-pcs-', { pcs: PCS, perPc: 3, closeEvery: 3 }));
     t = await startTestCollector({ dataDir });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await (await browser.newContext({ locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 720 }, acceptDownloads: true })).newPage();
-    await page.goto(t.collector.consoleUrl);
-    await page.fill('input[name=username]', t.admin.username);
-    await page.fill('input[name=password]', t.admin.password);
-    await page.click('button[type=submit]');
-    await page.fill('input[name=current]', t.admin.password);
-    await page.fill('input[name=next]', PASSWORD);
-    await page.fill('input[name=confirm]', PASSWORD);
-    await page.click('button[type=submit]');
+    ({ browser, page } = await signedInConsole(t.collector.consoleUrl, t.admin, PASSWORD, { locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1280, height: 720 }, acceptDownloads: true }));
     await page.waitForSelector('[data-testid=live-table]');
     await page.goto(`${t.collector.consoleUrl}#/pcs`);
     await page.waitForSelector('[data-testid=pcs-table] tr.pcrow');

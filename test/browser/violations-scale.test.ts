@@ -4,21 +4,16 @@
  * answered by the server (nothing hidden behind a client-side cut), paging, and live rows
  * merged into the page shown without rebuilding the table.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { seedCity } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
 import { cityViolation } from '../../bench/lib/city.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
-import { openDefaultStore } from '../../src/collector/collector.js';
 import { startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
+import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
 
-const CHROMIUM = process.env.MAMORI_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const PASSWORD = 'Scale-Console-2026!';
 
 const num = (n: number) => n.toLocaleString('ja-JP');
@@ -31,24 +26,10 @@ describe.skipIf(!haveChromium)('violation list at city size in Chromium', () => 
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mamori-scale-'));
     // The city is in the store before the collector starts, as after months of use.
-    const store = openDefaultStore(dataDir);
-    await store.migrate();
-    city = await seedCity(store, { pcs: 3000, perPc: 3, closeEvery: 3 });
-    await store.close();
+    ({ dataDir, city } = await seededCityDir('mamori-scale-', { pcs: 3000, perPc: 3, closeEvery: 3 }));
     t = await startTestCollector({ dataDir });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await (await browser.newContext({ locale: 'ja-JP', viewport: { width: 1280, height: 720 } })).newPage();
-    await page.goto(t.collector.consoleUrl);
-    await page.fill('input[name=username]', t.admin.username);
-    await page.fill('input[name=password]', t.admin.password);
-    await page.click('button[type=submit]');
-    await page.fill('input[name=current]', t.admin.password);
-    await page.fill('input[name=next]', PASSWORD);
-    await page.fill('input[name=confirm]', PASSWORD);
-    await page.click('button[type=submit]');
+    ({ browser, page } = await signedInConsole(t.collector.consoleUrl, t.admin, PASSWORD, { locale: 'ja-JP', viewport: { width: 1280, height: 720 } }));
     await page.waitForSelector('[data-testid=live-table] tr.vrow');
   }, 180_000);
 
