@@ -16,16 +16,12 @@ import { closeSync, cpSync, openSync, readFileSync, writeSync, writeFileSync } f
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startCollector } from '../src/collector/collector.js';
-import { createEnrollmentToken } from '../src/collector/tokens.js';
-import { silentLogger } from '../src/shared/log.js';
-import { initTls } from '../src/shared/tls/material.js';
-import { benchMain, fmt, machine, numArg, sleep, summarise, waitFor } from './lib/common.js';
+import { startUsbAgentRun } from './lib/usb-agent-run.js';
+import { benchMain, fmt, machine, numArg, sleep, summarise } from './lib/common.js';
 
 const PLUGS = numArg('plugs', 40);
 const SLOW_MS = numArg('slow-ms', 3000);
 const ROOT = new URL('../..', import.meta.url).pathname;
-const USB_AGENT = join(ROOT, 'dist', 'test', 'usb-agent.mjs');
 const SOURCE = join(ROOT, 'test/fixtures/replay/linux/ubuntu2404-gnome-clamav');
 const UDEV = join(ROOT, 'test/fixtures/replay/linux/udev-monitor/stick-plug-unplug.txt');
 
@@ -87,27 +83,8 @@ await benchMain('usb-latency', import.meta.url, 600_000, async (scratch) => {
   // Read-write: opening never blocks, and the FIFO stays open for `cat` between plugs.
   const udev = openSync(fifo, constants.O_RDWR);
 
-  const { material: tls } = await initTls(join(scratch, 'collector'));
-  const collector = await startCollector({ dataDir: join(scratch, 'collector'), log: silentLogger(), plugins: [], tls });
-  const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
-  const agent = spawn(process.execPath, [USB_AGENT, '--collector', collector.agentUrl, '--enroll', token, '--state', join(scratch, 'agent'), '--ca-pin', tls.caFingerprint, '--replay', recording, '--udev-fifo', fifo, '--dpkg-delay-ms', String(SLOW_MS)], { stdio: 'ignore' });
-  const on = (kind: string) =>
-    new Promise<number>((res) => {
-      const f = (e: { event: { kind: string; ruleId?: string; violation?: { ruleId: string } } }) => {
-        if (e.event.kind === kind && (e.event.violation?.ruleId ?? e.event.ruleId) === 'USB-001') {
-          collector.bus.off('event', f as never);
-          res(performance.now());
-        }
-      };
-      collector.bus.on('event', f as never);
-    });
+  const { collector, agentId, nextUsb001: on, stop } = await startUsbAgentRun(scratch, ['--replay', recording, '--udev-fifo', fifo, '--dpkg-delay-ms', String(SLOW_MS)]);
   try {
-    let agentId = '';
-    if (!(await waitFor(async () => {
-      agentId = collector.gateway.connectedAgents[0] ?? '';
-      return agentId ? (await collector.store.latestFacts(agentId)).length >= 6 : false;
-    }, 120_000))) throw new Error('the agent did not deliver its first evaluation');
-
     const idle: number[] = [];
     const duringRun: number[] = [];
     for (let i = 0; i < PLUGS; i++) {
@@ -140,8 +117,7 @@ await benchMain('usb-latency', import.meta.url, 600_000, async (scratch) => {
       details: { machine: machine(scratch), idleMs: idle.map((v) => Math.round(v)), duringRunMs: duringRun.map((v) => Math.round(v)), fifo: ff, wsRoundTrip: rt },
     };
   } finally {
-    agent.kill('SIGKILL');
     closeSync(udev);
-    await collector.close();
+    await stop();
   }
 });
