@@ -193,6 +193,8 @@ export interface EnrollLoopOptions {
   /** Windows: the Application event log (agent/notify/event-log.ts). */
   eventLog?: (type: 'ERROR' | 'WARNING' | 'INFORMATION', text: string) => Promise<void>;
   signal: AbortSignal;
+  /** Run once enrolled, before the status file goes: whoever sees the PC enrolled no longer finds its token in the configuration. */
+  onEnrolled?: () => void;
 }
 
 /** Enroll, retrying until it works or `signal` aborts (then undefined). */
@@ -206,6 +208,7 @@ export async function enrollUntilDone(o: EnrollLoopOptions): Promise<Enrolled | 
     const attempt = o.attempt();
     try {
       const done = await enrollOnce(attempt);
+      o.onEnrolled?.();
       clearEnrollmentStatus(o.stateDir);
       if (done.certificateRefused) o.log.warn(CERTIFICATE_REFUSED);
       o.log.info(`enrolled as ${done.identity.agentId} (segment ${done.identity.segment}) / 収集サーバーに登録しました`);

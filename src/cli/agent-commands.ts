@@ -108,6 +108,9 @@ export function registerAgentCommands(program: Command): void {
           log,
           ...(eventLog ? { eventLog } : {}),
           delays: () => loadAgentConfig(o.config).enrollRetry ?? DEFAULT_RETRY,
+          onEnrolled: () => {
+            if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
+          },
           attempt: () => {
             // Read again each time: `mamori agent configure --token-file …` fixes a refused token without a restart.
             const current = loadAgentConfig(o.config);
@@ -121,7 +124,6 @@ export function registerAgentCommands(program: Command): void {
         identity = done.identity;
         wsOptions = done.wsOptions;
         initialPolicy = done.initialPolicy;
-        if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
       } else {
         wsOptions = await trust({ url: collectorUrl, stateDir, pin: o.caPin ?? config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
         if (identity.collectorUrl !== collectorUrl) {
