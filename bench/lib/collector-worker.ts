@@ -73,6 +73,11 @@ serveRpc({
   start,
   scan,
   stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
+  /** CPU time of the whole collector process (every thread) so far, ms, and the events stored so far. */
+  cpu: () => {
+    const u = process.cpuUsage();
+    return { cpuMs: (u.user + u.system) / 1000, storedEvents };
+  },
   /**
    * Stored events per second between the first and the last commit inside [from, to] (epoch ms),
    * with the number of commits and the events per commit: free of the quantisation a fixed
