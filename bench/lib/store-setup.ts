@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { openDefaultStore } from '../../src/collector/collector.js';
 import { MIGRATIONS } from '../../src/collector/store/migrations.js';
-import { benchAgentId, benchSecret } from './common.js';
+import { benchAgentId, benchKey } from './common.js';
 import { eventJson, violationBodies, SUBJECTS_PER_AGENT } from './event-shape.js';
 
 /** Create agents 0..count-1 in the store under dataDir (one transaction). */
@@ -24,7 +24,8 @@ export async function seedAgents(dataDir: string, count: number): Promise<void> 
       const id = benchAgentId(i);
       await store.createAgent({
         id,
-        secret: benchSecret(id),
+        secret: '',
+        publicKey: benchKey(id).publicKey,
         hostname: `PC-${String(i).padStart(5, '0')}`,
         os: { platform: 'windows', hostname: `PC-${String(i).padStart(5, '0')}`, release: '10.0.22631' },
         agentVersion: '0.1.0',
