@@ -6,7 +6,7 @@ import { Accounts } from './accounts.js';
 import { ROLES } from './authz.js';
 import { badRequest, notFound } from './errors.js';
 import type { RouteDef } from './http.js';
-import { me, params, parse } from './route-util.js';
+import { me, pageOf, params, parse, query } from './route-util.js';
 import type { ConsoleServices } from './services.js';
 
 export function accountRoutes(s: ConsoleServices): RouteDef[] {
@@ -16,8 +16,12 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       method: 'GET',
       url: '/api/v1/users',
       access: 'users.manage',
-      async handler() {
-        return { users: (await accounts.list()).map((u) => s.describe(u)), roles: ROLES };
+      async handler(req) {
+        const q = query(req);
+        const text = q.q?.trim().toLowerCase();
+        const all = (await accounts.list()).filter((u) => (!q.role || u.role === q.role) && (!text || [u.username, u.displayName, ...u.departments].some((x) => x.toLowerCase().includes(text))));
+        const page = pageOf(all, q, 1000);
+        return { total: page.total, offset: page.offset, users: page.rows.map((u) => s.describe(u)), roles: ROLES };
       },
     },
     {

@@ -21,6 +21,17 @@ const BulkAssignment = z.object({
   group: z.string().max(64).nullable().optional(),
 });
 
+/** A scan: PCs by id or host name, a group, or every PC of 端末一覧's filters (the scan screen's "all PCs of the list"). */
+const ScanRequest = z.object({
+  agentIds: z.array(z.string().max(64)).max(20_000).optional(),
+  hosts: z.array(z.string().max(255)).max(20_000).optional(),
+  group: z.string().max(64).optional(),
+  filters: z.record(z.string().max(32), z.string().max(200)).optional(),
+  checks: z.array(CheckId).max(16).optional(),
+});
+/** A city's whole fleet; more at once is a mistake rather than a plan. */
+const MAX_SCAN_TARGETS = 20_000;
+
 const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
 
 /** 端末一覧's filters, sort and page from the query string (the filter names are pc-query.ts's PC_FILTERS). */
@@ -148,19 +159,26 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       access: 'scan.request',
       audit: 'scan.requested',
       async handler(req, _reply, p) {
-        const b = parse(z.object({ agentIds: z.array(z.string().max(64)).max(10_000).optional(), hosts: z.array(z.string().max(255)).max(10_000).optional(), group: z.string().max(64).optional(), checks: z.array(CheckId).max(16).optional() }), req.body);
+        const b = parse(ScanRequest, req.body);
         const hosts = new Set(b.hosts ?? []);
         const ids = new Set(b.agentIds ?? []);
-        const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
-        const targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
+        let targets;
+        if (b.filters) targets = await fleet.pcs(me(p), b.filters);
+        else if (ids.size && !hosts.size && b.group === undefined) targets = await fleet.pcs(me(p), {}, [...ids]);
+        else {
+          const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
+          targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
+        }
         if (targets.length === 0) throw notFound({ ja: '該当する端末がありません (ホスト名・グループと、担当の課を確認してください)', en: 'no PC matches (check the host name or group, and your department scope)' });
+        if (targets.length > MAX_SCAN_TARGETS) throw badRequest({ ja: `一度に検査できるのは ${MAX_SCAN_TARGETS.toLocaleString('ja-JP')} 台までです (${targets.length.toLocaleString('ja-JP')} 台が該当)。課や系統で絞り込んでください`, en: `at most ${MAX_SCAN_TARGETS} PCs per scan (${targets.length} match); narrow the list by department or segment` });
         const checks = b.checks?.length ? b.checks : CheckId.options;
         const requests = [];
         for (const pc of targets) {
           const r = await ctx.requestScan(pc.id, checks, me(p).username);
           requests.push({ id: r.id, agentId: pc.id, hostname: pc.hostname, online: pc.online, state: r.state, requestedAt: r.requestedAt, sentAt: r.sentAt, completedAt: r.completedAt, result: r.result });
         }
-        req.mamori!.auditDetail = { targets: targets.map((t) => t.hostname) };
+        req.mamori!.auditTarget = `${targets.length} PCs`;
+        req.mamori!.auditDetail = { targets: targets.length > 100 ? targets.length : targets.map((t) => t.hostname), ...(b.filters ? { filters: b.filters } : {}) };
         return { requests };
       },
     },
