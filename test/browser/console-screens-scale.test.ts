@@ -257,4 +257,15 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await expect.poll(() => row.count()).toBe(0);
     });
   });
+  describe('errors in the language of the console', () => {
+    it('shows a 自己点検 report error in Japanese, and in English after the switch', async () => {
+      await page.goto(`${t.collector.consoleUrl}#/reports?from=2026-12-06&to=2026-05-01`);
+      const error = page.locator('main .flash-error');
+      await expect.poll(() => error.textContent()).toBe('エラー: 期間の開始日 (2026年12月6日) が終了日 (2026年5月1日) より後です');
+      await page.getByTestId('lang').click();
+      await expect.poll(() => error.textContent()).toMatch(/^Error: the period starts \(2026-12-06\) after it ends \(2026-05-01\)$/);
+      await page.getByTestId('lang').click();
+      await expect.poll(() => error.textContent()).toContain('期間の開始日');
+    });
+  });
 });

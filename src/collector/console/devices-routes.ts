@@ -2,6 +2,7 @@
  * Console API of 端末一覧 and scans: one page of PCs with its exact total, their CSV, one PC's
  * page (open violations, history, software), its 課 and group, scans.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { CheckId } from '../../shared/protocol/messages.js';
 import { badRequest, notFound } from './errors.js';
@@ -122,8 +123,8 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'pcs.assigned',
       async handler(req, _reply, p) {
         const b = parse(BulkAssignment, req.body);
-        if (!b.agentIds && !b.filters) throw badRequest('agentIds か filters で端末を指定してください');
-        if (!('department' in b) && !('group' in b)) throw badRequest('department か group を指定してください');
+        if (!b.agentIds && !b.filters) throw badRequest(msg('error.pcs.noTarget'));
+        if (!('department' in b) && !('group' in b)) throw badRequest(msg('error.pcs.noChange'));
         const change = { ...('department' in b ? { department: b.department ?? null } : {}), ...('group' in b ? { group: b.group ?? null } : {}) };
         const result = await fleet.assignMany(me(p), { ...(b.agentIds ? { agentIds: b.agentIds } : {}), ...(b.filters ? { filters: b.filters } : {}) }, change, me(p).username);
         req.mamori!.auditTarget = `${result.assigned} PCs`;
@@ -139,7 +140,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       bodyLimit: 10 * 1024 * 1024,
       audit: 'pcs.assigned',
       async handler(req, _reply, p) {
-        if (typeof req.body !== 'string') throw badRequest('CSV を text/csv で送ってください');
+        if (typeof req.body !== 'string') throw badRequest(msg('error.csvBody'));
         const plan = planDepartments(req.body, await fleet.idsByHostname(me(p)));
         let assigned = 0;
         let changed = 0;
@@ -169,8 +170,8 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
           const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
           targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
         }
-        if (targets.length === 0) throw notFound({ ja: '該当する端末がありません (ホスト名・グループと、担当の課を確認してください)', en: 'no PC matches (check the host name or group, and your department scope)' });
-        if (targets.length > MAX_SCAN_TARGETS) throw badRequest({ ja: `一度に検査できるのは ${MAX_SCAN_TARGETS.toLocaleString('ja-JP')} 台までです (${targets.length.toLocaleString('ja-JP')} 台が該当)。課や系統で絞り込んでください`, en: `at most ${MAX_SCAN_TARGETS} PCs per scan (${targets.length} match); narrow the list by department or segment` });
+        if (targets.length === 0) throw notFound(msg('error.scan.noPc'));
+        if (targets.length > MAX_SCAN_TARGETS) throw badRequest(msg('error.scan.tooMany', { max: MAX_SCAN_TARGETS, n: targets.length }));
         const checks = b.checks?.length ? b.checks : CheckId.options;
         const requests = [];
         for (const pc of targets) {

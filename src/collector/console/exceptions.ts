@@ -9,6 +9,7 @@
  * whole organisation. A scoped account sees those of its 課 and the organisation-wide ones (they
  * apply to its PCs too), and requests, decides or revokes only those of its 課.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { likePattern } from '../store/violation-query.js';
 import { requireScope, scopeDepartments } from './authz.js';
@@ -44,7 +45,7 @@ export const MAX_EXCEPTION_DAYS = 366;
 
 export class SelfApprovalError extends ConsoleError {
   constructor() {
-    super('SELF_APPROVAL', 403, 'the requester of an exception cannot decide it (003 第2章1(11))');
+    super('SELF_APPROVAL', 403, msg('error.exception.selfApproval'));
   }
 }
 

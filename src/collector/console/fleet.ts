@@ -3,6 +3,7 @@
  * group (assigned in the console), compliance per area from the latest rule results, and
  * violations with the 例外措置 that cover them (shown as 例外, never hidden).
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
 import type { Segment } from '../../shared/protocol/messages.js';
 import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
@@ -186,7 +187,7 @@ export class Fleet {
     if (target.agentIds && ids.length !== new Set(target.agentIds).size) {
       const known = new Set(ids);
       const missing = target.agentIds.filter((id) => !known.has(id));
-      throw notFound(`端末が見つからないか、担当外の課の端末です: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` ほか ${missing.length - 10} 台` : ''}`);
+      throw notFound(msg('error.pcs.missing', { list: missing.length > 10 ? msg('error.pcs.more', { list: missing.slice(0, 10).join(', '), n: missing.length - 10 }) : missing.join(', ') }));
     }
     let changed = 0;
     const groupChanged: string[] = [];

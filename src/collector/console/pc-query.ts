@@ -6,6 +6,7 @@
  * adds one condition over `a` (agents) and `p` (console_pc_assignments). A new column or
  * filter of the list (inventory, …) is one entry here and one in ui/pcs.js.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { likePattern } from '../store/violation-query.js';
 import { badRequest } from './errors.js';
@@ -22,7 +23,7 @@ const cond = (sql: string, ...args: SqlValue[]) => ({ sql, args });
 
 /** A memory filter in GB; a typed error for anything else (a filter that silently matched everything would mislead). */
 function gigabytes(name: string, v: string): number {
-  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(`${name}: ${v} は GB の数値ではありません`);
+  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(msg('error.gigabytes', { name, value: v }));
   return Number(v);
 }
 
