@@ -13,7 +13,7 @@
  * Scores are printed per module and written to reports/mutation/<module>.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -48,6 +48,7 @@ const modules = {
     mutate: ['src/shared/catalogue/evaluate.ts'],
     tests: [
       'test/shared/catalogue/evaluate.test.ts',
+      'test/shared/catalogue/evaluate-reasons.test.ts',
       'test/shared/catalogue/rules.test.ts',
       'test/shared/catalogue/reasons-ja.test.ts',
       'test/agent/checks/usb-ledger-serial.test.ts',
@@ -73,6 +74,11 @@ const modules = {
     mutate: [linesOf('src/collector/gateway/gateway.ts', /private onEvents\(/, /^\s*s\.expected = expected;/)],
     tests: ['test/collector/gateway-limits.test.ts', 'test/collector/gateway-sequence.test.ts'],
   },
+  // The agent side of the connection: where it resumes after the welcome, acks, the window of batches.
+  'link-resume': {
+    mutate: [linesOf('agent/link/link.ts', /case 'welcome': \{/, /case 'scan\.request':/), linesOf('agent/link/link.ts', /private pump\(\): void/, /^  \}$/)],
+    tests: ['test/agent/link-resume.test.ts'],
+  },
 };
 
 const root = resolve(import.meta.dirname, '..');
@@ -88,6 +94,11 @@ let failed = false;
 for (const name of asked.length > 0 ? asked : Object.keys(modules)) {
   const { mutate, tests } = modules[name];
   console.log(`\n=== ${name}: ${mutate.join(', ')} ← ${tests.join(', ')}`);
+  // The TypeScript checker compiles the mutated files and what they import, not the whole project:
+  // a mutant is refused when it does not compile in its own module (the check that matters), and a
+  // run does not spend most of its time re-checking agent/ and src/ for every mutant.
+  const files = [...new Set(mutate.map((m) => m.replace(/:\d+-\d+$/, '')))];
+  writeFileSync(resolve(root, 'tsconfig.mutation.json'), `${JSON.stringify({ extends: './tsconfig.json', include: [], files }, null, 2)}\n`);
   const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', '--mutate', mutate.join(','), ...options], {
     cwd: root,
     stdio: 'inherit',
