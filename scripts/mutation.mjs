@@ -79,6 +79,11 @@ const modules = {
     mutate: [linesOf('agent/link/link.ts', /case 'welcome': \{/, /case 'scan\.request':/), linesOf('agent/link/link.ts', /private pump\(\): void/, /^  \}$/)],
     tests: ['test/agent/link-resume.test.ts'],
   },
+  // Enrollment tokens: what a token holds, and the installer's check that refuses as the enrollment does.
+  'enrollment-tokens': {
+    mutate: ['src/collector/tokens.ts', 'src/collector/enrollment/token-check.ts'],
+    tests: ['test/collector/enrollment-tokens.test.ts'],
+  },
 };
 
 const root = resolve(import.meta.dirname, '..');
