@@ -33,8 +33,11 @@ export interface ClauseView {
 }
 
 /** A stored violation as the console shows it: clause titles, the PC's department and group, 例外措置 and acknowledgement. */
-export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'updatedAt'> {
+export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'updatedAt' | 'reasonMsg' | 'closedReasonMsg'> {
   key: string;
+  /** The reason (and the reason it was closed) in both languages: from the stored message, else the stored text twice. */
+  reasonText: Localized;
+  closedReasonText: Localized | null;
   department: string | null;
   group: string | null;
   segment: Segment | null;
@@ -264,12 +267,14 @@ export class Fleet {
       title: v.title,
       message: v.message,
       reason: v.reason,
+      reasonText: reasonText(v.reason, v.reasonMsg),
       clauses: this.clauseViews(v.clauses, v.ruleId),
       facts: v.facts,
       user: v.user,
       openedAt: v.openedAt,
       closedAt: v.closedAt,
       closedReason: v.closedReason,
+      closedReasonText: v.closedReason === null ? null : reasonText(v.closedReason, v.closedReasonMsg),
       exceptionId: exc?.id ?? null,
       acknowledgedBy: notes?.ack?.by ?? null,
       acknowledgedAt: notes?.ack?.at ?? null,

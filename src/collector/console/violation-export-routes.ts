@@ -45,13 +45,13 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         for (let offset = 0; ; offset += PAGE) {
           const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
           for (const v of page.violations) {
-            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
+            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.reasonText.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.closedReasonText?.ja ?? '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
           }
           if (page.violations.length < PAGE) break;
         }
         req.mamori!.auditDetail = { rows: rows.length };
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="violations.csv"; filename*=UTF-8''${encodeURIComponent('違反一覧.csv')}`);
-        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '対象', '条項', '発生日時', '解決日時', '確認者', '確認日時'], rows);
+        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '理由', '対象', '条項', '発生日時', '解決日時', '解決の理由', '確認者', '確認日時'], rows);
       },
     },
     {

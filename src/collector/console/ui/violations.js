@@ -26,7 +26,7 @@ export function violationRow(v) {
     h('td', {}, sevBadge(v.severity)),
     h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(v.agentId)}` }, v.hostname), h('div', { class: 'muted small' }, v.department || '', v.segment ? ` ${t(`segment.${v.segment}`)}` : '')),
     h('td', {}, v.user || '—'),
-    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'muted small mono' }, v.ruleId), commentList(v.comments)),
+    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'small reason', 'data-testid': 'reason' }, loc(v.reasonText) || v.reason), closed && (v.closedReasonText || v.closedReason) ? h('div', { class: 'muted small', 'data-testid': 'closed-reason' }, loc(v.closedReasonText) || v.closedReason) : null, h('div', { class: 'muted small mono' }, v.ruleId), commentList(v.comments)),
     h('td', { class: 'nowrap' }, fmtTime(v.openedAt), closed ? h('div', { class: 'muted small' }, `→ ${fmtTime(v.closedAt)}`) : null),
     h('td', {}, clauses(v.clauses)),
     h('td', { class: 'actions' }, acts),
@@ -218,7 +218,7 @@ export async function liveScreen() {
       const was = table.upsert(v, { fresh: true });
       if (was === 'updated') recountSoon();
     } else if (msg.type === 'violation.closed') {
-      if (table.update(msg.key, { state: 'closed', closedAt: msg.closedAt, closedReason: msg.reason })) recountSoon();
+      if (table.update(msg.key, { state: 'closed', closedAt: msg.closedAt, closedReason: msg.reason, closedReasonText: msg.reasonText })) recountSoon();
       else if (f.state !== 'closed') recountSoon();
     }
   });
