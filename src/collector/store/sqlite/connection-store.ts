@@ -80,22 +80,22 @@ export class SqliteConnectionStore implements Store {
       insertEvent: db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, kind, at, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       lastSeq: db.prepare('SELECT last_seq FROM agents WHERE id = ?'),
       setLastSeq: db.prepare('UPDATE agents SET last_seq = ? WHERE id = ?'),
-      openViolation: db.prepare(`
-        INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, updated_at)
-        VALUES (@agentId, @ruleId, @subject, @checkId, 'open', @result, @severity, @title, @message, @reason, @clauses, @facts, @user, @at, NULL, NULL, @receivedAt)
+      // Prepared on first use: the columns reason_msg and closed_reason_msg come from later migrations, and a
+      // database of an earlier version is opened (and these statements prepared) before migrate() adds them.
+      openViolation: preparedOnUse(db, `
+        INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, closed_reason_msg, updated_at)
+        VALUES (@agentId, @ruleId, @subject, @checkId, 'open', @result, @severity, @title, @message, @reason, @reasonMsg, @clauses, @facts, @user, @at, NULL, NULL, NULL, @receivedAt)
         ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
           state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
-          message_json = excluded.message_json, reason = excluded.reason, clauses_json = excluded.clauses_json,
+          message_json = excluded.message_json, reason = excluded.reason, reason_msg = excluded.reason_msg, clauses_json = excluded.clauses_json,
           facts_json = excluded.facts_json, user_name = excluded.user_name,
           opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
-          closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`),
-      refreshOpenViolation: db.prepare(`UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
-          reason = @reason, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
+          closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`),
+      refreshOpenViolation: preparedOnUse(db, `UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
+          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      closeViolation: db.prepare(`UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, updated_at = @receivedAt
+      closeViolation: preparedOnUse(db, `UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, closed_reason_msg = @reasonMsg, updated_at = @receivedAt
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      // Prepared on first use: the column reason_msg comes from a later migration, and a database of an
-      // earlier version is opened (and these statements prepared) before migrate() adds it.
       upsertResult: preparedOnUse(db, `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`),
       upsertFacts: db.prepare(`INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at) VALUES (?, ?, ?, ?, ?)
@@ -218,6 +218,7 @@ export class SqliteConnectionStore implements Store {
           title: JSON.stringify(v.title),
           message: JSON.stringify(v.message),
           reason: v.reason,
+          reasonMsg: v.reasonMsg ? JSON.stringify(v.reasonMsg) : null,
           clauses: JSON.stringify(v.clauses),
           facts: JSON.stringify(v.facts),
           user: v.user ?? null,
@@ -228,7 +229,7 @@ export class SqliteConnectionStore implements Store {
         return;
       }
       case 'violation.close':
-        s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, receivedAt });
+        s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, reasonMsg: op.event.reasonMsg ? JSON.stringify(op.event.reasonMsg) : null, receivedAt });
         return;
       case 'results':
         for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at, r.reasonMsg ? JSON.stringify(r.reasonMsg) : null);
