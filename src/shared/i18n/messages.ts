@@ -5,7 +5,10 @@
  * `msg('your.id', { … })` and show it with `render(m)` (Japanese) or `render(m, 'en')`.
  * See docs/i18n.md.
  */
+import { CONSOLE_ERRORS } from './console-errors.js';
+
 export const MESSAGES = {
+  ...CONSOLE_ERRORS,
   /** Text given as is (an agent's reason written directly, a name): the same in both languages. */
   text: { ja: '{text}', en: '{text}' },
 
