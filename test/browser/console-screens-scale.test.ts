@@ -43,6 +43,24 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
   };
   const flashText = () => page.locator('#flash .flash').textContent();
   const sql = () => t.collector.store.sql;
+  /** The table fits its box (no sideways scrolling), and every action button of its first row is inside the 1280 px window and is what a click there hits. */
+  const actionsInView = async (table: string) => {
+    const fits = await page.locator(table).evaluate((el) => ({ scroll: el.parentElement!.scrollWidth, client: el.parentElement!.clientWidth }));
+    expect(fits.scroll, table).toBeLessThanOrEqual(fits.client);
+    const buttons = await page.locator(`${table} tbody tr`).first().locator('td.actions .btn').all();
+    expect(buttons.length, table).toBeGreaterThan(0);
+    for (const b of buttons) {
+      const hit = await b.evaluate((el) => {
+        el.scrollIntoView({ block: 'center' });
+        const r = el.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return { left: r.x, right: r.x + r.width, hit: at === el };
+      });
+      expect(hit.left, table).toBeGreaterThanOrEqual(0);
+      expect(hit.right, table).toBeLessThanOrEqual(1280);
+      expect(hit.hit, table).toBe(true);
+    }
+  };
 
   describe('今すぐ検査', () => {
     const summary = () => page.getByTestId('scan-table-summary');
@@ -133,19 +151,8 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
   describe('違反 (リアルタイム) at 1280x720', () => {
     it('shows the action buttons of every row inside the screen, and 確認 says it was done', async () => {
       await open('live', '[data-testid=live-table] tr.vrow');
-      const fits = await page.locator('[data-testid=live-table]').evaluate((table) => {
-        const wrap = table.parentElement!;
-        return { scroll: wrap.scrollWidth, client: wrap.clientWidth };
-      });
-      expect(fits.scroll).toBeLessThanOrEqual(fits.client);
+      await actionsInView('[data-testid=live-table]');
       const row = page.locator('[data-testid=live-table] tr.vrow').first();
-      for (const b of await row.locator('td.actions .btn').all()) {
-        const box = (await b.boundingBox())!;
-        expect(box.x).toBeGreaterThanOrEqual(0);
-        expect(box.x + box.width).toBeLessThanOrEqual(1280);
-        // Nothing covers it: the point at its centre is the button.
-        expect(await b.evaluate((el) => { el.scrollIntoView({ block: 'center' }); const r = el.getBoundingClientRect(); const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return at === el ? 'button' : `${at?.tagName}.${at?.className} ${JSON.stringify(r)}`; })).toBe('button');
-      }
       const host = await row.locator('td a').first().textContent();
       await row.getByTestId('ack').click();
       await expect.poll(flashText).toBe(`${host} の違反を確認済みにしました。`);
@@ -242,6 +249,15 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await row.getByTestId('user-toggle').click();
       await expect.poll(flashText).toBe('staff42 を無効にしました。');
       await expect.poll(() => row.locator('td').nth(4).textContent()).toBe('無効');
+    });
+
+    it('fits the 例外措置, accounts and PC page tables at 1280x720, their action buttons in view', async () => {
+      await open('exceptions?state=requested', '[data-testid=exceptions-table] tr[data-id]');
+      await actionsInView('[data-testid=exceptions-table]');
+      await open('users', '[data-testid=users-table] tr[data-id]');
+      await actionsInView('[data-testid=users-table]');
+      await open(`pc/${city.pcs[5]!.id}`, '[data-testid=pc-open] tr.vrow');
+      await actionsInView('[data-testid=pc-open]');
     });
 
     it('adds and removes a forwarder', async () => {
