@@ -21,7 +21,7 @@ const HOUR_MS = 3_600_000;
 export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(OS_PATCHES_KEY, outcome, OsPatchesDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   const now = ctx.probes.now();
   const facts: Partial<OsPatchesFacts> = {};
   const unknownFacts: Record<string, string> = {};
