@@ -369,17 +369,24 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 202612063101,
-    name: 'indexes for the first page of the console violation list and its text search at a city size',
+    name: 'index for the first page of the console violation list, its text search and the overview counts at a city size',
     // The default order of the list (violation-query.ts: severity rank, newest first, key) read
     // from an index instead of sorting every open violation; with the user's name it also holds
     // every column the text search matches, so a search reads this index, not every whole row
     // (severity itself too: PostgreSQL reads an index alone only when it holds the columns the
-    // expression is computed from).
+    // expression is computed from), and with the check the 概要 counts open violations per 課,
+    // kind and severity from it.
     sqlite: `
-      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity);
+      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity, check_id);
     `,
     postgres: `
-      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity);
+      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity, check_id);
     `,
+  },
+  {
+    version: 202612063102,
+    name: 'index for counting rule results per rule and kind (the 自己点検 report)',
+    sqlite: 'CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);',
+    postgres: 'CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);',
   },
 ];
