@@ -9,6 +9,15 @@
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
 
+/** The daily trends group by day, kind and PC: the day's indexes hold all three. */
+const REPORT_INDEXES_SQL = `
+  CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);
+  DROP INDEX violations_opened;
+  DROP INDEX violations_closed;
+  CREATE INDEX violations_opened ON violations (opened_at, check_id, agent_id);
+  CREATE INDEX violations_closed ON violations (closed_at, check_id, agent_id);
+`;
+
 /** violation-query.ts orders by the same expression (with the table's alias). */
 const SEVERITY_RANK_INDEX_SQL = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
 
@@ -385,8 +394,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 202612063102,
-    name: 'index for counting rule results per rule and kind (the 自己点検 report)',
-    sqlite: 'CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);',
-    postgres: 'CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);',
+    name: 'indexes for counting rule results per rule and kind (the 自己点検 report) and violations per day without reading whole rows (the overview trends)',
+    sqlite: REPORT_INDEXES_SQL,
+    postgres: REPORT_INDEXES_SQL,
   },
 ];
