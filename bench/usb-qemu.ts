@@ -12,10 +12,10 @@
  * console; the host stamps each console line), beside the kernel uevent and the usb package's
  * connect event. Every third plug comes during the start-up run or 0.5 s after a helpdesk scan
  * asked for a full run; the others on an idle agent. `--no-udev` runs the guest without udevd:
- * the agent then takes its USB trigger from the usb package (agent/watchers/linux.ts).
+ * the agent then takes its USB trigger from the kernel uevents (agent/watchers/linux.ts).
  *
  *   npm run build && node bench/run-all.mjs --build-only
- *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile]
+ *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile] [--log-dir DIR]
  *
  * One run boots one VM (~1 GiB, both cores); about 25 s + 8 s per plug. The harness's
  * setup.sh must have been run once. Without --qemu-usb the bench says so and measures nothing.
@@ -41,6 +41,8 @@ const HARNESS = strArg('qemu-usb') ?? process.env.MAMORI_QEMU_USB;
 const RUNS = numArg('runs', 3);
 const PLUGS = numArg('plugs', 6);
 const NO_UDEV = flag('no-udev');
+/** Where each boot's console (host-stamped) and harness lines are written, for reading the agent's own lines afterwards. */
+const LOG_DIR = strArg('log-dir');
 /** Seconds after the guest is ready (node started): the first plug, and between plugs (unplug halfway). */
 const FIRST = numArg('first', 16);
 const PERIOD = numArg('period', 12);
@@ -153,8 +155,8 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
     p.floorKernel = after(/^floor-kernel add /);
     p.floorUsbPkg = after(/^floor-usbpkg add /);
     // The agent's own log line for its trigger (stamped when it reached the console; the guest's clock in it is not used).
-    const trigger = lines.find((l) => p.plugged !== undefined && l.t >= p.plugged && l.t < p.plugged + PERIOD / 2 && /checks queued: usb-media \((udev add \S+ \S+ serial|usb hotplug)/.test(l.text) && (l.text.includes(p.serial) || l.text.includes('usb hotplug')));
-    if (trigger) p.agentTrigger = { t: trigger.t, by: /usb hotplug/.test(trigger.text) ? 'usb package' : 'udev' };
+    const trigger = lines.find((l) => p.plugged !== undefined && l.t >= p.plugged && l.t < p.plugged + PERIOD / 2 && /checks queued: usb-media \(((udev|kernel) add \S+ \S+ serial|usb hotplug)/.test(l.text) && (l.text.includes(p.serial) || l.text.includes('usb hotplug')));
+    if (trigger) p.agentTrigger = { t: trigger.t, by: /usb hotplug/.test(trigger.text) ? 'usb package' : /kernel add/.test(trigger.text) ? 'kernel uevent' : 'udev' };
     const s = storedAt.get(p.serial);
     if (s !== undefined) p.stored = (s - summary.startEpochMs) / 1000;
   }
@@ -180,6 +182,10 @@ await benchMain(`usb-qemu${NO_UDEV ? '-no-udev' : ''}`, import.meta.url, 60 * 60
   const logs: string[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const { plugs, log } = await oneRun(run, scratch, bundleDir);
+    if (LOG_DIR) {
+      mkdirSync(LOG_DIR, { recursive: true });
+      writeFileSync(join(LOG_DIR, `run-${run}.log`), log);
+    }
     all.push(...plugs);
     logs.push(log);
     console.log(`run ${run}: ${plugs.map((p) => `${p.kind} ${p.stored !== undefined && p.plugged !== undefined ? fmt.ms((p.stored - p.plugged) * 1000) : 'no violation'}`).join(', ')}`);

@@ -328,12 +328,14 @@ function contract(backend: Backend): void {
         title: usb.title,
         message: usb.message,
         reason: 'not in ledger',
+        reasonMsg: null,
         clauses: usb.clauses,
         facts: { serial: 'usb:1234:abcd:SN1' },
         user: 'tanaka',
         openedAt: at(1),
         closedAt: null,
         closedReason: null,
+        closedReasonMsg: null,
         updatedAt: RECEIVED,
       });
       // Seen again while open: opened_at stays. Then closed and reopened in one flush: reopened at 5.
@@ -354,6 +356,25 @@ function contract(backend: Backend): void {
       expect(await store.listViolations({ state: 'open' })).toEqual([]);
       expect((await store.listViolations({ limit: 1 })).length).toBe(1);
       expect((await store.listViolations({ state: 'closed', agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')).toMatchObject({ closedReason: 'ejected', closedAt: at(9) });
+    });
+
+    it('keeps the reason of a violation and of its closing as messages, next to their Japanese text', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      const why = { id: 'eval.notInList', params: { fact: { ja: '識別子', en: 'fingerprint' }, actual: { q: '0951:1666:SN1' }, list: { ja: '媒体管理台帳', en: 'the media ledger' } } };
+      const gone = { id: 'close.ruleRemoved' };
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, violation('usb.unregistered', 'usb:SN1', { reasonMsg: why })), opened_(2, violation('usb.unregistered', 'usb:SN2'))] }], RECEIVED);
+      await store.ingest([{ agentId: AGENT_A, events: [{ ...closed_(3, 'usb.unregistered', 'usb:SN1', '規則がカタログから外されました'), reasonMsg: gone } as AgentEvent] }], RECEIVED);
+      const rows = await store.listViolations({ agentId: AGENT_A });
+      const sn1 = rows.find((v) => v.subject === 'usb:SN1')!;
+      expect(JSON.parse(sn1.reasonMsg!)).toEqual(why);
+      expect(sn1).toMatchObject({ state: 'closed', closedReason: '規則がカタログから外されました' });
+      expect(JSON.parse(sn1.closedReasonMsg!)).toEqual(gone);
+      // An agent that sends only the text: no message, the text stays.
+      expect(rows.find((v) => v.subject === 'usb:SN2')).toMatchObject({ reason: 'not in ledger', reasonMsg: null, closedReasonMsg: null });
+      // Reopened: the closing reason and its message are cleared.
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(4, violation('usb.unregistered', 'usb:SN1', { reasonMsg: why }))] }], RECEIVED);
+      expect((await store.listViolations({ agentId: AGENT_A, state: 'open' })).find((v) => v.subject === 'usb:SN1')).toMatchObject({ closedReason: null, closedReasonMsg: null });
     });
 
     it('keeps a NUL character from a PC instead of failing the flush', async () => {

@@ -11,6 +11,7 @@
  * read, so a city's 10,000 PCs × 50 rules never travel to be counted one by one. 例外措置 are
  * applied to the failing (PC, rule) pairs of the rules they name.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { Rule } from '../../shared/catalogue/schema.js';
 import { jstNumeric, term } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
@@ -230,13 +231,13 @@ export class Reports {
   /** The period asked for, checked: JST days inside one 年度 by default. */
   private period(req: ReportRequest): { fiscalYear: number; from: string; to: string } {
     const today = jstDay(this.clock.now());
-    for (const [k, v] of [['from', req.from], ['to', req.to]] as const) if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))) throw badRequest(`期間の${k === 'from' ? '開始日' : '終了日'}は YYYY-MM-DD の形で指定してください (${v})`);
+    for (const [k, v] of [['from', req.from], ['to', req.to]] as const) if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))) throw badRequest(msg('error.day', { field: msg(k === 'from' ? 'error.field.from' : 'error.field.to'), value: v }));
     const fiscalYear = req.fiscalYear ?? fiscalYearOf(req.from ?? today);
-    if (!Number.isInteger(fiscalYear) || fiscalYear < 2000 || fiscalYear > 2100) throw badRequest(`年度が正しくありません (${req.fiscalYear})`);
+    if (!Number.isInteger(fiscalYear) || fiscalYear < 2000 || fiscalYear > 2100) throw badRequest(msg('error.report.fiscalYear', { value: String(req.fiscalYear) }));
     const fyEnd = `${fiscalYear + 1}-03-31`;
     const from = req.from ?? `${fiscalYear}-04-01`;
     const to = req.to ?? (today < fyEnd ? today : fyEnd);
-    if (from > to) throw badRequest(`期間の開始日 (${from}) が終了日 (${to}) より後です`);
+    if (from > to) throw badRequest(msg('error.report.period', { from: { date: from }, to: { date: to } }));
     return { fiscalYear, from, to };
   }
 

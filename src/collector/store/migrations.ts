@@ -370,6 +370,13 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
   },
   {
+    version: 202612063301,
+    name: 'violations keep their reason and the reason they were closed as messages, for the console in either language',
+    // JSON of src/shared/i18n Msg; NULL for violations of agents that send only the Japanese text.
+    sqlite: 'ALTER TABLE violations ADD COLUMN reason_msg TEXT; ALTER TABLE violations ADD COLUMN closed_reason_msg TEXT;',
+    postgres: 'ALTER TABLE violations ADD COLUMN reason_msg TEXT; ALTER TABLE violations ADD COLUMN closed_reason_msg TEXT;',
+  },
+  {
     version: 202612061701,
     name: 'enrollment attempts the collector refused (PC name and address)',
     // src/collector/enrollment/refusals.ts: one row per address, host name and reason.
