@@ -41,6 +41,7 @@ import type { UsbDevice } from './checks/usb-media/facts.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
 import { UrgentGate, YieldingProbes } from './probes/urgent-gate.js';
+import { ProgramLauncher } from './probes/launcher.js';
 import type { Watcher } from './watchers/types.js';
 import { Watchdog } from './watchdog.js';
 import type { WatchdogBreach, WatchdogOptions } from './watchdog.js';
@@ -125,6 +126,8 @@ export class Agent {
   /** The probes of every check but the urgent ones: they step aside while an urgent check runs (agent/probes/urgent-gate.ts). */
   private readonly yieldingProbes: Probes;
   private readonly urgent = new UrgentGate();
+  /** Programs of the live probes start from a worker thread, not from the thread that handles USB events. */
+  private readonly launcher = new ProgramLauncher();
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
@@ -148,7 +151,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
-    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes());
+    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes(this.launcher));
     this.yieldingProbes = new YieldingProbes(this.probes, this.urgent);
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.runMarker = new RunMarker(opts.stateDir);
@@ -233,7 +236,7 @@ export class Agent {
       ...this.startNotices.splice(0),
     ]);
     // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
-    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal)
+    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal, () => this.urgent.clear())
       .then((notices) => (this.stopped ? undefined : this.append(notices)))
       .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
@@ -416,6 +419,7 @@ export class Agent {
     await this.lanes.idle();
     await this.userNotices.idle();
     await this.link.stop();
+    await this.launcher.close();
     this.outbox.close();
     this.runMarker.stop();
   }

@@ -474,6 +474,38 @@ function contract(backend: Backend): void {
       expect((await store.queryViolations({ state: 'open', text: '_1' })).total).toBe(31 + 1 + 11 + 11);
     });
 
+    it('gives every page in one order: worst severity, newest, then the key, as sorting all the rows would', async () => {
+      await fresh();
+      await cityOfViolations();
+      const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+      const all = (await store.listViolations({ state: 'open', limit: 1000 })).sort(
+        (a, b) => rank[a.severity] - rank[b.severity] || b.openedAt.localeCompare(a.openedAt) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
+      );
+      const paged = [];
+      for (let offset = 0; offset < 250; offset += 40) paged.push(...(await store.queryViolations({ state: 'open', offset, limit: 40 })).rows);
+      expect(paged.map((v) => `${v.agentId}|${v.ruleId}|${v.subject}`)).toEqual(all.map((v) => `${v.agentId}|${v.ruleId}|${v.subject}`));
+      // Filtered by severity (the index's rank) and 課 together, in the same order.
+      const high = await store.queryViolations({ state: 'open', severity: ['high', 'low'], department: '税務課', limit: 1000 });
+      const sub = all.filter((v) => (v.severity === 'high' || v.severity === 'low') && v.hostname.toLowerCase().startsWith('zeimu'));
+      expect(high.total).toBe(sub.length);
+      expect(high.rows.map((v) => v.subject + v.agentId)).toEqual(sub.map((v) => v.subject + v.agentId));
+    });
+
+    it('counts the violation the collector raises about itself (no PC) under no 課 and finds it by the collector name', async () => {
+      await fresh();
+      await cityOfViolations();
+      expect(await openBehind({ store, bus: new CollectorBus() }, 'fwd_1', { backlog: 3 }, 'behind')).toBe(true);
+      expect((await store.queryViolations({ state: 'open', department: null })).total).toBe(25 + 1);
+      expect((await store.queryViolations({ state: 'open', department: '税務課' })).total).toBe(125);
+      expect((await store.queryViolations({ state: 'open', segment: 'lgwan' })).total).toBe(250);
+      expect((await store.queryViolations({ state: 'open', departments: ['税務課', '市民課'] })).total).toBe(225);
+      const found = await store.queryViolations({ state: 'open', text: 'Mamori-Coll' });
+      expect(found.rows.map((v) => [v.agentId, v.hostname, v.ruleId])).toEqual([['', 'mamori-collector', 'FWD-001']]);
+      expect((await store.queryViolations({ state: 'open', text: 'zeimu-pc02' })).total).toBe(5);
+      const byHost = await store.queryViolations({ state: 'open', sort: 'hostname', dir: 'desc', limit: 1 });
+      expect([byHost.total, byHost.rows[0]!.hostname]).toEqual([251, 'zeimu-pc02']);
+    });
+
     it('sorts by host name and time in both directions', async () => {
       await fresh();
       await cityOfViolations();

@@ -289,10 +289,10 @@ export class Fleet {
     const limit = Math.max(1, Math.min(q.limit ?? 1000, 5000));
     const { state: _all, ...rest } = q;
     const page = await this.store.queryViolations({ ...rest, ...(state ? { state } : {}), ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
-    const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
+    const segments = await this.segmentsOf(page.rows);
     const exceptions = await this.activeExceptions();
     const notes = await this.notesOf(page.rows);
-    return { total: page.total, offset: page.offset, limit, violations: page.rows.map((v) => this.viewOf(v, agents.get(v.agentId), exceptions, notes.get(violationKey(v.agentId, v.ruleId, v.subject)))) };
+    return { total: page.total, offset: page.offset, limit, violations: page.rows.map((v) => this.viewOf(v, segments.get(v.agentId), exceptions, notes.get(violationKey(v.agentId, v.ruleId, v.subject)))) };
   }
 
   /** Every violation matching q, up to q.limit (default 5000), in the store's order. */
@@ -304,6 +304,17 @@ export class Fleet {
     const found = (await this.violations(principal, { state: 'all', agentId, ruleId, limit: 5000 })).find((v) => v.subject === subject);
     if (!found) throw notFound({ ja: 'その違反はありません', en: 'no such violation' });
     return found;
+  }
+
+  /** The segments of the PCs of one page (not of the whole fleet). */
+  private async segmentsOf(rows: readonly ViolationRecord[]): Promise<Map<string, { segment: Segment }>> {
+    const out = new Map<string, { segment: Segment }>();
+    const agentIds = [...new Set(rows.map((r) => r.agentId))];
+    for (let i = 0; i < agentIds.length; i += 500) {
+      const chunk = agentIds.slice(i, i + 500);
+      for (const r of await this.store.sql.all<{ id: string; segment: Segment }>(`SELECT id, segment FROM agents WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk)) out.set(String(r.id), { segment: r.segment });
+    }
+    return out;
   }
 
   /** 確認 and comments of the given violations (one query per page, not per row). */
