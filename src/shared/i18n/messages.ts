@@ -5,6 +5,7 @@
  * `msg('your.id', { … })` and show it with `render(m)` (Japanese) or `render(m, 'en')`.
  * See docs/i18n.md.
  */
+import { CHECK_REASONS } from './check-reasons.js';
 import { CONSOLE_ERRORS } from './console-errors.js';
 
 export const MESSAGES = {
@@ -58,6 +59,7 @@ export const MESSAGES = {
 
   // ---- why a fact could not be read: the code an agent puts before its reason -----------------
   'cause.part': { ja: '{part}: {cause}', en: '{part}: {cause}' },
+  'cause.list': { ja: '{items}', en: '{items}' },
   'cause.coded': { ja: '{what} ({code}): {detail}', en: '{what} ({code}): {detail}' },
   'code.PROBE_TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
   'code.TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
@@ -95,6 +97,9 @@ export const MESSAGES = {
   'code.WUA_SEARCH_FAILED': { ja: 'Windows Update の検索に失敗しました', en: 'the Windows Update search failed' },
   'code.WUA_SEARCH_RUNNING': { ja: 'Windows Update の検索が実行中です', en: 'a Windows Update search is running' },
   'code.NOT_READ': { ja: '読み取っていません', en: 'not read' },
+
+  // ---- why a check could not read a fact (./check-reasons.ts) ----------------------------------
+  ...CHECK_REASONS,
 
   // ---- values ----------------------------------------------------------------------------------
   'value.true': { ja: 'はい', en: 'yes' },
