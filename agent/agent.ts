@@ -40,6 +40,8 @@ import { enforceUsb, enforcementNotices } from './enforce/index.js';
 import type { UsbDevice } from './checks/usb-media/facts.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
+import { UrgentGate, YieldingProbes } from './probes/urgent-gate.js';
+import { ProgramLauncher } from './probes/launcher.js';
 import type { Watcher } from './watchers/types.js';
 import { Updater } from './update/updater.js';
 import { Watchdog } from './watchdog.js';
@@ -95,6 +97,12 @@ export const DAILY_CHECKS: readonly CheckId[] = ['inventory'];
 /** When the daily checks run (local time of the PC): lunchtime, when office PCs are on. */
 const DAILY_SCHEDULE = '17 12 * * *';
 
+/**
+ * Checks that a device event asks for and a person waits on (a stick just plugged in): while
+ * one runs, the other checks pause at their next probe call.
+ */
+const URGENT_CHECKS: readonly CheckId[] = ['usb-media'];
+
 export function routineChecks(): CheckId[] {
   return CHECKS.map((c) => c.id).filter((id) => !DAILY_CHECKS.includes(id));
 }
@@ -116,6 +124,11 @@ export class Agent {
   readonly outbox: Outbox;
   readonly link: AgentLink;
   private readonly probes: Probes;
+  /** The probes of every check but the urgent ones: they step aside while an urgent check runs (agent/probes/urgent-gate.ts). */
+  private readonly yieldingProbes: Probes;
+  private readonly urgent = new UrgentGate();
+  /** Programs of the live probes start from a worker thread, not from the thread that handles USB events. */
+  private readonly launcher = new ProgramLauncher();
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
@@ -139,7 +152,8 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
-    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes());
+    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes(this.launcher));
+    this.yieldingProbes = new YieldingProbes(this.probes, this.urgent);
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.runMarker = new RunMarker(opts.stateDir);
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
@@ -226,7 +240,7 @@ export class Agent {
       ...this.startNotices.splice(0),
     ]);
     // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
-    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal)
+    this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal, () => this.urgent.clear())
       .then((notices) => (this.stopped ? undefined : this.append(notices)))
       .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
@@ -298,11 +312,16 @@ export class Agent {
     ]);
   }
 
-  /** One run of one check: judge, then store what changed (violations opened / closed, facts, results). */
-  private async runCheck(id: CheckId): Promise<CheckReport> {
+  /** One run of one check; a USB check goes before every other check's next probe call. */
+  private runCheck(id: CheckId): Promise<CheckReport> {
+    return URGENT_CHECKS.includes(id) ? this.urgent.hold(() => this.judgeAndStore(id, this.probes)) : this.judgeAndStore(id, this.yieldingProbes);
+  }
+
+  /** Judge one check, then store what changed (violations opened / closed, facts, results). */
+  private async judgeAndStore(id: CheckId, probes: Probes): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes: this.probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
@@ -404,6 +423,7 @@ export class Agent {
     await this.lanes.idle();
     await this.userNotices.idle();
     await this.link.stop();
+    await this.launcher.close();
     this.outbox.close();
     this.runMarker.stop();
   }

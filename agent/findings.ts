@@ -71,10 +71,12 @@ export function findingsToEvents(report: LocalReport, rules: readonly Rule[], pr
   const ruleById = new Map(rules.map((r) => [r.id, r]));
 
   for (const check of report.checks) {
-    const factsBody = { status: check.status, facts: check.facts, unknownFacts: check.unknownFacts, reason: check.reason };
+    const factsBody = { status: check.status, facts: check.facts, unknownFacts: check.unknownFacts, reason: check.reason, unknownMsgs: check.unknownMsgs, reasonMsg: check.reasonMsg };
     const fh = hash(factsBody);
     if (opts.force || state.factsHash[check.id] !== fh) {
-      events.push({ at, kind: 'facts', checkId: check.id, status: check.status, facts: { ...check.facts, _unknown: check.unknownFacts, ...(check.reason ? { _reason: check.reason } : {}) } });
+      // _unknown and _reason are the texts every collector reads; _unknownMsg and _reasonMsg the same reasons as messages.
+      const msgs = { ...(check.unknownMsgs ? { _unknownMsg: check.unknownMsgs } : {}), ...(check.reasonMsg ? { _reasonMsg: check.reasonMsg } : {}) };
+      events.push({ at, kind: 'facts', checkId: check.id, status: check.status, facts: { ...check.facts, _unknown: check.unknownFacts, ...(check.reason ? { _reason: check.reason } : {}), ...msgs } });
       state.factsHash[check.id] = fh;
     }
     // A failing rule whose every failing subject is covered by an active 例外措置 counts as

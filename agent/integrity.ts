@@ -54,10 +54,14 @@ const MAX_LISTED = 20;
 const MAX_FILES = 5000;
 
 /** SHA-256 of a file, streamed (no 100 MB buffer, the agent keeps running meanwhile), or null when it cannot be read. */
-export async function fileSha256(path: string, signal?: AbortSignal): Promise<string | null> {
+export async function fileSha256(path: string, signal?: AbortSignal, pause?: () => Promise<void>): Promise<string | null> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, ...(signal ? { signal } : {}) })) {
+      // Each megabyte is tens of milliseconds of this thread on a slow PC: urgent work (a USB check) goes first.
+      if (pause) await pause();
+      hash.update(chunk as Buffer);
+    }
     return hash.digest('hex');
   } catch {
     return null;
@@ -103,14 +107,14 @@ function filesUnder(dir: string, skip: ReadonlySet<string> = new Set()): string[
 }
 
 /** Hash each file, re-using the previous hash of a file whose size, times and inode did not change. */
-async function hashAll(paths: readonly string[], previous: Recorded | undefined, stats: Record<string, string>, signal?: AbortSignal): Promise<FileHashes> {
+async function hashAll(paths: readonly string[], previous: Recorded | undefined, stats: Record<string, string>, signal?: AbortSignal, pause?: () => Promise<void>): Promise<FileHashes> {
   const known: FileHashes = previous ? { ...previous.program, ...previous.catalogue, ...previous.config } : {};
   const out: FileHashes = {};
   for (const p of paths) {
     const key = statKey(p);
     if (key) stats[p] = key;
     const reuse = key !== null && previous?.stats[p] === key && known[p] !== undefined;
-    out[p] = reuse ? known[p]! : await fileSha256(p, signal);
+    out[p] = reuse ? known[p]! : await fileSha256(p, signal, pause);
   }
   return out;
 }
@@ -128,15 +132,15 @@ export interface IntegrityFiles {
 }
 
 /** The files of each group as they are now. */
-export async function currentFiles(files: IntegrityFiles, previous?: Recorded, signal?: AbortSignal): Promise<Omit<Recorded, 'v' | 'at'>> {
+export async function currentFiles(files: IntegrityFiles, previous?: Recorded, signal?: AbortSignal, pause?: () => Promise<void>): Promise<Omit<Recorded, 'v' | 'at'>> {
   const stats: Record<string, string> = {};
   const here = dirname(files.programPath);
   // A split build keeps its chunks in chunks/ next to the entry bundle.
   const bundleRoot = basename(here) === 'chunks' ? dirname(here) : here;
   const programFiles = filesUnder(bundleRoot, new Set(['node_modules', 'config', 'test'])).filter((p) => /\.(m?js|cjs|node|wasm|exe|dll)$/i.test(p) || p === files.programPath);
   return {
-    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal),
-    catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal) : {},
+    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal, pause),
+    catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal, pause) : {},
     config: files.configPath ? { [files.configPath]: settingsDigest(files.configPath) } : {},
     stats,
   };
@@ -203,7 +207,8 @@ function difference(before: FileHashes, after: FileHashes): { path: string; oldS
  * stopped first), nothing is recorded: a file changed after the stop must still count as a
  * change at the next start.
  */
-export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date(), signal?: AbortSignal): Promise<NewAgentEvent[]> {
+/** `pause`: awaited before each megabyte hashed (the agent: while a USB check runs). */
+export async function integrityNotices(stateDir: string, files: IntegrityFiles, now = new Date(), signal?: AbortSignal, pause?: () => Promise<void>): Promise<NewAgentEvent[]> {
   const path = join(stateDir, 'integrity.json');
   const previous = previousRecord(path);
   // The signed manifest of the installed release, checked with the key pinned earlier (or, the first time, the shipped one).
@@ -211,7 +216,7 @@ export async function integrityNotices(stateDir: string, files: IntegrityFiles, 
   const pinned = previous?.release ?? (release.ok ? { key: release.release.key, version: release.release.version } : undefined);
   const current: Recorded = {
     v: 3,
-    ...(await currentFiles(files, previous, signal)),
+    ...(await currentFiles(files, previous, signal, pause)),
     ...(pinned ? { release: release.ok ? { key: pinned.key, version: release.release.version } : pinned } : {}),
     at: now.toISOString(),
   };

@@ -9,13 +9,15 @@ import { evaluateRule } from '../src/shared/catalogue/evaluate.js';
 import type { RuleEvaluation } from '../src/shared/catalogue/evaluate.js';
 import type { Rule } from '../src/shared/catalogue/schema.js';
 import type { CheckContext, CheckDefinition, CheckOutput } from './checks/types.js';
+import { because, setUnknown } from './checks/why.js';
+import { unknownOutput } from './checks/types.js';
 
 export type AnyOutput = CheckOutput<Record<string, unknown>>;
 
 /** Keep only facts that match the check's schema; the others become unknown (a collector bug must not pass a rule). */
 export function validateFacts(def: CheckDefinition<never>, output: AnyOutput): AnyOutput {
   const facts = { ...output.facts };
-  const unknownFacts = { ...output.unknownFacts };
+  const unknown = { unknownFacts: { ...output.unknownFacts }, ...(output.unknownMsgs ? { unknownMsgs: { ...output.unknownMsgs } } : {}) };
   const shape = def.facts.shape as Record<string, z.ZodType>;
   for (const [name, value] of Object.entries(facts)) {
     const schema = shape[name];
@@ -27,21 +29,21 @@ export function validateFacts(def: CheckDefinition<never>, output: AnyOutput): A
     if (!parsed.success) {
       delete facts[name];
       const issue = parsed.error.issues[0];
-      unknownFacts[name] = `INVALID_FACT: ${[name, ...(issue?.path ?? [])].join('.')} ${issue?.message ?? ''}`.trim();
+      setUnknown(unknown, name, because('INVALID_FACT', 'why.invalidFact', { path: [name, ...(issue?.path ?? [])].join('.'), issue: issue?.message ?? '' }));
     }
   }
-  return { ...output, facts, unknownFacts };
+  return { ...output, facts, ...unknown };
 }
 
 export async function runCheck(def: CheckDefinition<never>, ctx: CheckContext): Promise<AnyOutput> {
   const load = def.platforms[ctx.probes.platform];
-  if (!load) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `NOT_SUPPORTED: ${def.id} has no ${ctx.probes.platform} collector` };
+  if (!load) return unknownOutput(because('NOT_SUPPORTED', 'why.noCollector', { check: def.id, platform: ctx.probes.platform === 'windows' ? 'Windows' : 'Linux' }));
   try {
     const collect = (await load()) as unknown as (c: CheckContext) => Promise<AnyOutput>;
     return validateFacts(def, await collect({ ...ctx, params: { ...def.params, ...ctx.params } }));
   } catch (err) {
     ctx.log.warn(`check ${def.id} failed`, { error: (err as Error).stack });
-    return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `CHECK_ERROR: ${(err as Error).message}`.slice(0, 500) };
+    return unknownOutput(because('CHECK_ERROR', 'why.checkError', { error: (err as Error).message.slice(0, 400) }));
   }
 }
 

@@ -13,6 +13,7 @@ import { silentLogger } from '../src/shared/log.js';
 import type { Logger } from '../src/shared/log.js';
 import { CHECKS } from './checks/registry.js';
 import type { CheckMemory } from './checks/types.js';
+import type { Msg } from '../src/shared/i18n/index.js';
 import { judge, runCheck } from './judge.js';
 import { InMemoryCheckMemory, scopedMemory } from './memory.js';
 import { liveProbes } from './probes/index.js';
@@ -23,8 +24,11 @@ export interface CheckReport {
   id: CheckId;
   status: 'ok' | 'unknown';
   reason?: string;
+  reasonMsg?: Msg;
   facts: Record<string, unknown>;
   unknownFacts: Record<string, string>;
+  /** The same reasons as catalogue messages (agent/checks/why.ts). */
+  unknownMsgs?: Record<string, Msg>;
   rules: RuleEvaluation[];
   durationMs: number;
 }
@@ -87,8 +91,10 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
       id: def.id,
       status: output.status,
       ...(output.reason ? { reason: output.reason } : {}),
+      ...(output.reasonMsg ? { reasonMsg: output.reasonMsg } : {}),
       facts: output.facts,
       unknownFacts: output.unknownFacts,
+      ...(output.unknownMsgs && Object.keys(output.unknownMsgs).length ? { unknownMsgs: output.unknownMsgs } : {}),
       rules,
       durationMs: Math.round(performance.now() - started),
     });

@@ -15,12 +15,11 @@
  * Baseline in the same run: better-sqlite3 inserting the same 1,000,000 rows into the store's
  * events table in transactions of 1,000.
  */
-import { newAgentKeyPair } from '../src/shared/protocol/auth.js';
 import { join } from 'node:path';
 import { Outbox } from '../agent/outbox/outbox.js';
 import { AgentLink } from '../agent/link/link.js';
 import { silentLogger } from '../src/shared/log.js';
-import { benchAgentId, benchMain, benchSecret, fmt, machine, numArg, waitFor } from './lib/common.js';
+import { benchAgentId, benchKey, benchMain, fmt, machine, numArg, waitFor } from './lib/common.js';
 import { startCollectorWorker } from './lib/swarm.js';
 import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
 import { usbViolation, SUBJECTS_PER_AGENT } from './lib/event-shape.js';
@@ -52,8 +51,8 @@ await benchMain('outbox-drain', import.meta.url, 12 * 60_000, async (scratch) =>
   const closes: string[] = [];
   const link = new AgentLink({
     url: agentUrl,
-    // Seeded with an HMAC secret (bench/lib/store-setup.ts): the link registers its key pair on connect.
-    identity: { agentId, secret: benchSecret(agentId), privateKey: newAgentKeyPair().privateKey },
+    // Seeded with its public key (bench/lib/store-setup.ts), as an enrolled agent.
+    identity: { agentId, secret: '', privateKey: benchKey(agentId).privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64') },
     outbox,
     os: { platform: 'linux', hostname: 'PC-00000', release: '6.1.0' },
     agentVersion: '0.1.0',

@@ -12,10 +12,10 @@
  * console; the host stamps each console line), beside the kernel uevent and the usb package's
  * connect event. Every third plug comes during the start-up run or 0.5 s after a helpdesk scan
  * asked for a full run; the others on an idle agent. `--no-udev` runs the guest without udevd:
- * the agent then takes its USB trigger from the usb package (agent/watchers/linux.ts).
+ * the agent then takes its USB trigger from the kernel uevents (agent/watchers/linux.ts).
  *
  *   npm run build && node bench/run-all.mjs --build-only
- *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile]
+ *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile] [--log-dir DIR]
  *
  * One run boots one VM (~1 GiB, both cores); about 25 s + 8 s per plug. The harness's
  * setup.sh must have been run once. Without --qemu-usb the bench says so and measures nothing.
@@ -41,6 +41,8 @@ const HARNESS = strArg('qemu-usb') ?? process.env.MAMORI_QEMU_USB;
 const RUNS = numArg('runs', 3);
 const PLUGS = numArg('plugs', 6);
 const NO_UDEV = flag('no-udev');
+/** Where each boot's console (host-stamped) and harness lines are written, for reading the agent's own lines afterwards. */
+const LOG_DIR = strArg('log-dir');
 /** Seconds after the guest is ready (node started): the first plug, and between plugs (unplug halfway). */
 const FIRST = numArg('first', 16);
 const PERIOD = numArg('period', 12);
@@ -108,7 +110,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
   });
 
   const results = join(scratch, `results-${run}.json`);
-  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--quiet', '--timeout', String(FIRST + PLUGS * PERIOD + 60), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : [])];
+  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--timeout', String(FIRST + PLUGS * PERIOD + 60), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : [])];
   const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QU_MATCH_ADD: `^floor-${NO_UDEV ? 'kernel' : 'udev'} add ` } });
   let log = '';
   let readyAt: number | undefined;
@@ -129,6 +131,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
     log += chunk;
+    // The harness's "guest ready" line (not printed with its --quiet, so the bench does not pass that).
     const ready = /\[qemu-usb \+([\d.]+)s\] guest ready/.exec(chunk);
     if (ready && readyAt === undefined) {
       readyAt = Number(ready[1]);
@@ -136,7 +139,8 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
       for (const p of plugs.filter((x) => x.kind === 'scan')) {
         setTimeout(() => {
           const agentId = collector.gateway.connectedAgents[0];
-          if (agentId) collector.gateway.sendTo(agentId, { type: 'scan.request', requestId: `bench-${p.serial}`, checks: [] });
+          const sent = agentId !== undefined && collector.gateway.sendTo(agentId, { type: 'scan.request', requestId: `bench-${p.serial}`, checks: [] });
+          log += `[bench] scan before ${p.serial}: ${sent ? 'sent' : 'not sent (agent not connected)'}\n`;
         }, (p.at - 0.5) * 1000).unref();
       }
     }
@@ -153,8 +157,8 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
     p.floorKernel = after(/^floor-kernel add /);
     p.floorUsbPkg = after(/^floor-usbpkg add /);
     // The agent's own log line for its trigger (stamped when it reached the console; the guest's clock in it is not used).
-    const trigger = lines.find((l) => p.plugged !== undefined && l.t >= p.plugged && l.t < p.plugged + PERIOD / 2 && /checks queued: usb-media \((udev add \S+ \S+ serial|usb hotplug)/.test(l.text) && (l.text.includes(p.serial) || l.text.includes('usb hotplug')));
-    if (trigger) p.agentTrigger = { t: trigger.t, by: /usb hotplug/.test(trigger.text) ? 'usb package' : 'udev' };
+    const trigger = lines.find((l) => p.plugged !== undefined && l.t >= p.plugged && l.t < p.plugged + PERIOD / 2 && /checks queued: usb-media \(((udev|kernel) add \S+ \S+ serial|usb hotplug)/.test(l.text) && (l.text.includes(p.serial) || l.text.includes('usb hotplug')));
+    if (trigger) p.agentTrigger = { t: trigger.t, by: /usb hotplug/.test(trigger.text) ? 'usb package' : /kernel add/.test(trigger.text) ? 'kernel uevent' : 'udev' };
     const s = storedAt.get(p.serial);
     if (s !== undefined) p.stored = (s - summary.startEpochMs) / 1000;
   }
@@ -180,6 +184,10 @@ await benchMain(`usb-qemu${NO_UDEV ? '-no-udev' : ''}`, import.meta.url, 60 * 60
   const logs: string[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const { plugs, log } = await oneRun(run, scratch, bundleDir);
+    if (LOG_DIR) {
+      mkdirSync(LOG_DIR, { recursive: true });
+      writeFileSync(join(LOG_DIR, `run-${run}.log`), log);
+    }
     all.push(...plugs);
     logs.push(log);
     console.log(`run ${run}: ${plugs.map((p) => `${p.kind} ${p.stored !== undefined && p.plugged !== undefined ? fmt.ms((p.stored - p.plugged) * 1000) : 'no violation'}`).join(', ')}`);

@@ -21,6 +21,9 @@ for (const name of readdirSync('dist/chunks')) {
   if (!current.has(file) && Date.now() - statSync(file).mtimeMs > staleAfterMs) rmSync(file, { force: true });
 }
 
+// The SQLite store's writer thread (src/collector/store/sqlite/sqlite-store.ts finds it beside the bundle).
+await build({ ...common, entryPoints: { 'sqlite-writer': 'src/collector/store/sqlite/writer-thread.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' } });
+
 const procs = readdirSync('test/helpers/procs').filter((f) => f.endsWith('.ts'));
 if (procs.length > 0) {
   await build({ ...common, entryPoints: procs.map((f) => `test/helpers/procs/${f}`), outdir: 'dist/test', outExtension: { '.js': '.mjs' } });

@@ -6,12 +6,27 @@
  *
  *   npm run mutation                 every module below, one after another
  *   npm run mutation -- projection   one module (names as below)
+ *   npm run mutation -- findings --disableBail
+ *                                    options starting with -- go to Stryker; with --disableBail every
+ *                                    test covering a mutant runs, so the report says which tests kill it
  *
  * Scores are printed per module and written to reports/mutation/<module>.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+/**
+ * `file:first-last`, the lines from the one matching `from` to the next one matching `to`: a
+ * part of a larger file, found by its text so that edits elsewhere in the file do not move it.
+ */
+function linesOf(file, from, to) {
+  const lines = readFileSync(resolve(import.meta.dirname, '..', file), 'utf8').split('\n');
+  const first = lines.findIndex((l) => from.test(l));
+  const last = first < 0 ? -1 : lines.findIndex((l, i) => i > first && to.test(l));
+  if (first < 0 || last < 0) throw new Error(`${file}: ${from} … ${to} が見つかりません`);
+  return `${file}:${first + 1}-${last + 1}`;
+}
 
 const modules = {
   projection: {
@@ -28,6 +43,47 @@ const modules = {
     mutate: ['agent/policy-guard.ts', 'src/shared/tls/policy-signature.ts'],
     tests: ['test/agent/policy-guard.test.ts', 'test/shared/tls/policy-signature.test.ts'],
   },
+  // Rule evaluation: the truth tables, each-rules, list membership (the 媒体管理台帳 match).
+  evaluate: {
+    mutate: ['src/shared/catalogue/evaluate.ts'],
+    tests: [
+      'test/shared/catalogue/evaluate.test.ts',
+      'test/shared/catalogue/evaluate-reasons.test.ts',
+      'test/shared/catalogue/rules.test.ts',
+      'test/shared/catalogue/reasons-ja.test.ts',
+      'test/agent/checks/usb-ledger-serial.test.ts',
+    ],
+  },
+  // Who may do what in the console, and the 課 scope of an account.
+  authz: {
+    mutate: ['src/collector/console/authz.ts'],
+    tests: ['test/console/authz-roles.test.ts'],
+  },
+  // Violations opened and closed, facts and results sent when they change, 例外措置.
+  findings: {
+    mutate: ['agent/findings.ts'],
+    tests: ['test/agent/findings.test.ts', 'test/agent/findings-open-close.test.ts'],
+  },
+  // The journal: numbering, acknowledgement, recovery, size cap and full disk; and the cut to the wire limits.
+  outbox: {
+    mutate: ['agent/outbox/outbox.ts', 'agent/outbox/validate.ts'],
+    tests: ['test/agent/outbox.test.ts', 'test/agent/outbox-journal.test.ts', 'test/agent/outbox-full-disk.test.ts', 'test/agent/validate.test.ts'],
+  },
+  // The gateway's checks of the sequence numbers of an events frame (holes, gaps, resends).
+  'gateway-sequence': {
+    mutate: [linesOf('src/collector/gateway/gateway.ts', /private onEvents\(/, /^\s*s\.expected = expected;/)],
+    tests: ['test/collector/gateway-limits.test.ts', 'test/collector/gateway-sequence.test.ts'],
+  },
+  // The agent side of the connection: where it resumes after the welcome, acks, the window of batches.
+  'link-resume': {
+    mutate: [linesOf('agent/link/link.ts', /case 'welcome': \{/, /case 'scan\.request':/), linesOf('agent/link/link.ts', /private pump\(\): void/, /^  \}$/)],
+    tests: ['test/agent/link-resume.test.ts'],
+  },
+  // Enrollment tokens: what a token holds, and the installer's check that refuses as the enrollment does.
+  'enrollment-tokens': {
+    mutate: ['src/collector/tokens.ts', 'src/collector/enrollment/token-check.ts'],
+    tests: ['test/collector/enrollment-tokens.test.ts'],
+  },
 };
 
 const root = resolve(import.meta.dirname, '..');
@@ -36,13 +92,19 @@ if (!existsSync(stryker)) {
   console.error('StrykerJS がインストールされていません: npm install --save-dev @stryker-mutator/core @stryker-mutator/vitest-runner @stryker-mutator/typescript-checker');
   process.exit(2);
 }
-const asked = process.argv.slice(2);
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const options = process.argv.slice(2).filter((a) => a.startsWith('--'));
 for (const name of asked) if (!(name in modules)) throw new Error(`不明なモジュール: ${name}（${Object.keys(modules).join(', ')}）`);
 let failed = false;
 for (const name of asked.length > 0 ? asked : Object.keys(modules)) {
   const { mutate, tests } = modules[name];
   console.log(`\n=== ${name}: ${mutate.join(', ')} ← ${tests.join(', ')}`);
-  const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', '--mutate', mutate.join(',')], {
+  // The TypeScript checker compiles the mutated files and what they import, not the whole project:
+  // a mutant is refused when it does not compile in its own module (the check that matters), and a
+  // run does not spend most of its time re-checking agent/ and src/ for every mutant.
+  const files = [...new Set(mutate.map((m) => m.replace(/:\d+-\d+$/, '')))];
+  writeFileSync(resolve(root, 'tsconfig.mutation.json'), `${JSON.stringify({ extends: './tsconfig.json', include: [], files }, null, 2)}\n`);
+  const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', '--mutate', mutate.join(','), ...options], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, MAMORI_MUTATION_TESTS: tests.join(','), MAMORI_MUTATION_MODULE: name },

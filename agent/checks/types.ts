@@ -8,8 +8,10 @@
  * `null` is a value ("known to be absent", e.g. never scanned), not "unknown".
  */
 import type { z } from 'zod';
+import type { Msg } from '../../src/shared/i18n/index.js';
 import type { CheckId } from '../../src/shared/protocol/messages.js';
 import type { Probes } from '../probes/types.js';
+import { said, type Why } from './why.js';
 
 export type { CheckId };
 
@@ -36,10 +38,13 @@ export interface CheckOutput<F> {
   /** `unknown` when the check as a whole could not observe anything usable. */
   status: 'ok' | 'unknown';
   facts: Partial<F>;
-  /** Fact name → reason it could not be read (e.g. "NOT_FOUND: /usr/bin/apt-get is not installed"). */
+  /** Fact name → reason it could not be read, as text (e.g. "NOT_FOUND: /usr/bin/apt-get がありません"). */
   unknownFacts: Record<string, string>;
+  /** The same reasons as catalogue messages, for the console in either language (./why.ts sets both). */
+  unknownMsgs?: Record<string, Msg>;
   /** Why the whole check is unknown. */
   reason?: string;
+  reasonMsg?: Msg;
 }
 
 export type Collector<F> = (ctx: CheckContext) => Promise<CheckOutput<F>>;
@@ -56,7 +61,8 @@ export interface CheckDefinition<F = Record<string, unknown>> {
   platforms: Partial<Record<'linux' | 'windows', () => Promise<Collector<F>>>>;
 }
 
-/** Helper for collectors: an output where the whole check is unknown. */
-export function unknownOutput<F>(reason: string): CheckOutput<F> {
-  return { status: 'unknown', facts: {}, unknownFacts: {}, reason };
+/** Helper for collectors: an output where the whole check is unknown (a text reason is taken as said on the PC, see ./why.ts). */
+export function unknownOutput<F>(reason: string | Why): CheckOutput<F> {
+  const why = typeof reason === 'string' ? said(reason) : reason;
+  return { status: 'unknown', facts: {}, unknownFacts: {}, reason: why.text, reasonMsg: why.msg };
 }

@@ -20,6 +20,7 @@
  * over them first. Until then nothing after them is written, so the journal never has a hole.
  * The count lives in memory: a restart while the disk is still full re-uses those numbers.
  */
+import { open as openAsync, unlink as unlinkAsync, writeFile as writeFileAsync } from 'node:fs/promises';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS } from '../../src/shared/protocol/messages.js';
@@ -372,13 +373,52 @@ export class Outbox {
   ack(upTo: number): void {
     if (upTo <= this.ackedSeq) return;
     this.ackedSeq = Math.min(upTo, this.lastSeq);
-    if (!this.ackTimer) {
-      this.ackTimer = setTimeout(() => {
-        this.ackTimer = undefined;
-        this.flushAck();
-      }, this.ackFlushMs);
-      this.ackTimer.unref();
+    this.scheduleAckFlush();
+  }
+
+  private scheduleAckFlush(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      void this.flushAckInBackground();
+    }, this.ackFlushMs);
+    this.ackTimer.unref();
+  }
+
+  private ackFlushing = false;
+
+  /**
+   * flushAck with the write and the fsync on the I/O threads: an fsync can take tens of
+   * milliseconds (more on a busy disk), and the main thread is where a USB event is handled.
+   * Only the rename, which makes the new value the one on disk, runs here, and only when no
+   * newer value was written meanwhile (by flushAck at stop).
+   */
+  private async flushAckInBackground(): Promise<void> {
+    if (this.ackFlushing || this.persistedAck === this.ackedSeq) return;
+    this.ackFlushing = true;
+    const acked = this.ackedSeq;
+    const path = join(this.dir, 'ack.json');
+    const tmp = `${path}.bg.tmp`;
+    try {
+      await writeFileAsync(tmp, JSON.stringify({ acked }), { mode: 0o600 });
+      const file = await openAsync(tmp, 'r+'); // r+: Windows refuses fsync on a read-only handle (EPERM)
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      if (acked > this.persistedAck) {
+        renameSync(tmp, path);
+        this.persistedAck = acked;
+        this.deleteAckedSegments();
+      } else await unlinkAsync(tmp);
+    } catch {
+      // Not written (a full disk, the outbox closed meanwhile): the next acknowledgement or the stop writes it; until then only re-sends.
+    } finally {
+      this.ackFlushing = false;
     }
+    // Acknowledgements that came while this one was written.
+    if (this.persistedAck < this.ackedSeq) this.scheduleAckFlush();
   }
 
   /** Write the acknowledgement to disk now and delete acknowledged segments. */

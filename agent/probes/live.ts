@@ -1,9 +1,11 @@
 /** Probes against the live OS: execFile with argv (no shell), timeouts and output caps. */
 import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey } from './types.js';
 import type { PowerShellLanes } from './powershell.js';
+import type { LaunchResult, ProgramLauncher } from './launcher.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -14,39 +16,47 @@ function fsFailure(err: NodeJS.ErrnoException, path: string): ProbeOutcome {
   return { ok: false, failure: 'EXEC_FAILED', detail: `${path}: ${err.code ?? err.message}` };
 }
 
-export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ProbeOutcome> {
+/**
+ * sysfs on Linux: attributes the kernel renders from memory, a few bytes each, never waiting for
+ * a disk. Read in place: the USB check reads some forty of them, and each asynchronous read is
+ * four trips through the I/O threads and back (open, stat, read, close), every one of them a
+ * chance to queue behind other work; read in place the check's facts take well under a
+ * millisecond. (Not /proc: some of its files wait for the locks of the process they describe.)
+ */
+function kernelMemory(path: string): boolean {
+  return process.platform === 'linux' && path.startsWith('/sys/');
+}
+
+export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}, launcher?: ProgramLauncher): Promise<ProbeOutcome> {
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBuffer = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const okCodes = opts.okExitCodes ?? [0];
+  const options = {
+    timeout,
+    maxBuffer,
+    env: { ...process.env, ...opts.env, LC_ALL: 'C', LANG: 'C' },
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  };
+  const outcome = (err: LaunchResult['error'], stdout: string, stderr: string): ProbeOutcome => {
+    if (!err) return { ok: true, stdout, exitCode: 0 };
+    if (err.code === 'ENOENT') return { ok: false, failure: 'NOT_FOUND', detail: `${file} がインストールされていません` };
+    if (err.code === 'EACCES') return { ok: false, failure: 'ACCESS_DENIED', detail: `${file} を実行する権限がありません` };
+    if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file} の出力が ${maxBuffer} バイトを超えました` };
+    if (err.killed && err.signal === 'SIGKILL') return { ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} が ${timeout} ミリ秒以内に終わりませんでした` };
+    if (typeof err.code === 'number') {
+      if (okCodes.includes(err.code)) return { ok: true, stdout, exitCode: err.code };
+      const tail = stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
+      return { ok: false, failure: 'EXEC_FAILED', detail: `${file} が終了コード ${err.code} で終わりました${tail ? `: ${tail}` : ''}`, exitCode: err.code, stdout };
+    }
+    return { ok: false, failure: 'EXEC_FAILED', detail: `${file}: ${err.message}`.slice(0, 300) };
+  };
+  if (launcher) return launcher.run(file, args, options).then((r) => outcome(r.error, r.stdout, r.stderr));
   return new Promise((resolve) => {
-    execFile(
-      file,
-      [...args],
-      {
-        timeout,
-        maxBuffer,
-        killSignal: 'SIGKILL',
-        windowsHide: true,
-        encoding: 'utf8',
-        env: { ...process.env, ...opts.env, LC_ALL: 'C', LANG: 'C' },
-        ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
-        ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
-      },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ ok: true, stdout, exitCode: 0 });
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
-        if (e.code === 'ENOENT') return resolve({ ok: false, failure: 'NOT_FOUND', detail: `${file} がインストールされていません` });
-        if (e.code === 'EACCES') return resolve({ ok: false, failure: 'ACCESS_DENIED', detail: `${file} を実行する権限がありません` });
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file} の出力が ${maxBuffer} バイトを超えました` });
-        if (e.killed && e.signal === 'SIGKILL') return resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} が ${timeout} ミリ秒以内に終わりませんでした` });
-        if (typeof e.code === 'number') {
-          if (okCodes.includes(e.code)) return resolve({ ok: true, stdout, exitCode: e.code });
-          const tail = String(stderr).trim().split('\n').slice(-2).join(' ').slice(0, 300);
-          return resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file} が終了コード ${e.code} で終わりました${tail ? `: ${tail}` : ''}`, exitCode: e.code, stdout });
-        }
-        resolve({ ok: false, failure: 'EXEC_FAILED', detail: `${file}: ${e.message}`.slice(0, 300) });
-      },
-    );
+    execFile(file, [...args], { ...options, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string }) | null;
+      resolve(outcome(e ? { message: e.message, code: e.code, killed: e.killed, signal: e.signal } : null, String(stdout), String(stderr)));
+    });
   });
 }
 
@@ -71,19 +81,23 @@ export class LiveProbes implements Probes {
   readonly mode = 'live' as const;
   readonly platform: 'linux' | 'windows';
 
-  constructor(private readonly powershellLanes?: PowerShellLanes) {
+  constructor(
+    private readonly powershellLanes?: PowerShellLanes,
+    /** Where programs are started (the agent daemon: a worker thread, ./launcher.ts); default this thread. */
+    private readonly launcher?: ProgramLauncher,
+  ) {
     this.platform = process.platform === 'win32' ? 'windows' : 'linux';
   }
 
   exec(key: string, file: string, args: readonly string[], opts?: ExecOptions): Promise<ProbeOutcome> {
     assertProbeKey(key);
-    return runProgram(file, args, opts);
+    return runProgram(file, args, opts, this.launcher);
   }
 
   async readFile(key: string, path: string, opts?: { maxBytes?: number }): Promise<ProbeOutcome> {
     assertProbeKey(key);
     try {
-      const buf = await readFile(path);
+      const buf = kernelMemory(path) ? readFileSync(path) : await readFile(path);
       const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
       if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path} が大きすぎます (${buf.length} バイト)` };
       return { ok: true, stdout: buf.toString('utf8'), exitCode: 0 };
@@ -95,7 +109,7 @@ export class LiveProbes implements Probes {
   async listDir(key: string, path: string): Promise<ProbeOutcome> {
     assertProbeKey(key);
     try {
-      const names = await readdir(path);
+      const names = kernelMemory(path) ? readdirSync(path) : await readdir(path);
       return { ok: true, stdout: JSON.stringify(names.sort()), exitCode: 0 };
     } catch (err) {
       return fsFailure(err as NodeJS.ErrnoException, path);

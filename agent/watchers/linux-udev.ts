@@ -1,9 +1,16 @@
 /**
  * udev events → re-run of the usb-media check. Spawns
  * `udevadm monitor --udev --property --subsystem-match=usb --subsystem-match=block` and parses its
- * blank-line separated blocks. udev (not kernel) events are used because udev has created the
- * /dev node and its properties when it emits them (libusb/libusb#1571). Identity is cached at
- * `add`: at `remove` the sysfs attributes are already gone. udevadm is restarted with backoff if it dies.
+ * blank-line separated blocks. udev (not kernel) events are used where udevd runs because udev
+ * has created the /dev node and its properties when it emits them (libusb/libusb#1571). Identity
+ * is cached at `add`: at `remove` the sysfs attributes are already gone. udevadm is restarted
+ * with backoff if it dies.
+ *
+ * Where udevd does not run (minimal systems, containers with a USB bus passed through) there are
+ * no udev events, and the `usb` package hears nothing either (usb 3.x follows udevd's
+ * broadcasts; measured on a real kernel, BENCHMARKS.md "USB on a real kernel"). The kernel's own
+ * uevents still come: `udevadm monitor --kernel` prints them in the same block shape, without
+ * udev's ID_* properties. A mass-storage interface (`INTERFACE=8/…`) identifies a stick there.
  *
  * No waiting to batch events: the first event that identifies a stick (the USB device with its
  * serial, or its block disk) triggers the check at once, and each later one (the disk after the
@@ -13,6 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Trigger, Watcher } from './types.js';
 
 /** One udev event block. */
@@ -24,7 +32,8 @@ export interface UdevEvent {
 }
 
 /**
- * Incremental parser of `udevadm monitor --udev --property` output. A block starts with
+ * Incremental parser of `udevadm monitor --udev --property` output (and `--kernel`, whose blocks
+ * start with `KERNEL[…]`). A block starts with
  * `UDEV  [1234.567890] add      /devices/… (usb)` followed by `KEY=value` lines and ends with a
  * blank line; the two banner lines at start ("monitor will print …", "UDEV - the event …") are
  * not blocks. Chunks may split lines anywhere.
@@ -100,6 +109,49 @@ export function usbStorageReason(ev: UdevEvent, cache: Map<string, CachedIdentit
   return null;
 }
 
+/**
+ * The same decision on kernel uevents (`udevadm monitor --kernel`): the usb_device's own `add`
+ * comes before its interfaces exist, so a stick is recognised by the `add` of its interface with
+ * class 08 (`INTERFACE=8/6/80`, class/subclass/protocol in decimal, drivers/usb/core/message.c
+ * usb_if_uevent); the device's ids come from that event's `PRODUCT=vid/pid/bcd` (hex without
+ * leading zeros) and the serial from sysfs, read while the device is there. Disks on the USB bus
+ * are block events whose DEVPATH runs through a USB device (`…/usb2/2-1/2-1:1.0/host0/…`).
+ */
+export function kernelUsbStorageReason(ev: UdevEvent, cache: Map<string, CachedIdentity>, readSerial: (devicePath: string) => string | null): string | null {
+  const p = ev.properties;
+  if (ev.subsystem === 'usb' && p.get('DEVTYPE') === 'usb_interface' && (ev.action === 'add' || ev.action === 'bind')) {
+    if (!/^8\//.test(p.get('INTERFACE') ?? '')) return null;
+    const device = ev.devpath.slice(0, ev.devpath.lastIndexOf('/'));
+    if (cache.has(device)) return null;
+    const [vid, pid] = (p.get('PRODUCT') ?? '').split('/');
+    const hex = (v: string | undefined) => (v && /^[0-9a-f]{1,4}$/i.test(v) ? v.toLowerCase().padStart(4, '0') : '????');
+    const id: CachedIdentity = { vendorId: hex(vid), productId: hex(pid), serial: readSerial(device) };
+    cache.set(device, id);
+    return `kernel add ${describe(device, id)}`;
+  }
+  if (ev.subsystem === 'usb' && p.get('DEVTYPE') === 'usb_device' && ev.action === 'remove') {
+    const id = cache.get(ev.devpath);
+    if (!id) return null;
+    cache.delete(ev.devpath);
+    return `kernel remove ${describe(ev.devpath, id)}`;
+  }
+  if (ev.subsystem === 'block' && p.get('DEVTYPE') === 'disk' && /\/usb\d+\//.test(ev.devpath) && ['add', 'remove', 'change'].includes(ev.action)) {
+    return `kernel ${ev.action} ${p.get('DEVNAME') ?? ev.devpath}`;
+  }
+  return null;
+}
+
+/** The serial string of a USB device from sysfs (absent when the device has none, drivers/usb/core/sysfs.c). */
+export function sysfsSerial(sysfsRoot: string): (devicePath: string) => string | null {
+  return (devicePath) => {
+    try {
+      return readFileSync(`${sysfsRoot}${devicePath}/serial`, 'utf8').trim() || null;
+    } catch {
+      return null;
+    }
+  };
+}
+
 function describe(devpath: string, id: CachedIdentity): string {
   return `${devpath.split('/').pop()} ${id.vendorId}:${id.productId}${id.serial ? ` serial ${id.serial}` : ' (no serial)'}`;
 }
@@ -112,13 +164,18 @@ export interface UdevWatcherOptions {
   backoffMs?: number;
   maxBackoffMs?: number;
   log?: { warn(message: string): void; info(message: string): void };
+  /** udev's events (default) or, where udevd does not run, the kernel's uevents. */
+  source?: 'udev' | 'kernel';
+  /** sysfs mount point, for a stick's serial with kernel events (default /sys). */
+  sysfsRoot?: string;
 }
 
 export const UDEVADM_ARGS = ['monitor', '--udev', '--property', '--subsystem-match=usb', '--subsystem-match=block'];
+export const UDEVADM_KERNEL_ARGS = ['monitor', '--kernel', '--property', '--subsystem-match=usb', '--subsystem-match=block'];
 
-/** The udev watcher: triggers 'usb-media'. */
+/** The udev watcher (or, with source 'kernel', the kernel uevent watcher): triggers 'usb-media'. */
 export class LinuxUdevWatcher implements Watcher {
-  readonly name = 'linux-udev';
+  readonly name: string;
   private child: ChildProcess | null = null;
   private stopped = true;
   private backoff: number;
@@ -127,8 +184,14 @@ export class LinuxUdevWatcher implements Watcher {
   /** How often udevadm was (re)started. */
   starts = 0;
 
+  private readonly reasonOf: (ev: UdevEvent) => string | null;
+
   constructor(private readonly opts: UdevWatcherOptions = {}) {
     this.backoff = opts.backoffMs ?? 1000;
+    const kernel = opts.source === 'kernel';
+    this.name = kernel ? 'linux-uevent' : 'linux-udev';
+    const serial = sysfsSerial(opts.sysfsRoot ?? '/sys');
+    this.reasonOf = kernel ? (ev) => kernelUsbStorageReason(ev, this.identities, serial) : (ev) => usbStorageReason(ev, this.identities);
   }
 
   async start(trigger: Trigger): Promise<void> {
@@ -140,13 +203,13 @@ export class LinuxUdevWatcher implements Watcher {
     const command = this.opts.command ?? '/usr/bin/udevadm';
     const startedAt = Date.now();
     const parser = new UdevBlockParser();
-    const child = spawn(command, this.opts.args ?? UDEVADM_ARGS, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, this.opts.args ?? (this.opts.source === 'kernel' ? UDEVADM_KERNEL_ARGS : UDEVADM_ARGS), { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = child;
     this.starts++;
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
       for (const ev of parser.push(chunk)) {
-        const reason = usbStorageReason(ev, this.identities);
+        const reason = this.reasonOf(ev);
         if (reason) trigger('usb-media', reason);
       }
     });

@@ -1,13 +1,13 @@
 /**
  * The Linux event sources: USB storage (usb-media) and install locations (software).
  *
- * USB: udev's events where udev runs (systemd-udevd's control socket /run/udev/control exists),
- * else the `usb` package's hot-plug. Not both at once: on a real kernel (QEMU, BENCHMARKS.md
- * "USB on a real kernel") the usb package's connect event came with udev's (median 9 ms after,
- * from 56 ms before to 344 ms after), so running it beside udev only adds a second run of the
- * check. Without
- * udevd it stayed silent there (it follows udevd's broadcasts, not the kernel's uevents): where
- * udevd is absent, USB changes are seen at the next scheduled run.
+ * USB, the first that works here:
+ * - udev's events where udevd runs (its control socket /run/udev/control exists);
+ * - else the kernel's uevents through `udevadm monitor --kernel`, which needs no udevd: on a real
+ *   kernel they came before udev's (BENCHMARKS.md "USB on a real kernel"), while the `usb`
+ *   package heard nothing without udevd (usb 3.x follows udevd's broadcasts);
+ * - else (no udevadm at all) the `usb` package's hot-plug events.
+ * Never two at once: each event would only run the check a second time.
  */
 import { existsSync } from 'node:fs';
 import { LinuxUdevWatcher } from './linux-udev.js';
@@ -27,12 +27,17 @@ export interface LinuxWatcherOptions {
 
 export function linuxWatchers(opts: LinuxWatcherOptions = {}): Watcher[] {
   const log = opts.log ? { log: opts.log } : {};
+  const udevadm = opts.udevadmPath ?? '/usr/bin/udevadm';
+  const sysfsRoot = opts.sysfsRoot ?? '/sys';
   const udevRuns = existsSync(opts.udevControlPath ?? '/run/udev/control');
-  if (!udevRuns) opts.log?.info('udev is not running here: USB changes come from the usb package hot-plug events');
-  return [
-    udevRuns
-      ? new LinuxUdevWatcher({ ...(opts.udevadmPath ? { command: opts.udevadmPath } : {}), ...log })
-      : new UsbHotplugWatcher({ sysfsDevicesDir: `${opts.sysfsRoot ?? '/sys'}/bus/usb/devices`, ...log }),
-    new SoftwareFilesWatcher({ ...(opts.softwarePaths ? { paths: opts.softwarePaths } : {}), ...log }),
-  ];
+  let usb: Watcher;
+  if (udevRuns) usb = new LinuxUdevWatcher({ command: udevadm, ...log });
+  else if (existsSync(udevadm)) {
+    opts.log?.info('udev is not running here: USB changes come from the kernel uevents (udevadm monitor --kernel)');
+    usb = new LinuxUdevWatcher({ command: udevadm, source: 'kernel', sysfsRoot, ...log });
+  } else {
+    opts.log?.info(`neither udev nor ${udevadm} here: USB changes come from the usb package hot-plug events`);
+    usb = new UsbHotplugWatcher({ sysfsDevicesDir: `${sysfsRoot}/bus/usb/devices`, ...log });
+  }
+  return [usb, new SoftwareFilesWatcher({ ...(opts.softwarePaths ? { paths: opts.softwarePaths } : {}), ...log })];
 }

@@ -5,6 +5,7 @@
  * fires only after the ingest transaction committed — and times helpdesk scans from
  * requestScan() to the stored scan.result.
  */
+import { readFileSync } from 'node:fs';
 import { startCollector } from '../../src/collector/collector.js';
 import type { RunningCollector } from '../../src/collector/collector.js';
 import { silentLogger } from '../../src/shared/log.js';
@@ -73,6 +74,16 @@ serveRpc({
   start,
   scan,
   stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
+  /**
+   * CPU time so far, ms: the whole collector process (every thread) and its main thread alone
+   * (the one serving the sockets; /proc/self/task/<pid>/stat, fields 14 and 15, in clock ticks
+   * of 10 ms); and the events stored so far.
+   */
+  cpu: () => {
+    const u = process.cpuUsage();
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { cpuMs: (u.user + u.system) / 1000, mainThreadMs: (Number(fields[11]) + Number(fields[12])) * 10, storedEvents };
+  },
   /**
    * Stored events per second between the first and the last commit inside [from, to] (epoch ms),
    * with the number of commits and the events per commit: free of the quantisation a fixed

@@ -9,7 +9,8 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +20,17 @@ export function benchAgentId(i: number): string {
   return `ag_bench${String(i).padStart(20, '0')}`;
 }
 
-/** Deterministic secret of a simulated agent: both the seeding code and the swarm derive it. */
-export function benchSecret(agentId: string): string {
-  return createHash('sha256').update(`mamori-bench-secret|${agentId}`).digest('hex');
+/** PKCS#8 DER of an Ed25519 private key: this fixed prefix and the 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Deterministic Ed25519 key of a simulated agent (seeded from its id): the seeding code stores
+ * the public key, the swarm signs the challenge with the private key, as enrolled agents do.
+ */
+export function benchKey(agentId: string): { privateKey: KeyObject; publicKey: string } {
+  const seed = createHash('sha256').update(`mamori-bench-key|${agentId}`).digest();
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return { privateKey, publicKey: createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('base64') };
 }
 
 // ------------------------------------------------------------------ worker RPC

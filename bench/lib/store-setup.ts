@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { openDefaultStore } from '../../src/collector/collector.js';
 import { MIGRATIONS } from '../../src/collector/store/migrations.js';
-import { benchAgentId, benchSecret } from './common.js';
+import { benchAgentId, benchKey } from './common.js';
 import { eventJson, violationBodies, SUBJECTS_PER_AGENT } from './event-shape.js';
 
 /** Create agents 0..count-1 in the store under dataDir (one transaction). */
@@ -18,21 +18,23 @@ export async function seedAgents(dataDir: string, count: number): Promise<void> 
   const store = openDefaultStore(dataDir);
   await store.migrate();
   const now = new Date().toISOString();
-  store.database.exec('BEGIN');
-  for (let i = 0; i < count; i++) {
-    const id = benchAgentId(i);
-    await store.createAgent({
-      id,
-      secret: benchSecret(id),
-      hostname: `PC-${String(i).padStart(5, '0')}`,
-      os: { platform: 'windows', hostname: `PC-${String(i).padStart(5, '0')}`, release: '10.0.22631' },
-      agentVersion: '0.1.0',
-      segment: i % 3 === 0 ? 'mynumber' : i % 3 === 1 ? 'lgwan' : 'internet',
-      enrolledAt: now,
-      tokenId: 'bench',
-    });
-  }
-  store.database.exec('COMMIT');
+  // One transaction: the calls made inside it run in it.
+  await store.sql.transaction(async () => {
+    for (let i = 0; i < count; i++) {
+      const id = benchAgentId(i);
+      await store.createAgent({
+        id,
+        secret: '',
+        publicKey: benchKey(id).publicKey,
+        hostname: `PC-${String(i).padStart(5, '0')}`,
+        os: { platform: 'windows', hostname: `PC-${String(i).padStart(5, '0')}`, release: '10.0.22631' },
+        agentVersion: '0.1.0',
+        segment: i % 3 === 0 ? 'mynumber' : i % 3 === 1 ? 'lgwan' : 'internet',
+        enrolledAt: now,
+        tokenId: 'bench',
+      });
+    }
+  });
   await store.close();
 }
 

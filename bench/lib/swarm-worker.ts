@@ -2,7 +2,7 @@
  * A process of simulated agents: thousands of light WebSocket clients in one process.
  *
  * In "mamori" mode each client speaks the real protocol: it waits for the challenge, answers
- * with a hello carrying the HMAC proof (src/shared/protocol/auth.ts), starts its sequence after
+ * with a hello carrying its Ed25519 signature of the challenge (src/shared/protocol/auth.ts), starts its sequence after
  * the welcome's lastSeq, sends `events` frames with per-agent seq, counts acks, answers
  * scan.request with a scan.result event and sends heartbeats. After losing the connection it
  * reconnects with the agent's own Backoff (agent/link/backoff.ts: full jitter, base 1 s, cap
@@ -15,10 +15,12 @@
  * Over wss:// the clients trust the given CA only, as an installed agent trusts its pinned CA.
  */
 import WebSocket from 'ws';
-import { authProof } from '../../src/shared/protocol/auth.js';
+import { sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { challengeText } from '../../src/shared/protocol/auth.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
 import { Backoff } from '../../agent/link/backoff.js';
-import { benchAgentId, benchSecret, serveRpc } from './common.js';
+import { benchAgentId, benchKey, serveRpc } from './common.js';
 import { eventJson, scanResultJson, violationBodies, SUBJECTS_PER_AGENT } from './event-shape.js';
 
 type Mode = 'mamori' | 'raw';
@@ -58,7 +60,8 @@ const counters = { ackedEvents: 0, framesSent: 0, eventsSent: 0, welcomes: 0, co
 
 class LightAgent {
   ws: WebSocket | undefined;
-  readonly secret: string;
+  /** Made at the first challenge (deriving 10,000 keys up front would delay the first connects). */
+  private key: KeyObject | undefined;
   ready = false;
   /** Highest seq sent and highest seq acknowledged. */
   sentThrough = 0;
@@ -73,9 +76,7 @@ class LightAgent {
   constructor(
     readonly index: number,
     readonly id: string,
-  ) {
-    this.secret = benchSecret(id);
-  }
+  ) {}
 
   connect(): void {
     this.attempts++;
@@ -145,7 +146,7 @@ class LightAgent {
             type: 'hello',
             v: PROTOCOL_VERSION,
             agentId: this.id,
-            proof: authProof(this.secret, frame.nonce!, this.id),
+            signature: sign(null, challengeText(frame.nonce!, this.id), (this.key ??= benchKey(this.id).privateKey)).toString('base64'),
             os: { ...OS, hostname: `PC-${String(this.index).padStart(5, '0')}` },
             agentVersion: '0.1.0',
             policyVersion: 3,

@@ -67,7 +67,7 @@ for (const stream of [agent.stdout, agent.stderr]) {
   stream.on('data', (chunk) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop();
-    for (const l of lines) if (/usb-media|running on|watcher|error|warn|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
+    for (const l of lines) if (/usb-media|check done|running on|watcher|error|warn|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
   });
 }
 say('guest: agent started');

@@ -1,5 +1,5 @@
 /** `mamori agent …`: run the daemon, one local check, record probe outputs. */
-import { hostname } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
@@ -223,6 +223,12 @@ export function registerAgentCommands(program: Command): void {
     .command('inventory-calls', { hidden: true })
     .description('print the results of the inventory\'s systeminformation calls as JSON (run by the agent itself)')
     .action(async () => {
+      // A second Node process loading the agent and running ~20 commands: below the agent and the desktop in CPU priority (nice 10; its commands inherit it).
+      try {
+        setPriority(10);
+      } catch {
+        // Not allowed to change it (a hardened container): it runs at the agent's priority.
+      }
       const { runInventoryCalls } = await import('../../agent/checks/inventory/linux.js');
       process.stdout.write(`${JSON.stringify(await runInventoryCalls())}\n`);
     });

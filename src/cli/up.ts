@@ -3,7 +3,6 @@
  * own CA, created on first start) and a local agent enrolled into it that pins that CA, as a
  * second process, for a first look at the product on one machine.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startCollector } from '../collector/collector.js';
@@ -12,6 +11,7 @@ import { createLogger } from '../shared/log.js';
 import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { hasTls, initTls, loadTls, serverCertNames } from '../shared/tls/material.js';
 import { parseListen } from './admin-commands.js';
+import { AgentSupervisor } from './agent-supervisor.js';
 
 export interface UpOptions {
   data: string;
@@ -45,7 +45,7 @@ export async function up(o: UpOptions): Promise<void> {
     if (password) lines.push(`  console login:    admin / ${password}  (one-time password: change it at first login)`);
   }
 
-  let child: ReturnType<typeof spawn> | undefined;
+  let agent: AgentSupervisor | undefined;
   if (o.agent) {
     const args = ['agent', 'run', '--collector', collector.agentUrl, '--state', agentDir, '--ca-pin', tls.caFingerprint];
     if (!existsSync(join(agentDir, 'identity.json'))) {
@@ -54,13 +54,15 @@ export async function up(o: UpOptions): Promise<void> {
     }
     // The local agent runs the same command this process was started with (bin/mamori.js).
     const cli = process.argv[1]!;
-    child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
-    lines.push(`  local agent:      state in ${agentDir} (pid ${child.pid})`);
+    // Started again whenever it exits on its own (its watchdog, a crash), as the installed service is.
+    agent = new AgentSupervisor({ command: process.execPath, args: [cli, ...args], log });
+    agent.start();
+    lines.push(`  local agent:      state in ${agentDir} (pid ${agent.pid ?? '-'})`);
   }
   process.stdout.write(`${lines.join('\n')}\n\nStop with Ctrl-C.\n`);
 
   const shutdown = async () => {
-    child?.kill('SIGTERM');
+    await agent?.stop();
     await collector.close();
     process.exit(0);
   };

@@ -91,9 +91,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
    * the collector's key (whatever the provider returned as signature is ignored): the agent
    * refuses a signed policy made for another PC or segment.
    */
-  const signedPolicyFor = async (agent: AgentRecord) => {
+  const signedPolicyFor = async (agent: AgentRecord, unlessVersion?: number) => {
     const provided = await policyProvider?.(agent);
-    if (!provided) return undefined;
+    // Checking and signing cost more than the rest of a hello: nothing to sign for a PC that holds this version.
+    if (!provided || provided.policy.version === unlessVersion) return undefined;
     const policy = PolicyDocument.parse({ ...provided.policy, agentId: agent.id, segment: agent.segment });
     return { policy, signature: signPolicy(policy, policyKey.privateKey) };
   };

@@ -1,5 +1,5 @@
 /** The agent's durable outbox on a real file system. */
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../../agent/outbox/outbox.js';
@@ -38,6 +38,22 @@ describe('Outbox', () => {
     expect(again.append([notice(99)])[0]!.seq).toBe(21);
     // Fully acknowledged segments are gone from disk.
     expect(readdirSync(dir).filter((f) => f.startsWith('seg-')).length).toBe(1);
+  });
+
+  it('writes an acknowledgement in the background within ackFlushMs, then deletes the acknowledged segments', async () => {
+    const dir = tempDir('ob-ack-bg');
+    const box = Outbox.open(dir, { segmentBytes: 300, ackFlushMs: 10 });
+    for (let i = 0; i < 20; i++) box.append([notice(i)]);
+    const segments = () => readdirSync(dir).filter((f) => f.startsWith('seg-')).length;
+    const before = segments();
+    box.ack(12);
+    box.ack(15);
+    await expect.poll(() => existsSync(join(dir, 'ack.json')) && JSON.parse(readFileSync(join(dir, 'ack.json'), 'utf8')).acked, { timeout: 10_000 }).toBe(15);
+    await expect.poll(segments, { timeout: 10_000 }).toBeLessThan(before);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // What comes after is still there, and a reopen resumes after the acknowledged point.
+    box.close();
+    expect(Outbox.open(dir, { segmentBytes: 300 }).readAfter(15, 100, 1 << 20).map((r) => r.seq)).toEqual([16, 17, 18, 19, 20]);
   });
 
   it('cuts a torn last line left by kill -9 in the middle of a write', () => {

@@ -121,9 +121,9 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
 
   it('scans a PC now and shows the result', async () => {
     await page.goto(`${collector.consoleUrl}#/scan`);
-    await page.waitForSelector('[data-testid=scan-start]');
-    await page.locator('input[name=agent]').first().check();
-    await page.click('[data-testid=scan-start]');
+    await page.waitForSelector('[data-testid=scan-table] tr.pcrow');
+    await page.locator('input[data-testid=scan-pick]').first().check();
+    await page.click('[data-testid=scan-selected-start]');
     await page.locator('[data-testid=scan-table] tr[data-state="done"]').waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-testid=scan-table]').textContent()).toContain('完了');
     // The stick is still attached: the USB check says how many violations it found, not a bare "ok".

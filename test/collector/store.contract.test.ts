@@ -328,12 +328,14 @@ function contract(backend: Backend): void {
         title: usb.title,
         message: usb.message,
         reason: 'not in ledger',
+        reasonMsg: null,
         clauses: usb.clauses,
         facts: { serial: 'usb:1234:abcd:SN1' },
         user: 'tanaka',
         openedAt: at(1),
         closedAt: null,
         closedReason: null,
+        closedReasonMsg: null,
         updatedAt: RECEIVED,
       });
       // Seen again while open: opened_at stays. Then closed and reopened in one flush: reopened at 5.
@@ -354,6 +356,25 @@ function contract(backend: Backend): void {
       expect(await store.listViolations({ state: 'open' })).toEqual([]);
       expect((await store.listViolations({ limit: 1 })).length).toBe(1);
       expect((await store.listViolations({ state: 'closed', agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')).toMatchObject({ closedReason: 'ejected', closedAt: at(9) });
+    });
+
+    it('keeps the reason of a violation and of its closing as messages, next to their Japanese text', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      const why = { id: 'eval.notInList', params: { fact: { ja: '識別子', en: 'fingerprint' }, actual: { q: '0951:1666:SN1' }, list: { ja: '媒体管理台帳', en: 'the media ledger' } } };
+      const gone = { id: 'close.ruleRemoved' };
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, violation('usb.unregistered', 'usb:SN1', { reasonMsg: why })), opened_(2, violation('usb.unregistered', 'usb:SN2'))] }], RECEIVED);
+      await store.ingest([{ agentId: AGENT_A, events: [{ ...closed_(3, 'usb.unregistered', 'usb:SN1', '規則がカタログから外されました'), reasonMsg: gone } as AgentEvent] }], RECEIVED);
+      const rows = await store.listViolations({ agentId: AGENT_A });
+      const sn1 = rows.find((v) => v.subject === 'usb:SN1')!;
+      expect(JSON.parse(sn1.reasonMsg!)).toEqual(why);
+      expect(sn1).toMatchObject({ state: 'closed', closedReason: '規則がカタログから外されました' });
+      expect(JSON.parse(sn1.closedReasonMsg!)).toEqual(gone);
+      // An agent that sends only the text: no message, the text stays.
+      expect(rows.find((v) => v.subject === 'usb:SN2')).toMatchObject({ reason: 'not in ledger', reasonMsg: null, closedReasonMsg: null });
+      // Reopened: the closing reason and its message are cleared.
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(4, violation('usb.unregistered', 'usb:SN1', { reasonMsg: why }))] }], RECEIVED);
+      expect((await store.listViolations({ agentId: AGENT_A, state: 'open' })).find((v) => v.subject === 'usb:SN1')).toMatchObject({ closedReason: null, closedReasonMsg: null });
     });
 
     it('keeps a NUL character from a PC instead of failing the flush', async () => {
@@ -451,6 +472,38 @@ function contract(backend: Backend): void {
       expect((await store.queryViolations({ state: 'open', text: 'subject_11%' })).total).toBe(3);
       // subject_1, subject_1x, subject_1xx open: 31 on ZEIMU-PC01, 1 on zeimu-pc02, 11 on SHIMIN-PC01, 11 on KOKO-PC01 (as a wildcard, _ would match subject_21 too).
       expect((await store.queryViolations({ state: 'open', text: '_1' })).total).toBe(31 + 1 + 11 + 11);
+    });
+
+    it('gives every page in one order: worst severity, newest, then the key, as sorting all the rows would', async () => {
+      await fresh();
+      await cityOfViolations();
+      const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+      const all = (await store.listViolations({ state: 'open', limit: 1000 })).sort(
+        (a, b) => rank[a.severity] - rank[b.severity] || b.openedAt.localeCompare(a.openedAt) || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0) || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
+      );
+      const paged = [];
+      for (let offset = 0; offset < 250; offset += 40) paged.push(...(await store.queryViolations({ state: 'open', offset, limit: 40 })).rows);
+      expect(paged.map((v) => `${v.agentId}|${v.ruleId}|${v.subject}`)).toEqual(all.map((v) => `${v.agentId}|${v.ruleId}|${v.subject}`));
+      // Filtered by severity (the index's rank) and 課 together, in the same order.
+      const high = await store.queryViolations({ state: 'open', severity: ['high', 'low'], department: '税務課', limit: 1000 });
+      const sub = all.filter((v) => (v.severity === 'high' || v.severity === 'low') && v.hostname.toLowerCase().startsWith('zeimu'));
+      expect(high.total).toBe(sub.length);
+      expect(high.rows.map((v) => v.subject + v.agentId)).toEqual(sub.map((v) => v.subject + v.agentId));
+    });
+
+    it('counts the violation the collector raises about itself (no PC) under no 課 and finds it by the collector name', async () => {
+      await fresh();
+      await cityOfViolations();
+      expect(await openBehind({ store, bus: new CollectorBus() }, 'fwd_1', { backlog: 3 }, 'behind')).toBe(true);
+      expect((await store.queryViolations({ state: 'open', department: null })).total).toBe(25 + 1);
+      expect((await store.queryViolations({ state: 'open', department: '税務課' })).total).toBe(125);
+      expect((await store.queryViolations({ state: 'open', segment: 'lgwan' })).total).toBe(250);
+      expect((await store.queryViolations({ state: 'open', departments: ['税務課', '市民課'] })).total).toBe(225);
+      const found = await store.queryViolations({ state: 'open', text: 'Mamori-Coll' });
+      expect(found.rows.map((v) => [v.agentId, v.hostname, v.ruleId])).toEqual([['', 'mamori-collector', 'FWD-001']]);
+      expect((await store.queryViolations({ state: 'open', text: 'zeimu-pc02' })).total).toBe(5);
+      const byHost = await store.queryViolations({ state: 'open', sort: 'hostname', dir: 'desc', limit: 1 });
+      expect([byHost.total, byHost.rows[0]!.hostname]).toEqual([251, 'zeimu-pc02']);
     });
 
     it('sorts by host name and time in both directions', async () => {

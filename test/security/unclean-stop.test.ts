@@ -40,7 +40,7 @@ describe('stops and changes the agent cannot announce', () => {
     // At least the time from the kill to the new process (the marker was refreshed before the kill).
     expect(down).toBeGreaterThanOrEqual(Math.floor((agent.spawnedAt - killedAt) / 1000));
     expect(Date.parse(v.facts.lastAliveAt as string)).toBeLessThanOrEqual(killedAt);
-    expect(v.reason).toMatch(/down for \d+ s/);
+    expect(v.reason).toMatch(/終了処理をせずに停止し、\d+ 秒間動いていませんでした/);
     // A clean stop and start reports nothing new of the kind.
     await agent.stop();
     await agent.start();

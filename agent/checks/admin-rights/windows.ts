@@ -12,6 +12,6 @@ export const ADMIN_RIGHTS_KEY = 'win.admin-rights';
 export const collect: Collector<AdminRightsFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(ADMIN_RIGHTS_KEY, ADMIN_RIGHTS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(ADMIN_RIGHTS_KEY, outcome, AdminRightsDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return adminRightsFacts(doc.data);
 };

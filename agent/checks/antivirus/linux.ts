@@ -5,6 +5,7 @@
  */
 import type { ProbeOutcome } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import { listProcesses } from '../software/linux-proc.js';
 import type { AntivirusFacts, AvProduct } from './facts.js';
 import { findResidentProducts, parseClamConf, parseClamVersion, parseCvdHeader, parseMdatpHealth } from './linux-parse.js';
@@ -27,11 +28,11 @@ export const LINUX_ANTIVIRUS_PARAMS = {
 /** ctx.memory key under which the agent's own full-scan task records the end of the last complete ClamAV scan (ISO). ClamAV keeps no scan history. */
 export const CLAMAV_FULL_SCAN_MEMORY_KEY = 'clamav.lastFullScanAt';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 /** ClamAV database files clamd loads (clamav "Signatures" documentation: containers and plain formats). */
 const CLAM_DB_FILE = /\.(cvd|cld|cud|hdb|hsb|hdu|hsu|mdb|msb|mdu|msu|ndb|ndu|ldb|ldu|idb|cdb|crb|cat|pdb|gdb|wdb|ftm|ign2|fp|sfp|yar|yara|info)$/;
 
-type ProductUnknowns = Partial<Record<keyof AvProduct, string>>;
+type ProductUnknowns = Partial<Record<keyof AvProduct, Why>>;
 interface Found {
   product: AvProduct;
   unknown: ProductUnknowns;
@@ -41,16 +42,16 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   const p = { ...LINUX_ANTIVIRUS_PARAMS, ...ctx.params } as typeof LINUX_ANTIVIRUS_PARAMS;
   const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
   const processes = procs.ok ? procs.processes : null;
-  const procReason = procs.ok ? '' : procs.reason;
+  const procReason = procs.ok ? said('') : procs.why;
   // A process found running is known; "not running" needs every process read.
   const runs = (names: readonly string[]): boolean | null => {
     if (!procs.ok) return null;
     if (procs.processes.some((pr) => names.includes(pr.name))) return true;
     return procs.unread.length > 0 ? null : false;
   };
-  const unreadReason = procs.ok ? `${procs.unread.length} process(es) could not be read: ${procs.unread.slice(0, 3).join('; ')}` : procReason;
+  const unreadReason = procs.ok ? because('ACCESS_DENIED', 'why.av.processesUnread', { count: procs.unread.length, processes: procs.unread.slice(0, 3) }) : procReason;
   const found: Found[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
 
   const clam = await clamav(ctx, p, runs, unreadReason);
   if ('problem' in clam) problems.push(clam.problem);
@@ -63,13 +64,13 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   const opt = await ctx.probes.listDir('opt.list', p.optDir);
   let optEntries: string[] | null = null;
   if (opt.ok) optEntries = safeNames(opt.stdout);
-  else if (opt.failure !== 'NOT_FOUND') problems.push(`${p.optDir}: ${why(opt)}`);
+  else if (opt.failure !== 'NOT_FOUND') problems.push(inPart(p.optDir, why(opt)));
   else optEntries = [];
   for (const r of findResidentProducts(optEntries, processes)) {
     const unknown: ProductUnknowns = {
-      realTimeProtection: `UNSUPPORTED: ${r.product.name} does not report its protection state to the agent`,
-      signatureUpdatedAt: `UNSUPPORTED: ${r.product.name} does not report its signature time to the agent`,
-      expired: `UNSUPPORTED: ${r.product.name} licence state is not readable`,
+      realTimeProtection: because('UNSUPPORTED', 'why.av.noProtectionState', { product: r.product.name }),
+      signatureUpdatedAt: because('UNSUPPORTED', 'why.av.noSignatureTime', { product: r.product.name }),
+      expired: because('UNSUPPORTED', 'why.av.noLicence', { product: r.product.name }),
     };
     if (r.running === null) unknown.running = procReason;
     else if (r.running === false && procs.ok && procs.unread.length > 0) unknown.running = unreadReason;
@@ -83,7 +84,8 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   out.facts.products = found.map((f) => f.product);
   if (found.length === 0) {
     if (problems.length > 0) {
-      return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `no anti-malware product found, and some sources could not be read: ${problems.join('; ')}` };
+      const whole = because('AV_NOT_OBSERVABLE', 'why.av.noneFoundSomeUnread', { problems: allOf(problems).msg });
+      return { status: 'unknown', facts: {}, unknownFacts: {}, reason: whole.text, reasonMsg: whole.msg };
     }
     Object.assign(out.facts, { installed: false, primaryProduct: null, running: false, realTimeProtection: false, signatureUpdatedAt: null, lastFullScanAt: null, productExpired: false, tamperProtected: null });
     return out;
@@ -95,8 +97,8 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   out.facts.primaryProduct = pp.name;
   const put = <K extends keyof AntivirusFacts>(fact: K, value: AntivirusFacts[K] | null, from: keyof AvProduct, nullIsUnknown: boolean): void => {
     const reason = primary.unknown[from];
-    if (reason !== undefined) out.unknownFacts[fact] = reason;
-    else if (value === null && nullIsUnknown) out.unknownFacts[fact] = `UNSUPPORTED: ${pp.name} does not report ${String(from)}`;
+    if (reason !== undefined) setUnknown(out, fact, reason);
+    else if (value === null && nullIsUnknown) setUnknown(out, fact, because('UNSUPPORTED', 'why.av.notReported', { product: pp.name, value: String(from) }));
     else out.facts[fact] = value as AntivirusFacts[K];
   };
   put('running', pp.running, 'running', true);
@@ -105,13 +107,13 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   put('lastFullScanAt', pp.lastFullScanAt, 'lastFullScanAt', false);
   put('productExpired', pp.expired, 'expired', true);
   put('tamperProtected', pp.tamperProtected, 'tamperProtected', false);
-  if (problems.length > 0) ctx.log.warn('antivirus: some sources could not be read', { problems });
+  if (problems.length > 0) ctx.log.warn('antivirus: some sources could not be read', { problems: problems.map((w) => w.text) });
   return out;
 };
 
 type Runs = (processNames: readonly string[]) => boolean | null;
 
-async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: Why): Promise<{ found: Found | null } | { problem: Why }> {
   const clamdVer = await ctx.probes.exec('clamav.clamd-version', p.clamdPath, ['--version']);
   const scanVer = await ctx.probes.exec('clamav.clamscan-version', p.clamscanPath, ['--version']);
   const clamdRuns = runs(['clamd']);
@@ -119,7 +121,7 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
   // "not installed"; any other failure leaves it open.
   if (!clamdVer.ok && !scanVer.ok && clamdRuns !== true) {
     if (clamdVer.failure === 'NOT_FOUND' && scanVer.failure === 'NOT_FOUND') return { found: null };
-    return { problem: `whether ClamAV is installed is unknown: clamd --version: ${why(clamdVer)}; clamscan --version: ${why(scanVer)}` };
+    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.clamavUndecided', { clamd: why(clamdVer).msg, clamscan: why(scanVer).msg }) };
   }
   const version = (clamdVer.ok ? parseClamVersion(clamdVer.stdout) : null) ?? (scanVer.ok ? parseClamVersion(scanVer.stdout) : null);
   const unknown: ProductUnknowns = {};
@@ -134,7 +136,7 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
   }
   let signatureUpdatedAt: string | null = null;
   const list = await ctx.probes.listDir('clamav.db.list', dbDir);
-  if (!list.ok && list.failure !== 'NOT_FOUND') unknown.signatureUpdatedAt = `${dbDir}: ${why(list)}`;
+  if (!list.ok && list.failure !== 'NOT_FOUND') unknown.signatureUpdatedAt = inPart(dbDir, why(list));
   else {
     const files = list.ok ? safeNames(list.stdout).filter((n) => CLAM_DB_FILE.test(n)) : [];
     const daily = files.find((n) => n === 'daily.cld') ?? files.find((n) => n === 'daily.cvd');
@@ -143,13 +145,13 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
       const head = await ctx.probes.exec('clamav.daily-header', p.headPath, ['-c', '512', `${dbDir}/${daily}`]);
       const parsed = head.ok ? parseCvdHeader(head.stdout) : null;
       if (parsed) signatureUpdatedAt = parsed.builtAt;
-      else unknown.signatureUpdatedAt = head.ok ? `PARSE_FAILED: ${dbDir}/${daily} has no ClamAV-VDB header` : why(head);
+      else unknown.signatureUpdatedAt = head.ok ? because('PARSE_FAILED', 'why.av.noClamHeader', { file: `${dbDir}/${daily}` }) : why(head);
     } else if (files.length > 0) {
       // Only unofficial databases (.hdb/.ndb …): they carry no build time; their newest file time stands for it.
       const st = await ctx.probes.exec('clamav.db.mtime', p.statPath, ['-c', '%Y', ...files.map((f) => `${dbDir}/${f}`)]);
       const newest = st.ok ? Math.max(...st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number)) : NaN;
       if (Number.isFinite(newest)) signatureUpdatedAt = new Date(newest * 1000).toISOString();
-      else unknown.signatureUpdatedAt = st.ok ? 'PARSE_FAILED: stat printed no times' : why(st);
+      else unknown.signatureUpdatedAt = st.ok ? because('PARSE_FAILED', 'why.av.statNoTimes', { dir: dbDir }) : why(st);
     }
   }
 
@@ -182,18 +184,18 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
   };
 }
 
-async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: string): Promise<{ found: Found | null } | { problem: string }> {
+async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: Runs, procReason: Why): Promise<{ found: Found | null } | { problem: Why }> {
   const health = await ctx.probes.exec('mdatp.health', p.mdatpPath, ['health', '--output', 'json'], { timeoutMs: 30_000 });
   // The resident part is wdavdaemon; mdatp health fails when it is down.
   const running = runs(['wdavdaemon']);
   if (!health.ok && running !== true) {
     if (health.failure === 'NOT_FOUND') return { found: null };
     // A failed health report alone does not show the product is installed.
-    return { problem: `whether Microsoft Defender for Endpoint is installed is unknown: mdatp health: ${why(health)}` };
+    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.mdatpUndecided', { cause: why(health).msg }) };
   }
   const unknown: ProductUnknowns = {};
   const parsed = health.ok ? parseMdatpHealth(health.stdout, ctx.probes.now()) : null;
-  const reason = health.ok ? 'PARSE_FAILED: mdatp health printed no JSON object' : why(health);
+  const reason = health.ok ? because('PARSE_FAILED', 'why.av.mdatpNoJson', {}) : why(health);
   if (running === null) unknown.running = procReason;
   if (!parsed) for (const k of ['realTimeProtection', 'passive', 'signatureUpdatedAt', 'expired', 'tamperProtected'] as const) unknown[k] = reason;
   return {
@@ -212,7 +214,7 @@ async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: 
         expired: parsed?.licensed === null || parsed === null ? null : !parsed.licensed,
         source: 'mdatp',
       },
-      unknown: { ...unknown, lastFullScanAt: 'UNSUPPORTED: mdatp health does not report the last full scan' },
+      unknown: { ...unknown, lastFullScanAt: because('UNSUPPORTED', 'why.av.mdatpNoFullScan', {}) },
     },
   };
 }

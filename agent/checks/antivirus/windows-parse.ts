@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { AntivirusFacts, AvProduct } from './facts.js';
-import { UINT32_NEVER, isoOrNull, partError } from '../software/windows-common.js';
+import { UINT32_NEVER, isoOrNull, partError, partWhy } from '../software/windows-common.js';
+import { allOf, because, setUnknown, type Why } from '../why.js';
 import { VendorFileEntry, VendorRegistryEntry, vendorFullScanDate, vendorOf, vendorSignatureDate } from './windows-vendors.js';
 
 const optBool = z.boolean().nullable().optional();
@@ -141,29 +142,30 @@ function securityCenterProduct(p: z.infer<typeof ScProduct>, running: Set<string
 
 interface VendorDates {
   vendor: string;
-  signature: { at: string; from: string } | { reason: string };
-  fullScan: { at: string; from: string } | { reason: string };
+  signature: { at: string; from: string } | { reason: Why };
+  fullScan: { at: string; from: string } | { reason: Why };
 }
 
 /** The vendor's own signature date and full scan for a SecurityCenter2 product, when its vendor is known. */
 function vendorDatesOf(p: z.infer<typeof ScProduct>, doc: AntivirusDocument): VendorDates | null {
   const vendor = vendorOf(p.displayName, [p.productExe, p.reportingExe]);
   if (!vendor) return null;
-  const registryError = partError(doc.errors, 'vendor-registry');
-  const filesError = partError(doc.errors, 'vendor-files');
+  const registryError = partWhy(doc.errors, 'vendor-registry');
+  const filesError = partWhy(doc.errors, 'vendor-files');
   const registry = doc.vendorRegistry ?? [];
   const files = doc.vendorFiles ?? [];
   const signature = vendorSignatureDate(vendor, registry, files);
   const fullScan = vendorFullScanDate(vendor, registry);
   // A failed read is named in the reason: "not found" is then not "not there".
   const withErrors = (d: VendorDates['signature']): VendorDates['signature'] =>
-    'at' in d || (!registryError && !filesError) ? d : { reason: `${d.reason}; ${[registryError, filesError].filter(Boolean).join('; ')}` };
+    'at' in d || (!registryError && !filesError) ? d : { reason: allOf([d.reason, ...[registryError, filesError].filter((e): e is Why => e !== undefined)]) };
   return { vendor, signature: withErrors(signature), fullScan: withErrors(fullScan) };
 }
 
 /** Turn the document into facts. */
 export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFacts> {
-  const unknownFacts: Record<string, string> = {};
+  const out: CheckOutput<AntivirusFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
+  const unknownFacts = out.unknownFacts;
   const processError = partError(doc.errors, 'processes');
   const running = processError ? null : new Set(doc.running.map((r) => (r.name ?? '').toLowerCase()).concat(doc.running.map((r) => basename(r.path ?? ''))).filter((x) => x));
 
@@ -182,21 +184,24 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
 
   // Without SecurityCenter2 (Windows Server) third-party products cannot be seen; without
   // Get-MpComputerStatus Defender cannot either: then "nothing found" is not "not installed".
-  const blind: string[] = [];
-  if (!sc.available) blind.push(`SecurityCenter2 not available (${doc.productType !== null && doc.productType > 1 ? 'Windows Server has no SecurityCenter2' : sc.reason ?? 'no reason'})`);
-  if (!doc.defender) blind.push(`Get-MpComputerStatus failed: ${doc.defenderError ?? 'no output'}`);
+  const blind: Why[] = [];
+  if (!sc.available) blind.push(doc.productType !== null && doc.productType > 1 ? because('NOT_SUPPORTED', 'why.av.noSecurityCenterOnServer', {}) : because('NOT_FOUND', 'why.av.noSecurityCenter', { cause: sc.reason ?? '-' }));
+  const defenderFailed = because('EXEC_FAILED', 'why.av.mpStatusFailed', { error: doc.defenderError ?? '-' });
+  if (!doc.defender) blind.push(defenderFailed);
 
   const facts: Partial<AntivirusFacts> = { products };
   if (products.length === 0) {
     if (blind.length > 0) {
-      const reason = `AV_NOT_OBSERVABLE: ${blind.join('; ')}`;
-      for (const f of ['installed', 'primaryProduct', 'running', 'realTimeProtection', 'signatureUpdatedAt', 'signaturesReportedUpToDate', 'lastFullScanAt', 'productExpired', 'tamperProtected']) unknownFacts[f] = reason;
-      return { status: 'ok', facts, unknownFacts };
+      const all = allOf(blind);
+      const reason = { text: `AV_NOT_OBSERVABLE: ${all.text}`, msg: because('AV_NOT_OBSERVABLE', 'why.av.blind', { sources: all.msg }).msg };
+      setUnknown(out, ['installed', 'primaryProduct', 'running', 'realTimeProtection', 'signatureUpdatedAt', 'signaturesReportedUpToDate', 'lastFullScanAt', 'productExpired', 'tamperProtected'], reason);
+      return { ...out, facts };
     }
     return {
       status: 'ok',
       facts: { products, installed: false, primaryProduct: null, running: false, realTimeProtection: false, signatureUpdatedAt: null, signaturesReportedUpToDate: null, lastFullScanAt: null, productExpired: false, tamperProtected: null },
       unknownFacts,
+      ...(out.unknownMsgs ? { unknownMsgs: out.unknownMsgs } : {}),
     };
   }
 
@@ -210,15 +215,15 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
   if (primary.source.startsWith('SecurityCenter2')) {
     // SecurityCenter2 says only "up to date or not" and nothing about scans or tamper protection;
     // the vendor's own registry values / files may give the dates (windows-vendors.ts).
-    const why = `NOT_EXPOSED: ${primary.name} is seen through SecurityCenter2, which reports only on/off and signatures up-to-date=${String(primary.signaturesUpToDate)}`;
+    const why = because('NOT_EXPOSED', 'why.av.securityCenterOnly', { product: primary.name, upToDate: primary.signaturesUpToDate });
     const dates = vendorDates.get(primary);
     const put = (fact: 'signatureUpdatedAt' | 'lastFullScanAt', d: VendorDates['signature'] | undefined): void => {
       if (d && 'at' in d) facts[fact] = d.at;
-      else unknownFacts[fact] = `${why}; ${d ? d.reason : primary.kind === 'defender' ? `Get-MpComputerStatus failed: ${doc.defenderError ?? 'no output'}` : 'vendor not recognised (no known signature-date location)'}`;
+      else setUnknown(out, fact, allOf([why, d ? d.reason : primary.kind === 'defender' ? defenderFailed : because('NOT_FOUND', 'why.av.vendorUnknown', {})]));
     };
     put('signatureUpdatedAt', dates?.signature);
     put('lastFullScanAt', dates?.fullScan);
-    unknownFacts.tamperProtected = why;
+    setUnknown(out, 'tamperProtected', why);
     // The product's own up-to-date flag is judged only when no date could be read (AV-008).
     facts.signaturesReportedUpToDate = facts.signatureUpdatedAt !== undefined ? null : primary.signaturesUpToDate;
   } else {
@@ -228,5 +233,5 @@ export function antivirusFacts(doc: AntivirusDocument): CheckOutput<AntivirusFac
     // Get-MpComputerStatus always gives the date: AV-004 judges it.
     facts.signaturesReportedUpToDate = null;
   }
-  return { status: 'ok', facts, unknownFacts };
+  return { ...out, facts };
 }

@@ -31,6 +31,7 @@
  * Full-scan age is read for Kaspersky only: Symantec's LastSuccessfulScanDateTime and McAfee's
  * LastFullScanOdsRunTime are named by Microsoft's page but their format is documented nowhere.
  */
+import { because, type Why } from '../why.js';
 import { z } from 'zod';
 
 export type AvVendor = 'trendmicro' | 'eset' | 'symantec' | 'sophos' | 'mcafee' | 'kaspersky';
@@ -88,7 +89,7 @@ export function vendorOf(displayName: string, paths: readonly (string | null | u
 }
 
 /** A date read from the vendor, or why it could not be. */
-export type VendorDate = { at: string; from: string } | { reason: string };
+export type VendorDate = { at: string; from: string } | { reason: Why };
 
 function isoDay(y: string, m: string, d: string): string | null {
   const iso = `${y}-${m}-${d}T00:00:00.000Z`;
@@ -132,9 +133,9 @@ function stringDate(registry: readonly VendorRegistryEntry[], vendor: AvVendor, 
   const hit = findValue(registry, vendor, name);
   if (!hit) return null;
   const from = `${hit.key}\\${name}`;
-  if (hit.value.kind !== 'String' || typeof hit.value.data !== 'string') return { reason: `${from} is ${hit.value.kind}, expected REG_SZ ${format}` };
+  if (hit.value.kind !== 'String' || typeof hit.value.data !== 'string') return { reason: because('UNEXPECTED_SHAPE', 'why.av.vendorNotString', { value: from, kind: hit.value.kind, format }) };
   const at = parse(hit.value.data);
-  return at ? { at, from } : { reason: `${from} = "${hit.value.data}" is not ${format}` };
+  return at ? { at, from } : { reason: because('PARSE_FAILED', 'why.av.vendorBadDate', { value: from, data: { q: hit.value.data }, format }) };
 }
 
 function firstOf(...candidates: (VendorDate | null)[]): VendorDate | null {
@@ -147,7 +148,7 @@ function unixSecondsDate(registry: readonly VendorRegistryEntry[], vendor: AvVen
   if (!hit) return null;
   const from = `${hit.key}\\${name}`;
   // PowerShell reads a REG_DWORD as Int32: values past 2038 would come out negative.
-  if (hit.value.kind !== 'DWord' || typeof hit.value.data !== 'number' || hit.value.data <= 0) return { reason: `${from} is ${hit.value.kind} ${String(hit.value.data)}, expected a REG_DWORD of seconds since 1970` };
+  if (hit.value.kind !== 'DWord' || typeof hit.value.data !== 'number' || hit.value.data <= 0) return { reason: because('UNEXPECTED_SHAPE', 'why.av.vendorNotSeconds', { value: from, kind: hit.value.kind, data: String(hit.value.data) }) };
   return { at: new Date(hit.value.data * 1000).toISOString(), from };
 }
 
@@ -158,7 +159,7 @@ function symantecDefinfo(files: readonly VendorFileEntry[]): VendorDate | null {
     if (!line) continue;
     const m = /^CurDefs=(\d{8})\.\d{3}$/i.exec(line.trim());
     const at = m ? parseDay(m[1]!, 'yyyyMMdd') : null;
-    return at ? { at, from: `${f.path} CurDefs` } : { reason: `${f.path}: "${line}" is not CurDefs=yyyyMMdd.rrr` };
+    return at ? { at, from: `${f.path} CurDefs` } : { reason: because('PARSE_FAILED', 'why.av.symantecCurDefs', { file: f.path, line: { q: line } }) };
   }
   return null;
 }
@@ -195,11 +196,11 @@ export function vendorSignatureDate(vendor: AvVendor, registry: readonly VendorR
       found = stringDate(registry, vendor, 'Protection_BasesDate', 'dd-MM-yyyy HH-mm-ss', parseKaspersky);
       break;
   }
-  return found ?? { reason: `no ${vendor} signature date in the registry or on disk (locations in docs/catalogue.md)` };
+  return found ?? { reason: because('NOT_FOUND', 'why.av.vendorNoSignatureDate', { vendor }) };
 }
 
 /** The last full scan of a vendor's product; only Kaspersky documents one in a readable format. */
 export function vendorFullScanDate(vendor: AvVendor, registry: readonly VendorRegistryEntry[]): VendorDate {
-  if (vendor !== 'kaspersky') return { reason: `${vendor} keeps no documented full-scan time on the PC` };
-  return stringDate(registry, vendor, 'Protection_LastFscan', 'dd-MM-yyyy HH-mm-ss', parseKaspersky) ?? { reason: 'no Protection_LastFscan in the Kaspersky AVState key' };
+  if (vendor !== 'kaspersky') return { reason: because('NOT_EXPOSED', 'why.av.vendorNoFullScan', { vendor }) };
+  return stringDate(registry, vendor, 'Protection_LastFscan', 'dd-MM-yyyy HH-mm-ss', parseKaspersky) ?? { reason: because('NOT_FOUND', 'why.av.kasperskyNoFullScan', {}) };
 }

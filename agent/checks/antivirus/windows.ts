@@ -16,6 +16,6 @@ export const ANTIVIRUS_KEY = 'win.antivirus';
 export const collect: Collector<AntivirusFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(ANTIVIRUS_KEY, ANTIVIRUS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(ANTIVIRUS_KEY, outcome, AntivirusDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return antivirusFacts(doc.data);
 };

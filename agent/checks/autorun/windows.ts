@@ -12,6 +12,6 @@ export const AUTORUN_KEY = 'win.autorun';
 export const collect: Collector<AutorunFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(AUTORUN_KEY, AUTORUN_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(AUTORUN_KEY, outcome, AutorunDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return autorunFacts(doc.data);
 };

@@ -1,4 +1,5 @@
 /** Linux collector of the beyond check: host firewall, system disk encryption and clock synchronisation. */
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import type { BeyondFacts } from './facts.js';
@@ -20,7 +21,7 @@ export const LINUX_BEYOND_PARAMS = {
 type Params = typeof LINUX_BEYOND_PARAMS;
 type Profile = BeyondFacts['firewallProfiles'][number];
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 export const collect: Collector<BeyondFacts> = async (ctx) => {
   const p = { ...LINUX_BEYOND_PARAMS, ...ctx.params } as Params;
@@ -30,7 +31,9 @@ export const collect: Collector<BeyondFacts> = async (ctx) => {
   await clock(ctx, p, out);
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = `neither firewall, disk encryption nor time sync could be read (${Object.values(out.unknownFacts).join('; ')})`;
+    const all = because('NOT_READ', 'why.beyond.nothingRead', { causes: [...new Set(Object.keys(out.unknownFacts))].map((f) => out.unknownMsgs?.[f] ?? out.unknownFacts[f]!) });
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 };
@@ -42,7 +45,7 @@ export const collect: Collector<BeyondFacts> = async (ctx) => {
  */
 async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>): Promise<void> {
   const profiles: Profile[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   const active: string[] = [];
   const installed: string[] = [];
 
@@ -55,11 +58,11 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
     if (st) {
       profiles.push({ name: 'ufw', enabled: st.active, defaultInboundBlock: st.active ? st.defaultInboundBlock : false });
       if (st.active) active.push('ufw');
-    } else problems.push('PARSE_FAILED: ufw status printed no Status line');
+    } else problems.push(because('PARSE_FAILED', 'why.beyond.ufwNoStatus', {}));
   } else if (ufw.failure !== 'NOT_FOUND' || conf.ok) {
     installed.push('ufw');
     // Non-root: "ERROR: You need to be root to run this script". ufw.conf alone does not prove the rules are loaded.
-    if (ufwEnabledInConf !== false) problems.push(`ufw status: ${why(ufw)}${ufwEnabledInConf ? ' (ufw.conf says ENABLED=yes)' : ''}`);
+    if (ufwEnabledInConf !== false) problems.push(inPart(ufwEnabledInConf ? 'ufw status (ufw.conf: ENABLED=yes)' : 'ufw status', why(ufw)));
     else profiles.push({ name: 'ufw', enabled: false, defaultInboundBlock: false });
   }
 
@@ -72,36 +75,35 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
   } else if (fwd.failure !== 'NOT_FOUND') {
     installed.push('firewalld');
     // Non-root polkit refusal ("Authorization failed") is not "not running" (mondoohq/mql#10416).
-    problems.push(`firewall-cmd --state: ${why(fwd)}`);
+    problems.push(inPart('firewall-cmd --state', why(fwd)));
   }
 
   const nft = await ctx.probes.exec('nft.ruleset', p.nftPath, ['-j', 'list', 'ruleset']);
   if (nft.ok) {
     const chains = parseNftInputChains(nft.stdout);
-    if (!chains) problems.push('PARSE_FAILED: nft -j list ruleset is not nftables JSON');
+    if (!chains) problems.push(because('PARSE_FAILED', 'why.beyond.nftNotJson', {}));
     else {
       for (const c of chains) profiles.push({ name: `nftables ${c.family} ${c.table} ${c.name}`, enabled: true, defaultInboundBlock: c.policy === 'drop' || c.endsWithDrop });
       if (nftBlocksInbound(chains)) active.push('nftables');
     }
-  } else if (nft.failure !== 'NOT_FOUND') problems.push(`nft list ruleset: ${why(nft)}`);
+  } else if (nft.failure !== 'NOT_FOUND') problems.push(inPart('nft list ruleset', why(nft)));
   else {
     const ipt = await ctx.probes.exec('iptables.input', p.iptablesPath, ['-S', 'INPUT']);
     if (ipt.ok) {
       const policy = parseIptablesPolicy(ipt.stdout);
       profiles.push({ name: 'iptables INPUT', enabled: true, defaultInboundBlock: policy === 'DROP' });
       if (policy === 'DROP') active.push('iptables');
-    } else if (ipt.failure !== 'NOT_FOUND') problems.push(`iptables -S INPUT: ${why(ipt)}`);
+    } else if (ipt.failure !== 'NOT_FOUND') problems.push(inPart('iptables -S INPUT', why(ipt)));
   }
 
   out.facts.firewallProfiles = profiles;
   // A source that could not be read leaves the list of profiles incomplete.
-  if (problems.length > 0) out.unknownFacts.firewallProfiles = problems.join('; ');
+  if (problems.length > 0) setUnknown(out, 'firewallProfiles', allOf(problems));
   if (active.length > 0) {
     out.facts.firewallEnabled = true;
     out.facts.firewallFrontend = active[0]!;
   } else if (problems.length > 0) {
-    out.unknownFacts.firewallEnabled = problems.join('; ');
-    out.unknownFacts.firewallFrontend = problems.join('; ');
+    setUnknown(out, ['firewallEnabled', 'firewallFrontend'], allOf(problems));
   } else {
     out.facts.firewallEnabled = false;
     out.facts.firewallFrontend = installed[0] ?? null;
@@ -114,15 +116,13 @@ async function encryption(ctx: CheckContext, p: Params, out: CheckOutput<BeyondF
   // (RHEL/Rocky 8: 2.32) no PATH column either (v2.33-ReleaseNotes): the retry asks only for what 2.32 has.
   if (!ls.ok && /unknown column/i.test(ls.detail)) ls = await ctx.probes.exec('lsblk.tree-old', p.lsblkPath, ['-J', '-o', 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT']);
   if (!ls.ok) {
-    out.unknownFacts.systemDiskEncrypted = out.unknownFacts.encryptionMethod = why(ls);
+    setUnknown(out, ['systemDiskEncrypted', 'encryptionMethod'], why(ls));
     return;
   }
   const tree = parseLsblk(ls.stdout);
   const root = tree ? rootEncryption(tree) : null;
   if (!root) {
-    out.unknownFacts.systemDiskEncrypted = out.unknownFacts.encryptionMethod = tree
-      ? 'NOT_A_BLOCK_DEVICE: no block device lsblk lists is mounted at / (overlay, network or container root)'
-      : 'PARSE_FAILED: lsblk printed no JSON tree';
+    setUnknown(out, ['systemDiskEncrypted', 'encryptionMethod'], tree ? because('NOT_A_BLOCK_DEVICE', 'why.beyond.rootNotBlock', {}) : because('PARSE_FAILED', 'why.beyond.lsblkNoTree', {}));
     return;
   }
   out.facts.systemDiskEncrypted = root.encrypted;
@@ -132,7 +132,7 @@ async function encryption(ctx: CheckContext, p: Params, out: CheckOutput<BeyondF
   }
   const uuid = await ctx.probes.readFile('dm.uuid', `${p.sysfsRoot}/block/${root.cryptKname}/dm/uuid`);
   if (uuid.ok && cryptMethodFromDmUuid(uuid.stdout)) out.facts.encryptionMethod = cryptMethodFromDmUuid(uuid.stdout);
-  else out.unknownFacts.encryptionMethod = uuid.ok ? `PARSE_FAILED: dm uuid ${uuid.stdout.trim()}` : why(uuid);
+  else setUnknown(out, 'encryptionMethod', uuid.ok ? because('PARSE_FAILED', 'why.beyond.dmUuid', { uuid: { q: uuid.stdout.trim() } }) : why(uuid));
 }
 
 async function clock(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>): Promise<void> {
@@ -152,7 +152,7 @@ async function clock(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>
     out.facts.clockSynchronized = ch.synchronized;
     out.facts.timeSource = ch.source ? `chrony ${ch.source}` : null;
   } else {
-    const reason = [td.ok ? 'PARSE_FAILED: timedatectl show has no NTPSynchronized' : `timedatectl: ${why(td)}`, chrony.ok ? 'chronyc: unparsable' : `chronyc: ${why(chrony)}`].join('; ');
-    out.unknownFacts.clockSynchronized = out.unknownFacts.timeSource = reason;
+    const reason = allOf([td.ok ? because('PARSE_FAILED', 'why.beyond.noNtpSynchronized', {}) : inPart('timedatectl', why(td)), chrony.ok ? inPart('chronyc', because('PARSE_FAILED', 'why.beyond.chronycUnparsable', {})) : inPart('chronyc', why(chrony))]);
+    setUnknown(out, ['clockSynchronized', 'timeSource'], reason);
   }
 }

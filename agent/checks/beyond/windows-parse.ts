@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { BeyondFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partError, partWhy } from '../software/windows-common.js';
+import { causeOf, msg } from '../../../src/shared/i18n/index.js';
+import { because, setUnknown, type Why } from '../why.js';
 
 const TimeEvent = z.object({ id: z.number().int(), at: z.string() }).nullable();
 
@@ -62,10 +64,10 @@ function inboundBlock(value: number): boolean | null {
 }
 
 /** System disk encryption, or a reason when it cannot be decided. */
-export function bitlockerState(bl: NonNullable<BeyondDocument['bitlocker']>): { encrypted: boolean; method: string | null } | string {
+export function bitlockerState(bl: NonNullable<BeyondDocument['bitlocker']>): { encrypted: boolean; method: string | null } | Why {
   if (bl.source === 'Win32_EncryptableVolume') {
     // ProtectionStatus 1 = on; 0 = off or suspended (clear key on disk); ConversionStatus 1 = fully encrypted.
-    if (bl.ProtectionStatus === 2) return `BITLOCKER_LOCKED: ${bl.systemDrive ?? 'system drive'} reports ProtectionStatus 2 (unknown)`;
+    if (bl.ProtectionStatus === 2) return because('BITLOCKER_LOCKED', 'why.beyond.bitlockerLocked', { drive: bl.systemDrive ?? msg('why.beyond.systemDrive') });
     const method = ENCRYPTION_METHODS[bl.EncryptionMethod ?? 0] ?? null;
     return { encrypted: bl.ProtectionStatus === 1 && bl.ConversionStatus === 1, method };
   }
@@ -77,9 +79,9 @@ export function bitlockerState(bl: NonNullable<BeyondDocument['bitlocker']>): { 
     // No BitLocker WMI namespace: the BitLocker feature (which installs the provider and the driver)
     // is not installed — Windows Server without "BitLocker Drive Encryption". Nothing is BitLocker-encrypted.
     if (bl.wmiErrorCode === 'InvalidNamespace') return { encrypted: false, method: null };
-    return `BITLOCKER_UNDECIDABLE: Win32_EncryptableVolume not readable (${bl.wmiError ?? 'no reason'}) and System.Volume.BitLockerProtection is ${String(bl.shellValue)}`;
+    return because('BITLOCKER_UNDECIDABLE', 'why.beyond.bitlockerUndecidable', { error: bl.wmiError ?? '-', value: String(bl.shellValue) });
   }
-  return 'SCRIPT_ERROR: bitlocker: no source answered';
+  return because('SCRIPT_ERROR', 'why.beyond.bitlockerNoSource', {});
 }
 
 /** What `w32tm /query /source` names when Windows follows no time source. */
@@ -89,7 +91,7 @@ const LOCAL_CMOS_CLOCK = 'Local CMOS Clock';
  * The clock is synchronised, or a reason when it cannot be decided without localised w32tm text.
  * `eventsError`: the Time-Service event query failed, so "no event" says nothing.
  */
-export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: string): { synchronized: boolean; source: string | null } | string {
+export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: string): { synchronized: boolean; source: string | null } | Why {
   const type = (t.Type ?? '').trim().toUpperCase();
   const ntp = (t.NtpServer ?? '').split(/\s+/).map((s) => s.replace(/,0x[0-9a-f]+$/i, '')).filter((s) => s.length > 0);
   const source = type === 'NTP' ? (ntp.join(' ') || null) : type === 'NT5DS' ? 'domain hierarchy (NT5DS)' : type === 'ALLSYNC' ? `domain hierarchy + ${ntp.join(' ')}` : null;
@@ -105,23 +107,21 @@ export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: 
   const bad = t.lastBadEvent ? Date.parse(t.lastBadEvent.at) : Number.NEGATIVE_INFINITY;
   if (t.lastBadEvent && bad > good) return { synchronized: false, source };
   if (t.lastGoodEvent) return { synchronized: true, source };
-  if (eventsError) return `TIME_SYNC_UNOBSERVABLE: the Time-Service events could not be read (${eventsError}) and w32tm output is localised and not read`;
+  if (eventsError) return because('TIME_SYNC_UNOBSERVABLE', 'why.beyond.timeEventsUnread', { error: causeOf(eventsError) });
   // No event says the clock ever took time from a source. A running service is no proof (it runs on
   // the Local CMOS Clock until a source answers); a stopped one may be trigger-started between
   // syncs on workgroup PCs. Only localised `w32tm /query /status` could tell: undecided.
-  const state = (t.serviceState ?? '').toLowerCase() === 'running' ? 'W32Time is running' : 'W32Time is not running';
-  return `TIME_SYNC_UNOBSERVABLE: ${state} and no Time-Service event records a synchronisation (w32tm output is localised and not read)`;
+  const running = (t.serviceState ?? '').toLowerCase() === 'running';
+  return because('TIME_SYNC_UNOBSERVABLE', running ? 'why.beyond.timeNoEventRunning' : 'why.beyond.timeNoEventStopped', {});
 }
 
 export function beyondFacts(doc: BeyondDocument): CheckOutput<BeyondFacts> {
   const facts: Partial<BeyondFacts> = {};
-  const unknownFacts: Record<string, string> = {};
+  const out: CheckOutput<BeyondFacts> = { status: 'ok', facts, unknownFacts: {} };
 
-  const fwError = partError(doc.errors, 'firewall');
+  const fwError = partWhy(doc.errors, 'firewall');
   if (fwError || !doc.firewall || doc.firewall.length === 0) {
-    const reason = fwError ?? 'FIREWALL_UNREADABLE: Get-NetFirewallProfile returned no profile';
-    unknownFacts.firewallEnabled = reason;
-    unknownFacts.firewallProfiles = reason;
+    setUnknown(out, ['firewallEnabled', 'firewallProfiles'], fwError ?? because('FIREWALL_UNREADABLE', 'why.beyond.noFirewallProfile', {}));
   } else {
     const profiles = doc.firewall.map((p) => ({ name: p.Name, enabled: profileEnabled(p.Enabled), defaultInboundBlock: inboundBlock(p.DefaultInboundAction) }));
     facts.firewallProfiles = profiles;
@@ -129,31 +129,29 @@ export function beyondFacts(doc: BeyondDocument): CheckOutput<BeyondFacts> {
     // A disabled profile is a fact whatever the service; "all enabled" needs the service running too
     // (Win32_Service.State is the non-localised "Running"/"Stopped"…). A failed or empty service
     // query leaves that undecided.
-    const serviceError = partError(doc.errors, 'firewall-service') ?? (doc.firewallService === null ? 'FIREWALL_SERVICE_UNREADABLE: Win32_Service returned no MpsSvc' : undefined);
+    const serviceError = partWhy(doc.errors, 'firewall-service') ?? (doc.firewallService === null ? because('FIREWALL_SERVICE_UNREADABLE', 'why.beyond.noMpsSvc', {}) : undefined);
     if (!profiles.every((p) => p.enabled)) facts.firewallEnabled = false;
     else if (doc.firewallService && doc.firewallService.State.toLowerCase() !== 'running') facts.firewallEnabled = false;
-    else if (serviceError) unknownFacts.firewallEnabled = `every profile is enabled but the Windows Defender Firewall service (MpsSvc) state is unknown: ${serviceError}`;
+    else if (serviceError) setUnknown(out, 'firewallEnabled', because('FIREWALL_SERVICE_UNREADABLE', 'why.beyond.mpsSvcUnknown', { cause: serviceError.msg }));
     else facts.firewallEnabled = true;
   }
 
-  const blError = partError(doc.errors, 'bitlocker');
-  const bl = blError || !doc.bitlocker ? (blError ?? 'SCRIPT_ERROR: bitlocker: not read') : bitlockerState(doc.bitlocker);
-  if (typeof bl === 'string') {
-    unknownFacts.systemDiskEncrypted = bl;
-    unknownFacts.encryptionMethod = bl;
+  const blError = partWhy(doc.errors, 'bitlocker');
+  const bl = blError || !doc.bitlocker ? (blError ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'bitlocker' })) : bitlockerState(doc.bitlocker);
+  if ('msg' in bl) {
+    setUnknown(out, ['systemDiskEncrypted', 'encryptionMethod'], bl);
   } else {
     facts.systemDiskEncrypted = bl.encrypted;
     facts.encryptionMethod = bl.method;
   }
 
-  const timeError = partError(doc.errors, 'time');
-  const time = timeError || !doc.time ? (timeError ?? 'SCRIPT_ERROR: time: not read') : timeState(doc.time, partError(doc.errors, 'time-events'));
-  if (typeof time === 'string') {
-    unknownFacts.clockSynchronized = time;
-    unknownFacts.timeSource = time;
+  const timeError = partWhy(doc.errors, 'time');
+  const time = timeError || !doc.time ? (timeError ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'time' })) : timeState(doc.time, partError(doc.errors, 'time-events'));
+  if ('msg' in time) {
+    setUnknown(out, ['clockSynchronized', 'timeSource'], time);
   } else {
     facts.clockSynchronized = time.synchronized;
     facts.timeSource = time.source;
   }
-  return { status: 'ok', facts, unknownFacts };
+  return out;
 }

@@ -15,6 +15,6 @@ export const BEYOND_KEY = 'win.beyond';
 export const collect: Collector<BeyondFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(BEYOND_KEY, BEYOND_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(BEYOND_KEY, outcome, BeyondDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return beyondFacts(doc.data);
 };

@@ -12,6 +12,6 @@ export const CLOUD_ACCOUNTS_KEY = 'win.cloud-accounts';
 export const collect: Collector<CloudAccountsFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(CLOUD_ACCOUNTS_KEY, CLOUD_ACCOUNTS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(CLOUD_ACCOUNTS_KEY, outcome, CloudAccountsDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return cloudAccountsFacts(doc.data);
 };

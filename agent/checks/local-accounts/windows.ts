@@ -12,6 +12,6 @@ export const LOCAL_ACCOUNTS_KEY = 'win.local-accounts';
 export const collect: Collector<LocalAccountsFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(LOCAL_ACCOUNTS_KEY, LOCAL_ACCOUNTS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(LOCAL_ACCOUNTS_KEY, outcome, LocalAccountsDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return localAccountsFacts(doc.data);
 };

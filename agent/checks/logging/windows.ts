@@ -12,6 +12,6 @@ export const LOGGING_KEY = 'win.logging';
 export const collect: Collector<LoggingFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(LOGGING_KEY, LOGGING_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(LOGGING_KEY, outcome, LoggingDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return loggingFacts(doc.data);
 };

@@ -12,6 +12,6 @@ export const MFA_KEY = 'win.mfa';
 export const collect: Collector<MfaFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(MFA_KEY, MFA_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(MFA_KEY, outcome, MfaDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return mfaFacts(doc.data);
 };

@@ -3,6 +3,7 @@
  * updates from apt or dnf, when they were first seen, the last successful update and whether a
  * reboot is pending.
  */
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -62,20 +63,20 @@ async function aptInputSignature(ctx: CheckContext, p: Params): Promise<string |
 /** ctx.memory key: package name → when the agent first saw a security update pending for it (ISO). */
 export const FIRST_SEEN_MEMORY_KEY = 'pendingSecurity.firstSeen';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 type PendingSecurity = { name: string; version: string | null; severity: string | null; publishedAt: string | null };
 /** What a package manager says is pending; a part that could not be read is undefined with its reason. */
 type Pending = {
   security: PendingSecurity[];
   total: number | undefined;
-  totalReason?: string;
+  totalReason?: Why;
   /** Set when the publication dates could not be read (they exist, so no update may count as undated). */
-  datesReason?: string;
+  datesReason?: Why;
   sourceAgeHours: number | null | undefined;
-  sourceAgeReason?: string;
+  sourceAgeReason?: Why;
 };
 /** null: the package manager is not installed. */
-type Section = Pending | { reason: string } | null;
+type Section = Pending | { reason: Why } | null;
 
 async function aptSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
   const aptInputs = await aptInputSignature(ctx, p);
@@ -104,14 +105,14 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
 
   // Release
   let release: Map<string, string> | null = null;
-  let releaseReason = '';
+  let releaseReason: Why | undefined;
   for (const [i, path] of p.osReleasePaths.entries()) {
     const r = await ctx.probes.readFile(`os-release.${i}`, path);
     if (r.ok) {
       release = parseOsRelease(r.stdout);
       break;
     }
-    releaseReason ||= why(r);
+    releaseReason ??= why(r);
   }
   const osId = release ? osIdFromRelease(release) : null;
   if (release && osId) {
@@ -122,23 +123,23 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
       const rel = osRelease(cat, osId);
       out.facts.osEndOfSupport = rel?.eolDate ?? null;
       if (rel?.eolDate) out.facts.osSupported = now.getTime() <= Date.parse(`${rel.eolDate}T23:59:59Z`);
-      else out.unknownFacts.osSupported = `NOT_IN_CATALOGUE: ${osId} has no end-of-support date in the catalogue of ${cat.date}`;
+      else setUnknown(out, 'osSupported', because('NOT_IN_CATALOGUE', 'why.patch.osNotInCatalogue', { os: osId, catalogue: { date: cat.date } }));
     } catch (err) {
-      out.unknownFacts.osEndOfSupport = out.unknownFacts.osSupported = `EOL_CATALOGUE: ${(err as Error).message}`;
+      setUnknown(out, ['osEndOfSupport', 'osSupported'], because('EOL_CATALOGUE', 'why.eolCatalogue', { error: (err as Error).message }));
     }
   } else {
-    const reason = release ? 'PARSE_FAILED: os-release has no ID/VERSION_ID' : releaseReason;
-    out.unknownFacts.osName = out.unknownFacts.osId = out.unknownFacts.osEndOfSupport = out.unknownFacts.osSupported = reason;
+    const reason = release || !releaseReason ? because('PARSE_FAILED', 'why.patch.osReleaseNoId', {}) : releaseReason;
+    setUnknown(out, ['osName', 'osId', 'osEndOfSupport', 'osSupported'], reason);
   }
   const kernel = await ctx.probes.readFile('kernel-release', p.kernelReleasePath);
   if (kernel.ok) out.facts.osBuild = kernel.stdout.trim();
-  else out.unknownFacts.osBuild = why(kernel);
+  else setUnknown(out, 'osBuild', why(kernel));
 
   // Package manager: apt first, then dnf. The apt simulation takes seconds and its answer only
   // changes when the installed packages or the package lists change: it is reused while their
   // modification times are the same. apt failing (not absent) does not stop dnf from being tried.
   let manager: 'apt' | 'dnf' | null = null;
-  let pending: Pending | { reason: string } | null = null;
+  let pending: Pending | { reason: Why } | null = null;
   const apt = await aptSection(ctx, p, now);
   const dnf = apt && !('reason' in apt) ? null : await dnfSection(ctx, p, now);
   if (apt && !('reason' in apt)) [manager, pending] = ['apt', apt];
@@ -146,14 +147,14 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   else if (apt || dnf) {
     // Installed (or not recorded) but failed: which one manages this PC is known only if the other is absent.
     manager = apt && !dnf ? 'apt' : dnf && !apt ? 'dnf' : null;
-    pending = { reason: [apt && `apt: ${apt.reason}`, dnf && `dnf: ${dnf.reason}`].filter(Boolean).join('; ') };
+    pending = { reason: allOf([apt && inPart('apt', apt.reason), dnf && inPart('dnf', dnf.reason)].filter((w): w is Why => !!w)) };
   }
   const U = out.unknownFacts;
+  const PENDING_FACTS = ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours'];
   if (!pending) {
-    const reason = `NOT_FOUND: neither ${p.aptGetPath} nor ${p.dnfPath} is installed`;
-    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = U.updateSourceAgeHours = reason;
+    setUnknown(out, PENDING_FACTS, because('NOT_FOUND', 'why.patch.noPackageManager', { apt: p.aptGetPath, dnf: p.dnfPath }));
   } else if ('reason' in pending) {
-    U.pendingSecurityUpdates = U.pendingUpdatesTotal = U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = U.updateSourceAgeHours = pending.reason;
+    setUnknown(out, PENDING_FACTS, pending.reason);
   } else {
     const firstSeen = { ...(ctx.memory.get<Record<string, string>>(FIRST_SEEN_MEMORY_KEY) ?? {}) };
     const kept: Record<string, string> = {};
@@ -164,11 +165,11 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
     });
     ctx.memory.set(FIRST_SEEN_MEMORY_KEY, kept);
     out.facts.pendingSecurityUpdates = list;
-    if (pending.total === undefined) U.pendingUpdatesTotal = pending.totalReason ?? 'unknown';
+    if (pending.total === undefined) setUnknown(out, 'pendingUpdatesTotal', pending.totalReason ?? because('NOT_READ', 'why.patch.totalUnread', {}));
     else out.facts.pendingUpdatesTotal = pending.total;
-    if (pending.datesReason) U.oldestPendingSecuritySince = U.oldestUndatedPendingSecuritySince = pending.datesReason;
+    if (pending.datesReason) setUnknown(out, ['oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince'], pending.datesReason);
     else Object.assign(out.facts, pendingSecuritySince(list));
-    if (pending.sourceAgeHours === undefined) U.updateSourceAgeHours = pending.sourceAgeReason ?? 'unknown';
+    if (pending.sourceAgeHours === undefined) setUnknown(out, 'updateSourceAgeHours', pending.sourceAgeReason ?? because('NOT_READ', 'why.patch.sourceAgeUnread', {}));
     else out.facts.updateSourceAgeHours = pending.sourceAgeHours;
   }
 
@@ -176,33 +177,36 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   if (manager === 'apt') await aptLastUpdate(ctx, p, out);
   else if (manager === 'dnf') {
     const r = await ctx.probes.exec('rpm.installtimes', p.rpmPath, ['-qa', '--queryformat', '%{INSTALLTIME}\\n'], { timeoutMs: 60_000 });
-    if (!r.ok) U.lastSuccessfulUpdateAt = why(r);
+    if (!r.ok) setUnknown(out, 'lastSuccessfulUpdateAt', why(r));
     else {
       const times = r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
       // rpm keeps no "update run" record; the newest package install time is when the last transaction succeeded.
       out.facts.lastSuccessfulUpdateAt = times.length ? new Date(Math.max(...times) * 1000).toISOString() : null;
     }
-  } else U.lastSuccessfulUpdateAt = pending && 'reason' in pending ? pending.reason : `NOT_FOUND: no apt or dnf`;
+  } else setUnknown(out, 'lastSuccessfulUpdateAt', pending && 'reason' in pending ? pending.reason : because('NOT_FOUND', 'why.patch.noAptOrDnf', {}));
 
   await rebootState(ctx, p, manager, kernel.ok ? kernel.stdout.trim() : null, out);
 
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = `nothing about the OS and its updates could be read (${Object.values(U)[0] ?? ''})`;
+    const first = Object.keys(U)[0];
+    const all = because('NOT_READ', 'why.patch.nothingRead', { cause: first === undefined ? '-' : (out.unknownMsgs?.[first] ?? U[first]!) });
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 };
 
-async function aptPending(ctx: CheckContext, p: Params, simulation: string, now: Date): Promise<Pending | { reason: string }> {
+async function aptPending(ctx: CheckContext, p: Params, simulation: string, now: Date): Promise<Pending | { reason: Why }> {
   const inst = parseAptSimulation(simulation);
   const security: PendingSecurity[] = [];
   if (inst.length > 0) {
     const pol = await ctx.probes.exec('apt.policy', p.aptCachePath, ['policy', ...inst.map((i) => i.name)], { timeoutMs: 60_000 });
-    if (!pol.ok) return { reason: `apt-cache policy: ${why(pol)}` };
+    if (!pol.ok) return { reason: inPart('apt-cache policy', why(pol)) };
     const policies = parseAptPolicy(pol.stdout);
     for (const i of inst) {
       const policy = policies.get(i.name);
-      if (!policy) return { reason: `PARSE_FAILED: apt-cache policy printed nothing for ${i.name}` };
+      if (!policy) return { reason: because('PARSE_FAILED', 'why.patch.aptPolicyNothing', { pkg: i.name }) };
       // apt archives publish no per-update date: these count from when the agent first saw them.
       if (isSecurityCandidate(policy)) security.push({ name: i.name, version: i.candidate, severity: null, publishedAt: null });
     }
@@ -225,15 +229,15 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
     if (!prev || rank(a.severity) > rank(prev.severity)) bestByName.set(a.name, { name: a.name, version: a.version, severity: a.severity, advisories });
     else prev.advisories = advisories;
   }
-  let datesReason: string | undefined;
+  let datesReason: Why | undefined;
   let dates = new Map<string, string>();
   if (bestByName.size > 0) {
     const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
     const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
     const infoOut = offset === null ? null : await ctx.probes.exec('dnf.updateinfo-info', p.dnfPath, [...dnfArgs, 'updateinfo', 'info', '--security', '--available'], { timeoutMs: 120_000 });
-    if (!tz.ok) datesReason = `advisory dates are printed in local time, and the UTC offset could not be read: ${why(tz)}`;
-    else if (offset === null) datesReason = 'PARSE_FAILED: date +%z';
-    else if (infoOut && !infoOut.ok) datesReason = `dnf updateinfo info: ${why(infoOut)}`;
+    if (!tz.ok) datesReason = because('NOT_READ', 'why.patch.advisoryOffset', { cause: why(tz).msg });
+    else if (offset === null) datesReason = because('PARSE_FAILED', 'why.patch.utcOffset', { output: { q: tz.stdout.trim().slice(0, 40) } });
+    else if (infoOut && !infoOut.ok) datesReason = inPart('dnf updateinfo info', why(infoOut));
     else if (infoOut?.ok) dates = parseDnfAdvisoryDates(infoOut.stdout, offset);
   }
   // A package pending for several advisories is pending since the oldest of them.
@@ -242,7 +246,7 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
   const age = await newestMtimeAge(ctx, p, 'dnf.cache', p.dnfCacheDir, (n) => n.endsWith('.solv'), now);
   return {
     security,
-    ...(check.ok ? { total: parseDnfCheckUpdate(check.stdout).length } : { total: undefined, totalReason: `dnf check-update: ${why(check)}` }),
+    ...(check.ok ? { total: parseDnfCheckUpdate(check.stdout).length } : { total: undefined, totalReason: inPart('dnf check-update', why(check)) }),
     ...(datesReason ? { datesReason } : {}),
     ...age,
   };
@@ -253,17 +257,17 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
  * sets a downloaded file's mtime to the server's Last-Modified, so this is the age of the data the
  * pending list is computed from, not of the last `apt update` run.
  */
-async function newestMtimeAge(ctx: CheckContext, p: Params, key: string, dir: string, pick: (name: string) => boolean, now: Date): Promise<{ sourceAgeHours: number | null | undefined; sourceAgeReason?: string }> {
+async function newestMtimeAge(ctx: CheckContext, p: Params, key: string, dir: string, pick: (name: string) => boolean, now: Date): Promise<{ sourceAgeHours: number | null | undefined; sourceAgeReason?: Why }> {
   const list = await ctx.probes.listDir(`${key}.list`, dir);
   if (!list.ok) return list.failure === 'NOT_FOUND' ? { sourceAgeHours: null } : { sourceAgeHours: undefined, sourceAgeReason: why(list) };
   const all = jsonNames(list.stdout);
-  if (!all) return { sourceAgeHours: undefined, sourceAgeReason: `PARSE_FAILED: listing of ${dir}` };
+  if (!all) return { sourceAgeHours: undefined, sourceAgeReason: because('PARSE_FAILED', 'why.listing', { dir }) };
   const names = all.filter(pick);
   if (names.length === 0) return { sourceAgeHours: null };
   const st = await ctx.probes.exec(`${key}.mtime`, p.statPath, ['-c', '%Y', ...names.map((n) => `${dir}/${n}`)]);
   if (!st.ok) return { sourceAgeHours: undefined, sourceAgeReason: why(st) };
   const times = st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
-  if (times.length === 0) return { sourceAgeHours: undefined, sourceAgeReason: 'PARSE_FAILED: stat printed no times' };
+  if (times.length === 0) return { sourceAgeHours: undefined, sourceAgeReason: because('PARSE_FAILED', 'why.patch.statNoTimes', { dir }) };
   return { sourceAgeHours: Math.max(0, Math.round(((now.getTime() - Math.max(...times) * 1000) / 3_600_000) * 10) / 10) };
 }
 
@@ -276,12 +280,12 @@ async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPa
   const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
   const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
   if (offset === null) {
-    out.unknownFacts.lastSuccessfulUpdateAt = tz.ok ? 'PARSE_FAILED: date +%z' : `the local UTC offset is needed for history.log times: ${why(tz)}`;
+    setUnknown(out, 'lastSuccessfulUpdateAt', tz.ok ? because('PARSE_FAILED', 'why.patch.utcOffset', { output: { q: tz.stdout.trim().slice(0, 40) } }) : because('NOT_READ', 'why.patch.historyOffset', { cause: why(tz).msg }));
     return;
   }
   const log = await ctx.probes.readFile('apt.history', `${p.aptLogDir}/history.log`);
   if (!log.ok && log.failure !== 'NOT_FOUND') {
-    out.unknownFacts.lastSuccessfulUpdateAt = why(log);
+    setUnknown(out, 'lastSuccessfulUpdateAt', why(log));
     return;
   }
   const last = log.ok ? lastAptUpgrade(log.stdout, offset) : null;
@@ -291,11 +295,11 @@ async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPa
   }
   const dir = await ctx.probes.listDir('apt.logdir', p.aptLogDir);
   if (!dir.ok && dir.failure !== 'NOT_FOUND') {
-    out.unknownFacts.lastSuccessfulUpdateAt = why(dir);
+    setUnknown(out, 'lastSuccessfulUpdateAt', why(dir));
     return;
   }
   const rotated = dir.ok ? (jsonNames(dir.stdout) ?? []).filter((n) => /^history\.log\.\d+(\.gz)?$/.test(n)) : [];
-  if (rotated.length) out.unknownFacts.lastSuccessfulUpdateAt = `NOT_READ: history.log has no upgrade and older upgrades may be in ${rotated.join(', ')} (rotated logs are not read)`;
+  if (rotated.length) setUnknown(out, 'lastSuccessfulUpdateAt', because('NOT_READ', 'why.patch.rotatedHistory', { files: rotated }));
   else out.facts.lastSuccessfulUpdateAt = null;
 }
 
@@ -309,18 +313,18 @@ async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' 
     // Created by Ubuntu's update-notifier hooks and by some Debian package postinst scripts.
     const flag = await ctx.probes.readFile('reboot-required', p.rebootRequiredPath);
     if (flag.ok) return void (out.facts.rebootRequired = true);
-    if (flag.failure !== 'NOT_FOUND') return void (out.unknownFacts.rebootRequired = why(flag));
+    if (flag.failure !== 'NOT_FOUND') return setUnknown(out, 'rebootRequired', why(flag));
   }
   const boot = await ctx.probes.listDir('boot.list', p.bootDir);
   // No /boot at all, or one without any kernel image: nothing installed to boot into (a container).
   const bootEntries = boot.ok ? jsonNames(boot.stdout) : boot.failure === 'NOT_FOUND' ? [] : null;
-  if (bootEntries === null) return void (out.unknownFacts.rebootRequired = boot.ok ? `PARSE_FAILED: listing of ${p.bootDir}` : `${p.bootDir}: ${why(boot)}`);
+  if (bootEntries === null) return setUnknown(out, 'rebootRequired', boot.ok ? because('PARSE_FAILED', 'why.listing', { dir: p.bootDir }) : inPart(p.bootDir, why(boot)));
   const noKernelImage = !bootEntries.some((n) => n.startsWith('vmlinuz-'));
   if (manager === 'apt' && noKernelImage) return void (out.facts.rebootRequired = false);
-  if (!running) return void (out.unknownFacts.rebootRequired = `the running kernel release could not be read to compare with ${p.bootDir}`);
+  if (!running) return setUnknown(out, 'rebootRequired', because('NOT_READ', 'why.patch.runningKernelUnread', { dir: p.bootDir }));
   const newer = newerKernelInstalled(bootEntries, running);
   if (newer !== null) out.facts.rebootRequired = newer;
-  else out.unknownFacts.rebootRequired = `${manager === 'dnf' ? 'needs-restarting gave no answer and ' : ''}the running kernel ${running} is not in ${p.bootDir}`;
+  else setUnknown(out, 'rebootRequired', because('NOT_DETERMINABLE', manager === 'dnf' ? 'why.patch.kernelNotInBootNoAnswer' : 'why.patch.kernelNotInBoot', { kernel: running, dir: p.bootDir }));
 }
 
 function jsonNames(json: string): string[] | null {

@@ -1,10 +1,11 @@
 /**
  * Parsers of the `win.os-patches` and `win.os-patches.wua` documents (see windows-script.ts).
  */
+import { because, type Why } from '../why.js';
 import { z } from 'zod';
 import type { PendingUpdate } from './facts.js';
 import { windowsEditionFamily } from '../../../src/shared/eol/index.js';
-import { comDateUtc, partError } from '../software/windows-common.js';
+import { comDateUtc, partWhy } from '../software/windows-common.js';
 import { CLASSIFICATION } from './windows-script.js';
 
 const regText = z.union([z.string(), z.number()]).nullable().optional().transform((v) => (v === null || v === undefined ? null : String(v)));
@@ -163,11 +164,11 @@ export function pendingSecurityUpdates(doc: WuaDocument, firstSeen: Record<strin
 }
 
 /** rebootRequired, or a reason when it cannot be decided. */
-export function rebootRequired(doc: OsPatchesDocument): boolean | string {
-  const error = partError(doc.errors, 'reboot');
-  if (error || !doc.reboot) return error ?? 'SCRIPT_ERROR: reboot: not read';
+export function rebootRequired(doc: OsPatchesDocument): boolean | Why {
+  const error = partWhy(doc.errors, 'reboot');
+  if (error || !doc.reboot) return error ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'reboot' });
   const r = doc.reboot;
   if (r.wuaRebootRequired === true || r.cbsRebootPending || r.wuRebootRequired) return true;
-  if (r.wuaRebootRequired === null) return partError(doc.errors, 'reboot-wua') ?? 'SCRIPT_ERROR: reboot-wua: Microsoft.Update.SystemInfo not read';
+  if (r.wuaRebootRequired === null) return partWhy(doc.errors, 'reboot-wua') ?? because('SCRIPT_ERROR', 'why.patch.systemInfoUnread', {});
   return false;
 }

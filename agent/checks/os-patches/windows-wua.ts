@@ -14,6 +14,8 @@
  *   2 h after the first failure, then 4, 8, 16 and at most 24 h, not at every run with the same
  *   effect. The failures are remembered across agent restarts.
  */
+import { causeOf, msg, render } from '../../../src/shared/i18n/index.js';
+import { because, type Why } from '../why.js';
 import type { CheckContext, CheckMemory } from '../types.js';
 import type { Probes } from '../../probes/types.js';
 import { partError, readPowerShellJson } from '../software/windows-common.js';
@@ -118,7 +120,13 @@ export async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocu
     clearTimeout(timer);
     if (waited) return wuaSearchSettled(ctx, now);
   }
-  return fromStale(ctx, now, job ? `WUA_SEARCH_RUNNING: Windows Update search running since ${job.startedAt}` : `WUA_SEARCH_FAILED: ${failure?.reason ?? 'no search yet'}; next attempt after ${retryAt?.toISOString() ?? 'now'}`);
+  return fromStale(
+    ctx,
+    now,
+    job
+      ? because('WUA_SEARCH_RUNNING', 'why.wua.running', { since: { time: job.startedAt } })
+      : because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? causeOf(failure.reason) : msg('why.wua.noSearchYet'), next: retryAt ? { time: retryAt.toISOString() } : msg('why.wua.now') }),
+  );
 }
 
 /** After a search ended: its result, else the remembered one, else the failure. */
@@ -128,18 +136,19 @@ function wuaSearchSettled(ctx: CheckContext, now: Date): PsJsonResult<WuaDocumen
     const cached = ctx.memory.get<SearchRecord>('wuaSearch');
     if (cached) return readSearch(cached.stdout);
   }
-  const retryAt = failure ? nextAttemptAt(failure, ctx.params).toISOString() : 'now';
-  return fromStale(ctx, now, `WUA_SEARCH_FAILED: ${failure?.reason ?? 'no result'}; next attempt after ${retryAt}`);
+  const retryAt = failure ? nextAttemptAt(failure, ctx.params).toISOString() : null;
+  return fromStale(ctx, now, because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? causeOf(failure.reason) : msg('why.wua.noResult'), next: retryAt ? { time: retryAt } : msg('why.wua.now') }));
 }
 
 /** The remembered search while it is not older than wuaMaxStaleHours, else the reason none can be used. */
-function fromStale(ctx: CheckContext, now: Date, reason: string): PsJsonResult<WuaDocument> {
+function fromStale(ctx: CheckContext, now: Date, reason: Why): PsJsonResult<WuaDocument> {
   const cached = ctx.memory.get<SearchRecord>('wuaSearch');
   if (cached && (now.getTime() - Date.parse(cached.at)) / HOUR_MS <= num(ctx.params, 'wuaMaxStaleHours')) {
     const stale = readSearch(cached.stdout);
     if (stale.ok) return stale;
   }
-  return { ok: false, reason: cached ? `${reason} (last result from ${cached.at} is too old)` : reason };
+  const why: Why = cached ? { text: `${reason.text} (${render(msg('why.wua.tooOld', { at: { time: cached.at } }))})`, msg: msg('why.wua.withStale', { cause: reason.msg, old: msg('why.wua.tooOld', { at: { time: cached.at } }) }) } : reason;
+  return { ok: false, reason: why.text, why };
 }
 
 /** Wait until a search in flight for these probes has ended (tests, shutdown). */

@@ -4,12 +4,13 @@
  * pending updates as a background job whose result is remembered (`win.os-patches.wua`,
  * ./windows-wua.ts), and the release's end of support from src/shared/eol.
  */
-import type { Collector } from '../types.js';
+import { because, said, setUnknown } from '../why.js';
+import type { CheckOutput, Collector } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { OsPatchesFacts } from './facts.js';
 import { pendingSecuritySince } from './facts.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
-import { comDateUtc, partError, readPowerShellJson } from '../software/windows-common.js';
+import { comDateUtc, partError, partWhy, readPowerShellJson } from '../software/windows-common.js';
 import { OS_PATCHES_SCRIPT } from './windows-script.js';
 import { wuaSearch } from './windows-wua.js';
 import { OsPatchesDocument, lastQualityUpdate, pendingSecurityUpdates, rebootRequired, windowsRelease } from './windows-parse.js';
@@ -21,15 +22,14 @@ const HOUR_MS = 3_600_000;
 export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(OS_PATCHES_KEY, OS_PATCHES_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(OS_PATCHES_KEY, outcome, OsPatchesDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   const now = ctx.probes.now();
   const facts: Partial<OsPatchesFacts> = {};
-  const unknownFacts: Record<string, string> = {};
+  const out: CheckOutput<OsPatchesFacts> = { status: 'ok', facts, unknownFacts: {} };
 
   const release = doc.data.os && !partError(doc.data.errors, 'os') ? windowsRelease(doc.data.os) : undefined;
   if (!release) {
-    const reason = partError(doc.data.errors, 'os') ?? 'OS_UNIDENTIFIED: CurrentBuild not readable';
-    for (const f of ['osName', 'osId', 'osBuild', 'osEndOfSupport', 'osSupported']) unknownFacts[f] = reason;
+    setUnknown(out, ['osName', 'osId', 'osBuild', 'osEndOfSupport', 'osSupported'], partWhy(doc.data.errors, 'os') ?? because('OS_UNIDENTIFIED', 'why.patch.noCurrentBuild', {}));
   } else {
     facts.osName = release.osName;
     facts.osId = release.osId;
@@ -38,26 +38,24 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
       const eol = osRelease(loadEolCatalogue(), release.osId);
       facts.osEndOfSupport = eol?.eolDate ?? null;
       if (eol?.eolDate) facts.osSupported = eol.eolDate >= now.toISOString().slice(0, 10);
-      else unknownFacts.osSupported = `OS_NOT_IN_CATALOGUE: ${release.osId} has no end-of-support date in the catalogue`;
+      else setUnknown(out, 'osSupported', because('OS_NOT_IN_CATALOGUE', 'why.patch.windowsNotInCatalogue', { os: release.osId }));
     } catch (err) {
-      const reason = `EOL_CATALOGUE_UNAVAILABLE: ${(err as Error).message}`;
-      unknownFacts.osEndOfSupport = reason;
-      unknownFacts.osSupported = reason;
+      setUnknown(out, ['osEndOfSupport', 'osSupported'], because('EOL_CATALOGUE_UNAVAILABLE', 'why.eolCatalogue', { error: (err as Error).message }));
     }
   }
 
   const reboot = rebootRequired(doc.data);
   if (typeof reboot === 'boolean') facts.rebootRequired = reboot;
-  else unknownFacts.rebootRequired = reboot;
+  else setUnknown(out, 'rebootRequired', reboot);
 
-  const historyError = partError(doc.data.errors, 'history');
-  if (historyError || !doc.data.history) unknownFacts.lastSuccessfulUpdateAt = historyError ?? 'SCRIPT_ERROR: history: not read';
+  const historyError = partWhy(doc.data.errors, 'history');
+  if (historyError || !doc.data.history) setUnknown(out, 'lastSuccessfulUpdateAt', historyError ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'history' }));
   else facts.lastSuccessfulUpdateAt = lastQualityUpdate(doc.data.history)?.at ?? null;
 
   const wua = await wuaSearch(ctx);
-  const searchError = wua.ok ? partError(wua.data.errors, 'search') : wua.reason;
+  const searchError = wua.ok ? partWhy(wua.data.errors, 'search') : wua.why;
   if (!wua.ok || searchError) {
-    for (const f of ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours']) unknownFacts[f] = searchError ?? '';
+    setUnknown(out, ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours'], searchError ?? said(''));
   } else {
     const pending = pendingSecurityUpdates(wua.data, ctx.memory.get<Record<string, string>>('pendingFirstSeen') ?? {}, now);
     ctx.memory.set('pendingFirstSeen', pending.firstSeen);
@@ -65,9 +63,9 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
     facts.pendingUpdatesTotal = wua.data.updates.length;
     Object.assign(facts, pendingSecuritySince(pending.updates));
     const lastSearch = comDateUtc(wua.data.lastOnlineSearchAt);
-    const lastSearchError = partError(wua.data.errors, 'last-search');
-    if (lastSearchError) unknownFacts.updateSourceAgeHours = lastSearchError;
+    const lastSearchError = partWhy(wua.data.errors, 'last-search');
+    if (lastSearchError) setUnknown(out, 'updateSourceAgeHours', lastSearchError);
     else facts.updateSourceAgeHours = lastSearch ? Math.max(0, Math.round(((now.getTime() - Date.parse(lastSearch)) / HOUR_MS) * 10) / 10) : null;
   }
-  return { status: 'ok', facts, unknownFacts };
+  return out;
 };

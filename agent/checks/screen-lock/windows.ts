@@ -15,6 +15,6 @@ export const SCREEN_LOCK_KEY = 'win.screen-lock';
 export const collect: Collector<ScreenLockFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(SCREEN_LOCK_KEY, SCREEN_LOCK_SCRIPT, { timeoutMs: 30_000, lane: 'inventory' });
   const doc = readPowerShellJson(SCREEN_LOCK_KEY, outcome, ScreenLockDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return screenLockFacts(doc.data);
 };

@@ -13,6 +13,6 @@ export const collect: Collector<ServicesFacts> = async (ctx) => {
   // Get-WindowsOptionalFeature goes through DISM and takes seconds; the inventory lane runs it off the interactive path.
   const outcome = await ctx.probes.powershell(SERVICES_KEY, SERVICES_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(SERVICES_KEY, outcome, ServicesDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return servicesFacts(doc.data);
 };

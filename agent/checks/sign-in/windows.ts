@@ -12,6 +12,6 @@ export const SIGN_IN_KEY = 'win.sign-in';
 export const collect: Collector<SignInFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(SIGN_IN_KEY, SIGN_IN_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(SIGN_IN_KEY, outcome, SignInDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return signInFacts(doc.data);
 };

@@ -2,6 +2,7 @@
  * Running processes and local users on Linux, read through the probe layer from /proc and
  * /etc/passwd. Shared by the software, antivirus and usb-media collectors.
  */
+import { because, said, type Why } from '../why.js';
 import type { Probes } from '../../probes/types.js';
 
 /** One process as /proc shows it. */
@@ -77,7 +78,9 @@ export function humanUsers(entries: PasswdEntry[]): PasswdEntry[] {
 }
 
 /** `unread`: why the status of some listed processes could not be read (other than the process having exited). */
-export type ProcessListing = { ok: true; processes: ProcEntry[]; unread: string[] } | { ok: false; reason: string };
+export type ProcessListing = { ok: true; processes: ProcEntry[]; unread: string[] } | { ok: false; reason: string; why: Why };
+
+const failed = (why: Why): ProcessListing => ({ ok: false, reason: why.text, why });
 
 /**
  * Every user-space process: /proc/<pid>/status for name, uid and parent, one `find` for all exe
@@ -87,14 +90,14 @@ export type ProcessListing = { ok: true; processes: ProcEntry[]; unread: string[
  */
 export async function listProcesses(probes: Probes, procRoot: string, findPath: string): Promise<ProcessListing> {
   const dir = await probes.listDir('proc.list', procRoot);
-  if (!dir.ok) return { ok: false, reason: `${dir.failure}: ${dir.detail}` };
+  if (!dir.ok) return failed(said(`${dir.failure}: ${dir.detail}`));
   let names: unknown;
   try {
     names = JSON.parse(dir.stdout);
   } catch {
-    return { ok: false, reason: `EXEC_FAILED: listing of ${procRoot} is not a JSON array` };
+    return failed(because('EXEC_FAILED', 'why.proc.listingNotJson', { dir: procRoot }));
   }
-  if (!Array.isArray(names)) return { ok: false, reason: `EXEC_FAILED: listing of ${procRoot} is not a JSON array` };
+  if (!Array.isArray(names)) return failed(because('EXEC_FAILED', 'why.proc.listingNotJson', { dir: procRoot }));
   const pids = names.filter((n): n is string => typeof n === 'string' && /^\d+$/.test(n)).map(Number);
   // find exits 1 when a process vanished or a link was unreadable; its output is still complete for the rest.
   const exeOut = await probes.exec('proc.exe', findPath, [procRoot, '-mindepth', '2', '-maxdepth', '2', '-name', 'exe', '-printf', '%h\\t%l\\n'], { okExitCodes: [0, 1] });
@@ -112,7 +115,7 @@ export async function listProcesses(probes: Probes, procRoot: string, findPath: 
     if (!parsed || pid === 2 || parsed.ppid === 2) continue;
     processes.push({ pid, name: parsed.name, uid: parsed.uid, ppid: parsed.ppid, exe: exes.get(pid) ?? null });
   }
-  if (processes.length === 0) return { ok: false, reason: `EXEC_FAILED: no process of ${procRoot} could be read` };
+  if (processes.length === 0) return failed(because('EXEC_FAILED', 'why.proc.noneRead', { dir: procRoot }));
   return { ok: true, processes, unread };
 }
 

@@ -23,6 +23,7 @@
  *   `powershell.exe -Command -`, where a blank line ends a multi-line statement
  *   (see agent/probes/powershell-host.ts).
  */
+import { because, said, type Why } from '../why.js';
 import type { z } from 'zod';
 import type { ProbeOutcome } from '../../probes/types.js';
 
@@ -145,7 +146,9 @@ export function interactiveSids(hives: readonly { sid: string; name: string | nu
 }
 
 /** Result of reading a check script's JSON document. */
-export type PsJsonResult<T> = { ok: true; data: T } | { ok: false; reason: string };
+export type PsJsonResult<T> = { ok: true; data: T } | { ok: false; reason: string; why: Why };
+
+const unreadable = <T>(why: Why): PsJsonResult<T> => ({ ok: false, reason: why.text, why });
 
 /**
  * Turn a PowerShell probe outcome into validated data. A failed probe, empty or truncated
@@ -153,23 +156,23 @@ export type PsJsonResult<T> = { ok: true; data: T } | { ok: false; reason: strin
  * reason (the check reports unknown), never an exception and never defaults.
  */
 export function readPowerShellJson<T>(key: string, outcome: ProbeOutcome, schema: z.ZodType<T>): PsJsonResult<T> {
-  if (!outcome.ok) return { ok: false, reason: `${outcome.failure}: ${outcome.detail}` };
+  if (!outcome.ok) return unreadable(said(`${outcome.failure}: ${outcome.detail}`));
   // Windows PowerShell may put a BOM in front when the output encoding was switched.
   const text = outcome.stdout.replace(/^\uFEFF/, '').trim();
-  if (text === '') return { ok: false, reason: `EMPTY_OUTPUT: ${key} printed nothing` };
+  if (text === '') return unreadable(because('EMPTY_OUTPUT', 'why.ps.empty', { script: key }));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `INVALID_JSON: ${key} did not print one complete JSON document (truncated?): ${(err as Error).message}` };
+    return unreadable(because('INVALID_JSON', 'why.ps.notJson', { script: key, error: (err as Error).message }));
   }
   if (raw !== null && typeof raw === 'object' && typeof (raw as { fatal?: unknown }).fatal === 'string') {
-    return { ok: false, reason: `SCRIPT_ERROR: ${key}: ${(raw as { fatal: string }).fatal}` };
+    return unreadable(said(`SCRIPT_ERROR: ${key}: ${(raw as { fatal: string }).fatal}`));
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: `UNEXPECTED_SHAPE: ${key}: ${issue?.path.join('.') || '(document)'}: ${issue?.message ?? 'invalid'}` };
+    return unreadable(because('UNEXPECTED_SHAPE', 'why.ps.shape', { script: key, path: issue?.path.join('.') || '-', issue: issue?.message ?? '-' }));
   }
   return { ok: true, data: parsed.data };
 }
@@ -178,6 +181,12 @@ export function readPowerShellJson<T>(key: string, outcome: ProbeOutcome, schema
 export interface ScriptError {
   part: string;
   message: string;
+}
+
+/** A part of a script that failed on the PC, with the error message Windows printed (kept as it is), or undefined. */
+export function partWhy(errors: readonly ScriptError[], part: string): Why | undefined {
+  const text = partError(errors, part);
+  return text === undefined ? undefined : said(text);
 }
 
 /** Reason text for a part of a script that failed on the PC, or undefined when it did not fail. */

@@ -18,7 +18,7 @@ export const SOFTWARE_KEY = 'win.software';
 export const collect: Collector<SoftwareFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(SOFTWARE_KEY, SOFTWARE_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(SOFTWARE_KEY, outcome, SoftwareDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   const unknownFacts = softwareUnknowns(doc.data.errors);
   const facts: Partial<SoftwareFacts> = {};
   if (!unknownFacts.processes) facts.processes = windowsProcesses(doc.data);

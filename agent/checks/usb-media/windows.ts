@@ -15,7 +15,7 @@ export const USB_MEDIA_KEY = 'win.usb-media';
 export const collect: Collector<UsbMediaFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(USB_MEDIA_KEY, USB_MEDIA_SCRIPT, { timeoutMs: 60_000, lane: 'interactive' });
   const doc = readPowerShellJson(USB_MEDIA_KEY, outcome, UsbMediaDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   const enforcement = ctx.params.enforcement === 'block' ? 'block' : 'audit';
   return usbMediaFacts(doc.data, enforcement);
 };

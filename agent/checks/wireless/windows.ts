@@ -12,6 +12,6 @@ export const WIRELESS_KEY = 'win.wireless';
 export const collect: Collector<WirelessFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(WIRELESS_KEY, WIRELESS_SCRIPT, { timeoutMs: 60_000, lane: 'inventory' });
   const doc = readPowerShellJson(WIRELESS_KEY, outcome, WirelessDocument);
-  if (!doc.ok) return unknownOutput(doc.reason);
+  if (!doc.ok) return unknownOutput(doc.why);
   return wirelessFacts(doc.data);
 };

@@ -1,12 +1,13 @@
 /**
  * Console API of the accounts: list, create (with a one-time password), change, reset, unlock.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { Accounts } from './accounts.js';
 import { ROLES } from './authz.js';
 import { badRequest, notFound } from './errors.js';
 import type { RouteDef } from './http.js';
-import { me, params, parse } from './route-util.js';
+import { me, pageOf, params, parse, query } from './route-util.js';
 import type { ConsoleServices } from './services.js';
 
 export function accountRoutes(s: ConsoleServices): RouteDef[] {
@@ -16,8 +17,12 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       method: 'GET',
       url: '/api/v1/users',
       access: 'users.manage',
-      async handler() {
-        return { users: (await accounts.list()).map((u) => s.describe(u)), roles: ROLES };
+      async handler(req) {
+        const q = query(req);
+        const text = q.q?.trim().toLowerCase();
+        const all = (await accounts.list()).filter((u) => (!q.role || u.role === q.role) && (!text || [u.username, u.displayName, ...u.departments].some((x) => x.toLowerCase().includes(text))));
+        const page = pageOf(all, q, 1000);
+        return { total: page.total, offset: page.offset, users: page.rows.map((u) => s.describe(u)), roles: ROLES };
       },
     },
     {
@@ -40,7 +45,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.updated',
       async handler(req, _reply, p) {
         const b = parse(z.object({ role: z.enum(ROLES).optional(), departments: z.array(z.string().max(64)).max(100).optional(), displayName: z.string().max(100).optional(), disabled: z.boolean().optional() }), req.body);
-        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest({ ja: '自分のアカウントを無効にしたり、管理者から外したりはできません', en: 'you cannot disable or demote your own account' });
+        if (params(req).id === me(p).userId && (b.disabled || (b.role && b.role !== 'admin'))) throw badRequest(msg('error.account.self'));
         const user = await accounts.update(params(req).id!, b);
         if (b.disabled) s.stream?.disconnectUser(user.id);
         return { user: s.describe(user) };
@@ -64,7 +69,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'account.unlocked',
       async handler(req) {
         const user = await accounts.get(params(req).id!);
-        if (!user) throw notFound({ ja: 'そのアカウントはありません', en: 'no such account' });
+        if (!user) throw notFound(msg('error.account.notFound'));
         req.mamori!.auditTarget = `account ${user.username}`;
         return { user: s.describe(await accounts.unlock(user.username)) };
       },

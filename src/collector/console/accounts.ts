@@ -3,6 +3,7 @@
  * hashes, sessions with a synchronizer CSRF token, API tokens for the CLI, login throttling
  * and lockout after repeated failures.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import type { SqlRunner } from '../store/sql.js';
 import type { Principal, Role } from './authz.js';
@@ -51,13 +52,13 @@ const coreWord = (password: string): string => password.toLowerCase().replace(/^
  * refusal of one character or a short pattern repeated ("aaaaaaaaaaaa", "abcabcabcabc").
  */
 export function checkPasswordStrength(password: string, username: string): void {
-  if (password.length < 12) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードは12文字以上にしてください');
-  if (password.length > 256) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードが長すぎます (256文字まで)');
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new ConsoleError('WEAK_PASSWORD', 400, 'パスワードにユーザー名を含めないでください');
-  if (new Set(password.toLowerCase()).size < 5) throw new ConsoleError('WEAK_PASSWORD', 400, '同じ文字の繰り返しが多すぎます。5種類以上の文字を使ってください');
+  if (password.length < 12) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.short'));
+  if (password.length > 256) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.long'));
+  if (password.toLowerCase().includes(username.toLowerCase())) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.hasName'));
+  if (new Set(password.toLowerCase()).size < 5) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.repetitive'));
   const lower = password.toLowerCase();
   const core = coreWord(password);
-  if (COMMON_PASSWORDS.has(lower) || (core.length >= 4 && COMMON_PASSWORDS.has(core))) throw new ConsoleError('WEAK_PASSWORD', 400, 'よく使われるパスワード (漏えいしたパスワードの一覧にあるもの) は使えません');
+  if (COMMON_PASSWORDS.has(lower) || (core.length >= 4 && COMMON_PASSWORDS.has(core))) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.common'));
 }
 
 export interface UserRecord {

@@ -3,6 +3,7 @@
  * actor, action, target text and period (JST days), newest first, one page at a time with
  * the exact number of rows that match.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import type { AuditEntry } from './audit.js';
 import { entryOf } from './audit.js';
@@ -30,7 +31,7 @@ const JST_MS = 9 * 3_600_000;
 
 /** The UTC instant at which a JST day starts, as the ISO text the `at` column holds. */
 function jstDayStart(day: string, field: string): string {
-  if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw badRequest(`${field}は YYYY-MM-DD の形で指定してください (${day})`);
+  if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw badRequest(msg('error.day', { field, value: day }));
   return new Date(Date.parse(`${day}T00:00:00Z`) - JST_MS).toISOString();
 }
 

@@ -9,6 +9,7 @@
  * the console audit trail). Policy thresholds are sensitive configuration (003 第12章10), so
  * the helpdesk does not read them.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { term } from '../../shared/i18n/index.js';
 import { forbidden } from './errors.js';
@@ -107,7 +108,7 @@ export function actingAs<T>(principal: Principal, fn: () => Promise<T>): Promise
 /** Throws 403 unless the acting account (if any) may see records of this 課. */
 export function requireScope(department: string | null | undefined, what: string): void {
   const p = acting.getStore();
-  if (p && !inScope(p, department)) throw forbidden(`${what}: 担当外の課のデータです (${department ?? '課の割り当てなし'})`);
+  if (p && !inScope(p, department)) throw forbidden(msg('error.outOfScope', { what, department: department ?? msg('error.noDepartment') }));
 }
 
 /** The acting account's 課 (undefined: the whole organisation). */

@@ -4,6 +4,8 @@
  * per line. The whole file is checked first; any bad line (unknown or ambiguous PC name, a 課
  * too long) refuses the file with every problem listed, and nothing is changed.
  */
+import { msg } from '../../shared/i18n/index.js';
+import type { Msg } from '../../shared/i18n/index.js';
 import { badRequest, ConsoleError } from './errors.js';
 import { CsvError, parseCsv, unguard } from './csv.js';
 
@@ -17,8 +19,8 @@ export interface DepartmentPlan {
 }
 
 export class AssignmentCsvError extends ConsoleError {
-  constructor(readonly problems: string[]) {
-    super('ASSIGNMENT_CSV_INVALID', 400, `CSV を取り込めません (変更はしていません): ${problems.slice(0, 20).join(' / ')}${problems.length > 20 ? ` ほか ${problems.length - 20} 件` : ''}`);
+  constructor(readonly problems: Msg[]) {
+    super('ASSIGNMENT_CSV_INVALID', 400, msg('error.assignCsv', { problems: [...problems.slice(0, 20), ...(problems.length > 20 ? [msg('error.andMore', { n: problems.length - 20 })] : [])] }));
   }
 }
 
@@ -30,27 +32,27 @@ export function planDepartments(text: string, idsByHost: ReadonlyMap<string, str
   try {
     rows = parseCsv(text);
   } catch (err) {
-    if (err instanceof CsvError) throw badRequest(`CSV の形式が正しくありません: ${err.message}`);
+    if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.message }));
     throw err;
   }
   const header = (rows[0] ?? []).map((c) => norm(unguard(c)));
   const hostCol = header.findIndex((c) => HOST_COLUMNS.includes(c));
   const depCol = header.findIndex((c) => DEPARTMENT_COLUMNS.map(norm).includes(c));
-  if (hostCol < 0 || depCol < 0) throw badRequest('CSV の1行目に見出し「端末名」と「所属 (課)」が必要です');
-  const problems: string[] = [];
+  if (hostCol < 0 || depCol < 0) throw badRequest(msg('error.pcs.assignHeader'));
+  const problems: Msg[] = [];
   const byDepartment = new Map<string | null, string[]>();
   const seen = new Map<string, number>();
   rows.slice(1).forEach((row, i) => {
     const line = i + 2;
     const host = unguard(row[hostCol] ?? '').trim();
     const department = unguard(row[depCol] ?? '').trim();
-    if (!host) return void problems.push(`${line}行目: 端末名が空です`);
-    if (department.length > 64) return void problems.push(`${line}行目: 課の名前が64文字を超えています`);
+    if (!host) return void problems.push(msg('error.assignCsv.noHost', { line }));
+    if (department.length > 64) return void problems.push(msg('error.assignCsv.longDepartment', { line }));
     const ids = idsByHost.get(host.toUpperCase());
-    if (!ids) return void problems.push(`${line}行目: 端末 ${host} は登録されていないか、担当外の課です`);
-    if (ids.length > 1) return void problems.push(`${line}行目: 端末名 ${host} の端末が ${ids.length} 台あります (端末詳細で個別に設定してください)`);
+    if (!ids) return void problems.push(msg('error.assignCsv.unknownHost', { line, host }));
+    if (ids.length > 1) return void problems.push(msg('error.assignCsv.sameName', { line, host, n: ids.length }));
     const first = seen.get(host.toUpperCase());
-    if (first !== undefined) return void problems.push(`${line}行目: 端末 ${host} は ${first}行目にもあります`);
+    if (first !== undefined) return void problems.push(msg('error.assignCsv.repeated', { line, host, first }));
     seen.set(host.toUpperCase(), line);
     const key = department || null;
     const list = byDepartment.get(key) ?? [];

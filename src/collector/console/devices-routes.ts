@@ -2,6 +2,7 @@
  * Console API of 端末一覧 and scans: one page of PCs with its exact total, their CSV, one PC's
  * page (open violations, history, software), its 課 and group, scans.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { CheckId } from '../../shared/protocol/messages.js';
 import { badRequest, notFound } from './errors.js';
@@ -20,6 +21,17 @@ const BulkAssignment = z.object({
   department: z.string().max(64).nullable().optional(),
   group: z.string().max(64).nullable().optional(),
 });
+
+/** A scan: PCs by id or host name, a group, or every PC of 端末一覧's filters (the scan screen's "all PCs of the list"). */
+const ScanRequest = z.object({
+  agentIds: z.array(z.string().max(64)).max(20_000).optional(),
+  hosts: z.array(z.string().max(255)).max(20_000).optional(),
+  group: z.string().max(64).optional(),
+  filters: z.record(z.string().max(32), z.string().max(200)).optional(),
+  checks: z.array(CheckId).max(16).optional(),
+});
+/** A city's whole fleet; more at once is a mistake rather than a plan. */
+const MAX_SCAN_TARGETS = 20_000;
 
 const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
 
@@ -111,8 +123,8 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'pcs.assigned',
       async handler(req, _reply, p) {
         const b = parse(BulkAssignment, req.body);
-        if (!b.agentIds && !b.filters) throw badRequest('agentIds か filters で端末を指定してください');
-        if (!('department' in b) && !('group' in b)) throw badRequest('department か group を指定してください');
+        if (!b.agentIds && !b.filters) throw badRequest(msg('error.pcs.noTarget'));
+        if (!('department' in b) && !('group' in b)) throw badRequest(msg('error.pcs.noChange'));
         const change = { ...('department' in b ? { department: b.department ?? null } : {}), ...('group' in b ? { group: b.group ?? null } : {}) };
         const result = await fleet.assignMany(me(p), { ...(b.agentIds ? { agentIds: b.agentIds } : {}), ...(b.filters ? { filters: b.filters } : {}) }, change, me(p).username);
         req.mamori!.auditTarget = `${result.assigned} PCs`;
@@ -128,7 +140,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       bodyLimit: 10 * 1024 * 1024,
       audit: 'pcs.assigned',
       async handler(req, _reply, p) {
-        if (typeof req.body !== 'string') throw badRequest('CSV を text/csv で送ってください');
+        if (typeof req.body !== 'string') throw badRequest(msg('error.csvBody'));
         const plan = planDepartments(req.body, await fleet.idsByHostname(me(p)));
         let assigned = 0;
         let changed = 0;
@@ -148,19 +160,26 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
       access: 'scan.request',
       audit: 'scan.requested',
       async handler(req, _reply, p) {
-        const b = parse(z.object({ agentIds: z.array(z.string().max(64)).max(10_000).optional(), hosts: z.array(z.string().max(255)).max(10_000).optional(), group: z.string().max(64).optional(), checks: z.array(CheckId).max(16).optional() }), req.body);
+        const b = parse(ScanRequest, req.body);
         const hosts = new Set(b.hosts ?? []);
         const ids = new Set(b.agentIds ?? []);
-        const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
-        const targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
-        if (targets.length === 0) throw notFound({ ja: '該当する端末がありません (ホスト名・グループと、担当の課を確認してください)', en: 'no PC matches (check the host name or group, and your department scope)' });
+        let targets;
+        if (b.filters) targets = await fleet.pcs(me(p), b.filters);
+        else if (ids.size && !hosts.size && b.group === undefined) targets = await fleet.pcs(me(p), {}, [...ids]);
+        else {
+          const pcs = await fleet.pcs(me(p), b.group !== undefined && !ids.size && !hosts.size ? { group: b.group } : {});
+          targets = pcs.filter((pc) => ids.has(pc.id) || hosts.has(pc.hostname) || (b.group !== undefined && pc.group === b.group));
+        }
+        if (targets.length === 0) throw notFound(msg('error.scan.noPc'));
+        if (targets.length > MAX_SCAN_TARGETS) throw badRequest(msg('error.scan.tooMany', { max: MAX_SCAN_TARGETS, n: targets.length }));
         const checks = b.checks?.length ? b.checks : CheckId.options;
         const requests = [];
         for (const pc of targets) {
           const r = await ctx.requestScan(pc.id, checks, me(p).username);
           requests.push({ id: r.id, agentId: pc.id, hostname: pc.hostname, online: pc.online, state: r.state, requestedAt: r.requestedAt, sentAt: r.sentAt, completedAt: r.completedAt, result: r.result });
         }
-        req.mamori!.auditDetail = { targets: targets.map((t) => t.hostname) };
+        req.mamori!.auditTarget = `${targets.length} PCs`;
+        req.mamori!.auditDetail = { targets: targets.length > 100 ? targets.length : targets.map((t) => t.hostname), ...(b.filters ? { filters: b.filters } : {}) };
         return { requests };
       },
     },

@@ -3,6 +3,7 @@
  * revoke. A token may carry a 課: every PC enrolled with it lands in that 課 (tokens.ts). An
  * administrator limited to some 課 sees and makes tokens of those 課 only.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { Segment } from '../../shared/protocol/messages.js';
 import type { TokenRecord } from '../store/store.js';
@@ -57,8 +58,8 @@ export function enrollmentTokenRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'enrollment_token.revoked',
       async handler(req, _reply, p) {
         const id = params(req).id!;
-        if (!(await visible(me(p).departments)).some((t) => t.id === id)) throw notFound(`登録トークン ${id} はありません`);
-        if (!(await s.ctx.store.revokeToken(id, new Date().toISOString()))) throw notFound(`登録トークン ${id} は既に無効です`);
+        if (!(await visible(me(p).departments)).some((t) => t.id === id)) throw notFound(msg('error.token.notFound', { id }));
+        if (!(await s.ctx.store.revokeToken(id, new Date().toISOString()))) throw notFound(msg('error.token.revoked', { id }));
         req.mamori!.auditTarget = `enrollment token ${id}`;
         return { ok: true };
       },

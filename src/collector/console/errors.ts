@@ -1,29 +1,31 @@
 /**
  * Errors of the console API: each has a stable `code` (for programs) and the HTTP status it maps to,
  * and a message for people: Japanese (`message` of the answer) and English (`messageEn`, shown when
- * the console is switched to English). A message given as one string is already Japanese and is
- * answered in both fields.
+ * the console is switched to English), from the message catalogue or given in both languages.
  */
 import { z } from 'zod';
-import type { Localized } from '../../shared/i18n/index.js';
+import { msg, renderBoth } from '../../shared/i18n/index.js';
+import type { Localized, Msg } from '../../shared/i18n/index.js';
+
+/** A message of the catalogue (src/shared/i18n/console-errors.ts), or a text given in both languages. */
+export type Text = Msg | Localized;
 
 export class ConsoleError extends Error {
   readonly text: Localized;
   constructor(
     readonly code: string,
     readonly status: number,
-    message: string | Localized,
+    message: Text,
   ) {
-    const text = typeof message === 'string' ? { ja: message, en: message } : message;
+    const text = 'id' in message ? renderBoth(message) : message;
     super(text.ja);
     this.text = text;
   }
 }
 
-type Text = string | Localized;
 export const badRequest = (message: Text): ConsoleError => new ConsoleError('BAD_REQUEST', 400, message);
-export const unauthenticated = (message: Text = { ja: 'ログインしてください', en: 'login required' }): ConsoleError => new ConsoleError('UNAUTHENTICATED', 401, message);
-export const forbidden = (message: Text = { ja: 'このアカウントには許可されていない操作です', en: 'not allowed for this account' }): ConsoleError => new ConsoleError('FORBIDDEN', 403, message);
+export const unauthenticated = (message: Text = msg('error.unauthenticated')): ConsoleError => new ConsoleError('UNAUTHENTICATED', 401, message);
+export const forbidden = (message: Text = msg('error.forbidden')): ConsoleError => new ConsoleError('FORBIDDEN', 403, message);
 export const notFound = (message: Text): ConsoleError => new ConsoleError('NOT_FOUND', 404, message);
 export const conflict = (message: Text): ConsoleError => new ConsoleError('CONFLICT', 409, message);
 

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { RouteDef } from './http.js';
-import { me, params, parse } from './route-util.js';
+import { me, params, parse, query } from './route-util.js';
 import type { ConsoleServices } from './services.js';
 
 export function exceptionRoutes(s: ConsoleServices): RouteDef[] {
@@ -13,16 +13,12 @@ export function exceptionRoutes(s: ConsoleServices): RouteDef[] {
       method: 'GET',
       url: '/api/v1/exceptions',
       access: 'exceptions.read',
-      async handler() {
-        const list = await exceptions.list();
+      async handler(req) {
+        const q = query(req);
+        const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
         // The PC by its name, as everywhere else in the console (not its agent id).
-        const ids = [...new Set(list.map((e) => e.agentId).filter((x): x is string => !!x))];
-        const names = new Map<string, string>();
-        for (let i = 0; i < ids.length; i += 500) {
-          const chunk = ids.slice(i, i + 500);
-          for (const r of await s.ctx.store.sql.all<{ id: string; hostname: string }>(`SELECT id, hostname FROM agents WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk)) names.set(String(r.id), String(r.hostname));
-        }
-        return { exceptions: list.map((e) => ({ ...e, hostname: e.agentId ? (names.get(e.agentId) ?? null) : null })) };
+        const page = await exceptions.page({ ...(q.state ? { state: q.state } : {}), ...(q.q ? { text: q.q } : {}), ...(int(q.offset) !== undefined ? { offset: int(q.offset)! } : {}), limit: int(q.limit) ?? 2000 });
+        return { total: page.total, offset: page.offset, exceptions: page.rows };
       },
     },
     {

@@ -9,7 +9,9 @@
  * whole organisation. A scoped account sees those of its 課 and the organisation-wide ones (they
  * apply to its PCs too), and requests, decides or revokes only those of its 課.
  */
-import type { SqlRunner } from '../store/sql.js';
+import { msg } from '../../shared/i18n/index.js';
+import type { SqlRunner, SqlValue } from '../store/sql.js';
+import { likePattern } from '../store/violation-query.js';
 import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
@@ -17,7 +19,8 @@ import type { Clock } from './util.js';
 const EXCEPTION_STATE_JA: Record<string, string> = { requested: '申請中', approved: '承認済', rejected: '却下', revoked: '取消', expired: '期限切れ' };
 import { newId, systemClock } from './util.js';
 
-export type ExceptionState = 'requested' | 'approved' | 'rejected' | 'revoked' | 'expired';
+export const EXCEPTION_STATES = ['requested', 'approved', 'rejected', 'revoked', 'expired'] as const;
+export type ExceptionState = (typeof EXCEPTION_STATES)[number];
 
 export interface ExceptionRecord {
   id: string;
@@ -42,7 +45,7 @@ export const MAX_EXCEPTION_DAYS = 366;
 
 export class SelfApprovalError extends ConsoleError {
   constructor() {
-    super('SELF_APPROVAL', 403, 'the requester of an exception cannot decide it (003 第2章1(11))');
+    super('SELF_APPROVAL', 403, msg('error.exception.selfApproval'));
   }
 }
 
@@ -83,6 +86,34 @@ export class Exceptions {
       : await this.sql.all<Row>('SELECT * FROM console_exceptions ORDER BY requested_at DESC LIMIT 2000');
     const scope = scopeDepartments();
     return rows.map(recordOf).filter((e) => !scope || e.agentId === null || scope.includes(this.departmentOf(e.agentId) ?? ''));
+  }
+
+  /**
+   * One page of 例外措置, newest request first, with the exact number that match: by state and by
+   * text (rule, subject, reason, requester, PC name), within the acting account's 課 (those of its
+   * PCs and the organisation-wide ones). Each with its PC's name.
+   */
+  async page(q: { state?: string; text?: string; offset?: number; limit?: number }): Promise<{ total: number; offset: number; rows: (ExceptionRecord & { hostname: string | null })[] }> {
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    if (q.state && (EXCEPTION_STATES as readonly string[]).includes(q.state)) (where.push('e.state = ?'), args.push(q.state));
+    const text = q.text?.trim().toLowerCase().slice(0, 200);
+    if (text) {
+      const like = likePattern(text);
+      where.push(`(${['e.rule_id', 'e.subject', 'e.reason', 'e.requested_by', "COALESCE(a.hostname, '')"].map((c) => `LOWER(${c}) LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+      args.push(like, like, like, like, like);
+    }
+    const scope = scopeDepartments();
+    if (scope) {
+      where.push(`(e.agent_id IS NULL${scope.length ? ` OR a.department IN (${scope.map(() => '?').join(', ')})` : ''})`);
+      args.push(...scope);
+    }
+    const from = `FROM console_exceptions e LEFT JOIN agents a ON a.id = e.agent_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    const offset = Math.max(0, q.offset ?? 0);
+    const limit = Math.max(1, Math.min(q.limit ?? 50, 2000));
+    const count = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${from}`, args);
+    const rows = await this.sql.all<Row>(`SELECT e.*, a.hostname AS hostname ${from} ORDER BY e.requested_at DESC, e.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
+    return { total: Number(count?.n ?? 0), offset, rows: rows.map((r) => ({ ...recordOf(r), hostname: (r.hostname as string | null) ?? null })) };
   }
 
   async get(id: string): Promise<ExceptionRecord | undefined> {

@@ -3,6 +3,7 @@
  * group (assigned in the console), compliance per area from the latest rule results, and
  * violations with the 例外措置 that cover them (shown as 例外, never hidden).
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
 import type { Segment } from '../../shared/protocol/messages.js';
 import type { AgentRecord, Store, ViolationRecord } from '../store/store.js';
@@ -32,8 +33,11 @@ export interface ClauseView {
 }
 
 /** A stored violation as the console shows it: clause titles, the PC's department and group, 例外措置 and acknowledgement. */
-export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'updatedAt'> {
+export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'updatedAt' | 'reasonMsg' | 'closedReasonMsg'> {
   key: string;
+  /** The reason (and the reason it was closed) in both languages: from the stored message, else the stored text twice. */
+  reasonText: Localized;
+  closedReasonText: Localized | null;
   department: string | null;
   group: string | null;
   segment: Segment | null;
@@ -42,6 +46,20 @@ export interface ViolationView extends Omit<ViolationRecord, 'clauses' | 'update
   exceptionId: string | null;
   acknowledgedBy: string | null;
   acknowledgedAt: string | null;
+  /** Comments people wrote on it, oldest first. */
+  comments: ViolationComment[];
+}
+
+export interface ViolationComment {
+  author: string;
+  at: string;
+  text: string;
+}
+
+/** What people noted on a violation: its 確認 (the latest) and its comments. */
+interface ViolationNotes {
+  ack?: { by: string; at: string };
+  comments: ViolationComment[];
 }
 
 /** What the console asks for: the store's filters (department '' = PCs with no 課), 'all' states. */
@@ -172,7 +190,7 @@ export class Fleet {
     if (target.agentIds && ids.length !== new Set(target.agentIds).size) {
       const known = new Set(ids);
       const missing = target.agentIds.filter((id) => !known.has(id));
-      throw notFound(`端末が見つからないか、担当外の課の端末です: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` ほか ${missing.length - 10} 台` : ''}`);
+      throw notFound(msg('error.pcs.missing', { list: missing.length > 10 ? msg('error.pcs.more', { list: missing.slice(0, 10).join(', '), n: missing.length - 10 }) : missing.join(', ') }));
     }
     let changed = 0;
     const groupChanged: string[] = [];
@@ -230,7 +248,7 @@ export class Fleet {
   }
 
   /** The row of one violation as every screen and the stream show it. */
-  viewOf(v: ViolationRecord, agent: Pick<AgentRecord, 'segment'> | undefined, exceptions: readonly ExceptionRecord[], ack?: { by: string; at: string }): ViolationView {
+  viewOf(v: ViolationRecord, agent: Pick<AgentRecord, 'segment'> | undefined, exceptions: readonly ExceptionRecord[], notes?: ViolationNotes): ViolationView {
     const a = this.assignmentOf(v.agentId);
     const exc = exceptions.find((e) => covers(e, v));
     return {
@@ -249,15 +267,18 @@ export class Fleet {
       title: v.title,
       message: v.message,
       reason: v.reason,
+      reasonText: reasonText(v.reason, v.reasonMsg),
       clauses: this.clauseViews(v.clauses, v.ruleId),
       facts: v.facts,
       user: v.user,
       openedAt: v.openedAt,
       closedAt: v.closedAt,
       closedReason: v.closedReason,
+      closedReasonText: v.closedReason === null ? null : reasonText(v.closedReason, v.closedReasonMsg),
       exceptionId: exc?.id ?? null,
-      acknowledgedBy: ack?.by ?? null,
-      acknowledgedAt: ack?.at ?? null,
+      acknowledgedBy: notes?.ack?.by ?? null,
+      acknowledgedAt: notes?.ack?.at ?? null,
+      comments: notes?.comments ?? [],
     };
   }
 
@@ -268,10 +289,10 @@ export class Fleet {
     const limit = Math.max(1, Math.min(q.limit ?? 1000, 5000));
     const { state: _all, ...rest } = q;
     const page = await this.store.queryViolations({ ...rest, ...(state ? { state } : {}), ...(principal.departments.length ? { departments: principal.departments } : {}), limit });
-    const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
+    const segments = await this.segmentsOf(page.rows);
     const exceptions = await this.activeExceptions();
-    const acks = await this.acks(page.rows);
-    return { total: page.total, offset: page.offset, limit, violations: page.rows.map((v) => this.viewOf(v, agents.get(v.agentId), exceptions, acks.get(violationKey(v.agentId, v.ruleId, v.subject)))) };
+    const notes = await this.notesOf(page.rows);
+    return { total: page.total, offset: page.offset, limit, violations: page.rows.map((v) => this.viewOf(v, segments.get(v.agentId), exceptions, notes.get(violationKey(v.agentId, v.ruleId, v.subject)))) };
   }
 
   /** Every violation matching q, up to q.limit (default 5000), in the store's order. */
@@ -285,14 +306,33 @@ export class Fleet {
     return found;
   }
 
-  /** Acknowledgements of the given violations (one query per page, not per row). */
-  private async acks(rows: readonly ViolationRecord[]): Promise<Map<string, { by: string; at: string }>> {
-    const out = new Map<string, { by: string; at: string }>();
+  /** The segments of the PCs of one page (not of the whole fleet). */
+  private async segmentsOf(rows: readonly ViolationRecord[]): Promise<Map<string, { segment: Segment }>> {
+    const out = new Map<string, { segment: Segment }>();
     const agentIds = [...new Set(rows.map((r) => r.agentId))];
     for (let i = 0; i < agentIds.length; i += 500) {
       const chunk = agentIds.slice(i, i + 500);
-      const found = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, subject, author, at FROM console_violation_notes WHERE kind = 'ack' AND agent_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY at`, chunk);
-      for (const r of found) out.set(violationKey(String(r.agent_id), String(r.rule_id), String(r.subject)), { by: String(r.author), at: String(r.at) });
+      for (const r of await this.store.sql.all<{ id: string; segment: Segment }>(`SELECT id, segment FROM agents WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk)) out.set(String(r.id), { segment: r.segment });
+    }
+    return out;
+  }
+
+  /** 確認 and comments of the given violations (one query per page, not per row). */
+  private async notesOf(rows: readonly ViolationRecord[]): Promise<Map<string, ViolationNotes>> {
+    const out = new Map<string, ViolationNotes>();
+    const wanted = new Set(rows.map((r) => violationKey(r.agentId, r.ruleId, r.subject)));
+    const agentIds = [...new Set(rows.map((r) => r.agentId))];
+    for (let i = 0; i < agentIds.length; i += 500) {
+      const chunk = agentIds.slice(i, i + 500);
+      const found = await this.store.sql.all<Record<string, unknown>>(`SELECT agent_id, rule_id, subject, kind, author, at, text FROM console_violation_notes WHERE agent_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY at`, chunk);
+      for (const r of found) {
+        const key = violationKey(String(r.agent_id), String(r.rule_id), String(r.subject));
+        if (!wanted.has(key)) continue;
+        const n = out.get(key) ?? { comments: [] };
+        if (r.kind === 'ack') n.ack = { by: String(r.author), at: String(r.at) };
+        else if (r.kind === 'comment') n.comments.push({ author: String(r.author), at: String(r.at), text: String(r.text) });
+        out.set(key, n);
+      }
     }
     return out;
   }

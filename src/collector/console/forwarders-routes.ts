@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Severity } from '../../shared/protocol/messages.js';
 import { forbidden, parseInput } from './errors.js';
 import type { RouteDef } from './http.js';
+import { pageOf, query } from './route-util.js';
 import type { ConsoleServices } from './services.js';
 
 const body = parseInput;
@@ -28,8 +29,9 @@ export function forwarderRoutes(s: ConsoleServices): RouteDef[] {
       method: 'GET',
       url: '/api/v1/forwarders',
       access: 'forwarders.manage',
-      async handler() {
-        return { forwarders: await forwarders.listWithStatus() };
+      async handler(req) {
+        const page = pageOf(await forwarders.listWithStatus(), query(req), 1000);
+        return { total: page.total, offset: page.offset, forwarders: page.rows };
       },
     },
     {

@@ -9,6 +9,7 @@
  * on; `includeHistory` makes it send every violation event still in the store first (the
  * oldest first), e.g. when a SIEM is connected to a collector that has been running.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,21 +97,21 @@ export interface ForwardersDeps {
 
 export function validateForwarder(input: ForwarderInput): { kind: ForwarderKind; target: string } {
   const kind = input.kind as ForwarderKind;
-  if (!FORWARDER_KINDS.includes(kind)) throw badRequest(`kind は ${FORWARDER_KINDS.join(', ')} のいずれかです`);
+  if (!FORWARDER_KINDS.includes(kind)) throw badRequest(msg('error.forwarder.kind', { kinds: FORWARDER_KINDS.join(', ') }));
   if (kind === 'webhook') {
     let url: URL;
     try {
       url = new URL(input.target);
     } catch {
-      throw badRequest(`${input.target}: URL ではありません`);
+      throw badRequest(msg('error.forwarder.notUrl', { target: input.target }));
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('Webhook の URL は http または https です');
-    if (input.secret !== undefined && input.secret.length < 32) throw badRequest('Webhook の秘密鍵は 32 文字以上です');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(msg('error.forwarder.scheme'));
+    if (input.secret !== undefined && input.secret.length < 32) throw badRequest(msg('error.forwarder.secretShort'));
     return { kind, target: url.toString() };
   }
-  if (!parseHostPort(input.target)) throw badRequest(`${input.target}: ホスト:ポート の形式で指定してください`);
-  if (input.caPem !== undefined && kind !== 'syslog-tls') throw badRequest('CA 証明書は syslog-tls でのみ指定できます');
-  if (input.caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(input.caPem)) throw badRequest('CA 証明書は PEM 形式で指定してください');
+  if (!parseHostPort(input.target)) throw badRequest(msg('error.forwarder.hostPort', { target: input.target }));
+  if (input.caPem !== undefined && kind !== 'syslog-tls') throw badRequest(msg('error.forwarder.caKind'));
+  if (input.caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(input.caPem)) throw badRequest(msg('error.forwarder.caPem'));
   return { kind, target: input.target.trim() };
 }
 
@@ -179,8 +180,8 @@ export class Forwarders {
   async add(input: ForwarderInput, by: string): Promise<{ forwarder: ForwarderConfig; secret?: string }> {
     const { kind, target } = validateForwarder(input);
     const minSeverity = input.minSeverity ?? 'info';
-    if (!SEVERITIES.includes(minSeverity)) throw badRequest('minSeverity は重要度 (critical, high, medium, low, info) です');
-    if (kind === 'syslog-tls' && input.caPem === undefined && !existsSync(join(tlsDir(this.deps.dataDir), 'ca.crt'))) throw badRequest('このコレクターには CA がありません: サイトの CA 証明書 (caPem) を指定してください');
+    if (!SEVERITIES.includes(minSeverity)) throw badRequest(msg('error.forwarder.severity'));
+    if (kind === 'syslog-tls' && input.caPem === undefined && !existsSync(join(tlsDir(this.deps.dataDir), 'ca.crt'))) throw badRequest(msg('error.forwarder.noCa'));
     const secret = kind === 'webhook' ? (input.secret ?? randomBytes(32).toString('hex')) : null;
     const id = newId('fwd');
     const createdAt = new Date().toISOString();
@@ -203,9 +204,9 @@ export class Forwarders {
   /** A new webhook secret, returned once. */
   async rotateSecret(id: string, secret?: string): Promise<string> {
     const f = (await this.list()).find((x) => x.id === id);
-    if (!f) throw notFound(`転送先 ${id} はありません`);
-    if (f.kind !== 'webhook') throw badRequest('秘密鍵は Webhook の転送先にだけあります');
-    if (secret !== undefined && secret.length < 32) throw badRequest('Webhook の秘密鍵は 32 文字以上です');
+    if (!f) throw notFound(msg('error.forwarder.notFound', { id }));
+    if (f.kind !== 'webhook') throw badRequest(msg('error.forwarder.secretWebhookOnly'));
+    if (secret !== undefined && secret.length < 32) throw badRequest(msg('error.forwarder.secretShort'));
     const next = secret ?? randomBytes(32).toString('hex');
     await this.sql.run('UPDATE console_forwarders SET secret = ? WHERE id = ?', [next, id]);
     await this.reload();
@@ -214,7 +215,7 @@ export class Forwarders {
 
   async remove(id: string): Promise<void> {
     const changed = await this.sql.run('DELETE FROM console_forwarders WHERE id = ?', [id]);
-    if (!changed) throw notFound(`転送先 ${id} はありません`);
+    if (!changed) throw notFound(msg('error.forwarder.notFound', { id }));
     await this.reload();
     await this.deps.store.forwardForget(id);
     await closeBehind(this.deps, id, '転送先が削除されました');

@@ -3,6 +3,7 @@
  * token), CSRF for browser sessions, the per-route permission check, the fail-closed backstop
  * and the automatic audit of every state-changing request.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Accounts } from './accounts.js';
@@ -136,7 +137,7 @@ export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], a
           if (origin && !sameOrigin(origin, req.headers.host)) throw new ConsoleError('CSRF', 403, { ja: '別のサイトからの要求は受け付けません', en: 'cross-origin request refused' });
         }
         if (route.access !== 'authenticated') {
-          if (who.principal.mustChangePassword) throw new ConsoleError('PASSWORD_CHANGE_REQUIRED', 403, { ja: '先に一時パスワードを変更してください', en: 'change the one-time password first' });
+          if (who.principal.mustChangePassword) throw new ConsoleError('PASSWORD_CHANGE_REQUIRED', 403, msg('error.password.changeFirst'));
           try {
             requirePermission(who.principal, route.access as Permission);
           } catch (err) {

@@ -4,6 +4,7 @@
  *   GET /api/v1/inventory.csv?(same filters)                          the register as CSV (Excel, Japanese headers, JST)
  *   GET /api/v1/pcs/:id/inventory                                     one PC: its latest inventory and its changes
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { FastifyRequest } from 'fastify';
 import type { InventoryFacts } from '../../../agent/checks/inventory/facts.js';
 import { inventoryLines } from '../../shared/inventory/labels.js';
@@ -20,7 +21,7 @@ const me = (p: Principal | undefined): Principal => {
 
 function gigabytes(name: string, v: string | undefined): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;
-  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(`${name}: ${v} は GB の数値ではありません`);
+  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(msg('error.gigabytes', { name, value: v }));
   return Number(v);
 }
 

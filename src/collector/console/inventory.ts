@@ -9,6 +9,7 @@
  * event, and at start catches up with facts stored while it was not running (a crash between
  * the store's commit and this write, or an older collector).
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { InventoryChange, InventoryFacts } from '../../../agent/checks/inventory/facts.js';
 import { CHANGE_LABELS, diskText, gib, jst, nicText, physicalNics } from '../../shared/inventory/labels.js';
 import type { StoredAgentEvent } from '../bus.js';
@@ -75,7 +76,7 @@ export function ipv4Range(text: string): [string, string] {
   if (cidr) {
     const base = ipv4Hex(cidr[1]!);
     const bits = Number(cidr[2]);
-    if (!base || bits > 32) throw badRequest(`ip: ${t} は IPv4 の範囲 (例 10.20.0.0/16) ではありません`);
+    if (!base || bits > 32) throw badRequest(msg('error.ipRange', { value: t, example: '10.20.0.0/16' }));
     const n = parseInt(base, 16);
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
     const lo = (n & mask) >>> 0;
@@ -86,11 +87,11 @@ export function ipv4Range(text: string): [string, string] {
   if (span) {
     const a = ipv4Hex(span[1]!);
     const b = ipv4Hex(span[2]!);
-    if (!a || !b || a > b) throw badRequest(`ip: ${t} は IPv4 の範囲 (例 10.20.30.1-10.20.30.99) ではありません`);
+    if (!a || !b || a > b) throw badRequest(msg('error.ipRange', { value: t, example: '10.20.30.1-10.20.30.99' }));
     return [a, b];
   }
   const one = ipv4Hex(t);
-  if (!one) throw badRequest(`ip: ${t} は IPv4 アドレスまたは範囲 (例 10.20.0.0/16) ではありません`);
+  if (!one) throw badRequest(msg('error.ipAddress', { value: t, example: '10.20.0.0/16' }));
   return [one, one];
 }
 

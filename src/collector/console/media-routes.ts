@@ -1,6 +1,7 @@
 /**
  * Console API of 媒体管理台帳: media, loans, CSV export and import, registration from a violation.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { badRequest } from './errors.js';
 import type { RouteDef } from './http.js';
@@ -47,7 +48,7 @@ export function mediaRoutes(s: ConsoleServices): RouteDef[] {
         delete input.fromViolation;
         if (b.fromViolation) {
           const v = await fleet.findViolation(me(p), b.fromViolation.agentId, b.fromViolation.ruleId, b.fromViolation.subject);
-          if (v.checkId !== 'usb-media') throw badRequest({ ja: '媒体管理台帳に登録できるのは USB媒体の違反だけです', en: 'only a USB medium violation can be registered in the ledger' });
+          if (v.checkId !== 'usb-media') throw badRequest(msg('error.media.notUsb'));
           // The facts excerpt is the device itself (an `each` rule) or the check's whole facts with `devices`.
           type Device = { fingerprint?: string; product?: string | null };
           const facts = v.facts as Device & { devices?: Device[] };
@@ -117,7 +118,7 @@ export function mediaRoutes(s: ConsoleServices): RouteDef[] {
       bodyLimit: 10 * 1024 * 1024,
       audit: 'media.imported',
       async handler(req, _reply, p) {
-        if (typeof req.body !== 'string') throw badRequest({ ja: 'CSV (text/csv) を送ってください', en: 'send the CSV as text/csv' });
+        if (typeof req.body !== 'string') throw badRequest(msg('error.csvBody'));
         const result = await media.importCsv(req.body, me(p).username);
         req.mamori!.auditDetail = result;
         await s.policyChanged();

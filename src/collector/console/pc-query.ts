@@ -6,6 +6,7 @@
  * adds one condition over `a` (agents) and `p` (console_pc_assignments). A new column or
  * filter of the list (inventory, …) is one entry here and one in ui/pcs.js.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { likePattern } from '../store/violation-query.js';
 import { badRequest } from './errors.js';
@@ -22,7 +23,7 @@ const cond = (sql: string, ...args: SqlValue[]) => ({ sql, args });
 
 /** A memory filter in GB; a typed error for anything else (a filter that silently matched everything would mislead). */
 function gigabytes(name: string, v: string): number {
-  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(`${name}: ${v} は GB の数値ではありません`);
+  if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(msg('error.gigabytes', { name, value: v }));
   return Number(v);
 }
 
@@ -128,7 +129,8 @@ export interface PcRow {
 
 export const MAX_PC_PAGE = 5000;
 
-function whereOf(q: PcPageQuery): { sql: string; args: SqlValue[] } {
+/** The WHERE clause of a PC query over `a`, `p` and `i` (PC_FROM): the filters, the acting account's 課, a selection. */
+export function whereOf(q: PcPageQuery): { sql: string; args: SqlValue[] } {
   const where = ['a.revoked_at IS NULL'];
   const args: SqlValue[] = [];
   for (const f of PC_FILTERS) {
@@ -150,7 +152,7 @@ function whereOf(q: PcPageQuery): { sql: string; args: SqlValue[] } {
   return { sql: `WHERE ${where.join(' AND ')}`, args };
 }
 
-const FROM = 'FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id LEFT JOIN inventory_latest i ON i.agent_id = a.id';
+export const PC_FROM = 'FROM agents a LEFT JOIN console_pc_assignments p ON p.agent_id = a.id LEFT JOIN inventory_latest i ON i.agent_id = a.id';
 /** The 資産管理台帳 columns of a PC's row (PcRow.inventory). */
 const INVENTORY_COLUMNS = 'i.manufacturer AS inv_manufacturer, i.model AS inv_model, i.os_build AS inv_os_build, i.memory_mib AS inv_memory_mib, i.ipv4_text AS inv_ipv4, i.collected_at AS inv_collected_at';
 
@@ -161,11 +163,11 @@ export async function queryPcPage(sql: SqlRunner, q: PcPageQuery): Promise<{ tot
   const dir = (q.dir ?? sort.natural) === 'asc' ? 'ASC' : 'DESC';
   const limit = Math.max(0, Math.min(q.limit ?? 50, MAX_PC_PAGE));
   const offset = Math.max(0, q.offset ?? 0);
-  const count = await sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${FROM} ${where}`, args);
+  const count = await sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n ${PC_FROM} ${where}`, args);
   const rows =
     limit === 0
       ? []
-      : await sql.all<Record<string, unknown>>(`SELECT a.*, p.group_name AS group_name, ${INVENTORY_COLUMNS}, ${OPEN_COUNT_SQL} AS open_count ${FROM} ${where} ORDER BY ${sort.expr} ${dir}, LOWER(a.hostname), a.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
+      : await sql.all<Record<string, unknown>>(`SELECT a.*, p.group_name AS group_name, ${INVENTORY_COLUMNS}, ${OPEN_COUNT_SQL} AS open_count ${PC_FROM} ${where} ORDER BY ${sort.expr} ${dir}, LOWER(a.hostname), a.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
   return {
     total: Number(count?.n ?? 0),
     offset,
@@ -176,6 +178,6 @@ export async function queryPcPage(sql: SqlRunner, q: PcPageQuery): Promise<{ tot
 /** Ids of every PC that matches (a bulk action on "all PCs of the list"), in the list's order. */
 export async function queryPcIds(sql: SqlRunner, q: Omit<PcPageQuery, 'offset' | 'limit'>): Promise<string[]> {
   const { sql: where, args } = whereOf(q);
-  const rows = await sql.all<{ id: string }>(`SELECT a.id AS id ${FROM} ${where} ORDER BY LOWER(a.hostname), a.id`, args);
+  const rows = await sql.all<{ id: string }>(`SELECT a.id AS id ${PC_FROM} ${where} ORDER BY LOWER(a.hostname), a.id`, args);
   return rows.map((r) => String(r.id));
 }

@@ -2,6 +2,7 @@
  * The console plugin: schema, services, the /api/v1 routes with their permissions and the
  * fail-closed backstop, the live stream upgrade at /api/v1/stream, and the static UI.
  */
+import { msg, renderBoth } from '../../shared/i18n/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,9 +105,13 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
       if (err instanceof ConsoleError) return reply.code(err.status).send({ error: err.code, message: err.text.ja, messageEn: err.text.en, ...('lockedUntil' in err && err.lockedUntil ? { lockedUntil: err.lockedUntil } : {}) });
       const status = (err as { statusCode?: number }).statusCode;
       // Fastify's own refusals (body too large, bad JSON …): its English text, after a Japanese lead.
-      if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as { code?: string }).code ?? 'BAD_REQUEST', message: `要求を処理できません: ${(err as Error).message}`, messageEn: (err as Error).message });
+      if (status && status >= 400 && status < 500) {
+        const text = renderBoth(msg('error.request', { detail: (err as Error).message }));
+        return reply.code(status).send({ error: (err as { code?: string }).code ?? 'BAD_REQUEST', message: text.ja, messageEn: text.en });
+      }
       ctx.log.error('console request failed', { url: req.url, error: (err as Error).stack ?? String(err) });
-      return reply.code(500).send({ error: 'INTERNAL', message: 'コレクタの内部エラーです (詳細はコレクタのログにあります)', messageEn: 'internal error' });
+      const text = renderBoth(msg('error.internal'));
+      return reply.code(500).send({ error: 'INTERNAL', message: text.ja, messageEn: text.en });
     });
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
     installSecurityHeaders(app);

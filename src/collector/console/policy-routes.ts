@@ -5,7 +5,11 @@ import { z } from 'zod';
 import { Segment } from '../../shared/protocol/messages.js';
 import type { RouteDef } from './http.js';
 import { PolicySettings } from './policy.js';
-import { me, parse } from './route-util.js';
+import { PC_FROM, whereOf } from './pc-query.js';
+import { queryPolicyStatus } from './policy-status.js';
+import { me, parse, query } from './route-util.js';
+
+const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
 import type { ConsoleServices } from './services.js';
 
 export function policyRoutes(s: ConsoleServices): RouteDef[] {
@@ -51,18 +55,15 @@ export function policyRoutes(s: ConsoleServices): RouteDef[] {
       method: 'GET',
       url: '/api/v1/policy/status',
       access: 'policy.read',
-      async handler(_req, _reply, p) {
-        const epoch = await policy.epoch();
-        const pcs = await fleet.pcs(me(p));
-        // Each PC's own version: it moves only when that PC's policy changed (policy-delivery.ts).
-        const expected = await s.expectedPolicies(pcs);
-        return {
-          epoch,
-          pcs: pcs.map((pc) => {
-            const e = expected.get(pc.id)!;
-            return { id: pc.id, hostname: pc.hostname, online: pc.online, policyVersion: pc.policyVersion, expectedVersion: e.version, revision: e.revision, current: pc.policyVersion === e.version };
-          }),
-        };
+      async handler(req, _reply, p) {
+        const { state, offset, limit, ...filters } = query(req);
+        const scope = me(p).departments.length ? { departments: me(p).departments } : {};
+        // Each PC's own version moves only when that PC's policy changed (policy-delivery.ts):
+        // bring the versions the PCs are given up to date, then count and page in the database.
+        const all = await s.ctx.store.sql.all<{ id: string; segment: Segment }>(`SELECT a.id, a.segment ${PC_FROM} ${whereOf(scope).sql}`, whereOf(scope).args);
+        await s.expectedPolicies(all);
+        const page = await queryPolicyStatus(s.ctx.store.sql, { filters, ...scope, ...(state ? { state } : {}), ...(int(offset) !== undefined ? { offset: int(offset)! } : {}), ...(int(limit) !== undefined ? { limit: int(limit)! } : {}) });
+        return { epoch: await policy.epoch(), ...page };
       },
     },
   ];

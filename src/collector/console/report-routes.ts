@@ -3,6 +3,7 @@
  * (JSON and CSV) and the site's report settings and clause map (chosen and imported by an
  * administrator; every change is in the audit log).
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { FastifyRequest } from 'fastify';
 import { forbidden } from './errors.js';
 import type { Principal } from './authz.js';
@@ -22,7 +23,7 @@ const query = (req: FastifyRequest): Record<string, string | undefined> => req.q
 /** The report asked for by the query string: department, year (年度), from, to. */
 function reportRequest(s: ConsoleServices, p: Principal, q: Record<string, string | undefined>): ReportRequest {
   const year = q.year ? Number(q.year) : undefined;
-  if (q.year && !/^\d{4}$/.test(q.year)) throw badRequest(`年度は西暦 4 桁で指定してください (${q.year})`);
+  if (q.year && !/^\d{4}$/.test(q.year)) throw badRequest(msg('error.report.year', { value: q.year }));
   return {
     department: s.scopedDepartment(p, q.department || null),
     ...(year !== undefined ? { fiscalYear: year } : {}),
@@ -48,7 +49,7 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
       access: 'violations.read',
       async handler(req, _reply, p) {
         const days = Number(query(req).days ?? 90);
-        if (!Number.isInteger(days) || days < 7 || days > 400) throw badRequest('days は 7 から 400 の整数で指定してください');
+        if (!Number.isInteger(days) || days < 7 || days > 400) throw badRequest(msg('error.report.days'));
         return overview.trends(me(p), days);
       },
     },
@@ -111,7 +112,7 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
       bodyLimit: 2 * 1024 * 1024,
       audit: 'report.clause_map_imported',
       async handler(req, reply) {
-        if (typeof req.body !== 'string') throw badRequest('CSV (text/csv) を送ってください');
+        if (typeof req.body !== 'string') throw badRequest(msg('error.csvBody'));
         try {
           const result = await standard.importClauseMap(req.body);
           req.mamori!.auditDetail = result;

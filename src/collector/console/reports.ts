@@ -6,13 +6,15 @@
  * trend of the period from snapshots. A PC without a result for a rule counts as unknown
  * (no data), never as a pass.
  *
- * The latest results are read once per report as (PC, rule, result) triples; 例外措置 are
- * applied through maps keyed by PC and rule, so the cost grows with the fleet, not with
- * fleet × exceptions × open violations.
+ * Counted by the database: results per rule and kind with GROUP BY; for a clause that several
+ * rules cite (a PC counts by its worst rule) only the rows other than pass of those rules are
+ * read, so a city's 10,000 PCs × 50 rules never travel to be counted one by one. 例外措置 are
+ * applied to the failing (PC, rule) pairs of the rules they name.
  */
+import { msg } from '../../shared/i18n/index.js';
 import type { Rule } from '../../shared/catalogue/schema.js';
 import { jstNumeric, term } from '../../shared/i18n/index.js';
-import type { SqlRunner } from '../store/sql.js';
+import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { toCsv } from './csv.js';
 import { badRequest } from './errors.js';
 import type { ExceptionRecord } from './exceptions.js';
@@ -87,10 +89,17 @@ export function fiscalYearOf(day: string): number {
   return m >= 4 ? y : y - 1;
 }
 
-/** (PC, rule) results of the PCs of one 課 (or all), with their 課. */
-interface Matrix {
-  agents: { id: string; department: string | null }[];
-  results: Map<string, Map<string, PcResult>>;
+/** What a stored result counts as (a value this version does not know: unknown). */
+const classOf = (result: string): PcResult => (result === 'fail' ? 'fail' : result === 'pass' ? 'pass' : result === 'excepted' ? 'excepted' : result === 'not_applicable' ? 'notApplicable' : 'unknown');
+/** Every result but pass (RuleResult of the protocol: the store holds no other values). */
+const NOT_PASS = ['fail', 'unknown', 'excepted', 'not_applicable'];
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/** The counts of one scope: its PCs, each rule, and each group of rules (a clause: a PC counts by its worst rule). */
+interface Tally {
+  pcs: number;
+  rules: Map<string, Counts>;
+  groups: Counts[];
 }
 
 export class Reports {
@@ -102,37 +111,103 @@ export class Reports {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** department undefined: every PC. */
-  private async matrix(department?: string | null): Promise<Matrix> {
-    const depSql = department === undefined ? '' : department === null ? ' AND a.department IS NULL' : ' AND a.department = ?';
-    const depArgs = typeof department === 'string' ? [department] : [];
-    const agents = (await this.sql.all<{ id: string; department: string | null }>(`SELECT a.id, a.department FROM agents a WHERE a.revoked_at IS NULL${depSql}`, depArgs)).map((a) => ({ id: String(a.id), department: a.department ?? null }));
-    const results = new Map<string, Map<string, PcResult>>(agents.map((a) => [a.id, new Map()]));
-    const exceptions = await this.activeExceptions();
-    const excepted = await this.exceptedFailures(exceptions, depSql, depArgs);
-    const rows = await this.sql.all<{ agent_id: string; rule_id: string; result: string }>(`SELECT r.agent_id, r.rule_id, r.result FROM rule_results r JOIN agents a ON a.id = r.agent_id WHERE a.revoked_at IS NULL${depSql}`, depArgs);
-    for (const r of rows) {
-      const v: PcResult =
-        r.result === 'fail' ? (excepted(r.agent_id, r.rule_id) ? 'excepted' : 'fail')
-        : r.result === 'pass' ? 'pass'
-        : r.result === 'excepted' ? 'excepted'
-        : r.result === 'not_applicable' ? 'notApplicable'
-        : 'unknown';
-      results.get(r.agent_id)?.set(r.rule_id, v);
-    }
-    return { agents, results };
+  /** The PCs counted (not revoked; of one 課, or all) as a subquery of their ids. */
+  private scope(department: string | undefined): { sql: string; args: SqlValue[] } {
+    return department === undefined ? { sql: 'SELECT id FROM agents WHERE revoked_at IS NULL', args: [] } : { sql: 'SELECT id FROM agents WHERE revoked_at IS NULL AND department = ?', args: [department] };
   }
 
   /**
-   * Is a failing rule on a PC excepted? Yes when an exception covers the PC-level finding, or
-   * when every open violation of that rule on the PC is covered by one (as Fleet.isExcepted).
+   * Count in the database: results per rule and kind (GROUP BY, read from the index
+   * rule_results_rule_result), a PC without a result for a rule counting as unknown. A group of
+   * several rules needs each PC's worst result, but only PCs with a result other than pass (or
+   * none) for one of its rules can be anything but pass: only those rows are read.
    */
-  private async exceptedFailures(exceptions: readonly ExceptionRecord[], depSql: string, depArgs: string[]): Promise<(agentId: string, ruleId: string) => boolean> {
+  private async tally(department: string | undefined, groups: readonly (readonly string[])[]): Promise<Tally> {
+    const scope = this.scope(department);
+    const ruleIds = this.rules.map((r) => r.id);
+    const pcs = Number((await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM agents WHERE id IN (${scope.sql})`, scope.args))?.n ?? 0);
+    const excepted = await this.exceptedFailures(await this.activeExceptions(), scope);
+    const rules = new Map(ruleIds.map((id) => [id, zero()]));
+    const present = new Map<string, number>();
+    const rows = await this.sql.all<{ rule_id: string; result: string; n: number | string }>(
+      `SELECT r.rule_id, r.result, COUNT(*) AS n FROM rule_results r WHERE r.rule_id IN (${marks(ruleIds.length)}) AND r.agent_id IN (${scope.sql}) GROUP BY r.rule_id, r.result`,
+      [...ruleIds, ...scope.args],
+    );
+    for (const r of rows) {
+      rules.get(r.rule_id)![classOf(r.result)] += Number(r.n);
+      present.set(r.rule_id, (present.get(r.rule_id) ?? 0) + Number(r.n));
+    }
+    for (const k of excepted) {
+      const c = rules.get(k.slice(k.indexOf('|') + 1));
+      if (c) (c.fail--, c.excepted++);
+    }
+    for (const [id, c] of rules) c.unknown += pcs - (present.get(id) ?? 0);
+
+    const multi = [...new Set(groups.filter((g) => g.length > 1).flat())];
+    // Per PC, its results other than pass for the rules of groups of several rules (none: missing, unknown).
+    const odd = new Map<string, Map<string, PcResult>>();
+    const note = (agentId: string, ruleId: string, v: PcResult): void => {
+      let m = odd.get(agentId);
+      if (!m) odd.set(agentId, (m = new Map()));
+      m.set(ruleId, v);
+    };
+    if (multi.length) {
+      // One row per PC ("RULE=result,…"): a hundred thousand rows handed over one by one cost seconds.
+      const agg = this.sql.dialect === 'postgres' ? "string_agg(r.rule_id || '=' || r.result, ',')" : "group_concat(r.rule_id || '=' || r.result, ',')";
+      const found = await this.sql.all<{ agent_id: string; found: string }>(
+        `SELECT r.agent_id, ${agg} AS found FROM rule_results r WHERE r.rule_id IN (${marks(multi.length)}) AND r.result IN (${marks(NOT_PASS.length)}) AND r.agent_id IN (${scope.sql}) GROUP BY r.agent_id`,
+        [...multi, ...NOT_PASS, ...scope.args],
+      );
+      for (const r of found) {
+        for (const pair of String(r.found).split(',')) {
+          const [ruleId, result] = pair.split('=') as [string, string];
+          note(r.agent_id, ruleId, result === 'fail' && excepted.has(`${r.agent_id}|${ruleId}`) ? 'excepted' : classOf(result));
+        }
+      }
+      for (const ruleId of multi) {
+        if ((present.get(ruleId) ?? 0) >= pcs) continue;
+        const missing = await this.sql.all<{ id: string }>(`SELECT id FROM agents WHERE id IN (${scope.sql}) AND id NOT IN (SELECT agent_id FROM rule_results WHERE rule_id = ?)`, [...scope.args, ruleId]);
+        for (const m of missing) note(m.id, ruleId, 'unknown');
+      }
+    }
+    const seen = groups.map(() => 0);
+    const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
+    const groupsOf = new Map<string, number[]>();
+    groups.forEach((g, i) => {
+      if (g.length > 1) for (const r of g) groupsOf.set(r, [...(groupsOf.get(r) ?? []), i]);
+    });
+    for (const per of odd.values()) {
+      const touched = new Set<number>();
+      for (const r of per.keys()) for (const i of groupsOf.get(r) ?? []) touched.add(i);
+      for (const i of touched) {
+        // A PC fails a group when it fails any of its rules; unknown beats pass (RANK).
+        let worst: PcResult = 'notApplicable';
+        for (const r of groups[i]!) {
+          const v = per.get(r) ?? 'pass';
+          if (RANK.indexOf(v) < RANK.indexOf(worst)) worst = v;
+        }
+        out[i]![worst]++;
+        seen[i]!++;
+      }
+    }
+    groups.forEach((g, i) => {
+      if (g.length > 1) out[i]!.pass += pcs - seen[i]!;
+    });
+    return { pcs, rules, groups: out };
+  }
+
+  /**
+   * The failing (PC, rule) pairs of the scope that are excepted: an exception covers the
+   * PC-level finding, or every open violation of that rule on the PC is covered by one (as
+   * Fleet.isExcepted). Only the rules with an active exception are read.
+   */
+  private async exceptedFailures(exceptions: readonly ExceptionRecord[], scope: { sql: string; args: SqlValue[] }): Promise<Set<string>> {
     const ruleIds = [...new Set(exceptions.map((e) => e.ruleId))];
-    if (!ruleIds.length) return () => false;
+    const out = new Set<string>();
+    if (!ruleIds.length) return out;
     const open = await this.sql.all<{ agent_id: string; rule_id: string; subject: string }>(
-      `SELECT v.agent_id, v.rule_id, v.subject FROM violations v JOIN agents a ON a.id = v.agent_id WHERE v.state = 'open' AND v.rule_id IN (${ruleIds.map(() => '?').join(', ')})${depSql}`,
-      [...ruleIds, ...depArgs],
+      `SELECT v.agent_id, v.rule_id, v.subject FROM violations v WHERE v.state = 'open' AND v.rule_id IN (${marks(ruleIds.length)}) AND v.agent_id IN (${scope.sql})`,
+      [...ruleIds, ...scope.args],
     );
     const subjects = new Map<string, string[]>();
     for (const v of open) {
@@ -141,21 +216,14 @@ export class Reports {
     }
     const byRule = new Map<string, ExceptionRecord[]>();
     for (const e of exceptions) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
-    return (agentId, ruleId) => {
-      const es = byRule.get(ruleId);
-      if (!es) return false;
-      if (es.some((e) => covers(e, { agentId, ruleId, subject: '' }))) return true;
+    const failing = await this.sql.all<{ agent_id: string; rule_id: string }>(
+      `SELECT r.agent_id, r.rule_id FROM rule_results r WHERE r.rule_id IN (${marks(ruleIds.length)}) AND r.result = 'fail' AND r.agent_id IN (${scope.sql})`,
+      [...ruleIds, ...scope.args],
+    );
+    for (const { agent_id: agentId, rule_id: ruleId } of failing) {
+      const es = byRule.get(ruleId)!;
       const subs = subjects.get(`${agentId}|${ruleId}`) ?? [];
-      return subs.length > 0 && subs.every((subject) => es.some((e) => covers(e, { agentId, ruleId, subject })));
-    };
-  }
-
-  private ruleCounts(m: Matrix, agentIds: readonly string[]): Map<string, Counts> {
-    const out = new Map<string, Counts>();
-    for (const rule of this.rules) {
-      const c = zero();
-      for (const id of agentIds) c[m.results.get(id)!.get(rule.id) ?? 'unknown']++;
-      out.set(rule.id, c);
+      if (es.some((e) => covers(e, { agentId, ruleId, subject: '' })) || (subs.length > 0 && subs.every((subject) => es.some((e) => covers(e, { agentId, ruleId, subject }))))) out.add(`${agentId}|${ruleId}`);
     }
     return out;
   }
@@ -163,44 +231,36 @@ export class Reports {
   /** The period asked for, checked: JST days inside one 年度 by default. */
   private period(req: ReportRequest): { fiscalYear: number; from: string; to: string } {
     const today = jstDay(this.clock.now());
-    for (const [k, v] of [['from', req.from], ['to', req.to]] as const) if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))) throw badRequest(`期間の${k === 'from' ? '開始日' : '終了日'}は YYYY-MM-DD の形で指定してください (${v})`);
+    for (const [k, v] of [['from', req.from], ['to', req.to]] as const) if (v !== undefined && (!DAY.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))) throw badRequest(msg('error.day', { field: msg(k === 'from' ? 'error.field.from' : 'error.field.to'), value: v }));
     const fiscalYear = req.fiscalYear ?? fiscalYearOf(req.from ?? today);
-    if (!Number.isInteger(fiscalYear) || fiscalYear < 2000 || fiscalYear > 2100) throw badRequest(`年度が正しくありません (${req.fiscalYear})`);
+    if (!Number.isInteger(fiscalYear) || fiscalYear < 2000 || fiscalYear > 2100) throw badRequest(msg('error.report.fiscalYear', { value: String(req.fiscalYear) }));
     const fyEnd = `${fiscalYear + 1}-03-31`;
     const from = req.from ?? `${fiscalYear}-04-01`;
     const to = req.to ?? (today < fyEnd ? today : fyEnd);
-    if (from > to) throw badRequest(`期間の開始日 (${from}) が終了日 (${to}) より後です`);
+    if (from > to) throw badRequest(msg('error.report.period', { from: { date: from }, to: { date: to } }));
     return { fiscalYear, from, to };
   }
 
   async selfInspection(req: ReportRequest): Promise<SelfInspectionReport> {
     const period = this.period(req);
-    const m = await this.matrix();
     // The trend needs today's point: written here only when housekeeping (hourly) has not yet.
     const today = await this.sql.get('SELECT 1 AS x FROM console_report_snapshots WHERE day = ? AND department = ? LIMIT 1', [jstDay(this.clock.now()), req.department ?? '*']);
-    if (!today) await this.writeSnapshot(m);
-    const agentIds = m.agents.filter((a) => req.department === null || a.department === req.department).map((a) => a.id);
-    const counts = this.ruleCounts(m, agentIds);
-    const ruleRows: RuleRow[] = this.rules.map((rule) => ({ ruleId: rule.id, checkId: rule.check, name: rule.name, severity: rule.severity, clauses: this.standard.clausesOf(rule.id, rule.clauses), ...counts.get(rule.id)! }));
+    if (!today) await this.snapshot();
+    const cited = this.rules.map((rule) => ({ rule, clauses: this.standard.clausesOf(rule.id, rule.clauses) }));
     const clauseMap = new Map<string, { view: ClauseView; rules: string[] }>();
-    for (const r of ruleRows) {
-      for (const cl of r.clauses) {
+    for (const { rule, clauses } of cited) {
+      for (const cl of clauses) {
         const k = `${cl.source}|${cl.ref}`;
         const cur = clauseMap.get(k) ?? { view: cl, rules: [] };
-        cur.rules.push(r.ruleId);
+        cur.rules.push(rule.id);
         clauseMap.set(k, cur);
       }
     }
-    const clauseRows: ClauseRow[] = [...clauseMap.values()]
-      .map(({ view, rules }) => {
-        const c = zero();
-        for (const id of agentIds) {
-          // A PC fails a clause when it fails any rule citing it; unknown beats pass.
-          const per = m.results.get(id)!;
-          c[rules.map((r) => per.get(r) ?? 'unknown').reduce<PcResult>((w, x) => (RANK.indexOf(x) < RANK.indexOf(w) ? x : w), 'notApplicable')]++;
-        }
-        return { source: view.source, ref: view.ref, title: view.title, ruleIds: rules, ...c };
-      })
+    const clauses = [...clauseMap.values()];
+    const t = await this.tally(req.department ?? undefined, clauses.map((c) => c.rules));
+    const ruleRows: RuleRow[] = cited.map(({ rule, clauses: cl }) => ({ ruleId: rule.id, checkId: rule.check, name: rule.name, severity: rule.severity, clauses: cl, ...t.rules.get(rule.id)! }));
+    const clauseRows: ClauseRow[] = clauses
+      .map(({ view, rules }, i) => ({ source: view.source, ref: view.ref, title: view.title, ruleIds: rules, ...t.groups[i]! }))
       .sort((a, b) => a.source.localeCompare(b.source) || a.ref.localeCompare(b.ref, 'ja', { numeric: true }));
     const areas = new Map<string, Counts>();
     for (const r of ruleRows) {
@@ -218,7 +278,7 @@ export class Reports {
       era: settings.era,
       approvals: { preparedBy: settings.preparedBy, checkedBy: settings.checkedBy, approvedBy: settings.approvedBy },
       standard: this.standard.info(),
-      pcs: agentIds.length,
+      pcs: t.pcs,
       rules: ruleRows,
       clauses: clauseRows,
       areas: [...areas.entries()].map(([checkId, c]) => ({ checkId, ...c })),
@@ -228,16 +288,13 @@ export class Reports {
 
   /** Record today's counts (JST day) for the organisation ('*') and each 課, one row per rule, updated in place. */
   async snapshot(): Promise<void> {
-    await this.writeSnapshot(await this.matrix());
-  }
-
-  private async writeSnapshot(m: Matrix): Promise<void> {
     const day = jstDay(this.clock.now());
-    const scopes = new Map<string, string[]>([['*', m.agents.map((a) => a.id)]]);
-    for (const a of m.agents) if (a.department) scopes.set(a.department, [...(scopes.get(a.department) ?? []), a.id]);
+    const departments = (await this.sql.all<{ department: string }>('SELECT DISTINCT department FROM agents WHERE revoked_at IS NULL AND department IS NOT NULL')).map((r) => String(r.department));
+    const scopes: [string, Map<string, Counts>][] = [['*', (await this.tally(undefined, [])).rules]];
+    for (const d of departments) scopes.push([d, (await this.tally(d, [])).rules]);
     await this.sql.transaction(async (tx) => {
-      for (const [scope, ids] of scopes) {
-        for (const [ruleId, c] of this.ruleCounts(m, ids)) {
+      for (const [scope, counts] of scopes) {
+        for (const [ruleId, c] of counts) {
           await tx.run(
             `INSERT INTO console_report_snapshots (day, department, rule_id, pass_count, fail_count, unknown_count, excepted_count, na_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (day, department, rule_id) DO UPDATE SET pass_count = excluded.pass_count, fail_count = excluded.fail_count, unknown_count = excluded.unknown_count, excepted_count = excluded.excepted_count, na_count = excluded.na_count`,

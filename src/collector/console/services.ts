@@ -7,6 +7,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalogue } from '../../shared/catalogue/load.js';
 import type { PolicyDocument } from '../../shared/protocol/messages.js';
+import { renderBoth } from '../../shared/i18n/index.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
 import type { SqlRunner } from '../store/sql.js';
@@ -286,7 +287,7 @@ export class ConsoleServices {
       const agent = await this.ctx.store.getAgent(e.agentId);
       const v = ev.violation;
       const view = this.fleet.viewOf(
-        { agentId: e.agentId, hostname: e.hostname, ruleId: v.ruleId, subject: v.subject, checkId: v.checkId, state: 'open', result: v.result, severity: v.severity, title: v.title, message: v.message, reason: v.reason, clauses: v.clauses, facts: v.facts, user: v.user ?? null, openedAt: ev.at, closedAt: null, closedReason: null, updatedAt: e.receivedAt },
+        { agentId: e.agentId, hostname: e.hostname, ruleId: v.ruleId, subject: v.subject, checkId: v.checkId, state: 'open', result: v.result, severity: v.severity, title: v.title, message: v.message, reason: v.reason, reasonMsg: v.reasonMsg ? JSON.stringify(v.reasonMsg) : null, clauses: v.clauses, facts: v.facts, user: v.user ?? null, openedAt: ev.at, closedAt: null, closedReason: null, updatedAt: e.receivedAt },
         agent,
         await this.activeExceptions(),
       );
@@ -295,7 +296,7 @@ export class ConsoleServices {
     if (ev.kind === 'violation.closed') {
       // The close carries the severity of the violation it closes (watch --severity filters on it).
       const severity = (await this.ctx.store.listViolations({ agentId: e.agentId, ruleId: ev.ruleId })).find((v) => v.subject === ev.subject)?.severity ?? null;
-      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, severity, closedAt: ev.at, reason: ev.reason, receivedAt: e.receivedAt } };
+      return { department, message: { type: 'violation.closed', key: `${e.agentId}|${ev.ruleId}|${ev.subject}`, agentId: e.agentId, hostname: e.hostname, ruleId: ev.ruleId, subject: ev.subject, severity, closedAt: ev.at, reason: ev.reason, reasonText: ev.reasonMsg ? renderBoth(ev.reasonMsg) : { ja: ev.reason, en: ev.reason }, receivedAt: e.receivedAt } };
     }
     if (ev.kind === 'scan.result') return { department, message: { type: 'scan', requestId: ev.requestId, agentId: e.agentId, hostname: e.hostname, state: 'done', completedAt: ev.at, checks: ev.checks } };
     if (ev.kind === 'policy.applied') return { department, message: { type: 'policy.applied', agentId: e.agentId, hostname: e.hostname, version: ev.version, at: ev.at } };

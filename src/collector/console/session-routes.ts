@@ -1,6 +1,7 @@
 /**
  * Console API of the session (sign-in, sign-out, password) and of personal API tokens.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import { ROLE_PERMISSIONS } from './authz.js';
 import { forbidden, notFound } from './errors.js';
@@ -35,7 +36,7 @@ export function sessionRoutes(s: ConsoleServices): RouteDef[] {
       access: 'authenticated',
       async handler(req, _reply, p) {
         const user = await accounts.get(me(p).userId);
-        if (!user) throw notFound({ ja: 'アカウントが削除されています', en: 'account gone' });
+        if (!user) throw notFound(msg('error.account.gone'));
         return { user: s.describe(user), csrfToken: req.mamori?.csrfToken ?? null, permissions: [...ROLE_PERMISSIONS[user.role]], departments: fleet.departments(), groups: fleet.groups(), areas: [...new Set(s.catalogue.rules.map((r) => r.check))] };
       },
     },
@@ -70,7 +71,7 @@ export function sessionRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'token.created',
       async handler(req, _reply, p) {
         const b = parse(z.object({ name: z.string().min(1).max(64), days: z.number().int().min(1).max(366).default(90) }), req.body);
-        if (me(p).mustChangePassword) throw forbidden({ ja: '先に一時パスワードを変更してください', en: 'change the one-time password first' });
+        if (me(p).mustChangePassword) throw forbidden(msg('error.password.changeFirst'));
         return accounts.createApiToken(me(p).userId, b.name, b.days * 86_400_000);
       },
     },

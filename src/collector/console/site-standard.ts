@@ -5,11 +5,12 @@
  * 和暦 or 西暦). The report and every list that cites clauses show the clauses of this
  * standard only; until one is chosen they show every standard the catalogue cites.
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
 import type { SqlRunner } from '../store/sql.js';
 import { CsvError, parseCsv, toCsv, unguard } from './csv.js';
-import { badRequest } from './errors.js';
+import { badRequest, parseInput } from './errors.js';
 
 /** `source` of the clauses of an imported clause map. */
 export const CUSTOM_SOURCE = 'site';
@@ -94,11 +95,9 @@ export class SiteStandard {
   }
 
   async save(input: unknown): Promise<ReportSettings> {
-    const r = ReportSettings.safeParse({ ...this.settings, ...(typeof input === 'object' && input ? input : {}) });
-    if (!r.success) throw badRequest(`設定が正しくありません: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const next = r.data;
-    if (next.standard !== null && next.standard !== CUSTOM_SOURCE && !this.sources.has(next.standard)) throw badRequest(`基準「${next.standard}」は config/sources.yml にありません`);
-    if (next.standard === CUSTOM_SOURCE && this.map.size === 0) throw badRequest('独自の条項対応表がまだ取り込まれていません (先に CSV を取り込んでください)');
+    const next = parseInput(ReportSettings, { ...this.settings, ...(typeof input === 'object' && input ? input : {}) });
+    if (next.standard !== null && next.standard !== CUSTOM_SOURCE && !this.sources.has(next.standard)) throw badRequest(msg('error.report.unknownStandard', { id: next.standard }));
+    if (next.standard === CUSTOM_SOURCE && this.map.size === 0) throw badRequest(msg('error.report.noCustomMap'));
     await this.sql.run('INSERT INTO console_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [SETTINGS_KEY, JSON.stringify(next)]);
     this.settings = next;
     return this.get();

@@ -2,11 +2,12 @@
  * The violation list's CSV export (the filters of the screen applied, every matching row, not
  * one page) and 確認 of many violations at once (the rows ticked on the screen).
  */
+import { msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import type { Principal } from './authz.js';
 import { inScope } from './authz.js';
 import { toCsv } from './csv.js';
-import { badRequest, forbidden, notFound } from './errors.js';
+import { forbidden, notFound, parseInput } from './errors.js';
 import type { ViolationView } from './fleet.js';
 import { violationKey } from './fleet.js';
 import type { RouteDef } from './http.js';
@@ -44,13 +45,13 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         for (let offset = 0; ; offset += PAGE) {
           const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
           for (const v of page.violations) {
-            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
+            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.reasonText.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.closedReasonText?.ja ?? '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
           }
           if (page.violations.length < PAGE) break;
         }
         req.mamori!.auditDetail = { rows: rows.length };
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="violations.csv"; filename*=UTF-8''${encodeURIComponent('違反一覧.csv')}`);
-        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '対象', '条項', '発生日時', '解決日時', '確認者', '確認日時'], rows);
+        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '理由', '対象', '条項', '発生日時', '解決日時', '解決の理由', '確認者', '確認日時'], rows);
       },
     },
     {
@@ -59,9 +60,8 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
       access: 'violations.annotate',
       audit: 'violation.acknowledged_bulk',
       async handler(req, _reply, p) {
-        const r = Keys.safeParse(req.body ?? {});
-        if (!r.success) throw badRequest(`確認する違反の指定が正しくありません (1〜1,000 件): ${r.error.issues[0]!.message}`);
-        const keys = r.data.keys;
+        const body = parseInput(Keys, req.body);
+        const keys = body.keys;
         // One query for every key (not one violation list per key): each must exist and be in the account's 課.
         const found = new Map<string, string | null>();
         for (let i = 0; i < keys.length; i += 200) {
@@ -74,11 +74,11 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         }
         for (const k of keys) {
           const key = violationKey(k.agentId, k.ruleId, k.subject);
-          if (!found.has(key) || !inScope(me(p), found.get(key)!)) throw notFound(`違反 ${k.agentId}/${k.ruleId}/${k.subject} はありません (または担当の課の外です)`);
+          if (!found.has(key) || !inScope(me(p), found.get(key)!)) throw notFound(msg('error.violation.notFound', { key: `${k.agentId}/${k.ruleId}/${k.subject}` }));
         }
         const at = clock.now().toISOString();
         await sql.transaction(async (tx) => {
-          for (const k of keys) await tx.run("INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, 'ack', ?, ?, ?)", [newId('note'), k.agentId, k.ruleId, k.subject, me(p).username, at, r.data.comment.trim()]);
+          for (const k of keys) await tx.run("INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, 'ack', ?, ?, ?)", [newId('note'), k.agentId, k.ruleId, k.subject, me(p).username, at, body.comment.trim()]);
         });
         req.mamori!.auditTarget = `${keys.length} violations`;
         req.mamori!.auditDetail = { keys: keys.map((k) => `${k.agentId}/${k.ruleId}/${k.subject}`) };

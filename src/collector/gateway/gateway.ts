@@ -62,8 +62,11 @@ export interface GatewayOptions {
   bytesPerSecond?: number;
   /** The collector's Ed25519 policy-signing public key (base64 SPKI DER), given to every agent at enrollment. */
   policyPublicKey: string;
-  /** The policy for an agent, pushed after welcome (optional: set by the console); the collector signs it. */
-  policyFor?: (agent: AgentRecord) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
+  /**
+   * The policy for an agent, pushed after welcome (optional: set by the console); the collector
+   * signs it. Undefined when there is none, or when it has the version `unlessVersion` (the one the agent holds).
+   */
+  policyFor?: (agent: AgentRecord, unlessVersion?: number) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
   ingest?: { maxDelayMs?: number; maxEvents?: number };
   /** Caps on connections that have not authenticated yet (pre-auth.ts). */
   preAuth?: PreAuthOptions;
@@ -302,8 +305,8 @@ export class AgentGateway {
     if (issueCertificate) await this.sendCertificate(s, agent);
     this.opts.bus.emit('agent.online', { agentId: agent.id, hostname: frame.os.hostname, at });
     this.opts.log.info(`agent online: ${frame.os.hostname}`, { agentId: agent.id, lastSeq: agent.lastSeq, remote: s.remote });
-    const pushed = await this.opts.policyFor?.(s.agent);
-    if (pushed && pushed.policy.version !== frame.policyVersion) this.send(s, { type: 'policy.push', policy: pushed.policy, ...(pushed.signature ? { signature: pushed.signature } : {}) });
+    const pushed = await this.opts.policyFor?.(s.agent, frame.policyVersion);
+    if (pushed) this.send(s, { type: 'policy.push', policy: pushed.policy, ...(pushed.signature ? { signature: pushed.signature } : {}) });
     for (const scan of await this.opts.store.pendingScans(agent.id)) {
       this.send(s, { type: 'scan.request', requestId: scan.id, checks: scan.checks as never });
       await this.opts.store.markScanSent(scan.id, new Date().toISOString());

@@ -9,6 +9,18 @@
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
 
+/** The daily trends group by day, kind and PC: the day's indexes hold all three. */
+const REPORT_INDEXES_SQL = `
+  CREATE INDEX rule_results_rule_result ON rule_results (rule_id, result, agent_id);
+  DROP INDEX violations_opened;
+  DROP INDEX violations_closed;
+  CREATE INDEX violations_opened ON violations (opened_at, check_id, agent_id);
+  CREATE INDEX violations_closed ON violations (closed_at, check_id, agent_id);
+`;
+
+/** violation-query.ts orders by the same expression (with the table's alias). */
+const SEVERITY_RANK_INDEX_SQL = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END";
+
 export interface Migration {
   version: number;
   name: string;
@@ -400,11 +412,40 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: 'ALTER TABLE rule_results ADD COLUMN reason_msg TEXT;',
   },
   {
+    version: 202612063301,
+    name: 'violations keep their reason and the reason they were closed as messages, for the console in either language',
+    // JSON of src/shared/i18n Msg; NULL for violations of agents that send only the Japanese text.
+    sqlite: 'ALTER TABLE violations ADD COLUMN reason_msg TEXT; ALTER TABLE violations ADD COLUMN closed_reason_msg TEXT;',
+    postgres: 'ALTER TABLE violations ADD COLUMN reason_msg TEXT; ALTER TABLE violations ADD COLUMN closed_reason_msg TEXT;',
+  },
+  {
     version: 202612061701,
     name: 'enrollment attempts the collector refused (PC name and address)',
     // src/collector/enrollment/refusals.ts: one row per address, host name and reason.
     sqlite: ENROLLMENT_REFUSALS_SQL,
     postgres: ENROLLMENT_REFUSALS_SQL,
+  },
+  {
+    version: 202612063101,
+    name: 'index for the first page of the console violation list, its text search and the overview counts at a city size',
+    // The default order of the list (violation-query.ts: severity rank, newest first, key) read
+    // from an index instead of sorting every open violation; with the user's name it also holds
+    // every column the text search matches, so a search reads this index, not every whole row
+    // (severity itself too: PostgreSQL reads an index alone only when it holds the columns the
+    // expression is computed from), and with the check the 概要 counts open violations per 課,
+    // kind and severity from it.
+    sqlite: `
+      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity, check_id);
+    `,
+    postgres: `
+      CREATE INDEX violations_page_severity ON violations (state, (${SEVERITY_RANK_INDEX_SQL}), opened_at DESC, agent_id, rule_id, subject, user_name, severity, check_id);
+    `,
+  },
+  {
+    version: 202612063102,
+    name: 'indexes for counting rule results per rule and kind (the 自己点検 report) and violations per day without reading whole rows (the overview trends)',
+    sqlite: REPORT_INDEXES_SQL,
+    postgres: REPORT_INDEXES_SQL,
   },
   {
     version: 202612063501,

@@ -55,12 +55,14 @@ export function violationFromRow(r: Row): ViolationRecord {
     title: JSON.parse(String(r.title_json)),
     message: JSON.parse(String(r.message_json)),
     reason: String(r.reason),
+    reasonMsg: textOrNull(r.reason_msg),
     clauses: JSON.parse(String(r.clauses_json)),
     facts: JSON.parse(String(r.facts_json)),
     user: textOrNull(r.user_name),
     openedAt: String(r.opened_at),
     closedAt: textOrNull(r.closed_at),
     closedReason: textOrNull(r.closed_reason),
+    closedReasonMsg: textOrNull(r.closed_reason_msg),
     updatedAt: String(r.updated_at),
   };
 }

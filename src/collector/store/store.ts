@@ -75,6 +75,8 @@ export interface ViolationRecord {
   title: { ja: string; en: string };
   message: { ja: string; en: string };
   reason: string;
+  /** The reason as a message (JSON of a src/shared/i18n Msg); null for agents that send only the Japanese text. */
+  reasonMsg?: string | null;
   clauses: ClauseRef[];
   facts: Record<string, unknown>;
   user: string | null;
@@ -82,6 +84,7 @@ export interface ViolationRecord {
   openedAt: string;
   closedAt: string | null;
   closedReason: string | null;
+  closedReasonMsg?: string | null;
   updatedAt: string;
 }
 

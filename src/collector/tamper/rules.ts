@@ -10,7 +10,7 @@
 import type { ClauseRef, Severity } from '../../shared/protocol/messages.js';
 
 export interface TamperRule {
-  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'AGENT-006' | 'TIME-002';
+  id: 'AGENT-001' | 'AGENT-002' | 'AGENT-003' | 'AGENT-004' | 'AGENT-005' | 'AGENT-006' | 'AGENT-008' | 'TIME-002';
   severity: Severity;
   title: { ja: string; en: string };
   message: { ja: string; en: string };
@@ -73,6 +73,23 @@ export const TAMPER_RULES = {
       en: 'The collector held records beyond the highest number this agent has given out: frames forged in its name, or its state was rolled back. Those records are kept aside as evidence.',
     },
     clauses: [{ source: '003', ref: '第8章3(2)イ' }, ...LOG_LOSS],
+  },
+  /**
+   * The agent stopped itself over its CPU or memory limit (agent/watchdog.ts, agent.notice
+   * 'watchdog.limit'); the service manager starts it again. Medium for one stop; high once it
+   * stopped `watchdogRepeat` times within `watchdogWindowMs` (TamperOptions): then it is not a
+   * passing load but an agent that keeps failing, and it stays open until the window passes
+   * without a stop. R-LOG-5: the PC is not watched while the agent is down.
+   */
+  watchdog: {
+    id: 'AGENT-008',
+    severity: 'medium',
+    title: { ja: 'エージェントが資源の上限を超えて停止した', en: 'The agent stopped itself over its resource limit' },
+    message: {
+      ja: 'エージェントが CPU またはメモリの上限を超えたため自ら停止しました。停止している間、この端末は点検されません。繰り返す場合は端末の負荷や他のソフトウェアとの干渉を確認してください。',
+      en: 'The agent stopped itself because it went over its CPU or memory limit; the PC is not checked while it is down. If it repeats, look at the load of the PC and at software that interferes with the agent.',
+    },
+    clauses: LOG_LOSS,
   },
   clockSkew: {
     id: 'TIME-002',

@@ -26,7 +26,18 @@ export interface FactsInput {
   status: 'ok' | 'unknown';
   facts: Record<string, unknown>;
   unknownFacts: Record<string, string>;
+  /** The reasons as catalogue messages (agents that send only text have none: their text is explained by causeOf). */
+  unknownMsgs?: Record<string, Msg>;
   reason?: string;
+  reasonMsg?: Msg;
+}
+
+/** Why a fact could not be read, as a message: the check's own, else from its text; undefined when it gave none. */
+function causeIn(input: Pick<FactsInput, 'unknownFacts' | 'unknownMsgs'>, fact: string): Msg | string | undefined {
+  const given = input.unknownMsgs?.[fact];
+  if (given) return given;
+  const text = input.unknownFacts[fact];
+  return text === undefined ? undefined : causeOf(text);
 }
 
 /**
@@ -179,13 +190,15 @@ interface Part {
 }
 
 /** Why a fact is unknown: the agent's reason (its code explained in words), or that the check did not report it. */
-function unreadable(fact: MsgParam, reason: string | undefined): Msg {
-  return msg('eval.unreadable', { fact, cause: reason === undefined ? msg('eval.factMissing') : causeOf(reason) });
+function unreadable(fact: MsgParam, cause: Msg | string | undefined): Msg {
+  return msg('eval.unreadable', { fact, cause: cause ?? msg('eval.factMissing') });
 }
 
-function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknownFacts: Record<string, string>, ctx: EvalContext): Part {
+const NOTHING_UNKNOWN: Pick<FactsInput, 'unknownFacts' | 'unknownMsgs'> = { unknownFacts: {} };
+
+function evalExpectation(rule: Rule, exp: Expectation, source: unknown, unknown: Pick<FactsInput, 'unknownFacts' | 'unknownMsgs'>, ctx: EvalContext): Part {
   const actual = getPath(source, exp.fact);
-  if (actual === undefined) return { outcome: 'unknown', why: unreadable(factName(rule, exp.fact), unknownFacts[exp.fact] ?? unknownFacts[exp.fact.split('.')[0] ?? '']) };
+  if (actual === undefined) return { outcome: 'unknown', why: unreadable(factName(rule, exp.fact), causeIn(unknown, exp.fact) ?? causeIn(unknown, exp.fact.split('.')[0] ?? '')) };
   if (actual === null) return { outcome: exp.nullIs ?? 'fail', why: msg('eval.none', { fact: factName(rule, exp.fact) }) };
   const { ok, why } = compare(rule, exp, actual, resolveValue(rule, exp, ctx), ctx.now);
   return { outcome: ok ? 'pass' : 'fail', why };
@@ -304,10 +317,10 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
   if (!rule.defaultEnabled && !(ctx.policy.enabledRules ?? []).includes(rule.id)) return na(msg('eval.notEnabled'));
   if (!rule.platforms.includes(ctx.platform)) return na(msg('eval.otherPlatform', { platform: msg(`platform.${ctx.platform}`) }));
   if (rule.segments && (!ctx.segment || !rule.segments.includes(ctx.segment))) return na(msg('eval.otherSegment', { segments: rule.segments.map((s) => msg(`segment.${s}`)) }));
-  if (input.status === 'unknown') return single(rule.id, 'unknown', input.reason === undefined ? msg('eval.checkUnknown') : msgOf(causeOf(input.reason)));
+  if (input.status === 'unknown') return single(rule.id, 'unknown', input.reasonMsg ?? (input.reason === undefined ? msg('eval.checkUnknown') : msgOf(causeOf(input.reason))));
 
   if (!rule.each) {
-    const parts = rule.expect.map((e) => evalExpectation(rule, e, input.facts, input.unknownFacts, ctx));
+    const parts = rule.expect.map((e) => evalExpectation(rule, e, input.facts, input, ctx));
     const { outcome, why } = combine(rule.condition, parts);
     if (outcome === 'not_applicable') return na(why);
     return single(rule.id, outcome, why, excerptOf(rule, input.facts));
@@ -316,13 +329,12 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
   const kind: MsgParam = rule.subjectKind ?? rule.each;
   const items = getPath(input.facts, rule.each);
   if (items === undefined) {
-    const reason = input.unknownFacts[rule.each];
-    return single(rule.id, 'unknown', msg('eval.eachUnreadable', { kind, cause: reason === undefined ? msg('eval.factMissing') : causeOf(reason) }));
+    return single(rule.id, 'unknown', msg('eval.eachUnreadable', { kind, cause: causeIn(input, rule.each) ?? msg('eval.factMissing') }));
   }
   if (!Array.isArray(items)) throw new CatalogueError(`${rule.id}: ${rule.each} is not a list`);
   // Read only in part: what was read can fail the rule, but cannot pass it.
-  const incomplete = input.unknownFacts[rule.each];
-  const partial = incomplete === undefined ? undefined : msg('eval.eachPartial', { kind, cause: causeOf(incomplete) });
+  const incomplete = causeIn(input, rule.each);
+  const partial = incomplete === undefined ? undefined : msg('eval.eachPartial', { kind, cause: incomplete });
   const partialSubject = (why: Msg): SubjectResult => ({ subject: '', result: 'unknown', reason: render(why), reasonMsg: why, excerpt: {} });
   if (items.length === 0) {
     if (partial) return single(rule.id, 'unknown', partial);
@@ -330,7 +342,7 @@ export function evaluateRule(rule: Rule, input: FactsInput, ctx: EvalContext): R
   }
   const subjects: SubjectResult[] = [];
   items.forEach((item: unknown, index) => {
-    const parts = rule.expect.map((e) => evalExpectation(rule, e, item, {}, ctx));
+    const parts = rule.expect.map((e) => evalExpectation(rule, e, item, NOTHING_UNKNOWN, ctx));
     const { outcome, why } = combine(rule.condition, parts);
     if (outcome === 'not_applicable') return;
     const subject = rule.subject ? String(getPath(item, rule.subject) ?? index) : String(index);

@@ -5,7 +5,11 @@
  * `msg('your.id', { … })` and show it with `render(m)` (Japanese) or `render(m, 'en')`.
  * See docs/i18n.md.
  */
+import { CHECK_REASONS } from './check-reasons.js';
+import { CONSOLE_ERRORS } from './console-errors.js';
+
 export const MESSAGES = {
+  ...CONSOLE_ERRORS,
   /** Text given as is (an agent's reason written directly, a name): the same in both languages. */
   text: { ja: '{text}', en: '{text}' },
 
@@ -55,6 +59,7 @@ export const MESSAGES = {
 
   // ---- why a fact could not be read: the code an agent puts before its reason -----------------
   'cause.part': { ja: '{part}: {cause}', en: '{part}: {cause}' },
+  'cause.list': { ja: '{items}', en: '{items}' },
   'cause.coded': { ja: '{what} ({code}): {detail}', en: '{what} ({code}): {detail}' },
   'code.PROBE_TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
   'code.TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
@@ -92,6 +97,9 @@ export const MESSAGES = {
   'code.WUA_SEARCH_FAILED': { ja: 'Windows Update の検索に失敗しました', en: 'the Windows Update search failed' },
   'code.WUA_SEARCH_RUNNING': { ja: 'Windows Update の検索が実行中です', en: 'a Windows Update search is running' },
   'code.NOT_READ': { ja: '読み取っていません', en: 'not read' },
+
+  // ---- why a check could not read a fact (./check-reasons.ts) ----------------------------------
+  ...CHECK_REASONS,
 
   // ---- values ----------------------------------------------------------------------------------
   'value.true': { ja: 'はい', en: 'yes' },
@@ -131,6 +139,31 @@ export const MESSAGES = {
   'close.gone': { ja: '{subject}: 対象が見つからなくなりました ({result}: {why})', en: '{subject}: no longer present ({result}: {why})' },
   'close.ruleRemoved': { ja: '規則がカタログから外されました', en: 'rule no longer in the catalogue' },
   'result.exceptedBy': { ja: '例外措置 {ids}: {why}', en: 'excepted by {ids}: {why}' },
+
+  // ---- what the collector itself finds about an agent (src/collector/tamper) ------------------
+  'tamper.silent': { ja: '{minutes} 分間連絡がありません (基準: {limit} 分以内)', en: 'no contact for {minutes} min (limit {limit} min)' },
+  'tamper.reconnected': { ja: 'エージェントが再接続しました', en: 'the agent reconnected' },
+  'tamper.clockSkew': { ja: '端末の時刻が {skew} 秒ずれています (基準: {limit} 秒以内)', en: 'clock off by {skew} s (limit {limit} s)' },
+  'tamper.clockOk': { ja: '端末の時刻のずれが {limit} 秒以内に戻りました', en: 'clock within {limit} s again' },
+  'tamper.startedAgain': { ja: 'エージェントが再び起動しました', en: 'the agent started again' },
+  'tamper.stopped': { ja: 'エージェントが停止されました ({signal})', en: 'agent stopped ({signal})' },
+  'tamper.noSignal': { ja: 'シグナルの記録なし', en: 'no signal named' },
+  'tamper.supersededByUninstall': { ja: 'アンインストール (AGENT-003) に伴う停止です', en: 'superseded by the uninstall (AGENT-003)' },
+  'tamper.uninstalled': { ja: 'エージェントがアンインストールされました', en: 'agent uninstalled' },
+  'tamper.unclean': { ja: 'エージェントが終了処理をせずに停止しました', en: 'agent stopped without shutting down' },
+  'tamper.uncleanDown': { ja: 'エージェントが終了処理をせずに停止し、{seconds} 秒間動いていませんでした', en: 'agent stopped without shutting down; down for {seconds} s' },
+  'tamper.seqAhead': { ja: 'コレクターの再開位置 {collector} がエージェント自身の番号 {own} より先です', en: "the collector's resume point {collector} is above the agent's own {own}" },
+  'tamper.seqDisowned': { ja: 'エージェントが付けていない番号 {from}〜{to} の記録がコレクターにありました ({count} 件を別に保管しました)', en: 'the collector held seq {from}…{to} that the agent never numbered; {count} events moved aside' },
+  'tamper.hashChanged': { ja: '{what}のハッシュが {old} から {new} に変わりました', en: '{what} hash changed from {old} to {new}' },
+  'tamper.what.config': { ja: '設定ファイル', en: 'configuration' },
+  'tamper.what.binary': { ja: 'プログラム', en: 'program' },
+  'tamper.what.catalogue': { ja: 'ルール定義', en: 'rule catalogue' },
+  'tamper.watcherDown': { ja: '機器監視 {watcher} が停止しています: {reason}', en: 'watcher {watcher} down: {reason}' },
+  'tamper.watcherUp': { ja: '機器監視 {watcher} が復旧しました', en: 'watcher {watcher} works again' },
+  'tamper.confirmed': { ja: '{by} が確認しました', en: 'confirmed by {by}' },
+  'tamper.watchdogMemory': { ja: 'メモリ使用量 {used} MB が上限 {limit} MB を超えたため、エージェントが自ら停止しました ({hours} 時間で {count} 回目)', en: 'the agent stopped itself: memory {used} MB over its limit of {limit} MB (stop {count} within {hours} h)' },
+  'tamper.watchdogCpu': { ja: 'CPU 使用率 {used}% が上限 {limit}% を {samples} 回続けて超えたため、エージェントが自ら停止しました ({hours} 時間で {count} 回目)', en: 'the agent stopped itself: CPU {used}% over its limit of {limit}% in {samples} samples in a row (stop {count} within {hours} h)' },
+  'tamper.watchdogQuiet': { ja: '{hours} 時間、資源の上限による停止がありません', en: 'no stop over a resource limit for {hours} h' },
 
   // ---- 媒体管理台帳 (CSV values; the console's ui/ja.json mstatus.* and encryption.* say the same) ----
   'mediaStatus.active': { ja: '使用中', en: 'active' },

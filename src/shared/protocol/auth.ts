@@ -12,7 +12,7 @@ export function newNonce(): string {
 }
 
 /** The text an agent signs: binds the signature to this connection's nonce and to this agent id. */
-function challengeText(nonce: string, agentId: string): Buffer {
+export function challengeText(nonce: string, agentId: string): Buffer {
   return Buffer.from(`mamori-auth-v2|${nonce}|${agentId}`);
 }
 

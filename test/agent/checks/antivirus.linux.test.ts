@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { render } from '../../../src/shared/i18n/index.js';
 import { findResidentProducts, parseClamConf, parseClamVersion, parseCvdHeader, parseMdatpHealth } from '../../../agent/checks/antivirus/linux-parse.js';
 import { CLAMAV_FULL_SCAN_MEMORY_KEY } from '../../../agent/checks/antivirus/linux.js';
 import { AntivirusFacts } from '../../../agent/checks/antivirus/facts.js';
@@ -103,7 +104,8 @@ describe('antivirus Linux collector: distinct states', () => {
   ] as const)('no product answered and %s → unknown, never "installed"', async (_n, failing) => {
     const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...procs({ 50: 'bash' }), 'opt.list': dir([]), ...failing }, now));
     expect(r.status).toBe('unknown');
-    expect(r.reason).toMatch(/is installed is unknown/);
+    expect(r.reason).toMatch(/^AV_NOT_OBSERVABLE: 不正プログラム対策ソフトウェアが見つからず、一部の情報源を読み取れませんでした: .*がインストールされているか分かりません/);
+    expect(render(r.reasonMsg!, 'en')).toMatch(/no anti-malware product found, and some sources could not be read: .*is installed is unknown/);
     expect(r.facts.installed).toBeUndefined();
   });
   test('a failed version answer with clamd running is still ClamAV, running', async () => {
@@ -114,7 +116,8 @@ describe('antivirus Linux collector: distinct states', () => {
     const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...procs({ 50: 'bash' }), 'proc.list': dir(['50', '51']), 'proc.51.status': FAILURES.accessDenied!, ...clamInstalled }, now));
     expect(r.facts.installed).toBe(true);
     expect(r.facts.running).toBeUndefined();
-    expect(r.unknownFacts.running).toMatch(/1 process\(es\) could not be read: 51: ACCESS_DENIED/);
+    expect(r.unknownFacts.running).toMatch(/^ACCESS_DENIED: プロセス 1 個を読み取れません \(51: ACCESS_DENIED\)/);
+    expect(render(r.unknownMsgs!.running!, 'en')).toBe('access denied (ACCESS_DENIED): 1 processes could not be read (51: ACCESS_DENIED)');
   });
   test('process list unreadable → running unknown; nothing found and a source unreadable → check unknown', async () => {
     const r = await runLinuxCheck('antivirus', new ScriptedProbes({ ...clamInstalled, 'proc.list': FAILURES.accessDenied! }, now));

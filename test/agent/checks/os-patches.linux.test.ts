@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { render } from '../../../src/shared/i18n/index.js';
 import { compareVersions, isSecurityCandidate, lastAptUpgrade, newerKernelInstalled, osIdFromRelease, parseAptPolicy, parseAptSimulation, parseDnfAdvisoryDates, parseDnfCheckUpdate, parseDnfUpdateinfo, parseOsRelease, parseUtcOffset } from '../../../agent/checks/os-patches/linux-parse.js';
 import { FIRST_SEEN_MEMORY_KEY } from '../../../agent/checks/os-patches/linux.js';
 import { OsPatchesFacts } from '../../../agent/checks/os-patches/facts.js';
@@ -73,7 +74,9 @@ describe('os-patches Linux collector', () => {
   ] as const)('no reboot flag and %s → rebootRequired unknown, not false', async (_n, changed, reason) => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, ...changed }));
     expect(r.facts.rebootRequired).toBeUndefined();
-    expect(r.unknownFacts.rebootRequired).toMatch(reason);
+    // The reason in English (the console's switch); the text the agent sends is Japanese.
+    expect(render(r.unknownMsgs!.rebootRequired!, 'en')).toMatch(reason);
+    expect(r.unknownFacts.rebootRequired).toMatch(/^(\/boot: )?[A-Z_]+: /);
   });
   test('no reboot flag and no kernel image installed (a container) → no reboot pending', async () => {
     expect((await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'boot.list': FAILURES.missing! }))).facts.rebootRequired).toBe(false);
@@ -98,7 +101,8 @@ describe('os-patches Linux collector', () => {
   test('empty simulation → no pending updates; missing history with rotated logs → unknown, not "never"', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({ ...ubuntu, 'apt.simulate': '', 'apt.history': FAILURES.missing!, 'apt.logdir': dir(['history.log.1.gz', 'term.log']) }));
     expect(r.facts).toMatchObject({ pendingSecurityUpdates: [], pendingUpdatesTotal: 0, oldestPendingSecuritySince: null });
-    expect(r.unknownFacts.lastSuccessfulUpdateAt).toMatch(/rotated/);
+    expect(r.unknownFacts.lastSuccessfulUpdateAt).toMatch(/^NOT_READ: history\.log に更新の記録がなく、それより前の更新は history\.log\.1\.gz/);
+    expect(render(r.unknownMsgs!.lastSuccessfulUpdateAt!, 'en')).toMatch(/older upgrades may be in history\.log\.1\.gz.*\(rotated logs are not read\)/);
   });
   test('RHEL 9 with dnf: severities, reboot from needs-restarting', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({
@@ -170,6 +174,7 @@ describe('os-patches Linux collector', () => {
   test('missing os-release and no package manager → unknown facts, status unknown only when nothing was read', async () => {
     const r = await runLinuxCheck('os-patches', new ScriptedProbes({}));
     expect(r.unknownFacts.osId).toMatch(/^NOT_FOUND/);
-    expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/neither/);
+    expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/^NOT_FOUND: \/usr\/bin\/apt-get も \/usr\/bin\/dnf もインストールされていません$/);
+    expect(render(r.unknownMsgs!.pendingSecurityUpdates!, 'en')).toBe('not found (NOT_FOUND): neither /usr/bin/apt-get nor /usr/bin/dnf is installed');
   });
 });

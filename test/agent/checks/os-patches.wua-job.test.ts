@@ -97,14 +97,14 @@ describe('a hung Windows Update search is retried with backoff', () => {
     const ctx: CheckContext = { probes, params: {}, memory: new InMemoryCheckMemory(), log };
     const first = await collectOsPatches(ctx);
     expect(probes.searches).toBe(1);
-    expect(first.unknownFacts.pendingSecurityUpdates).toMatch(/^WUA_SEARCH_FAILED: PROBE_TIMEOUT: PowerShell did not finish within 600000 ms; next attempt after 2026-12-01T03:00:00.000Z/);
+    expect(first.unknownFacts.pendingSecurityUpdates).toMatch(/^WUA_SEARCH_FAILED: 時間内に応答がありません \(PROBE_TIMEOUT\): PowerShell did not finish within 600000 ms。次の検索は 2026年12月1日 12:00 以降です/);
     // the other facts do not wait for the search
     expect(first.facts.osId).toBe('windows-11-24h2-enterprise');
 
     probes.advanceHours(1); // the hourly schedule
     const second = await collectOsPatches(ctx);
     expect(probes.searches).toBe(1);
-    expect(second.unknownFacts.pendingSecurityUpdates).toMatch(/next attempt after 2026-12-01T03:00:00.000Z/);
+    expect(second.unknownFacts.pendingSecurityUpdates).toMatch(/次の検索は 2026年12月1日 12:00 以降です/);
 
     probes.advanceHours(1);
     await collectOsPatches(ctx);
@@ -115,7 +115,7 @@ describe('a hung Windows Update search is retried with backoff', () => {
     probes.advanceHours(1);
     const fifth = await collectOsPatches(ctx);
     expect(probes.searches).toBe(3);
-    expect(fifth.unknownFacts.pendingSecurityUpdates).toMatch(/next attempt after 2026-12-01T15:00:00.000Z/); // 8 h after the third failure at 07:00
+    expect(fifth.unknownFacts.pendingSecurityUpdates).toMatch(/次の検索は 2026年12月2日 0:00 以降です/); // 8 h after the third failure at 07:00 UTC
   });
 });
 
@@ -136,7 +136,7 @@ describe('the fast paths while a Windows Update search is running', () => {
 
     const patches = await collectOsPatches(osCtx);
     expect(patches.facts.lastSuccessfulUpdateAt).toBe('2026-08-14T04:12:37.000Z');
-    expect(patches.unknownFacts.pendingSecurityUpdates).toMatch(/^WUA_SEARCH_RUNNING: Windows Update search running since /);
+    expect(patches.unknownFacts.pendingSecurityUpdates).toMatch(/^WUA_SEARCH_RUNNING: Windows Update の検索が \d{4}年\d+月\d+日 \d+:\d\d から実行中です/);
 
     for (let i = 0; i < 5; i++) {
       const usb = await collectUsb({ probes, params: {}, memory: new InMemoryCheckMemory(), log });

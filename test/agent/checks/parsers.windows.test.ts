@@ -3,6 +3,7 @@
  * The productState vectors are the known-values table of platform-probes.md §3.2
  * (agent/checks/antivirus/fixtures/windows/product-state-vectors.json, with their sources).
  */
+import { render } from '../../../src/shared/i18n/index.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,10 @@ import { USB_MEDIA_SCRIPT } from '../../../agent/checks/usb-media/windows-script
 const vectors = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/antivirus/fixtures/windows/product-state-vectors.json'), 'utf8')) as {
   vectors: { productState: number; state: string; signaturesUpToDate: boolean; microsoft: boolean }[];
 };
+
+/** A reason a parser returned (agent/checks/why.ts): its text, and its message in English. */
+const text = (r: unknown): string => (r && typeof r === 'object' && 'text' in r ? String(r.text) : r && typeof r === 'object' && 'reason' in r ? text(r.reason) : String(r));
+const en = (r: unknown): string => (r && typeof r === 'object' && 'msg' in r ? render(r.msg as never, 'en') : r && typeof r === 'object' && 'reason' in r ? en(r.reason) : String(r));
 
 describe('SecurityCenter2 productState', () => {
   it.each(vectors.vectors)('$productState', (v) => {
@@ -101,11 +106,12 @@ describe('BitLocker and time', () => {
     expect(bitlockerState(bl({}))).toEqual({ encrypted: true, method: 'XtsAes256' });
     expect(bitlockerState(bl({ ProtectionStatus: 0 }))).toMatchObject({ encrypted: false });
     expect(bitlockerState(bl({ ConversionStatus: 2 }))).toMatchObject({ encrypted: false });
-    expect(bitlockerState(bl({ ProtectionStatus: 2 }))).toMatch(/^BITLOCKER_LOCKED/);
+    expect(text(bitlockerState(bl({ ProtectionStatus: 2 })))).toMatch(/^BITLOCKER_LOCKED: C: の ProtectionStatus が 2 \(不明\) です$/);
+    expect(en(bitlockerState(bl({ ProtectionStatus: 2 })))).toBe('the BitLocker volume is locked (BITLOCKER_LOCKED): C: reports ProtectionStatus 2 (unknown)');
   });
   it.each([[1, true], [6, true], [2, false], [3, undefined], [5, undefined], [null, undefined]])('shell value %s', (value, encrypted) => {
     const r = bitlockerState(bl({ source: 'Shell.Application', shellValue: value, wmiError: 'Access denied' }));
-    if (encrypted === undefined) expect(r).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    if (encrypted === undefined) expect(text(r)).toMatch(/^BITLOCKER_UNDECIDABLE: Win32_EncryptableVolume を読めず \(Access denied\)/);
     else expect(r).toMatchObject({ encrypted });
   });
   const t = (v: Record<string, unknown>) => ({ Type: 'NTP', NtpServer: 'ntp.nict.jp,0x9', serviceState: 'Running', serviceStartMode: 'Manual', partOfDomain: false, lastGoodEvent: null, lastBadEvent: null, ...v }) as never;
@@ -117,7 +123,7 @@ describe('BitLocker and time', () => {
   it('time: the newer of good/bad Time-Service events decides; nothing observable is unknown', () => {
     expect(timeState(t({ lastGoodEvent: { id: 37, at: '2026-01-02T00:00:00Z' }, lastBadEvent: { id: 36, at: '2026-01-01T00:00:00Z' } }))).toEqual({ synchronized: true, source: 'ntp.nict.jp' });
     expect(timeState(t({ lastGoodEvent: { id: 37, at: '2026-01-01T00:00:00Z' }, lastBadEvent: { id: 36, at: '2026-01-02T00:00:00Z' } }))).toMatchObject({ synchronized: false });
-    expect(timeState(t({ serviceState: 'Stopped' }))).toMatch(/^TIME_SYNC_UNOBSERVABLE/);
+    expect(text(timeState(t({ serviceState: 'Stopped' })))).toMatch(/^TIME_SYNC_UNOBSERVABLE: W32Time は動いておらず/);
   });
 });
 
@@ -126,8 +132,8 @@ describe('BitLocker feature, NTP client and service state (registry / CIM facts,
   it('no MicrosoftVolumeEncryption namespace (Server without the BitLocker feature) is "not encrypted", whatever the message language', () => {
     expect(bitlockerState(shell(null, 'InvalidNamespace'))).toEqual({ encrypted: false, method: null });
     expect(bitlockerState(shell(1, 'InvalidNamespace'))).toEqual({ encrypted: true, method: null });
-    expect(bitlockerState(shell(null, 'AccessDenied'))).toMatch(/^BITLOCKER_UNDECIDABLE/);
-    expect(bitlockerState(shell(null, null))).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    expect(text(bitlockerState(shell(null, 'AccessDenied')))).toMatch(/^BITLOCKER_UNDECIDABLE/);
+    expect(text(bitlockerState(shell(null, null)))).toMatch(/^BITLOCKER_UNDECIDABLE/);
   });
   const t = (v: Record<string, unknown>) => ({ Type: 'NTP', NtpServer: 'ntp.nict.jp,0x9', NtpClientEnabled: 1, serviceState: 'Running', serviceStartMode: 'Manual', partOfDomain: false, lastGoodEvent: null, lastBadEvent: null, ...v }) as never;
   it('NoSync or the NTP client switched off is the Local CMOS Clock: not synchronised', () => {
@@ -135,8 +141,10 @@ describe('BitLocker feature, NTP client and service state (registry / CIM facts,
     expect(timeState(t({ NtpClientEnabled: 0, lastGoodEvent: { id: 37, at: '2026-01-02T00:00:00Z' } }))).toEqual({ synchronized: false, source: 'Local CMOS Clock' });
   });
   it('a running service without a sync event, or an unreadable event log, is not a pass', () => {
-    expect(timeState(t({}))).toMatch(/^TIME_SYNC_UNOBSERVABLE: W32Time is running/);
-    expect(timeState(t({}), 'SCRIPT_ERROR: time-events: access denied')).toMatch(/^TIME_SYNC_UNOBSERVABLE: the Time-Service events could not be read/);
+    expect(text(timeState(t({})))).toMatch(/^TIME_SYNC_UNOBSERVABLE: W32Time は動いていますが、同期を記録した Time-Service のイベントがありません/);
+    expect(en(timeState(t({})))).toMatch(/W32Time is running and no Time-Service event records a synchronisation/);
+    expect(text(timeState(t({}), 'SCRIPT_ERROR: time-events: access denied'))).toMatch(/^TIME_SYNC_UNOBSERVABLE: Time-Service のイベントを読めません \(調査スクリプトがエラーを返しました \(SCRIPT_ERROR\): time-events: access denied\)/);
+    expect(en(timeState(t({}), 'SCRIPT_ERROR: time-events: access denied'))).toMatch(/the Time-Service events could not be read \(the probe script reported an error \(SCRIPT_ERROR\): time-events: access denied\)/);
   });
 });
 
@@ -145,12 +153,12 @@ describe('beyond: documented values (agent/checks/beyond/fixtures/windows/docume
   const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../../../agent/checks/beyond/fixtures/windows/documented-values.json'), 'utf8')) as Record<'bitlocker' | 'nativeErrorCode' | 'time', { source: string; cases: Case[] }>;
   it.each(fixture.bitlocker.cases)('Win32_EncryptableVolume %o', (c) => {
     const r = bitlockerState({ systemDrive: 'C:', source: 'Win32_EncryptableVolume', ProtectionStatus: c.ProtectionStatus as number, ConversionStatus: c.ConversionStatus as number, EncryptionMethod: c.EncryptionMethod as number, shellValue: null, wmiError: null, wmiErrorCode: null });
-    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    if (c.unknown) expect(text(r)).toMatch(new RegExp(`^${c.unknown}`));
     else expect(r).toEqual({ encrypted: c.encrypted, method: c.method });
   });
   it.each(fixture.nativeErrorCode.cases)('failed query %o', (c) => {
     const r = bitlockerState({ systemDrive: 'C:', source: 'Shell.Application', ProtectionStatus: null, ConversionStatus: null, EncryptionMethod: null, shellValue: c.shellValue as number | null, wmiError: 'x', wmiErrorCode: c.wmiErrorCode as string });
-    if (c.unknown) expect(r).toMatch(new RegExp(`^${c.unknown}`));
+    if (c.unknown) expect(text(r)).toMatch(new RegExp(`^${c.unknown}`));
     else expect(r).toMatchObject({ encrypted: c.encrypted });
   });
   it.each(fixture.time.cases)('W32Time %o', (c) => {
@@ -179,13 +187,15 @@ describe('antivirus vendors: signature date from the registry / definition files
     expect(vendorSignatureDate(v.vendor, [{ vendor: v.vendor, key: v.key, values: [{ name: v.name, kind: v.kind, data: v.data }] }], [])).toEqual({ at: v.signatureUpdatedAt, from: `${v.key}\\${v.name}` });
   });
   it('a value of another type, another format or an impossible date is a reason, never a date', () => {
-    expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'DWord', 20261130]])], [])).toMatchObject({ reason: expect.stringMatching(/is DWord, expected REG_SZ/) });
-    expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'String', '2026年11月30日']])], [])).toMatchObject({ reason: expect.stringMatching(/is not yyyyMMdd/) });
+    expect(text(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'DWord', 20261130]])], []))).toMatch(/PatternDate は DWord で、yyyyMMdd 形式の REG_SZ ではありません/);
+    expect(en(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'DWord', 20261130]])], []))).toMatch(/PatternDate is DWord, expected REG_SZ yyyyMMdd/);
+    expect(text(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'String', '2026年11月30日']])], []))).toMatch(/PatternDate の値 「2026年11月30日」 は yyyyMMdd 形式ではありません/);
     expect(vendorSignatureDate('trendmicro', [key('trendmicro', [['PatternDate', 'String', '20260231']])], [])).toHaveProperty('reason');
     expect(vendorSignatureDate('eset', [key('eset', [['ScannerVersion', 'String', '30412']])], [])).toHaveProperty('reason');
     expect(vendorSignatureDate('sophos', [key('sophos', [['LastUpdateTime', 'DWord', -5]])], [])).toHaveProperty('reason');
     expect(vendorSignatureDate('kaspersky', [key('kaspersky', [['Protection_BasesDate', 'String', '2026-11-30 04:10:00']])], [])).toHaveProperty('reason');
-    expect(vendorSignatureDate('eset', [], [])).toMatchObject({ reason: expect.stringMatching(/^no eset signature date/) });
+    expect(text(vendorSignatureDate('eset', [], []))).toMatch(/^NOT_FOUND: eset の定義ファイルの日付がレジストリにもディスクにもありません/);
+    expect(en(vendorSignatureDate('eset', [], []))).toMatch(/no eset signature date in the registry or on disk/);
   });
   it('Symantec: the definfo.dat CurDefs line when public-opstate has no date; a date wins over a bad value', () => {
     const file = (line: string) => [{ vendor: 'symantec', path: 'C:\\ProgramData\\Symantec\\definfo.dat', lines: [line] }];
@@ -195,7 +205,7 @@ describe('antivirus vendors: signature date from the registry / definition files
   });
   it('full scan: Kaspersky only; the others say why', () => {
     expect(vendorFullScanDate('kaspersky', [key('kaspersky', [['Protection_LastFscan', 'String', '22-11-2026 13-00-00']])])).toMatchObject({ at: '2026-11-22T13:00:00.000Z' });
-    expect(vendorFullScanDate('symantec', [])).toMatchObject({ reason: expect.stringMatching(/no documented full-scan time/) });
+    expect(en(vendorFullScanDate('symantec', []))).toMatch(/symantec keeps no documented full-scan time on the PC/);
   });
   it('vendors by product name or path, Japanese brand names included', () => {
     expect(vendorOf('ウイルスバスター Corp.クライアント', [])).toBe('trendmicro');
@@ -219,12 +229,13 @@ describe('antivirus vendors: signature date from the registry / definition files
   it('productState 266256 (pattern out of date) without a readable date: the product\'s own flag is the fact', () => {
     const out = antivirusFacts(doc(266256, []));
     expect(out.facts).toMatchObject({ primaryProduct: 'Trend Micro Apex One Antivirus', signaturesReportedUpToDate: false });
-    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/^NOT_EXPOSED: .*no trendmicro signature date/);
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/^NOT_EXPOSED: .*trendmicro の定義ファイルの日付がレジストリにもディスクにもありません/);
+    expect(render(out.unknownMsgs!.signatureUpdatedAt!, 'en')).toMatch(/Trend Micro Apex One Antivirus is seen through SecurityCenter2.*no trendmicro signature date/);
   });
   it('a registry read that failed is named in the reason: "not found" is then not "not there"', () => {
     const d = { ...doc(266240, []), errors: [{ part: 'vendor-registry', message: 'HKLM\\SOFTWARE\\TrendMicro: Requested registry access is not allowed.' }] };
     const out = antivirusFacts(d);
-    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/no trendmicro signature date.*SCRIPT_ERROR: vendor-registry: HKLM/);
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/trendmicro の定義ファイルの日付.*SCRIPT_ERROR: vendor-registry: HKLM/);
     expect(out.facts.signaturesReportedUpToDate).toBe(true);
   });
   it('Defender seen only through SecurityCenter2 (Get-MpComputerStatus failed): the flag is judged and the reason names the failure', () => {
@@ -235,7 +246,7 @@ describe('antivirus vendors: signature date from the registry / definition files
     });
     const out = antivirusFacts(d);
     expect(out.facts).toMatchObject({ primaryProduct: 'Windows Defender', signaturesReportedUpToDate: false });
-    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/Get-MpComputerStatus failed: 操作は正常に終了しませんでした。/);
+    expect(out.unknownFacts.signatureUpdatedAt).toMatch(/Get-MpComputerStatus が失敗しました: 操作は正常に終了しませんでした。/);
   });
   it('with the PatternDate read, the date is the fact and the flag is not judged', () => {
     const out = antivirusFacts(doc(266256, [key('trendmicro', [['PatternDate', 'String', '20261015']])]));
@@ -252,7 +263,7 @@ describe('reading PowerShell output', () => {
   it('a single item unwrapped from its array (what piping would do) is rejected, not accepted as an object', () => {
     const r = readPowerShellJson('k', { ok: true, stdout: '{"schema":"mamori.win.usb-media/1","disks":{"index":1},"policy":null,"errors":[]}', exitCode: 0 }, UsbMediaDocument);
     expect(r).toMatchObject({ ok: false });
-    if (!r.ok) expect(r.reason).toMatch(/^UNEXPECTED_SHAPE: k: disks/);
+    if (!r.ok) expect(r.reason).toMatch(/^UNEXPECTED_SHAPE: k の出力の disks が想定と違います/);
   });
 });
 

@@ -229,7 +229,7 @@ describe('Windows recordings through the collectors: what makes each machine spe
     }
     // Kaspersky also keeps the last full scan; the others do not document one
     expect((await collect('w11-24h2-ent-en-kaspersky', 'antivirus')).facts.lastFullScanAt).toBe('2026-11-22T13:00:00.000Z');
-    expect((await collect('w11-24h2-pro-ja-eset-dated', 'antivirus')).unknownFacts.lastFullScanAt).toMatch(/eset keeps no documented full-scan time/);
+    expect((await collect('w11-24h2-pro-ja-eset-dated', 'antivirus')).unknownFacts.lastFullScanAt).toMatch(/eset はフルスキャンの日時を端末に記録する方法を公開していません/);
   });
 
   it('a pattern that stopped updating is a violation: by its date (Trend Micro) or by productState 266256 when no date exists (Symantec)', async () => {
@@ -237,7 +237,7 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(trend.rules.find((r) => r.ruleId === 'AV-004')).toMatchObject({ result: 'fail' });
     const sep = await collect('w11-23h2-pro-en-symantec-sticks', 'antivirus');
     expect(sep.facts.signaturesReportedUpToDate).toBe(false);
-    expect(sep.unknownFacts.signatureUpdatedAt).toMatch(/no symantec signature date/);
+    expect(sep.unknownFacts.signatureUpdatedAt).toMatch(/symantec の定義ファイルの日付がレジストリにもディスクにもありません/);
   });
 
   it('time: the NTP client switched off is the Local CMOS Clock (fail); a failed firewall-service query is unknown with its reason', async () => {
@@ -245,7 +245,7 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect((await collect('w11-24h2-home-ja-shellbitlocker', 'beyond')).facts).toMatchObject({ clockSynchronized: false, timeSource: 'Local CMOS Clock' });
     const eset = await collect('w11-24h2-pro-ja-eset-dated', 'beyond');
     expect(eset.facts.firewallEnabled).toBeUndefined();
-    expect(eset.unknownFacts.firewallEnabled).toMatch(/MpsSvc\) state is unknown: SCRIPT_ERROR: firewall-service: プロバイダーの読み込みエラーです。/);
+    expect(eset.unknownFacts.firewallEnabled).toMatch(/サービス \(MpsSvc\) の状態が分かりません: 調査スクリプトがエラーを返しました \(SCRIPT_ERROR\): firewall-service: プロバイダーの読み込みエラーです。/);
     // a disabled profile stays a fail even when the service state is unknown
     expect((await collect('w11-23h2-pro-en-symantec-sticks', 'beyond')).facts.firewallEnabled).toBe(false);
   });

@@ -1,11 +1,23 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { LinuxUdevWatcher, UdevBlockParser, hasStorageInterface, usbStorageReason } from '../../../agent/watchers/linux-udev.js';
+import { LinuxUdevWatcher, UdevBlockParser, hasStorageInterface, kernelUsbStorageReason, sysfsSerial, usbStorageReason } from '../../../agent/watchers/linux-udev.js';
 import type { CachedIdentity } from '../../../agent/watchers/linux-udev.js';
 import { udevStreamCommand } from '../../helpers/linux-udev-stream.js';
+import { tempDir } from '../../helpers/processes.js';
 
 const recording = join(import.meta.dirname, '../../fixtures/replay/linux/udev-monitor/stick-plug-unplug.txt');
+/** Kernel uevents of a real 6.1 kernel without udevd: a 0781:5581 gadget stick plugged and unplugged (README.md there). */
+const kernelRecording = join(import.meta.dirname, '../../fixtures/replay/linux/udev-monitor/kernel-gadget-stick.txt');
+const STICK_DEVPATH = '/devices/platform/dummy_hcd.0/usb3/3-1';
+
+/** A sysfs tree holding only the recorded stick's serial file (read at its interface's add, while it is plugged in). */
+function stickSysfs(): string {
+  const root = tempDir('kernel-uevent-sysfs');
+  mkdirSync(join(root, STICK_DEVPATH), { recursive: true });
+  writeFileSync(join(root, STICK_DEVPATH, 'serial'), 'MAMORI-TEST-0001\n');
+  return root;
+}
 
 describe('udev block parsing', () => {
   test('blocks split across arbitrary chunks; banner is not an event', () => {
@@ -34,6 +46,46 @@ describe('udev block parsing', () => {
     expect(cache.size).toBe(0);
     expect(hasStorageInterface(':030102:080650:')).toBe(true);
     expect(hasStorageInterface(':030102:')).toBe(false);
+  });
+});
+
+describe('kernel uevents (no udevd)', () => {
+  test('the mass-storage interface identifies the stick; disk events re-judge; the device remove closes, with the cached identity', () => {
+    const events = new UdevBlockParser().push(readFileSync(kernelRecording, 'utf8'));
+    expect(events.map((e) => `${e.action} ${e.properties.get('DEVTYPE')}`)).toEqual(['add usb_device', 'add usb_interface', 'bind usb_interface', 'bind usb_device', 'add disk', 'remove disk', 'unbind usb_interface', 'remove usb_interface', 'unbind usb_device', 'remove usb_device']);
+    const cache = new Map<string, CachedIdentity>();
+    const reasons = events.map((e) => kernelUsbStorageReason(e, cache, sysfsSerial(stickSysfs())));
+    expect(reasons).toEqual([
+      null, // the device's add: its interfaces do not exist yet
+      'kernel add 3-1 0781:5581 serial MAMORI-TEST-0001',
+      null, // usb-storage binding the same interface
+      null,
+      'kernel add /dev/sda',
+      'kernel remove /dev/sda',
+      null,
+      null,
+      null,
+      'kernel remove 3-1 0781:5581 serial MAMORI-TEST-0001',
+    ]);
+    expect(cache.size).toBe(0);
+  });
+  test('a keyboard interface is no trigger, a stick without a serial file is one', () => {
+    const [device, iface] = new UdevBlockParser().push(readFileSync(kernelRecording, 'utf8'));
+    const keyboard = { ...iface!, properties: new Map([...iface!.properties, ['INTERFACE', '3/1/1']]) };
+    expect(kernelUsbStorageReason(keyboard, new Map(), () => null)).toBeNull();
+    expect(kernelUsbStorageReason(device!, new Map(), () => null)).toBeNull();
+    expect(kernelUsbStorageReason(iface!, new Map(), sysfsSerial(tempDir('no-serial')))).toBe('kernel add 3-1 0781:5581 (no serial)');
+  });
+  test('LinuxUdevWatcher with source kernel on the recorded stream: one trigger per identifying event', { timeout: 20_000 }, async () => {
+    const { command, args } = udevStreamCommand(kernelRecording, 0.1, true);
+    const triggers: string[] = [];
+    const w = new LinuxUdevWatcher({ command, args, source: 'kernel', sysfsRoot: stickSysfs() });
+    expect(w.name).toBe('linux-uevent');
+    await w.start((id, reason) => triggers.push(`${id}: ${reason}`));
+    const until = Date.now() + 15_000;
+    while (triggers.length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await w.stop();
+    expect(triggers).toEqual(['usb-media: kernel add 3-1 0781:5581 serial MAMORI-TEST-0001', 'usb-media: kernel add /dev/sda', 'usb-media: kernel remove /dev/sda', 'usb-media: kernel remove 3-1 0781:5581 serial MAMORI-TEST-0001']);
   });
 });
 

@@ -47,9 +47,12 @@ test('the real usb 3.x module on this machine: guarded start never crashes', asy
   else expect(w.notStarted).toMatch(/does not exist/);
 });
 
-test('linuxWatchers: udev where udevd runs, else the usb package; software files on both', () => {
+test('linuxWatchers: udev where udevd runs, else the kernel uevents through udevadm, else the usb package; software files on all', () => {
   const control = join(root, 'udev-control');
   writeFileSync(control, '');
-  expect(linuxWatchers({ udevControlPath: control }).map((w) => w.name)).toEqual(['linux-udev', 'software-files']);
-  expect(linuxWatchers({ udevControlPath: join(root, 'no-udevd') }).map((w) => w.name)).toEqual(['usb-hotplug', 'software-files']);
+  const udevadm = join(root, 'udevadm');
+  writeFileSync(udevadm, '');
+  expect(linuxWatchers({ udevControlPath: control, udevadmPath: udevadm }).map((w) => w.name)).toEqual(['linux-udev', 'software-files']);
+  expect(linuxWatchers({ udevControlPath: join(root, 'no-udevd'), udevadmPath: udevadm }).map((w) => w.name)).toEqual(['linux-uevent', 'software-files']);
+  expect(linuxWatchers({ udevControlPath: join(root, 'no-udevd'), udevadmPath: join(root, 'no-udevadm') }).map((w) => w.name)).toEqual(['usb-hotplug', 'software-files']);
 });

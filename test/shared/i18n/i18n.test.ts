@@ -89,6 +89,8 @@ describe('every reason code an agent check writes is explained in words', () => 
       // Only codes that open a string literal ('CODE: …', `CODE: …`), not comments or environment names.
       const code = readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l));
       for (const line of code) for (const m of line.matchAll(/['`"]([A-Z][A-Z0-9_]{3,}): /g)) codes.add(m[1]!);
+      // and the codes of reasons built from the catalogue (agent/checks/why.ts): because('CODE', …)
+      for (const line of code) for (const m of line.matchAll(/because\('([A-Z][A-Z0-9_]{2,})'/g)) codes.add(m[1]!);
     }
     expect(codes.size).toBeGreaterThan(20);
     const missing = [...codes].filter((c) => !(`code.${c}` in MESSAGES));

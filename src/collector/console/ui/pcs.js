@@ -4,10 +4,28 @@
 //
 // The columns and the filters are the two tables below: a new column or filter (inventory …)
 // is one entry in PC_COLUMNS / PC_FILTERS here and one filter in pc-query.ts.
-import { api, badge, can, dialog, field, flash, fmtTime, guard, h, num, route, select, state, statusBadge, t } from './core.js';
+import { api, badge, can, dialog, field, flash, fmtTime, guard, h, hooks, num, route, select, state, statusBadge, t } from './core.js';
+import { areaName } from './overview.js';
 import { PagedTable } from './table.js';
 
-export const CHECKS = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'];
+/** The check areas shown as columns until the administrator chooses others (remembered in this browser). */
+export const DEFAULT_AREAS = ['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'];
+const AREAS_KEY = 'mamori.pcs.areas';
+
+/** The areas chosen for the compliance columns, in the catalogue's order (state.me.areas). */
+export function chosenAreas() {
+  const all = state.me.areas || DEFAULT_AREAS;
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(AREAS_KEY) || 'null');
+  } catch {
+    saved = null;
+  }
+  const want = new Set(Array.isArray(saved) ? saved : DEFAULT_AREAS);
+  return all.filter((a) => want.has(a));
+}
+
+const areaColumn = (k) => ({ id: `check-${k}`, area: k, label: () => h('span', { title: areaName(k) }, areaName(k)), cell: (p) => h('td', { class: 'center', dataset: { area: k } }, p.compliance[k] && p.compliance[k] !== 'none' ? statusBadge(p.compliance[k]) : h('span', { class: 'muted' }, '—')) });
 
 /**
  * Columns of 端末一覧: `label` its title, `sort` the server's sort key (pc-query.ts PC_SORTS)
@@ -27,9 +45,42 @@ export const PC_COLUMNS = [
   { id: 'osBuild', label: () => t('inventory.build'), sort: 'osBuild', cell: (p) => h('td', { class: 'mono small' }, p.inventory?.osBuild || '—') },
   { id: 'memory', label: () => t('inventory.memory'), sort: 'memory', first: 'desc', cell: (p) => h('td', { class: 'num' }, p.inventory?.memoryGb != null ? `${p.inventory.memoryGb} GB` : '—') },
   { id: 'ip', label: () => t('inventory.ip'), cell: (p) => h('td', { class: 'mono small' }, p.inventory?.ipv4.join(' ') || '—') },
-  ...CHECKS.map((k) => ({ id: `check-${k}`, label: () => t(`check.${k}`), cell: (p) => h('td', { class: 'center' }, p.compliance[k] && p.compliance[k] !== 'none' ? statusBadge(p.compliance[k]) : h('span', { class: 'muted' }, '—')) })),
+  // The compliance columns: one per chosen check area (pcColumns).
+  { id: 'areas' },
   { id: 'violations', label: () => t('pcs.violations'), sort: 'openViolations', first: 'desc', cell: (p) => h('td', { class: 'num', 'data-col': 'violations' }, num(p.openViolations)) },
 ];
+
+/** The columns of 端末一覧 with one compliance column per area chosen. */
+export function pcColumns(areas = chosenAreas()) {
+  return PC_COLUMNS.flatMap((c) => (c.id === 'areas' ? areas.map(areaColumn) : [c]));
+}
+
+/**
+ * The administrator's choice of the compliance columns: every area of the catalogue, ticked
+ * when shown; saved in this browser and applied by drawing the table again.
+ */
+function areaChooser(onChange) {
+  const shown = new Set(chosenAreas());
+  const all = state.me.areas || DEFAULT_AREAS;
+  const boxes = all.map((a) => h('label', { class: 'check' }, h('input', { type: 'checkbox', value: a, checked: shown.has(a), 'data-area': a }), areaName(a)));
+  const save = (areas) => {
+    localStorage.setItem(AREAS_KEY, JSON.stringify(areas));
+    onChange();
+  };
+  const panel = h(
+    'details',
+    { class: 'area-chooser', 'data-testid': 'pcs-areas' },
+    h('summary', { class: 'btn' }, t('pcs.areas', { n: shown.size, all: all.length })),
+    h(
+      'div',
+      { class: 'area-panel', onchange: () => save(boxes.map((b) => b.firstChild).filter((x) => x.checked).map((x) => x.value)) },
+      h('p', { class: 'muted small' }, t('pcs.areasHint')),
+      h('div', { class: 'area-boxes' }, boxes),
+      h('div', { class: 'btns' }, h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'pcs-areas-all', onclick: () => save(all) }, t('pcs.areasAll')), h('button', { type: 'button', class: 'btn btn-small', onclick: () => save(DEFAULT_AREAS) }, t('pcs.areasDefault'))),
+    ),
+  );
+  return panel;
+}
 
 /**
  * Filters of 端末一覧: `name` is the filter's name in the address, in /api/v1/pcs and in
@@ -62,6 +113,9 @@ export async function pcsScreen() {
   const f = Object.fromEntries([...PC_FILTERS.map((x) => x.name), ...PAGE_KEYS].map((k) => [k, params.get(k) || '']));
   const lists = { departments: state.me.departments || [], groups: state.me.groups || [] };
   const assign = can('pcs.assign');
+  const columns = pcColumns();
+  // More than a few areas: the compliance columns narrow to their badges (the area's name in the header's tooltip).
+  const compact = columns.filter((c) => c.area).length > DEFAULT_AREAS.length;
   const selected = new Set();
   const selCount = h('span', { 'data-testid': 'pcs-selected' });
   const showSelection = () => {
@@ -80,10 +134,10 @@ export async function pcsScreen() {
     showSelection();
   } });
   const table = new PagedTable({
-    headers: [...(assign ? [pickAll] : []), ...PC_COLUMNS.map((c) => ({ label: c.label(), sort: c.sort, first: c.first }))],
+    headers: [...(assign ? [pickAll] : []), ...columns.map((c) => ({ label: c.label(), sort: c.sort, first: c.first }))],
     testid: 'pcs-table',
     keyOf: (p) => p.id,
-    renderRow: (p) => h('tr', { class: 'pcrow', dataset: { id: p.id, host: p.hostname } }, assign ? checkbox(p) : null, PC_COLUMNS.map((c) => c.cell(p))),
+    renderRow: (p) => h('tr', { class: 'pcrow', dataset: { id: p.id, host: p.hostname } }, assign ? checkbox(p) : null, columns.map((c) => c.cell(p))),
     async fetchPage(q) {
       const qs = queryString(q);
       qs.set('offset', String(q.offset));
@@ -146,10 +200,10 @@ export async function pcsScreen() {
   return h(
     'section',
     {},
-    h('div', { class: 'title-row' }, h('h1', {}, t('pcs.title')), h('div', { class: 'btns' }, csv, assign ? h('label', { class: 'btn', title: t('pcs.importHint') }, t('pcs.import'), fileIn) : null)),
+    h('div', { class: 'title-row' }, h('h1', {}, t('pcs.title')), h('div', { class: 'btns' }, areaChooser(() => void hooks.render()), csv, assign ? h('label', { class: 'btn', title: t('pcs.importHint') }, t('pcs.import'), fileIn) : null)),
     bar,
     assign ? h('div', { class: 'bulk', 'data-testid': 'pcs-bulk' }, selCount, bulkSel, bulkAll) : null,
-    table.el,
+    compact ? h('div', { class: 'compact-areas' }, table.el) : table.el,
   );
 }
 

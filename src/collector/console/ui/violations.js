@@ -16,7 +16,7 @@ export function violationRow(v) {
   const stateBadge = closed ? badge('st-pass', t('state.closed')) : v.exceptionId ? statusBadge('excepted') : v.result === 'unknown' ? statusBadge('unknown') : badge('st-fail', t('state.open'));
   const acts = [];
   if (!closed && can('violations.annotate') && !v.acknowledgedBy) acts.push(h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'ack', onclick: guard(() => ack(v, tr)) }, t('live.ack')));
-  if (can('violations.annotate')) acts.push(h('button', { type: 'button', class: 'btn btn-small', onclick: guard(() => comment(v)) }, t('live.comment')));
+  if (can('violations.annotate')) acts.push(h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'comment', onclick: guard(() => comment(v, tr)) }, t('live.comment')));
   if (!closed && v.ruleId === 'USB-001' && can('media.register')) acts.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'register-medium', onclick: () => registerFromViolation(v) }, t('live.register')));
   if (!closed && !v.exceptionId && can('exceptions.request')) acts.push(h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'request-exception', onclick: () => exceptionDialog({ ruleId: v.ruleId, subject: v.subject, agentId: v.agentId }) }, t('live.requestException')));
   const tr = h(
@@ -26,7 +26,7 @@ export function violationRow(v) {
     h('td', {}, sevBadge(v.severity)),
     h('td', {}, h('a', { href: `#/pc/${encodeURIComponent(v.agentId)}` }, v.hostname), h('div', { class: 'muted small' }, v.department || '', v.segment ? ` ${t(`segment.${v.segment}`)}` : '')),
     h('td', {}, v.user || '—'),
-    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'muted small mono' }, v.ruleId)),
+    h('td', { class: 'what' }, h('div', { class: 'what-title' }, loc(v.title)), h('div', { class: 'small' }, loc(v.message)), h('div', { class: 'small reason', 'data-testid': 'reason' }, loc(v.reasonText) || v.reason), closed && (v.closedReasonText || v.closedReason) ? h('div', { class: 'muted small', 'data-testid': 'closed-reason' }, loc(v.closedReasonText) || v.closedReason) : null, h('div', { class: 'muted small mono' }, v.ruleId), commentList(v.comments)),
     h('td', { class: 'nowrap' }, fmtTime(v.openedAt), closed ? h('div', { class: 'muted small' }, `→ ${fmtTime(v.closedAt)}`) : null),
     h('td', {}, clauses(v.clauses)),
     h('td', { class: 'actions' }, acts),
@@ -34,19 +34,30 @@ export function violationRow(v) {
   return tr;
 }
 
+/** The comments on a violation, oldest first, each with who wrote it and when (JST). */
+function commentList(comments) {
+  if (!comments || !comments.length) return null;
+  return h('ul', { class: 'comments', 'data-testid': 'violation-comments', 'aria-label': t('live.comments') }, comments.map((c) => h('li', {}, h('span', { class: 'comment-text' }, c.text), h('span', { class: 'muted small' }, ` — ${t('live.commentBy', { user: c.author, at: fmtTime(c.at) })}`))));
+}
+
+/** A row changed here (確認, a comment): redrawn in place in the live table, or wherever it is shown. */
+function redraw(v, tr, change) {
+  if (!liveTable || !liveTable.update(v.key, change)) tr.replaceWith(violationRow({ ...v, ...change }));
+}
+
 export async function ack(v, tr) {
   await api('POST', '/api/v1/violations/ack', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject });
-  const change = { acknowledgedBy: state.me.user.username, acknowledgedAt: new Date().toISOString() };
-  if (!liveTable || !liveTable.update(v.key, change)) tr.replaceWith(violationRow({ ...v, ...change }));
+  redraw(v, tr, { acknowledgedBy: state.me.user.username, acknowledgedAt: new Date().toISOString() });
   flash(t('live.acknowledgedFlash', { pc: v.hostname }));
 }
 
-export function comment(v) {
+export function comment(v, tr) {
   const ta = h('textarea', { name: 'comment', rows: 4, required: true });
-  const dlg = dialog(t('live.comment'), h('div', {}, h('p', {}, `${v.hostname} — ${loc(v.title)}`), field(t('live.commentPrompt'), ta)), h('button', { type: 'button', class: 'btn btn-primary', onclick: guard(async () => {
-    await api('POST', '/api/v1/violations/comment', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject, comment: ta.value });
+  const dlg = dialog(t('live.comment'), h('div', {}, h('p', {}, `${v.hostname} — ${loc(v.title)}`), commentList(v.comments), field(t('live.commentPrompt'), ta)), h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'comment-save', onclick: guard(async () => {
+    const res = await api('POST', '/api/v1/violations/comment', { agentId: v.agentId, ruleId: v.ruleId, subject: v.subject, comment: ta.value });
     dlg.close();
-    flash(t('common.saved'));
+    redraw(v, tr, { comments: [...(v.comments || []), { author: state.me.user.username, at: res.at, text: ta.value.trim() }] });
+    flash(t('live.commentedFlash', { pc: v.hostname }));
   }) }, t('common.save')));
 }
 
@@ -200,10 +211,14 @@ export async function liveScreen() {
   listeners.clear();
   listeners.add((msg) => {
     if (msg.type === 'violation') {
-      const was = table.upsert(msg.violation, { fresh: true });
+      // The stream's row carries no notes: a row shown keeps its 確認 and comments.
+      const v = { ...msg.violation };
+      if (!v.acknowledgedBy) (delete v.acknowledgedBy, delete v.acknowledgedAt);
+      if (!v.comments || !v.comments.length) delete v.comments;
+      const was = table.upsert(v, { fresh: true });
       if (was === 'updated') recountSoon();
     } else if (msg.type === 'violation.closed') {
-      if (table.update(msg.key, { state: 'closed', closedAt: msg.closedAt, closedReason: msg.reason })) recountSoon();
+      if (table.update(msg.key, { state: 'closed', closedAt: msg.closedAt, closedReason: msg.reason, closedReasonText: msg.reasonText })) recountSoon();
       else if (f.state !== 'closed') recountSoon();
     }
   });

@@ -135,8 +135,8 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
     if (opens.length > 0) await openViolations(client, opens, receivedAt);
     if (closes.length > 0) {
       await client.query(
-        `UPDATE violations v SET state = 'closed', closed_at = t.at, closed_reason = t.reason, updated_at = $6
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(agent_id, rule_id, subject, at, reason)
+        `UPDATE violations v SET state = 'closed', closed_at = t.at, closed_reason = t.reason, closed_reason_msg = t.reason_msg, updated_at = $6
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[]) AS t(agent_id, rule_id, subject, at, reason, reason_msg)
          WHERE v.agent_id = t.agent_id AND v.rule_id = t.rule_id AND v.subject = t.subject AND v.state = 'open'`,
         [
           closes.map((o) => o.agentId),
@@ -145,6 +145,7 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
           closes.map((o) => o.event.at),
           closes.map((o) => pgText(o.event.reason)),
           receivedAt,
+          closes.map((o) => (o.event.reasonMsg ? pgText(JSON.stringify(o.event.reasonMsg)) : null)),
         ],
       );
     }
@@ -181,16 +182,16 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
 async function openViolations(client: pg.PoolClient, opens: readonly Op<'violation.open'>[], receivedAt: string): Promise<void> {
   const v = opens.map((o) => o.event.violation);
   await client.query(
-    `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, updated_at)
-     SELECT agent_id, rule_id, subject, check_id, 'open', result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, NULL, NULL, $14
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-       AS t(agent_id, rule_id, subject, check_id, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at)
+    `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, closed_reason_msg, updated_at)
+     SELECT agent_id, rule_id, subject, check_id, 'open', result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, NULL, NULL, NULL, $14
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $15::text[])
+       AS t(agent_id, rule_id, subject, check_id, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, reason_msg)
      ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
        state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
-       message_json = excluded.message_json, reason = excluded.reason, clauses_json = excluded.clauses_json,
+       message_json = excluded.message_json, reason = excluded.reason, reason_msg = excluded.reason_msg, clauses_json = excluded.clauses_json,
        facts_json = excluded.facts_json, user_name = excluded.user_name,
        opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
-       closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`,
+       closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`,
     [
       opens.map((o) => o.agentId),
       v.map((x) => pgText(x.ruleId)),
@@ -206,6 +207,7 @@ async function openViolations(client: pg.PoolClient, opens: readonly Op<'violati
       v.map((x) => pgTextOrNull(x.user)),
       opens.map((o) => o.event.at),
       receivedAt,
+      v.map((x) => (x.reasonMsg ? pgText(JSON.stringify(x.reasonMsg)) : null)),
     ],
   );
 }

@@ -1,27 +1,29 @@
 /**
- * The embedded store: better-sqlite3 in WAL mode. Writes come in batches (one transaction per
- * gateway flush), so durable ingest runs at SQLite's batched rate, not at one fsync per event.
+ * The embedded store: SQLite in WAL mode, written by a thread of its own (writer-thread.ts)
+ * over one connection. The collector's thread serves the sockets and only posts requests, so a
+ * group commit (SQL of a few thousand events and the fsync) runs beside it, not in its way, and
+ * the next batch is gathered while the previous one commits.
+ *
+ * Transactions of the SQL runner span awaits (the console's services): while one is open, calls
+ * made from its own async context run inside it, and every other call waits until it ends, so
+ * nothing else (an ingest the agents will be acknowledged for) lands in a transaction that may
+ * still roll back.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../migrations.js';
-import { coalesceViolationOps, newEventsOf, projectionOf } from '../projection.js';
-import type { ProjectionOp } from '../projection.js';
-
-type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
-import { SequenceGapError } from '../store.js';
-import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
-import type { Row } from '../rows.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { forwardingTables } from '../forwarding.js';
 import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
+import { SequenceGapError } from '../store.js';
 import type {
   AgentRecord,
   IngestBatch,
   IngestOutcome,
-  PresenceChange,
   NewAgent,
+  PresenceChange,
   PruneKind,
   RedeemResult,
   ScanRequestRecord,
@@ -33,255 +35,218 @@ import type {
 } from '../store.js';
 import { queryViolationPage, setAgentDepartments } from '../violation-query.js';
 import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
+import type { IngestReply, IngestTextBatch, WriterErrorInfo, WriterReply } from './writer-protocol.js';
 
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
 export interface SqliteStore extends ForwardingTables {}
 
-/** A statement prepared when it is first run (see upsertResult). */
-function preparedOnUse(db: Database.Database, text: string): { run: (...params: unknown[]) => Database.RunResult } {
-  let stmt: Database.Statement | undefined;
-  return { run: (...params) => (stmt ??= db.prepare(text)).run(...params) };
+/** A transaction of the SQL runner that is open; `depth` names its next savepoint. */
+interface OpenTransaction {
+  depth: number;
+}
+
+const transactionContext = new AsyncLocalStorage<OpenTransaction>();
+
+/** The writer thread's file, built beside the CLI bundle (dist/sqlite-writer.mjs; scripts/build.mjs). */
+function writerThreadFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const file of [join(dir, 'sqlite-writer.mjs'), join(dir, 'dist', 'sqlite-writer.mjs')]) if (existsSync(file)) return file;
+    dir = dirname(dir);
+  }
+  throw new Error('dist/sqlite-writer.mjs of mamori not found (run npm run build)');
+}
+
+function errorFrom(info: WriterErrorInfo): Error {
+  const err = new Error(info.message);
+  err.name = info.name;
+  if (info.code) Object.assign(err, { code: info.code });
+  if (info.stack) err.stack = info.stack;
+  return err;
 }
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
-  private readonly db: Database.Database;
-  private readonly stmts;
-
   readonly sql: SqlRunner;
+  private readonly writer: Worker;
+  private readonly calls = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  /** The runner's transaction that is open now, and the calls waiting for it to end. */
+  private transaction: OpenTransaction | undefined;
+  private waitingForTransaction: (() => void)[] = [];
+  /** Set when the writer thread is gone (closed, or failed): every call fails with it. */
+  private ended: Error | undefined;
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    }
-    const isNew = path !== ':memory:' && !existsSync(path);
-    this.db = new Database(path);
-    // The database holds agent secrets and every violation: owner-only.
-    if (isNew) chmodSync(path, 0o600);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    this.stmts = this.prepare();
-    this.sql = sqliteRunner(this.db);
+    this.writer = new Worker(writerThreadFile(), { workerData: { path } });
+    // Like a synchronous connection, an idle store does not keep the process alive (ref'd while calls are out).
+    this.writer.unref();
+    this.writer.on('message', (reply: WriterReply) => this.settle(reply));
+    this.writer.on('error', (err) => this.end(err));
+    this.writer.on('exit', (code) => this.end(new Error(`the SQLite writer thread of ${path} ended (exit code ${code})`)));
+    this.sql = this.runner();
     Object.assign(this, forwardingTables(this.sql));
   }
 
-  private prepare() {
-    const ready = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'agents'").get() as { n: number };
-    if (!ready.n) {
-      this.runMigrations();
-    }
-    const db = this.db;
-    return {
-      insertEvent: db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, kind, at, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)'),
-      lastSeq: db.prepare('SELECT last_seq FROM agents WHERE id = ?'),
-      setLastSeq: db.prepare('UPDATE agents SET last_seq = ? WHERE id = ?'),
-      openViolation: db.prepare(`
-        INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, updated_at)
-        VALUES (@agentId, @ruleId, @subject, @checkId, 'open', @result, @severity, @title, @message, @reason, @clauses, @facts, @user, @at, NULL, NULL, @receivedAt)
-        ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
-          state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
-          message_json = excluded.message_json, reason = excluded.reason, clauses_json = excluded.clauses_json,
-          facts_json = excluded.facts_json, user_name = excluded.user_name,
-          opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
-          closed_at = NULL, closed_reason = NULL, updated_at = excluded.updated_at`),
-      refreshOpenViolation: db.prepare(`UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
-          reason = @reason, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
-        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      closeViolation: db.prepare(`UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, updated_at = @receivedAt
-        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      // Prepared on first use: the column reason_msg comes from a later migration, and a database of an
-      // earlier version is opened (and these statements prepared) before migrate() adds it.
-      upsertResult: preparedOnUse(db, `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg) VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`),
-      upsertFacts: db.prepare(`INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (agent_id, check_id) DO UPDATE SET status = excluded.status, facts_json = excluded.facts_json, at = excluded.at`),
-      scanDone: db.prepare(`UPDATE scan_requests SET state = 'done', completed_at = ?, result_json = ? WHERE id = ? AND agent_id = ?`),
-      policyApplied: db.prepare('UPDATE agents SET policy_version = ? WHERE id = ?'),
-      online: db.prepare('UPDATE agents SET online = 1, node_id = ?, last_seen_at = ?, hostname = ?, os_json = ?, agent_version = ?, policy_version = ? WHERE id = ?'),
-      offline: db.prepare('UPDATE agents SET online = 0, last_seen_at = ? WHERE id = ? AND node_id = ?'),
-      getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
-      revoked: db.prepare('SELECT id FROM agents WHERE revoked_at IS NOT NULL'),
-      pendingScans: db.prepare("SELECT * FROM scan_requests WHERE agent_id = ? AND state != 'done' ORDER BY requested_at"),
-      markScanSent: db.prepare("UPDATE scan_requests SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'queued'"),
-      getScan: db.prepare('SELECT * FROM scan_requests WHERE id = ?'),
-      createScan: db.prepare("INSERT INTO scan_requests (id, agent_id, checks_json, requested_by, requested_at, state) VALUES (?, ?, ?, ?, ?, 'queued')"),
+  private end(err: Error): void {
+    this.ended ??= err;
+    for (const c of this.calls.values()) c.reject(this.ended);
+    this.calls.clear();
+  }
+
+  private settle(reply: WriterReply): void {
+    const call = this.calls.get(reply.id);
+    if (!call) return;
+    this.calls.delete(reply.id);
+    if (this.calls.size === 0) this.writer.unref();
+    if ('error' in reply) call.reject(errorFrom(reply.error));
+    else call.resolve(reply.value);
+  }
+
+  /** Post a request now (inside the open transaction, or when none is open). */
+  private post<T>(method: string, args: unknown[]): Promise<T> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    if (this.calls.size === 0) this.writer.ref();
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.writer.postMessage({ id, method, args });
+    });
+  }
+
+  private insideTransaction(): boolean {
+    return this.transaction !== undefined && transactionContext.getStore() === this.transaction;
+  }
+
+  private async noOtherTransaction(): Promise<void> {
+    while (this.transaction && !this.insideTransaction()) await new Promise<void>((resolve) => this.waitingForTransaction.push(resolve));
+  }
+
+  private async call<T>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.transaction && !this.insideTransaction()) await this.noOtherTransaction();
+    return this.post<T>(method, args);
+  }
+
+  private runner(): SqlRunner {
+    const runner: SqlRunner = {
+      dialect: 'sqlite',
+      all: <T>(sql: string, params: readonly SqlValue[] = []) => this.call<T[]>('sql.all', sql, params),
+      get: <T>(sql: string, params: readonly SqlValue[] = []) => this.call<T | undefined>('sql.get', sql, params),
+      run: (sql: string, params: readonly SqlValue[] = []) => this.call<number>('sql.run', sql, params),
+      transaction: async <T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> => {
+        if (this.insideTransaction()) return this.inSavepoint(this.transaction!, fn, runner);
+        await this.noOtherTransaction();
+        const tx: OpenTransaction = { depth: 0 };
+        this.transaction = tx;
+        try {
+          return await transactionContext.run(tx, () => this.inSavepoint(tx, fn, runner));
+        } finally {
+          this.transaction = undefined;
+          const waiting = this.waitingForTransaction;
+          this.waitingForTransaction = [];
+          for (const wake of waiting) wake();
+        }
+      },
     };
+    return runner;
   }
 
-  private runMigrations(): void {
-    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-    for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sqlite);
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-      })();
+  /** fn inside a savepoint (the outermost one is the transaction). */
+  private async inSavepoint<T>(tx: OpenTransaction, fn: (tx: SqlRunner) => Promise<T>, runner: SqlRunner): Promise<T> {
+    const name = `sp${tx.depth++}`;
+    try {
+      await this.post('sql.exec', [`SAVEPOINT ${name}`]);
+      let result: T;
+      try {
+        result = await fn(runner);
+      } catch (err) {
+        await this.post('sql.exec', [`ROLLBACK TO ${name}`]);
+        await this.post('sql.exec', [`RELEASE ${name}`]);
+        throw err;
+      }
+      await this.post('sql.exec', [`RELEASE ${name}`]);
+      return result;
+    } finally {
+      tx.depth--;
     }
   }
 
-  async migrate(): Promise<void> {
-    this.runMigrations();
+  migrate(): Promise<void> {
+    return this.call('migrate');
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    if (this.ended) return;
+    await this.call('close');
+    this.ended = new Error(`the SQLite store ${this.path} is closed`);
+    await this.writer.terminate();
   }
 
-  async createToken(t: TokenRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO enrollment_tokens (id, secret_hash, segment, expires_at, single_use, used_count, revoked_at, created_at, note, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(t.id, t.secretHash, t.segment, t.expiresAt, t.singleUse ? 1 : 0, t.usedCount, t.revokedAt, t.createdAt, t.note, t.department ?? null);
+  createToken(token: TokenRecord): Promise<void> {
+    return this.call('createToken', token);
   }
 
-  async redeemToken(id: string, secretHash: string, now: string): Promise<RedeemResult> {
-    return this.db.transaction((): RedeemResult => {
-      const row = this.db.prepare('SELECT * FROM enrollment_tokens WHERE id = ?').get(id) as Row | undefined;
-      if (!row || row.secret_hash !== secretHash) return { ok: false, why: 'unknown' };
-      const t = tokenFromRow(row);
-      if (t.revokedAt) return { ok: false, why: 'revoked' };
-      if (Date.parse(t.expiresAt) <= Date.parse(now)) return { ok: false, why: 'expired' };
-      if (t.singleUse && t.usedCount > 0) return { ok: false, why: 'used' };
-      this.db.prepare('UPDATE enrollment_tokens SET used_count = used_count + 1 WHERE id = ?').run(id);
-      return { ok: true, segment: t.segment, tokenId: t.id, ...(t.department ? { department: t.department } : {}) };
-    }).immediate();
+  redeemToken(id: string, secretHash: string, now: string): Promise<RedeemResult> {
+    return this.call('redeemToken', id, secretHash, now);
   }
 
-  async revokeToken(id: string, at: string): Promise<boolean> {
-    return this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  revokeToken(id: string, at: string): Promise<boolean> {
+    return this.call('revokeToken', id, at);
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM enrollment_tokens ORDER BY created_at').all() as Row[]).map(tokenFromRow);
+  listTokens(): Promise<TokenRecord[]> {
+    return this.call('listTokens');
   }
 
-  async createAgent(a: NewAgent): Promise<void> {
-    this.db
-      .prepare('INSERT INTO agents (id, secret, public_key, hostname, os_json, agent_version, segment, enrolled_at, token_id, department) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.id, a.secret, a.publicKey ?? null, a.hostname, JSON.stringify(a.os), a.agentVersion, a.segment, a.enrolledAt, a.tokenId, a.department ?? null);
+  createAgent(agent: NewAgent): Promise<void> {
+    return this.call('createAgent', agent);
   }
 
-  async getAgent(id: string): Promise<AgentRecord | undefined> {
-    const row = this.stmts.getAgent.get(id) as Row | undefined;
-    return row ? agentFromRow(row) : undefined;
+  getAgent(id: string): Promise<AgentRecord | undefined> {
+    return this.call('getAgent', id);
   }
 
-  async listAgents(): Promise<AgentRecord[]> {
-    return (this.db.prepare('SELECT * FROM agents ORDER BY hostname, id').all() as Row[]).map(agentFromRow);
+  listAgents(): Promise<AgentRecord[]> {
+    return this.call('listAgents');
   }
 
-  async revokeAgent(id: string, at: string): Promise<boolean> {
-    return this.db.prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  revokeAgent(id: string, at: string): Promise<boolean> {
+    return this.call('revokeAgent', id, at);
   }
 
-  async revokedAgentIds(): Promise<string[]> {
-    return (this.stmts.revoked.all() as { id: string }[]).map((r) => r.id);
+  revokedAgentIds(): Promise<string[]> {
+    return this.call('revokedAgentIds');
   }
 
-  async setPresence(changes: readonly PresenceChange[]): Promise<void> {
-    const { online, offline } = this.stmts;
-    this.db.transaction(() => {
-      for (const c of changes) {
-        if (c.online) online.run(c.nodeId, c.at, c.info.hostname, JSON.stringify(c.info.os), c.info.agentVersion, c.info.policyVersion, c.agentId);
-        else offline.run(c.at, c.agentId, c.nodeId);
-      }
-    })();
+  setPresence(changes: readonly PresenceChange[]): Promise<void> {
+    return this.call('setPresence', changes);
   }
 
-  async touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {
-    const stmt = this.db.prepare('UPDATE agents SET last_seen_at = ?, policy_version = ? WHERE id = ?');
-    this.db.transaction(() => {
-      for (const [id, s] of seen) stmt.run(s.at, s.policyVersion, id);
-    })();
+  touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {
+    return this.call('touchAgents', seen);
   }
 
-  async markNodeOffline(nodeId: string, at: string): Promise<void> {
-    this.db.prepare('UPDATE agents SET online = 0, last_seen_at = coalesce(last_seen_at, ?) WHERE node_id = ? AND online = 1').run(at, nodeId);
-  }
-
-  private apply(op: ProjectionOp, receivedAt: string): void {
-    const s = this.stmts;
-    switch (op.op) {
-      case 'violation.open': {
-        const v = op.event.violation;
-        const row = {
-          agentId: op.agentId,
-          ruleId: v.ruleId,
-          subject: v.subject,
-          checkId: v.checkId,
-          result: v.result,
-          severity: v.severity,
-          title: JSON.stringify(v.title),
-          message: JSON.stringify(v.message),
-          reason: v.reason,
-          clauses: JSON.stringify(v.clauses),
-          facts: JSON.stringify(v.facts),
-          user: v.user ?? null,
-          at: op.event.at,
-          receivedAt,
-        };
-        if (s.refreshOpenViolation.run(row).changes === 0) s.openViolation.run(row);
-        return;
-      }
-      case 'violation.close':
-        s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, receivedAt });
-        return;
-      case 'results':
-        for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at, r.reasonMsg ? JSON.stringify(r.reasonMsg) : null);
-        return;
-      case 'facts':
-        s.upsertFacts.run(op.agentId, op.event.checkId, op.event.status, JSON.stringify(op.event.facts), op.event.at);
-        return;
-      case 'scan.done':
-        s.scanDone.run(op.event.at, JSON.stringify(op.event.checks), op.event.requestId, op.agentId);
-        return;
-      case 'policy.applied':
-        s.policyApplied.run(op.event.version, op.agentId);
-        return;
-    }
+  markNodeOffline(nodeId: string, at: string): Promise<void> {
+    return this.call('markNodeOffline', nodeId, at);
   }
 
   async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
-    const stored = new Map<string, number>();
-    const rejected = new Map<string, SequenceGapError>();
-    const violationOps: ViolationOp[] = [];
-    // One transaction for the flush. A batch that would leave a hole is found before any of its
-    // rows is written (the hole follows from last_seq and the batch alone), so it is skipped
-    // whole without a savepoint per agent; the other agents' batches are stored.
-    this.db.transaction(() => {
-      for (const batch of batches) {
-        if (rejected.has(batch.agentId)) continue;
-        const row = this.stmts.lastSeq.get(batch.agentId) as { last_seq: number } | undefined;
-        const before = stored.get(batch.agentId) ?? (row ? Number(row.last_seq) : undefined);
-        const { fresh, last, hole } = before === undefined ? { fresh: [], last: 0, hole: { expected: 0, got: batch.events[0]?.seq ?? 0 } } : newEventsOf(batch.events, before);
-        if (hole) {
-          rejected.set(batch.agentId, new SequenceGapError(batch.agentId, hole.expected, hole.got));
-          stored.delete(batch.agentId);
-          continue;
-        }
-        for (const e of fresh) {
-          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, JSON.stringify(e));
-          const op = projectionOf(batch.agentId, e);
-          if (op?.op === 'violation.open' || op?.op === 'violation.close') violationOps.push(op);
-          else if (op) this.apply(op, receivedAt);
-        }
-        if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
-        stored.set(batch.agentId, last);
-      }
-      for (const op of coalesceViolationOps(violationOps)) this.apply(op, receivedAt);
-    })();
-    return { stored, rejected };
+    // Only the data crosses to the writer (a queued batch also carries its acknowledgement callback), as text.
+    const texts: IngestTextBatch[] = batches.map((b) => ({ agentId: b.agentId, events: b.events.map((e) => JSON.stringify(e)) }));
+    const reply = await this.call<IngestReply>('ingest', texts, receivedAt);
+    return { stored: reply.stored, rejected: new Map(reply.rejected.map(([agentId, expected, got]) => [agentId, new SequenceGapError(agentId, expected, got)])) };
   }
 
-  async listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]> {
-    return (this.db.prepare('SELECT * FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(agentId, afterSeq, limit) as Row[]).map(eventFromRow);
+  listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]> {
+    return this.call('listEvents', agentId, afterSeq, limit);
   }
 
-  async countEvents(agentId?: string): Promise<number> {
-    const row = (agentId ? this.db.prepare('SELECT count(*) AS n FROM events WHERE agent_id = ?').get(agentId) : this.db.prepare('SELECT count(*) AS n FROM events').get()) as { n: number };
-    return row.n;
+  countEvents(agentId?: string): Promise<number> {
+    return this.call('countEvents', agentId);
+  }
+
+  listViolations(filter: ViolationFilter = {}): Promise<ViolationRecord[]> {
+    return this.call('listViolations', filter);
   }
 
   queryViolations(query: ViolationPageQuery): Promise<ViolationPage> {
@@ -292,84 +257,27 @@ export class SqliteStore implements Store {
     return setAgentDepartments(this.sql, agentIds, department);
   }
 
-  async listViolations(filter: ViolationFilter = {}): Promise<ViolationRecord[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.state) (where.push('v.state = ?'), args.push(filter.state));
-    if (filter.agentId) (where.push('v.agent_id = ?'), args.push(filter.agentId));
-    if (filter.ruleId) (where.push('v.rule_id = ?'), args.push(filter.ruleId));
-    // Violations the collector raises about itself (FWD-001, agent id "") have no agent row.
-    const sql = `SELECT v.*, COALESCE(a.hostname, 'mamori-collector') AS hostname FROM violations v LEFT JOIN agents a ON a.id = v.agent_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY v.updated_at DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(violationFromRow);
+  latestFacts(agentId: string): Promise<{ checkId: string; status: string; facts: Record<string, unknown>; at: string }[]> {
+    return this.call('latestFacts', agentId);
   }
 
-  async latestFacts(agentId: string) {
-    const rows = this.db.prepare('SELECT * FROM facts_latest WHERE agent_id = ? ORDER BY check_id').all(agentId) as Row[];
-    return rows.map((r) => ({ checkId: String(r.check_id), status: String(r.status), facts: JSON.parse(String(r.facts_json)) as Record<string, unknown>, at: String(r.at) }));
+  createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void> {
+    return this.call('createScanRequest', req);
   }
 
-  async createScanRequest(req: Omit<ScanRequestRecord, 'state' | 'sentAt' | 'completedAt' | 'result'>): Promise<void> {
-    this.stmts.createScan.run(req.id, req.agentId, JSON.stringify(req.checks), req.requestedBy, req.requestedAt);
+  pendingScans(agentId: string): Promise<ScanRequestRecord[]> {
+    return this.call('pendingScans', agentId);
   }
 
-  async pendingScans(agentId: string): Promise<ScanRequestRecord[]> {
-    return (this.stmts.pendingScans.all(agentId) as Row[]).map(scanFromRow);
+  markScanSent(id: string, at: string): Promise<void> {
+    return this.call('markScanSent', id, at);
   }
 
-  async markScanSent(id: string, at: string): Promise<void> {
-    this.stmts.markScanSent.run(at, id);
+  getScanRequest(id: string): Promise<ScanRequestRecord | undefined> {
+    return this.call('getScanRequest', id);
   }
 
-  async getScanRequest(id: string): Promise<ScanRequestRecord | undefined> {
-    const row = this.stmts.getScan.get(id) as Row | undefined;
-    return row ? scanFromRow(row) : undefined;
+  prune(kind: PruneKind, before: string, limit: number): Promise<number> {
+    return this.call('prune', kind, before, limit);
   }
-
-  async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
-    const sql = {
-      events: 'DELETE FROM events WHERE (agent_id, seq) IN (SELECT agent_id, seq FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
-      facts: "DELETE FROM events WHERE (agent_id, seq) IN (SELECT agent_id, seq FROM events WHERE received_at < ? AND kind IN ('facts', 'results') ORDER BY received_at LIMIT ?)",
-      violations: "DELETE FROM violations WHERE rowid IN (SELECT rowid FROM violations WHERE state = 'closed' AND updated_at < ? ORDER BY updated_at LIMIT ?)",
-    }[kind];
-    return this.db.prepare(sql).run(before, limit).changes;
-  }
-
-  /** Direct access for the console's own tables (same file, same transaction rules). */
-  get database(): Database.Database {
-    return this.db;
-  }
-}
-
-/** better-sqlite3 behind the async SqlRunner interface (calls are synchronous underneath). */
-function sqliteRunner(db: Database.Database): SqlRunner {
-  let depth = 0;
-  const runner: SqlRunner = {
-    dialect: 'sqlite',
-    async all<T>(sql: string, params: readonly SqlValue[] = []) {
-      return db.prepare(sql).all(...params) as T[];
-    },
-    async get<T>(sql: string, params: readonly SqlValue[] = []) {
-      return db.prepare(sql).get(...params) as T | undefined;
-    },
-    async run(sql: string, params: readonly SqlValue[] = []) {
-      return db.prepare(sql).run(...params).changes;
-    },
-    async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-      // better-sqlite3 transactions cannot span awaits; use explicit savepoints instead.
-      const name = `sp${depth++}`;
-      db.exec(`SAVEPOINT ${name}`);
-      try {
-        const result = await fn(runner);
-        db.exec(`RELEASE ${name}`);
-        return result;
-      } catch (err) {
-        db.exec(`ROLLBACK TO ${name}`);
-        db.exec(`RELEASE ${name}`);
-        throw err;
-      } finally {
-        depth--;
-      }
-    },
-  };
-  return runner;
 }

@@ -1,0 +1,60 @@
+/**
+ * Why a check could not read a fact (or anything at all), as the check reports it: the text
+ * (`CODE: 日本語の説明`, what agents have always sent and older collectors store) and the same
+ * reason as a catalogue message, which the console shows in Japanese or English. The detail
+ * names the thing: the file, the program, the user (src/shared/i18n/check-reasons.ts).
+ *
+ *   setUnknown(out, 'signatureUpdatedAt', because('PARSE_FAILED', 'why.av.clamHeader', { file }))
+ *
+ * A reason that arrives as text (a probe failure, an error message printed by Windows) is kept
+ * as it is with `said(text)`: its code is still explained in words.
+ */
+import { causeOf, msg, render, type MessageId, type Msg, type MsgParam } from '../../src/shared/i18n/index.js';
+import type { CHECK_REASONS } from '../../src/shared/i18n/check-reasons.js';
+import type { CheckOutput } from './types.js';
+
+export interface Why {
+  text: string;
+  msg: Msg;
+}
+
+/** The codes the catalogue explains (`code.NOT_FOUND` → 見つかりません). */
+export type ReasonCode = MessageId extends infer K ? (K extends `code.${infer C}` ? C : never) : never;
+export type CheckReasonId = keyof typeof CHECK_REASONS;
+type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer R}` ? P | Placeholders<R> : never;
+/** Exactly the placeholders of the message (its Japanese and English texts have the same ones; a test keeps them so). */
+export type ReasonParams<K extends CheckReasonId> = { [P in Placeholders<(typeof CHECK_REASONS)[K]['ja']>]: MsgParam };
+
+/** A reason with its code and a detail from the catalogue. */
+export function because<K extends CheckReasonId>(code: ReasonCode, id: K, params: ReasonParams<K>): Why {
+  const detail = msg(id, params as Record<string, MsgParam>);
+  return { text: `${code}: ${render(detail)}`, msg: msg('cause.coded', { what: msg(`code.${code}`), code, detail }) };
+}
+
+/** A reason given as text (a probe's failure, a message printed on the PC). */
+export function said(text: string): Why {
+  const cause = causeOf(text);
+  return { text, msg: typeof cause === 'string' ? msg('text', { text: cause }) : cause };
+}
+
+/** A reason that concerns one part of the check ("timedatectl: …"). */
+export function inPart(part: string, why: Why): Why {
+  return { text: `${part}: ${why.text}`, msg: msg('cause.part', { part, cause: why.msg }) };
+}
+
+/** Several reasons at once. */
+export function allOf(whys: readonly Why[]): Why {
+  if (whys.length === 1) return whys[0]!;
+  return { text: whys.map((w) => w.text).join('; '), msg: msg('cause.list', { items: whys.map((w) => w.msg) }) };
+}
+
+type WithUnknown = Pick<CheckOutput<unknown>, 'unknownFacts' | 'unknownMsgs'>;
+
+/** Name facts as unknown, with why. */
+export function setUnknown(out: WithUnknown, facts: string | readonly string[], why: Why): void {
+  for (const fact of typeof facts === 'string' ? [facts] : facts) {
+    out.unknownFacts[fact] = why.text;
+    (out.unknownMsgs ??= {})[fact] = why.msg;
+  }
+}
+

@@ -1,0 +1,71 @@
+/**
+ * The SQLite writer thread (built to dist/sqlite-writer.mjs): the collector's one connection to
+ * its database. It runs each request of SqliteStore in arrival order; a request's SQL is
+ * synchronous, so requests never interleave, and a group commit's fsync holds up only this
+ * thread, never the sockets. One connection for every read and write: a second writer would
+ * make the other wait in SQLite's busy handler, which blocks its thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteConnectionStore } from './connection-store.js';
+import type { IngestReply, IngestTextBatch, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
+import type { AgentEvent } from '../../../shared/protocol/messages.js';
+
+const port = parentPort!;
+let store: SqliteConnectionStore | undefined;
+let openError: unknown;
+try {
+  store = new SqliteConnectionStore((workerData as { path: string }).path);
+} catch (err) {
+  // Reported with every request (the collector sees it at its first call, e.g. migrate()).
+  openError = err;
+}
+
+/** The store methods a request may name (everything of the Store contract that is not SQL). */
+const METHODS = new Set([
+  'migrate', 'close', 'createToken', 'redeemToken', 'revokeToken', 'listTokens', 'createAgent', 'getAgent', 'listAgents',
+  'revokeAgent', 'revokedAgentIds', 'setPresence', 'touchAgents', 'markNodeOffline', 'listEvents', 'countEvents',
+  'listViolations', 'latestFacts', 'createScanRequest', 'pendingScans', 'markScanSent', 'getScanRequest', 'prune',
+]);
+
+async function handle(s: SqliteConnectionStore, req: WriterRequest): Promise<unknown> {
+  switch (req.method) {
+    case 'sql.all':
+      return s.sql.all(...(req.args as SqlCall));
+    case 'sql.get':
+      return s.sql.get(...(req.args as SqlCall));
+    case 'sql.run':
+      return s.sql.run(...(req.args as SqlCall));
+    case 'sql.exec':
+      return s.exec(req.args[0] as string);
+    case 'ingest': {
+      const texts = new WeakMap<AgentEvent, string>();
+      const batches = (req.args[0] as IngestTextBatch[]).map((b) => ({
+        agentId: b.agentId,
+        events: b.events.map((text) => {
+          const event = JSON.parse(text) as AgentEvent;
+          texts.set(event, text);
+          return event;
+        }),
+      }));
+      const { stored, rejected } = await s.ingest(batches, req.args[1] as string, texts);
+      const reply: IngestReply = { stored, rejected: [...rejected.values()].map((e) => [e.agentId, e.expected, e.got]) };
+      return reply;
+    }
+  }
+  if (!METHODS.has(req.method)) throw new Error(`the SQLite store has no method ${req.method}`);
+  const method = (s as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[req.method]!;
+  return method.apply(s, req.args);
+}
+
+function errorInfo(err: unknown): WriterErrorInfo {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+}
+
+port.on('message', (req: WriterRequest) => {
+  let reply: Promise<WriterReply>;
+  if (!store) reply = Promise.resolve({ id: req.id, error: errorInfo(openError) });
+  else reply = handle(store, req).then((value) => ({ id: req.id, value }), (err: unknown) => ({ id: req.id, error: errorInfo(err) }));
+  void reply.then((r) => port.postMessage(r));
+});
