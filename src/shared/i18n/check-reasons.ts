@@ -116,4 +116,17 @@ export const CHECK_REASONS = {
   'why.signin.rememberNotNumber': { ja: 'remember= の値が数値ではありません', en: 'remember= is not a number' },
   'why.signin.noSystemAccess': { ja: 'secedit の出力に [System Access] の節がありません', en: 'the secedit export has no [System Access] section' },
   'why.signin.notInSystemAccess': { ja: '{key} が [System Access] にありません', en: '{key} is not in [System Access]' },
+  // ---- USB storage and administrator rights (agent/checks/usb-media, agent/checks/admin-rights) ---
+  'why.usb.nothingRead': { ja: 'USB 機器も記録媒体の制御設定も読み取れません ({devices}、{control})', en: 'neither the USB devices nor the storage control settings could be read ({devices}; {control})' },
+  'why.usb.noIds': { ja: '{dir} に idVendor と idProduct がありません', en: '{dir} has no idVendor/idProduct' },
+  'why.usb.usbguardUnknown': { ja: 'usbguard-daemon が動いているか分かりません: プロセス {count} 個を読み取れません', en: 'whether usbguard-daemon runs is unknown: {count} processes could not be read' },
+  'why.admin.passwdStatus': { ja: 'passwd -S root の出力 {output} を解釈できません', en: 'passwd -S root printed {output}' },
+  // ---- administrator rights on Windows -----------------------------------------------------------
+  'why.admin.noSessions': { ja: 'ログオン中のセッションも Administrators のメンバーも出力されませんでした', en: 'no sessions or Administrators members' },
+  'why.admin.groupNotExpanded': { ja: '{group} ({cause})', en: '{group} ({cause})' },
+  'why.admin.entraRole': { ja: 'Microsoft Entra ID のロール', en: 'Microsoft Entra ID role' },
+  'why.admin.notExpanded': { ja: '展開できません', en: 'not expanded' },
+  'why.admin.nestedGroup': { ja: '{group} の中の {member}', en: '{member} in {group}' },
+  'why.admin.mayBeAdmin': { ja: '{users} は {groups} を通じて管理者である可能性があります', en: '{users} may be administrators through {groups}' },
+  'why.admin.noRid500': { ja: 'RID 500 のローカルアカウントがありません', en: 'no local account with RID 500' },
 } as const satisfies Record<string, { ja: string; en: string }>;
