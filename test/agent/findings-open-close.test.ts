@@ -112,6 +112,7 @@ describe('例外措置 in the results', () => {
   it('a failing rule whose every failing subject is covered is excepted, naming the 例外措置 and the reason', () => {
     const r = resultOf(failing(subject('stick-a', 'fail'), subject('stick-b', 'fail'), subject('stick-c', 'pass')), [exc({ id: 'EX-7', subject: 'stick-a' }), exc({ id: 'EX-8', subject: 'stick-b' })]);
     expect(r.result).toBe('excepted');
+    expect(r.subject).toBe('');
     expect(r.reason).toBe('例外措置 EX-7, EX-8: TST-001 は fail');
     expect(render(r.reasonMsg!, 'en')).toBe('excepted by EX-7, EX-8: TST-001 は fail');
     expect(resultOf(failing(subject('stick-a', 'fail')), [exc({ id: 'EX-9' })]).reason).toBe('例外措置 EX-9: TST-001 は fail');
@@ -213,7 +214,8 @@ describe('violations closed', () => {
 
   it('closes a subject judged again that no longer fails, with its own result and reason', () => {
     const state = open('stick-a', 'stick-b');
-    const now = check([evaluation('TST-001', 'fail', [subject('stick-a', 'pass', { reason: '登録済みの媒体です' }), subject('stick-b', 'fail')])]);
+    // stick-a is judged after stick-b: its own result is found, not the first one of the rule.
+    const now = check([evaluation('TST-001', 'fail', [subject('stick-b', 'fail'), subject('stick-a', 'pass', { reason: '登録済みの媒体です' })])]);
     const { events, state: after } = findingsToEvents(report(now), RULES, state);
     const closed = ofKind(events, 'violation.closed');
     expect(closed).toEqual([{ at: NOW, kind: 'violation.closed', checkId: 'usb-media', ruleId: 'TST-001', subject: 'stick-a', reason: '適合: 登録済みの媒体です', reasonMsg: expect.anything() }]);
@@ -240,6 +242,12 @@ describe('violations closed', () => {
     // Another rule being unknown does not keep it open.
     const other = findingsToEvents(report(check([evaluation('TST-001', 'pass', []), evaluation('TST-002', 'unknown', [])])), RULES, state);
     expect(ofKind(other.events, 'violation.closed').map((e) => e.subject)).toEqual(['stick-a']);
+  });
+
+  it('closes an open violation kept without a subject part (a state written by an older agent) as about the PC', () => {
+    const state: FindingsState = { open: { 'TST-001': { checkId: 'usb-media', openedAt: NOW } }, factsHash: {}, resultsHash: {} };
+    const { events } = findingsToEvents(report(check([evaluation('TST-001', 'pass', [])])), RULES, state);
+    expect(ofKind(events, 'violation.closed').map((e) => [e.ruleId, e.subject])).toEqual([['TST-001', '']]);
   });
 
   it('leaves the violations of other checks alone', () => {

@@ -16,6 +16,8 @@ import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-co
 const PASSWORD = 'Scale-Screens-2026!';
 const PCS = 3000;
 const num = (n: number) => n.toLocaleString('ja-JP');
+/** Waits for what the screen shows; a loaded machine may take seconds (no timing is asserted). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000 });
 
 describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x720)', () => {
   let browser: Browser;
@@ -43,6 +45,24 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
   };
   const flashText = () => page.locator('#flash .flash').textContent();
   const sql = () => t.collector.store.sql;
+  /** The table fits its box (no sideways scrolling), and every action button of its first row is inside the 1280 px window and is what a click there hits. */
+  const actionsInView = async (table: string) => {
+    const fits = await page.locator(table).evaluate((el) => ({ scroll: el.parentElement!.scrollWidth, client: el.parentElement!.clientWidth }));
+    expect(fits.scroll, table).toBeLessThanOrEqual(fits.client);
+    const buttons = await page.locator(`${table} tbody tr`).first().locator('td.actions .btn').all();
+    expect(buttons.length, table).toBeGreaterThan(0);
+    for (const b of buttons) {
+      const hit = await b.evaluate((el) => {
+        el.scrollIntoView({ block: 'center' });
+        const r = el.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return { left: r.x, right: r.x + r.width, hit: at === el };
+      });
+      expect(hit.left, table).toBeGreaterThanOrEqual(0);
+      expect(hit.right, table).toBeLessThanOrEqual(1280);
+      expect(hit.hit, table).toBe(true);
+    }
+  };
 
   describe('今すぐ検査', () => {
     const summary = () => page.getByTestId('scan-table-summary');
@@ -50,26 +70,26 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
 
     it('lists every PC page by page and finds any of them by part of its name', async () => {
       await open('scan', '[data-testid=scan-table] tr.pcrow');
-      await expect.poll(() => summary().textContent()).toBe(`${num(PCS)} 件中 1–50 件`);
+      await poll(() => summary().textContent()).toBe(`${num(PCS)} 件中 1–50 件`);
       const pc = city.pcs[2718]!;
       await page.getByTestId('scan-search').fill(pc.hostname.slice(-6));
-      await expect.poll(() => summary().textContent()).toBe('1 件中 1–1 件');
+      await poll(() => summary().textContent()).toBe('1 件中 1–1 件');
       expect(await rows().first().getAttribute('data-host')).toBe(pc.hostname);
     });
 
     it('scans the PCs ticked, and shows the result in the row when the agent answers', async () => {
       const pc = city.pcs[2718]!;
       await rows().first().locator('input[data-testid=scan-pick]').check();
-      await expect.poll(() => page.getByTestId('scan-selected').textContent()).toBe('1 台を選択中');
+      await poll(() => page.getByTestId('scan-selected').textContent()).toBe('1 台を選択中');
       await page.getByTestId('scan-selected-start').click();
-      await expect.poll(flashText).toContain('1 台に検査を依頼しました');
+      await poll(flashText).toContain('1 台に検査を依頼しました');
       const row = page.locator(`[data-testid=scan-table] tr.pcrow[data-host="${pc.hostname}"]`);
-      await expect.poll(() => row.getAttribute('data-state')).toBe('queued');
+      await poll(() => row.getAttribute('data-state')).toBe('queued');
       const req = await sql().get<{ id: string }>('SELECT id FROM scan_requests WHERE agent_id = ?', [pc.id]);
       expect(req).toBeTruthy();
       // The agent answers: one check found two violations.
       await seedEvents(t, pc.id, pc.hostname, [{ kind: 'scan.result', at: new Date().toISOString(), policyVersion: 1, requestId: req!.id, checks: [{ checkId: 'usb-media', status: 'ok', failed: 2 }, { checkId: 'antivirus', status: 'ok', failed: 0 }] } as never]);
-      await expect.poll(() => row.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
+      await poll(() => row.getAttribute('data-state')).toBe('done');
       expect(await row.getByTestId('scan-result').textContent()).toContain('違反 2 件');
     });
 
@@ -79,10 +99,10 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await page.selectOption('[data-testid=scan-filters] select[name=segment]', 'lgwan');
       const targets = city.pcs.filter((p) => p.department === '福祉課' && p.segment === 'lgwan');
       expect(targets.length).toBeGreaterThan(50);
-      await expect.poll(() => summary().textContent()).toBe(`${num(targets.length)} 件中 1–50 件`);
-      await expect.poll(() => page.getByTestId('scan-all-start').textContent()).toBe(`一覧の全 ${num(targets.length)} 台を検査`);
+      await poll(() => summary().textContent()).toBe(`${num(targets.length)} 件中 1–50 件`);
+      await poll(() => page.getByTestId('scan-all-start').textContent()).toBe(`一覧の全 ${num(targets.length)} 台を検査`);
       await page.getByTestId('scan-all-start').click();
-      await expect.poll(flashText).toContain(`${num(targets.length)} 台に検査を依頼しました`);
+      await poll(flashText).toContain(`${num(targets.length)} 台に検査を依頼しました`);
       const asked = await sql().all<{ agent_id: string }>("SELECT DISTINCT agent_id FROM scan_requests WHERE requested_by = ? AND agent_id <> ?", [t.admin.username, city.pcs[2718]!.id]);
       expect(asked.map((r) => r.agent_id).sort()).toEqual(targets.map((p) => p.id).sort());
       // Every row of the page shows its request.
@@ -103,7 +123,7 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
 
       await open('policy', '[data-testid=policy-status] tr.pcrow');
       const count = (s: string) => page.locator(`[data-testid=policy-counts] [data-count=${s}]`).textContent();
-      await expect.poll(() => count('applied')).toBe('100');
+      await poll(() => count('applied')).toBe('100');
       expect(await count('pending')).toBe('40');
       expect(await count('outdated')).toBe(num(PCS - 140));
       const summary = () => page.getByTestId('policy-status-summary');
@@ -111,20 +131,20 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       expect(await page.locator('[data-testid=policy-status] tr.pcrow').count()).toBe(50);
 
       await page.getByTestId('policy-count-pending').click();
-      await expect.poll(() => summary().textContent()).toBe('40 件中 1–40 件');
+      await poll(() => summary().textContent()).toBe('40 件中 1–40 件');
       expect(new Set(await page.locator('[data-testid=policy-status] tr.pcrow').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.state)))).toEqual(new Set(['pending']));
 
       await page.getByTestId('policy-count-applied').click();
-      await expect.poll(() => summary().textContent()).toBe('100 件中 1–50 件');
+      await poll(() => summary().textContent()).toBe('100 件中 1–50 件');
       await page.getByTestId('page-next').click();
-      await expect.poll(() => summary().textContent()).toBe('100 件中 51–100 件');
+      await poll(() => summary().textContent()).toBe('100 件中 51–100 件');
 
       // 課 narrows the counts too.
       const dep = '税務課';
       await page.selectOption('[data-testid=policy-filters] select[name=department]', dep);
       const depApplied = applied.filter((p) => p.department === dep).length;
       expect(depApplied).toBe(10);
-      await expect.poll(() => count('applied')).toBe(String(depApplied));
+      await poll(() => count('applied')).toBe(String(depApplied));
       expect(await summary().textContent()).toBe(`${depApplied} 件中 1–${depApplied} 件`);
       expect(Number((await count('outdated'))!.replace(/,/g, '')) + Number(await count('pending')) + depApplied).toBe(city.pcs.filter((p) => p.department === dep).length);
     });
@@ -133,23 +153,12 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
   describe('違反 (リアルタイム) at 1280x720', () => {
     it('shows the action buttons of every row inside the screen, and 確認 says it was done', async () => {
       await open('live', '[data-testid=live-table] tr.vrow');
-      const fits = await page.locator('[data-testid=live-table]').evaluate((table) => {
-        const wrap = table.parentElement!;
-        return { scroll: wrap.scrollWidth, client: wrap.clientWidth };
-      });
-      expect(fits.scroll).toBeLessThanOrEqual(fits.client);
+      await actionsInView('[data-testid=live-table]');
       const row = page.locator('[data-testid=live-table] tr.vrow').first();
-      for (const b of await row.locator('td.actions .btn').all()) {
-        const box = (await b.boundingBox())!;
-        expect(box.x).toBeGreaterThanOrEqual(0);
-        expect(box.x + box.width).toBeLessThanOrEqual(1280);
-        // Nothing covers it: the point at its centre is the button.
-        expect(await b.evaluate((el) => { el.scrollIntoView({ block: 'center' }); const r = el.getBoundingClientRect(); const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return at === el ? 'button' : `${at?.tagName}.${at?.className} ${JSON.stringify(r)}`; })).toBe('button');
-      }
       const host = await row.locator('td a').first().textContent();
       await row.getByTestId('ack').click();
-      await expect.poll(flashText).toBe(`${host} の違反を確認済みにしました。`);
-      await expect.poll(() => row.textContent()).toContain(`確認済 (${t.admin.username})`);
+      await poll(flashText).toBe(`${host} の違反を確認済みにしました。`);
+      await poll(() => row.textContent()).toContain(`確認済 (${t.admin.username})`);
     });
 
     it('shows comments on the violation and on its PC page, with who wrote them and when (JST)', async () => {
@@ -159,16 +168,16 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await row.getByTestId('comment').click();
       await page.fill('dialog textarea[name=comment]', '利用者に確認中。来週撤去予定');
       await page.getByTestId('comment-save').click();
-      await expect.poll(flashText).toContain('コメントを記録しました');
+      await poll(flashText).toContain('コメントを記録しました');
       const note = (await sql().get<{ at: string; author: string }>("SELECT at, author FROM console_violation_notes WHERE kind = 'comment' AND agent_id = ?", [agentId]))!;
       const jst = new Date(note.at).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
       const expected = `利用者に確認中。来週撤去予定 — ${t.admin.username}、${jst}`;
       const shown = page.locator(`[data-testid=live-table] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`);
-      await expect.poll(() => shown.textContent()).toBe(expected);
+      await poll(() => shown.textContent()).toBe(expected);
       // Read back from the server: after a reload, and on the PC's page.
       await page.reload();
       await page.waitForSelector('[data-testid=live-table] tr.vrow');
-      await expect.poll(() => shown.textContent()).toBe(expected);
+      await poll(() => shown.textContent()).toBe(expected);
       await open(`pc/${agentId}`, '[data-testid=pc-open] tr.vrow');
       expect(await page.locator(`[data-testid=pc-open] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`).textContent()).toBe(expected);
     });
@@ -184,7 +193,7 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       const extra = areas.find((a) => !['usb-media', 'software', 'antivirus', 'screen-lock', 'os-patches', 'beyond'].includes(a))!;
       await page.locator('[data-testid=pcs-areas] summary').click();
       await page.locator(`[data-testid=pcs-areas] input[data-area="${extra}"]`).check();
-      await expect.poll(shown).toContain(extra);
+      await poll(shown).toContain(extra);
       await page.reload();
       await page.waitForSelector('[data-testid=pcs-table] tr.pcrow');
       expect(await shown()).toContain(extra);
@@ -192,7 +201,7 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       // Every area: all in view at 1280x720, their titles written vertically.
       await page.locator('[data-testid=pcs-areas] summary').click();
       await page.getByTestId('pcs-areas-all').click();
-      await expect.poll(async () => (await shown()).length).toBe(areas.length);
+      await poll(async () => (await shown()).length).toBe(areas.length);
       const th = page.locator('[data-testid=pcs-table] th span[title]').first();
       expect(await th.evaluate((el) => getComputedStyle(el).writingMode)).toBe('vertical-rl');
       await page.evaluate(() => localStorage.removeItem('mamori.pcs.areas'));
@@ -217,55 +226,64 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
     it('pages the 例外措置 on the server, finds one by its PC name, and approves it in place', async () => {
       await open('exceptions', '[data-testid=exceptions-table] tr[data-id]');
       const summary = () => page.getByTestId('exceptions-table-summary');
-      await expect.poll(() => summary().textContent()).toBe(`${EXCEPTIONS} 件中 1–50 件`);
+      await poll(() => summary().textContent()).toBe(`${EXCEPTIONS} 件中 1–50 件`);
       const pc = city.pcs[77 * 20]!;
       await page.getByTestId('exceptions-search').fill(pc.hostname);
-      await expect.poll(() => summary().textContent()).toBe('1 件中 1–1 件');
+      await poll(() => summary().textContent()).toBe('1 件中 1–1 件');
       const row = page.locator('[data-testid=exceptions-table] tr[data-id]').first();
       expect(await row.textContent()).toContain(pc.hostname);
       await row.getByTestId('approve').click();
-      await expect.poll(flashText).toBe(`USB-001 (${pc.hostname}) の例外措置を承認しました。`);
-      await expect.poll(() => row.getAttribute('data-state')).toBe('approved');
+      await poll(flashText).toBe(`USB-001 (${pc.hostname}) の例外措置を承認しました。`);
+      await poll(() => row.getAttribute('data-state')).toBe('approved');
       expect(await row.textContent()).toContain(t.admin.username);
       await page.getByTestId('exceptions-search').fill('');
       await page.selectOption('[data-testid=exceptions-filters] select[name=state]', 'requested');
-      await expect.poll(() => summary().textContent()).toBe(`${EXCEPTIONS - 1} 件中 1–50 件`);
+      await poll(() => summary().textContent()).toBe(`${EXCEPTIONS - 1} 件中 1–50 件`);
     });
 
     it('pages the accounts, finds one, and disables it in place', async () => {
       await open('users', '[data-testid=users-table] tr[data-id]');
       const summary = () => page.getByTestId('users-table-summary');
-      await expect.poll(() => summary().textContent()).toBe('62 件中 1–50 件');
+      await poll(() => summary().textContent()).toBe('62 件中 1–50 件');
       await page.getByTestId('users-search').fill('staff42');
-      await expect.poll(() => summary().textContent()).toBe('1 件中 1–1 件');
+      await poll(() => summary().textContent()).toBe('1 件中 1–1 件');
       const row = page.locator('[data-testid=users-table] tr[data-username=staff42]');
       await row.getByTestId('user-toggle').click();
-      await expect.poll(flashText).toBe('staff42 を無効にしました。');
-      await expect.poll(() => row.locator('td').nth(4).textContent()).toBe('無効');
+      await poll(flashText).toBe('staff42 を無効にしました。');
+      await poll(() => row.locator('td').nth(4).textContent()).toBe('無効');
+    });
+
+    it('fits the 例外措置, accounts and PC page tables at 1280x720, their action buttons in view', async () => {
+      await open('exceptions?state=requested', '[data-testid=exceptions-table] tr[data-id]');
+      await actionsInView('[data-testid=exceptions-table]');
+      await open('users', '[data-testid=users-table] tr[data-id]');
+      await actionsInView('[data-testid=users-table]');
+      await open(`pc/${city.pcs[5]!.id}`, '[data-testid=pc-open] tr.vrow');
+      await actionsInView('[data-testid=pc-open]');
     });
 
     it('adds and removes a forwarder', async () => {
       await open('forwarders', '[data-testid=forwarders-table]');
       await page.fill('input[name=target]', '127.0.0.1:5514');
       await page.click('form.inline-form button[type=submit]');
-      await expect.poll(flashText).toBe('転送先 127.0.0.1:5514 を追加しました。');
+      await poll(flashText).toBe('転送先 127.0.0.1:5514 を追加しました。');
       const row = page.locator('[data-testid=forwarders-table] tr[data-forwarder]');
-      await expect.poll(() => row.count()).toBe(1);
+      await poll(() => row.count()).toBe(1);
       expect(await page.getByTestId('forwarders-table-summary').textContent()).toBe('1 件中 1–1 件');
       await row.getByTestId('fwd-remove').click();
-      await expect.poll(flashText).toBe('転送先 127.0.0.1:5514 を削除しました。');
-      await expect.poll(() => row.count()).toBe(0);
+      await poll(flashText).toBe('転送先 127.0.0.1:5514 を削除しました。');
+      await poll(() => row.count()).toBe(0);
     });
   });
   describe('errors in the language of the console', () => {
     it('shows a 自己点検 report error in Japanese, and in English after the switch', async () => {
       await page.goto(`${t.collector.consoleUrl}#/reports?from=2026-12-06&to=2026-05-01`);
       const error = page.locator('main .flash-error');
-      await expect.poll(() => error.textContent()).toBe('エラー: 期間の開始日 (2026年12月6日) が終了日 (2026年5月1日) より後です');
+      await poll(() => error.textContent()).toBe('エラー: 期間の開始日 (2026年12月6日) が終了日 (2026年5月1日) より後です');
       await page.getByTestId('lang').click();
-      await expect.poll(() => error.textContent()).toMatch(/^Error: the period starts \(2026-12-06\) after it ends \(2026-05-01\)$/);
+      await poll(() => error.textContent()).toMatch(/^Error: the period starts \(2026-12-06\) after it ends \(2026-05-01\)$/);
       await page.getByTestId('lang').click();
-      await expect.poll(() => error.textContent()).toContain('期間の開始日');
+      await poll(() => error.textContent()).toContain('期間の開始日');
     });
   });
 });

@@ -175,7 +175,7 @@ describe('reasons of several expectations', () => {
     expect(judged.result).toBe('pass');
     expect(judged.subjects).toEqual([{ subject: '', result: 'pass', reason: judged.reason, reasonMsg: judged.reasonMsg, excerpt: { av: { enabled: true, name: 'Defender' }, fw: true, gone: null } }]);
     const missing = evaluateRule(r, facts({ fw: true }), ctx());
-    expect(missing.subjects[0]!.excerpt).toEqual({ fw: true });
+    expect(missing.subjects[0]!.excerpt).toStrictEqual({ fw: true });
   });
 });
 
