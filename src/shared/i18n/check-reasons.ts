@@ -96,4 +96,37 @@ export const CHECK_REASONS = {
   'why.patch.noCurrentBuild': { ja: 'CurrentBuild を読み取れません', en: 'CurrentBuild not readable' },
   'why.patch.windowsNotInCatalogue': { ja: '{os} のサポート期限はサポート期限の一覧にありません', en: '{os} has no end-of-support date in the catalogue' },
   'why.patch.systemInfoUnread': { ja: 'reboot-wua: Microsoft.Update.SystemInfo を読み取っていません', en: 'reboot-wua: Microsoft.Update.SystemInfo not read' },
+  // ---- installed software and processes (agent/checks/software) ----------------------------------
+  'why.sw.inventoryIncomplete': { ja: 'インストール済みソフトウェアの一覧が不完全です ({cause})', en: 'the package inventory is incomplete ({cause})' },
+  'why.sw.nothingRead': { ja: 'インストール済みソフトウェアの一覧もプロセスの一覧も読み取れません ({packages}、{processes})', en: 'neither the package inventory nor the process list could be read ({packages}; {processes})' },
+  'why.sw.noPackageDatabase': { ja: '{dpkg} も rpm のデータベースも見つかりません', en: 'neither {dpkg} nor an rpm database was found' },
+  'why.sw.userFlatpaksUnread': { ja: '利用者ごとの flatpak を探せません: {file}: {cause}', en: 'per-user flatpak installations: {file}: {cause}' },
+  'why.sw.userFlatpak': { ja: '{user} さんの flatpak を一覧できません: {cause}', en: 'the flatpak installations of {user} could not be listed: {cause}' },
+  // ---- screen lock (agent/checks/screen-lock) ----------------------------------------------------
+  'why.lock.sessionsUnlisted': { ja: 'logind のセッションを一覧できません ({cause})', en: 'logind sessions could not be listed ({cause})' },
+  'why.lock.userNotInPasswd': { ja: '利用者 {user} が {file} にありません', en: 'user {user} is not in {file}' },
+  'why.lock.desktopUnsupported': { ja: '{user} さんのデスクトップ {desktop} には対応していません', en: 'desktop {desktop} of {user} is not supported' },
+  'why.lock.notEverySession': { ja: 'すべてのグラフィカルセッションの画面ロックの設定を読み取れません ({causes})', en: 'screen-lock settings could not be read for every graphical session ({causes})' },
+  'why.lock.gsettingsIncomplete': { ja: 'gsettings が {user} さんの idle-delay、lock-enabled、lock-delay、disable-lock-screen を出力しませんでした', en: 'gsettings did not print idle-delay, lock-enabled, lock-delay and disable-lock-screen for {user}' },
+  'why.lock.lightLocker': { ja: '{user} さんは light-locker を使っており、ロックは X のスクリーンセーバー/DPMS の設定に従います', en: '{user} uses light-locker, whose lock follows the X screensaver/DPMS settings' },
+  // ---- sign-in (agent/checks/sign-in) ------------------------------------------------------------
+  'why.signin.nothingRead': { ja: 'PAM も login.defs もディスプレイマネージャーの設定も読み取れません ({causes})', en: 'neither PAM, login.defs nor the display managers could be read ({causes})' },
+  'why.signin.noPamStack': { ja: '{dir} に {stacks} のどれもありません', en: 'none of {stacks} in {dir}' },
+  'why.signin.badSetting': { ja: '設定 {setting} を解釈できません', en: 'the setting {setting} could not be parsed' },
+  'why.signin.rememberNotNumber': { ja: 'remember= の値が数値ではありません', en: 'remember= is not a number' },
+  'why.signin.noSystemAccess': { ja: 'secedit の出力に [System Access] の節がありません', en: 'the secedit export has no [System Access] section' },
+  'why.signin.notInSystemAccess': { ja: '{key} が [System Access] にありません', en: '{key} is not in [System Access]' },
+  // ---- USB storage and administrator rights (agent/checks/usb-media, agent/checks/admin-rights) ---
+  'why.usb.nothingRead': { ja: 'USB 機器も記録媒体の制御設定も読み取れません ({devices}、{control})', en: 'neither the USB devices nor the storage control settings could be read ({devices}; {control})' },
+  'why.usb.noIds': { ja: '{dir} に idVendor と idProduct がありません', en: '{dir} has no idVendor/idProduct' },
+  'why.usb.usbguardUnknown': { ja: 'usbguard-daemon が動いているか分かりません: プロセス {count} 個を読み取れません', en: 'whether usbguard-daemon runs is unknown: {count} processes could not be read' },
+  'why.admin.passwdStatus': { ja: 'passwd -S root の出力 {output} を解釈できません', en: 'passwd -S root printed {output}' },
+  // ---- administrator rights on Windows -----------------------------------------------------------
+  'why.admin.noSessions': { ja: 'ログオン中のセッションも Administrators のメンバーも出力されませんでした', en: 'no sessions or Administrators members' },
+  'why.admin.groupNotExpanded': { ja: '{group} ({cause})', en: '{group} ({cause})' },
+  'why.admin.entraRole': { ja: 'Microsoft Entra ID のロール', en: 'Microsoft Entra ID role' },
+  'why.admin.notExpanded': { ja: '展開できません', en: 'not expanded' },
+  'why.admin.nestedGroup': { ja: '{group} の中の {member}', en: '{member} in {group}' },
+  'why.admin.mayBeAdmin': { ja: '{users} は {groups} を通じて管理者である可能性があります', en: '{users} may be administrators through {groups}' },
+  'why.admin.noRid500': { ja: 'RID 500 のローカルアカウントがありません', en: 'no local account with RID 500' },
 } as const satisfies Record<string, { ja: string; en: string }>;
