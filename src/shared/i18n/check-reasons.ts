@@ -129,4 +129,26 @@ export const CHECK_REASONS = {
   'why.admin.nestedGroup': { ja: '{group} の中の {member}', en: '{member} in {group}' },
   'why.admin.mayBeAdmin': { ja: '{users} は {groups} を通じて管理者である可能性があります', en: '{users} may be administrators through {groups}' },
   'why.admin.noRid500': { ja: 'RID 500 のローカルアカウントがありません', en: 'no local account with RID 500' },
+  // ---- services (agent/checks/services) ----------------------------------------------------------
+  'why.svc.units': { ja: 'systemd のユニット一覧を読めません', en: 'the systemd units could not be listed' },
+  'why.svc.sockets': { ja: '待ち受けているソケットを読めません', en: 'the listening sockets could not be read' },
+  'why.svc.ssColumns': { ja: 'ss -ltnup の出力 {output} を列の構造どおりに読めません', en: 'the output of ss -ltnup ({output}) does not have the expected columns' },
+  'why.svc.unnamed': { ja: '待ち受けているプロセスが分からないソケットがあります ({sockets})', en: 'sockets whose listening process is unknown ({sockets})' },
+  'why.svc.noServices': { ja: 'services: サービスの一覧がありません', en: 'services: no list of services' },
+  'why.svc.noFeatures': { ja: 'features: 機能の一覧がありません', en: 'features: no list of features' },
+  // ---- local accounts (agent/checks/local-accounts) ----------------------------------------------
+  'why.fileUnread': { ja: '{file} を読めません', en: '{file} could not be read' },
+  'why.accounts.lastLogonUnread': { ja: '最後にサインインした日時を読めません', en: 'the last sign-in times could not be read' },
+  'why.accounts.lastlogUnparsable': { ja: 'lastlog の出力 {output} を読めません', en: 'the output of lastlog ({output}) could not be parsed' },
+  'why.accounts.notInLastlog': { ja: 'lastlog に {users} の記録がありません', en: 'lastlog has no record of {users}' },
+  'why.accounts.noUsers': { ja: 'users: ローカルアカウントの一覧がありません', en: 'users: no list of local accounts' },
+  // ---- autorun and cloud accounts (agent/checks/autorun, agent/checks/cloud-accounts) ------------
+  'why.autorun.schemaUnread': { ja: 'GNOME の自動再生設定 {schema} を読めません', en: 'the GNOME autorun settings {schema} could not be read' },
+  'why.autorun.keysMissing': { ja: 'gsettings が {schema} の autorun-never と automount-open を出力しませんでした', en: 'gsettings printed no autorun-never and automount-open of {schema}' },
+  'why.autorun.lockUnread': { ja: '{key} がロックされているかを読めません', en: 'whether {key} is locked could not be read' },
+  'why.autorun.writableOutput': { ja: 'gsettings writable {key} の出力 {output} を解釈できません', en: 'gsettings writable {key} printed {output}' },
+  'why.cloud.dropboxUnread': { ja: '{user} の Dropbox 設定を読めません', en: 'the Dropbox settings of {user} could not be read' },
+  'why.cloud.dropboxNotJson': { ja: '{file} が JSON ではありません', en: '{file} is not JSON' },
+  'why.cloud.noUsers': { ja: 'users: 利用者の一覧がありません', en: 'users: no list of users' },
+  'why.cloud.profilesUnread': { ja: '利用者のプロファイルを読めません: {users}', en: 'the profiles of these users could not be read: {users}' },
 } as const satisfies Record<string, { ja: string; en: string }>;
