@@ -151,4 +151,15 @@ export const CHECK_REASONS = {
   'why.cloud.dropboxNotJson': { ja: '{file} が JSON ではありません', en: '{file} is not JSON' },
   'why.cloud.noUsers': { ja: 'users: 利用者の一覧がありません', en: 'users: no list of users' },
   'why.cloud.profilesUnread': { ja: '利用者のプロファイルを読めません: {users}', en: 'the profiles of these users could not be read: {users}' },
+  // ---- wireless LAN (agent/checks/wireless) ------------------------------------------------------
+  'why.wifi.isWireless': { ja: '{adapter} が無線LANかを判別できません', en: 'whether {adapter} is wireless could not be told' },
+  'why.wifi.adaptersUnread': { ja: '無線LANアダプター {adapters} の状態を読めません', en: 'the state of the wireless adapters {adapters} could not be read' },
+  'why.wifi.nmDevices': { ja: 'NetworkManager の機器一覧を読めません', en: 'the NetworkManager device list could not be read' },
+  'why.wifi.terseFields': { ja: '{command} の出力 {output} が {fields} 項目ではありません', en: 'the output of {command} ({output}) does not have {fields} fields' },
+  'why.wifi.activeUnread': { ja: '接続中のネットワークを読めません', en: 'the connected networks could not be read' },
+  'why.wifi.connectionUnread': { ja: '接続 {name} の設定を読めません', en: 'the settings of connection {name} could not be read' },
+  'why.wifi.noSsid': { ja: '接続 {name} の SSID がありません', en: 'connection {name} has no SSID' },
+  'why.wifi.noAdapters': { ja: 'adapters: 無線LANアダプターの一覧がありません', en: 'adapters: no list of wireless adapters' },
+  'why.wifi.noConnected': { ja: '接続中のネットワークの情報がありません', en: 'no information on the connected networks' },
+  'why.wifi.noProfile': { ja: '接続中のネットワーク {networks} の無線LANプロファイルが見つからず、認証方式を判別できません', en: 'no wireless profile found for the connected networks {networks}: their authentication cannot be told' },
 } as const satisfies Record<string, { ja: string; en: string }>;
