@@ -162,4 +162,14 @@ export const CHECK_REASONS = {
   'why.wifi.noAdapters': { ja: 'adapters: 無線LANアダプターの一覧がありません', en: 'adapters: no list of wireless adapters' },
   'why.wifi.noConnected': { ja: '接続中のネットワークの情報がありません', en: 'no information on the connected networks' },
   'why.wifi.noProfile': { ja: '接続中のネットワーク {networks} の無線LANプロファイルが見つからず、認証方式を判別できません', en: 'no wireless profile found for the connected networks {networks}: their authentication cannot be told' },
+  // ---- logs and multi-factor sign-in (agent/checks/logging, agent/checks/mfa) --------------------
+  'why.log.isActiveOutput': { ja: 'systemctl is-active の出力 {output} を解釈できません', en: 'systemctl is-active printed {output}' },
+  'why.log.servicesUnread': { ja: 'ログを記録するサービスの状態を読めません', en: 'the state of the logging services could not be read' },
+  'why.log.settingValue': { ja: 'auditpol /backup の Setting Value が 0〜3 ではありません', en: 'a Setting Value of auditpol /backup is not 0 to 3' },
+  'why.log.noLogonSubcategories': { ja: 'auditpol /backup にログオン・ログオフのサブカテゴリがありません', en: 'auditpol /backup has no Logon and Logoff subcategories' },
+  'why.log.noValues': { ja: '{part}: 値がありません', en: '{part}: no values' },
+  'why.log.noEventLogService': { ja: 'EventLog サービスがありません', en: 'there is no EventLog service' },
+  'why.mfa.noPamStacks': { ja: '{dir} にサインインの PAM 設定 ({stacks}) がありません', en: '{dir} has no sign-in PAM stack ({stacks})' },
+  'why.mfa.noProviders': { ja: 'providers: 資格情報プロバイダーの一覧がありません', en: 'providers: no list of credential providers' },
+  'why.mfa.thirdParty': { ja: '他社の資格情報プロバイダー ({providers}) が登録されています。二要素目を必須にしているかは製品の設定によるため、端末からは判別できません', en: 'credential providers of other vendors ({providers}) are registered; whether they require a second factor is their own setting and cannot be told on the PC' },
 } as const satisfies Record<string, { ja: string; en: string }>;
