@@ -221,6 +221,19 @@ export function writeReleaseManifest(dir, { version = VERSION, key = releaseSign
   writeFileSync(join(dir, 'release-key.pem'), createPublicKey(key).export({ type: 'spki', format: 'pem' }));
 }
 
+/**
+ * `<package>.update.json`: the signed statement the collector serves with the package when it
+ * rolls it out as an agent update (src/shared/updates/statement.ts, the same line signed). The
+ * agent installs the package only when this signature verifies with the release key it pinned.
+ */
+export function writeUpdateStatement(file, platform, { version = VERSION, key = releaseSigningKey() } = {}) {
+  const bytes = readFileSync(file);
+  const statement = { product: 'mamori-agent', platform, version, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  const line = `mamori-update-v1|${statement.product}|${platform}|${version}|${statement.sha256}|${statement.size}`;
+  writeFileSync(`${file}.update.json`, `${JSON.stringify({ ...statement, signature: cryptoSign(null, Buffer.from(line), key).toString('base64') }, null, 1)}\n`);
+  return `${file}.update.json`;
+}
+
 // ---------------------------------------------------------------- deb
 
 function writeExecutable(path, text) {
@@ -312,6 +325,7 @@ export function buildDeb(outDir, bundle) {
   // xz (dpkg's default since 1.17): the package a site copies to 1,000 PCs is a third smaller than with gzip.
   run('dpkg-deb', ['--root-owner-group', `-Z${DEB_COMPRESSION}`, ...(DEB_COMPRESSION === 'none' ? [] : ['-z6']), '--build', root, deb]);
   rmSync(root, { recursive: true, force: true });
+  writeUpdateStatement(deb, 'deb');
   return deb;
 }
 
@@ -376,6 +390,7 @@ export function buildRpm(outDir, bundle) {
   const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
   renameSync(built, rpm);
   rmSync(top, { recursive: true, force: true });
+  writeUpdateStatement(rpm, 'rpm');
   return rpm;
 }
 
@@ -443,6 +458,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
     rmSync(work, { recursive: true, force: true });
   }
   rmSync(stage, { recursive: true, force: true });
+  writeUpdateStatement(msi, 'msi');
   return msi;
 }
 
