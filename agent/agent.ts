@@ -246,6 +246,7 @@ export class Agent {
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
     this.watchdog?.start();
     this.link.start();
+    this.prepareChecks();
     for (const w of this.opts.watchers ?? []) {
       try {
         await w.start(
@@ -274,6 +275,26 @@ export class Agent {
     }, 15_000);
     this.wakeTimer.unref();
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
+  }
+
+  /**
+   * Parse the catalogues now, once per process: seconds of the main thread on a slow PC, which
+   * in the first run of each check would hold up a USB event arriving meanwhile. A catalogue that
+   * cannot be read is reported by its check's run.
+   */
+  private prepareChecks(): void {
+    try {
+      productCatalogue();
+    } catch (err) {
+      this.opts.log.warn('the rule catalogue could not be read at start', { error: (err as Error).message });
+    }
+    for (const c of CHECKS) {
+      try {
+        c.prepare?.();
+      } catch (err) {
+        this.opts.log.warn(`check ${c.id} could not prepare`, { error: (err as Error).message });
+      }
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
 import { AgentUpdates, UpdateError } from '../../src/collector/updates/rollouts.js';
 import { statementBytes } from '../../src/shared/updates/statement.js';
+import { adminClient, startTestCollector, userClient } from '../console/helpers.js';
 
 let dir: string;
 let store: SqliteStore;
@@ -91,5 +92,35 @@ describe('agent packages and rollouts on the collector', () => {
     expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_rpm1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/deb installer/) });
     // The download token of an offer that ended fetches nothing.
     expect(await updates.downloadable(target.id, offer.token)).toBeUndefined();
+  });
+});
+
+describe('the console API of agent updates', () => {
+  it('lists the packages without their file paths and each PC of each rollout, within the 課 of a scoped account', async () => {
+    const t = await startTestCollector();
+    try {
+      const rollouts = new AgentUpdates(t.collector.store.sql, t.collector.dataDir);
+      for (const [id, department] of [['ag_soumu1', '総務課'], ['ag_zeimu1', '税務課']] as const) {
+        await t.collector.store.createAgent({ id, secret: '', hostname: `PC-${id}`, os: { platform: 'linux', hostname: `PC-${id}`, release: '6.1', arch: 'x64' }, agentVersion: '1.0.0', segment: 'lgwan', enrolledAt: '2026-12-06T00:00:00.000Z', tokenId: 'tok', department });
+      }
+      const good = pkg('2.0.0');
+      const uploaded = await rollouts.upload(good.file, good.statement, 'admin');
+      const rollout = await rollouts.createRollout({ packageId: uploaded.id, selection: { kind: 'agents', ids: ['ag_soumu1', 'ag_zeimu1'] }, createdBy: 'admin' });
+      const admin = await adminClient(t);
+      const all = await admin.request('GET', '/api/v1/updates');
+      expect(all.status).toBe(200);
+      expect(all.json.packages).toEqual([expect.objectContaining({ id: uploaded.id, version: '2.0.0', platform: 'deb' })]);
+      expect(all.json.packages[0]).not.toHaveProperty('file');
+      expect(all.json.pcs.map((r: { agentId: string; state: string; rolloutId: string }) => [r.agentId, r.state, r.rolloutId]).sort()).toEqual([
+        ['ag_soumu1', 'pending', rollout.id],
+        ['ag_zeimu1', 'pending', rollout.id],
+      ]);
+      const zeimu = await userClient(t, admin, 'zeimu-helpdesk', 'helpdesk', ['税務課']);
+      const scoped = await zeimu.request('GET', '/api/v1/updates');
+      expect(scoped.json.pcs.map((r: { agentId: string }) => r.agentId)).toEqual(['ag_zeimu1']);
+      expect((await fetch(`${t.base}/api/v1/updates`)).status).toBe(401);
+    } finally {
+      await t.close();
+    }
   });
 });
