@@ -177,12 +177,19 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       const expected = `利用者に確認中。来週撤去予定 — ${t.admin.username}、${jst}`;
       const shown = page.locator(`[data-testid=live-table] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`);
       await poll(() => shown.textContent()).toBe(expected);
-      // Read back from the server: after a reload, and on the PC's page.
+      // Someone else comments on the same violation: it appears here without a reload, once.
+      const other = new Client(t.base);
+      expect((await other.login(t.admin.username, PASSWORD)).status).toBe(200);
+      const [, ruleId, subject] = key.split('|');
+      expect((await other.request('POST', '/api/v1/violations/comment', { agentId, ruleId, subject, comment: '撤去を確認しました' })).status).toBe(200);
+      await poll(() => shown.locator('li').count()).toBe(2);
+      expect(await shown.locator('li').nth(1).textContent()).toContain('撤去を確認しました');
       await page.reload();
       await page.waitForSelector('[data-testid=live-table] tr.vrow');
-      await poll(() => shown.textContent()).toBe(expected);
+      await poll(() => shown.locator('li').count()).toBe(2);
+      expect(await shown.locator('li').first().textContent()).toBe(expected);
       await open(`pc/${agentId}`, '[data-testid=pc-open] tr.vrow');
-      expect(await page.locator(`[data-testid=pc-open] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`).textContent()).toBe(expected);
+      expect(await page.locator(`[data-testid=pc-open] tr.vrow[data-key="${key}"] [data-testid=violation-comments] li`).first().textContent()).toBe(expected);
     });
   });
   describe('端末一覧: the check areas shown', () => {
