@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { hostname, release, arch } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
@@ -43,6 +43,7 @@ import type { Probes } from './probes/types.js';
 import { UrgentGate, YieldingProbes } from './probes/urgent-gate.js';
 import { ProgramLauncher } from './probes/launcher.js';
 import type { Watcher } from './watchers/types.js';
+import { Updater } from './update/updater.js';
 import { Watchdog } from './watchdog.js';
 import type { WatchdogBreach, WatchdogOptions } from './watchdog.js';
 import packageJson from '../package.json' with { type: 'json' };
@@ -184,6 +185,9 @@ export class Agent {
     this.link.on('policy', (push) => this.applyPolicy(push));
     this.link.on('policyRejected', (why) => this.rejectPolicy(undefined, `schema: ${why}`));
     this.link.on('deadLettered', (d) => this.append([deadLetterViolation(d, join(opts.stateDir, 'deadletter.jsonl'))]));
+    const updater = new Updater({ stateDir: opts.stateDir, installDir: dirname(opts.programPath ?? fileURLToPath(import.meta.url)), agentVersion: AGENT_VERSION, collectorUrl: opts.identity.collectorUrl, tls: opts.wsOptions, selfCommand: opts.selfCommand, log: opts.log, append: (e) => this.append(e) });
+    this.link.on('update', (offer) => updater.offer(offer));
+    this.link.on('welcome', () => updater.connected());
   }
 
   /** The policy in force: the stored one when its signature still verifies, else the product defaults (version 0). */
@@ -242,6 +246,7 @@ export class Agent {
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
     this.watchdog?.start();
     this.link.start();
+    this.prepareChecks();
     for (const w of this.opts.watchers ?? []) {
       try {
         await w.start(
@@ -270,6 +275,26 @@ export class Agent {
     }, 15_000);
     this.wakeTimer.unref();
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
+  }
+
+  /**
+   * Parse the catalogues now, once per process: seconds of the main thread on a slow PC, which
+   * in the first run of each check would hold up a USB event arriving meanwhile. A catalogue that
+   * cannot be read is reported by its check's run.
+   */
+  private prepareChecks(): void {
+    try {
+      productCatalogue();
+    } catch (err) {
+      this.opts.log.warn('the rule catalogue could not be read at start', { error: (err as Error).message });
+    }
+    for (const c of CHECKS) {
+      try {
+        c.prepare?.();
+      } catch (err) {
+        this.opts.log.warn(`check ${c.id} could not prepare`, { error: (err as Error).message });
+      }
+    }
   }
 
   /**

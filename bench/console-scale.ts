@@ -154,6 +154,8 @@ await benchMain('console-scale', import.meta.url, numArg('limit-s', 900) * 1000,
       await page.locator(`tr.vrow[data-key="${pc.id}|USB-001|${v.subject}"]`).waitFor();
       live.push(performance.now() - s);
     }
+    // Printed now: a later step that times out on a loaded machine leaves these figures.
+    console.log(JSON.stringify({ renders, depTimes, live, apiFirst, apiDep, apiSearch }));
     // 端末一覧: render, 課 filter and search answers.
     const pcRenders: number[] = [];
     for (let i = 0; i < 5; i++) {

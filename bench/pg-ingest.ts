@@ -9,7 +9,8 @@
  *   npx esbuild bench/pg-ingest.ts --bundle --platform=node --format=esm --packages=external --outfile=dist/bench/pg-ingest.mjs
  *   MAMORI_PG_URL=postgres://… node dist/bench/pg-ingest.mjs [--agents 40] [--events 2000]
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -91,7 +92,113 @@ async function status(agents: Child): Promise<Status[]> {
   return (await agents.json<{ status: Status[] }>('status', 20_000, after)).status;
 }
 
-async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number): Promise<{ rate: number; fanout: number[] }> {
+/** CPU time (user + system) of a process so far, ms, from /proc/<pid>/stat (clock ticks of 10 ms); 0 when it is gone. */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of every PostgreSQL server process on this machine (the postmaster, its backends and helpers). */
+function postgresPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** CPU ms so far of each part of the run: the collector nodes, PostgreSQL, the simulated agents, this process (the balancer). */
+function cpuParts(nodes: readonly NodeChild[], agents: Child): Record<'nodes' | 'postgres' | 'agents' | 'balancer', number> {
+  const own = process.cpuUsage();
+  return {
+    nodes: nodes.reduce((n, c) => n + cpuMsOf(c.proc.pid!), 0),
+    postgres: postgresPids().reduce((n, pid) => n + cpuMsOf(pid), 0),
+    agents: cpuMsOf(agents.proc.pid!),
+    balancer: (own.user + own.system) / 1000,
+  };
+}
+
+/**
+ * What the database's sessions wait on, sampled every 100 ms during the ingest phase: counts of
+ * (wait_event_type:wait_event) over the active sessions of this database, the samples that saw a
+ * lock wait (row locks show as Lock:transactionid or Lock:tuple), and the lock requests not granted.
+ */
+async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples: number; waits: Record<string, number>; samplesWithLockWait: number; ungrantedLocks: number; activeSessions: number }> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const waits: Record<string, number> = {};
+  let samples = 0;
+  let samplesWithLockWait = 0;
+  let ungrantedLocks = 0;
+  let activeSessions = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await c.query<{ w: string; n: string }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*) AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND backend_type = 'client backend' GROUP BY 1`,
+      );
+      const locks = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_locks WHERE NOT granted');
+      samples++;
+      let lockWait = false;
+      for (const r of rows) {
+        waits[r.w] = (waits[r.w] ?? 0) + Number(r.n);
+        activeSessions += Number(r.n);
+        if (r.w.startsWith('Lock:')) lockWait = true;
+      }
+      if (lockWait) samplesWithLockWait++;
+      ungrantedLocks += Number(locks.rows[0]!.n);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await c.end();
+      return { samples, waits, samplesWithLockWait, ungrantedLocks, activeSessions };
+    },
+  };
+}
+
+/** Notifications on the cluster's events channel and their payload bytes (what NOTIFY carries between nodes). */
+async function countNotifications(url: string): Promise<{ stop: () => Promise<{ notifications: number; bytes: number }> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  let notifications = 0;
+  let bytes = 0;
+  c.on('notification', (msg) => {
+    notifications++;
+    bytes += Buffer.byteLength(msg.payload ?? '');
+  });
+  await c.query('LISTEN mamori_events');
+  return {
+    stop: async () => {
+      await c.end();
+      return { notifications, bytes };
+    },
+  };
+}
+
+interface ClusterRun {
+  rate: number;
+  fanout: number[];
+  /** CPU ms per 1,000 stored events of each part, during the ingest phase. */
+  cpuPer1000: Record<string, number>;
+  waits: Awaited<ReturnType<Awaited<ReturnType<typeof sampleWaits>>['stop']>>;
+  notify: { notifications: number; bytes: number };
+}
+
+async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number): Promise<ClusterRun> {
   const database = await createTestDatabase();
   const nodes: NodeChild[] = [];
   const dirs: string[] = [];
@@ -125,6 +232,9 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
 
     // Ingest: every agent appends PER_AGENT events at once; time until all are acknowledged (stored).
     const base = await status(agents);
+    const sampler = await sampleWaits(database.url);
+    const notices = await countNotifications(database.url);
+    const cpu0 = cpuParts(nodes, agents);
     const start = performance.now();
     agents.send({ cmd: 'append', agent: 'all', count: PER_AGENT });
     for (;;) {
@@ -133,7 +243,9 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
       await new Promise((r) => setTimeout(r, 100));
     }
     const rate = (AGENTS * PER_AGENT) / ((performance.now() - start) / 1000);
-    return { rate, fanout };
+    const cpu1 = cpuParts(nodes, agents);
+    const cpuPer1000 = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, ((v - cpu0[k as keyof typeof cpu0]) / (AGENTS * PER_AGENT)) * 1000]));
+    return { rate, fanout, cpuPer1000, waits: await sampler.stop(), notify: await notices.stop() };
   } finally {
     await agents?.stop();
     await Promise.all(nodes.map((n) => n.stop()));
@@ -177,8 +289,14 @@ try {
   process.stdout.write(`collector nodes (TLS, one shared CA), ${AGENTS} agents (real outbox + link, CA pinned) × ${PER_AGENT} events, through one TCP balancer\n`);
   const tls = await makeClusterTls();
   for (const n of [1, 2, 3]) {
-    const { rate, fanout } = await clusterRun(programs, tls, n);
+    const { rate, fanout, cpuPer1000, waits, notify } = await clusterRun(programs, tls, n);
     process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms)\n`);
+    const cpuTotal = Object.values(cpuPer1000).reduce((a, b) => a + b, 0);
+    process.stdout.write(`     CPU ms per 1,000 events: ${Object.entries(cpuPer1000).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; total ${cpuTotal.toFixed(0)} (2 cores give ${fmt(2_000_000 / cpuTotal)} events/s at most)\n`);
+    const top = Object.entries(waits.waits).sort((a, b) => b[1] - a[1]).slice(0, 6);
+    process.stdout.write(`     database sessions active per sample ${(waits.activeSessions / Math.max(1, waits.samples)).toFixed(2)} (${waits.samples} samples): ${top.map(([w, k]) => `${w} ${((k / Math.max(1, waits.activeSessions)) * 100).toFixed(0)} %`).join(', ')}; samples with a lock wait ${waits.samplesWithLockWait}, ungranted locks seen ${waits.ungrantedLocks}\n`);
+    process.stdout.write(`     NOTIFY between nodes: ${fmt(notify.notifications)} notifications, ${fmt(notify.bytes / 1024)} KiB\n`);
+    process.stdout.write(`BENCH_PG_CLUSTER ${JSON.stringify({ nodes: n, rate, cpuPer1000, waits, notify, loadavg: loadavg() })}\n`);
   }
 } finally {
   programs.remove();

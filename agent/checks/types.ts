@@ -59,6 +59,12 @@ export interface CheckDefinition<F = Record<string, unknown>> {
   params: Record<string, unknown>;
   /** Lazy import of the collector per platform; a missing platform means not_applicable. */
   platforms: Partial<Record<'linux' | 'windows', () => Promise<Collector<F>>>>;
+  /**
+   * Work done once per process that the check would otherwise do in its first run (parsing a
+   * catalogue): the agent does it at start, before its device watchers listen, so a USB event
+   * never waits behind it.
+   */
+  prepare?: () => void;
 }
 
 /** Helper for collectors: an output where the whole check is unknown (a text reason is taken as said on the PC, see ./why.ts). */

@@ -9,7 +9,7 @@
  * A reason that arrives as text (a probe failure, an error message printed by Windows) is kept
  * as it is with `said(text)`: its code is still explained in words.
  */
-import { causeOf, msg, render, type MessageId, type Msg, type MsgParam } from '../../src/shared/i18n/index.js';
+import { causeOf, MESSAGES, msg, render, type MessageId, type Msg, type MsgParam } from '../../src/shared/i18n/index.js';
 import type { CHECK_REASONS } from '../../src/shared/i18n/check-reasons.js';
 import type { CheckOutput } from './types.js';
 
@@ -29,6 +29,16 @@ export type ReasonParams<K extends CheckReasonId> = { [P in Placeholders<(typeof
 export function because<K extends CheckReasonId>(code: ReasonCode, id: K, params: ReasonParams<K>): Why {
   const detail = msg(id, params as Record<string, MsgParam>);
   return { text: `${code}: ${render(detail)}`, msg: msg('cause.coded', { what: msg(`code.${code}`), code, detail }) };
+}
+
+/** A probe that failed, with what could not be read in words and the probe's own detail: `CODE: 何が読めないか (detail)`. */
+export function failedTo<K extends CheckReasonId>(o: { failure: string; detail: string }, id: K, params: ReasonParams<K>): Why {
+  const what = msg(id, params as Record<string, MsgParam>);
+  const code = `code.${o.failure}` in MESSAGES ? o.failure : 'EXEC_FAILED';
+  return {
+    text: `${o.failure}: ${render(what)} (${o.detail})`,
+    msg: msg('cause.coded', { what: msg(`code.${code}` as MessageId), code: o.failure, detail: msg('cause.withDetail', { what, detail: o.detail }) }),
+  };
 }
 
 /** A reason given as text (a probe's failure, a message printed on the PC). */

@@ -12,7 +12,7 @@ import { CloseCode, FATAL_FOR_AGENT, closeCodeName } from '../../src/shared/prot
 import { decodeCollectorFrame } from '../../src/shared/protocol/codec.js';
 import { authProof, publicKeyOf, signChallenge } from '../../src/shared/protocol/auth.js';
 import { LIMITS, PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
-import type { CollectorFrame, OsInfo, PolicyPushFrame, ScanRequestFrame, Segment, WelcomeFrame } from '../../src/shared/protocol/messages.js';
+import type { CollectorFrame, OsInfo, PolicyPushFrame, ScanRequestFrame, Segment, UpdateOfferFrame, WelcomeFrame } from '../../src/shared/protocol/messages.js';
 import type { Logger } from '../../src/shared/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
@@ -58,6 +58,7 @@ export interface LinkEvents {
   welcome: [WelcomeFrame];
   scan: [ScanRequestFrame];
   policy: [PolicyPushFrame];
+  update: [UpdateOfferFrame];
   /** A policy.push that does not match the schema: the agent keeps its policy and reports it. */
   policyRejected: [string];
   closed: [number, string];
@@ -223,6 +224,9 @@ export class AgentLink extends EventEmitter<LinkEvents> {
         return;
       case 'policy.push':
         this.emit('policy', frame);
+        return;
+      case 'update.offer':
+        this.emit('update', frame);
         return;
       case 'certificate':
         if (this.opts.clientCert?.save(frame.certificate)) {

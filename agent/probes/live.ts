@@ -1,5 +1,6 @@
 /** Probes against the live OS: execFile with argv (no shell), timeouts and output caps. */
 import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey } from './types.js';
@@ -13,6 +14,17 @@ function fsFailure(err: NodeJS.ErrnoException, path: string): ProbeOutcome {
   if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { ok: false, failure: 'NOT_FOUND', detail: `${path} がありません` };
   if (err.code === 'EACCES' || err.code === 'EPERM') return { ok: false, failure: 'ACCESS_DENIED', detail: `${path} を読む権限がありません` };
   return { ok: false, failure: 'EXEC_FAILED', detail: `${path}: ${err.code ?? err.message}` };
+}
+
+/**
+ * sysfs on Linux: attributes the kernel renders from memory, a few bytes each, never waiting for
+ * a disk. Read in place: the USB check reads some forty of them, and each asynchronous read is
+ * four trips through the I/O threads and back (open, stat, read, close), every one of them a
+ * chance to queue behind other work; read in place the check's facts take well under a
+ * millisecond. (Not /proc: some of its files wait for the locks of the process they describe.)
+ */
+function kernelMemory(path: string): boolean {
+  return process.platform === 'linux' && path.startsWith('/sys/');
 }
 
 export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}, launcher?: ProgramLauncher): Promise<ProbeOutcome> {
@@ -85,7 +97,7 @@ export class LiveProbes implements Probes {
   async readFile(key: string, path: string, opts?: { maxBytes?: number }): Promise<ProbeOutcome> {
     assertProbeKey(key);
     try {
-      const buf = await readFile(path);
+      const buf = kernelMemory(path) ? readFileSync(path) : await readFile(path);
       const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
       if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path} が大きすぎます (${buf.length} バイト)` };
       return { ok: true, stdout: buf.toString('utf8'), exitCode: 0 };
@@ -97,7 +109,7 @@ export class LiveProbes implements Probes {
   async listDir(key: string, path: string): Promise<ProbeOutcome> {
     assertProbeKey(key);
     try {
-      const names = await readdir(path);
+      const names = kernelMemory(path) ? readdirSync(path) : await readdir(path);
       return { ok: true, stdout: JSON.stringify(names.sort()), exitCode: 0 };
     } catch (err) {
       return fsFailure(err as NodeJS.ErrnoException, path);

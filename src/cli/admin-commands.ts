@@ -21,6 +21,7 @@ import type { AgentCertMode, AgentCertOptions } from '../collector/gateway/clien
 import { AGENT_HMAC_POLICIES } from '../collector/gateway/gateway.js';
 import type { AgentHmacPolicy } from '../collector/gateway/gateway.js';
 import { UsageError } from './errors.js';
+import { registerUpdateCommands } from './update-commands.js';
 
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
@@ -50,7 +51,7 @@ function certificateLines(dataDir: string, added: readonly string[]): string {
 }
 
 /** The store an administration command works on: PostgreSQL when --db is given, else the data directory's SQLite. */
-async function adminStore(o: { data: string; db?: string }): Promise<Store> {
+export async function adminStore(o: { data: string; db?: string }): Promise<Store> {
   const store = o.db ? await openPostgresStore(o.db) : openDefaultStore(resolve(o.data));
   await store.migrate();
   return store;
@@ -108,6 +109,8 @@ export function registerAdminCommands(program: Command): void {
       process.once('SIGINT', () => void shutdown());
       process.once('SIGTERM', () => void shutdown());
     });
+
+  registerUpdateCommands(collectorCommand, adminStore);
 
   collectorCommand
     .command('init')

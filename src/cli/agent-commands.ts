@@ -1,6 +1,6 @@
 /** `mamori agent …`: run the daemon, one local check, record probe outputs. */
 import { hostname, setPriority } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AGENT_VERSION, Agent, describeOs } from '../../agent/agent.js';
 import { collectorTrust, ensureStateDir, forgetSecret, loadIdentity, retireIdentity, saveIdentity, withAgentKey } from '../../agent/identity.js';
@@ -9,6 +9,8 @@ import { windowsEventLog } from '../../agent/event-log.js';
 import { ClientCertificate } from '../../agent/client-cert.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
+import { runUpdateGuard } from '../../agent/update/guard.js';
+import { pinnedReleaseKey } from '../../agent/update/release-key.js';
 import { localCheck } from '../../agent/local-check.js';
 import { liveProbes } from '../../agent/probes/index.js';
 import { RecordingProbes } from '../../agent/probes/replay.js';
@@ -190,6 +192,16 @@ export function registerAgentCommands(program: Command): void {
       outbox.close();
       process.stdout.write(delivered ? 'collector informed of the uninstall\n' : 'collector not reached; the uninstall is not reported\n');
       process.exitCode = delivered ? 0 : 1;
+    });
+
+  agent
+    .command('update-guard', { hidden: true })
+    .description('install a verified agent update and go back to the previous package when the new agent does not return (started by the agent)')
+    .option('--state <dir>', 'state directory (identity, outbox)')
+    .action(async (o: { state?: string }) => {
+      const stateDir = resolve(o.state ?? defaultStateDir());
+      const outcome = await runUpdateGuard({ stateDir, releaseKey: pinnedReleaseKey(stateDir, dirname(resolve(process.argv[1]!))) });
+      process.exitCode = outcome === 'confirmed' || outcome === 'nothing' ? 0 : 1;
     });
 
   agent

@@ -9,8 +9,9 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../agent/agent.js';
+import { definition as software } from '../../agent/checks/software/index.js';
 import { collectorTrust, saveIdentity } from '../../agent/identity.js';
 import { enroll } from '../../agent/link/enroll.js';
 import { ReplayProbes } from '../../agent/probes/replay.js';
@@ -74,15 +75,20 @@ class PluggingProbes extends ReplayProbes {
 class PlugWatcher implements Watcher {
   readonly name = 'test-plug';
   trigger?: Trigger;
+  /** How often the software check had prepared (parsed its catalogue) when this watcher started. */
+  preparedAtStart?: number;
   async start(trigger: Trigger): Promise<void> {
+    this.preparedAtStart = prepare.mock.calls.length;
     this.trigger = trigger;
   }
   async stop(): Promise<void> {}
 }
 
+const prepare = vi.spyOn(software as { prepare: () => void }, 'prepare');
 let collector: TlsCollector;
 let agent: Agent;
 let probes: PluggingProbes;
+let plugWatcher: PlugWatcher;
 let agentId: string;
 
 beforeAll(async () => {
@@ -91,7 +97,7 @@ beforeAll(async () => {
   cpSync(REPLAY_PC, recording, { recursive: true });
   const pluggedIn = readFileSync(join(recording, 'usb.devices.out'), 'utf8');
   writeFileSync(join(recording, 'usb.devices.out'), JSON.stringify((JSON.parse(pluggedIn) as string[]).filter((d) => !d.startsWith('3-2'))));
-  const watcher = new PlugWatcher();
+  const watcher = (plugWatcher = new PlugWatcher());
   probes = new PluggingProbes(recording, () => {
     writeFileSync(join(recording, 'usb.devices.out'), pluggedIn);
     watcher.trigger!('usb-media', 'udev add 3-2 0951:1666 serial E0D55EA573DCF450E97C0F9A');
@@ -117,6 +123,10 @@ afterAll(async () => {
 });
 
 describe('a USB event during a full run with a slow check', () => {
+  it('finds the catalogues parsed: the agent prepared the checks before its watchers listened', () => {
+    expect(plugWatcher.preparedAtStart).toBe(1);
+  });
+
   it('runs the USB check and stores its verdict before the slow check makes its next probe call', async () => {
     agent.enqueue(['software'], 'scan');
     await agent.idle();

@@ -91,6 +91,7 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await seedEvents(t, pc.id, pc.hostname, [{ kind: 'scan.result', at: new Date().toISOString(), policyVersion: 1, requestId: req!.id, checks: [{ checkId: 'usb-media', status: 'ok', failed: 2 }, { checkId: 'antivirus', status: 'ok', failed: 0 }] } as never]);
       await poll(() => row.getAttribute('data-state')).toBe('done');
       expect(await row.getByTestId('scan-result').textContent()).toContain('違反 2 件');
+      await poll(() => page.getByTestId('scan-progress').textContent()).toBe('今回の検査: 1 台 (完了 1、検査中 0、待機中 0)');
     });
 
     it('narrows the list by 課 and segment and scans every PC of it, on all its pages', async () => {
@@ -103,6 +104,8 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       await poll(() => page.getByTestId('scan-all-start').textContent()).toBe(`一覧の全 ${num(targets.length)} 台を検査`);
       await page.getByTestId('scan-all-start').click();
       await poll(flashText).toContain(`${num(targets.length)} 台に検査を依頼しました`);
+      // The PC scanned before is not of this list: 1 done, the list's PCs offline and queued.
+      expect(await page.getByTestId('scan-progress').textContent()).toBe(`今回の検査: ${num(targets.length + 1)} 台 (完了 1、検査中 0、待機中 ${num(targets.length)})`);
       const asked = await sql().all<{ agent_id: string }>("SELECT DISTINCT agent_id FROM scan_requests WHERE requested_by = ? AND agent_id <> ?", [t.admin.username, city.pcs[2718]!.id]);
       expect(asked.map((r) => r.agent_id).sort()).toEqual(targets.map((p) => p.id).sort());
       // Every row of the page shows its request.
@@ -174,12 +177,19 @@ describe.skipIf(!haveChromium)('console screens at city size in Chromium (1280x7
       const expected = `利用者に確認中。来週撤去予定 — ${t.admin.username}、${jst}`;
       const shown = page.locator(`[data-testid=live-table] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`);
       await poll(() => shown.textContent()).toBe(expected);
-      // Read back from the server: after a reload, and on the PC's page.
+      // Someone else comments on the same violation: it appears here without a reload, once.
+      const other = new Client(t.base);
+      expect((await other.login(t.admin.username, PASSWORD)).status).toBe(200);
+      const [, ruleId, subject] = key.split('|');
+      expect((await other.request('POST', '/api/v1/violations/comment', { agentId, ruleId, subject, comment: '撤去を確認しました' })).status).toBe(200);
+      await poll(() => shown.locator('li').count()).toBe(2);
+      expect(await shown.locator('li').nth(1).textContent()).toContain('撤去を確認しました');
       await page.reload();
       await page.waitForSelector('[data-testid=live-table] tr.vrow');
-      await poll(() => shown.textContent()).toBe(expected);
+      await poll(() => shown.locator('li').count()).toBe(2);
+      expect(await shown.locator('li').first().textContent()).toBe(expected);
       await open(`pc/${agentId}`, '[data-testid=pc-open] tr.vrow');
-      expect(await page.locator(`[data-testid=pc-open] tr.vrow[data-key="${key}"] [data-testid=violation-comments]`).textContent()).toBe(expected);
+      expect(await page.locator(`[data-testid=pc-open] tr.vrow[data-key="${key}"] [data-testid=violation-comments] li`).first().textContent()).toBe(expected);
     });
   });
   describe('端末一覧: the check areas shown', () => {

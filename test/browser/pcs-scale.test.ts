@@ -106,7 +106,7 @@ describe.skipIf(!haveChromium)('端末一覧 at city size in Chromium', () => {
     await page.getByTestId('assign-selected').click();
     await page.getByTestId('assign-department').fill('危機管理課');
     await page.getByTestId('assign-save').click();
-    await expect.poll(() => page.locator('.flash').textContent()).toContain('3 台の所属を設定しました');
+    await expect.poll(() => page.locator('.flash').textContent(), { timeout: 30_000 }).toContain('3 台の所属を設定しました');
     for (const host of hosts) expect(await page.locator(`tr.pcrow[data-host="${host}"] td.dep`).textContent()).toBe('危機管理課');
 
     // Every PC of 環境課 (300, on 6 pages) moves to 環境政策課.
@@ -127,12 +127,12 @@ describe.skipIf(!haveChromium)('端末一覧 at city size in Chromium', () => {
     const file = join(dataDir, 'assign.csv');
     writeFileSync(file, `\uFEFF端末名,所属 (課)\r\n${targets.map((p) => `${p.hostname},学校教育課`).join('\r\n')}\r\n`);
     await page.getByTestId('assign-csv').setInputFiles(file);
-    await expect.poll(() => page.locator('.flash').textContent()).toContain('5 台の所属を設定しました');
+    await expect.poll(() => page.locator('.flash').textContent(), { timeout: 30_000 }).toContain('5 台の所属を設定しました');
     expect((await fetchJson(`/api/v1/pcs?department=${encodeURIComponent('学校教育課')}&limit=10`)).pcs.map((p: { hostname: string }) => p.hostname).sort()).toEqual(targets.map((p) => p.hostname).sort());
 
     writeFileSync(file, `端末名,所属 (課)\r\n${targets[0]!.hostname},別の課\r\nNO-SUCH-PC,別の課\r\n`);
     await page.getByTestId('assign-csv').setInputFiles(file);
-    await expect.poll(() => page.locator('.flash-error').textContent()).toContain('3行目: 端末 NO-SUCH-PC は登録されていないか、担当外の課です');
+    await expect.poll(() => page.locator('.flash-error').textContent(), { timeout: 30_000 }).toContain('3行目: 端末 NO-SUCH-PC は登録されていないか、担当外の課です');
     // Nothing of that file was applied.
     expect((await fetchJson(`/api/v1/pcs?department=${encodeURIComponent('別の課')}&limit=1`)).total).toBe(0);
   });

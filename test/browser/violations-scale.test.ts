@@ -95,4 +95,24 @@ describe.skipIf(!haveChromium)('violation list at city size in Chromium', () => 
     expect(await page.locator('[data-testid=live-table] tr.vrow[data-mark="1"]').count()).toBe(999);
     await expect.poll(() => summary().textContent(), { timeout: 20_000 }).toBe(`${num(city.totalOpen)} 件中 1–1,000 件`);
   });
+
+  it('lays out only the rows of 1,000 near the screen and shows the others when scrolled to', async () => {
+    const rows = '[data-testid=live-table] tr.vrow';
+    expect(await page.locator(rows).count()).toBe(1000);
+    expect(await page.locator(`${rows}:not([hidden])`).count()).toBeLessThan(1000);
+    // Which of the 1,000 rows are on the screen after scrolling to the end, and back to the start.
+    const onScreen = (): Promise<[number, number]> =>
+      page.evaluate((sel) => {
+        const all = [...document.querySelectorAll<HTMLElement>(sel)];
+        const seen = all.flatMap((r, i) => {
+          const b = r.getBoundingClientRect();
+          return !r.hidden && b.bottom > 0 && b.top < innerHeight ? [i] : [];
+        });
+        return [seen[0] ?? -1, seen[seen.length - 1] ?? -1];
+      }, rows);
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await expect.poll(async () => (await onScreen())[1]).toBe(999);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await expect.poll(async () => (await onScreen())[0]).toBe(0);
+  });
 });

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { AdminRightsFacts, InteractiveUser } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { msg, type Msg } from '../../../src/shared/i18n/index.js';
+import { allOf, because, setUnknown } from '../why.js';
 
 const Member = z.object({ path: z.string(), sid: z.string().nullable(), class: z.string() });
 export const AdminRightsDocument = z.object({
@@ -29,19 +31,19 @@ export function adminRightsFacts(doc: AdminRightsDocument): CheckOutput<AdminRig
   const out: CheckOutput<AdminRightsFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
 
   if (doc.sessions === null || doc.administrators === null) {
-    out.unknownFacts.interactiveUsers = partError(doc.errors, 'sessions') ?? partError(doc.errors, 'administrators') ?? 'SCRIPT_ERROR: no sessions or Administrators members';
+    setUnknown(out, 'interactiveUsers', partWhy(doc.errors, 'sessions') ?? partWhy(doc.errors, 'administrators') ?? because('SCRIPT_ERROR', 'why.admin.noSessions', {}));
   } else {
     const direct = new Map(doc.administrators.filter((m) => m.class.toLowerCase() === 'user').map((m) => [winntAccount(m.path), 'Administrators']));
-    const unresolved: string[] = [];
+    const unresolved: Msg[] = [];
     for (const g of doc.administrators.filter((m) => m.class.toLowerCase() === 'group')) {
       const n = doc.nested?.find((x) => x.group === g.path);
       if (!n || n.members === null) {
-        unresolved.push(`${winntAccount(g.path)} (${n?.error ?? (g.sid?.startsWith('S-1-12-1-') ? 'Microsoft Entra ID role' : 'not expanded')})`);
+        unresolved.push(msg('why.admin.groupNotExpanded', { group: winntAccount(g.path), cause: n?.error ?? msg(g.sid?.startsWith('S-1-12-1-') ? 'why.admin.entraRole' : 'why.admin.notExpanded') }));
         continue;
       }
       for (const m of n.members) {
         if (m.class.toLowerCase() === 'user') direct.set(winntAccount(m.path), winntAccount(g.path));
-        else unresolved.push(`${winntAccount(m.path)} in ${winntAccount(g.path)}`);
+        else unresolved.push(msg('why.admin.nestedGroup', { member: winntAccount(m.path), group: winntAccount(g.path) }));
       }
     }
     const users: InteractiveUser[] = [];
@@ -58,22 +60,25 @@ export function adminRightsFacts(doc: AdminRightsDocument): CheckOutput<AdminRig
       else users.push({ user, admin: false, via: null });
     }
     // Membership through a group that could not be expanded is not "no membership".
-    if (undecided.length > 0) out.unknownFacts.interactiveUsers = `GROUP_NOT_EXPANDED: ${undecided.join(', ')} may be administrators through ${unresolved.join(', ')}`;
+    if (undecided.length > 0) setUnknown(out, 'interactiveUsers', because('GROUP_NOT_EXPANDED', 'why.admin.mayBeAdmin', { users: undecided.join(', '), groups: unresolved }));
     else out.facts.interactiveUsers = users;
   }
 
-  if (partError(doc.errors, 'uac')) out.unknownFacts.uacEnabled = partError(doc.errors, 'uac')!;
+  const uacError = partWhy(doc.errors, 'uac');
+  if (uacError) setUnknown(out, 'uacEnabled', uacError);
   else out.facts.uacEnabled = doc.EnableLUA === null ? true : doc.EnableLUA !== 0;
 
   if (doc.builtinAdmin) {
     out.facts.builtinAdminName = doc.builtinAdmin.Name;
     out.facts.builtinAdminProtected = doc.builtinAdmin.Disabled || doc.builtinAdmin.Name.toLowerCase() !== BUILTIN_ADMIN_NAME;
   } else {
-    out.unknownFacts.builtinAdminProtected = out.unknownFacts.builtinAdminName = partError(doc.errors, 'builtin-admin') ?? 'NOT_FOUND: no local account with RID 500';
+    setUnknown(out, ['builtinAdminProtected', 'builtinAdminName'], partWhy(doc.errors, 'builtin-admin') ?? because('NOT_FOUND', 'why.admin.noRid500', {}));
   }
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = Object.values(out.unknownFacts).join('; ');
+    const all = allOf(Object.keys(out.unknownFacts).map((f) => ({ text: out.unknownFacts[f]!, msg: out.unknownMsgs![f]! })));
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 }

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { CloudAccount, CloudAccountsFacts } from './facts.js';
-import { partError, SERVICE_SID } from '../software/windows-common.js';
+import { partWhy, SERVICE_SID } from '../software/windows-common.js';
+import { because, setUnknown } from '../why.js';
+import { unknownOutput } from '../types.js';
 
 export const CloudAccountsDocument = z.object({
   schema: z.literal('mamori.win.cloud-accounts/1'),
@@ -12,7 +14,7 @@ export const CloudAccountsDocument = z.object({
 export type CloudAccountsDocument = z.infer<typeof CloudAccountsDocument>;
 
 export function cloudAccountsFacts(doc: CloudAccountsDocument): CheckOutput<CloudAccountsFacts> {
-  if (!doc.users) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: partError(doc.errors, 'users') ?? 'SCRIPT_ERROR: users: 利用者の一覧がありません' };
+  if (!doc.users) return unknownOutput(partWhy(doc.errors, 'users') ?? because('SCRIPT_ERROR', 'why.cloud.noUsers', {}));
   const accounts: CloudAccount[] = [];
   const failed: string[] = [];
   for (const u of doc.users.filter((x) => !SERVICE_SID.test(x.sid))) {
@@ -26,6 +28,6 @@ export function cloudAccountsFacts(doc: CloudAccountsDocument): CheckOutput<Clou
     if (u.driveFs.length > 0) accounts.push({ user, service: 'google-drive' });
   }
   const out: CheckOutput<CloudAccountsFacts> = { status: 'ok', facts: { cloudAccounts: accounts }, unknownFacts: {} };
-  if (failed.length > 0) out.unknownFacts.cloudAccounts = `SCRIPT_ERROR: 利用者のプロファイルを読めません: ${failed.join('、')}`;
+  if (failed.length > 0) setUnknown(out, 'cloudAccounts', because('SCRIPT_ERROR', 'why.cloud.profilesUnread', { users: failed }));
   return out;
 }

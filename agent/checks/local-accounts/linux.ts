@@ -7,11 +7,11 @@
  * `**Never logged in**`. Port and From may be empty, so a line is read from both ends. Whether a password
  * is locked (/etc/shadow) is not read: an account counts as able to sign in when it has a login shell.
  */
-import type { ProbeOutcome } from '../../probes/types.js';
+import { because, failedTo, setUnknown } from '../why.js';
+import { unknownOutput } from '../types.js';
 import type { CheckOutput, Collector } from '../types.js';
 import type { LocalAccount, LocalAccountsFacts } from './facts.js';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** lastlog lines → user → ISO time or null (never); undefined when a line cannot be read. */
@@ -37,12 +37,12 @@ export function parseLastlog(text: string): Map<string, string | null> | undefin
 export const collect: Collector<LocalAccountsFacts> = async (ctx) => {
   const p = { passwdPath: '/etc/passwd', lastlogPath: '/usr/bin/lastlog', lastlog2Path: '/usr/bin/lastlog2', ...ctx.params } as { passwdPath: string; lastlogPath: string; lastlog2Path: string };
   const passwd = await ctx.probes.readFile('passwd', p.passwdPath);
-  if (!passwd.ok) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: why(passwd, `${p.passwdPath} を読めません`) };
+  if (!passwd.ok) return unknownOutput(failedTo(passwd, 'why.fileUnread', { file: p.passwdPath }));
   let last = await ctx.probes.exec('lastlog', p.lastlogPath, []);
   if (!last.ok && last.failure === 'NOT_FOUND') last = await ctx.probes.exec('lastlog2', p.lastlog2Path, []);
-  if (!last.ok) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: why(last, '最後にサインインした日時を読めません') };
+  if (!last.ok) return unknownOutput(failedTo(last, 'why.accounts.lastLogonUnread', {}));
   const latest = parseLastlog(last.stdout);
-  if (!latest) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `PARSE_FAILED: lastlog の出力を読めません: ${JSON.stringify(last.stdout.slice(0, 80))}` };
+  if (!latest) return unknownOutput(because('PARSE_FAILED', 'why.accounts.lastlogUnparsable', { output: { q: last.stdout.slice(0, 80) } }));
   const accounts: LocalAccount[] = [];
   const missing: string[] = [];
   for (const f of passwd.stdout.split('\n').map((l) => l.split(':'))) {
@@ -55,6 +55,6 @@ export const collect: Collector<LocalAccountsFacts> = async (ctx) => {
     accounts.push({ name, enabled: !/\/(nologin|false)$/.test(f[6]!.trim()), lastLogonAt: latest.get(name)! });
   }
   const out: CheckOutput<LocalAccountsFacts> = { status: 'ok', facts: { localAccounts: accounts }, unknownFacts: {} };
-  if (missing.length > 0) out.unknownFacts.localAccounts = `NOT_FOUND: lastlog に ${missing.join(', ')} の記録がありません`;
+  if (missing.length > 0) setUnknown(out, 'localAccounts', because('NOT_FOUND', 'why.accounts.notInLastlog', { users: missing.join(', ') }));
   return out;
 };

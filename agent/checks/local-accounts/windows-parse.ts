@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { LocalAccountsFacts } from './facts.js';
-import { isoOrNull, partError } from '../software/windows-common.js';
+import { isoOrNull, partWhy } from '../software/windows-common.js';
+import { because } from '../why.js';
+import { unknownOutput } from '../types.js';
 
 export const LocalAccountsDocument = z.object({
   schema: z.literal('mamori.win.local-accounts/1'),
@@ -12,6 +14,6 @@ export const LocalAccountsDocument = z.object({
 export type LocalAccountsDocument = z.infer<typeof LocalAccountsDocument>;
 
 export function localAccountsFacts(doc: LocalAccountsDocument): CheckOutput<LocalAccountsFacts> {
-  if (!doc.users) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: partError(doc.errors, 'users') ?? 'SCRIPT_ERROR: users: ローカルアカウントの一覧がありません' };
+  if (!doc.users) return unknownOutput(partWhy(doc.errors, 'users') ?? because('SCRIPT_ERROR', 'why.accounts.noUsers', {}));
   return { status: 'ok', facts: { localAccounts: doc.users.map((u) => ({ name: u.Name, enabled: u.Enabled, lastLogonAt: isoOrNull(u.LastLogon) })) }, unknownFacts: {} };
 }

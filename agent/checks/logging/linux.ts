@@ -6,6 +6,7 @@
  * to disk: auditd (USER_LOGIN records) or rsyslog (auth.log on Debian/Ubuntu, secure on RHEL).
  * Which of these run comes from `systemctl is-active`.
  */
+import { allOf, because, failedTo, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -14,8 +15,6 @@ import type { LoggingFacts } from './facts.js';
 
 interface Params { systemctlPath: string; journaldConfPath: string; journaldConfDirs: string[]; journalDir: string }
 const UNITS = ['systemd-journald', 'auditd', 'rsyslog'] as const;
-/** `CODE: 何が読めないか (probe detail)`, the form the evaluator explains in words. */
-const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 
 /** `Storage=` of the [Journal] section, or null when the file does not set it. */
 export function journaldStorage(text: string): string | null {
@@ -30,27 +29,27 @@ export function activeStates(text: string, units: readonly string[]): Map<string
 }
 
 /** The effective Storage= from journald.conf and the drop-ins (later files override), or the error. */
-async function storage(ctx: CheckContext, p: Params): Promise<{ value: string; from: string } | { error: string }> {
+async function storage(ctx: CheckContext, p: Params): Promise<{ value: string; from: string } | { error: Why }> {
   let value = 'auto';
   let from = '既定値';
   const files: { key: string; path: string }[] = [{ key: 'journald.conf', path: p.journaldConfPath }];
   for (const [i, dir] of p.journaldConfDirs.entries()) {
     const ls = await ctx.probes.listDir(`journald.conf-d.${i}.list`, dir);
     if (!ls.ok && ls.failure === 'NOT_FOUND') continue;
-    if (!ls.ok) return { error: why(ls, `${dir} を読めません`) };
+    if (!ls.ok) return { error: failedTo(ls, 'why.fileUnread', { file: dir }) };
     let names: unknown = null;
     try {
       names = JSON.parse(ls.stdout);
     } catch {
       names = null;
     }
-    if (!Array.isArray(names)) return { error: `PARSE_FAILED: ${dir} の一覧` };
+    if (!Array.isArray(names)) return { error: because('PARSE_FAILED', 'why.listing', { dir }) };
     files.push(...names.filter((n): n is string => typeof n === 'string' && n.endsWith('.conf')).sort().map((n) => ({ key: `journald.conf-d.${i}.${keyPart(n)}`, path: `${dir}/${n}` })));
   }
   for (const f of files) {
     const r = await ctx.probes.readFile(f.key, f.path);
     if (!r.ok && r.failure === 'NOT_FOUND') continue;
-    if (!r.ok) return { error: why(r, `${f.path} を読めません`) };
+    if (!r.ok) return { error: failedTo(r, 'why.fileUnread', { file: f.path }) };
     const v = journaldStorage(r.stdout);
     if (v !== null) {
       value = v;
@@ -71,8 +70,8 @@ export const collect: Collector<LoggingFacts> = async (ctx) => {
   const journalDir = await ctx.probes.listDir('journal.dir', p.journalDir);
 
   if (!states) {
-    const reason = active.ok ? `PARSE_FAILED: systemctl is-active の出力 ${JSON.stringify(active.stdout.slice(0, 60))}` : why(active, 'ログを記録するサービスの状態を読めません');
-    out.unknownFacts.logServiceRunning = out.unknownFacts.logonEventsRecorded = out.unknownFacts.logonEventsSource = reason;
+    const reason = active.ok ? because('PARSE_FAILED', 'why.log.isActiveOutput', { output: { q: active.stdout.slice(0, 60) } }) : failedTo(active, 'why.log.servicesUnread', {});
+    setUnknown(out, ['logServiceRunning', 'logonEventsRecorded', 'logonEventsSource'], reason);
   } else {
     out.facts.logServiceRunning = states.get('systemd-journald') === 'active';
     const recorders = (['auditd', 'rsyslog'] as const).filter((u) => states.get(u) === 'active');
@@ -81,7 +80,7 @@ export const collect: Collector<LoggingFacts> = async (ctx) => {
       if (recorders.length > 0) {
         out.facts.logonEventsRecorded = true;
         out.facts.logonEventsSource = `${recorders.join('・')} が動作中`;
-      } else out.unknownFacts.logonEventsRecorded = out.unknownFacts.logonEventsSource = 'error' in st ? st.error : why(journalDir as Extract<ProbeOutcome, { ok: false }>, `${p.journalDir} を読めません`);
+      } else setUnknown(out, ['logonEventsRecorded', 'logonEventsSource'], 'error' in st ? st.error : failedTo(journalDir as Extract<ProbeOutcome, { ok: false }>, 'why.fileUnread', { file: p.journalDir }));
     } else {
       const onDisk = st.value === 'persistent' || (st.value === 'auto' && journalDir.ok);
       const persistentJournal = onDisk && out.facts.logServiceRunning;
@@ -91,7 +90,9 @@ export const collect: Collector<LoggingFacts> = async (ctx) => {
   }
   if (Object.keys(out.facts).length <= 2) {
     out.status = 'unknown';
-    out.reason = Object.values(out.unknownFacts).join('; ');
+    const all = allOf(Object.keys(out.unknownFacts).map((f) => ({ text: out.unknownFacts[f]!, msg: out.unknownMsgs![f]! })));
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 };

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { LoggingFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { allOf, because, setUnknown } from '../why.js';
 
 export const LoggingDocument = z.object({
   schema: z.literal('mamori.win.logging/1'),
@@ -42,8 +43,8 @@ export function loggingFacts(doc: LoggingDocument): CheckOutput<LoggingFacts> {
 
   const settings = doc.auditBackup === null ? null : auditSettings(doc.auditBackup);
   if (!settings || !settings.has(AUDIT_LOGON) || !settings.has(AUDIT_LOGOFF)) {
-    const reason = partError(doc.errors, 'auditpol') ?? (settings === null && doc.auditBackup !== null ? 'PARSE_FAILED: auditpol /backup の Setting Value が 0〜3 ではありません' : 'NOT_FOUND: auditpol /backup にログオン・ログオフのサブカテゴリがありません');
-    out.unknownFacts.logonEventsRecorded = out.unknownFacts.logonEventsSource = reason;
+    const reason = partWhy(doc.errors, 'auditpol') ?? (settings === null && doc.auditBackup !== null ? because('PARSE_FAILED', 'why.log.settingValue', {}) : because('NOT_FOUND', 'why.log.noLogonSubcategories', {}));
+    setUnknown(out, ['logonEventsRecorded', 'logonEventsSource'], reason);
   } else {
     const logon = settings.get(AUDIT_LOGON)!;
     const logoff = settings.get(AUDIT_LOGOFF)!;
@@ -55,15 +56,17 @@ export function loggingFacts(doc: LoggingDocument): CheckOutput<LoggingFacts> {
     out.facts.securityLogMaxMB = Math.round((doc.securityLog.MaximumSizeInBytes / 1_048_576) * 10) / 10;
     out.facts.securityLogMode = doc.securityLog.LogMode;
   } else {
-    out.unknownFacts.securityLogMaxMB = out.unknownFacts.securityLogMode = partError(doc.errors, 'security-log') ?? 'SCRIPT_ERROR: security-log: 値がありません';
+    setUnknown(out, ['securityLogMaxMB', 'securityLogMode'], partWhy(doc.errors, 'security-log') ?? because('SCRIPT_ERROR', 'why.log.noValues', { part: 'security-log' }));
   }
 
   if (doc.eventLogService) out.facts.logServiceRunning = doc.eventLogService.State === 'Running';
-  else out.unknownFacts.logServiceRunning = partError(doc.errors, 'eventlog-service') ?? 'NOT_FOUND: EventLog サービスがありません';
+  else setUnknown(out, 'logServiceRunning', partWhy(doc.errors, 'eventlog-service') ?? because('NOT_FOUND', 'why.log.noEventLogService', {}));
 
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = Object.values(out.unknownFacts).join('; ');
+    const all = allOf(Object.keys(out.unknownFacts).map((f) => ({ text: out.unknownFacts[f]!, msg: out.unknownMsgs![f]! })));
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 }

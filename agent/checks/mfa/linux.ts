@@ -8,13 +8,13 @@
  * with `require_cert_auth` (authselect with-smartcard-required). As `sufficient` it is an alternative
  * to the password, not a second factor. The rule holds when every sign-in stack present asks for one.
  */
-import type { ProbeOutcome } from '../../probes/types.js';
+import { because, failedTo, type Why } from '../why.js';
+import { unknownOutput } from '../types.js';
 import type { CheckOutput, Collector } from '../types.js';
 import { pamArgs, parsePamStack } from '../sign-in/linux-parse.js';
 import type { PamLine } from '../sign-in/linux-parse.js';
 import type { MfaFacts } from './facts.js';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 const SIGN_IN_STACKS = ['login', 'gdm-password', 'lightdm', 'sddm'];
 const SECOND_FACTOR = new Set(['pam_u2f.so', 'pam_google_authenticator.so', 'pam_oath.so', 'pam_yubico.so', 'pam_duo.so', 'pam_pkcs11.so']);
 
@@ -46,13 +46,19 @@ export function mandatorySecondFactor(lines: PamLine[]): string | null {
   return null;
 }
 
+class PamUnreadable extends Error {
+  constructor(readonly why: Why) {
+    super(why.text);
+  }
+}
+
 export const collect: Collector<MfaFacts> = async (ctx) => {
   const pamDir = String(ctx.params.pamDir ?? '/etc/pam.d');
   const texts = new Map<string, string | null>();
   const read = async (name: string): Promise<string | null> => {
     if (!texts.has(name)) {
       const r = await ctx.probes.readFile(`pam.${name}`, `${pamDir}/${name}`);
-      if (!r.ok && r.failure !== 'NOT_FOUND') throw new Error(why(r, `${pamDir}/${name} を読めません`));
+      if (!r.ok && r.failure !== 'NOT_FOUND') throw new PamUnreadable(failedTo(r, 'why.fileUnread', { file: `${pamDir}/${name}` }));
       texts.set(name, r.ok ? r.stdout : null);
     }
     return texts.get(name)!;
@@ -73,9 +79,10 @@ export const collect: Collector<MfaFacts> = async (ctx) => {
       results.push({ stack, hit });
     }
   } catch (err) {
-    return { status: 'unknown', facts: {}, unknownFacts: {}, reason: (err as Error).message };
+    if (err instanceof PamUnreadable) return unknownOutput(err.why);
+    throw err;
   }
-  if (results.length === 0) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `NOT_FOUND: ${pamDir} にサインインの PAM 設定 (${SIGN_IN_STACKS.join(', ')}) がありません` };
+  if (results.length === 0) return unknownOutput(because('NOT_FOUND', 'why.mfa.noPamStacks', { dir: pamDir, stacks: SIGN_IN_STACKS.join(', ') }));
   const missing = results.filter((r) => !r.hit).map((r) => r.stack);
   const out: CheckOutput<MfaFacts> = { status: 'ok', facts: { thirdPartyCredentialProviders: [], multiFactorEnforced: missing.length === 0 }, unknownFacts: {} };
   out.facts.multiFactorSource = missing.length === 0 ? [...new Set(results.map((r) => r.hit!))].join('、') : `二要素目の PAM モジュールが必須になっていないサインイン: ${missing.join(', ')}`;

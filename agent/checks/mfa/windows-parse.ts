@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { MfaFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { because, setUnknown } from '../why.js';
+import { unknownOutput } from '../types.js';
 
 export const MfaDocument = z.object({
   schema: z.literal('mamori.win.mfa/1'),
@@ -20,10 +22,9 @@ const MICROSOFT = /(^|,\s*)O=Microsoft Corporation(,|$)/;
 
 export function mfaFacts(doc: MfaDocument): CheckOutput<MfaFacts> {
   const out: CheckOutput<MfaFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
-  const fail = (reason: string): CheckOutput<MfaFacts> => ({ status: 'unknown', facts: {}, unknownFacts: {}, reason });
-  const policies = partError(doc.errors, 'policies');
-  if (policies) return fail(policies);
-  if (!doc.providers) return fail(partError(doc.errors, 'providers') ?? 'SCRIPT_ERROR: providers: 資格情報プロバイダーの一覧がありません');
+  const policies = partWhy(doc.errors, 'policies');
+  if (policies) return unknownOutput(policies);
+  if (!doc.providers) return unknownOutput(partWhy(doc.errors, 'providers') ?? because('SCRIPT_ERROR', 'why.mfa.noProviders', {}));
 
   // A provider whose DLL is not signed by Microsoft (or not signed, or missing) is another vendor's.
   const thirdParty = doc.providers.filter((p) => !p.signer || !MICROSOFT.test(p.signer));
@@ -40,7 +41,7 @@ export function mfaFacts(doc: MfaDocument): CheckOutput<MfaFacts> {
     out.facts.multiFactorSource = `パスワードのプロバイダーを除外 (ExcludedCredentialProviders)、${hello ? 'Windows Hello for Business' : '他社の資格情報プロバイダー'}でサインイン`;
   } else if (thirdParty.length > 0) {
     // Such a product may wrap or filter the password provider; whether it demands a second factor is its own setting.
-    out.unknownFacts.multiFactorEnforced = out.unknownFacts.multiFactorSource = `NOT_DETERMINABLE: 他社の資格情報プロバイダー (${out.facts.thirdPartyCredentialProviders.join('、')}) が登録されています。二要素目を必須にしているかは製品の設定によるため、端末からは判別できません`;
+    setUnknown(out, ['multiFactorEnforced', 'multiFactorSource'], because('NOT_DETERMINABLE', 'why.mfa.thirdParty', { providers: out.facts.thirdPartyCredentialProviders }));
   } else {
     out.facts.multiFactorEnforced = false;
     out.facts.multiFactorSource = hello ? 'Windows Hello for Business は有効だが、パスワードだけでもサインインできる' : 'パスワードだけでサインインできる';

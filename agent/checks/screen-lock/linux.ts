@@ -2,6 +2,7 @@
  * Linux collector of the screen-lock check: the graphical sessions logind knows, then per user
  * the settings of that user's desktop (GNOME gsettings/dconf, KDE kscreenlockerrc, Xfce xfconf).
  */
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -23,48 +24,53 @@ export const LINUX_SCREEN_LOCK_PARAMS = {
 };
 type Params = typeof LINUX_SCREEN_LOCK_PARAMS;
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
-type SessionResult = { ok: true; session: LockSession } | { ok: false; reason: string };
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
+type SessionResult = { ok: true; session: LockSession } | { ok: false; reason: Why };
+
+function unknownSessions(out: CheckOutput<ScreenLockFacts>, sessions: Why, whole: Why): CheckOutput<ScreenLockFacts> {
+  setUnknown(out, 'sessions', sessions);
+  return { ...out, status: 'unknown', reason: whole.text, reasonMsg: whole.msg };
+}
 
 export const collect: Collector<ScreenLockFacts> = async (ctx) => {
   const p = { ...LINUX_SCREEN_LOCK_PARAMS, ...ctx.params } as Params;
   const out: CheckOutput<ScreenLockFacts> = { status: 'ok', facts: { machineInactivityLimitSeconds: null }, unknownFacts: {} };
 
   const list = await ctx.probes.exec('loginctl.sessions', p.loginctlPath, ['list-sessions', '--no-legend']);
-  if (!list.ok) return { ...out, status: 'unknown', reason: `logind sessions could not be listed (${why(list)})`, unknownFacts: { sessions: why(list) } };
+  if (!list.ok) return unknownSessions(out, why(list), because('NOT_READ', 'why.lock.sessionsUnlisted', { cause: why(list).msg }));
   const graphical: GraphicalSession[] = [];
+  let sessionUnread: Why | undefined;
   for (const id of parseSessionIds(list.stdout)) {
     const show = await ctx.probes.exec(`loginctl.session.${keyPart(id)}`, p.loginctlPath, ['show-session', id, '-p', 'Name', '-p', 'User', '-p', 'Type', '-p', 'Class', '-p', 'Desktop', '-p', 'Remote', '-p', 'Active']);
     if (!show.ok) {
       // A session that ended between the two calls is simply gone.
       if (/No session/i.test(show.detail)) continue;
-      out.unknownFacts.sessions = `session ${id}: ${why(show)}`;
+      sessionUnread = inPart(`session ${id}`, why(show));
       continue;
     }
     const s = classifySession(id, parseKeyValues(show.stdout));
     if (s && !graphical.some((g) => g.user === s.user && g.desktop === s.desktop)) graphical.push(s);
   }
-  if (out.unknownFacts.sessions) return { ...out, status: 'unknown', reason: out.unknownFacts.sessions };
+  if (sessionUnread) return unknownSessions(out, sessionUnread, sessionUnread);
 
   const passwdOut = graphical.length ? await ctx.probes.readFile('passwd', p.passwdPath) : null;
   const users = passwdOut?.ok ? parsePasswd(passwdOut.stdout) : [];
   const sessions: LockSession[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   for (const g of graphical) {
     const account = users.find((u) => u.name === g.user);
     let r: SessionResult;
-    if (!account) r = { ok: false, reason: passwdOut && !passwdOut.ok ? why(passwdOut) : `NOT_FOUND: user ${g.user} is not in ${p.passwdPath}` };
+    if (!account) r = { ok: false, reason: passwdOut && !passwdOut.ok ? why(passwdOut) : because('NOT_FOUND', 'why.lock.userNotInPasswd', { user: g.user, file: p.passwdPath }) };
     else if (g.desktop === 'gnome') r = await readGnome(ctx, p, account, g.desktopName);
     else if (g.desktop === 'kde') r = await readKde(ctx, p, account);
     else if (g.desktop === 'xfce') r = await readXfce(ctx, p, account);
-    else r = { ok: false, reason: `UNSUPPORTED: desktop "${g.desktopName || '(none)'}" of ${g.user}` };
+    else r = { ok: false, reason: because('UNSUPPORTED', 'why.lock.desktopUnsupported', { desktop: { q: g.desktopName || '-' }, user: g.user }) };
     if (r.ok) sessions.push(r.session);
-    else problems.push(`${g.user}: ${r.reason}`);
+    else problems.push(inPart(g.user, r.reason));
   }
   // One unreadable session makes the list incomplete: the facts must not look compliant because a session was skipped.
   if (problems.length) {
-    out.unknownFacts.sessions = problems.join('; ');
-    return { ...out, status: 'unknown', reason: `screen-lock settings could not be read for every graphical session (${problems.join('; ')})` };
+    return unknownSessions(out, allOf(problems), because('NOT_READ', 'why.lock.notEverySession', { causes: allOf(problems).msg }));
   }
   out.facts.sessions = sessions;
   return out;
@@ -100,7 +106,7 @@ export async function readGnome(ctx: CheckContext, p: Params, u: PasswdEntry, de
   const lockDelay = num('org.gnome.desktop.screensaver lock-delay');
   const disableLockScreen = bool('org.gnome.desktop.lockdown disable-lock-screen');
   if (idleDelay === null || lockEnabled === null || lockDelay === null || disableLockScreen === null) {
-    return { ok: false, reason: 'PARSE_FAILED: gsettings did not print idle-delay, lock-enabled, lock-delay and disable-lock-screen' };
+    return { ok: false, reason: because('PARSE_FAILED', 'why.lock.gsettingsIncomplete', { user: u.name }) };
   }
   const deciding: [string, string][] = [
     ['org.gnome.desktop.session', 'idle-delay'],
@@ -127,7 +133,7 @@ export async function readGnome(ctx: CheckContext, p: Params, u: PasswdEntry, de
   };
 }
 
-async function readOptional(ctx: CheckContext, key: string, path: string): Promise<{ ok: true; text: string | null } | { ok: false; reason: string }> {
+async function readOptional(ctx: CheckContext, key: string, path: string): Promise<{ ok: true; text: string | null } | { ok: false; reason: Why }> {
   const r = await ctx.probes.readFile(key, path);
   if (r.ok) return { ok: true, text: r.stdout };
   if (r.failure === 'NOT_FOUND') return { ok: true, text: null };
@@ -149,7 +155,7 @@ async function readXfce(ctx: CheckContext, p: Params, u: PasswdEntry): Promise<S
   if (autostart.text === null) {
     const light = await readOptional(ctx, 'xfce.autostart.light-locker', `${p.xdgSystemConfigDir}/autostart/light-locker.desktop`);
     if (!light.ok) return light;
-    if (light.text !== null) return { ok: false, reason: `UNSUPPORTED: ${u.name} uses light-locker, whose lock follows the X screensaver/DPMS settings` };
+    if (light.text !== null) return { ok: false, reason: because('UNSUPPORTED', 'why.lock.lightLocker', { user: u.name }) };
     return { ok: true, session: { user: u.name, desktop: 'xfce', lockEnabled: false, idleToLockSeconds: null, enforced: false, source: 'no xfce4-screensaver or light-locker autostart entry' } };
   }
   const rel = 'xfce4/xfconf/xfce-perchannel-xml/xfce4-screensaver.xml';

@@ -4,33 +4,33 @@
  * process that holds each. The agent runs as root, so ss names every process; a socket whose
  * process is not shown makes the list incomplete (read in part), never "nothing listens".
  */
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, failedTo, setUnknown } from '../why.js';
 import type { CheckOutput, Collector } from '../types.js';
 import type { ServicesFacts } from './facts.js';
 import { parseSs, parseUnits } from './linux-parse.js';
 
-/** `CODE: 何が読めないか (probe detail)`, the form the evaluator explains in words. */
-const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 
 export const collect: Collector<ServicesFacts> = async (ctx) => {
   const p = { systemctlPath: '/usr/bin/systemctl', ssPath: '/usr/bin/ss', ...ctx.params } as { systemctlPath: string; ssPath: string };
   const out: CheckOutput<ServicesFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
 
   const units = await ctx.probes.exec('systemctl.active-units', p.systemctlPath, ['list-units', '--type=service,socket', '--state=active', '--no-legend', '--plain', '--no-pager']);
-  if (!units.ok) out.unknownFacts.runningServices = why(units, 'systemd のユニット一覧を読めません');
+  if (!units.ok) setUnknown(out, 'runningServices', failedTo(units, 'why.svc.units', {}));
   else out.facts.runningServices = parseUnits(units.stdout);
 
   const ss = await ctx.probes.exec('ss.listening', p.ssPath, ['-ltnup']);
   const parsed = ss.ok ? parseSs(ss.stdout) : null;
-  if (!ss.ok) out.unknownFacts.listeners = why(ss, '待ち受けているソケットを読めません');
-  else if (!parsed) out.unknownFacts.listeners = `PARSE_FAILED: ss -ltnup の出力を列の構造どおりに読めません: ${JSON.stringify(ss.stdout.slice(0, 80))}`;
+  if (!ss.ok) setUnknown(out, 'listeners', failedTo(ss, 'why.svc.sockets', {}));
+  else if (!parsed) setUnknown(out, 'listeners', because('PARSE_FAILED', 'why.svc.ssColumns', { output: { q: ss.stdout.slice(0, 80) } }));
   else {
     out.facts.listeners = parsed.listeners;
-    if (parsed.unnamed.length > 0) out.unknownFacts.listeners = `PROCESS_UNKNOWN: 待ち受けているプロセスが分からないソケットがあります (${parsed.unnamed.join(', ')})`;
+    if (parsed.unnamed.length > 0) setUnknown(out, 'listeners', because('PROCESS_UNKNOWN', 'why.svc.unnamed', { sockets: parsed.unnamed.join(', ') }));
   }
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = Object.values(out.unknownFacts).join('; ');
+    const all = allOf(Object.keys(out.unknownFacts).map((f) => ({ text: out.unknownFacts[f]!, msg: out.unknownMsgs![f]! })));
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 };

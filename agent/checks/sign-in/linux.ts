@@ -3,6 +3,7 @@
  * pam_cracklib, pam_pwhistory) with their configuration files, login.defs and display-manager
  * automatic login (GDM, LightDM, SDDM).
  */
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -12,7 +13,7 @@ import { gdmAutoLogin, lightdmAutoLogin, maxDaysFromLoginDefs, pamArgs, parseCon
 import type { PamLine } from './linux-parse.js';
 
 type Params = typeof LINUX_SIGN_IN_PARAMS;
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 /** The stacks every sign-in goes through: Debian/Ubuntu include common-*, RHEL system-auth/password-auth (authselect). */
 const PAM_STACKS = ['common-auth', 'common-password', 'system-auth', 'password-auth'];
@@ -24,32 +25,34 @@ export const collect: Collector<SignInFacts> = async (ctx) => {
   await pamPolicy(ctx, p, out);
   const defs = await ctx.probes.readFile('login.defs', p.loginDefsPath);
   if (defs.ok) out.facts.maxPasswordAgeDays = maxDaysFromLoginDefs(defs.stdout);
-  else out.unknownFacts.maxPasswordAgeDays = why(defs);
+  else setUnknown(out, 'maxPasswordAgeDays', why(defs));
   if (Object.keys(out.facts).length <= 1) {
     out.status = 'unknown';
-    out.reason = `neither PAM, login.defs nor the display managers could be read (${Object.values(out.unknownFacts).join('; ')})`;
+    const none = because('NOT_READ', 'why.signin.nothingRead', { causes: [...new Set(Object.values(out.unknownMsgs ?? {}))] });
+    out.reason = none.text;
+    out.reasonMsg = none.msg;
   }
   return out;
 };
 
 /** A file that may be absent: its text, null when it does not exist, or the failure. */
-async function optionalFile(ctx: CheckContext, key: string, path: string): Promise<{ text: string | null } | { error: string }> {
+async function optionalFile(ctx: CheckContext, key: string, path: string): Promise<{ text: string | null } | { error: Why }> {
   const r = await ctx.probes.readFile(key, path);
   if (r.ok) return { text: r.stdout };
-  return r.failure === 'NOT_FOUND' ? { text: null } : { error: `${path}: ${why(r)}` };
+  return r.failure === 'NOT_FOUND' ? { text: null } : { error: inPart(path, why(r)) };
 }
 
 /** The `*.conf` files of a drop-in directory, in the lexical order the programs read them. */
-async function dropIns(ctx: CheckContext, key: string, dir: string): Promise<{ files: { key: string; path: string }[] } | { error: string }> {
+async function dropIns(ctx: CheckContext, key: string, dir: string): Promise<{ files: { key: string; path: string }[] } | { error: Why }> {
   const ls = await ctx.probes.listDir(`${key}.list`, dir);
-  if (!ls.ok) return ls.failure === 'NOT_FOUND' ? { files: [] } : { error: `${dir}: ${why(ls)}` };
+  if (!ls.ok) return ls.failure === 'NOT_FOUND' ? { files: [] } : { error: inPart(dir, why(ls)) };
   let names: unknown;
   try {
     names = JSON.parse(ls.stdout);
   } catch {
-    return { error: `PARSE_FAILED: listing of ${dir}` };
+    return { error: because('PARSE_FAILED', 'why.listing', { dir }) };
   }
-  if (!Array.isArray(names)) return { error: `PARSE_FAILED: listing of ${dir}` };
+  if (!Array.isArray(names)) return { error: because('PARSE_FAILED', 'why.listing', { dir }) };
   return { files: names.filter((n): n is string => typeof n === 'string' && n.endsWith('.conf')).sort().map((n) => ({ key: `${key}.${keyPart(n)}`, path: `${dir}/${n}` })) };
 }
 
@@ -59,7 +62,7 @@ async function autoLogin(ctx: CheckContext, p: Params, out: CheckOutput<SignInFa
     { key: 'lightdm.conf', path: p.lightdmConfPath, read: lightdmAutoLogin },
     { key: 'sddm.conf', path: p.sddmConfPath, read: sddmAutoLogin },
   ];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   for (const [key, dir, read] of [['lightdm.conf-d', p.lightdmConfDir, lightdmAutoLogin], ['sddm.conf-d', p.sddmConfDir, sddmAutoLogin]] as const) {
     const d = await dropIns(ctx, key, dir);
     if ('error' in d) problems.push(d.error);
@@ -79,7 +82,7 @@ async function autoLogin(ctx: CheckContext, p: Params, out: CheckOutput<SignInFa
       return;
     }
   }
-  if (problems.length > 0) out.unknownFacts.autoLogonEnabled = out.unknownFacts.autoLogonSource = problems.join('; ');
+  if (problems.length > 0) setUnknown(out, ['autoLogonEnabled', 'autoLogonSource'], allOf(problems));
   else {
     out.facts.autoLogonEnabled = false;
     out.facts.autoLogonSource = null;
@@ -88,7 +91,7 @@ async function autoLogin(ctx: CheckContext, p: Params, out: CheckOutput<SignInFa
 
 async function pamPolicy(ctx: CheckContext, p: Params, out: CheckOutput<SignInFacts>): Promise<void> {
   const lines: PamLine[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   let found = 0;
   for (const name of PAM_STACKS) {
     const f = await optionalFile(ctx, `pam.${name}`, `${p.pamDir}/${name}`);
@@ -100,8 +103,7 @@ async function pamPolicy(ctx: CheckContext, p: Params, out: CheckOutput<SignInFa
   }
   const pamFacts = ['blankPasswordsAllowed', 'lockoutThreshold', 'minPasswordLength', 'passwordComplexity', 'passwordHistory'] as const;
   if (problems.length > 0 || found === 0) {
-    const reason = problems.length > 0 ? problems.join('; ') : `NOT_FOUND: none of ${PAM_STACKS.join(', ')} in ${p.pamDir}`;
-    for (const f of pamFacts) out.unknownFacts[f] = reason;
+    setUnknown(out, pamFacts, problems.length > 0 ? allOf(problems) : because('NOT_FOUND', 'why.signin.noPamStack', { stacks: PAM_STACKS.join(', '), dir: p.pamDir }));
     return;
   }
   const auth = lines.filter((l) => l.type === 'auth');
@@ -125,14 +127,14 @@ async function lockout(ctx: CheckContext, p: Params, auth: PamLine[], out: Check
     if (deny === undefined) {
       const conf = await optionalFile(ctx, 'faillock.conf', `${p.securityDir}/faillock.conf`);
       if ('error' in conf) {
-        out.unknownFacts.lockoutThreshold = conf.error;
+        setUnknown(out, 'lockoutThreshold', conf.error);
         return;
       }
       deny = (conf.text === null ? undefined : parseConfValues(conf.text).get('deny')) ?? '3';
     }
     const n = Number(deny);
     if (Number.isInteger(n) && n >= 0) out.facts.lockoutThreshold = n;
-    else out.unknownFacts.lockoutThreshold = `PARSE_FAILED: pam_faillock deny=${deny}`;
+    else setUnknown(out, 'lockoutThreshold', because('PARSE_FAILED', 'why.signin.badSetting', { setting: `pam_faillock deny=${deny}` }));
     return;
   }
   const tallyDeny = tally ? Number(pamArgs(tally).get('deny') ?? '0') : 0;
@@ -155,7 +157,7 @@ async function quality(ctx: CheckContext, p: Params, password: PamLine[], out: C
   if (pwq) {
     const files = [{ key: 'pwquality.conf', path: `${p.securityDir}/pwquality.conf` }];
     const d = await dropIns(ctx, 'pwquality.conf-d', `${p.securityDir}/pwquality.conf.d`);
-    const problems: string[] = 'error' in d ? [d.error] : [];
+    const problems: Why[] = 'error' in d ? [d.error] : [];
     if (!('error' in d)) files.push(...d.files);
     for (const f of files) {
       const r = await optionalFile(ctx, f.key, f.path);
@@ -163,14 +165,14 @@ async function quality(ctx: CheckContext, p: Params, password: PamLine[], out: C
       else if (r.text !== null) for (const [k, v] of parseConfValues(r.text)) settings.set(k, v);
     }
     if (problems.length > 0) {
-      out.unknownFacts.minPasswordLength = out.unknownFacts.passwordComplexity = problems.join('; ');
+      setUnknown(out, ['minPasswordLength', 'passwordComplexity'], allOf(problems));
       return;
     }
   }
   for (const [k, v] of pamArgs((pwq ?? cracklib)!)) settings.set(k, v);
   const minlen = Number(settings.get('minlen'));
   if (Number.isInteger(minlen)) out.facts.minPasswordLength = minlen;
-  else out.unknownFacts.minPasswordLength = `PARSE_FAILED: minlen=${settings.get('minlen')}`;
+  else setUnknown(out, 'minPasswordLength', because('PARSE_FAILED', 'why.signin.badSetting', { setting: `minlen=${settings.get('minlen')}` }));
   out.facts.passwordComplexity = requiredClasses(settings) >= 3;
 }
 
@@ -185,13 +187,13 @@ async function history(ctx: CheckContext, p: Params, password: PamLine[], out: C
     if (remember === undefined) {
       const conf = await optionalFile(ctx, 'pwhistory.conf', `${p.securityDir}/pwhistory.conf`);
       if ('error' in conf) {
-        out.unknownFacts.passwordHistory = conf.error;
+        setUnknown(out, 'passwordHistory', conf.error);
         return;
       }
       remember = (conf.text === null ? undefined : parseConfValues(conf.text).get('remember')) ?? '10';
     }
     counts.push(Number(remember));
   }
-  if (counts.some((n) => !Number.isInteger(n))) out.unknownFacts.passwordHistory = 'PARSE_FAILED: remember= is not a number';
+  if (counts.some((n) => !Number.isInteger(n))) setUnknown(out, 'passwordHistory', because('PARSE_FAILED', 'why.signin.rememberNotNumber', {}));
   else out.facts.passwordHistory = Math.max(0, ...counts);
 }

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { SignInFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { because, setUnknown } from '../why.js';
 
 export const SignInDocument = z.object({
   schema: z.literal('mamori.win.sign-in/1'),
@@ -36,24 +37,23 @@ const POLICY_FACTS = ['blankPasswordsAllowed', 'lockoutThreshold', 'minPasswordL
 export function signInFacts(doc: SignInDocument): CheckOutput<SignInFacts> {
   const out: CheckOutput<SignInFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
 
-  const seceditError = partError(doc.errors, 'secedit');
+  const seceditError = partWhy(doc.errors, 'secedit');
   const access = doc.securityTemplate === null ? null : systemAccess(doc.securityTemplate);
   if (!access) {
-    const reason = seceditError ?? 'PARSE_FAILED: the secedit export has no [System Access] section';
-    for (const f of POLICY_FACTS) out.unknownFacts[f] = reason;
+    setUnknown(out, POLICY_FACTS, seceditError ?? because('PARSE_FAILED', 'why.signin.noSystemAccess', {}));
   } else {
     const int = (key: string, fact: (typeof POLICY_FACTS)[number], use: (n: number) => void): void => {
       const v = access.get(key);
       const n = Number(v);
       if (v !== undefined && v !== '' && Number.isInteger(n)) use(n);
-      else out.unknownFacts[fact] = v === undefined ? `NOT_FOUND: ${key} is not in [System Access]` : `PARSE_FAILED: ${key} = ${v}`;
+      else setUnknown(out, fact, v === undefined ? because('NOT_FOUND', 'why.signin.notInSystemAccess', { key }) : because('PARSE_FAILED', 'why.signin.badSetting', { setting: `${key} = ${v}` }));
     };
     int('MinimumPasswordLength', 'minPasswordLength', (n) => {
       out.facts.minPasswordLength = n;
       // Length 0 is "no password required" ("Minimum password length" policy reference, learn.microsoft.com).
       out.facts.blankPasswordsAllowed = n === 0;
     });
-    if (out.unknownFacts.minPasswordLength) out.unknownFacts.blankPasswordsAllowed = out.unknownFacts.minPasswordLength;
+    if (out.unknownFacts.minPasswordLength) setUnknown(out, 'blankPasswordsAllowed', { text: out.unknownFacts.minPasswordLength, msg: out.unknownMsgs!.minPasswordLength! });
     int('PasswordComplexity', 'passwordComplexity', (n) => (out.facts.passwordComplexity = n === 1));
     int('LockoutBadCount', 'lockoutThreshold', (n) => (out.facts.lockoutThreshold = n));
     // "Maximum password age": 0 = never expires; the template writes -1 for "never" (secedit exports of that setting).
@@ -68,8 +68,7 @@ export function signInFacts(doc: SignInDocument): CheckOutput<SignInFacts> {
     out.facts.autoLogonSource = on ? 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon AutoAdminLogon' : null;
     out.facts.autoLogonPasswordStored = doc.winlogon.DefaultPasswordPresent;
   } else {
-    const reason = partError(doc.errors, 'winlogon') ?? 'SCRIPT_ERROR: winlogon: no values';
-    out.unknownFacts.autoLogonEnabled = out.unknownFacts.autoLogonSource = out.unknownFacts.autoLogonPasswordStored = reason;
+    setUnknown(out, ['autoLogonEnabled', 'autoLogonSource', 'autoLogonPasswordStored'], partWhy(doc.errors, 'winlogon') ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'winlogon' }));
   }
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';

@@ -2,6 +2,7 @@
  * Linux collector of the software check: the package databases (dpkg or rpm), snaps, flatpaks
  * (system and per-user), running processes, and the end-of-support matches of the installed set.
  */
+import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import { loadEolCatalogue, matchSoftware } from '../../../src/shared/eol/index.js';
@@ -23,9 +24,9 @@ export const LINUX_SOFTWARE_PARAMS = {
   passwdPath: '/etc/passwd',
 };
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
-type Inventory = { packages: InstalledPackage[]; problems: string[] };
+type Inventory = { packages: InstalledPackage[]; problems: Why[] };
 
 export const collect: Collector<SoftwareFacts> = async (ctx) => {
   const p = { ...LINUX_SOFTWARE_PARAMS, ...ctx.params } as typeof LINUX_SOFTWARE_PARAMS;
@@ -37,13 +38,13 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
   const inv = await inventory(ctx, p, users, passwdOut.ok ? null : why(passwdOut));
   // What was read is kept even when a source failed: a denied package found is a violation whatever
   // else could not be listed, while the rule evaluator never passes an incomplete list.
-  if (inv.problems.length > 0) out.unknownFacts.packages = inv.problems.join('; ');
+  if (inv.problems.length > 0) setUnknown(out, 'packages', allOf(inv.problems));
   if (inv.problems.length === 0 || inv.packages.length > 0) out.facts.packages = inv.packages;
 
   const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
-  if (!procs.ok) out.unknownFacts.processes = procs.reason;
+  if (!procs.ok) setUnknown(out, 'processes', procs.why);
   else {
-    if (procs.unread.length > 0) out.unknownFacts.processes = `the status of ${procs.unread.length} process(es) could not be read (${procs.unread.slice(0, 3).join('; ')})`;
+    if (procs.unread.length > 0) setUnknown(out, 'processes', because('ACCESS_DENIED', 'why.av.processesUnread', { count: procs.unread.length, processes: procs.unread.slice(0, 3) }));
     const names = new Map(users.map((u) => [u.uid, u.name]));
     if (passwdOut.ok) names.set(0, names.get(0) ?? 'root');
     out.facts.processes = procs.processes.map<RunningProcess>((pr) => ({
@@ -60,16 +61,16 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
     // A partial inventory gives partial matches: an ended product found still counts, but an
     // unread source could hide another one.
     if (out.facts.packages) out.facts.endOfSupport = matchSoftware(cat, out.facts.packages, 'linux');
-    if (out.unknownFacts.packages) out.unknownFacts.endOfSupport = `the package inventory is incomplete (${out.unknownFacts.packages})`;
+    if (inv.problems.length > 0) setUnknown(out, 'endOfSupport', because('NOT_READ', 'why.sw.inventoryIncomplete', { cause: allOf(inv.problems).msg }));
   } catch (err) {
-    const reason = `EOL_CATALOGUE: ${(err as Error).message}`;
-    out.unknownFacts.endOfSupport = reason;
-    out.unknownFacts.catalogueDate = reason;
+    setUnknown(out, ['endOfSupport', 'catalogueDate'], because('EOL_CATALOGUE', 'why.eolCatalogue', { error: (err as Error).message }));
   }
 
   if (!out.facts.packages && !out.facts.processes) {
     out.status = 'unknown';
-    out.reason = `neither the package inventory nor the process list could be read (${out.unknownFacts.packages}; ${out.unknownFacts.processes})`;
+    const none = because('NOT_READ', 'why.sw.nothingRead', { packages: out.unknownMsgs?.packages ?? '-', processes: out.unknownMsgs?.processes ?? '-' });
+    out.reason = none.text;
+    out.reasonMsg = none.msg;
   }
   return out;
 };
@@ -79,16 +80,16 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
  * at least one must exist. A snap or flatpak that is installed but cannot be listed makes the
  * inventory incomplete, which is reported rather than hidden.
  */
-async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, users: PasswdEntry[], passwdReason: string | null): Promise<Inventory> {
+async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, users: PasswdEntry[], passwdReason: Why | null): Promise<Inventory> {
   const packages: InstalledPackage[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   let systemDb = false;
 
   const dpkg = await ctx.probes.readFile('dpkg-status', p.dpkgStatusPath);
   if (dpkg.ok) {
     systemDb = true;
     packages.push(...parseDpkgStatus(dpkg.stdout));
-  } else if (dpkg.failure !== 'NOT_FOUND') problems.push(`dpkg: ${why(dpkg)}`);
+  } else if (dpkg.failure !== 'NOT_FOUND') problems.push(inPart('dpkg', why(dpkg)));
 
   const rpm = await ctx.probes.exec('rpm.qa', p.rpmPath, ['-qa', '--queryformat', RPM_QUERYFORMAT], { timeoutMs: 60_000 });
   if (rpm.ok) {
@@ -96,8 +97,8 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
     // rpm installed on a Debian system (e.g. for alien) has an empty database: not the system DB.
     if (rpms.length > 0) systemDb = true;
     packages.push(...rpms);
-  } else if (rpm.failure !== 'NOT_FOUND') problems.push(`rpm: ${why(rpm)}`);
-  if (!systemDb && problems.length === 0) problems.push(`NOT_FOUND: neither ${p.dpkgStatusPath} nor an rpm database was found`);
+  } else if (rpm.failure !== 'NOT_FOUND') problems.push(inPart('rpm', why(rpm)));
+  if (!systemDb && problems.length === 0) problems.push(because('NOT_FOUND', 'why.sw.noPackageDatabase', { dpkg: p.dpkgStatusPath }));
 
   const snap = await ctx.probes.exec('snap.list', p.snapPath, ['list']);
   if (snap.ok) packages.push(...parseSnapList(snap.stdout));
@@ -105,14 +106,14 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
     // snapd not running ("cannot communicate with server"): the mounted snap files still name what is installed.
     const files = await ctx.probes.listDir('snap.files', p.snapsDir);
     if (files.ok) packages.push(...parseSnapFileNames(jsonNames(files.stdout)));
-    else problems.push(`snap: ${why(snap)}`);
+    else problems.push(inPart('snap', why(snap)));
   }
 
   const flatpak = await ctx.probes.exec('flatpak.system', p.flatpakPath, ['list', '--system', `--columns=${FLATPAK_COLUMNS}`]);
   if (flatpak.ok) {
     packages.push(...parseFlatpakList(flatpak.stdout, null));
     // Per-user installations are found through the users' home folders.
-    if (passwdReason) problems.push(`per-user flatpak installations: ${p.passwdPath}: ${passwdReason}`);
+    if (passwdReason) problems.push(because('NOT_READ', 'why.sw.userFlatpaksUnread', { file: p.passwdPath, cause: passwdReason.msg }));
     for (const u of humanUsers(users)) {
       const dir = await ctx.probes.listDir(`flatpak.user.${keyPart(u.name)}.dir`, `${u.home}/.local/share/flatpak`);
       if (!dir.ok) continue; // no per-user installation
@@ -121,9 +122,9 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
         env: { HOME: u.home, XDG_DATA_HOME: `${u.home}/.local/share` },
       });
       if (list.ok) packages.push(...parseFlatpakList(list.stdout, u.name));
-      else problems.push(`flatpak of ${u.name}: ${why(list)}`);
+      else problems.push(because('EXEC_FAILED', 'why.sw.userFlatpak', { user: u.name, cause: why(list).msg }));
     }
-  } else if (flatpak.failure !== 'NOT_FOUND') problems.push(`flatpak: ${why(flatpak)}`);
+  } else if (flatpak.failure !== 'NOT_FOUND') problems.push(inPart('flatpak', why(flatpak)));
 
   return { packages, problems };
 }

@@ -4,7 +4,8 @@
  * processes; windows-parse.ts turns it into facts and the end-of-support catalogue
  * (src/shared/eol) names what is out of support.
  */
-import type { Collector } from '../types.js';
+import type { CheckOutput, Collector } from '../types.js';
+import { because, said, setUnknown } from '../why.js';
 import { unknownOutput } from '../types.js';
 import type { SoftwareFacts } from './facts.js';
 import { loadEolCatalogue, matchSoftware } from '../../../src/shared/eol/index.js';
@@ -21,6 +22,7 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
   if (!doc.ok) return unknownOutput(doc.why);
   const unknownFacts = softwareUnknowns(doc.data.errors);
   const facts: Partial<SoftwareFacts> = {};
+  const out: CheckOutput<SoftwareFacts> = { status: 'ok', facts, unknownFacts };
   if (!unknownFacts.processes) facts.processes = windowsProcesses(doc.data);
   // A failed part (e.g. Get-AppxPackage denied) leaves the other parts' packages known: a denied or
   // ended product among them is still judged, and the rule evaluator never passes an incomplete list.
@@ -32,12 +34,10 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
       const catalogue = loadEolCatalogue();
       facts.endOfSupport = matchSoftware(catalogue, packages, 'windows');
       facts.catalogueDate = catalogue.date;
-      if (incomplete) unknownFacts.endOfSupport = `the package inventory is incomplete (${incomplete})`;
+      if (incomplete) setUnknown(out, 'endOfSupport', because('NOT_READ', 'why.sw.inventoryIncomplete', { cause: said(incomplete).msg }));
     } catch (err) {
-      const reason = `EOL_CATALOGUE_UNAVAILABLE: ${(err as Error).message}`;
-      unknownFacts.endOfSupport = reason;
-      unknownFacts.catalogueDate = reason;
+      setUnknown(out, ['endOfSupport', 'catalogueDate'], because('EOL_CATALOGUE_UNAVAILABLE', 'why.eolCatalogue', { error: (err as Error).message }));
     }
-  } else unknownFacts.endOfSupport = incomplete;
-  return { status: 'ok', facts, unknownFacts };
+  } else setUnknown(out, 'endOfSupport', said(incomplete));
+  return out;
 };

@@ -3,6 +3,7 @@
  * from sysfs, their block devices and mount points, and whether the PC blocks USB storage
  * (modprobe.d for usb_storage/uas, USBGuard).
  */
+import { because, inPart, said, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -24,9 +25,12 @@ export const LINUX_USB_MEDIA_PARAMS = {
 };
 type Params = typeof LINUX_USB_MEDIA_PARAMS;
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): string => `${o.failure}: ${o.detail}`;
+const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 class Unreadable extends Error {
   readonly code = 'PROBE_FAILED';
+  constructor(readonly why: Why) {
+    super(why.text);
+  }
 }
 
 /** USB device directories (`2-1`, `1-4.2`); root hubs (`usb1`) and interfaces (`2-1:1.0`) are not. */
@@ -38,10 +42,10 @@ export const collect: Collector<UsbMediaFacts> = async (ctx) => {
   try {
     out.facts.devices = await devices(ctx, p);
   } catch (err) {
-    out.unknownFacts.devices = (err as Error).message;
+    setUnknown(out, 'devices', err instanceof Unreadable ? err.why : said((err as Error).message));
   }
   const block = await exportBlock(ctx, p);
-  if ('reason' in block) out.unknownFacts.exportBlocked = out.unknownFacts.exportBlockMechanism = block.reason;
+  if ('reason' in block) setUnknown(out, ['exportBlocked', 'exportBlockMechanism'], block.reason);
   else {
     // An attached, mounted USB disk shows that whatever is configured does not block it.
     const mounted = (out.facts.devices ?? []).some((d) => d.mountPoints.length > 0 && d.readOnly === false);
@@ -50,7 +54,9 @@ export const collect: Collector<UsbMediaFacts> = async (ctx) => {
   }
   if (!out.facts.devices && out.facts.exportBlocked === undefined) {
     out.status = 'unknown';
-    out.reason = `USB機器と記録媒体の制御設定をどちらも読み取れませんでした (${out.unknownFacts.devices}; ${out.unknownFacts.exportBlocked})`;
+    const none = because('NOT_READ', 'why.usb.nothingRead', { devices: out.unknownMsgs!.devices!, control: out.unknownMsgs!.exportBlocked! });
+    out.reason = none.text;
+    out.reasonMsg = none.msg;
   }
   return out;
 };
@@ -74,7 +80,7 @@ async function list(ctx: CheckContext, key: string, path: string, optional = fal
   } catch {
     /* fall through */
   }
-  throw new Unreadable(`PARSE_FAILED: ${path} の一覧を解釈できません`);
+  throw new Unreadable(because('PARSE_FAILED', 'why.listing', { dir: path }));
 }
 
 function safeNames(json: string): string[] | null {
@@ -96,7 +102,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
     return [];
   }
   const names = safeNames(entries.stdout);
-  if (!names) throw new Unreadable(`PARSE_FAILED: ${busDir} の一覧を解釈できません`);
+  if (!names) throw new Unreadable(because('PARSE_FAILED', 'why.listing', { dir: busDir }));
   const found: UsbDevice[] = [];
   let mounts: MountEntry[] | null = null;
   for (const dev of names.filter((n) => DEVICE_DIR.test(n))) {
@@ -116,7 +122,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
     const base = `${busDir}/${dev}`;
     const vendorId = await read(ctx, `${k}.idvendor`, `${base}/idVendor`);
     const productId = await read(ctx, `${k}.idproduct`, `${base}/idProduct`);
-    if (!vendorId || !productId) throw new Unreadable(`PARSE_FAILED: ${base} に idVendor/idProduct がありません`);
+    if (!vendorId || !productId) throw new Unreadable(because('PARSE_FAILED', 'why.usb.noIds', { dir: base }));
     // serial, manufacturer, product are absent files when the device has no such string (drivers/usb/core/sysfs.c).
     const serial = await read(ctx, `${k}.serial`, `${base}/serial`, true);
     const manufacturer = await read(ctx, `${k}.manufacturer`, `${base}/manufacturer`, true);
@@ -204,31 +210,31 @@ async function deviceNumbers(ctx: CheckContext, p: Params, disk: string): Promis
   return nums;
 }
 
-async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boolean; mechanism: string | null } | { reason: string }> {
+async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boolean; mechanism: string | null } | { reason: Why }> {
   // USBGuard first: a running daemon whose policy keeps class 08 off.
   const guardConf = await ctx.probes.readFile('usbguard.daemon-conf', p.usbguardDaemonConfPath);
   if (guardConf.ok) {
     const conf = parseUsbguardDaemonConf(guardConf.stdout);
     const rules = await ctx.probes.readFile('usbguard.rules', conf.ruleFile ?? p.usbguardRulesPath);
-    if (!rules.ok && rules.failure !== 'NOT_FOUND') return { reason: `usbguard rules: ${why(rules)}` };
+    if (!rules.ok && rules.failure !== 'NOT_FOUND') return { reason: inPart('usbguard rules', why(rules)) };
     const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
-    if (!procs.ok) return { reason: procs.reason };
+    if (!procs.ok) return { reason: procs.why };
     const running = procs.processes.some((pr) => pr.name === 'usbguard-daemon' || pr.name === 'usbguard-daemo');
-    if (!running && procs.unread.length > 0) return { reason: `whether usbguard-daemon runs is unknown: ${procs.unread.length} process(es) could not be read` };
+    if (!running && procs.unread.length > 0) return { reason: because('ACCESS_DENIED', 'why.usb.usbguardUnknown', { count: procs.unread.length }) };
     if (running && usbguardBlocksStorage(rules.ok ? rules.stdout : '', conf.implicitTarget)) return { blocked: true, mechanism: 'usbguard: mass storage (08:*:*) not allowed' };
-  } else if (guardConf.failure !== 'NOT_FOUND') return { reason: `usbguard-daemon.conf: ${why(guardConf)}` };
+  } else if (guardConf.failure !== 'NOT_FOUND') return { reason: inPart('usbguard-daemon.conf', why(guardConf)) };
 
   const files: { name: string; text: string }[] = [];
   for (const [i, dir] of p.modprobeDirs.entries()) {
     const l = await ctx.probes.listDir(`modprobe.${i}.list`, dir);
     if (!l.ok) {
       if (l.failure === 'NOT_FOUND') continue;
-      return { reason: `${dir}: ${why(l)}` };
+      return { reason: inPart(dir, why(l)) };
     }
     for (const name of (safeNames(l.stdout) ?? []).filter((n) => n.endsWith('.conf'))) {
       const f = await ctx.probes.readFile(`modprobe.${i}.${keyPart(name)}`, `${dir}/${name}`);
       if (f.ok) files.push({ name: `${dir}/${name}`, text: f.stdout });
-      else return { reason: `${dir}/${name}: ${why(f)}` };
+      else return { reason: inPart(`${dir}/${name}`, why(f)) };
     }
   }
   const blocks = parseModprobeBlocks(files);
@@ -239,7 +245,7 @@ async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boo
     // A module already loaded (or built in) keeps working whatever modprobe.d says.
     const loaded = await ctx.probes.listDir(`module.${mod}`, `${p.sysfsRoot}/module/${mod}`);
     if (loaded.ok) return { blocked: false, mechanism: null };
-    if (loaded.failure !== 'NOT_FOUND') return { reason: `${p.sysfsRoot}/module/${mod}: ${why(loaded)}` };
+    if (loaded.failure !== 'NOT_FOUND') return { reason: inPart(`${p.sysfsRoot}/module/${mod}`, why(loaded)) };
     mechanisms.push(`${b.how} ${mod} (${b.file})`);
   }
   return { blocked: true, mechanism: `modprobe.d: ${mechanisms.join(', ')}` };

@@ -10,12 +10,12 @@
  * Without nmcli, /sys/class/net/<if>/wireless tells whether the PC has Wi-Fi at all: with none, there is
  * nothing to report; with some, the adapters' state is unknown.
  */
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, failedTo, setUnknown, type Why } from '../why.js';
+import { unknownOutput } from '../types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import type { WifiConnection, WirelessFacts } from './facts.js';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>, what: string): string => `${o.failure}: ${what} (${o.detail})`;
 const ENTERPRISE = new Set(['wpa-eap', 'wpa-eap-suite-b-192']);
 
 /** One terse line → fields (a ':' preceded by '\' belongs to the value). */
@@ -49,33 +49,33 @@ export function terseProperties(text: string): Map<string, string> {
   return out;
 }
 
-async function withoutNmcli(ctx: CheckContext, sysClassNet: string, nmcliWhy: string): Promise<CheckOutput<WirelessFacts>> {
+async function withoutNmcli(ctx: CheckContext, sysClassNet: string, nmcliWhy: Why): Promise<CheckOutput<WirelessFacts>> {
   const ls = await ctx.probes.listDir('net.interfaces', sysClassNet);
-  if (!ls.ok) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `${nmcliWhy}; ${why(ls, `${sysClassNet} を読めません`)}` };
+  if (!ls.ok) return unknownOutput(allOf([nmcliWhy, failedTo(ls, 'why.fileUnread', { file: sysClassNet })]));
   let listed: unknown;
   try {
     listed = JSON.parse(ls.stdout);
   } catch {
     listed = null;
   }
-  if (!Array.isArray(listed)) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `PARSE_FAILED: ${sysClassNet} の一覧` };
+  if (!Array.isArray(listed)) return unknownOutput(because('PARSE_FAILED', 'why.listing', { dir: sysClassNet }));
   const names = listed.filter((n): n is string => typeof n === 'string');
   const wireless: string[] = [];
   for (const n of names) {
     const w = await ctx.probes.listDir(`net.${keyPart(n)}.wireless`, `${sysClassNet}/${n}/wireless`);
     if (w.ok) wireless.push(n);
-    else if (w.failure !== 'NOT_FOUND') return { status: 'unknown', facts: {}, unknownFacts: {}, reason: why(w, `${n} が無線LANかを判別できません`) };
+    else if (w.failure !== 'NOT_FOUND') return unknownOutput(failedTo(w, 'why.wifi.isWireless', { adapter: n }));
   }
   if (wireless.length === 0) return { status: 'ok', facts: { wifiAdapters: [], wifiConnections: [] }, unknownFacts: {} };
-  return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `${nmcliWhy}: 無線LANアダプター ${wireless.join(', ')} の状態を読めません` };
+  return unknownOutput(allOf([nmcliWhy, because('NOT_READ', 'why.wifi.adaptersUnread', { adapters: wireless.join(', ') })]));
 }
 
 export const collect: Collector<WirelessFacts> = async (ctx) => {
   const p = { nmcliPath: '/usr/bin/nmcli', sysClassNet: '/sys/class/net', ...ctx.params } as { nmcliPath: string; sysClassNet: string };
   const devices = await ctx.probes.exec('nmcli.devices', p.nmcliPath, ['-t', '-f', 'DEVICE,TYPE,STATE', 'device']);
-  if (!devices.ok) return withoutNmcli(ctx, p.sysClassNet, why(devices, 'NetworkManager の機器一覧を読めません'));
+  if (!devices.ok) return withoutNmcli(ctx, p.sysClassNet, failedTo(devices, 'why.wifi.nmDevices', {}));
   const rows = terseRows(devices.stdout, 3);
-  if (!rows) return { status: 'unknown', facts: {}, unknownFacts: {}, reason: `PARSE_FAILED: nmcli -t device の出力が 3 項目ではありません: ${JSON.stringify(devices.stdout.slice(0, 80))}` };
+  if (!rows) return unknownOutput(because('PARSE_FAILED', 'why.wifi.terseFields', { command: 'nmcli -t device', fields: 3, output: { q: devices.stdout.slice(0, 80) } }));
   const out: CheckOutput<WirelessFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
   out.facts.wifiAdapters = rows.filter((r) => r[1] === 'wifi').map(([name, , state]) => ({ name: name!, enabled: !/^(unavailable|unmanaged)/.test(state!), connected: /^connected/.test(state!) }));
   if (!out.facts.wifiAdapters.some((a) => a.connected)) {
@@ -86,27 +86,27 @@ export const collect: Collector<WirelessFacts> = async (ctx) => {
   const conns = active.ok ? terseRows(active.stdout, 4) : null;
   if (!conns) {
     out.facts.wifiConnections = [];
-    out.unknownFacts.wifiConnections = active.ok ? 'PARSE_FAILED: nmcli -t connection show --active の出力が 4 項目ではありません' : why(active, '接続中のネットワークを読めません');
+    setUnknown(out, 'wifiConnections', active.ok ? because('PARSE_FAILED', 'why.wifi.terseFields', { command: 'nmcli -t connection show --active', fields: 4, output: { q: active.stdout.slice(0, 80) } }) : failedTo(active, 'why.wifi.activeUnread', {}));
     return out;
   }
   const found: WifiConnection[] = [];
-  const problems: string[] = [];
+  const problems: Why[] = [];
   for (const [name, uuid] of conns.filter((r) => r[2] === '802-11-wireless')) {
     const show = await ctx.probes.exec(`nmcli.connection.${keyPart(uuid!)}`, p.nmcliPath, ['-t', '-f', '802-11-wireless.ssid,802-11-wireless-security.key-mgmt', 'connection', 'show', uuid!]);
     if (!show.ok) {
-      problems.push(why(show, `接続 ${name} の設定を読めません`));
+      problems.push(failedTo(show, 'why.wifi.connectionUnread', { name: name! }));
       continue;
     }
     const props = terseProperties(show.stdout);
     const ssid = props.get('802-11-wireless.ssid');
     if (ssid === undefined) {
-      problems.push(`PARSE_FAILED: 接続 ${name} の SSID がありません`);
+      problems.push(because('PARSE_FAILED', 'why.wifi.noSsid', { name: name! }));
       continue;
     }
     const keyMgmt = props.get('802-11-wireless-security.key-mgmt') || 'none';
     found.push({ ssid, security: keyMgmt, enterprise: ENTERPRISE.has(keyMgmt) });
   }
   out.facts.wifiConnections = found;
-  if (problems.length > 0) out.unknownFacts.wifiConnections = problems.join('; ');
+  if (problems.length > 0) setUnknown(out, 'wifiConnections', allOf(problems));
   return out;
 };

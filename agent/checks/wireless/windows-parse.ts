@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { WifiConnection, WirelessFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { because, setUnknown } from '../why.js';
+import { unknownOutput } from '../types.js';
 
 export const WirelessDocument = z.object({
   schema: z.literal('mamori.win.wireless/1'),
@@ -24,18 +26,17 @@ export function wirelessFacts(doc: WirelessDocument): CheckOutput<WirelessFacts>
   const out: CheckOutput<WirelessFacts> = { status: 'ok', facts: {}, unknownFacts: {} };
   if (!doc.adapters) {
     out.status = 'unknown';
-    out.reason = partError(doc.errors, 'adapters') ?? 'SCRIPT_ERROR: adapters: 無線LANアダプターの一覧がありません';
-    return out;
+    return unknownOutput(partWhy(doc.errors, 'adapters') ?? because('SCRIPT_ERROR', 'why.wifi.noAdapters', {}));
   }
   out.facts.wifiAdapters = doc.adapters.map((a) => ({ name: a.Name, enabled: a.State !== DISABLED && a.InterfaceAdminStatus === UP, connected: a.MediaConnectState === CONNECTED }));
   if (!out.facts.wifiAdapters.some((a) => a.connected)) {
     out.facts.wifiConnections = [];
     return out;
   }
-  const problem = partError(doc.errors, 'connection-profiles') ?? partError(doc.errors, 'wlan-profiles');
+  const problem = partWhy(doc.errors, 'connection-profiles') ?? partWhy(doc.errors, 'wlan-profiles');
   if (problem || !doc.connectedProfiles || !doc.wlanProfiles) {
     out.facts.wifiConnections = [];
-    out.unknownFacts.wifiConnections = problem ?? 'SCRIPT_ERROR: 接続中のネットワークの情報がありません';
+    setUnknown(out, 'wifiConnections', problem ?? because('SCRIPT_ERROR', 'why.wifi.noConnected', {}));
     return out;
   }
   const connections: WifiConnection[] = [];
@@ -47,6 +48,6 @@ export function wirelessFacts(doc: WirelessDocument): CheckOutput<WirelessFacts>
     else connections.push({ ssid: p.ssid, security: p.authentication, enterprise: ENTERPRISE.has(p.authentication.toLowerCase()) });
   }
   out.facts.wifiConnections = connections;
-  if (unmatched.length > 0) out.unknownFacts.wifiConnections = `NOT_FOUND: 接続中のネットワーク ${unmatched.join(', ')} の無線LANプロファイルが見つからず、認証方式を判別できません`;
+  if (unmatched.length > 0) setUnknown(out, 'wifiConnections', because('NOT_FOUND', 'why.wifi.noProfile', { networks: unmatched.join(', ') }));
   return out;
 }

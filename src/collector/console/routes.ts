@@ -9,6 +9,7 @@ import { enrollmentTokenRoutes } from './enrollment-token-routes.js';
 import { exceptionRoutes } from './exceptions-routes.js';
 import { forwarderRoutes } from './forwarders-routes.js';
 import { enrollmentRoutes } from './enrollment-routes.js';
+import { updateRoutes } from './update-routes.js';
 import type { RouteDef } from './http.js';
 import { mediaRoutes } from './media-routes.js';
 import { policyRoutes } from './policy-routes.js';
@@ -19,5 +20,5 @@ import { violationExportRoutes } from './violation-export-routes.js';
 import { violationRoutes } from './violations-routes.js';
 
 export function consoleRoutes(s: ConsoleServices): RouteDef[] {
-  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...enrollmentTokenRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...enrollmentRoutes(s), ...violationExportRoutes(s)];
+  return [...sessionRoutes(s), ...violationRoutes(s), ...deviceRoutes(s), ...enrollmentTokenRoutes(s), ...policyRoutes(s), ...mediaRoutes(s), ...exceptionRoutes(s), ...reportRoutes(s), ...auditRoutes(s), ...accountRoutes(s), ...forwarderRoutes(s), ...enrollmentRoutes(s), ...violationExportRoutes(s), ...updateRoutes(s)];
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Segment, Severity } from '../../shared/protocol/messages.js';
 import { VIOLATION_SORTS } from '../store/violation-query.js';
+import { violationKey } from './fleet.js';
 import type { ViolationQuery } from './fleet.js';
 import type { RouteDef } from './http.js';
 import { list, me, parse, query } from './route-util.js';
@@ -42,6 +43,9 @@ export function violationQueryOf(q: Record<string, string | undefined>): Violati
 
 export function violationRoutes(s: ConsoleServices): RouteDef[] {
   const { fleet } = s;
+  /** A 確認 or comment reaches the consoles open on the violation (their rows update in place). */
+  const noted = (k: { agentId: string; ruleId: string; subject: string }, note: { kind: 'ack' | 'comment'; author: string; at: string; text?: string }) =>
+    s.stream?.publishRaw(fleet.assignmentOf(k.agentId).department, { type: 'violation.noted', key: violationKey(k.agentId, k.ruleId, k.subject), ...note });
   return [
     {
       method: 'GET',
@@ -69,7 +73,9 @@ export function violationRoutes(s: ConsoleServices): RouteDef[] {
       async handler(req, _reply, p) {
         const b = parse(ViolationKey.extend({ comment: z.string().max(4000).default('') }), req.body);
         req.mamori!.auditTarget = `${b.agentId}/${b.ruleId}/${b.subject}`;
-        return fleet.addNote(me(p), b, 'ack', b.comment);
+        const note = await fleet.addNote(me(p), b, 'ack', b.comment);
+        noted(b, { kind: 'ack', author: me(p).username, at: note.at });
+        return note;
       },
     },
     {
@@ -80,7 +86,9 @@ export function violationRoutes(s: ConsoleServices): RouteDef[] {
       async handler(req, _reply, p) {
         const b = parse(ViolationKey.extend({ comment: z.string().min(1).max(4000) }), req.body);
         req.mamori!.auditTarget = `${b.agentId}/${b.ruleId}/${b.subject}`;
-        return fleet.addNote(me(p), b, 'comment', b.comment);
+        const note = await fleet.addNote(me(p), b, 'comment', b.comment);
+        noted(b, { kind: 'comment', author: me(p).username, at: note.at, text: b.comment.trim() });
+        return note;
       },
     },
   ];

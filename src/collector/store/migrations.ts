@@ -38,6 +38,48 @@ const CLUSTER_IDENTITY_SQL = `
   );
 `;
 
+/** Agent packages administrators uploaded and their rollouts, per PC (src/collector/updates). Same text on both stores. */
+const AGENT_UPDATES_SQL = `
+  CREATE TABLE agent_packages (
+    id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    file TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    UNIQUE (platform, version)
+  );
+  CREATE TABLE agent_update_installers (
+    agent_id TEXT PRIMARY KEY,
+    platform TEXT,
+    version TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE TABLE agent_rollouts (
+    id TEXT PRIMARY KEY,
+    package_id TEXT NOT NULL,
+    selection TEXT NOT NULL,
+    deadline_seconds INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+  );
+  CREATE TABLE agent_rollout_pcs (
+    rollout_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    from_version TEXT,
+    rollback_package_id TEXT,
+    token_hash TEXT NOT NULL,
+    reason TEXT,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (rollout_id, agent_id)
+  );
+  CREATE INDEX agent_rollout_pcs_agent ON agent_rollout_pcs (agent_id, state);
+`;
+
 const ENROLLMENT_REFUSALS_SQL = `
   CREATE TABLE enrollment_refusals (
     address TEXT NOT NULL,
@@ -404,5 +446,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'indexes for counting rule results per rule and kind (the 自己点検 report) and violations per day without reading whole rows (the overview trends)',
     sqlite: REPORT_INDEXES_SQL,
     postgres: REPORT_INDEXES_SQL,
+  },
+  {
+    version: 202612063501,
+    name: 'agent packages, the installer each PC has, rollouts and their state per PC',
+    sqlite: AGENT_UPDATES_SQL,
+    postgres: AGENT_UPDATES_SQL,
   },
 ];

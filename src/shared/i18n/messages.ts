@@ -60,6 +60,7 @@ export const MESSAGES = {
   // ---- why a fact could not be read: the code an agent puts before its reason -----------------
   'cause.part': { ja: '{part}: {cause}', en: '{part}: {cause}' },
   'cause.list': { ja: '{items}', en: '{items}' },
+  'cause.withDetail': { ja: '{what} ({detail})', en: '{what} ({detail})' },
   'cause.coded': { ja: '{what} ({code}): {detail}', en: '{what} ({code}): {detail}' },
   'code.PROBE_TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },
   'code.TIMEOUT': { ja: '時間内に応答がありません', en: 'timed out' },

@@ -48,7 +48,7 @@ function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, text
 }
 
 const AGENT_TYPES = new Set(['enroll', 'hello', 'events', 'heartbeat', 'cert.request']);
-const COLLECTOR_TYPES = new Set(['challenge', 'enrolled', 'welcome', 'ack', 'scan.request', 'policy.push', 'certificate']);
+const COLLECTOR_TYPES = new Set(['challenge', 'enrolled', 'welcome', 'ack', 'scan.request', 'policy.push', 'certificate', 'update.offer']);
 
 /** Decode a frame sent by an agent; throws ProtocolError with the close code to use. */
 export function decodeAgentFrame(text: string): AgentFrame {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MsgSchema } from '../i18n/render.js';
+import { SignedUpdateStatement } from '../updates/statement.js';
 
 /** Protocol version spoken by this build. The collector also accepts SUPPORTED_VERSIONS. */
 export const PROTOCOL_VERSION = 1;
@@ -279,10 +280,28 @@ export const PolicyPushFrame = z.object({ type: z.literal('policy.push'), policy
 /** A client certificate for the agent's registered key, signed by the collector's CA (answer to hello.requestCertificate or cert.request). */
 export const CertificateFrame = z.object({ type: z.literal('certificate'), certificate: certificatePem });
 
-export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame, CertificateFrame]);
+/** One package of an agent update: its signed statement (src/shared/updates/statement.ts) and where to download it. */
+const OfferedPackage = SignedUpdateStatement.extend({ path: z.string().regex(/^\/agent\/update\/[A-Za-z0-9_-]{1,64}$/) });
+/**
+ * Install this package (agent/update): the agent downloads it and the package of the version it
+ * runs now (`rollback`, kept to go back to) over the pinned TLS connection with `token`,
+ * installs it only when the statement's signature verifies with its pinned release key, and
+ * goes back to `rollback` when the new agent has not reached the collector within `deadlineSeconds`.
+ */
+export const UpdateOfferFrame = z.object({
+  type: z.literal('update.offer'),
+  rolloutId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  target: OfferedPackage,
+  rollback: OfferedPackage,
+  token: z.string().regex(/^[A-Za-z0-9_-]{32,128}$/),
+  deadlineSeconds: z.number().int().min(10).max(24 * 3600),
+});
+
+export const CollectorFrame = z.discriminatedUnion('type', [ChallengeFrame, EnrolledFrame, WelcomeFrame, AckFrame, ScanRequestFrame, PolicyPushFrame, CertificateFrame, UpdateOfferFrame]);
 export type CollectorFrame = z.infer<typeof CollectorFrame>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 export type ScanRequestFrame = z.infer<typeof ScanRequestFrame>;
 export type PolicyPushFrame = z.infer<typeof PolicyPushFrame>;
 export type EnrolledFrame = z.infer<typeof EnrolledFrame>;
 export type CertificateFrame = z.infer<typeof CertificateFrame>;
+export type UpdateOfferFrame = z.infer<typeof UpdateOfferFrame>;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { render } from '../../../src/shared/i18n/index.js';
 import { parseDpkgStatus, parseFlatpakList, parseRpmQuery, parseSnapFileNames, parseSnapList } from '../../../agent/checks/software/linux-parse.js';
 import { humanUsers, parseExeList, parsePasswd, parseProcStatus } from '../../../agent/checks/software/linux-proc.js';
 import { SoftwareFacts } from '../../../agent/checks/software/facts.js';
@@ -67,13 +68,15 @@ describe('software Linux collector', () => {
     const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'dpkg-status': outcome }));
     expect(r.facts.packages).toBeUndefined();
     expect(r.unknownFacts.packages).toContain(outcome.ok ? '' : outcome.failure);
-    expect(r.unknownFacts.endOfSupport).toContain('incomplete');
+    expect(r.unknownFacts.endOfSupport).toMatch(/^NOT_READ: インストール済みソフトウェアの一覧が不完全です \(dpkg: /);
+    expect(render(r.unknownMsgs!.endOfSupport!, 'en')).toMatch(/the package inventory is incomplete \(dpkg: /);
     expect(r.status).toBe('ok'); // processes were still read
   });
 
   test('no package database at all → packages unknown (NOT_FOUND), not an empty inventory', async () => {
     const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'dpkg-status': FAILURES.missing! }));
-    expect(r.unknownFacts.packages).toMatch(/^NOT_FOUND: neither/);
+    expect(r.unknownFacts.packages).toBe('NOT_FOUND: /var/lib/dpkg/status も rpm のデータベースも見つかりません');
+    expect(render(r.unknownMsgs!.packages!, 'en')).toBe('not found (NOT_FOUND): neither /var/lib/dpkg/status nor an rpm database was found');
   });
 
   test('snapd not answering: snaps come from /var/lib/snapd/snaps', async () => {
@@ -91,7 +94,7 @@ describe('software Linux collector', () => {
     const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, 'snap.list': FAILURES.timeout!, 'snap.files': FAILURES.accessDenied! }));
     expect((r.facts.packages as { name: string }[]).map((p) => p.name)).toContain('firefox-esr');
     expect(r.unknownFacts.packages).toMatch(/^snap: PROBE_TIMEOUT/);
-    expect(r.unknownFacts.endOfSupport).toMatch(/incomplete/);
+    expect(r.unknownFacts.endOfSupport).toMatch(/一覧が不完全です/);
     const rules = productCatalogue().rules.filter((x) => x.check === 'software');
     const judge = (denied: string[]) => Object.fromEntries(rules.map((rule) => [rule.id, evaluateRule(rule, r as FactsInput, { platform: 'linux', segment: undefined, now: new Date(), policy: { params: {}, lists: { deniedSoftware: denied }, disabledRules: [] } }).result]));
     expect(judge(['firefox*'])['SW-001']).toBe('fail');
@@ -102,7 +105,8 @@ describe('software Linux collector', () => {
   test('unreadable /etc/passwd: per-user flatpaks cannot be looked for, so the inventory is incomplete', async () => {
     const r = await runLinuxCheck('software', new ScriptedProbes({ ...base, passwd: FAILURES.accessDenied!, 'flatpak.system': '' }));
     expect(r.facts.packages).toBeDefined();
-    expect(r.unknownFacts.packages).toMatch(/per-user flatpak installations: \/etc\/passwd: ACCESS_DENIED/);
+    expect(r.unknownFacts.packages).toMatch(/^NOT_READ: 利用者ごとの flatpak を探せません: \/etc\/passwd: アクセスが拒否されました \(ACCESS_DENIED\)/);
+    expect(render(r.unknownMsgs!.packages!, 'en')).toMatch(/per-user flatpak installations: \/etc\/passwd: access denied \(ACCESS_DENIED\)/);
   });
 
   test('a process status that cannot be read (not an exited process) marks the process list incomplete', async () => {

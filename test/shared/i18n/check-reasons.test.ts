@@ -60,6 +60,8 @@ for (const file of files(AGENT)) {
     const open = m.index! + m[0].length - 1;
     for (const id of [m[2]!, m[3]].filter((x): x is string => !!x)) uses.push({ file: file.slice(AGENT.length + 1), code: m[1]!, id, keys: literalKeys(text, open) });
   }
+  // A failed probe named in words (failedTo): its code is the probe's own failure.
+  for (const m of text.matchAll(/failedTo\([\w.]+(?: as [^,]+)?, '([\w.]+)', \{/g)) uses.push({ file: file.slice(AGENT.length + 1), code: 'EXEC_FAILED', id: m[1]!, keys: literalKeys(text, m.index! + m[0].length - 1) });
 }
 
 describe('the catalogue of why a check could not read a fact', () => {

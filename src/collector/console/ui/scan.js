@@ -96,10 +96,18 @@ export async function scanScreen(preselect) {
     },
   });
 
+  /** The scans of this visit in numbers, by state. */
+  const progress = h('div', { class: 'muted', 'data-testid': 'scan-progress', role: 'status' });
+  const showProgress = () => {
+    const n = { queued: 0, sent: 0, done: 0 };
+    for (const r of requests.values()) n[r.state] = (n[r.state] || 0) + 1;
+    progress.textContent = requests.size ? t('scan.progress', { n: num(requests.size), done: num(n.done), sent: num(n.sent), queued: num(n.queued) }) : '';
+  };
   /** A request changed: its PC's row is redrawn in place when shown. */
   const changed = (r) => {
     requests.set(r.agentId, r);
     table.update(r.agentId, {});
+    showProgress();
   };
   listeners.clear();
   listeners.add((msg) => {
@@ -129,6 +137,7 @@ export async function scanScreen(preselect) {
   async function start(target) {
     const res = await api('POST', '/api/v1/scans', target);
     for (const r of res.requests) requests.set(r.agentId, r);
+    showProgress();
     await table.reload();
     const queued = res.requests.filter((r) => r.state === 'queued').length;
     flash(t('scan.requestedFlash', { n: num(res.requests.length), q: num(queued) }));
@@ -163,6 +172,7 @@ export async function scanScreen(preselect) {
     h('p', { class: 'intro' }, t('scan.intro')),
     bar,
     h('div', { class: 'bulk', 'data-testid': 'scan-bulk' }, selCount, scanSel, scanAll),
+    progress,
     table.el,
   );
 }

@@ -1,10 +1,17 @@
 // One table component for every long list of the console: it asks the server for one page
 // at a time (filtering, sorting and counting happen in the database), shows the exact total
 // ("1,925 件中 1–50 件"), and updates single rows in place when the live stream reports a
-// change, so a new row costs one <tr>, never a rebuild of the table.
+// change, so a new row costs one <tr>, never a rebuild of the table. A long page lays out only
+// the rows near the screen: the browser laid out all 1,000 rows again for each live row (most
+// of a second on a busy PC), so the others stay in the table hidden, stood in for by two spacers.
 import { h, num, t } from './core.js';
 
 export const PAGE_SIZES = [50, 100, 200, 500, 1000];
+/** Rows laid out at once (pages up to this size are shown whole), and how many are kept above the screen's first. */
+const WINDOW = 150;
+const MARGIN = 40;
+/** How long a row that arrived live stays marked. */
+const LIT_MS = 3000;
 
 export class PagedTable {
   /**
@@ -32,6 +39,10 @@ export class PagedTable {
     this.loadSeq = 0;
     this.summary = h('div', { class: 'pager-summary', 'data-testid': `${o.testid || 'table'}-summary`, role: 'status' });
     this.tbody = h('tbody', {});
+    this.first = 0;
+    this.rowHeight = 0;
+    this.spacers = [this.spacer(), this.spacer()];
+    this.onScroll = () => this.scrolled();
     this.prev = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'page-prev', onclick: () => this.go(this.offset - this.pageSize) }, t('table.prev'));
     this.next = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'page-next', onclick: () => this.go(this.offset + this.pageSize) }, t('table.next'));
     const size = h('select', { name: 'pageSize', 'data-testid': 'page-size', onchange: (e) => {
@@ -89,7 +100,64 @@ export class PagedTable {
     this.trs = new Map();
     const trs = page.rows.map((r) => this.make(r));
     this.tbody.replaceChildren(...(trs.length ? trs : [h('tr', { class: 'empty-row' }, h('td', { colspan: this.o.headers.length, class: 'empty' }, t('common.empty')))]));
+    this.first = 0;
+    this.rowHeight = 0;
+    this.reflow();
     this.showSummary();
+  }
+
+  spacer() {
+    const td = h('td', { colspan: this.o.headers.length });
+    const tr = h('tr', { class: 'spacer' }, td);
+    tr.setAttribute('aria-hidden', 'true');
+    return tr;
+  }
+
+  /** Show the rows of the window (first … first + WINDOW) and size the spacers for the hidden ones. */
+  reflow() {
+    const n = this.rows.length;
+    const [above, below] = this.spacers;
+    if (n <= WINDOW) {
+      if (above.isConnected) {
+        above.remove();
+        below.remove();
+        for (const tr of this.trs.values()) tr.hidden = false;
+      }
+      return;
+    }
+    if (!above.isConnected) {
+      this.tbody.prepend(above);
+      this.tbody.append(below);
+      window.addEventListener('scroll', this.onScroll, { passive: true });
+    }
+    this.first = Math.max(0, Math.min(this.first, n - WINDOW));
+    const last = this.first + WINDOW;
+    this.rows.forEach((r, i) => {
+      const tr = this.trs.get(this.o.keyOf(r));
+      const off = i < this.first || i >= last;
+      if (tr.hidden !== off) tr.hidden = off;
+    });
+    // The hidden rows are as tall as the shown ones on average (measured once per page, when the table is on the screen).
+    if (!this.rowHeight) this.rowHeight = Math.max(0, (below.offsetTop - above.offsetTop - above.offsetHeight) / WINDOW);
+    const height = this.rowHeight || 48;
+    above.firstChild.style.height = `${this.first * height}px`;
+    below.firstChild.style.height = `${(n - last) * height}px`;
+  }
+
+  /** Scrolling: move the window to the rows now on the screen (once per frame). */
+  scrolled() {
+    if (!this.el.isConnected) return window.removeEventListener('scroll', this.onScroll);
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      const shown = Math.max(0, -this.tbody.getBoundingClientRect().top) / (this.rowHeight || 48);
+      const first = Math.max(0, Math.floor(shown) - MARGIN);
+      if (Math.abs(first - this.first) >= MARGIN / 2) {
+        this.first = first;
+        this.reflow();
+      }
+    });
   }
 
   /** Only the total (after live changes whose place in the query is not known here). */
@@ -123,6 +191,7 @@ export class PagedTable {
     this.rows[i] = row;
     const old = this.trs.get(key);
     const tr = this.make(row);
+    tr.hidden = old.hidden;
     old.replaceWith(tr);
     return true;
   }
@@ -143,16 +212,22 @@ export class PagedTable {
     if (at >= 0) {
       if (!this.rows.length) this.tbody.replaceChildren();
       const tr = this.make(row);
-      if (opts.fresh) tr.classList.add('fresh');
+      // Marked for a few seconds by a class, not an animation: animating one row repainted the long table every frame.
+      if (opts.fresh) {
+        tr.classList.add('fresh', 'lit');
+        setTimeout(() => tr.classList.remove('lit'), LIT_MS);
+      }
       const before = this.rows[at] ? this.trs.get(this.o.keyOf(this.rows[at])) : null;
       this.rows.splice(at, 0, row);
       if (before) before.before(tr);
+      else if (this.spacers[1].isConnected) this.spacers[1].before(tr);
       else this.tbody.append(tr);
       if (this.rows.length > this.pageSize) {
         const dropped = this.rows.pop();
         this.trs.get(this.o.keyOf(dropped))?.remove();
         this.trs.delete(this.o.keyOf(dropped));
       }
+      this.reflow();
     }
     this.showSummary();
     return at >= 0 ? 'inserted' : 'counted';

@@ -217,6 +217,12 @@ export async function liveScreen() {
       if (!v.comments || !v.comments.length) delete v.comments;
       const was = table.upsert(v, { fresh: true });
       if (was === 'updated') recountSoon();
+    } else if (msg.type === 'violation.noted') {
+      // 確認 or a comment by anyone (this console's own are already drawn: not twice).
+      const row = table.rows.find((r) => r.key === msg.key);
+      if (!row) return;
+      if (msg.kind === 'ack') table.update(msg.key, { acknowledgedBy: msg.author, acknowledgedAt: msg.at });
+      else if (!(row.comments || []).some((c) => c.at === msg.at && c.author === msg.author)) table.update(msg.key, { comments: [...(row.comments || []), { author: msg.author, at: msg.at, text: msg.text }] });
     } else if (msg.type === 'violation.closed') {
       if (table.update(msg.key, { state: 'closed', closedAt: msg.closedAt, closedReason: msg.reason, closedReasonText: msg.reasonText })) recountSoon();
       else if (f.state !== 'closed') recountSoon();

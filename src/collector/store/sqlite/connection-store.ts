@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { AgentEvent } from '../../../shared/protocol/messages.js';
 import { MIGRATIONS } from '../migrations.js';
 import { coalesceViolationOps, newEventsOf, projectionOf } from '../projection.js';
 import type { ProjectionOp } from '../projection.js';
@@ -246,7 +247,8 @@ export class SqliteConnectionStore implements Store {
     }
   }
 
-  async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
+  /** `texts`: the JSON text of events that arrived as text (the writer thread's), stored as given instead of serialised again. */
+  async ingest(batches: readonly IngestBatch[], receivedAt: string, texts?: WeakMap<AgentEvent, string>): Promise<IngestOutcome> {
     const stored = new Map<string, number>();
     const rejected = new Map<string, SequenceGapError>();
     const violationOps: ViolationOp[] = [];
@@ -265,7 +267,7 @@ export class SqliteConnectionStore implements Store {
           continue;
         }
         for (const e of fresh) {
-          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, JSON.stringify(e));
+          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, texts?.get(e) ?? JSON.stringify(e));
           const op = projectionOf(batch.agentId, e);
           if (op?.op === 'violation.open' || op?.op === 'violation.close') violationOps.push(op);
           else if (op) this.apply(op, receivedAt);

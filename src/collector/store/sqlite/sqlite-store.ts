@@ -35,7 +35,7 @@ import type {
 } from '../store.js';
 import { queryViolationPage, setAgentDepartments } from '../violation-query.js';
 import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
-import type { IngestReply, WriterErrorInfo, WriterReply } from './writer-protocol.js';
+import type { IngestReply, IngestTextBatch, WriterErrorInfo, WriterReply } from './writer-protocol.js';
 
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
 export interface SqliteStore extends ForwardingTables {}
@@ -231,9 +231,9 @@ export class SqliteStore implements Store {
   }
 
   async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
-    // Only the data crosses to the writer (a queued batch also carries its acknowledgement callback).
-    const plain = batches.map((b) => ({ agentId: b.agentId, events: b.events }));
-    const reply = await this.call<IngestReply>('ingest', plain, receivedAt);
+    // Only the data crosses to the writer (a queued batch also carries its acknowledgement callback), as text.
+    const texts: IngestTextBatch[] = batches.map((b) => ({ agentId: b.agentId, events: b.events.map((e) => JSON.stringify(e)) }));
+    const reply = await this.call<IngestReply>('ingest', texts, receivedAt);
     return { stored: reply.stored, rejected: new Map(reply.rejected.map(([agentId, expected, got]) => [agentId, new SequenceGapError(agentId, expected, got)])) };
   }
 

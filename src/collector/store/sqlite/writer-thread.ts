@@ -7,8 +7,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteConnectionStore } from './connection-store.js';
-import type { IngestReply, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
-import type { IngestBatch } from '../store.js';
+import type { IngestReply, IngestTextBatch, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
+import type { AgentEvent } from '../../../shared/protocol/messages.js';
 
 const port = parentPort!;
 let store: SqliteConnectionStore | undefined;
@@ -38,7 +38,16 @@ async function handle(s: SqliteConnectionStore, req: WriterRequest): Promise<unk
     case 'sql.exec':
       return s.exec(req.args[0] as string);
     case 'ingest': {
-      const { stored, rejected } = await s.ingest(req.args[0] as IngestBatch[], req.args[1] as string);
+      const texts = new WeakMap<AgentEvent, string>();
+      const batches = (req.args[0] as IngestTextBatch[]).map((b) => ({
+        agentId: b.agentId,
+        events: b.events.map((text) => {
+          const event = JSON.parse(text) as AgentEvent;
+          texts.set(event, text);
+          return event;
+        }),
+      }));
+      const { stored, rejected } = await s.ingest(batches, req.args[1] as string, texts);
       const reply: IngestReply = { stored, rejected: [...rejected.values()].map((e) => [e.agentId, e.expected, e.got]) };
       return reply;
     }

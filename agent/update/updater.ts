@@ -1,0 +1,153 @@
+/**
+ * Agent updates on the PC (the collector side is src/collector/updates). At each start the
+ * agent tells the collector which installer installed it ('update.ready'). On an update.offer
+ * it downloads the new package and the package of the version it runs now, checks both against
+ * their statements signed with the pinned release key, and hands over to the update guard
+ * (guard.ts), started outside the agent's service so that restarting the agent does not stop
+ * it: the guard installs with the OS's installer and goes back to the previous package when the
+ * new agent does not reach the collector within the deadline. The new agent confirms by
+ * reaching the collector; the outcome is reported as agent.notice update.installed /
+ * update.rolled_back / update.failed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientOptions } from 'ws';
+import type { Logger } from '../../src/shared/log.js';
+import type { NewAgentEvent, UpdateOfferFrame } from '../../src/shared/protocol/messages.js';
+import { download, downloadUrl } from './download.js';
+import { installerOfThisPc } from './installer.js';
+import { mark, marked, packageRefusal, readPending, updatesDir, writePending } from './pending.js';
+import type { LocalPackage } from './pending.js';
+import { pinnedReleaseKey } from './release-key.js';
+
+export interface UpdaterOptions {
+  stateDir: string;
+  /** The directory of the installed program (release-key.pem). */
+  installDir: string;
+  agentVersion: string;
+  collectorUrl: string;
+  tls: ClientOptions | undefined;
+  /** Node and the agent's program: the guard is this program's `agent update-guard`. */
+  selfCommand: readonly string[] | undefined;
+  log: Logger;
+  append: (events: NewAgentEvent[]) => void;
+  /** Which installer installed this agent (default: installerOfThisPc). */
+  installer?: () => 'deb' | 'rpm' | null;
+}
+
+/** How often an agent running while the guard works looks for the guard's outcome. */
+const RECHECK_MS = 5000;
+
+const notice = (name: string, detail: Record<string, string | number | null>): NewAgentEvent => ({ at: new Date().toISOString(), kind: 'agent.notice', notice: name, detail });
+
+/**
+ * The command that starts the update guard: through systemd-run where systemd runs the PC (a
+ * transient unit of its own: the agent's unit is read-only to the OS, ProtectSystem=strict, and
+ * a restart of the agent's unit would end processes in its cgroup), else the program itself.
+ */
+export function guardCommand(selfCommand: readonly string[], stateDir: string, rolloutId: string, systemd: boolean): string[] {
+  const guard = [...selfCommand, 'agent', 'update-guard', '--state', stateDir];
+  return systemd ? ['systemd-run', `--unit=mamori-agent-update-${rolloutId}`, '--collect', '--quiet', '--no-block', '--', ...guard] : guard;
+}
+
+export class Updater {
+  private busy = false;
+  private announced = false;
+  private recheck: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: UpdaterOptions) {
+    // The new agent of an update in progress: the guard may have to stop it to go back.
+    const p = readPending(o.stateDir);
+    if (p && (p.state === 'installing' || p.state === 'installed') && p.target.version === o.agentVersion) mark(o.stateDir, 'running', p.rolloutId, { pid: process.pid, version: o.agentVersion });
+  }
+
+  /** The agent reached the collector: say which installer it has (once per start), confirm or report an update. */
+  connected(): void {
+    if (!this.announced) {
+      this.announced = true;
+      this.o.append([notice('update.ready', { installer: (this.o.installer ?? installerOfThisPc)(), version: this.o.agentVersion })]);
+    }
+    const p = readPending(this.o.stateDir);
+    if (!p || marked(this.o.stateDir, 'reported', p.rolloutId)) return;
+    if (p.target.version !== this.o.agentVersion && ['verified', 'installing', 'installed'].includes(p.state)) {
+      // The guard is still at work (this agent runs the old program): look again for its outcome.
+      clearTimeout(this.recheck);
+      this.recheck = setTimeout(() => this.connected(), RECHECK_MS);
+      this.recheck.unref();
+      return;
+    }
+    if (p.target.version === this.o.agentVersion && ['installing', 'installed', 'confirmed'].includes(p.state)) {
+      mark(this.o.stateDir, 'confirmed', p.rolloutId);
+      this.o.append([notice('update.installed', { rolloutId: p.rolloutId, fromVersion: p.fromVersion, toVersion: this.o.agentVersion })]);
+      mark(this.o.stateDir, 'reported', p.rolloutId);
+      this.o.log.info(`update to ${this.o.agentVersion} installed (from ${p.fromVersion})`);
+    } else if (p.state === 'rolled_back' || p.state === 'failed') {
+      this.o.append([notice(p.state === 'rolled_back' ? 'update.rolled_back' : 'update.failed', { rolloutId: p.rolloutId, version: p.target.version, reason: (p.reason ?? '').slice(0, 500) })]);
+      mark(this.o.stateDir, 'reported', p.rolloutId);
+      this.o.log.error(`update to ${p.target.version} ${p.state === 'rolled_back' ? 'went back to' : 'left'} ${this.o.agentVersion}: ${p.reason ?? ''}`);
+    }
+  }
+
+  /** An update.offer from the collector. */
+  offer(frame: UpdateOfferFrame): void {
+    if (this.busy) return;
+    this.busy = true;
+    this.take(frame)
+      .catch((err: Error) => this.refuse(frame, `download failed: ${err.message}`))
+      .finally(() => (this.busy = false));
+  }
+
+  private refuse(frame: UpdateOfferFrame, reason: string): void {
+    this.o.log.error(`update ${frame.target.version} refused: ${reason}`);
+    this.o.append([notice('update.failed', { rolloutId: frame.rolloutId, version: frame.target.version, reason: reason.slice(0, 500) })]);
+  }
+
+  private async take(frame: UpdateOfferFrame): Promise<void> {
+    const { stateDir, agentVersion } = this.o;
+    const current = readPending(stateDir);
+    if (current && ['verified', 'installing', 'installed'].includes(current.state) && !marked(stateDir, 'confirmed', current.rolloutId)) {
+      this.o.log.info(`update ${frame.target.version} offered while ${current.target.version} is in progress: later`);
+      return;
+    }
+    if (frame.target.version === agentVersion) return void this.o.append([notice('update.installed', { rolloutId: frame.rolloutId, fromVersion: agentVersion, toVersion: agentVersion })]);
+    const installer = (this.o.installer ?? installerOfThisPc)();
+    if (installer !== frame.target.platform) return this.refuse(frame, `this agent was not installed by the ${frame.target.platform} installer`);
+    if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
+    if (!this.o.selfCommand) return this.refuse(frame, 'the agent cannot start the update guard (no program path)');
+    const key = pinnedReleaseKey(stateDir, this.o.installDir);
+    if (!key) return this.refuse(frame, 'no release key is pinned on this PC');
+    const dir = updatesDir(stateDir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const local = async (p: UpdateOfferFrame['target']): Promise<LocalPackage> => {
+      const { path, ...statement } = p;
+      const file = join(dir, `${p.sha256}.${p.platform}`);
+      if (!existsSync(file)) {
+        try {
+          await download(downloadUrl(this.o.collectorUrl, path), frame.token, `${file}.part`, this.o.tls, p.size);
+          renameSync(`${file}.part`, file);
+        } finally {
+          rmSync(`${file}.part`, { force: true });
+        }
+      }
+      return { ...statement, file };
+    };
+    const target = await local(frame.target);
+    const rollback = await local(frame.rollback);
+    for (const p of [target, rollback]) {
+      const why = await packageRefusal(p, key);
+      if (why) {
+        rmSync(p.file, { force: true });
+        return this.refuse(frame, why);
+      }
+    }
+    writePending(stateDir, { rolloutId: frame.rolloutId, platform: installer, target, rollback, fromVersion: agentVersion, deadlineSeconds: frame.deadlineSeconds, agentPid: process.pid, state: 'verified', at: new Date().toISOString() });
+    this.o.append([notice('update.installing', { rolloutId: frame.rolloutId, version: frame.target.version })]);
+    const cmd = guardCommand(this.o.selfCommand, stateDir, frame.rolloutId, existsSync('/run/systemd/system'));
+    const log = openSync(join(dir, 'guard.log'), 'a', 0o600);
+    const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    child.on('error', (err) => this.o.log.error(`the update guard did not start: ${err.message}`));
+    child.unref();
+    this.o.log.info(`update ${frame.target.version} verified; the update guard installs it (rollout ${frame.rolloutId})`);
+  }
+}
