@@ -180,4 +180,9 @@ export const CHECK_REASONS = {
   'why.inventory.notRecorded': { ja: '{call} の記録がありません', en: 'no recording of {call}' },
   'why.inventory.notJson': { ja: '{key} の出力が JSON ではありません', en: 'the output of {key} is not JSON' },
   'why.inventory.nothingRead': { ja: '資産情報を何も読み取れません: {cause}', en: 'no inventory could be read: {cause}' },
+  // ---- USB storage on Windows --------------------------------------------------------------------
+  'why.usb.noDeviceNode': { ja: 'ディスク {disk} ({pnp}) の USB デバイスノードが見つかりません', en: 'disk {disk} ({pnp}): its USB device node was not found' },
+  'why.usb.badInstanceId': { ja: 'ディスク {disk} の USB インスタンス ID {id} が想定と違います', en: 'disk {disk}: unexpected USB instance id {id}' },
+  'why.usb.identities': { ja: '{disks}', en: '{disks}' },
+  'why.usb.noPolicy': { ja: 'policy: 記録媒体の制御設定が出力されませんでした', en: 'policy: the storage control settings were not printed' },
 } as const satisfies Record<string, { ja: string; en: string }>;
