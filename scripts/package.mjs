@@ -445,6 +445,8 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   buildNoticeHelper(join(stage, 'mamori-notice.exe'));
   authenticodeSign(join(stage, 'mamori-service.exe'), 'mamori agent service');
   authenticodeSign(join(stage, 'mamori-notice.exe'), 'mamori agent notices');
+  // Over exactly the files the MSI installs (before the .wxs sources join the stage), as for the .deb.
+  writeReleaseManifest(stage);
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.
