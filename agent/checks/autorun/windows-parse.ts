@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { AutorunFacts } from './facts.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { msg } from '../../../src/shared/i18n/index.js';
+import { allOf, because, setUnknown } from '../why.js';
 
 const Dword = z.number().int().nullable();
 export const AutorunDocument = z.object({
@@ -31,14 +33,13 @@ export function autorunFacts(doc: AutorunDocument): CheckOutput<AutorunFacts> {
     out.facts.autoRunOff = doc.explorer.NoAutorun === 1 || (mask !== null && (mask & ALL_DRIVES) === ALL_DRIVES);
     out.facts.autoPlaySource = `${EXPLORER} NoDriveTypeAutoRun=${mask === null ? '(なし)' : hex(mask)} NoAutorun=${doc.explorer.NoAutorun ?? '(なし)'}`;
   } else {
-    const reason = partError(doc.errors, 'explorer') ?? 'SCRIPT_ERROR: explorer: 値がありません';
-    out.unknownFacts.autoPlayOff = out.unknownFacts.autoRunOff = out.unknownFacts.autoPlaySource = reason;
+    setUnknown(out, ['autoPlayOff', 'autoRunOff', 'autoPlaySource'], partWhy(doc.errors, 'explorer') ?? because('SCRIPT_ERROR', 'why.log.noValues', { part: 'explorer' }));
   }
 
   const d = doc.defender;
-  if (!d) out.unknownFacts.removableDriveScan = `NOT_DETERMINABLE: Microsoft Defender の状態を読めないため、リムーバブルドライブが検査されるかを判別できません (${partError(doc.errors, 'defender') ?? '値がありません'})`;
+  if (!d) setUnknown(out, 'removableDriveScan', because('NOT_DETERMINABLE', 'why.autorun.defenderUnread', { cause: partWhy(doc.errors, 'defender')?.msg ?? msg('why.autorun.noValue') }));
   // Passive Mode / Not running: another product is the active antivirus; its settings are not read.
-  else if (d.AMRunningMode !== 'Normal' && d.AMRunningMode !== 'EDR Block Mode') out.unknownFacts.removableDriveScan = `NOT_DETERMINABLE: Microsoft Defender は ${d.AMRunningMode} で、他社製の対策ソフトの設定は読めないため判別できません`;
+  else if (d.AMRunningMode !== 'Normal' && d.AMRunningMode !== 'EDR Block Mode') setUnknown(out, 'removableDriveScan', because('NOT_DETERMINABLE', 'why.autorun.defenderPassive', { mode: d.AMRunningMode }));
   else out.facts.removableDriveScan = d.RealTimeProtectionEnabled && !d.DisableRemovableDriveScanning;
 
   const r = doc.removable;
@@ -50,11 +51,13 @@ export function autorunFacts(doc: AutorunDocument): CheckOutput<AutorunFacts> {
     out.facts.removableWriteDenied = control !== null;
     out.facts.removableWriteControl = control;
   } else {
-    out.unknownFacts.removableWriteDenied = out.unknownFacts.removableWriteControl = partError(doc.errors, 'removable') ?? 'SCRIPT_ERROR: removable: 値がありません';
+    setUnknown(out, ['removableWriteDenied', 'removableWriteControl'], partWhy(doc.errors, 'removable') ?? because('SCRIPT_ERROR', 'why.log.noValues', { part: 'removable' }));
   }
   if (Object.keys(out.facts).length === 0) {
     out.status = 'unknown';
-    out.reason = Object.values(out.unknownFacts).join('; ');
+    const all = allOf(Object.keys(out.unknownFacts).map((f) => ({ text: out.unknownFacts[f]!, msg: out.unknownMsgs![f]! })));
+    out.reason = all.text;
+    out.reasonMsg = all.msg;
   }
   return out;
 }

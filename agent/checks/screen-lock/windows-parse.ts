@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { LockSession, ScreenLockFacts } from './facts.js';
-import { SERVICE_SID, interactiveSids, partError } from '../software/windows-common.js';
+import { SERVICE_SID, interactiveSids, partError, partWhy } from '../software/windows-common.js';
+import { because, setUnknown } from '../why.js';
 
 const DesktopValues = z.object({
   ScreenSaveActive: z.string().nullable(),
@@ -60,20 +61,20 @@ function delayLockNote(desktop: DesktopValues): string | undefined {
 
 export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLockFacts> {
   const facts: Partial<ScreenLockFacts> = {};
-  const unknownFacts: Record<string, string> = {};
-  const machineError = partError(doc.errors, 'machine');
+  const out: CheckOutput<ScreenLockFacts> = { status: 'ok', facts, unknownFacts: {} };
+  const machineError = partWhy(doc.errors, 'machine');
   let machineLimit: number | null = null;
   if (machineError || !doc.machine) {
-    unknownFacts.machineInactivityLimitSeconds = machineError ?? 'SCRIPT_ERROR: machine: not read';
+    setUnknown(out, 'machineInactivityLimitSeconds', machineError ?? because('SCRIPT_ERROR', 'why.beyond.notRead', { part: 'machine' }));
   } else {
     const v = doc.machine.InactivityTimeoutSecs;
     machineLimit = typeof v === 'number' && v > 0 ? v : null;
     facts.machineInactivityLimitSeconds = machineLimit;
   }
-  const usersError = partError(doc.errors, 'users');
+  const usersError = partWhy(doc.errors, 'users');
   if (usersError || machineError) {
-    unknownFacts.sessions = usersError ?? machineError ?? '';
-    return { status: 'ok', facts, unknownFacts };
+    setUnknown(out, 'sessions', (usersError ?? machineError)!);
+    return out;
   }
   // Keep the people signed in (explorer.exe owner or interactive logon session, any SID
   // authority); a loaded hive alone can be a service account's.
@@ -100,5 +101,5 @@ export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLock
     });
   }
   facts.sessions = sessions;
-  return { status: 'ok', facts, unknownFacts };
+  return out;
 }

@@ -172,4 +172,12 @@ export const CHECK_REASONS = {
   'why.mfa.noPamStacks': { ja: '{dir} にサインインの PAM 設定 ({stacks}) がありません', en: '{dir} has no sign-in PAM stack ({stacks})' },
   'why.mfa.noProviders': { ja: 'providers: 資格情報プロバイダーの一覧がありません', en: 'providers: no list of credential providers' },
   'why.mfa.thirdParty': { ja: '他社の資格情報プロバイダー ({providers}) が登録されています。二要素目を必須にしているかは製品の設定によるため、端末からは判別できません', en: 'credential providers of other vendors ({providers}) are registered; whether they require a second factor is their own setting and cannot be told on the PC' },
+  // ---- autorun on Windows ------------------------------------------------------------------------
+  'why.autorun.defenderUnread': { ja: 'Microsoft Defender の状態を読めないため、リムーバブルドライブが検査されるかを判別できません ({cause})', en: 'the Microsoft Defender state could not be read, so whether removable drives are scanned cannot be told ({cause})' },
+  'why.autorun.noValue': { ja: '値がありません', en: 'no value' },
+  'why.autorun.defenderPassive': { ja: 'Microsoft Defender は {mode} で、他社製の対策ソフトの設定は読めないため判別できません', en: 'Microsoft Defender is in {mode}, and the settings of another vendor\'s product are not read' },
+  // ---- inventory (agent/checks/inventory) --------------------------------------------------------
+  'why.inventory.notRecorded': { ja: '{call} の記録がありません', en: 'no recording of {call}' },
+  'why.inventory.notJson': { ja: '{key} の出力が JSON ではありません', en: 'the output of {key} is not JSON' },
+  'why.inventory.nothingRead': { ja: '資産情報を何も読み取れません: {cause}', en: 'no inventory could be read: {cause}' },
 } as const satisfies Record<string, { ja: string; en: string }>;
