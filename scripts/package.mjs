@@ -141,10 +141,27 @@ function asciiOnly(file) {
 
 // ---------------------------------------------------------------- runtimes
 
-/** Path of the cached `npm pack` tarball of `name@version`, downloading it on first use. */
+/**
+ * The runtime's provenance: the npm registry's dist.integrity of every Node runtime tarball a
+ * package may ship, pinned in scripts/runtime-integrity.json (from `npm view NAME@VERSION
+ * dist.integrity`). A cached or downloaded tarball with another SHA-512, or a runtime with no pin,
+ * stops the build: a new runtime release is added to that file on purpose, in review.
+ */
+export function checkRuntimeIntegrity(file, name, version) {
+  const pins = JSON.parse(readFileSync(join(ROOT, 'scripts/runtime-integrity.json'), 'utf8'));
+  const pinned = pins[`${name}@${version}`];
+  if (!pinned) throw new PackageError(`no integrity pinned for ${name}@${version} in scripts/runtime-integrity.json (add the registry's: npm view ${name}@${version} dist.integrity)`);
+  const actual = `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
+  if (actual !== pinned) throw new PackageError(`${file} is not the ${name}@${version} the registry published (integrity ${actual}, pinned ${pinned}): delete it and build again`);
+}
+
+/** Path of the cached `npm pack` tarball of `name@version`, downloading it on first use; its integrity checked against the pin. */
 export function runtimeTarball(name, version = NODE_RUNTIME_VERSION) {
   const file = join(RUNTIME_CACHE, `${name}-${version}.tgz`);
-  if (existsSync(file)) return file;
+  if (existsSync(file)) {
+    checkRuntimeIntegrity(file, name, version);
+    return file;
+  }
   mkdirSync(RUNTIME_CACHE, { recursive: true });
   // Download into a private directory and rename: parallel builds never see half a file.
   const tmp = mkdtempSync(join(RUNTIME_CACHE, 'download-'));
@@ -160,6 +177,7 @@ export function runtimeTarball(name, version = NODE_RUNTIME_VERSION) {
     }
     const [packed] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
     if (!packed) throw new PackageError(`npm pack ${name}@${version} produced no tarball`);
+    checkRuntimeIntegrity(join(tmp, packed), name, version);
     renameSync(join(tmp, packed), file);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -445,6 +463,8 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   buildNoticeHelper(join(stage, 'mamori-notice.exe'));
   authenticodeSign(join(stage, 'mamori-service.exe'), 'mamori agent service');
   authenticodeSign(join(stage, 'mamori-notice.exe'), 'mamori agent notices');
+  // Over exactly the files the MSI installs (before the .wxs sources join the stage), as for the .deb.
+  writeReleaseManifest(stage);
   copyFileSync(join(ROOT, 'installer/windows/mamori-agent.wxs'), join(stage, 'mamori-agent.wxs'));
 
   // wixl resolves Source paths relative to the .wxs, so everything sits in the stage directory.

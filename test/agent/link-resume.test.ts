@@ -77,14 +77,14 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(collectorLastSeq: number, events: number, opts: { batchEvents?: number; window?: number; onSeqAhead?: (a: number, b: number) => void } = {}) {
+async function setup(collectorLastSeq: number, events: number, opts: { batchEvents?: number; window?: number; onSeqAhead?: (a: number, b: number) => void; onKeyRegistered?: () => void } = {}, secret?: string) {
   const collector = new ScriptedCollector(collectorLastSeq);
   await new Promise((res) => collector.server.once('listening', res));
   const outbox = Outbox.open(tempDir('link-resume'), { ackFlushMs: 60_000 });
   if (events > 0) outbox.append(Array.from({ length: events }, (_, i) => notice(i)));
   const link = new AgentLink({
     url: collector.url,
-    identity: { agentId: AGENT_ID, privateKey: keys.privateKey },
+    identity: { agentId: AGENT_ID, privateKey: keys.privateKey, ...(secret ? { secret } : {}) },
     outbox,
     os: { platform: 'linux', hostname: 'pc-1', release: 'test' },
     agentVersion: 'test',
@@ -166,6 +166,35 @@ describe('resume after the welcome', () => {
     collector.socket!.terminate();
     await collector.until(() => collector.events().flat().includes(4));
     expect(collector.events()).toEqual([[4]]);
+  });
+});
+
+describe('an identity from before key pairs', () => {
+  it('proves itself with the old secret once, registers its key, and forgets the secret after the welcome', async () => {
+    let registered = 0;
+    const { collector, link } = await setup(0, 0, { onKeyRegistered: () => void registered++ }, 'ab'.repeat(32));
+    link.start();
+    await collector.until(() => collector.frames.some((f) => f.type === 'heartbeat'));
+    const first = collector.frames.find((f) => f.type === 'hello')!;
+    expect(typeof first.proof).toBe('string');
+    expect(typeof first.publicKey).toBe('string');
+    expect(registered).toBe(1);
+    collector.frames.length = 0;
+    collector.socket!.terminate();
+    await collector.until(() => collector.frames.some((f) => f.type === 'heartbeat'));
+    const second = collector.frames.find((f) => f.type === 'hello')!;
+    expect(second).not.toHaveProperty('proof');
+    expect(second).not.toHaveProperty('publicKey');
+    expect(registered).toBe(1);
+  });
+
+  it('an identity with a key pair only never calls onKeyRegistered', async () => {
+    let registered = 0;
+    const { collector, link } = await setup(0, 0, { onKeyRegistered: () => void registered++ });
+    link.start();
+    await collector.until(() => collector.frames.some((f) => f.type === 'heartbeat'));
+    expect(collector.frames.find((f) => f.type === 'hello')).not.toHaveProperty('proof');
+    expect(registered).toBe(0);
   });
 });
 

@@ -18,14 +18,19 @@ let collector: RunningCollector;
 let token: string;
 /** Every sequence number the gateway handed to the store, per agent. */
 const handed = new Map<string, number[]>();
+/** How many batches the gateway handed to the store, per agent. */
+const batches = new Map<string, number>();
 
 beforeAll(async () => {
   const dataDir = tempDir('gw-seq');
   const store = openDefaultStore(dataDir);
   const ingest = store.ingest.bind(store);
-  store.ingest = (batches, receivedAt) => {
-    for (const b of batches) handed.set(b.agentId, [...(handed.get(b.agentId) ?? []), ...b.events.map((e) => e.seq)]);
-    return ingest(batches, receivedAt);
+  store.ingest = (handedBatches, receivedAt) => {
+    for (const b of handedBatches) {
+      handed.set(b.agentId, [...(handed.get(b.agentId) ?? []), ...b.events.map((e) => e.seq)]);
+      batches.set(b.agentId, (batches.get(b.agentId) ?? 0) + 1);
+    }
+    return ingest(handedBatches, receivedAt);
   };
   collector = await startCollector({ dataDir, store, log: silentLogger() });
   token = (await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 600_000, singleUse: false })).token;
@@ -109,6 +114,16 @@ describe('events the gateway accepts', () => {
     expect(handed.get(id.agentId)).toEqual([1, 4, 5]);
   });
 
+  it('a gap of exactly the widest span an outbox can drop, and the events after it', async () => {
+    const { id, connect } = await agent();
+    const c = await connect();
+    send(c, id.agentId, [gap(1, LIMITS.maxGapSpan, LIMITS.maxGapSpan), ...noticeEvents(LIMITS.maxGapSpan + 1, 1)]);
+    expect((await c.next('ack')).upTo).toBe(LIMITS.maxGapSpan + 1);
+    send(c, id.agentId, [gap(LIMITS.maxGapSpan + 2, LIMITS.maxGapSpan + 3, 2)]);
+    expect((await c.next('ack')).upTo).toBe(LIMITS.maxGapSpan + 3);
+    expect(handed.get(id.agentId)).toEqual([1, LIMITS.maxGapSpan + 1, LIMITS.maxGapSpan + 2]);
+  });
+
   it('one event just under the limit in a frame over it', async () => {
     const { id, connect } = await agent();
     const c = await connect();
@@ -124,10 +139,13 @@ describe('events the gateway accepts', () => {
     const c = await connect();
     send(c, id.agentId, noticeEvents(1, 3));
     expect((await c.next('ack')).upTo).toBe(3);
+    expect(batches.get(id.agentId)).toBe(1);
     send(c, id.agentId, noticeEvents(1, 3));
     expect((await c.next('ack')).upTo).toBe(3);
     send(c, id.agentId, noticeEvents(2, 1));
     expect((await c.next('ack')).upTo).toBe(3);
+    // A pure resend is answered by the gateway: it costs the store nothing.
+    expect(batches.get(id.agentId)).toBe(1);
     send(c, id.agentId, noticeEvents(2, 4));
     expect((await c.next('ack')).upTo).toBe(5);
     expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4, 5]);

@@ -6,8 +6,8 @@ import { trackChanges } from './changes.js';
 
 export const DEFAULT_CHANGE_WINDOW_DAYS = 30;
 
-export function finishInventory(ctx: CheckContext, facts: Partial<InventoryFacts>, unknownFacts: Record<string, string>): CheckOutput<InventoryFacts> {
+export function finishInventory(ctx: CheckContext, facts: Partial<InventoryFacts>, unknown: Pick<CheckOutput<InventoryFacts>, 'unknownFacts' | 'unknownMsgs'>): CheckOutput<InventoryFacts> {
   const windowDays = typeof ctx.params.changeWindowDays === 'number' ? ctx.params.changeWindowDays : DEFAULT_CHANGE_WINDOW_DAYS;
   const changes = trackChanges(ctx.memory, facts, ctx.probes.now(), windowDays);
-  return { status: 'ok', facts: { ...facts, agentVersion: packageJson.version, changes }, unknownFacts };
+  return { status: 'ok', facts: { ...facts, agentVersion: packageJson.version, changes }, ...unknown };
 }

@@ -4,6 +4,8 @@
  * typings (node_modules/systeminformation/lib/index.d.ts, Systeminformation.*Data).
  * Empty strings and SMBIOS placeholders become null (./common.ts).
  */
+import type { Msg } from '../../../src/shared/i18n/index.js';
+import { because, setUnknown, type Why } from '../why.js';
 import type { Disk, Display, InventoryFacts, MemoryModule, NetworkInterface } from './facts.js';
 import { clean, int, iso, mac, unique } from './common.js';
 
@@ -35,12 +37,12 @@ function nicKind(n: Obj): NetworkInterface['kind'] {
   return 'other';
 }
 
-export function normaliseLinux(raw: Partial<Record<LinuxCall, unknown>>, unread: Partial<Record<LinuxCall, string>>): { facts: Partial<InventoryFacts>; unknownFacts: Record<string, string> } {
+export function normaliseLinux(raw: Partial<Record<LinuxCall, unknown>>, unread: Partial<Record<LinuxCall, Why>>): { facts: Partial<InventoryFacts>; unknownFacts: Record<string, string>; unknownMsgs?: Record<string, Msg> } {
   const facts: Partial<InventoryFacts> = {};
-  const unknownFacts: Record<string, string> = {};
+  const unknown: { unknownFacts: Record<string, string>; unknownMsgs?: Record<string, Msg> } = { unknownFacts: {} };
   const missing = (fact: keyof InventoryFacts, ...calls: LinuxCall[]): boolean => {
     const gone = calls.find((c) => raw[c] === undefined);
-    if (gone) unknownFacts[fact] = unread[gone] ?? `NOT_RECORDED: ${gone}`;
+    if (gone) setUnknown(unknown, fact, unread[gone] ?? because('NOT_RECORDED', 'why.inventory.notRecorded', { call: gone }));
     return gone !== undefined;
   };
 
@@ -103,7 +105,7 @@ export function normaliseLinux(raw: Partial<Record<LinuxCall, unknown>>, unread:
     const fqdn = clean(o.fqdn);
     const dot = fqdn?.indexOf('.') ?? -1;
     facts.domain = fqdn && dot > 0 ? { name: fqdn.slice(dot + 1), kind: 'domain' } : { name: null, kind: 'none' };
-  } else unknownFacts.domain = unknownFacts.os!;
+  } else setUnknown(unknown, 'domain', { text: unknown.unknownFacts.os!, msg: unknown.unknownMsgs!.os! });
   if (!missing('users', 'users')) facts.users = unique(arr(raw.users).map((u) => clean(u.user)).filter((u): u is string => u !== null));
-  return { facts, unknownFacts };
+  return { facts, ...unknown };
 }

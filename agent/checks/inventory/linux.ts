@@ -13,6 +13,7 @@
  * and the garbage of its 13 calls cost about 20 MB of RSS in a bare Node process, which the
  * daemon would otherwise keep for the rest of its life.
  */
+import { because, said, type Why } from '../why.js';
 import type { CheckContext, Collector, CheckOutput } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { InventoryFacts } from './facts.js';
@@ -59,21 +60,22 @@ export const collect: Collector<InventoryFacts> = async (ctx: CheckContext): Pro
     return value;
   };
   const raw: Partial<Record<LinuxCall, unknown>> = {};
-  const unread: Partial<Record<LinuxCall, string>> = {};
+  const unread: Partial<Record<LinuxCall, Why>> = {};
   for (const call of LINUX_CALLS) {
     const key = `linux.inventory.${call.toLowerCase()}`;
     const outcome = await ctx.probes.library(key, () => run(call), { timeoutMs: self ? 130_000 : 30_000 });
     if (!outcome.ok) {
-      unread[call] = `${outcome.failure}: ${outcome.detail}`;
+      unread[call] = said(`${outcome.failure}: ${outcome.detail}`);
       continue;
     }
     try {
       raw[call] = JSON.parse(outcome.stdout);
     } catch {
-      unread[call] = `EXEC_FAILED: ${key} is not JSON`;
+      unread[call] = because('EXEC_FAILED', 'why.inventory.notJson', { key });
     }
   }
-  if (Object.keys(raw).length === 0) return unknownOutput(`no inventory could be read: ${Object.values(unread)[0] ?? ''}`);
-  const { facts, unknownFacts } = normaliseLinux(raw, unread);
-  return finishInventory(ctx, facts, unknownFacts);
+  const first = Object.values(unread)[0];
+  if (Object.keys(raw).length === 0) return unknownOutput(because('NOT_READ', 'why.inventory.nothingRead', { cause: first?.msg ?? '-' }));
+  const { facts, ...unknown } = normaliseLinux(raw, unread);
+  return finishInventory(ctx, facts, unknown);
 };

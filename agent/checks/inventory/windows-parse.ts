@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import type { Disk, Display, InventoryFacts, NetworkInterface } from './facts.js';
 import { clean, int, iso, mac, unique } from './common.js';
+import type { Msg } from '../../../src/shared/i18n/index.js';
+import { because, said, setUnknown, type Why } from '../why.js';
 
 const str = z.string().nullable();
 const num = z.number().nullable();
@@ -58,31 +60,31 @@ function nicKind(physical: boolean, net: { ndisPhysicalMedium: number; virtual: 
   return 'other';
 }
 
-export function inventoryFacts(doc: InventoryDocument): { facts: Partial<InventoryFacts>; unknownFacts: Record<string, string> } {
+export function inventoryFacts(doc: InventoryDocument): { facts: Partial<InventoryFacts>; unknownFacts: Record<string, string>; unknownMsgs?: Record<string, Msg> } {
   const facts: Partial<InventoryFacts> = {};
-  const unknownFacts: Record<string, string> = {};
-  const err = (part: string): string => {
+  const unknown: { unknownFacts: Record<string, string>; unknownMsgs?: Record<string, Msg> } = { unknownFacts: {} };
+  const err = (part: string): Why => {
     const e = doc.errors.find((x) => x.part === part);
-    return `SCRIPT_ERROR: ${part}: ${e?.message ?? 'not read'}`;
+    return e ? said(`SCRIPT_ERROR: ${part}: ${e.message}`) : because('SCRIPT_ERROR', 'why.beyond.notRead', { part });
   };
 
   const { product, computer } = doc;
   if (product && computer) {
     facts.system = { manufacturer: clean(computer.manufacturer) ?? clean(product.vendor), model: clean(computer.model) ?? clean(product.name), serial: clean(product.identifyingNumber), uuid: clean(product.uuid), sku: clean(computer.systemSku), virtual: computer.hypervisorPresent && /virtual|vmware|kvm|qemu/i.test(computer.model ?? '') };
-  } else unknownFacts.system = err(product ? 'computer' : 'product');
+  } else setUnknown(unknown, 'system', err(product ? 'computer' : 'product'));
   if (doc.bios) {
     const fw = doc.bios.firmwareType?.toLowerCase();
     facts.bios = { vendor: clean(doc.bios.manufacturer), version: clean(doc.bios.smbiosVersion), releaseDate: iso(doc.bios.releaseDate)?.slice(0, 10) ?? null, firmware: fw === 'uefi' ? 'uefi' : fw === 'legacy' ? 'bios' : null };
-  } else unknownFacts.bios = err('bios');
+  } else setUnknown(unknown, 'bios', err('bios'));
   if (doc.enclosure) {
     const type = doc.enclosure.chassisTypes.map((t) => CHASSIS[t]).find(Boolean) ?? null;
     facts.chassis = { type, serial: clean(doc.enclosure.serialNumber) ?? clean(doc.bios?.serialNumber), assetTag: clean(doc.enclosure.assetTag) };
-  } else unknownFacts.chassis = err('enclosure');
+  } else setUnknown(unknown, 'chassis', err('enclosure'));
   if (doc.processor && doc.processor.length > 0) {
     const p = doc.processor;
     const sum = (f: (x: (typeof p)[number]) => number | null) => p.reduce((a, x) => a + (f(x) ?? 0), 0);
     facts.cpu = { manufacturer: clean(p[0]!.manufacturer), brand: clean(p[0]!.name), cores: sum((x) => x.logical) || null, physicalCores: sum((x) => x.cores) || null, speedGHz: p[0]!.maxClockSpeed ? Math.round(p[0]!.maxClockSpeed / 10) / 100 : null };
-  } else unknownFacts.cpu = err('processor');
+  } else setUnknown(unknown, 'cpu', err('processor'));
   if (doc.memory && computer) {
     const modules = doc.memory.map((m, i) => ({
       slot: clean(m.deviceLocator) ?? clean(m.bankLabel) ?? `#${i}`,
@@ -95,7 +97,7 @@ export function inventoryFacts(doc: InventoryDocument): { facts: Partial<Invento
     }));
     const installed = modules.reduce((a, m) => a + (m.sizeBytes ?? 0), 0);
     facts.memory = { totalBytes: installed || int(computer.totalPhysicalMemory), modules };
-  } else unknownFacts.memory = err(doc.memory ? 'computer' : 'memory');
+  } else setUnknown(unknown, 'memory', err(doc.memory ? 'computer' : 'memory'));
   if (doc.diskDrives) {
     const physical = new Map((doc.physicalDisks ?? []).map((d) => [d.deviceId, d]));
     facts.disks = doc.diskDrives.map((d): Disk => {
@@ -114,7 +116,7 @@ export function inventoryFacts(doc: InventoryDocument): { facts: Partial<Invento
         smart: status === 'ok' ? 'ok' : status === 'pred fail' ? 'predicted_failure' : null,
       };
     });
-  } else unknownFacts.disks = err('diskDrives');
+  } else setUnknown(unknown, 'disks', err('diskDrives'));
   if (doc.adapters) {
     const net = new Map((doc.netAdapters ?? []).map((n) => [n.interfaceIndex, n]));
     facts.network = doc.adapters.map((a) => ({
@@ -127,11 +129,11 @@ export function inventoryFacts(doc: InventoryDocument): { facts: Partial<Invento
       speedMbps: a.speed !== null && a.speed > 0 && a.speed < 1e15 ? a.speed / 1e6 : null,
       kind: nicKind(a.physicalAdapter, net.get(a.interfaceIndex)),
     }));
-  } else unknownFacts.network = err('adapters');
+  } else setUnknown(unknown, 'network', err('adapters'));
   if (doc.monitors) {
     const only = doc.monitors.controllers.length === 1 && doc.monitors.monitors.length === 1 ? doc.monitors.controllers[0] : undefined;
     facts.displays = doc.monitors.monitors.map((m): Display => ({ vendor: monitorText(m.manufacturerName), model: monitorText(m.userFriendlyName), serial: monitorText(m.serialNumberId), resolution: only ? `${only.width}x${only.height}` : null }));
-  } else unknownFacts.displays = err('monitors');
+  } else setUnknown(unknown, 'displays', err('monitors'));
   if (doc.os) {
     const o = doc.os;
     facts.os = {
@@ -143,10 +145,10 @@ export function inventoryFacts(doc: InventoryDocument): { facts: Partial<Invento
       installDate: iso(o.installDate),
       lastBoot: iso(o.lastBootUpTime),
     };
-  } else unknownFacts.os = err('os');
+  } else setUnknown(unknown, 'os', err('os'));
   if (doc.users) facts.users = unique(doc.users.filter((u) => clean(u.user)).map((u) => (clean(u.domain) ? `${u.domain}\\${u.user}` : u.user!)));
-  else unknownFacts.users = err('users');
+  else setUnknown(unknown, 'users', err('users'));
   if (computer) facts.domain = computer.partOfDomain ? { name: clean(computer.domain), kind: 'domain' } : { name: clean(computer.workgroup), kind: 'workgroup' };
-  else unknownFacts.domain = err('computer');
-  return { facts, unknownFacts };
+  else setUnknown(unknown, 'domain', err('computer'));
+  return { facts, ...unknown };
 }

@@ -14,6 +14,6 @@ export const collect: Collector<InventoryFacts> = async (ctx) => {
   const outcome = await ctx.probes.powershell(INVENTORY_KEY, INVENTORY_SCRIPT, { timeoutMs: 120_000, lane: 'inventory' });
   const doc = readPowerShellJson(INVENTORY_KEY, outcome, InventoryDocument);
   if (!doc.ok) return unknownOutput(doc.why);
-  const { facts, unknownFacts } = inventoryFacts(doc.data);
-  return finishInventory(ctx, facts, unknownFacts);
+  const { facts, ...unknown } = inventoryFacts(doc.data);
+  return finishInventory(ctx, facts, unknown);
 };

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import type { CheckOutput } from '../types.js';
 import type { UsbDevice, UsbMediaFacts } from './facts.js';
 import type { ScriptError } from '../software/windows-common.js';
-import { partError } from '../software/windows-common.js';
+import { partWhy } from '../software/windows-common.js';
+import { msg, type Msg } from '../../../src/shared/i18n/index.js';
+import { because, setUnknown } from '../why.js';
 
 const nullableString = z.string().nullable().optional();
 // DEVPKEY values arrive as null when the property is absent; @() of $null is an empty array.
@@ -83,10 +85,10 @@ function scsiVendor(pnpDeviceId: string): string | null {
   return v ? v : null;
 }
 
-function toDevice(disk: z.infer<typeof Disk>): UsbDevice | string {
-  if (!disk.usbInstanceId) return `disk ${disk.index} (${disk.pnpDeviceId}): its USB device node was not found`;
+function toDevice(disk: z.infer<typeof Disk>): UsbDevice | Msg {
+  if (!disk.usbInstanceId) return msg('why.usb.noDeviceNode', { disk: disk.index, pnp: disk.pnpDeviceId });
   const ids = parseUsbInstanceId(disk.usbInstanceId);
-  if (!ids) return `disk ${disk.index}: unexpected USB instance id ${disk.usbInstanceId}`;
+  if (!ids) return msg('why.usb.badInstanceId', { disk: disk.index, id: disk.usbInstanceId });
   const revision = disk.usbHardwareIds.map((h) => REVISION.exec(h)?.[1]).find((r) => r !== undefined) ?? null;
   const classes = new Set(interfaceClassesOf(disk.usbCompatibleIds));
   for (const iface of disk.interfaces) for (const c of interfaceClassesOf(iface.compatibleIds)) classes.add(c);
@@ -125,22 +127,22 @@ export function exportBlockMechanism(policy: NonNullable<UsbMediaDocument['polic
 /** Turn the document into facts; `enforcement` comes from the check parameters. */
 export function usbMediaFacts(doc: UsbMediaDocument, enforcement: 'audit' | 'block'): CheckOutput<UsbMediaFacts> {
   const facts: Partial<UsbMediaFacts> = { enforcement };
-  const unknownFacts: Record<string, string> = {};
+  const out: CheckOutput<UsbMediaFacts> = { status: 'ok', facts, unknownFacts: {} };
   const errors: ScriptError[] = doc.errors;
 
-  const disksError = partError(errors, 'disks') ?? partError(errors, 'physicaldisk');
+  const disksError = partWhy(errors, 'disks') ?? partWhy(errors, 'physicaldisk');
   if (disksError) {
-    unknownFacts.devices = disksError;
+    setUnknown(out, 'devices', disksError);
   } else {
     const devices: UsbDevice[] = [];
-    const problems: string[] = [];
+    const problems: Msg[] = [];
     for (const disk of doc.disks) {
       const d = toDevice(disk);
-      if (typeof d === 'string') problems.push(d);
-      else devices.push(d);
+      if ('vendorId' in d) devices.push(d);
+      else problems.push(d);
     }
     if (problems.length > 0) {
-      unknownFacts.devices = `USB_IDENTITY_UNREADABLE: ${problems.join('; ')}`;
+      setUnknown(out, 'devices', because('USB_IDENTITY_UNREADABLE', 'why.usb.identities', { disks: problems }));
     } else {
       const counts = new Map<string, number>();
       for (const d of devices) if (d.serial) counts.set(`${d.serial}`, (counts.get(d.serial) ?? 0) + 1);
@@ -149,15 +151,13 @@ export function usbMediaFacts(doc: UsbMediaDocument, enforcement: 'audit' | 'blo
     }
   }
 
-  const policyError = partError(errors, 'policy');
+  const policyError = partWhy(errors, 'policy');
   if (policyError || !doc.policy) {
-    const reason = policyError ?? 'SCRIPT_ERROR: policy: 記録媒体の制御設定が出力されませんでした';
-    unknownFacts.exportBlocked = reason;
-    unknownFacts.exportBlockMechanism = reason;
+    setUnknown(out, ['exportBlocked', 'exportBlockMechanism'], policyError ?? because('SCRIPT_ERROR', 'why.usb.noPolicy', {}));
   } else {
     const mechanism = exportBlockMechanism(doc.policy);
     facts.exportBlocked = mechanism !== null;
     facts.exportBlockMechanism = mechanism;
   }
-  return { status: 'ok', facts, unknownFacts };
+  return out;
 }

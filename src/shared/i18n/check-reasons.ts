@@ -176,4 +176,13 @@ export const CHECK_REASONS = {
   'why.autorun.defenderUnread': { ja: 'Microsoft Defender の状態を読めないため、リムーバブルドライブが検査されるかを判別できません ({cause})', en: 'the Microsoft Defender state could not be read, so whether removable drives are scanned cannot be told ({cause})' },
   'why.autorun.noValue': { ja: '値がありません', en: 'no value' },
   'why.autorun.defenderPassive': { ja: 'Microsoft Defender は {mode} で、他社製の対策ソフトの設定は読めないため判別できません', en: 'Microsoft Defender is in {mode}, and the settings of another vendor\'s product are not read' },
+  // ---- inventory (agent/checks/inventory) --------------------------------------------------------
+  'why.inventory.notRecorded': { ja: '{call} の記録がありません', en: 'no recording of {call}' },
+  'why.inventory.notJson': { ja: '{key} の出力が JSON ではありません', en: 'the output of {key} is not JSON' },
+  'why.inventory.nothingRead': { ja: '資産情報を何も読み取れません: {cause}', en: 'no inventory could be read: {cause}' },
+  // ---- USB storage on Windows --------------------------------------------------------------------
+  'why.usb.noDeviceNode': { ja: 'ディスク {disk} ({pnp}) の USB デバイスノードが見つかりません', en: 'disk {disk} ({pnp}): its USB device node was not found' },
+  'why.usb.badInstanceId': { ja: 'ディスク {disk} の USB インスタンス ID {id} が想定と違います', en: 'disk {disk}: unexpected USB instance id {id}' },
+  'why.usb.identities': { ja: '{disks}', en: '{disks}' },
+  'why.usb.noPolicy': { ja: 'policy: 記録媒体の制御設定が出力されませんでした', en: 'policy: the storage control settings were not printed' },
 } as const satisfies Record<string, { ja: string; en: string }>;

@@ -19,7 +19,7 @@ import { screenSaverCandidate } from '../../../agent/checks/screen-lock/windows-
 import { SCREEN_LOCK_SCRIPT } from '../../../agent/checks/screen-lock/windows-script.js';
 import { readPowerShellJson } from '../../../agent/checks/software/windows-common.js';
 import { SOFTWARE_SCRIPT } from '../../../agent/checks/software/windows-script.js';
-import { interfaceClassesOf, parseUsbInstanceId } from '../../../agent/checks/usb-media/windows-parse.js';
+import { interfaceClassesOf, parseUsbInstanceId, usbMediaFacts } from '../../../agent/checks/usb-media/windows-parse.js';
 import { usbFingerprint as sharedFingerprint } from '../../../agent/checks/usb-media/fingerprint.js';
 
 const usbFingerprint = (vendorId: string, productId: string, serial: string | null, bcdDevice: string | null, product: string | null) => sharedFingerprint({ vendorId, productId, serial, bcdDevice, product });
@@ -287,5 +287,19 @@ describe('PowerShell scripts', () => {
   it('dates are emitted as ISO UTC', () => {
     expect(ANTIVIRUS_SCRIPT).toContain("ToUniversalTime().ToString('o')");
     expect(ANTIVIRUS_SCRIPT).toContain('AntivirusSignatureLastUpdated = ConvertTo-MamoriIso');
+  });
+});
+
+describe('USB storage whose USB identity cannot be read', () => {
+  const disk = (v: Record<string, unknown>) => ({ index: 1, model: 'Generic Flash Disk', pnpDeviceId: 'USBSTOR\\DISK&VEN_GENERIC&PROD_FLASH_DISK\\7&1A2B&0', interfaceType: 'USB', serialNumber: null, size: 8_000_000_000, mediaType: 'Removable Media', usbInstanceId: null, usbHardwareIds: [], usbCompatibleIds: [], busReportedName: null, interfaces: [], isReadOnly: false, volumes: [], ...v });
+  const doc = (d: Record<string, unknown>) => UsbMediaDocument.parse({ schema: 'mamori.win.usb-media/1', disks: [disk(d)], policy: null, errors: [] });
+  it('names the disk, in Japanese and in English, and is unknown rather than no stick', () => {
+    const out = usbMediaFacts(doc({}), 'audit');
+    expect(out.facts.devices).toBeUndefined();
+    expect(out.unknownFacts.devices).toBe('USB_IDENTITY_UNREADABLE: ディスク 1 (USBSTOR\\DISK&VEN_GENERIC&PROD_FLASH_DISK\\7&1A2B&0) の USB デバイスノードが見つかりません');
+    expect(render(out.unknownMsgs!.devices!, 'en')).toBe('USB identity unreadable (USB_IDENTITY_UNREADABLE): disk 1 (USBSTOR\\DISK&VEN_GENERIC&PROD_FLASH_DISK\\7&1A2B&0): its USB device node was not found');
+    expect(render(usbMediaFacts(doc({ usbInstanceId: 'HID\\VID_1234' }), 'audit').unknownMsgs!.devices!, 'en')).toMatch(/disk 1: unexpected USB instance id HID\\VID_1234$/);
+    // No policy document: the control settings are unknown with why, in both languages.
+    expect(render(usbMediaFacts(doc({}), 'audit').unknownMsgs!.exportBlocked!, 'en')).toBe('the probe script reported an error (SCRIPT_ERROR): policy: the storage control settings were not printed');
   });
 });
