@@ -4,9 +4,15 @@
  * pending.ts packageRefusal has checked them against the signed statement.
  */
 import { createWriteStream, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
 import type { ClientOptions } from 'ws';
+
+// node:http is required, not imported: an ES import of node:http reads every export of the
+// module, and Node 22 exports `WebSocket` there as a getter that loads undici, whose HTTP parser
+// is WebAssembly — absent under the service's --lite-mode, so the agent died at start
+// ("ReferenceError: WebAssembly is not defined"; Node 22.23.3, the Windows runtime under wine).
+const { request: httpRequest } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** https://host:port/<path> of the collector whose agent endpoint is `agentUrl` (wss://host:port/agent). */
 export function downloadUrl(agentUrl: string, path: string): URL {
