@@ -160,9 +160,15 @@ describe.skipIf(!pgProbe.available)('several collector nodes on one PostgreSQL',
     ]);
 
     // B's LISTEN connection is cut by the server: B reconnects it and keeps receiving.
-    const cut = await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'mamori-cluster-listen:%'", [database.name]);
+    const cut = await db.query("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'mamori-cluster-listen:%'", [database.name]);
+    const cutPids = cut.rows.map((r) => r.pid as number);
     expect(cut.rowCount).toBe(2);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Both nodes connected again and their LISTEN has run (pg_stat_activity.query holds a session's last statement).
+    const relistened = async () => (await db.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'mamori-cluster-listen:%' AND query ILIKE 'LISTEN%' AND pid <> ALL($2::int[])", [database.name, cutPids])).rows[0].n as number;
+    for (const deadline = Date.now() + 30_000; (await relistened()) < 2; ) {
+      if (Date.now() > deadline) throw new Error('the nodes did not LISTEN again within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     agents.send({ cmd: 'violation', agent: 1, subject: 'usb:after-reconnect' });
     const after = await watcherB.next((i) => i.event.violation?.subject === 'usb:after-reconnect', 15_000);
     expect(after.hostname).toBe('sim-pc-001');
