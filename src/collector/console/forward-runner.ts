@@ -143,8 +143,9 @@ export class ForwarderRunner {
       let abandon = 0;
       while (abandon < rest.length && rest[abandon]!.item.receivedAt < horizon) abandon++;
       const done = rendered.slice(0, cut + abandon).map((r) => r.item);
-      if (done.length) await store.forwardAdvance(id, nodeId, done, { delivered, abandoned: abandon, at: now.toISOString() });
+      // The error first: whoever reads the counters of these events also finds why they failed.
       await store.forwardError(id, message, now.toISOString());
+      if (done.length) await store.forwardAdvance(id, nodeId, done, { delivered, abandoned: abandon, at: now.toISOString() });
       if (abandon) {
         this.deps.log.error(`forwarder ${id}: gave up ${abandon} event(s) older than the retry horizon`, { forwarder: id, error: message, eventIds: rest.slice(0, abandon).map((r) => r.item.eventId) });
         return 0;
