@@ -42,8 +42,9 @@ const agent008Events = (): { kind: string; severity?: string; reason: string }[]
 beforeAll(async () => {
   ({ collector, agent } = await collectorAndAgent('watchdog'));
   await agent.stop();
-  // Sampled every second, over the limit at the first sample.
-  writeFileSync(config, 'watchdog:\n  memoryLimitMB: 32\n  intervalSeconds: 1\n');
+  // Over the limit at the first sample, 5 s after start: time enough, on a loaded machine, for
+  // each run to connect and deliver its notices ('started', the previous stop) before it stops.
+  writeFileSync(config, 'watchdog:\n  memoryLimitMB: 32\n  intervalSeconds: 5\n');
 }, 240_000);
 afterAll(async () => {
   await supervisor?.stop();
@@ -57,7 +58,8 @@ describe('the agent stopped by its own watchdog', () => {
     expect(await proc.exited).toEqual({ code: 70, signal: null });
     // Started again (here without the low limit): the notice is delivered at the latest now, then 'started' closes the violation.
     await agent.start();
-    await waitUntil(() => agent008()?.state === 'closed', 90_000, 'AGENT-008 closed by the restart');
+    // The violation row and the collector's own event of its closing are two writes: wait for both.
+    await waitUntil(() => agent008()?.state === 'closed' && agent008Events().some((e) => e.kind === 'violation.closed'), 90_000, 'AGENT-008 closed by the restart');
     const events = agent008Events();
     expect(events.map((e) => e.kind)).toEqual(['violation.opened', 'violation.closed']);
     expect(events[0]!.severity).toBe('medium');
