@@ -7,7 +7,8 @@ import { emptyFindingsState, findingsToEvents } from '../../agent/findings.js';
 import type { FindingsState } from '../../agent/findings.js';
 import type { CheckReport, LocalReport } from '../../agent/local-check.js';
 import type { RuleEvaluation, SubjectResult } from '../../src/shared/catalogue/evaluate.js';
-import { Rule } from '../../src/shared/catalogue/schema.js';
+import type { Rule } from '../../src/shared/catalogue/schema.js';
+import { testRule } from '../helpers/rule.js';
 import { msg, render } from '../../src/shared/i18n/index.js';
 import type { NewAgentEvent, PolicyDocument } from '../../src/shared/protocol/messages.js';
 
@@ -18,24 +19,8 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-function rule(id: string, over: Record<string, unknown> = {}): Rule {
-  return Rule.parse({
-    id,
-    requirement: 'R-TST-1',
-    check: 'usb-media',
-    name: { ja: `規則 ${id}`, en: `rule ${id}` },
-    message: { ja: '{subject} は不適合です: {reason} {unknown}', en: '{subject} fails: {reason}' },
-    platforms: ['linux', 'windows'],
-    obligation: 'MUST',
-    severity: 'high',
-    expect: [{ fact: 'a', op: 'eq', value: true }],
-    clauses: [{ source: '000', ref: '§7(5)①ア' }],
-    rationale: { ja: 'r', en: 'r' },
-    remediation: { ja: 'r', en: 'r' },
-    fixtures: { pass: ['x'], fail: ['y'] },
-    ...over,
-  });
-}
+const rule = (id: string, over: Record<string, unknown> = {}): Rule =>
+  testRule({ id, check: 'usb-media', name: { ja: `規則 ${id}`, en: `rule ${id}` }, message: { ja: '{subject} は不適合です: {reason} {unknown}', en: '{subject} fails: {reason}' }, severity: 'high', ...over });
 const RULES = [rule('TST-001'), rule('TST-002', { severity: 'low' })];
 
 function subject(name: string, result: SubjectResult['result'], extra: Partial<SubjectResult> = {}): SubjectResult {

@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRule } from '../../../src/shared/catalogue/evaluate.js';
 import type { EvalContext, FactsInput } from '../../../src/shared/catalogue/evaluate.js';
-import { Rule } from '../../../src/shared/catalogue/schema.js';
+import type { Rule } from '../../../src/shared/catalogue/schema.js';
+import { testRule as rule } from '../../helpers/rule.js';
 import { render } from '../../../src/shared/i18n/index.js';
 
 const NOW = new Date('2026-11-23T01:00:00.000Z');
 
-/** A minimal valid rule; `over` replaces fields. */
-function rule(over: Record<string, unknown>): Rule {
-  return Rule.parse({
-    id: 'TST-001',
-    requirement: 'R-TST-1',
-    check: 'beyond',
-    name: { ja: '試験', en: 'test' },
-    message: { ja: '試験', en: 'test' },
-    platforms: ['linux', 'windows'],
-    obligation: 'MUST',
-    severity: 'low',
-    expect: [{ fact: 'a', op: 'eq', value: true }],
-    clauses: [{ source: '000', ref: '§7(5)①ア' }],
-    rationale: { ja: 'r', en: 'r' },
-    remediation: { ja: 'r', en: 'r' },
-    fixtures: { pass: ['x'], fail: ['y'] },
-    ...over,
-  });
-}
 
 function ctx(over: Partial<EvalContext> = {}, policy: Partial<EvalContext['policy']> = {}): EvalContext {
   return { platform: 'linux', segment: undefined, now: NOW, ...over, policy: { params: {}, lists: {}, disabledRules: [], ...policy } };
