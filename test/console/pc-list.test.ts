@@ -4,9 +4,6 @@
  * is cut, paging without gaps, and 課 set on many PCs at once — by id, by the list's filters and
  * from a CSV — counting only real changes, refusing a bad CSV whole.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCity } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
@@ -15,12 +12,10 @@ import { planDepartments } from '../../src/collector/console/devices-import.js';
 import { Fleet } from '../../src/collector/console/fleet.js';
 import { migrateConsole } from '../../src/collector/console/migrations.js';
 import { queryPcPage } from '../../src/collector/console/pc-query.js';
-import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
-import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/collector/store/store.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
-import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
-import type { TestDatabase } from '../cluster/pg-env.js';
+import { PG_REQUIRED, PG_URL, probePg } from '../cluster/pg-env.js';
+import { postgresTestStore, sqliteTestStore } from '../helpers/test-stores.js';
 
 const pgProbe = await probePg('pc list');
 const PCS = 240;
@@ -138,33 +133,10 @@ function suite(name: string, open: () => Promise<{ store: Store; close(): Promis
   });
 }
 
-let tempDir: string;
-suite('SQLite', async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'mamori-pclist-'));
-  const store = new SqliteStore(join(tempDir, 'mamori.db'));
-  await store.migrate();
-  return {
-    store,
-    async close() {
-      await store.close();
-      rmSync(tempDir, { recursive: true, force: true });
-    },
-  };
-});
+suite('SQLite', () => sqliteTestStore('mamori-pclist-'));
 
-let pgDb: TestDatabase | undefined;
 describe.skipIf(!pgProbe.available)('PostgreSQL', () => {
-  suite('PostgreSQL', async () => {
-    pgDb = await createTestDatabase();
-    const store = await openPostgresStore(pgDb.url, { maxConnections: 4 });
-    return {
-      store,
-      async close() {
-        await store.close();
-        await pgDb?.drop();
-      },
-    };
-  });
+  suite('PostgreSQL', postgresTestStore);
 });
 describe.runIf(!pgProbe.available && PG_REQUIRED)('PostgreSQL required', () => {
   it('is reachable', () => {

@@ -4,9 +4,6 @@
  * outdated) before the page is cut and filtered like 端末一覧; 例外措置 filtered by state and text,
  * newest first, within the acting account's 課.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCity } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
@@ -15,11 +12,9 @@ import type { Principal } from '../../src/collector/console/authz.js';
 import { Exceptions } from '../../src/collector/console/exceptions.js';
 import { migrateConsole } from '../../src/collector/console/migrations.js';
 import { queryPolicyStatus } from '../../src/collector/console/policy-status.js';
-import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
-import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/collector/store/store.js';
-import { createTestDatabase, probePg } from '../cluster/pg-env.js';
-import type { TestDatabase } from '../cluster/pg-env.js';
+import { probePg } from '../cluster/pg-env.js';
+import { postgresTestStore, sqliteTestStore } from '../helpers/test-stores.js';
 
 const pgProbe = await probePg('policy status and exceptions');
 const PCS = 300;
@@ -95,31 +90,8 @@ function suite(name: string, open: () => Promise<{ store: Store; close(): Promis
   });
 }
 
-let tempDir: string;
-suite('SQLite', async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'mamori-polstat-'));
-  const store = new SqliteStore(join(tempDir, 'mamori.db'));
-  await store.migrate();
-  return {
-    store,
-    async close() {
-      await store.close();
-      rmSync(tempDir, { recursive: true, force: true });
-    },
-  };
-});
+suite('SQLite', () => sqliteTestStore('mamori-polstat-'));
 
-let pgDb: TestDatabase | undefined;
 describe.skipIf(!pgProbe.available)('PostgreSQL', () => {
-  suite('PostgreSQL', async () => {
-    pgDb = await createTestDatabase();
-    const store = await openPostgresStore(pgDb.url, { maxConnections: 4 });
-    return {
-      store,
-      async close() {
-        await store.close();
-        await pgDb?.drop();
-      },
-    };
-  });
+  suite('PostgreSQL', postgresTestStore);
 });
