@@ -9,12 +9,14 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
-import { ensureAuditMacKey, ensurePolicyKey } from '../shared/tls/material.js';
+import { ensureAuditMacKey, ensurePolicyKey, ensureSessionTicketSecret } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
+import { rotateTicketKeys, sessionTicketOptions } from '../shared/tls/session-tickets.js';
 import { signPolicy } from '../shared/tls/policy-signature.js';
 import { PolicyDocument } from '../shared/protocol/messages.js';
 import type { CheckId } from '../shared/protocol/messages.js';
@@ -115,6 +117,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   }
   const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
   const tls = opts.tls;
+  // Reconnecting agents resume their TLS session (session-tickets.ts): the reconnect storm's handshakes.
+  const ticketSecret = tls ? ensureSessionTicketSecret(opts.dataDir) : undefined;
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -125,7 +129,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       // TLS level: browsers without one keep using the console; the gateway checks agents'.
       const clientCerts = certificates ? { requestCert: true, rejectUnauthorized: false, ca: [tls!.caPem] } : {};
       return tls
-        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...clientCerts }, handler as RequestListener)
+        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...sessionTicketOptions(ticketSecret!), ...clientCerts }, handler as RequestListener)
         : createHttpServer(common, handler as RequestListener);
     },
   });
@@ -139,6 +143,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     else await cluster?.sendToAgent(agentId, frame);
     return (await store.getScanRequest(id))!;
   };
+
+  const stopTicketRotation = ticketSecret ? rotateTicketKeys(app.server as unknown as TlsServer, ticketSecret) : () => {};
 
   const upgradeRoutes = new Map<string, UpgradeHandler>([['/agent', (req, socket, head) => gateway.handleUpgrade(req, socket, head)]]);
   const registerUpgrade = (path: string, handler: UpgradeHandler) => {
@@ -190,6 +196,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     caFingerprint: tls?.caFingerprint,
     tamper,
     async close() {
+      stopTicketRotation();
       await tamper?.stop();
       await gateway.close();
       await cluster?.close();
