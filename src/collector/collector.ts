@@ -113,7 +113,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const cluster = opts.cluster;
   if (cluster) {
     gateway.onStored = (events) => cluster.publish(events);
-    await cluster.start({ deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)), sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame) });
+    await cluster.start({ deliverEvents: (events) => events.forEach((e) => bus.emit('event.elsewhere', e)), watched: () => bus.watched, sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame) });
   }
   const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
   const tls = opts.tls;

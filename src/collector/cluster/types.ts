@@ -1,15 +1,17 @@
 /**
  * Several collector nodes behind one address share one database. A Cluster carries what
  * one node must tell the others: events it stored (so every node's live stream shows
- * violations from agents on every node) and frames for agents connected elsewhere (a
+ * violations from agents on every node; only the kinds a console shows live, bus.ts) and frames for agents connected elsewhere (a
  * helpdesk scan requested on node B for an agent on node A). A single node has none.
  */
 import type { CollectorFrame } from '../../shared/protocol/messages.js';
 import type { StoredAgentEvent } from '../bus.js';
 
 export interface ClusterHost {
-  /** Emit events stored by other nodes on this node's bus. */
+  /** Emit events stored by other nodes on this node's bus (event.elsewhere). */
   deliverEvents(events: StoredAgentEvent[]): void;
+  /** A console watches this node: only then are other nodes' events read back. */
+  watched(): boolean;
   /** Send a frame to an agent if it is connected to this node. */
   sendToLocalAgent(agentId: string, frame: CollectorFrame): boolean;
 }
