@@ -112,6 +112,7 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
   await swarm.all('reconnect', { on: true });
   await sleep(2000);
   const connectedBefore = (await collector.call<{ connected: number }>('stats')).connected;
+  let droppedByCollector: Record<string, number> = {};
   const result = await storm(
     swarm,
     () => collector.kill('SIGKILL'),
@@ -120,7 +121,11 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
       collector = (await startCollectorWorker(dataDir, port, { plain: PLAIN })).collector;
       return collector;
     },
-    async (w) => (await w.call<{ connected: number }>('stats')).connected,
+    async (w) => {
+      const s = await w.call<{ connected: number; dropped: Record<string, number> }>('stats');
+      droppedByCollector = s.dropped;
+      return s.connected;
+    },
   );
   await swarm.stop();
   await collector.call('close', {}, 60_000);
@@ -134,6 +139,7 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
       { figure: 'connection attempts (most by one agent)', value: `${fmt.int(result.attempts)} (${result.maxAttempts})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.attempts)} (${rawTlsStorm.maxAttempts}); raw ws: ${fmt.int(rawStorm.attempts)} (${rawStorm.maxAttempts})`, target: '—' },
       { figure: 'TLS handshakes in the storm: resumed / full', value: `${fmt.int(result.resumed)} / ${fmt.int(result.full)}`, baseline: `raw wss: ${fmt.int(rawTlsStorm.resumed)} / ${fmt.int(rawTlsStorm.full)}`, target: RESUME ? 'resumed' : 'full (--no-resume)' },
       { figure: 'connections closed in the storm, by code', value: codes(result.closeCodes), baseline: `raw wss: ${codes(rawTlsStorm.closeCodes)}`, target: '—' },
+      { figure: 'connections the restarted collector dropped before the upgrade', value: codes(droppedByCollector), baseline: '—', target: '—' },
       { figure: 'connected per the collector after', value: `${fmt.int(result.serverCount)} (before: ${fmt.int(connectedBefore)})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.serverCount)}; raw ws: ${fmt.int(rawStorm.serverCount)}`, target: fmt.int(AGENTS), met: result.serverCount === AGENTS },
     ],
     details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, tls: !PLAIN, resume: RESUME, result, rawStorm, rawTlsStorm },
