@@ -56,8 +56,8 @@ export interface CollectorOptions {
   tamper?: TamperOptions | false;
   /** Server timeouts against slow clients (defaults: TLS handshake 10 s, request headers 10 s, whole request 30 s). */
   timeouts?: { handshakeMs?: number; headersMs?: number; requestMs?: number };
-  /** TLS handshakes in progress at most; more are closed at once (gateway/handshake-gate.ts, default 128). */
-  tlsHandshakesInProgress?: number;
+  /** TLS handshakes in progress at most, and the longest the oldest may wait; more are closed at once (gateway/handshake-gate.ts; default 128, half the handshake timeout). */
+  tlsHandshakes?: { max?: number; maxWaitMs?: number };
   /** Other collector nodes on the same database (none for a single node). */
   cluster?: Cluster;
 }
@@ -74,7 +74,7 @@ export interface RunningCollector extends CollectorContext {
   /** Tamper evidence (undefined when switched off). */
   tamper: TamperMonitor | undefined;
   /** The cap on TLS handshakes in progress and what it refused (undefined when plain). */
-  tlsHandshakes: HandshakeGate | undefined;
+  handshakeGate: HandshakeGate | undefined;
   close(): Promise<void>;
 }
 
@@ -150,7 +150,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     return (await store.getScanRequest(id))!;
   };
 
-  const tlsHandshakes = tls ? gateHandshakes(app.server as unknown as TlsServer, opts.tlsHandshakesInProgress) : undefined;
+  const handshakeGate = tls ? gateHandshakes(app.server as unknown as TlsServer, { maxWaitMs: timeouts.handshakeMs / 2, ...opts.tlsHandshakes }) : undefined;
   const stopTicketRotation = ticketSecret ? rotateTicketKeys(app.server as unknown as TlsServer, ticketSecret) : () => {};
 
   const upgradeRoutes = new Map<string, UpgradeHandler>([['/agent', (req, socket, head) => gateway.handleUpgrade(req, socket, head)]]);
@@ -202,7 +202,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     consoleUrl: `${tls ? 'https' : 'http'}://${shownHost}:${port}/`,
     caFingerprint: tls?.caFingerprint,
     tamper,
-    tlsHandshakes,
+    handshakeGate,
     async close() {
       stopTicketRotation();
       await tamper?.stop();
