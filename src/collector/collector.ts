@@ -28,8 +28,6 @@ import { registerInstallCheck } from './enrollment/install-check.js';
 import { AgentGateway } from './gateway/gateway.js';
 import type { GatewayOptions } from './gateway/gateway.js';
 import { AgentCertificates } from './gateway/client-certs.js';
-import { gateHandshakes } from './gateway/handshake-gate.js';
-import type { HandshakeGate } from './gateway/handshake-gate.js';
 import type { AgentCertOptions } from './gateway/client-certs.js';
 import { defaultPlugins } from './plugins.js';
 import type { CollectorPlugin } from './plugins.js';
@@ -56,8 +54,6 @@ export interface CollectorOptions {
   tamper?: TamperOptions | false;
   /** Server timeouts against slow clients (defaults: TLS handshake 10 s, request headers 10 s, whole request 30 s). */
   timeouts?: { handshakeMs?: number; headersMs?: number; requestMs?: number };
-  /** TLS handshakes in progress at most, and the longest the oldest may wait; more are closed at once (gateway/handshake-gate.ts; default 128, half the handshake timeout). */
-  tlsHandshakes?: { max?: number; maxWaitMs?: number };
   /** Other collector nodes on the same database (none for a single node). */
   cluster?: Cluster;
 }
@@ -73,8 +69,6 @@ export interface RunningCollector extends CollectorContext {
   caFingerprint: string | undefined;
   /** Tamper evidence (undefined when switched off). */
   tamper: TamperMonitor | undefined;
-  /** The cap on TLS handshakes in progress and what it refused (undefined when plain). */
-  handshakeGate: HandshakeGate | undefined;
   close(): Promise<void>;
 }
 
@@ -150,7 +144,6 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     return (await store.getScanRequest(id))!;
   };
 
-  const handshakeGate = tls ? gateHandshakes(app.server as unknown as TlsServer, { maxWaitMs: timeouts.handshakeMs / 2, ...opts.tlsHandshakes }) : undefined;
   const stopTicketRotation = ticketSecret ? rotateTicketKeys(app.server as unknown as TlsServer, ticketSecret) : () => {};
 
   const upgradeRoutes = new Map<string, UpgradeHandler>([['/agent', (req, socket, head) => gateway.handleUpgrade(req, socket, head)]]);
@@ -202,7 +195,6 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     consoleUrl: `${tls ? 'https' : 'http'}://${shownHost}:${port}/`,
     caFingerprint: tls?.caFingerprint,
     tamper,
-    handshakeGate,
     async close() {
       stopTicketRotation();
       await tamper?.stop();
