@@ -28,6 +28,7 @@ import { configDir } from '../src/shared/paths.js';
 import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
+import { BackgroundFile } from './background-file.js';
 import { CheckLanes } from './check-lanes.js';
 import { localCheck, productCatalogue } from './local-check.js';
 import type { CheckReport } from './local-check.js';
@@ -132,6 +133,8 @@ export class Agent {
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
+  /** findings.json, rewritten after every check off the main thread (a USB event may be waiting). */
+  private readonly findingsFile: BackgroundFile;
   /** Each check runs alone, checks never wait for each other (agent/check-lanes.ts). */
   private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
@@ -159,6 +162,8 @@ export class Agent {
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
+    // A failed write (a full disk) must not stop the checks: the state in memory stays right, the next check's write tries again.
+    this.findingsFile = new BackgroundFile(join(opts.stateDir, 'findings.json'), { mode: 0o600, onError: (err) => opts.log.error(`cannot write ${join(opts.stateDir, 'findings.json')}`, { error: err.message }) });
     this.watchdog = opts.watchdog === false ? undefined : new Watchdog((b) => void this.onWatchdogBreach(b), opts.watchdog);
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
@@ -347,7 +352,7 @@ export class Agent {
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
     this.findings = state;
-    this.saveJson('findings.json', state);
+    this.findingsFile.write(JSON.stringify(state));
     this.userNotices.afterFindings(events, state);
     const check = report.checks[0]!;
     if (this.opts.usbEnforcement === 'block' && id === 'usb-media') {
@@ -417,9 +422,10 @@ export class Agent {
     this.link.notify();
   }
 
-  /** Wait until the queued check runs are done (tests, shutdown). */
+  /** Wait until the queued check runs are done and their findings written (tests, shutdown). */
   async idle(): Promise<void> {
     await this.lanes.idle();
+    await this.findingsFile.idle();
   }
 
   /**
@@ -442,6 +448,7 @@ export class Agent {
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();
+    await this.findingsFile.idle();
     await this.userNotices.idle();
     await this.link.stop();
     await this.launcher.close();
