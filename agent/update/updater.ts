@@ -33,7 +33,7 @@ export interface UpdaterOptions {
   log: Logger;
   append: (events: NewAgentEvent[]) => void;
   /** Which installer installed this agent (default: installerOfThisPc). */
-  installer?: () => 'deb' | 'rpm' | null;
+  installer?: () => Promise<'deb' | 'rpm' | null>;
 }
 
 /** How often an agent running while the guard works looks for the guard's outcome. */
@@ -66,7 +66,7 @@ export class Updater {
   connected(): void {
     if (!this.announced) {
       this.announced = true;
-      this.o.append([notice('update.ready', { installer: (this.o.installer ?? installerOfThisPc)(), version: this.o.agentVersion })]);
+      void (this.o.installer ?? installerOfThisPc)().then((installer) => this.o.append([notice('update.ready', { installer, version: this.o.agentVersion })]));
     }
     const p = readPending(this.o.stateDir);
     if (!p || marked(this.o.stateDir, 'reported', p.rolloutId)) return;
@@ -111,7 +111,7 @@ export class Updater {
       return;
     }
     if (frame.target.version === agentVersion) return void this.o.append([notice('update.installed', { rolloutId: frame.rolloutId, fromVersion: agentVersion, toVersion: agentVersion })]);
-    const installer = (this.o.installer ?? installerOfThisPc)();
+    const installer = await (this.o.installer ?? installerOfThisPc)();
     if (installer !== frame.target.platform) return this.refuse(frame, `this agent was not installed by the ${frame.target.platform} installer`);
     if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
     if (!this.o.selfCommand) return this.refuse(frame, 'the agent cannot start the update guard (no program path)');
