@@ -22,6 +22,8 @@ function opened(extra: Record<string, unknown> = {}): Opened {
 }
 
 const valid = (e: NewAgentEvent) => AgentEvent.safeParse({ ...e, seq: 1 }).success;
+type Facts = Extract<NewAgentEvent, { kind: 'facts' }>;
+const factsEvent = (pad: string): Facts => ({ at, kind: 'facts', checkId: 'software', status: 'ok', facts: { pad } });
 /** Facts whose JSON text is over the event limit. */
 const hugeFacts = () => ({ blob: 'b'.repeat(LIMITS.maxEventBytes) });
 
@@ -48,9 +50,7 @@ describe('truncateText', () => {
 
 describe('fitEvent', () => {
   it('returns the very event it was given when it fits, also at exactly the event limit', () => {
-    const e = { at, kind: 'facts', checkId: 'software', status: 'ok', facts: { pad: '' } } as NewAgentEvent;
-    const pad = LIMITS.maxEventBytes - JSON.stringify(e).length;
-    (e as { facts: { pad: string } }).facts.pad = 'p'.repeat(pad);
+    const e = factsEvent('p'.repeat(LIMITS.maxEventBytes - JSON.stringify(factsEvent('')).length));
     expect(JSON.stringify(e).length).toBe(LIMITS.maxEventBytes);
     const r = fitEvent(e);
     expect(r.event).toBe(e);
@@ -59,12 +59,10 @@ describe('fitEvent', () => {
   });
 
   it('one character over the event limit loses its facts to a summary', () => {
-    const e = { at, kind: 'facts', checkId: 'software', status: 'ok', facts: { pad: '' } } as NewAgentEvent;
-    const pad = LIMITS.maxEventBytes + 1 - JSON.stringify(e).length;
-    (e as { facts: { pad: string } }).facts.pad = 'p'.repeat(pad);
+    const e = factsEvent('p'.repeat(LIMITS.maxEventBytes + 1 - JSON.stringify(factsEvent('')).length));
     const r = fitEvent(e);
     expect(r.cut).toEqual(['facts']);
-    expect((r.event as { facts: unknown }).facts).toEqual({ truncated: true, bytes: JSON.stringify((e as { facts: unknown }).facts).length, keys: ['pad'] });
+    expect((r.event as Facts).facts).toEqual({ truncated: true, bytes: JSON.stringify(e.facts).length, keys: ['pad'] });
   });
 
   it('leaves the event it was given unchanged', () => {
