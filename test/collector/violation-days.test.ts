@@ -18,6 +18,9 @@ import type { TestStore } from '../helpers/test-stores.js';
 
 const pgProbe = await probePg('violation day counts');
 
+/** An event before the store's sequence number is given to it. */
+type Unsequenced = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'seq'> : never) : never;
+
 const PCS = ['ag_days_a', 'ag_days_b', 'ag_days_c'];
 
 function violation(checkId: 'usb-media' | 'software' | 'antivirus', subject: string): Violation {
@@ -54,7 +57,7 @@ function suite(name: string, open: () => Promise<TestStore>): void {
     let t: TestStore;
     let store: Store;
     const seq = new Map<string, number>();
-    const send = async (agentId: string, ...events: (Omit<AgentEvent, 'seq'> & { kind: AgentEvent['kind'] })[]): Promise<void> => {
+    const send = async (agentId: string, ...events: Unsequenced[]): Promise<void> => {
       const batch = events.map((e) => {
         seq.set(agentId, (seq.get(agentId) ?? 0) + 1);
         return { ...e, seq: seq.get(agentId)! } as AgentEvent;
@@ -62,8 +65,8 @@ function suite(name: string, open: () => Promise<TestStore>): void {
       const out = await store.ingest([{ agentId, events: batch }], new Date().toISOString());
       expect(out.rejected.size).toBe(0);
     };
-    const opened = (at: string, v: Violation): Omit<AgentEvent, 'seq'> & { kind: 'violation.opened' } => ({ kind: 'violation.opened', at, violation: v, policyVersion: 1 });
-    const closed = (at: string, v: Violation): Omit<AgentEvent, 'seq'> & { kind: 'violation.closed' } => ({ kind: 'violation.closed', at, checkId: v.checkId, ruleId: v.ruleId, subject: v.subject, reason: 'resolved' });
+    const opened = (at: string, v: Violation): Unsequenced => ({ kind: 'violation.opened', at, violation: v, policyVersion: 1 });
+    const closed = (at: string, v: Violation): Unsequenced => ({ kind: 'violation.closed', at, checkId: v.checkId, ruleId: v.ruleId, subject: v.subject, reason: 'resolved' });
     const agree = async (): Promise<string[]> => {
       const want = await countedFromRows(store);
       expect(await kept(store)).toEqual(want);
