@@ -4,10 +4,10 @@
  * not left open, a gap that reaches the widest span the collector accepts, and acknowledgements
  * written in the background while newer ones arrive.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Outbox } from '../../agent/outbox/outbox.js';
+import { Outbox, OutboxError } from '../../agent/outbox/outbox.js';
 import { LIMITS } from '../../src/shared/protocol/messages.js';
 import type { NewAgentEvent } from '../../src/shared/protocol/messages.js';
 import { tempDir } from '../helpers/processes.js';
@@ -184,5 +184,39 @@ describe('acknowledgements written in the background', () => {
     await until(() => ackOnDisk(dir) === 5, 'the acknowledgement of 5 on disk');
     await until(() => segments(dir).length === 0, 'the acknowledged segments deleted');
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('defaults and failures', () => {
+  it('by default starts a new segment past 4 MiB and drops nothing at that size', () => {
+    const dir = tempDir('obe-default');
+    const box = Outbox.open(dir);
+    const big = (i: number): NewAgentEvent => ({ at: '2026-12-06T00:00:00.000Z', kind: 'agent.notice', notice: 'n', detail: { i, pad: 'x'.repeat(1024 * 1024) } });
+    for (let i = 0; i < 5; i++) box.append([big(i)]);
+    expect(segments(dir)).toEqual([segName(1), segName(5)]);
+    expect(box.dropped).toBe(0);
+    expect(records(box).map((r) => r.kind)).toEqual(Array(5).fill('agent.notice'));
+    box.close();
+  });
+
+  it('by default writes an acknowledgement 200 ms after it came', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const dir = tempDir('obe-ackdefault');
+    const box = Outbox.open(dir);
+    box.append([notice(0), notice(1)]);
+    box.ack(1);
+    vi.advanceTimersByTime(199);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(vi.getTimerCount()).toBe(0);
+    await until(() => ackOnDisk(dir) === 1, 'the acknowledgement on disk');
+  });
+
+  it('an outbox whose folder was removed fails with its typed error, naming the folder', () => {
+    const dir = tempDir('obe-gone');
+    const box = Outbox.open(dir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(() => box.append([notice(0)])).toThrow(OutboxError);
+    expect(() => box.append([notice(0)])).toThrow(`cannot open the outbox in ${dir}: `);
   });
 });
