@@ -17,7 +17,7 @@ import type { Logger } from '../../src/shared/log.js';
 import type { NewAgentEvent, UpdateOfferFrame } from '../../src/shared/protocol/messages.js';
 import { download, downloadUrl } from './download.js';
 import { installerOfThisPc } from './installer.js';
-import { mark, marked, packageRefusal, readPending, updatesDir, writePending } from './pending.js';
+import { mark, marked, packageRefusal, pruneUpdates, readPending, updatesDir, writePending } from './pending.js';
 import type { LocalPackage } from './pending.js';
 import { pinnedReleaseKey } from './release-key.js';
 
@@ -86,7 +86,9 @@ export class Updater {
       this.o.append([notice(p.state === 'rolled_back' ? 'update.rolled_back' : 'update.failed', { rolloutId: p.rolloutId, version: p.target.version, reason: (p.reason ?? '').slice(0, 500) })]);
       mark(this.o.stateDir, 'reported', p.rolloutId);
       this.o.log.error(`update to ${p.target.version} ${p.state === 'rolled_back' ? 'went back to' : 'left'} ${this.o.agentVersion}: ${p.reason ?? ''}`);
-    }
+    } else return;
+    const removed = pruneUpdates(this.o.stateDir, p);
+    if (removed.length) this.o.log.info(`removed from ${updatesDir(this.o.stateDir)}: ${removed.join(', ')}`);
   }
 
   /** An update.offer from the collector. */
