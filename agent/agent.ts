@@ -87,6 +87,12 @@ export interface AgentOptions {
  * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
  */
 const DAEMON_WUA_WAIT_SECONDS = 10;
+/**
+ * How long a check run of the daemon waits for the apt simulation it started (seconds: several
+ * on a PC whose package cache is rebuilt): the simulation goes on in the background and the
+ * os-patches check runs again when it ends, so the first run after a start is not held up by it.
+ */
+export const DAEMON_APT_WAIT_SECONDS = 0.5;
 
 /**
  * Checks that run once a day (and at start and on a helpdesk scan), not on the hourly schedule,
@@ -342,7 +348,7 @@ export class Agent {
   private async judgeAndStore(id: CheckId, probes: Probes): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS, aptWaitSeconds: DAEMON_APT_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log, runAgainAfter: (checkId, work) => void work.then(() => this.enqueue([checkId], 'background work ended')) });
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
