@@ -54,6 +54,8 @@ export interface LocalCheckOptions {
   log?: Logger;
   /** Site values of check parameters (e.g. the USB enforcement mode), over each check's defaults. */
   checkParams?: Partial<Record<CheckId, Record<string, unknown>>>;
+  /** A check went on without waiting for its background work (CheckContext.runAgainAfter): the daemon runs it again when `work` ends. */
+  runAgainAfter?: (checkId: CheckId, work: Promise<unknown>) => void;
 }
 
 export function emptyPolicy(): PolicyDocument {
@@ -77,7 +79,8 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
   const checks: CheckReport[] = [];
   for (const def of selected) {
     const started = performance.now();
-    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log });
+    const runAgainAfter = opts.runAgainAfter;
+    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log, ...(runAgainAfter ? { runAgainAfter: (work: Promise<unknown>) => runAgainAfter(def.id, work) } : {}) });
     // The facts are judged and kept as a copy: a parsed fact can be a slice of a probe's whole
     // output, and V8 keeps that whole output alive through it (every package version from dpkg's
     // status file held its 1.5 MB text for as long as the daemon kept the facts).

@@ -31,6 +31,7 @@ import { PolicyStore } from './policy.js';
 import { contentFor, PolicyDelivery } from './policy-delivery.js';
 import type { Delivered, PolicyInputs } from './policy-delivery.js';
 import { Reports } from './reports.js';
+import { foldViolationDays } from '../store/violation-days.js';
 import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
 import type { Clock } from './util.js';
@@ -254,7 +255,7 @@ export class ConsoleServices {
     rmSync(join(this.ctx.dataDir, INITIAL_ADMIN_FILE), { force: true });
   }
 
-  /** Expire exceptions past their end date, take the hourly report snapshot. */
+  /** Expire exceptions past their end date, take the hourly report snapshot, fold the day counts' changes. */
   async housekeeping(): Promise<ExceptionRecord[]> {
     const expired = await this.exceptions.expireDue();
     for (const e of expired) await this.audit.append(systemActor, 'exception.expired', `exception ${e.id}`, { ruleId: e.ruleId, subject: e.subject, until: e.until });
@@ -266,6 +267,7 @@ export class ConsoleServices {
       this.lastSnapshotHour = hour;
       await this.reports.snapshot();
     }
+    await foldViolationDays(this.ctx.store.sql);
     await this.auditCheckpoint();
     return expired;
   }
