@@ -8,8 +8,6 @@ import type { FSWatcher } from 'node:fs';
 import { hostname, release, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cron from 'node-cron';
-import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
@@ -17,6 +15,7 @@ import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
 import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
+import { CronSchedule } from './cron.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
@@ -88,6 +87,12 @@ export interface AgentOptions {
  * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
  */
 const DAEMON_WUA_WAIT_SECONDS = 10;
+/**
+ * How long a check run of the daemon waits for the apt simulation it started (seconds: several
+ * on a PC whose package cache is rebuilt): the simulation goes on in the background and the
+ * os-patches check runs again when it ends, so the first run after a start is not held up by it.
+ */
+export const DAEMON_APT_WAIT_SECONDS = 0.5;
 
 /**
  * Checks that run once a day (and at start and on a helpdesk scan), not on the hourly schedule,
@@ -139,8 +144,8 @@ export class Agent {
   private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
   private readonly forced = new Set<CheckId>();
-  private cronTask: ScheduledTask | undefined;
-  private dailyTask: ScheduledTask | undefined;
+  private cronTask: CronSchedule | undefined;
+  private dailyTask: CronSchedule | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
@@ -269,8 +274,8 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
-    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
+    this.cronTask = new CronSchedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule')).start();
+    this.dailyTask = new CronSchedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily')).start();
     let last = Date.now();
     this.wakeTimer = setInterval(() => {
       const now = Date.now();
@@ -350,7 +355,7 @@ export class Agent {
     const urgent = URGENT_CHECKS.includes(id);
     // Every other check lets a USB check go first between its steps, as at its probe calls.
     const stepAside = urgent ? undefined : () => this.urgent.stepAside();
-    const report = await localCheck({ probes, checks: [id], stepAside, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const report = await localCheck({ probes, checks: [id], stepAside, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS, aptWaitSeconds: DAEMON_APT_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log, runAgainAfter: (checkId, work) => void work.then(() => this.enqueue([checkId], 'background work ended')) });
     await stepAside?.();
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
@@ -447,8 +452,8 @@ export class Agent {
     if (notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
     clearInterval(this.wakeTimer);
-    await this.cronTask?.stop();
-    await this.dailyTask?.stop();
+    this.cronTask?.stop();
+    this.dailyTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();

@@ -57,6 +57,8 @@ export interface LocalCheckOptions {
   checkParams?: Partial<Record<CheckId, Record<string, unknown>>>;
   /** Awaited between the steps of each check that hold the main thread (the daemon lets a USB check go first there). */
   stepAside?: StepAside;
+  /** A check went on without waiting for its background work (CheckContext.runAgainAfter): the daemon runs it again when `work` ends. */
+  runAgainAfter?: (checkId: CheckId, work: Promise<unknown>) => void;
 }
 
 export function emptyPolicy(): PolicyDocument {
@@ -80,7 +82,8 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
   const checks: CheckReport[] = [];
   for (const def of selected) {
     const started = performance.now();
-    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log }, opts.stepAside);
+    const runAgainAfter = opts.runAgainAfter;
+    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log, ...(runAgainAfter ? { runAgainAfter: (work: Promise<unknown>) => runAgainAfter(def.id, work) } : {}) }, opts.stepAside);
     // The facts are judged and kept as a copy: a parsed fact can be a slice of a probe's whole
     // output, and V8 keeps that whole output alive through it (every package version from dpkg's
     // status file held its 1.5 MB text for as long as the daemon kept the facts).

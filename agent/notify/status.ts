@@ -35,9 +35,12 @@ export function buildStatus(open: FindingsState['open'], rules: readonly Rule[],
     const clause = clauseText(rule.clauses, text, noticePolicy.standard, sources);
     return [{ ruleId, title: text?.title ?? rule.name.ja, subject, what: fill(text?.what ?? rule.message.ja), todo: fill(text?.todo ?? rule.remediation.ja), clause, openedAt: info.openedAt }];
   });
-  violations.sort((a, b) => a.openedAt.localeCompare(b.openedAt) || a.ruleId.localeCompare(b.ruleId));
+  // ISO times and rule ids in code-unit order (localeCompare would load ICU's collation data into the agent).
+  violations.sort((a, b) => byText(a.openedAt, b.openedAt) || byText(a.ruleId, b.ruleId));
   return { updatedAt: now.toISOString(), contact: contactText(noticePolicy.contact), violations };
 }
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The file's text; world-readable (0644: BackgroundFile sets the mode the process umask would narrow). */
 export function statusText(status: StatusFile): string {
