@@ -8,6 +8,8 @@ import type { FSWatcher } from 'node:fs';
 import { hostname, release, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
@@ -15,7 +17,6 @@ import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
 import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
-import { CronSchedule } from './cron.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
@@ -144,8 +145,8 @@ export class Agent {
   private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
   private readonly forced = new Set<CheckId>();
-  private cronTask: CronSchedule | undefined;
-  private dailyTask: CronSchedule | undefined;
+  private cronTask: ScheduledTask | undefined;
+  private dailyTask: ScheduledTask | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
@@ -274,8 +275,8 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = new CronSchedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule')).start();
-    this.dailyTask = new CronSchedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily')).start();
+    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
+    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
     let last = Date.now();
     this.wakeTimer = setInterval(() => {
       const now = Date.now();
@@ -452,8 +453,8 @@ export class Agent {
     if (notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
     clearInterval(this.wakeTimer);
-    this.cronTask?.stop();
-    this.dailyTask?.stop();
+    await this.cronTask?.stop();
+    await this.dailyTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();
