@@ -112,7 +112,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const cluster = opts.cluster;
   if (cluster) {
     gateway.onStored = (events) => cluster.publish(events);
-    await cluster.start({ deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)), sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame) });
+    bus.on('violation.noted', (note) => {
+      if (!note.fromOtherNode) cluster.publishNote(note.id);
+    });
+    await cluster.start({
+      deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)),
+      sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame),
+      deliverNote: (note) => bus.emit('violation.noted', note),
+    });
   }
   const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
   const tls = opts.tls;
