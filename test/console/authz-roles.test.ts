@@ -35,6 +35,7 @@ const EXPECTED: Record<Permission, Role[]> = {
   'audit.read': [A, U],
   'users.manage': [A],
   'forwarders.manage': [A],
+  'updates.rollout': [A],
   'stream.watch': [A, H, U],
 };
 

@@ -35,6 +35,7 @@ export const PERMISSIONS = [
   'audit.read',
   'users.manage',
   'forwarders.manage',
+  'updates.rollout',
   'stream.watch',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
