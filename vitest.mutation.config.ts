@@ -6,11 +6,14 @@ import { defineConfig } from 'vitest/config';
  * sources directly, so dist/ is not built, and nothing runs in parallel with the mutant.
  */
 const tests = (process.env.MAMORI_MUTATION_TESTS ?? '').split(',').filter(Boolean);
+/** MAMORI_MUTATION_NAMES: only the tests whose full name matches (a module inside a larger suite). */
+const names = process.env.MAMORI_MUTATION_NAMES;
 if (tests.length === 0) throw new Error('MAMORI_MUTATION_TESTS が空です: scripts/mutation.mjs から実行してください');
 
 export default defineConfig({
   test: {
     include: tests,
+    ...(names ? { testNamePattern: new RegExp(names) } : {}),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 1,

@@ -67,7 +67,7 @@ const modules = {
   // The journal: numbering, acknowledgement, recovery, size cap and full disk; and the cut to the wire limits.
   outbox: {
     mutate: ['agent/outbox/outbox.ts', 'agent/outbox/validate.ts'],
-    tests: ['test/agent/outbox.test.ts', 'test/agent/outbox-journal.test.ts', 'test/agent/outbox-full-disk.test.ts', 'test/agent/validate.test.ts'],
+    tests: ['test/agent/outbox.test.ts', 'test/agent/outbox-journal.test.ts', 'test/agent/outbox-full-disk.test.ts', 'test/agent/outbox-edges.test.ts', 'test/agent/validate.test.ts', 'test/agent/validate-cut.test.ts'],
   },
   // The gateway's checks of the sequence numbers of an events frame (holes, gaps, resends).
   'gateway-sequence': {
@@ -78,6 +78,20 @@ const modules = {
   'link-resume': {
     mutate: [linesOf('agent/link/link.ts', /case 'welcome': \{/, /case 'scan\.request':/), linesOf('agent/link/link.ts', /private pump\(\): void/, /^  \}$/)],
     tests: ['test/agent/link-resume.test.ts'],
+  },
+  // Exactly-once ingest and the projections it writes, in both stores: the SQLite store's connection
+  // (what its writer thread runs) and PostgreSQL (needs PostgreSQL at 127.0.0.1:5432, database test;
+  // without it the PostgreSQL half is skipped and its mutants have no coverage).
+  ingest: {
+    mutate: [
+      linesOf('src/collector/store/sqlite/connection-store.ts', /private apply\(op: ProjectionOp/, /return \{ stored, rejected \};/),
+      'src/collector/store/postgres/ingest.ts',
+      linesOf('src/collector/store/postgres/postgres-store.ts', /async ingest\(batches/, /^  \}$/),
+    ],
+    tests: ['test/collector/store.contract.test.ts'],
+    // The contract's ingest, projection and scan tests on the SQLite connection and on PostgreSQL
+    // (the SQLite store behind its thread runs dist/, which mutants do not reach).
+    names: /^store contract: (sqlite connection|postgres) (ingest exactly once|projections|scan requests) /,
   },
   // Enrollment tokens: what a token holds, and the installer's check that refuses as the enrollment does.
   'enrollment-tokens': {
@@ -97,7 +111,7 @@ const options = process.argv.slice(2).filter((a) => a.startsWith('--'));
 for (const name of asked) if (!(name in modules)) throw new Error(`不明なモジュール: ${name}（${Object.keys(modules).join(', ')}）`);
 let failed = false;
 for (const name of asked.length > 0 ? asked : Object.keys(modules)) {
-  const { mutate, tests } = modules[name];
+  const { mutate, tests, names } = modules[name];
   console.log(`\n=== ${name}: ${mutate.join(', ')} ← ${tests.join(', ')}`);
   // The TypeScript checker compiles the mutated files and what they import, not the whole project:
   // a mutant is refused when it does not compile in its own module (the check that matters), and a
@@ -107,7 +121,7 @@ for (const name of asked.length > 0 ? asked : Object.keys(modules)) {
   const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', '--mutate', mutate.join(','), ...options], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, MAMORI_MUTATION_TESTS: tests.join(','), MAMORI_MUTATION_MODULE: name },
+    env: { ...process.env, MAMORI_MUTATION_TESTS: tests.join(','), MAMORI_MUTATION_MODULE: name, ...(names ? { MAMORI_MUTATION_NAMES: names.source } : {}) },
   });
   if (run.status !== 0) failed = true;
 }

@@ -10,7 +10,8 @@
  * as it is with `said(text)`: its code is still explained in words.
  */
 import { causeOf, MESSAGES, msg, render, type MessageId, type Msg, type MsgParam } from '../../src/shared/i18n/index.js';
-import type { CHECK_REASONS } from '../../src/shared/i18n/check-reasons.js';
+import type { CheckReasonId as ReasonId, ReasonParams as Params } from '../../src/shared/i18n/check-reasons.js';
+import type { FailedProbe } from '../probes/types.js';
 import type { CheckOutput } from './types.js';
 
 export interface Why {
@@ -20,10 +21,9 @@ export interface Why {
 
 /** The codes the catalogue explains (`code.NOT_FOUND` → 見つかりません). */
 export type ReasonCode = MessageId extends infer K ? (K extends `code.${infer C}` ? C : never) : never;
-export type CheckReasonId = keyof typeof CHECK_REASONS;
-type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer R}` ? P | Placeholders<R> : never;
+export type CheckReasonId = ReasonId;
 /** Exactly the placeholders of the message (its Japanese and English texts have the same ones; a test keeps them so). */
-export type ReasonParams<K extends CheckReasonId> = { [P in Placeholders<(typeof CHECK_REASONS)[K]['ja']>]: MsgParam };
+export type ReasonParams<K extends CheckReasonId> = Params<K, MsgParam>;
 
 /** A reason with its code and a detail from the catalogue. */
 export function because<K extends CheckReasonId>(code: ReasonCode, id: K, params: ReasonParams<K>): Why {
@@ -32,14 +32,21 @@ export function because<K extends CheckReasonId>(code: ReasonCode, id: K, params
 }
 
 /** A probe that failed, with what could not be read in words and the probe's own detail: `CODE: 何が読めないか (detail)`. */
-export function failedTo<K extends CheckReasonId>(o: { failure: string; detail: string }, id: K, params: ReasonParams<K>): Why {
+export function failedTo<K extends CheckReasonId>(o: FailedProbe, id: K, params: ReasonParams<K>): Why {
   const what = msg(id, params as Record<string, MsgParam>);
-  const code = `code.${o.failure}` in MESSAGES ? o.failure : 'EXEC_FAILED';
   return {
     text: `${o.failure}: ${render(what)} (${o.detail})`,
-    msg: msg('cause.coded', { what: msg(`code.${code}` as MessageId), code: o.failure, detail: msg('cause.withDetail', { what, detail: o.detail }) }),
+    msg: msg('cause.coded', { what: codeWords(o.failure), code: o.failure, detail: msg('cause.withDetail', { what, detail: o.detailMsg ?? o.detail }) }),
   };
 }
+
+/** A probe that failed, as the check reports it: `CODE: detail`, the detail in both languages when the probe gave it from the catalogue. */
+export function probeWhy(o: FailedProbe): Why {
+  if (!o.detailMsg) return said(`${o.failure}: ${o.detail}`);
+  return { text: `${o.failure}: ${o.detail}`, msg: msg('cause.coded', { what: codeWords(o.failure), code: o.failure, detail: o.detailMsg }) };
+}
+
+const codeWords = (code: string): Msg => msg((`code.${code}` in MESSAGES ? `code.${code}` : 'code.EXEC_FAILED') as MessageId);
 
 /** A reason given as text (a probe's failure, a message printed on the PC). */
 export function said(text: string): Why {

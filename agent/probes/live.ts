@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
-import { assertProbeKey } from './types.js';
+import { assertProbeKey, probeFailed } from './types.js';
 import type { PowerShellLanes } from './powershell.js';
 import type { LaunchResult, ProgramLauncher } from './launcher.js';
 
@@ -11,9 +11,9 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 function fsFailure(err: NodeJS.ErrnoException, path: string): ProbeOutcome {
-  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { ok: false, failure: 'NOT_FOUND', detail: `${path} がありません` };
-  if (err.code === 'EACCES' || err.code === 'EPERM') return { ok: false, failure: 'ACCESS_DENIED', detail: `${path} を読む権限がありません` };
-  return { ok: false, failure: 'EXEC_FAILED', detail: `${path}: ${err.code ?? err.message}` };
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return probeFailed('NOT_FOUND', 'why.probe.fileMissing', { path });
+  if (err.code === 'EACCES' || err.code === 'EPERM') return probeFailed('ACCESS_DENIED', 'why.probe.noReadPermission', { path });
+  return probeFailed('EXEC_FAILED', 'why.probe.readFailed', { path, error: err.code ?? err.message });
 }
 
 /**
@@ -40,16 +40,17 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
   };
   const outcome = (err: LaunchResult['error'], stdout: string, stderr: string): ProbeOutcome => {
     if (!err) return { ok: true, stdout, exitCode: 0 };
-    if (err.code === 'ENOENT') return { ok: false, failure: 'NOT_FOUND', detail: `${file} がインストールされていません` };
-    if (err.code === 'EACCES') return { ok: false, failure: 'ACCESS_DENIED', detail: `${file} を実行する権限がありません` };
-    if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${file} の出力が ${maxBuffer} バイトを超えました` };
-    if (err.killed && err.signal === 'SIGKILL') return { ok: false, failure: 'PROBE_TIMEOUT', detail: `${file} が ${timeout} ミリ秒以内に終わりませんでした` };
+    if (err.code === 'ENOENT') return probeFailed('NOT_FOUND', 'why.probe.notInstalled', { file });
+    if (err.code === 'EACCES') return probeFailed('ACCESS_DENIED', 'why.probe.noExecPermission', { file });
+    if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return probeFailed('OUTPUT_TOO_LARGE', 'why.probe.outputTooLarge', { file, bytes: maxBuffer });
+    if (err.killed && err.signal === 'SIGKILL') return probeFailed('PROBE_TIMEOUT', 'why.probe.timeout', { file, ms: timeout });
     if (typeof err.code === 'number') {
       if (okCodes.includes(err.code)) return { ok: true, stdout, exitCode: err.code };
       const tail = stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
-      return { ok: false, failure: 'EXEC_FAILED', detail: `${file} が終了コード ${err.code} で終わりました${tail ? `: ${tail}` : ''}`, exitCode: err.code, stdout };
+      const ended = { exitCode: err.code, stdout };
+      return tail ? probeFailed('EXEC_FAILED', 'why.probe.exitCodeSaid', { file, code: err.code, output: tail }, ended) : probeFailed('EXEC_FAILED', 'why.probe.exitCode', { file, code: err.code }, ended);
     }
-    return { ok: false, failure: 'EXEC_FAILED', detail: `${file}: ${err.message}`.slice(0, 300) };
+    return probeFailed('EXEC_FAILED', 'why.probe.runFailed', { file, error: err.message.slice(0, 300) });
   };
   if (launcher) return launcher.run(file, args, options).then((r) => outcome(r.error, r.stdout, r.stderr));
   return new Promise((resolve) => {
@@ -64,11 +65,11 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
 export async function runLibraryCall(call: () => Promise<unknown>, timeoutMs: number): Promise<ProbeOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<ProbeOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, failure: 'PROBE_TIMEOUT', detail: `the call did not finish within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(() => resolve(probeFailed('PROBE_TIMEOUT', 'why.probe.callTimeout', { ms: timeoutMs })), timeoutMs);
   });
   const run = call().then(
     (value): ProbeOutcome => ({ ok: true, stdout: JSON.stringify(value ?? null), exitCode: 0 }),
-    (err: unknown): ProbeOutcome => ({ ok: false, failure: 'EXEC_FAILED', detail: String((err as Error)?.message ?? err).slice(0, 300) }),
+    (err: unknown): ProbeOutcome => probeFailed('EXEC_FAILED', 'why.probe.callFailed', { error: String((err as Error)?.message ?? err).slice(0, 300) }),
   );
   try {
     return await Promise.race([run, deadline]);
@@ -99,7 +100,7 @@ export class LiveProbes implements Probes {
     try {
       const buf = kernelMemory(path) ? readFileSync(path) : await readFile(path);
       const max = opts?.maxBytes ?? DEFAULT_MAX_BYTES;
-      if (buf.length > max) return { ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `${path} が大きすぎます (${buf.length} バイト)` };
+      if (buf.length > max) return probeFailed('OUTPUT_TOO_LARGE', 'why.probe.fileTooLarge', { path, bytes: buf.length });
       return { ok: true, stdout: buf.toString('utf8'), exitCode: 0 };
     } catch (err) {
       return fsFailure(err as NodeJS.ErrnoException, path);
@@ -118,7 +119,7 @@ export class LiveProbes implements Probes {
 
   async powershell(key: string, script: string, opts?: PowerShellOptions): Promise<ProbeOutcome> {
     assertProbeKey(key);
-    if (!this.powershellLanes) return { ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell は Windows でだけ使えます' };
+    if (!this.powershellLanes) return probeFailed('UNSUPPORTED', 'why.probe.psWindowsOnly', {});
     return this.powershellLanes.host(opts?.lane).run(script, opts?.timeoutMs);
   }
 

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { PowerShellLanes } from './powershell.js';
 import type { PowerShellHost, PowerShellLane } from './powershell.js';
-import type { ProbeOutcome } from './types.js';
+import { probeFailed, type FailedProbe, type ProbeOutcome } from './types.js';
 
 /** The part of a child process the host uses; a test double of powershell.exe's I/O provides the same. */
 export interface PowerShellProcess {
@@ -163,19 +163,23 @@ export class PowerShellHostProcess implements PowerShellHost {
       if (this.proc === proc && this.pending) this.pending.stderr = (this.pending.stderr + chunk).slice(-2000);
     });
     proc.stdin.on('error', () => undefined);
-    const gone = (detail: string) => {
+    const gone = (failure: () => FailedProbe) => {
       if (this.proc !== proc) return;
       this.proc = undefined;
-      this.finish({ ok: false, failure: 'EXEC_FAILED', detail: `PowerShell host ${detail}${this.pending?.stderr ? `: ${this.pending.stderr.trim().slice(-300)}` : ''}` });
+      this.finish(failure());
     };
-    proc.once('exit', (code) => gone(`exited with code ${code ?? 'null'}`));
-    proc.once('error', (err) => gone(`could not run: ${err.message}`));
+    const printed = (): string => this.pending?.stderr.trim().slice(-300) ?? '';
+    proc.once('exit', (exit) => {
+      const code = exit ?? 'null';
+      gone(() => (printed() ? probeFailed('EXEC_FAILED', 'why.probe.psExitedSaid', { code, output: printed() }) : probeFailed('EXEC_FAILED', 'why.probe.psExited', { code })));
+    });
+    proc.once('error', (err) => gone(() => probeFailed('EXEC_FAILED', 'why.probe.psNotRun', { error: err.message })));
     proc.stdin.write(INIT);
     return proc;
   }
 
   private runNow(script: string, timeoutMs: number): Promise<ProbeOutcome> {
-    if (this.closed) return Promise.resolve({ ok: false, failure: 'UNSUPPORTED', detail: 'PowerShell host is closed' });
+    if (this.closed) return Promise.resolve(probeFailed('UNSUPPORTED', 'why.probe.psClosed', {}));
     const id = `${Date.now().toString(36)}-${++this.counter}-${randomBytes(6).toString('hex')}`;
     const framed = frameScript(script, id);
     return new Promise<ProbeOutcome>((resolve) => {
@@ -183,14 +187,14 @@ export class PowerShellHostProcess implements PowerShellHost {
       try {
         proc = this.ensureProcess();
       } catch (err) {
-        resolve({ ok: false, failure: 'EXEC_FAILED', detail: `PowerShell host could not start: ${(err as Error).message}` });
+        resolve(probeFailed('EXEC_FAILED', 'why.probe.psNoStart', { error: (err as Error).message }));
         return;
       }
       const timer = setTimeout(() => {
         // A hung script (WMI provider, COM call) poisons the session: kill it; the next request starts a new one.
         const p = this.proc;
         this.proc = undefined;
-        this.finish({ ok: false, failure: 'PROBE_TIMEOUT', detail: `PowerShell did not finish within ${timeoutMs} ms` });
+        this.finish(probeFailed('PROBE_TIMEOUT', 'why.probe.psTimeout', { ms: timeoutMs }));
         p?.kill();
       }, timeoutMs);
       this.pending = { begin: framed.begin, end: framed.end, resolve, timer, stderr: '' };
@@ -205,7 +209,7 @@ export class PowerShellHostProcess implements PowerShellHost {
     // The markers and line ends around the output do not count against the limit.
     if (this.buffer.length > this.maxBytes + this.pending.begin.length + this.pending.end.length + 8) {
       this.proc = undefined;
-      this.finish({ ok: false, failure: 'OUTPUT_TOO_LARGE', detail: `PowerShell printed more than ${this.maxBytes} bytes` });
+      this.finish(probeFailed('OUTPUT_TOO_LARGE', 'why.probe.psTooMuch', { bytes: this.maxBytes }));
       proc.kill();
       return;
     }
@@ -226,7 +230,7 @@ export class PowerShellHostProcess implements PowerShellHost {
     setTimeout(() => {
       if (this.pending !== pending) return;
       const stderr = pending.stderr.trim();
-      if (stderr !== '') this.finish({ ok: false, failure: 'EXEC_FAILED', detail: stderr.slice(-300), stdout: body });
+      if (stderr !== '') this.finish(probeFailed('EXEC_FAILED', 'why.probe.psStderr', { output: stderr.slice(-300) }, { stdout: body }));
       else this.finish({ ok: true, stdout: body, exitCode: 0 });
     }, STDERR_GRACE_MS);
   }

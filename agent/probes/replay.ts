@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ExecOptions, PowerShellOptions, ProbeFailure, ProbeOutcome, Probes } from './types.js';
-import { assertProbeKey } from './types.js';
+import { assertProbeKey, probeFailed } from './types.js';
 
 export const RecordingMeta = z.object({
   platform: z.enum(['linux', 'windows']),
@@ -75,10 +75,10 @@ export class ReplayProbes implements Probes {
     let status: z.infer<typeof StatusFile> = {};
     if (existsSync(statusPath)) {
       const parsed = StatusFile.safeParse(safeJson(readFileSync(statusPath, 'utf8')));
-      if (!parsed.success) return { ok: false, failure: 'EXEC_FAILED', detail: `${key}.status.json is not a valid status file` };
+      if (!parsed.success) return probeFailed('EXEC_FAILED', 'why.probe.badStatusFile', { file: `${key}.status.json` });
       status = parsed.data;
     } else if (stdout === undefined) {
-      return { ok: false, failure: 'NOT_RECORDED', detail: `no recording for probe ${key}` };
+      return probeFailed('NOT_RECORDED', 'why.probe.notRecorded', { key });
     }
     if (status.failure) {
       return { ok: false, failure: status.failure, detail: status.detail ?? status.failure, ...(status.exitCode !== undefined ? { exitCode: status.exitCode } : {}), ...(stdout !== undefined ? { stdout } : {}) };

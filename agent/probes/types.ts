@@ -6,6 +6,8 @@
  * Every probe call names a stable *probe key* (e.g. `dpkg-status`, `win.defender`); a
  * recording stores one file per key, see ./replay.ts.
  */
+import { msg, render, type Msg } from '../../src/shared/i18n/index.js';
+import type { CheckReasonId, ReasonParams } from '../../src/shared/i18n/check-reasons.js';
 
 /** Why a probe gave no usable output. A check turns these into `unknown` with the reason. */
 export type ProbeFailure =
@@ -17,9 +19,26 @@ export type ProbeFailure =
   | 'NOT_RECORDED'
   | 'UNSUPPORTED';
 
-export type ProbeOutcome =
-  | { ok: true; stdout: string; exitCode: number }
-  | { ok: false; failure: ProbeFailure; detail: string; exitCode?: number; stdout?: string };
+/**
+ * A probe's failure: `detail` is the Japanese text (what `CODE: detail` reasons carry), `detailMsg`
+ * the same as a catalogue message for the console's languages; a detail read from a recording has
+ * only its text.
+ */
+export interface FailedProbe {
+  ok: false;
+  failure: ProbeFailure;
+  detail: string;
+  detailMsg?: Msg;
+  exitCode?: number;
+  stdout?: string;
+}
+export type ProbeOutcome = { ok: true; stdout: string; exitCode: number } | FailedProbe;
+
+/** A failure whose detail comes from the catalogue (src/shared/i18n/check-reasons.ts, `why.probe.*`). */
+export function probeFailed<K extends CheckReasonId>(failure: ProbeFailure, id: K, params: ReasonParams<K, string | number>, extra: { exitCode?: number; stdout?: string } = {}): FailedProbe {
+  const detailMsg = msg(id, params as Record<string, string | number>);
+  return { ok: false, failure, detail: render(detailMsg), detailMsg, ...extra };
+}
 
 export interface ExecOptions {
   /** Default 15 s; the process is killed when it runs longer. */

@@ -21,6 +21,21 @@ export interface StoredAgentEvent {
 /** The kinds of stored events the console's live stream shows (console/services.ts render). */
 export const LIVE_KINDS: ReadonlySet<AgentEvent['kind']> = new Set<AgentEvent['kind']>(['violation.opened', 'violation.closed', 'scan.result', 'policy.applied']);
 
+/** A 確認 or comment added to a violation in the console. */
+export interface ViolationNote {
+  id: string;
+  agentId: string;
+  ruleId: string;
+  subject: string;
+  kind: 'ack' | 'comment';
+  author: string;
+  at: string;
+  /** The comment (empty for a 確認 without one). */
+  text: string;
+  /** Added on another collector node (and told to this one through the cluster). */
+  fromOtherNode?: boolean;
+}
+
 export interface BusEvents {
   /** Every event this node stored, after it is stored. */
   event: [StoredAgentEvent];
@@ -28,6 +43,8 @@ export interface BusEvents {
   'event.elsewhere': [StoredAgentEvent];
   'agent.online': [{ agentId: string; hostname: string; at: string }];
   'agent.offline': [{ agentId: string; hostname: string; at: string; code: number }];
+  /** A note stored on this node or another one: every console open on the violation shows it. */
+  'violation.noted': [ViolationNote];
 }
 
 export class CollectorBus extends EventEmitter<BusEvents> {

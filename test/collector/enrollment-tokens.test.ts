@@ -3,9 +3,10 @@
  * administrator can give, and the installer's question "would this token be accepted now?",
  * which must refuse in the same order as the enrollment itself and never use the token up.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDefaultStore } from '../../src/collector/collector.js';
 import { checkEnrollmentToken, TOKEN_FORM } from '../../src/collector/enrollment/token-check.js';
+import { SqliteConnectionStore } from '../../src/collector/store/sqlite/connection-store.js';
 import type { Store } from '../../src/collector/store/store.js';
 import { createEnrollmentToken, DurationError, parseDuration } from '../../src/collector/tokens.js';
 import { sha256Hex } from '../../src/shared/protocol/auth.js';
@@ -13,7 +14,9 @@ import { tempDir } from '../helpers/processes.js';
 
 let store: Store;
 beforeAll(async () => {
-  store = openDefaultStore(tempDir('tokens'));
+  // The SQLite store's own connection, in this thread: the collector runs the same class on its
+  // writer thread (loaded from dist/), and the token code under test runs here either way.
+  store = new SqliteConnectionStore(join(tempDir('tokens'), 'mamori.db'));
   await store.migrate();
 });
 afterAll(async () => store?.close());

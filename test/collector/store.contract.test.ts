@@ -13,6 +13,7 @@ import { CollectorBus } from '../../src/collector/bus.js';
 import { closeBehind, openBehind } from '../../src/collector/console/forward-behind.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { toPgPlaceholders } from '../../src/collector/store/postgres/pg-runner.js';
+import { SqliteConnectionStore } from '../../src/collector/store/sqlite/connection-store.js';
 import { SqliteStore } from '../../src/collector/store/sqlite/sqlite-store.js';
 import { SequenceGapError } from '../../src/collector/store/store.js';
 import type { PruneKind, Store } from '../../src/collector/store/store.js';
@@ -42,6 +43,27 @@ const sqliteBackend: Backend = {
     const path = join(dir, 'mamori.db');
     const make = async () => {
       const s = new SqliteStore(path);
+      await s.migrate();
+      opened.push(s);
+      return s;
+    };
+    return { store: await make(), second: make };
+  },
+};
+
+/**
+ * The store the SQLite writer thread runs, on a connection in this thread: the same SQL as
+ * sqliteBackend without the thread (which loads it from dist/), so a change to its source is
+ * tested before any build (mutation testing runs these).
+ */
+const sqliteConnectionBackend: Backend = {
+  name: 'sqlite',
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-contract-conn-'));
+    tempDirs.push(dir);
+    const path = join(dir, 'mamori.db');
+    const make = async () => {
+      const s = new SqliteConnectionStore(path);
       await s.migrate();
       opened.push(s);
       return s;
@@ -700,6 +722,7 @@ function contract(backend: Backend): void {
 }
 
 describe('store contract: sqlite', () => contract(sqliteBackend));
+describe('store contract: sqlite connection', () => contract(sqliteConnectionBackend));
 
 describe.skipIf(!pgProbe.available)('store contract: postgres', () => {
   beforeAll(async () => {

@@ -4,7 +4,7 @@
  * password is locked, from `passwd -S root` (never /etc/shadow itself, which a recording would copy).
  * Rules granted to single users in /etc/sudoers are not read.
  */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
 import type { ProbeOutcome } from '../../probes/types.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckOutput, Collector } from '../types.js';
@@ -14,7 +14,6 @@ import type { AdminRightsFacts, InteractiveUser } from './facts.js';
 const PARAMS = { loginctlPath: '/usr/bin/loginctl', passwdPath: '/etc/passwd', groupPath: '/etc/group', passwdCmdPath: '/usr/bin/passwd' };
 /** Groups whose members may run anything as root in the sudoers files Debian/Ubuntu (sudo, older Ubuntu admin) and RHEL (wheel) ship. */
 export const ADMIN_GROUPS = ['sudo', 'wheel', 'admin'];
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 /** group(5) lines → name, gid, members. */
 export function parseGroups(text: string): { name: string; gid: number; members: string[] }[] {
@@ -47,14 +46,14 @@ export const collect: Collector<AdminRightsFacts> = async (ctx) => {
   // Root only; otherwise "You may not view or modify password information for root" and a non-zero exit.
   const status = await ctx.probes.exec('passwd.status.root', p.passwdCmdPath, ['-S', 'root']);
   const locked = status.ok ? rootLocked(status.stdout) : null;
-  if (locked === null) setUnknown(out, ['builtinAdminProtected', 'builtinAdminName'], status.ok ? because('PARSE_FAILED', 'why.admin.passwdStatus', { output: { q: status.stdout.trim().slice(0, 80) } }) : why(status));
+  if (locked === null) setUnknown(out, ['builtinAdminProtected', 'builtinAdminName'], status.ok ? because('PARSE_FAILED', 'why.admin.passwdStatus', { output: { q: status.stdout.trim().slice(0, 80) } }) : probeWhy(status));
   else {
     out.facts.builtinAdminProtected = locked;
     out.facts.builtinAdminName = 'root';
   }
 
   const list = await ctx.probes.exec('loginctl.sessions', p.loginctlPath, ['list-sessions', '--no-legend']);
-  if (!list.ok) setUnknown(out, 'interactiveUsers', because('NOT_READ', 'why.lock.sessionsUnlisted', { cause: why(list).msg }));
+  if (!list.ok) setUnknown(out, 'interactiveUsers', because('NOT_READ', 'why.lock.sessionsUnlisted', { cause: probeWhy(list).msg }));
   else {
     const names = new Set<string>();
     let problem: Why | null = null;
@@ -62,7 +61,7 @@ export const collect: Collector<AdminRightsFacts> = async (ctx) => {
       // The same question as the screen-lock check asks, so one recording answers both.
       const show = await ctx.probes.exec(`loginctl.session.${keyPart(id)}`, p.loginctlPath, ['show-session', id, '-p', 'Name', '-p', 'User', '-p', 'Type', '-p', 'Class', '-p', 'Desktop', '-p', 'Remote', '-p', 'Active']);
       if (!show.ok) {
-        if (!/No session/i.test(show.detail)) problem = inPart(`session ${id}`, why(show));
+        if (!/No session/i.test(show.detail)) problem = inPart(`session ${id}`, probeWhy(show));
         continue;
       }
       const props = parseKeyValues(show.stdout);
@@ -72,7 +71,7 @@ export const collect: Collector<AdminRightsFacts> = async (ctx) => {
     if (!problem && names.size > 0) {
       const passwd = await ctx.probes.readFile('passwd', p.passwdPath);
       const group = await ctx.probes.readFile('group', p.groupPath);
-      if (!passwd.ok || !group.ok) problem = allOf([passwd, group].filter((o): o is Extract<ProbeOutcome, { ok: false }> => !o.ok).map(why));
+      if (!passwd.ok || !group.ok) problem = allOf([passwd, group].filter((o): o is Extract<ProbeOutcome, { ok: false }> => !o.ok).map(probeWhy));
       else {
         const groups = parseGroups(group.stdout);
         for (const name of [...names].sort()) {

@@ -3,9 +3,8 @@
  * Defender for Endpoint (`mdatp health`), and other resident products by process / install folder.
  * "Not installed", "not running", "stale signatures" and "never fully scanned" stay distinct facts.
  */
-import type { ProbeOutcome } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
+import { allOf, because, inPart, probeWhy, said, setUnknown, type Why } from '../why.js';
 import { listProcesses } from '../software/linux-proc.js';
 import type { AntivirusFacts, AvProduct } from './facts.js';
 import { findResidentProducts, parseClamConf, parseClamVersion, parseCvdHeader, parseMdatpHealth } from './linux-parse.js';
@@ -28,7 +27,6 @@ export const LINUX_ANTIVIRUS_PARAMS = {
 /** ctx.memory key under which the agent's own full-scan task records the end of the last complete ClamAV scan (ISO). ClamAV keeps no scan history. */
 export const CLAMAV_FULL_SCAN_MEMORY_KEY = 'clamav.lastFullScanAt';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 /** ClamAV database files clamd loads (clamav "Signatures" documentation: containers and plain formats). */
 const CLAM_DB_FILE = /\.(cvd|cld|cud|hdb|hsb|hdu|hsu|mdb|msb|mdu|msu|ndb|ndu|ldb|ldu|idb|cdb|crb|cat|pdb|gdb|wdb|ftm|ign2|fp|sfp|yar|yara|info)$/;
 
@@ -64,7 +62,7 @@ export const collect: Collector<AntivirusFacts> = async (ctx) => {
   const opt = await ctx.probes.listDir('opt.list', p.optDir);
   let optEntries: string[] | null = null;
   if (opt.ok) optEntries = safeNames(opt.stdout);
-  else if (opt.failure !== 'NOT_FOUND') problems.push(inPart(p.optDir, why(opt)));
+  else if (opt.failure !== 'NOT_FOUND') problems.push(inPart(p.optDir, probeWhy(opt)));
   else optEntries = [];
   for (const r of findResidentProducts(optEntries, processes)) {
     const unknown: ProductUnknowns = {
@@ -121,7 +119,7 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
   // "not installed"; any other failure leaves it open.
   if (!clamdVer.ok && !scanVer.ok && clamdRuns !== true) {
     if (clamdVer.failure === 'NOT_FOUND' && scanVer.failure === 'NOT_FOUND') return { found: null };
-    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.clamavUndecided', { clamd: why(clamdVer).msg, clamscan: why(scanVer).msg }) };
+    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.clamavUndecided', { clamd: probeWhy(clamdVer).msg, clamscan: probeWhy(scanVer).msg }) };
   }
   const version = (clamdVer.ok ? parseClamVersion(clamdVer.stdout) : null) ?? (scanVer.ok ? parseClamVersion(scanVer.stdout) : null);
   const unknown: ProductUnknowns = {};
@@ -136,7 +134,7 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
   }
   let signatureUpdatedAt: string | null = null;
   const list = await ctx.probes.listDir('clamav.db.list', dbDir);
-  if (!list.ok && list.failure !== 'NOT_FOUND') unknown.signatureUpdatedAt = inPart(dbDir, why(list));
+  if (!list.ok && list.failure !== 'NOT_FOUND') unknown.signatureUpdatedAt = inPart(dbDir, probeWhy(list));
   else {
     const files = list.ok ? safeNames(list.stdout).filter((n) => CLAM_DB_FILE.test(n)) : [];
     const daily = files.find((n) => n === 'daily.cld') ?? files.find((n) => n === 'daily.cvd');
@@ -145,13 +143,13 @@ async function clamav(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs:
       const head = await ctx.probes.exec('clamav.daily-header', p.headPath, ['-c', '512', `${dbDir}/${daily}`]);
       const parsed = head.ok ? parseCvdHeader(head.stdout) : null;
       if (parsed) signatureUpdatedAt = parsed.builtAt;
-      else unknown.signatureUpdatedAt = head.ok ? because('PARSE_FAILED', 'why.av.noClamHeader', { file: `${dbDir}/${daily}` }) : why(head);
+      else unknown.signatureUpdatedAt = head.ok ? because('PARSE_FAILED', 'why.av.noClamHeader', { file: `${dbDir}/${daily}` }) : probeWhy(head);
     } else if (files.length > 0) {
       // Only unofficial databases (.hdb/.ndb …): they carry no build time; their newest file time stands for it.
       const st = await ctx.probes.exec('clamav.db.mtime', p.statPath, ['-c', '%Y', ...files.map((f) => `${dbDir}/${f}`)]);
       const newest = st.ok ? Math.max(...st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number)) : NaN;
       if (Number.isFinite(newest)) signatureUpdatedAt = new Date(newest * 1000).toISOString();
-      else unknown.signatureUpdatedAt = st.ok ? because('PARSE_FAILED', 'why.av.statNoTimes', { dir: dbDir }) : why(st);
+      else unknown.signatureUpdatedAt = st.ok ? because('PARSE_FAILED', 'why.av.statNoTimes', { dir: dbDir }) : probeWhy(st);
     }
   }
 
@@ -191,11 +189,11 @@ async function mdatp(ctx: CheckContext, p: typeof LINUX_ANTIVIRUS_PARAMS, runs: 
   if (!health.ok && running !== true) {
     if (health.failure === 'NOT_FOUND') return { found: null };
     // A failed health report alone does not show the product is installed.
-    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.mdatpUndecided', { cause: why(health).msg }) };
+    return { problem: because('AV_NOT_OBSERVABLE', 'why.av.mdatpUndecided', { cause: probeWhy(health).msg }) };
   }
   const unknown: ProductUnknowns = {};
   const parsed = health.ok ? parseMdatpHealth(health.stdout, ctx.probes.now()) : null;
-  const reason = health.ok ? because('PARSE_FAILED', 'why.av.mdatpNoJson', {}) : why(health);
+  const reason = health.ok ? because('PARSE_FAILED', 'why.av.mdatpNoJson', {}) : probeWhy(health);
   if (running === null) unknown.running = procReason;
   if (!parsed) for (const k of ['realTimeProtection', 'passive', 'signatureUpdatedAt', 'expired', 'tamperProtected'] as const) unknown[k] = reason;
   return {

@@ -1,6 +1,5 @@
 /** Linux collector of the beyond check: host firewall, system disk encryption and clock synchronisation. */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import type { BeyondFacts } from './facts.js';
 import { parseLsblk } from './linux-lsblk.js';
@@ -21,7 +20,6 @@ export const LINUX_BEYOND_PARAMS = {
 type Params = typeof LINUX_BEYOND_PARAMS;
 type Profile = BeyondFacts['firewallProfiles'][number];
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 export const collect: Collector<BeyondFacts> = async (ctx) => {
   const p = { ...LINUX_BEYOND_PARAMS, ...ctx.params } as Params;
@@ -62,7 +60,7 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
   } else if (ufw.failure !== 'NOT_FOUND' || conf.ok) {
     installed.push('ufw');
     // Non-root: "ERROR: You need to be root to run this script". ufw.conf alone does not prove the rules are loaded.
-    if (ufwEnabledInConf !== false) problems.push(inPart(ufwEnabledInConf ? 'ufw status (ufw.conf: ENABLED=yes)' : 'ufw status', why(ufw)));
+    if (ufwEnabledInConf !== false) problems.push(inPart(ufwEnabledInConf ? 'ufw status (ufw.conf: ENABLED=yes)' : 'ufw status', probeWhy(ufw)));
     else profiles.push({ name: 'ufw', enabled: false, defaultInboundBlock: false });
   }
 
@@ -75,7 +73,7 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
   } else if (fwd.failure !== 'NOT_FOUND') {
     installed.push('firewalld');
     // Non-root polkit refusal ("Authorization failed") is not "not running" (mondoohq/mql#10416).
-    problems.push(inPart('firewall-cmd --state', why(fwd)));
+    problems.push(inPart('firewall-cmd --state', probeWhy(fwd)));
   }
 
   const nft = await ctx.probes.exec('nft.ruleset', p.nftPath, ['-j', 'list', 'ruleset']);
@@ -86,14 +84,14 @@ async function firewall(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFac
       for (const c of chains) profiles.push({ name: `nftables ${c.family} ${c.table} ${c.name}`, enabled: true, defaultInboundBlock: c.policy === 'drop' || c.endsWithDrop });
       if (nftBlocksInbound(chains)) active.push('nftables');
     }
-  } else if (nft.failure !== 'NOT_FOUND') problems.push(inPart('nft list ruleset', why(nft)));
+  } else if (nft.failure !== 'NOT_FOUND') problems.push(inPart('nft list ruleset', probeWhy(nft)));
   else {
     const ipt = await ctx.probes.exec('iptables.input', p.iptablesPath, ['-S', 'INPUT']);
     if (ipt.ok) {
       const policy = parseIptablesPolicy(ipt.stdout);
       profiles.push({ name: 'iptables INPUT', enabled: true, defaultInboundBlock: policy === 'DROP' });
       if (policy === 'DROP') active.push('iptables');
-    } else if (ipt.failure !== 'NOT_FOUND') problems.push(inPart('iptables -S INPUT', why(ipt)));
+    } else if (ipt.failure !== 'NOT_FOUND') problems.push(inPart('iptables -S INPUT', probeWhy(ipt)));
   }
 
   out.facts.firewallProfiles = profiles;
@@ -116,7 +114,7 @@ async function encryption(ctx: CheckContext, p: Params, out: CheckOutput<BeyondF
   // (RHEL/Rocky 8: 2.32) no PATH column either (v2.33-ReleaseNotes): the retry asks only for what 2.32 has.
   if (!ls.ok && /unknown column/i.test(ls.detail)) ls = await ctx.probes.exec('lsblk.tree-old', p.lsblkPath, ['-J', '-o', 'NAME,KNAME,TYPE,FSTYPE,MOUNTPOINT']);
   if (!ls.ok) {
-    setUnknown(out, ['systemDiskEncrypted', 'encryptionMethod'], why(ls));
+    setUnknown(out, ['systemDiskEncrypted', 'encryptionMethod'], probeWhy(ls));
     return;
   }
   const tree = parseLsblk(ls.stdout);
@@ -132,7 +130,7 @@ async function encryption(ctx: CheckContext, p: Params, out: CheckOutput<BeyondF
   }
   const uuid = await ctx.probes.readFile('dm.uuid', `${p.sysfsRoot}/block/${root.cryptKname}/dm/uuid`);
   if (uuid.ok && cryptMethodFromDmUuid(uuid.stdout)) out.facts.encryptionMethod = cryptMethodFromDmUuid(uuid.stdout);
-  else setUnknown(out, 'encryptionMethod', uuid.ok ? because('PARSE_FAILED', 'why.beyond.dmUuid', { uuid: { q: uuid.stdout.trim() } }) : why(uuid));
+  else setUnknown(out, 'encryptionMethod', uuid.ok ? because('PARSE_FAILED', 'why.beyond.dmUuid', { uuid: { q: uuid.stdout.trim() } }) : probeWhy(uuid));
 }
 
 async function clock(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>): Promise<void> {
@@ -152,7 +150,7 @@ async function clock(ctx: CheckContext, p: Params, out: CheckOutput<BeyondFacts>
     out.facts.clockSynchronized = ch.synchronized;
     out.facts.timeSource = ch.source ? `chrony ${ch.source}` : null;
   } else {
-    const reason = allOf([td.ok ? because('PARSE_FAILED', 'why.beyond.noNtpSynchronized', {}) : inPart('timedatectl', why(td)), chrony.ok ? inPart('chronyc', because('PARSE_FAILED', 'why.beyond.chronycUnparsable', {})) : inPart('chronyc', why(chrony))]);
+    const reason = allOf([td.ok ? because('PARSE_FAILED', 'why.beyond.noNtpSynchronized', {}) : inPart('timedatectl', probeWhy(td)), chrony.ok ? inPart('chronyc', because('PARSE_FAILED', 'why.beyond.chronycUnparsable', {})) : inPart('chronyc', probeWhy(chrony))]);
     setUnknown(out, ['clockSynchronized', 'timeSource'], reason);
   }
 }

@@ -13,7 +13,7 @@
  * and the garbage of its 13 calls cost about 20 MB of RSS in a bare Node process, which the
  * daemon would otherwise keep for the rest of its life.
  */
-import { because, said, type Why } from '../why.js';
+import { because, probeWhy, type Why } from '../why.js';
 import type { CheckContext, Collector, CheckOutput } from '../types.js';
 import { unknownOutput } from '../types.js';
 import type { InventoryFacts } from './facts.js';
@@ -65,7 +65,7 @@ export const collect: Collector<InventoryFacts> = async (ctx: CheckContext): Pro
     const key = `linux.inventory.${call.toLowerCase()}`;
     const outcome = await ctx.probes.library(key, () => run(call), { timeoutMs: self ? 130_000 : 30_000 });
     if (!outcome.ok) {
-      unread[call] = said(`${outcome.failure}: ${outcome.detail}`);
+      unread[call] = probeWhy(outcome);
       continue;
     }
     try {

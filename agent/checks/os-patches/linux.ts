@@ -3,8 +3,8 @@
  * updates from apt or dnf, when they were first seen, the last successful update and whether a
  * reboot is pending.
  */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
+import type { Probes } from '../../probes/types.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import { pendingSecuritySince } from './facts.js';
@@ -42,6 +42,13 @@ export const LINUX_OS_PATCHES_PARAMS = {
   rpmPath: '/usr/bin/rpm',
   statPath: '/usr/bin/stat',
   datePath: '/usr/bin/date',
+  /**
+   * How long one check run waits for an apt simulation it started (seconds); by default until it
+   * ends (a one-shot `mamori agent check` / `collect --save`). The daemon passes less than a
+   * second (agent/agent.ts): the simulation goes on in the background, the pending-update facts
+   * stay unknown meanwhile, and the check runs again when it ends (CheckContext.runAgainAfter).
+   */
+  aptWaitSeconds: Infinity,
 };
 type Params = typeof LINUX_OS_PATCHES_PARAMS;
 
@@ -63,7 +70,6 @@ async function aptInputSignature(ctx: CheckContext, p: Params): Promise<string |
 /** ctx.memory key: package name → when the agent first saw a security update pending for it (ISO). */
 export const FIRST_SEEN_MEMORY_KEY = 'pendingSecurity.firstSeen';
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 type PendingSecurity = { name: string; version: string | null; severity: string | null; publishedAt: string | null };
 /** What a package manager says is pending; a part that could not be read is undefined with its reason. */
 type Pending = {
@@ -78,23 +84,65 @@ type Pending = {
 /** null: the package manager is not installed. */
 type Section = Pending | { reason: Why } | null;
 
+/** An apt simulation in progress: started at, and what it found (the section of the facts). */
+interface AptJob {
+  startedAt: string;
+  done: Promise<Section>;
+}
+/** Simulations in flight, per probes (one per agent). */
+const aptRunning = new WeakMap<Probes, AptJob>();
+/** What a simulation found that no check run waited for, and its inputs: the next run uses it once, if they are unchanged. */
+const aptEnded = new WeakMap<Probes, { inputs: string | undefined; section: Section }>();
+
 async function aptSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
   const aptInputs = await aptInputSignature(ctx, p);
   const cached = ctx.memory.get<{ inputs: string; pending: Pending }>(APT_PENDING_MEMORY_KEY);
+  const ended = aptEnded.get(ctx.probes);
+  aptEnded.delete(ctx.probes);
   if (aptInputs && cached?.inputs === aptInputs) return { ...cached.pending, ...(await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now)) };
-  const sim = await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
-  if (!sim.ok && sim.failure === 'NOT_FOUND') return null;
-  if (!sim.ok) return { reason: why(sim) };
-  const pending = await aptPending(ctx, p, sim.stdout, now);
-  if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
-  return pending;
+  if (ended && ended.inputs === aptInputs) return ended.section;
+  const job = aptRunning.get(ctx.probes) ?? startAptSimulation(ctx, p, aptInputs, now);
+  // A replay answers at once; the daemon waits only briefly and the simulation goes on without it.
+  const waitMs = ctx.probes.mode === 'replay' ? Infinity : p.aptWaitSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const section = await Promise.race([job.done.then((s) => ({ s })), ...(Number.isFinite(waitMs) ? [new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))] : [])]);
+  clearTimeout(timer);
+  if (section) {
+    aptEnded.delete(ctx.probes);
+    return section.s;
+  }
+  ctx.runAgainAfter?.(job.done);
+  return { reason: because('APT_SIMULATION_RUNNING', 'why.patch.aptRunning', { since: { time: job.startedAt } }) };
+}
+
+/** `apt-get -s dist-upgrade` and `apt-cache policy` of what it would install; the result is remembered with the inputs it was computed from. */
+function startAptSimulation(ctx: CheckContext, p: Params, aptInputs: string | undefined, now: Date): AptJob {
+  const probes = ctx.probes;
+  const simulate = async (): Promise<Section> => {
+    const sim = await probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+    if (!sim.ok && sim.failure === 'NOT_FOUND') return null;
+    if (!sim.ok) return { reason: probeWhy(sim) };
+    const pending = await aptPending(ctx, p, sim.stdout, now);
+    if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
+    return pending;
+  };
+  const done = simulate()
+    .catch((err: Error): Section => ({ reason: because('CHECK_ERROR', 'why.checkError', { error: err.message.slice(0, 400) }) }))
+    .then((section) => {
+      aptRunning.delete(probes);
+      aptEnded.set(probes, { inputs: aptInputs, section });
+      return section;
+    });
+  const job = { startedAt: now.toISOString(), done };
+  aptRunning.set(probes, job);
+  return job;
 }
 
 async function dnfSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
   const dnfArgs = p.dnfCacheOnly ? ['-q', '-C'] : ['-q'];
   const info = await ctx.probes.exec('dnf.updateinfo', p.dnfPath, [...dnfArgs, 'updateinfo', 'list', '--security', '--available'], { timeoutMs: 120_000 });
   if (!info.ok && info.failure === 'NOT_FOUND') return null;
-  if (!info.ok) return { reason: why(info) };
+  if (!info.ok) return { reason: probeWhy(info) };
   return dnfPending(ctx, p, info.stdout, dnfArgs, now);
 }
 
@@ -112,7 +160,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
       release = parseOsRelease(r.stdout);
       break;
     }
-    releaseReason ??= why(r);
+    releaseReason ??= probeWhy(r);
   }
   const osId = release ? osIdFromRelease(release) : null;
   if (release && osId) {
@@ -133,7 +181,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   }
   const kernel = await ctx.probes.readFile('kernel-release', p.kernelReleasePath);
   if (kernel.ok) out.facts.osBuild = kernel.stdout.trim();
-  else setUnknown(out, 'osBuild', why(kernel));
+  else setUnknown(out, 'osBuild', probeWhy(kernel));
 
   // Package manager: apt first, then dnf. The apt simulation takes seconds and its answer only
   // changes when the installed packages or the package lists change: it is reused while their
@@ -177,7 +225,7 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   if (manager === 'apt') await aptLastUpdate(ctx, p, out);
   else if (manager === 'dnf') {
     const r = await ctx.probes.exec('rpm.installtimes', p.rpmPath, ['-qa', '--queryformat', '%{INSTALLTIME}\\n'], { timeoutMs: 60_000 });
-    if (!r.ok) setUnknown(out, 'lastSuccessfulUpdateAt', why(r));
+    if (!r.ok) setUnknown(out, 'lastSuccessfulUpdateAt', probeWhy(r));
     else {
       const times = r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
       // rpm keeps no "update run" record; the newest package install time is when the last transaction succeeded.
@@ -202,7 +250,7 @@ async function aptPending(ctx: CheckContext, p: Params, simulation: string, now:
   const security: PendingSecurity[] = [];
   if (inst.length > 0) {
     const pol = await ctx.probes.exec('apt.policy', p.aptCachePath, ['policy', ...inst.map((i) => i.name)], { timeoutMs: 60_000 });
-    if (!pol.ok) return { reason: inPart('apt-cache policy', why(pol)) };
+    if (!pol.ok) return { reason: inPart('apt-cache policy', probeWhy(pol)) };
     const policies = parseAptPolicy(pol.stdout);
     for (const i of inst) {
       const policy = policies.get(i.name);
@@ -235,9 +283,9 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
     const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
     const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
     const infoOut = offset === null ? null : await ctx.probes.exec('dnf.updateinfo-info', p.dnfPath, [...dnfArgs, 'updateinfo', 'info', '--security', '--available'], { timeoutMs: 120_000 });
-    if (!tz.ok) datesReason = because('NOT_READ', 'why.patch.advisoryOffset', { cause: why(tz).msg });
+    if (!tz.ok) datesReason = because('NOT_READ', 'why.patch.advisoryOffset', { cause: probeWhy(tz).msg });
     else if (offset === null) datesReason = because('PARSE_FAILED', 'why.patch.utcOffset', { output: { q: tz.stdout.trim().slice(0, 40) } });
-    else if (infoOut && !infoOut.ok) datesReason = inPart('dnf updateinfo info', why(infoOut));
+    else if (infoOut && !infoOut.ok) datesReason = inPart('dnf updateinfo info', probeWhy(infoOut));
     else if (infoOut?.ok) dates = parseDnfAdvisoryDates(infoOut.stdout, offset);
   }
   // A package pending for several advisories is pending since the oldest of them.
@@ -246,7 +294,7 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
   const age = await newestMtimeAge(ctx, p, 'dnf.cache', p.dnfCacheDir, (n) => n.endsWith('.solv'), now);
   return {
     security,
-    ...(check.ok ? { total: parseDnfCheckUpdate(check.stdout).length } : { total: undefined, totalReason: inPart('dnf check-update', why(check)) }),
+    ...(check.ok ? { total: parseDnfCheckUpdate(check.stdout).length } : { total: undefined, totalReason: inPart('dnf check-update', probeWhy(check)) }),
     ...(datesReason ? { datesReason } : {}),
     ...age,
   };
@@ -259,13 +307,13 @@ async function dnfPending(ctx: CheckContext, p: Params, updateinfo: string, dnfA
  */
 async function newestMtimeAge(ctx: CheckContext, p: Params, key: string, dir: string, pick: (name: string) => boolean, now: Date): Promise<{ sourceAgeHours: number | null | undefined; sourceAgeReason?: Why }> {
   const list = await ctx.probes.listDir(`${key}.list`, dir);
-  if (!list.ok) return list.failure === 'NOT_FOUND' ? { sourceAgeHours: null } : { sourceAgeHours: undefined, sourceAgeReason: why(list) };
+  if (!list.ok) return list.failure === 'NOT_FOUND' ? { sourceAgeHours: null } : { sourceAgeHours: undefined, sourceAgeReason: probeWhy(list) };
   const all = jsonNames(list.stdout);
   if (!all) return { sourceAgeHours: undefined, sourceAgeReason: because('PARSE_FAILED', 'why.listing', { dir }) };
   const names = all.filter(pick);
   if (names.length === 0) return { sourceAgeHours: null };
   const st = await ctx.probes.exec(`${key}.mtime`, p.statPath, ['-c', '%Y', ...names.map((n) => `${dir}/${n}`)]);
-  if (!st.ok) return { sourceAgeHours: undefined, sourceAgeReason: why(st) };
+  if (!st.ok) return { sourceAgeHours: undefined, sourceAgeReason: probeWhy(st) };
   const times = st.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number);
   if (times.length === 0) return { sourceAgeHours: undefined, sourceAgeReason: because('PARSE_FAILED', 'why.patch.statNoTimes', { dir }) };
   return { sourceAgeHours: Math.max(0, Math.round(((now.getTime() - Math.max(...times) * 1000) / 3_600_000) * 10) / 10) };
@@ -280,12 +328,12 @@ async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPa
   const tz = await ctx.probes.exec('date.utc-offset', p.datePath, ['+%z']);
   const offset = tz.ok ? parseUtcOffset(tz.stdout) : null;
   if (offset === null) {
-    setUnknown(out, 'lastSuccessfulUpdateAt', tz.ok ? because('PARSE_FAILED', 'why.patch.utcOffset', { output: { q: tz.stdout.trim().slice(0, 40) } }) : because('NOT_READ', 'why.patch.historyOffset', { cause: why(tz).msg }));
+    setUnknown(out, 'lastSuccessfulUpdateAt', tz.ok ? because('PARSE_FAILED', 'why.patch.utcOffset', { output: { q: tz.stdout.trim().slice(0, 40) } }) : because('NOT_READ', 'why.patch.historyOffset', { cause: probeWhy(tz).msg }));
     return;
   }
   const log = await ctx.probes.readFile('apt.history', `${p.aptLogDir}/history.log`);
   if (!log.ok && log.failure !== 'NOT_FOUND') {
-    setUnknown(out, 'lastSuccessfulUpdateAt', why(log));
+    setUnknown(out, 'lastSuccessfulUpdateAt', probeWhy(log));
     return;
   }
   const last = log.ok ? lastAptUpgrade(log.stdout, offset) : null;
@@ -295,7 +343,7 @@ async function aptLastUpdate(ctx: CheckContext, p: Params, out: CheckOutput<OsPa
   }
   const dir = await ctx.probes.listDir('apt.logdir', p.aptLogDir);
   if (!dir.ok && dir.failure !== 'NOT_FOUND') {
-    setUnknown(out, 'lastSuccessfulUpdateAt', why(dir));
+    setUnknown(out, 'lastSuccessfulUpdateAt', probeWhy(dir));
     return;
   }
   const rotated = dir.ok ? (jsonNames(dir.stdout) ?? []).filter((n) => /^history\.log\.\d+(\.gz)?$/.test(n)) : [];
@@ -313,12 +361,12 @@ async function rebootState(ctx: CheckContext, p: Params, manager: 'apt' | 'dnf' 
     // Created by Ubuntu's update-notifier hooks and by some Debian package postinst scripts.
     const flag = await ctx.probes.readFile('reboot-required', p.rebootRequiredPath);
     if (flag.ok) return void (out.facts.rebootRequired = true);
-    if (flag.failure !== 'NOT_FOUND') return setUnknown(out, 'rebootRequired', why(flag));
+    if (flag.failure !== 'NOT_FOUND') return setUnknown(out, 'rebootRequired', probeWhy(flag));
   }
   const boot = await ctx.probes.listDir('boot.list', p.bootDir);
   // No /boot at all, or one without any kernel image: nothing installed to boot into (a container).
   const bootEntries = boot.ok ? jsonNames(boot.stdout) : boot.failure === 'NOT_FOUND' ? [] : null;
-  if (bootEntries === null) return setUnknown(out, 'rebootRequired', boot.ok ? because('PARSE_FAILED', 'why.listing', { dir: p.bootDir }) : inPart(p.bootDir, why(boot)));
+  if (bootEntries === null) return setUnknown(out, 'rebootRequired', boot.ok ? because('PARSE_FAILED', 'why.listing', { dir: p.bootDir }) : inPart(p.bootDir, probeWhy(boot)));
   const noKernelImage = !bootEntries.some((n) => n.startsWith('vmlinuz-'));
   if (manager === 'apt' && noKernelImage) return void (out.facts.rebootRequired = false);
   if (!running) return setUnknown(out, 'rebootRequired', because('NOT_READ', 'why.patch.runningKernelUnread', { dir: p.bootDir }));

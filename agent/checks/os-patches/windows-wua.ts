@@ -14,11 +14,11 @@
  *   2 h after the first failure, then 4, 8, 16 and at most 24 h, not at every run with the same
  *   effect. The failures are remembered across agent restarts.
  */
-import { causeOf, msg, render } from '../../../src/shared/i18n/index.js';
+import { causeOf, msg, render, type Msg } from '../../../src/shared/i18n/index.js';
 import { because, type Why } from '../why.js';
 import type { CheckContext, CheckMemory } from '../types.js';
 import type { Probes } from '../../probes/types.js';
-import { partError, readPowerShellJson } from '../software/windows-common.js';
+import { partWhy, readPowerShellJson } from '../software/windows-common.js';
 import type { PsJsonResult } from '../software/windows-common.js';
 import { WUA_SEARCH_SCRIPT } from './windows-script.js';
 import { WuaDocument } from './windows-parse.js';
@@ -53,6 +53,8 @@ interface FailureRecord {
   failures: number;
   lastAttemptAt: string;
   reason: string;
+  /** The reason as a message, for both languages (absent in what older agents remembered). */
+  reasonMsg?: Msg;
 }
 
 /** Searches in flight, per probes (one per agent). */
@@ -82,13 +84,13 @@ function startSearch(probes: Probes, memory: CheckMemory, params: Record<string,
     .powershell(WUA_KEY, WUA_SEARCH_SCRIPT, { timeoutMs: num(params, 'wuaTimeoutSeconds') * 1000, lane: 'wua' })
     .then((outcome) => {
       const result = readPowerShellJson(WUA_KEY, outcome, WuaDocument);
-      const failed = !result.ok ? result.reason : partError(result.data.errors, 'search');
+      const failed = !result.ok ? result.why : partWhy(result.data.errors, 'search');
       if (!failed && outcome.ok) {
         memory.set('wuaSearch', { at: startedAt, stdout: outcome.stdout } satisfies SearchRecord);
         memory.set('wuaFailure', null);
       } else {
         const previous = memory.get<FailureRecord | null>('wuaFailure');
-        memory.set('wuaFailure', { failures: (previous?.failures ?? 0) + 1, lastAttemptAt: startedAt, reason: failed ?? 'unknown failure' } satisfies FailureRecord);
+        memory.set('wuaFailure', { failures: (previous?.failures ?? 0) + 1, lastAttemptAt: startedAt, reason: failed?.text ?? 'unknown failure', ...(failed ? { reasonMsg: failed.msg } : {}) } satisfies FailureRecord);
       }
     })
     .finally(() => inFlight.delete(probes));
@@ -125,7 +127,7 @@ export async function wuaSearch(ctx: CheckContext): Promise<PsJsonResult<WuaDocu
     now,
     job
       ? because('WUA_SEARCH_RUNNING', 'why.wua.running', { since: { time: job.startedAt } })
-      : because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? causeOf(failure.reason) : msg('why.wua.noSearchYet'), next: retryAt ? { time: retryAt.toISOString() } : msg('why.wua.now') }),
+      : because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? (failure.reasonMsg ?? causeOf(failure.reason)) : msg('why.wua.noSearchYet'), next: retryAt ? { time: retryAt.toISOString() } : msg('why.wua.now') }),
   );
 }
 
@@ -137,7 +139,7 @@ function wuaSearchSettled(ctx: CheckContext, now: Date): PsJsonResult<WuaDocumen
     if (cached) return readSearch(cached.stdout);
   }
   const retryAt = failure ? nextAttemptAt(failure, ctx.params).toISOString() : null;
-  return fromStale(ctx, now, because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? causeOf(failure.reason) : msg('why.wua.noResult'), next: retryAt ? { time: retryAt } : msg('why.wua.now') }));
+  return fromStale(ctx, now, because('WUA_SEARCH_FAILED', 'why.wua.failed', { cause: failure ? (failure.reasonMsg ?? causeOf(failure.reason)) : msg('why.wua.noResult'), next: retryAt ? { time: retryAt } : msg('why.wua.now') }));
 }
 
 /** The remembered search while it is not older than wuaMaxStaleHours, else the reason none can be used. */

@@ -2,8 +2,7 @@
  * Linux collector of the screen-lock check: the graphical sessions logind knows, then per user
  * the settings of that user's desktop (GNOME gsettings/dconf, KDE kscreenlockerrc, Xfce xfconf).
  */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import { parsePasswd } from '../software/linux-proc.js';
@@ -24,7 +23,6 @@ export const LINUX_SCREEN_LOCK_PARAMS = {
 };
 type Params = typeof LINUX_SCREEN_LOCK_PARAMS;
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 type SessionResult = { ok: true; session: LockSession } | { ok: false; reason: Why };
 
 function unknownSessions(out: CheckOutput<ScreenLockFacts>, sessions: Why, whole: Why): CheckOutput<ScreenLockFacts> {
@@ -37,7 +35,7 @@ export const collect: Collector<ScreenLockFacts> = async (ctx) => {
   const out: CheckOutput<ScreenLockFacts> = { status: 'ok', facts: { machineInactivityLimitSeconds: null }, unknownFacts: {} };
 
   const list = await ctx.probes.exec('loginctl.sessions', p.loginctlPath, ['list-sessions', '--no-legend']);
-  if (!list.ok) return unknownSessions(out, why(list), because('NOT_READ', 'why.lock.sessionsUnlisted', { cause: why(list).msg }));
+  if (!list.ok) return unknownSessions(out, probeWhy(list), because('NOT_READ', 'why.lock.sessionsUnlisted', { cause: probeWhy(list).msg }));
   const graphical: GraphicalSession[] = [];
   let sessionUnread: Why | undefined;
   for (const id of parseSessionIds(list.stdout)) {
@@ -45,7 +43,7 @@ export const collect: Collector<ScreenLockFacts> = async (ctx) => {
     if (!show.ok) {
       // A session that ended between the two calls is simply gone.
       if (/No session/i.test(show.detail)) continue;
-      sessionUnread = inPart(`session ${id}`, why(show));
+      sessionUnread = inPart(`session ${id}`, probeWhy(show));
       continue;
     }
     const s = classifySession(id, parseKeyValues(show.stdout));
@@ -60,7 +58,7 @@ export const collect: Collector<ScreenLockFacts> = async (ctx) => {
   for (const g of graphical) {
     const account = users.find((u) => u.name === g.user);
     let r: SessionResult;
-    if (!account) r = { ok: false, reason: passwdOut && !passwdOut.ok ? why(passwdOut) : because('NOT_FOUND', 'why.lock.userNotInPasswd', { user: g.user, file: p.passwdPath }) };
+    if (!account) r = { ok: false, reason: passwdOut && !passwdOut.ok ? probeWhy(passwdOut) : because('NOT_FOUND', 'why.lock.userNotInPasswd', { user: g.user, file: p.passwdPath }) };
     else if (g.desktop === 'gnome') r = await readGnome(ctx, p, account, g.desktopName);
     else if (g.desktop === 'kde') r = await readKde(ctx, p, account);
     else if (g.desktop === 'xfce') r = await readXfce(ctx, p, account);
@@ -96,7 +94,7 @@ export async function readGnome(ctx: CheckContext, p: Params, u: PasswdEntry, de
   const values = new Map<string, number | boolean | string>();
   for (const schema of ['org.gnome.desktop.session', 'org.gnome.desktop.screensaver', 'org.gnome.desktop.lockdown']) {
     const r = await ctx.probes.exec(`gsettings.${k}.${schema.split('.').pop()}`, p.gsettingsPath, ['list-recursively', schema], asUser);
-    if (!r.ok) return { ok: false, reason: why(r) };
+    if (!r.ok) return { ok: false, reason: probeWhy(r) };
     for (const [key, v] of parseGsettingsList(r.stdout)) values.set(`${schema} ${key}`, v);
   }
   const num = (key: string): number | null => (typeof values.get(key) === 'number' ? (values.get(key) as number) : null);
@@ -117,7 +115,7 @@ export async function readGnome(ctx: CheckContext, p: Params, u: PasswdEntry, de
   const locked: string[] = [];
   for (const [schema, key] of deciding) {
     const r = await ctx.probes.exec(`gsettings.${k}.writable.${key}`, p.gsettingsPath, ['writable', schema, key], asUser);
-    if (!r.ok) return { ok: false, reason: why(r) };
+    if (!r.ok) return { ok: false, reason: probeWhy(r) };
     if (parseGVariant(r.stdout) === false) locked.push(key);
   }
   const eff = gnomeEffective({ idleDelay, lockEnabled, lockDelay, disableLockScreen });
@@ -137,7 +135,7 @@ async function readOptional(ctx: CheckContext, key: string, path: string): Promi
   const r = await ctx.probes.readFile(key, path);
   if (r.ok) return { ok: true, text: r.stdout };
   if (r.failure === 'NOT_FOUND') return { ok: true, text: null };
-  return { ok: false, reason: why(r) };
+  return { ok: false, reason: probeWhy(r) };
 }
 
 async function readKde(ctx: CheckContext, p: Params, u: PasswdEntry): Promise<SessionResult> {

@@ -3,8 +3,7 @@
  * pam_cracklib, pam_pwhistory) with their configuration files, login.defs and display-manager
  * automatic login (GDM, LightDM, SDDM).
  */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import type { SignInFacts } from './facts.js';
@@ -13,7 +12,6 @@ import { gdmAutoLogin, lightdmAutoLogin, maxDaysFromLoginDefs, pamArgs, parseCon
 import type { PamLine } from './linux-parse.js';
 
 type Params = typeof LINUX_SIGN_IN_PARAMS;
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 /** The stacks every sign-in goes through: Debian/Ubuntu include common-*, RHEL system-auth/password-auth (authselect). */
 const PAM_STACKS = ['common-auth', 'common-password', 'system-auth', 'password-auth'];
@@ -25,7 +23,7 @@ export const collect: Collector<SignInFacts> = async (ctx) => {
   await pamPolicy(ctx, p, out);
   const defs = await ctx.probes.readFile('login.defs', p.loginDefsPath);
   if (defs.ok) out.facts.maxPasswordAgeDays = maxDaysFromLoginDefs(defs.stdout);
-  else setUnknown(out, 'maxPasswordAgeDays', why(defs));
+  else setUnknown(out, 'maxPasswordAgeDays', probeWhy(defs));
   if (Object.keys(out.facts).length <= 1) {
     out.status = 'unknown';
     const none = because('NOT_READ', 'why.signin.nothingRead', { causes: [...new Set(Object.values(out.unknownMsgs ?? {}))] });
@@ -39,13 +37,13 @@ export const collect: Collector<SignInFacts> = async (ctx) => {
 async function optionalFile(ctx: CheckContext, key: string, path: string): Promise<{ text: string | null } | { error: Why }> {
   const r = await ctx.probes.readFile(key, path);
   if (r.ok) return { text: r.stdout };
-  return r.failure === 'NOT_FOUND' ? { text: null } : { error: inPart(path, why(r)) };
+  return r.failure === 'NOT_FOUND' ? { text: null } : { error: inPart(path, probeWhy(r)) };
 }
 
 /** The `*.conf` files of a drop-in directory, in the lexical order the programs read them. */
 async function dropIns(ctx: CheckContext, key: string, dir: string): Promise<{ files: { key: string; path: string }[] } | { error: Why }> {
   const ls = await ctx.probes.listDir(`${key}.list`, dir);
-  if (!ls.ok) return ls.failure === 'NOT_FOUND' ? { files: [] } : { error: inPart(dir, why(ls)) };
+  if (!ls.ok) return ls.failure === 'NOT_FOUND' ? { files: [] } : { error: inPart(dir, probeWhy(ls)) };
   let names: unknown;
   try {
     names = JSON.parse(ls.stdout);

@@ -2,7 +2,7 @@
  * Running processes and local users on Linux, read through the probe layer from /proc and
  * /etc/passwd. Shared by the software, antivirus and usb-media collectors.
  */
-import { because, said, type Why } from '../why.js';
+import { because, probeWhy, type Why } from '../why.js';
 import type { Probes } from '../../probes/types.js';
 
 /** One process as /proc shows it. */
@@ -90,7 +90,7 @@ const failed = (why: Why): ProcessListing => ({ ok: false, reason: why.text, why
  */
 export async function listProcesses(probes: Probes, procRoot: string, findPath: string): Promise<ProcessListing> {
   const dir = await probes.listDir('proc.list', procRoot);
-  if (!dir.ok) return failed(said(`${dir.failure}: ${dir.detail}`));
+  if (!dir.ok) return failed(probeWhy(dir));
   let names: unknown;
   try {
     names = JSON.parse(dir.stdout);

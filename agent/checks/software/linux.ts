@@ -2,8 +2,7 @@
  * Linux collector of the software check: the package databases (dpkg or rpm), snaps, flatpaks
  * (system and per-user), running processes, and the end-of-support matches of the installed set.
  */
-import { allOf, because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
 import { keyPart } from '../../probes/types.js';
 import { loadEolCatalogue, matchSoftware } from '../../../src/shared/eol/index.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
@@ -24,7 +23,6 @@ export const LINUX_SOFTWARE_PARAMS = {
   passwdPath: '/etc/passwd',
 };
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 
 type Inventory = { packages: InstalledPackage[]; problems: Why[] };
 
@@ -35,7 +33,7 @@ export const collect: Collector<SoftwareFacts> = async (ctx) => {
   const passwdOut = await ctx.probes.readFile('passwd', p.passwdPath);
   const users = passwdOut.ok ? parsePasswd(passwdOut.stdout) : [];
 
-  const inv = await inventory(ctx, p, users, passwdOut.ok ? null : why(passwdOut));
+  const inv = await inventory(ctx, p, users, passwdOut.ok ? null : probeWhy(passwdOut));
   // What was read is kept even when a source failed: a denied package found is a violation whatever
   // else could not be listed, while the rule evaluator never passes an incomplete list.
   if (inv.problems.length > 0) setUnknown(out, 'packages', allOf(inv.problems));
@@ -89,7 +87,7 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
   if (dpkg.ok) {
     systemDb = true;
     packages.push(...parseDpkgStatus(dpkg.stdout));
-  } else if (dpkg.failure !== 'NOT_FOUND') problems.push(inPart('dpkg', why(dpkg)));
+  } else if (dpkg.failure !== 'NOT_FOUND') problems.push(inPart('dpkg', probeWhy(dpkg)));
 
   const rpm = await ctx.probes.exec('rpm.qa', p.rpmPath, ['-qa', '--queryformat', RPM_QUERYFORMAT], { timeoutMs: 60_000 });
   if (rpm.ok) {
@@ -97,7 +95,7 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
     // rpm installed on a Debian system (e.g. for alien) has an empty database: not the system DB.
     if (rpms.length > 0) systemDb = true;
     packages.push(...rpms);
-  } else if (rpm.failure !== 'NOT_FOUND') problems.push(inPart('rpm', why(rpm)));
+  } else if (rpm.failure !== 'NOT_FOUND') problems.push(inPart('rpm', probeWhy(rpm)));
   if (!systemDb && problems.length === 0) problems.push(because('NOT_FOUND', 'why.sw.noPackageDatabase', { dpkg: p.dpkgStatusPath }));
 
   const snap = await ctx.probes.exec('snap.list', p.snapPath, ['list']);
@@ -106,7 +104,7 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
     // snapd not running ("cannot communicate with server"): the mounted snap files still name what is installed.
     const files = await ctx.probes.listDir('snap.files', p.snapsDir);
     if (files.ok) packages.push(...parseSnapFileNames(jsonNames(files.stdout)));
-    else problems.push(inPart('snap', why(snap)));
+    else problems.push(inPart('snap', probeWhy(snap)));
   }
 
   const flatpak = await ctx.probes.exec('flatpak.system', p.flatpakPath, ['list', '--system', `--columns=${FLATPAK_COLUMNS}`]);
@@ -122,9 +120,9 @@ async function inventory(ctx: CheckContext, p: typeof LINUX_SOFTWARE_PARAMS, use
         env: { HOME: u.home, XDG_DATA_HOME: `${u.home}/.local/share` },
       });
       if (list.ok) packages.push(...parseFlatpakList(list.stdout, u.name));
-      else problems.push(because('EXEC_FAILED', 'why.sw.userFlatpak', { user: u.name, cause: why(list).msg }));
+      else problems.push(because('EXEC_FAILED', 'why.sw.userFlatpak', { user: u.name, cause: probeWhy(list).msg }));
     }
-  } else if (flatpak.failure !== 'NOT_FOUND') problems.push(inPart('flatpak', why(flatpak)));
+  } else if (flatpak.failure !== 'NOT_FOUND') problems.push(inPart('flatpak', probeWhy(flatpak)));
 
   return { packages, problems };
 }

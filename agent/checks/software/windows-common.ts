@@ -23,7 +23,7 @@
  *   `powershell.exe -Command -`, where a blank line ends a multi-line statement
  *   (see agent/probes/powershell-host.ts).
  */
-import { because, said, type Why } from '../why.js';
+import { because, probeWhy, said, type Why } from '../why.js';
 import type { z } from 'zod';
 import type { ProbeOutcome } from '../../probes/types.js';
 
@@ -156,7 +156,7 @@ const unreadable = <T>(why: Why): PsJsonResult<T> => ({ ok: false, reason: why.t
  * reason (the check reports unknown), never an exception and never defaults.
  */
 export function readPowerShellJson<T>(key: string, outcome: ProbeOutcome, schema: z.ZodType<T>): PsJsonResult<T> {
-  if (!outcome.ok) return unreadable(said(`${outcome.failure}: ${outcome.detail}`));
+  if (!outcome.ok) return unreadable(probeWhy(outcome));
   // Windows PowerShell may put a BOM in front when the output encoding was switched.
   const text = outcome.stdout.replace(/^\uFEFF/, '').trim();
   if (text === '') return unreadable(because('EMPTY_OUTPUT', 'why.ps.empty', { script: key }));

@@ -3,8 +3,7 @@
  * from sysfs, their block devices and mount points, and whether the PC blocks USB storage
  * (modprobe.d for usb_storage/uas, USBGuard).
  */
-import { because, inPart, said, setUnknown, type Why } from '../why.js';
-import type { ProbeOutcome } from '../../probes/types.js';
+import { because, inPart, probeWhy, said, setUnknown, type Why } from '../why.js';
 import { keyPart } from '../../probes/types.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import { listProcesses } from '../software/linux-proc.js';
@@ -25,7 +24,6 @@ export const LINUX_USB_MEDIA_PARAMS = {
 };
 type Params = typeof LINUX_USB_MEDIA_PARAMS;
 
-const why = (o: Extract<ProbeOutcome, { ok: false }>): Why => said(`${o.failure}: ${o.detail}`);
 class Unreadable extends Error {
   readonly code = 'PROBE_FAILED';
   constructor(readonly why: Why) {
@@ -65,14 +63,14 @@ async function read(ctx: CheckContext, key: string, path: string, optional = fal
   const r = await ctx.probes.readFile(key, path);
   if (r.ok) return sysfsValue(r.stdout);
   if (optional && r.failure === 'NOT_FOUND') return null;
-  throw new Unreadable(why(r));
+  throw new Unreadable(probeWhy(r));
 }
 
 async function list(ctx: CheckContext, key: string, path: string, optional = false): Promise<string[]> {
   const r = await ctx.probes.listDir(key, path);
   if (!r.ok) {
     if (optional && r.failure === 'NOT_FOUND') return [];
-    throw new Unreadable(why(r));
+    throw new Unreadable(probeWhy(r));
   }
   try {
     const v = JSON.parse(r.stdout) as unknown;
@@ -96,7 +94,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
   const busDir = `${p.sysfsRoot}/bus/usb/devices`;
   const entries = await ctx.probes.listDir('usb.devices', busDir);
   if (!entries.ok) {
-    if (entries.failure !== 'NOT_FOUND') throw new Unreadable(why(entries));
+    if (entries.failure !== 'NOT_FOUND') throw new Unreadable(probeWhy(entries));
     // No USB core in this kernel (VMs, containers): no USB device can be attached. sysfs itself must be there.
     await list(ctx, 'sysfs.bus', `${p.sysfsRoot}/bus`);
     return [];
@@ -147,7 +145,7 @@ async function devices(ctx: CheckContext, p: Params): Promise<UsbDevice[]> {
       const numbers = await deviceNumbers(ctx, p, disk);
       if (mounts === null) {
         const mi = await ctx.probes.readFile('mountinfo', p.mountinfoPath);
-        if (!mi.ok) throw new Unreadable(why(mi));
+        if (!mi.ok) throw new Unreadable(probeWhy(mi));
         mounts = parseMountinfo(mi.stdout);
       }
       for (const m of mounts) if (numbers.includes(m.majMin) && !mountPoints.includes(m.mountPoint)) mountPoints.push(m.mountPoint);
@@ -216,25 +214,25 @@ async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boo
   if (guardConf.ok) {
     const conf = parseUsbguardDaemonConf(guardConf.stdout);
     const rules = await ctx.probes.readFile('usbguard.rules', conf.ruleFile ?? p.usbguardRulesPath);
-    if (!rules.ok && rules.failure !== 'NOT_FOUND') return { reason: inPart('usbguard rules', why(rules)) };
+    if (!rules.ok && rules.failure !== 'NOT_FOUND') return { reason: inPart('usbguard rules', probeWhy(rules)) };
     const procs = await listProcesses(ctx.probes, p.procRoot, p.findPath);
     if (!procs.ok) return { reason: procs.why };
     const running = procs.processes.some((pr) => pr.name === 'usbguard-daemon' || pr.name === 'usbguard-daemo');
     if (!running && procs.unread.length > 0) return { reason: because('ACCESS_DENIED', 'why.usb.usbguardUnknown', { count: procs.unread.length }) };
     if (running && usbguardBlocksStorage(rules.ok ? rules.stdout : '', conf.implicitTarget)) return { blocked: true, mechanism: 'usbguard: mass storage (08:*:*) not allowed' };
-  } else if (guardConf.failure !== 'NOT_FOUND') return { reason: inPart('usbguard-daemon.conf', why(guardConf)) };
+  } else if (guardConf.failure !== 'NOT_FOUND') return { reason: inPart('usbguard-daemon.conf', probeWhy(guardConf)) };
 
   const files: { name: string; text: string }[] = [];
   for (const [i, dir] of p.modprobeDirs.entries()) {
     const l = await ctx.probes.listDir(`modprobe.${i}.list`, dir);
     if (!l.ok) {
       if (l.failure === 'NOT_FOUND') continue;
-      return { reason: inPart(dir, why(l)) };
+      return { reason: inPart(dir, probeWhy(l)) };
     }
     for (const name of (safeNames(l.stdout) ?? []).filter((n) => n.endsWith('.conf'))) {
       const f = await ctx.probes.readFile(`modprobe.${i}.${keyPart(name)}`, `${dir}/${name}`);
       if (f.ok) files.push({ name: `${dir}/${name}`, text: f.stdout });
-      else return { reason: inPart(`${dir}/${name}`, why(f)) };
+      else return { reason: inPart(`${dir}/${name}`, probeWhy(f)) };
     }
   }
   const blocks = parseModprobeBlocks(files);
@@ -245,7 +243,7 @@ async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boo
     // A module already loaded (or built in) keeps working whatever modprobe.d says.
     const loaded = await ctx.probes.listDir(`module.${mod}`, `${p.sysfsRoot}/module/${mod}`);
     if (loaded.ok) return { blocked: false, mechanism: null };
-    if (loaded.failure !== 'NOT_FOUND') return { reason: inPart(`${p.sysfsRoot}/module/${mod}`, why(loaded)) };
+    if (loaded.failure !== 'NOT_FOUND') return { reason: inPart(`${p.sysfsRoot}/module/${mod}`, probeWhy(loaded)) };
     mechanisms.push(`${b.how} ${mod} (${b.file})`);
   }
   return { blocked: true, mechanism: `modprobe.d: ${mechanisms.join(', ')}` };

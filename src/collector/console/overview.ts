@@ -4,13 +4,15 @@
  * the database with GROUP BY — a city's 10,000 PCs and 200,000 events never travel to the
  * console to be counted. Each count is the number of rows the violation list shows for the
  * same filters (例外 rows included; how many of them an active 例外措置 covers is given
- * apart). Days are Japanese calendar days (JST).
+ * apart). Days are Japanese calendar days (JST); the trends read the daily counts the store
+ * keeps (store/violation-days.ts), about one row per day, kind and 課.
  */
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import type { Principal } from './authz.js';
 import type { ExceptionRecord } from './exceptions.js';
 import type { Clock } from './util.js';
 import { systemClock } from './util.js';
+import { foldViolationDays, violationDayCounts } from '../store/violation-days.js';
 
 /** Key of PCs without a 課 in the per-課 maps (the violation list's department filter writes it "-"). */
 export const NO_DEPARTMENT = '';
@@ -56,11 +58,6 @@ const JST_MS = 9 * 3_600_000;
 /** The JST calendar day of an instant, YYYY-MM-DD. */
 export function jstDay(d: Date): string {
   return new Date(d.getTime() + JST_MS).toISOString().slice(0, 10);
-}
-
-/** SQL for the JST day of an ISO UTC text column. */
-function jstDaySql(sql: SqlRunner, column: string): string {
-  return sql.dialect === 'postgres' ? `to_char((${column})::timestamptz AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM-DD')` : `date(${column}, '+9 hours')`;
 }
 
 /** WHERE text limiting agents (alias a) to the account's 課; the collector's own rows (no agent) only for unscoped accounts. */
@@ -145,31 +142,25 @@ export class OverviewCounter {
     const first = new Date(Date.parse(`${today}T00:00:00Z`) - (days - 1) * 86_400_000);
     const dayList = Array.from({ length: days }, (_, i) => new Date(first.getTime() + i * 86_400_000).toISOString().slice(0, 10));
     const index = new Map(dayList.map((d, i) => [d, i]));
-    // JST midnight of the first day, as the UTC text the columns hold.
-    const since = new Date(first.getTime() - JST_MS).toISOString();
-    const scope = scopeSql(p);
-    const series = async (column: 'opened_at' | 'closed_at'): Promise<DailySeries> => {
-      const day = jstDaySql(this.sql, `v.${column}`);
-      const rows = await this.sql.all<{ day: string; check_id: string; department: string | null; n: number | string }>(
-        `SELECT ${day} AS day, v.check_id, a.department, COUNT(*) AS n FROM violations v LEFT JOIN agents a ON a.id = v.agent_id WHERE v.${column} >= ? AND ${scope.sql} GROUP BY ${day}, v.check_id, a.department`,
-        [since, ...scope.args],
-      );
-      const out: DailySeries = { total: dayList.map(() => 0), byCheck: {}, byDepartment: {} };
-      const add = (bag: Record<string, number[]>, k: string, i: number, n: number): void => {
-        (bag[k] ??= dayList.map(() => 0))[i]! += n;
-      };
-      for (const r of rows) {
-        const i = index.get(String(r.day));
-        if (i === undefined) continue;
-        const n = Number(r.n);
-        out.total[i]! += n;
-        add(out.byCheck, r.check_id, i, n);
-        add(out.byDepartment, r.department ?? NO_DEPARTMENT, i, n);
-      }
-      return out;
+    // Changes appended since the last fold are read too; folding first keeps them few.
+    await foldViolationDays(this.sql);
+    const counts = await violationDayCounts(this.sql, dayList[0]!, p.departments.length ? p.departments : undefined);
+    const series = (): DailySeries => ({ total: dayList.map(() => 0), byCheck: {}, byDepartment: {} });
+    const opened = series();
+    const closed = series();
+    const add = (bag: Record<string, number[]>, k: string, i: number, n: number): void => {
+      (bag[k] ??= dayList.map(() => 0))[i]! += n;
     };
-    const opened = await series('opened_at');
-    const closed = await series('closed_at');
+    for (const c of counts) {
+      const i = index.get(c.day);
+      if (i === undefined) continue;
+      for (const [s, n] of [[opened, c.opened], [closed, c.closed]] as const) {
+        if (n === 0) continue;
+        s.total[i]! += n;
+        add(s.byCheck, c.checkId, i, n);
+        add(s.byDepartment, c.department, i, n);
+      }
+    }
     // Snapshots are kept for the organisation ('*') and per 課: a 課-scoped account sums its own.
     const snapDeps = p.departments.length ? p.departments : ['*'];
     const snaps = await this.sql.all<{ day: string; p: number | string; f: number | string; u: number | string; e: number | string }>(

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalogue } from '../../shared/catalogue/load.js';
 import type { PolicyDocument } from '../../shared/protocol/messages.js';
-import { renderBoth } from '../../shared/i18n/index.js';
+import { msg, renderBoth } from '../../shared/i18n/index.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
 import type { SqlRunner } from '../store/sql.js';
@@ -31,6 +31,7 @@ import { PolicyStore } from './policy.js';
 import { contentFor, PolicyDelivery } from './policy-delivery.js';
 import type { Delivered, PolicyInputs } from './policy-delivery.js';
 import { Reports } from './reports.js';
+import { foldViolationDays } from '../store/violation-days.js';
 import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
 import type { Clock } from './util.js';
@@ -199,9 +200,9 @@ export class ConsoleServices {
     if (p.departments.length === 0) return requested;
     if (requested === null) {
       if (p.departments.length === 1) return p.departments[0]!;
-      throw forbidden({ ja: '担当の課から 1 つ選んでください', en: 'choose one of your departments' });
+      throw forbidden(msg('error.scope.choose'));
     }
-    if (!p.departments.includes(requested)) throw forbidden({ ja: `${requested} は担当外の課です`, en: `no access to ${requested}` });
+    if (!p.departments.includes(requested)) throw forbidden(msg('error.scope.outside', { department: requested }));
     return requested;
   }
 
@@ -254,7 +255,7 @@ export class ConsoleServices {
     rmSync(join(this.ctx.dataDir, INITIAL_ADMIN_FILE), { force: true });
   }
 
-  /** Expire exceptions past their end date, take the hourly report snapshot. */
+  /** Expire exceptions past their end date, take the hourly report snapshot, fold the day counts' changes. */
   async housekeeping(): Promise<ExceptionRecord[]> {
     const expired = await this.exceptions.expireDue();
     for (const e of expired) await this.audit.append(systemActor, 'exception.expired', `exception ${e.id}`, { ruleId: e.ruleId, subject: e.subject, until: e.until });
@@ -266,6 +267,7 @@ export class ConsoleServices {
       this.lastSnapshotHour = hour;
       await this.reports.snapshot();
     }
+    await foldViolationDays(this.ctx.store.sql);
     await this.auditCheckpoint();
     return expired;
   }

@@ -71,6 +71,16 @@ export interface ForwardingTables {
 
 const VIOLATION_KINDS = "('violation.opened', 'violation.closed')";
 
+/**
+ * Log a violation event the collector raised itself, through `sql`: a transaction's runner when the
+ * event must be stored with the violation row it describes (both or neither). Returns its event id.
+ */
+export async function insertCollectorEvent(sql: SqlRunner, e: { agentId: string; hostname: string; event: AgentEvent; receivedAt: string }): Promise<string> {
+  const id = `c:${randomUUID()}`;
+  await sql.run('INSERT INTO forward_collector_events (id, agent_id, hostname, received_at, payload) VALUES (?, ?, ?, ?, ?)', [id, e.agentId, e.hostname, e.receivedAt, JSON.stringify(e.event)]);
+  return id;
+}
+
 export const FORWARDING_MIGRATION_SQL = `
   CREATE TABLE forward_cursors (
     forwarder_id TEXT NOT NULL,
@@ -203,10 +213,8 @@ export function forwardingTables(sql: SqlRunner): ForwardingTables {
       return { pending: Number(a?.n ?? 0) + Number(o?.n ?? 0), oldestReceivedAt: oldest };
     },
 
-    async appendCollectorEvent(e) {
-      const id = `c:${randomUUID()}`;
-      await sql.run('INSERT INTO forward_collector_events (id, agent_id, hostname, received_at, payload) VALUES (?, ?, ?, ?, ?)', [id, e.agentId, e.hostname, e.receivedAt, JSON.stringify(e.event)]);
-      return id;
+    appendCollectorEvent(e) {
+      return insertCollectorEvent(sql, e);
     },
 
     async forwardForget(forwarderId) {

@@ -8,6 +8,7 @@
  * the console (sql.ts) reads and compares them the same way on both.
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
+import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
 const REPORT_INDEXES_SQL = `
@@ -452,5 +453,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'agent packages, the installer each PC has, rollouts and their state per PC',
     sqlite: AGENT_UPDATES_SQL,
     postgres: AGENT_UPDATES_SQL,
+  },
+  {
+    version: 202612070101,
+    name: 'violations opened and closed per JST day, kind and 課, kept by triggers (the overview trends)',
+    sqlite: VIOLATION_DAYS_SQLITE,
+    postgres: VIOLATION_DAYS_POSTGRES,
   },
 ];

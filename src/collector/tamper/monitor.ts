@@ -29,6 +29,7 @@ import type { Logger } from '../../shared/log.js';
 import type { AgentEvent, HeartbeatFrame, Severity } from '../../shared/protocol/messages.js';
 import type { CollectorBus, StoredAgentEvent } from '../bus.js';
 import type { AgentRecord, Store } from '../store/store.js';
+import { insertCollectorEvent } from '../store/forwarding.js';
 import { TAMPER_RULES } from './rules.js';
 import type { TamperKind } from './rules.js';
 
@@ -261,7 +262,16 @@ export class TamperMonitor {
     if (this.open.has(key) && !always) return;
     const now = new Date().toISOString();
     const reason = render(reasonMsg).slice(0, 1000);
-    await this.deps.store.sql.run(
+    const event: AgentEvent = {
+      seq: 0,
+      at,
+      kind: 'violation.opened',
+      policyVersion: 0,
+      violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity, title: rule.title, message: rule.message, reason, reasonMsg, clauses: rule.clauses, facts },
+    };
+    // The row and its event for the forwarders are stored together or not at all.
+    await this.deps.store.sql.transaction(async (tx) => {
+      await tx.run(
       `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, closed_reason_msg, updated_at)
        VALUES (?, ?, ?, 'beyond', 'open', 'fail', ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, NULL, ?)
        ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
@@ -270,17 +280,11 @@ export class TamperMonitor {
          opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
          closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`,
       [agentId, rule.id, subject, severity, JSON.stringify(rule.title), JSON.stringify(rule.message), reason, JSON.stringify(reasonMsg), JSON.stringify(rule.clauses), JSON.stringify(facts), at, now],
-    );
+      );
+      await insertCollectorEvent(tx, { agentId, hostname, event, receivedAt: now });
+    });
     this.open.add(key);
     this.deps.log.warn(`tamper evidence: ${rule.id} ${rule.title.en} (${hostname || agentId})`, { agentId, ruleId: rule.id, subject, reason });
-    const event: AgentEvent = {
-      seq: 0,
-      at,
-      kind: 'violation.opened',
-      policyVersion: 0,
-      violation: { checkId: 'beyond', ruleId: rule.id, subject, result: 'fail', severity, title: rule.title, message: rule.message, reason, reasonMsg, clauses: rule.clauses, facts },
-    };
-    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
     this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
   }
 
@@ -290,16 +294,20 @@ export class TamperMonitor {
     if (!this.open.has(key) && !force) return false;
     const now = new Date().toISOString();
     const reason = render(reasonMsg).slice(0, 1000);
-    const changed = await this.deps.store.sql.run(
-      "UPDATE violations SET state = 'closed', closed_at = ?, closed_reason = ?, closed_reason_msg = ?, updated_at = ? WHERE agent_id = ? AND rule_id = ? AND subject = ? AND state = 'open'",
-      [at, reason, JSON.stringify(reasonMsg), now, agentId, rule.id, subject],
-    );
+    const event: AgentEvent = { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason, reasonMsg };
+    // The closed row and its event for the forwarders (these violations are not in the agent's
+    // event sequence) are stored together or not at all.
+    const changed = await this.deps.store.sql.transaction(async (tx) => {
+      const n = await tx.run(
+        "UPDATE violations SET state = 'closed', closed_at = ?, closed_reason = ?, closed_reason_msg = ?, updated_at = ? WHERE agent_id = ? AND rule_id = ? AND subject = ? AND state = 'open'",
+        [at, reason, JSON.stringify(reasonMsg), now, agentId, rule.id, subject],
+      );
+      if (n > 0) await insertCollectorEvent(tx, { agentId, hostname, event, receivedAt: now });
+      return n;
+    });
     this.open.delete(key);
     if (changed === 0) return false;
     this.deps.log.info(`tamper evidence closed: ${rule.id} (${hostname || agentId}): ${reason}`, { agentId, ruleId: rule.id, subject });
-    const event: AgentEvent = { seq: 0, at, kind: 'violation.closed', checkId: 'beyond', ruleId: rule.id, subject, reason, reasonMsg };
-    // Logged for the forwarders: these violations are not in the agent's event sequence.
-    await this.deps.store.appendCollectorEvent({ agentId, hostname, event, receivedAt: now });
     this.deps.bus.emit('event', { agentId, hostname, event, receivedAt: now });
     return true;
   }

@@ -10,6 +10,31 @@ export const CHECK_REASONS = {
   'why.invalidFact': { ja: '{path} の値の形式が正しくありません ({issue})', en: '{path} has an invalid value ({issue})' },
   'why.noCollector': { ja: '検査 {check} は {platform} では動きません', en: 'the {check} check has no {platform} collector' },
   'why.checkError': { ja: '検査の途中でエラーが起きました: {error}', en: 'the check failed: {error}' },
+  // ---- a probe's own detail (agent/probes): what went wrong when a program, file or call was read --
+  'why.probe.timeout': { ja: '{file} が {ms} ミリ秒以内に終わりませんでした', en: '{file} did not finish within {ms} ms' },
+  'why.probe.callTimeout': { ja: '呼び出しが {ms} ミリ秒以内に終わりませんでした', en: 'the call did not finish within {ms} ms' },
+  'why.probe.callFailed': { ja: '呼び出しが失敗しました: {error}', en: 'the call failed: {error}' },
+  'why.probe.notInstalled': { ja: '{file} がインストールされていません', en: '{file} is not installed' },
+  'why.probe.noExecPermission': { ja: '{file} を実行する権限がありません', en: 'no permission to run {file}' },
+  'why.probe.outputTooLarge': { ja: '{file} の出力が {bytes} バイトを超えました', en: 'the output of {file} exceeded {bytes} bytes' },
+  'why.probe.exitCode': { ja: '{file} が終了コード {code} で終わりました', en: '{file} ended with exit code {code}' },
+  'why.probe.exitCodeSaid': { ja: '{file} が終了コード {code} で終わりました: {output}', en: '{file} ended with exit code {code}: {output}' },
+  'why.probe.runFailed': { ja: '{file} を実行できません: {error}', en: '{file} could not be run: {error}' },
+  'why.probe.fileMissing': { ja: '{path} がありません', en: '{path} does not exist' },
+  'why.probe.noReadPermission': { ja: '{path} を読む権限がありません', en: 'no permission to read {path}' },
+  'why.probe.readFailed': { ja: '{path} を読めません: {error}', en: '{path} could not be read: {error}' },
+  'why.probe.fileTooLarge': { ja: '{path} が大きすぎます ({bytes} バイト)', en: '{path} is too large ({bytes} bytes)' },
+  'why.probe.psWindowsOnly': { ja: 'PowerShell は Windows でだけ使えます', en: 'PowerShell is available on Windows only' },
+  'why.probe.psClosed': { ja: 'PowerShell のホストは終了しています', en: 'the PowerShell host is closed' },
+  'why.probe.psNoStart': { ja: 'PowerShell のホストを起動できません: {error}', en: 'the PowerShell host could not start: {error}' },
+  'why.probe.psExited': { ja: 'PowerShell のホストが終了コード {code} で終わりました', en: 'the PowerShell host exited with code {code}' },
+  'why.probe.psExitedSaid': { ja: 'PowerShell のホストが終了コード {code} で終わりました: {output}', en: 'the PowerShell host exited with code {code}: {output}' },
+  'why.probe.psNotRun': { ja: 'PowerShell のホストを実行できません: {error}', en: 'the PowerShell host could not run: {error}' },
+  'why.probe.psTimeout': { ja: 'PowerShell が {ms} ミリ秒以内に終わりませんでした', en: 'PowerShell did not finish within {ms} ms' },
+  'why.probe.psTooMuch': { ja: 'PowerShell の出力が {bytes} バイトを超えました', en: 'PowerShell printed more than {bytes} bytes' },
+  'why.probe.psStderr': { ja: 'PowerShell がエラーを出力しました: {output}', en: 'PowerShell printed an error: {output}' },
+  'why.probe.notRecorded': { ja: '調査 {key} の記録がありません', en: 'no recording for probe {key}' },
+  'why.probe.badStatusFile': { ja: '{file} は記録の状態ファイルの形式ではありません', en: '{file} is not a valid status file' },
   // ---- antivirus (agent/checks/antivirus) --------------------------------------------------------
   'why.av.processesUnread': { ja: 'プロセス {count} 個を読み取れません ({processes})', en: '{count} processes could not be read ({processes})' },
   'why.av.noProtectionState': { ja: '{product} は保護の状態をエージェントに知らせません', en: '{product} does not report its protection state to the agent' },
@@ -79,6 +104,7 @@ export const CHECK_REASONS = {
   'why.patch.osNotInCatalogue': { ja: '{os} のサポート期限は {catalogue} 版のサポート期限の一覧にありません', en: '{os} has no end-of-support date in the catalogue of {catalogue}' },
   'why.patch.osReleaseNoId': { ja: 'os-release に ID と VERSION_ID がありません', en: 'os-release has no ID/VERSION_ID' },
   'why.patch.noPackageManager': { ja: '{apt} も {dnf} もインストールされていません', en: 'neither {apt} nor {dnf} is installed' },
+  'why.patch.aptRunning': { ja: '更新の確認 (apt-get -s) が {since} から実行中です。終わりしだい検査し直します', en: 'the apt simulation (apt-get -s) is running since {since}; the check runs again when it ends' },
   'why.patch.totalUnread': { ja: '更新の総数を読み取れません', en: 'the total of pending updates could not be read' },
   'why.patch.sourceAgeUnread': { ja: '更新情報の古さを読み取れません', en: 'the age of the update metadata could not be read' },
   'why.patch.noAptOrDnf': { ja: 'apt も dnf もありません', en: 'no apt or dnf' },
@@ -186,3 +212,8 @@ export const CHECK_REASONS = {
   'why.usb.identities': { ja: '{disks}', en: '{disks}' },
   'why.usb.noPolicy': { ja: 'policy: 記録媒体の制御設定が出力されませんでした', en: 'policy: the storage control settings were not printed' },
 } as const satisfies Record<string, { ja: string; en: string }>;
+
+export type CheckReasonId = keyof typeof CHECK_REASONS;
+type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer R}` ? P | Placeholders<R> : never;
+/** Exactly the placeholders of the reason (its Japanese and English texts have the same ones; a test keeps them so). */
+export type ReasonParams<K extends CheckReasonId, Param = unknown> = { [P in Placeholders<(typeof CHECK_REASONS)[K]['ja']>]: Param };

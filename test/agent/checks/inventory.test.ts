@@ -82,7 +82,7 @@ describe('inventory of this Linux machine, live through systeminformation', () =
     cpSync(src, dir, { recursive: true });
     rmSync(join(dir, 'linux.inventory.disklayout.out'));
     const out = await inventoryOf(dir);
-    expect(out.unknownFacts).toEqual({ disks: 'NOT_RECORDED: no recording for probe linux.inventory.disklayout' });
+    expect(out.unknownFacts).toEqual({ disks: 'NOT_RECORDED: 調査 linux.inventory.disklayout の記録がありません' });
     expect(out.facts.disks).toBeUndefined();
     expect(out.facts.network).toBeDefined();
   });

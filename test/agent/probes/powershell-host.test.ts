@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PowerShellHostProcess, frameScript, windowsPowerShellLanes, windowsPowerShellPath } from '../../../agent/probes/powershell-host.js';
 import type { PowerShellProcess } from '../../../agent/probes/powershell-host.js';
+import { render } from '../../../src/shared/i18n/index.js';
 
 const DOUBLE = `
 const rl = require('node:readline').createInterface({ input: process.stdin });
@@ -93,7 +94,8 @@ describe('PowerShell host', () => {
     const host = new PowerShellHostProcess({ spawn: fakePowerShell });
     const dead = await host.run('STDERR fatal: out of memory\nSLEEP 20\nDIE 3');
     expect(dead).toMatchObject({ ok: false, failure: 'EXEC_FAILED' });
-    if (!dead.ok) expect(dead.detail).toMatch(/exited with code 3.*out of memory/);
+    if (!dead.ok) expect(dead.detail).toBe('PowerShell のホストが終了コード 3 で終わりました: fatal: out of memory');
+    if (!dead.ok) expect(render(dead.detailMsg!, 'en')).toBe('the PowerShell host exited with code 3: fatal: out of memory');
     expect(await host.run('ECHO back')).toMatchObject({ ok: true, stdout: 'back' });
     expect(host.spawnCount).toBe(2);
     await host.close();

@@ -117,9 +117,14 @@ describe('LinuxUdevWatcher on a real process stream', () => {
     const warnings: string[] = [];
     const w2 = new LinuxUdevWatcher({ command: '/nonexistent/udevadm', backoffMs: 10, log: { warn: (m) => warnings.push(m), info: () => undefined } });
     await w2.start(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(w2.starts).toBe(1);
+    const until = Date.now() + 15_000;
+    while (warnings.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(warnings[0]).toMatch(/not found/);
+    // What is asserted is an absence: with a restart delay of 10 ms, a restart loop would have
+    // started udevadm again many times within 20 delays (see docs/testing.md, quiet periods).
+    await new Promise((r) => setTimeout(r, 20 * 10));
+    expect(w2.starts).toBe(1);
+    expect(warnings).toHaveLength(1);
     await w2.stop();
   });
 });

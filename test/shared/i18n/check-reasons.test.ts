@@ -60,6 +60,8 @@ for (const file of files(AGENT)) {
     const open = m.index! + m[0].length - 1;
     for (const id of [m[2]!, m[3]].filter((x): x is string => !!x)) uses.push({ file: file.slice(AGENT.length + 1), code: m[1]!, id, keys: literalKeys(text, open) });
   }
+  // A probe's own detail (agent/probes): its failure code, then the reason.
+  for (const m of text.matchAll(/probeFailed\('([A-Z][A-Z0-9_]*)', '([\w.]+)', \{/g)) uses.push({ file: file.slice(AGENT.length + 1), code: m[1]!, id: m[2]!, keys: literalKeys(text, m.index! + m[0].length - 1) });
   // A failed probe named in words (failedTo): its code is the probe's own failure.
   for (const m of text.matchAll(/failedTo\([\w.]+(?: as [^,]+)?, '([\w.]+)', \{/g)) uses.push({ file: file.slice(AGENT.length + 1), code: 'EXEC_FAILED', id: m[1]!, keys: literalKeys(text, m.index! + m[0].length - 1) });
 }
@@ -81,6 +83,7 @@ describe('the catalogue of why a check could not read a fact', () => {
     // The scan below must see the checks' calls, or it proves nothing.
     expect(uses.length).toBeGreaterThan(60);
     expect(new Set(uses.map((u) => u.file.split('/')[1])).size).toBeGreaterThanOrEqual(5);
+    expect(uses.filter((u) => u.file.startsWith('probes/')).length).toBeGreaterThan(15);
   });
 
   it('every reason a check gives is in the catalogue, with a code explained in words and exactly its params', () => {
