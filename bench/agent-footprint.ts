@@ -72,7 +72,7 @@ function timeCommand(file: string, args: string[]): number {
   return performance.now() - t0;
 }
 
-await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 480) * 1000, async (scratch) => {
+await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000, async (scratch) => {
   // --- one full local check, in this process (first = cold, then warm runs), as the daemon runs
   // it: one set of probes, the check memory kept across runs (the apt simulation is reused while
   // the package lists and the dpkg database are unchanged), and the daemon's wait for the apt
