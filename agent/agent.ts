@@ -28,6 +28,7 @@ import { configDir } from '../src/shared/paths.js';
 import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
+import { BackgroundFile } from './background-file.js';
 import { CheckLanes } from './check-lanes.js';
 import { localCheck, productCatalogue } from './local-check.js';
 import type { CheckReport } from './local-check.js';
@@ -87,6 +88,12 @@ export interface AgentOptions {
  * goes on in the background and its result is used by the next run (agent/checks/os-patches/windows-wua.ts).
  */
 const DAEMON_WUA_WAIT_SECONDS = 10;
+/**
+ * How long a check run of the daemon waits for the apt simulation it started (seconds: several
+ * on a PC whose package cache is rebuilt): the simulation goes on in the background and the
+ * os-patches check runs again when it ends, so the first run after a start is not held up by it.
+ */
+export const DAEMON_APT_WAIT_SECONDS = 0.5;
 
 /**
  * Checks that run once a day (and at start and on a helpdesk scan), not on the hourly schedule,
@@ -132,6 +139,8 @@ export class Agent {
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
+  /** findings.json, rewritten after every check off the main thread (a USB event may be waiting). */
+  private readonly findingsFile: BackgroundFile;
   /** Each check runs alone, checks never wait for each other (agent/check-lanes.ts). */
   private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
@@ -159,6 +168,8 @@ export class Agent {
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
+    // A failed write (a full disk) must not stop the checks: the state in memory stays right, the next check's write tries again.
+    this.findingsFile = new BackgroundFile(join(opts.stateDir, 'findings.json'), { mode: 0o600, onError: (err) => opts.log.error(`cannot write ${join(opts.stateDir, 'findings.json')}`, { error: err.message }) });
     this.watchdog = opts.watchdog === false ? undefined : new Watchdog((b) => void this.onWatchdogBreach(b), opts.watchdog);
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
@@ -247,6 +258,17 @@ export class Agent {
     this.watchdog?.start();
     this.link.start();
     this.prepareChecks();
+    // The schedules before the watchers listen: setting them up loads the time-zone data (~300 ms of the main thread at load 25).
+    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
+    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
+    let last = Date.now();
+    this.wakeTimer = setInterval(() => {
+      const now = Date.now();
+      // The timer fires every 15 s; a much longer gap means the PC slept.
+      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
+      last = now;
+    }, 15_000);
+    this.wakeTimer.unref();
     for (const w of this.opts.watchers ?? []) {
       try {
         await w.start(
@@ -264,16 +286,6 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
-    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
-    let last = Date.now();
-    this.wakeTimer = setInterval(() => {
-      const now = Date.now();
-      // The timer fires every 15 s; a much longer gap means the PC slept.
-      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
-      last = now;
-    }, 15_000);
-    this.wakeTimer.unref();
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
   }
 
@@ -342,12 +354,16 @@ export class Agent {
   private async judgeAndStore(id: CheckId, probes: Probes): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log });
+    const urgent = URGENT_CHECKS.includes(id);
+    // Every other check lets a USB check go first between its steps, as at its probe calls.
+    const stepAside = urgent ? undefined : () => this.urgent.stepAside();
+    const report = await localCheck({ probes, checks: [id], stepAside, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS, aptWaitSeconds: DAEMON_APT_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log, runAgainAfter: (checkId, work) => void work.then(() => this.enqueue([checkId], 'background work ended')) });
+    await stepAside?.();
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
     this.findings = state;
-    this.saveJson('findings.json', state);
+    this.findingsFile.write(JSON.stringify(state));
     this.userNotices.afterFindings(events, state);
     const check = report.checks[0]!;
     if (this.opts.usbEnforcement === 'block' && id === 'usb-media') {
@@ -417,9 +433,10 @@ export class Agent {
     this.link.notify();
   }
 
-  /** Wait until the queued check runs are done (tests, shutdown). */
+  /** Wait until the queued check runs are done and their findings written (tests, shutdown). */
   async idle(): Promise<void> {
     await this.lanes.idle();
+    await this.findingsFile.idle();
   }
 
   /**
@@ -442,6 +459,7 @@ export class Agent {
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();
+    await this.findingsFile.idle();
     await this.userNotices.idle();
     await this.link.stop();
     await this.launcher.close();

@@ -16,7 +16,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { routineChecks } from '../agent/agent.js';
+import { DAEMON_APT_WAIT_SECONDS, routineChecks } from '../agent/agent.js';
+import { liveProbes } from '../agent/probes/index.js';
 import { localCheck } from '../agent/local-check.js';
 import { InMemoryCheckMemory } from '../agent/memory.js';
 import { startCollector } from '../src/collector/collector.js';
@@ -72,20 +73,43 @@ function timeCommand(file: string, args: string[]): number {
 }
 
 await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000, async (scratch) => {
-  // --- one full local check, in this process (first = cold, then warm runs). The check memory
-  // is kept across runs as the daemon keeps it (e.g. the apt simulation is reused while the
-  // package lists and the dpkg database are unchanged).
+  // --- one full local check, in this process (first = cold, then warm runs), as the daemon runs
+  // it: one set of probes, the check memory kept across runs (the apt simulation is reused while
+  // the package lists and the dpkg database are unchanged), and the daemon's wait for the apt
+  // simulation: a run that does not wait for it leaves the pending-update facts unknown, and
+  // the os-patches check runs again when the simulation ends (agent/checks/os-patches/linux.ts).
   const memory = new InMemoryCheckMemory();
+  const probes = liveProbes();
+  const checkParams = { 'os-patches': { aptWaitSeconds: DAEMON_APT_WAIT_SECONDS } };
+  let background: Promise<unknown> | undefined;
+  const fullCheck = () => localCheck({ probes, memory, checks: routineChecks(), checkParams, runAgainAfter: (_id, work) => void (background = work) });
+  const t00 = performance.now();
+  const first = await fullCheck();
+  const cold = performance.now() - t00;
+  const coldAptInBackground = background !== undefined;
+  if (background) {
+    await background;
+    background = undefined;
+    await localCheck({ probes, memory, checks: ['os-patches'], checkParams });
+  }
+  const patchesComplete = performance.now() - t00;
+  const firstPatches = first.checks.find((c) => c.id === 'os-patches');
   const durations: number[] = [];
   const perCheck: Record<string, number[]> = {};
-  for (let i = 0; i < CHECK_RUNS + 1; i++) {
+  let warmAptInBackground = 0;
+  for (let i = 0; i < CHECK_RUNS; i++) {
     const t0 = performance.now();
-    const report = await localCheck({ memory, checks: routineChecks() });
+    const report = await fullCheck();
     durations.push(performance.now() - t0);
     for (const c of report.checks) (perCheck[c.id] ??= []).push(c.durationMs);
+    // The dpkg database or the lists changed meanwhile (another package installed): the run went on without apt.
+    if (background) {
+      warmAptInBackground++;
+      await background;
+      background = undefined;
+    }
   }
-  const cold = durations[0]!;
-  const warm = summarise(durations.slice(1));
+  const warm = summarise(durations);
   const inventoryCold = await inventoryRun();
   const inventoryWarm = [await inventoryRun(), await inventoryRun(), await inventoryRun()];
   const inventoryCpu = summarise(inventoryWarm.map((r) => r.cpuMs));
@@ -138,11 +162,11 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 240) * 1000,
         { figure: `agent idle RSS (max over ${IDLE_SECONDS} s)`, value: fmt.mb(agentRss), baseline: `bare node ${fmt.mb(bareRss)}`, target: '≤ 65 MB', met: agentRss <= 65 },
         { figure: `agent idle CPU (${IDLE_SECONDS} s average)`, value: `${agentCpu.toFixed(3)} %`, baseline: `bare node ${bareCpu.toFixed(3)} %`, target: '≤ 0.2 %', met: agentCpu <= 0.2 },
         { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
-        { figure: 'one full local check, first run in a process', value: fmt.ms(cold), baseline: 'runs apt-get -s and apt-cache policy', target: '' },
+        { figure: 'one full local check, first run in a process (as the daemon: apt in the background)', value: fmt.ms(cold), baseline: coldAptInBackground ? `apt simulation went on in the background; os-patches complete after ${fmt.ms(patchesComplete)}` : 'apt simulation finished within the wait', target: '≤ 1.5 s', met: cold <= 1500 },
         { figure: 'one inventory run, warm (median): CPU time incl. the commands it runs', value: fmt.ms(inventoryCpu.p50), baseline: `wall ${fmt.ms(inventoryWall.p50)}; first in a process: CPU ${fmt.ms(inventoryCold.cpuMs)}, wall ${fmt.ms(inventoryCold.wallMs)}`, target: 'daily and at start only' },
         { figure: 'agent RSS peak during its start run (every check incl. the inventory)', value: fmt.mb(Math.max(...startRss)), baseline: `idle max ${fmt.mb(agentRss)}`, target: '' },
       ],
-      details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v.slice(1)).p50])), rssSamples: rss },
+      details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, firstRunMs: Math.round(cold), firstRunPatchesUnknown: firstPatches?.unknownFacts ?? {}, patchesCompleteMs: Math.round(patchesComplete), warmRunsWithAptInBackground: warmAptInBackground, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v).p50])), rssSamples: rss },
     };
   } finally {
     clearInterval(sampler);

@@ -12,6 +12,7 @@
 //   --version V             build version V instead of package.json's (the agent reports it too)
 //   --compression C         .deb compression: xz (default), gzip, none (test builds)
 //   MAMORI_RELEASE_SIGNING_KEY=FILE  Ed25519 key that signs the release manifest (see writeReleaseManifest)
+//   MAMORI_RPM_GPG_KEY=KEYID         GPG key (of GNUPGHOME) that signs the .rpm with rpmsign (see rpmGpgSign)
 // The Node runtime packages are downloaded once with `npm pack` and cached in
 // node_modules/.cache/mamori-runtimes/<package>-<version>.tgz.
 //
@@ -408,8 +409,22 @@ export function buildRpm(outDir, bundle) {
   const rpm = join(outDir, `mamori-agent-${VERSION}-1.x86_64.rpm`);
   renameSync(built, rpm);
   rmSync(top, { recursive: true, force: true });
+  // Signed before its statement: the statement's SHA-256 is that of the signed file.
+  rpmGpgSign(rpm);
   writeUpdateStatement(rpm, 'rpm');
   return rpm;
+}
+
+/**
+ * The .rpm's own OpenPGP signature (rpmsign --addsign), which dnf checks with gpgcheck=1 and
+ * `rpm -K` shows, by the GPG key MAMORI_RPM_GPG_KEY (a key id of GNUPGHOME's keyring). Without
+ * it the .rpm is left unsigned. rpm's default gpg path (/usr/bin/gpg2) is not on Debian.
+ */
+function rpmGpgSign(rpm) {
+  const key = process.env.MAMORI_RPM_GPG_KEY;
+  if (!key) return;
+  const gpg = execFileSync('sh', ['-c', 'command -v gpg'], { encoding: 'utf8' }).trim();
+  run('rpmsign', ['--addsign', '--define', `__gpg ${gpg}`, '--define', `_gpg_name ${key}`, rpm]);
 }
 
 // ---------------------------------------------------------------- msi

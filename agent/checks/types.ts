@@ -32,6 +32,12 @@ export interface CheckContext {
   params: Record<string, unknown>;
   memory: CheckMemory;
   log: CheckLogger;
+  /**
+   * The check went on without waiting for work it started in the background (a slow package
+   * manager): its facts stay unknown now, and the daemon runs the check again once `work` ends.
+   * Absent in one-shot runs, which wait.
+   */
+  runAgainAfter?: (work: Promise<unknown>) => void;
 }
 
 export interface CheckOutput<F> {

@@ -5,10 +5,12 @@
  *   running-<rollout>.json  the new agent's pid, written at its start (the guard stops it when it goes back)
  *   confirmed-<rollout>     the new agent reached the collector: the update stays
  *   reported-<rollout>      the agent queued its report of the outcome (sent once)
+ *   <sha256>.deb|rpm|msi    the downloaded packages: those of the latest update (the version the PC
+ *                           runs and the other one) are kept, older ones removed (pruneUpdates)
  * The agent and the guard never write the same file, so neither overwrites the other's step.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SignedUpdateStatement, UpdatePlatform } from '../../src/shared/updates/statement.js';
@@ -94,4 +96,28 @@ export async function packageRefusal(p: LocalPackage, releaseKey: string): Promi
   if (!actual) return `${p.file} cannot be read`;
   if (actual.size !== p.size || actual.sha256 !== p.sha256) return `${p.file} is not the signed package ${p.version} (SHA-256 or size differ)`;
   return undefined;
+}
+
+/** A file of the updates directory that belongs to one update: a package (or its partial download) or a marker of a rollout. */
+const PACKAGE_FILE = /^[0-9a-f]{64}\.(deb|rpm|msi)(\.part)?$/;
+const MARKER_FILE = /^(running|confirmed|reported)-(.+?)(\.json)?$/;
+
+/**
+ * Once an update has ended (installed, gone back or failed), keep only its two packages — the
+ * version the PC runs and the other one, what a next update needs to go back without the
+ * network — and its own markers; remove older packages, partial downloads and the markers of
+ * earlier rollouts. Returns the names removed.
+ */
+export function pruneUpdates(stateDir: string, latest: PendingUpdate): string[] {
+  const dir = updatesDir(stateDir);
+  const keep = new Set([latest.target.file, latest.rollback.file].map((f) => f.slice(f.lastIndexOf('/') + 1)));
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const marker = MARKER_FILE.exec(name);
+    const old = PACKAGE_FILE.test(name) ? !keep.has(name) : marker ? marker[2] !== latest.rolloutId : false;
+    if (!old) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed.sort();
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../../src/shared/log.js';
 import type { NewAgentEvent, UpdateOfferFrame } from '../../src/shared/protocol/messages.js';
 import { download, downloadUrl } from './download.js';
 import { installerOfThisPc } from './installer.js';
-import { mark, marked, packageRefusal, readPending, updatesDir, writePending } from './pending.js';
+import { mark, marked, packageRefusal, pruneUpdates, readPending, updatesDir, writePending } from './pending.js';
 import type { LocalPackage } from './pending.js';
 import { pinnedReleaseKey } from './release-key.js';
 
@@ -33,7 +33,7 @@ export interface UpdaterOptions {
   log: Logger;
   append: (events: NewAgentEvent[]) => void;
   /** Which installer installed this agent (default: installerOfThisPc). */
-  installer?: () => 'deb' | 'rpm' | null;
+  installer?: () => 'deb' | 'rpm' | null | Promise<'deb' | 'rpm' | null>;
 }
 
 /** How often an agent running while the guard works looks for the guard's outcome. */
@@ -64,10 +64,20 @@ export class Updater {
 
   /** The agent reached the collector: say which installer it has (once per start), confirm or report an update. */
   connected(): void {
-    if (!this.announced) {
-      this.announced = true;
-      this.o.append([notice('update.ready', { installer: (this.o.installer ?? installerOfThisPc)(), version: this.o.agentVersion })]);
-    }
+    if (this.announced) return this.confirmOrReport();
+    this.announced = true;
+    const announce = (installer: 'deb' | 'rpm' | null) => {
+      this.o.append([notice('update.ready', { installer, version: this.o.agentVersion })]);
+      this.confirmOrReport();
+    };
+    // rpm answers in the background (installer.ts); the rest waits for it, so 'update.ready' comes first.
+    const answer = (this.o.installer ?? installerOfThisPc)();
+    if (answer instanceof Promise) void answer.then(announce);
+    else announce(answer);
+  }
+
+  /** Confirm an update this agent is the result of, or report how the last one ended. */
+  private confirmOrReport(): void {
     const p = readPending(this.o.stateDir);
     if (!p || marked(this.o.stateDir, 'reported', p.rolloutId)) return;
     if (p.target.version !== this.o.agentVersion && ['verified', 'installing', 'installed'].includes(p.state)) {
@@ -86,7 +96,9 @@ export class Updater {
       this.o.append([notice(p.state === 'rolled_back' ? 'update.rolled_back' : 'update.failed', { rolloutId: p.rolloutId, version: p.target.version, reason: (p.reason ?? '').slice(0, 500) })]);
       mark(this.o.stateDir, 'reported', p.rolloutId);
       this.o.log.error(`update to ${p.target.version} ${p.state === 'rolled_back' ? 'went back to' : 'left'} ${this.o.agentVersion}: ${p.reason ?? ''}`);
-    }
+    } else return;
+    const removed = pruneUpdates(this.o.stateDir, p);
+    if (removed.length) this.o.log.info(`removed from ${updatesDir(this.o.stateDir)}: ${removed.join(', ')}`);
   }
 
   /** An update.offer from the collector. */
@@ -111,7 +123,7 @@ export class Updater {
       return;
     }
     if (frame.target.version === agentVersion) return void this.o.append([notice('update.installed', { rolloutId: frame.rolloutId, fromVersion: agentVersion, toVersion: agentVersion })]);
-    const installer = (this.o.installer ?? installerOfThisPc)();
+    const installer = await (this.o.installer ?? installerOfThisPc)();
     if (installer !== frame.target.platform) return this.refuse(frame, `this agent was not installed by the ${frame.target.platform} installer`);
     if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
     if (!this.o.selfCommand) return this.refuse(frame, 'the agent cannot start the update guard (no program path)');

@@ -12,11 +12,28 @@ export interface StoredAgentEvent {
   receivedAt: string;
 }
 
+/** A 確認 or comment added to a violation in the console. */
+export interface ViolationNote {
+  id: string;
+  agentId: string;
+  ruleId: string;
+  subject: string;
+  kind: 'ack' | 'comment';
+  author: string;
+  at: string;
+  /** The comment (empty for a 確認 without one). */
+  text: string;
+  /** Added on another collector node (and told to this one through the cluster). */
+  fromOtherNode?: boolean;
+}
+
 export interface BusEvents {
   /** Every event after it is stored. */
   event: [StoredAgentEvent];
   'agent.online': [{ agentId: string; hostname: string; at: string }];
   'agent.offline': [{ agentId: string; hostname: string; at: string; code: number }];
+  /** A note stored on this node or another one: every console open on the violation shows it. */
+  'violation.noted': [ViolationNote];
 }
 
 export class CollectorBus extends EventEmitter<BusEvents> {

@@ -77,6 +77,7 @@ export function openDefaultStore(dataDir: string): SqliteStore {
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const store = opts.store ?? openDefaultStore(opts.dataDir);
   await store.migrate();
+  for (const note of (store as Store).migrationNotes ?? []) opts.log.warn(note);
   // Stable across restarts, so a node that was killed finds and clears the agents it had
   // online (markNodeOffline); two nodes differ by host or data directory.
   const nodeId = opts.nodeId ?? `${hostname()}-${createHash('sha256').update(resolve(opts.dataDir)).digest('hex').slice(0, 8)}`;
@@ -111,7 +112,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const cluster = opts.cluster;
   if (cluster) {
     gateway.onStored = (events) => cluster.publish(events);
-    await cluster.start({ deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)), sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame) });
+    bus.on('violation.noted', (note) => {
+      if (!note.fromOtherNode) cluster.publishNote(note.id);
+    });
+    await cluster.start({
+      deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)),
+      sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame),
+      deliverNote: (note) => bus.emit('violation.noted', note),
+    });
   }
   const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
   const tls = opts.tls;

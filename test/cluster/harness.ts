@@ -270,3 +270,15 @@ export function https(url: string, ca: string, method = 'GET', body?: unknown, h
     req.end(payload);
   });
 }
+
+/** A TCP port free on 127.0.0.1 at the moment of asking (for a node started with --listen). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}

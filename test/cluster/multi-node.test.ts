@@ -13,7 +13,7 @@ import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from './pg-env.js';
 import type { TestDatabase } from './pg-env.js';
-import { Child, LoadBalancer, buildPrograms, https, makeClusterTls, startChild, startCliNode, startNode, tempDir } from './harness.js';
+import { Child, LoadBalancer, buildPrograms, freePort, https, makeClusterTls, startChild, startCliNode, startNode, tempDir } from './harness.js';
 import type { ClusterTls, NodeChild } from './harness.js';
 
 const pgProbe = await probePg('multi-node');
@@ -249,15 +249,3 @@ describe.runIf(!pgProbe.available && PG_REQUIRED)('several collector nodes: Post
     throw new Error(`${pgProbe.reason} — MAMORI_REQUIRE_PG=1 requires PostgreSQL at ${PG_URL}`);
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
-}

@@ -13,7 +13,7 @@ import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from './pg-env.js';
 import type { TestDatabase } from './pg-env.js';
-import { LoadBalancer, ROOT, buildPrograms, https, makeClusterTls, spawnCliNode, startChild, tempDir, untilListening } from './harness.js';
+import { LoadBalancer, ROOT, buildPrograms, freePort, https, makeClusterTls, spawnCliNode, startChild, tempDir, untilListening } from './harness.js';
 import type { Child, ClusterTls, HttpsAnswer, NodeChild } from './harness.js';
 
 const pgProbe = await probePg('one-identity');
@@ -201,15 +201,3 @@ describe.runIf(!pgProbe.available && PG_REQUIRED)('collector nodes as one collec
     throw new Error(`${pgProbe.reason} — MAMORI_REQUIRE_PG=1 requires PostgreSQL at ${PG_URL}`);
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
-}

@@ -72,6 +72,7 @@ const EXPECTED: Record<string, readonly Role[]> = {
   'GET /api/v1/inventory.csv': ALL,
   'GET /api/v1/enrollment/refusals': ALL,
   'GET /api/v1/updates': ALL,
+  'POST /api/v1/updates/rollouts': ADMIN,
   'PUT /api/v1/pcs/:id/assignment': ADMIN,
   'POST /api/v1/pcs/assignment': ADMIN,
   'POST /api/v1/pcs/assignment.csv': ADMIN,

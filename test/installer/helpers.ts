@@ -1,6 +1,6 @@
 /** Helpers of the installer tests: build packages with scripts/package.mjs, run commands, wait for a condition. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,5 +58,39 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * A directory made into a root where rpm/dnf can run a package's scriptlets chrooted: the host's
+ * programs and libraries (/usr/bin, /usr/lib/x86_64-linux-gnu, /etc/alternatives, rpm's own
+ * /usr/lib/rpm) are bind-mounted into it inside a mount namespace of this command only
+ * (`unshare --mount`), so nothing stays mounted after it. The package's own files
+ * (/usr/lib/mamori-agent, /usr/sbin, /etc, /var) land in the root's own directories.
+ */
+export function mkRpmRoot(root: string): void {
+  for (const d of ['root', 'etc', 'var/tmp', 'usr/sbin']) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(join(root, 'tmp'), { recursive: true, mode: 0o1777 });
+  chmodSync(join(root, 'tmp'), 0o1777);
+  for (const l of ['bin', 'lib', 'lib64', 'sbin']) if (!existsSync(join(root, l))) symlinkSync(`usr/${l}`, join(root, l));
+}
+
+const BOUND = ['usr/bin', 'usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib/rpm', 'usr/share/zoneinfo', 'etc/alternatives', 'dev', 'proc'];
+
+/** Run `cmd args` with the host's programs bound into `root` (see mkRpmRoot). */
+export function runWithRoot(root: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  const binds = 'R=$1; shift; for d in ' + BOUND.join(' ') + '; do mkdir -p "$R/$d"; mount --rbind "/$d" "$R/$d" || exit 97; done; exec "$@"';
+  return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', binds, 'sh', root, cmd, ...args], { ...opts, timeoutMs: opts.timeoutMs ?? 300_000 });
+}
+
+/** Why a root of mkRpmRoot cannot be used here (no mount namespace for this user), or undefined when it can. */
+export async function rpmRootUnavailable(): Promise<string | undefined> {
+  const probe = mkdtempSync(join(tmpdir(), 'mamori-rpmroot-'));
+  try {
+    mkRpmRoot(probe);
+    const r = await runWithRoot(probe, 'chroot', [probe, '/bin/sh', '-c', 'echo ok']).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
+    return r.code === 0 && r.stdout.trim() === 'ok' ? undefined : `unshare --mount / mount --rbind / chroot not permitted here (${r.stderr.trim().slice(0, 200)})`;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The optional .rpm (RHEL-family desktops), built by scripts/package.mjs with rpmbuild and read
  * back with rpm -qp. Its scriptlets are the Debian maintainer scripts with rpm's counts mapped to
- * dpkg's verbs; they are exercised through the .deb (deb.test.ts), not here: installing into a
- * test root would run them chrooted into a root without /bin/sh.
+ * dpkg's verbs; they run for real through the .deb (deb.test.ts) and, installed by dnf into a
+ * root of their own, in rpm-signed.test.ts.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,6 +4,7 @@
  * reboot is pending.
  */
 import { allOf, because, inPart, probeWhy, setUnknown, type Why } from '../why.js';
+import type { Probes } from '../../probes/types.js';
 import { loadEolCatalogue, osRelease } from '../../../src/shared/eol/index.js';
 import type { CheckContext, CheckOutput, Collector } from '../types.js';
 import { pendingSecuritySince } from './facts.js';
@@ -41,6 +42,13 @@ export const LINUX_OS_PATCHES_PARAMS = {
   rpmPath: '/usr/bin/rpm',
   statPath: '/usr/bin/stat',
   datePath: '/usr/bin/date',
+  /**
+   * How long one check run waits for an apt simulation it started (seconds); by default until it
+   * ends (a one-shot `mamori agent check` / `collect --save`). The daemon passes less than a
+   * second (agent/agent.ts): the simulation goes on in the background, the pending-update facts
+   * stay unknown meanwhile, and the check runs again when it ends (CheckContext.runAgainAfter).
+   */
+  aptWaitSeconds: Infinity,
 };
 type Params = typeof LINUX_OS_PATCHES_PARAMS;
 
@@ -76,16 +84,58 @@ type Pending = {
 /** null: the package manager is not installed. */
 type Section = Pending | { reason: Why } | null;
 
+/** An apt simulation in progress: started at, and what it found (the section of the facts). */
+interface AptJob {
+  startedAt: string;
+  done: Promise<Section>;
+}
+/** Simulations in flight, per probes (one per agent). */
+const aptRunning = new WeakMap<Probes, AptJob>();
+/** What a simulation found that no check run waited for, and its inputs: the next run uses it once, if they are unchanged. */
+const aptEnded = new WeakMap<Probes, { inputs: string | undefined; section: Section }>();
+
 async function aptSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {
   const aptInputs = await aptInputSignature(ctx, p);
   const cached = ctx.memory.get<{ inputs: string; pending: Pending }>(APT_PENDING_MEMORY_KEY);
+  const ended = aptEnded.get(ctx.probes);
+  aptEnded.delete(ctx.probes);
   if (aptInputs && cached?.inputs === aptInputs) return { ...cached.pending, ...(await newestMtimeAge(ctx, p, 'apt.lists', p.aptListsDir, (n) => /_(In)?Release$/.test(n), now)) };
-  const sim = await ctx.probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
-  if (!sim.ok && sim.failure === 'NOT_FOUND') return null;
-  if (!sim.ok) return { reason: probeWhy(sim) };
-  const pending = await aptPending(ctx, p, sim.stdout, now);
-  if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
-  return pending;
+  if (ended && ended.inputs === aptInputs) return ended.section;
+  const job = aptRunning.get(ctx.probes) ?? startAptSimulation(ctx, p, aptInputs, now);
+  // A replay answers at once; the daemon waits only briefly and the simulation goes on without it.
+  const waitMs = ctx.probes.mode === 'replay' ? Infinity : p.aptWaitSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const section = await Promise.race([job.done.then((s) => ({ s })), ...(Number.isFinite(waitMs) ? [new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))] : [])]);
+  clearTimeout(timer);
+  if (section) {
+    aptEnded.delete(ctx.probes);
+    return section.s;
+  }
+  ctx.runAgainAfter?.(job.done);
+  return { reason: because('APT_SIMULATION_RUNNING', 'why.patch.aptRunning', { since: { time: job.startedAt } }) };
+}
+
+/** `apt-get -s dist-upgrade` and `apt-cache policy` of what it would install; the result is remembered with the inputs it was computed from. */
+function startAptSimulation(ctx: CheckContext, p: Params, aptInputs: string | undefined, now: Date): AptJob {
+  const probes = ctx.probes;
+  const simulate = async (): Promise<Section> => {
+    const sim = await probes.exec('apt.simulate', p.aptGetPath, ['-s', '-o', 'Debug::NoLocking=1', 'dist-upgrade'], { timeoutMs: 120_000 });
+    if (!sim.ok && sim.failure === 'NOT_FOUND') return null;
+    if (!sim.ok) return { reason: probeWhy(sim) };
+    const pending = await aptPending(ctx, p, sim.stdout, now);
+    if (aptInputs && !('reason' in pending)) ctx.memory.set(APT_PENDING_MEMORY_KEY, { inputs: aptInputs, pending });
+    return pending;
+  };
+  const done = simulate()
+    .catch((err: Error): Section => ({ reason: because('CHECK_ERROR', 'why.checkError', { error: err.message.slice(0, 400) }) }))
+    .then((section) => {
+      aptRunning.delete(probes);
+      aptEnded.set(probes, { inputs: aptInputs, section });
+      return section;
+    });
+  const job = { startedAt: now.toISOString(), done };
+  aptRunning.set(probes, job);
+  return job;
 }
 
 async function dnfSection(ctx: CheckContext, p: Params, now: Date): Promise<Section> {

@@ -10,6 +10,8 @@
  * - Frames for an agent connected to another node (a helpdesk scan, a policy push): the frame
  *   goes in the payload when it fits, otherwise into cluster_frames and the payload names it.
  *   Every node receives it; the node that has the agent sends it.
+ * - Notes on violations (確認, comments): a comment can be longer than a payload, so the node
+ *   that stored one notifies its id; the others read it from console_violation_notes.
  * - The listening connection is re-opened, with backoff, when it drops. Events stored by other
  *   nodes while it was down are not replayed to this node's live stream (they are stored and
  *   visible in the console's lists); the log says when that window happened.
@@ -24,6 +26,7 @@ import type { Cluster, ClusterHost } from './types.js';
 
 const EVENTS_CHANNEL = 'mamori_events';
 const FRAMES_CHANNEL = 'mamori_frames';
+const NOTES_CHANNEL = 'mamori_notes';
 /** Stay well under PostgreSQL's 8000-byte NOTIFY payload limit (multi-byte host names included). */
 const MAX_PAYLOAD_BYTES = 7000;
 /** Frames nobody picked up (the agent was connected nowhere) are removed after this long; the agent gets scans and policy at its next connection anyway. */
@@ -35,6 +38,11 @@ type Range = [string, number, number, string];
 interface EventsNotice {
   node: string;
   ranges: Range[];
+}
+
+interface NoteNotice {
+  node: string;
+  noteId: string;
 }
 
 interface FrameNotice {
@@ -112,7 +120,7 @@ export class PgCluster implements Cluster {
     client.on('notification', (msg) => {
       if (!msg.payload) return;
       const payload = msg.payload;
-      const handle = msg.channel === EVENTS_CHANNEL ? () => this.onEvents(payload) : () => this.onFrame(payload);
+      const handle = msg.channel === EVENTS_CHANNEL ? () => this.onEvents(payload) : msg.channel === NOTES_CHANNEL ? () => this.onNote(payload) : () => this.onFrame(payload);
       this.chain = this.chain.then(handle).catch((err: Error) => {
         this.opts.log.warn('cannot deliver a message from another collector node', { channel: msg.channel, error: err.message });
       });
@@ -126,6 +134,7 @@ export class PgCluster implements Cluster {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
       await client.query(`LISTEN ${FRAMES_CHANNEL}`);
+      await client.query(`LISTEN ${NOTES_CHANNEL}`);
     } catch (err) {
       await client.end().catch(() => {});
       throw err;
@@ -182,6 +191,26 @@ export class PgCluster implements Cluster {
     );
     if (rows.length === 0) return;
     this.host.deliverEvents(rows.map((row) => ({ agentId: row.agent_id, hostname: row.hostname, receivedAt: row.received_at, event: JSON.parse(row.payload) })));
+  }
+
+  publishNote(noteId: string): void {
+    const payload = JSON.stringify({ node: this.instanceId, noteId } satisfies NoteNotice);
+    this.store.pool.query('SELECT pg_notify($1, $2)', [NOTES_CHANNEL, payload]).catch((err: Error) => {
+      this.opts.log.warn('cannot tell the other collector nodes about a note on a violation', { error: err.message });
+    });
+  }
+
+  private async onNote(payload: string): Promise<void> {
+    const notice = JSON.parse(payload) as NoteNotice;
+    if (notice.node === this.instanceId || !this.host) return;
+    const row = (
+      await this.store.pool.query<{ agent_id: string; rule_id: string; subject: string; kind: string; author: string; at: string; text: string }>(
+        'SELECT agent_id, rule_id, subject, kind, author, at, text FROM console_violation_notes WHERE id = $1',
+        [notice.noteId],
+      )
+    ).rows[0];
+    if (!row || (row.kind !== 'ack' && row.kind !== 'comment')) return;
+    this.host.deliverNote({ id: notice.noteId, agentId: row.agent_id, ruleId: row.rule_id, subject: row.subject, kind: row.kind, author: row.author, at: row.at, text: row.text, fromOtherNode: true });
   }
 
   async sendToAgent(agentId: string, frame: CollectorFrame): Promise<void> {

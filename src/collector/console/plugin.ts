@@ -124,6 +124,7 @@ export function consolePlugin(options: ConsoleOptions = {}): CollectorPlugin {
       ctx,
       authenticate: async (req) => (await authenticate(services.accounts, { authorization: req.headers.authorization, cookie: req.headers.cookie }))?.principal,
       render: (e) => services.render(e),
+      departmentOf: (agentId) => services.fleet.assignmentOf(agentId).department,
     });
     ctx.registerUpgrade('/api/v1/stream', services.stream.handleUpgrade);
     await services.start();

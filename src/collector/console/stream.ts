@@ -8,16 +8,19 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { StoredAgentEvent } from '../bus.js';
+import type { StoredAgentEvent, ViolationNote } from '../bus.js';
 import type { CollectorContext } from '../context.js';
 import type { Principal } from './authz.js';
 import { can, inScope } from './authz.js';
+import { violationKey } from './fleet.js';
 
 export interface StreamDeps {
   ctx: CollectorContext;
   authenticate(req: IncomingMessage): Promise<Principal | undefined>;
   /** Render a stored event into the message watchers get, with the department used for scoping; undefined = not streamed. */
   render(e: StoredAgentEvent): Promise<{ department: string | null; message: Record<string, unknown> } | undefined>;
+  /** The 課 of a PC, for scoping what is not an event (a note on one of its violations). */
+  departmentOf(agentId: string): string | null;
 }
 
 interface Watcher {
@@ -49,11 +52,14 @@ export class ConsoleStream {
   private readonly onEvent = (e: StoredAgentEvent) => void this.publishEvent(e);
   private readonly onOnline = (a: { agentId: string; hostname: string; at: string }) => this.publishRaw(null, { type: 'agent', online: true, ...a });
   private readonly onOffline = (a: { agentId: string; hostname: string; at: string }) => this.publishRaw(null, { type: 'agent', online: false, agentId: a.agentId, hostname: a.hostname, at: a.at });
+  private readonly onNote = (n: ViolationNote) =>
+    this.publishRaw(this.deps.departmentOf(n.agentId), { type: 'violation.noted', key: violationKey(n.agentId, n.ruleId, n.subject), kind: n.kind, author: n.author, at: n.at, ...(n.kind === 'comment' ? { text: n.text } : {}) });
 
   constructor(private readonly deps: StreamDeps) {
     deps.ctx.bus.on('event', this.onEvent);
     deps.ctx.bus.on('agent.online', this.onOnline);
     deps.ctx.bus.on('agent.offline', this.onOffline);
+    deps.ctx.bus.on('violation.noted', this.onNote);
     this.pinger = setInterval(() => {
       for (const w of this.watchers) {
         if (!w.alive) w.ws.terminate();
@@ -133,6 +139,7 @@ export class ConsoleStream {
     this.deps.ctx.bus.off('event', this.onEvent);
     this.deps.ctx.bus.off('agent.online', this.onOnline);
     this.deps.ctx.bus.off('agent.offline', this.onOffline);
+    this.deps.ctx.bus.off('violation.noted', this.onNote);
     for (const w of this.watchers) w.ws.terminate();
     this.wss.close();
   }

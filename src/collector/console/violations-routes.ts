@@ -4,7 +4,6 @@
 import { z } from 'zod';
 import { Segment, Severity } from '../../shared/protocol/messages.js';
 import { VIOLATION_SORTS } from '../store/violation-query.js';
-import { violationKey } from './fleet.js';
 import type { ViolationQuery } from './fleet.js';
 import type { RouteDef } from './http.js';
 import { list, me, parse, query } from './route-util.js';
@@ -43,9 +42,9 @@ export function violationQueryOf(q: Record<string, string | undefined>): Violati
 
 export function violationRoutes(s: ConsoleServices): RouteDef[] {
   const { fleet } = s;
-  /** A 確認 or comment reaches the consoles open on the violation (their rows update in place). */
-  const noted = (k: { agentId: string; ruleId: string; subject: string }, note: { kind: 'ack' | 'comment'; author: string; at: string; text?: string }) =>
-    s.stream?.publishRaw(fleet.assignmentOf(k.agentId).department, { type: 'violation.noted', key: violationKey(k.agentId, k.ruleId, k.subject), ...note });
+  /** A 確認 or comment reaches the consoles open on the violation, on every collector node (their rows update in place). */
+  const noted = (k: { agentId: string; ruleId: string; subject: string }, note: { id: string; kind: 'ack' | 'comment'; author: string; at: string; text: string }) =>
+    s.ctx.bus.emit('violation.noted', { agentId: k.agentId, ruleId: k.ruleId, subject: k.subject, ...note });
   return [
     {
       method: 'GET',
@@ -74,7 +73,7 @@ export function violationRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(ViolationKey.extend({ comment: z.string().max(4000).default('') }), req.body);
         req.mamori!.auditTarget = `${b.agentId}/${b.ruleId}/${b.subject}`;
         const note = await fleet.addNote(me(p), b, 'ack', b.comment);
-        noted(b, { kind: 'ack', author: me(p).username, at: note.at });
+        noted(b, { id: note.id, kind: 'ack', author: me(p).username, at: note.at, text: b.comment.trim() });
         return note;
       },
     },
@@ -87,7 +86,7 @@ export function violationRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(ViolationKey.extend({ comment: z.string().min(1).max(4000) }), req.body);
         req.mamori!.auditTarget = `${b.agentId}/${b.ruleId}/${b.subject}`;
         const note = await fleet.addNote(me(p), b, 'comment', b.comment);
-        noted(b, { kind: 'comment', author: me(p).username, at: note.at, text: b.comment.trim() });
+        noted(b, { id: note.id, kind: 'comment', author: me(p).username, at: note.at, text: b.comment.trim() });
         return note;
       },
     },

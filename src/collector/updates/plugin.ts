@@ -2,7 +2,8 @@
  * Agent updates on the collector's server: the download of a package (GET /agent/update/:id
  * with the one-time token of an offer, on the agent port, so the agent fetches it over the same
  * pinned TLS as its WebSocket), the offers to connected PCs, and the PCs' reports of each step
- * (agent.notice update.*) as rollout state per PC (rollouts.ts).
+ * (agent.notice update.*) as rollout state per PC (rollouts.ts), and the site's signed apt and
+ * yum repositories for the PCs' own package managers (repository.ts).
  */
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { UpdatePlatform } from '../../shared/updates/statement.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
 import type { CollectorPlugin } from '../plugins.js';
+import { repositoryRoute } from './repository.js';
 import { AgentUpdates, DOWNLOAD_PATH } from './rollouts.js';
 import type { RolloutState } from './rollouts.js';
 
@@ -24,6 +26,7 @@ const text = (v: unknown, max = 500): string | null => (typeof v === 'string' ? 
 export function updatesPlugin(o: { offerIntervalMs?: number } = {}): CollectorPlugin {
   return async (app: FastifyInstance, ctx: CollectorContext) => {
     const updates = new AgentUpdates(ctx.store.sql, ctx.dataDir);
+    repositoryRoute(app, ctx.dataDir);
 
     app.get<{ Params: { id: string } }>(`${DOWNLOAD_PATH}:id`, async (req, reply) => {
       const token = /^Bearer ([A-Za-z0-9_-]{32,128})$/.exec(req.headers.authorization ?? '')?.[1] ?? '';

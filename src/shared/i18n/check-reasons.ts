@@ -104,6 +104,7 @@ export const CHECK_REASONS = {
   'why.patch.osNotInCatalogue': { ja: '{os} のサポート期限は {catalogue} 版のサポート期限の一覧にありません', en: '{os} has no end-of-support date in the catalogue of {catalogue}' },
   'why.patch.osReleaseNoId': { ja: 'os-release に ID と VERSION_ID がありません', en: 'os-release has no ID/VERSION_ID' },
   'why.patch.noPackageManager': { ja: '{apt} も {dnf} もインストールされていません', en: 'neither {apt} nor {dnf} is installed' },
+  'why.patch.aptRunning': { ja: '更新の確認 (apt-get -s) が {since} から実行中です。終わりしだい検査し直します', en: 'the apt simulation (apt-get -s) is running since {since}; the check runs again when it ends' },
   'why.patch.totalUnread': { ja: '更新の総数を読み取れません', en: 'the total of pending updates could not be read' },
   'why.patch.sourceAgeUnread': { ja: '更新情報の古さを読み取れません', en: 'the age of the update metadata could not be read' },
   'why.patch.noAptOrDnf': { ja: 'apt も dnf もありません', en: 'no apt or dnf' },

@@ -97,6 +97,7 @@ export const MESSAGES = {
   'code.NOT_IN_CATALOGUE': { ja: 'サポート期限の一覧にありません', en: 'not in the end-of-support catalogue' },
   'code.WUA_SEARCH_FAILED': { ja: 'Windows Update の検索に失敗しました', en: 'the Windows Update search failed' },
   'code.WUA_SEARCH_RUNNING': { ja: 'Windows Update の検索が実行中です', en: 'a Windows Update search is running' },
+  'code.APT_SIMULATION_RUNNING': { ja: '更新の確認 (apt) が実行中です', en: 'the apt update simulation is running' },
   'code.NOT_READ': { ja: '読み取っていません', en: 'not read' },
 
   // ---- why a check could not read a fact (./check-reasons.ts) ----------------------------------

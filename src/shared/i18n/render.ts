@@ -41,12 +41,21 @@ export function causeOf(reason: string): Msg | string {
   return reason;
 }
 
+/**
+ * 1234567 → "1,234,567" (the grouping of toLocaleString('en-US'), used in both languages), written
+ * out: any Intl formatter maps several MB of ICU data into the process that renders it (the agent).
+ */
+export function groupThousands(n: number): string {
+  const text = String(n);
+  return /e/i.test(text) ? text : text.replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function renderParam(p: unknown, lang: Lang, depth: number): string {
   if (p === null || p === undefined) return MESSAGES['value.null'][lang];
   if (typeof p === 'boolean') return MESSAGES[p ? 'value.true' : 'value.false'][lang];
-  if (typeof p === 'number') return Number.isInteger(p) ? p.toLocaleString('en-US') : String(p);
+  if (typeof p === 'number') return Number.isInteger(p) ? groupThousands(p) : String(p);
   if (typeof p === 'string') return p;
   if (Array.isArray(p)) return p.map((x) => renderParam(x, lang, depth)).join(lang === 'ja' ? '、' : '; ');
   if (!isObject(p)) return String(p);

@@ -6,6 +6,8 @@ import { OsPatchesFacts } from '../../../agent/checks/os-patches/facts.js';
 import { MapMemory, runLinuxCheck } from '../../helpers/linux-context.js';
 import { FAILURES, ScriptedProbes, dir, fixture, fixtureJson } from '../../helpers/linux-probes.js';
 import type { Scripted } from '../../helpers/linux-probes.js';
+import { localCheck } from '../../../agent/local-check.js';
+import type { ProbeOutcome, Probes } from '../../../agent/probes/types.js';
 
 const F = (n: string): string => fixture('os-patches', n);
 
@@ -176,5 +178,107 @@ describe('os-patches Linux collector', () => {
     expect(r.unknownFacts.osId).toMatch(/^NOT_FOUND/);
     expect(r.unknownFacts.pendingSecurityUpdates).toMatch(/^NOT_FOUND: \/usr\/bin\/apt-get も \/usr\/bin\/dnf もインストールされていません$/);
     expect(render(r.unknownMsgs!.pendingSecurityUpdates!, 'en')).toBe('not found (NOT_FOUND): neither /usr/bin/apt-get nor /usr/bin/dnf is installed');
+  });
+});
+
+/**
+ * The daemon's probes (mode live) with scripted answers; `apt.simulate` answers only when the
+ * test releases it, as a slow simulation on a PC whose package cache is rebuilt.
+ */
+class SlowAptProbes extends ScriptedProbes {
+  override readonly mode = 'live' as unknown as 'replay';
+  private release: (outcome: ProbeOutcome) => void = () => undefined;
+  private simulation = new Promise<ProbeOutcome>((r) => (this.release = r));
+  simulations = 0;
+  constructor(private readonly scripted: Record<string, Scripted>) {
+    super(scripted);
+  }
+  /** Answer the simulation in flight with the scripted one (or `outcome`); the next one waits again. */
+  finishSimulation(outcome?: ProbeOutcome): void {
+    const scripted = this.scripted['apt.simulate'];
+    this.release(outcome ?? (typeof scripted === 'string' ? { ok: true, stdout: scripted, exitCode: 0 } : scripted!));
+    this.simulation = new Promise<ProbeOutcome>((r) => (this.release = r));
+  }
+  override async exec(key: string, file: string): Promise<ProbeOutcome> {
+    if (key !== 'apt.simulate') return super.exec(key, file);
+    this.simulations++;
+    this.calls.push(key);
+    return this.simulation;
+  }
+}
+
+describe('os-patches Linux: the apt simulation in the background (daemon)', () => {
+  const PENDING = ['pendingSecurityUpdates', 'pendingUpdatesTotal', 'oldestPendingSecuritySince', 'oldestUndatedPendingSecuritySince', 'updateSourceAgeHours'];
+  const run = (probes: Probes, memory: MapMemory, again: Promise<unknown>[]) =>
+    localCheck({ probes, checks: ['os-patches'], memory, checkParams: { 'os-patches': { aptWaitSeconds: 0 } }, runAgainAfter: (id, work) => (expect(id).toBe('os-patches'), again.push(work)) });
+
+  test('a run does not wait: pending facts unknown (never pass) until the simulation ends, then the run it asked for has them', async () => {
+    const probes = new SlowAptProbes(ubuntu);
+    const memory = new MapMemory();
+    const again: Promise<unknown>[] = [];
+    const first = (await run(probes, memory, again)).checks[0]!;
+    for (const fact of PENDING) expect(first.unknownFacts[fact], fact).toMatch(/^apt: APT_SIMULATION_RUNNING: /);
+    expect(render(first.unknownMsgs!.pendingSecurityUpdates!, 'en')).toMatch(/apt simulation \(apt-get -s\) is running since .*runs again when it ends/);
+    // What did not wait for apt is there.
+    expect(first.facts).toMatchObject({ osId: 'ubuntu-24.04', rebootRequired: true });
+    for (const rule of first.rules.filter((r) => r.ruleId === 'PATCH-001' || r.ruleId === 'PATCH-006')) expect(rule.result, rule.ruleId).toBe('unknown');
+    expect(again).toHaveLength(1);
+
+    // A run meanwhile joins the simulation in flight instead of starting another.
+    const meanwhile = (await run(probes, memory, again)).checks[0]!;
+    expect(meanwhile.unknownFacts.pendingSecurityUpdates).toMatch(/^apt: APT_SIMULATION_RUNNING: /);
+    expect(probes.simulations).toBe(1);
+
+    probes.finishSimulation();
+    await again[0];
+    const rerun = (await run(probes, memory, again)).checks[0]!;
+    expect(rerun.facts).toMatchObject({ pendingUpdatesTotal: 5, updateSourceAgeHours: 24 });
+    expect((rerun.facts.pendingSecurityUpdates as { name: string }[]).map((u) => u.name)).toEqual(['libssl3t64', 'openssl', 'linux-image-6.8.0-49-generic']);
+    expect(rerun.unknownFacts.pendingSecurityUpdates).toBeUndefined();
+    expect(probes.simulations).toBe(1);
+    expect(again).toHaveLength(2);
+  });
+
+  test('a simulation that fails late: the run after it reports the failure, and asks for no further run', async () => {
+    const probes = new SlowAptProbes(ubuntu);
+    const memory = new MapMemory();
+    const again: Promise<unknown>[] = [];
+    await run(probes, memory, again);
+    probes.finishSimulation(FAILURES.timeout!);
+    await again[0];
+    const rerun = (await run(probes, memory, again)).checks[0]!;
+    expect(rerun.unknownFacts.pendingSecurityUpdates).toMatch(/^apt: PROBE_TIMEOUT: /);
+    expect(again).toHaveLength(1);
+    // The next scheduled run simulates again.
+    await run(probes, memory, again);
+    expect(probes.simulations).toBe(2);
+  });
+
+  test('a result is not used when the package lists changed while it ran; an unchanged one is reused from memory', async () => {
+    const inputs = { 'apt.inputs.list': dir(['deb.debian.org_debian_dists_bookworm_InRelease']), 'apt.inputs.stat': '/var/lib/dpkg/status 1700000000 100\n' };
+    const scripted: Record<string, Scripted> = { ...ubuntu, ...inputs };
+    const probes = new SlowAptProbes(scripted);
+    const memory = new MapMemory();
+    const again: Promise<unknown>[] = [];
+    await run(probes, memory, again);
+    probes.finishSimulation();
+    await again[0];
+    scripted['apt.inputs.stat'] = '/var/lib/dpkg/status 1700000500 120\n';
+    const changed = (await run(probes, memory, again)).checks[0]!;
+    expect(changed.unknownFacts.pendingSecurityUpdates).toMatch(/^apt: APT_SIMULATION_RUNNING: /);
+    expect(probes.simulations).toBe(2);
+    probes.finishSimulation();
+    await again[1];
+    expect((await run(probes, memory, again)).checks[0]!.facts.pendingUpdatesTotal).toBe(5);
+    expect((await run(probes, memory, again)).checks[0]!.facts.pendingUpdatesTotal).toBe(5);
+    expect(probes.simulations).toBe(2);
+  });
+
+  test('a one-shot check (no wait given) waits for the simulation', async () => {
+    const probes = new SlowAptProbes(ubuntu);
+    const report = localCheck({ probes, checks: ['os-patches'], memory: new MapMemory() });
+    await new Promise((r) => setImmediate(r));
+    probes.finishSimulation();
+    expect((await report).checks[0]!.facts.pendingUpdatesTotal).toBe(5);
   });
 });

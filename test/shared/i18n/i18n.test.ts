@@ -97,3 +97,14 @@ describe('every reason code an agent check writes is explained in words', () => 
     expect(missing).toEqual([]);
   });
 });
+
+describe('numbers in messages', () => {
+  it('integers are grouped by thousands as en-US does, without an Intl formatter in the agent', async () => {
+    const { groupThousands } = await import('../../../src/shared/i18n/render.js');
+    const fc = await import('fast-check');
+    fc.assert(fc.property(fc.maxSafeInteger(), (n) => groupThousands(n) === n.toLocaleString('en-US')));
+    for (const n of [0, 999, 1000, -1000, 1234567]) expect(groupThousands(n)).toBe(n.toLocaleString('en-US'));
+    expect(render(msg('why.av.processesUnread', { count: 12345, processes: 'a' }), 'en')).toBe('12,345 processes could not be read (a)');
+    expect(render(msg('why.av.processesUnread', { count: 12345, processes: 'a' }), 'ja')).toBe('プロセス 12,345 個を読み取れません (a)');
+  });
+});

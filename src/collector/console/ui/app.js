@@ -18,6 +18,7 @@ import { enrollmentScreen } from './enrollment.js';
 import { exceptionsScreen } from './exceptions.js';
 import { forwardersScreen } from './forwarders.js';
 import { usersScreen } from './users.js';
+import { updatesScreen } from './updates.js';
 
 const SCREENS = [
   ['overview', 'nav.overview', 'violations.read'],
@@ -34,6 +35,7 @@ const SCREENS = [
   ['users', 'nav.users', 'users.manage'],
   ['forwarders', 'nav.forwarders', 'forwarders.manage'],
   ['enrollment', 'nav.enrollment', 'pcs.read'],
+  ['updates', 'nav.updates', 'pcs.read'],
 ];
 
 
@@ -169,7 +171,7 @@ async function render() {
   if (can('stream.watch')) openStream();
   const r = route();
   const mine = ++renderSeq;
-  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen };
+  const screens = { overview: overviewScreen, live: liveScreen, pcs: pcsScreen, enroll: enrollScreen, inventory: inventoryScreen, pc: () => pcScreen(r.arg), scan: () => scanScreen(r.arg), policy: policyScreen, media: mediaScreen, exceptions: exceptionsScreen, reports: () => reportsScreen(r.arg), audit: auditScreen, users: usersScreen, forwarders: forwardersScreen, enrollment: enrollmentScreen, updates: updatesScreen };
   const make = screens[r.name] || liveScreen;
   if (r.name !== 'live') leaveLive();
   try {
