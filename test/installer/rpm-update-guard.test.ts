@@ -112,7 +112,7 @@ describe.skipIf(skip || noRoot)('the update guard with the real rpm', { timeout:
     const r = await done;
     expect(r.code, r.output).toBe(1);
     expect(r.output).toMatch(/rpm --upgrade --oldpackage --replacepkgs \/var\/lib\/mamori\/updates\/[0-9a-f]{64}\.rpm: exit 0/);
-    expect(pending()).toMatchObject({ state: 'rolled_back', reason: `the new agent ${NEW} did not reach the collector within 5 s` });
+    expect(pending()).toMatchObject({ state: 'rolled_back', reason: `新しいエージェント ${NEW} が 5 秒以内に収集サーバーへ接続しなかったため、元のバージョンに戻しました / the new agent ${NEW} did not reach the collector within 5 s` });
     expect(await installed()).toBe(OLD);
     expect([...seen]).toContain('installed');
     // Identity and settings survive both package changes.
