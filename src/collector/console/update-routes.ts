@@ -9,7 +9,9 @@ import { UpdateError, AgentUpdates } from '../updates/rollouts.js';
 import type { Selection } from '../updates/rollouts.js';
 import { inScope } from './authz.js';
 import type { Principal } from './authz.js';
-import { badRequest, conflict, forbidden, parseInput } from './errors.js';
+import { msg } from '../../shared/i18n/index.js';
+import { badRequest, conflict, forbidden, notFound, parseInput } from './errors.js';
+import type { ConsoleError } from './errors.js';
 import type { RouteDef } from './http.js';
 import type { ConsoleServices } from './services.js';
 
@@ -26,15 +28,20 @@ const NewRollout = z.object({
 });
 
 /** What the rollout service refused, for people (its own messages are for the CLI's log). */
-const REFUSED: Record<UpdateError['code'], (e: UpdateError) => { ja: string; en: string }> = {
-  'canary-first': (e) => ({ ja: `先にカナリアグループ (端末を指定) へ配信し、適用済の端末があり切り戻し・失敗がないことを確認してください (${e.message})`, en: `Roll it out to a canary group (named PCs) first: ${e.message}` }),
-  'no-pcs': () => ({ ja: '選んだ端末には、この更新が必要な端末がありません (すでに適用済か配信中です)', en: 'No PC of that selection needs this package (already installed or in a rollout)' }),
-  'no-package': () => ({ ja: 'その更新パッケージはアップロードされていません', en: 'No such uploaded package' }),
-  'bad-selection': (e) => ({ ja: `配信先の指定が正しくありません: ${e.message}`, en: `Bad selection: ${e.message}` }),
-  'bad-statement': (e) => ({ ja: e.message, en: e.message }),
-  'hash-mismatch': (e) => ({ ja: e.message, en: e.message }),
-  duplicate: (e) => ({ ja: e.message, en: e.message }),
-};
+function refused(e: UpdateError): ConsoleError {
+  switch (e.code) {
+    case 'canary-first':
+      return conflict(msg('error.update.canaryFirst', { detail: e.message }));
+    case 'no-pcs':
+      return conflict(msg('error.update.noPcs'));
+    case 'no-package':
+      return notFound(msg('error.update.noPackage'));
+    case 'bad-selection':
+      return badRequest(msg('error.update.badSelection', { detail: e.message }));
+    default:
+      return badRequest(msg('error.request', { detail: e.message }));
+  }
+}
 
 export function updateRoutes(s: ConsoleServices): RouteDef[] {
   const updates = new AgentUpdates(s.ctx.store.sql, s.ctx.dataDir);
@@ -49,17 +56,17 @@ export function updateRoutes(s: ConsoleServices): RouteDef[] {
         const ids: string[] = [];
         for (const name of names) {
           const found = rows.filter((r) => r.hostname === name && inScope(p, r.department));
-          if (found.length === 0) throw badRequest({ ja: `端末 ${name} は登録されていません${scoped ? ' (担当の課の端末のみ指定できます)' : ''}`, en: `No enrolled PC ${name}${scoped ? ' in your 課' : ''}` });
-          if (found.length > 1) throw badRequest({ ja: `端末名 ${name} の端末が ${found.length} 台あります。端末一覧で重複を解消してください`, en: `${found.length} PCs are named ${name}` });
+          if (found.length === 0) throw badRequest(msg(scoped ? 'error.update.noPcInScope' : 'error.update.noPc', { name }));
+          if (found.length > 1) throw badRequest(msg('error.update.sameName', { name, n: found.length }));
           ids.push(found[0]!.id);
         }
         return { kind: 'agents', ids };
       }
       case 'department':
-        if (!inScope(p, sel.name)) throw forbidden({ ja: `${sel.name} は担当の課ではありません`, en: `${sel.name} is not one of your 課` });
+        if (!inScope(p, sel.name)) throw forbidden(msg('error.update.notYourDepartment', { department: sel.name }));
         return sel;
       default:
-        if (scoped) throw forbidden({ ja: '課を限定されたアカウントは、担当の課か端末を指定して配信してください', en: 'An account limited to some 課 rolls out to its 課 or to named PCs' });
+        if (scoped) throw forbidden(msg('error.update.scopedWide'));
         return sel;
     }
   };
@@ -88,7 +95,7 @@ export function updateRoutes(s: ConsoleServices): RouteDef[] {
         try {
           return await updates.createRollout({ packageId: b.packageId, selection, createdBy: p.username, ...(b.deadlineMinutes ? { deadlineSeconds: b.deadlineMinutes * 60 } : {}) });
         } catch (err) {
-          if (err instanceof UpdateError) throw (err.code === 'canary-first' || err.code === 'no-pcs' ? conflict : badRequest)(REFUSED[err.code](err));
+          if (err instanceof UpdateError) throw refused(err);
           throw err;
         }
       },

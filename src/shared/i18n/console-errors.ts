@@ -63,4 +63,13 @@ export const CONSOLE_ERRORS = {
   'error.forwarder.noCa': { ja: 'このコレクターには CA がありません: サイトの CA 証明書 (caPem) を指定してください', en: 'this collector has no CA: give the site CA certificate (caPem)' },
   'error.forwarder.notFound': { ja: '転送先 {id} はありません', en: 'no forwarder {id}' },
   'error.forwarder.secretWebhookOnly': { ja: '秘密鍵は Webhook の転送先にだけあります', en: 'only a webhook forwarder has a secret' },
+  'error.update.noPc': { ja: '端末 {name} は登録されていません', en: 'no enrolled PC {name}' },
+  'error.update.noPcInScope': { ja: '端末 {name} は登録されていません (担当の課の端末のみ指定できます)', en: 'no enrolled PC {name} in your departments' },
+  'error.update.sameName': { ja: '端末名 {name} の端末が {n} 台あります。端末一覧で重複を解消してください', en: '{n} PCs are named {name}: resolve it on the PC list' },
+  'error.update.notYourDepartment': { ja: '{department} は担当の課ではありません', en: '{department} is not one of your departments' },
+  'error.update.scopedWide': { ja: '課を限定されたアカウントは、担当の課か端末を指定して配信してください', en: 'an account limited to some departments rolls out to its departments or to named PCs' },
+  'error.update.canaryFirst': { ja: '先にカナリアグループ (端末を指定) へ配信し、適用済の端末があり切り戻し・失敗がないことを確認してください ({detail})', en: 'roll it out to a canary group (named PCs) first ({detail})' },
+  'error.update.noPcs': { ja: '選んだ端末には、この更新が必要な端末がありません (すでに適用済か配信中です)', en: 'no PC of that selection needs this package (already installed or in a rollout)' },
+  'error.update.noPackage': { ja: 'その更新パッケージはアップロードされていません', en: 'no such uploaded package' },
+  'error.update.badSelection': { ja: '配信先の指定が正しくありません: {detail}', en: 'bad selection: {detail}' },
 } as const satisfies Record<string, { ja: string; en: string }>;
