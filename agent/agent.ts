@@ -8,6 +8,8 @@ import type { FSWatcher } from 'node:fs';
 import { hostname, release, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../src/shared/log.js';
 import { PolicyDocument } from '../src/shared/protocol/messages.js';
 import type { CheckId, NewAgentEvent, OsInfo, PolicyPushFrame, ScanRequestFrame } from '../src/shared/protocol/messages.js';
@@ -15,7 +17,6 @@ import { policySignatureValid } from '../src/shared/tls/policy-signature.js';
 import { policyRefusal } from './policy-guard.js';
 import { checksToRerun } from './policy-diff.js';
 import { CHECKS } from './checks/registry.js';
-import { CronSchedule } from './cron.js';
 import { emptyFindingsState, findingsToEvents } from './findings.js';
 import type { FindingsState } from './findings.js';
 import { ensureStateDir, forgetSecret, withAgentKey } from './identity.js';
@@ -27,6 +28,7 @@ import { configDir } from '../src/shared/paths.js';
 import { deadLetterViolation } from './link/dead-letter.js';
 import { AgentLink } from './link/link.js';
 import type { LinkOptions } from './link/link.js';
+import { BackgroundFile } from './background-file.js';
 import { CheckLanes } from './check-lanes.js';
 import { localCheck, productCatalogue } from './local-check.js';
 import type { CheckReport } from './local-check.js';
@@ -137,12 +139,14 @@ export class Agent {
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
+  /** findings.json, rewritten after every check off the main thread (a USB event may be waiting). */
+  private readonly findingsFile: BackgroundFile;
   /** Each check runs alone, checks never wait for each other (agent/check-lanes.ts). */
   private readonly lanes = new CheckLanes<CheckReport>((id) => this.runCheck(id));
   /** Checks whose next run sends facts and results even when unchanged (a helpdesk scan asked). */
   private readonly forced = new Set<CheckId>();
-  private cronTask: CronSchedule | undefined;
-  private dailyTask: CronSchedule | undefined;
+  private cronTask: ScheduledTask | undefined;
+  private dailyTask: ScheduledTask | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private replayWatcher: FSWatcher | undefined;
   private stopped = false;
@@ -164,6 +168,8 @@ export class Agent {
     this.outbox = Outbox.open(join(opts.stateDir, 'outbox'), { capBytes: opts.outboxCapBytes });
     this.policy = this.loadStoredPolicy();
     this.findings = this.loadJson('findings.json', (v) => v as FindingsState) ?? emptyFindingsState();
+    // A failed write (a full disk) must not stop the checks: the state in memory stays right, the next check's write tries again.
+    this.findingsFile = new BackgroundFile(join(opts.stateDir, 'findings.json'), { mode: 0o600, onError: (err) => opts.log.error(`cannot write ${join(opts.stateDir, 'findings.json')}`, { error: err.message }) });
     this.watchdog = opts.watchdog === false ? undefined : new Watchdog((b) => void this.onWatchdogBreach(b), opts.watchdog);
     const watchdog = this.watchdog;
     const live = this.probes.mode === 'live';
@@ -252,6 +258,17 @@ export class Agent {
     this.watchdog?.start();
     this.link.start();
     this.prepareChecks();
+    // The schedules before the watchers listen: setting them up loads the time-zone data (~300 ms of the main thread at load 25).
+    this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
+    this.dailyTask = cron.schedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily'));
+    let last = Date.now();
+    this.wakeTimer = setInterval(() => {
+      const now = Date.now();
+      // The timer fires every 15 s; a much longer gap means the PC slept.
+      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
+      last = now;
+    }, 15_000);
+    this.wakeTimer.unref();
     for (const w of this.opts.watchers ?? []) {
       try {
         await w.start(
@@ -269,16 +286,6 @@ export class Agent {
       // Replaying: a changed recording is what a device event is on a live PC.
       this.replayWatcher = watch(this.opts.replayDir, () => this.enqueue(CHECKS.map((c) => c.id), 'recording changed'));
     }
-    this.cronTask = new CronSchedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule')).start();
-    this.dailyTask = new CronSchedule(this.opts.dailySchedule ?? DAILY_SCHEDULE, () => this.enqueue(DAILY_CHECKS, 'daily')).start();
-    let last = Date.now();
-    this.wakeTimer = setInterval(() => {
-      const now = Date.now();
-      // The timer fires every 15 s; a much longer gap means the PC slept.
-      if (now - last > 75_000) this.enqueue(routineChecks(), 'wake from sleep');
-      last = now;
-    }, 15_000);
-    this.wakeTimer.unref();
     if (!this.opts.skipInitialRun) this.enqueue(CHECKS.map((c) => c.id), 'start');
   }
 
@@ -347,12 +354,16 @@ export class Agent {
   private async judgeAndStore(id: CheckId, probes: Probes): Promise<CheckReport> {
     const force = this.forced.delete(id);
     const catalogue = productCatalogue();
-    const report = await localCheck({ probes, checks: [id], checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS, aptWaitSeconds: DAEMON_APT_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log, runAgainAfter: (checkId, work) => void work.then(() => this.enqueue([checkId], 'background work ended')) });
+    const urgent = URGENT_CHECKS.includes(id);
+    // Every other check lets a USB check go first between its steps, as at its probe calls.
+    const stepAside = urgent ? undefined : () => this.urgent.stepAside();
+    const report = await localCheck({ probes, checks: [id], stepAside, checkParams: { 'usb-media': { enforcement: this.opts.usbEnforcement ?? 'audit' }, 'os-patches': { wuaWaitSeconds: DAEMON_WUA_WAIT_SECONDS, aptWaitSeconds: DAEMON_APT_WAIT_SECONDS }, ...(this.opts.selfCommand ? { inventory: { selfCommand: this.opts.selfCommand } } : {}) }, policy: this.policy, segment: this.link.segment ?? this.opts.identity.segment, memory: this.memory, catalogue, log: this.opts.log, runAgainAfter: (checkId, work) => void work.then(() => this.enqueue([checkId], 'background work ended')) });
+    await stepAside?.();
     // Synchronous from here to the save: runs of other checks finishing meanwhile each see the state this one leaves.
     const { events, state } = findingsToEvents(report, catalogue.rules, this.findings, { force, exceptions: this.policy.exceptions });
     this.append(events);
     this.findings = state;
-    this.saveJson('findings.json', state);
+    this.findingsFile.write(JSON.stringify(state));
     this.userNotices.afterFindings(events, state);
     const check = report.checks[0]!;
     if (this.opts.usbEnforcement === 'block' && id === 'usb-media') {
@@ -422,9 +433,10 @@ export class Agent {
     this.link.notify();
   }
 
-  /** Wait until the queued check runs are done (tests, shutdown). */
+  /** Wait until the queued check runs are done and their findings written (tests, shutdown). */
   async idle(): Promise<void> {
     await this.lanes.idle();
+    await this.findingsFile.idle();
   }
 
   /**
@@ -442,11 +454,12 @@ export class Agent {
     if (notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
     this.stopped = true;
     clearInterval(this.wakeTimer);
-    this.cronTask?.stop();
-    this.dailyTask?.stop();
+    await this.cronTask?.stop();
+    await this.dailyTask?.stop();
     this.replayWatcher?.close();
     for (const w of this.opts.watchers ?? []) await w.stop().catch(() => undefined);
     await this.lanes.idle();
+    await this.findingsFile.idle();
     await this.userNotices.idle();
     await this.link.stop();
     await this.launcher.close();

@@ -35,12 +35,21 @@ export function validateFacts(def: CheckDefinition<never>, output: AnyOutput): A
   return { ...output, facts, ...unknown };
 }
 
-export async function runCheck(def: CheckDefinition<never>, ctx: CheckContext): Promise<AnyOutput> {
+/**
+ * Where a check's run may let other work go first: awaited between the steps that hold the
+ * main thread (checking the facts, judging each rule). The daemon passes one that lets an
+ * urgent check run there (agent/probes/urgent-gate.ts); none = straight through.
+ */
+export type StepAside = () => Promise<void>;
+
+export async function runCheck(def: CheckDefinition<never>, ctx: CheckContext, stepAside?: StepAside): Promise<AnyOutput> {
   const load = def.platforms[ctx.probes.platform];
   if (!load) return unknownOutput(because('NOT_SUPPORTED', 'why.noCollector', { check: def.id, platform: ctx.probes.platform === 'windows' ? 'Windows' : 'Linux' }));
   try {
     const collect = (await load()) as unknown as (c: CheckContext) => Promise<AnyOutput>;
-    return validateFacts(def, await collect({ ...ctx, params: { ...def.params, ...ctx.params } }));
+    const collected = await collect({ ...ctx, params: { ...def.params, ...ctx.params } });
+    await stepAside?.();
+    return validateFacts(def, collected);
   } catch (err) {
     ctx.log.warn(`check ${def.id} failed`, { error: (err as Error).stack });
     return unknownOutput(because('CHECK_ERROR', 'why.checkError', { error: (err as Error).message.slice(0, 400) }));
@@ -54,6 +63,12 @@ export interface JudgeContext {
   now: Date;
 }
 
-export function judge(rules: readonly Rule[], output: AnyOutput, ctx: JudgeContext): RuleEvaluation[] {
-  return rules.map((rule) => evaluateRule(rule, output, ctx));
+/** Judge the facts with each rule, stepping aside before each (a software check's EOL rules hold the thread for a while). */
+export async function judge(rules: readonly Rule[], output: AnyOutput, ctx: JudgeContext, stepAside?: StepAside): Promise<RuleEvaluation[]> {
+  const evaluations: RuleEvaluation[] = [];
+  for (const rule of rules) {
+    await stepAside?.();
+    evaluations.push(evaluateRule(rule, output, ctx));
+  }
+  return evaluations;
 }

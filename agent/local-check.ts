@@ -15,6 +15,7 @@ import { CHECKS } from './checks/registry.js';
 import type { CheckMemory } from './checks/types.js';
 import type { Msg } from '../src/shared/i18n/index.js';
 import { judge, runCheck } from './judge.js';
+import type { StepAside } from './judge.js';
 import { InMemoryCheckMemory, scopedMemory } from './memory.js';
 import { liveProbes } from './probes/index.js';
 import { ReplayProbes } from './probes/replay.js';
@@ -54,6 +55,8 @@ export interface LocalCheckOptions {
   log?: Logger;
   /** Site values of check parameters (e.g. the USB enforcement mode), over each check's defaults. */
   checkParams?: Partial<Record<CheckId, Record<string, unknown>>>;
+  /** Awaited between the steps of each check that hold the main thread (the daemon lets a USB check go first there). */
+  stepAside?: StepAside;
   /** A check went on without waiting for its background work (CheckContext.runAgainAfter): the daemon runs it again when `work` ends. */
   runAgainAfter?: (checkId: CheckId, work: Promise<unknown>) => void;
 }
@@ -80,15 +83,16 @@ export async function localCheck(opts: LocalCheckOptions = {}): Promise<LocalRep
   for (const def of selected) {
     const started = performance.now();
     const runAgainAfter = opts.runAgainAfter;
-    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log, ...(runAgainAfter ? { runAgainAfter: (work: Promise<unknown>) => runAgainAfter(def.id, work) } : {}) });
+    const collected = await runCheck(def, { probes, params: opts.checkParams?.[def.id] ?? {}, memory: scopedMemory(memory, def.id), log, ...(runAgainAfter ? { runAgainAfter: (work: Promise<unknown>) => runAgainAfter(def.id, work) } : {}) }, opts.stepAside);
     // The facts are judged and kept as a copy: a parsed fact can be a slice of a probe's whole
     // output, and V8 keeps that whole output alive through it (every package version from dpkg's
     // status file held its 1.5 MB text for as long as the daemon kept the facts).
     const output = { ...collected, facts: structuredClone(collected.facts) };
-    const rules = judge(
+    const rules = await judge(
       catalogue.rules.filter((r) => r.check === def.id),
       output,
       { platform: probes.platform, segment: opts.segment ?? policy.segment, policy, now },
+      opts.stepAside,
     );
     checks.push({
       id: def.id,

@@ -41,6 +41,10 @@ await benchMain('console-scale', import.meta.url, numArg('limit-s', 900) * 1000,
   const results = loadCatalogue(configDir()).rules.map((r) => ({ ruleId: r.id, checkId: r.check }));
   const city = await seedCity(store, { pcs: PCS, perPc: PER_PC, closeEvery: 4, days: 90, results });
   const seedMs = Date.now() - seedStart;
+  // What autovacuum does on a site's server within a minute of such a load (the test server
+  // here runs with autovacuum off): statistics and the visibility map, without which every
+  // plan is made for empty tables and index-only scans read the heap.
+  if (pgDb) await store.sql.run('VACUUM ANALYZE');
   await store.close();
   const t = await startTestCollector({ dataDir, ...(pgDb ? { store: await open() } : {}) });
   const admin = await adminClient(t);
@@ -160,7 +164,10 @@ await benchMain('console-scale', import.meta.url, numArg('limit-s', 900) * 1000,
     const pcRenders: number[] = [];
     for (let i = 0; i < 5; i++) {
       await page.goto(`${t.collector.consoleUrl}#/overview`);
-      await page.waitForSelector('main h1');
+      // The overview's own tiles, not any heading: 端末一覧 stays on the screen (and takes input)
+      // until the overview replaces it, and a new 端末一覧 mounted over the old one loses the
+      // filter chosen in the old one (the wait for its answer then never ended).
+      await page.waitForSelector('.tiles');
       const s = performance.now();
       await page.goto(`${t.collector.consoleUrl}#/pcs`);
       await page.waitForSelector('[data-testid=pcs-table] tr.pcrow');

@@ -10,12 +10,14 @@
  * serial committed by the collector (its bus fires after the store). The floor of the same run
  * is the guest's own udev event for that stick (bench/lib/usb-qemu-guest.mjs prints it on the
  * console; the host stamps each console line), beside the kernel uevent and the usb package's
- * connect event. Every third plug comes during the start-up run or 0.5 s after a helpdesk scan
+ * connect event. `--loop-delay` makes the agent print each main-thread block of 50 ms or more
+ * (bench/lib/usb-qemu-loop.mjs); each plug's details list the blocks that ended between the plug
+ * and its violation stored. Every third plug comes during the start-up run or 0.5 s after a helpdesk scan
  * asked for a full run; the others on an idle agent. `--no-udev` runs the guest without udevd:
  * the agent then takes its USB trigger from the kernel uevents (agent/watchers/linux.ts).
  *
  *   npm run build && node bench/run-all.mjs --build-only
- *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile] [--log-dir DIR]
+ *   node dist/bench/usb-qemu.mjs --qemu-usb ../shared/tools/qemu-usb [--runs 3] [--plugs 5] [--no-udev] [--profile] [--loop-delay] [--log-dir DIR]
  *
  * One run boots one VM (~1 GiB, both cores); about 25 s + 8 s per plug. The harness's
  * setup.sh must have been run once. Without --qemu-usb the bench says so and measures nothing.
@@ -46,6 +48,8 @@ const LOG_DIR = strArg('log-dir');
 /** Seconds after the guest is ready (node started): the first plug, and between plugs (unplug halfway). */
 const FIRST = numArg('first', 16);
 const PERIOD = numArg('period', 12);
+/** Seconds the harness allows beyond the timeline (it counts from QEMU's start): the guest booted in 6 s at load 1, in 93 s at load 29. */
+const TIMEOUT_SLACK = numArg('timeout-slack', 180);
 
 type Kind = 'start' | 'scan' | 'idle';
 interface Plug {
@@ -58,6 +62,8 @@ interface Plug {
   floorUdev?: number;
   floorKernel?: number;
   floorUsbPkg?: number;
+  /** --loop-delay: the agent's main-thread blocks (ms) that ended between the plug and the violation stored. */
+  blocks?: number[];
   /** The agent's log line "checks queued: usb-media (…)" naming this stick. */
   agentTrigger?: { t: number; by: string };
   stored?: number;
@@ -110,7 +116,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
   });
 
   const results = join(scratch, `results-${run}.json`);
-  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--timeout', String(FIRST + PLUGS * PERIOD + 60), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : [])];
+  const args = [join(HARNESS!, 'run.sh'), '--js', join(bundleDir, 'guest.mjs'), '--extra', bundleDir, '--timeline', timeline.join(','), '--results', results, '--stamp', '--timeout', String(FIRST + PLUGS * PERIOD + TIMEOUT_SLACK), '--env', 'LD_LIBRARY_PATH=/app/guest-lib', ...(NO_UDEV ? ['--no-udev'] : []), ...(flag('profile') ? ['--env', 'MAMORI_BENCH_PROFILE=1'] : []), ...(flag('loop-delay') ? ['--env', 'MAMORI_BENCH_LOOP=1'] : [])];
   const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QU_MATCH_ADD: `^floor-${NO_UDEV ? 'kernel' : 'udev'} add ` } });
   let log = '';
   let readyAt: number | undefined;
@@ -161,6 +167,7 @@ async function oneRun(run: number, scratch: string, bundleDir: string): Promise<
     if (trigger) p.agentTrigger = { t: trigger.t, by: /usb hotplug/.test(trigger.text) ? 'usb package' : /kernel add/.test(trigger.text) ? 'kernel uevent' : 'udev' };
     const s = storedAt.get(p.serial);
     if (s !== undefined) p.stored = (s - summary.startEpochMs) / 1000;
+    if (flag('loop-delay') && p.plugged !== undefined && p.stored !== undefined) p.blocks = lines.filter((l) => l.t >= p.plugged! && l.t <= p.stored! && /loop-block \d+ ms/.test(l.text)).map((l) => Number(/loop-block (\d+) ms/.exec(l.text)![1]));
   }
   return { plugs, log };
 }
@@ -176,6 +183,7 @@ await benchMain(`usb-qemu${NO_UDEV ? '-no-udev' : ''}`, import.meta.url, 60 * 60
   const { stageUsbPackage } = (await import(join(ROOT, 'scripts/package.mjs'))) as { stageUsbPackage: (dir: string) => void };
   stageUsbPackage(bundleDir);
   copyFileSync(join(ROOT, 'bench/lib/usb-qemu-guest.mjs'), join(bundleDir, 'guest.mjs'));
+  copyFileSync(join(ROOT, 'bench/lib/usb-qemu-loop.mjs'), join(bundleDir, 'loop.mjs'));
   // The guest holds only node's own libraries; the usb addon also links librt.so.1 (part of libc6 on a real system).
   mkdirSync(join(bundleDir, 'guest-lib'));
   copyFileSync('/lib/x86_64-linux-gnu/librt.so.1', join(bundleDir, 'guest-lib/librt.so.1'));
@@ -216,7 +224,7 @@ await benchMain(`usb-qemu${NO_UDEV ? '-no-udev' : ''}`, import.meta.url, 60 * 60
     details: {
       machine: machine(),
       udev: !NO_UDEV,
-      plugs: all.map((p, i) => ({ serial: p.serial, kind: p.kind, storedMs: ms(p.stored, p.plugged), overFloorMs: ms(p.stored, floorOf(p)), ...firstBy[i], agentTrigger: p.agentTrigger ? { by: p.agentTrigger.by, ms: ms(p.agentTrigger.t, p.plugged) } : null })),
+      plugs: all.map((p, i) => ({ serial: p.serial, kind: p.kind, storedMs: ms(p.stored, p.plugged), overFloorMs: ms(p.stored, floorOf(p)), ...firstBy[i], agentTrigger: p.agentTrigger ? { by: p.agentTrigger.by, ms: ms(p.agentTrigger.t, p.plugged) } : null, ...(p.blocks ? { loopBlocksMs: p.blocks } : {}) })),
       missing: all.length - measured.length,
       ...(measured.length < all.length ? { lastLog: logs.at(-1)!.slice(-6000) } : {}),
     },

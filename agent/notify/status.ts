@@ -3,7 +3,6 @@
  * in Japanese. It lives beside the state directory (which is owner-only) and is world-readable,
  * so it holds nothing secret: no agent id, no keys, no facts, only rule, subject and texts.
  */
-import { renameSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Rule, Source } from '../../src/shared/catalogue/schema.js';
@@ -43,9 +42,7 @@ export function buildStatus(open: FindingsState['open'], rules: readonly Rule[],
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-export function writeStatus(path: string, status: StatusFile): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(status, null, 1)}\n`, { mode: 0o644 });
-  // The process umask (owner-only, src/cli/main.ts) would narrow the mode given above.
-  if (process.platform !== 'win32') chmodSync(`${path}.tmp`, 0o644);
-  renameSync(`${path}.tmp`, path);
+/** The file's text; world-readable (0644: BackgroundFile sets the mode the process umask would narrow). */
+export function statusText(status: StatusFile): string {
+  return `${JSON.stringify(status, null, 1)}\n`;
 }

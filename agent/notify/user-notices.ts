@@ -12,7 +12,8 @@ import type { NewAgentEvent, PolicyDocument, Violation } from '../../src/shared/
 import type { FindingsState } from '../findings.js';
 import { decideNotice } from './decide.js';
 import type { NoticeDelivery } from './delivery.js';
-import { buildStatus, statusPath, writeStatus } from './status.js';
+import { BackgroundFile } from '../background-file.js';
+import { buildStatus, statusPath, statusText } from './status.js';
 import { composeNotice, effectiveNoticePolicy, loadNotices } from './texts.js';
 import type { NoticesFile } from './texts.js';
 
@@ -35,9 +36,12 @@ export class UserNotices {
   /** When each "ruleId\u0000subject" was last shown (the rate limit survives restarts). */
   private shown: Record<string, string>;
   private readonly pending = new Set<Promise<void>>();
+  /** The status file, written off the main thread (a USB event may be waiting on it). */
+  private readonly statusFile: BackgroundFile;
 
   constructor(private readonly o: UserNoticesOptions) {
     this.shownPath = join(o.stateDir, 'notices.json');
+    this.statusFile = new BackgroundFile(statusPath(o.stateDir), { mode: 0o644, onError: (err) => o.log.warn('status file not written', { error: err.message }) });
     this.shown = this.loadShown();
   }
 
@@ -54,10 +58,10 @@ export class UserNotices {
     return this.o.notices ?? loadNotices();
   }
 
-  /** After a check run: notify for the violations it opened (in the background), rewrite the status file. */
+  /** After a check run: notify for the violations it opened and rewrite the status file (both in the background). */
   afterFindings(events: readonly NewAgentEvent[], state: FindingsState): void {
     try {
-      writeStatus(statusPath(this.o.stateDir), buildStatus(state.open, this.o.catalogue().rules, this.o.catalogue().sources, this.notices, this.o.policy(), this.now()));
+      this.statusFile.write(statusText(buildStatus(state.open, this.o.catalogue().rules, this.o.catalogue().sources, this.notices, this.o.policy(), this.now())));
     } catch (err) {
       this.o.log.warn('status file not written', { error: (err as Error).message });
     }
@@ -72,9 +76,10 @@ export class UserNotices {
     }
   }
 
-  /** Wait for the notices under way (tests, shutdown). */
+  /** Wait for the notices under way and the status file's write (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await this.statusFile.idle();
   }
 
   private now(): Date {

@@ -28,6 +28,17 @@ export class UrgentGate {
     return new Promise((resume) => this.waiters.push(resume));
   }
 
+  /**
+   * A point where non-urgent work that holds the main thread lets others go first: the I/O
+   * callbacks already waiting run (a udev line saying a stick was plugged in, which starts the
+   * USB check), then this waits while urgent work runs. A promise alone would not let them run:
+   * its continuation comes before any I/O callback.
+   */
+  async stepAside(): Promise<void> {
+    await new Promise<void>((resume) => setImmediate(resume));
+    await this.clear();
+  }
+
   get busy(): boolean {
     return this.running > 0;
   }

@@ -7,7 +7,7 @@
  * 1.21.0 / 1.19.5): an agent installed into another root (a chroot, a test root) updates that
  * root with the same command line.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UpdatePlatform } from '../../src/shared/updates/statement.js';
@@ -49,13 +49,19 @@ export function installedVersionCommand(platform: Exclude<UpdatePlatform, 'msi'>
 
 /**
  * The installer that installed this agent, or null when none the agent can drive (a tarball,
- * `npm start`, Windows): dpkg's file list of mamori-agent, else rpm's database entry.
+ * `npm start`, Windows): dpkg's file list of mamori-agent, else rpm's database entry. rpm is
+ * asked in the background: its query takes a second or more on a slow PC, and the agent's main
+ * thread, where it is asked at every start, is the one that handles a USB stick plugged in.
  */
-export function installerOfThisPc(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): Exclude<UpdatePlatform, 'msi'> | null {
-  if (platform !== 'linux') return null;
-  if (existsSync(join(env.DPKG_ROOT ?? '/', 'var/lib/dpkg/info/mamori-agent.list'))) return 'deb';
-  const rpm = spawnSync('rpm', ['-q', '--quiet', 'mamori-agent'], { stdio: 'ignore', timeout: 30_000 });
-  return rpm.status === 0 ? 'rpm' : null;
+export function installerOfThisPc(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): Promise<Exclude<UpdatePlatform, 'msi'> | null> {
+  if (platform !== 'linux') return Promise.resolve(null);
+  if (existsSync(join(env.DPKG_ROOT ?? '/', 'var/lib/dpkg/info/mamori-agent.list'))) return Promise.resolve('deb');
+  return new Promise((resolve) => {
+    const rpm = spawn('rpm', ['-q', '--quiet', 'mamori-agent'], { stdio: 'ignore', timeout: 30_000, env });
+    // No rpm on this PC (ENOENT): not installed by rpm. 'close' follows an 'error'; the first answer counts.
+    rpm.on('error', () => resolve(null));
+    rpm.on('close', (code) => resolve(code === 0 ? 'rpm' : null));
+  });
 }
 
 export interface InstallResult {

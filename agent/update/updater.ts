@@ -33,7 +33,7 @@ export interface UpdaterOptions {
   log: Logger;
   append: (events: NewAgentEvent[]) => void;
   /** Which installer installed this agent (default: installerOfThisPc). */
-  installer?: () => 'deb' | 'rpm' | null;
+  installer?: () => 'deb' | 'rpm' | null | Promise<'deb' | 'rpm' | null>;
 }
 
 /** How often an agent running while the guard works looks for the guard's outcome. */
@@ -64,10 +64,20 @@ export class Updater {
 
   /** The agent reached the collector: say which installer it has (once per start), confirm or report an update. */
   connected(): void {
-    if (!this.announced) {
-      this.announced = true;
-      this.o.append([notice('update.ready', { installer: (this.o.installer ?? installerOfThisPc)(), version: this.o.agentVersion })]);
-    }
+    if (this.announced) return this.confirmOrReport();
+    this.announced = true;
+    const announce = (installer: 'deb' | 'rpm' | null) => {
+      this.o.append([notice('update.ready', { installer, version: this.o.agentVersion })]);
+      this.confirmOrReport();
+    };
+    // rpm answers in the background (installer.ts); the rest waits for it, so 'update.ready' comes first.
+    const answer = (this.o.installer ?? installerOfThisPc)();
+    if (answer instanceof Promise) void answer.then(announce);
+    else announce(answer);
+  }
+
+  /** Confirm an update this agent is the result of, or report how the last one ended. */
+  private confirmOrReport(): void {
     const p = readPending(this.o.stateDir);
     if (!p || marked(this.o.stateDir, 'reported', p.rolloutId)) return;
     if (p.target.version !== this.o.agentVersion && ['verified', 'installing', 'installed'].includes(p.state)) {
@@ -113,7 +123,7 @@ export class Updater {
       return;
     }
     if (frame.target.version === agentVersion) return void this.o.append([notice('update.installed', { rolloutId: frame.rolloutId, fromVersion: agentVersion, toVersion: agentVersion })]);
-    const installer = (this.o.installer ?? installerOfThisPc)();
+    const installer = await (this.o.installer ?? installerOfThisPc)();
     if (installer !== frame.target.platform) return this.refuse(frame, `このエージェントは ${frame.target.platform} でインストールされていません / this agent was not installed by the ${frame.target.platform} installer`);
     if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `戻す先のパッケージ (${frame.rollback.platform} ${frame.rollback.version}) が、このエージェント (${installer} ${agentVersion}) と違います / the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
     if (!this.o.selfCommand) return this.refuse(frame, '更新を実行するプログラムを起動できません / the agent cannot start the update guard (no program path)');

@@ -59,7 +59,9 @@ try {
 } catch {}
 // --profile (MAMORI_BENCH_PROFILE=1): a CPU profile of the agent, summarised on the console at its exit.
 const profile = process.env.MAMORI_BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
-const agent = spawn(process.execPath, [...profile, '/app/mamori-agent.mjs', 'agent', 'run', '--config', '/app/agent.yml'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAMORI_LOG_LEVEL: 'debug' } });
+// --loop-delay (MAMORI_BENCH_LOOP=1): the agent prints its main-thread blocks (loop.mjs).
+const loop = process.env.MAMORI_BENCH_LOOP === '1' ? ['--import', '/app/loop.mjs'] : [];
+const agent = spawn(process.execPath, [...profile, ...loop, '/app/mamori-agent.mjs', 'agent', 'run', '--config', '/app/agent.yml'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MAMORI_LOG_LEVEL: 'debug' } });
 children.push(agent);
 for (const stream of [agent.stdout, agent.stderr]) {
   let rest = '';
@@ -67,7 +69,7 @@ for (const stream of [agent.stdout, agent.stderr]) {
   stream.on('data', (chunk) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop();
-    for (const l of lines) if (/usb-media|check done|running on|watcher|error|warn|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
+    for (const l of lines) if (/usb-media|check done|running on|watcher|error|warn|loop-block|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
   });
 }
 say('guest: agent started');

@@ -77,6 +77,7 @@ export function openDefaultStore(dataDir: string): SqliteStore {
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const store = opts.store ?? openDefaultStore(opts.dataDir);
   await store.migrate();
+  for (const note of (store as Store).migrationNotes ?? []) opts.log.warn(note);
   // Stable across restarts, so a node that was killed finds and clears the agents it had
   // online (markNodeOffline); two nodes differ by host or data directory.
   const nodeId = opts.nodeId ?? `${hostname()}-${createHash('sha256').update(resolve(opts.dataDir)).digest('hex').slice(0, 8)}`;

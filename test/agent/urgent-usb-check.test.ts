@@ -9,6 +9,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import cron from 'node-cron';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../agent/agent.js';
 import { definition as software } from '../../agent/checks/software/index.js';
@@ -77,8 +78,11 @@ class PlugWatcher implements Watcher {
   trigger?: Trigger;
   /** How often the software check had prepared (parsed its catalogue) when this watcher started. */
   preparedAtStart?: number;
+  /** The cron schedules set up when this watcher started. */
+  scheduledAtStart?: number;
   async start(trigger: Trigger): Promise<void> {
     this.preparedAtStart = prepare.mock.calls.length;
+    this.scheduledAtStart = cron.getTasks().size;
     this.trigger = trigger;
   }
   async stop(): Promise<void> {}
@@ -123,8 +127,10 @@ afterAll(async () => {
 });
 
 describe('a USB event during a full run with a slow check', () => {
-  it('finds the catalogues parsed: the agent prepared the checks before its watchers listened', () => {
+  it('finds the catalogues parsed and the schedules set: the agent did both before its watchers listened', () => {
     expect(plugWatcher.preparedAtStart).toBe(1);
+    // The hourly and the daily schedule.
+    expect(plugWatcher.scheduledAtStart).toBe(2);
   });
 
   it('runs the USB check and stores its verdict before the slow check makes its next probe call', async () => {

@@ -28,6 +28,8 @@ const catalogue = loadCatalogue(configDir());
 const SEEDED = catalogue.rules.filter((r) => r.check === 'screen-lock' || r.check === 'antivirus').map((r) => ({ ruleId: r.id, checkId: r.check }));
 const everyone: Principal = { userId: 'u', username: 'auditor', displayName: 'auditor', role: 'auditor', departments: [], via: 'session', mustChangePassword: false };
 const pgProbe = await probePg('console aggregates');
+const REVOKED = [0, 7, 150, 299];
+const WORST = ['fail', 'unknown', 'pass'] as const;
 
 async function figures(store: Store) {
   await migrateConsole(store.sql);
@@ -37,7 +39,11 @@ async function figures(store: Store) {
   const overview = new OverviewCounter(store.sql, async () => [], clock);
   const reports = new Reports(store.sql, catalogue.rules, standard, async () => [], clock);
   const report = await reports.selfInspection({ department: '税務課' });
-  return { city, overview: await overview.overview(everyone), trends: await overview.trends(everyone, 14), report: { ...report, generatedAt: '' } };
+  const figures = { city, overview: await overview.overview(everyone), trends: await overview.trends(everyone, 14), report: { ...report, generatedAt: '' } };
+  // Revoked PCs leave the whole organisation's report.
+  for (const n of REVOKED) await store.revokeAgent(city.pcs[n]!.id, AT.toISOString());
+  const organisation = await reports.selfInspection({ department: null });
+  return { ...figures, organisation: { ...organisation, generatedAt: '' } };
 }
 
 let sqlite: Awaited<ReturnType<typeof figures>>;
@@ -68,6 +74,25 @@ describe('console aggregates on SQLite', () => {
     sqlite.city.pcs.forEach((p, n) => p.department === '税務課' && want[cityResult(n, 0)]++);
     expect({ pass: lock.pass, fail: lock.fail, unknown: lock.unknown }).toEqual(want);
   });
+
+  it('counts the whole organisation without its revoked PCs, each rule and each clause by its worst rule', () => {
+    const org = sqlite.organisation;
+    const kept = sqlite.city.pcs.map((_, n) => n).filter((n) => !REVOKED.includes(n));
+    expect(org.pcs).toBe(kept.length);
+    // A rule of the catalogue that the city has no result for is unknown on every PC.
+    const resultOf = (n: number, ruleId: string) => {
+      const r = SEEDED.findIndex((s) => s.ruleId === ruleId);
+      return r < 0 ? 'unknown' : cityResult(n, r);
+    };
+    const counted = (ruleIds: string[]) => {
+      const c = { pass: 0, fail: 0, unknown: 0 };
+      for (const n of kept) c[WORST.find((w) => ruleIds.some((id) => resultOf(n, id) === w)) ?? 'pass']++;
+      return c;
+    };
+    for (const rule of org.rules) expect({ rule: rule.ruleId, pass: rule.pass, fail: rule.fail, unknown: rule.unknown }).toEqual({ rule: rule.ruleId, ...counted([rule.ruleId]) });
+    expect(org.clauses.some((c) => c.ruleIds.length > 1)).toBe(true);
+    for (const clause of org.clauses) expect({ clause: clause.ref, pass: clause.pass, fail: clause.fail, unknown: clause.unknown }).toEqual({ clause: clause.ref, ...counted(clause.ruleIds) });
+  });
 });
 
 describe.skipIf(!pgProbe.available)('console aggregates on PostgreSQL', () => {
@@ -87,6 +112,7 @@ describe.skipIf(!pgProbe.available)('console aggregates on PostgreSQL', () => {
     expect(got.overview).toEqual(sqlite.overview);
     expect(got.trends).toEqual(sqlite.trends);
     expect(got.report).toEqual(sqlite.report);
+    expect(got.organisation).toEqual(sqlite.organisation);
   }, 120_000);
 });
 

@@ -76,7 +76,7 @@ describe('role × permission, as written by hand', () => {
   it('a refusal names the role in Japanese and the permission', () => {
     const err = thrown(() => requirePermission(principal(H), 'policy.read'))!;
     expect(err.text.ja).toBe('役割「ヘルプデスク」には許可されていない操作です (policy.read)');
-    expect(err.text.en).toBe('helpdesk may not policy.read');
+    expect(err.text.en).toBe('the helpdesk role may not do this (policy.read)');
   });
 });
 

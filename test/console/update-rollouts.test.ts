@@ -49,7 +49,7 @@ describe('POST /api/v1/updates/rollouts', () => {
     const unknown = await rollout(admin, { kind: 'agents', hostnames: ['PC-NONE'] });
     expect(unknown.status).toBe(400);
     expect(unknown.json.message).toBe('端末 PC-NONE は登録されていません');
-    expect(unknown.json.messageEn).toBe('no enrolled PC PC-NONE');
+    expect(unknown.json.messageEn).toBe('No enrolled PC PC-NONE');
     const twice = await rollout(admin, { kind: 'agents', hostnames: ['PC-DUP'] });
     expect(twice.status).toBe(400);
     expect(twice.json.message).toBe('端末名 PC-DUP の端末が 2 台あります。端末一覧で重複を解消してください');

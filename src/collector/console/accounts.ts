@@ -122,13 +122,10 @@ export interface NewSession {
 /** Why a login was refused (kept in the audit log); `throttled_account`: too many attempts on one name from any address. */
 export type LoginFailure = 'bad_credentials' | 'locked' | 'throttled' | 'throttled_account' | 'disabled';
 
-/** What a refused login says: one answer for a wrong password, an unknown, locked or disabled account alike. */
-export const LOGIN_FAILED_MESSAGE = 'ユーザー名またはパスワードが違います';
-
-/** `why` is for the audit log only; the caller sees the same answer whatever it is (except the per-address throttle). */
+/** `why` is for the audit log only; the caller sees the same answer whatever it is (a wrong password, an unknown, locked or disabled account alike; except the per-address throttle). */
 export class LoginError extends ConsoleError {
   constructor(readonly why: LoginFailure) {
-    super(why === 'throttled' ? 'LOGIN_THROTTLED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, why === 'throttled' ? { ja: 'このアドレスからのログイン試行が多すぎます。しばらく待ってください', en: 'too many sign-in attempts from this address; wait a while' } : { ja: LOGIN_FAILED_MESSAGE, en: 'wrong user name or password' });
+    super(why === 'throttled' ? 'LOGIN_THROTTLED' : 'LOGIN_FAILED', why === 'throttled' ? 429 : 401, msg(why === 'throttled' ? 'error.login.throttled' : 'error.login.failed'));
   }
 }
 
@@ -187,10 +184,10 @@ export class Accounts {
    * change at first login (the initial admin, accounts made by an admin).
    */
   async create(input: { username: string; displayName?: string; role: Role; departments?: string[]; password: string; temporary: boolean; createdBy: string }): Promise<UserRecord> {
-    if (!USERNAME.test(input.username)) throw badRequest({ ja: 'ユーザー名は 2〜64 文字の a-z、0-9、「.」「_」「-」で指定してください', en: 'user name: 2–64 characters a-z, 0-9, ".", "_" or "-"' });
-    if (!ROLES.includes(input.role)) throw badRequest({ ja: `役割は ${ROLES.join('、')} のいずれかです`, en: `role must be one of ${ROLES.join(', ')}` });
+    if (!USERNAME.test(input.username)) throw badRequest(msg('error.account.username'));
+    if (!ROLES.includes(input.role)) throw badRequest(msg('error.account.role', { roles: [...ROLES] }));
     if (!input.temporary) checkPasswordStrength(input.password, input.username);
-    if (await this.byName(input.username)) throw conflict({ ja: `ユーザー ${input.username} は既にあります`, en: `user ${input.username} exists` });
+    if (await this.byName(input.username)) throw conflict(msg('error.account.exists', { name: input.username }));
     const now = this.clock.now().toISOString();
     const id = newId('usr');
     await this.sql.run(
@@ -208,8 +205,8 @@ export class Accounts {
 
   async update(id: string, patch: { role?: Role; departments?: string[]; displayName?: string; disabled?: boolean }): Promise<UserRecord> {
     const user = await this.get(id);
-    if (!user) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
-    if (patch.role && !ROLES.includes(patch.role)) throw badRequest({ ja: `役割は ${ROLES.join('、')} のいずれかです`, en: `role must be one of ${ROLES.join(', ')}` });
+    if (!user) throw notFound(msg('error.account.noUser', { name: id }));
+    if (patch.role && !ROLES.includes(patch.role)) throw badRequest(msg('error.account.role', { roles: [...ROLES] }));
     await this.sql.run('UPDATE console_users SET role = ?, departments_json = ?, display_name = ?, disabled_at = ? WHERE id = ?', [
       patch.role ?? user.role,
       JSON.stringify(patch.departments ?? user.departments),
@@ -225,7 +222,7 @@ export class Accounts {
   async resetPassword(id: string): Promise<string> {
     const password = Accounts.oneTimePassword();
     const changed = await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 1, failed_logins = 0, locked_until = NULL WHERE id = ?', [await hashPassword(password), id]);
-    if (!changed) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
+    if (!changed) throw notFound(msg('error.account.noUser', { name: id }));
     await this.endSessionsOf(id);
     await this.revokeApiTokensOf(id);
     return password;
@@ -238,9 +235,9 @@ export class Accounts {
    */
   async changePassword(id: string, current: string, next: string, keepSessionId?: string): Promise<void> {
     const row = await this.sql.get<Row>('SELECT * FROM console_users WHERE id = ?', [id]);
-    if (!row) throw notFound({ ja: `ユーザー ${id} はありません`, en: `no user ${id}` });
-    if (!(await verifyPassword(current, String(row.password_hash)))) throw new ConsoleError('LOGIN_FAILED', 400, { ja: '現在のパスワードが違います', en: 'current password is wrong' });
-    if (current === next) throw new ConsoleError('WEAK_PASSWORD', 400, { ja: '新しいパスワードは現在のものと違うものにしてください', en: 'the new password must differ from the current one' });
+    if (!row) throw notFound(msg('error.account.noUser', { name: id }));
+    if (!(await verifyPassword(current, String(row.password_hash)))) throw new ConsoleError('LOGIN_FAILED', 400, msg('error.password.currentWrong'));
+    if (current === next) throw new ConsoleError('WEAK_PASSWORD', 400, msg('error.password.same'));
     checkPasswordStrength(next, String(row.username));
     await this.sql.run('UPDATE console_users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?', [await hashPassword(next), this.clock.now().toISOString(), id]);
     await this.sql.run('DELETE FROM console_sessions WHERE user_id = ? AND id_hash <> ?', [id, keepSessionId ? sha256(keepSessionId) : '']);
@@ -250,7 +247,7 @@ export class Accounts {
   /** Clear the failure count and lockout of an account (administrator's unlock). */
   async unlock(username: string): Promise<UserRecord> {
     const changed = await this.sql.run('UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE username = ?', [username]);
-    if (!changed) throw notFound({ ja: `ユーザー ${username} はありません`, en: `no user ${username}` });
+    if (!changed) throw notFound(msg('error.account.noUser', { name: username }));
     return (await this.byName(username))!;
   }
 
@@ -258,7 +255,7 @@ export class Accounts {
    * Check a password. Each attempt is counted in the database before the (slow) password check,
    * with one atomic UPDATE, so parallel attempts cannot all see a count below the limit: at most
    * options.maxFailures wrong passwords are ever checked before the account locks, from however
-   * many addresses or collector nodes. Every refusal gives the same answer (LOGIN_FAILED_MESSAGE).
+   * many addresses or collector nodes. Every refusal gives the same answer (error.login.failed).
    */
   async login(username: string, password: string, address: string): Promise<NewSession> {
     const now = this.clock.now();
@@ -363,7 +360,7 @@ export class Accounts {
 
   async revokeApiToken(id: string, userId: string): Promise<void> {
     const changed = await this.sql.run('UPDATE console_api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [this.clock.now().toISOString(), id, userId]);
-    if (!changed) throw notFound({ ja: `有効な API トークン ${id} はありません`, en: `no active token ${id}` });
+    if (!changed) throw notFound(msg('error.apiToken.notFound', { id }));
   }
 
   async revokeApiTokensOf(userId: string): Promise<void> {

@@ -11,7 +11,6 @@
  */
 import { msg } from '../../shared/i18n/index.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { term } from '../../shared/i18n/index.js';
 import { forbidden } from './errors.js';
 
 export const ROLES = ['admin', 'helpdesk', 'auditor'] as const;
@@ -83,7 +82,7 @@ export function can(role: Role, permission: Permission): boolean {
 
 /** Throws 403 unless the principal's role holds the permission. */
 export function requirePermission(principal: Principal, permission: Permission): void {
-  if (!can(principal.role, permission)) throw forbidden({ ja: `役割「${term('role', principal.role)}」には許可されていない操作です (${permission})`, en: `${principal.role} may not ${permission}` });
+  if (!can(principal.role, permission)) throw forbidden(msg('error.role.notAllowed', { role: msg(`role.${principal.role}`), permission }));
 }
 
 /**

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { msg, renderBoth } from '../../shared/i18n/index.js';
 import type { Localized, Msg } from '../../shared/i18n/index.js';
 
-/** A message of the catalogue (src/shared/i18n/console-errors.ts), or a text given in both languages. */
-export type Text = Msg | Localized;
+/** A message of the catalogue (src/shared/i18n/console-errors.ts): a text given as a bare string or pair does not compile. */
+export type Text = Msg;
 
 export class ConsoleError extends Error {
   readonly text: Localized;
@@ -17,7 +17,7 @@ export class ConsoleError extends Error {
     readonly status: number,
     message: Text,
   ) {
-    const text = 'id' in message ? renderBoth(message) : message;
+    const text = renderBoth(message);
     super(text.ja);
     this.text = text;
   }
@@ -39,5 +39,5 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.in
   const i = r.error.issues[0]!;
   const en = schema.safeParse(value ?? {}, { error: zodEn });
   const field = i.path.join('.');
-  throw badRequest({ ja: `${field || '入力'}: ${i.message}`, en: `${field || 'body'}: ${en.success ? i.message : en.error.issues[0]!.message}` });
+  throw badRequest(msg('error.input', { field: field || msg('error.input.body'), problem: { ja: i.message, en: en.success ? i.message : en.error.issues[0]!.message } }));
 }

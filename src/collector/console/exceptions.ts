@@ -16,7 +16,6 @@ import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
 /** The states of a 例外措置 as the console names them (ui/ja.json exc.state.*). */
-const EXCEPTION_STATE_JA: Record<string, string> = { requested: '申請中', approved: '承認済', rejected: '却下', revoked: '取消', expired: '期限切れ' };
 import { newId, systemClock } from './util.js';
 
 export const EXCEPTION_STATES = ['requested', 'approved', 'rejected', 'revoked', 'expired'] as const;
@@ -133,15 +132,15 @@ export class Exceptions {
   }
 
   async request(input: { ruleId: string; subject?: string; agentId?: string | null; reason: string; until: string }, by: string): Promise<ExceptionRecord> {
-    if (!this.knownRule(input.ruleId)) throw badRequest({ ja: `規則 ${input.ruleId} はカタログにありません`, en: `unknown rule ${input.ruleId}` });
+    if (!this.knownRule(input.ruleId)) throw badRequest(msg('error.exception.unknownRule', { id: input.ruleId }));
     this.requireScopeOf(input.agentId ?? null, '例外措置の申請');
     const reason = input.reason?.trim() ?? '';
-    if (reason.length < 4) throw badRequest({ ja: '合理的な理由を入力してください', en: 'a reason is required' });
+    if (reason.length < 4) throw badRequest(msg('error.exception.reason'));
     const until = Date.parse(input.until);
     const now = this.clock.now().getTime();
-    if (Number.isNaN(until)) throw badRequest({ ja: '期限が日付ではありません', en: 'until must be a date' });
-    if (until <= now) throw badRequest({ ja: '期限は今より後の日付にしてください', en: 'the end date must be in the future' });
-    if (until - now > MAX_EXCEPTION_DAYS * 86_400_000) throw badRequest({ ja: `例外措置の期間は最長 ${MAX_EXCEPTION_DAYS} 日です`, en: `an exception may run at most ${MAX_EXCEPTION_DAYS} days` });
+    if (Number.isNaN(until)) throw badRequest(msg('error.exception.untilNotDate'));
+    if (until <= now) throw badRequest(msg('error.exception.untilPast'));
+    if (until - now > MAX_EXCEPTION_DAYS * 86_400_000) throw badRequest(msg('error.exception.tooLong', { days: MAX_EXCEPTION_DAYS }));
     const id = newId('exc');
     await this.sql.run(
       "INSERT INTO console_exceptions (id, rule_id, subject, agent_id, reason, requested_by, requested_at, until_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'requested')",
@@ -153,12 +152,12 @@ export class Exceptions {
   /** Approve or reject. The decider must not be the requester. */
   async decide(id: string, approve: boolean, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
-    if (!e) throw notFound({ ja: `例外措置 ${id} はありません`, en: `no exception ${id}` });
+    if (!e) throw notFound(msg('error.exception.notFound', { id }));
     this.requireScopeOf(e.agentId, `例外措置 ${id}`);
     if (e.requestedBy === by) throw new SelfApprovalError();
-    if (e.state !== 'requested') throw conflict({ ja: `例外措置 ${id} は既に「${EXCEPTION_STATE_JA[e.state]}」です`, en: `exception ${id} is ${e.state}` });
+    if (e.state !== 'requested') throw conflict(msg('error.exception.already', { id, state: msg(`exceptionState.${e.state}`) }));
     const now = this.clock.now().toISOString();
-    if (approve && e.until <= now) throw conflict({ ja: '申請された期限を過ぎています。もう一度申請してください', en: 'the requested end date has passed; request again' });
+    if (approve && e.until <= now) throw conflict(msg('error.exception.lapsed'));
     const changed = await this.sql.run("UPDATE console_exceptions SET state = ?, decided_by = ?, decided_at = ?, decision_comment = ? WHERE id = ? AND state = 'requested'", [
       approve ? 'approved' : 'rejected',
       by,
@@ -166,15 +165,15 @@ export class Exceptions {
       comment.slice(0, 2000),
       id,
     ]);
-    if (!changed) throw conflict({ ja: `例外措置 ${id} は他の人が先に判断しました`, en: `exception ${id} was decided meanwhile` });
+    if (!changed) throw conflict(msg('error.exception.decided', { id }));
     return (await this.get(id))!;
   }
 
   async revoke(id: string, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
-    if (!e) throw notFound({ ja: `例外措置 ${id} はありません`, en: `no exception ${id}` });
+    if (!e) throw notFound(msg('error.exception.notFound', { id }));
     this.requireScopeOf(e.agentId, `例外措置 ${id}`);
-    if (e.state !== 'approved' && e.state !== 'requested') throw conflict({ ja: `例外措置 ${id} は既に「${EXCEPTION_STATE_JA[e.state]}」です`, en: `exception ${id} is ${e.state}` });
+    if (e.state !== 'approved' && e.state !== 'requested') throw conflict(msg('error.exception.already', { id, state: msg(`exceptionState.${e.state}`) }));
     const now = this.clock.now().toISOString();
     await this.sql.run("UPDATE console_exceptions SET state = 'revoked', ended_at = ?, decision_comment = ? WHERE id = ?", [now, `${e.decisionComment ? `${e.decisionComment} / ` : ''}${by}: ${comment}`.slice(0, 2000), id]);
     return (await this.get(id))!;

@@ -160,7 +160,7 @@ export class Fleet {
   }
 
   async assign(agentId: string, a: Assignment, by: string): Promise<Assignment> {
-    if (!(await this.store.getAgent(agentId))) throw notFound({ ja: `端末 ${agentId} はありません`, en: `no PC ${agentId}` });
+    if (!(await this.store.getAgent(agentId))) throw notFound(msg('error.pc.notFound', { id: agentId }));
     const clean = (v: string | null): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
     const next = { department: clean(a.department), group: clean(a.group) };
     // A 課-scoped administrator moves PCs only within its own 課.
@@ -302,7 +302,7 @@ export class Fleet {
 
   async findViolation(principal: Principal, agentId: string, ruleId: string, subject: string): Promise<ViolationView> {
     const found = (await this.violations(principal, { state: 'all', agentId, ruleId, limit: 5000 })).find((v) => v.subject === subject);
-    if (!found) throw notFound({ ja: 'その違反はありません', en: 'no such violation' });
+    if (!found) throw notFound(msg('error.violation.gone'));
     return found;
   }
 
@@ -339,7 +339,7 @@ export class Fleet {
 
   async addNote(principal: Principal, key: { agentId: string; ruleId: string; subject: string }, kind: 'ack' | 'comment', text: string): Promise<{ id: string; at: string }> {
     await this.findViolation(principal, key.agentId, key.ruleId, key.subject);
-    if (kind === 'comment' && !text.trim()) throw badRequest({ ja: 'コメントを入力してください', en: 'comment text is required' });
+    if (kind === 'comment' && !text.trim()) throw badRequest(msg('error.comment.empty'));
     const id = newId('note');
     const at = this.clock.now().toISOString();
     await this.store.sql.run('INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [id, key.agentId, key.ruleId, key.subject, kind, principal.username, at, text.trim().slice(0, 4000)]);
@@ -387,7 +387,7 @@ export class Fleet {
 
   async pc(principal: Principal, agentId: string): Promise<PcView> {
     const [found] = await this.pcs(principal, {}, [agentId]);
-    if (!found) throw notFound({ ja: `端末 ${agentId} はありません`, en: `no PC ${agentId}` });
+    if (!found) throw notFound(msg('error.pc.notFound', { id: agentId }));
     return found;
   }
 

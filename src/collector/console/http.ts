@@ -86,7 +86,7 @@ function rejectBadPaging(query: unknown): void {
   for (const name of PAGING) {
     const v = q[name];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw badRequest({ ja: `${name} は 0〜999999999 の整数で指定してください`, en: `${name} must be a whole number from 0 to 999999999` });
+    if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw badRequest(msg('error.query.wholeNumber', { name }));
   }
 }
 
@@ -132,9 +132,9 @@ export function mountRoutes(app: FastifyInstance, routes: readonly RouteDef[], a
         if (!who) throw unauthenticated();
         if (who.principal.via === 'session' && !SAFE.has(req.method)) {
           const sent = req.headers[CSRF_HEADER];
-          if (typeof sent !== 'string' || !who.csrfToken || !tokensEqual(sent, who.csrfToken)) throw new ConsoleError('CSRF', 403, { ja: 'CSRF トークンがないか正しくありません。画面を読み込み直してください', en: 'missing or wrong CSRF token' });
+          if (typeof sent !== 'string' || !who.csrfToken || !tokensEqual(sent, who.csrfToken)) throw new ConsoleError('CSRF', 403, msg('error.csrf.token'));
           const origin = req.headers.origin;
-          if (origin && !sameOrigin(origin, req.headers.host)) throw new ConsoleError('CSRF', 403, { ja: '別のサイトからの要求は受け付けません', en: 'cross-origin request refused' });
+          if (origin && !sameOrigin(origin, req.headers.host)) throw new ConsoleError('CSRF', 403, msg('error.csrf.origin'));
         }
         if (route.access !== 'authenticated') {
           if (who.principal.mustChangePassword) throw new ConsoleError('PASSWORD_CHANGE_REQUIRED', 403, msg('error.password.changeFirst'));
@@ -170,7 +170,7 @@ export function installBackstop(app: FastifyInstance): void {
   app.addHook('onRoute', (opts) => {
     if (!opts.url.startsWith('/api/v1') || (opts.config as { access?: RouteAccess } | undefined)?.access) return;
     const guard = async () => {
-      throw forbidden({ ja: 'この操作には権限の確認が定義されていません', en: 'route has no authorization check' });
+      throw forbidden(msg('error.route.noAccess'));
     };
     const existing = opts.preHandler;
     opts.preHandler = existing ? [guard, ...(Array.isArray(existing) ? existing : [existing])] : [guard];

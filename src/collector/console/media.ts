@@ -9,7 +9,7 @@
  * leave the others out, and reading or changing one by id answers 403.
  */
 import type { SqlRunner } from '../store/sql.js';
-import { term, termValue } from '../../shared/i18n/index.js';
+import { msg, term, termValue } from '../../shared/i18n/index.js';
 import { parseCsv, toCsv, unguard } from './csv.js';
 import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
@@ -82,7 +82,7 @@ export function normaliseFingerprint(vendorId: string, productId: string, serial
 /** Split and check a fingerprint; a serial-less "nos-" fingerprint is accepted (LANSCOPE cannot register those; we can, flagged by serial null). */
 export function parseFingerprint(fp: string): { vendorId: string; productId: string; serial: string | null } {
   const m = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{4}):(.+)$/.exec(fp.trim());
-  if (!m) throw badRequest({ ja: `識別子 ${fp} は VVVV:PPPP:シリアル の形で指定してください`, en: `fingerprint ${fp}: expected VVVV:PPPP:SERIAL` });
+  if (!m) throw badRequest(msg('error.media.fingerprint', { value: fp }));
   const serial = m[3]!.startsWith('nos-') ? null : m[3]!.trim().toUpperCase();
   return { vendorId: m[1]!.toLowerCase(), productId: m[2]!.toLowerCase(), serial };
 }
@@ -181,7 +181,7 @@ export class MediaLedger {
 
   private normalise(input: MediaInput): Omit<MediaRecord, 'id' | 'registeredBy' | 'registeredAt' | 'updatedAt' | 'duplicateSerial' | 'onLoan'> {
     const stickerNo = input.stickerNo?.trim();
-    if (!stickerNo || stickerNo.length > 64) throw badRequest({ ja: '登録番号を 64 文字以内で入力してください', en: 'sticker number is required, at most 64 characters' });
+    if (!stickerNo || stickerNo.length > 64) throw badRequest(msg('error.media.sticker'));
     let vendorId = input.vendorId?.trim().toLowerCase() ?? '';
     let productId = input.productId?.trim().toLowerCase() ?? '';
     let serial = input.serial?.trim() ? input.serial.trim().toUpperCase() : null;
@@ -192,22 +192,22 @@ export class MediaLedger {
       serial = p.serial;
       fingerprint = p.serial ? normaliseFingerprint(p.vendorId, p.productId, p.serial) : `${p.vendorId}:${p.productId}:${fingerprint.split(':').slice(2).join(':')}`;
     } else {
-      if (!HEX4.test(vendorId) || !HEX4.test(productId) || !serial) throw badRequest({ ja: '識別子、またはベンダーID・製品ID (それぞれ16進4桁) とシリアル番号を入力してください', en: 'give the fingerprint, or vendor id, product id (4 hex digits each) and serial' });
+      if (!HEX4.test(vendorId) || !HEX4.test(productId) || !serial) throw badRequest(msg('error.media.identity'));
       fingerprint = normaliseFingerprint(vendorId, productId, serial);
     }
     const encryption = input.encryption ?? 'unknown';
-    if (!ENCRYPTION.includes(encryption)) throw badRequest({ ja: `暗号化は ${ENCRYPTION.join('、')} のいずれかです`, en: `encryption must be one of ${ENCRYPTION.join(', ')}` });
+    if (!ENCRYPTION.includes(encryption)) throw badRequest(msg('error.media.encryption', { values: ENCRYPTION.map((v) => msg(`encryption.${v}`)) }));
     const status = input.status ?? 'active';
-    if (!MEDIA_STATUS.includes(status)) throw badRequest({ ja: `状態は ${MEDIA_STATUS.join('、')} のいずれかです`, en: `status must be one of ${MEDIA_STATUS.join(', ')}` });
-    if (!input.owner?.trim()) throw badRequest({ ja: '管理者を入力してください', en: 'owner is required' });
-    if (!input.department?.trim()) throw badRequest({ ja: '所属を入力してください', en: 'department is required' });
+    if (!MEDIA_STATUS.includes(status)) throw badRequest(msg('error.media.status', { values: MEDIA_STATUS.map((v) => msg(`mediaStatus.${v}`)) }));
+    if (!input.owner?.trim()) throw badRequest(msg('error.media.owner'));
+    if (!input.department?.trim()) throw badRequest(msg('error.media.department'));
     return { stickerNo, fingerprint, vendorId, productId, serial, label: input.label?.trim() ?? '', owner: input.owner.trim(), department: input.department.trim(), encryption, status, note: input.note?.trim() ?? '' };
   }
 
   async register(input: MediaInput, by: string): Promise<MediaRecord> {
     const m = this.normalise(input);
     requireScope(m.department, `媒体 ${m.stickerNo} の登録`);
-    if (await this.sql.get('SELECT id FROM console_media WHERE sticker_no = ?', [m.stickerNo])) throw conflict({ ja: `登録番号 ${m.stickerNo} は既に台帳にあります`, en: `sticker number ${m.stickerNo} is already in the ledger` });
+    if (await this.sql.get('SELECT id FROM console_media WHERE sticker_no = ?', [m.stickerNo])) throw conflict(msg('error.media.stickerTaken', { sticker: m.stickerNo }));
     const id = newId('med');
     const now = this.clock.now().toISOString();
     await this.sql.run(
@@ -220,11 +220,11 @@ export class MediaLedger {
 
   async update(id: string, input: MediaInput): Promise<MediaRecord> {
     const cur = await this.get(id);
-    if (!cur) throw notFound({ ja: `媒体 ${id} は台帳にありません`, en: `no medium ${id}` });
+    if (!cur) throw notFound(msg('error.media.notFound', { id }));
     const m = this.normalise({ ...cur, ...input });
     requireScope(m.department, `媒体 ${m.stickerNo} の所属変更`);
     const other = await this.sql.get<{ id: string }>('SELECT id FROM console_media WHERE sticker_no = ? AND id <> ?', [m.stickerNo, id]);
-    if (other) throw conflict({ ja: `登録番号 ${m.stickerNo} は既に台帳にあります`, en: `sticker number ${m.stickerNo} is already in the ledger` });
+    if (other) throw conflict(msg('error.media.stickerTaken', { sticker: m.stickerNo }));
     await this.sql.run(
       'UPDATE console_media SET sticker_no = ?, fingerprint = ?, vendor_id = ?, product_id = ?, serial = ?, label = ?, owner = ?, department = ?, encryption = ?, status = ?, note = ?, updated_at = ? WHERE id = ?',
       [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial, m.label, m.owner, m.department, m.encryption, m.status, m.note, this.clock.now().toISOString(), id],
@@ -234,11 +234,11 @@ export class MediaLedger {
 
   async lend(mediaId: string, loan: { borrower: string; department: string; purpose: string; dueAt?: string | null }, by: string): Promise<LoanRecord> {
     const m = await this.get(mediaId);
-    if (!m) throw notFound({ ja: `媒体 ${mediaId} は台帳にありません`, en: `no medium ${mediaId}` });
-    if (m.status !== 'active') throw conflict({ ja: `媒体 ${m.stickerNo} は「${term('mediaStatus', m.status)}」の状態です`, en: `medium ${m.stickerNo} is ${m.status}` });
-    if (m.onLoan) throw conflict({ ja: `媒体 ${m.stickerNo} は ${m.onLoan.borrower} さんに貸出中です`, en: `medium ${m.stickerNo} is lent to ${m.onLoan.borrower}` });
-    if (!loan.borrower?.trim() || !loan.department?.trim() || !loan.purpose?.trim()) throw badRequest({ ja: '借用者・所属・用途を入力してください', en: 'borrower, department and purpose are required' });
-    if (loan.dueAt && Number.isNaN(Date.parse(loan.dueAt))) throw badRequest({ ja: '返却予定日が日付ではありません', en: 'dueAt must be a date' });
+    if (!m) throw notFound(msg('error.media.notFound', { id: mediaId }));
+    if (m.status !== 'active') throw conflict(msg('error.media.notActive', { sticker: m.stickerNo, status: msg(`mediaStatus.${m.status}`) }));
+    if (m.onLoan) throw conflict(msg('error.media.onLoan', { sticker: m.stickerNo, borrower: m.onLoan.borrower }));
+    if (!loan.borrower?.trim() || !loan.department?.trim() || !loan.purpose?.trim()) throw badRequest(msg('error.media.loanFields'));
+    if (loan.dueAt && Number.isNaN(Date.parse(loan.dueAt))) throw badRequest(msg('error.media.dueDate'));
     const id = newId('loan');
     await this.sql.run(
       'INSERT INTO console_media_loans (id, media_id, borrower, department, purpose, lent_at, lent_by, due_at, returned_at, returned_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)',
@@ -248,15 +248,15 @@ export class MediaLedger {
   }
 
   async giveBack(mediaId: string, by: string): Promise<LoanRecord> {
-    if (!(await this.get(mediaId))) throw notFound({ ja: `媒体 ${mediaId} は台帳にありません`, en: `no medium ${mediaId}` });
+    if (!(await this.get(mediaId))) throw notFound(msg('error.media.notFound', { id: mediaId }));
     const open = await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE media_id = ? AND returned_at IS NULL', [mediaId]);
-    if (!open) throw conflict({ ja: 'この媒体は貸出中ではありません', en: 'the medium is not lent out' });
+    if (!open) throw conflict(msg('error.media.notLent'));
     await this.sql.run('UPDATE console_media_loans SET returned_at = ?, returned_by = ? WHERE id = ?', [this.clock.now().toISOString(), by, String(open.id)]);
     return loanOf((await this.sql.get<Row>('SELECT * FROM console_media_loans WHERE id = ?', [String(open.id)]))!, this.clock.now());
   }
 
   async loans(mediaId?: string): Promise<LoanRecord[]> {
-    if (mediaId && !(await this.get(mediaId))) throw notFound({ ja: `媒体 ${mediaId} は台帳にありません`, en: `no medium ${mediaId}` });
+    if (mediaId && !(await this.get(mediaId))) throw notFound(msg('error.media.notFound', { id: mediaId }));
     const rows = mediaId
       ? await this.sql.all<Row>('SELECT * FROM console_media_loans WHERE media_id = ? ORDER BY lent_at DESC', [mediaId])
       : await this.sql.all<Row>('SELECT * FROM console_media_loans ORDER BY lent_at DESC LIMIT 1000');
@@ -279,14 +279,14 @@ export class MediaLedger {
    */
   async importCsv(text: string, by: string): Promise<{ created: number; updated: number }> {
     const rows = parseCsv(text);
-    if (rows.length === 0) throw badRequest({ ja: 'CSV ファイルが空です', en: 'the CSV file is empty' });
+    if (rows.length === 0) throw badRequest(msg('error.media.csvEmpty'));
     const header = rows[0]!.map((h) => h.trim());
     const index = new Map<string, number>();
     header.forEach((h, i) => {
       const col = MEDIA_CSV_COLUMNS.find((c) => c.ja === h || c.en === h);
       if (col) index.set(col.key, i);
     });
-    if (!index.has('stickerNo')) throw badRequest({ ja: 'CSV の見出しに「登録番号」(sticker_no) の列がありません', en: 'CSV header: column sticker_no (登録番号) is missing' });
+    if (!index.has('stickerNo')) throw badRequest(msg('error.media.csvNoSticker'));
     const inputs: { line: number; input: MediaInput }[] = rows.slice(1).map((r, k) => {
       const get = (key: string): string | undefined => {
         const i = index.get(key);
@@ -312,12 +312,12 @@ export class MediaLedger {
         requireScope(m.department, `CSV line ${line}`);
       } catch (err) {
         if ((err as { status?: number }).status === 403) throw err;
-        throw badRequest({ ja: `CSV ${line} 行目: ${(err as Error).message}`, en: `CSV line ${line}: ${err instanceof ConsoleError ? err.text.en : (err as Error).message}` });
+        throw badRequest(msg('error.media.csvLine', { line, problem: err instanceof ConsoleError ? err.text : (err as Error).message }));
       }
     }
     const seen = new Set<string>();
     for (const { line, input } of inputs) {
-      if (seen.has(input.stickerNo)) throw badRequest({ ja: `CSV ${line} 行目: 登録番号 ${input.stickerNo} が 2 回出てきます`, en: `CSV line ${line}: sticker number ${input.stickerNo} appears twice` });
+      if (seen.has(input.stickerNo)) throw badRequest(msg('error.media.csvTwice', { line, sticker: input.stickerNo }));
       seen.add(input.stickerNo);
     }
     let created = 0;

@@ -8,12 +8,12 @@
  */
 import { z } from 'zod';
 import type { Rule } from '../../shared/catalogue/schema.js';
+import { msg } from '../../shared/i18n/index.js';
 import type { PolicyDocument, Segment } from '../../shared/protocol/messages.js';
 import type { SqlRunner } from '../store/sql.js';
 import { badRequest } from './errors.js';
 import type { Clock } from './util.js';
 /** How a parameter's type is asked for in an error. */
-const TYPE_JA: Record<string, string> = { integer: '0 以上の整数', number: '数値', string: '文字列', boolean: 'はい/いいえ (true/false)', list: '一覧' };
 import { parseJson, systemClock } from './util.js';
 
 export const PolicyLayer = z.object({
@@ -46,20 +46,20 @@ export function validateSettings(settings: PolicySettings, rules: readonly Rule[
   const byId = new Map(rules.map((r) => [r.id, r]));
   const layers: [string, PolicyLayer][] = [['base', settings.base], ...Object.entries(settings.segments).filter((e): e is [string, PolicyLayer] => !!e[1]), ...Object.entries(settings.groups).map(([g, l]) => [`group ${g}`, l] as [string, PolicyLayer])];
   for (const [where, layer] of layers) {
-    for (const id of [...layer.disabledRules, ...layer.enabledRules]) if (!byId.has(id)) throw badRequest({ ja: `${where}: 規則 ${id} はカタログにありません`, en: `${where}: unknown rule ${id}` });
+    for (const id of [...layer.disabledRules, ...layer.enabledRules]) if (!byId.has(id)) throw badRequest(msg('error.policy.unknownRule', { where, id }));
     for (const [id, values] of Object.entries(layer.params)) {
       const rule = byId.get(id);
-      if (!rule) throw badRequest({ ja: `${where}: 規則 ${id} はカタログにありません`, en: `${where}: unknown rule ${id}` });
+      if (!rule) throw badRequest(msg('error.policy.unknownRule', { where, id }));
       for (const [name, value] of Object.entries(values)) {
         const spec = rule.params[name];
-        if (!spec) throw badRequest({ ja: `${where}: 規則 ${id} にパラメータ ${name} はありません`, en: `${where}: ${id} has no parameter ${name}` });
+        if (!spec) throw badRequest(msg('error.policy.unknownParam', { where, id, name }));
         const ok =
           spec.type === 'integer' ? Number.isInteger(value) && (value as number) >= 0
           : spec.type === 'number' ? typeof value === 'number' && Number.isFinite(value)
           : spec.type === 'string' ? typeof value === 'string'
           : spec.type === 'boolean' ? typeof value === 'boolean'
           : Array.isArray(value) && value.every((v) => typeof v === 'string');
-        if (!ok) throw badRequest({ ja: `${where}: ${spec.label?.ja ?? `${id}.${name}`} は${TYPE_JA[spec.type]}で指定してください`, en: `${where}: ${id}.${name} must be ${spec.type === 'integer' ? 'a whole number ≥ 0' : `a ${spec.type}`}` });
+        if (!ok) throw badRequest(msg('error.policy.paramType', { where, label: spec.label ?? `${id}.${name}`, type: msg(`error.policy.type.${spec.type}`) }));
       }
     }
   }
@@ -109,10 +109,10 @@ export class PolicyStore {
   /** Save a new revision (refused when `basedOn` is not the current one: someone else changed it meanwhile). */
   async save(input: unknown, by: string, comment: string, basedOn: number): Promise<PolicyRevision> {
     const parsed = PolicySettings.safeParse(input);
-    if (!parsed.success) throw badRequest({ ja: `ポリシー: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`, en: `policy: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` });
+    if (!parsed.success) throw badRequest(msg('error.policy.shape', { path: parsed.error.issues[0]?.path.join('.') ?? '', problem: parsed.error.issues[0]?.message ?? '' }));
     validateSettings(parsed.data, this.rules);
     const cur = await this.current();
-    if (cur.version !== basedOn) throw badRequest({ ja: `ポリシーは編集中に他の人が変更しました (現在は第 ${cur.version} 版、編集は第 ${basedOn} 版をもとにしています)。画面を読み込み直してください`, en: `policy changed meanwhile: revision ${cur.version} is current, the edit was based on ${basedOn}` });
+    if (cur.version !== basedOn) throw badRequest(msg('error.policy.changed', { current: cur.version, basedOn }));
     const version = cur.version + 1;
     await this.sql.run('INSERT INTO console_policy_revisions (version, created_at, created_by, comment, settings_json) VALUES (?, ?, ?, ?, ?)', [
       version,

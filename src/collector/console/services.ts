@@ -7,7 +7,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalogue } from '../../shared/catalogue/load.js';
 import type { PolicyDocument } from '../../shared/protocol/messages.js';
-import { renderBoth } from '../../shared/i18n/index.js';
+import { msg, renderBoth } from '../../shared/i18n/index.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { CollectorContext } from '../context.js';
 import type { SqlRunner } from '../store/sql.js';
@@ -200,9 +200,9 @@ export class ConsoleServices {
     if (p.departments.length === 0) return requested;
     if (requested === null) {
       if (p.departments.length === 1) return p.departments[0]!;
-      throw forbidden({ ja: '担当の課から 1 つ選んでください', en: 'choose one of your departments' });
+      throw forbidden(msg('error.scope.choose'));
     }
-    if (!p.departments.includes(requested)) throw forbidden({ ja: `${requested} は担当外の課です`, en: `no access to ${requested}` });
+    if (!p.departments.includes(requested)) throw forbidden(msg('error.scope.outside', { department: requested }));
     return requested;
   }
 

@@ -9,9 +9,8 @@ import { UpdateError, AgentUpdates } from '../updates/rollouts.js';
 import type { Selection } from '../updates/rollouts.js';
 import { inScope } from './authz.js';
 import type { Principal } from './authz.js';
-import { msg } from '../../shared/i18n/index.js';
-import { badRequest, conflict, forbidden, notFound, parseInput } from './errors.js';
-import type { ConsoleError } from './errors.js';
+import { badRequest, conflict, forbidden, parseInput } from './errors.js';
+import { msg, type Msg } from '../../shared/i18n/index.js';
 import type { RouteDef } from './http.js';
 import type { ConsoleServices } from './services.js';
 
@@ -28,20 +27,15 @@ const NewRollout = z.object({
 });
 
 /** What the rollout service refused, for people (its own messages are for the CLI's log). */
-function refused(e: UpdateError): ConsoleError {
-  switch (e.code) {
-    case 'canary-first':
-      return conflict(msg('error.update.canaryFirst', { detail: e.message }));
-    case 'no-pcs':
-      return conflict(msg('error.update.noPcs'));
-    case 'no-package':
-      return notFound(msg('error.update.noPackage'));
-    case 'bad-selection':
-      return badRequest(msg('error.update.badSelection', { detail: e.message }));
-    default:
-      return badRequest(msg('error.request', { detail: e.message }));
-  }
-}
+const REFUSED: Record<UpdateError['code'], (e: UpdateError) => Msg> = {
+  'canary-first': (e) => msg('error.update.canaryFirst', { detail: e.message }),
+  'no-pcs': () => msg('error.update.noPcs'),
+  'no-package': () => msg('error.update.noPackage'),
+  'bad-selection': (e) => msg('error.update.badSelection', { detail: e.message }),
+  'bad-statement': (e) => msg('text', { text: e.message }),
+  'hash-mismatch': (e) => msg('text', { text: e.message }),
+  duplicate: (e) => msg('text', { text: e.message }),
+};
 
 export function updateRoutes(s: ConsoleServices): RouteDef[] {
   const updates = new AgentUpdates(s.ctx.store.sql, s.ctx.dataDir);
@@ -56,7 +50,7 @@ export function updateRoutes(s: ConsoleServices): RouteDef[] {
         const ids: string[] = [];
         for (const name of names) {
           const found = rows.filter((r) => r.hostname === name && inScope(p, r.department));
-          if (found.length === 0) throw badRequest(msg(scoped ? 'error.update.noPcInScope' : 'error.update.noPc', { name }));
+          if (found.length === 0) throw badRequest(msg(scoped ? 'error.update.unknownPcScoped' : 'error.update.unknownPc', { name }));
           if (found.length > 1) throw badRequest(msg('error.update.sameName', { name, n: found.length }));
           ids.push(found[0]!.id);
         }
@@ -66,7 +60,7 @@ export function updateRoutes(s: ConsoleServices): RouteDef[] {
         if (!inScope(p, sel.name)) throw forbidden(msg('error.update.notYourDepartment', { department: sel.name }));
         return sel;
       default:
-        if (scoped) throw forbidden(msg('error.update.scopedWide'));
+        if (scoped) throw forbidden(msg('error.update.scopedSelection'));
         return sel;
     }
   };
@@ -95,7 +89,7 @@ export function updateRoutes(s: ConsoleServices): RouteDef[] {
         try {
           return await updates.createRollout({ packageId: b.packageId, selection, createdBy: p.username, ...(b.deadlineMinutes ? { deadlineSeconds: b.deadlineMinutes * 60 } : {}) });
         } catch (err) {
-          if (err instanceof UpdateError) throw refused(err);
+          if (err instanceof UpdateError) throw (err.code === 'canary-first' || err.code === 'no-pcs' ? conflict : badRequest)(REFUSED[err.code](err));
           throw err;
         }
       },

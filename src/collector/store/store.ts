@@ -161,6 +161,8 @@ export interface Store extends ForwardingTables {
   /** Portable SQL for features with tables of their own (see sql.ts). */
   readonly sql: SqlRunner;
   migrate(): Promise<void>;
+  /** What the last migrate() could not do but the store works without (an index the database refused), for the collector's log. */
+  readonly migrationNotes?: readonly string[];
   close(): Promise<void>;
 
   createToken(token: TokenRecord): Promise<void>;

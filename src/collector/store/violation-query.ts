@@ -69,7 +69,7 @@ const NO_AGENT_ROW = 'v.agent_id NOT IN (SELECT id FROM agents)';
  * agent ids (answered by the agents' indexes once), so counting never joins 100,000 rows to
  * their PCs. Each reads as the same condition on `violations LEFT JOIN agents` would.
  */
-function whereOf(q: ViolationPageQuery): { sql: string; args: SqlValue[] } {
+function whereOf(q: ViolationPageQuery, dialect: SqlRunner['dialect']): { sql: string; args: SqlValue[] } {
   const where: string[] = [];
   const args: SqlValue[] = [];
   const add = (clause: string, ...values: SqlValue[]): void => {
@@ -94,7 +94,11 @@ function whereOf(q: ViolationPageQuery): { sql: string; args: SqlValue[] } {
   if (text) {
     const p = likePattern(text);
     const collector = COLLECTOR_HOSTNAME.includes(text.toLowerCase()) ? ` OR ${NO_AGENT_ROW}` : '';
-    add(`(v.agent_id IN (SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\')${collector} OR LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\')`, p, p, p, p);
+    // PostgreSQL: the PCs as an array (ANY) rather than a subquery (IN), so that each condition of
+    // the OR is an index scan (violations_agent_state, and the trigram index of text-search.ts) and
+    // only the matching rows are read.
+    const byHost = dialect === 'postgres' ? "v.agent_id = ANY(ARRAY(SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\'))" : "v.agent_id IN (SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\')";
+    add(`(${byHost}${collector} OR LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\')`, p, p, p, p);
   }
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
@@ -106,7 +110,7 @@ function whereOf(q: ViolationPageQuery): { sql: string; args: SqlValue[] } {
  * seconds.
  */
 export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery): Promise<ViolationPage> {
-  const { sql: where, args } = whereOf(q);
+  const { sql: where, args } = whereOf(q, sql.dialect);
   const sort = SORT_SQL[q.sort ?? 'severity'];
   const dir = (q.dir ?? sort.natural) === 'asc' ? 'ASC' : 'DESC';
   // Open before closed (when both are asked for), then the chosen column, then newest first and the key: a stable order for paging.

@@ -29,6 +29,7 @@ async function statusOf(recording: string): Promise<string> {
   const { events, state } = findingsToEvents(report, productCatalogue().rules, emptyFindingsState());
   const n = new UserNotices({ stateDir, log: silentLogger(), policy: () => PolicyDocument.parse({ version: 1 }), catalogue: productCatalogue, append: () => undefined, notify: false, now: () => new Date('2026-12-07T00:05:00Z') });
   n.afterFindings(events, state);
+  await n.idle();
   return stateDir;
 }
 

@@ -25,6 +25,7 @@ import type {
   ViolationRecord,
 } from '../store.js';
 import { ingestOn } from './ingest.js';
+import { ensureTrigramIndexes } from './text-search.js';
 import { pgRunner, withTransaction } from './pg-runner.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
@@ -62,6 +63,7 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
   readonly sql: SqlRunner;
+  migrationNotes: readonly string[] = [];
 
   constructor(
     /** postgres://user@host:port/database */
@@ -88,6 +90,7 @@ export class PostgresStore implements Store {
         await client.query(m.postgres);
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
       }
+      this.migrationNotes = await ensureTrigramIndexes(client);
     });
   }
 
