@@ -71,6 +71,15 @@ describe('parseDuration', () => {
       expect(() => parseDuration(bad), bad).toThrow(DurationError);
     }
     expect(() => parseDuration('1w')).toThrow('"1w" is not a duration like 30m, 12h or 7d');
+    // By this code the CLI reports it as one line of bad input (src/cli/errors.ts), not a stack trace.
+    const err = (() => {
+      try {
+        parseDuration('1w');
+      } catch (e) {
+        return e as DurationError;
+      }
+    })();
+    expect(err?.code).toBe('BAD_DURATION');
   });
 });
 
