@@ -1,4 +1,5 @@
 /** `mamori agent …`: run the daemon, one local check, record probe outputs. */
+import * as nodeModule from 'node:module';
 import { hostname, setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -24,6 +25,9 @@ import type { PolicyPushFrame } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { UsageError } from './errors.js';
 import { forgetEnrollToken } from './enroll-token.js';
+
+/** module.flushCompileCache: Node 22.10 and later (the packages ship Node 24; `mamori up` may run on Node 20). */
+const flushCompileCache = (nodeModule as { flushCompileCache?: () => void }).flushCompileCache;
 
 function checkList(values: string[] | undefined): CheckId[] | undefined {
   if (!values || values.length === 0) return undefined;
@@ -153,6 +157,9 @@ export function registerAgentCommands(program: Command): void {
       });
       await daemon.start();
       log.info(`agent ${identity.agentId} running on ${hostname()}; collector ${collectorUrl}`);
+      // The service sets NODE_COMPILE_CACHE (installer/linux/mamori-agent.service): write the
+      // compiled code now rather than at exit, which a killed or crashed agent never reaches.
+      flushCompileCache?.();
       const shutdown = async (signal: string) => {
         const shutdown = await daemon.systemShuttingDown().catch(() => null);
         log.info(`stopping (${signal}${shutdown ? ', system shutdown' : ''})`);

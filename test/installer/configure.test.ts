@@ -111,4 +111,15 @@ describe('mamori agent configure', { timeout: 60_000 }, () => {
     expect(r.stderr).toContain(message);
     expect(() => statSync(file)).toThrow();
   });
+
+  it('keeps zod\'s English messages for a bad configuration, and carries no other language of zod', async () => {
+    const file = join(dir, 'bad', 'agent.yml');
+    mkdirSync(join(dir, 'bad'), { recursive: true });
+    writeFileSync(file, 'collector: wss://c.example.lg.jp:8470/agent\noutboxCapBytes: lots\n');
+    const r = await configure(['--config', file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/agent\.yml:2: outboxCapBytes: Invalid input: expected number, received string/);
+    // A sentence of zod's Japanese translation (zod/v4/locales/ja.js) is not in the bundle.
+    expect(readFileSync(join(out, 'agent', 'mamori-agent.mjs'), 'utf8')).not.toContain('\\u7121\\u52B9\\u306A\\u5165\\u529B');
+  });
 });

@@ -348,7 +348,11 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
     mkdirSync(replay);
     writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
 
-    const agent = spawn(join(root, 'usr/lib/mamori-agent/node/bin/node'), [join(root, 'usr/lib/mamori-agent/mamori-agent.mjs'), 'agent', 'run', '--config', runConfig, '--state', join(root, 'var/lib/mamori'), '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The unit's environment (Node's compile cache in the state directory), moved into the test root.
+    const unitEnv = /^Environment=NODE_COMPILE_CACHE=(\/var\/lib\/mamori\/\S+)$/m.exec(readFileSync(join(root, 'lib/systemd/system/mamori-agent.service'), 'utf8'));
+    expect(unitEnv).not.toBeNull();
+    const compileCache = join(root, unitEnv![1]!);
+    const agent = spawn(join(root, 'usr/lib/mamori-agent/node/bin/node'), [join(root, 'usr/lib/mamori-agent/mamori-agent.mjs'), 'agent', 'run', '--config', runConfig, '--state', join(root, 'var/lib/mamori'), '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: compileCache } });
     let stderr = '';
     agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
@@ -364,6 +368,8 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
       expect(record?.os.platform).toBe('linux');
       expect(stored.filter((e) => e.kind === 'facts').length).toBeGreaterThanOrEqual(1);
       expect(readdirSync(join(root, 'var/log/mamori')).some((f) => f.startsWith('agent') && f.endsWith('.log'))).toBe(true);
+      // The running agent wrote the compiled bundle for its next start (not only at exit).
+      expect(readdirSync(compileCache, { recursive: true }).length).toBeGreaterThan(0);
     } finally {
       agent.kill('SIGTERM');
     }

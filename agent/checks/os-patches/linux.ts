@@ -81,8 +81,8 @@ type Pending = {
   sourceAgeHours: number | null | undefined;
   sourceAgeReason?: Why;
 };
-/** null: the package manager is not installed. */
-type Section = Pending | { reason: Why } | null;
+/** null: the package manager is not installed; `running`: apt is there, its simulation still runs. */
+type Section = Pending | { reason: Why; running?: true } | null;
 
 /** An apt simulation in progress: started at, and what it found (the section of the facts). */
 interface AptJob {
@@ -112,7 +112,7 @@ async function aptSection(ctx: CheckContext, p: Params, now: Date): Promise<Sect
     return section.s;
   }
   ctx.runAgainAfter?.(job.done);
-  return { reason: because('APT_SIMULATION_RUNNING', 'why.patch.aptRunning', { since: { time: job.startedAt } }) };
+  return { reason: because('APT_SIMULATION_RUNNING', 'why.patch.aptRunning', { since: { time: job.startedAt } }), running: true };
 }
 
 /** `apt-get -s dist-upgrade` and `apt-cache policy` of what it would install; the result is remembered with the inputs it was computed from. */
@@ -189,7 +189,8 @@ export const collect: Collector<OsPatchesFacts> = async (ctx) => {
   let manager: 'apt' | 'dnf' | null = null;
   let pending: Pending | { reason: Why } | null = null;
   const apt = await aptSection(ctx, p, now);
-  const dnf = apt && !('reason' in apt) ? null : await dnfSection(ctx, p, now);
+  // apt still simulating manages this PC all the same: dnf is not asked meanwhile.
+  const dnf = apt && (!('reason' in apt) || apt.running) ? null : await dnfSection(ctx, p, now);
   if (apt && !('reason' in apt)) [manager, pending] = ['apt', apt];
   else if (dnf && !('reason' in dnf)) [manager, pending] = ['dnf', dnf];
   else if (apt || dnf) {

@@ -213,7 +213,7 @@ describe('os-patches Linux: the apt simulation in the background (daemon)', () =
     localCheck({ probes, checks: ['os-patches'], memory, checkParams: { 'os-patches': { aptWaitSeconds: 0 } }, runAgainAfter: (id, work) => (expect(id).toBe('os-patches'), again.push(work)) });
 
   test('a run does not wait: pending facts unknown (never pass) until the simulation ends, then the run it asked for has them', async () => {
-    const probes = new SlowAptProbes(ubuntu);
+    const probes = new SlowAptProbes({ ...ubuntu, 'dnf.updateinfo': '', 'dnf.check-update': '' });
     const memory = new MapMemory();
     const again: Promise<unknown>[] = [];
     const first = (await run(probes, memory, again)).checks[0]!;
@@ -223,6 +223,8 @@ describe('os-patches Linux: the apt simulation in the background (daemon)', () =
     expect(first.facts).toMatchObject({ osId: 'ubuntu-24.04', rebootRequired: true });
     for (const rule of first.rules.filter((r) => r.ruleId === 'PATCH-001' || r.ruleId === 'PATCH-006')) expect(rule.result, rule.ruleId).toBe('unknown');
     expect(again).toHaveLength(1);
+    // apt is there and manages this PC: dnf (installed beside it on some PCs) is not asked meanwhile.
+    expect(probes.calls.filter((c) => c.startsWith('dnf.'))).toEqual([]);
 
     // A run meanwhile joins the simulation in flight instead of starting another.
     const meanwhile = (await run(probes, memory, again)).checks[0]!;

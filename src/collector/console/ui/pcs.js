@@ -6,6 +6,7 @@
 // is one entry in PC_COLUMNS / PC_FILTERS here and one filter in pc-query.ts.
 import { api, badge, can, dialog, field, flash, fmtTime, guard, h, hooks, num, route, select, state, statusBadge, t } from './core.js';
 import { areaName } from './overview.js';
+import { pcPageFetcher, pcQuery } from './pc-pages.js';
 import { PagedTable } from './table.js';
 
 /** The check areas shown as columns until the administrator chooses others (remembered in this browser). */
@@ -102,11 +103,7 @@ export const PC_FILTERS = [
 
 const PAGE_KEYS = ['sort', 'dir'];
 
-function queryString(f) {
-  const q = new URLSearchParams();
-  for (const k of [...PC_FILTERS.map((x) => x.name), ...PAGE_KEYS]) if (f[k]) q.set(k, f[k]);
-  return q;
-}
+const queryString = (f) => pcQuery([...PC_FILTERS.map((x) => x.name), ...PAGE_KEYS], f);
 
 export async function pcsScreen() {
   const params = route().params;
@@ -138,16 +135,11 @@ export async function pcsScreen() {
     testid: 'pcs-table',
     keyOf: (p) => p.id,
     renderRow: (p) => h('tr', { class: 'pcrow', dataset: { id: p.id, host: p.hostname } }, assign ? checkbox(p) : null, columns.map((c) => c.cell(p))),
-    async fetchPage(q) {
-      const qs = queryString(q);
-      qs.set('offset', String(q.offset));
-      qs.set('limit', String(q.limit));
-      const res = await api('GET', `/api/v1/pcs?${qs}`);
-      lists.departments = res.departments;
-      lists.groups = res.groups;
-      pickAll.checked = false;
-      return { total: res.total, offset: res.offset, rows: res.pcs };
-    },
+    fetchPage: pcPageFetcher(
+      PC_FILTERS.map((x) => x.name),
+      lists,
+      () => (pickAll.checked = false),
+    ),
     onQuery(q) {
       const qs = queryString(q).toString();
       history.replaceState(null, '', `#/pcs${qs ? `?${qs}` : ''}`);

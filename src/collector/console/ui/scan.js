@@ -3,6 +3,7 @@
 // Each PC's row shows its last scan of this visit and its result, updated in place when the
 // agent answers (live stream) or when a poll finds the request done.
 import { api, badge, field, flash, fmtTime, guard, h, listeners, num, route, select, state, t } from './core.js';
+import { pcPageFetcher, pcQuery } from './pc-pages.js';
 import { PagedTable } from './table.js';
 
 const FILTERS = ['q', 'department', 'segment', 'group', 'online'];
@@ -31,11 +32,7 @@ function resultCell(r) {
   );
 }
 
-function queryString(f) {
-  const q = new URLSearchParams();
-  for (const k of FILTERS) if (f[k]) q.set(k, f[k]);
-  return q;
-}
+const queryString = (f) => pcQuery(FILTERS, f);
 
 export async function scanScreen(preselect) {
   const params = route().params;
@@ -79,17 +76,7 @@ export async function scanScreen(preselect) {
         h('td', {}, p.group || '—'),
         resultCell(requests.get(p.id)),
       ),
-    async fetchPage(q) {
-      const qs = queryString(q);
-      qs.set('offset', String(q.offset));
-      qs.set('limit', String(q.limit));
-      if (q.sort) (qs.set('sort', q.sort), qs.set('dir', q.dir || 'asc'));
-      const res = await api('GET', `/api/v1/pcs?${qs}`);
-      lists.departments = res.departments;
-      lists.groups = res.groups;
-      pickAll.checked = false;
-      return { total: res.total, offset: res.offset, rows: res.pcs };
-    },
+    fetchPage: pcPageFetcher(FILTERS, lists, () => (pickAll.checked = false)),
     onQuery(q) {
       const qs = queryString(q).toString();
       history.replaceState(null, '', `#/scan${qs ? `?${qs}` : ''}`);
