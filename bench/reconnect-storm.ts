@@ -8,8 +8,13 @@
  * coordinate and nothing limits how many handshakes are in flight. Attempts that hit the
  * port while no collector listens are refused and back off further.
  *
- * Baseline in the same run: the same agents against a bare ws server killed and restarted
- * the same way (back = socket open).
+ * Over TLS (as shipped) every agent keeps its TLS session in memory and resumes it at the
+ * restarted collector, whose ticket keys come from DATA/tls (src/shared/tls/session-tickets.ts);
+ * `--no-resume` makes every reconnect a full handshake, for comparison.
+ *
+ * Baselines in the same run: the same agents against a bare ws server killed and restarted
+ * the same way (back = socket open), over TLS with the same certificate, ticket keys and
+ * session resumption, and plain.
  */
 import { join } from 'node:path';
 import { Worker, benchMain, flagArg, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
@@ -21,6 +26,7 @@ const AGENTS = numArg('agents', 10_000);
 const CLIENT_PROCESSES = numArg('client-processes', 2);
 const LIMIT_MS = 90_000;
 const PLAIN = flagArg('plain');
+const RESUME = !flagArg('no-resume');
 
 interface Storm {
   backMs: number;
@@ -31,6 +37,11 @@ interface Storm {
   attempts: number;
   maxAttempts: number;
   serverCount: number;
+  /** TLS handshakes during the storm: resumed sessions / full handshakes. */
+  resumed: number;
+  full: number;
+  /** Connections closed during the storm, by close code. */
+  closeCodes: Record<string, number>;
 }
 
 /** Kill the server, start it again with `restart`, and wait until every agent is back. */
@@ -53,7 +64,15 @@ async function storm(swarm: Swarm, kill: () => void, restart: () => Promise<Work
     attempts: after.attempts - before.attempts,
     maxAttempts: after.maxAttempts - 1,
     serverCount: await serverCount(server),
+    resumed: after.resumedHandshakes - before.resumedHandshakes,
+    full: after.fullHandshakes - before.fullHandshakes,
+    closeCodes: Object.fromEntries(Object.entries(after.closeCodes).map(([code, n]) => [code, n - (before.closeCodes[code] ?? 0)])),
   };
+}
+
+/** "1006×2,000 4401×12": how connections ended. */
+function codes(byCode: Record<string, number>): string {
+  return Object.entries(byCode).filter(([, n]) => n > 0).map(([code, n]) => `${code}×${fmt.int(n)}`).join(' ') || 'none';
 }
 
 await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) => {
@@ -65,7 +84,7 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
     const started = await startRawServer(dataDir, tls);
     let raw = started.raw;
     const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
-    await clients.connect(started.url, 'raw', AGENTS, 256, 120_000, started.ca);
+    await clients.connect(started.url, 'raw', AGENTS, 256, 120_000, started.ca, RESUME);
     await clients.all('reconnect', { on: true });
     await sleep(2000);
     const result = await storm(
@@ -89,10 +108,11 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
   let collector = first.collector;
   const { port, agentUrl, ca } = first;
   const swarm = Swarm.start(CLIENT_PROCESSES, 'agents');
-  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000, ca);
+  const open = await swarm.connect(agentUrl, 'mamori', AGENTS, 256, 180_000, ca, RESUME);
   await swarm.all('reconnect', { on: true });
   await sleep(2000);
   const connectedBefore = (await collector.call<{ connected: number }>('stats')).connected;
+  let droppedByCollector: Record<string, number> = {};
   const result = await storm(
     swarm,
     () => collector.kill('SIGKILL'),
@@ -101,7 +121,11 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
       collector = (await startCollectorWorker(dataDir, port, { plain: PLAIN })).collector;
       return collector;
     },
-    async (w) => (await w.call<{ connected: number }>('stats')).connected,
+    async (w) => {
+      const s = await w.call<{ connected: number; dropped: Record<string, number> }>('stats');
+      droppedByCollector = s.dropped;
+      return s.connected;
+    },
   );
   await swarm.stop();
   await collector.call('close', {}, 60_000);
@@ -109,12 +133,15 @@ await benchMain('reconnect-storm', import.meta.url, 8 * 60_000, async (scratch) 
 
   return {
     rows: [
-      { figure: `all ${fmt.int(AGENTS)} re-authenticated after kill + restart (${PLAIN ? 'plain ws' : 'TLS'})`, value: result.allBack ? fmt.s(result.backMs) : `NOT all back in ${LIMIT_MS / 1000} s (${fmt.int(result.notBack)} missing)`, baseline: `raw wss: ${rawTlsStorm.allBack ? fmt.s(rawTlsStorm.backMs) : 'not all back'}; raw ws: ${rawStorm.allBack ? fmt.s(rawStorm.backMs) : 'not all back'}`, target: '≤ 60 s', met: result.allBack && result.backMs <= 60_000 },
+      { figure: `all ${fmt.int(AGENTS)} re-authenticated after kill + restart (${PLAIN ? 'plain ws' : RESUME ? 'TLS, sessions resumed' : 'TLS, full handshakes'})`, value: result.allBack ? fmt.s(result.backMs) : `NOT all back in ${LIMIT_MS / 1000} s (${fmt.int(result.notBack)} missing)`, baseline: `raw wss: ${rawTlsStorm.allBack ? fmt.s(rawTlsStorm.backMs) : 'not all back'}; raw ws: ${rawStorm.allBack ? fmt.s(rawStorm.backMs) : 'not all back'}`, target: '≤ 60 s', met: result.allBack && result.backMs <= 60_000 },
       { figure: 'agents that gave up / not back', value: fmt.int(result.notBack), baseline: `raw wss: ${fmt.int(rawTlsStorm.notBack)}; raw ws: ${fmt.int(rawStorm.notBack)}`, target: '0', met: result.notBack === 0 },
       { figure: 'collector restart (kill → listening)', value: fmt.ms(result.restartMs), baseline: `raw wss: ${fmt.ms(rawTlsStorm.restartMs)}; raw ws: ${fmt.ms(rawStorm.restartMs)}`, target: '—' },
       { figure: 'connection attempts (most by one agent)', value: `${fmt.int(result.attempts)} (${result.maxAttempts})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.attempts)} (${rawTlsStorm.maxAttempts}); raw ws: ${fmt.int(rawStorm.attempts)} (${rawStorm.maxAttempts})`, target: '—' },
+      { figure: 'TLS handshakes in the storm: resumed / full', value: `${fmt.int(result.resumed)} / ${fmt.int(result.full)}`, baseline: `raw wss: ${fmt.int(rawTlsStorm.resumed)} / ${fmt.int(rawTlsStorm.full)}`, target: RESUME ? 'resumed' : 'full (--no-resume)' },
+      { figure: 'connections closed in the storm, by code', value: codes(result.closeCodes), baseline: `raw wss: ${codes(rawTlsStorm.closeCodes)}`, target: '—' },
+      { figure: 'connections the restarted collector dropped before the upgrade', value: codes(droppedByCollector), baseline: '—', target: '—' },
       { figure: 'connected per the collector after', value: `${fmt.int(result.serverCount)} (before: ${fmt.int(connectedBefore)})`, baseline: `raw wss: ${fmt.int(rawTlsStorm.serverCount)}; raw ws: ${fmt.int(rawStorm.serverCount)}`, target: fmt.int(AGENTS), met: result.serverCount === AGENTS },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, tls: !PLAIN, result, rawStorm, rawTlsStorm },
+    details: { machine: machine(scratch), agents: AGENTS, initialConnect: open, tls: !PLAIN, resume: RESUME, result, rawStorm, rawTlsStorm },
   };
 });

@@ -19,6 +19,7 @@ import { Backoff } from './backoff.js';
 import { DeadLetters } from './dead-letter.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { ClientCertificate } from '../client-cert.js';
+import { TlsSessionMemory } from '../../src/shared/tls/session-memory.js';
 
 export interface Identity {
   agentId: string;
@@ -90,6 +91,8 @@ export class AgentLink extends EventEmitter<LinkEvents> {
   private presentedCert = false;
   private receivedCert = false;
   private certRequestedAt = 0;
+  /** The TLS session resumed by the next connection (kept in memory only, session-memory.ts). */
+  readonly tlsSession = new TlsSessionMemory();
 
   constructor(private opts: LinkOptions) {
     super();
@@ -130,10 +133,13 @@ export class AgentLink extends EventEmitter<LinkEvents> {
 
   private connect(): void {
     if (this.stopped) return;
-    const clientCert = this.opts.url.startsWith('wss:') ? this.opts.clientCert?.tlsOptions() : undefined;
+    const secure = this.opts.url.startsWith('wss:');
+    const clientCert = secure ? this.opts.clientCert?.tlsOptions() : undefined;
     this.presentedCert = clientCert !== undefined;
     this.receivedCert = false;
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: 15_000, ...this.opts.wsOptions, ...clientCert });
+    // A session is resumed only with the same collector, pinned CA and client certificate.
+    const resumable = secure ? this.tlsSession.options(`${this.opts.url}|${String(this.opts.wsOptions?.ca ?? '')}|${clientCert?.cert ?? ''}`) : {};
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, maxPayload: LIMITS.maxFrameBytes, handshakeTimeout: 15_000, ...this.opts.wsOptions, ...clientCert, ...resumable } as ClientOptions);
     this.ws = ws;
     this.authenticated = false;
     ws.on('message', (data, isBinary) => {

@@ -52,7 +52,7 @@ export async function runUpdateGuard(o: GuardOptions): Promise<PendingUpdate['st
   };
   const platform = p.platform;
   for (const pkg of [p.target, p.rollback]) {
-    const why = o.releaseKey ? await packageRefusal(pkg, o.releaseKey) : 'no release key is pinned on this PC';
+    const why = o.releaseKey ? await packageRefusal(pkg, o.releaseKey) : 'この端末にはリリース鍵が固定されていません / no release key is pinned on this PC';
     if (why) return step('failed', why);
   }
   /** Install a package: done when the installer exits 0 and the package manager then reports that version. */
@@ -67,12 +67,12 @@ export async function runUpdateGuard(o: GuardOptions): Promise<PendingUpdate['st
   const goBack = async (reason: string) => {
     const back = await installing(p!.rollback);
     await stopAgent(runningPid(o.stateDir, p!.rolloutId));
-    if (!back.ok) return step('failed', `${reason}; going back to ${p!.rollback.version} failed too (${back.detail})`);
+    if (!back.ok) return step('failed', `${reason}。${p!.rollback.version} に戻すこともできませんでした / going back to ${p!.rollback.version} failed too (${back.detail})`);
     return step('rolled_back', reason);
   };
   step('installing');
   const installed = await installing(p.target);
-  if (!installed.ok) return goBack(`the installer did not install ${p.target.version} (${installed.detail})`);
+  if (!installed.ok) return goBack(`インストーラーが ${p.target.version} をインストールしませんでした / the installer did not install ${p.target.version} (${installed.detail})`);
   step('installed');
   // Where the package's own scripts did not restart the service (no systemd), the agent that downloaded the update still runs the old program.
   await stopAgent(p.agentPid);
@@ -83,5 +83,5 @@ export async function runUpdateGuard(o: GuardOptions): Promise<PendingUpdate['st
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   }
   if (existsSync(confirmed)) return step('confirmed');
-  return goBack(`the new agent ${p.target.version} did not reach the collector within ${p.deadlineSeconds} s`);
+  return goBack(`新しいエージェント ${p.target.version} が ${p.deadlineSeconds} 秒以内に収集サーバーへ接続しなかったため、元のバージョンに戻しました / the new agent ${p.target.version} did not reach the collector within ${p.deadlineSeconds} s`);
 }

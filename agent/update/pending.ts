@@ -91,10 +91,10 @@ async function sha256Of(path: string): Promise<{ sha256: string; size: number } 
 
 /** Why this package file must not be installed (signature, hash or size), or undefined when it may. */
 export async function packageRefusal(p: LocalPackage, releaseKey: string): Promise<string | undefined> {
-  if (!statementSignatureValid(p, p.signature, releaseKey)) return `the statement of ${p.platform} ${p.version} is not signed by the pinned release key`;
+  if (!statementSignatureValid(p, p.signature, releaseKey)) return `${p.platform} パッケージ ${p.version} の署名が、この端末に固定したリリース鍵のものではありません / the statement of ${p.platform} ${p.version} is not signed by the pinned release key`;
   const actual = await sha256Of(p.file);
-  if (!actual) return `${p.file} cannot be read`;
-  if (actual.size !== p.size || actual.sha256 !== p.sha256) return `${p.file} is not the signed package ${p.version} (SHA-256 or size differ)`;
+  if (!actual) return `${p.file} を読めません / ${p.file} cannot be read`;
+  if (actual.size !== p.size || actual.sha256 !== p.sha256) return `${p.file} は署名されたパッケージ ${p.version} と一致しません / ${p.file} is not the signed package ${p.version} (SHA-256 or size differ)`;
   return undefined;
 }
 

@@ -106,7 +106,7 @@ export class Updater {
     if (this.busy) return;
     this.busy = true;
     this.take(frame)
-      .catch((err: Error) => this.refuse(frame, `download failed: ${err.message}`))
+      .catch((err: Error) => this.refuse(frame, `パッケージをダウンロードできませんでした / download failed: ${err.message}`))
       .finally(() => (this.busy = false));
   }
 
@@ -124,11 +124,11 @@ export class Updater {
     }
     if (frame.target.version === agentVersion) return void this.o.append([notice('update.installed', { rolloutId: frame.rolloutId, fromVersion: agentVersion, toVersion: agentVersion })]);
     const installer = await (this.o.installer ?? installerOfThisPc)();
-    if (installer !== frame.target.platform) return this.refuse(frame, `this agent was not installed by the ${frame.target.platform} installer`);
-    if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
-    if (!this.o.selfCommand) return this.refuse(frame, 'the agent cannot start the update guard (no program path)');
+    if (installer !== frame.target.platform) return this.refuse(frame, `このエージェントは ${frame.target.platform} でインストールされていません / this agent was not installed by the ${frame.target.platform} installer`);
+    if (frame.rollback.version !== agentVersion || frame.rollback.platform !== installer) return this.refuse(frame, `戻す先のパッケージ (${frame.rollback.platform} ${frame.rollback.version}) が、このエージェント (${installer} ${agentVersion}) と違います / the package to go back to is ${frame.rollback.platform} ${frame.rollback.version}, not this agent's ${installer} ${agentVersion}`);
+    if (!this.o.selfCommand) return this.refuse(frame, '更新を実行するプログラムを起動できません / the agent cannot start the update guard (no program path)');
     const key = pinnedReleaseKey(stateDir, this.o.installDir);
-    if (!key) return this.refuse(frame, 'no release key is pinned on this PC');
+    if (!key) return this.refuse(frame, 'この端末にはリリース鍵が固定されていません / no release key is pinned on this PC');
     const dir = updatesDir(stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const local = async (p: UpdateOfferFrame['target']): Promise<LocalPackage> => {

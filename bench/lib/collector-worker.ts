@@ -17,6 +17,8 @@ let storedEvents = 0;
 /** [Date.now(), events stored so far] after each commit (the bus fires a commit's events in one go). */
 const commits: [number, number][] = [];
 let markPending = false;
+/** Connections the HTTPS server dropped before the request (TLS errors and timeouts, bad requests), by error code. */
+const dropped: Record<string, number> = {};
 /** requestId → resolve, and scan results that arrived before requestScan() returned. */
 const waiting = new Map<string, () => void>();
 const arrivedEarly = new Set<string>();
@@ -26,6 +28,9 @@ async function start(args: { dataDir: string; port: number; tls: boolean }): Pro
   // Every simulated agent connects from 127.0.0.1: the per-address cap on unauthenticated
   // connections (64, one office behind one address) would turn the swarm's reconnect storm into 503s.
   collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), ...(tls ? { tls } : {}), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } } });
+  const count = (err: NodeJS.ErrnoException) => (dropped[err.code ?? err.message] = (dropped[err.code ?? err.message] ?? 0) + 1);
+  collector.app.server.on('tlsClientError', count);
+  collector.app.server.on('clientError', count);
   collector.bus.on('event', (e) => {
     storedEvents++;
     if (!markPending) {
@@ -73,7 +78,7 @@ async function scan(args: { agentIds: string[]; concurrency: number; timeoutMs: 
 serveRpc({
   start,
   scan,
-  stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss }),
+  stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss, dropped }),
   /**
    * CPU time so far, ms: the whole collector process (every thread) and its main thread alone
    * (the one serving the sockets; /proc/self/task/<pid>/stat, fields 14 and 15, in clock ticks

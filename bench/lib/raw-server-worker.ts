@@ -11,6 +11,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
+import { SESSION_LIFETIME_SECONDS } from '../../src/shared/tls/session-tickets.js';
 import { serveRpc } from './common.js';
 
 let server: Server | HttpsServer | undefined;
@@ -18,9 +19,10 @@ let wss: WebSocketServer | undefined;
 const stats = { frames: 0, events: 0 };
 const waiting = new Map<string, () => void>();
 
-function listen(args: { port: number; tls?: { key: string; cert: string } }): Promise<{ port: number }> {
-  // Over TLS with the collector's own certificate: the baseline pays the same handshakes.
-  server = args.tls ? createHttpsServer({ key: args.tls.key, cert: args.tls.cert, minVersion: 'TLSv1.2' }) : createServer();
+function listen(args: { port: number; tls?: { key: string; cert: string; ticketKeys?: string } }): Promise<{ port: number }> {
+  // Over TLS with the collector's own certificate and ticket keys: the baseline pays the same handshakes.
+  const tickets = args.tls?.ticketKeys ? { ticketKeys: Buffer.from(args.tls.ticketKeys, 'hex'), sessionTimeout: SESSION_LIFETIME_SECONDS } : {};
+  server = args.tls ? createHttpsServer({ key: args.tls.key, cert: args.tls.cert, minVersion: 'TLSv1.2', ...tickets }) : createServer();
   wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {

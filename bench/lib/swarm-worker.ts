@@ -12,7 +12,9 @@
  * In "raw" mode the same clients connect to the raw ws baseline server: no authentication,
  * the same frames, the same window of unacknowledged frames.
  *
- * Over wss:// the clients trust the given CA only, as an installed agent trusts its pinned CA.
+ * Over wss:// the clients trust the given CA only, as an installed agent trusts its pinned CA,
+ * and each keeps its TLS session in memory to resume it when it reconnects, as AgentLink does
+ * (src/shared/tls/session-memory.ts), unless `resume` is off.
  */
 import WebSocket from 'ws';
 import { sign } from 'node:crypto';
@@ -20,6 +22,7 @@ import type { KeyObject } from 'node:crypto';
 import { challengeText } from '../../src/shared/protocol/auth.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol/messages.js';
 import { Backoff } from '../../agent/link/backoff.js';
+import { TlsSessionMemory } from '../../src/shared/tls/session-memory.js';
 import { benchAgentId, benchKey, serveRpc } from './common.js';
 import { eventJson, scanResultJson, violationBodies, SUBJECTS_PER_AGENT } from './event-shape.js';
 
@@ -36,6 +39,8 @@ interface ConnectArgs {
   timeoutMs: number;
   /** PEM of the CA to trust for wss:// (the agent pins the collector's CA the same way). */
   ca?: string;
+  /** Resume TLS sessions on reconnect (default true). */
+  resume?: boolean;
 }
 
 interface LoadArgs {
@@ -52,10 +57,13 @@ const bodies = violationBodies();
 let mode: Mode = 'mamori';
 let url = '';
 let ca: string | undefined;
+let resume = true;
 let loading: LoadArgs | undefined;
 let reconnecting = false;
 const agents: LightAgent[] = [];
 const tickers: NodeJS.Timeout[] = [];
+/** Connections closed, by close code (1006: cut without a closing handshake, e.g. refused or killed). */
+const closeCodes: Record<number, number> = {};
 const counters = { ackedEvents: 0, framesSent: 0, eventsSent: 0, welcomes: 0, connectFailures: 0, closes: 0, attempts: 0, lastWelcomeAt: 0, badFrames: 0 };
 
 class LightAgent {
@@ -69,6 +77,7 @@ class LightAgent {
   attempts = 0;
   everReady = false;
   readonly backoff = new Backoff();
+  readonly tlsSession = new TlsSessionMemory();
   private heartbeat: NodeJS.Timeout | undefined;
   onReady: (() => void) | undefined;
   onFail: (() => void) | undefined;
@@ -81,7 +90,8 @@ class LightAgent {
   connect(): void {
     this.attempts++;
     counters.attempts++;
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000, ...(ca ? { ca } : {}) });
+    const tls = ca ? { ca, ...(resume ? this.tlsSession.options(url) : {}) } : {};
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000, ...tls } as WebSocket.ClientOptions);
     this.ws = ws;
     this.ready = false;
     ws.on('open', () => {
@@ -89,8 +99,9 @@ class LightAgent {
     });
     ws.on('message', (data) => this.onFrame(ws, data.toString()));
     ws.on('error', () => {});
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       counters.closes++;
+      closeCodes[code] = (closeCodes[code] ?? 0) + 1;
       clearInterval(this.heartbeat);
       const wasReady = this.ready;
       this.ready = false;
@@ -210,6 +221,7 @@ async function connectAll(args: ConnectArgs): Promise<{ ready: number; failed: n
   mode = args.mode;
   url = args.url;
   ca = args.ca;
+  resume = args.resume ?? true;
   for (let i = args.first; i < args.first + args.count; i++) agents.push(new LightAgent(i, benchAgentId(i)));
   const started = performance.now();
   let nextIndex = 0;
@@ -270,13 +282,17 @@ serveRpc({
     let unacked = 0;
     let maxAttempts = 0;
     let neverBack = 0;
+    let resumedHandshakes = 0;
+    let fullHandshakes = 0;
     for (const a of agents) {
+      resumedHandshakes += a.tlsSession.counts.resumed;
+      fullHandshakes += a.tlsSession.counts.full;
       if (a.ready) ready++;
       else if (a.everReady) neverBack++;
       unacked += a.sentThrough - a.ackedThrough;
       maxAttempts = Math.max(maxAttempts, a.attempts);
     }
-    return { agents: agents.length, ready, notReady: agents.length - ready, neverBack, unacked, maxAttempts, ...counters };
+    return { agents: agents.length, ready, notReady: agents.length - ready, neverBack, unacked, maxAttempts, resumedHandshakes, fullHandshakes, closeCodes, ...counters };
   },
   /** Sum of the highest acknowledged seq of every agent (what the store must hold). */
   ackedSum: () => agents.reduce((n, a) => n + a.ackedThrough, 0),

@@ -2,7 +2,8 @@
  * The orchestrator's handle on the simulated agents: several swarm-worker processes (each
  * under its own fd limit), driven together.
  */
-import { initTls } from '../../src/shared/tls/material.js';
+import { ensureSessionTicketSecret, initTls } from '../../src/shared/tls/material.js';
+import { ticketKeysFor, ticketPeriod } from '../../src/shared/tls/session-tickets.js';
 import { Worker, sleep, splitRange } from './common.js';
 
 export interface SwarmStats {
@@ -21,6 +22,10 @@ export interface SwarmStats {
   attempts: number;
   lastWelcomeAt: number;
   badFrames: number;
+  /** TLS handshakes that resumed a session / made a full handshake (wss only). */
+  resumedHandshakes: number;
+  fullHandshakes: number;
+  closeCodes: Record<string, number>;
 }
 
 export class Swarm {
@@ -31,12 +36,12 @@ export class Swarm {
   }
 
   /** Connect `total` agents (ids 0..total-1) split over the processes; wall time until all are ready or failed. */
-  async connect(url: string, mode: 'mamori' | 'raw', total: number, inflight: number, timeoutMs: number, ca?: string): Promise<{ ready: number; failed: number; ms: number }> {
+  async connect(url: string, mode: 'mamori' | 'raw', total: number, inflight: number, timeoutMs: number, ca?: string, resume = true): Promise<{ ready: number; failed: number; ms: number }> {
     const ranges = splitRange(total, this.workers.length);
     const per = Math.max(1, Math.floor(inflight / this.workers.length));
     const t0 = performance.now();
     const parts = await Promise.all(
-      this.workers.map((w, i) => w.call<{ ready: number; failed: number; ms: number }>('connect', { url, mode, first: ranges[i]!.first, count: ranges[i]!.count, inflight: per, timeoutMs, ...(ca ? { ca } : {}) }, timeoutMs + 30_000)),
+      this.workers.map((w, i) => w.call<{ ready: number; failed: number; ms: number }>('connect', { url, mode, first: ranges[i]!.first, count: ranges[i]!.count, inflight: per, timeoutMs, resume, ...(ca ? { ca } : {}) }, timeoutMs + 30_000)),
     );
     return { ready: sum(parts.map((p) => p.ready)), failed: sum(parts.map((p) => p.failed)), ms: performance.now() - t0 };
   }
@@ -48,7 +53,10 @@ export class Swarm {
   async stats(): Promise<SwarmStats> {
     const parts = await Promise.all(this.workers.map((w) => w.call<SwarmStats>('stats')));
     const out = { ...parts[0]! };
+    out.closeCodes = {};
+    for (const p of parts) for (const [code, n] of Object.entries(p.closeCodes)) out.closeCodes[code] = (out.closeCodes[code] ?? 0) + n;
     for (const key of Object.keys(out) as (keyof SwarmStats)[]) {
+      if (key === 'closeCodes') continue;
       out[key] = key === 'maxAttempts' || key === 'lastWelcomeAt' ? Math.max(...parts.map((p) => p[key])) : sum(parts.map((p) => p[key]));
     }
     return out;
@@ -93,12 +101,13 @@ export async function startCollectorWorker(dataDir: string, port = 0, opts: { pl
 }
 
 /**
- * The raw ws baseline server, over TLS with the same certificate as the collector (from the
- * same data directory) or plain; `url` is what its clients connect to.
+ * The raw ws baseline server, over TLS with the same certificate and session ticket keys as the
+ * collector (from the same data directory) or plain; `url` is what its clients connect to.
  */
 export async function startRawServer(dataDir: string, tls: boolean, port = 0): Promise<{ raw: Worker; port: number; url: string; ca?: string }> {
   const raw = Worker.start(tls ? 'raw-wss' : 'raw-ws', 'raw-server-worker.mjs');
   const material = tls ? (await initTls(dataDir)).material : undefined;
-  const listening = await raw.call<{ port: number }>('listen', { port, ...(material ? { tls: { key: material.key, cert: material.cert } } : {}) });
+  const ticketKeys = tls ? ticketKeysFor(ensureSessionTicketSecret(dataDir), ticketPeriod(Date.now())).toString('hex') : undefined;
+  const listening = await raw.call<{ port: number }>('listen', { port, ...(material ? { tls: { key: material.key, cert: material.cert, ticketKeys } } : {}) });
   return { raw, port: listening.port, url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${listening.port}/`, ...(material ? { ca: material.caPem } : {}) };
 }

@@ -45,8 +45,8 @@ async function collectorTls(dataDir: string, sans: string | undefined): Promise<
 
 /** The lines saying which names the certificate covers (agents must use one of them in --collector). */
 function certificateLines(dataDir: string, added: readonly string[]): string {
-  const lines = [`certificate covers: ${serverCertNames(dataDir).join(', ')}  (agents must reach the collector by one of these; add one with: mamori collector cert --san NAME --data ${dataDir})`];
-  if (added.length) lines.push(`certificate reissued under the same CA with ${added.join(', ')} added (agents keep their pin; restart a running collector to use it)`);
+  const lines = [`証明書の名前 / certificate covers: ${serverCertNames(dataDir).join(', ')}  (PC はこのどれかで収集サーバーに接続します。名前の追加 / agents must reach the collector by one of these; add one with: mamori collector cert --san NAME --data ${dataDir})`];
+  if (added.length) lines.push(`${added.join(', ')} を加えて同じ CA で証明書を再発行しました (PC の CA ピンはそのまま。動いている収集サーバーは再起動で反映) / certificate reissued under the same CA with ${added.join(', ')} added (agents keep their pin; restart a running collector to use it)`);
   return lines.map((l) => `collector: ${l}\n`).join('');
 }
 

@@ -9,12 +9,14 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../shared/log.js';
-import { ensureAuditMacKey, ensurePolicyKey } from '../shared/tls/material.js';
+import { ensureAuditMacKey, ensurePolicyKey, ensureSessionTicketSecret } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
+import { rotateTicketKeys, sessionTicketOptions } from '../shared/tls/session-tickets.js';
 import { signPolicy } from '../shared/tls/policy-signature.js';
 import { PolicyDocument } from '../shared/protocol/messages.js';
 import type { CheckId } from '../shared/protocol/messages.js';
@@ -116,13 +118,16 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       if (!note.fromOtherNode) cluster.publishNote(note.id);
     });
     await cluster.start({
-      deliverEvents: (events) => events.forEach((e) => bus.emit('event', e)),
+      deliverEvents: (events) => events.forEach((e) => bus.emit('event.elsewhere', e)),
+      watched: () => bus.watched,
       sendToLocalAgent: (agentId, frame) => gateway.sendTo(agentId, frame),
       deliverNote: (note) => bus.emit('violation.noted', note),
     });
   }
   const timeouts = { handshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, ...opts.timeouts };
   const tls = opts.tls;
+  // Reconnecting agents resume their TLS session (session-tickets.ts): the reconnect storm's handshakes.
+  const ticketSecret = tls ? ensureSessionTicketSecret(opts.dataDir) : undefined;
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -133,7 +138,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       // TLS level: browsers without one keep using the console; the gateway checks agents'.
       const clientCerts = certificates ? { requestCert: true, rejectUnauthorized: false, ca: [tls!.caPem] } : {};
       return tls
-        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...clientCerts }, handler as RequestListener)
+        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...sessionTicketOptions(ticketSecret!), ...clientCerts }, handler as RequestListener)
         : createHttpServer(common, handler as RequestListener);
     },
   });
@@ -147,6 +152,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     else await cluster?.sendToAgent(agentId, frame);
     return (await store.getScanRequest(id))!;
   };
+
+  const stopTicketRotation = ticketSecret ? rotateTicketKeys(app.server as unknown as TlsServer, ticketSecret) : () => {};
 
   const upgradeRoutes = new Map<string, UpgradeHandler>([['/agent', (req, socket, head) => gateway.handleUpgrade(req, socket, head)]]);
   const registerUpgrade = (path: string, handler: UpgradeHandler) => {
@@ -198,6 +205,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     caFingerprint: tls?.caFingerprint,
     tamper,
     async close() {
+      stopTicketRotation();
       await tamper?.stop();
       await gateway.close();
       await cluster?.close();

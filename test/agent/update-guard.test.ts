@@ -99,7 +99,7 @@ describe('the update guard', () => {
     const dpkg = fakeDpkg({ [target.file]: { code: 0, leaves: '1.0.1' }, [rollback.file]: { code: 0, leaves: '1.0.0' } });
     expect(await runUpdateGuard({ stateDir: dir, releaseKey, install: dpkg.install, pollMs: 50, log: () => {} })).toBe('rolled_back');
     expect(dpkg.calls.filter((c) => c.startsWith('dpkg --'))).toEqual([`dpkg --force-confold --force-downgrade --install ${target.file}`, `dpkg --force-confold --force-downgrade --install ${rollback.file}`]);
-    expect(readPending(dir)).toMatchObject({ state: 'rolled_back', reason: 'the new agent 1.0.1 did not reach the collector within 1 s' });
+    expect(readPending(dir)).toMatchObject({ state: 'rolled_back', reason: '新しいエージェント 1.0.1 が 1 秒以内に収集サーバーへ接続しなかったため、元のバージョンに戻しました / the new agent 1.0.1 did not reach the collector within 1 s' });
   });
 
   it('goes back when the installer fails, or exits 0 without installing the version (dpkg skipping a downgrade)', async () => {

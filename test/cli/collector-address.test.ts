@@ -81,13 +81,13 @@ describe('a collector on an address its certificate lacks', () => {
     await collector!.stop();
     const cert = cli(['collector', 'cert', '--san', OTHER_ADDRESS, '--data', collectorDir]);
     expect((await cert.exited).code).toBe(0);
-    expect(cert.lines.join('\n')).toMatch(/reissued under the same CA with 127\.0\.0\.2 added/);
+    expect(cert.lines.join('\n')).toMatch(/127\.0\.0\.2 を加えて同じ CA で証明書を再発行しました.* \/ certificate reissued under the same CA with 127\.0\.0\.2 added/);
     const again = cli(['collector', 'init', '--san', OTHER_ADDRESS, '--data', collectorDir]);
     expect((await again.exited).code).toBe(0);
     expect(again.lines.join('\n')).toMatch(/^kept /m);
     expect(again.lines.join('\n')).toContain(`SHA256 ${pin}`);
     collector = await startCollector(`${OTHER_ADDRESS}:${port}`);
-    expect(collector.lines.join('\n')).toMatch(/certificate covers: .*127\.0\.0\.2/);
+    expect(collector.lines.join('\n')).toMatch(/証明書の名前 \/ certificate covers: .*127\.0\.0\.2/);
     const token = await tokenFor();
     const agent = cli(['agent', 'run', '--replay', REPLAY, '--collector', `wss://${OTHER_ADDRESS}:${port}/agent`, '--ca-pin', pin, '--enroll', token, '--state', join(tempDir('a2'), 'state')]);
     await agent.waitFor(/enrolled as /, 30_000);

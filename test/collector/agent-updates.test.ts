@@ -27,8 +27,8 @@ function pkg(version: string): { file: string; statement: string } {
   return { file, statement: JSON.stringify({ ...s, signature: sign(null, statementBytes(s), privateKey).toString('base64') }) };
 }
 
-async function enroll(id: string, version: string, department: string | null = null) {
-  await store.createAgent({ id, secret: '', hostname: `PC-${id}`, os: { platform: 'linux', hostname: `PC-${id}`, release: '6.1', arch: 'x64' }, agentVersion: version, segment: 'lgwan', enrolledAt: '2026-12-06T00:00:00.000Z', tokenId: 'tok', department });
+async function enroll(id: string, version: string, department: string | null = null, platform: 'linux' | 'windows' = 'linux') {
+  await store.createAgent({ id, secret: '', hostname: `PC-${id}`, os: { platform, hostname: `PC-${id}`, release: platform === 'linux' ? '6.1' : '10.0.26100', arch: 'x64' }, agentVersion: version, segment: 'lgwan', enrolledAt: '2026-12-06T00:00:00.000Z', tokenId: 'tok', department });
 }
 
 beforeAll(async () => {
@@ -39,6 +39,7 @@ beforeAll(async () => {
   await enroll('ag_canary1', '1.0.0', '総務課');
   await enroll('ag_other1', '1.0.0', '税務課');
   await enroll('ag_rpm1', '1.0.0', '税務課');
+  await enroll('ag_win1', '1.0.0', '税務課', 'windows');
 });
 
 afterAll(async () => {
@@ -71,7 +72,7 @@ describe('agent packages and rollouts on the collector', () => {
     await updates.recordInstaller('ag_canary1', 'deb', '1.0.0', '2026-12-06T01:00:00.000Z');
     // No package of the running version to go back to: the PC is not updated, and says why.
     expect(await updates.offerFor('ag_canary1')).toBeUndefined();
-    expect((await updates.status(canary.id))[0]).toMatchObject({ state: 'failed', reason: expect.stringMatching(/1\.0\.0/) });
+    expect((await updates.status(canary.id))[0]).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^この端末が動かしているバージョン 1\.0\.0 の deb パッケージがアップロードされていないため、元に戻せません/) });
     await expect(updates.createRollout({ packageId: target.id, selection: { kind: 'department', name: '税務課' }, createdBy: 'admin' })).rejects.toMatchObject({ code: 'canary-first' });
 
     const old = pkg('1.0.0');
@@ -86,10 +87,14 @@ describe('agent packages and rollouts on the collector', () => {
     await updates.report(again.id, 'ag_canary1', 'installed', null, '2026-12-06T01:05:00.000Z');
     // The canary succeeded: the 課 may follow; a PC with another installer is told why it is left out.
     const wide = await updates.createRollout({ packageId: target.id, selection: { kind: 'department', name: '税務課' }, createdBy: 'admin' });
-    expect(wide.agents.sort()).toEqual(['ag_other1', 'ag_rpm1']);
+    expect(wide.agents.sort()).toEqual(['ag_other1', 'ag_rpm1', 'ag_win1']);
     await updates.recordInstaller('ag_rpm1', 'rpm', '1.0.0', '2026-12-06T01:00:00.000Z');
     expect(await updates.offerFor('ag_rpm1')).toBeUndefined();
-    expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_rpm1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/deb installer/) });
+    expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_rpm1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^この端末のエージェントは rpm でインストールされています。deb のパッケージでは更新できません \/ /) });
+    // A Windows PC says it has no installer the agent drives: 失敗, with what to do instead.
+    await updates.recordInstaller('ag_win1', null, '1.0.0', '2026-12-06T01:00:00.000Z');
+    expect(await updates.offerFor('ag_win1')).toBeUndefined();
+    expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_win1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^Windows の端末は収集サーバーからの更新に対応していません。新しい MSI を配布ツール/) });
     // The download token of an offer that ended fetches nothing.
     expect(await updates.downloadable(target.id, offer.token)).toBeUndefined();
   });

@@ -19,7 +19,7 @@ import { repositoryDir } from '../../src/collector/updates/repository.js';
 import { createLogger } from '../../src/shared/log.js';
 import { initTls } from '../../src/shared/tls/material.js';
 import { requireTools, skipReal } from '../helpers/linux-real.js';
-import { REPO, mkRpmRoot, rpmRootUnavailable, run, runWithRoot } from './helpers.js';
+import { REPO, buildBaseSystemRpm, mkRpmRoot, rpmRootUnavailable, run, runWithRoot } from './helpers.js';
 
 const TOOLS = ['/usr/bin/dpkg-scanpackages', '/usr/bin/apt-get', '/usr/bin/rpmbuild', '/usr/bin/rpmsign', '/usr/bin/gpg', '/usr/bin/createrepo_c', '/usr/bin/dnf', '/usr/bin/unshare'];
 const PACKAGES = 'dpkg-dev apt rpm gnupg createrepo-c dnf util-linux';
@@ -70,12 +70,7 @@ beforeAll(async () => {
   symlinkSync(join(dataDir, 'mamori.db'), join(repositoryDir(dataDir), 'apt/db-link'));
   collector = await startCollector({ dataDir, tls: material, log: createLogger({ component: 'collector', console: false }) });
 
-  // The base system of the dnf root, as rpm knows it (glibc and the shell are the host's, bound in).
-  const top = join(work, 'base');
-  mkdirSync(join(top, 'SPECS'), { recursive: true });
-  writeFileSync(join(top, 'SPECS/base.spec'), ['Name: test-base-system', 'Version: 1', 'Release: 1', 'Summary: the base system of a test root', 'License: none', 'BuildArch: noarch', 'Provides: glibc = 2.36, libstdc++, /bin/sh', '%description', 'base', '%files', ''].join('\n'));
-  if ((await run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, join(top, 'SPECS/base.spec')])).code !== 0) throw new Error('rpmbuild of the base package failed');
-  base = join(top, 'RPMS/noarch/test-base-system-1-1.noarch.rpm');
+  base = await buildBaseSystemRpm(join(work, 'base'));
 }, 900_000);
 
 afterAll(async () => {

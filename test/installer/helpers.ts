@@ -1,6 +1,6 @@
 /** Helpers of the installer tests: build packages with scripts/package.mjs, run commands, wait for a condition. */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,4 +93,18 @@ export async function rpmRootUnavailable(): Promise<string | undefined> {
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }
+}
+
+/**
+ * A small package standing for the base system of a root of mkRpmRoot in rpm's database: it
+ * provides glibc, libstdc++ and /bin/sh (the host's, bound in), which mamori-agent requires.
+ * Built with rpmbuild under `dir`; returns its path.
+ */
+export async function buildBaseSystemRpm(dir: string): Promise<string> {
+  mkdirSync(join(dir, 'SPECS'), { recursive: true });
+  const spec = ['Name: test-base-system', 'Version: 1', 'Release: 1', 'Summary: the base system of a test root', 'License: none', 'BuildArch: noarch', 'Provides: glibc = 2.36, libstdc++, /bin/sh', '%description', 'glibc and the shell, bound in from the host', '%files', ''];
+  writeFileSync(join(dir, 'SPECS/base.spec'), spec.join('\n'));
+  const r = await run('rpmbuild', ['-bb', '--define', `_topdir ${dir}`, join(dir, 'SPECS/base.spec')]);
+  if (r.code !== 0) throw new Error(`rpmbuild of the base package: ${r.stderr}`);
+  return join(dir, 'RPMS/noarch/test-base-system-1-1.noarch.rpm');
 }

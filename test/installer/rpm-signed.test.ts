@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { requireTools, skipReal } from '../helpers/linux-real.js';
-import { REPO, mkRpmRoot, rpmRootUnavailable, run, runWithRoot } from './helpers.js';
+import { REPO, buildBaseSystemRpm, mkRpmRoot, rpmRootUnavailable, run, runWithRoot } from './helpers.js';
 
 const TOOLS = ['/usr/bin/rpmbuild', '/usr/bin/rpm', '/usr/bin/rpmsign', '/usr/bin/gpg', '/usr/bin/createrepo_c', '/usr/bin/dnf', '/usr/bin/unshare'];
 const PACKAGES = 'rpm gnupg createrepo-c dnf util-linux';
@@ -79,16 +79,7 @@ beforeAll(async () => {
   });
   if (r.code !== 0) throw new Error(`package.mjs: ${r.stderr}${r.stdout}`);
   rpm = join(work, 'build', `mamori-agent-${VERSION}-1.x86_64.rpm`);
-  // The base system of the test root, as rpm knows it.
-  const top = join(work, 'base');
-  mkdirSync(join(top, 'SPECS'), { recursive: true });
-  writeFileSync(
-    join(top, 'SPECS/base.spec'),
-    ['Name: test-base-system', 'Version: 1', 'Release: 1', 'Summary: the base system of a test root', 'License: none', 'BuildArch: noarch', 'Provides: glibc = 2.36, libstdc++, /bin/sh', '%description', 'glibc and the shell, bound in from the host', '%files', ''].join('\n'),
-  );
-  const b = await run('rpmbuild', ['-bb', '--define', `_topdir ${top}`, join(top, 'SPECS/base.spec')]);
-  if (b.code !== 0) throw new Error(`rpmbuild: ${b.stderr}`);
-  base = join(top, 'RPMS/noarch/test-base-system-1-1.noarch.rpm');
+  base = await buildBaseSystemRpm(join(work, 'base'));
 }, 700_000);
 
 afterAll(() => {

@@ -3,8 +3,11 @@
  * dedicated connection per node.
  *
  * - Events: a NOTIFY payload is limited to 8000 bytes, so a node that stored events notifies
- *   only (agent, first seq, last seq, receivedAt) ranges; the other nodes read those events
- *   from the events table (they are committed before the notification is sent). Matching on
+ *   only (agent, first seq, last seq, receivedAt) ranges of the events a console shows live
+ *   (LIVE_KINDS); a node where a console watches reads those events from the events table
+ *   (they are committed before the notification is sent), one where none watches reads
+ *   nothing. (Reading back and parsing every event of every other node made three nodes
+ *   slower than one: BENCHMARKS.md.) Matching on
  *   receivedAt as well leaves out events that this flush did not store itself (another node
  *   stored them first after the agent moved), so no node shows an event twice from here.
  * - Frames for an agent connected to another node (a helpdesk scan, a policy push): the frame
@@ -20,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../shared/log.js';
 import { CollectorFrame } from '../../shared/protocol/messages.js';
+import { LIVE_KINDS } from '../bus.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { PostgresStore } from '../store/postgres/postgres-store.js';
 import type { Cluster, ClusterHost } from './types.js';
@@ -170,7 +174,7 @@ export class PgCluster implements Cluster {
   }
 
   publish(events: StoredAgentEvent[]): void {
-    const payloads = eventPayloads(this.instanceId, rangesOf(events));
+    const payloads = eventPayloads(this.instanceId, rangesOf(events.filter((e) => LIVE_KINDS.has(e.event.kind))));
     if (payloads.length === 0) return;
     this.store.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [EVENTS_CHANNEL, payloads]).catch((err: Error) => {
       this.opts.log.warn('cannot tell the other collector nodes about stored events', { error: err.message });
@@ -179,15 +183,15 @@ export class PgCluster implements Cluster {
 
   private async onEvents(payload: string): Promise<void> {
     const notice = JSON.parse(payload) as EventsNotice;
-    if (notice.node === this.instanceId || !this.host) return;
+    if (notice.node === this.instanceId || !this.host?.watched()) return;
     const r = notice.ranges;
     const { rows } = await this.store.pool.query<{ agent_id: string; payload: string; received_at: string; hostname: string }>(
       `SELECT e.agent_id, e.payload, e.received_at, a.hostname
        FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS r(agent_id, first_seq, last_seq, received_at)
-       JOIN events e ON e.agent_id = r.agent_id AND e.seq BETWEEN r.first_seq AND r.last_seq AND e.received_at = r.received_at
+       JOIN events e ON e.agent_id = r.agent_id AND e.seq BETWEEN r.first_seq AND r.last_seq AND e.received_at = r.received_at AND e.kind = ANY($5::text[])
        JOIN agents a ON a.id = e.agent_id
        ORDER BY e.agent_id, e.seq`,
-      [r.map((x) => x[0]), r.map((x) => x[1]), r.map((x) => x[2]), r.map((x) => x[3])],
+      [r.map((x) => x[0]), r.map((x) => x[1]), r.map((x) => x[2]), r.map((x) => x[3]), [...LIVE_KINDS]],
     );
     if (rows.length === 0) return;
     this.host.deliverEvents(rows.map((row) => ({ agentId: row.agent_id, hostname: row.hostname, receivedAt: row.received_at, event: JSON.parse(row.payload) })));

@@ -1,7 +1,7 @@
 /**
  * Several collector nodes behind one address share one database. A Cluster carries what
  * one node must tell the others: events it stored (so every node's live stream shows
- * violations from agents on every node), notes added in its console (確認 and comments, so
+ * violations from agents on every node; only the kinds a console shows live, bus.ts), notes added in its console (確認 and comments, so
  * a console open on another node shows them) and frames for agents connected elsewhere (a
  * helpdesk scan requested on node B for an agent on node A). A single node has none.
  */
@@ -9,8 +9,10 @@ import type { CollectorFrame } from '../../shared/protocol/messages.js';
 import type { StoredAgentEvent, ViolationNote } from '../bus.js';
 
 export interface ClusterHost {
-  /** Emit events stored by other nodes on this node's bus. */
+  /** Emit events stored by other nodes on this node's bus (event.elsewhere). */
   deliverEvents(events: StoredAgentEvent[]): void;
+  /** A console watches this node: only then are other nodes' events read back. */
+  watched(): boolean;
   /** Send a frame to an agent if it is connected to this node. */
   sendToLocalAgent(agentId: string, frame: CollectorFrame): boolean;
   /** Show a note another node stored (確認, comment) to this node's consoles. */

@@ -281,7 +281,7 @@ export class ConsoleServices {
     await this.forwarders.recordCheckpoint(c);
   }
 
-  /** The stream message for a stored event (also what the forwarders send). */
+  /** The stream message for a stored event (also what the forwarders send); the kinds it renders are bus.ts LIVE_KINDS. */
   async render(e: StoredAgentEvent): Promise<{ department: string | null; message: Record<string, unknown> } | undefined> {
     const ev = e.event;
     const department = this.fleet.assignmentOf(e.agentId).department;

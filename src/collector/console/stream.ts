@@ -27,6 +27,8 @@ interface Watcher {
   ws: WebSocket;
   principal: Principal;
   alive: boolean;
+  /** Ends this watcher's interest in other nodes' events (CollectorBus.watch). */
+  unwatch: () => void;
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
@@ -57,6 +59,7 @@ export class ConsoleStream {
 
   constructor(private readonly deps: StreamDeps) {
     deps.ctx.bus.on('event', this.onEvent);
+    deps.ctx.bus.on('event.elsewhere', this.onEvent);
     deps.ctx.bus.on('agent.online', this.onOnline);
     deps.ctx.bus.on('agent.offline', this.onOffline);
     deps.ctx.bus.on('violation.noted', this.onNote);
@@ -90,11 +93,15 @@ export class ConsoleStream {
   };
 
   private add(ws: WebSocket, principal: Principal): void {
-    const w: Watcher = { ws, principal, alive: true };
+    const w: Watcher = { ws, principal, alive: true, unwatch: this.deps.ctx.bus.watch() };
     this.watchers.add(w);
+    const remove = () => {
+      this.watchers.delete(w);
+      w.unwatch();
+    };
     ws.on('pong', () => (w.alive = true));
-    ws.on('close', () => this.watchers.delete(w));
-    ws.on('error', () => this.watchers.delete(w));
+    ws.on('close', remove);
+    ws.on('error', remove);
     // Watchers only listen; anything they send is ignored.
     ws.send(JSON.stringify({ type: 'hello', user: principal.username, role: principal.role, at: new Date().toISOString() }));
   }
@@ -137,10 +144,11 @@ export class ConsoleStream {
   close(): void {
     clearInterval(this.pinger);
     this.deps.ctx.bus.off('event', this.onEvent);
+    this.deps.ctx.bus.off('event.elsewhere', this.onEvent);
     this.deps.ctx.bus.off('agent.online', this.onOnline);
     this.deps.ctx.bus.off('agent.offline', this.onOffline);
     this.deps.ctx.bus.off('violation.noted', this.onNote);
-    for (const w of this.watchers) w.ws.terminate();
+    for (const w of this.watchers) (w.ws.terminate(), w.unwatch());
     this.wss.close();
   }
 }

@@ -106,12 +106,15 @@ export class AgentCertificates {
 
   /**
    * Whether `presented` is a valid client certificate of `agent` (its id, its registered key).
-   * The chain and dates were checked by TLS against the collector's CA; revocation is the
-   * caller's check of the agents table (a revoked agent is refused before this).
+   * The chain and dates were checked by TLS against the collector's CA (at the session's first
+   * handshake, when it was resumed); revocation is the caller's check of the agents table (a
+   * revoked agent is refused before this).
    */
   judge(presented: PresentedCert | undefined, agent: AgentRecord): CertJudgement {
     if (!presented) return { valid: false, foreign: false, why: 'no client certificate' };
     if (!presented.authorized) return { valid: false, foreign: false, why: `client certificate not accepted (${presented.error ?? 'unverified'})` };
+    // A resumed TLS session carries the verdict of its first handshake: the end date is checked again here.
+    if (Date.now() > Date.parse(presented.cert.validTo)) return { valid: false, foreign: false, why: 'client certificate not accepted (expired since the TLS session began)' };
     const named = (presented.cert.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('URI:urn:mamori:agent:')).map((n) => n.slice('URI:urn:mamori:agent:'.length));
     if (named.length !== 1 || named[0] !== agent.id) return { valid: false, foreign: true, why: `client certificate of another agent (${named.join(', ') || 'none named'})` };
     const key = presented.cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');

@@ -213,6 +213,8 @@ export class AgentGateway {
     try {
       const frame = decodeAgentFrame(text);
       if (!s.agent) {
+        // The agent answered in time: how long the collector takes to decide (a storm of hellos) is not held against it.
+        if (frame.type === 'enroll' || frame.type === 'hello') clearTimeout(s.authTimer);
         if (frame.type === 'enroll') return await this.onEnroll(s, frame);
         if (frame.type === 'hello') return await this.onHello(s, frame);
         throw new ProtocolError(CloseCode.AUTH_REQUIRED, `${frame.type} before authentication`);

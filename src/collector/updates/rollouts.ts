@@ -213,17 +213,29 @@ export class AgentUpdates {
       await this.setState(row.rollout_id, agentId, 'failed', reason, at);
       return undefined;
     };
-    if (installer.platform !== target.platform) return fail(`this PC's agent was not installed by the ${target.platform} installer (${installer.platform ?? 'none the agent can drive'})`);
+    if (installer.platform !== target.platform) return fail(await this.otherInstaller(agentId, installer.platform, target.platform));
     if (installer.version === target.version) {
       await this.setState(row.rollout_id, agentId, 'installed', null, at);
       return undefined;
     }
     const rollback = await this.packageOf(target.platform, installer.version);
-    if (!rollback) return fail(`no ${target.platform} package of the version this PC runs (${installer.version}) is uploaded to go back to`);
+    if (!rollback) return fail(`この端末が動かしているバージョン ${installer.version} の ${target.platform} パッケージがアップロードされていないため、元に戻せません。先に ${installer.version} をアップロードしてください / no ${target.platform} package of the version this PC runs (${installer.version}) is uploaded to go back to`);
     const token = randomBytes(32).toString('base64url');
     await this.sql.run("UPDATE agent_rollout_pcs SET state = 'offered', token_hash = ?, from_version = ?, rollback_package_id = ?, reason = NULL, changed_at = ? WHERE rollout_id = ? AND agent_id = ?", [sha256Hex(token), installer.version, rollback.id, at, row.rollout_id, agentId]);
     const offered = (p: AgentPackage) => ({ product: 'mamori-agent' as const, platform: p.platform, version: p.version, sha256: p.sha256, size: p.size, signature: p.signature, path: `${DOWNLOAD_PATH}${p.id}` });
     return { type: 'update.offer', rolloutId: row.rollout_id, target: offered(target), rollback: offered(rollback), token, deadlineSeconds: Number(row.deadline_seconds) };
+  }
+
+  /**
+   * Why a PC cannot take a package for another installer. A Windows agent reports no installer
+   * it can drive: msiexec is not driven through the collector (docs/install.md, "Windows").
+   */
+  private async otherInstaller(agentId: string, has: UpdatePlatform | null, needs: UpdatePlatform): Promise<string> {
+    const os = await this.sql.get<{ os_json: string }>('SELECT os_json FROM agents WHERE id = ?', [agentId]);
+    const windows = os ? (JSON.parse(os.os_json) as { platform?: string }).platform === 'windows' : false;
+    if (windows) return 'Windows の端末は収集サーバーからの更新に対応していません。新しい MSI を配布ツール (GPO、Intune、SKYSEA Client View、LanScope Cat など) で配布してください / Windows PCs are not updated through the collector: distribute the new MSI with the software distribution tool';
+    if (!has) return `この端末のエージェントは dpkg / rpm でインストールされていないため、更新できません (パッケージでインストールし直してください) / this PC's agent was not installed by a package manager the agent can drive`;
+    return `この端末のエージェントは ${has} でインストールされています。${needs} のパッケージでは更新できません / this PC's agent was installed by the ${has} installer, not ${needs}`;
   }
 
   /** The package file a download token may fetch (the rollout's package or the PC's package to go back to). */

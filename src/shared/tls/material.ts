@@ -5,6 +5,8 @@
  *   server.key / server.crt          HTTPS/WSS certificate signed by that CA (5 years); server.crt
  *                                    holds the leaf and the CA so an agent sees the CA it pins
  *   policy-signing.key / .pub        Ed25519 key that signs every policy pushed to agents
+ *   audit-mac.key                    MAC key of the console audit log
+ *   session-ticket.key               secret of the TLS session ticket keys (session-tickets.ts)
  *
  * Made with @peculiar/x509 over node's WebCrypto (no openssl shell-out). Renewing the server
  * certificate: delete server.crt and start the collector; the CA and therefore every agent's
@@ -176,8 +178,21 @@ export const AUDIT_MAC_KEY_FILE = 'audit-mac.key';
  * cluster's nodes share (docs/scaling.md) carries one key for all of them.
  */
 export function ensureAuditMacKey(dataDir: string): Buffer {
+  return ensureSecretFile(dataDir, AUDIT_MAC_KEY_FILE);
+}
+
+/** File under DATA/tls of the secret the TLS session ticket keys are derived from (session-tickets.ts). */
+export const SESSION_TICKET_SECRET_FILE = 'session-ticket.key';
+
+/** The secret of the TLS session ticket keys (32 random bytes, hex, 0600), made if missing; shared by a cluster's nodes like the audit key. */
+export function ensureSessionTicketSecret(dataDir: string): Buffer {
+  return ensureSecretFile(dataDir, SESSION_TICKET_SECRET_FILE);
+}
+
+/** A 32-byte secret in DATA/tls/<name> (hex, 0600), made if missing. */
+function ensureSecretFile(dataDir: string, name: string): Buffer {
   const dir = tlsDir(dataDir);
-  const keyFile = join(dir, AUDIT_MAC_KEY_FILE);
+  const keyFile = join(dir, name);
   if (!existsSync(keyFile)) {
     ensurePrivateDir(dir);
     try {
@@ -216,6 +231,7 @@ export async function initTls(dataDir: string, opts: { names?: readonly string[]
   }
   ensurePolicyKey(dataDir);
   ensureAuditMacKey(dataDir);
+  ensureSessionTicketSecret(dataDir);
   return { material: loadTls(dataDir), created };
 }
 

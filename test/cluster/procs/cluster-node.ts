@@ -9,7 +9,8 @@
  * DIR/tls holds the cluster's CA, server certificate and policy key (copied from one
  * `collector init`, as docs/scaling.md says): the node serves HTTPS/WSS with them.
  *
- * Test endpoints: ws /test/stream (every bus event as one JSON text frame),
+ * Test endpoints: ws /test/stream (every bus event as one JSON text frame: this node's, and
+ * the live kinds other nodes stored while a watcher is open),
  * POST /test/scan {agentId, checks} → the scan request record.
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { PgCluster } from '../../../src/collector/cluster/pg-cluster.js';
 import { startCollector } from '../../../src/collector/collector.js';
 import type { CollectorPlugin } from '../../../src/collector/plugins.js';
+import type { StoredAgentEvent } from '../../../src/collector/bus.js';
 import { openPostgresStore } from '../../../src/collector/store/postgres/open.js';
 import { createLogger } from '../../../src/shared/log.js';
 import { loadTls } from '../../../src/shared/tls/material.js';
@@ -27,10 +29,14 @@ const { values } = parseArgs({ options: { db: { type: 'string' }, data: { type: 
 const testBus: CollectorPlugin = async (app, ctx) => {
   const wss = new WebSocketServer({ noServer: true });
   ctx.registerUpgrade('/test/stream', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
-  ctx.bus.on('event', (e) => {
+  // A watcher here is a console watching: while one is open, other nodes' live events are read back.
+  wss.on('connection', (ws) => ws.once('close', ctx.bus.watch()));
+  const forward = (e: StoredAgentEvent) => {
     const text = JSON.stringify({ agentId: e.agentId, hostname: e.hostname, receivedAt: e.receivedAt, event: e.event, seenAt: Date.now() });
     for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
-  });
+  };
+  ctx.bus.on('event', forward);
+  ctx.bus.on('event.elsewhere', forward);
   app.post('/test/scan', async (req) => {
     const body = req.body as { agentId: string; checks: CheckId[] };
     return ctx.requestScan(body.agentId, body.checks, 'test-helpdesk');
