@@ -238,6 +238,18 @@ describe.skipIf(!haveChromium)('overview, report, ledger and audit log at city s
     const lines = readFileSync(path, 'utf8').trim().split('\r\n');
     expect(lines).toHaveLength(n + 1);
     expect(lines.slice(1).every((l) => l.split(',')[3] === '環境課')).toBe(true);
+    // Switched to English, the same list exports in English (headings and values), times still in JST.
+    await page.getByTestId('lang').click();
+    await expect.poll(() => page.getByTestId('violations-csv').getAttribute('href')).toContain('lang=en');
+    const [enDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('violations-csv').click()]);
+    const enPath = join(dataDir, 'violations-en.csv');
+    await enDownload.saveAs(enPath);
+    const enLines = readFileSync(enPath, 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
+    expect(enLines).toHaveLength(n + 1);
+    expect(enLines[0]!.split(',').slice(0, 4)).toEqual(['State', 'Severity', 'PC', 'Department']);
+    expect(enLines.slice(1).every((l) => /^(open|excepted|unknown),(critical|high|medium|low|info),/.test(l))).toBe(true);
+    await page.getByTestId('lang').click();
+    await expect.poll(() => page.getByTestId('violations-csv').getAttribute('href')).not.toContain('lang=en');
 
     await page.getByTestId('select-page').check();
     await expect.poll(() => page.getByTestId('bulk-count').textContent()).toBe('50 件選択');

@@ -67,5 +67,14 @@ describe('reasons in the chosen language', () => {
     const usbRow = rows.find((r) => r.includes('USB-001'))!;
     expect(usbRow).toContain(usb[0]!.reasonText.ja.split(':')[0]!);
     expect(usbRow).toMatch(/適合: /);
+    // With the language switch: English headings and values, times still in JST.
+    const en = await admin.request('GET', '/api/v1/violations.csv?state=all&lang=en');
+    const [enHeader, ...enRows] = en.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    expect(enHeader!.split(',').slice(0, 3)).toEqual(['State', 'Severity', 'PC']);
+    const enUsb = enRows.find((r) => r.includes('USB-001'))!;
+    expect(enUsb).toMatch(/^(open|closed|excepted|unknown),(critical|high|medium|low|info),/);
+    expect(enUsb).toMatch(/pass: /);
+    expect(enUsb).not.toMatch(/適合|未解決|解決済/);
+    expect(enUsb).toMatch(/\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}/);
   });
 });

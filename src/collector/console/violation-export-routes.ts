@@ -11,7 +11,7 @@ import { forbidden, notFound, parseInput } from './errors.js';
 import type { ViolationView } from './fleet.js';
 import { violationKey } from './fleet.js';
 import type { RouteDef } from './http.js';
-import { jstNumeric, term } from '../../shared/i18n/index.js';
+import { jstNumeric, term, type Lang } from '../../shared/i18n/index.js';
 import { violationQueryOf } from './violations-routes.js';
 import type { ConsoleServices } from './services.js';
 import { newId, systemClock } from './util.js';
@@ -23,9 +23,15 @@ const me = (p: Principal | undefined): Principal => {
 
 const PAGE = 5000;
 
-function stateJa(v: ViolationView): string {
-  return term('violationState', v.state === 'closed' ? 'closed' : v.exceptionId ? 'excepted' : v.result === 'unknown' ? 'unknown' : 'open');
+function stateOf(v: ViolationView, lang: Lang): string {
+  return term('violationState', v.state === 'closed' ? 'closed' : v.exceptionId ? 'excepted' : v.result === 'unknown' ? 'unknown' : 'open', lang);
 }
+
+/** The columns of the violations CSV in each language (Japanese by default; `lang=en` with the console's switch). */
+const HEADERS: Record<Lang, string[]> = {
+  ja: ['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '理由', '対象', '条項', '発生日時', '解決日時', '解決の理由', '確認者', '確認日時'],
+  en: ['State', 'Severity', 'PC', 'Department', 'Segment', 'User', 'Rule', 'Title', 'Message', 'Reason', 'Subject', 'Clauses', 'Opened (JST)', 'Closed (JST)', 'Closing reason', 'Acknowledged by', 'Acknowledged (JST)'],
+};
 
 const Keys = z.object({ keys: z.array(z.object({ agentId: z.string().min(1).max(64), ruleId: z.string().min(1).max(64), subject: z.string().max(256) })).min(1).max(1000), comment: z.string().max(4000).default('') });
 
@@ -40,18 +46,20 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
       access: 'violations.read',
       audit: 'violation.exported',
       async handler(req, reply, p) {
-        const { offset: _o, limit: _l, ...q } = violationQueryOf(req.query as Record<string, string | undefined>);
+        const query = req.query as Record<string, string | undefined>;
+        const lang: Lang = query.lang === 'en' ? 'en' : 'ja';
+        const { offset: _o, limit: _l, ...q } = violationQueryOf(query);
         const rows: unknown[][] = [];
         for (let offset = 0; ; offset += PAGE) {
           const page = await fleet.violationPage(me(p), { ...q, offset, limit: PAGE });
           for (const v of page.violations) {
-            rows.push([stateJa(v), term('severity', v.severity), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment) : '', v.user ?? '', v.ruleId, v.title.ja, v.message.ja, v.reasonText.ja, v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.closedReasonText?.ja ?? '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
+            rows.push([stateOf(v, lang), term('severity', v.severity, lang), v.hostname, v.department ?? '', v.segment ? term('segment', v.segment, lang) : '', v.user ?? '', v.ruleId, v.title[lang], v.message[lang], v.reasonText[lang], v.subject, v.clauses.map((c) => `${c.title} ${c.ref}`).join(' / '), jstNumeric(v.openedAt), v.closedAt ? jstNumeric(v.closedAt) : '', v.closedReasonText?.[lang] ?? '', v.acknowledgedBy ?? '', v.acknowledgedAt ? jstNumeric(v.acknowledgedAt) : '']);
           }
           if (page.violations.length < PAGE) break;
         }
         req.mamori!.auditDetail = { rows: rows.length };
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="violations.csv"; filename*=UTF-8''${encodeURIComponent('違反一覧.csv')}`);
-        return toCsv(['状態', '重要度', 'PC', '課', 'セグメント', '利用者', 'ルール', '内容', '詳細', '理由', '対象', '条項', '発生日時', '解決日時', '解決の理由', '確認者', '確認日時'], rows);
+        return toCsv(HEADERS[lang], rows);
       },
     },
     {

@@ -192,7 +192,10 @@ export async function liveScreen() {
     table.o.compare = comparer(f.sort);
     const qs = queryString(f).toString();
     history.replaceState(null, '', `#/live${qs ? `?${qs}` : ''}`);
-    csv.href = `/api/v1/violations.csv${qs ? `?${qs}` : ''}`;
+    // The CSV in the console's language (Japanese unless switched).
+    const csvQs = queryString(f);
+    if (state.lang === 'en') csvQs.set('lang', 'en');
+    csv.href = `/api/v1/violations.csv${csvQs.size ? `?${csvQs}` : ''}`;
     bulk.clear();
     return table.setQuery({ ...f });
   };
