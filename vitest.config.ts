@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for an event with a generous deadline (a loaded 2-core machine answers late, not wrongly).
+    expect: { poll: { timeout: 20_000 } },
     // End-to-end suites start real collectors and agents: keep the 2-core machine from thrashing.
     maxWorkers: 2,
     minWorkers: 1,

@@ -119,10 +119,24 @@ async function hashAll(paths: readonly string[], previous: Recorded | undefined,
   return out;
 }
 
+const DELETED = ' (deleted)';
+
+/**
+ * The runtime file the agent's next start will run. On Linux Node reads its path from
+ * /proc/self/exe when it starts, and proc(5) names an executable already replaced on disk
+ * "<path> (deleted)": an agent started while dpkg or rpm was unpacking a new node (a restart
+ * during an upgrade or a rollback) carries that name for its whole life. The file to judge is
+ * the one now at the path; the suffixed name exists nowhere and would hash to nothing.
+ */
+export function runtimeOnDisk(execPath: string = process.execPath): string {
+  if (!execPath.endsWith(DELETED) || existsSync(execPath)) return execPath;
+  return execPath.slice(0, -DELETED.length);
+}
+
 export interface IntegrityFiles {
   /** A file of the agent's bundle; its whole bundle directory is covered (the chunks/ of a split build included). */
   programPath: string;
-  /** The Node runtime running the agent (default process.execPath). */
+  /** The Node runtime running the agent (default: process.execPath, as on disk). */
   runtimePath?: string;
   /** The product's config/ directory: rule catalogues, sources, end-of-support lists. */
   catalogueDir?: string | undefined;
@@ -139,7 +153,7 @@ export async function currentFiles(files: IntegrityFiles, previous?: Recorded, s
   const bundleRoot = basename(here) === 'chunks' ? dirname(here) : here;
   const programFiles = filesUnder(bundleRoot, new Set(['node_modules', 'config', 'test'])).filter((p) => /\.(m?js|cjs|node|wasm|exe|dll)$/i.test(p) || p === files.programPath);
   return {
-    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? process.execPath])].sort(), previous, stats, signal, pause),
+    program: await hashAll([...new Set([...programFiles, files.runtimePath ?? runtimeOnDisk()])].sort(), previous, stats, signal, pause),
     catalogue: files.catalogueDir ? await hashAll(filesUnder(files.catalogueDir), previous, stats, signal, pause) : {},
     config: files.configPath ? { [files.configPath]: settingsDigest(files.configPath) } : {},
     stats,
