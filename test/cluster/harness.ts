@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { initTls } from '../../src/shared/tls/material.js';
+export { freePort } from '../helpers/processes.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -271,14 +272,27 @@ export function https(url: string, ca: string, method = 'GET', body?: unknown, h
   });
 }
 
-/** A TCP port free on 127.0.0.1 at the moment of asking (for a node started with --listen). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
+/** A console session on one node: cookie + CSRF token, every request on a fresh connection. */
+export class ConsoleSession {
+  cookie = '';
+  csrf = '';
+  constructor(
+    readonly base: string,
+    readonly ca: string,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<HttpsAnswer> {
+    const headers: Record<string, string> = {};
+    if (this.cookie) headers.cookie = this.cookie;
+    if (this.csrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
+    const r = await https(this.base + path, this.ca, method, body, headers);
+    if (r.setCookie) this.cookie = r.setCookie;
+    return r;
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const r = await this.call('POST', '/api/v1/session', { username, password });
+    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.json)}`);
+    this.csrf = r.json.csrfToken;
+  }
 }

@@ -13,35 +13,11 @@ import { seedCity } from '../../bench/lib/city.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from './pg-env.js';
 import type { TestDatabase } from './pg-env.js';
-import { buildPrograms, freePort, https, makeClusterTls, spawnCliNode, untilListening } from './harness.js';
-import type { Child, ClusterTls, HttpsAnswer, NodeChild } from './harness.js';
+import { ConsoleSession, buildPrograms, freePort, makeClusterTls, spawnCliNode, untilListening } from './harness.js';
+import type { Child, ClusterTls, NodeChild } from './harness.js';
 
 const pgProbe = await probePg('notes across collector nodes');
 
-/** A console session on one node: cookie + CSRF token. */
-class Session {
-  cookie = '';
-  csrf = '';
-  constructor(
-    readonly base: string,
-    readonly ca: string,
-  ) {}
-
-  async call(method: string, path: string, body?: unknown): Promise<HttpsAnswer> {
-    const headers: Record<string, string> = {};
-    if (this.cookie) headers.cookie = this.cookie;
-    if (this.csrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
-    const r = await https(this.base + path, this.ca, method, body, headers);
-    if (r.setCookie) this.cookie = r.setCookie;
-    return r;
-  }
-
-  async login(username: string, password: string): Promise<void> {
-    const r = await this.call('POST', '/api/v1/session', { username, password });
-    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.json)}`);
-    this.csrf = r.json.csrfToken;
-  }
-}
 
 /** The live stream of one node as a console tab sees it: every message, and a way to wait for one. */
 class Watcher {
@@ -50,7 +26,7 @@ class Watcher {
   readonly ws: WebSocket;
   readonly ready: Promise<void>;
 
-  constructor(port: number, session: Session, ca: string) {
+  constructor(port: number, session: ConsoleSession, ca: string) {
     this.ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, { ca, headers: { cookie: session.cookie } });
     this.ws.on('message', (data) => {
       const m = JSON.parse(String(data)) as Record<string, unknown>;
@@ -107,11 +83,11 @@ describe.skipIf(!pgProbe.available)('notes on violations across collector nodes'
 
     const holder = [a, b].find((n) => existsSync(join(n.data, 'console-initial-admin.txt')))!;
     const initial = /password: (\S+)/.exec(readFileSync(join(holder.data, 'console-initial-admin.txt'), 'utf8'))![1]!;
-    const onA = new Session(`https://127.0.0.1:${a.port}`, tls.caPem);
+    const onA = new ConsoleSession(`https://127.0.0.1:${a.port}`, tls.caPem);
     await onA.login('admin', initial);
     expect((await onA.call('POST', '/api/v1/session/password', { current: initial, next: 'Kushiro-Nodes-2026!' })).status).toBe(200);
     await onA.login('admin', 'Kushiro-Nodes-2026!');
-    const onB = new Session(`https://127.0.0.1:${b.port}`, tls.caPem);
+    const onB = new ConsoleSession(`https://127.0.0.1:${b.port}`, tls.caPem);
     await onB.login('admin', 'Kushiro-Nodes-2026!');
 
     const watchB = new Watcher(b.port, onB, tls.caPem);

@@ -13,36 +13,12 @@ import { createEnrollmentToken } from '../../src/collector/tokens.js';
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from './pg-env.js';
 import type { TestDatabase } from './pg-env.js';
-import { LoadBalancer, ROOT, buildPrograms, freePort, https, makeClusterTls, spawnCliNode, startChild, tempDir, untilListening } from './harness.js';
-import type { Child, ClusterTls, HttpsAnswer, NodeChild } from './harness.js';
+import { ConsoleSession, LoadBalancer, ROOT, buildPrograms, freePort, https, makeClusterTls, spawnCliNode, startChild, tempDir, untilListening } from './harness.js';
+import type { Child, ClusterTls, NodeChild } from './harness.js';
 
 const pgProbe = await probePg('one-identity');
 const RECORDED_PC = join(ROOT, 'test/fixtures/replay/linux/debian12-this-machine');
 
-/** A console session: cookie + CSRF token, every request on a fresh connection. */
-class Session {
-  cookie = '';
-  csrf = '';
-  constructor(
-    readonly base: string,
-    readonly ca: string,
-  ) {}
-
-  async call(method: string, path: string, body?: unknown): Promise<HttpsAnswer> {
-    const headers: Record<string, string> = {};
-    if (this.cookie) headers.cookie = this.cookie;
-    if (this.csrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
-    const r = await https(this.base + path, this.ca, method, body, headers);
-    if (r.setCookie) this.cookie = r.setCookie;
-    return r;
-  }
-
-  async login(username: string, password: string): Promise<void> {
-    const r = await this.call('POST', '/api/v1/session', { username, password });
-    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.json)}`);
-    this.csrf = r.json.csrfToken;
-  }
-}
 
 /** The initial admin's one-time password, from the data directory of the one node that made it. */
 function initialAdminPassword(nodes: (NodeChild & { data: string })[]): string {
@@ -155,7 +131,7 @@ describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', 
     const other = home === a ? b! : a!;
 
     // A console session made through the balancer works on whichever node answers next.
-    const session = new Session(lb.consoleUrl, tls.caPem);
+    const session = new ConsoleSession(lb.consoleUrl, tls.caPem);
     await session.login('admin', initialAdminPassword([a!, b!]));
     const changed = await session.call('POST', '/api/v1/session/password', { current: initialAdminPassword([a!, b!]), next: 'Sapporo-Cluster-2026!' });
     expect(changed.status).toBe(200);
@@ -164,7 +140,7 @@ describe.skipIf(!pgProbe.available)('collector nodes as one collector, TLS on', 
     expect(lb.connections.every((n, i) => n > before[i]!)).toBe(true);
 
     // A policy saved on the OTHER node (signed there) reaches the agent through its home node and is applied.
-    const direct = new Session(`https://127.0.0.1:${other.port}`, tls.caPem);
+    const direct = new ConsoleSession(`https://127.0.0.1:${other.port}`, tls.caPem);
     await direct.login('admin', 'Sapporo-Cluster-2026!');
     const current = await direct.call('GET', '/api/v1/policy');
     const saved = await direct.call('PUT', '/api/v1/policy', {
