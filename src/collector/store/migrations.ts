@@ -8,6 +8,7 @@
  * the console (sql.ts) reads and compares them the same way on both.
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
+import { OPEN_VIOLATION_COUNTS_POSTGRES, OPEN_VIOLATION_COUNTS_SQLITE } from './open-violation-counts.js';
 import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
@@ -459,5 +460,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'violations opened and closed per JST day, kind and 課, kept by triggers (the overview trends)',
     sqlite: VIOLATION_DAYS_SQLITE,
     postgres: VIOLATION_DAYS_POSTGRES,
+  },
+  {
+    version: 202612072710,
+    name: 'open violations per 課, kind and severity, kept by triggers (the overview counts)',
+    sqlite: OPEN_VIOLATION_COUNTS_SQLITE,
+    postgres: OPEN_VIOLATION_COUNTS_POSTGRES,
   },
 ];
