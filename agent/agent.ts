@@ -81,7 +81,11 @@ export interface AgentOptions {
   watchdog?: WatchdogOptions | false;
   /** What a watchdog breach ends with, after the notice was sent (default: exit code 70 so the service manager restarts the agent). */
   exit?: (code: number) => void;
+  /** After a watchdog stop the collector never heard of: how long the start waits for it to be acknowledged before its checks (default 2 min). */
+  reportStopFirstMs?: number;
 }
+
+const REPORT_STOP_FIRST_MS = 120_000;
 
 /**
  * How long a check run of the daemon waits for a Windows Update search it started; the search
@@ -244,19 +248,45 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const programPath = this.opts.programPath ?? fileURLToPath(import.meta.url);
     this.append([
       { at: new Date().toISOString(), kind: 'agent.notice', notice: 'started', detail: { version: AGENT_VERSION, pid: process.pid, replay: this.opts.replayDir ?? null } },
       ...this.runMarker.start(),
       ...this.startNotices.splice(0),
     ]);
+    const unreported = this.runMarker.unreportedStop;
+    if (unreported !== undefined && this.outbox.acked < unreported) {
+      // The last run was stopped by its watchdog before the collector heard of it (a limit below
+      // what the start needs stops every run before it connects). Report that first: connect, and
+      // start the checks and the watchdog only once the stop is acknowledged (or the time is up).
+      this.opts.log.warn(`the last run was stopped by the watchdog before it could report it: reporting that before the checks start`, { seq: unreported });
+      this.link.start();
+      this.work = this.reported(unreported, this.opts.reportStopFirstMs ?? REPORT_STOP_FIRST_MS)
+        .then(() => (this.stopping.signal.aborted ? undefined : this.startWork({ linkStarted: true })))
+        .catch((err: Error) => void this.opts.log.error('the agent could not start its checks', { error: err.message }));
+      return;
+    }
+    await this.startWork({ linkStarted: false });
+  }
+
+  /** The start's work when it waits for a watchdog stop to be reported (stop() waits for it). */
+  private work: Promise<void> | undefined;
+
+  /** Wait until the collector acknowledged `seq`, the agent stops or the time is up. */
+  private async reported(seq: number, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.outbox.acked < seq && Date.now() < until && !this.stopping.signal.aborted) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /** The integrity check, the watchdog, the link, the schedules, the watchers and the first check run. */
+  private async startWork(o: { linkStarted: boolean }): Promise<void> {
+    const programPath = this.opts.programPath ?? fileURLToPath(import.meta.url);
     // Hashing the program (the Node runtime is ~100 MB the first time) must not hold up the start.
     this.integrity = integrityNotices(this.opts.stateDir, { configPath: this.opts.configPath, programPath, catalogueDir: configDir() }, new Date(), this.stopping.signal, () => this.urgent.clear())
       .then((notices) => (this.stopped ? undefined : this.append(notices)))
       .catch((err: Error) => void this.opts.log.error('integrity check failed', { error: err.message }));
     if (this.opts.initialPolicy) this.applyPolicy(this.opts.initialPolicy, { rerun: false });
     this.watchdog?.start();
-    this.link.start();
+    if (!o.linkStarted) this.link.start();
     this.prepareChecks();
     // The schedules before the watchers listen: setting them up loads the time-zone data (~300 ms of the main thread at load 25).
     this.cronTask = cron.schedule(this.opts.schedule ?? '0 * * * *', () => this.enqueue(routineChecks(), 'schedule'));
@@ -451,8 +481,9 @@ export class Agent {
     this.link.notify();
     // Also while the link is still connecting (a watchdog breach right after the start): the
     // notice gets its few seconds either way, and stays in the outbox for the next start if not acked.
-    if (notice) await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000);
+    const reported = notice ? await this.delivered(notice.seq, o.noticeTimeoutMs ?? 3000) : true;
     this.stopped = true;
+    await this.work;
     clearInterval(this.wakeTimer);
     await this.cronTask?.stop();
     await this.dailyTask?.stop();
@@ -464,6 +495,7 @@ export class Agent {
     await this.link.stop();
     await this.launcher.close();
     this.outbox.close();
-    this.runMarker.stop();
+    // A watchdog stop not yet acknowledged is reported first by the next start.
+    this.runMarker.stop(new Date(), o.notice === 'watchdog.limit' && !reported ? notice!.seq : undefined);
   }
 }

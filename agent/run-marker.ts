@@ -4,6 +4,9 @@
  * still "running" follows a kill -9, a crash or a power cut: the agent reports
  * 'stopped.unclean' with how long it was down (from the last refresh to this start), which the
  * collector turns into AGENT-002.
+ *
+ * A stop by the watchdog whose notice the collector had not acknowledged is kept here as well
+ * (`unreportedStopSeq`): the next start reports it before its heavy work (agent.ts).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +19,8 @@ const Marker = z.object({
   startedAt: z.string(),
   /** Last refresh while running, or the time of the clean stop. */
   at: z.string(),
+  /** A watchdog stop the collector had not acknowledged: the outbox seq of its notice. */
+  unreportedStopSeq: z.number().int().positive().optional(),
 });
 type Marker = z.infer<typeof Marker>;
 
@@ -23,6 +28,7 @@ export class RunMarker {
   private readonly path: string;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = '';
+  #unreportedStop: number | undefined;
 
   constructor(
     stateDir: string,
@@ -34,6 +40,7 @@ export class RunMarker {
   /** Mark the agent running; returns the notice about an unclean previous stop, if there was one. */
   start(now = new Date()): NewAgentEvent[] {
     const previous = this.read();
+    this.#unreportedStop = previous?.state === 'stopped' ? previous.unreportedStopSeq : undefined;
     this.startedAt = now.toISOString();
     this.write('running', now);
     this.timer = setInterval(() => this.write('running', new Date()), this.intervalMs);
@@ -44,10 +51,15 @@ export class RunMarker {
     return [{ at: now.toISOString(), kind: 'agent.notice', notice: 'stopped.unclean', detail: { downSeconds, lastAliveAt: previous.at, previousStartedAt: previous.startedAt, previousPid: previous.pid } }];
   }
 
-  /** A clean stop: the next start reports nothing. */
-  stop(now = new Date()): void {
+  /** The outbox seq of the previous run's watchdog-stop notice if the collector had not acknowledged it (read by start()). */
+  get unreportedStop(): number | undefined {
+    return this.#unreportedStop;
+  }
+
+  /** A clean stop: the next start reports nothing (but the seq of a watchdog-stop notice not yet acknowledged). */
+  stop(now = new Date(), unreportedStopSeq?: number): void {
     clearInterval(this.timer);
-    this.write('stopped', now);
+    this.write('stopped', now, unreportedStopSeq);
   }
 
   private read(): Marker | undefined {
@@ -61,9 +73,10 @@ export class RunMarker {
     }
   }
 
-  private write(state: Marker['state'], at: Date): void {
+  private write(state: Marker['state'], at: Date, unreportedStopSeq?: number): void {
     try {
-      writeFileSync(`${this.path}.tmp`, JSON.stringify({ state, pid: process.pid, startedAt: this.startedAt, at: at.toISOString() } satisfies Marker), { mode: 0o600 });
+      const marker: Marker = { state, pid: process.pid, startedAt: this.startedAt, at: at.toISOString(), ...(unreportedStopSeq ? { unreportedStopSeq } : {}) };
+      writeFileSync(`${this.path}.tmp`, JSON.stringify(marker), { mode: 0o600 });
       renameSync(`${this.path}.tmp`, this.path);
     } catch {
       // A full disk must not stop the agent; the next refresh tries again.

@@ -534,7 +534,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   try {
     // 1. the silent properties are secure (passed to the elevated install of a managed deployment);
     //    wixl writes SecureCustomProperties itself, so a <Property> of that name would clash.
-    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT`] : r)));
+    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT;ALLOW_DOWNGRADE`] : r)));
     // 2. HideTarget (msidbCustomActionTypeHideTarget = 0x2000): the enrollment token stays out of
     //    verbose MSI logs; wixl ignores the attribute.
     rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
@@ -547,6 +547,13 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
     //    (msidbUpgradeAttributesVersionMaxInclusive = 0x200), so a rebuilt MSI of the same version
     //    replaces the installed one; it stays one product in Apps & Features.
     rewriteMsiTable(msi, 'Upgrade', work, (rows) => rows.map((r) => (r[6] === 'WIX_UPGRADE_DETECTED' ? [...r.slice(0, 4), String(Number(r[4]) | 0x200), ...r.slice(5)] : r)));
+    // 5. Going back after a failed agent update (agent/update/installer.ts): `ALLOW_DOWNGRADE=1`
+    //    installs this MSI over a newer one, replacing it as an upgrade does (WiX's AllowDowngrades,
+    //    which wixl does not know). The newer product found by the downgrade search is removed
+    //    (OnlyDetect = 2 cleared), and the launch condition still refuses a downgrade without the
+    //    property, so an older MSI pushed by mistake changes nothing.
+    rewriteMsiTable(msi, 'Upgrade', work, (rows) => rows.map((r) => (r[6] === 'WIX_DOWNGRADE_DETECTED' ? [...r.slice(0, 4), String(Number(r[4]) & ~2), ...r.slice(5)] : r)));
+    rewriteMsiTable(msi, 'LaunchCondition', work, (rows) => rows.map((r) => (r[0] === 'NOT WIX_DOWNGRADE_DETECTED' ? ['NOT WIX_DOWNGRADE_DETECTED OR ALLOW_DOWNGRADE = "1"', r[1]] : r)));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -378,6 +378,14 @@ function contract(backend: Backend): void {
       expect(await store.listViolations({ state: 'open' })).toEqual([]);
       expect((await store.listViolations({ limit: 1 })).length).toBe(1);
       expect((await store.listViolations({ state: 'closed', agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')).toMatchObject({ closedReason: 'ejected', closedAt: at(9) });
+      // Reopened, then seen again with another severity and user (columns of the list's index), then with another reason only.
+      const sn1Now = async () => (await store.listViolations({ agentId: AGENT_A, state: 'open' })).find((v) => v.subject === 'usb:1234:abcd:SN1');
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(10, usb), opened_(11, { ...usb, severity: 'critical', user: 'sato' })] }], later);
+      expect(await sn1Now()).toMatchObject({ openedAt: at(10), severity: 'critical', user: 'sato', reason: 'not in ledger' });
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(12, { ...usb, severity: 'critical', user: 'sato', reason: 'plugged in again' })] }], RECEIVED);
+      expect(await sn1Now()).toMatchObject({ openedAt: at(10), severity: 'critical', user: 'sato', reason: 'plugged in again', updatedAt: RECEIVED });
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(13, { ...usb, user: undefined })] }], later);
+      expect(await sn1Now()).toMatchObject({ openedAt: at(10), severity: 'high', user: null, updatedAt: later });
     });
 
     it('keeps the reason of a violation and of its closing as messages, next to their Japanese text', async () => {

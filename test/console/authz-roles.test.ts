@@ -43,6 +43,10 @@ function principal(role: Role, departments: string[] = []): Principal {
   return { userId: `u-${role}`, username: `${role}-1`, displayName: role, role, departments, via: 'session', mustChangePassword: false };
 }
 
+/** What a refusal names, in both languages (the answer carries each). */
+const MEDIUM = { ja: '媒体', en: 'medium' };
+const EXCEPTION = { ja: '例外措置', en: 'exception' };
+
 function thrown(fn: () => unknown): ConsoleError | undefined {
   try {
     fn();
@@ -98,27 +102,29 @@ describe('課 scope', () => {
 
   it('requireScope refuses another 課 with 403 for the acting account, and lets its own 課 through', async () => {
     await actingAs(principal(A, ['税務課']), async () => {
-      expect(thrown(() => requireScope('税務課', '媒体'))).toBeUndefined();
-      const other = thrown(() => requireScope('市民課', '媒体'));
+      expect(thrown(() => requireScope('税務課', MEDIUM))).toBeUndefined();
+      const other = thrown(() => requireScope('市民課', MEDIUM));
       expect(other?.status).toBe(403);
       expect(other?.message).toBe('媒体: 担当外の課のデータです (市民課)');
-      const none = thrown(() => requireScope(null, '例外措置'));
+      expect(other?.text.en).toBe('medium: data of a department outside your scope (市民課)');
+      const none = thrown(() => requireScope(null, EXCEPTION));
       expect(none?.status).toBe(403);
       expect(none?.message).toBe('例外措置: 担当外の課のデータです (課の割り当てなし)');
+      expect(none?.text.en).toMatch(/^exception: data of a department outside your scope \(/);
     });
     await actingAs(principal(A), async () => {
-      expect(thrown(() => requireScope('市民課', '媒体'))).toBeUndefined();
-      expect(thrown(() => requireScope(null, '媒体'))).toBeUndefined();
+      expect(thrown(() => requireScope('市民課', MEDIUM))).toBeUndefined();
+      expect(thrown(() => requireScope(null, MEDIUM))).toBeUndefined();
     });
   });
 
   it('work outside a request (housekeeping, local admin commands) has no acting account and no scope', async () => {
-    expect(thrown(() => requireScope('市民課', '媒体'))).toBeUndefined();
+    expect(thrown(() => requireScope('市民課', MEDIUM))).toBeUndefined();
     expect(scopeDepartments()).toBeUndefined();
     // The acting account ends with its request.
     await actingAs(principal(H, ['税務課']), async () => undefined);
     expect(scopeDepartments()).toBeUndefined();
-    expect(thrown(() => requireScope('市民課', '媒体'))).toBeUndefined();
+    expect(thrown(() => requireScope('市民課', MEDIUM))).toBeUndefined();
   });
 
   it('scopeDepartments gives the 課 of a scoped account, nothing for an organisation-wide one, and follows nested requests', async () => {

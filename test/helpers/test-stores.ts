@@ -39,3 +39,17 @@ export async function postgresTestStore(): Promise<TestStore> {
     },
   };
 }
+
+/**
+ * The store for a collector started on it (startCollector closes the store it is given): the same
+ * store whose close does nothing, so that the suite closes it (and drops a PostgreSQL database) itself.
+ */
+export function lentStore(store: Store): Store {
+  return new Proxy(store, {
+    get: (target, key) => {
+      if (key === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

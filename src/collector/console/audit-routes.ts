@@ -7,7 +7,7 @@ import type { RouteDef } from './http.js';
 import { allAudit, queryAudit } from './audit-query.js';
 import type { AuditQuery } from './audit-query.js';
 import { toCsv } from './csv.js';
-import { jstNumeric, term } from '../../shared/i18n/index.js';
+import { jstNumeric, term, type Lang } from '../../shared/i18n/index.js';
 import type { ConsoleServices } from './services.js';
 
 const int = (v: string | undefined): number | undefined => (v && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
@@ -30,6 +30,12 @@ export function auditQueryOf(req: FastifyRequest): AuditQuery {
   };
 }
 
+/** The columns of the audit log CSV in each language (Japanese by default; `lang=en` with the console's switch). */
+const HEADERS: Record<Lang, string[]> = {
+  ja: ['番号', '日時', '操作者', '役割', '操作', '対象', '接続元', '詳細', 'ハッシュ'],
+  en: ['No.', 'Time (JST)', 'Account', 'Role', 'Action', 'Target', 'From', 'Detail', 'Hash'],
+};
+
 export function auditRoutes(s: ConsoleServices): RouteDef[] {
   const sql = s.ctx.store.sql;
   return [
@@ -48,11 +54,12 @@ export function auditRoutes(s: ConsoleServices): RouteDef[] {
       access: 'audit.read',
       audit: 'audit.exported',
       async handler(req, reply) {
+        const lang: Lang = (req.query as { lang?: string }).lang === 'en' ? 'en' : 'ja';
         const { offset: _o, limit: _l, ...q } = auditQueryOf(req);
         const rows: unknown[][] = [];
-        for await (const e of allAudit(sql, q)) rows.push([e.seq, jstNumeric(e.at, { seconds: true }), e.actor, term('role', e.role), `${term('audit', e.action)} (${e.action})`, e.target, e.ip, JSON.stringify(e.detail), e.hash]);
+        for await (const e of allAudit(sql, q)) rows.push([e.seq, jstNumeric(e.at, { seconds: true }), e.actor, term('role', e.role, lang), `${term('audit', e.action, lang)} (${e.action})`, e.target, e.ip, JSON.stringify(e.detail), e.hash]);
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="audit-log.csv"; filename*=UTF-8''${encodeURIComponent('操作記録.csv')}`);
-        return toCsv(['番号', '日時', '操作者', '役割', '操作', '対象', '接続元', '詳細', 'ハッシュ'], rows);
+        return toCsv(HEADERS[lang], rows);
       },
     },
     {

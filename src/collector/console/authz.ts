@@ -9,7 +9,7 @@
  * the console audit trail). Policy thresholds are sensitive configuration (003 第12章10), so
  * the helpdesk does not read them.
  */
-import { msg } from '../../shared/i18n/index.js';
+import { msg, type Localized } from '../../shared/i18n/index.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { forbidden } from './errors.js';
 
@@ -106,7 +106,7 @@ export function actingAs<T>(principal: Principal, fn: () => Promise<T>): Promise
 }
 
 /** Throws 403 unless the acting account (if any) may see records of this 課. */
-export function requireScope(department: string | null | undefined, what: string): void {
+export function requireScope(department: string | null | undefined, what: Localized): void {
   const p = acting.getStore();
   if (p && !inScope(p, department)) throw forbidden(msg('error.outOfScope', { what, department: department ?? msg('error.noDepartment') }));
 }

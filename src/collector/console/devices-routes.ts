@@ -72,7 +72,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
         req.mamori!.auditDetail = { filters: q.filters, rows: pcs.length };
         const day = fileDay(new Date());
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="pcs-${day}.csv"; filename*=UTF-8''${encodeURIComponent(`端末一覧_${day}.csv`)}`);
-        return pcsCsv(pcs);
+        return pcsCsv(pcs, query(req).lang === 'en' ? 'en' : 'ja');
       },
     },
     {

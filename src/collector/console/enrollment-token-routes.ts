@@ -44,7 +44,7 @@ export function enrollmentTokenRoutes(s: ConsoleServices): RouteDef[] {
       async handler(req, _reply, p) {
         const b = parse(NewToken, req.body);
         const department = b.department?.trim() || null;
-        requireScope(department, '登録トークンの課');
+        requireScope(department, { ja: '登録トークンの課', en: 'the department of an enrollment token' });
         const { token, record } = await createEnrollmentToken(s.ctx.store, { segment: b.segment, department, expiresInMs: b.days * 86_400_000, singleUse: b.singleUse, ...(b.note ? { note: b.note } : {}) });
         req.mamori!.auditTarget = `enrollment token ${record.id}`;
         req.mamori!.auditDetail = { segment: record.segment, department, days: b.days, singleUse: b.singleUse };

@@ -9,7 +9,7 @@
  * whole organisation. A scoped account sees those of its 課 and the organisation-wide ones (they
  * apply to its PCs too), and requests, decides or revokes only those of its 課.
  */
-import { msg } from '../../shared/i18n/index.js';
+import { msg, type Localized } from '../../shared/i18n/index.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { likePattern } from '../store/violation-query.js';
 import { requireScope, scopeDepartments } from './authz.js';
@@ -121,7 +121,7 @@ export class Exceptions {
   }
 
   /** 403 unless the acting account may change exceptions of this PC (null: every PC, the organisation's). */
-  private requireScopeOf(agentId: string | null, what: string): void {
+  private requireScopeOf(agentId: string | null, what: Localized): void {
     requireScope(agentId === null ? null : this.departmentOf(agentId), what);
   }
 
@@ -133,7 +133,7 @@ export class Exceptions {
 
   async request(input: { ruleId: string; subject?: string; agentId?: string | null; reason: string; until: string }, by: string): Promise<ExceptionRecord> {
     if (!this.knownRule(input.ruleId)) throw badRequest(msg('error.exception.unknownRule', { id: input.ruleId }));
-    this.requireScopeOf(input.agentId ?? null, '例外措置の申請');
+    this.requireScopeOf(input.agentId ?? null, { ja: '例外措置の申請', en: 'requesting an exception' });
     const reason = input.reason?.trim() ?? '';
     if (reason.length < 4) throw badRequest(msg('error.exception.reason'));
     const until = Date.parse(input.until);
@@ -153,7 +153,7 @@ export class Exceptions {
   async decide(id: string, approve: boolean, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
     if (!e) throw notFound(msg('error.exception.notFound', { id }));
-    this.requireScopeOf(e.agentId, `例外措置 ${id}`);
+    this.requireScopeOf(e.agentId, { ja: `例外措置 ${id}`, en: `exception ${id}` });
     if (e.requestedBy === by) throw new SelfApprovalError();
     if (e.state !== 'requested') throw conflict(msg('error.exception.already', { id, state: msg(`exceptionState.${e.state}`) }));
     const now = this.clock.now().toISOString();
@@ -172,7 +172,7 @@ export class Exceptions {
   async revoke(id: string, by: string, comment: string): Promise<ExceptionRecord> {
     const e = await this.get(id);
     if (!e) throw notFound(msg('error.exception.notFound', { id }));
-    this.requireScopeOf(e.agentId, `例外措置 ${id}`);
+    this.requireScopeOf(e.agentId, { ja: `例外措置 ${id}`, en: `exception ${id}` });
     if (e.state !== 'approved' && e.state !== 'requested') throw conflict(msg('error.exception.already', { id, state: msg(`exceptionState.${e.state}`) }));
     const now = this.clock.now().toISOString();
     await this.sql.run("UPDATE console_exceptions SET state = 'revoked', ended_at = ?, decision_comment = ? WHERE id = ?", [now, `${e.decisionComment ? `${e.decisionComment} / ` : ''}${by}: ${comment}`.slice(0, 2000), id]);

@@ -164,8 +164,8 @@ export class Fleet {
     const clean = (v: string | null): string | null => (v && v.trim() ? v.trim().slice(0, 64) : null);
     const next = { department: clean(a.department), group: clean(a.group) };
     // A 課-scoped administrator moves PCs only within its own 課.
-    requireScope(this.assignmentOf(agentId).department, `PC ${agentId}`);
-    requireScope(next.department, `PC ${agentId}`);
+    requireScope(this.assignmentOf(agentId).department, { ja: `端末 ${agentId}`, en: `PC ${agentId}` });
+    requireScope(next.department, { ja: `端末 ${agentId}`, en: `PC ${agentId}` });
     await this.store.setDepartments([agentId], next.department);
     await this.store.sql.run(
       'INSERT INTO console_pc_assignments (agent_id, department, group_name, updated_at, updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET department = excluded.department, group_name = excluded.group_name, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
@@ -196,7 +196,7 @@ export class Fleet {
     const groupChanged: string[] = [];
     if ('department' in change) {
       const department = clean(change.department);
-      requireScope(department, '所属 (課) の設定');
+      requireScope(department, { ja: '所属 (課) の設定', en: 'setting the department' });
       changed = await this.store.setDepartments(ids, department);
     }
     if ('group' in change) {

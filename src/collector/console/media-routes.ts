@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { badRequest } from './errors.js';
 import type { RouteDef } from './http.js';
 import { ENCRYPTION, MEDIA_STATUS } from './media.js';
-import { me, params, parse } from './route-util.js';
+import { me, params, parse, query } from './route-util.js';
 import { ViolationKey } from './violations-routes.js';
 import type { ConsoleServices } from './services.js';
 
@@ -106,9 +106,9 @@ export function mediaRoutes(s: ConsoleServices): RouteDef[] {
       url: '/api/v1/media.csv',
       access: 'media.read',
       audit: 'media.exported',
-      async handler(_req, reply, p) {
+      async handler(req, reply, p) {
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="media-ledger.csv"; filename*=UTF-8''${encodeURIComponent('媒体管理台帳.csv')}`);
-        return media.exportCsv(me(p).departments.length ? me(p).departments : undefined);
+        return media.exportCsv(me(p).departments.length ? me(p).departments : undefined, query(req).lang === 'en' ? 'en' : 'ja');
       },
     },
     {

@@ -9,7 +9,7 @@
  * leave the others out, and reading or changing one by id answers 403.
  */
 import type { SqlRunner } from '../store/sql.js';
-import { msg, term, termValue } from '../../shared/i18n/index.js';
+import { msg, render, term, termValue, type Lang } from '../../shared/i18n/index.js';
 import { parseCsv, toCsv, unguard } from './csv.js';
 import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
@@ -169,7 +169,7 @@ export class MediaLedger {
   /** One medium; 403 when it belongs to a 課 outside the acting account's scope. */
   async get(id: string): Promise<MediaRecord | undefined> {
     const m = (await this.all()).find((x) => x.id === id);
-    if (m) requireScope(m.department, `媒体 ${m.stickerNo}`);
+    if (m) requireScope(m.department, { ja: `媒体 ${m.stickerNo}`, en: `medium ${m.stickerNo}` });
     return m;
   }
 
@@ -206,7 +206,7 @@ export class MediaLedger {
 
   async register(input: MediaInput, by: string): Promise<MediaRecord> {
     const m = this.normalise(input);
-    requireScope(m.department, `媒体 ${m.stickerNo} の登録`);
+    requireScope(m.department, { ja: `媒体 ${m.stickerNo} の登録`, en: `registering medium ${m.stickerNo}` });
     if (await this.sql.get('SELECT id FROM console_media WHERE sticker_no = ?', [m.stickerNo])) throw conflict(msg('error.media.stickerTaken', { sticker: m.stickerNo }));
     const id = newId('med');
     const now = this.clock.now().toISOString();
@@ -222,7 +222,7 @@ export class MediaLedger {
     const cur = await this.get(id);
     if (!cur) throw notFound(msg('error.media.notFound', { id }));
     const m = this.normalise({ ...cur, ...input });
-    requireScope(m.department, `媒体 ${m.stickerNo} の所属変更`);
+    requireScope(m.department, { ja: `媒体 ${m.stickerNo} の所属変更`, en: `moving medium ${m.stickerNo} to another department` });
     const other = await this.sql.get<{ id: string }>('SELECT id FROM console_media WHERE sticker_no = ? AND id <> ?', [m.stickerNo, id]);
     if (other) throw conflict(msg('error.media.stickerTaken', { sticker: m.stickerNo }));
     await this.sql.run(
@@ -265,11 +265,12 @@ export class MediaLedger {
     return rows.map((r) => loanOf(r, now)).filter((l) => !visible || visible.has(l.mediaId));
   }
 
-  async exportCsv(departments?: string[]): Promise<string> {
+  /** The ledger as CSV: Japanese headers and values, or English ones (`lang`); either form imports back. */
+  async exportCsv(departments?: string[], lang: Lang = 'ja'): Promise<string> {
     const list = await this.list(departments ? { departments } : {});
     return toCsv(
-      MEDIA_CSV_COLUMNS.map((c) => c.ja),
-      list.map((m) => [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial ?? '', m.label, m.owner, m.department, term('encryption', m.encryption), term('mediaStatus', m.status), m.note, m.duplicateSerial ? 'はい' : '', m.onLoan ? m.onLoan.borrower : '']),
+      MEDIA_CSV_COLUMNS.map((c) => c[lang]),
+      list.map((m) => [m.stickerNo, m.fingerprint, m.vendorId, m.productId, m.serial ?? '', m.label, m.owner, m.department, term('encryption', m.encryption, lang), term('mediaStatus', m.status, lang), m.note, m.duplicateSerial ? render(msg('value.true'), lang) : '', m.onLoan ? m.onLoan.borrower : '']),
     );
   }
 
@@ -308,8 +309,9 @@ export class MediaLedger {
       try {
         const m = this.normalise(input);
         // A scoped account imports only its 課' media, and touches no existing row of another 課.
-        requireScope(bySticker.get(m.stickerNo)?.department ?? m.department, `CSV line ${line}`);
-        requireScope(m.department, `CSV line ${line}`);
+        const where = { ja: `CSV の ${line} 行目`, en: `CSV line ${line}` };
+        requireScope(bySticker.get(m.stickerNo)?.department ?? m.department, where);
+        requireScope(m.department, where);
       } catch (err) {
         if ((err as { status?: number }).status === 403) throw err;
         throw badRequest(msg('error.media.csvLine', { line, problem: err instanceof ConsoleError ? err.text : (err as Error).message }));

@@ -31,6 +31,9 @@ import { PolicyStore } from './policy.js';
 import { contentFor, PolicyDelivery } from './policy-delivery.js';
 import type { Delivered, PolicyInputs } from './policy-delivery.js';
 import { Reports } from './reports.js';
+import { foldKeptCounts } from '../store/kept-counts.js';
+import { OPEN_VIOLATION_COUNTS } from '../store/open-violation-counts.js';
+import { RULE_RESULT_COUNTS } from '../store/rule-result-counts.js';
 import { foldViolationDays } from '../store/violation-days.js';
 import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
@@ -255,7 +258,7 @@ export class ConsoleServices {
     rmSync(join(this.ctx.dataDir, INITIAL_ADMIN_FILE), { force: true });
   }
 
-  /** Expire exceptions past their end date, take the hourly report snapshot, fold the day counts' changes. */
+  /** Expire exceptions past their end date, take the hourly report snapshot, fold the kept counts' changes. */
   async housekeeping(): Promise<ExceptionRecord[]> {
     const expired = await this.exceptions.expireDue();
     for (const e of expired) await this.audit.append(systemActor, 'exception.expired', `exception ${e.id}`, { ruleId: e.ruleId, subject: e.subject, until: e.until });
@@ -268,6 +271,8 @@ export class ConsoleServices {
       await this.reports.snapshot();
     }
     await foldViolationDays(this.ctx.store.sql);
+    await foldKeptCounts(this.ctx.store.sql, OPEN_VIOLATION_COUNTS);
+    await foldKeptCounts(this.ctx.store.sql, RULE_RESULT_COUNTS);
     await this.auditCheckpoint();
     return expired;
   }

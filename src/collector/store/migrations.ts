@@ -8,6 +8,8 @@
  * the console (sql.ts) reads and compares them the same way on both.
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
+import { OPEN_VIOLATION_COUNTS_POSTGRES, OPEN_VIOLATION_COUNTS_SQLITE } from './open-violation-counts.js';
+import { RULE_RESULT_COUNTS_POSTGRES, RULE_RESULT_COUNTS_SQLITE } from './rule-result-counts.js';
 import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
@@ -459,5 +461,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'violations opened and closed per JST day, kind and 課, kept by triggers (the overview trends)',
     sqlite: VIOLATION_DAYS_SQLITE,
     postgres: VIOLATION_DAYS_POSTGRES,
+  },
+  {
+    version: 202612072710,
+    name: 'open violations per 課, kind and severity, kept by triggers (the overview counts)',
+    sqlite: OPEN_VIOLATION_COUNTS_SQLITE,
+    postgres: OPEN_VIOLATION_COUNTS_POSTGRES,
+  },
+  {
+    version: 2026120727101,
+    name: 'latest rule results per 課, rule and result of the PCs not revoked, kept by triggers (the 自己点検 report)',
+    sqlite: RULE_RESULT_COUNTS_SQLITE,
+    postgres: RULE_RESULT_COUNTS_POSTGRES,
   },
 ];

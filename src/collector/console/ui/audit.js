@@ -1,6 +1,6 @@
 // 操作記録: the console audit log, filtered (who, what, target, period) and paged by the
 // server with the exact total, exported as CSV with the same filters, and its chain verified.
-import { api, badge, field, fmtTime, guard, h, route, t } from './core.js';
+import { api, badge, csvHref, field, fmtTime, guard, h, route, t } from './core.js';
 import { PagedTable } from './table.js';
 
 const FILTERS = ['actor', 'action', 'q', 'from', 'to'];
@@ -40,7 +40,7 @@ export async function auditScreen() {
   const apply = () => {
     const qs = queryString(f).toString();
     history.replaceState(null, '', `#/audit${qs ? `?${qs}` : ''}`);
-    csv.href = `/api/v1/audit.csv${qs ? `?${qs}` : ''}`;
+    csv.href = csvHref('/api/v1/audit.csv', qs);
     return table.setQuery({ ...f });
   };
   let typing = null;

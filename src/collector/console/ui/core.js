@@ -162,6 +162,14 @@ export function route() {
   return { name: name || 'live', arg: arg ? decodeURIComponent(arg) : undefined, params: new URLSearchParams(search || '') };
 }
 
+/** The address of a CSV export in the console's language (Japanese unless switched): `params` a URLSearchParams or query string. */
+export function csvHref(path, params) {
+  const qs = new URLSearchParams(params || '');
+  if (state.lang === 'en') qs.set('lang', 'en');
+  else qs.delete('lang');
+  return `${path}${qs.size ? `?${qs}` : ''}`;
+}
+
 /** A number as the language writes it: 1,925. */
 export function num(n) {
   return Number(n).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB');

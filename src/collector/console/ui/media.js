@@ -1,7 +1,7 @@
 // 媒体管理台帳: the organisation's USB media with their state (使用中 / 紛失 / 廃棄), the loan
 // that is out now (期限超過 when past its 返却予定日), each medium's loan history, and the
 // actions of the desk: register, lend, return, report lost, retire; CSV export and import.
-import { api, badge, can, dialog, field, flash, fmtTime, guard, h, hooks, route, select, t, table } from './core.js';
+import { api, badge, can, csvHref, dialog, field, flash, fmtTime, guard, h, hooks, route, select, t, table } from './core.js';
 
 const STATUS_BADGE = { active: 'st-pass', lost: 'st-fail', retired: 'st-none' };
 const FILTERS = [['', 'common.all'], ['active', 'mstatus.active'], ['onLoan', 'media.onLoanAll'], ['overdue', 'media.overdue'], ['lost', 'mstatus.lost'], ['retired', 'mstatus.retired']];
@@ -112,7 +112,7 @@ export async function mediaScreen() {
   return h(
     'section',
     {},
-    h('div', { class: 'title-row' }, h('h1', {}, t('media.title')), h('div', { class: 'btns' }, can('media.register') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => mediaDialog() }, t('media.register')) : null, h('a', { class: 'btn', href: '/api/v1/media.csv', download: 'media-ledger.csv' }, t('media.export')), can('media.import') ? h('label', { class: 'btn' }, t('media.import'), fileIn) : null)),
+    h('div', { class: 'title-row' }, h('h1', {}, t('media.title')), h('div', { class: 'btns' }, can('media.register') ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => mediaDialog() }, t('media.register')) : null, h('a', { class: 'btn', href: csvHref('/api/v1/media.csv'), 'data-testid': 'media-csv', download: 'media-ledger.csv' }, t('media.export')), can('media.import') ? h('label', { class: 'btn' }, t('media.import'), fileIn) : null)),
     overdue ? h('p', { class: 'notice', 'data-testid': 'overdue-notice' }, h('a', { href: '#/media?show=overdue' }, t('media.overdueCount', { n: overdue }))) : null,
     h('div', { class: 'filters' }, field(t('media.show'), filter)),
     h('div', { class: 'table-wrap' }, table([t('media.sticker'), t('media.fingerprint'), t('media.label'), t('media.owner'), t('common.department'), t('media.encryption'), t('media.status'), t('media.loan'), t('common.actions')], rows, { testid: 'media-table' })),

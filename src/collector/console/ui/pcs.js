@@ -4,7 +4,7 @@
 //
 // The columns and the filters are the two tables below: a new column or filter (inventory …)
 // is one entry in PC_COLUMNS / PC_FILTERS here and one filter in pc-query.ts.
-import { api, badge, can, dialog, field, flash, fmtTime, guard, h, hooks, num, route, select, state, statusBadge, t } from './core.js';
+import { api, badge, can, csvHref, dialog, field, flash, fmtTime, guard, h, hooks, num, route, select, state, statusBadge, t } from './core.js';
 import { areaName } from './overview.js';
 import { pcPageFetcher, pcQuery } from './pc-pages.js';
 import { PagedTable } from './table.js';
@@ -143,10 +143,10 @@ export async function pcsScreen() {
     onQuery(q) {
       const qs = queryString(q).toString();
       history.replaceState(null, '', `#/pcs${qs ? `?${qs}` : ''}`);
-      csv.href = `/api/v1/pcs.csv?${queryString(q)}`;
+      csv.href = csvHref('/api/v1/pcs.csv', queryString(q));
     },
   });
-  const csv = h('a', { class: 'btn', href: '/api/v1/pcs.csv', 'data-testid': 'pcs-csv', download: '' }, t('pcs.csv'));
+  const csv = h('a', { class: 'btn', href: csvHref('/api/v1/pcs.csv'), 'data-testid': 'pcs-csv', download: '' }, t('pcs.csv'));
   let typing = null;
   const bar = h(
     'form',

@@ -3,7 +3,7 @@
 // boxes), results per area, per clause of the site's standard and per rule, and the trend of
 // the compliance rate. Dates in Japanese (和暦 or 西暦). Print CSS never cuts a title.
 // Administrators choose the standard here, or import their own clause map (CSV).
-import { api, can, field, flash, guard, h, hooks, loc, num, route, select, sevBadge, state, t } from './core.js';
+import { api, can, csvHref, field, flash, guard, h, hooks, loc, num, route, select, sevBadge, state, t } from './core.js';
 import { areaName, rateChart } from './overview.js';
 
 const JST = 'Asia/Tokyo';
@@ -184,13 +184,12 @@ export async function reportsScreen(dep) {
   const eraSel = select('era', [['wareki', t('reports.wareki')], ['seireki', t('reports.seireki')]], r.era);
   eraSel.addEventListener('change', () => go({ era: eraSel.value }));
   const csvQ = new URLSearchParams(q);
-  csvQ.set('lang', state.lang);
   csvQ.set('from', r.period.from);
   csvQ.set('to', r.period.to);
   return h(
     'section',
     { class: 'report' },
-    h('div', { class: 'title-row no-print' }, h('h1', {}, t('reports.title')), h('div', { class: 'btns' }, h('a', { class: 'btn', href: `/api/v1/reports/self-inspection.csv?${csvQ}`, 'data-testid': 'report-csv' }, t('reports.csv')), h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'report-print', onclick: () => window.print() }, t('common.print')))),
+    h('div', { class: 'title-row no-print' }, h('h1', {}, t('reports.title')), h('div', { class: 'btns' }, h('a', { class: 'btn', href: csvHref('/api/v1/reports/self-inspection.csv', csvQ), 'data-testid': 'report-csv' }, t('reports.csv')), h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'report-print', onclick: () => window.print() }, t('common.print')))),
     h('form', { class: 'filters no-print', 'data-testid': 'report-filters', onsubmit: (e) => {
       e.preventDefault();
       go({ from: fromIn.value, to: toIn.value });

@@ -1,7 +1,7 @@
 // 違反 (リアルタイム): the violations of the fleet, filtered, sorted and paged by the server,
 // with the live stream merged into the page shown; and the actions on one violation (確認,
 // comment, register the medium, request an exception), shared with the PC page.
-import { api, badge, can, clauses, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loc, route, select, sevBadge, state, statusBadge, t } from './core.js';
+import { api, badge, can, clauses, csvHref, dialog, field, flash, fmtTime, guard, h, hooks, listeners, loc, route, select, sevBadge, state, statusBadge, t } from './core.js';
 import { areaName } from './overview.js';
 import { PagedTable } from './table.js';
 
@@ -192,10 +192,7 @@ export async function liveScreen() {
     table.o.compare = comparer(f.sort);
     const qs = queryString(f).toString();
     history.replaceState(null, '', `#/live${qs ? `?${qs}` : ''}`);
-    // The CSV in the console's language (Japanese unless switched).
-    const csvQs = queryString(f);
-    if (state.lang === 'en') csvQs.set('lang', 'en');
-    csv.href = `/api/v1/violations.csv${csvQs.size ? `?${csvQs}` : ''}`;
+    csv.href = csvHref('/api/v1/violations.csv', queryString(f));
     bulk.clear();
     return table.setQuery({ ...f });
   };

@@ -19,6 +19,7 @@ import type { Row } from '../rows.js';
 import { forwardingTables } from '../forwarding.js';
 import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
+import type { IngestReply, IngestTextBatch } from './writer-protocol.js';
 import type {
   AgentRecord,
   IngestBatch,
@@ -92,6 +93,12 @@ export class SqliteConnectionStore implements Store {
           facts_json = excluded.facts_json, user_name = excluded.user_name,
           opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
           closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`),
+      // SQLite rewrites an index entry whenever its column is in the SET list, changed or not:
+      // the usual re-report keeps severity and user (columns of the list's page index), so it
+      // is written without them, and only a violation whose severity or user changed pays for it.
+      refreshOpenViolationSameKeys: preparedOnUse(db, `UPDATE violations SET result = @result, title_json = @title, message_json = @message,
+          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, updated_at = @receivedAt
+        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open' AND severity = @severity AND user_name IS @user`),
       refreshOpenViolation: preparedOnUse(db, `UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
           reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
         WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
@@ -226,7 +233,7 @@ export class SqliteConnectionStore implements Store {
           at: op.event.at,
           receivedAt,
         };
-        if (s.refreshOpenViolation.run(row).changes === 0) s.openViolation.run(row);
+        if (s.refreshOpenViolationSameKeys.run(row).changes === 0 && s.refreshOpenViolation.run(row).changes === 0) s.openViolation.run(row);
         return;
       }
       case 'violation.close':
@@ -280,6 +287,21 @@ export class SqliteConnectionStore implements Store {
       // store on this file) writing in between would make a deferred transaction fail as busy.
     }).immediate();
     return { stored, rejected };
+  }
+
+  /** The writer thread's ingest: each event arrives as its JSON text, which is stored as given. */
+  async ingestTexts(batches: readonly IngestTextBatch[], receivedAt: string): Promise<IngestReply> {
+    const texts = new WeakMap<AgentEvent, string>();
+    const parsed = batches.map((b) => ({
+      agentId: b.agentId,
+      events: b.events.map((text) => {
+        const event = JSON.parse(text) as AgentEvent;
+        texts.set(event, text);
+        return event;
+      }),
+    }));
+    const { stored, rejected } = await this.ingest(parsed, receivedAt, texts);
+    return { stored, rejected: [...rejected.values()].map((e) => [e.agentId, e.expected, e.got]) };
   }
 
   async listEvents(agentId: string, afterSeq: number, limit: number): Promise<StoredEventRecord[]> {

@@ -7,8 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteConnectionStore } from './connection-store.js';
-import type { IngestReply, IngestTextBatch, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
-import type { AgentEvent } from '../../../shared/protocol/messages.js';
+import type { IngestTextBatch, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const port = parentPort!;
 let store: SqliteConnectionStore | undefined;
@@ -37,20 +36,8 @@ async function handle(s: SqliteConnectionStore, req: WriterRequest): Promise<unk
       return s.sql.run(...(req.args as SqlCall));
     case 'sql.exec':
       return s.exec(req.args[0] as string);
-    case 'ingest': {
-      const texts = new WeakMap<AgentEvent, string>();
-      const batches = (req.args[0] as IngestTextBatch[]).map((b) => ({
-        agentId: b.agentId,
-        events: b.events.map((text) => {
-          const event = JSON.parse(text) as AgentEvent;
-          texts.set(event, text);
-          return event;
-        }),
-      }));
-      const { stored, rejected } = await s.ingest(batches, req.args[1] as string, texts);
-      const reply: IngestReply = { stored, rejected: [...rejected.values()].map((e) => [e.agentId, e.expected, e.got]) };
-      return reply;
-    }
+    case 'ingest':
+      return s.ingestTexts(req.args[0] as IngestTextBatch[], req.args[1] as string);
   }
   if (!METHODS.has(req.method)) throw new Error(`the SQLite store has no method ${req.method}`);
   const method = (s as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[req.method]!;
