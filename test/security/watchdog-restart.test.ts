@@ -58,7 +58,7 @@ describe('the agent stopped by its own watchdog', () => {
     expect(await proc.exited).toEqual({ code: 70, signal: null });
     // Started again (here without the low limit): the notice is delivered at the latest now, then 'started' closes the violation.
     await agent.start();
-    // The violation row and the collector's own event of its closing are two writes: wait for both.
+    // The closed row and the collector's own event of its closing (stored in one transaction).
     await waitUntil(() => agent008()?.state === 'closed' && agent008Events().some((e) => e.kind === 'violation.closed'), 90_000, 'AGENT-008 closed by the restart');
     const events = agent008Events();
     expect(events.map((e) => e.kind)).toEqual(['violation.opened', 'violation.closed']);

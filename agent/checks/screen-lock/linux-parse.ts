@@ -231,6 +231,7 @@ export function xfceEffective(system: XfconfChannel | null, user: XfconfChannel 
     lockEnabled: on,
     idleToLockSeconds: on ? Math.round((idle + (Number.isFinite(lockDelay) ? lockDelay : 0)) * 60) : null,
     enforced: Object.keys(XFCE_DEFAULTS).every((k) => lockedPaths.includes(k)),
+    // "locked" as xfconf's kiosk files name it.
     source: `xfce4-screensaver xfconf${lockedPaths.length ? ` (locked: ${lockedPaths.join(',')})` : ''}`,
   };
 }

@@ -154,7 +154,7 @@ async function readXfce(ctx: CheckContext, p: Params, u: PasswdEntry): Promise<S
     const light = await readOptional(ctx, 'xfce.autostart.light-locker', `${p.xdgSystemConfigDir}/autostart/light-locker.desktop`);
     if (!light.ok) return light;
     if (light.text !== null) return { ok: false, reason: because('UNSUPPORTED', 'why.lock.lightLocker', { user: u.name }) };
-    return { ok: true, session: { user: u.name, desktop: 'xfce', lockEnabled: false, idleToLockSeconds: null, enforced: false, source: 'no xfce4-screensaver or light-locker autostart entry' } };
+    return { ok: true, session: { user: u.name, desktop: 'xfce', lockEnabled: false, idleToLockSeconds: null, enforced: false, source: 'autostart: xfce4-screensaver.desktop=- light-locker.desktop=-' } };
   }
   const rel = 'xfce4/xfconf/xfce-perchannel-xml/xfce4-screensaver.xml';
   const sys = await readOptional(ctx, 'xfce.system.xfce4-screensaver', `${p.xdgSystemConfigDir}/${rel}`);

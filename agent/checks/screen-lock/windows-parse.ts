@@ -35,6 +35,14 @@ interface LockCandidate {
 }
 
 const SAVER_VALUES = ['ScreenSaveActive', 'ScreenSaverIsSecure', 'ScreenSaveTimeOut', 'SCRNSAVE.EXE'] as const;
+/** The user's desktop values and the policy that overrides them, as the registry names them (under HKCU\Software). */
+const DESKTOP_KEY = 'Control Panel\\Desktop';
+const POLICY_KEY = 'Policies\\Microsoft\\Windows\\Control Panel\\Desktop';
+
+/** The screen saver values in force, each from the policy or else the user's own ("-": not set), for the source fact. */
+function saverValues(desktop: DesktopValues, policy: DesktopValues): string {
+  return SAVER_VALUES.map((n) => `${n}=${(policy[n] ?? desktop[n])?.trim() || '-'}`).join(' ');
+}
 
 /**
  * The secure screen saver of one user: policy values win over the user's own
@@ -47,7 +55,7 @@ export function screenSaverCandidate(desktop: DesktopValues, policy: DesktopValu
   const exe = (pick('SCRNSAVE.EXE') ?? '').trim();
   if (pick('ScreenSaveActive')?.trim() !== '1' || pick('ScreenSaverIsSecure')?.trim() !== '1' || exe === '' || !(timeout > 0)) return undefined;
   const enforced = SAVER_VALUES.every((n) => policy[n] !== null);
-  return { seconds: timeout, enforced, source: enforced ? 'screen saver (policy)' : 'screen saver (user setting)' };
+  return { seconds: timeout, enforced, source: `${enforced ? POLICY_KEY : DESKTOP_KEY} ScreenSaveTimeOut=${timeout}` };
 }
 
 /** DelayLockInterval as read through PowerShell: a DWORD 0xFFFFFFFF arrives as Int32 -1 ("never"). */
@@ -55,8 +63,8 @@ function delayLockNote(desktop: DesktopValues): string | undefined {
   const v = desktop.DelayLockInterval?.trim();
   if (v === undefined || v === '') return undefined;
   if (v === '-1' || v === '4294967295') return 'DelayLockInterval=never';
-  // Locking when the display turns off depends on the power plan's display timeout, which is not read: not counted.
-  return `DelayLockInterval=${v} (display-off lock not counted)`;
+  // Locking when the display turns off depends on the power plan's display timeout, which is not read: listed, not counted.
+  return `DelayLockInterval=${v}`;
 }
 
 export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLockFacts> {
@@ -85,7 +93,7 @@ export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLock
   for (const u of doc.users) {
     if (interactive ? !interactive.has(u.sid) : SERVICE_SID.test(u.sid)) continue;
     const candidates: LockCandidate[] = [];
-    if (machineLimit !== null) candidates.push({ seconds: machineLimit, enforced: true, source: 'InactivityTimeoutSecs' });
+    if (machineLimit !== null) candidates.push({ seconds: machineLimit, enforced: true, source: `InactivityTimeoutSecs=${machineLimit}` });
     const saver = screenSaverCandidate(u.desktop, u.policy);
     if (saver) candidates.push(saver);
     candidates.sort((a, b) => a.seconds - b.seconds || Number(b.enforced) - Number(a.enforced));
@@ -97,7 +105,7 @@ export function screenLockFacts(doc: ScreenLockDocument): CheckOutput<ScreenLock
       lockEnabled: chosen !== undefined,
       idleToLockSeconds: chosen ? chosen.seconds : null,
       enforced: chosen ? chosen.enforced : false,
-      source: [chosen ? chosen.source : 'no lock on idle', ...notes].join('; '),
+      source: [chosen ? chosen.source : `InactivityTimeoutSecs=- ${saverValues(u.desktop, u.policy)}`, ...notes].join('; '),
     });
   }
   facts.sessions = sessions;

@@ -88,7 +88,7 @@ describe('screen saver lock', () => {
   const d = (v: Record<string, string | null> = {}) => ({ ScreenSaveActive: null, ScreenSaverIsSecure: null, ScreenSaveTimeOut: null, 'SCRNSAVE.EXE': null, DelayLockInterval: null, ...v });
   const full = { ScreenSaveActive: '1', ScreenSaverIsSecure: '1', ScreenSaveTimeOut: '600', 'SCRNSAVE.EXE': 'scrnsave.scr' };
   it('locks only when active, secure, a program is set and the timeout is positive', () => {
-    expect(screenSaverCandidate(d(full), d())).toEqual({ seconds: 600, enforced: false, source: 'screen saver (user setting)' });
+    expect(screenSaverCandidate(d(full), d())).toEqual({ seconds: 600, enforced: false, source: 'Control Panel\\Desktop ScreenSaveTimeOut=600' });
     expect(screenSaverCandidate(d({ ...full, 'SCRNSAVE.EXE': null }), d())).toBeUndefined();
     expect(screenSaverCandidate(d({ ...full, ScreenSaverIsSecure: '0' }), d())).toBeUndefined();
     expect(screenSaverCandidate(d({ ...full, ScreenSaveTimeOut: '0' }), d())).toBeUndefined();

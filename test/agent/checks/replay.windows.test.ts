@@ -259,6 +259,26 @@ describe('Windows recordings through the collectors: what makes each machine spe
     expect(sw.facts.packages.find((p: { name: string }) => p.name.startsWith('Zoom')).user).toBe('AzureAD\\SasakiShinichi');
   });
 
+  it('the screen lock source names the deciding settings by their registry names and values only, the same in every language', async () => {
+    // InactivityTimeoutSecs=900 | <key> ScreenSaveTimeOut=600 | the values read when nothing locks; then a DelayLockInterval if set.
+    const desktop = String.raw`(?:Policies\\Microsoft\\Windows\\)?Control Panel\\Desktop`;
+    const chosen = String.raw`InactivityTimeoutSecs=\d+|${desktop} ScreenSaveTimeOut=\d+|InactivityTimeoutSecs=- ScreenSaveActive=\S+ ScreenSaverIsSecure=\S+ ScreenSaveTimeOut=\S+ SCRNSAVE\.EXE=\S+`;
+    const grammar = new RegExp(String.raw`^(?:${chosen})(?:; DelayLockInterval=(?:never|\d+))?$`);
+    const machines = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    let sessions = 0;
+    let noLock = 0;
+    for (const machine of machines) {
+      const lock = await collect(machine, 'screen-lock');
+      for (const s of (lock.facts.sessions ?? []) as { source: string; lockEnabled: boolean }[]) {
+        sessions++;
+        expect(s.source, machine).toMatch(grammar);
+        if (!s.lockEnabled) (noLock++, expect(s.source, machine).toMatch(/^InactivityTimeoutSecs=- ScreenSaveActive=/));
+      }
+    }
+    expect(sessions).toBeGreaterThan(5);
+    expect(noLock).toBeGreaterThan(0);
+  });
+
   it('a service account hive without a desktop is not a session', async () => {
     const lock = await collect('w11-24h2-ent-en-denywrite', 'screen-lock');
     expect(lock.facts.sessions.map((s: { user: string }) => s.user)).toEqual(['CITY\\admin.kato', 'CITY\\kimura']);

@@ -105,6 +105,6 @@ describe('screen-lock Linux collector', () => {
   });
   test('Xfce without xfce4-screensaver or light-locker → no lock', async () => {
     const r = await runLinuxCheck('screen-lock', new ScriptedProbes({ ...gnomeMachine, 'loginctl.session.2': 'Name=tanaka\nUser=1000\nType=x11\nClass=user\nDesktop=XFCE\n' }));
-    expect(r.facts.sessions).toEqual([{ user: 'tanaka', desktop: 'xfce', lockEnabled: false, idleToLockSeconds: null, enforced: false, source: 'no xfce4-screensaver or light-locker autostart entry' }]);
+    expect(r.facts.sessions).toEqual([{ user: 'tanaka', desktop: 'xfce', lockEnabled: false, idleToLockSeconds: null, enforced: false, source: 'autostart: xfce4-screensaver.desktop=- light-locker.desktop=-' }]);
   });
 });
