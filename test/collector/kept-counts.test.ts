@@ -1,9 +1,11 @@
 /**
- * The counts the store keeps by triggers (open violations per 課 × kind × severity for 概要)
- * against the same count made directly from the rows, after each kind of change: openings,
- * closings, reopenings, a severity refreshed while open, several changes of one violation in
- * one flush, the collector's own violations, PCs moved to another 課, a PC revoked, retention
- * deleting closed rows, and the migration filling the counts from rows already stored. Each
+ * The counts the store keeps by triggers (open violations per 課 × kind × severity for 概要,
+ * latest rule results per 課 × rule × result for 自己点検) against the same count made
+ * directly from the rows, after each kind of change: openings, closings, reopenings, a
+ * severity refreshed while open, several changes of one violation in one flush, the
+ * collector's own violations, results changing, PCs moved to another 課, a PC revoked,
+ * retention deleting closed rows, and the migration filling the counts from rows already
+ * stored. Each
  * trigger is also dropped in turn to see that the comparison notices what it keeps. On SQLite
  * and PostgreSQL (skipped with the reason printed when PostgreSQL is absent;
  * MAMORI_REQUIRE_PG=1 fails instead).
@@ -13,6 +15,7 @@ import type { KeptCounts } from '../../src/collector/store/kept-counts.js';
 import { foldKeptCounts, readKeptCounts } from '../../src/collector/store/kept-counts.js';
 import { MIGRATIONS } from '../../src/collector/store/migrations.js';
 import { OPEN_VIOLATION_COUNTS } from '../../src/collector/store/open-violation-counts.js';
+import { RULE_RESULT_COUNTS } from '../../src/collector/store/rule-result-counts.js';
 import type { Store } from '../../src/collector/store/store.js';
 import type { AgentEvent, Severity, Violation } from '../../src/shared/protocol/messages.js';
 import { PG_REQUIRED, probePg } from '../cluster/pg-env.js';
@@ -46,13 +49,26 @@ const OPEN: Kept = {
            WHERE v.state = 'open' GROUP BY COALESCE(a.department, ''), v.check_id, v.severity`,
   migration: 'open violations per 課, kind and severity',
   triggers: {
-    sqlite: ['open_violation_counts_insert ON violations', 'open_violation_counts_update ON violations', 'open_violation_counts_delete ON violations', 'open_violation_counts_department ON agents'],
-    postgres: ['open_violation_counts_insert_delete ON violations', 'open_violation_counts_update ON violations', 'open_violation_counts_department ON agents'],
+    sqlite: ['open_violation_counts_insert ON violations', 'open_violation_counts_update ON violations', 'open_violation_counts_delete ON violations', 'open_violation_counts_department ON agents', 'open_violation_counts_agent_insert ON agents', 'open_violation_counts_agent_delete ON agents'],
+    postgres: ['open_violation_counts_insert_delete ON violations', 'open_violation_counts_update ON violations', 'open_violation_counts_department ON agents', 'open_violation_counts_agent_insert_delete ON agents'],
     functions: ['open_violation_counts_row()', 'open_violation_counts_department()'],
   },
 };
 
-const KEPT: Kept[] = [OPEN];
+const RESULTS: Kept = {
+  name: 'latest rule results per 課 × rule × result of the PCs not revoked',
+  counts: RULE_RESULT_COUNTS,
+  direct: `SELECT COALESCE(a.department, '') AS department, r.rule_id, r.result, COUNT(*) AS n FROM rule_results r JOIN agents a ON a.id = r.agent_id
+           WHERE a.revoked_at IS NULL GROUP BY COALESCE(a.department, ''), r.rule_id, r.result`,
+  migration: 'latest rule results per 課, rule and result',
+  triggers: {
+    sqlite: ['rule_result_counts_insert ON rule_results', 'rule_result_counts_update ON rule_results', 'rule_result_counts_delete ON rule_results', 'rule_result_counts_agent_insert ON agents', 'rule_result_counts_agent_update ON agents', 'rule_result_counts_agent_delete ON agents'],
+    postgres: ['rule_result_counts_insert_delete ON rule_results', 'rule_result_counts_update ON rule_results', 'rule_result_counts_agent_insert_delete ON agents', 'rule_result_counts_agent_update ON agents'],
+    functions: ['rule_result_counts_row()', 'rule_result_counts_agent()'],
+  },
+};
+
+const KEPT: Kept[] = [OPEN, RESULTS];
 
 const line = (k: KeptCounts, r: Record<string, unknown>): string => `${k.keys.map((c) => String(r[c])).join(' ')} ${Number(r.n)}`;
 
@@ -90,6 +106,13 @@ function suite(name: string, open: () => Promise<TestStore>): void {
     };
     const opened = (at: string, v: Violation): Unsequenced => ({ kind: 'violation.opened', at, violation: v, policyVersion: 1 });
     const closed = (at: string, v: Violation): Unsequenced => ({ kind: 'violation.closed', at, checkId: v.checkId, ruleId: v.ruleId, subject: v.subject, reason: 'resolved' });
+    const results = (at: string, checkId: 'usb-media' | 'software', rs: Record<string, 'pass' | 'fail' | 'unknown' | 'excepted' | 'not_applicable'>): Unsequenced => ({
+      kind: 'results',
+      at,
+      checkId,
+      policyVersion: 1,
+      results: Object.entries(rs).map(([ruleId, result]) => ({ ruleId, subject: '', result, reason: '' })),
+    });
     /** Every kept count equals its direct count, before and after folding; returns them. */
     const agree = async (): Promise<Map<string, string[]>> => {
       const out = new Map<string, string[]>();
@@ -140,6 +163,25 @@ function suite(name: string, open: () => Promise<TestStore>): void {
       expect((await agree()).get(OPEN.name)).toContain('税務課 usb-media high 1');
     });
 
+    it('counts the latest result of each PC and rule', async () => {
+      await send(PCS[0]!, results('2026-12-01T06:00:00.000Z', 'usb-media', { 'USB-001': 'fail', 'USB-002': 'pass' }));
+      await send(PCS[1]!, results('2026-12-01T06:00:00.000Z', 'usb-media', { 'USB-001': 'pass', 'USB-002': 'pass' }), results('2026-12-01T06:00:00.000Z', 'software', { 'SW-001': 'unknown' }));
+      await send(PCS[2]!, results('2026-12-01T06:00:00.000Z', 'software', { 'SW-001': 'not_applicable' }));
+      await send(PCS[3]!, results('2026-12-01T06:00:00.000Z', 'software', { 'SW-001': 'fail' }));
+      let counts = (await agree()).get(RESULTS.name)!;
+      expect(counts).toContain('税務課 USB-001 fail 1');
+      expect(counts).toContain('税務課 SW-001 fail 1');
+      expect(counts).toContain(' SW-001 not_applicable 1');
+      // Changed results, one changed back within the same flush, one sent again unchanged.
+      await send(PCS[0]!, results('2026-12-02T06:00:00.000Z', 'usb-media', { 'USB-001': 'pass', 'USB-002': 'fail' }));
+      await send(PCS[1]!, results('2026-12-02T06:00:00.000Z', 'software', { 'SW-001': 'fail' }), results('2026-12-02T06:01:00.000Z', 'software', { 'SW-001': 'pass' }));
+      await send(PCS[2]!, results('2026-12-02T06:00:00.000Z', 'software', { 'SW-001': 'not_applicable' }));
+      counts = (await agree()).get(RESULTS.name)!;
+      expect(counts).toContain('税務課 USB-001 pass 1');
+      expect(counts).toContain('市民課 SW-001 pass 1');
+      expect(counts.some((c) => c.startsWith('市民課 SW-001 unknown'))).toBe(false);
+    });
+
     it("counts the collector's own violations under no 課", async () => {
       await store.sql.run(
         `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, opened_at, updated_at)
@@ -148,16 +190,44 @@ function suite(name: string, open: () => Promise<TestStore>): void {
       expect((await agree()).get(OPEN.name)).toContain(' beyond high 1');
     });
 
-    it('moves the counts of PCs moved to another 課, and keeps them for a revoked PC', async () => {
+    it('moves the counts of PCs moved to another 課; a revoked PC keeps its open violations and loses its results', async () => {
       await store.setDepartments([PCS[0]!], '市民課');
       await store.setDepartments([PCS[2]!], '税務課');
       await store.setDepartments([PCS[1]!], null);
-      let counts = (await agree()).get(OPEN.name)!;
-      expect(counts).toContain('市民課 usb-media high 1');
-      expect(counts).toContain(' usb-media high 2');
+      let all = await agree();
+      expect(all.get(OPEN.name)).toContain('市民課 usb-media high 1');
+      expect(all.get(OPEN.name)).toContain(' usb-media high 2');
+      expect(all.get(RESULTS.name)).toContain('市民課 USB-002 fail 1');
+      expect(all.get(RESULTS.name)).toContain('税務課 SW-001 not_applicable 1');
       expect(await store.revokeAgent(PCS[3]!, '2026-12-04T00:00:00.000Z')).toBe(true);
-      counts = (await agree()).get(OPEN.name)!;
-      expect(counts).toContain('税務課 software low 1');
+      all = await agree();
+      expect(all.get(OPEN.name)).toContain('税務課 software low 1');
+      expect(all.get(RESULTS.name)!.some((c) => c.startsWith('税務課 SW-001 fail'))).toBe(false);
+      // Moved while revoked, then taken back: counted again under its 課 of now.
+      await store.setDepartments([PCS[3]!], '福祉課');
+      await store.sql.run('UPDATE agents SET revoked_at = NULL WHERE id = ?', [PCS[3]!]);
+      expect((await agree()).get(RESULTS.name)).toContain('福祉課 SW-001 fail 1');
+    });
+
+    it('counts rows of a PC whose agents row comes after them under its 課, and under none once that row is deleted', async () => {
+      // No code path does either today (rows are written by the ingest of an enrolled PC, agents rows are never deleted).
+      await store.sql.run("INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at) VALUES ('ag_kept_late', 'USB-001', 'usb-media', 'fail', '', '2026-12-04T00:00:00.000Z')");
+      await store.sql.run(
+        `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, opened_at, updated_at)
+         VALUES ('ag_kept_late', 'SW-001', 'late', 'software', 'open', 'fail', 'info', '{}', '{}', 'r', '[]', '{}', '2026-12-04T00:00:00.000Z', '2026-12-04T00:00:00.000Z')`,
+      );
+      let all = await agree();
+      expect(all.get(OPEN.name)).toContain(' software info 1');
+      await store.createAgent({ id: 'ag_kept_late', secret: '', hostname: 'LATE', os: { platform: 'linux', hostname: 'late', release: '6.1' }, agentVersion: '0.1.0', segment: 'lgwan', enrolledAt: '2026-12-04T00:00:00.000Z', tokenId: 'tok', department: '環境課' });
+      all = await agree();
+      expect(all.get(RESULTS.name)).toContain('環境課 USB-001 fail 1');
+      expect(all.get(OPEN.name)).toContain('環境課 software info 1');
+      await store.sql.run("DELETE FROM agents WHERE id = 'ag_kept_late'");
+      all = await agree();
+      expect(all.get(RESULTS.name)!.some((c) => c.startsWith('環境課'))).toBe(false);
+      expect(all.get(OPEN.name)).toContain(' software info 1');
+      await store.sql.run("DELETE FROM rule_results WHERE agent_id = 'ag_kept_late'");
+      await store.sql.run("DELETE FROM violations WHERE agent_id = 'ag_kept_late'");
     });
 
     it('drops the counts of rows retention deletes', async () => {
@@ -185,17 +255,47 @@ function suite(name: string, open: () => Promise<TestStore>): void {
       const pg = store.dialect === 'postgres';
       // One change per trigger, each of which that trigger alone counts.
       let n = 0;
-      const changes: Record<string, () => Promise<unknown>> = {
-        insert: () => send(PCS[2]!, opened('2026-12-08T01:00:00.000Z', violation('software', `new-${++n}`))),
-        insert_delete: () => send(PCS[2]!, opened('2026-12-08T01:00:00.000Z', violation('software', `new-${++n}`))),
-        update: () => send(PCS[2]!, closed('2026-12-08T02:00:00.000Z', violation('antivirus', 'pattern-2'))),
-        delete: () => store.sql.run("DELETE FROM violations WHERE state = 'open' AND agent_id = ?", [PCS[1]!]),
-        department: () => store.setDepartments([PCS[0]!], `課${++n}`),
+      /** A PC row, in a 課, inserted after an open violation and a result of its id. */
+      const late = async (): Promise<string> => {
+        const id = `ag_kept_late${++n}`;
+        await store.sql.run("INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at) VALUES (?, 'USB-001', 'usb-media', 'fail', '', '2026-12-08T00:00:00.000Z')", [id]);
+        await store.sql.run(
+          `INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, clauses_json, facts_json, opened_at, updated_at)
+           VALUES (?, 'SW-001', 'late', 'software', 'open', 'fail', 'info', '{}', '{}', 'r', '[]', '{}', '2026-12-08T00:00:00.000Z', '2026-12-08T00:00:00.000Z')`,
+          [id],
+        );
+        await store.createAgent({ id, secret: '', hostname: 'LATE', os: { platform: 'linux', hostname: 'late', release: '6.1' }, agentVersion: '0.1.0', segment: 'lgwan', enrolledAt: '2026-12-08T00:00:00.000Z', tokenId: 'tok', department: '環境課' });
+        return id;
+      };
+      const lateThenDeleted = async (): Promise<number> => store.sql.run('DELETE FROM agents WHERE id = ?', [await late()]);
+      const changes: Record<string, Record<string, () => Promise<unknown>>> = {
+        [OPEN.name]: {
+          insert: () => send(PCS[2]!, opened('2026-12-08T01:00:00.000Z', violation('software', `new-${++n}`))),
+          insert_delete: () => send(PCS[2]!, opened('2026-12-08T01:00:00.000Z', violation('software', `new-${++n}`))),
+          update: () => send(PCS[2]!, closed('2026-12-08T02:00:00.000Z', violation('antivirus', 'pattern-2'))),
+          delete: () => store.sql.run("DELETE FROM violations WHERE state = 'open' AND agent_id = ?", [PCS[1]!]),
+          department: () => store.setDepartments([PCS[0]!], `課${++n}`),
+          agent_insert: late,
+          agent_insert_delete: late,
+          agent_delete: lateThenDeleted,
+        },
+        [RESULTS.name]: {
+          insert: () => send(PCS[2]!, results('2026-12-08T01:00:00.000Z', 'usb-media', { [`USB-${++n}`]: 'fail' })),
+          insert_delete: () => send(PCS[2]!, results('2026-12-08T01:00:00.000Z', 'usb-media', { [`USB-${++n}`]: 'fail' })),
+          update: () => send(PCS[0]!, results('2026-12-08T01:00:00.000Z', 'usb-media', { 'USB-001': 'fail' })),
+          delete: () => store.sql.run('DELETE FROM rule_results WHERE agent_id = ?', [PCS[0]!]),
+          agent_insert: late,
+          agent_insert_delete: late,
+          agent_update: () => store.setDepartments([PCS[2]!], `課${++n}`),
+          agent_delete: lateThenDeleted,
+        },
       };
       for (const k of KEPT) {
         for (const trigger of pg ? k.triggers.postgres : k.triggers.sqlite) {
           const [triggerName, , table] = trigger.split(' ') as [string, string, string];
-          const change = changes[Object.keys(changes).find((c) => triggerName.endsWith(`_${c}`))!]!;
+          const own = changes[k.name]!;
+          // The longest name that ends the trigger's: agent_insert_delete before insert_delete before delete.
+          const change = own[Object.keys(own).sort((a, b) => b.length - a.length).find((c) => triggerName.endsWith(`_counts_${c}`))!]!;
           if (pg) await store.sql.run(`ALTER TABLE ${table} DISABLE TRIGGER ${triggerName}`);
           else await store.sql.run(`DROP TRIGGER ${triggerName}`);
           await change();

@@ -6,14 +6,17 @@
  * trend of the period from snapshots. A PC without a result for a rule counts as unknown
  * (no data), never as a pass.
  *
- * Counted by the database: results per rule and kind with GROUP BY; for a clause that several
- * rules cite (a PC counts by its worst rule) only the rows other than pass of those rules are
- * read, so a city's 10,000 PCs × 50 rules never travel to be counted one by one. 例外措置 are
- * applied to the failing (PC, rule) pairs of the rules they name.
+ * Results per rule and kind are the counts the store keeps per 課 (store/rule-result-counts.ts,
+ * the PCs not revoked), a few hundred rows instead of 530,000 entries at a city's size; for a
+ * clause that several rules cite (a PC counts by its worst rule) only the rows other than pass
+ * of those rules are read, so a city's 10,000 PCs × 50 rules never travel to be counted one by
+ * one. 例外措置 are applied to the failing (PC, rule) pairs of the rules they name.
  */
 import { msg } from '../../shared/i18n/index.js';
 import type { Rule } from '../../shared/catalogue/schema.js';
 import { jstNumeric, term } from '../../shared/i18n/index.js';
+import { foldKeptCounts, readKeptCounts } from '../store/kept-counts.js';
+import { RULE_RESULT_COUNTS } from '../store/rule-result-counts.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import { toCsv } from './csv.js';
 import { badRequest } from './errors.js';
@@ -124,9 +127,16 @@ export class Reports {
       : { of: (column) => `${column} IN (SELECT id FROM agents WHERE revoked_at IS NULL AND department = ?)`, args: [department] };
   }
 
+  /** Latest results per rule and result of the PCs not revoked, of one 課 or each ('' : no 課). */
+  private async resultCounts(department?: string): Promise<{ department: string; rule_id: string; result: string; n: number }[]> {
+    // Changes appended since the last fold are read too; folding first keeps them few.
+    await foldKeptCounts(this.sql, RULE_RESULT_COUNTS);
+    return department === undefined ? readKeptCounts(this.sql, RULE_RESULT_COUNTS) : readKeptCounts(this.sql, RULE_RESULT_COUNTS, 'department = ?', [department]);
+  }
+
   /**
-   * Count in the database: results per rule and kind (GROUP BY, read from the index
-   * rule_results_rule_result), a PC without a result for a rule counting as unknown. A group of
+   * Count: results per rule and kind (the kept counts of the scope's 課, or of all), a PC
+   * without a result for a rule counting as unknown. A group of
    * several rules needs each PC's worst result, but only PCs with a result other than pass (or
    * none) for one of its rules can be anything but pass: only those rows are read.
    */
@@ -137,13 +147,11 @@ export class Reports {
     const excepted = await this.exceptedFailures(await this.activeExceptions(), scope);
     const rules = new Map(ruleIds.map((id) => [id, zero()]));
     const present = new Map<string, number>();
-    const rows = await this.sql.all<{ rule_id: string; result: string; n: number | string }>(
-      `SELECT r.rule_id, r.result, COUNT(*) AS n FROM rule_results r WHERE r.rule_id IN (${marks(ruleIds.length)}) AND ${scope.of('r.agent_id')} GROUP BY r.rule_id, r.result`,
-      [...ruleIds, ...scope.args],
-    );
-    for (const r of rows) {
-      rules.get(r.rule_id)![classOf(r.result)] += Number(r.n);
-      present.set(r.rule_id, (present.get(r.rule_id) ?? 0) + Number(r.n));
+    for (const r of await this.resultCounts(department)) {
+      const c = rules.get(r.rule_id);
+      if (!c) continue; // a rule no longer in the catalogue
+      c[classOf(r.result)] += r.n;
+      present.set(r.rule_id, (present.get(r.rule_id) ?? 0) + r.n);
     }
     for (const k of excepted) {
       const c = rules.get(k.slice(k.indexOf('|') + 1));
@@ -294,7 +302,7 @@ export class Reports {
     };
   }
 
-  /** Counts per rule of the organisation ('*') and of each 課 of a PC, from one GROUP BY (as tally gives each). */
+  /** Counts per rule of the organisation ('*') and of each 課 of a PC, from the kept counts (as tally gives each). */
   private async ruleCountsByScope(): Promise<Map<string, Map<string, Counts>>> {
     const ruleIds = this.rules.map((r) => r.id);
     const out = new Map<string, Map<string, Counts>>();
@@ -309,11 +317,12 @@ export class Reports {
     for (const p of await this.sql.all<{ department: string | null; n: number | string }>('SELECT department, COUNT(*) AS n FROM agents WHERE revoked_at IS NULL GROUP BY department')) {
       for (const d of scopesOf(p.department)) (scope(d), size.set(d, (size.get(d) ?? 0) + Number(p.n)));
     }
-    const rows = await this.sql.all<{ department: string | null; rule_id: string; result: string; n: number | string }>(
-      `SELECT a.department, r.rule_id, r.result, COUNT(*) AS n FROM rule_results r JOIN agents a ON a.id = r.agent_id WHERE a.revoked_at IS NULL AND r.rule_id IN (${marks(ruleIds.length)}) GROUP BY a.department, r.rule_id, r.result`,
-      ruleIds,
-    );
-    for (const r of rows) for (const d of scopesOf(r.department)) scope(d).get(r.rule_id)![classOf(r.result)] += Number(r.n);
+    for (const r of await this.resultCounts()) {
+      for (const d of scopesOf(r.department || null)) {
+        const c = scope(d).get(r.rule_id);
+        if (c) c[classOf(r.result)] += r.n;
+      }
+    }
     const excepted = [...(await this.exceptedFailures(await this.activeExceptions(), this.scope(undefined)))].map((k) => ({ agentId: k.slice(0, k.indexOf('|')), ruleId: k.slice(k.indexOf('|') + 1) }));
     const departmentOf = new Map<string, string | null>();
     const ids = [...new Set(excepted.map((x) => x.agentId))];

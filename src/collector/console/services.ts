@@ -33,6 +33,7 @@ import type { Delivered, PolicyInputs } from './policy-delivery.js';
 import { Reports } from './reports.js';
 import { foldKeptCounts } from '../store/kept-counts.js';
 import { OPEN_VIOLATION_COUNTS } from '../store/open-violation-counts.js';
+import { RULE_RESULT_COUNTS } from '../store/rule-result-counts.js';
 import { foldViolationDays } from '../store/violation-days.js';
 import { SiteStandard } from './site-standard.js';
 import type { ConsoleStream } from './stream.js';
@@ -271,6 +272,7 @@ export class ConsoleServices {
     }
     await foldViolationDays(this.ctx.store.sql);
     await foldKeptCounts(this.ctx.store.sql, OPEN_VIOLATION_COUNTS);
+    await foldKeptCounts(this.ctx.store.sql, RULE_RESULT_COUNTS);
     await this.auditCheckpoint();
     return expired;
   }

@@ -9,6 +9,7 @@
  */
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
 import { OPEN_VIOLATION_COUNTS_POSTGRES, OPEN_VIOLATION_COUNTS_SQLITE } from './open-violation-counts.js';
+import { RULE_RESULT_COUNTS_POSTGRES, RULE_RESULT_COUNTS_SQLITE } from './rule-result-counts.js';
 import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
@@ -466,5 +467,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'open violations per 課, kind and severity, kept by triggers (the overview counts)',
     sqlite: OPEN_VIOLATION_COUNTS_SQLITE,
     postgres: OPEN_VIOLATION_COUNTS_POSTGRES,
+  },
+  {
+    version: 2026120727101,
+    name: 'latest rule results per 課, rule and result of the PCs not revoked, kept by triggers (the 自己点検 report)',
+    sqlite: RULE_RESULT_COUNTS_SQLITE,
+    postgres: RULE_RESULT_COUNTS_POSTGRES,
   },
 ];

@@ -2,8 +2,9 @@
  * Open violations per 課, kind (check) and severity, kept by triggers on the violations and
  * agents tables (kept-counts.ts): what the 概要 counts read instead of grouping 100,000 open
  * violations. Counted as the violation list counts them: every row in state open, under the
- * 課 its PC belongs to now ('' for a PC without one and for the collector's own violations);
- * moving a PC to another 課 moves the counts of its open violations.
+ * 課 its PC belongs to now ('' for a PC without one, for the collector's own violations and
+ * for a PC without its agents row); moving a PC to another 課 moves the counts of its open
+ * violations.
  */
 import type { KeptCounts } from './kept-counts.js';
 import { keptCountTablesSql } from './kept-counts.js';
@@ -22,11 +23,15 @@ const FILL_SQL = `
 `;
 
 /** A PC's open violations, counted under a 課 with a sign (its old 課 −, its new one +). */
-const DEPARTMENT_MOVE_SQL = `INSERT INTO open_violation_count_changes (department, check_id, severity, n)
+const departmentMoveSql = (agent: string, oldDep: string, newDep: string): string => `INSERT INTO open_violation_count_changes (department, check_id, severity, n)
       SELECT d.dep, v.check_id, v.severity, COUNT(*) * d.sign FROM violations v
-      CROSS JOIN (SELECT COALESCE(OLD.department, '') AS dep, -1 AS sign UNION ALL SELECT COALESCE(NEW.department, ''), 1) d
-      WHERE v.agent_id = NEW.id AND v.state = 'open'
+      CROSS JOIN (SELECT ${oldDep} AS dep, -1 AS sign UNION ALL SELECT ${newDep}, 1) d
+      WHERE v.agent_id = ${agent}.id AND v.state = 'open'
       GROUP BY d.dep, d.sign, v.check_id, v.severity;`;
+/** A PC row changing its 課, or appearing or disappearing under violations already stored (counted under '' without it). */
+const MOVED = departmentMoveSql('NEW', "COALESCE(OLD.department, '')", "COALESCE(NEW.department, '')");
+const APPEARED = departmentMoveSql('NEW', "''", "COALESCE(NEW.department, '')");
+const DISAPPEARED = departmentMoveSql('OLD', "COALESCE(OLD.department, '')", "''");
 
 const COUNTED_COLUMNS_CHANGED = (distinct: string): string =>
   `OLD.state ${distinct} NEW.state OR OLD.check_id ${distinct} NEW.check_id OR OLD.severity ${distinct} NEW.severity OR OLD.agent_id ${distinct} NEW.agent_id`;
@@ -52,7 +57,13 @@ export const OPEN_VIOLATION_COUNTS_SQLITE = `
     ${sqliteRowChange('OLD')}
   END;
   CREATE TRIGGER open_violation_counts_department AFTER UPDATE OF department ON agents WHEN OLD.department IS NOT NEW.department BEGIN
-    ${DEPARTMENT_MOVE_SQL}
+    ${MOVED}
+  END;
+  CREATE TRIGGER open_violation_counts_agent_insert AFTER INSERT ON agents WHEN COALESCE(NEW.department, '') <> '' BEGIN
+    ${APPEARED}
+  END;
+  CREATE TRIGGER open_violation_counts_agent_delete AFTER DELETE ON agents WHEN COALESCE(OLD.department, '') <> '' BEGIN
+    ${DISAPPEARED}
   END;
 `;
 
@@ -78,8 +89,15 @@ export const OPEN_VIOLATION_COUNTS_POSTGRES = `
   CREATE TRIGGER open_violation_counts_update AFTER UPDATE ON violations FOR EACH ROW WHEN (${COUNTED_COLUMNS_CHANGED('IS DISTINCT FROM')}) EXECUTE FUNCTION open_violation_counts_row();
   CREATE FUNCTION open_violation_counts_department() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    ${DEPARTMENT_MOVE_SQL}
+    IF TG_OP = 'INSERT' THEN
+      ${APPEARED}
+    ELSIF TG_OP = 'DELETE' THEN
+      ${DISAPPEARED}
+    ELSE
+      ${MOVED}
+    END IF;
     RETURN NULL;
   END $$;
   CREATE TRIGGER open_violation_counts_department AFTER UPDATE OF department ON agents FOR EACH ROW WHEN (OLD.department IS DISTINCT FROM NEW.department) EXECUTE FUNCTION open_violation_counts_department();
+  CREATE TRIGGER open_violation_counts_agent_insert_delete AFTER INSERT OR DELETE ON agents FOR EACH ROW EXECUTE FUNCTION open_violation_counts_department();
 `;
