@@ -119,8 +119,8 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
           return result;
         } catch (err) {
           if (!(err instanceof ClauseMapError)) throw err;
-          req.mamori!.auditDetail = { refused: err.errors.length };
-          return reply.code(400).send({ error: err.code, message: err.message, errors: err.errors });
+          req.mamori!.auditDetail = { refused: err.problems.length };
+          return reply.code(400).send({ error: err.code, message: err.summary.ja, messageEn: err.summary.en, errors: err.problems.map((p) => p.ja), errorsEn: err.problems.map((p) => p.en) });
         }
       },
     },
