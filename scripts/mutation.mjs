@@ -88,10 +88,11 @@ const modules = {
       'src/collector/store/postgres/ingest.ts',
       linesOf('src/collector/store/postgres/postgres-store.ts', /async ingest\(batches/, /^  \}$/),
     ],
-    tests: ['test/collector/store.contract.test.ts'],
+    tests: ['test/collector/store.contract.test.ts', 'test/collector/pg-ingest-retry.test.ts'],
     // The contract's ingest, projection and scan tests on the SQLite connection and on PostgreSQL
-    // (the SQLite store behind its thread runs dist/, which mutants do not reach).
-    names: /^store contract: (sqlite connection|postgres) (ingest exactly once|projections|scan requests) /,
+    // (the SQLite store behind its thread runs dist/, which mutants do not reach), and the retry
+    // of a flush after a deadlock or serialization failure.
+    names: /^(store contract: (sqlite connection|postgres) (ingest exactly once|projections|scan requests) |postgres ingest retry )/,
   },
   // Enrollment tokens: what a token holds, and the installer's check that refuses as the enrollment does.
   'enrollment-tokens': {

@@ -166,7 +166,7 @@ describe('自己点検 report', () => {
     const policy = (await admin.request('GET', '/api/v1/policy')).json;
     expect(policy.rules.flatMap((x: { clauses: { source: string }[] }) => x.clauses).every((c: { source: string }) => c.source === '004')).toBe(true);
     const audit = (await admin.request('GET', '/api/v1/audit?action=report.settings_saved')).json.entries;
-    expect(audit[0]).toMatchObject({ actor: 'admin', target: 'standard 004' });
+    expect(audit[0]).toMatchObject({ actor: 'admin', target: '004' });
     expect(audit[0].detail.organisation).toBe('湯沢市');
     const csv = await admin.request('GET', '/api/v1/reports/self-inspection.csv');
     expect(csv.text).toMatch(/,USB-001,媒体管理台帳に登録された媒体だけが接続されていること,[^,]+,大口町情報セキュリティ対策基準,§8\.4\(2\)エ,/);

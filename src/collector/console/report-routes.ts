@@ -91,7 +91,7 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'report.settings_saved',
       async handler(req) {
         const settings = await standard.save(req.body);
-        req.mamori!.auditTarget = `standard ${settings.standard ?? '-'}`;
+        req.mamori!.auditTarget = settings.standard ?? '-';
         req.mamori!.auditDetail = { ...settings };
         return { settings, standard: standard.info(), choices: standard.choices() };
       },

@@ -37,6 +37,19 @@ const MIGRATION_LOCK = 0x6d616d6f; // "mamo"
 
 /** SQLSTATEs after which the whole flush is simply tried again: deadlock_detected, serialization_failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
+/** Attempts of one flush before it fails with IngestConflictError (its agents then resend). */
+const INGEST_ATTEMPTS = 3;
+
+/** A flush that PostgreSQL refused with a deadlock or a serialization failure at every attempt. */
+export class IngestConflictError extends Error {
+  readonly code = 'INGEST_CONFLICT';
+  constructor(
+    readonly attempts: number,
+    cause: Error & { code?: string },
+  ) {
+    super(`ingest gave up after ${attempts} attempts: ${cause.message} (SQLSTATE ${cause.code})`, { cause });
+  }
+}
 
 /**
  * Values come back as the SQLite store gives them: BIGINT (count(*), seq) and NUMERIC (sum,
@@ -208,7 +221,8 @@ export class PostgresStore implements Store {
       try {
         return await withTransaction(this.pool, (client) => ingestOn(client, batches, receivedAt));
       } catch (err) {
-        if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+        if (!RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+        if (attempt >= INGEST_ATTEMPTS) throw new IngestConflictError(attempt, err as Error);
       }
     }
   }
