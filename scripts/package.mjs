@@ -93,6 +93,25 @@ function zodEnglishOnlyPlugin() {
   };
 }
 
+/**
+ * esbuild plugin: node-cron reads local time from agent/cron-local-time.ts, not from ICU. Every
+ * firing and next-run computation of node-cron makes an Intl.DateTimeFormat, which maps ~5 MB of
+ * ICU data the agent would hold for its whole life; its module gets a local `Intl` binding.
+ */
+function cronLocalTimePlugin() {
+  const shim = join(ROOT, 'agent/cron-local-time.ts');
+  return {
+    name: 'mamori-cron-local-time',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]node-cron[\\/]dist[\\/]_shared\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes('new Intl.DateTimeFormat(')) throw new PackageError(`${args.path}: node-cron no longer makes Intl.DateTimeFormat; review cronLocalTimePlugin`);
+        return { contents: `import { cronIntl as Intl } from ${JSON.stringify(shim)};\n${source}`, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
 /** esbuild bundle of src/cli/agent-main.ts with config/ next to it (src/shared/paths.ts finds it there). */
 export async function buildAgentBundle(outDir) {
   const dir = join(outDir, 'agent');
@@ -113,7 +132,7 @@ export async function buildAgentBundle(outDir) {
     legalComments: 'eof',
     logLevel: 'warning',
     // AGENT_VERSION comes from package.json: a build of another version carries that one.
-    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin()],
+    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin()],
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
