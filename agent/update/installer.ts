@@ -21,9 +21,9 @@ export interface InstallCommand {
   /** Set for the installer only (no prompts). */
   env: Record<string, string>;
   /**
-   * Where its output goes instead of the guard's pipes: msiexec /qn prints nothing and writes its
-   * log file, and the custom actions it starts (node.exe) must not inherit a pipe of the guard
-   * (under wine they hang on it at exit).
+   * Where its output goes instead of the guard's pipes (msiexec /qn prints nothing and writes its
+   * log file); such an installer is started detached, outside the job object libuv puts every other
+   * child in, so that nothing of the guard's is handed to the custom actions msiexec starts.
    */
   logFile?: string;
 }
@@ -111,7 +111,7 @@ export interface InstallResult {
 export function runInstall(cmd: InstallCommand, timeoutMs = 30 * 60_000): Promise<InstallResult> {
   return new Promise((resolve) => {
     let output = '';
-    const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...cmd.env }, stdio: cmd.logFile ? 'ignore' : ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...cmd.env }, stdio: cmd.logFile ? 'ignore' : ['ignore', 'pipe', 'pipe'], detached: Boolean(cmd.logFile), timeout: timeoutMs });
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);

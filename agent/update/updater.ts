@@ -184,7 +184,10 @@ export class Updater {
     writePending(stateDir, { rolloutId: frame.rolloutId, platform: installer, target, rollback, fromVersion: agentVersion, deadlineSeconds: frame.deadlineSeconds, agentPid: process.pid, state: 'verified', at: new Date().toISOString(), ...(installer === 'msi' ? { programDir: this.o.installDir } : {}) });
     this.o.append([notice('update.installing', { rolloutId: frame.rolloutId, version: frame.target.version })]);
     const log = openSync(join(dir, 'guard.log'), 'a', 0o600);
-    const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    // Not MAMORI_SERVICE_HOST: the guard is not under the service host, and the programs it starts
+    // (msiexec's node.exe custom actions under wine) would wait for their standard input to end (src/cli/agent-main.ts).
+    const { MAMORI_SERVICE_HOST: _host, ...env } = process.env;
+    const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', log, log], env });
     child.on('error', (err) => this.o.log.error(`the update guard did not start: ${err.message}`));
     child.unref();
     this.o.log.info(`update ${frame.target.version} verified; the update guard installs it (rollout ${frame.rolloutId})`);

@@ -81,4 +81,22 @@ describe('TLS handshakes in turn', () => {
     await expect.poll(() => c.handshakes!().running).toBe(0);
     expect(JSON.parse(await healthz(c.port, ca))).toMatchObject({ ok: true });
   });
+
+  it('drops a waiting connection whose client gave up, without a handshake for it', async () => {
+    const { c } = await start({ inProgress: 1 }, 10_000);
+    const failedHandshakes: string[] = [];
+    c.app.server.on('tlsClientError', (err: NodeJS.ErrnoException) => failedHandshakes.push(err.code ?? err.message));
+    const holder = idle(c.port);
+    await expect.poll(() => c.handshakes!().running).toBe(1);
+    // A client sends its hello and gives up (closes) while it waits for its turn.
+    const quitter = tcpConnect(c.port, '127.0.0.1');
+    quitter.on('error', () => {});
+    quitter.write(Buffer.from('160301000100', 'hex'));
+    await expect.poll(() => c.handshakes!().waiting).toBe(1);
+    quitter.end();
+    holder.socket.destroy();
+    await expect.poll(() => c.handshakes!()).toEqual({ running: 0, waiting: 0, waitedTooLong: 0 });
+    // The holder's handshake ended with its connection; none was started for the quitter.
+    expect(failedHandshakes).toEqual(['ECONNRESET']);
+  });
 });

@@ -52,6 +52,9 @@ export function queueHandshakes(server: TlsServer, opts: HandshakeQueueOptions =
   const waiting: Waiting[] = [];
   const finish = new WeakMap<Socket, () => void>();
 
+  /** Closed, or its client gave up while it waited (its end arrived behind the unread hello): a handshake would be wasted. */
+  const gone = (socket: Socket) => socket.destroyed || (socket as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+
   const canRun = (address: string) => running < inProgress && (byAddress.get(address) ?? 0) < perAddress;
 
   const start = (socket: Socket, address: string) => {
@@ -75,9 +78,10 @@ export function queueHandshakes(server: TlsServer, opts: HandshakeQueueOptions =
   /** Start what may start, in arrival order; a connection that waited too long (they are oldest at the front) is closed. */
   const next = () => {
     const now = Date.now();
-    while (waiting.length > 0 && (waiting[0]!.socket.destroyed || now - waiting[0]!.since > maxWaitMs)) {
+    while (waiting.length > 0 && (gone(waiting[0]!.socket) || now - waiting[0]!.since > maxWaitMs)) {
       const w = waiting.shift()!;
-      if (!w.socket.destroyed) {
+      if (gone(w.socket)) w.socket.destroy();
+      else {
         waitedTooLong++;
         w.socket.destroy();
       }
@@ -85,7 +89,7 @@ export function queueHandshakes(server: TlsServer, opts: HandshakeQueueOptions =
     // Connections of an address at its share are passed over; a bounded look past them keeps a long queue cheap.
     for (let i = 0, passed = 0; i < waiting.length && running < inProgress && passed < 256; ) {
       const w = waiting[i]!;
-      if (w.socket.destroyed) waiting.splice(i, 1);
+      if (gone(w.socket)) (waiting.splice(i, 1), w.socket.destroy());
       else if (canRun(w.address)) (waiting.splice(i, 1), start(w.socket, w.address));
       else (i++, passed++);
     }
