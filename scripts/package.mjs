@@ -93,6 +93,25 @@ function zodEnglishOnlyPlugin() {
   };
 }
 
+/**
+ * esbuild plugin: node-cron reads local time from agent/cron-local-time.ts, not from ICU. Every
+ * firing and next-run computation of node-cron makes an Intl.DateTimeFormat, which maps ~5 MB of
+ * ICU data the agent would hold for its whole life; its module gets a local `Intl` binding.
+ */
+function cronLocalTimePlugin() {
+  const shim = join(ROOT, 'agent/cron-local-time.ts');
+  return {
+    name: 'mamori-cron-local-time',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]node-cron[\\/]dist[\\/]_shared\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes('new Intl.DateTimeFormat(')) throw new PackageError(`${args.path}: node-cron no longer makes Intl.DateTimeFormat; review cronLocalTimePlugin`);
+        return { contents: `import { cronIntl as Intl } from ${JSON.stringify(shim)};\n${source}`, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
 /** esbuild bundle of src/cli/agent-main.ts with config/ next to it (src/shared/paths.ts finds it there). */
 export async function buildAgentBundle(outDir) {
   const dir = join(outDir, 'agent');
@@ -113,7 +132,7 @@ export async function buildAgentBundle(outDir) {
     legalComments: 'eof',
     logLevel: 'warning',
     // AGENT_VERSION comes from package.json: a build of another version carries that one.
-    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin()],
+    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin()],
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
@@ -515,7 +534,7 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
   try {
     // 1. the silent properties are secure (passed to the elevated install of a managed deployment);
     //    wixl writes SecureCustomProperties itself, so a <Property> of that name would clash.
-    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT`] : r)));
+    rewriteMsiTable(msi, 'Property', work, (rows) => rows.map((r) => (r[0] === 'SecureCustomProperties' ? [r[0], `${r[1]};COLLECTOR;TOKEN;TOKEN_FILE;CA_PIN;SEGMENT;ALLOW_DOWNGRADE`] : r)));
     // 2. HideTarget (msidbCustomActionTypeHideTarget = 0x2000): the enrollment token stays out of
     //    verbose MSI logs; wixl ignores the attribute.
     rewriteMsiTable(msi, 'CustomAction', work, (rows) => rows.map((r) => (r[0] === 'WriteAgentConfig' ? [r[0], String(Number(r[1]) | 0x2000), ...r.slice(2)] : r)));
@@ -528,6 +547,13 @@ export function buildMsi(outDir, bundle, windowsNode = NODE_RUNTIME_VERSION) {
     //    (msidbUpgradeAttributesVersionMaxInclusive = 0x200), so a rebuilt MSI of the same version
     //    replaces the installed one; it stays one product in Apps & Features.
     rewriteMsiTable(msi, 'Upgrade', work, (rows) => rows.map((r) => (r[6] === 'WIX_UPGRADE_DETECTED' ? [...r.slice(0, 4), String(Number(r[4]) | 0x200), ...r.slice(5)] : r)));
+    // 5. Going back after a failed agent update (agent/update/installer.ts): `ALLOW_DOWNGRADE=1`
+    //    installs this MSI over a newer one, replacing it as an upgrade does (WiX's AllowDowngrades,
+    //    which wixl does not know). The newer product found by the downgrade search is removed
+    //    (OnlyDetect = 2 cleared), and the launch condition still refuses a downgrade without the
+    //    property, so an older MSI pushed by mistake changes nothing.
+    rewriteMsiTable(msi, 'Upgrade', work, (rows) => rows.map((r) => (r[6] === 'WIX_DOWNGRADE_DETECTED' ? [...r.slice(0, 4), String(Number(r[4]) & ~2), ...r.slice(5)] : r)));
+    rewriteMsiTable(msi, 'LaunchCondition', work, (rows) => rows.map((r) => (r[0] === 'NOT WIX_DOWNGRADE_DETECTED' ? ['NOT WIX_DOWNGRADE_DETECTED OR ALLOW_DOWNGRADE = "1"', r[1]] : r)));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

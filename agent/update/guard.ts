@@ -5,10 +5,13 @@
  * by the new agent). When it does not within the deadline — it does not start, or cannot
  * connect — or when the installer fails, the guard installs the previous package again (kept on
  * the PC since the download) and stops the new agent so the service manager starts the old one.
+ * On Windows the MSI stops and starts the service itself; the guard runs from a copy of node.exe
+ * and the program outside the service's job (updater.ts), and reads the installed version from
+ * the release manifest in the program folder.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { installCommand, installedVersionCommand, runInstall } from './installer.js';
+import { installCommand, installedOk, installedVersionCommand, msiInstalledVersion, runInstall } from './installer.js';
 import type { InstallCommand, InstallResult } from './installer.js';
 import { packageRefusal, readPending, runningPid, updatesDir, writePending } from './pending.js';
 import type { PendingUpdate } from './pending.js';
@@ -20,6 +23,8 @@ export interface GuardOptions {
   install?: (cmd: InstallCommand) => Promise<InstallResult>;
   pollMs?: number;
   log?: (line: string) => void;
+  /** The installed version under the MSI's program folder (default: msiInstalledVersion). */
+  msiVersion?: (programDir: string) => string;
 }
 
 const alive = (pid: number) => {
@@ -43,7 +48,7 @@ export async function runUpdateGuard(o: GuardOptions): Promise<PendingUpdate['st
   const log = o.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
   const install = o.install ?? runInstall;
   let p = readPending(o.stateDir);
-  if (!p || p.state !== 'verified' || p.platform === 'msi') return 'nothing';
+  if (!p || p.state !== 'verified') return 'nothing';
   const step = (state: PendingUpdate['state'], reason?: string) => {
     p = { ...p!, state, ...(reason ? { reason } : {}), at: new Date().toISOString() };
     writePending(o.stateDir, p);
@@ -60,8 +65,8 @@ export async function runUpdateGuard(o: GuardOptions): Promise<PendingUpdate['st
     const cmd = installCommand(platform, pkg.file);
     const r = await install(cmd);
     log(`${cmd.command} ${cmd.args.join(' ')}: exit ${r.code}${r.output ? `\n${r.output}` : ''}`);
-    if (r.code !== 0) return { ok: false, detail: `exit ${r.code}: ${r.output}` };
-    const now = (await install(installedVersionCommand(platform))).output.trim();
+    if (!installedOk(platform, r.code)) return { ok: false, detail: `exit ${r.code}: ${r.output}` };
+    const now = platform === 'msi' ? (o.msiVersion ?? msiInstalledVersion)(p!.programDir ?? '') : (await install(installedVersionCommand(platform))).output.trim();
     return now === pkg.version ? { ok: true, detail: '' } : { ok: false, detail: `exit 0, but the package manager reports version ${now || '(none)'}: ${r.output}` };
   };
   const goBack = async (reason: string) => {

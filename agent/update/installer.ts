@@ -3,13 +3,16 @@
  * agent installs the new package and, to go back, the previous one. Only the command lines are
  * built here (tested as such); agent/update/guard.ts runs them.
  *
+ * On Windows, msiexec: the MSI was built so that `ALLOW_DOWNGRADE=1` lets an older MSI replace a
+ * newer one (scripts/package.mjs), which is how the guard goes back.
+ *
  * dpkg honours DPKG_ROOT and DPKG_FORCE from the environment (dpkg(1), ENVIRONMENT, since
  * 1.21.0 / 1.19.5): an agent installed into another root (a chroot, a test root) updates that
  * root with the same command line.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { UpdatePlatform } from '../../src/shared/updates/statement.js';
 
 export interface InstallCommand {
@@ -17,6 +20,12 @@ export interface InstallCommand {
   args: string[];
   /** Set for the installer only (no prompts). */
   env: Record<string, string>;
+  /**
+   * Where its output goes instead of the guard's pipes (msiexec /qn prints nothing and writes its
+   * log file); such an installer is started detached, outside the job object libuv puts every other
+   * child in, so that nothing of the guard's is handed to the custom actions msiexec starts.
+   */
+  logFile?: string;
 }
 
 /**
@@ -26,14 +35,40 @@ export interface InstallCommand {
  *    then skips a downgrade with exit status 0); --force-confold keeps an administrator's
  *    changed conffiles.
  *  - rpm --upgrade --oldpackage: rpm(8) refuses an older package without --oldpackage.
- * The MSI is not driven this way: its MajorUpgrade refuses downgrades (installer/windows/mamori-agent.wxs).
+ *  - msiexec /i … /qn /norestart ALLOW_DOWNGRADE=1: the MSI's MajorUpgrade replaces the installed
+ *    product, older or newer (the property lifts the MSI's refusal of a downgrade); the service is
+ *    stopped and started again by the MSI itself; a verbose log beside the package
+ *    (<package>.log) says why when it fails. No restart: 3010 counts as installed (installedOk).
  */
-export function installCommand(platform: Exclude<UpdatePlatform, 'msi'>, packagePath: string): InstallCommand {
+export function installCommand(platform: UpdatePlatform, packagePath: string): InstallCommand {
   switch (platform) {
+    case 'msi':
+      return { command: 'msiexec', args: ['/i', packagePath, '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', `${packagePath}.log`], env: {}, logFile: `${packagePath}.log` };
     case 'deb':
       return { command: 'dpkg', args: ['--force-confold', '--force-downgrade', '--install', packagePath], env: { DEBIAN_FRONTEND: 'noninteractive' } };
     case 'rpm':
       return { command: 'rpm', args: ['--upgrade', '--oldpackage', '--replacepkgs', packagePath], env: {} };
+  }
+}
+
+/**
+ * Whether an installer's exit status says it installed: 0, and for msiexec also 3010 and 1641
+ * (installed; Windows wants a restart for a file in use — Windows Installer error codes).
+ */
+export function installedOk(platform: UpdatePlatform, code: number | null): boolean {
+  return code === 0 || (platform === 'msi' && (code === 3010 || code === 1641));
+}
+
+/**
+ * The version of mamori-agent installed under `programDir` by the MSI: that of the release
+ * manifest the MSI installed there (scripts/package.mjs), or '' when there is none.
+ */
+export function msiInstalledVersion(programDir: string): string {
+  try {
+    const version = (JSON.parse(readFileSync(join(programDir, 'release-manifest.json'), 'utf8')) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : '';
+  } catch {
+    return '';
   }
 }
 
@@ -49,11 +84,13 @@ export function installedVersionCommand(platform: Exclude<UpdatePlatform, 'msi'>
 
 /**
  * The installer that installed this agent, or null when none the agent can drive (a tarball,
- * `npm start`, Windows): dpkg's file list of mamori-agent, else rpm's database entry. rpm is
- * asked in the background: its query takes a second or more on a slow PC, and the agent's main
- * thread, where it is asked at every start, is the one that handles a USB stick plugged in.
+ * `npm start`): on Windows the MSI, whose layout puts the service host beside node.exe; on Linux
+ * dpkg's file list of mamori-agent, else rpm's database entry. rpm is asked in the background:
+ * its query takes a second or more on a slow PC, and the agent's main thread, where it is asked
+ * at every start, is the one that handles a USB stick plugged in.
  */
-export function installerOfThisPc(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): Promise<Exclude<UpdatePlatform, 'msi'> | null> {
+export function installerOfThisPc(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): Promise<UpdatePlatform | null> {
+  if (platform === 'win32') return Promise.resolve(existsSync(join(dirname(execPath), 'mamori-service.exe')) && existsSync(join(dirname(execPath), 'release-manifest.json')) ? 'msi' : null);
   if (platform !== 'linux') return Promise.resolve(null);
   if (existsSync(join(env.DPKG_ROOT ?? '/', 'var/lib/dpkg/info/mamori-agent.list'))) return Promise.resolve('deb');
   return new Promise((resolve) => {
@@ -74,11 +111,11 @@ export interface InstallResult {
 export function runInstall(cmd: InstallCommand, timeoutMs = 30 * 60_000): Promise<InstallResult> {
   return new Promise((resolve) => {
     let output = '';
-    const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...cmd.env }, stdio: cmd.logFile ? 'ignore' : ['ignore', 'pipe', 'pipe'], detached: Boolean(cmd.logFile), timeout: timeoutMs });
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     child.on('error', (err) => resolve({ code: null, output: err.message }));
-    child.on('close', (code) => resolve({ code, output: output.trim().split('\n').slice(-8).join('\n') }));
+    child.on('close', (code) => resolve({ code, output: cmd.logFile ? `(log: ${cmd.logFile})` : output.trim().split('\n').slice(-8).join('\n') }));
   });
 }

@@ -6,7 +6,10 @@
  *   confirmed-<rollout>     the new agent reached the collector: the update stays
  *   reported-<rollout>      the agent queued its report of the outcome (sent once)
  *   <sha256>.deb|rpm|msi    the downloaded packages: those of the latest update (the version the PC
- *                           runs and the other one) are kept, older ones removed (pruneUpdates)
+ *                           runs and the other one) are kept, older ones removed (pruneUpdates);
+ *                           <sha256>.msi.log is msiexec's verbose log of installing it
+ *   guard\                  Windows: the copy of node.exe and the agent program the guard runs
+ *                           from, so that msiexec can replace the installed ones
  * The agent and the guard never write the same file, so neither overwrites the other's step.
  */
 import { createHash } from 'node:crypto';
@@ -29,6 +32,8 @@ export const PendingUpdate = z.object({
   rollback: LocalPackage,
   fromVersion: z.string(),
   deadlineSeconds: z.number().int().positive(),
+  /** Windows: the folder the MSI installs the program into (the guard runs from a copy elsewhere and reads the installed version there). */
+  programDir: z.string().optional(),
   /** The agent that downloaded it: stopped after the install when the service manager did not restart it. */
   agentPid: z.number().int(),
   state: z.enum(UPDATE_STATES),
@@ -99,7 +104,7 @@ export async function packageRefusal(p: LocalPackage, releaseKey: string): Promi
 }
 
 /** A file of the updates directory that belongs to one update: a package (or its partial download) or a marker of a rollout. */
-const PACKAGE_FILE = /^[0-9a-f]{64}\.(deb|rpm|msi)(\.part)?$/;
+const PACKAGE_FILE = /^[0-9a-f]{64}\.(deb|rpm|msi)(\.part|\.log)?$/;
 const MARKER_FILE = /^(running|confirmed|reported)-(.+?)(\.json)?$/;
 
 /**
@@ -110,11 +115,11 @@ const MARKER_FILE = /^(running|confirmed|reported)-(.+?)(\.json)?$/;
  */
 export function pruneUpdates(stateDir: string, latest: PendingUpdate): string[] {
   const dir = updatesDir(stateDir);
-  const keep = new Set([latest.target.file, latest.rollback.file].map((f) => f.slice(f.lastIndexOf('/') + 1)));
+  const keep = new Set([latest.target.file, latest.rollback.file].map((f) => f.slice(Math.max(f.lastIndexOf('/'), f.lastIndexOf('\\')) + 1)));
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
     const marker = MARKER_FILE.exec(name);
-    const old = PACKAGE_FILE.test(name) ? !keep.has(name) : marker ? marker[2] !== latest.rolloutId : false;
+    const old = PACKAGE_FILE.test(name) ? !keep.has(name.replace(/\.(part|log)$/, '')) || name.endsWith('.part') : marker ? marker[2] !== latest.rolloutId : false;
     if (!old) continue;
     rmSync(join(dir, name), { force: true });
     removed.push(name);

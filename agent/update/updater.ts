@@ -11,10 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join, win32 } from 'node:path';
 import type { ClientOptions } from 'ws';
 import type { Logger } from '../../src/shared/log.js';
 import type { NewAgentEvent, UpdateOfferFrame } from '../../src/shared/protocol/messages.js';
+import type { UpdatePlatform } from '../../src/shared/updates/statement.js';
 import { download, downloadUrl } from './download.js';
 import { installerOfThisPc } from './installer.js';
 import { mark, marked, packageRefusal, pruneUpdates, readPending, updatesDir, writePending } from './pending.js';
@@ -33,7 +35,7 @@ export interface UpdaterOptions {
   log: Logger;
   append: (events: NewAgentEvent[]) => void;
   /** Which installer installed this agent (default: installerOfThisPc). */
-  installer?: () => 'deb' | 'rpm' | null | Promise<'deb' | 'rpm' | null>;
+  installer?: () => UpdatePlatform | null | Promise<UpdatePlatform | null>;
 }
 
 /** How often an agent running while the guard works looks for the guard's outcome. */
@@ -51,6 +53,25 @@ export function guardCommand(selfCommand: readonly string[], stateDir: string, r
   return systemd ? ['systemd-run', `--unit=mamori-agent-update-${rolloutId}`, '--collect', '--quiet', '--no-block', '--', ...guard] : guard;
 }
 
+/**
+ * Windows: the guard must outlive the service, which msiexec stops during the upgrade (the
+ * service host's job object ends every process in it), and must not run the node.exe msiexec
+ * replaces (a file in use is replaced only at the next restart). So it runs from a copy of
+ * node.exe and the program in <state>\updates\guard\, started through the service host's
+ * --detach, which starts it outside the job (installer/windows/service-host.c).
+ */
+export function windowsGuardCommand(selfCommand: readonly string[], stateDir: string, programDir: string): { copies: [string, string][]; command: string[] } {
+  const guardDir = win32.join(stateDir, 'updates', 'guard');
+  const node = selfCommand[0]!;
+  const program = selfCommand.at(-1)!;
+  const copies: [string, string][] = [
+    [node, win32.join(guardDir, win32.basename(node))],
+    [program, win32.join(guardDir, win32.basename(program))],
+  ];
+  const self = [copies[0]![1], ...selfCommand.slice(1, -1), copies[1]![1]];
+  return { copies, command: [win32.join(programDir, 'mamori-service.exe'), '--detach', '--', ...self, 'agent', 'update-guard', '--state', stateDir] };
+}
+
 export class Updater {
   private busy = false;
   private announced = false;
@@ -66,7 +87,7 @@ export class Updater {
   connected(): void {
     if (this.announced) return this.confirmOrReport();
     this.announced = true;
-    const announce = (installer: 'deb' | 'rpm' | null) => {
+    const announce = (installer: UpdatePlatform | null) => {
       this.o.append([notice('update.ready', { installer, version: this.o.agentVersion })]);
       this.confirmOrReport();
     };
@@ -153,11 +174,20 @@ export class Updater {
         return this.refuse(frame, why);
       }
     }
-    writePending(stateDir, { rolloutId: frame.rolloutId, platform: installer, target, rollback, fromVersion: agentVersion, deadlineSeconds: frame.deadlineSeconds, agentPid: process.pid, state: 'verified', at: new Date().toISOString() });
+    let cmd: string[];
+    if (installer === 'msi') {
+      const windows = windowsGuardCommand(this.o.selfCommand, stateDir, this.o.installDir);
+      await mkdir(win32.dirname(windows.copies[0]![1]), { recursive: true });
+      for (const [from, to] of windows.copies) await copyFile(from, to);
+      cmd = windows.command;
+    } else cmd = guardCommand(this.o.selfCommand, stateDir, frame.rolloutId, existsSync('/run/systemd/system'));
+    writePending(stateDir, { rolloutId: frame.rolloutId, platform: installer, target, rollback, fromVersion: agentVersion, deadlineSeconds: frame.deadlineSeconds, agentPid: process.pid, state: 'verified', at: new Date().toISOString(), ...(installer === 'msi' ? { programDir: this.o.installDir } : {}) });
     this.o.append([notice('update.installing', { rolloutId: frame.rolloutId, version: frame.target.version })]);
-    const cmd = guardCommand(this.o.selfCommand, stateDir, frame.rolloutId, existsSync('/run/systemd/system'));
     const log = openSync(join(dir, 'guard.log'), 'a', 0o600);
-    const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    // Not MAMORI_SERVICE_HOST: the guard is not under the service host, and the programs it starts
+    // (msiexec's node.exe custom actions under wine) would wait for their standard input to end (src/cli/agent-main.ts).
+    const { MAMORI_SERVICE_HOST: _host, ...env } = process.env;
+    const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', log, log], env });
     child.on('error', (err) => this.o.log.error(`the update guard did not start: ${err.message}`));
     child.unref();
     this.o.log.info(`update ${frame.target.version} verified; the update guard installs it (rollout ${frame.rolloutId})`);

@@ -26,8 +26,9 @@ const arrivedEarly = new Set<string>();
 async function start(args: { dataDir: string; port: number; tls: boolean }): Promise<{ port: number; agentUrl: string; ca?: string }> {
   const tls = args.tls ? (await initTls(args.dataDir)).material : undefined;
   // Every simulated agent connects from 127.0.0.1: the per-address cap on unauthenticated
-  // connections (64, one office behind one address) would turn the swarm's reconnect storm into 503s.
-  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), ...(tls ? { tls } : {}), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } } });
+  // connections (64, one office behind one address) would turn the swarm's reconnect storm into 503s,
+  // and the per-address share of TLS handshakes in turn (16) would run the swarm's 16 at a time.
+  collector = await startCollector({ dataDir: args.dataDir, host: '127.0.0.1', port: args.port, log: silentLogger(), ...(tls ? { tls } : {}), gateway: { preAuth: { perAddress: 100_000, total: 100_000 } }, handshakes: { perAddress: 100_000 } });
   const count = (err: NodeJS.ErrnoException) => (dropped[err.code ?? err.message] = (dropped[err.code ?? err.message] ?? 0) + 1);
   collector.app.server.on('tlsClientError', count);
   collector.app.server.on('clientError', count);
@@ -78,7 +79,11 @@ async function scan(args: { agentIds: string[]; concurrency: number; timeoutMs: 
 serveRpc({
   start,
   scan,
-  stats: () => ({ connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss, dropped }),
+  stats: () => {
+    // Connections closed while waiting for their turn of TLS handshake (src/shared/tls/handshake-queue.ts).
+    const waited = collector?.handshakes?.().waitedTooLong ?? 0;
+    return { connected: collector?.gateway.connectedAgents.length ?? 0, storedEvents, rss: process.memoryUsage().rss, dropped: { ...dropped, ...(waited ? { 'waited for a TLS turn too long': waited } : {}) } };
+  },
   /**
    * CPU time so far, ms: the whole collector process (every thread) and its main thread alone
    * (the one serving the sockets; /proc/self/task/<pid>/stat, fields 14 and 15, in clock ticks

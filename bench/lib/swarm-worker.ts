@@ -91,7 +91,8 @@ class LightAgent {
     this.attempts++;
     counters.attempts++;
     const tls = ca ? { ca, ...(resume ? this.tlsSession.options(url) : {}) } : {};
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000, ...tls } as WebSocket.ClientOptions);
+    // The agent's own opening handshake timeout (agent/link/link.ts).
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 15_000, ...tls } as WebSocket.ClientOptions);
     this.ws = ws;
     this.ready = false;
     ws.on('open', () => {

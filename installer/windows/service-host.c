@@ -14,11 +14,19 @@
  *   mamori-service.exe --quote-service-path
  * (run once by the MSI after InstallServices) puts the service's executable path in quotes.
  *
+ *   mamori-service.exe --detach -- PROGRAM ARGS…
+ * starts PROGRAM ARGS… (verbatim) outside the service's job object, with this process's standard
+ * output and error, and returns at once: 0 started, 2 not. The agent starts its update guard this
+ * way (agent/update/updater.ts): msiexec stops the service during an upgrade, and the end of the
+ * service's job ends every process still in it.
+ *
  * Behaviour:
  *  - the agent gets MAMORI_SERVICE_HOST=1 and a pipe as standard input; to stop it (service
  *    stop, system shutdown) the host closes that pipe, which the agent treats like SIGTERM
  *    (src/cli/agent-main.ts). After 15 s the host ends it through its job object.
- *  - the agent is in a job object with KILL_ON_JOB_CLOSE, so it never outlives the host.
+ *  - the agent is in a job object with KILL_ON_JOB_CLOSE, so it never outlives the host. The job
+ *    allows breakaway only to a process that asks for it (CREATE_BREAKAWAY_FROM_JOB, --detach
+ *    above); the probes the agent runs do not ask and stay in it.
  *  - when the agent exits on its own, the service stops with a service-specific error; the
  *    failure actions the host sets on its own service at every start (restart after 5 s,
  *    10 s, 60 s; counter reset after a day; also on non-crash failures) make the SCM start it
@@ -202,7 +210,7 @@ static long run_agent(HANDLE stop) {
 	if (job) {
 		JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
 		ZeroMemory(&limits, sizeof(limits));
-		limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+		limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
 		SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof(limits));
 	}
 
@@ -250,6 +258,27 @@ static long run_agent(HANDLE stop) {
 	return result;
 }
 
+/* --detach -- PROGRAM ARGS…: see the file comment. */
+static int detach(void) {
+	const wchar_t *args = agent_args(GetCommandLineW());
+	if (!args || !*args) return 2;
+	static wchar_t command[CMD_MAX];
+	if (wcslen(args) >= CMD_MAX) return 2;
+	wcscpy(command, args);
+	STARTUPINFOW si;
+	ZeroMemory(&si, sizeof(si));
+	si.cb = sizeof(si);
+	si.dwFlags = STARTF_USESTDHANDLES;
+	si.hStdInput = NULL;
+	si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+	si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+	PROCESS_INFORMATION pi;
+	if (!CreateProcessW(NULL, command, NULL, NULL, TRUE, CREATE_BREAKAWAY_FROM_JOB | DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | CREATE_UNICODE_ENVIRONMENT, NULL, NULL, &si, &pi)) return 2;
+	CloseHandle(pi.hThread);
+	CloseHandle(pi.hProcess);
+	return 0;
+}
+
 static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
 	(void)argc; (void)argv;
 	status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, control_handler, NULL);
@@ -271,6 +300,7 @@ static BOOL WINAPI console_ctrl(DWORD type) {
 
 int wmain(int argc, wchar_t **argv) {
 	if (argc == 2 && wcscmp(argv[1], L"--quote-service-path") == 0) return quote_service_path();
+	if (argc >= 3 && wcscmp(argv[1], L"--detach") == 0) return detach();
 	SERVICE_TABLE_ENTRYW table[] = {{SERVICE_NAME, service_main}, {NULL, NULL}};
 	if (StartServiceCtrlDispatcherW(table)) return 0;
 	if (GetLastError() != ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) return 1;

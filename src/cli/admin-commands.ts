@@ -222,7 +222,7 @@ export function registerAdminCommands(program: Command): void {
         const user = await new Accounts(store.sql).unlock(username).catch((err: Error & { code?: string }) => {
           throw err.code === 'NOT_FOUND' ? new UsageError(`no console account ${username}`) : err;
         });
-        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', `account ${user.username}`);
+        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: o.by, role: 'cli', ip: '-' }, 'account.unlocked', user.username);
         process.stdout.write(`account ${user.username} unlocked\n`);
       } finally {
         await store.close();

@@ -11,6 +11,7 @@ import { ClientCertificate } from '../../agent/client-cert.js';
 import { AgentLink } from '../../agent/link/link.js';
 import { Outbox } from '../../agent/outbox/outbox.js';
 import { runUpdateGuard } from '../../agent/update/guard.js';
+import { readPending } from '../../agent/update/pending.js';
 import { pinnedReleaseKey } from '../../agent/update/release-key.js';
 import { localCheck } from '../../agent/local-check.js';
 import { liveProbes } from '../../agent/probes/index.js';
@@ -207,7 +208,9 @@ export function registerAgentCommands(program: Command): void {
     .option('--state <dir>', 'state directory (identity, outbox)')
     .action(async (o: { state?: string }) => {
       const stateDir = resolve(o.state ?? defaultStateDir());
-      const outcome = await runUpdateGuard({ stateDir, releaseKey: pinnedReleaseKey(stateDir, dirname(resolve(process.argv[1]!))) });
+      // On Windows the guard runs from a copy (agent/update/updater.ts): the installed program is in programDir.
+      const programDir = readPending(stateDir)?.programDir ?? dirname(resolve(process.argv[1]!));
+      const outcome = await runUpdateGuard({ stateDir, releaseKey: pinnedReleaseKey(stateDir, programDir) });
       process.exitCode = outcome === 'confirmed' || outcome === 'nothing' ? 0 : 1;
     });
 

@@ -243,7 +243,7 @@ export function registerConsoleCommands(program: Command): void {
         await migrateConsole(store.sql);
         const password = Accounts.oneTimePassword();
         const user = await new Accounts(store.sql).create({ username, role: o.role as Role, ...(o.displayName ? { displayName: o.displayName } : {}), ...(o.department ? { departments: o.department } : {}), password, temporary: true, createdBy: 'cli' });
-        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', `account ${user.username}`, { role: user.role, departments: user.departments });
+        await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', user.username, { role: user.role, departments: user.departments });
         process.stdout.write(`${password}\n`);
         process.stderr.write(`account ${user.username} (${user.role}) created; give it this one-time password, to be changed at first login\n`);
       } catch (err) {

@@ -17,6 +17,8 @@ import type { Logger } from '../shared/log.js';
 import { ensureAuditMacKey, ensurePolicyKey, ensureSessionTicketSecret } from '../shared/tls/material.js';
 import type { TlsMaterial } from '../shared/tls/material.js';
 import { rotateTicketKeys, sessionTicketOptions } from '../shared/tls/session-tickets.js';
+import { queueHandshakes } from '../shared/tls/handshake-queue.js';
+import type { HandshakeQueueOptions, HandshakeQueueStats } from '../shared/tls/handshake-queue.js';
 import { signPolicy } from '../shared/tls/policy-signature.js';
 import { PolicyDocument } from '../shared/protocol/messages.js';
 import type { CheckId } from '../shared/protocol/messages.js';
@@ -54,6 +56,8 @@ export interface CollectorOptions {
   tamper?: TamperOptions | false;
   /** Server timeouts against slow clients (defaults: TLS handshake 10 s, request headers 10 s, whole request 30 s). */
   timeouts?: { handshakeMs?: number; headersMs?: number; requestMs?: number };
+  /** TLS handshakes in turn (src/shared/tls/handshake-queue.ts): how many at once, of them from one address. */
+  handshakes?: HandshakeQueueOptions;
   /** Other collector nodes on the same database (none for a single node). */
   cluster?: Cluster;
 }
@@ -69,6 +73,8 @@ export interface RunningCollector extends CollectorContext {
   caFingerprint: string | undefined;
   /** Tamper evidence (undefined when switched off). */
   tamper: TamperMonitor | undefined;
+  /** TLS handshakes running and waiting for their turn now (undefined when plain). */
+  handshakes: (() => HandshakeQueueStats) | undefined;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const tls = opts.tls;
   // Reconnecting agents resume their TLS session (session-tickets.ts): the reconnect storm's handshakes.
   const ticketSecret = tls ? ensureSessionTicketSecret(opts.dataDir) : undefined;
+  let handshakes: (() => HandshakeQueueStats) | undefined;
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -137,9 +144,11 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       // With agent certificates on, a client certificate is requested but not required at the
       // TLS level: browsers without one keep using the console; the gateway checks agents'.
       const clientCerts = certificates ? { requestCert: true, rejectUnauthorized: false, ca: [tls!.caPem] } : {};
-      return tls
-        ? createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...sessionTicketOptions(ticketSecret!), ...clientCerts }, handler as RequestListener)
-        : createHttpServer(common, handler as RequestListener);
+      if (!tls) return createHttpServer(common, handler as RequestListener);
+      const server = createHttpsServer({ ...common, key: tls.key, cert: tls.cert, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2', ...sessionTicketOptions(ticketSecret!), ...clientCerts }, handler as RequestListener);
+      // A reconnect storm's handshakes run in turn; the handshake timeout counts from a connection's turn.
+      handshakes = queueHandshakes(server, opts.handshakes);
+      return server;
     },
   });
 
@@ -204,6 +213,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     consoleUrl: `${tls ? 'https' : 'http'}://${shownHost}:${port}/`,
     caFingerprint: tls?.caFingerprint,
     tamper,
+    handshakes,
     async close() {
       stopTicketRotation();
       await tamper?.stop();

@@ -1,9 +1,12 @@
 /**
  * The agent side of updates, without a package manager: the exact command lines the update
- * guard runs (dpkg, dpkg-query, rpm, systemd-run), the signature and hash checks of downloaded
+ * guard runs (dpkg, dpkg-query, rpm, systemd-run, msiexec and the Windows service host's
+ * --detach), the signature and hash checks of downloaded
  * packages, and the guard's decisions given what the installer answers (an install function
- * that records the command lines and answers as dpkg would). The same guard with the real dpkg
- * is test/installer/agent-update.test.ts.
+ * that records the command lines and answers as dpkg or msiexec would). The same guard with the
+ * real dpkg is test/installer/agent-update.test.ts, with the real rpm rpm-update-guard.test.ts;
+ * msiexec itself (the downgrade back, the service host's --detach) runs under wine in
+ * test/installer/wine-update.test.ts.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runUpdateGuard } from '../../agent/update/guard.js';
-import { installCommand, installedVersionCommand } from '../../agent/update/installer.js';
+import { installCommand, installedOk, installedVersionCommand, installerOfThisPc, msiInstalledVersion } from '../../agent/update/installer.js';
 import type { InstallCommand, InstallResult } from '../../agent/update/installer.js';
-import { mark, packageRefusal, readPending, writePending } from '../../agent/update/pending.js';
+import { mark, packageRefusal, pruneUpdates, readPending, writePending } from '../../agent/update/pending.js';
 import type { LocalPackage } from '../../agent/update/pending.js';
-import { guardCommand } from '../../agent/update/updater.js';
+import { guardCommand, windowsGuardCommand } from '../../agent/update/updater.js';
 import { statementBytes } from '../../src/shared/updates/statement.js';
 
 const release = generateKeyPairSync('ed25519');
@@ -67,6 +70,67 @@ describe('update command lines', () => {
     const self = ['/usr/lib/mamori-agent/node/bin/node', '/usr/lib/mamori-agent/mamori-agent.mjs'];
     expect(guardCommand(self, '/var/lib/mamori', 'rol_1', true)).toEqual(['systemd-run', '--unit=mamori-agent-update-rol_1', '--collect', '--quiet', '--no-block', '--', ...self, 'agent', 'update-guard', '--state', '/var/lib/mamori']);
     expect(guardCommand(self, '/var/lib/mamori', 'rol_1', false)).toEqual([...self, 'agent', 'update-guard', '--state', '/var/lib/mamori']);
+  });
+});
+
+describe('Windows (msiexec)', () => {
+  it('installs an MSI over the installed one, older or newer, with a verbose log beside it; 3010 and 1641 are installed', () => {
+    expect(installCommand('msi', 'C:\\ProgramData\\mamori\\updates\\a.msi')).toEqual({ command: 'msiexec', args: ['/i', 'C:\\ProgramData\\mamori\\updates\\a.msi', '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', 'C:\\ProgramData\\mamori\\updates\\a.msi.log'], env: {}, logFile: 'C:\\ProgramData\\mamori\\updates\\a.msi.log' });
+    expect([0, 3010, 1641, 1603, 1618, null].map((c) => installedOk('msi', c))).toEqual([true, true, true, false, false, false]);
+    expect(installedOk('deb', 3010)).toBe(false);
+  });
+
+  it('knows the MSI by the service host beside node.exe, and reads the installed version from the release manifest', async () => {
+    mkdirSync(join(dir, 'mamori'));
+    const node = join(dir, 'mamori', 'node.exe');
+    expect(await installerOfThisPc('win32', {}, node)).toBeNull();
+    writeFileSync(join(dir, 'mamori', 'mamori-service.exe'), '');
+    writeFileSync(join(dir, 'mamori', 'release-manifest.json'), JSON.stringify({ product: 'mamori-agent', version: '2.0.1', files: {} }));
+    expect(await installerOfThisPc('win32', {}, node)).toBe('msi');
+    expect(msiInstalledVersion(join(dir, 'mamori'))).toBe('2.0.1');
+    expect(msiInstalledVersion(join(dir, 'nowhere'))).toBe('');
+  });
+
+  it('starts the guard from a copy of node.exe and the program, outside the service through the service host', () => {
+    const self = ['C:\\Program Files\\mamori\\node.exe', '--lite-mode', 'C:\\Program Files\\mamori\\mamori-agent.mjs'];
+    expect(windowsGuardCommand(self, 'C:\\ProgramData\\mamori', 'C:\\Program Files\\mamori')).toEqual({
+      copies: [
+        ['C:\\Program Files\\mamori\\node.exe', 'C:\\ProgramData\\mamori\\updates\\guard\\node.exe'],
+        ['C:\\Program Files\\mamori\\mamori-agent.mjs', 'C:\\ProgramData\\mamori\\updates\\guard\\mamori-agent.mjs'],
+      ],
+      command: ['C:\\Program Files\\mamori\\mamori-service.exe', '--detach', '--', 'C:\\ProgramData\\mamori\\updates\\guard\\node.exe', '--lite-mode', 'C:\\ProgramData\\mamori\\updates\\guard\\mamori-agent.mjs', 'agent', 'update-guard', '--state', 'C:\\ProgramData\\mamori'],
+    });
+  });
+
+  it('the guard installs with msiexec, checks the installed release manifest and goes back with the older MSI', async () => {
+    const target = { ...localPackage('1.0.1'), platform: 'msi' as const };
+    const rollback = { ...localPackage('1.0.0'), platform: 'msi' as const };
+    const msi = (p: LocalPackage) => {
+      const s = { product: p.product, platform: 'msi' as const, version: p.version, sha256: p.sha256, size: p.size };
+      return { ...s, signature: sign(null, statementBytes(s), release.privateKey).toString('base64'), file: p.file };
+    };
+    writePending(dir, { rolloutId: 'rol_w', platform: 'msi', target: msi(target), rollback: msi(rollback), fromVersion: '1.0.0', deadlineSeconds: 1, agentPid: 999_999_999, programDir: 'C:\\Program Files\\mamori', state: 'verified', at: '2026-12-06T00:00:00.000Z' });
+    const calls: string[] = [];
+    let installed = '1.0.0';
+    const install = async (cmd: InstallCommand): Promise<InstallResult> => {
+      calls.push([cmd.command, ...cmd.args].join(' '));
+      installed = cmd.args[1] === target.file ? '1.0.1' : '1.0.0';
+      return { code: cmd.args[1] === target.file ? 3010 : 0, output: '' };
+    };
+    const asked: string[] = [];
+    const msiVersion = (programDir: string) => (asked.push(programDir), installed);
+    expect(await runUpdateGuard({ stateDir: dir, releaseKey, install, msiVersion, pollMs: 50, log: () => {} })).toBe('rolled_back');
+    expect(calls).toEqual([`msiexec /i ${target.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${target.file}.log`, `msiexec /i ${rollback.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${rollback.file}.log`]);
+    expect(asked).toEqual(['C:\\Program Files\\mamori', 'C:\\Program Files\\mamori']);
+    expect(installed).toBe('1.0.0');
+  });
+
+  it('keeps the MSI logs of the packages it keeps, removes the others and partial downloads', () => {
+    const keep = (h: string) => ({ ...localPackage('1.0.0'), file: join(dir, 'updates', `${h.repeat(64)}.msi`) });
+    pend(keep('a'), keep('b'));
+    const p = readPending(dir)!;
+    for (const name of ['a', 'b', 'c'].flatMap((h) => [`${h.repeat(64)}.msi`, `${h.repeat(64)}.msi.log`]).concat([`${'a'.repeat(64)}.msi.part`])) writeFileSync(join(dir, 'updates', name), '');
+    expect(pruneUpdates(dir, p)).toEqual([`${'a'.repeat(64)}.msi.part`, `${'c'.repeat(64)}.msi`, `${'c'.repeat(64)}.msi.log`]);
   });
 });
 

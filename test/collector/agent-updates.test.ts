@@ -99,10 +99,15 @@ function suite(name: string, open: () => Promise<TestStore>): void {
       await updates.recordInstaller('ag_rpm1', 'rpm', '1.0.0', '2026-12-06T01:00:00.000Z');
       expect(await updates.offerFor('ag_rpm1')).toBeUndefined();
       expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_rpm1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^この端末のエージェントは rpm でインストールされています。deb のパッケージでは更新できません \/ /) });
-      // A Windows PC says it has no installer the agent drives: 失敗, with what to do instead.
-      await updates.recordInstaller('ag_win1', null, '1.0.0', '2026-12-06T01:00:00.000Z');
+      // A Windows PC installed by the MSI takes MSI packages only; one of a release before MSI updates says it has no installer: 失敗, with what to do instead.
+      await updates.recordInstaller('ag_win1', 'msi', '1.0.0', '2026-12-06T01:00:00.000Z');
       expect(await updates.offerFor('ag_win1')).toBeUndefined();
-      expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_win1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^Windows の端末は収集サーバーからの更新に対応していません。新しい MSI を配布ツール/) });
+      expect((await updates.status(wide.id)).find((r) => r.agentId === 'ag_win1')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^この端末のエージェントは msi でインストールされています。deb のパッケージでは更新できません/) });
+      await enroll('ag_win2', '1.0.0', '税務課', 'windows');
+      const older = await updates.createRollout({ packageId: target.id, selection: { kind: 'agents', ids: ['ag_win2'] }, createdBy: 'admin' });
+      await updates.recordInstaller('ag_win2', null, '1.0.0', '2026-12-06T01:00:00.000Z');
+      expect(await updates.offerFor('ag_win2')).toBeUndefined();
+      expect((await updates.status(older.id))[0]).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^この Windows 端末のエージェントは MSI でインストールされていないか、収集サーバーからの更新に対応する前の版です。新しい MSI を一度配布ツール/) });
       // The download token of an offer that ended fetches nothing.
       expect(await updates.downloadable(target.id, offer.token)).toBeUndefined();
     });

@@ -1,7 +1,7 @@
 /**
  * The language switch for reasons: what the agent's checks give as the reason of a violation, of
  * its closing and of a rule result reaches the console as a message and is answered in Japanese
- * and English (the screens show the chosen one; CSV files are Japanese). A Windows recording is
+ * and English (the screens and CSV files show the chosen one, Japanese by default). A Windows recording is
  * judged by the agent's own localCheck and its events are stored through the store's ingest.
  */
 import { join } from 'node:path';

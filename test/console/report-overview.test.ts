@@ -166,7 +166,7 @@ describe('自己点検 report', () => {
     const policy = (await admin.request('GET', '/api/v1/policy')).json;
     expect(policy.rules.flatMap((x: { clauses: { source: string }[] }) => x.clauses).every((c: { source: string }) => c.source === '004')).toBe(true);
     const audit = (await admin.request('GET', '/api/v1/audit?action=report.settings_saved')).json.entries;
-    expect(audit[0]).toMatchObject({ actor: 'admin', target: 'standard 004' });
+    expect(audit[0]).toMatchObject({ actor: 'admin', target: '004' });
     expect(audit[0].detail.organisation).toBe('湯沢市');
     const csv = await admin.request('GET', '/api/v1/reports/self-inspection.csv');
     expect(csv.text).toMatch(/,USB-001,媒体管理台帳に登録された媒体だけが接続されていること,[^,]+,大口町情報セキュリティ対策基準,§8\.4\(2\)エ,/);
@@ -184,9 +184,19 @@ describe('自己点検 report', () => {
       '5行目: USB-001 の条項「第10条1号」は 2行目と重複しています',
       '6行目: 列は 3 つ (ルールID, 条項番号, 条項名) 必要ですが 2 つあります',
     ]);
+    // The same problems for the English console.
+    expect(r.json.message).toBe('条項対応表を取り込めません (4 件の誤り)');
+    expect(r.json.messageEn).toBe('the clause map cannot be imported (4 problems)');
+    expect(r.json.errorsEn).toEqual([
+      'line 3: rule id "USB-999" is not in the rule catalogue',
+      'line 4: the clause number of LOCK-001 is empty',
+      'line 5: clause "第10条1号" of USB-001 repeats line 2',
+      'line 6: 3 columns (ルールID, 条項番号, 条項名) are needed, it has 2',
+    ]);
     expect((await admin.request('PUT', '/api/v1/reports/settings', { standard: 'site' })).status).toBe(400);
     const unclosed = await admin.request('POST', '/api/v1/reports/clause-map', 'USB-001,"第10条,x\r\n', { 'content-type': 'text/csv' });
     expect(unclosed.json.errors[0]).toMatch(/^\d+行目: 引用符/);
+    expect(unclosed.json.errorsEn[0]).toMatch(/^line \d+: a field that starts with a quote \(\"\) is not closed$/);
   });
 
   it('reports with the imported clause map: its numbers and full titles', async () => {

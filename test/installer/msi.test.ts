@@ -135,7 +135,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
     expect(notify.Target).toContain('agent notify-uninstall');
   });
 
-  it('a rebuilt MSI of the same version upgrades the installed one (one product), an older one is refused', async () => {
+  it('a rebuilt MSI of the same version upgrades the installed one (one product), an older one is refused unless ALLOW_DOWNGRADE=1', async () => {
     const rows = await table('Upgrade');
     const upgrade = rows.find((r) => r.ActionProperty === 'WIX_UPGRADE_DETECTED')!;
     const downgrade = rows.find((r) => r.ActionProperty === 'WIX_DOWNGRADE_DETECTED')!;
@@ -145,6 +145,11 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
     expect(Number(upgrade.Attributes) & 2).toBe(0);
     expect(downgrade).toMatchObject({ VersionMin: VERSION, VersionMax: '' });
     expect(Number(downgrade.Attributes) & 0x100).toBe(0);
+    // A newer product is refused by the launch condition unless ALLOW_DOWNGRADE=1 (the update guard going
+    // back); then it is removed as an upgrade removes an older one (not OnlyDetect).
+    expect(Number(downgrade.Attributes) & 2).toBe(0);
+    expect(await table('LaunchCondition')).toEqual([{ Condition: 'NOT WIX_DOWNGRADE_DETECTED OR ALLOW_DOWNGRADE = "1"', Description: 'A newer version of the mamori agent is already installed.' }]);
+    expect(Object.fromEntries((await table('Property')).map((r) => [r.Property, r.Value])).SecureCustomProperties!.split(';')).toContain('ALLOW_DOWNGRADE');
     expect(upgrade.UpgradeCode).toBe(Object.fromEntries((await table('Property')).map((r) => [r.Property, r.Value])).UpgradeCode);
   });
 

@@ -10,8 +10,7 @@
  * Not proven here: real Windows (Windows Installer, SCM failure actions, icacls semantics, WMI/registry
  * probes — the live checks report unknown under wine).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import { createLogger } from '../../src/shared/log.js';
 import { initTls } from '../../src/shared/tls/material.js';
 import { requireTools, skipReal } from '../helpers/linux-real.js';
 import { REPO, VERSION, run, waitFor } from './helpers.js';
+import { wineIn, z } from './wine.js';
 
 /** Node LTS whose node.exe starts under wine 8 (see the file comment). */
 const WINE_NODE = '22.23.3';
@@ -34,33 +34,7 @@ let work: string;
 let prefix: string;
 let msi: string;
 let collector: RunningCollector;
-
-/** Run a program under wine with stdout/stderr in files (wine + pipes = EBADF in libuv; feasibility.md §6). */
-async function wine(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string }> {
-  const log = join(work, `wine-${Date.now()}.log`);
-  const fd = openSync(log, 'w');
-  try {
-    const child = spawn('wine', args, { env: { ...process.env, WINEPREFIX: prefix, WINEDEBUG: '-all', DISPLAY: '' }, stdio: ['ignore', fd, fd] });
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`wine ${args.join(' ')}: no exit within ${timeoutMs} ms`));
-      }, timeoutMs);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-    return { code, out: readFileSync(log, 'utf8') };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Linux path → the Z: drive path wine maps it to. */
-function z(path: string): string {
-  return `Z:${path.replace(/\//g, '\\')}`;
-}
+let wine: ReturnType<typeof wineIn>;
 
 const programData = () => join(prefix, 'drive_c/ProgramData/mamori');
 
@@ -70,6 +44,7 @@ describe.skipIf(skipReal(TOOLS, PACKAGES))('mamori-agent .msi under wine', { tim
     work = mkdtempSync(join(tmpdir(), 'mamori-wine-'));
     prefix = join(work, 'prefix');
     mkdirSync(prefix);
+    wine = wineIn(work, prefix);
     const out = join(work, 'pkg');
     const built = await run(process.execPath, [join(REPO, 'scripts/package.mjs'), 'msi', '--out', out, '--windows-node', WINE_NODE], { cwd: REPO, timeoutMs: 240_000 });
     if (built.code !== 0) throw new Error(built.stderr);

@@ -34,7 +34,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(z.object({ username: z.string().max(64), displayName: z.string().max(100).optional(), role: z.enum(ROLES), departments: z.array(z.string().max(64)).max(100).default([]) }), req.body);
         const password = Accounts.oneTimePassword();
         const user = await accounts.create({ ...b, password, temporary: true, createdBy: me(p).username });
-        req.mamori!.auditTarget = `account ${user.username}`;
+        req.mamori!.auditTarget = user.username;
         return { user: s.describe(user), oneTimePassword: password };
       },
     },
@@ -70,7 +70,7 @@ export function accountRoutes(s: ConsoleServices): RouteDef[] {
       async handler(req) {
         const user = await accounts.get(params(req).id!);
         if (!user) throw notFound(msg('error.account.notFound'));
-        req.mamori!.auditTarget = `account ${user.username}`;
+        req.mamori!.auditTarget = user.username;
         return { user: s.describe(await accounts.unlock(user.username)) };
       },
     },

@@ -2,6 +2,8 @@
  * CSV as Excel on Japanese Windows reads it: UTF-8 with a byte-order mark (without it Excel
  * assumes Shift_JIS and shows 文字化け), CRLF line ends, RFC 4180 quoting.
  */
+import { msg, render, type Msg } from '../../shared/i18n/index.js';
+
 const BOM = '\uFEFF';
 
 function cell(v: unknown): string {
@@ -15,8 +17,12 @@ export function toCsv(header: readonly string[], rows: readonly (readonly unknow
   return BOM + [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }
 
+/** A file that is not CSV: `text` says where, for the person who made it (the Error's message is its Japanese). */
 export class CsvError extends Error {
   readonly code = 'CSV_INVALID';
+  constructor(readonly text: Msg) {
+    super(render(text));
+  }
 }
 
 /** Parse RFC 4180 text (BOM, CRLF or LF, quoted fields with "" and line breaks). */
@@ -42,7 +48,7 @@ export function parseCsv(text: string): string[][] {
       continue;
     }
     if (c === '"') {
-      if (field !== '') throw new CsvError(`line ${line}: a quote inside an unquoted field`);
+      if (field !== '') throw new CsvError(msg('error.csv.quoteInField', { line }));
       quoted = true;
       i++;
     } else if (c === ',') (row.push(field), (field = ''), i++);
@@ -55,7 +61,7 @@ export function parseCsv(text: string): string[][] {
       line++;
     } else (field += c), i++;
   }
-  if (quoted) throw new CsvError(`line ${line}: a quoted field is not closed`);
+  if (quoted) throw new CsvError(msg('error.csv.quoteNotClosed', { line }));
   if (field !== '' || row.length > 0) (row.push(field), rows.push(row));
   return rows.filter((r) => !(r.length === 1 && r[0] === ''));
 }

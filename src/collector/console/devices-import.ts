@@ -32,7 +32,7 @@ export function planDepartments(text: string, idsByHost: ReadonlyMap<string, str
   try {
     rows = parseCsv(text);
   } catch (err) {
-    if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.message }));
+    if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.text }));
     throw err;
   }
   const header = (rows[0] ?? []).map((c) => norm(unguard(c)));

@@ -127,7 +127,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
         if (!('department' in b) && !('group' in b)) throw badRequest(msg('error.pcs.noChange'));
         const change = { ...('department' in b ? { department: b.department ?? null } : {}), ...('group' in b ? { group: b.group ?? null } : {}) };
         const result = await fleet.assignMany(me(p), { ...(b.agentIds ? { agentIds: b.agentIds } : {}), ...(b.filters ? { filters: b.filters } : {}) }, change, me(p).username);
-        req.mamori!.auditTarget = `${result.assigned} PCs`;
+        req.mamori!.auditTarget = `×${result.assigned}`;
         req.mamori!.auditDetail = { ...change, assigned: result.assigned, changed: result.changed, ...(b.filters ? { filters: b.filters } : {}) };
         if (result.groupChanged.length) await s.policyChangedFor(result.groupChanged);
         return { assigned: result.assigned, changed: result.changed };
@@ -149,7 +149,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
           assigned += r.assigned;
           changed += r.changed;
         }
-        req.mamori!.auditTarget = `${assigned} PCs`;
+        req.mamori!.auditTarget = `×${assigned}`;
         req.mamori!.auditDetail = { csv: true, assigned, changed, departments: [...plan.byDepartment.keys()] };
         return { assigned, changed };
       },
@@ -178,7 +178,7 @@ export function deviceRoutes(s: ConsoleServices): RouteDef[] {
           const r = await ctx.requestScan(pc.id, checks, me(p).username);
           requests.push({ id: r.id, agentId: pc.id, hostname: pc.hostname, online: pc.online, state: r.state, requestedAt: r.requestedAt, sentAt: r.sentAt, completedAt: r.completedAt, result: r.result });
         }
-        req.mamori!.auditTarget = `${targets.length} PCs`;
+        req.mamori!.auditTarget = `×${targets.length}`;
         req.mamori!.auditDetail = { targets: targets.length > 100 ? targets.length : targets.map((t) => t.hostname), ...(b.filters ? { filters: b.filters } : {}) };
         return { requests };
       },

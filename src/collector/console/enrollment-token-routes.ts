@@ -46,7 +46,7 @@ export function enrollmentTokenRoutes(s: ConsoleServices): RouteDef[] {
         const department = b.department?.trim() || null;
         requireScope(department, { ja: '登録トークンの課', en: 'the department of an enrollment token' });
         const { token, record } = await createEnrollmentToken(s.ctx.store, { segment: b.segment, department, expiresInMs: b.days * 86_400_000, singleUse: b.singleUse, ...(b.note ? { note: b.note } : {}) });
-        req.mamori!.auditTarget = `enrollment token ${record.id}`;
+        req.mamori!.auditTarget = record.id;
         req.mamori!.auditDetail = { segment: record.segment, department, days: b.days, singleUse: b.singleUse };
         return { token, record: view(record) };
       },
@@ -60,7 +60,7 @@ export function enrollmentTokenRoutes(s: ConsoleServices): RouteDef[] {
         const id = params(req).id!;
         if (!(await visible(me(p).departments)).some((t) => t.id === id)) throw notFound(msg('error.token.notFound', { id }));
         if (!(await s.ctx.store.revokeToken(id, new Date().toISOString()))) throw notFound(msg('error.token.revoked', { id }));
-        req.mamori!.auditTarget = `enrollment token ${id}`;
+        req.mamori!.auditTarget = id;
         return { ok: true };
       },
     },

@@ -30,7 +30,7 @@ export function exceptionRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(z.object({ ruleId: z.string().max(64), subject: z.string().max(256).optional(), agentId: z.string().max(64).nullable().optional(), reason: z.string().max(2000), until: z.string().max(40) }), req.body);
         if (b.agentId) await fleet.pc(me(p), b.agentId);
         const e = await exceptions.request(b, me(p).username);
-        req.mamori!.auditTarget = `exception ${e.id}`;
+        req.mamori!.auditTarget = e.id;
         return { exception: e };
       },
     },

@@ -57,7 +57,7 @@ export function mediaRoutes(s: ConsoleServices): RouteDef[] {
           if (dev?.product && !input.label) input.label = dev.product;
         }
         const rec = await media.register(input, me(p).username);
-        req.mamori!.auditTarget = `media ${rec.stickerNo} ${rec.fingerprint}`;
+        req.mamori!.auditTarget = `${rec.stickerNo} ${rec.fingerprint}`;
         await s.policyChanged();
         return { media: rec };
       },

@@ -39,7 +39,7 @@ export function policyRoutes(s: ConsoleServices): RouteDef[] {
         const b = parse(z.object({ settings: PolicySettings, basedOn: z.number().int().nonnegative(), comment: z.string().min(1).max(1000) }), req.body);
         const rev = await policy.save(b.settings, me(p).username, b.comment, b.basedOn);
         await s.pushChanged();
-        req.mamori!.auditTarget = `policy revision ${rev.version}`;
+        req.mamori!.auditTarget = `#${rev.version}`;
         return { revision: rev, epoch: await policy.epoch() };
       },
     },

@@ -91,7 +91,7 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
       audit: 'report.settings_saved',
       async handler(req) {
         const settings = await standard.save(req.body);
-        req.mamori!.auditTarget = `standard ${settings.standard ?? '-'}`;
+        req.mamori!.auditTarget = settings.standard ?? '-';
         req.mamori!.auditDetail = { ...settings };
         return { settings, standard: standard.info(), choices: standard.choices() };
       },
@@ -119,8 +119,8 @@ export function reportRoutes(s: ConsoleServices): RouteDef[] {
           return result;
         } catch (err) {
           if (!(err instanceof ClauseMapError)) throw err;
-          req.mamori!.auditDetail = { refused: err.errors.length };
-          return reply.code(400).send({ error: err.code, message: err.message, errors: err.errors });
+          req.mamori!.auditDetail = { refused: err.problems.length };
+          return reply.code(400).send({ error: err.code, message: err.summary.ja, messageEn: err.summary.en, errors: err.problems.map((p) => p.ja), errorsEn: err.problems.map((p) => p.en) });
         }
       },
     },

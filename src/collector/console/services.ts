@@ -227,7 +227,7 @@ export class ConsoleServices {
     this.initialAdmin = { username: 'admin', password };
     writeFileSync(file, `user: admin\npassword: ${password}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
-    await this.audit.append(systemActor, 'account.created', 'account admin', { initial: true });
+    await this.audit.append(systemActor, 'account.created', 'admin', { initial: true });
     this.ctx.log.warn(`console: initial account "admin" created; its one-time password is in ${file} (change it at first login)`);
   }
 
@@ -261,7 +261,7 @@ export class ConsoleServices {
   /** Expire exceptions past their end date, take the hourly report snapshot, fold the kept counts' changes. */
   async housekeeping(): Promise<ExceptionRecord[]> {
     const expired = await this.exceptions.expireDue();
-    for (const e of expired) await this.audit.append(systemActor, 'exception.expired', `exception ${e.id}`, { ruleId: e.ruleId, subject: e.subject, until: e.until });
+    for (const e of expired) await this.audit.append(systemActor, 'exception.expired', e.id, { ruleId: e.ruleId, subject: e.subject, until: e.until });
     await this.fleet.loadAssignments();
     if (expired.length) await this.policyChanged();
     else await this.refreshExceptions();

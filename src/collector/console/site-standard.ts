@@ -5,7 +5,7 @@
  * 和暦 or 西暦). The report and every list that cites clauses show the clauses of this
  * standard only; until one is chosen they show every standard the catalogue cites.
  */
-import { msg } from '../../shared/i18n/index.js';
+import { msg, renderBoth, type Localized, type Msg } from '../../shared/i18n/index.js';
 import { z } from 'zod';
 import type { Rule, Source } from '../../shared/catalogue/schema.js';
 import type { SqlRunner } from '../store/sql.js';
@@ -44,8 +44,15 @@ export interface StandardInfo {
 /** A clause map that cannot be imported: one Japanese message per bad row. */
 export class ClauseMapError extends Error {
   readonly code = 'CLAUSE_MAP_INVALID';
-  constructor(readonly errors: string[]) {
-    super(`条項対応表を取り込めません (${errors.length} 件の誤り):\n${errors.join('\n')}`);
+  /** Each problem in both languages. */
+  readonly problems: Localized[];
+  readonly summary: Localized;
+  constructor(problems: Msg[]) {
+    const summary = renderBoth(msg('error.clauseMap.refused', { n: problems.length }));
+    const texts = problems.map((p) => renderBoth(p));
+    super(`${summary.ja}:\n${texts.map((t) => t.ja).join('\n')}`);
+    this.problems = texts;
+    this.summary = summary;
   }
 }
 
@@ -54,11 +61,6 @@ export const CLAUSE_MAP_HEADER = ['ルールID', '条項番号', '条項名'] as
 const HEADER_NAMES = new Set(['ルールid', 'ルール', 'rule', 'rule id', 'rule_id', 'ruleid']);
 
 /** parseCsv's message (line N: …) in the words of the import screen. */
-function csvErrorJa(e: CsvError): string {
-  const line = /line (\d+)/.exec(e.message)?.[1] ?? '?';
-  if (e.message.includes('not closed')) return `${line}行目: 引用符 (") で始まった項目が閉じられていません`;
-  return `${line}行目: 引用符 (") の位置が正しくありません (項目の途中にあります)`;
-}
 
 export class SiteStandard {
   private settings: ReportSettings = ReportSettings.parse({});
@@ -129,10 +131,10 @@ export class SiteStandard {
     try {
       rows = parseCsv(text);
     } catch (err) {
-      if (err instanceof CsvError) throw new ClauseMapError([csvErrorJa(err)]);
+      if (err instanceof CsvError) throw new ClauseMapError([err.text]);
       throw err;
     }
-    const errors: string[] = [];
+    const errors: Msg[] = [];
     const seen = new Map<string, number>();
     const entries: { ruleId: string; ref: string; title: string }[] = [];
     rows.forEach((raw, i) => {
@@ -140,24 +142,24 @@ export class SiteStandard {
       const cells = raw.map((c) => unguard(c.trim()));
       if (i === 0 && HEADER_NAMES.has((cells[0] ?? '').toLowerCase())) return;
       if (cells.length !== 3) {
-        errors.push(`${line}行目: 列は 3 つ (${CLAUSE_MAP_HEADER.join(', ')}) 必要ですが ${cells.length} つあります`);
+        errors.push(msg('error.clauseMap.columns', { line, header: CLAUSE_MAP_HEADER.join(', '), n: cells.length }));
         return;
       }
       const [ruleId, ref, title] = cells as [string, string, string];
-      if (!ruleId) return void errors.push(`${line}行目: ルールIDが空です`);
-      if (!this.ruleIds.has(ruleId)) return void errors.push(`${line}行目: ルールID「${ruleId}」はルールカタログにありません`);
+      if (!ruleId) return void errors.push(msg('error.clauseMap.noRule', { line }));
+      if (!this.ruleIds.has(ruleId)) return void errors.push(msg('error.clauseMap.unknownRule', { line, rule: ruleId }));
       if (!ref && !title) return;
-      if (!ref) return void errors.push(`${line}行目: ${ruleId} の条項番号が空です`);
-      if (!title) return void errors.push(`${line}行目: ${ruleId} の条項「${ref}」の条項名が空です`);
-      if (ref.length > 64) return void errors.push(`${line}行目: 条項番号は 64 文字以内にしてください (${ref.length} 文字)`);
-      if (title.length > 300) return void errors.push(`${line}行目: 条項名は 300 文字以内にしてください (${title.length} 文字)`);
+      if (!ref) return void errors.push(msg('error.clauseMap.noRef', { line, rule: ruleId }));
+      if (!title) return void errors.push(msg('error.clauseMap.noTitle', { line, rule: ruleId, ref }));
+      if (ref.length > 64) return void errors.push(msg('error.clauseMap.refTooLong', { line, n: ref.length }));
+      if (title.length > 300) return void errors.push(msg('error.clauseMap.titleTooLong', { line, n: title.length }));
       const key = `${ruleId}\u0000${ref}`;
       const before = seen.get(key);
-      if (before !== undefined) return void errors.push(`${line}行目: ${ruleId} の条項「${ref}」は ${before}行目と重複しています`);
+      if (before !== undefined) return void errors.push(msg('error.clauseMap.duplicate', { line, rule: ruleId, ref, before }));
       seen.set(key, line);
       entries.push({ ruleId, ref, title });
     });
-    if (!errors.length && entries.length === 0) errors.push('取り込む行がありません (ルールID, 条項番号, 条項名 の行が 1 つ以上必要です)');
+    if (!errors.length && entries.length === 0) errors.push(msg('error.clauseMap.empty'));
     if (errors.length) throw new ClauseMapError(errors);
     const position = new Map<string, number>();
     await this.sql.transaction(async (tx) => {

@@ -88,7 +88,7 @@ export function violationExportRoutes(s: ConsoleServices): RouteDef[] {
         await sql.transaction(async (tx) => {
           for (const k of keys) await tx.run("INSERT INTO console_violation_notes (id, agent_id, rule_id, subject, kind, author, at, text) VALUES (?, ?, ?, ?, 'ack', ?, ?, ?)", [newId('note'), k.agentId, k.ruleId, k.subject, me(p).username, at, body.comment.trim()]);
         });
-        req.mamori!.auditTarget = `${keys.length} violations`;
+        req.mamori!.auditTarget = `×${keys.length}`;
         req.mamori!.auditDetail = { keys: keys.map((k) => `${k.agentId}/${k.ruleId}/${k.subject}`) };
         return { acknowledged: keys.length, at };
       },

@@ -10,6 +10,7 @@
 import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
 import { OPEN_VIOLATION_COUNTS_POSTGRES, OPEN_VIOLATION_COUNTS_SQLITE } from './open-violation-counts.js';
 import { RULE_RESULT_COUNTS_POSTGRES, RULE_RESULT_COUNTS_SQLITE } from './rule-result-counts.js';
+import { VIOLATIONS_TEXT_SQLITE } from './sqlite/text-search.js';
 import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
@@ -473,5 +474,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'latest rule results per 課, rule and result of the PCs not revoked, kept by triggers (the 自己点検 report)',
     sqlite: RULE_RESULT_COUNTS_SQLITE,
     postgres: RULE_RESULT_COUNTS_POSTGRES,
+  },
+  {
+    version: 2026120727102,
+    name: 'trigram index of the violation text search on SQLite (PostgreSQL: pg_trgm, postgres/text-search.ts)',
+    sqlite: VIOLATIONS_TEXT_SQLITE,
+    postgres: 'SELECT 1;',
   },
 ];

@@ -9,6 +9,7 @@ import { violationFromRow } from './rows.js';
 import type { Row } from './rows.js';
 import type { SqlRunner, SqlValue } from './sql.js';
 import type { ViolationRecord } from './store.js';
+import { TRIGRAM_MIN_CHARS, trigramPhrase } from './sqlite/text-search.js';
 
 export const VIOLATION_SORTS = ['severity', 'openedAt', 'updatedAt', 'hostname', 'ruleId'] as const;
 export type ViolationSort = (typeof VIOLATION_SORTS)[number];
@@ -69,8 +70,9 @@ const NO_AGENT_ROW = 'v.agent_id NOT IN (SELECT id FROM agents)';
  * agent ids (answered by the agents' indexes once), so counting never joins 100,000 rows to
  * their PCs. Each reads as the same condition on `violations LEFT JOIN agents` would.
  */
-function whereOf(q: ViolationPageQuery, dialect: SqlRunner['dialect']): { sql: string; args: SqlValue[] } {
+function whereOf(q: ViolationPageQuery, dialect: SqlRunner['dialect']): { sql: string; args: SqlValue[]; byRowid: boolean } {
   const where: string[] = [];
+  let byRowid = false;
   const args: SqlValue[] = [];
   const add = (clause: string, ...values: SqlValue[]): void => {
     where.push(clause);
@@ -98,9 +100,23 @@ function whereOf(q: ViolationPageQuery, dialect: SqlRunner['dialect']): { sql: s
     // the OR is an index scan (violations_agent_state, and the trigram index of text-search.ts) and
     // only the matching rows are read.
     const byHost = dialect === 'postgres' ? "v.agent_id = ANY(ARRAY(SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\'))" : "v.agent_id IN (SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\')";
-    add(`(${byHost}${collector} OR LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\')`, p, p, p, p);
+    const byColumns = "LOWER(v.subject) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(v.user_name, '')) LIKE ? ESCAPE '\\' OR LOWER(v.rule_id) LIKE ? ESCAPE '\\'";
+    const lower = text.toLowerCase();
+    if (dialect === 'sqlite' && [...lower].length >= TRIGRAM_MIN_CHARS) {
+      // The rows of the matching PCs and those the trigram index (sqlite/text-search.ts) gives,
+      // matched again by the same condition as the scan; read by rowid (NOT INDEXED below), not
+      // by walking every open violation in an index as SQLite would choose.
+      const collectorRows = collector ? ' UNION ALL SELECT rowid FROM violations WHERE agent_id NOT IN (SELECT id FROM agents)' : '';
+      add(
+        `v.rowid IN (SELECT rowid FROM violations WHERE agent_id IN (SELECT id FROM agents WHERE LOWER(hostname) LIKE ? ESCAPE '\\') UNION ALL SELECT rowid FROM violations_text WHERE violations_text MATCH ?${collectorRows})`,
+        p,
+        trigramPhrase(lower),
+      );
+      byRowid = true;
+    }
+    add(`(${byHost}${collector} OR ${byColumns})`, p, p, p, p);
   }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args, byRowid };
 }
 
 /**
@@ -110,7 +126,8 @@ function whereOf(q: ViolationPageQuery, dialect: SqlRunner['dialect']): { sql: s
  * seconds.
  */
 export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery): Promise<ViolationPage> {
-  const { sql: where, args } = whereOf(q, sql.dialect);
+  const { sql: where, args, byRowid } = whereOf(q, sql.dialect);
+  const from = `violations v${byRowid ? ' NOT INDEXED' : ''}`;
   const sort = SORT_SQL[q.sort ?? 'severity'];
   const dir = (q.dir ?? sort.natural) === 'asc' ? 'ASC' : 'DESC';
   // Open before closed (when both are asked for), then the chosen column, then newest first and the key: a stable order for paging.
@@ -118,10 +135,10 @@ export async function queryViolationPage(sql: SqlRunner, q: ViolationPageQuery):
   const limit = Math.max(0, Math.min(q.limit ?? 50, MAX_VIOLATION_PAGE));
   const offset = Math.max(0, q.offset ?? 0);
   const agentJoin = 'LEFT JOIN agents a ON a.id = v.agent_id';
-  const keys = `SELECT v.agent_id, v.rule_id, v.subject FROM violations v ${sort.needsAgent ? agentJoin : ''} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`;
+  const keys = `SELECT v.agent_id, v.rule_id, v.subject FROM ${from} ${sort.needsAgent ? agentJoin : ''} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`;
   // On PostgreSQL the count and the page run side by side on two connections of the pool.
   const [count, rows] = await Promise.all([
-    sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM violations v ${where}`, args),
+    sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${from} ${where}`, args),
     limit === 0 ? []
     : sql.all<Row>(
         `SELECT v.*, COALESCE(a.hostname, '${COLLECTOR_HOSTNAME}') AS hostname FROM (${keys}) k JOIN violations v ON v.agent_id = k.agent_id AND v.rule_id = k.rule_id AND v.subject = k.subject ${agentJoin} ORDER BY ${order}`,

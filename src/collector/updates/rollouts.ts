@@ -227,13 +227,13 @@ export class AgentUpdates {
   }
 
   /**
-   * Why a PC cannot take a package for another installer. A Windows agent reports no installer
-   * it can drive: msiexec is not driven through the collector (docs/install.md, "Windows").
+   * Why a PC cannot take a package for another installer. A Windows agent that reports no
+   * installer is of a release before updates through msiexec (or not installed by the MSI).
    */
   private async otherInstaller(agentId: string, has: UpdatePlatform | null, needs: UpdatePlatform): Promise<string> {
     const os = await this.sql.get<{ os_json: string }>('SELECT os_json FROM agents WHERE id = ?', [agentId]);
     const windows = os ? (JSON.parse(os.os_json) as { platform?: string }).platform === 'windows' : false;
-    if (windows) return 'Windows の端末は収集サーバーからの更新に対応していません。新しい MSI を配布ツール (GPO、Intune、SKYSEA Client View、LanScope Cat など) で配布してください / Windows PCs are not updated through the collector: distribute the new MSI with the software distribution tool';
+    if (windows && !has) return 'この Windows 端末のエージェントは MSI でインストールされていないか、収集サーバーからの更新に対応する前の版です。新しい MSI を一度配布ツール (GPO、Intune、SKYSEA Client View、LanScope Cat など) で配布してください / this Windows PC\'s agent was not installed by the MSI or predates updates through the collector: distribute the new MSI once with the software distribution tool';
     if (!has) return `この端末のエージェントは dpkg / rpm でインストールされていないため、更新できません (パッケージでインストールし直してください) / this PC's agent was not installed by a package manager the agent can drive`;
     return `この端末のエージェントは ${has} でインストールされています。${needs} のパッケージでは更新できません / this PC's agent was installed by the ${has} installer, not ${needs}`;
   }

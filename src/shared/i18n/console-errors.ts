@@ -135,4 +135,18 @@ export const CONSOLE_ERRORS = {
   'exceptionState.rejected': { ja: '却下', en: 'rejected' },
   'exceptionState.revoked': { ja: '取消', en: 'revoked' },
   'exceptionState.expired': { ja: '期限切れ', en: 'expired' },
+
+  // ---- CSV files people import (csv.ts) and the clause map (site-standard.ts) -------------------
+  'error.csv.quoteInField': { ja: '{line}行目: 引用符 (") の位置が正しくありません (項目の途中にあります)', en: 'line {line}: a quote (") in the middle of a field' },
+  'error.csv.quoteNotClosed': { ja: '{line}行目: 引用符 (") で始まった項目が閉じられていません', en: 'line {line}: a field that starts with a quote (") is not closed' },
+  'error.clauseMap.refused': { ja: '条項対応表を取り込めません ({n} 件の誤り)', en: 'the clause map cannot be imported ({n} problems)' },
+  'error.clauseMap.columns': { ja: '{line}行目: 列は 3 つ ({header}) 必要ですが {n} つあります', en: 'line {line}: 3 columns ({header}) are needed, it has {n}' },
+  'error.clauseMap.noRule': { ja: '{line}行目: ルールIDが空です', en: 'line {line}: the rule id is empty' },
+  'error.clauseMap.unknownRule': { ja: '{line}行目: ルールID「{rule}」はルールカタログにありません', en: 'line {line}: rule id "{rule}" is not in the rule catalogue' },
+  'error.clauseMap.noRef': { ja: '{line}行目: {rule} の条項番号が空です', en: 'line {line}: the clause number of {rule} is empty' },
+  'error.clauseMap.noTitle': { ja: '{line}行目: {rule} の条項「{ref}」の条項名が空です', en: 'line {line}: clause "{ref}" of {rule} has no title' },
+  'error.clauseMap.refTooLong': { ja: '{line}行目: 条項番号は 64 文字以内にしてください ({n} 文字)', en: 'line {line}: a clause number may have at most 64 characters ({n})' },
+  'error.clauseMap.titleTooLong': { ja: '{line}行目: 条項名は 300 文字以内にしてください ({n} 文字)', en: 'line {line}: a clause title may have at most 300 characters ({n})' },
+  'error.clauseMap.duplicate': { ja: '{line}行目: {rule} の条項「{ref}」は {before}行目と重複しています', en: 'line {line}: clause "{ref}" of {rule} repeats line {before}' },
+  'error.clauseMap.empty': { ja: '取り込む行がありません (ルールID, 条項番号, 条項名 の行が 1 つ以上必要です)', en: 'nothing to import (at least one row of rule id, clause number and clause title is needed)' },
 } as const satisfies Record<string, { ja: string; en: string }>;

@@ -66,6 +66,19 @@ describe('subject name templates', () => {
 });
 
 describe('the console screens and the server say the same words', () => {
+  it('every action the console writes to its audit log has a label in the catalogue', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../../src/collector/console/', import.meta.url);
+    const actions = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(new URL(file, dir), 'utf8');
+      for (const m of text.matchAll(/\baudit: '([a-z_.]+)'/g)) actions.add(m[1]!);
+      for (const m of text.matchAll(/audit\.append\([^,]+, '([a-z_.]+)'/g)) actions.add(m[1]!);
+    }
+    expect(actions.size).toBeGreaterThan(40);
+    expect([...actions].filter((a) => !(`audit.${a}` in MESSAGES))).toEqual([]);
+  });
+
   it('every audit action has the same label in ui/ja.json and en.json as in the catalogue', async () => {
     const { readFileSync } = await import('node:fs');
     const dir = new URL('../../../src/collector/console/ui/', import.meta.url);

@@ -5,12 +5,19 @@ import { PagedTable } from './table.js';
 
 const FILTERS = ['actor', 'action', 'q', 'from', 'to'];
 /** Action families for the filter (the log's action names start with them). */
-const FAMILIES = ['session.', 'account.', 'violation.', 'pc.', 'scan.', 'policy.', 'media.', 'exception.', 'report.', 'audit.', 'forwarder.', 'authz.'];
+const FAMILIES = ['session.', 'account.', 'token.', 'violation.', 'pc.', 'pcs.', 'inventory.', 'enrollment_token.', 'scan.', 'policy.', 'update.', 'media.', 'exception.', 'report.', 'audit.', 'forwarder.', 'authz.'];
 
 function queryString(f) {
   const q = new URLSearchParams();
   for (const k of FILTERS) if (f[k]) q.set(k, f[k]);
   return q;
+}
+
+/** A role as the console names it; '-' (a failed sign-in of an unknown name) and unknown values as they are. */
+function roleLabel(role) {
+  const key = `common.role.${role}`;
+  const text = t(key);
+  return text === key ? role : text;
 }
 
 function actionLabel(action) {
@@ -27,7 +34,7 @@ export async function auditScreen() {
     testid: 'audit-table',
     pageSize: 100,
     keyOf: (e) => String(e.seq),
-    renderRow: (e) => h('tr', { dataset: { seq: e.seq, action: e.action } }, h('td', { class: 'num' }, String(e.seq)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', {}, e.actor, h('div', { class: 'muted small' }, e.role)), h('td', { class: 'small' }, actionLabel(e.action), h('div', { class: 'mono muted small' }, e.action)), h('td', { class: 'small' }, e.target), h('td', { class: 'mono small' }, e.ip)),
+    renderRow: (e) => h('tr', { dataset: { seq: e.seq, action: e.action } }, h('td', { class: 'num' }, String(e.seq)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', {}, e.actor, h('div', { class: 'muted small' }, roleLabel(e.role))), h('td', { class: 'small' }, actionLabel(e.action), h('div', { class: 'mono muted small' }, e.action)), h('td', { class: 'small' }, e.target), h('td', { class: 'mono small' }, e.ip)),
     async fetchPage(q) {
       const qs = queryString(q);
       qs.set('offset', String(q.offset));

@@ -139,7 +139,8 @@ function settingsPanel(cfg) {
       flash(t('reports.mapImported', { r: res.rules, c: res.clauses }));
       hooks.render();
     } catch (err) {
-      const list = (err.body && err.body.errors) || [err.message];
+      const body = err.body || {};
+      const list = (state.lang === 'en' && body.errorsEn) || body.errors || [err.message];
       errors.replaceChildren(...list.map((m) => h('li', {}, m)));
     } finally {
       fileIn.value = '';

@@ -68,7 +68,8 @@ export async function updatesScreen() {
     );
     body.replaceChildren(
       h('h2', {}, t('upd.packages')),
-      h('p', { class: 'muted' }, t('upd.uploadHelp')),
+      // The command and the file name as code, inside the sentence of the language.
+      h('p', { class: 'muted' }, ...t('upd.uploadHelp').split(/(\{cmd\}|\{file\})/).map((part) => (part === '{cmd}' ? h('code', {}, 'mamori collector update upload') : part === '{file}' ? h('code', {}, '.update.json') : part))),
       h('div', { class: 'table-wrap' }, packages),
       can('updates.rollout') && q.packages.length ? rolloutForm(q.packages, reload) : '',
       h('h2', {}, t('upd.pcs'), ' ', h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'updates-reload', onclick: guard(reload) }, t('upd.reload'))),
