@@ -441,6 +441,39 @@ function contract(backend: Backend): void {
       expect(await store.sql.all('SELECT result FROM rule_results WHERE agent_id = ?', [AGENT_A])).toEqual([{ result: 'fail' }]);
     });
 
+    it('writes every rule result, every check\'s facts and every scan of one flush, and the NUL of a subject as the store keeps it', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await store.createScanRequest({ id: 'scan_1', agentId: AGENT_A, checks: ['usb-media'], requestedBy: 'helpdesk1', requestedAt: at(0) });
+      await store.createScanRequest({ id: 'scan_2', agentId: AGENT_A, checks: ['software'], requestedBy: 'helpdesk1', requestedAt: at(0) });
+      const result = (seq: number, ruleId: string): AgentEvent => ({ seq, at: at(seq), kind: 'results', checkId: 'usb-media', policyVersion: 1, results: [{ ruleId, subject: '', result: 'pass', reason: ruleId }] });
+      const facts = (seq: number, checkId: 'usb-media' | 'software'): AgentEvent => ({ seq, at: at(seq), kind: 'facts', checkId, status: 'ok', facts: { n: seq } });
+      const scan = (seq: number, requestId: string): AgentEvent => ({ seq, at: at(seq), kind: 'scan.result', requestId, checks: [] });
+      await store.ingest([{ agentId: AGENT_A, events: [result(1, 'R-1'), result(2, 'R-2'), facts(3, 'usb-media'), facts(4, 'software'), scan(5, 'scan_1'), scan(6, 'scan_2'), opened_(7, violation('USB-001', 'usb:1\u0000x'))] }], RECEIVED);
+      expect(await store.sql.all('SELECT rule_id FROM rule_results WHERE agent_id = ? ORDER BY rule_id', [AGENT_A])).toEqual([{ rule_id: 'R-1' }, { rule_id: 'R-2' }]);
+      expect((await store.latestFacts(AGENT_A)).map((f) => f.checkId)).toEqual(['software', 'usb-media']);
+      expect(await store.pendingScans(AGENT_A)).toEqual([]);
+      // PostgreSQL TEXT cannot hold U+0000: it becomes U+FFFD there; SQLite keeps it.
+      expect((await store.listViolations({ agentId: AGENT_A }))[0]!.subject).toBe(backend.name === 'postgres' ? 'usb:1\uFFFDx' : 'usb:1\u0000x');
+    });
+
+    it('stores nothing of an agent\'s later batches in a flush after one of its batches left a hole', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      await store.ingest([{ agentId: AGENT_A, events: [notice(1)] }], RECEIVED);
+      const out = await store.ingest(
+        [
+          { agentId: AGENT_A, events: [notice(3)] },
+          { agentId: AGENT_A, events: [notice(2)] },
+        ],
+        RECEIVED,
+      );
+      expect(out.rejected.get(AGENT_A)).toBeInstanceOf(SequenceGapError);
+      expect(out.stored.has(AGENT_A)).toBe(false);
+      expect((await store.listEvents(AGENT_A, 0, 10)).map((e) => e.seq)).toEqual([1]);
+      expect((await store.getAgent(AGENT_A))!.lastSeq).toBe(1);
+    });
+
     it('keeps the latest rule results, facts and policy version', async () => {
       await fresh();
       await enrolled(store, AGENT_A);
