@@ -20,7 +20,8 @@ import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAEMON_APT_WAIT_SECONDS, routineChecks } from '../agent/agent.js';
 import { liveProbes } from '../agent/probes/index.js';
-import { localCheck } from '../agent/local-check.js';
+import { CHECKS } from '../agent/checks/registry.js';
+import { localCheck, productCatalogue } from '../agent/local-check.js';
 import { InMemoryCheckMemory } from '../agent/memory.js';
 import { startCollector } from '../src/collector/collector.js';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
@@ -107,6 +108,11 @@ async function checkFigures(): Promise<{ rows: BenchRow[]; details: Record<strin
   const checkParams = { 'os-patches': { aptWaitSeconds: DAEMON_APT_WAIT_SECONDS } };
   let background: Promise<unknown> | undefined;
   const fullCheck = () => localCheck({ probes, memory, checks: routineChecks(), checkParams, runAgainAfter: (_id, work) => void (background = work) });
+  // The daemon reads the catalogues once at its start, before its first run (Agent.prepareChecks).
+  const t0prepare = performance.now();
+  productCatalogue();
+  for (const c of CHECKS) c.prepare?.();
+  const prepareMs = performance.now() - t0prepare;
   const t00 = performance.now();
   const first = await fullCheck();
   const cold = performance.now() - t00;
@@ -143,10 +149,10 @@ async function checkFigures(): Promise<{ rows: BenchRow[]; details: Record<strin
   return {
     rows: [
       { figure: 'one full local check, warm (median)', value: fmt.ms(warm.p50), baseline: `dpkg-query -W + apt-get -s raw: ${fmt.ms(rawTools)}`, target: '≤ 1.5 s', met: warm.p50 <= 1500 },
-      { figure: 'one full local check, first run in a process (as the daemon: apt in the background)', value: fmt.ms(cold), baseline: coldAptInBackground ? `apt simulation went on in the background; os-patches complete after ${fmt.ms(patchesComplete)}` : 'apt simulation finished within the wait', target: '≤ 1.5 s', met: cold <= 1500 },
+      { figure: 'one full local check, first run in a process (as the daemon: catalogues read before it, apt in the background)', value: fmt.ms(cold), baseline: `catalogues read at start ${fmt.ms(prepareMs)}; ` + (coldAptInBackground ? `apt simulation went on in the background; os-patches complete after ${fmt.ms(patchesComplete)}` : 'apt simulation finished within the wait'), target: '≤ 1.5 s', met: cold <= 1500 },
       { figure: 'one inventory run, warm (median): CPU time incl. the commands it runs', value: fmt.ms(inventoryCpu.p50), baseline: `wall ${fmt.ms(inventoryWall.p50)}; first in a process: CPU ${fmt.ms(inventoryCold.cpuMs)}, wall ${fmt.ms(inventoryCold.wallMs)}`, target: 'daily and at start only' },
     ],
-    details: { firstRunMs: Math.round(cold), firstRunPerCheckMs: firstPerCheckMs, firstRunPatchesUnknown: firstPatches?.unknownFacts ?? {}, patchesCompleteMs: Math.round(patchesComplete), warmRunsWithAptInBackground: warmAptInBackground, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v).p50])) },
+    details: { catalogueReadAtStartMs: Math.round(prepareMs), firstRunMs: Math.round(cold), firstRunPerCheckMs: firstPerCheckMs, firstRunPatchesUnknown: firstPatches?.unknownFacts ?? {}, patchesCompleteMs: Math.round(patchesComplete), warmRunsWithAptInBackground: warmAptInBackground, checkRunsMs: durations.map(Math.round), perCheckMs: Object.fromEntries(Object.entries(perCheck).map(([k, v]) => [k, summarise(v).p50])) },
   };
 }
 

@@ -416,6 +416,31 @@ function contract(backend: Backend): void {
       expect(await store.listViolations({ state: 'open' })).toHaveLength(1);
     });
 
+    it('keeps NUL characters in the rule, subject and reasons of a close, in rule results and in a scan request id', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A);
+      const rule = 'usb.\u0000rule';
+      const subject = 'usb:1\u0000x';
+      const out = await store.ingest(
+        [
+          {
+            agentId: AGENT_A,
+            events: [
+              opened_(1, violation(rule, subject)),
+              closed_(2, rule, subject, 'removed \u0000'),
+              { seq: 3, at: at(3), kind: 'results', checkId: 'usb-media', policyVersion: 1, results: [{ ruleId: 'r\u0000', subject: '', result: 'fail', reason: 'why \u0000' }] },
+              { seq: 4, at: at(4), kind: 'scan.result', requestId: 'scan\u0000', checks: [] },
+            ],
+          },
+        ],
+        RECEIVED,
+      );
+      expect(out.stored.get(AGENT_A)).toBe(4);
+      expect(await store.listViolations({ agentId: AGENT_A, state: 'open' })).toEqual([]);
+      expect(await store.listViolations({ agentId: AGENT_A, state: 'closed' })).toHaveLength(1);
+      expect(await store.sql.all('SELECT result FROM rule_results WHERE agent_id = ?', [AGENT_A])).toEqual([{ result: 'fail' }]);
+    });
+
     it('keeps the latest rule results, facts and policy version', async () => {
       await fresh();
       await enrolled(store, AGENT_A);

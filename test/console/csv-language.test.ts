@@ -109,6 +109,17 @@ describe('CSV exports in the console language', () => {
     expect(media.find((m) => m.stickerNo === 'M-002')).toMatchObject({ status: 'lost', encryption: 'hardware' });
   });
 
+  it('資産管理台帳: Japanese headers by default, English with lang=en', async () => {
+    const ja = await download('/api/v1/inventory.csv');
+    expect(ja.header.slice(0, 3)).toEqual(['ホスト名', '課', 'グループ']);
+    expect(ja.header).toContain('収集日時');
+    const en = await download('/api/v1/inventory.csv?lang=en');
+    expect(en.header.slice(0, 3)).toEqual(['Host name', 'Department', 'Group']);
+    expect(en.header).toContain('Collected (JST)');
+    expect(en.header.join(',')).not.toMatch(JAPANESE);
+    expect(en.header.length).toBe(ja.header.length);
+  });
+
   it('a ledger file that is not CSV is refused as a bad request naming the line, in both languages', async () => {
     const r = await admin.request('POST', '/api/v1/media/import', '登録番号,管理者\r\nM-009,"佐藤\r\n', { 'content-type': 'text/csv' });
     expect(r.status).toBe(400);

@@ -58,7 +58,7 @@ export function inventoryRoutes(s: ConsoleServices): RouteDef[] {
       access: 'pcs.read',
       audit: 'inventory.exported',
       async handler(req, reply, p) {
-        const csv = await s.inventory.csv(me(p), inventoryFilterOf(req));
+        const csv = await s.inventory.csv(me(p), inventoryFilterOf(req), (req.query as { lang?: string }).lang === 'en' ? 'en' : 'ja');
         const day = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="asset-register-${day}.csv"; filename*=UTF-8''${encodeURIComponent(`資産管理台帳_${day}.csv`)}`);
         return csv;

@@ -95,6 +95,7 @@ export function ipv4Range(text: string): [string, string] {
   return [one, one];
 }
 
+const CSV_HEADER_EN = ['Host name', 'Department', 'Group', 'Manufacturer', 'Model', 'Serial number', 'UUID', 'Chassis', 'Asset tag', 'BIOS/UEFI', 'CPU', 'Memory (GB)', 'Memory modules', 'Disks', 'Network', 'IP addresses', 'MAC addresses', 'Displays', 'OS', 'OS version', 'OS build', 'OS installed (JST)', 'Last boot (JST)', 'Logged-on users', 'Domain/workgroup', 'Agent', 'Collected (JST)', 'Last change (JST)', 'Last change'];
 const CSV_HEADER = ['ホスト名', '課', 'グループ', 'メーカー', '機種', '製造番号', 'UUID', '筐体', '資産番号', 'BIOS/UEFI', 'CPU', 'メモリ (GB)', 'メモリモジュール', 'ディスク', 'ネットワーク', 'IPアドレス', 'MACアドレス', 'ディスプレイ', 'OS', 'OS バージョン', 'OS ビルド', 'OS インストール日', '最終起動', 'ログオン中のユーザー', 'ドメイン/ワークグループ', 'エージェント', '収集日時', '最終変更', '最終変更の内容'];
 
 interface LatestRow {
@@ -110,6 +111,8 @@ interface LatestRow {
   ipv4_text: string;
   inventory_json: string;
 }
+
+const DOMAIN_KIND = { domain: { ja: 'ドメイン', en: 'domain' }, workgroup: { ja: 'ワークグループ', en: 'workgroup' } } as const;
 
 export class InventoryLedger {
   private chain: Promise<unknown> = Promise.resolve();
@@ -231,7 +234,8 @@ export class InventoryLedger {
   }
 
   /** The 資産管理台帳 as CSV: one row per PC (of the filter), Japanese headers, JST times. */
-  async csv(principal: Principal, filter: InventoryFilter = {}): Promise<string> {
+  /** The register as CSV: Japanese headers and words by default, English ones with `lang`; times in JST either way. */
+  async csv(principal: Principal, filter: InventoryFilter = {}, lang: 'ja' | 'en' = 'ja'): Promise<string> {
     const pcs = await this.list(principal, filter);
     const rows: unknown[][] = [];
     for (const pc of pcs) {
@@ -252,8 +256,8 @@ export class InventoryLedger {
         inv.cpu?.brand,
         pc.memoryGb ?? '',
         (inv.memory?.modules ?? []).map((m) => `${m.slot}: ${gib(m.sizeBytes)}${m.serial ? ` S/N ${m.serial}` : ''}`).join(' / '),
-        (inv.disks ?? []).map(diskText).join(' / '),
-        nics.map(nicText).join(' / '),
+        (inv.disks ?? []).map((d) => diskText(d, lang)).join(' / '),
+        nics.map((n) => nicText(n, lang)).join(' / '),
         nics.flatMap((n) => n.ipv4).join(' '),
         nics.map((n) => n.mac).filter(Boolean).join(' '),
         (inv.displays ?? []).map((d) => [d.vendor, d.model, d.resolution].filter(Boolean).join(' ')).join(' / '),
@@ -263,13 +267,13 @@ export class InventoryLedger {
         jst(inv.os?.installDate),
         jst(inv.os?.lastBoot),
         (inv.users ?? []).join(' '),
-        inv.domain?.name ? `${inv.domain.name} (${inv.domain.kind === 'domain' ? 'ドメイン' : 'ワークグループ'})` : '',
+        inv.domain?.name ? `${inv.domain.name} (${DOMAIN_KIND[inv.domain.kind === 'domain' ? 'domain' : 'workgroup'][lang]})` : '',
         inv.agentVersion,
         jst(pc.collectedAt),
         jst(last?.at),
-        last ? `${last.label.ja}: ${last.subject}` : '',
+        last ? `${last.label[lang]}: ${last.subject}` : '',
       ]);
     }
-    return toCsv(CSV_HEADER, rows);
+    return toCsv(lang === 'ja' ? CSV_HEADER : CSV_HEADER_EN, rows);
   }
 }

@@ -38,15 +38,20 @@ function gb(bytes: number | null): string {
   return bytes ? `${Math.round(bytes / 1e9)}GB` : '';
 }
 
-export function diskText(d: Disk): string {
-  return [d.model, gb(d.sizeBytes), d.type, d.serial ? `S/N ${d.serial}` : null, d.smart === 'predicted_failure' ? 'SMART 異常予測' : null].filter(Boolean).join(' ');
+export function diskText(d: Disk, lang: 'ja' | 'en' = 'ja'): string {
+  return [d.model, gb(d.sizeBytes), d.type, d.serial ? `S/N ${d.serial}` : null, d.smart === 'predicted_failure' ? (lang === 'ja' ? 'SMART 異常予測' : 'SMART predicts failure') : null].filter(Boolean).join(' ');
 }
 
-const KIND_JA: Record<NetworkInterface['kind'], string> = { wired: '有線', wireless: '無線', virtual: '仮想', other: 'その他' };
+const KIND: Record<NetworkInterface['kind'], { ja: string; en: string }> = {
+  wired: { ja: '有線', en: 'wired' },
+  wireless: { ja: '無線', en: 'wireless' },
+  virtual: { ja: '仮想', en: 'virtual' },
+  other: { ja: 'その他', en: 'other' },
+};
 
-export function nicText(n: NetworkInterface): string {
+export function nicText(n: NetworkInterface, lang: 'ja' | 'en' = 'ja'): string {
   const addr = [...n.ipv4, ...n.ipv6.filter((a) => !a.startsWith('fe80:'))].join(' ');
-  return [`${n.name} (${KIND_JA[n.kind]})`, n.mac, addr, n.dhcp === true ? 'DHCP' : n.dhcp === false ? '固定' : null, n.speedMbps ? `${n.speedMbps}Mbps` : null].filter(Boolean).join(' ');
+  return [`${n.name} (${KIND[n.kind][lang]})`, n.mac, addr, n.dhcp === true ? 'DHCP' : n.dhcp === false ? (lang === 'ja' ? '固定' : 'static') : null, n.speedMbps ? `${n.speedMbps}Mbps` : null].filter(Boolean).join(' ');
 }
 
 /** The physical interfaces (wired, wireless): what an administrator means by the PC's NICs. */
@@ -68,8 +73,8 @@ export function inventoryLines(inv: Partial<InventoryFacts>, unknown: Record<str
     ['BIOS/UEFI', u('bios', inv.bios ? [inv.bios.vendor, inv.bios.version, inv.bios.releaseDate, inv.bios.firmware?.toUpperCase()].filter(Boolean).join(' ') : undefined)],
     ['CPU', u('cpu', inv.cpu ? [inv.cpu.brand, inv.cpu.physicalCores ? `${inv.cpu.physicalCores}コア` : null, inv.cpu.cores ? `${inv.cpu.cores}スレッド` : null].filter(Boolean).join(' ') : undefined)],
     ['メモリ', u('memory', inv.memory ? [gib(inv.memory.totalBytes), inv.memory.modules.length ? `(${inv.memory.modules.map((m) => `${m.slot}: ${gib(m.sizeBytes)} ${m.type ?? ''}`.trim()).join(', ')})` : null].filter(Boolean).join(' ') : undefined)],
-    ['ディスク', u('disks', inv.disks?.map(diskText).join(' / '))],
-    ['ネットワーク', u('network', inv.network ? physicalNics(inv).map(nicText).join(' / ') : undefined)],
+    ['ディスク', u('disks', inv.disks?.map((d) => diskText(d)).join(' / '))],
+    ['ネットワーク', u('network', inv.network ? physicalNics(inv).map((n) => nicText(n)).join(' / ') : undefined)],
     ['ディスプレイ', u('displays', inv.displays?.map((d) => [d.vendor, d.model, d.resolution].filter(Boolean).join(' ')).join(' / '))],
     ['OS', u('os', o ? [o.name, o.edition, o.version].filter(Boolean).join(' ') : undefined)],
     ['OS ビルド', u('os', o?.build ?? undefined)],

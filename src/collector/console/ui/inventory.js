@@ -1,6 +1,6 @@
 // 資産管理台帳: the hardware and network inventory of the PCs (filters run in the store:
 // /api/v1/inventory), its CSV export, and the inventory section of a PC's page.
-import { api, field, fmtTime, h, loc, route, t, table } from './core.js';
+import { api, csvHref, field, fmtTime, h, loc, route, t, table } from './core.js';
 
 const FILTERS = ['model', 'osBuild', 'memoryMin', 'memoryMax', 'ip'];
 
@@ -22,7 +22,7 @@ export async function inventoryScreen() {
     const mine = ++seq;
     const qs = queryOf(f).toString();
     history.replaceState(null, '', `#/inventory${qs ? `?${qs}` : ''}`);
-    csv.href = `/api/v1/inventory.csv${qs ? `?${qs}` : ''}`;
+    csv.href = csvHref('/api/v1/inventory.csv', qs);
     try {
       const d = await api('GET', `/api/v1/inventory${qs ? `?${qs}` : ''}`);
       if (mine !== seq) return;

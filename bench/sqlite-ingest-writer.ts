@@ -1,4 +1,7 @@
 /**
+ * (Not named sqlite-writer: the store's writer thread is dist/sqlite-writer.mjs, looked for beside
+ * the running script first.)
+ *
  * The SQLite writer's side of durable ingest, alone: what the collector's writer thread does
  * with each group commit (SqliteConnectionStore.ingestTexts: the events as JSON text, parsed,
  * stored, projected into the violations table, committed with fsync), without sockets.
@@ -93,7 +96,7 @@ async function writerRun(file: string, flush: number): Promise<Run> {
   return { flush, first, again };
 }
 
-await benchMain('sqlite-writer', import.meta.url, 10 * 60_000, async (scratch) => {
+await benchMain('sqlite-ingest-writer', import.meta.url, 10 * 60_000, async (scratch) => {
   const runs: Run[] = [];
   const raw: { flush: number; rowsPerSecond: number }[] = [];
   for (const flush of FLUSHES) {
