@@ -5,7 +5,7 @@
  * packages, and the guard's decisions given what the installer answers (an install function
  * that records the command lines and answers as dpkg or msiexec would). The same guard with the
  * real dpkg is test/installer/agent-update.test.ts, with the real rpm rpm-update-guard.test.ts;
- * msiexec itself (the downgrade back, the service host's --detach) runs under wine in
+ * msiexec itself (an update from the collector, the service host's --detach) runs under wine in
  * test/installer/wine-update.test.ts.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';

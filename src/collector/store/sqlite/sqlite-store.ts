@@ -11,7 +11,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { forwardingTables } from '../forwarding.js';
@@ -51,7 +51,9 @@ const transactionContext = new AsyncLocalStorage<OpenTransaction>();
 function writerThreadFile(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    for (const file of [join(dir, 'sqlite-writer.mjs'), join(dir, 'dist', 'sqlite-writer.mjs')]) if (existsSync(file)) return file;
+    // Not beside a bench bundle: dist/bench/sqlite-writer.mjs is the bench of that name, not this thread.
+    const beside = basename(dir) === 'bench' ? [] : [join(dir, 'sqlite-writer.mjs')];
+    for (const file of [...beside, join(dir, 'dist', 'sqlite-writer.mjs')]) if (existsSync(file)) return file;
     dir = dirname(dir);
   }
   throw new Error('dist/sqlite-writer.mjs of mamori not found (run npm run build)');
