@@ -293,7 +293,9 @@ export class Outbox {
       for (const victim of victims) {
         for (const r of this.load(victim).records) {
           if (r.throughSeq < gapFrom) continue;
-          if (r.json.includes('"kind":"gap"')) dropped += countDropped(r.json);
+          // Of a gap that an acknowledgement reaches into, only the part after it is still lost:
+          // the collector refuses a gap that claims more dropped events than it spans.
+          if (r.json.includes('"kind":"gap"')) dropped += Math.min(countDropped(r.json), r.throughSeq - Math.max(r.seq, gapFrom) + 1);
           else {
             dropped += 1;
             fresh += 1;
