@@ -45,6 +45,7 @@ describe.skipIf(!root)('outbox on a full disk (real tmpfs)', () => {
     // Full: nothing throws, nothing is written, the numbers are used up and counted.
     for (let i = 2; i < 7; i++) expect(box.append([notice(i)])).toEqual([]);
     expect(box.unwrittenEvents).toBe(5);
+    expect(box.dropped).toBe(5);
     expect(box.lastSeq).toBe(7);
     expect(box.readAfter(0, 100, 1 << 20).map((r) => r.seq)).toEqual([1, 2]);
     rmSync(filler);
