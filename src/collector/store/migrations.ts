@@ -470,13 +470,13 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: OPEN_VIOLATION_COUNTS_POSTGRES,
   },
   {
-    version: 2026120727101,
+    version: 202612072711,
     name: 'latest rule results per 課, rule and result of the PCs not revoked, kept by triggers (the 自己点検 report)',
     sqlite: RULE_RESULT_COUNTS_SQLITE,
     postgres: RULE_RESULT_COUNTS_POSTGRES,
   },
   {
-    version: 2026120727102,
+    version: 202612072712,
     name: 'trigram index of the violation text search on SQLite (PostgreSQL: pg_trgm, postgres/text-search.ts)',
     sqlite: VIOLATIONS_TEXT_SQLITE,
     postgres: 'SELECT 1;',
