@@ -67,7 +67,7 @@ const modules = {
   // The journal: numbering, acknowledgement, recovery, size cap and full disk; and the cut to the wire limits.
   outbox: {
     mutate: ['agent/outbox/outbox.ts', 'agent/outbox/validate.ts'],
-    tests: ['test/agent/outbox.test.ts', 'test/agent/outbox-journal.test.ts', 'test/agent/outbox-full-disk.test.ts', 'test/agent/outbox-edges.test.ts', 'test/agent/validate.test.ts', 'test/agent/validate-cut.test.ts'],
+    tests: ['test/agent/outbox.test.ts', 'test/agent/outbox-journal.test.ts', 'test/agent/outbox-full-disk.test.ts', 'test/agent/outbox-edges.test.ts', 'test/agent/validate.test.ts', 'test/agent/validate-cut.test.ts', 'test/agent/outbox-recovery.test.ts', 'test/agent/validate-limits.test.ts'],
   },
   // The gateway's checks of the sequence numbers of an events frame (holes, gaps, resends).
   'gateway-sequence': {

@@ -185,6 +185,32 @@ describe('the cap', () => {
   });
 });
 
+describe('the cap and gaps written after a full disk', () => {
+  it('drops a segment that starts with a gap and holds events after it like any other', () => {
+    // Written after a full disk: the gap over the lost 1…3, then 4 and 5 in the same segment.
+    const dir = tempDir('obr-cap-diskgap');
+    const at = '2026-12-06T00:00:00.000Z';
+    const diskGap = `{"seq":1,"at":"${at}","kind":"gap","throughSeq":3,"dropped":3,"reason":"the disk of this PC was full (ENOSPC): events could not be written"}`;
+    writeFileSync(join(dir, segName(1)), `${diskGap}\n${line(4)}\n${line(5)}\n`);
+    writeFileSync(join(dir, segName(6)), `${line(6)}\n`);
+    // The cap is exactly what is left once 1…5 became one gap: that gap, 6 and the appended 7.
+    const capGap = (cap: number) => `{"seq":1,"at":"${at}","kind":"gap","throughSeq":5,"dropped":5,"reason":"outbox reached its size cap of ${cap} bytes"}\n`;
+    const rest = Buffer.byteLength(`${line(6)}\n${line(7)}\n`);
+    const cap = Buffer.byteLength(capGap(100)) + rest;
+    expect(Buffer.byteLength(capGap(cap)) + rest).toBe(cap);
+    const box = Outbox.open(dir, { capBytes: cap, segmentBytes: 1, now: () => new Date(at) });
+    box.append([notice(6)]);
+    expect(records(box).map((r) => [r.seq, r.kind])).toEqual([
+      [1, 'gap'],
+      [6, 'agent.notice'],
+      [7, 'agent.notice'],
+    ]);
+    expect(records(box)[0]).toMatchObject({ throughSeq: 5, dropped: 5 });
+    expect(box.bytes).toBe(cap);
+    box.close();
+  });
+});
+
 describe('errors', () => {
   it('a journal with a hole fails with the outbox error code', () => {
     const dir = tempDir('obr-hole');
