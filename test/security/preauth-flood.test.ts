@@ -5,6 +5,10 @@
  * maxPayload (4 MiB) — 1.5 GiB in all. Now at most 64 of them are admitted from one address
  * (the rest get 503 before the upgrade), each is cut with 1009 after 16 KiB, the collector's
  * resident memory stays bounded, and an agent on another address (127.0.0.1) still delivers.
+ * The collector runs TLS handshakes in turn (16 per address), so every attacker first completes
+ * its handshake and all then ask for the upgrade together, as a flood from already open
+ * connections would: otherwise they would reach the cap spread over time, cut ones freeing
+ * their place for later ones, and the cap would not be what limits them.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,8 +48,12 @@ function frameHeader(length: number): Buffer {
   return h;
 }
 
-/** One attacking connection: upgrade, then the unfinished frame. Resolves with the HTTP status and the bytes the socket took. */
-function attack(): Promise<{ status: number; written: number }> {
+/**
+ * One attacking connection: TLS, then (once `go` resolves) the upgrade and the unfinished frame.
+ * `connected` is called when its handshake is done, or when it failed. Resolves with the HTTP
+ * status and the bytes the socket took.
+ */
+function attack(connected: () => void, go: Promise<void>): Promise<{ status: number; written: number }> {
   return new Promise((resolve) => {
     const { port } = new URL(collector.agentUrl);
     // From another loopback address than the good agent: the per-address cap is the attacker's.
@@ -55,10 +63,15 @@ function attack(): Promise<{ status: number; written: number }> {
     let status = 0;
     let written = 0;
     let head = '';
-    const done = () => resolve({ status, written });
+    const done = () => {
+      connected();
+      resolve({ status, written });
+    };
     socket.on('error', () => undefined);
     socket.on('close', done);
-    socket.once('secureConnect', () => {
+    socket.once('secureConnect', async () => {
+      connected();
+      await go;
       socket.write(`GET /agent HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });
     const onData = (d: Buffer) => {
@@ -92,7 +105,20 @@ describe('unauthenticated memory exhaustion', () => {
     const before = collectorRss();
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, collectorRss())), 20);
-    const results = await Promise.all(Array.from({ length: CONNECTIONS }, () => attack()));
+    let handshakes = 0;
+    let allConnected!: () => void;
+    const go = new Promise<void>((resolve) => (allConnected = resolve));
+    const results = await Promise.all(
+      Array.from({ length: CONNECTIONS }, () => {
+        let counted = false;
+        const connected = () => {
+          if (counted) return;
+          counted = true;
+          if (++handshakes === CONNECTIONS) allConnected();
+        };
+        return attack(connected, go);
+      }),
+    );
     // While the flood is being cut, an agent from another address authenticates and delivers.
     const c = await rawHello(collector.agentUrl, good.agentId, good.privateKey);
     await c.next('welcome', 60_000);
