@@ -174,7 +174,8 @@ describe('mutual TLS with a certificate per agent', () => {
       const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
       const res = await page.goto(`https://127.0.0.1:${collector.port}/`);
       expect(res?.status()).toBe(200);
-      expect(await page.locator('input[name=password]').count()).toBe(1);
+      // The login form is drawn by the console's script after the page loads: wait for it.
+      await expect.poll(() => page.locator('input[name=password]').count()).toBe(1);
     } finally {
       await browser.close();
     }
