@@ -29,6 +29,16 @@ export interface InstallCommand {
 }
 
 /**
+ * msiexec by its full path in System32 (where Windows keeps it, `%SystemRoot%\System32\msiexec.exe`),
+ * never looked up through PATH: the guard runs as the service's account (SYSTEM), and a PATH
+ * lookup would run any msiexec.exe placed earlier on the PATH; under wine the guard's
+ * environment was also seen to resolve no msiexec at all (spawn ENOENT).
+ */
+export function msiexecPath(env: NodeJS.ProcessEnv = process.env): string {
+  return `${env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows'}\\System32\\msiexec.exe`;
+}
+
+/**
  * The command line that installs `packagePath`, newer or older than the installed version.
  *  - dpkg --install: upgrades, and downgrades with --force-downgrade (dpkg(1): on by default,
  *    given explicitly because a DPKG_FORCE in the environment replaces the defaults, and dpkg
@@ -43,7 +53,7 @@ export interface InstallCommand {
 export function installCommand(platform: UpdatePlatform, packagePath: string): InstallCommand {
   switch (platform) {
     case 'msi':
-      return { command: 'msiexec', args: ['/i', packagePath, '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', `${packagePath}.log`], env: {}, logFile: `${packagePath}.log` };
+      return { command: msiexecPath(), args: ['/i', packagePath, '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', `${packagePath}.log`], env: {}, logFile: `${packagePath}.log` };
     case 'deb':
       return { command: 'dpkg', args: ['--force-confold', '--force-downgrade', '--install', packagePath], env: { DEBIAN_FRONTEND: 'noninteractive' } };
     case 'rpm':

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runUpdateGuard } from '../../agent/update/guard.js';
-import { installCommand, installedOk, installedVersionCommand, installerOfThisPc, msiInstalledVersion } from '../../agent/update/installer.js';
+import { installCommand, installedOk, installedVersionCommand, installerOfThisPc, msiexecPath, msiInstalledVersion } from '../../agent/update/installer.js';
 import type { InstallCommand, InstallResult } from '../../agent/update/installer.js';
 import { mark, packageRefusal, pruneUpdates, readPending, writePending } from '../../agent/update/pending.js';
 import type { LocalPackage } from '../../agent/update/pending.js';
@@ -75,7 +75,10 @@ describe('update command lines', () => {
 
 describe('Windows (msiexec)', () => {
   it('installs an MSI over the installed one, older or newer, with a verbose log beside it; 3010 and 1641 are installed', () => {
-    expect(installCommand('msi', 'C:\\ProgramData\\mamori\\updates\\a.msi')).toEqual({ command: 'msiexec', args: ['/i', 'C:\\ProgramData\\mamori\\updates\\a.msi', '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', 'C:\\ProgramData\\mamori\\updates\\a.msi.log'], env: {}, logFile: 'C:\\ProgramData\\mamori\\updates\\a.msi.log' });
+    // By its full path in System32, never through PATH (the guard runs as SYSTEM).
+    expect(msiexecPath({ SystemRoot: 'D:\\WINDOWS' })).toBe('D:\\WINDOWS\\System32\\msiexec.exe');
+    expect(msiexecPath({})).toBe('C:\\Windows\\System32\\msiexec.exe');
+    expect(installCommand('msi', 'C:\\ProgramData\\mamori\\updates\\a.msi')).toEqual({ command: msiexecPath(), args: ['/i', 'C:\\ProgramData\\mamori\\updates\\a.msi', '/qn', '/norestart', 'ALLOW_DOWNGRADE=1', '/l*v', 'C:\\ProgramData\\mamori\\updates\\a.msi.log'], env: {}, logFile: 'C:\\ProgramData\\mamori\\updates\\a.msi.log' });
     expect([0, 3010, 1641, 1603, 1618, null].map((c) => installedOk('msi', c))).toEqual([true, true, true, false, false, false]);
     expect(installedOk('deb', 3010)).toBe(false);
   });
@@ -120,7 +123,7 @@ describe('Windows (msiexec)', () => {
     const asked: string[] = [];
     const msiVersion = (programDir: string) => (asked.push(programDir), installed);
     expect(await runUpdateGuard({ stateDir: dir, releaseKey, install, msiVersion, pollMs: 50, log: () => {} })).toBe('rolled_back');
-    expect(calls).toEqual([`msiexec /i ${target.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${target.file}.log`, `msiexec /i ${rollback.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${rollback.file}.log`]);
+    expect(calls).toEqual([`${msiexecPath()} /i ${target.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${target.file}.log`, `${msiexecPath()} /i ${rollback.file} /qn /norestart ALLOW_DOWNGRADE=1 /l*v ${rollback.file}.log`]);
     expect(asked).toEqual(['C:\\Program Files\\mamori', 'C:\\Program Files\\mamori']);
     expect(installed).toBe('1.0.0');
   });

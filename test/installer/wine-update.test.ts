@@ -114,7 +114,7 @@ describe.skipIf(skipReal(TOOLS, PACKAGES))('agent updates through msiexec under 
       throw new Error(`${err.message}; pending: ${JSON.stringify(pending())}\nguard.log:\n${guardLog()}`);
     });
     expect(pending()).toMatchObject({ programDir: 'C:\\Program Files\\mamori' });
-    expect(guardLog()).toMatch(new RegExp(`msiexec /i \\S+\\.msi /qn /norestart ALLOW_DOWNGRADE=1 .*: exit (0|3010)`));
+    expect(guardLog()).toMatch(new RegExp(`\\\\System32\\\\msiexec\\.exe /i \\S+\\.msi /qn /norestart ALLOW_DOWNGRADE=1 .*: exit (0|3010)`));
     // One product in Apps & Features, same identity.
     const uninstall = await wine(['reg', 'query', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall', '/s']);
     expect(uninstall.out.match(/DisplayName\s+REG_SZ\s+mamori agent/g)).toHaveLength(1);
