@@ -3,6 +3,7 @@
  * assumes Shift_JIS and shows 文字化け), CRLF line ends, RFC 4180 quoting.
  */
 import { msg, render, type Msg } from '../../shared/i18n/index.js';
+import { badRequest } from './errors.js';
 
 const BOM = '\uFEFF';
 
@@ -69,4 +70,14 @@ export function parseCsv(text: string): string[][] {
 /** Undo the formula guard of toCsv on import. */
 export function unguard(v: string): string {
   return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
+}
+
+/** An uploaded file's rows, or a bad request naming where it is not CSV. */
+export function parseUploadedCsv(text: string): string[][] {
+  try {
+    return parseCsv(text);
+  } catch (err) {
+    if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.text }));
+    throw err;
+  }
 }

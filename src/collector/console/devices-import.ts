@@ -7,7 +7,7 @@
 import { msg } from '../../shared/i18n/index.js';
 import type { Msg } from '../../shared/i18n/index.js';
 import { badRequest, ConsoleError } from './errors.js';
-import { CsvError, parseCsv, unguard } from './csv.js';
+import { parseUploadedCsv, unguard } from './csv.js';
 
 const HOST_COLUMNS = ['端末名', 'ホスト名', 'コンピューター名', 'hostname', 'pc'];
 const DEPARTMENT_COLUMNS = ['所属 (課)', '所属(課)', '所属', '課', 'department'];
@@ -28,13 +28,7 @@ const norm = (s: string): string => s.trim().toLowerCase();
 
 /** Read the file against the PCs the account sees (hostname upper-cased → ids). */
 export function planDepartments(text: string, idsByHost: ReadonlyMap<string, string[]>): DepartmentPlan {
-  let rows: string[][];
-  try {
-    rows = parseCsv(text);
-  } catch (err) {
-    if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.text }));
-    throw err;
-  }
+  const rows = parseUploadedCsv(text);
   const header = (rows[0] ?? []).map((c) => norm(unguard(c)));
   const hostCol = header.findIndex((c) => HOST_COLUMNS.includes(c));
   const depCol = header.findIndex((c) => DEPARTMENT_COLUMNS.map(norm).includes(c));

@@ -10,7 +10,7 @@
  */
 import type { SqlRunner } from '../store/sql.js';
 import { msg, render, term, termValue, type Lang } from '../../shared/i18n/index.js';
-import { CsvError, parseCsv, toCsv, unguard } from './csv.js';
+import { parseUploadedCsv, toCsv, unguard } from './csv.js';
 import { requireScope, scopeDepartments } from './authz.js';
 import { badRequest, ConsoleError, conflict, notFound } from './errors.js';
 import type { Clock } from './util.js';
@@ -279,13 +279,7 @@ export class MediaLedger {
    * checked first; one bad row refuses the whole file, naming its line.
    */
   async importCsv(text: string, by: string): Promise<{ created: number; updated: number }> {
-    let rows: string[][];
-    try {
-      rows = parseCsv(text);
-    } catch (err) {
-      if (err instanceof CsvError) throw badRequest(msg('error.csvFormat', { detail: err.text }));
-      throw err;
-    }
+    const rows = parseUploadedCsv(text);
     if (rows.length === 0) throw badRequest(msg('error.media.csvEmpty'));
     const header = rows[0]!.map((h) => h.trim());
     const index = new Map<string, number>();
