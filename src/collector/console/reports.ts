@@ -105,6 +105,63 @@ interface Tally {
   groups: Counts[];
 }
 
+/**
+ * Each PC's worst result over the rules of each group (a clause several rules cite), from its
+ * results other than pass: a PC fails a group when it fails any of its rules, unknown beats
+ * pass (RANK), and it is not applicable only when every rule of the group is. PCs never noted
+ * pass every rule of the group.
+ */
+class GroupWorst {
+  private readonly groupsOfRule = new Map<string, number[]>();
+  private readonly sizes: number[];
+  private readonly pcIndex = new Map<string, number>();
+  /** Per group, per PC index: the lowest RANK noted and how many of the group's rules were noted. */
+  private readonly worst: number[][];
+  private readonly noted: number[][];
+
+  constructor(groups: readonly (readonly string[])[], multi: readonly number[]) {
+    this.sizes = groups.map((g) => new Set(g).size);
+    this.worst = groups.map(() => []);
+    this.noted = groups.map(() => []);
+    for (const i of multi) for (const r of new Set(groups[i])) this.groupsOfRule.set(r, [...(this.groupsOfRule.get(r) ?? []), i]);
+  }
+
+  ruleIds(): Iterable<string> {
+    return this.groupsOfRule.keys();
+  }
+
+  /** A result other than pass of one PC for one rule (each (PC, rule) once). */
+  note(agentId: string, ruleId: string, result: PcResult): void {
+    let pc = this.pcIndex.get(agentId);
+    if (pc === undefined) this.pcIndex.set(agentId, (pc = this.pcIndex.size));
+    const rank = RANK.indexOf(result);
+    for (const g of this.groupsOfRule.get(ruleId) ?? []) {
+      const w = this.worst[g]!;
+      const was = w[pc];
+      if (was === undefined || rank < was) w[pc] = rank;
+      this.noted[g]![pc] = (this.noted[g]![pc] ?? 0) + 1;
+    }
+  }
+
+  /** The PCs noted for a group: the others pass it. */
+  pcsOf(group: number): number {
+    let n = 0;
+    for (const w of this.worst[group]!) if (w !== undefined) n++;
+    return n;
+  }
+
+  /** The noted PCs of a group counted by their worst result (a rule not noted: pass). */
+  counts(group: number): Counts {
+    const c = zero();
+    const pass = RANK.indexOf('pass');
+    const noted = this.noted[group]!;
+    this.worst[group]!.forEach((w, pc) => {
+      c[RANK[noted[pc]! < this.sizes[group]! ? Math.min(w, pass) : w]!]++;
+    });
+    return c;
+  }
+}
+
 export class Reports {
   constructor(
     private readonly sql: SqlRunner,
@@ -138,7 +195,8 @@ export class Reports {
    * Count: results per rule and kind (the kept counts of the scope's 課, or of all), a PC
    * without a result for a rule counting as unknown. A group of
    * several rules needs each PC's worst result, but only PCs with a result other than pass (or
-   * none) for one of its rules can be anything but pass: only those rows are read.
+   * none) for one of its rules can be anything but pass: only those rows are read, as the PCs
+   * of each rule and result (GroupWorst).
    */
   private async tally(department: string | undefined, groups: readonly (readonly string[])[]): Promise<Tally> {
     const scope = this.scope(department);
@@ -159,56 +217,35 @@ export class Reports {
     }
     for (const [id, c] of rules) c.unknown += pcs - (present.get(id) ?? 0);
 
-    const multi = [...new Set(groups.filter((g) => g.length > 1).flat())];
-    // Per PC, its results other than pass for the rules of groups of several rules (none: missing, unknown).
-    const odd = new Map<string, Map<string, PcResult>>();
-    const note = (agentId: string, ruleId: string, v: PcResult): void => {
-      let m = odd.get(agentId);
-      if (!m) odd.set(agentId, (m = new Map()));
-      m.set(ruleId, v);
-    };
+    const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
+    const multi = groups.flatMap((g, i) => (g.length > 1 ? [i] : []));
     if (multi.length) {
-      // One row per PC ("RULE=result,…"): a hundred thousand rows handed over one by one cost seconds.
-      const agg = this.sql.dialect === 'postgres' ? "string_agg(r.rule_id || '=' || r.result, ',')" : "group_concat(r.rule_id || '=' || r.result, ',')";
-      const found = await this.sql.all<{ agent_id: string; found: string }>(
-        `SELECT r.agent_id, ${agg} AS found FROM rule_results r WHERE r.rule_id IN (${marks(multi.length)}) AND r.result IN (${marks(NOT_PASS.length)}) AND ${scope.of('r.agent_id')} GROUP BY r.agent_id`,
-        [...multi, ...NOT_PASS, ...scope.args],
+      const worst = new GroupWorst(groups, multi);
+      const ruleIdsOfGroups = [...worst.ruleIds()];
+      // The PCs of each rule and result other than pass, one row per rule and result: read in
+      // the order of the index (rule_id, result, agent_id) and joined there, with no sort of
+      // a hundred thousand rows by PC (an external sort on PostgreSQL).
+      const agg = this.sql.dialect === 'postgres' ? "string_agg(r.agent_id, ',')" : "group_concat(r.agent_id, ',')";
+      const found = await this.sql.all<{ rule_id: string; result: string; ids: string }>(
+        `SELECT r.rule_id, r.result, ${agg} AS ids FROM rule_results r WHERE r.rule_id IN (${marks(ruleIdsOfGroups.length)}) AND r.result IN (${marks(NOT_PASS.length)}) AND ${scope.of('r.agent_id')} GROUP BY r.rule_id, r.result`,
+        [...ruleIdsOfGroups, ...NOT_PASS, ...scope.args],
       );
       for (const r of found) {
-        for (const pair of String(r.found).split(',')) {
-          const [ruleId, result] = pair.split('=') as [string, string];
-          note(r.agent_id, ruleId, result === 'fail' && excepted.has(`${r.agent_id}|${ruleId}`) ? 'excepted' : classOf(result));
-        }
+        const ids = String(r.ids).split(',');
+        const result = classOf(r.result);
+        if (result === 'fail' && excepted.size) for (const id of ids) worst.note(id, r.rule_id, excepted.has(`${id}|${r.rule_id}`) ? 'excepted' : 'fail');
+        else for (const id of ids) worst.note(id, r.rule_id, result);
       }
-      for (const ruleId of multi) {
+      for (const ruleId of ruleIdsOfGroups) {
         if ((present.get(ruleId) ?? 0) >= pcs) continue;
         const missing = await this.sql.all<{ id: string }>(`SELECT id FROM agents WHERE revoked_at IS NULL AND ${scope.of('id')} AND id NOT IN (SELECT agent_id FROM rule_results WHERE rule_id = ?)`, [...scope.args, ruleId]);
-        for (const m of missing) note(m.id, ruleId, 'unknown');
+        for (const m of missing) worst.note(m.id, ruleId, 'unknown');
+      }
+      for (const i of multi) {
+        const counted = worst.counts(i);
+        out[i] = { ...counted, pass: counted.pass + pcs - worst.pcsOf(i) };
       }
     }
-    const seen = groups.map(() => 0);
-    const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
-    const groupsOf = new Map<string, number[]>();
-    groups.forEach((g, i) => {
-      if (g.length > 1) for (const r of g) groupsOf.set(r, [...(groupsOf.get(r) ?? []), i]);
-    });
-    for (const per of odd.values()) {
-      const touched = new Set<number>();
-      for (const r of per.keys()) for (const i of groupsOf.get(r) ?? []) touched.add(i);
-      for (const i of touched) {
-        // A PC fails a group when it fails any of its rules; unknown beats pass (RANK).
-        let worst: PcResult = 'notApplicable';
-        for (const r of groups[i]!) {
-          const v = per.get(r) ?? 'pass';
-          if (RANK.indexOf(v) < RANK.indexOf(worst)) worst = v;
-        }
-        out[i]![worst]++;
-        seen[i]!++;
-      }
-    }
-    groups.forEach((g, i) => {
-      if (g.length > 1) out[i]!.pass += pcs - seen[i]!;
-    });
     return { pcs, rules, groups: out };
   }
 
