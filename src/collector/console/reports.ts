@@ -115,50 +115,68 @@ class GroupWorst {
   private readonly groupsOfRule = new Map<string, number[]>();
   private readonly sizes: number[];
   private readonly pcIndex = new Map<string, number>();
-  /** Per group, per PC index: the lowest RANK noted and how many of the group's rules were noted. */
-  private readonly worst: number[][];
-  private readonly noted: number[][];
+  /** Per group and PC index (group * capacity + PC): 1 + the lowest RANK noted (0: none), and how many of the group's rules were noted. */
+  private worst: Uint8Array;
+  private noted: Uint16Array;
+  private capacity: number;
 
-  constructor(groups: readonly (readonly string[])[], multi: readonly number[]) {
+  constructor(
+    groups: readonly (readonly string[])[],
+    multi: readonly number[],
+    pcs: number,
+  ) {
     this.sizes = groups.map((g) => new Set(g).size);
-    this.worst = groups.map(() => []);
-    this.noted = groups.map(() => []);
     for (const i of multi) for (const r of new Set(groups[i])) this.groupsOfRule.set(r, [...(this.groupsOfRule.get(r) ?? []), i]);
+    this.capacity = Math.max(pcs, 16);
+    this.worst = new Uint8Array(groups.length * this.capacity);
+    this.noted = new Uint16Array(groups.length * this.capacity);
   }
 
   ruleIds(): Iterable<string> {
     return this.groupsOfRule.keys();
   }
 
-  /** A result other than pass of one PC for one rule (each (PC, rule) once). */
-  note(agentId: string, ruleId: string, result: PcResult): void {
-    let pc = this.pcIndex.get(agentId);
-    if (pc === undefined) this.pcIndex.set(agentId, (pc = this.pcIndex.size));
-    const rank = RANK.indexOf(result);
-    for (const g of this.groupsOfRule.get(ruleId) ?? []) {
-      const w = this.worst[g]!;
-      const was = w[pc];
-      if (was === undefined || rank < was) w[pc] = rank;
-      this.noted[g]![pc] = (this.noted[g]![pc] ?? 0) + 1;
+  /** Results other than pass of these PCs for one rule (each (PC, rule) once). */
+  note(agentIds: readonly string[], ruleId: string, result: PcResult | ((agentId: string) => PcResult)): void {
+    const groups = this.groupsOfRule.get(ruleId) ?? [];
+    const fixed = typeof result === 'string' ? RANK.indexOf(result) + 1 : 0;
+    for (const agentId of agentIds) {
+      let pc = this.pcIndex.get(agentId);
+      if (pc === undefined) this.pcIndex.set(agentId, (pc = this.pcIndex.size));
+      if (pc >= this.capacity) this.grow();
+      const rank = fixed || RANK.indexOf((result as (agentId: string) => PcResult)(agentId)) + 1;
+      for (const g of groups) {
+        const at = g * this.capacity + pc;
+        const was = this.worst[at]!;
+        if (was === 0 || rank < was) this.worst[at] = rank;
+        this.noted[at]!++;
+      }
     }
   }
 
-  /** The PCs noted for a group: the others pass it. */
-  pcsOf(group: number): number {
-    let n = 0;
-    for (const w of this.worst[group]!) if (w !== undefined) n++;
-    return n;
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const worst = new Uint8Array((this.worst.length / this.capacity) * capacity);
+    const noted = new Uint16Array(worst.length);
+    for (let g = 0; g < this.sizes.length; g++) {
+      worst.set(this.worst.subarray(g * this.capacity, (g + 1) * this.capacity), g * capacity);
+      noted.set(this.noted.subarray(g * this.capacity, (g + 1) * this.capacity), g * capacity);
+    }
+    [this.worst, this.noted, this.capacity] = [worst, noted, capacity];
   }
 
-  /** The noted PCs of a group counted by their worst result (a rule not noted: pass). */
-  counts(group: number): Counts {
+  /** The noted PCs of a group counted by their worst result (a rule not noted: pass), and how many were noted. */
+  counts(group: number): { counts: Counts; noted: number } {
     const c = zero();
     const pass = RANK.indexOf('pass');
-    const noted = this.noted[group]!;
-    this.worst[group]!.forEach((w, pc) => {
-      c[RANK[noted[pc]! < this.sizes[group]! ? Math.min(w, pass) : w]!]++;
-    });
-    return c;
+    let noted = 0;
+    for (let pc = 0, at = group * this.capacity; pc < this.pcIndex.size; pc++, at++) {
+      const w = this.worst[at]!;
+      if (w === 0) continue;
+      noted++;
+      c[RANK[this.noted[at]! < this.sizes[group]! ? Math.min(w - 1, pass) : w - 1]!]++;
+    }
+    return { counts: c, noted };
   }
 }
 
@@ -220,7 +238,7 @@ export class Reports {
     const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
     const multi = groups.flatMap((g, i) => (g.length > 1 ? [i] : []));
     if (multi.length) {
-      const worst = new GroupWorst(groups, multi);
+      const worst = new GroupWorst(groups, multi, pcs);
       const ruleIdsOfGroups = [...worst.ruleIds()];
       // The PCs of each rule and result other than pass, one row per rule and result: read in
       // the order of the index (rule_id, result, agent_id) and joined there, with no sort of
@@ -231,19 +249,17 @@ export class Reports {
         [...ruleIdsOfGroups, ...NOT_PASS, ...scope.args],
       );
       for (const r of found) {
-        const ids = String(r.ids).split(',');
         const result = classOf(r.result);
-        if (result === 'fail' && excepted.size) for (const id of ids) worst.note(id, r.rule_id, excepted.has(`${id}|${r.rule_id}`) ? 'excepted' : 'fail');
-        else for (const id of ids) worst.note(id, r.rule_id, result);
+        worst.note(String(r.ids).split(','), r.rule_id, result === 'fail' && excepted.size ? (id) => (excepted.has(`${id}|${r.rule_id}`) ? 'excepted' : 'fail') : result);
       }
       for (const ruleId of ruleIdsOfGroups) {
         if ((present.get(ruleId) ?? 0) >= pcs) continue;
         const missing = await this.sql.all<{ id: string }>(`SELECT id FROM agents WHERE revoked_at IS NULL AND ${scope.of('id')} AND id NOT IN (SELECT agent_id FROM rule_results WHERE rule_id = ?)`, [...scope.args, ruleId]);
-        for (const m of missing) worst.note(m.id, ruleId, 'unknown');
+        worst.note(missing.map((m) => m.id), ruleId, 'unknown');
       }
       for (const i of multi) {
-        const counted = worst.counts(i);
-        out[i] = { ...counted, pass: counted.pass + pcs - worst.pcsOf(i) };
+        const { counts, noted } = worst.counts(i);
+        out[i] = { ...counts, pass: counts.pass + pcs - noted };
       }
     }
     return { pcs, rules, groups: out };
