@@ -204,6 +204,11 @@ export const CLI_MESSAGES = {
   'cli.agent.noIdentity': { ja: '{dir} に ID がありません: 知らせることはありません', en: '{dir} has no identity: nothing to report' },
   'cli.agent.uninstallReported': { ja: 'アンインストールを収集サーバーに知らせました', en: 'collector informed of the uninstall' },
   'cli.agent.uninstallNotReported': { ja: '収集サーバーに接続できませんでした。アンインストールは知らされていません', en: 'collector not reached; the uninstall is not reported' },
+  'cli.agent.reEnrolling': { ja: '登録し直します: 以前の ID は {dir} に残し、収集サーバーでは失効のままです', en: 're-enrolling: the previous identity is kept in {dir} and stays revoked on the collector' },
+  'cli.agent.stoppedBeforeEnrolling': { ja: '登録する前に停止しました', en: 'stopped before enrolling' },
+  'cli.agent.running': { ja: 'エージェント {id} が {host} で動作しています (収集サーバー {url})', en: 'agent {id} running on {host}; collector {url}' },
+  'cli.agent.stopping': { ja: '停止します ({signal})', en: 'stopping ({signal})' },
+  'cli.agent.stoppingShutdown': { ja: '停止します ({signal}、システムのシャットダウン)', en: 'stopping ({signal}, system shutdown)' },
   'cli.agent.recorded': { ja: '検査 {n} 件を {dir} に記録しました', en: 'recorded {n} checks into {dir}' },
   'cli.agent.recordedUnknown': { ja: '検査 {n} 件を {dir} に記録しました (不明: {unknown})', en: 'recorded {n} checks into {dir} (unknown: {unknown})' },
 
