@@ -26,6 +26,7 @@ import type { PolicyPushFrame } from '../shared/protocol/messages.js';
 import { TlsError } from '../shared/tls/errors.js';
 import { UsageError } from './errors.js';
 import { forgetEnrollToken } from './enroll-token.js';
+import { t } from './lang.js';
 
 /** module.flushCompileCache: Node 22.10 and later (the packages ship Node 24; `mamori up` may run on Node 20). */
 const flushCompileCache = (nodeModule as { flushCompileCache?: () => void }).flushCompileCache;
@@ -34,7 +35,7 @@ function checkList(values: string[] | undefined): CheckId[] | undefined {
   if (!values || values.length === 0) return undefined;
   return values.map((v) => {
     const parsed = CheckId.safeParse(v);
-    if (!parsed.success) throw new UsageError(`unknown check "${v}" (one of ${CheckId.options.join(', ')})`);
+    if (!parsed.success) throw new UsageError(t('cli.agent.unknownCheck', { check: v, checks: CheckId.options.join(', ') }));
     return parsed.data;
   });
 }
@@ -65,38 +66,38 @@ async function trust(o: Parameters<typeof collectorTrust>[0]): ReturnType<typeof
 }
 
 function warnPlain(log: Logger, url: string): void {
-  if (url.startsWith('ws:')) log.warn(`--insecure-plain: talking to ${url} WITHOUT TLS — tokens, secrets and findings cross the network readable (lab use only) / 暗号化なしで通信します (検証環境専用)`);
+  if (url.startsWith('ws:')) log.warn(t('cli.agent.plainWarning', { url }));
 }
 
 export function registerAgentCommands(program: Command): void {
-  const agent = program.command('agent').description('the endpoint agent');
+  const agent = program.command('agent').description(t('cli.agent.description'));
 
   agent
     .command('run')
-    .description('run the agent daemon (enrolls first when the state directory has no identity)')
-    .option('--collector <url>', 'collector agent endpoint, e.g. ws://collector:8470/agent')
-    .option('--enroll <token>', 'enrollment token (used once)')
-    .option('--state <dir>', 'state directory (identity, outbox)')
-    .option('--config <file>', 'agent configuration file (YAML)')
-    .option('--replay <dir>', 'judge a recorded PC instead of this one')
-    .option('--schedule <cron>', 'cron expression of the full check run')
-    .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA (printed by `mamori collector init`), checked at first contact')
-    .option('--insecure-plain', 'allow a ws:// collector without TLS (lab only)')
-    .option('--re-enroll', 'this PC was revoked: retire the old identity and enroll again with --enroll TOKEN')
+    .description(t('cli.agent.run'))
+    .option('--collector <url>', t('cli.agent.opt.collector'))
+    .option('--enroll <token>', t('cli.agent.opt.enroll'))
+    .option('--state <dir>', t('cli.agent.opt.state'))
+    .option('--config <file>', t('cli.agent.opt.config'))
+    .option('--replay <dir>', t('cli.agent.opt.replay'))
+    .option('--schedule <cron>', t('cli.agent.opt.schedule'))
+    .option('--ca-pin <sha256>', t('cli.agent.opt.caPin'))
+    .option('--insecure-plain', t('cli.agent.opt.insecurePlain'))
+    .option('--re-enroll', t('cli.agent.opt.reEnroll'))
     .action(async (o: { collector?: string; enroll?: string; state?: string; config?: string; replay?: string; schedule?: string; caPin?: string; insecurePlain?: boolean; reEnroll?: boolean }) => {
       const config = loadAgentConfig(o.config);
       const stateDir = resolve(o.state ?? config.stateDir ?? defaultStateDir());
       ensureStateDir(stateDir);
       const log = createLogger({ component: 'agent', dir: config.logDir ?? join(stateDir, 'logs') });
       if (o.reEnroll) {
-        if (!(o.enroll ?? config.enrollToken)) throw new UsageError('--re-enroll needs a new enrollment token: --enroll TOKEN');
+        if (!(o.enroll ?? config.enrollToken)) throw new UsageError(t('cli.agent.reEnrollToken'));
         const retired = retireIdentity(stateDir);
         if (retired) log.warn(`re-enrolling: the previous identity is kept in ${retired} and stays revoked on the collector`);
       }
       let identity = loadIdentity(stateDir);
       let initialPolicy: PolicyPushFrame | undefined;
       const collectorUrl = o.collector ?? config.collector ?? identity?.collectorUrl;
-      if (!collectorUrl) throw new UsageError('no collector: give --collector URL or `collector:` in the config file');
+      if (!collectorUrl) throw new UsageError(t('cli.agent.noCollector'));
       warnPlain(log, collectorUrl);
       let wsOptions: Awaited<ReturnType<typeof trust>>;
       // A stop asked for before the daemon runs (while enrolling, or starting) is kept and honoured once it runs.
@@ -176,16 +177,16 @@ export function registerAgentCommands(program: Command): void {
 
   agent
     .command('notify-uninstall')
-    .description('tell the collector this agent is being uninstalled (the uninstaller runs it after stopping the service)')
-    .option('--state <dir>', 'state directory (identity, outbox)')
-    .option('--config <file>', 'agent configuration file (YAML)')
-    .option('--insecure-plain', 'allow a ws:// collector without TLS (lab only)')
-    .option('--timeout <seconds>', 'how long to try to reach the collector', '15')
+    .description(t('cli.agent.notifyUninstall'))
+    .option('--state <dir>', t('cli.agent.opt.state'))
+    .option('--config <file>', t('cli.agent.opt.config'))
+    .option('--insecure-plain', t('cli.agent.opt.insecurePlain'))
+    .option('--timeout <seconds>', t('cli.agent.opt.notifyTimeout'), '15')
     .action(async (o: { state?: string; config?: string; insecurePlain?: boolean; timeout: string }) => {
       const config = loadAgentConfig(o.config);
       const stateDir = resolve(o.state ?? config.stateDir ?? defaultStateDir());
       const identity = loadIdentity(stateDir);
-      if (!identity) throw new UsageError(`${stateDir} has no identity: nothing to report`);
+      if (!identity) throw new UsageError(t('cli.agent.noIdentity', { dir: stateDir }));
       const log = createLogger({ component: 'agent', dir: config.logDir ?? join(stateDir, 'logs') });
       const wsOptions = await trust({ url: identity.collectorUrl, stateDir, pin: config.caFingerprint, allowPlain: Boolean(o.insecurePlain) });
       const outbox = Outbox.open(join(stateDir, 'outbox'));
@@ -198,14 +199,14 @@ export function registerAgentCommands(program: Command): void {
       const delivered = outbox.acked >= notice!.seq;
       await link.stop();
       outbox.close();
-      process.stdout.write(delivered ? 'collector informed of the uninstall\n' : 'collector not reached; the uninstall is not reported\n');
+      process.stdout.write(`${t(delivered ? 'cli.agent.uninstallReported' : 'cli.agent.uninstallNotReported')}\n`);
       process.exitCode = delivered ? 0 : 1;
     });
 
   agent
     .command('update-guard', { hidden: true })
     .description('install a verified agent update and go back to the previous package when the new agent does not return (started by the agent)')
-    .option('--state <dir>', 'state directory (identity, outbox)')
+    .option('--state <dir>', t('cli.agent.opt.state'))
     .action(async (o: { state?: string }) => {
       const stateDir = resolve(o.state ?? defaultStateDir());
       // On Windows the guard runs from a copy (agent/update/updater.ts): the installed program is in programDir.
@@ -216,13 +217,15 @@ export function registerAgentCommands(program: Command): void {
 
   agent
     .command('check')
-    .description('one local evaluation of this PC (or a recording): facts and findings')
-    .option('--check <id...>', 'only these checks')
-    .option('--replay <dir>', 'judge a recorded PC')
-    .option('--segment <segment>', 'segment to judge for: mynumber, lgwan, internet')
-    .option('--json', 'print JSON (the only format so far)')
+    .description(t('cli.agent.check'))
+    .option('--check <id...>', t('cli.agent.opt.check'))
+    .option('--replay <dir>', t('cli.agent.opt.replay'))
+    .option('--segment <segment>', t('cli.agent.opt.segment'))
+    .option('--json', t('cli.agent.opt.json'))
     .action(async (o: { check?: string[]; replay?: string; segment?: string; json?: boolean }) => {
-      const segment = o.segment ? Segment.parse(o.segment) : undefined;
+      const parsedSegment = o.segment === undefined ? undefined : Segment.safeParse(o.segment);
+      if (parsedSegment && !parsedSegment.success) throw new UsageError(t('cli.common.oneOf', { option: `--segment ${o.segment}`, values: [...Segment.options] }));
+      const segment = parsedSegment?.data;
       const report = await localCheck({ ...(o.replay ? { replayDir: o.replay } : {}), checks: checkList(o.check), ...(segment ? { segment } : {}) });
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     });
@@ -245,14 +248,14 @@ export function registerAgentCommands(program: Command): void {
 
   agent
     .command('collect')
-    .description('record every raw probe output of this PC into DIR (for replay and for support)')
-    .requiredOption('--save <dir>', 'directory to write the recording to')
-    .option('--check <id...>', 'only these checks')
-    .option('--note <text>', 'where the recording comes from (kept in meta.json)')
+    .description(t('cli.agent.collect'))
+    .requiredOption('--save <dir>', t('cli.agent.opt.save'))
+    .option('--check <id...>', t('cli.agent.opt.check'))
+    .option('--note <text>', t('cli.agent.opt.note'))
     .action(async (o: { save: string; check?: string[]; note?: string }) => {
       const probes = new RecordingProbes(liveProbes(), resolve(o.save), { hostname: hostname(), agentVersion: AGENT_VERSION, source: o.note ?? `recorded by mamori agent collect on ${hostname()}` });
       const report = await localCheck({ probes, checks: checkList(o.check) });
       const unknown = report.checks.filter((c) => c.status === 'unknown').map((c) => c.id);
-      process.stdout.write(`recorded ${report.checks.length} checks into ${resolve(o.save)}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);
+      process.stdout.write(`${t(unknown.length ? 'cli.agent.recordedUnknown' : 'cli.agent.recorded', { n: report.checks.length, dir: resolve(o.save), unknown: unknown.join(', ') })}\n`);
     });
 }

@@ -36,6 +36,7 @@ import { CERTIFICATE_REFUSED, classifyEnrollmentFailure, clearEnrollmentStatus, 
 import { windowsEventLog } from '../../agent/event-log.js';
 import { liveProbes } from '../../agent/probes/index.js';
 import { UsageError, runCommandLine } from './errors.js';
+import { localizeCommander, t } from './lang.js';
 
 /** Values the installers hand over (MSI properties, postinst environment, install.sh / install.ps1 flags). */
 export interface InstallSettings {
@@ -59,7 +60,7 @@ function pinText(pin: string): string {
   try {
     return formatFingerprint(pin);
   } catch (err) {
-    if (err instanceof TlsError) throw new UsageError(`--ca-pin: ${err.message}`);
+    if (err instanceof TlsError) throw new UsageError(`--ca-pin: ${t('cli.install.badPin', { detail: err.message })}`);
     throw err;
   }
 }
@@ -90,17 +91,17 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
   const collector = given(settings.collector);
   let token = given(settings.token);
   const identityDir = given(settings.stateDir) ?? (typeof current.stateDir === 'string' ? current.stateDir : undefined);
-  if (settings.reEnroll && !token) throw new UsageError('--re-enroll needs a new enrollment token: --token-file FILE or --token-stdin');
+  if (settings.reEnroll && !token) throw new UsageError(t('cli.install.reEnrollToken'));
   if (token && !settings.reEnroll && identityDir && loadIdentity(identityDir)) {
     // Already enrolled: the token would never be used, only left lying in the file.
-    process.stderr.write(`${identityDir}: 登録済みのためトークンは保存しません (別のコレクター・区分へ移すには --re-enroll) / already enrolled: the token is not stored (use --re-enroll to enroll again)\n`);
+    process.stderr.write(`${identityDir}: ${t('cli.install.tokenNotStored')}\n`);
     token = undefined;
   }
   const caPin = given(settings.caPin);
   // The segment lives only in a comment (see the header below): kept when not given again.
   const segmentText = given(settings.segment) ?? (currentText ? SEGMENT_COMMENT.exec(currentText)?.[1] : undefined);
   const segment = segmentText === undefined ? undefined : Segment.safeParse(segmentText);
-  if (segment && !segment.success) throw new UsageError(`--segment ${segmentText}: one of ${Segment.options.join(', ')}`);
+  if (segment && !segment.success) throw new UsageError(t('cli.common.oneOf', { option: `--segment ${segmentText}`, values: [...Segment.options] }));
   const next: Record<string, unknown> = {
     ...current,
     ...(collector ? { collector } : {}),
@@ -115,12 +116,12 @@ export function writeAgentConfig(file: string, settings: InstallSettings): strin
     throw new UsageError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
   }
   const stateDir = typeof next.stateDir === 'string' ? next.stateDir : undefined;
-  if (!next.collector && !(stateDir && loadIdentity(stateDir))) throw new UsageError('no collector: give --collector URL (MSI: COLLECTOR=…, .deb: MAMORI_COLLECTOR=…)');
+  if (!next.collector && !(stateDir && loadIdentity(stateDir))) throw new UsageError(t('cli.install.noCollector'));
   // The installed service runs without --insecure-plain, so it only talks wss:// and needs the
   // collector CA: pinned here, or already stored in the state directory by an earlier run.
   if (typeof next.collector === 'string') {
-    if (!next.collector.startsWith('wss://')) throw new UsageError(`collector ${next.collector}: the installed agent speaks only wss:// (TLS) / wss:// の URL を指定してください`);
-    if (!next.caFingerprint && !(stateDir && loadCollectorCa(stateDir))) throw new UsageError('no CA pin: give --ca-pin with the fingerprint printed by `mamori collector init` (MSI: CA_PIN=…, .deb: MAMORI_CA_PIN=…)');
+    if (!next.collector.startsWith('wss://')) throw new UsageError(t('cli.install.wssOnly', { url: next.collector }));
+    if (!next.caFingerprint && !(stateDir && loadCollectorCa(stateDir))) throw new UsageError(t('cli.install.noPin'));
   }
   const header = [
     '# mamori agent configuration, written by the installer (mamori agent configure).',
@@ -155,19 +156,19 @@ async function restrictWindowsDirectory(dir: string): Promise<void> {
 /** The token given by --token-file, --token-stdin or --token (at most one of them). */
 async function tokenFromOptions(o: { token?: string; tokenFile?: string; tokenStdin?: boolean }): Promise<string | undefined> {
   const sources = [given(o.token), o.tokenFile, o.tokenStdin].filter(Boolean).length;
-  if (sources > 1) throw new UsageError('give the enrollment token once: --token-file, --token-stdin or --token');
+  if (sources > 1) throw new UsageError(t('cli.install.tokenOnce'));
   let text: string | undefined = o.token;
   if (o.tokenFile) {
     try {
       text = readFileSync(o.tokenFile, 'utf8');
     } catch (err) {
-      throw new UsageError(`--token-file ${o.tokenFile}: 読めません / cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new UsageError(t('cli.install.tokenFileUnreadable', { file: o.tokenFile, code: (err as NodeJS.ErrnoException).code ?? String(err) }));
     }
   } else if (o.tokenStdin) {
     text = await readStream(process.stdin);
   }
   const token = given(text?.split(/\r?\n/).find((line) => line.trim() !== ''));
-  if ((o.tokenFile || o.tokenStdin) && !token) throw new UsageError(`${o.tokenFile ? `--token-file ${o.tokenFile}` : '--token-stdin'}: 登録トークンが空です / the enrollment token is empty`);
+  if ((o.tokenFile || o.tokenStdin) && !token) throw new UsageError(t('cli.install.tokenEmpty', { source: o.tokenFile ? `--token-file ${o.tokenFile}` : '--token-stdin' }));
   return token;
 }
 
@@ -178,17 +179,17 @@ export function registerInstallCommands(program: Command): void {
 
   agent
     .command('configure')
-    .description('write the agent configuration file from installer settings (keys not given are kept)')
-    .requiredOption('--config <file>', 'configuration file to write (e.g. /etc/mamori/agent.yml)')
-    .option('--collector <url>', 'collector agent endpoint (wss://…/agent)')
-    .option('--token-file <file>', 'read the enrollment token from FILE (keep it 0600)')
-    .option('--token-stdin', 'read the enrollment token from standard input')
-    .option('--token <token>', 'enrollment token on the command line (visible to local users: prefer --token-file / --token-stdin)')
-    .option('--ca-pin <sha256>', 'SHA-256 fingerprint of the collector CA')
-    .option('--segment <segment>', 'segment this PC is meant for: mynumber, lgwan, internet')
-    .option('--state <dir>', 'state directory to write into the file')
-    .option('--log-dir <dir>', 'log directory to write into the file')
-    .option('--re-enroll', 'enroll again with the new token at the next start (another collector or segment); the current identity is retired')
+    .description(t('cli.install.configure'))
+    .requiredOption('--config <file>', t('cli.install.opt.config'))
+    .option('--collector <url>', t('cli.install.opt.collector'))
+    .option('--token-file <file>', t('cli.install.opt.tokenFile'))
+    .option('--token-stdin', t('cli.install.opt.tokenStdin'))
+    .option('--token <token>', t('cli.install.opt.token'))
+    .option('--ca-pin <sha256>', t('cli.install.opt.caPin'))
+    .option('--segment <segment>', t('cli.install.opt.segment'))
+    .option('--state <dir>', t('cli.install.opt.state'))
+    .option('--log-dir <dir>', t('cli.install.opt.logDir'))
+    .option('--re-enroll', t('cli.install.opt.reEnroll'))
     .action(async (o: { config: string; collector?: string; token?: string; tokenFile?: string; tokenStdin?: boolean; caPin?: string; segment?: string; state?: string; logDir?: string; reEnroll?: boolean }) => {
       const file = resolve(o.config);
       const token = await tokenFromOptions(o);
@@ -203,10 +204,10 @@ export function registerInstallCommands(program: Command): void {
         const retired = stateDir ? retireIdentity(stateDir) : undefined;
         // A new pin means a new collector CA: the stored one goes with the old identity.
         if (retired && given(o.caPin) && existsSync(join(stateDir!, 'collector-ca.pem'))) renameSync(join(stateDir!, 'collector-ca.pem'), join(retired, 'collector-ca.pem'));
-        process.stdout.write(`${retired ? `previous identity kept in ${retired}; ` : ''}the agent enrolls with the new token at its next start (restart the service)\n`);
+        process.stdout.write(`${retired ? t('cli.install.identityKept', { dir: retired }) : ''}${t('cli.install.reEnrollNext')}\n`);
       }
       if (process.platform === 'win32') await restrictWindowsDirectory(folder);
-      process.stdout.write(`wrote ${file}\n`);
+      process.stdout.write(`${t('cli.install.wrote', { file })}\n`);
     });
 }
 
@@ -219,10 +220,10 @@ export function registerEnrollCommand(program: Command): void {
   if (!agent) throw new CliWiringError('registerAgentCommands must run before registerEnrollCommand');
   agent
     .command('enroll')
-    .description(`enroll now, once (the installers run it): exit 0 enrolled or collector unreachable (the service enrolls later), ${ENROLL_REFUSED_EXIT} refused (token or CA pin), reason in Japanese`)
-    .requiredOption('--config <file>', 'the agent configuration file (collector, token, CA pin)')
-    .option('--state <dir>', 'state directory (default: the one in the configuration file)')
-    .option('--timeout <seconds>', 'how long to wait for the collector', '20')
+    .description(t('cli.enroll.description', { refused: ENROLL_REFUSED_EXIT }))
+    .requiredOption('--config <file>', t('cli.enroll.opt.config'))
+    .option('--state <dir>', t('cli.enroll.opt.state'))
+    .option('--timeout <seconds>', t('cli.enroll.opt.timeout'), '20')
     .action(async (o: { config: string; state?: string; timeout: string }) => {
       const file = resolve(o.config);
       const config = loadAgentConfig(file);
@@ -230,29 +231,29 @@ export function registerEnrollCommand(program: Command): void {
       ensureStateDir(stateDir);
       const existing = loadIdentity(stateDir);
       if (existing) {
-        if (forgetEnrollToken(file)) process.stdout.write(`enrollment token removed from ${file}\n`);
-        process.stdout.write(`登録済みです / already enrolled as ${existing.agentId}\n`);
+        if (forgetEnrollToken(file)) process.stdout.write(`${t('cli.enroll.tokenRemoved', { file })}\n`);
+        process.stdout.write(`${t('cli.enroll.already', { id: existing.agentId })}\n`);
         return;
       }
-      if (!config.collector) throw new UsageError(`${file}: no collector: give --collector to \`mamori agent configure\``);
+      if (!config.collector) throw new UsageError(t('cli.enroll.noCollector', { file }));
       const eventLog = windowsEventLog();
       try {
         const done = await enrollOnce({ stateDir, collectorUrl: config.collector, token: config.enrollToken, pin: config.caFingerprint, os: describeOs(liveProbes()), agentVersion: AGENT_VERSION, timeoutMs: Number(o.timeout) * 1000 });
         clearEnrollmentStatus(stateDir);
         forgetEnrollToken(file);
         if (done.certificateRefused) process.stderr.write(`${CERTIFICATE_REFUSED}\n`);
-        process.stdout.write(`収集サーバーに登録しました / enrolled as ${done.identity.agentId} (segment ${done.identity.segment})\n`);
+        process.stdout.write(`${t('cli.enroll.enrolled', { id: done.identity.agentId, segment: done.identity.segment })}\n`);
       } catch (err) {
         const failure = classifyEnrollmentFailure(err);
         recordEnrollmentFailure(stateDir, config.collector, failure, new Date(), null);
         if (failure.kind === 'unreachable') {
-          process.stdout.write(`収集サーバーに接続できないため、登録は後で自動で行います / collector not reachable now: the agent service enrolls when it is (${failure.detail})\n`);
+          process.stdout.write(`${t('cli.enroll.unreachable', { detail: failure.detail })}\n`);
           return;
         }
         // A refused token can never be used: it does not stay in the file (a wrong pin keeps it, nothing was sent).
         if (failure.kind === 'refused') forgetEnrollToken(file);
         await eventLog?.('ERROR', `mamori エージェントのインストール時の登録に失敗しました: ${failure.reason}\n${failure.detail}`).catch(() => undefined);
-        process.stderr.write(`mamori-agent: 登録できませんでした: ${failure.reason}\n  (${failure.detail})\n`);
+        process.stderr.write(`mamori-agent: ${t('cli.enroll.refused', { reason: failure.reason })}\n  (${failure.detail})\n`);
         process.exitCode = ENROLL_REFUSED_EXIT;
       }
     });
@@ -266,7 +267,8 @@ function stopOnStdinEnd(): void {
 }
 
 const program = new Command();
-program.name('mamori').description('mamori (守り) agent').version(AGENT_VERSION);
+program.name('mamori').description(t('cli.agentMain.description')).version(AGENT_VERSION, '-V, --version', t('cli.help.version'));
+localizeCommander(program);
 registerAgentCommands(program);
 registerInstallCommands(program);
 registerEnrollCommand(program);

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { TlsError } from '../shared/tls/errors.js';
 import { fetchPinnedCa, nameMismatch } from '../shared/tls/pin.js';
 import { UsageError } from './errors.js';
+import { t } from './lang.js';
 
 export interface TrustOptions {
   /** The collector's data directory (its tls/ca.crt is trusted). */
@@ -32,7 +33,7 @@ export async function collectorCa(url: URL, o: TrustOptions): Promise<string | u
   if (o.caPin) return fetchPinnedCa(url.href, o.caPin);
   if (o.data) {
     const file = caFileOf(resolve(o.data));
-    if (!file) throw new UsageError(`--data ${o.data}: no collector CA there (expected ${join(o.data, 'tls', 'ca.crt')})`);
+    if (!file) throw new UsageError(t('cli.client.noCa', { dir: o.data, file: join(o.data, 'tls', 'ca.crt') }));
     return readFileSync(file, 'utf8');
   }
   const fallback = caFileOf(resolve('var', 'collector'));
@@ -48,9 +49,9 @@ export function connectionError(err: unknown, url: URL): Error {
   if (err instanceof TlsError || err instanceof UsageError) return err;
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return nameMismatch(url.hostname.replace(/^\[|\]$/g, ''), e.cert?.subjectaltname);
   if (e.code && UNTRUSTED.has(e.code)) {
-    return new TlsError('TLS_UNTRUSTED', `${url.host}: the collector's certificate is not trusted (${e.code}). Give --data DIR (the collector's data directory, whose tls/ca.crt is its CA) or --ca-pin FINGERPRINT (printed by \`mamori collector\`) / 収集サーバーの証明書を信頼できません: --data または --ca-pin を指定してください`);
+    return new TlsError('TLS_UNTRUSTED', t('cli.client.untrusted', { host: url.host, code: e.code }));
   }
-  return new UsageError(`cannot reach the collector at ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
+  return new UsageError(t('cli.client.unreachable', { host: url.host, detail: `${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim() }));
 }
 
 export interface JsonResponse<T> {

@@ -17,12 +17,14 @@ import { AuditAnchor, AuditLog } from '../collector/console/audit.js';
 import { ROLES } from '../collector/console/authz.js';
 import type { Role } from '../collector/console/authz.js';
 import { migrateConsole } from '../collector/console/migrations.js';
+import { ConsoleError } from '../collector/console/errors.js';
 import { checkById } from '../../agent/checks/registry.js';
 import { causeOf, jstNumeric, msg, render, term } from '../shared/i18n/index.js';
 import type { CheckId } from '../shared/protocol/messages.js';
 import { collectorCa, connectionError, requestJson } from './collector-client.js';
 import type { TrustOptions } from './collector-client.js';
 import { UsageError } from './errors.js';
+import { cliLang, t } from './lang.js';
 import { jst } from '../shared/inventory/labels.js';
 
 interface ConnOptions extends TrustOptions {
@@ -37,29 +39,34 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 /** --severity critical,high (or 緊急,高) → the set; an unknown name is a usage error, not a filter that matches nothing. */
 function severityFilter(list: string | undefined): Set<string> | undefined {
   if (list === undefined) return undefined;
-  const byWord = new Map(SEVERITIES.map((s) => [term('severity', s), s]));
+  const byWord = new Map(SEVERITIES.flatMap((s) => [[term('severity', s), s], [term('severity', s, 'en'), s]]));
   const names = list.split(/[,、]/).map((x) => x.trim().toLowerCase()).filter(Boolean).map((n) => byWord.get(n) ?? n);
   const unknown = names.filter((n) => !SEVERITIES.includes(n));
-  if (unknown.length || names.length === 0) throw new UsageError(`--severity ${list}: 重要度は ${SEVERITIES.map((s) => `${s} (${term('severity', s)})`).join(', ')} をカンマ区切りで指定してください`);
+  if (unknown.length || names.length === 0) throw new UsageError(t('cli.console.severity', { list, severities: SEVERITIES.map((s) => `${s} (${term('severity', s)})`).join(', ') }));
   return new Set(names);
 }
 
-/** A check's name in Japanese (「USB記録媒体」), its id when this build does not know it. */
+/** A check's name (「USB記録媒体」), its id when this build does not know it. */
 function checkTitle(id: string): string {
-  return checkById(id as CheckId)?.title.ja ?? id;
+  return checkById(id as CheckId)?.title[cliLang()] ?? id;
 }
 
 /** One check of a scan result in words: the verdict, never the bare transport status (a check that ran and found violations is not "ok"). */
 export function scanCheckVerdict(c: { status: string; failed: number; reason?: string }): string {
-  if (c.failed > 0) return `違反 ${c.failed} 件`;
-  if (c.status === 'ok') return '適合';
-  return `${term('scanStatus', c.status)}${c.reason ? ` (${render(msg('text', { text: causeOf(c.reason) }))})` : ''}`;
+  if (c.failed > 0) return t('cli.scan.violations', { n: c.failed });
+  if (c.status === 'ok') return t('cli.scan.pass');
+  return `${term('scanStatus', c.status, cliLang())}${c.reason ? ` (${render(msg('text', { text: causeOf(c.reason) }), cliLang())})` : ''}`;
 }
 
 /** Where a scan request stands, in words. */
 function scanState(r: ScanReq, failed: number): string {
-  if (r.state === 'done') return failed > 0 ? `検査完了: 違反 ${failed} 件` : '検査完了: 違反なし';
-  return r.state === 'queued' ? '待機中 (オフライン: 次に接続したときに検査します)' : '検査中 (結果待ち)';
+  if (r.state === 'done') return failed > 0 ? t('cli.scan.doneFailed', { n: failed }) : t('cli.scan.doneClean');
+  return t(r.state === 'queued' ? 'cli.scan.queued' : 'cli.scan.waiting');
+}
+
+/** The console API's error text in the language of this run (it answers both). */
+function answerText(body: { message?: string; messageEn?: string }): string | undefined {
+  return (cliLang() === 'en' ? body.messageEn : undefined) ?? body.message;
 }
 
 /** An authenticated connection to the console API (API token, or a session cookie + CSRF token), trusting the collector's CA. */
@@ -75,7 +82,7 @@ class ConsoleApi {
     try {
       url = new URL(o.collector);
     } catch {
-      throw new UsageError(`--collector ${o.collector}: URL ではありません (例: https://collector:8470)`);
+      throw new UsageError(t('cli.console.notUrl', { url: o.collector }));
     }
     if (url.protocol === 'ws:') url.protocol = 'http:';
     if (url.protocol === 'wss:') url.protocol = 'https:';
@@ -87,9 +94,9 @@ class ConsoleApi {
     }
     const user = o.user ?? process.env.MAMORI_USER;
     const password = o.password ?? process.env.MAMORI_PASSWORD;
-    if (!user || !password) throw new UsageError('API トークン (--token または MAMORI_API_TOKEN)、または --user と --password (MAMORI_USER、MAMORI_PASSWORD) を指定してください');
-    const res = await requestJson<{ csrfToken?: string; message?: string }>('POST', new URL('/api/v1/session', api.base), { body: { username: user, password }, ...(api.ca ? { ca: api.ca } : {}) });
-    if (res.status >= 400) throw new UsageError(`ログインできません: ${res.body.message ?? res.status}`);
+    if (!user || !password) throw new UsageError(t('cli.console.credentials'));
+    const res = await requestJson<{ csrfToken?: string; message?: string; messageEn?: string }>('POST', new URL('/api/v1/session', api.base), { body: { username: user, password }, ...(api.ca ? { ca: api.ca } : {}) });
+    if (res.status >= 400) throw new UsageError(t('cli.console.loginFailed', { why: answerText(res.body) ?? res.status }));
     const cookie = [res.headers['set-cookie'] ?? []].flat()[0] ?? '';
     api.headers.cookie = cookie.split(';')[0]!;
     api.headers['x-csrf-token'] = res.body.csrfToken!;
@@ -97,8 +104,8 @@ class ConsoleApi {
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await requestJson<T & { message?: string }>(method, new URL(path, this.base), { headers: this.headers, body, ...(this.ca ? { ca: this.ca } : {}) });
-    if (res.status >= 400) throw new UsageError(`${method} ${path}: ${res.body.message ?? res.status}`);
+    const res = await requestJson<T & { message?: string; messageEn?: string }>(method, new URL(path, this.base), { headers: this.headers, body, ...(this.ca ? { ca: this.ca } : {}) });
+    if (res.status >= 400) throw new UsageError(`${method} ${path}: ${answerText(res.body) ?? res.status}`);
     return res.body;
   }
 
@@ -113,18 +120,19 @@ class ConsoleApi {
 
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--collector <url>', 'console URL of the collector, e.g. https://collector:8470')
-    .option('--data <dir>', "the collector's data directory: trust its CA (tls/ca.crt); default ./var/collector when it has one")
-    .option('--ca-pin <fingerprint>', "trust the collector's CA by its SHA-256 fingerprint (printed by `mamori collector`)")
-    .option('--token <token>', 'API token (default: MAMORI_API_TOKEN)')
-    .option('--user <name>', 'console user (default: MAMORI_USER)')
-    .option('--password <password>', 'password (default: MAMORI_PASSWORD; prefer the variable)');
+    .requiredOption('--collector <url>', t('cli.console.opt.collector'))
+    .option('--data <dir>', t('cli.console.opt.data'))
+    .option('--ca-pin <fingerprint>', t('cli.console.opt.caPin'))
+    .option('--token <token>', t('cli.console.opt.token'))
+    .option('--user <name>', t('cli.console.opt.user'))
+    .option('--password <password>', t('cli.console.opt.password'));
 }
 
-/** A severity in a fixed-width column: the Japanese word (緊急, 高 …) padded to two full-width characters. */
+/** A severity in a fixed-width column: the Japanese word (緊急, 高 …) padded to two full-width characters; the English one to eight. */
 function severityCell(severity: string): string {
-  const word = severity ? term('severity', severity) : '';
-  return word.padEnd(2, '\u3000');
+  const lang = cliLang();
+  const word = severity ? term('severity', severity, lang) : '';
+  return lang === 'ja' ? word.padEnd(2, '\u3000') : word.padEnd(8, ' ');
 }
 
 interface ScanReq {
@@ -140,18 +148,22 @@ interface ScanReq {
 interface PcInventory {
   collectedAt: string | null;
   lines: [string, string][];
-  changes: { at: string; label: { ja: string }; subject: string; before: string | null; after: string | null }[];
+  /** The same lines in English (collectors before the language switch of the register answer only `lines`). */
+  linesEn?: [string, string][];
+  changes: { at: string; label: { ja: string; en: string }; subject: string; before: string | null; after: string | null }[];
 }
 
-/** The 資産管理台帳 of one PC as the helpdesk reads it in a terminal: Japanese labels, JST times. */
+/** The 資産管理台帳 of one PC as the helpdesk reads it in a terminal: labels in the language of this run, JST times. */
 export function inventoryText(host: string, inv: PcInventory): string {
-  if (!inv.collectedAt) return `${host}\t資産管理台帳: まだ収集されていません\n`;
+  const lang = cliLang();
+  if (!inv.collectedAt) return `${host}\t${t('cli.inventory.none')}\n`;
+  const lines = lang === 'en' && inv.linesEn ? inv.linesEn : inv.lines;
   // Terminal columns: a Japanese character takes two.
   const cols = (text: string) => [...text].reduce((n, c) => n + (c.charCodeAt(0) > 0x2e7f ? 2 : 1), 0);
-  const width = Math.max(...inv.lines.map(([k]) => cols(k)));
-  const out = [`${host}\t資産管理台帳 (収集 ${jst(inv.collectedAt)})`, ...inv.lines.map(([k, v]) => `  ${k}${' '.repeat(width - cols(k))}  ${v}`)];
-  out.push(inv.changes.length ? '  ハードウェアの変更:' : '  ハードウェアの変更: なし');
-  for (const c of inv.changes) out.push(`    ${jst(c.at)}  ${c.label.ja}  ${c.subject}${c.before || c.after ? `  ${c.before ?? '—'} → ${c.after ?? '—'}` : ''}`);
+  const width = Math.max(...lines.map(([k]) => cols(k)));
+  const out = [`${host}\t${t('cli.inventory.head', { at: jst(inv.collectedAt) })}`, ...lines.map(([k, v]) => `  ${k}${' '.repeat(width - cols(k))}  ${v}`)];
+  out.push(`  ${t(inv.changes.length ? 'cli.inventory.changes' : 'cli.inventory.noChanges')}`);
+  for (const c of inv.changes) out.push(`    ${jst(c.at)}  ${c.label[lang] ?? c.label.ja}  ${c.subject}${c.before || c.after ? `  ${c.before ?? '—'} → ${c.after ?? '—'}` : ''}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -159,14 +171,14 @@ export function registerConsoleCommands(program: Command): void {
   connOptions(
     program
       .command('scan [hosts...]')
-      .description('今すぐ検査: PC を検査して結果を待つ (オフラインの PC は次に接続したときに検査)')
-      .option('--group <group>', 'このグループの PC をすべて検査する')
-      .option('--check <id...>', 'この検査だけを行う (例: usb-media)')
-      .option('--inventory', 'ハードウェアとネットワークの資産情報 (資産管理台帳) を収集して表示する')
-      .option('--timeout <seconds>', '結果を待つ秒数', '60')
-      .option('--json', '結果を JSON で出力する'),
+      .description(t('cli.scan.description'))
+      .option('--group <group>', t('cli.scan.opt.group'))
+      .option('--check <id...>', t('cli.scan.opt.check'))
+      .option('--inventory', t('cli.scan.opt.inventory'))
+      .option('--timeout <seconds>', t('cli.scan.opt.timeout'), '60')
+      .option('--json', t('cli.scan.opt.json')),
   ).action(async (hosts: string[], o: ConnOptions & { group?: string; check?: string[]; inventory?: boolean; timeout: string; json?: boolean }) => {
-    if (!hosts.length && !o.group) throw new UsageError('PC のホスト名を 1 つ以上、または --group を指定してください');
+    if (!hosts.length && !o.group) throw new UsageError(t('cli.scan.noHosts'));
     const api = await ConsoleApi.connect(o);
     const checks = o.check ?? (o.inventory ? ['inventory'] : undefined);
     const started = await api.call<{ requests: ScanReq[] }>('POST', '/api/v1/scans', { hosts, ...(o.group ? { group: o.group } : {}), ...(checks ? { checks } : {}) });
@@ -183,7 +195,7 @@ export function registerConsoleCommands(program: Command): void {
     else if (o.inventory) {
       for (const r of reqs) {
         const inv = inventories.get(r.id);
-        process.stdout.write(inv ? inventoryText(names.get(r.id) ?? r.agentId, inv) : `${names.get(r.id)}\t${r.state === 'queued' ? '待機中 (オフライン: 再接続時に収集します)' : '応答待ち'}\n`);
+        process.stdout.write(inv ? inventoryText(names.get(r.id) ?? r.agentId, inv) : `${names.get(r.id)}\t${t(r.state === 'queued' ? 'cli.inventory.queued' : 'cli.inventory.waiting')}\n`);
       }
     } else {
       for (const r of reqs) {
@@ -199,9 +211,9 @@ export function registerConsoleCommands(program: Command): void {
   connOptions(
     program
       .command('watch')
-      .description('違反をリアルタイムに表示する')
-      .option('--severity <list>', 'この重要度だけ (カンマ区切り、例: critical,high または 緊急,高)')
-      .option('--json', '1 行に 1 つの JSON メッセージ'),
+      .description(t('cli.watch.description'))
+      .option('--severity <list>', t('cli.watch.opt.severity'))
+      .option('--json', t('cli.watch.opt.json')),
   ).action(async (o: ConnOptions & { severity?: string; json?: boolean }) => {
     const api = await ConsoleApi.connect(o);
     const wanted = severityFilter(o.severity);
@@ -209,34 +221,35 @@ export function registerConsoleCommands(program: Command): void {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     await new Promise<void>((resolvePromise, reject) => {
       const ws = new WebSocket(url, { headers: api.streamHeaders, ...(api.ca ? { ca: [api.ca] } : {}) });
-      ws.on('unexpected-response', (_req, res) => reject(new UsageError(`コレクタが接続を拒否しました (HTTP ${res.statusCode})`)));
+      ws.on('unexpected-response', (_req, res) => reject(new UsageError(t('cli.watch.refused', { status: res.statusCode ?? 0 }))));
       ws.on('error', (err) => reject(connectionError(err, api.base)));
       ws.on('close', () => resolvePromise());
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string; severity?: string };
+        const m = JSON.parse(data.toString()) as { type: string; violation?: { severity: string; hostname: string; ruleId: string; subject: string; title: { ja: string; en?: string }; user: string | null; openedAt: string; clauses: { source: string; ref: string }[]; exceptionId: string | null }; hostname?: string; ruleId?: string; subject?: string; closedAt?: string; severity?: string };
         // With --severity only violations (and closes) of those severities pass, in text and in JSON.
         if (wanted && !(m.type === 'hello' && !o.json) && !wanted.has((m.type === 'violation' ? m.violation?.severity : m.type === 'violation.closed' ? m.severity : undefined) ?? '')) return;
         if (o.json) return void process.stdout.write(`${JSON.stringify(m)}\n`);
         if (m.type === 'violation' && m.violation) {
           const v = m.violation;
-          process.stdout.write(`${jstNumeric(v.openedAt, { seconds: true })}  発生  ${severityCell(v.severity)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${v.title.ja}${v.exceptionId ? '  [例外]' : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  利用者=${v.user}` : ''}\n`);
-        } else if (m.type === 'violation.closed') process.stdout.write(`${jstNumeric(m.closedAt ?? '', { seconds: true })}  解決  ${severityCell(m.severity ?? '')} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
-        else if (m.type === 'hello') process.stderr.write(`${(m as unknown as { user: string }).user} として監視しています (Ctrl+C で終了)\n`);
+          const title = (cliLang() === 'en' ? v.title.en : undefined) ?? v.title.ja;
+          process.stdout.write(`${jstNumeric(v.openedAt, { seconds: true })}  ${t('cli.watch.opened')}  ${severityCell(v.severity)} ${v.hostname}  ${v.ruleId} ${v.subject}  ${title}${v.exceptionId ? `  [${t('cli.watch.exception')}]` : ''}  (${v.clauses.map((c) => `${c.source} ${c.ref}`).join(', ')})${v.user ? `  ${t('cli.watch.user', { user: v.user })}` : ''}\n`);
+        } else if (m.type === 'violation.closed') process.stdout.write(`${jstNumeric(m.closedAt ?? '', { seconds: true })}  ${t('cli.watch.closed')}  ${severityCell(m.severity ?? '')} ${m.hostname}  ${m.ruleId} ${m.subject}\n`);
+        else if (m.type === 'hello') process.stderr.write(`${t('cli.watch.hello', { user: (m as unknown as { user: string }).user })}\n`);
       });
       process.once('SIGINT', () => ws.close());
     });
   });
 
-  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('console accounts (on the collector host)');
+  const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description(t('cli.admin.description'));
   admin
     .command('create-user <username>')
-    .description('create a console account and print its one-time password (changed at first login)')
-    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
-    .option('--display-name <name>', 'name shown in the console')
-    .option('--department <name...>', 'limit the account to these 課')
-    .option('--data <dir>', 'collector data directory', './var/collector')
+    .description(t('cli.admin.createUser'))
+    .requiredOption('--role <role>', t('cli.admin.opt.role', { roles: ROLES.join(', ') }))
+    .option('--display-name <name>', t('cli.admin.opt.displayName'))
+    .option('--department <name...>', t('cli.admin.opt.department'))
+    .option('--data <dir>', t('cli.opt.collectorData'), './var/collector')
     .action(async (username: string, o: { role: string; displayName?: string; department?: string[]; data: string }) => {
-      if (!ROLES.includes(o.role as Role)) throw new UsageError(`--role ${o.role}: one of ${ROLES.join(', ')}`);
+      if (!ROLES.includes(o.role as Role)) throw new UsageError(t('cli.common.oneOf', { option: `--role ${o.role}`, values: [...ROLES] }));
       const store = openDefaultStore(resolve(o.data));
       try {
         await store.migrate();
@@ -245,9 +258,9 @@ export function registerConsoleCommands(program: Command): void {
         const user = await new Accounts(store.sql).create({ username, role: o.role as Role, ...(o.displayName ? { displayName: o.displayName } : {}), ...(o.department ? { departments: o.department } : {}), password, temporary: true, createdBy: 'cli' });
         await new AuditLog(store.sql, undefined, AuditAnchor.of(resolve(o.data))).append({ actor: 'cli', role: 'system', ip: '-' }, 'account.created', user.username, { role: user.role, departments: user.departments });
         process.stdout.write(`${password}\n`);
-        process.stderr.write(`account ${user.username} (${user.role}) created; give it this one-time password, to be changed at first login\n`);
+        process.stderr.write(`${t('cli.admin.userCreated', { username: user.username, role: term('role', user.role, cliLang()) })}\n`);
       } catch (err) {
-        if ((err as { code?: string }).code === 'CONFLICT' || (err as { code?: string }).code === 'BAD_REQUEST') throw new UsageError((err as Error).message);
+        if (err instanceof ConsoleError && (err.code === 'CONFLICT' || err.code === 'BAD_REQUEST')) throw new UsageError(err.text[cliLang()]);
         throw err;
       } finally {
         await store.close();

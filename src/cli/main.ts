@@ -4,13 +4,15 @@
  */
 import { Command } from 'commander';
 import { runCommandLine } from './errors.js';
+import { localizeCommander, t } from './lang.js';
 
 // Everything mamori writes (state, logs and their rotation bookkeeping, databases, keys,
 // recordings) holds host names, user names, serials or secrets: owner-only from the start.
 if (process.platform !== 'win32') process.umask(0o077);
 
 const program = new Command();
-program.name('mamori').description('mamori (守り): endpoint compliance for municipal PCs').version('0.1.0');
+program.name('mamori').description(t('cli.main.description')).version('0.1.0', '-V, --version', t('cli.help.version'));
+localizeCommander(program);
 
 const group = process.argv[2];
 const agentOnly = group === 'agent';
@@ -21,23 +23,23 @@ agentCommands.registerAgentCommands(program);
 if (!agentOnly) {
   program
     .command('up')
-    .description('collector on embedded SQLite under ./var plus a local agent (what `npm start` runs)')
-    .option('--data <dir>', 'data directory', './var')
-    .option('--listen <host:port>', 'collector address', '127.0.0.1:8470')
-    .option('--no-agent', 'start the collector only')
+    .description(t('cli.up.description'))
+    .option('--data <dir>', t('cli.opt.dataDir'), './var')
+    .option('--listen <host:port>', t('cli.up.opt.listen'), '127.0.0.1:8470')
+    .option('--no-agent', t('cli.up.opt.noAgent'))
     .action(async (o: { data: string; listen: string; agent: boolean }) => (await import('./up.js')).up(o));
 
   program
     .command('catalogue')
-    .description('the rule catalogue')
+    .description(t('cli.catalogue.description'))
     .command('verify')
-    .description('lint config/rules: ids, facts, parameters, sources, clause numbering, pass/fail fixtures')
-    .option('--config <dir>', 'config directory (default: the one shipped with mamori)')
+    .description(t('cli.catalogue.verify'))
+    .option('--config <dir>', t('cli.catalogue.opt.config'))
     .action(async (o: { config?: string }) => {
       const { verifyCatalogue } = await import('../shared/catalogue/lint.js');
       const result = await verifyCatalogue(o.config);
-      for (const p of result.problems) process.stdout.write(`problem: ${p}\n`);
-      process.stdout.write(`${result.rules} rules, ${result.problems.length} problems\n`);
+      for (const p of result.problems) process.stdout.write(`${t('cli.catalogue.problem', { problem: p })}\n`);
+      process.stdout.write(`${t('cli.catalogue.summary', { rules: result.rules, problems: result.problems.length })}\n`);
       process.exitCode = result.ok ? 0 : 1;
     });
 

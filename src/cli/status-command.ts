@@ -9,25 +9,26 @@ import type { Command } from 'commander';
 import { readEnrollmentStatus } from '../../agent/enrollment.js';
 import type { EnrollmentStatus } from '../../agent/enrollment.js';
 import { StatusFile, statusPath } from '../../agent/notify/status.js';
-import { jstLong } from '../shared/i18n/index.js';
 import { UsageError } from './errors.js';
+import { t } from './lang.js';
 
 export function formatStatus(status: StatusFile): string {
-  const head = status.violations.length === 0 ? `この PC に未解決の規則違反はありません (${jstLong(status.updatedAt)} 時点)。` : `この PC の未解決の規則違反: ${status.violations.length} 件 (${jstLong(status.updatedAt)} 時点)`;
+  const at = { time: status.updatedAt };
+  const head = status.violations.length === 0 ? t('cli.status.none', { at }) : t('cli.status.open', { n: status.violations.length, at });
   const items = status.violations.map((v, i) =>
-    [`${i + 1}. ${v.title} (${v.ruleId})`, `   内容: ${v.what}`, ...(v.clause ? [`   規程: ${v.clause}`] : []), `   対応: ${v.todo}`, `   発生: ${jstLong(v.openedAt)}`].join('\n'),
+    [`${i + 1}. ${v.title} (${v.ruleId})`, `   ${t('cli.status.what', { text: v.what })}`, ...(v.clause ? [`   ${t('cli.status.clause', { text: v.clause })}`] : []), `   ${t('cli.status.todo', { text: v.todo })}`, `   ${t('cli.status.opened', { at: { time: v.openedAt } })}`].join('\n'),
   );
-  return [head, ...items, `連絡先: ${status.contact}`].join('\n\n') + '\n';
+  return [head, ...items, t('cli.status.contact', { text: status.contact })].join('\n\n') + '\n';
 }
 
 /** An agent that has not managed to enroll: why, since when, and when it tries again. */
 export function formatEnrollment(e: EnrollmentStatus): string {
   return [
-    `この PC は収集サーバーに登録できていません (${jstLong(e.since)} から ${e.attempts} 回失敗)。`,
-    `   理由: ${e.reason}`,
-    `   収集サーバー: ${e.collector}`,
-    `   最後の試行: ${jstLong(e.lastAttemptAt)}${e.nextAttemptAt ? ` / 次の試行: ${jstLong(e.nextAttemptAt)}` : ''}`,
-    '   情報システム担当にこの表示を伝えてください。',
+    t('cli.status.notEnrolled', { since: { time: e.since }, attempts: e.attempts }),
+    `   ${t('cli.status.reason', { text: e.reason })}`,
+    `   ${t('cli.status.collector', { url: e.collector })}`,
+    `   ${t('cli.status.lastAttempt', { at: { time: e.lastAttemptAt } })}${e.nextAttemptAt ? ` / ${t('cli.status.nextAttempt', { at: { time: e.nextAttemptAt } })}` : ''}`,
+    `   ${t('cli.status.tellHelpdesk')}`,
   ].join('\n') + '\n';
 }
 
@@ -38,20 +39,20 @@ export function readStatus(stateDir: string): StatusFile {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`状態ファイル ${path} がありません。mamori エージェントが動いていないか、まだ一度も検査していません。`);
-    throw new UsageError(`状態ファイル ${path} を読めません (${code ?? (err as Error).message})。`);
+    if (code === 'ENOENT') throw new UsageError(t('cli.status.noFile', { path }));
+    throw new UsageError(t('cli.status.unreadable', { path, code: code ?? (err as Error).message }));
   }
   const parsed = StatusFile.safeParse((() => { try { return JSON.parse(text) as unknown; } catch { return undefined; } })());
-  if (!parsed.success) throw new UsageError(`状態ファイル ${path} の形式が正しくありません。`);
+  if (!parsed.success) throw new UsageError(t('cli.status.malformed', { path }));
   return parsed.data;
 }
 
 export function registerStatusCommand(program: Command, defaultStateDir: () => string): void {
   program
     .command('status')
-    .description('この PC の未解決の規則違反と対応方法を表示する (管理者権限は不要)')
-    .option('--state <dir>', 'エージェントの状態ディレクトリ (既定: インストール先)')
-    .option('--json', '状態ファイルを JSON で出力する')
+    .description(t('cli.status.description'))
+    .option('--state <dir>', t('cli.status.opt.state'))
+    .option('--json', t('cli.status.opt.json'))
     .action((o: { state?: string; json?: boolean }) => {
       const stateDir = resolve(o.state ?? defaultStateDir());
       // Not enrolled yet: that comes first, and there may be no check results at all.

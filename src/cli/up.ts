@@ -12,6 +12,7 @@ import { formatFingerprint } from '../shared/tls/fingerprint.js';
 import { hasTls, initTls, loadTls, serverCertNames } from '../shared/tls/material.js';
 import { parseListen } from './admin-commands.js';
 import { AgentSupervisor } from './agent-supervisor.js';
+import { t } from './lang.js';
 
 export interface UpOptions {
   data: string;
@@ -31,18 +32,18 @@ export async function up(o: UpOptions): Promise<void> {
 
   const lines = [
     '',
-    'mamori is running.',
-    `  console:          ${collector.consoleUrl}`,
-    `  agent endpoint:   ${collector.agentUrl}`,
-    `  CA fingerprint:   SHA256 ${pin}  (agents: --ca-pin)`,
-    `  certificate for:  ${serverCertNames(collectorDir).join(', ')}  (PCs must use one of these; add one: mamori collector cert --san NAME --data ${collectorDir})`,
-    `  data:             ${root}`,
+    t('cli.up.running'),
+    t('cli.up.console', { url: collector.consoleUrl }),
+    t('cli.up.agentEndpoint', { url: collector.agentUrl }),
+    t('cli.up.caFingerprint', { pin }),
+    t('cli.up.certificate', { names: serverCertNames(collectorDir).join(', '), dir: collectorDir }),
+    t('cli.up.data', { dir: root }),
   ];
   // On first start the console makes the account "admin" with a one-time password (changed at first login).
   const initial = join(collectorDir, 'console-initial-admin.txt');
   if (existsSync(initial)) {
     const password = /^password: (.+)$/m.exec(readFileSync(initial, 'utf8'))?.[1];
-    if (password) lines.push(`  console login:    admin / ${password}  (one-time password: change it at first login)`);
+    if (password) lines.push(t('cli.up.login', { password }));
   }
 
   let agent: AgentSupervisor | undefined;
@@ -57,9 +58,9 @@ export async function up(o: UpOptions): Promise<void> {
     // Started again whenever it exits on its own (its watchdog, a crash), as the installed service is.
     agent = new AgentSupervisor({ command: process.execPath, args: [cli, ...args], log });
     agent.start();
-    lines.push(`  local agent:      state in ${agentDir} (pid ${agent.pid ?? '-'})`);
+    lines.push(t('cli.up.localAgent', { dir: agentDir, pid: agent.pid ?? '-' }));
   }
-  process.stdout.write(`${lines.join('\n')}\n\nStop with Ctrl-C.\n`);
+  process.stdout.write(`${lines.join('\n')}\n\n${t('cli.up.stop')}\n`);
 
   const shutdown = async () => {
     await agent?.stop();

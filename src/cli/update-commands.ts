@@ -11,9 +11,22 @@ import { AgentUpdates, UpdateError } from '../collector/updates/rollouts.js';
 import type { Selection } from '../collector/updates/rollouts.js';
 import { Segment } from '../shared/protocol/messages.js';
 import type { Store } from '../collector/store/store.js';
+import { MESSAGES, msg } from '../shared/i18n/index.js';
 import { UsageError } from './errors.js';
+import { t } from './lang.js';
+import type { MessageId } from '../shared/i18n/index.js';
 
-const STATE_TEXT: Record<string, string> = { pending: '待機中', offered: '配信済み', installing: 'インストール中', installed: '更新完了', rolled_back: '切り戻し', failed: '失敗' };
+/** A PC's state in a rollout, in words (an unknown state is shown as is). */
+function stateText(state: string): string {
+  const id = `cli.update.state.${state}`;
+  return id in MESSAGES ? t(id as MessageId) : state;
+}
+
+/** A refusal of the update service: its code, what it means in words, and its detail (which package, which PCs). */
+function updateErrorText(err: UpdateError): string {
+  const id = `cli.update.error.${err.code}`;
+  return id in MESSAGES ? t('cli.update.refused', { code: err.code, what: msg(id as MessageId), detail: err.message }) : `${err.code}: ${err.message}`;
+}
 
 type StoreOpener = (o: { data: string; db?: string }) => Promise<Store>;
 
@@ -24,7 +37,7 @@ async function withUpdates<T>(collector: Command, open: StoreOpener, fn: (u: Age
   try {
     return await fn(new AgentUpdates(store.sql, resolve(o.data)));
   } catch (err) {
-    if (err instanceof UpdateError) throw new UsageError(`${err.code}: ${err.message}`);
+    if (err instanceof UpdateError) throw new UsageError(updateErrorText(err));
     throw err;
   } finally {
     await store.close();
@@ -35,67 +48,67 @@ async function withUpdates<T>(collector: Command, open: StoreOpener, fn: (u: Age
 function deadline(text: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(text.trim());
   const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] : NaN;
-  if (!(seconds >= 10 && seconds <= 24 * 3600)) throw new UsageError(`--deadline ${text}: a time from 10s to 24h, e.g. 90s, 10m, 1h`);
+  if (!(seconds >= 10 && seconds <= 24 * 3600)) throw new UsageError(t('cli.update.deadline', { text }));
   return seconds;
 }
 
 function selection(o: { agents?: string; department?: string; segment?: string; all?: boolean }): Selection {
   const given = [o.agents, o.department, o.segment, o.all].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new UsageError('choose the PCs with exactly one of --agents ID,ID (the canary group), --department 課, --segment S, --all');
+  if (given !== 1) throw new UsageError(t('cli.update.selection'));
   if (o.agents) return { kind: 'agents', ids: o.agents.split(',').map((s) => s.trim()).filter(Boolean) };
   if (o.department) return { kind: 'department', name: o.department };
   if (o.segment) {
-    if (!Segment.safeParse(o.segment).success) throw new UsageError(`--segment ${o.segment}: one of mynumber, lgwan, internet`);
+    if (!Segment.safeParse(o.segment).success) throw new UsageError(t('cli.common.oneOf', { option: `--segment ${o.segment}`, values: [...Segment.options] }));
     return { kind: 'segment', segment: o.segment };
   }
   return { kind: 'all' };
 }
 
 export function registerUpdateCommands(collector: Command, open: StoreOpener): void {
-  const update = collector.command('update').description('agent updates: upload a signed package, roll it out to PCs, follow it per PC');
+  const update = collector.command('update').description(t('cli.update.description'));
   update
     .command('upload <package>')
-    .description('store a package built by `npm run package` with its signed statement (<package>.update.json)')
-    .option('--statement <file>', 'the signed statement (default: <package>.update.json)')
+    .description(t('cli.update.upload'))
+    .option('--statement <file>', t('cli.update.opt.statement'))
     .action(async (file: string, o: { statement?: string }) => {
       const statementFile = o.statement ?? `${file}.update.json`;
       let statement: string;
       try {
         statement = readFileSync(statementFile, 'utf8');
       } catch {
-        throw new UsageError(`${statementFile}: no signed statement beside the package (scripts/package.mjs writes it)`);
+        throw new UsageError(t('cli.update.noStatement', { file: statementFile }));
       }
       const pkg = await withUpdates(collector, open, (u) => u.upload(resolve(file), statement, userInfo().username));
       process.stdout.write(`${pkg.id}\n`);
-      process.stderr.write(`package ${pkg.id}: ${pkg.platform} ${pkg.version}, ${pkg.size} bytes, SHA-256 ${pkg.sha256}\n`);
+      process.stderr.write(`${t('cli.update.uploaded', { id: pkg.id, platform: pkg.platform, version: pkg.version, size: pkg.size, sha256: pkg.sha256 })}\n`);
     });
   update
     .command('rollout <packageId>')
-    .description('offer the package to PCs: a canary group (--agents) first, then a 課, a segment or all')
-    .option('--agents <ids>', 'these PCs (agent ids, comma-separated): the canary group')
-    .option('--department <課>', 'the PCs of this 課')
-    .option('--segment <segment>', 'the PCs of this segment: mynumber, lgwan, internet')
-    .option('--all', 'every enrolled PC')
-    .option('--deadline <duration>', 'time the new agent has to reach the collector before the PC goes back, e.g. 10m', '10m')
-    .option('--skip-canary', 'roll out widely without a canary group of this package that succeeded')
+    .description(t('cli.update.rollout'))
+    .option('--agents <ids>', t('cli.update.opt.agents'))
+    .option('--department <課>', t('cli.update.opt.department'))
+    .option('--segment <segment>', t('cli.update.opt.segment'))
+    .option('--all', t('cli.update.opt.all'))
+    .option('--deadline <duration>', t('cli.update.opt.deadline'), '10m')
+    .option('--skip-canary', t('cli.update.opt.skipCanary'))
     .action(async (packageId: string, o: { agents?: string; department?: string; segment?: string; all?: boolean; deadline: string; skipCanary?: boolean }) => {
       const deadlineSeconds = deadline(o.deadline);
       const sel = selection(o);
       const r = await withUpdates(collector, open, (u) => u.createRollout({ packageId, selection: sel, deadlineSeconds, createdBy: userInfo().username, skipCanary: Boolean(o.skipCanary) }));
       process.stdout.write(`${r.id}\n`);
-      process.stderr.write(`rollout ${r.id}: ${r.agents.length} PC(s)\n`);
+      process.stderr.write(`${t('cli.update.rolledOut', { id: r.id, n: r.agents.length })}\n`);
     });
   update
     .command('status [rolloutId]')
-    .description('the state of each PC of a rollout (of every rollout when none is given)')
-    .option('--json', 'JSON lines instead of a table')
+    .description(t('cli.update.status'))
+    .option('--json', t('cli.update.opt.json'))
     .action(async (rolloutId: string | undefined, o: { json?: boolean }) => {
       const rows = await withUpdates(collector, open, (u) => u.status(rolloutId));
       if (o.json) {
         for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
-      process.stdout.write('配信\t端末\t課\t現在の版\t配信する版\t状態\t理由\n');
-      for (const r of rows) process.stdout.write(`${[r.rolloutId, r.hostname, r.department ?? '-', r.agentVersion, r.targetVersion, STATE_TEXT[r.state] ?? r.state, r.reason ?? ''].join('\t')}\n`);
+      process.stdout.write(`${t('cli.update.header')}\n`);
+      for (const r of rows) process.stdout.write(`${[r.rolloutId, r.hostname, r.department ?? '-', r.agentVersion, r.targetVersion, stateText(r.state), r.reason ?? ''].join('\t')}\n`);
     });
 }

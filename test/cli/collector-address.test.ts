@@ -32,7 +32,7 @@ function cli(args: string[], cwd = tempDir('cwd')): Proc {
 
 async function startCollector(listen: string): Promise<Proc> {
   const p = startProc('collector', [CLI, 'collector', '--data', collectorDir, '--listen', listen, '--heartbeat', '2']);
-  await p.waitFor(/certificate covers: /);
+  await p.waitFor(/証明書の名前: /);
   return p;
 }
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   const init = cli(['collector', 'init', '--data', collectorDir]);
   expect((await init.exited).code).toBe(0);
   pin = (await init.waitFor(/SHA256 ([0-9A-F:]{95})/))[1]!;
-  expect(init.lines.join('\n')).toMatch(/certificate covers: .*127\.0\.0\.1/);
+  expect(init.lines.join('\n')).toMatch(/証明書の名前: .*127\.0\.0\.1/);
   expect(init.lines.join('\n')).not.toContain(OTHER_ADDRESS);
   collector = await startCollector(`${OTHER_ADDRESS}:${port}`);
 });
@@ -81,13 +81,13 @@ describe('a collector on an address its certificate lacks', () => {
     await collector!.stop();
     const cert = cli(['collector', 'cert', '--san', OTHER_ADDRESS, '--data', collectorDir]);
     expect((await cert.exited).code).toBe(0);
-    expect(cert.lines.join('\n')).toMatch(/127\.0\.0\.2 を加えて同じ CA で証明書を再発行しました.* \/ certificate reissued under the same CA with 127\.0\.0\.2 added/);
+    expect(cert.lines.join('\n')).toMatch(/127\.0\.0\.2 を加えて同じ CA で証明書を再発行しました/);
     const again = cli(['collector', 'init', '--san', OTHER_ADDRESS, '--data', collectorDir]);
     expect((await again.exited).code).toBe(0);
-    expect(again.lines.join('\n')).toMatch(/^kept /m);
+    expect(again.lines.join('\n')).toMatch(/tls はそのままです$/m);
     expect(again.lines.join('\n')).toContain(`SHA256 ${pin}`);
     collector = await startCollector(`${OTHER_ADDRESS}:${port}`);
-    expect(collector.lines.join('\n')).toMatch(/証明書の名前 \/ certificate covers: .*127\.0\.0\.2/);
+    expect(collector.lines.join('\n')).toMatch(/証明書の名前: .*127\.0\.0\.2/);
     const token = await tokenFor();
     const agent = cli(['agent', 'run', '--replay', REPLAY, '--collector', `wss://${OTHER_ADDRESS}:${port}/agent`, '--ca-pin', pin, '--enroll', token, '--state', join(tempDir('a2'), 'state')]);
     await agent.waitFor(/enrolled as /, 30_000);
@@ -115,7 +115,7 @@ describe('scan and watch over HTTPS', () => {
     const scan = cli(['scan', 'pc1', '--collector', base(), '--token', token]);
     expect((await scan.exited).code).toBe(2);
     const out = scan.lines.join('\n');
-    expect(out).toMatch(/certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\).*--data DIR.*--ca-pin/);
+    expect(out).toMatch(/収集サーバーの証明書を信頼できません \(SELF_SIGNED_CERT_IN_CHAIN\).*--data ディレクトリ.*--ca-pin/);
     expect(out).not.toMatch(/\n\s+at /);
     expect(scan.lines).toHaveLength(1);
   });
@@ -141,7 +141,7 @@ describe('scan and watch over HTTPS', () => {
     await watch.stop();
     const bare = cli(['watch', '--collector', base(), '--token', token]);
     expect((await bare.exited).code).toBe(2);
-    expect(bare.lines.join('\n')).toMatch(/not trusted/);
+    expect(bare.lines.join('\n')).toMatch(/信頼できません/);
     expect(bare.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
 });

@@ -162,8 +162,8 @@ export async function startCliNode(cli: string, db: string, name: string, port: 
 }
 
 export async function untilListening(child: NodeChild): Promise<void> {
-  const line = await child.waitLine((l) => /agents connect to wss:\/\//.test(l), 120_000, 'listening line');
-  child.agentUrl = /agents connect to (wss:\/\/\S+)/.exec(line)![1]!;
+  const line = await child.waitLine((l) => /エージェントの接続先 wss:\/\//.test(l), 120_000, 'listening line');
+  child.agentUrl = /エージェントの接続先 (wss:\/\/\S+)/.exec(line)![1]!;
 }
 
 /**

@@ -105,14 +105,14 @@ export interface CollectorProc extends Proc {
 export async function startCollectorProc(dataDir: string, port?: number, extra: string[] = []): Promise<CollectorProc> {
   const p = port ?? (await freePort());
   const proc = startProc('collector', [CLI, 'collector', '--data', dataDir, '--listen', `127.0.0.1:${p}`, '--heartbeat', '2', ...extra]) as CollectorProc;
-  const m = await proc.waitFor(/agents connect to (wss?:\/\/[^\s;]+)/);
+  const m = await proc.waitFor(/エージェントの接続先 (wss?:\/\/\S+)/);
   proc.agentUrl = m[1]!;
   proc.port = p;
   proc.dataDir = dataDir;
   proc.caPin = undefined;
   proc.caPem = undefined;
   if (proc.agentUrl.startsWith('wss:')) {
-    proc.caPin = (await proc.waitFor(/CA fingerprint .*SHA256 ([0-9A-F:]{95})/))[1]!;
+    proc.caPin = (await proc.waitFor(/CA フィンガープリント .*SHA256 ([0-9A-F:]{95})/))[1]!;
     proc.caPem = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     trustCollector(proc.agentUrl, proc.caPem, proc.caPin);
   }

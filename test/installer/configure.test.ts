@@ -78,7 +78,7 @@ describe('mamori agent configure', { timeout: 60_000 }, () => {
 
     const again = await configure([...base, '--token-stdin'], TOKEN);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain('already enrolled: the token is not stored');
+    expect(again.stderr).toContain('登録済みのためトークンは保存しません');
     expect(readFileSync(file, 'utf8')).not.toContain(TOKEN);
 
     const newToken = `mmr1.fedcba9876543210.${'d'.repeat(64)}`;
@@ -92,18 +92,18 @@ describe('mamori agent configure', { timeout: 60_000 }, () => {
     expect(existsSync(join(state, 'collector-ca.pem'))).toBe(false);
     const [retired] = readdirSync(join(state, 'retired'));
     expect(readFileSync(join(state, 'retired', retired!, 'collector-ca.pem'), 'utf8')).toBe('old collector CA');
-    expect(moved.stdout).toContain('enrolls with the new token at its next start');
+    expect(moved.stdout).toContain('次の起動時に新しいトークンで登録します');
 
     const noToken = await configure(['--config', file, '--re-enroll']);
     expect(noToken.code).toBe(2);
-    expect(noToken.stderr).toContain('--re-enroll needs a new enrollment token');
+    expect(noToken.stderr).toContain('--re-enroll には新しい登録トークンが必要です');
   });
 
   it.each([
-    ['two token sources', ['--token', TOKEN, '--token-stdin'], TOKEN, 'give the enrollment token once'],
-    ['an empty token file', ['--token-file', '/dev/null'], '', 'the enrollment token is empty'],
-    ['a missing token file', ['--token-file', '/nonexistent/token'], '', 'cannot read (ENOENT)'],
-    ['empty standard input', ['--token-stdin'], '\n\n', 'the enrollment token is empty'],
+    ['two token sources', ['--token', TOKEN, '--token-stdin'], TOKEN, '登録トークンは --token-file、--token-stdin、--token のどれか 1 つで渡してください'],
+    ['an empty token file', ['--token-file', '/dev/null'], '', '登録トークンが空です'],
+    ['a missing token file', ['--token-file', '/nonexistent/token'], '', '読めません (ENOENT)'],
+    ['empty standard input', ['--token-stdin'], '\n\n', '登録トークンが空です'],
   ])('refuses %s with a usage error and writes nothing', async (_label, tokenArgs, input, message) => {
     const file = join(dir, `refused-${Math.random().toString(36).slice(2)}`, 'agent.yml');
     const r = await configure(['--config', file, '--collector', 'wss://c.example.lg.jp:8470/agent', '--ca-pin', PIN, ...tokenArgs], input);

@@ -229,10 +229,10 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     const r = await dpkg(['-i', DEB()], { MAMORI_COLLECTOR: collector.agentUrl, MAMORI_TOKEN_FILE: tokenFile, MAMORI_CA_PIN: collector.caFingerprint!, MAMORI_SEGMENT: 'mynumber' });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`wrote ${root}/etc/mamori/agent.yml`);
+    expect(r.stdout).toContain(`${root}/etc/mamori/agent.yml を書き込みました`);
     // The collector was reachable: preinst asked about the token, postinst enrolled.
     expect(r.stderr).toContain('登録トークンを確認しました (区分 mynumber)');
-    expect(r.stdout).toMatch(/収集サーバーに登録しました \/ enrolled as ag_\w+ \(segment mynumber\)/);
+    expect(r.stdout).toMatch(/収集サーバーに登録しました: ag_\w+ \(系統 mynumber\)/);
     const status = await run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Status} ${Version}', 'mamori-agent']);
     expect(status.stdout).toBe(`install ok installed ${VERSION}`);
 
@@ -269,7 +269,7 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
       expect(readFileSync(argvLog, 'utf8')).toContain('--token-stdin');
       expect(readFileSync(argvLog, 'utf8')).not.toContain(token.split('.').pop());
       // Already enrolled: the token handed over is not kept either.
-      expect(r.stdout).toMatch(/enrollment token removed from .*agent\.yml\n登録済みです \/ already enrolled as ag_/);
+      expect(r.stdout).toMatch(/agent\.yml から登録トークンを削除しました\n登録済みです: ag_/);
       expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).enrollToken).toBeUndefined();
 
       // A configuration the agent refuses leaves the package "not configured", said so, and dpkg usable.
@@ -389,7 +389,7 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
     const { agentId } = JSON.parse(readFileSync(join(root, 'var/lib/mamori/identity.json'), 'utf8')) as { agentId: string };
     const removed = await dpkg(['-r', 'mamori-agent'], { MAMORI_NOTIFY_TIMEOUT: '20' });
     expect(removed.code).toBe(0);
-    expect(removed.stdout).toContain('collector informed of the uninstall');
+    expect(removed.stdout).toContain('アンインストールを収集サーバーに知らせました');
     const events = await eventsOf(agentId);
     expect(events.some((e) => e.event.kind === 'agent.notice' && e.event.notice === 'uninstalling')).toBe(true);
     expect(existsSync(join(root, 'usr/lib/mamori-agent'))).toBe(false);

@@ -256,7 +256,7 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
       const { token } = await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 60_000, singleUse: true });
       const enrolled = await install(token);
       expect(enrolled.code, enrolled.stderr).toBe(0);
-      expect(enrolled.stdout).toMatch(/enrolled as ag_\w+ \(segment lgwan\)/);
+      expect(enrolled.stdout).toMatch(/収集サーバーに登録しました: ag_\w+ \(系統 lgwan\)/);
       expect(readFileSync(join(programData, 'mamori', 'agent.yml'), 'utf8')).not.toContain(token.split('.').pop());
       expect(existsSync(join(programData, 'mamori.enrollment.json'))).toBe(false);
     } finally {
@@ -266,9 +266,9 @@ describe.skipIf(skip)('mamori-agent .msi', { timeout: 60_000 }, () => {
   }, 300_000);
 
   it.each([
-    ['no COLLECTOR', {}, 'no collector'],
-    ['a plain ws:// COLLECTOR', { COLLECTOR: 'ws://collector:8470/agent', CA_PIN: 'c0'.repeat(32) }, 'only wss://'],
-    ['no CA_PIN', { COLLECTOR: 'wss://collector:8470/agent' }, 'no CA pin'],
+    ['no COLLECTOR', {}, '収集サーバーの指定がありません'],
+    ['a plain ws:// COLLECTOR', { COLLECTOR: 'ws://collector:8470/agent', CA_PIN: 'c0'.repeat(32) }, 'wss:// (TLS) でだけ通信します'],
+    ['no CA_PIN', { COLLECTOR: 'wss://collector:8470/agent' }, 'CA ピンがありません'],
     ['a malformed CA_PIN', { COLLECTOR: 'wss://collector:8470/agent', CA_PIN: 'c0c0' }, '--ca-pin'],
     ['an unknown SEGMENT', { COLLECTOR: 'wss://collector:8470/agent', CA_PIN: 'c0'.repeat(32), SEGMENT: 'dmz' }, '--segment dmz'],
   ])('refuses a first install with %s (the action fails, so msiexec rolls back)', async (_label, given: Record<string, string>, message) => {

@@ -72,8 +72,8 @@ describe('enrollment hygiene', () => {
     const list = startProc('list', [CLI, 'agents', 'list', '--data', collector.dataDir]);
     await list.exited;
     const rows = list.lines.join('\n');
-    expect(rows).toMatch(new RegExp(`${oldId}\\t.*revoked`));
-    expect(rows).toMatch(new RegExp(`${newId}\\t[^\\n]*\\t(online|offline)\\t[^\\n]*\\t$`, 'm'));
+    expect(rows).toMatch(new RegExp(`${oldId}\\t.*\\t失効$`, 'm'));
+    expect(rows).toMatch(new RegExp(`${newId}\\t[^\\n]*\\t(オンライン|オフライン)\\t[^\\n]*\\t$`, 'm'));
     expect(readdirSync(join(state, 'retired')).some((d) => d.startsWith(oldId))).toBe(true);
     await second.stop();
   }, 60_000);

@@ -105,6 +105,81 @@ interface Tally {
   groups: Counts[];
 }
 
+/**
+ * Each PC's worst result over the rules of each group (a clause several rules cite), from its
+ * results other than pass: a PC fails a group when it fails any of its rules, unknown beats
+ * pass (RANK), and it is not applicable only when every rule of the group is. PCs never noted
+ * pass every rule of the group.
+ */
+class GroupWorst {
+  private readonly groupsOfRule = new Map<string, number[]>();
+  private readonly sizes: number[];
+  private readonly pcIndex = new Map<string, number>();
+  /** Per group and PC index (group * capacity + PC): 1 + the lowest RANK noted (0: none), and how many of the group's rules were noted. */
+  private worst: Uint8Array;
+  private noted: Uint16Array;
+  private capacity: number;
+
+  constructor(
+    groups: readonly (readonly string[])[],
+    multi: readonly number[],
+    pcs: number,
+  ) {
+    this.sizes = groups.map((g) => new Set(g).size);
+    for (const i of multi) for (const r of new Set(groups[i])) this.groupsOfRule.set(r, [...(this.groupsOfRule.get(r) ?? []), i]);
+    this.capacity = Math.max(pcs, 16);
+    this.worst = new Uint8Array(groups.length * this.capacity);
+    this.noted = new Uint16Array(groups.length * this.capacity);
+  }
+
+  ruleIds(): Iterable<string> {
+    return this.groupsOfRule.keys();
+  }
+
+  /** Results other than pass of these PCs for one rule (each (PC, rule) once). */
+  note(agentIds: readonly string[], ruleId: string, result: PcResult | ((agentId: string) => PcResult)): void {
+    const groups = this.groupsOfRule.get(ruleId) ?? [];
+    const fixed = typeof result === 'string' ? RANK.indexOf(result) + 1 : 0;
+    for (const agentId of agentIds) {
+      let pc = this.pcIndex.get(agentId);
+      if (pc === undefined) this.pcIndex.set(agentId, (pc = this.pcIndex.size));
+      if (pc >= this.capacity) this.grow();
+      const rank = fixed || RANK.indexOf((result as (agentId: string) => PcResult)(agentId)) + 1;
+      for (const g of groups) {
+        const at = g * this.capacity + pc;
+        const was = this.worst[at]!;
+        if (was === 0 || rank < was) this.worst[at] = rank;
+        this.noted[at]!++;
+      }
+    }
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const worst = new Uint8Array((this.worst.length / this.capacity) * capacity);
+    const noted = new Uint16Array(worst.length);
+    for (let g = 0; g < this.sizes.length; g++) {
+      worst.set(this.worst.subarray(g * this.capacity, (g + 1) * this.capacity), g * capacity);
+      noted.set(this.noted.subarray(g * this.capacity, (g + 1) * this.capacity), g * capacity);
+    }
+    [this.worst, this.noted, this.capacity] = [worst, noted, capacity];
+  }
+
+  /** The noted PCs of a group counted by their worst result (a rule not noted: pass), and how many were noted. */
+  counts(group: number): { counts: Counts; noted: number } {
+    const c = zero();
+    const pass = RANK.indexOf('pass');
+    let noted = 0;
+    for (let pc = 0, at = group * this.capacity; pc < this.pcIndex.size; pc++, at++) {
+      const w = this.worst[at]!;
+      if (w === 0) continue;
+      noted++;
+      c[RANK[this.noted[at]! < this.sizes[group]! ? Math.min(w - 1, pass) : w - 1]!]++;
+    }
+    return { counts: c, noted };
+  }
+}
+
 export class Reports {
   constructor(
     private readonly sql: SqlRunner,
@@ -138,7 +213,8 @@ export class Reports {
    * Count: results per rule and kind (the kept counts of the scope's 課, or of all), a PC
    * without a result for a rule counting as unknown. A group of
    * several rules needs each PC's worst result, but only PCs with a result other than pass (or
-   * none) for one of its rules can be anything but pass: only those rows are read.
+   * none) for one of its rules can be anything but pass: only those rows are read, as the PCs
+   * of each rule and result (GroupWorst).
    */
   private async tally(department: string | undefined, groups: readonly (readonly string[])[]): Promise<Tally> {
     const scope = this.scope(department);
@@ -159,56 +235,33 @@ export class Reports {
     }
     for (const [id, c] of rules) c.unknown += pcs - (present.get(id) ?? 0);
 
-    const multi = [...new Set(groups.filter((g) => g.length > 1).flat())];
-    // Per PC, its results other than pass for the rules of groups of several rules (none: missing, unknown).
-    const odd = new Map<string, Map<string, PcResult>>();
-    const note = (agentId: string, ruleId: string, v: PcResult): void => {
-      let m = odd.get(agentId);
-      if (!m) odd.set(agentId, (m = new Map()));
-      m.set(ruleId, v);
-    };
+    const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
+    const multi = groups.flatMap((g, i) => (g.length > 1 ? [i] : []));
     if (multi.length) {
-      // One row per PC ("RULE=result,…"): a hundred thousand rows handed over one by one cost seconds.
-      const agg = this.sql.dialect === 'postgres' ? "string_agg(r.rule_id || '=' || r.result, ',')" : "group_concat(r.rule_id || '=' || r.result, ',')";
-      const found = await this.sql.all<{ agent_id: string; found: string }>(
-        `SELECT r.agent_id, ${agg} AS found FROM rule_results r WHERE r.rule_id IN (${marks(multi.length)}) AND r.result IN (${marks(NOT_PASS.length)}) AND ${scope.of('r.agent_id')} GROUP BY r.agent_id`,
-        [...multi, ...NOT_PASS, ...scope.args],
+      const worst = new GroupWorst(groups, multi, pcs);
+      const ruleIdsOfGroups = [...worst.ruleIds()];
+      // The PCs of each rule and result other than pass, one row per rule and result: read in
+      // the order of the index (rule_id, result, agent_id) and joined there, with no sort of
+      // a hundred thousand rows by PC (an external sort on PostgreSQL).
+      const agg = this.sql.dialect === 'postgres' ? "string_agg(r.agent_id, ',')" : "group_concat(r.agent_id, ',')";
+      const found = await this.sql.all<{ rule_id: string; result: string; ids: string }>(
+        `SELECT r.rule_id, r.result, ${agg} AS ids FROM rule_results r WHERE r.rule_id IN (${marks(ruleIdsOfGroups.length)}) AND r.result IN (${marks(NOT_PASS.length)}) AND ${scope.of('r.agent_id')} GROUP BY r.rule_id, r.result`,
+        [...ruleIdsOfGroups, ...NOT_PASS, ...scope.args],
       );
       for (const r of found) {
-        for (const pair of String(r.found).split(',')) {
-          const [ruleId, result] = pair.split('=') as [string, string];
-          note(r.agent_id, ruleId, result === 'fail' && excepted.has(`${r.agent_id}|${ruleId}`) ? 'excepted' : classOf(result));
-        }
+        const result = classOf(r.result);
+        worst.note(String(r.ids).split(','), r.rule_id, result === 'fail' && excepted.size ? (id) => (excepted.has(`${id}|${r.rule_id}`) ? 'excepted' : 'fail') : result);
       }
-      for (const ruleId of multi) {
+      for (const ruleId of ruleIdsOfGroups) {
         if ((present.get(ruleId) ?? 0) >= pcs) continue;
         const missing = await this.sql.all<{ id: string }>(`SELECT id FROM agents WHERE revoked_at IS NULL AND ${scope.of('id')} AND id NOT IN (SELECT agent_id FROM rule_results WHERE rule_id = ?)`, [...scope.args, ruleId]);
-        for (const m of missing) note(m.id, ruleId, 'unknown');
+        worst.note(missing.map((m) => m.id), ruleId, 'unknown');
+      }
+      for (const i of multi) {
+        const { counts, noted } = worst.counts(i);
+        out[i] = { ...counts, pass: counts.pass + pcs - noted };
       }
     }
-    const seen = groups.map(() => 0);
-    const out = groups.map((g) => (g.length === 1 ? { ...(rules.get(g[0]!) ?? { ...zero(), unknown: pcs }) } : zero()));
-    const groupsOf = new Map<string, number[]>();
-    groups.forEach((g, i) => {
-      if (g.length > 1) for (const r of g) groupsOf.set(r, [...(groupsOf.get(r) ?? []), i]);
-    });
-    for (const per of odd.values()) {
-      const touched = new Set<number>();
-      for (const r of per.keys()) for (const i of groupsOf.get(r) ?? []) touched.add(i);
-      for (const i of touched) {
-        // A PC fails a group when it fails any of its rules; unknown beats pass (RANK).
-        let worst: PcResult = 'notApplicable';
-        for (const r of groups[i]!) {
-          const v = per.get(r) ?? 'pass';
-          if (RANK.indexOf(v) < RANK.indexOf(worst)) worst = v;
-        }
-        out[i]![worst]++;
-        seen[i]!++;
-      }
-    }
-    groups.forEach((g, i) => {
-      if (g.length > 1) out[i]!.pass += pcs - seen[i]!;
-    });
     return { pcs, rules, groups: out };
   }
 

@@ -6,10 +6,12 @@
  * See docs/i18n.md.
  */
 import { CHECK_REASONS } from './check-reasons.js';
+import { CLI_MESSAGES } from './cli-messages.js';
 import { CONSOLE_ERRORS } from './console-errors.js';
 
 export const MESSAGES = {
   ...CONSOLE_ERRORS,
+  ...CLI_MESSAGES,
   /** Text given as is (an agent's reason written directly, a name): the same in both languages. */
   text: { ja: '{text}', en: '{text}' },
 
