@@ -7,7 +7,7 @@
  *      events from append to acknowledged; and fan-out: violation appended on an agent → seen on every node's live bus.
  *
  *   npx esbuild bench/pg-ingest.ts --bundle --platform=node --format=esm --packages=external --outfile=dist/bench/pg-ingest.mjs
- *   MAMORI_PG_URL=postgres://… node dist/bench/pg-ingest.mjs [--agents 40] [--events 2000]
+ *   MAMORI_PG_URL=postgres://… node dist/bench/pg-ingest.mjs [--agents 40] [--events 2000] [--warmup 500] [--nodes 1,2,3] [--skip-baselines]
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -20,12 +20,15 @@ import type { AgentEvent } from '../src/shared/protocol/messages.js';
 import { LoadBalancer, buildPrograms, makeClusterTls, startChild, startNode, tempDir } from '../test/cluster/harness.js';
 import type { ClusterTls } from '../test/cluster/harness.js';
 import type { Child, NodeChild } from '../test/cluster/harness.js';
-import { createTestDatabase, pgUnavailableReason } from '../test/cluster/pg-env.js';
+import { PG_URL, createTestDatabase, pgUnavailableReason } from '../test/cluster/pg-env.js';
 
-const { values } = parseArgs({ options: { agents: { type: 'string', default: '40' }, events: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { agents: { type: 'string', default: '40' }, events: { type: 'string', default: '2000' }, nodes: { type: 'string', default: '1,2,3' }, warmup: { type: 'string', default: '500' }, 'skip-baselines': { type: 'boolean', default: false } } });
 const AGENTS = Number(values.agents);
 const PER_AGENT = Number(values.events);
+/** Events per agent stored before the measurement: every node process compiles its hot path and opens its pool's sessions first. */
+const WARMUP = Number(values.warmup);
 const RAW_ROWS = 200_000;
+const IDLE_MS = 4000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (xs: number[], p: number) => {
@@ -116,15 +119,41 @@ function postgresPids(): number[] {
   return pids;
 }
 
-/** CPU ms so far of each part of the run: the collector nodes, PostgreSQL, the simulated agents, this process (the balancer). */
-function cpuParts(nodes: readonly NodeChild[], agents: Child): Record<'nodes' | 'postgres' | 'agents' | 'balancer', number> {
+type Part = 'nodes' | 'pgSessions' | 'pgServer' | 'agents' | 'balancer';
+const PARTS: readonly Part[] = ['nodes', 'pgSessions', 'pgServer', 'agents', 'balancer'];
+interface CpuReading {
+  parts: Record<Exclude<Part, 'pgSessions' | 'pgServer'>, number>;
+  /** pid → CPU ms of every PostgreSQL process; `sessions` are the backends of the bench's database. */
+  postgres: Map<number, number>;
+  sessions: Set<number>;
+}
+
+/**
+ * CPU ms so far of each part of the run: the collector nodes, the simulated agents, this
+ * process (the balancer), and PostgreSQL split in two — the sessions of the run's database
+ * (what the nodes asked for) and the rest of the server (WAL writer, checkpointer, autovacuum,
+ * and the other databases of this shared machine).
+ */
+async function readCpu(nodes: readonly NodeChild[], agents: Child, c: pg.Client): Promise<CpuReading> {
   const own = process.cpuUsage();
+  const { rows } = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
   return {
-    nodes: nodes.reduce((n, c) => n + cpuMsOf(c.proc.pid!), 0),
-    postgres: postgresPids().reduce((n, pid) => n + cpuMsOf(pid), 0),
-    agents: cpuMsOf(agents.proc.pid!),
-    balancer: (own.user + own.system) / 1000,
+    parts: { nodes: nodes.reduce((n, ch) => n + cpuMsOf(ch.proc.pid!), 0), agents: cpuMsOf(agents.proc.pid!), balancer: (own.user + own.system) / 1000 },
+    postgres: new Map(postgresPids().map((pid) => [pid, cpuMsOf(pid)])),
+    sessions: new Set(rows.map((r) => r.pid)),
   };
+}
+
+/** CPU ms of each part between two readings (a PostgreSQL process that started in between counts from 0). */
+function cpuBetween(a: CpuReading, b: CpuReading): Record<Part, number> {
+  let pgSessions = 0;
+  let pgServer = 0;
+  for (const [pid, ms] of b.postgres) {
+    const d = ms - (a.postgres.get(pid) ?? 0);
+    if (b.sessions.has(pid) || a.sessions.has(pid)) pgSessions += d;
+    else pgServer += d;
+  }
+  return { nodes: b.parts.nodes - a.parts.nodes, pgSessions, pgServer, agents: b.parts.agents - a.parts.agents, balancer: b.parts.balancer - a.parts.balancer };
 }
 
 /**
@@ -132,7 +161,7 @@ function cpuParts(nodes: readonly NodeChild[], agents: Child): Record<'nodes' | 
  * (wait_event_type:wait_event) over the active sessions of this database, the samples that saw a
  * lock wait (row locks show as Lock:transactionid or Lock:tuple), and the lock requests not granted.
  */
-async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples: number; waits: Record<string, number>; samplesWithLockWait: number; ungrantedLocks: number; activeSessions: number }> }> {
+async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples: number; waits: Record<string, number>; samplesWithLockWait: number; ungrantedLocks: number; activeSessions: number; blocking: Record<string, number>; ownQueries: number }> }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   const waits: Record<string, number> = {};
@@ -140,6 +169,8 @@ async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples
   let samplesWithLockWait = 0;
   let ungrantedLocks = 0;
   let activeSessions = 0;
+  const blocking: Record<string, number> = {};
+  let ownQueries = 1; // LISTEN of the notification counter
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -149,13 +180,22 @@ async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples
       );
       const locks = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_locks WHERE NOT granted');
       samples++;
+      ownQueries += 2;
       let lockWait = false;
       for (const r of rows) {
         waits[r.w] = (waits[r.w] ?? 0) + Number(r.n);
         activeSessions += Number(r.n);
         if (r.w.startsWith('Lock:')) lockWait = true;
       }
-      if (lockWait) samplesWithLockWait++;
+      if (lockWait) {
+        samplesWithLockWait++;
+        const pairs = await blockingPairs(c);
+        ownQueries += 1 + pairs.filter((b) => b.lookedUp).length;
+        for (const b of pairs) {
+          const key = `${b.waiting_for} | blocked: ${b.blocked} | blocker (${b.blocker_state}): ${b.blocker}`;
+          blocking[key] = (blocking[key] ?? 0) + 1;
+        }
+      }
       ungrantedLocks += Number(locks.rows[0]!.n);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -165,9 +205,38 @@ async function sampleWaits(url: string): Promise<{ stop: () => Promise<{ samples
       running = false;
       await loop;
       await c.end();
-      return { samples, waits, samplesWithLockWait, ungrantedLocks, activeSessions };
+      return { samples, waits, samplesWithLockWait, ungrantedLocks, activeSessions, blocking, ownQueries };
     },
   };
+}
+
+/**
+ * Who waits on whom right now: each session waiting on a lock, the session(s) `pg_blocking_pids`
+ * names, the last statement of each, and what the waiter waits for — the locked row as
+ * relation, ctid and its `id` column when the waiter holds or waits for a tuple lock.
+ */
+async function blockingPairs(c: pg.Client): Promise<{ waiting_for: string; blocked: string; blocker: string; blocker_state: string; lookedUp: boolean }[]> {
+  const { rows } = await c.query<{ waiting_for: string; blocked: string; blocker: string; blocker_state: string; rel: string | null; page: number | null; tuple: number | null }>(
+    `SELECT a.wait_event_type || ':' || a.wait_event AS waiting_for, a.application_name || ' ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 90) AS blocked,
+            b.application_name || ' ' || left(regexp_replace(b.query, '\\s+', ' ', 'g'), 90) AS blocker, b.state AS blocker_state,
+            t.relation::regclass::text AS rel, t.page, t.tuple
+     FROM pg_stat_activity a
+     CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid)
+     JOIN pg_stat_activity b ON b.pid = bp.pid
+     LEFT JOIN LATERAL (SELECT relation, page, tuple FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'tuple' LIMIT 1) t ON true
+     WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'`,
+  );
+  const out = [];
+  for (const r of rows) {
+    let row = '';
+    if (r.rel) {
+      // Which row: its id when the table has one (agents, …); the ctid otherwise.
+      const found = await c.query<{ id: string }>(`SELECT id::text AS id FROM ${r.rel} WHERE ctid = '(${r.page},${r.tuple})'::tid`).catch(() => ({ rows: [] as { id: string }[] }));
+      row = ` ${r.rel} ${found.rows[0] ? `id ${found.rows[0].id.slice(0, 16)}…` : `ctid (${r.page},${r.tuple})`}`;
+    }
+    out.push({ waiting_for: r.waiting_for + row, blocked: r.blocked, blocker: r.blocker, blocker_state: r.blocker_state, lookedUp: r.rel !== null });
+  }
+  return out;
 }
 
 /** Notifications on the cluster's events channel and their payload bytes (what NOTIFY carries between nodes). */
@@ -193,19 +262,31 @@ interface ClusterRun {
   rate: number;
   fanout: number[];
   /** CPU ms per 1,000 stored events of each part, during the ingest phase. */
-  cpuPer1000: Record<string, number>;
+  cpuPer1000: Record<Part, number>;
+  /** The same less what the part spends per second when idle (measured just before): the work the events cost. */
+  workPer1000: Record<Part, number>;
+  idleMsPerSecond: Record<Part, number>;
   waits: Awaited<ReturnType<Awaited<ReturnType<typeof sampleWaits>>['stop']>>;
   notify: { notifications: number; bytes: number };
+  /** Transactions committed in the database per 1,000 stored events (the bench's own queries taken out): how large the group commits were. */
+  commitsPer1000?: number;
 }
 
 async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number): Promise<ClusterRun> {
   const database = await createTestDatabase();
   const nodes: NodeChild[] = [];
   const dirs: string[] = [];
+  let result: ClusterRun | undefined;
+  let commits0 = 0;
   let agents: Child | undefined;
   let balancer: LoadBalancer | undefined;
   try {
-    for (let k = 0; k < nodesCount; k++) nodes.push(await startNode(programs.node, database.url, `N${k}`, tls));
+    for (let k = 0; k < nodesCount; k++) {
+      // The node's sessions carry its name (pg reads PGAPPNAME), so a lock wait says which node waits on which.
+      process.env.PGAPPNAME = `N${k}`;
+      nodes.push(await startNode(programs.node, database.url, `N${k}`, tls));
+    }
+    delete process.env.PGAPPNAME;
     balancer = new LoadBalancer(nodes.map((n) => n.port));
     await balancer.start();
     const store = await openPostgresStore(database.url, { maxConnections: 1 });
@@ -230,11 +311,40 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     }
     watchers.forEach((w) => w.close());
 
-    // Ingest: every agent appends PER_AGENT events at once; time until all are acknowledged (stored).
+    // Idle: the same polling and sampling as during the ingest, no events. What each part spends
+    // per second here (timers, heartbeats, the bench's own queries, other work on the server) is
+    // taken out of its ingest CPU below.
+    const warm = await status(agents);
+    if (WARMUP > 0) {
+      agents.send({ cmd: 'append', agent: 'all', count: WARMUP });
+      for (;;) {
+        const s = await status(agents);
+        if (s.every((a, i) => a.acked === a.lastSeq && a.lastSeq >= warm[i]!.lastSeq + WARMUP)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     const base = await status(agents);
+    // Statistics of idle sessions reach pg_stat_database up to 10 s late (PostgreSQL 15): wait them out.
+    await new Promise((r) => setTimeout(r, 11_000));
+    const probe = new pg.Client({ connectionString: database.url });
+    await probe.connect();
+    const idleSampler = await sampleWaits(database.url);
+    const idle0 = await readCpu(nodes, agents, probe);
+    const idleStart = performance.now();
+    while (performance.now() - idleStart < IDLE_MS) {
+      await status(agents);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const idle1 = await readCpu(nodes, agents, probe);
+    const idleSeconds = (performance.now() - idleStart) / 1000;
+    await idleSampler.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    commits0 = await commitsOf(database.name);
+
+    // Ingest: every agent appends PER_AGENT events at once; time until all are acknowledged (stored).
     const sampler = await sampleWaits(database.url);
     const notices = await countNotifications(database.url);
-    const cpu0 = cpuParts(nodes, agents);
+    const cpu0 = await readCpu(nodes, agents, probe);
     const start = performance.now();
     agents.send({ cmd: 'append', agent: 'all', count: PER_AGENT });
     for (;;) {
@@ -242,16 +352,37 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
       if (s.every((a, i) => a.acked === a.lastSeq && a.lastSeq >= base[i]!.lastSeq + PER_AGENT)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const rate = (AGENTS * PER_AGENT) / ((performance.now() - start) / 1000);
-    const cpu1 = cpuParts(nodes, agents);
-    const cpuPer1000 = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, ((v - cpu0[k as keyof typeof cpu0]) / (AGENTS * PER_AGENT)) * 1000]));
-    return { rate, fanout, cpuPer1000, waits: await sampler.stop(), notify: await notices.stop() };
+    const seconds = (performance.now() - start) / 1000;
+    const rate = (AGENTS * PER_AGENT) / seconds;
+    const cpu1 = await readCpu(nodes, agents, probe);
+    await probe.end();
+    const used = cpuBetween(cpu0, cpu1);
+    const idlePerSecond = cpuBetween(idle0, idle1);
+    const per1000 = (ms: number) => (ms / (AGENTS * PER_AGENT)) * 1000;
+    const cpuPer1000 = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, per1000(v)])) as Record<Part, number>;
+    const workPer1000 = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, per1000(Math.max(0, v - (idlePerSecond[k as Part] / idleSeconds) * seconds))])) as Record<Part, number>;
+    result = { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond: Object.fromEntries(Object.entries(idlePerSecond).map(([k, v]) => [k, v / idleSeconds])) as Record<Part, number>, waits: await sampler.stop(), notify: await notices.stop() };
   } finally {
     await agents?.stop();
     await Promise.all(nodes.map((n) => n.stop()));
+    // Sessions that end report their statistics: the commits of the run are all counted now.
+    if (result) result.commitsPer1000 = ((await commitsOf(database.name)) - commits0 - result.waits.ownQueries) / ((AGENTS * PER_AGENT) / 1000);
     await balancer?.close();
     await database.drop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+  return result!;
+}
+
+/** Transactions committed so far in a database (pg_stat_database, read from the server's own database). */
+async function commitsOf(database: string): Promise<number> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [database]);
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await c.end();
   }
 }
 
@@ -274,29 +405,34 @@ if (reason) {
 }
 const programs = await buildPrograms();
 try {
-  const db = await createTestDatabase();
-  let raw: number;
-  let viaStore: number;
-  try {
-    raw = await rawInsertRate(db.url);
-    viaStore = await storeIngestRate(db.url);
-  } finally {
-    await db.drop();
+  if (!values['skip-baselines']) {
+    const db = await createTestDatabase();
+    let raw: number;
+    let viaStore: number;
+    try {
+      raw = await rawInsertRate(db.url);
+      viaStore = await storeIngestRate(db.url);
+    } finally {
+      await db.drop();
+    }
+      process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
+    process.stdout.write(`  raw PostgreSQL batched insert (unnest, 1,000 rows/statement)  ${fmt(raw)} rows/s   (baseline)\n`);
+    process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
   }
-  process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
-  process.stdout.write(`  raw PostgreSQL batched insert (unnest, 1,000 rows/statement)  ${fmt(raw)} rows/s   (baseline)\n`);
-  process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
-  process.stdout.write(`collector nodes (TLS, one shared CA), ${AGENTS} agents (real outbox + link, CA pinned) × ${PER_AGENT} events, through one TCP balancer\n`);
+  process.stdout.write(`collector nodes (TLS, one shared CA), ${AGENTS} agents (real outbox + link, CA pinned) × ${PER_AGENT} events after ${WARMUP} unmeasured, through one TCP balancer\n`);
   const tls = await makeClusterTls();
-  for (const n of [1, 2, 3]) {
-    const { rate, fanout, cpuPer1000, waits, notify } = await clusterRun(programs, tls, n);
+  for (const n of values.nodes.split(',').map(Number)) {
+    const { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond, waits, notify, commitsPer1000 } = await clusterRun(programs, tls, n);
     process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms)\n`);
-    const cpuTotal = Object.values(cpuPer1000).reduce((a, b) => a + b, 0);
-    process.stdout.write(`     CPU ms per 1,000 events: ${Object.entries(cpuPer1000).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; total ${cpuTotal.toFixed(0)} (2 cores give ${fmt(2_000_000 / cpuTotal)} events/s at most)\n`);
+    const line = (r: Record<Part, number>) => `${PARTS.map((k) => `${k} ${r[k].toFixed(1)}`).join(', ')}; total ${PARTS.reduce((t, k) => t + r[k], 0).toFixed(1)}`;
+    const cpuTotal = PARTS.reduce((t, k) => t + cpuPer1000[k], 0);
+    process.stdout.write(`     CPU ms per 1,000 events: ${line(cpuPer1000)} (2 cores give ${fmt(2_000_000 / cpuTotal)} events/s at most; the parts got ${((rate * cpuTotal) / 1_000_000).toFixed(2)} of the 2 cores during the ingest, load average ${loadavg()[0]!.toFixed(1)})\n`);
+    process.stdout.write(`     less each part's idle rate (CPU ms/s idle: ${line(idleMsPerSecond)}): ${line(workPer1000)}\n`);
     const top = Object.entries(waits.waits).sort((a, b) => b[1] - a[1]).slice(0, 6);
     process.stdout.write(`     database sessions active per sample ${(waits.activeSessions / Math.max(1, waits.samples)).toFixed(2)} (${waits.samples} samples): ${top.map(([w, k]) => `${w} ${((k / Math.max(1, waits.activeSessions)) * 100).toFixed(0)} %`).join(', ')}; samples with a lock wait ${waits.samplesWithLockWait}, ungranted locks seen ${waits.ungrantedLocks}\n`);
-    process.stdout.write(`     NOTIFY between nodes: ${fmt(notify.notifications)} notifications, ${fmt(notify.bytes / 1024)} KiB\n`);
-    process.stdout.write(`BENCH_PG_CLUSTER ${JSON.stringify({ nodes: n, rate, cpuPer1000, waits, notify, loadavg: loadavg() })}\n`);
+    for (const [pair, k] of Object.entries(waits.blocking).sort((a, b) => b[1] - a[1]).slice(0, 8)) process.stdout.write(`     lock wait ×${k}: ${pair}\n`);
+    process.stdout.write(`     NOTIFY between nodes: ${fmt(notify.notifications)} notifications, ${fmt(notify.bytes / 1024)} KiB; database transactions committed per 1,000 events ${commitsPer1000?.toFixed(1)} (${fmt(1000 / (commitsPer1000 ?? 1))} events per commit)\n`);
+    process.stdout.write(`BENCH_PG_CLUSTER ${JSON.stringify({ nodes: n, rate, cpuPer1000, workPer1000, idleMsPerSecond, waits, notify, commitsPer1000, loadavg: loadavg() })}\n`);
   }
 } finally {
   programs.remove();

@@ -15,6 +15,13 @@ import type { IngestBatch, IngestOutcome } from '../store.js';
 
 type Op<K extends ProjectionOp['op']> = Extract<ProjectionOp, { op: K }>;
 
+/** How old an agent's last-seen time may get before an ingest that stores its events refreshes it. */
+const LAST_SEEN_REFRESH_MS = 60_000;
+const refreshBefore = (receivedAt: string): string => {
+  const ms = Date.parse(receivedAt);
+  return Number.isFinite(ms) ? new Date(ms - LAST_SEEN_REFRESH_MS).toISOString() : receivedAt;
+};
+
 /** PostgreSQL TEXT cannot hold U+0000 (SQLite can); a NUL from a PC becomes U+FFFD instead of failing the whole flush. */
 export function pgText(s: string): string {
   return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
@@ -79,12 +86,18 @@ export async function ingestOn(client: pg.PoolClient, batches: readonly IngestBa
   await applyProjections(client, plan.ops, receivedAt);
   const policy = new Map<string, number>();
   for (const op of plan.ops) if (op.op === 'policy.applied') policy.set(op.agentId, op.event.version);
-  const touched = [...new Set([...plan.lastSeq.keys(), ...policy.keys()])];
+  // Every agent of the flush (not only those whose sequence moved) is written when its last-seen
+  // time is older than LAST_SEEN_REFRESH_MS: heartbeat batches skip rows an ingest holds, so an
+  // agent that sends all the time is still seen. Within that time the row keeps its last_seen_at
+  // and the update stays HOT (last_seen_at is indexed).
+  const touched = [...new Set([...plan.outcome.stored.keys(), ...policy.keys()])];
   if (touched.length > 0) {
     await client.query(
-      `UPDATE agents a SET last_seq = coalesce(t.last_seq, a.last_seq), policy_version = coalesce(t.policy_version, a.policy_version)
-       FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS t(id, last_seq, policy_version) WHERE a.id = t.id`,
-      [touched, touched.map((id) => plan.lastSeq.get(id) ?? null), touched.map((id) => policy.get(id) ?? null)],
+      `UPDATE agents a SET last_seq = coalesce(t.last_seq, a.last_seq), policy_version = coalesce(t.policy_version, a.policy_version),
+         last_seen_at = CASE WHEN a.last_seen_at IS NULL OR a.last_seen_at < $4 THEN $5 ELSE a.last_seen_at END
+       FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS t(id, last_seq, policy_version)
+       WHERE a.id = t.id AND (t.last_seq IS NOT NULL OR t.policy_version IS NOT NULL OR a.last_seen_at IS NULL OR a.last_seen_at < $4)`,
+      [touched, touched.map((id) => plan.lastSeq.get(id) ?? null), touched.map((id) => policy.get(id) ?? null), refreshBefore(receivedAt), receivedAt],
     );
   }
   return plan.outcome;

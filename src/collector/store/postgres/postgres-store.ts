@@ -172,39 +172,62 @@ export class PostgresStore implements Store {
     return (await this.pool.query<{ id: string }>('SELECT id FROM agents WHERE revoked_at IS NOT NULL')).rows.map((r) => r.id);
   }
 
+  /**
+   * Two statements, no transaction around them: the changes of each agent are first reduced to
+   * what they leave in its row. A transaction of one UPDATE per change held the rows of every
+   * agent in it across as many round trips; on a loaded node (its event loop late to send the
+   * next statement) it sat "idle in transaction" while the node's ingest flushes and the next
+   * presence batch waited for those rows (measured: most of the database's session time in a
+   * reconnect wave, see docs/scaling.md). Rows are locked in agent id order, as the ingest does.
+   */
   async setPresence(changes: readonly PresenceChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await withTransaction(this.pool, async (client) => {
-      for (const c of changes) {
-        if (c.online) {
-          await client.query('UPDATE agents SET online = 1, node_id = $1, last_seen_at = $2, hostname = $3, os_json = $4, agent_version = $5, policy_version = $6 WHERE id = $7', [
-            c.nodeId,
-            c.at,
-            c.info.hostname,
-            JSON.stringify(c.info.os),
-            c.info.agentVersion,
-            c.info.policyVersion,
-            c.agentId,
-          ]);
-        } else {
-          // Only the node that has it: an agent that moved to another node stays online there.
-          await client.query('UPDATE agents SET online = 0, last_seen_at = $1 WHERE id = $2 AND node_id = $3', [c.at, c.agentId, c.nodeId]);
-        }
-      }
-    });
+    const { online, offline } = presenceRows(changes);
+    if (online.length > 0) {
+      await this.pool.query(
+        `UPDATE agents a SET online = t.online, node_id = t.node_id, last_seen_at = t.at, hostname = t.hostname, os_json = t.os_json, agent_version = t.agent_version, policy_version = t.policy_version
+         FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[]) AS t(id, online, node_id, at, hostname, os_json, agent_version, policy_version)
+         WHERE a.id = t.id AND a.id IN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)`,
+        [
+          online.map((r) => r.agentId),
+          online.map((r) => (r.online ? 1 : 0)),
+          online.map((r) => r.nodeId),
+          online.map((r) => r.at),
+          online.map((r) => r.info.hostname),
+          online.map((r) => JSON.stringify(r.info.os)),
+          online.map((r) => r.info.agentVersion),
+          online.map((r) => r.info.policyVersion),
+        ],
+      );
+    }
+    if (offline.length > 0) {
+      // Only on the node that has it: an agent that moved to another node stays online there.
+      await this.pool.query(
+        `UPDATE agents a SET online = 0, last_seen_at = t.at
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, node_id, at)
+         WHERE a.id = t.id AND a.node_id = t.node_id AND a.id IN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)`,
+        [offline.map((r) => r.agentId), offline.map((r) => r.nodeId), offline.map((r) => r.at)],
+      );
+    }
   }
 
+  /**
+   * One statement that never waits: the rows an ingest holds are skipped (SKIP LOCKED). A
+   * heartbeat batch used to lock every agent of the node in a transaction of its own, so each
+   * ingest flush of that node waited behind it (and, with the flushes of a loaded machine lasting
+   * longer than the 5 s between batches, behind several). An agent skipped here is in that ingest,
+   * which refreshes its last-seen time itself (ingest.ts); its policy version comes again with its
+   * next heartbeat.
+   */
   async touchAgents(seen: ReadonlyMap<string, { at: string; policyVersion: number }>): Promise<void> {
     if (seen.size === 0) return;
     const ids = [...seen.keys()].sort();
-    await withTransaction(this.pool, async (client) => {
-      await client.query('SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ids]);
-      await client.query(
-        `UPDATE agents a SET last_seen_at = t.at, policy_version = t.policy_version
-         FROM unnest($1::text[], $2::text[], $3::integer[]) AS t(id, at, policy_version) WHERE a.id = t.id`,
-        [ids, ids.map((id) => seen.get(id)!.at), ids.map((id) => seen.get(id)!.policyVersion)],
-      );
-    });
+    await this.pool.query(
+      `UPDATE agents a SET last_seen_at = t.at, policy_version = t.policy_version
+       FROM unnest($1::text[], $2::text[], $3::integer[]) AS t(id, at, policy_version)
+       WHERE a.id = t.id AND a.id IN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE SKIP LOCKED)`,
+      [ids, ids.map((id) => seen.get(id)!.at), ids.map((id) => seen.get(id)!.policyVersion)],
+    );
   }
 
   async markNodeOffline(nodeId: string, at: string): Promise<void> {
@@ -295,4 +318,33 @@ export class PostgresStore implements Store {
     const table = kind === 'violations' ? 'violations' : 'events';
     return (await this.pool.query(`DELETE FROM ${table} WHERE ctid = ANY(ARRAY(${target}))`, [before, limit])).rowCount ?? 0;
   }
+}
+
+type OnlineChange = Extract<PresenceChange, { online: true }>;
+
+/**
+ * What a batch of presence changes leaves in the agents' rows, one entry per agent (per agent
+ * and node for agents that only went offline). Applied in order, an "online" sets the row
+ * whatever it held and later "offline"s of that node clear it again; "offline"s without an
+ * "online" before them apply only where the row still names their node.
+ */
+export function presenceRows(changes: readonly PresenceChange[]): {
+  online: (Omit<OnlineChange, 'online'> & { online: boolean })[];
+  offline: { agentId: string; nodeId: string; at: string }[];
+} {
+  const online = new Map<string, Omit<OnlineChange, 'online'> & { online: boolean }>();
+  const offline = new Map<string, { agentId: string; nodeId: string; at: string }>();
+  for (const c of changes) {
+    const set = online.get(c.agentId);
+    if (c.online) {
+      online.set(c.agentId, { agentId: c.agentId, nodeId: c.nodeId, at: c.at, info: c.info, online: true });
+      for (const key of offline.keys()) if (key.startsWith(`${c.agentId}\u0000`)) offline.delete(key);
+    } else if (set) {
+      if (set.nodeId === c.nodeId) online.set(c.agentId, { ...set, at: c.at, online: false });
+    } else {
+      offline.set(`${c.agentId}\u0000${c.nodeId}`, { agentId: c.agentId, nodeId: c.nodeId, at: c.at });
+    }
+  }
+  const byId = <T extends { agentId: string }>(rows: Iterable<T>) => [...rows].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+  return { online: byId(online.values()), offline: byId(offline.values()) };
 }

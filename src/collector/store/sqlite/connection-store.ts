@@ -20,6 +20,8 @@ import { forwardingTables } from '../forwarding.js';
 import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type { IngestReply, IngestTextBatch } from './writer-protocol.js';
+import { violationStatements } from './violation-batch.js';
+import type { ViolationCloseRow, ViolationRow, ViolationStatements } from './violation-batch.js';
 import type {
   AgentRecord,
   IngestBatch,
@@ -51,6 +53,7 @@ export class SqliteConnectionStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly violationStmts: () => ViolationStatements;
 
   readonly sql: SqlRunner;
 
@@ -68,6 +71,7 @@ export class SqliteConnectionStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     this.stmts = this.prepare();
+    this.violationStmts = violationStatements(this.db);
     this.sql = sqliteRunner(this.db);
     Object.assign(this, forwardingTables(this.sql));
   }
@@ -82,28 +86,8 @@ export class SqliteConnectionStore implements Store {
       insertEvent: db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, kind, at, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       lastSeq: db.prepare('SELECT last_seq FROM agents WHERE id = ?'),
       setLastSeq: db.prepare('UPDATE agents SET last_seq = ? WHERE id = ?'),
-      // Prepared on first use: the columns reason_msg and closed_reason_msg come from later migrations, and a
-      // database of an earlier version is opened (and these statements prepared) before migrate() adds them.
-      openViolation: preparedOnUse(db, `
-        INSERT INTO violations (agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, closed_reason_msg, updated_at)
-        VALUES (@agentId, @ruleId, @subject, @checkId, 'open', @result, @severity, @title, @message, @reason, @reasonMsg, @clauses, @facts, @user, @at, NULL, NULL, NULL, @receivedAt)
-        ON CONFLICT (agent_id, rule_id, subject) DO UPDATE SET
-          state = 'open', result = excluded.result, severity = excluded.severity, title_json = excluded.title_json,
-          message_json = excluded.message_json, reason = excluded.reason, reason_msg = excluded.reason_msg, clauses_json = excluded.clauses_json,
-          facts_json = excluded.facts_json, user_name = excluded.user_name,
-          opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
-          closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`),
-      // SQLite rewrites an index entry whenever its column is in the SET list, changed or not:
-      // the usual re-report keeps severity and user (columns of the list's page index), so it
-      // is written without them, and only a violation whose severity or user changed pays for it.
-      refreshOpenViolationSameKeys: preparedOnUse(db, `UPDATE violations SET result = @result, title_json = @title, message_json = @message,
-          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, updated_at = @receivedAt
-        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open' AND severity = @severity AND user_name IS @user`),
-      refreshOpenViolation: preparedOnUse(db, `UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
-          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt
-        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
-      closeViolation: preparedOnUse(db, `UPDATE violations SET state = 'closed', closed_at = @at, closed_reason = @reason, closed_reason_msg = @reasonMsg, updated_at = @receivedAt
-        WHERE agent_id = @agentId AND rule_id = @ruleId AND subject = @subject AND state = 'open'`),
+      // Prepared on first use: the column reason_msg comes from a later migration, and a database of an
+      // earlier version is opened (and these statements prepared) before migrate() adds it.
       upsertResult: preparedOnUse(db, `INSERT INTO rule_results (agent_id, rule_id, check_id, result, reason, at, reason_msg) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (agent_id, rule_id) DO UPDATE SET check_id = excluded.check_id, result = excluded.result, reason = excluded.reason, at = excluded.at, reason_msg = excluded.reason_msg`),
       upsertFacts: db.prepare(`INSERT INTO facts_latest (agent_id, check_id, status, facts_json, at) VALUES (?, ?, ?, ?, ?)
@@ -211,34 +195,9 @@ export class SqliteConnectionStore implements Store {
     this.db.prepare('UPDATE agents SET online = 0, last_seen_at = coalesce(last_seen_at, ?) WHERE node_id = ? AND online = 1').run(at, nodeId);
   }
 
-  private apply(op: ProjectionOp, receivedAt: string): void {
+  private apply(op: Exclude<ProjectionOp, ViolationOp>, receivedAt: string): void {
     const s = this.stmts;
     switch (op.op) {
-      case 'violation.open': {
-        const v = op.event.violation;
-        const row = {
-          agentId: op.agentId,
-          ruleId: v.ruleId,
-          subject: v.subject,
-          checkId: v.checkId,
-          result: v.result,
-          severity: v.severity,
-          title: JSON.stringify(v.title),
-          message: JSON.stringify(v.message),
-          reason: v.reason,
-          reasonMsg: v.reasonMsg ? JSON.stringify(v.reasonMsg) : null,
-          clauses: JSON.stringify(v.clauses),
-          facts: JSON.stringify(v.facts),
-          user: v.user ?? null,
-          at: op.event.at,
-          receivedAt,
-        };
-        if (s.refreshOpenViolationSameKeys.run(row).changes === 0 && s.refreshOpenViolation.run(row).changes === 0) s.openViolation.run(row);
-        return;
-      }
-      case 'violation.close':
-        s.closeViolation.run({ agentId: op.agentId, ruleId: op.event.ruleId, subject: op.event.subject, at: op.event.at, reason: op.event.reason, reasonMsg: op.event.reasonMsg ? JSON.stringify(op.event.reasonMsg) : null, receivedAt });
-        return;
       case 'results':
         for (const r of op.event.results) if (r.subject === '') s.upsertResult.run(op.agentId, r.ruleId, op.event.checkId, r.result, r.reason, op.event.at, r.reasonMsg ? JSON.stringify(r.reasonMsg) : null);
         return;
@@ -282,11 +241,65 @@ export class SqliteConnectionStore implements Store {
         if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
         stored.set(batch.agentId, last);
       }
-      for (const op of coalesceViolationOps(violationOps)) this.apply(op, receivedAt);
+      this.applyViolationOps(coalesceViolationOps(violationOps), receivedAt);
       // Immediate: it reads last_seq before writing, and another collector process (or a second
       // store on this file) writing in between would make a deferred transaction fail as busy.
     }).immediate();
     return { stored, rejected };
+  }
+
+  /**
+   * The violation changes of a commit (violation-batch.ts). A violation has at most three
+   * changes left after coalescing, applied in their order: the first change of every violation
+   * goes in the first round, the second in the second; the openings a round staged are inserted
+   * at its end, before a later change of the same violation.
+   */
+  private applyViolationOps(ops: readonly ViolationOp[], receivedAt: string): void {
+    const rounds: ViolationOp[][] = [];
+    const changesOf = new Map<string, number>();
+    for (const op of ops) {
+      const key = op.op === 'violation.open' ? `${op.agentId}\u0000${op.event.violation.ruleId}\u0000${op.event.violation.subject}` : `${op.agentId}\u0000${op.event.ruleId}\u0000${op.event.subject}`;
+      const n = changesOf.get(key) ?? 0;
+      changesOf.set(key, n + 1);
+      (rounds[n] ??= []).push(op);
+    }
+    const s = this.violationStmts();
+    for (const round of rounds) {
+      let staged = 0;
+      for (const op of round) {
+        if (op.op === 'violation.close') {
+          const e = op.event;
+          s.close.run({ agentId: op.agentId, ruleId: e.ruleId, subject: e.subject, at: e.at, reason: e.reason, reasonMsg: e.reasonMsg ? JSON.stringify(e.reasonMsg) : null, receivedAt } satisfies ViolationCloseRow);
+          continue;
+        }
+        const v = op.event.violation;
+        const row: ViolationRow = {
+          agentId: op.agentId,
+          ruleId: v.ruleId,
+          subject: v.subject,
+          checkId: v.checkId,
+          result: v.result,
+          severity: v.severity,
+          title: JSON.stringify(v.title),
+          message: JSON.stringify(v.message),
+          reason: v.reason,
+          reasonMsg: v.reasonMsg ? JSON.stringify(v.reasonMsg) : null,
+          clauses: JSON.stringify(v.clauses),
+          facts: JSON.stringify(v.facts),
+          user: v.user ?? null,
+          at: op.event.at,
+          receivedAt,
+        };
+        if (s.refreshSameKeys.run(row).changes === 0 && s.refreshOpen.run(row).changes === 0) {
+          s.stageOpening.run(row);
+          staged += 1;
+        }
+      }
+      if (staged) {
+        s.openStaged.run();
+        s.clearStaged.run();
+      }
+    }
   }
 
   /** The writer thread's ingest: each event arrives as its JSON text, which is stored as given. */
