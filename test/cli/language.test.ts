@@ -50,7 +50,7 @@ describe('the language of the mamori command', () => {
 
   it('prints its help in Japanese, commander\'s headings included, and in English when asked', async () => {
     const ja = await mamori(['token', 'create', '--help']);
-    expect(ja.out).toMatch(/^使い方: mamori token create/);
+    expect(ja.out).toMatch(/^使い方: mamori token create \[オプション\]\n/);
     expect(ja.out).toContain('オプション:');
     expect(ja.out).toContain('登録トークンを作成して表示する');
     expect(ja.out).toContain('有効期間 (例: 12h、7d) (既定: 7d)');

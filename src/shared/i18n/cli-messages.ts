@@ -10,6 +10,8 @@ export const CLI_MESSAGES = {
   'cli.help.commands': { ja: 'コマンド:', en: 'Commands:' },
   'cli.help.arguments': { ja: '引数:', en: 'Arguments:' },
   'cli.help.globalOptions': { ja: '共通オプション:', en: 'Global Options:' },
+  'cli.help.optionsTerm': { ja: '[オプション]', en: '[options]' },
+  'cli.help.commandTerm': { ja: '[コマンド]', en: '[command]' },
   'cli.help.helpOption': { ja: 'このコマンドのヘルプを表示する', en: 'display help for command' },
   'cli.help.helpCommand': { ja: 'コマンドのヘルプを表示する', en: 'display help for command' },
   'cli.help.version': { ja: '版を表示する', en: 'output the version number' },
