@@ -69,21 +69,29 @@ async function inventoryRun(): Promise<{ wallMs: number; cpuMs: number }> {
 
 /**
  * Where a process's resident memory is (/proc/PID/smaps, MB): anonymous pages (V8 heaps, malloc,
- * thread stacks), file pages of the node binary (its code, ICU data, built-in JavaScript), other
- * files; and its thread count.
+ * thread stacks), of them malloc's main heap (`[heap]`, which start-up work can leave fragmented),
+ * file pages of the node binary (its code, ICU data, built-in JavaScript), other files; and its
+ * thread count.
  */
-function residentParts(pid: number): { anonymousMb: number; nodeBinaryMb: number; otherFilesMb: number; threads: number } {
-  const parts = { anonymousMb: 0, nodeBinaryMb: 0, otherFilesMb: 0 };
+function residentParts(pid: number): { anonymousMb: number; mallocHeapMb: number; nodeBinaryMb: number; otherFilesMb: number; threads: number } {
+  const parts = { anonymousMb: 0, mallocHeapMb: 0, nodeBinaryMb: 0, otherFilesMb: 0 };
   const exe = readlinkSync(`/proc/${pid}/exe`);
   let current: 'anonymousMb' | 'nodeBinaryMb' | 'otherFilesMb' = 'anonymousMb';
+  let mallocHeap = false;
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
-    if (head) current = head[1] === '0' ? 'anonymousMb' : head[2] === exe ? 'nodeBinaryMb' : 'otherFilesMb';
+    if (head) {
+      current = head[1] === '0' ? 'anonymousMb' : head[2] === exe ? 'nodeBinaryMb' : 'otherFilesMb';
+      mallocHeap = head[2] === '[heap]';
+    }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) parts[current] += (Number(rss[1]) * 1024) / 1e6;
+    if (rss) {
+      parts[current] += (Number(rss[1]) * 1024) / 1e6;
+      if (mallocHeap) parts.mallocHeapMb += (Number(rss[1]) * 1024) / 1e6;
+    }
   }
   const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return { anonymousMb: +parts.anonymousMb.toFixed(1), nodeBinaryMb: +parts.nodeBinaryMb.toFixed(1), otherFilesMb: +parts.otherFilesMb.toFixed(1), threads };
+  return { anonymousMb: +parts.anonymousMb.toFixed(1), mallocHeapMb: +parts.mallocHeapMb.toFixed(1), nodeBinaryMb: +parts.nodeBinaryMb.toFixed(1), otherFilesMb: +parts.otherFilesMb.toFixed(1), threads };
 }
 
 function timeCommand(file: string, args: string[]): number {

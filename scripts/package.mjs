@@ -48,8 +48,8 @@ const MAINTAINER = process.env.MAMORI_PACKAGE_MAINTAINER || 'mamori maintainers 
 const RELEASE_DATE = new Date(process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.now()).toUTCString().replace('GMT', '+0000');
 export const RUNTIME_CACHE = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
 
-/** Packages the agent bundle must not contain (collector-only, native or server code). */
-const FORBIDDEN_IN_AGENT = ['better-sqlite3', 'fastify', 'pg', 'playwright-core'];
+/** Packages the agent bundle must not contain (collector-only, native or server code; winston: agent/log-file.ts logs instead). */
+const FORBIDDEN_IN_AGENT = ['better-sqlite3', 'fastify', 'pg', 'playwright-core', 'winston'];
 
 class PackageError extends Error {
   code = 'PACKAGE_BUILD';
@@ -112,6 +112,43 @@ function cronLocalTimePlugin() {
   };
 }
 
+/**
+ * esbuild plugin: ws loads zlib only when a connection negotiates permessage-deflate, which the
+ * agent never offers (agent/link: `perMessageDeflate: false`). ws requires zlib when it is loaded,
+ * and zlib's module and native code would stay resident in the agent for nothing (~1.5 MB).
+ */
+function wsLazyZlibPlugin() {
+  const eager = "const zlib = require('zlib');";
+  return {
+    name: 'mamori-ws-lazy-zlib',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]ws[\\/]lib[\\/]permessage-deflate\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes(eager)) throw new PackageError(`${args.path}: ws no longer requires zlib as "${eager}"; review wsLazyZlibPlugin`);
+        // The module's every use of `zlib.` goes through the proxy, which requires zlib on first use.
+        const lazy = "let zlibModule; const zlib = new Proxy({}, { get: (_, name) => (zlibModule ??= require('zlib'))[name] });";
+        return { contents: source.replace(eager, lazy), loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/**
+ * esbuild plugin: the agent bundle logs through agent/log-file.ts (the same lines and files)
+ * instead of src/shared/log.ts, so winston and the zlib module of its file transport stay out
+ * of the agent's memory.
+ */
+function agentLoggerPlugin() {
+  const shared = join(ROOT, 'src/shared/log.ts');
+  const agentLogger = join(ROOT, 'agent/log-file.ts');
+  return {
+    name: 'mamori-agent-logger',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]shared[\\/]log\.js$/ }, (args) => (resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')) === shared ? { path: agentLogger } : undefined));
+    },
+  };
+}
+
 /** esbuild bundle of src/cli/agent-main.ts with config/ next to it (src/shared/paths.ts finds it there). */
 export async function buildAgentBundle(outDir) {
   const dir = join(outDir, 'agent');
@@ -132,7 +169,7 @@ export async function buildAgentBundle(outDir) {
     legalComments: 'eof',
     logLevel: 'warning',
     // AGENT_VERSION comes from package.json: a build of another version carries that one.
-    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin()],
+    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin(), wsLazyZlibPlugin(), agentLoggerPlugin()],
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
@@ -157,7 +194,7 @@ export async function buildAgentBundle(outDir) {
       }),
   );
   const forbidden = FORBIDDEN_IN_AGENT.filter((p) => packages.has(p));
-  if (forbidden.length) throw new PackageError(`the agent bundle pulls in collector-only packages: ${forbidden.join(', ')} (check the imports reachable from src/cli/agent-main.ts)`);
+  if (forbidden.length) throw new PackageError(`the agent bundle pulls in packages it must not carry: ${forbidden.join(', ')} (check the imports reachable from src/cli/agent-main.ts)`);
   asciiOnly(join(dir, 'mamori-agent.mjs'));
   cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
   writeFileSync(join(dir, 'bundle-packages.txt'), `${[...packages].sort().join('\n')}\n`);

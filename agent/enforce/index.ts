@@ -8,8 +8,6 @@
 import type { UsbDevice } from '../checks/usb-media/facts.js';
 import type { Probes } from '../probes/types.js';
 import type { NewAgentEvent, PolicyDocument } from '../../src/shared/protocol/messages.js';
-import { blockDevice } from './linux-usb.js';
-import { enforceWindowsUsb } from './windows-usb.js';
 
 export interface UsbEnforcementResult {
   fingerprint: string;
@@ -21,13 +19,16 @@ export async function enforceUsb(probes: Probes, devices: readonly UsbDevice[], 
   const registered = new Set(policy.lists.registeredMedia ?? []);
   const unregistered = devices.filter((d) => !registered.has(d.fingerprint));
   if (unregistered.length === 0 || probes.mode !== 'live') return [];
+  // Each platform's module is loaded on that platform only, when there is something to block.
   if (probes.platform === 'linux') {
+    const { blockDevice } = await import('./linux-usb.js');
     return unregistered.map((d) => {
       const r = blockDevice(sysfsRoot, d.location, d.interfaceClasses);
       return { fingerprint: d.fingerprint, action: r.action, reason: r.action === 'refused' ? r.reason : `authorized=0 on ${r.location}` };
     });
   }
   const host = { run: (script: string, timeoutMs?: number) => probes.powershell('win.enforce-usb', script, timeoutMs ? { timeoutMs } : {}), close: async () => undefined };
+  const { enforceWindowsUsb } = await import('./windows-usb.js');
   const actions = await enforceWindowsUsb('block', devices, registered, host);
   return actions.map((a) => ({ fingerprint: a.fingerprint, action: a.action, reason: a.reason }));
 }

@@ -69,7 +69,7 @@ for (const stream of [agent.stdout, agent.stderr]) {
   stream.on('data', (chunk) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop();
-    for (const l of lines) if (/usb-media|check done|running on|watcher|error|warn|loop-block|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
+    for (const l of lines) if (/usb-media|check done|running on|で動作しています|watcher|error|warn|loop-block|\(start\)|\(scan /.test(l)) say(`agent: ${l}`);
   });
 }
 say('guest: agent started');

@@ -92,7 +92,7 @@ export function registerAgentCommands(program: Command): void {
       if (o.reEnroll) {
         if (!(o.enroll ?? config.enrollToken)) throw new UsageError(t('cli.agent.reEnrollToken'));
         const retired = retireIdentity(stateDir);
-        if (retired) log.warn(`re-enrolling: the previous identity is kept in ${retired} and stays revoked on the collector`);
+        if (retired) log.warn(t('cli.agent.reEnrolling', { dir: retired }));
       }
       let identity = loadIdentity(stateDir);
       let initialPolicy: PolicyPushFrame | undefined;
@@ -117,7 +117,7 @@ export function registerAgentCommands(program: Command): void {
           ...(eventLog ? { eventLog } : {}),
           delays: () => loadAgentConfig(o.config).enrollRetry ?? DEFAULT_RETRY,
           onEnrolled: () => {
-            if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(`enrollment token removed from ${resolve(o.config)}`);
+            if (o.config && !o.enroll && forgetEnrollToken(resolve(o.config))) log.info(t('cli.enroll.tokenRemoved', { file: resolve(o.config) }));
           },
           attempt: () => {
             // Read again each time: `mamori agent configure --token-file …` fixes a refused token without a restart.
@@ -126,7 +126,7 @@ export function registerAgentCommands(program: Command): void {
           },
         });
         if (!done) {
-          log.info('stopped before enrolling');
+          log.info(t('cli.agent.stoppedBeforeEnrolling'));
           return;
         }
         identity = done.identity;
@@ -158,13 +158,13 @@ export function registerAgentCommands(program: Command): void {
         selfCommand: [process.execPath, ...process.execArgv, resolve(process.argv[1]!)],
       });
       await daemon.start();
-      log.info(`agent ${identity.agentId} running on ${hostname()}; collector ${collectorUrl}`);
+      log.info(t('cli.agent.running', { id: identity.agentId, host: hostname(), url: collectorUrl }));
       // The service sets NODE_COMPILE_CACHE (installer/linux/mamori-agent.service): write the
       // compiled code now rather than at exit, which a killed or crashed agent never reaches.
       flushCompileCache?.();
       const shutdown = async (signal: string) => {
         const shutdown = await daemon.systemShuttingDown().catch(() => null);
-        log.info(`stopping (${signal}${shutdown ? ', system shutdown' : ''})`);
+        log.info(t(shutdown ? 'cli.agent.stoppingShutdown' : 'cli.agent.stopping', { signal }));
         await daemon.stop({ detail: { signal, shutdown } });
         process.exit(0);
       };

@@ -10,6 +10,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Logger } from '../shared/log.js';
+import { msg } from '../shared/i18n/index.js';
+import type { Msg } from '../shared/i18n/index.js';
+import { t } from './lang.js';
 
 export interface SupervisorOptions {
   /** The program and its arguments (the agent: node, the CLI, `agent run …`). */
@@ -47,20 +50,20 @@ export class AgentSupervisor {
     this.child = child;
     let gone = false;
     // A process that cannot be spawned emits 'error' and no 'exit': either way it is started again.
-    const restart = (code: number | null, signal: NodeJS.Signals | null, why: string) => {
+    const restart = (code: number | null, signal: NodeJS.Signals | null, why: Msg) => {
       if (gone || this.stopping) return;
       gone = true;
       this.o.onExit?.({ code, signal, restarts: this.restarts });
       const delay = this.o.restartDelayMs ?? 5000;
-      this.o.log.warn(`the local agent ${why}; starting it again in ${delay / 1000} s / ローカルのエージェントが停止しました。${delay / 1000} 秒後に再起動します`, { code, signal });
+      this.o.log.warn(t('cli.up.agentRestart', { why, seconds: delay / 1000 }), { code, signal });
       this.timer = setTimeout(() => {
         if (this.stopping) return;
         this.restarts++;
         this.spawnAgent();
       }, delay);
     };
-    child.once('error', (err) => restart(null, null, `could not be started (${err.message})`));
-    child.once('exit', (code, signal) => restart(code, signal, `exited (${signal ?? `code ${code}`})`));
+    child.once('error', (err) => restart(null, null, msg('cli.up.agentNotStarted', { detail: err.message })));
+    child.once('exit', (code, signal) => restart(code, signal, msg('cli.up.agentExited', { how: signal ?? `code ${code}` })));
   }
 
   /** Stop the agent (SIGTERM: it says goodbye to the collector) and do not start it again. */

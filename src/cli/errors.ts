@@ -1,3 +1,7 @@
+import { MESSAGES, msg } from '../shared/i18n/index.js';
+import type { MessageId } from '../shared/i18n/index.js';
+import { t } from './lang.js';
+
 /** Errors the CLI reports as one line and exit code 2 (bad input) instead of a stack trace. */
 export class UsageError extends Error {
   readonly code = 'USAGE';
@@ -13,11 +17,17 @@ export function isUserFacing(err: unknown): err is Error & { code: string } {
   return err instanceof Error && typeof code === 'string' && (USER_FACING.has(code) || SYSTEM_CODES.has(code) || code.startsWith('ENROLL') || code.startsWith('TLS_'));
 }
 
+/** A user-facing error in the language of the run: an error of the machine (ENOENT, EADDRINUSE …) in words with the system's own text after it. */
+function userText(err: Error & { code: string }): string {
+  const id = `cli.system.${err.code}`;
+  return SYSTEM_CODES.has(err.code) && id in MESSAGES ? t('cli.system', { what: msg(id as MessageId), detail: err.message }) : err.message;
+}
+
 /** Run a command line: user-facing errors as one line and exit 2, anything else with its stack and exit 1. */
 export function runCommandLine(program: { parseAsync(argv: string[]): Promise<unknown> }): void {
   program.parseAsync(process.argv).catch((err: unknown) => {
     if (isUserFacing(err)) {
-      process.stderr.write(`mamori: ${err.message}\n`);
+      process.stderr.write(`mamori: ${userText(err)}\n`);
       process.exit(2);
     }
     process.stderr.write(`mamori: ${(err as Error).stack ?? String(err)}\n`);

@@ -4,8 +4,8 @@
  * registered, because their descriptions (the help) are texts too. Machine output (--json, ids,
  * the JSON keys) does not change with it.
  */
-import { Option } from 'commander';
-import type { Command, Help } from 'commander';
+import { Help, Option } from 'commander';
+import type { Command } from 'commander';
 import { msg, render } from '../shared/i18n/index.js';
 import type { Lang, MessageId, MsgParam } from '../shared/i18n/index.js';
 
@@ -61,8 +61,14 @@ export function localizeCommander(program: Command): void {
   program.addOption(new Option('--lang <lang>', t('cli.opt.lang')).choices(LANGS));
   program.helpOption('-h, --help', t('cli.help.helpOption'));
   program.helpCommand('help [command]', t('cli.help.helpCommand'));
+  // commander's placeholders in usage lines ("mamori [options] [command]", "status [options]").
+  const usage = (text: string) => text.replace(/\[options\]/g, t('cli.help.optionsTerm')).replace(/\[command\]/g, t('cli.help.commandTerm'));
   program.configureHelp({
     styleTitle: (title: string) => (TITLES[title] ? t(TITLES[title]) : title),
+    commandUsage: (cmd: Command) => usage(Help.prototype.commandUsage.call(new Help(), cmd)),
+    subcommandTerm: (cmd: Command) => usage(Help.prototype.subcommandTerm.call(new Help(), cmd)),
+    // Columns as a terminal draws them: a Japanese character takes two (commander counts one).
+    displayWidth: (text: string) => [...text.replace(/\x1b\[\d*(;\d+)*m/g, '')].reduce((n, c) => n + (c.charCodeAt(0) > 0x2e7f ? 2 : 1), 0),
     optionDescription(this: Help, option: Option): string {
       const extra: string[] = [];
       if (option.argChoices) extra.push(t('cli.help.choices', { choices: option.argChoices.join(', ') }));

@@ -58,7 +58,7 @@ export async function up(o: UpOptions): Promise<void> {
     // Started again whenever it exits on its own (its watchdog, a crash), as the installed service is.
     agent = new AgentSupervisor({ command: process.execPath, args: [cli, ...args], log });
     agent.start();
-    lines.push(t('cli.up.localAgent', { dir: agentDir, pid: agent.pid ?? '-' }));
+    lines.push(t('cli.up.localAgent', { dir: agentDir, pid: String(agent.pid ?? '-') }));
   }
   process.stdout.write(`${lines.join('\n')}\n\n${t('cli.up.stop')}\n`);
 

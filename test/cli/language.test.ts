@@ -5,6 +5,8 @@
  * their place; only the words change. Real processes of the built CLI on a real SQLite store.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +50,7 @@ describe('the language of the mamori command', () => {
 
   it('prints its help in Japanese, commander\'s headings included, and in English when asked', async () => {
     const ja = await mamori(['token', 'create', '--help']);
-    expect(ja.out).toMatch(/^使い方: mamori token create/);
+    expect(ja.out).toMatch(/^使い方: mamori token create \[オプション\]\n/);
     expect(ja.out).toContain('オプション:');
     expect(ja.out).toContain('登録トークンを作成して表示する');
     expect(ja.out).toContain('有効期間 (例: 12h、7d) (既定: 7d)');
@@ -105,6 +107,21 @@ describe('the language of the mamori command', () => {
     expect(ja.out).toMatch(/^規則 \d+ 件、問題 0 件\n$/m);
     const en = await mamori(['catalogue', 'verify', '--lang', 'en']);
     expect(en.out).toMatch(/^\d+ rules, 0 problems\n$/m);
+  });
+
+  it('says an error of the machine in words, with the system\'s own text after them', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const ja = await mamori(['collector', '--listen', `127.0.0.1:${port}`, '--data', join(data, 'busy')]);
+      expect(ja.code).toBe(2);
+      expect(ja.err).toMatch(/^mamori: このアドレスとポートはすでに使われています \(.*EADDRINUSE.*\)$/m);
+      const en = await mamori(['collector', '--listen', `127.0.0.1:${port}`, '--data', join(data, 'busy'), '--lang', 'en']);
+      expect(en.err).toMatch(/^mamori: address and port already in use \(.*EADDRINUSE.*\)$/m);
+    } finally {
+      busy.close();
+    }
   });
 
   it('says a bad argument of its own in the language', async () => {

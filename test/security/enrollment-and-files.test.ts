@@ -57,7 +57,7 @@ describe('enrollment hygiene', () => {
     const first = startProc('agent', [...args, '--enroll', await createToken(collector.dataDir)]);
     procs.push(first);
     const oldId = (await first.waitFor(/enrolled as (ag_\w+)/))[1]!;
-    await first.waitFor(/agent online|running on/);
+    await first.waitFor(/agent online|で動作しています/);
     const revoke = startProc('revoke', [CLI, 'agents', 'revoke', oldId, '--data', collector.dataDir]);
     expect((await revoke.exited).code).toBe(0);
     await first.waitFor(/4410 AGENT_REVOKED/, 15_000);
@@ -67,7 +67,7 @@ describe('enrollment hygiene', () => {
     procs.push(second);
     const newId = (await second.waitFor(/enrolled as (ag_\w+)/))[1]!;
     expect(newId).not.toBe(oldId);
-    await second.waitFor(/running on/);
+    await second.waitFor(/で動作しています/);
     // The new identity delivers; the old one is still refused whatever it presents.
     const list = startProc('list', [CLI, 'agents', 'list', '--data', collector.dataDir]);
     await list.exited;
@@ -105,7 +105,7 @@ describe('secrets and logs at rest', () => {
     const state = join(tempDir('agent-files'), 'state');
     const agent = startProc('agent', [CLI, 'agent', 'run', '--collector', collector.agentUrl, '--state', state, '--replay', REPLAY_PC, '--ca-pin', collector.caPin!, '--enroll', await createToken(collector.dataDir)]);
     procs.push(agent);
-    await agent.waitFor(/running on/);
+    await agent.waitFor(/で動作しています/);
     // The program is hashed in the background after the start (the Node runtime is ~100 MB).
     await waitUntil(() => existsSync(join(state, 'integrity.json')), 90_000, 'integrity.json');
     await agent.stop();

@@ -114,6 +114,6 @@ describe('the collector command', () => {
     await proc.stop();
     proc = await startCollectorProc(tempDir('cli-plain'), undefined, ['--insecure-plain']);
     expect(proc.agentUrl).toMatch(/^ws:/);
-    expect(proc.lines.join('\n')).toMatch(/WITHOUT TLS/);
+    expect(proc.lines.join('\n')).toMatch(/暗号化なしの HTTP と ws:\/\/ で待ち受けます/);
   });
 });

@@ -94,7 +94,8 @@ const LOCAL_CMOS_CLOCK = 'Local CMOS Clock';
 export function timeState(t: NonNullable<BeyondDocument['time']>, eventsError?: string): { synchronized: boolean; source: string | null } | Why {
   const type = (t.Type ?? '').trim().toUpperCase();
   const ntp = (t.NtpServer ?? '').split(/\s+/).map((s) => s.replace(/,0x[0-9a-f]+$/i, '')).filter((s) => s.length > 0);
-  const source = type === 'NTP' ? (ntp.join(' ') || null) : type === 'NT5DS' ? 'domain hierarchy (NT5DS)' : type === 'ALLSYNC' ? `domain hierarchy + ${ntp.join(' ')}` : null;
+  // The source by name: the NTP servers, or w32tm's own name of the domain hierarchy (NT5DS; AllSync = NT5DS and NTP), never prose.
+  const source = type === 'NTP' ? (ntp.join(' ') || null) : type === 'NT5DS' ? 'NT5DS' : type === 'ALLSYNC' ? `NT5DS ${ntp.join(' ')}`.trim() : null;
   // Type NoSync, or the NTP client provider switched off (GPO "Enable Windows NTP Client" = Disabled):
   // Windows runs on the Local CMOS Clock. Both are registry facts, not text.
   if (type === 'NOSYNC' || type === '') return { synchronized: false, source: LOCAL_CMOS_CLOCK };

@@ -219,7 +219,7 @@ async function exportBlock(ctx: CheckContext, p: Params): Promise<{ blocked: boo
     if (!procs.ok) return { reason: procs.why };
     const running = procs.processes.some((pr) => pr.name === 'usbguard-daemon' || pr.name === 'usbguard-daemo');
     if (!running && procs.unread.length > 0) return { reason: because('ACCESS_DENIED', 'why.usb.usbguardUnknown', { count: procs.unread.length }) };
-    if (running && usbguardBlocksStorage(rules.ok ? rules.stdout : '', conf.implicitTarget)) return { blocked: true, mechanism: 'usbguard: mass storage (08:*:*) not allowed' };
+    if (running && usbguardBlocksStorage(rules.ok ? rules.stdout : '', conf.implicitTarget)) return { blocked: true, mechanism: 'usbguard: block with-interface 08:*:*' };
   } else if (guardConf.failure !== 'NOT_FOUND') return { reason: inPart('usbguard-daemon.conf', probeWhy(guardConf)) };
 
   const files: { name: string; text: string }[] = [];

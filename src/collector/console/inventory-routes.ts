@@ -4,10 +4,11 @@
  *   GET /api/v1/inventory.csv?(same filters)                          the register as CSV (Excel, Japanese headers, JST)
  *   GET /api/v1/pcs/:id/inventory                                     one PC: its latest inventory and its changes
  */
-import { msg } from '../../shared/i18n/index.js';
 import type { FastifyRequest } from 'fastify';
 import type { InventoryFacts } from '../../../agent/checks/inventory/facts.js';
 import { inventoryLines } from '../../shared/inventory/labels.js';
+import { causeOf, msg, MsgSchema, render } from '../../shared/i18n/index.js';
+import type { Lang } from '../../shared/i18n/index.js';
 import type { Principal } from './authz.js';
 import { badRequest, forbidden } from './errors.js';
 import type { RouteDef } from './http.js';
@@ -23,6 +24,18 @@ function gigabytes(name: string, v: string | undefined): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;
   if (!/^\d{1,5}(\.\d{1,2})?$/.test(v.trim())) throw badRequest(msg('error.gigabytes', { name, value: v }));
   return Number(v);
+}
+
+/** Why each unknown fact of the inventory could not be read, in the language: its message (agents that send them), else its text with the code in words. */
+function unknownIn(inventory: Record<string, unknown>, lang: Lang): Record<string, string> {
+  const texts = (inventory._unknown ?? {}) as Record<string, string>;
+  const msgs = (inventory._unknownMsg ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(texts).map(([fact, text]) => {
+      const m = MsgSchema.safeParse(msgs[fact]);
+      return [fact, m.success ? render(m.data, lang) : render(msg('text', { text: causeOf(text) }), lang)];
+    }),
+  );
 }
 
 export function inventoryFilterOf(req: FastifyRequest): InventoryFilter {
@@ -80,8 +93,9 @@ export function inventoryRoutes(s: ConsoleServices): RouteDef[] {
           hostname: pc.hostname,
           collectedAt: latest?.collectedAt ?? null,
           inventory: latest?.inventory ?? null,
-          // The register as labelled Japanese lines (what the PC page and `mamori scan --inventory` show).
-          lines: latest ? inventoryLines(latest.inventory as Partial<InventoryFacts>, unknown) : [],
+          // The register as labelled lines (what the PC page and `mamori scan --inventory` show), in Japanese and in English.
+          lines: latest ? inventoryLines(latest.inventory as Partial<InventoryFacts>, unknown, 'ja') : [],
+          linesEn: latest ? inventoryLines(latest.inventory as Partial<InventoryFacts>, unknownIn(latest.inventory, 'en'), 'en') : [],
           changes: await s.inventory.changes(id),
         };
       },

@@ -59,30 +59,67 @@ export function physicalNics(inv: Partial<InventoryFacts>): NetworkInterface[] {
   return (inv.network ?? []).filter((n) => n.kind === 'wired' || n.kind === 'wireless' || n.kind === 'other');
 }
 
-/** The 資産管理台帳 of one PC as labelled lines, in Japanese. */
-export function inventoryLines(inv: Partial<InventoryFacts>, unknown: Record<string, string> = {}): [string, string][] {
-  const u = (fact: string, value: string | undefined): string => (value !== undefined && value !== '' ? value : unknown[fact] ? `不明 (${unknown[fact]})` : '—');
+/** The labels of the register's lines, in both languages. */
+const LINE_LABELS = {
+  manufacturer: { ja: 'メーカー', en: 'Manufacturer' },
+  model: { ja: '機種', en: 'Model' },
+  serial: { ja: '製造番号', en: 'Serial number' },
+  uuid: { ja: 'UUID', en: 'UUID' },
+  chassis: { ja: '筐体', en: 'Chassis' },
+  bios: { ja: 'BIOS/UEFI', en: 'BIOS/UEFI' },
+  cpu: { ja: 'CPU', en: 'CPU' },
+  memory: { ja: 'メモリ', en: 'Memory' },
+  disks: { ja: 'ディスク', en: 'Disks' },
+  network: { ja: 'ネットワーク', en: 'Network' },
+  displays: { ja: 'ディスプレイ', en: 'Displays' },
+  os: { ja: 'OS', en: 'OS' },
+  osBuild: { ja: 'OS ビルド', en: 'OS build' },
+  installDate: { ja: 'OS インストール日', en: 'OS installed' },
+  lastBoot: { ja: '最終起動', en: 'Last boot' },
+  users: { ja: 'ログオン中のユーザー', en: 'Signed-in users' },
+  domain: { ja: 'ドメイン/ワークグループ', en: 'Domain/workgroup' },
+  agent: { ja: 'エージェント', en: 'Agent' },
+} as const;
+
+const WORDS = {
+  unknown: { ja: '不明', en: 'unknown' },
+  assetTag: { ja: '資産番号', en: 'asset tag' },
+  cores: { ja: 'コア', en: ' cores' },
+  threads: { ja: 'スレッド', en: ' threads' },
+  domain: { ja: 'ドメイン', en: 'domain' },
+  workgroup: { ja: 'ワークグループ', en: 'workgroup' },
+  none: { ja: 'なし', en: 'none' },
+} as const;
+
+/**
+ * The 資産管理台帳 of one PC as labelled lines, in Japanese or English. `unknown` holds why a fact
+ * could not be read, in the language of the lines.
+ */
+export function inventoryLines(inv: Partial<InventoryFacts>, unknown: Record<string, string> = {}, lang: 'ja' | 'en' = 'ja'): [string, string][] {
+  const w = (k: keyof typeof WORDS) => WORDS[k][lang];
+  const u = (fact: string, value: string | undefined): string => (value !== undefined && value !== '' ? value : unknown[fact] ? `${w('unknown')} (${unknown[fact]})` : '—');
   const s = inv.system;
   const o = inv.os;
-  const lines: [string, string][] = [
-    ['メーカー', u('system', s?.manufacturer ?? undefined)],
-    ['機種', u('system', s?.model ?? undefined)],
-    ['製造番号', u('system', s?.serial ?? undefined)],
-    ['UUID', u('system', s?.uuid ?? undefined)],
-    ['筐体', u('chassis', [inv.chassis?.type, inv.chassis?.assetTag ? `資産番号 ${inv.chassis.assetTag}` : null].filter(Boolean).join(' '))],
-    ['BIOS/UEFI', u('bios', inv.bios ? [inv.bios.vendor, inv.bios.version, inv.bios.releaseDate, inv.bios.firmware?.toUpperCase()].filter(Boolean).join(' ') : undefined)],
-    ['CPU', u('cpu', inv.cpu ? [inv.cpu.brand, inv.cpu.physicalCores ? `${inv.cpu.physicalCores}コア` : null, inv.cpu.cores ? `${inv.cpu.cores}スレッド` : null].filter(Boolean).join(' ') : undefined)],
-    ['メモリ', u('memory', inv.memory ? [gib(inv.memory.totalBytes), inv.memory.modules.length ? `(${inv.memory.modules.map((m) => `${m.slot}: ${gib(m.sizeBytes)} ${m.type ?? ''}`.trim()).join(', ')})` : null].filter(Boolean).join(' ') : undefined)],
-    ['ディスク', u('disks', inv.disks?.map((d) => diskText(d)).join(' / '))],
-    ['ネットワーク', u('network', inv.network ? physicalNics(inv).map((n) => nicText(n)).join(' / ') : undefined)],
-    ['ディスプレイ', u('displays', inv.displays?.map((d) => [d.vendor, d.model, d.resolution].filter(Boolean).join(' ')).join(' / '))],
-    ['OS', u('os', o ? [o.name, o.edition, o.version].filter(Boolean).join(' ') : undefined)],
-    ['OS ビルド', u('os', o?.build ?? undefined)],
-    ['OS インストール日', u('os', o ? jst(o.installDate) : undefined)],
-    ['最終起動', u('os', o ? jst(o.lastBoot) : undefined)],
-    ['ログオン中のユーザー', u('users', inv.users?.join(', '))],
-    ['ドメイン/ワークグループ', u('domain', inv.domain ? `${inv.domain.name ?? ''} (${inv.domain.kind === 'domain' ? 'ドメイン' : inv.domain.kind === 'workgroup' ? 'ワークグループ' : 'なし'})`.trim() : undefined)],
-    ['エージェント', u('agentVersion', inv.agentVersion)],
+  const domainKind = inv.domain?.kind === 'domain' ? w('domain') : inv.domain?.kind === 'workgroup' ? w('workgroup') : w('none');
+  const lines: [keyof typeof LINE_LABELS, string][] = [
+    ['manufacturer', u('system', s?.manufacturer ?? undefined)],
+    ['model', u('system', s?.model ?? undefined)],
+    ['serial', u('system', s?.serial ?? undefined)],
+    ['uuid', u('system', s?.uuid ?? undefined)],
+    ['chassis', u('chassis', [inv.chassis?.type, inv.chassis?.assetTag ? `${w('assetTag')} ${inv.chassis.assetTag}` : null].filter(Boolean).join(' '))],
+    ['bios', u('bios', inv.bios ? [inv.bios.vendor, inv.bios.version, inv.bios.releaseDate, inv.bios.firmware?.toUpperCase()].filter(Boolean).join(' ') : undefined)],
+    ['cpu', u('cpu', inv.cpu ? [inv.cpu.brand, inv.cpu.physicalCores ? `${inv.cpu.physicalCores}${w('cores')}` : null, inv.cpu.cores ? `${inv.cpu.cores}${w('threads')}` : null].filter(Boolean).join(' ') : undefined)],
+    ['memory', u('memory', inv.memory ? [gib(inv.memory.totalBytes), inv.memory.modules.length ? `(${inv.memory.modules.map((m) => `${m.slot}: ${gib(m.sizeBytes)} ${m.type ?? ''}`.trim()).join(', ')})` : null].filter(Boolean).join(' ') : undefined)],
+    ['disks', u('disks', inv.disks?.map((d) => diskText(d, lang)).join(' / '))],
+    ['network', u('network', inv.network ? physicalNics(inv).map((n) => nicText(n, lang)).join(' / ') : undefined)],
+    ['displays', u('displays', inv.displays?.map((d) => [d.vendor, d.model, d.resolution].filter(Boolean).join(' ')).join(' / '))],
+    ['os', u('os', o ? [o.name, o.edition, o.version].filter(Boolean).join(' ') : undefined)],
+    ['osBuild', u('os', o?.build ?? undefined)],
+    ['installDate', u('os', o ? jst(o.installDate) : undefined)],
+    ['lastBoot', u('os', o ? jst(o.lastBoot) : undefined)],
+    ['users', u('users', inv.users?.join(', '))],
+    ['domain', u('domain', inv.domain ? `${inv.domain.name ?? ''} (${domainKind})`.trim() : undefined)],
+    ['agent', u('agentVersion', inv.agentVersion)],
   ];
-  return lines;
+  return lines.map(([k, v]) => [LINE_LABELS[k][lang], v]);
 }

@@ -46,7 +46,7 @@ describe('replay: RHEL 9 KDE with Microsoft Defender for Endpoint', () => {
     expect(r['os-patches']!.facts).toMatchObject({ osId: 'rhel-9', pendingUpdatesTotal: 5, rebootRequired: false, updateSourceAgeHours: 7.3 });
     expect((r['os-patches']!.facts.pendingSecurityUpdates as unknown[]).length).toBe(4);
     expect(r.beyond!.facts).toMatchObject({ firewallEnabled: true, firewallFrontend: 'firewalld', systemDiskEncrypted: false, encryptionMethod: null, clockSynchronized: true, timeSource: 'chrony 169.254.169.123' });
-    expect(r['usb-media']!.facts).toMatchObject({ devices: [], exportBlocked: true, exportBlockMechanism: 'usbguard: mass storage (08:*:*) not allowed' });
+    expect(r['usb-media']!.facts).toMatchObject({ devices: [], exportBlocked: true, exportBlockMechanism: 'usbguard: block with-interface 08:*:*' });
     expect((r.software!.facts.packages as { source: string }[]).map((p) => p.source)).toEqual(['rpm', 'rpm', 'rpm', 'rpm', 'flatpak']);
   });
 });

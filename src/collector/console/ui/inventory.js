@@ -1,6 +1,6 @@
 // 資産管理台帳: the hardware and network inventory of the PCs (filters run in the store:
 // /api/v1/inventory), its CSV export, and the inventory section of a PC's page.
-import { api, csvHref, field, fmtTime, h, loc, route, t, table } from './core.js';
+import { api, csvHref, field, fmtTime, h, loc, route, state, t, table } from './core.js';
 
 const FILTERS = ['model', 'osBuild', 'memoryMin', 'memoryMax', 'ip'];
 
@@ -93,7 +93,7 @@ export function inventorySection(d) {
     'div',
     { 'data-testid': 'pc-inventory' },
     d.collectedAt ? h('p', { class: 'muted small' }, `${t('inventory.collected')}: ${fmtTime(d.collectedAt)}`) : null,
-    d.inventory ? h('dl', { class: 'kv' }, d.lines.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : h('p', { class: 'muted' }, t('inventory.none')),
+    d.inventory ? h('dl', { class: 'kv' }, ((state.lang === 'en' && d.linesEn) || d.lines).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : h('p', { class: 'muted' }, t('inventory.none')),
     h('h3', {}, t('inventory.changes')),
     h('div', { class: 'table-wrap' }, changes),
   );

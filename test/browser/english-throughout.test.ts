@@ -1,0 +1,139 @@
+/**
+ * With the language switch on English, an English-reading user reads English on every screen:
+ * Chromium walks the 16 screens of test/browser/japanese-throughout.test.ts on a seeded
+ * collector and flags each run of Japanese characters in the visible text that is not data — the
+ * names of 課, PCs, people, media and the texts people typed (an exception's reason), the names of
+ * the standards a site follows — nor the switch back to 日本語. What the console shows as code
+ * (<pre>, <code>, monospace) is evidence and identifiers and is not read here.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { CITY_DEPARTMENTS } from '../../bench/lib/city.js';
+import type { City } from '../../bench/lib/city.js';
+import { Client, startTestCollector } from '../console/helpers.js';
+import type { TestCollector } from '../console/helpers.js';
+import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
+import { ROOT } from '../helpers/processes.js';
+
+const PASSWORD = 'English-Walk-2026!';
+
+/**
+ * Japanese that is data or a name on these screens: what the test entered, the seeded 課, the
+ * display name of the account the collector creates first, the product's mark (守) and the
+ * switch back to 日本語.
+ */
+const DATA = ['総務課 佐藤', '総務課', '佐藤', '暗号化USBメモリ', '窓口端末のため', '管理者 (admin)', '守', '日本語', ...CITY_DEPARTMENTS];
+
+/**
+ * The reasons of the seeded events, which carry only their Japanese text (as the events of
+ * agents before reason messages did): the console shows such a text as given in both languages.
+ */
+const TEXT_ONLY_REASONS = [/USB記憶媒体 \S+ は媒体管理台帳にありません/g, /\S+ は許可リストにありません/g];
+
+/**
+ * Names the standards give, which the rules' English texts (config/rules) use as they are or
+ * quote after their English words: the segment and the officers the standards name, their
+ * procedures and registers, and the wording they are quoted for ("always up to date" (常に最新)).
+ */
+const STANDARD_TERMS = ['マイナンバー利用事務系', '情報セキュリティ管理者', '情報システム管理者', '例外措置', '媒体管理台帳', '常に最新', '定期的', '常駐', '推奨事項'];
+
+/** Known and not yet fixed: the 自己点検 report's approval block leaves its date blank in Japanese form. */
+const KNOWN: Record<string, string[]> = { reports: ['年月日'] };
+
+/** A run of Japanese characters (kana, kanji, full-width forms and the long-vowel mark). */
+const JAPANESE_RUN = /[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60\u3000-\u303f]+/g;
+
+describe.skipIf(!haveChromium)('English throughout the console with the switch (Chromium)', () => {
+  let browser: Browser;
+  let t: TestCollector;
+  let city: City;
+  let page: Page;
+  let dataDir: string;
+  /** The standards the rules cite (config/sources.yml): their names, and their clause numbers as each numbers them ("第4章4(1)ア"). */
+  const sources = (parse(readFileSync(join(ROOT, 'config', 'sources.yml'), 'utf8')) as { sources: { title: string; organisation: string; refPattern: string }[] }).sources;
+  const sourceNames = sources.flatMap((s) => [s.title, s.organisation]);
+  const clauseRefs = sources.map((s) => new RegExp(s.refPattern.replace(/^\^/, '').replace(/\$$/, ''), 'gu'));
+
+  beforeAll(async () => {
+    ({ dataDir, city } = await seededCityDir('mamori-english-', { pcs: 40, perPc: 3, closeEvery: 3, results: [{ ruleId: 'USB-001', checkId: 'usb-media' }, { ruleId: 'LOCK-001', checkId: 'screen-lock' }] }));
+    t = await startTestCollector({ dataDir });
+    ({ browser, page } = await signedInConsole(t.collector.consoleUrl, t.admin, PASSWORD, { locale: 'en-GB', timezoneId: 'Asia/Tokyo', viewport: { width: 1440, height: 900 } }));
+    await page.waitForSelector('[data-testid=live-table] tr.vrow');
+    const api = new Client(t.base);
+    expect((await api.login(t.admin.username, PASSWORD)).status).toBe(200);
+    const pc = city.pcs[0]!;
+    expect((await api.request('POST', '/api/v1/media', { stickerNo: 'M-001', fingerprint: '0781:5567:WALK01', owner: '総務課 佐藤', department: '総務課', label: '暗号化USBメモリ', encryption: 'hardware' })).status).toBe(200);
+    expect((await api.request('POST', '/api/v1/users', { username: 'tanaka', role: 'helpdesk', departments: ['税務課'] })).status).toBe(200);
+    const ex = await api.request('POST', '/api/v1/exceptions', { agentId: pc.id, ruleId: 'LOCK-001', reason: '窓口端末のため', until: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) });
+    expect([200, 201]).toContain(ex.status);
+    expect((await api.request('GET', '/api/v1/pcs.csv')).status).toBe(200);
+    const open = (await api.request('GET', '/api/v1/violations?limit=2')).json.violations as { agentId: string; ruleId: string; subject: string }[];
+    expect((await api.request('POST', '/api/v1/violations/ack-bulk', { keys: open.map((v) => ({ agentId: v.agentId, ruleId: v.ruleId, subject: v.subject })) })).status).toBe(200);
+    // The switch, as a user clicks it.
+    await page.getByTestId('lang').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const screens = () => [
+    ['overview', '.content h1'],
+    ['live', '[data-testid=live-table] tr.vrow'],
+    ['pcs', '[data-testid=pcs-table] tr.pcrow'],
+    [`pc/${city.pcs[0]!.id}`, '.content h1'],
+    ['inventory', '.content h1'],
+    ['scan', '[data-testid=scan-table] tr.pcrow'],
+    ['policy', '.content table tbody tr'],
+    ['media', '.content table tbody tr'],
+    ['exceptions', '.content table tbody tr'],
+    ['reports', '.content table tbody tr'],
+    ['audit', '.content table tbody tr'],
+    ['users', '.content table tbody tr'],
+    ['forwarders', '.content h1'],
+    ['enrollment', '.content h1'],
+    ['updates', '.content h1'],
+    ['enroll', '.content h1'],
+  ];
+
+  async function visibleText(hash: string, ready: string): Promise<string> {
+    await page.goto('about:blank');
+    await page.goto(`${t.collector.consoleUrl}#/${hash}`);
+    await page.waitForSelector(ready);
+    await page.waitForLoadState('networkidle');
+    return page.evaluate(() => {
+      const code = [...document.querySelectorAll<HTMLElement>('pre, code, .mono')];
+      for (const el of code) el.style.display = 'none';
+      const text = document.body.innerText;
+      for (const el of code) el.style.display = '';
+      return text;
+    });
+  }
+
+  it('every main screen reads English with the switch: no Japanese outside data and names', async () => {
+    expect(await page.evaluate(() => localStorage.getItem('mamori.lang'))).toBe('en');
+    const data = [...DATA, ...STANDARD_TERMS, ...sourceNames, ...city.pcs.map((p) => p.hostname)];
+    const flagged: Record<string, string[]> = {};
+    for (const [hash, ready] of screens()) {
+      const text = await visibleText(hash!, ready!);
+      // Lines made of data only (a 課 name, a standard's title) are taken out first, then each run of Japanese is looked at.
+      let rest = text;
+      for (const reason of TEXT_ONLY_REASONS) rest = rest.replace(reason, ' ');
+      for (const d of [...data].sort((a, b) => b.length - a.length)) rest = rest.split(d).join(' ');
+      // A clause number may match several sources' patterns in part ("§8" of 000 in "§8.4(2)エ" of 004): every match is blanked.
+      const blank = new Array<boolean>(rest.length).fill(false);
+      for (const ref of clauseRefs) for (const m of rest.matchAll(ref)) blank.fill(true, m.index, m.index + m[0].length);
+      rest = rest.split('').map((c, i) => (blank[i] ? ' ' : c)).join('');
+      const odd = [...new Set(rest.match(JAPANESE_RUN) ?? [])].map((run) => run.replace(/[\u3000-\u303f\uff01-\uff60]/g, '')).filter((run) => run !== '' && !(KNOWN[hash!] ?? []).includes(run));
+      if (odd.length) flagged[hash!] = odd;
+    }
+    if (Object.keys(flagged).length) console.log(JSON.stringify(flagged, null, 1));
+    expect(flagged).toEqual({});
+  }, 300_000);
+});
