@@ -1,6 +1,6 @@
 /**
  * With the language switch on English, an English-reading user reads English on every screen:
- * Chromium walks the 16 screens of test/browser/japanese-throughout.test.ts on a seeded
+ * Chromium walks the 16 screens of test/browser/japanese-throughout.test.ts (and the page of a PC with a 資産管理台帳) on a seeded
  * collector and flags each run of Japanese characters in the visible text that is not data — the
  * names of 課, PCs, people, media and the texts people typed (an exception's reason), the names of
  * the standards a site follows — nor the switch back to 日本語. What the console shows as code
@@ -13,7 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CITY_DEPARTMENTS } from '../../bench/lib/city.js';
 import type { City } from '../../bench/lib/city.js';
-import { Client, startTestCollector } from '../console/helpers.js';
+import { localCheck } from '../../agent/local-check.js';
+import { InMemoryCheckMemory } from '../../agent/memory.js';
+import type { NewAgentEvent } from '../../src/shared/protocol/messages.js';
+import { consoleOf } from '../../src/collector/console/plugin.js';
+import { Client, seedAgent, seedEvents, startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
 import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
 import { ROOT } from '../helpers/processes.js';
@@ -22,10 +26,12 @@ const PASSWORD = 'English-Walk-2026!';
 
 /**
  * Japanese that is data or a name on these screens: what the test entered, the seeded 課, the
- * display name of the account the collector creates first, the product's mark (守) and the
- * switch back to 日本語.
+ * display name of the account the collector creates first, the product's mark (守), the
+ * switch back to 日本語 and what a recorded PC names in Japanese.
  */
-const DATA = ['総務課 佐藤', '総務課', '佐藤', '暗号化USBメモリ', '窓口端末のため', '管理者 (admin)', '守', '日本語', ...CITY_DEPARTMENTS];
+const DATA = ['総務課 佐藤', '総務課', '佐藤', '暗号化USBメモリ', '窓口端末のため', '管理者 (admin)', '守', '日本語', ...CITY_DEPARTMENTS,
+  // The network adapter's name a Japanese Windows gives it, in the recorded PC's inventory.
+  'イーサネット'];
 
 /**
  * The reasons of the seeded events, which carry only their Japanese text (as the events of
@@ -52,6 +58,8 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
   let city: City;
   let page: Page;
   let dataDir: string;
+  /** A PC with a 資産管理台帳 (the inventory a recorded Windows PC gives), for its page in English. */
+  let inventoried: string;
   /** The standards the rules cite (config/sources.yml): their names, and their clause numbers as each numbers them ("第4章4(1)ア"). */
   const sources = (parse(readFileSync(join(ROOT, 'config', 'sources.yml'), 'utf8')) as { sources: { title: string; organisation: string; refPattern: string }[] }).sources;
   const sourceNames = sources.flatMap((s) => [s.title, s.organisation]);
@@ -70,6 +78,11 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
     const ex = await api.request('POST', '/api/v1/exceptions', { agentId: pc.id, ruleId: 'LOCK-001', reason: '窓口端末のため', until: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) });
     expect([200, 201]).toContain(ex.status);
     expect((await api.request('GET', '/api/v1/pcs.csv')).status).toBe(200);
+    inventoried = await seedAgent(t, 'SOUMU-PC012');
+    const report = await localCheck({ replayDir: join(ROOT, 'agent/checks/inventory/fixtures/windows/w11-24h2-pro-ja-desktop'), checks: ['inventory'], memory: new InMemoryCheckMemory() });
+    const c = report.checks[0]!;
+    await seedEvents(t, inventoried, 'SOUMU-PC012', [{ kind: 'facts', at: report.at, checkId: 'inventory', status: c.status, facts: { ...c.facts, _unknown: c.unknownFacts } } as NewAgentEvent]);
+    await consoleOf(t.collector.app).inventory.idle();
     const open = (await api.request('GET', '/api/v1/violations?limit=2')).json.violations as { agentId: string; ruleId: string; subject: string }[];
     expect((await api.request('POST', '/api/v1/violations/ack-bulk', { keys: open.map((v) => ({ agentId: v.agentId, ruleId: v.ruleId, subject: v.subject })) })).status).toBe(200);
     // The switch, as a user clicks it.
@@ -88,6 +101,7 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
     ['live', '[data-testid=live-table] tr.vrow'],
     ['pcs', '[data-testid=pcs-table] tr.pcrow'],
     [`pc/${city.pcs[0]!.id}`, '.content h1'],
+    [`pc/${inventoried}`, '[data-testid=pc-inventory] dl'],
     ['inventory', '.content h1'],
     ['scan', '[data-testid=scan-table] tr.pcrow'],
     ['policy', '.content table tbody tr'],
@@ -134,6 +148,9 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
       if (odd.length) flagged[hash!] = odd;
     }
     if (Object.keys(flagged).length) console.log(JSON.stringify(flagged, null, 1));
+    // The 資産管理台帳 on the PC page is the English one, not only free of Japanese.
+    const inventoryPage = await visibleText(`pc/${inventoried}`, '[data-testid=pc-inventory] dl');
+    for (const label of ['Manufacturer', 'Serial number', 'Memory', 'Signed-in users', 'Domain/workgroup']) expect(inventoryPage).toContain(label);
     expect(flagged).toEqual({});
   }, 300_000);
 });
