@@ -275,7 +275,7 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
       // A configuration the agent refuses leaves the package "not configured", said so, and dpkg usable.
       const refused = await run('sh', [postinst, 'configure', VERSION], { env: { ...process.env, DPKG_ROOT: root, MAMORI_COLLECTOR: 'ws://plain.example.lg.jp/agent' } });
       expect(refused.code).toBe(0);
-      expect(refused.stderr).toContain('only wss://');
+      expect(refused.stderr).toContain('wss:// (TLS) でだけ通信します');
       expect(refused.stderr).toContain('NOT CONFIGURED');
       expect(AgentConfig.parse(parse(readFileSync(config, 'utf8'))).collector).toBe(collector.agentUrl);
     } finally {

@@ -246,7 +246,7 @@ export const CLI_MESSAGES = {
   'cli.enroll.already': { ja: '登録済みです: {id}', en: 'already enrolled as {id}' },
   'cli.enroll.noCollector': { ja: '{file}: 収集サーバーの指定がありません: `mamori agent configure` に --collector を指定してください', en: '{file}: no collector: give --collector to `mamori agent configure`' },
   'cli.enroll.enrolled': { ja: '収集サーバーに登録しました: {id} (系統 {segment})', en: 'enrolled as {id} (segment {segment})' },
-  'cli.enroll.unreachable': { ja: '収集サーバーに接続できないため、登録は後でサービスが自動で行います ({detail})', en: 'collector not reachable now: the agent service enrolls when it is ({detail})' },
+  'cli.enroll.unreachable': { ja: '収集サーバーに接続できないため、登録は後で自動で行います ({detail})', en: 'collector not reachable now: the agent service enrolls when it is ({detail})' },
   'cli.enroll.refused': { ja: '登録できませんでした: {reason}', en: 'enrollment refused: {reason}' },
 
   // ---- mamori status ----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ function approvalBlock(r) {
     { class: 'approval', 'data-testid': 'approval-block' },
     h('tr', {}, roles.map(([, label]) => h('th', {}, label))),
     h('tr', {}, roles.map(([k]) => h('td', { class: 'seal' }, h('div', { class: 'seal-name' }, r.approvals[k] || ''), h('div', { class: 'seal-box', 'aria-label': t('reports.seal') }, t('reports.seal'))))),
-    h('tr', {}, roles.map(() => h('td', { class: 'seal-date' }, `${t('reports.sealDate')}　　年　　月　　日`))),
+    h('tr', {}, roles.map(() => h('td', { class: 'seal-date' }, t('reports.sealDate')))),
   );
 }
 
