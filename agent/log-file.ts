@@ -13,18 +13,16 @@
  *  - console: "HH:MM:SS.mmm component level: message {meta}" on standard error.
  * Lines are written synchronously: nothing logged is lost when the service stops or crashes.
  */
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogOptions } from '../src/shared/log.js';
+import { MAX_LOG_BYTES, MAX_LOG_FILES, humanLine, ownerOnlyLogDir } from '../src/shared/log-format.js';
 
 export type { LogOptions };
 
 /** winston's npm levels: a line is written when its level is at most the logger's. */
 const LEVELS = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 } as const;
 type Level = keyof typeof LEVELS;
-
-export const MAX_LOG_BYTES = 50 * 1024 * 1024;
-export const MAX_LOG_FILES = 10;
 
 export interface Logger {
   error(message: string, meta?: unknown): void;
@@ -105,8 +103,7 @@ export function createLogger(opts: LogOptions): Logger {
   const threshold = LEVELS[(opts.level ?? process.env.MAMORI_LOG_LEVEL ?? 'info') as Level] ?? LEVELS.info;
   let file: RotatingFile | undefined;
   if (opts.dir) {
-    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-    chmodSync(opts.dir, 0o700);
+    ownerOnlyLogDir(opts.dir);
     file = new RotatingFile(opts.dir, opts.component);
   }
   const toConsole = opts.console !== false;
@@ -118,11 +115,7 @@ export function createLogger(opts: LogOptions): Logger {
     } catch {
       // A full or read-only disk must not stop the agent; the console line below still goes out.
     }
-    if (toConsole) {
-      const { level: _level, message: text, timestamp, component, ...rest } = fields;
-      const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-      process.stderr.write(`${String(timestamp).slice(11, 23)} ${String(component)} ${level}: ${String(text)}${extra}\n`);
-    }
+    if (toConsole) process.stderr.write(`${humanLine(fields)}\n`);
   };
   return { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') };
 }

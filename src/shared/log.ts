@@ -2,8 +2,8 @@
  * Logging through winston: JSON lines to a size-rotated file that only the owner (root /
  * SYSTEM / the service account) can read, and short human lines on the console.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
 import winston from 'winston';
+import { MAX_LOG_BYTES, MAX_LOG_FILES, humanLine, ownerOnlyLogDir } from './log-format.js';
 
 export type Logger = winston.Logger;
 
@@ -17,11 +17,7 @@ export interface LogOptions {
   console?: boolean;
 }
 
-const human = winston.format.printf((info) => {
-  const { level, message, timestamp, component, ...rest } = info as Record<string, unknown>;
-  const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-  return `${String(timestamp).slice(11, 23)} ${String(component)} ${level}: ${String(message)}${extra}`;
-});
+const human = winston.format.printf((info) => humanLine(info as Record<string, unknown>));
 
 export function createLogger(opts: LogOptions): Logger {
   const transports: winston.transport[] = [];
@@ -29,17 +25,14 @@ export function createLogger(opts: LogOptions): Logger {
     transports.push(new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'], format: winston.format.combine(winston.format.timestamp(), human) }));
   }
   if (opts.dir) {
-    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-    chmodSync(opts.dir, 0o700);
+    ownerOnlyLogDir(opts.dir);
     transports.push(
       new winston.transports.File({
         dirname: opts.dir,
         filename: `${opts.component}.log`,
-        // Size-based rotation: component.log, component1.log … up to 10 files of 50 MB.
-        maxsize: 50 * 1024 * 1024,
-        maxFiles: 10,
+        maxsize: MAX_LOG_BYTES,
+        maxFiles: MAX_LOG_FILES,
         tailable: true,
-        // Log files hold host names, user names and device serials: owner-only.
         options: { flags: 'a', mode: 0o600 },
         format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       }),
