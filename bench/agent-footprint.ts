@@ -86,8 +86,9 @@ function residentParts(pid: number): { anonymousMb: number; mallocHeapMb: number
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss) {
-      parts[current] += (Number(rss[1]) * 1024) / 1e6;
-      if (mallocHeap) parts.mallocHeapMb += (Number(rss[1]) * 1024) / 1e6;
+      const mb = (Number(rss[1]) * 1024) / 1e6;
+      parts[current] += mb;
+      if (mallocHeap) parts.mallocHeapMb += mb;
     }
   }
   const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);

@@ -121,6 +121,8 @@ function postgresPids(): number[] {
 
 type Part = 'nodes' | 'pgSessions' | 'pgServer' | 'agents' | 'balancer';
 const PARTS: readonly Part[] = ['nodes', 'pgSessions', 'pgServer', 'agents', 'balancer'];
+/** A figure for every part. */
+const eachPart = (f: (part: Part) => number) => Object.fromEntries(PARTS.map((k) => [k, f(k)])) as Record<Part, number>;
 interface CpuReading {
   parts: Record<Exclude<Part, 'pgSessions' | 'pgServer'>, number>;
   /** pid → CPU ms of every PostgreSQL process; `sessions` are the backends of the bench's database. */
@@ -359,9 +361,10 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     const used = cpuBetween(cpu0, cpu1);
     const idlePerSecond = cpuBetween(idle0, idle1);
     const per1000 = (ms: number) => (ms / (AGENTS * PER_AGENT)) * 1000;
-    const cpuPer1000 = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, per1000(v)])) as Record<Part, number>;
-    const workPer1000 = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, per1000(Math.max(0, v - (idlePerSecond[k as Part] / idleSeconds) * seconds))])) as Record<Part, number>;
-    result = { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond: Object.fromEntries(Object.entries(idlePerSecond).map(([k, v]) => [k, v / idleSeconds])) as Record<Part, number>, waits: await sampler.stop(), notify: await notices.stop() };
+    const idleMsPerSecond = eachPart((k) => idlePerSecond[k] / idleSeconds);
+    const cpuPer1000 = eachPart((k) => per1000(used[k]));
+    const workPer1000 = eachPart((k) => per1000(Math.max(0, used[k] - idleMsPerSecond[k] * seconds)));
+    result = { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond, waits: await sampler.stop(), notify: await notices.stop() };
   } finally {
     await agents?.stop();
     await Promise.all(nodes.map((n) => n.stop()));
@@ -415,7 +418,7 @@ try {
     } finally {
       await db.drop();
     }
-      process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
+    process.stdout.write(`PostgreSQL ingest (${RAW_ROWS.toLocaleString('en-US')} event rows)\n`);
     process.stdout.write(`  raw PostgreSQL batched insert (unnest, 1,000 rows/statement)  ${fmt(raw)} rows/s   (baseline)\n`);
     process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
   }

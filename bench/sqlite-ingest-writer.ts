@@ -22,7 +22,7 @@
 import { join } from 'node:path';
 import { SqliteConnectionStore } from '../src/collector/store/sqlite/connection-store.js';
 import type { IngestTextBatch } from '../src/collector/store/sqlite/writer-protocol.js';
-import { benchAgentId, benchMain, fmt, machine, numArg } from './lib/common.js';
+import { benchAgentId, benchMain, fmt, machine, numArg, textArg } from './lib/common.js';
 import { eventJson, violationBodies, SUBJECTS_PER_AGENT } from './lib/event-shape.js';
 import { rawSqliteInsert } from './lib/store-setup.js';
 
@@ -30,10 +30,10 @@ const AGENTS = numArg('agents', 10_000);
 const EVENTS = numArg('events', 200_000);
 const EVENTS_PER_FRAME = numArg('events-per-frame', 5);
 /** Prefixes of trigger names dropped after the migrations (measuring their share; never in the product). */
-const DROPPED_TRIGGERS = (process.argv.find((a) => a.startsWith('--drop-triggers='))?.slice('--drop-triggers='.length) ?? '').split(',').filter(Boolean);
+const DROPPED_TRIGGERS = (textArg('drop-triggers') ?? '').split(',').filter(Boolean);
 /** WAL pages between automatic checkpoints on the writer's connection (SQLite's default 1,000 when not given). */
-const WAL_AUTOCHECKPOINT = process.argv.find((a) => a.startsWith('--wal-autocheckpoint='))?.slice('--wal-autocheckpoint='.length);
-const FLUSHES = (process.argv.find((a) => a.startsWith('--flush='))?.slice('--flush='.length) ?? '1000,5000,20000').split(',').map(Number);
+const WAL_AUTOCHECKPOINT = textArg('wal-autocheckpoint');
+const FLUSHES = (textArg('flush') ?? '1000,5000,20000').split(',').map(Number);
 
 /** One phase of a run: events, wall ms and CPU ms of this thread. */
 interface Phase {

@@ -289,12 +289,18 @@ export function splitRange(total: number, parts: number): { first: number; count
   return out;
 }
 
-/** `--name value` from argv, as a number, or the default. */
 /** True when `--NAME` is on the command line. */
 export function flagArg(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
 
+/** `--name=value` from argv, as text, or undefined when not given. */
+export function textArg(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+/** `--name value` from argv, as a number, or the default. */
 export function numArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;

@@ -20,6 +20,7 @@ import { consoleOf } from '../../src/collector/console/plugin.js';
 import { Client, seedAgent, seedEvents, startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
 import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
+import { seedWalkData, visibleText, walkedScreens } from './console-walk.js';
 import { ROOT } from '../helpers/processes.js';
 
 const PASSWORD = 'English-Walk-2026!';
@@ -70,19 +71,12 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
     await page.waitForSelector('[data-testid=live-table] tr.vrow');
     const api = new Client(t.base);
     expect((await api.login(t.admin.username, PASSWORD)).status).toBe(200);
-    const pc = city.pcs[0]!;
-    expect((await api.request('POST', '/api/v1/media', { stickerNo: 'M-001', fingerprint: '0781:5567:WALK01', owner: '総務課 佐藤', department: '総務課', label: '暗号化USBメモリ', encryption: 'hardware' })).status).toBe(200);
-    expect((await api.request('POST', '/api/v1/users', { username: 'tanaka', role: 'helpdesk', departments: ['税務課'] })).status).toBe(200);
-    const ex = await api.request('POST', '/api/v1/exceptions', { agentId: pc.id, ruleId: 'LOCK-001', reason: '窓口端末のため', until: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) });
-    expect([200, 201]).toContain(ex.status);
-    expect((await api.request('GET', '/api/v1/pcs.csv')).status).toBe(200);
+    await seedWalkData(api, city);
     inventoried = await seedAgent(t, 'SOUMU-PC012');
     const report = await localCheck({ replayDir: join(ROOT, 'agent/checks/inventory/fixtures/windows/w11-24h2-pro-ja-desktop'), checks: ['inventory'], memory: new InMemoryCheckMemory() });
     const c = report.checks[0]!;
     await seedEvents(t, inventoried, 'SOUMU-PC012', [{ kind: 'facts', at: report.at, checkId: 'inventory', status: c.status, facts: { ...c.facts, _unknown: c.unknownFacts } } as NewAgentEvent]);
     await consoleOf(t.collector.app).inventory.idle();
-    const open = (await api.request('GET', '/api/v1/violations?limit=2')).json.violations as { agentId: string; ruleId: string; subject: string }[];
-    expect((await api.request('POST', '/api/v1/violations/ack-bulk', { keys: open.map((v) => ({ agentId: v.agentId, ruleId: v.ruleId, subject: v.subject })) })).status).toBe(200);
     // The switch, as a user clicks it.
     await page.getByTestId('lang').click();
     await page.waitForFunction(() => document.documentElement.lang === 'en');
@@ -94,46 +88,12 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const screens = () => [
-    ['overview', '.content h1'],
-    ['live', '[data-testid=live-table] tr.vrow'],
-    ['pcs', '[data-testid=pcs-table] tr.pcrow'],
-    [`pc/${city.pcs[0]!.id}`, '.content h1'],
-    [`pc/${inventoried}`, '[data-testid=pc-inventory] dl'],
-    ['inventory', '.content h1'],
-    ['scan', '[data-testid=scan-table] tr.pcrow'],
-    ['policy', '.content table tbody tr'],
-    ['media', '.content table tbody tr'],
-    ['exceptions', '.content table tbody tr'],
-    ['reports', '.content table tbody tr'],
-    ['audit', '.content table tbody tr'],
-    ['users', '.content table tbody tr'],
-    ['forwarders', '.content h1'],
-    ['enrollment', '.content h1'],
-    ['updates', '.content h1'],
-    ['enroll', '.content h1'],
-  ];
-
-  async function visibleText(hash: string, ready: string): Promise<string> {
-    await page.goto('about:blank');
-    await page.goto(`${t.collector.consoleUrl}#/${hash}`);
-    await page.waitForSelector(ready);
-    await page.waitForLoadState('networkidle');
-    return page.evaluate(() => {
-      const code = [...document.querySelectorAll<HTMLElement>('pre, code, .mono')];
-      for (const el of code) el.style.display = 'none';
-      const text = document.body.innerText;
-      for (const el of code) el.style.display = '';
-      return text;
-    });
-  }
-
   it('every main screen reads English with the switch: no Japanese outside data and names', async () => {
     expect(await page.evaluate(() => localStorage.getItem('mamori.lang'))).toBe('en');
     const data = [...DATA, ...STANDARD_TERMS, ...sourceNames, ...city.pcs.map((p) => p.hostname)];
     const flagged: Record<string, string[]> = {};
-    for (const [hash, ready] of screens()) {
-      const text = await visibleText(hash!, ready!);
+    for (const [hash, ready] of walkedScreens(city, [[`pc/${inventoried}`, '[data-testid=pc-inventory] dl']])) {
+      const text = await visibleText(page, t.collector.consoleUrl, hash, ready);
       // Lines made of data only (a 課 name, a standard's title) are taken out first, then each run of Japanese is looked at.
       let rest = text;
       for (const reason of TEXT_ONLY_REASONS) rest = rest.replace(reason, ' ');
@@ -143,11 +103,11 @@ describe.skipIf(!haveChromium)('English throughout the console with the switch (
       for (const ref of clauseRefs) for (const m of rest.matchAll(ref)) blank.fill(true, m.index, m.index + m[0].length);
       rest = rest.split('').map((c, i) => (blank[i] ? ' ' : c)).join('');
       const odd = [...new Set(rest.match(JAPANESE_RUN) ?? [])].map((run) => run.replace(/[\u3000-\u303f\uff01-\uff60]/g, '')).filter((run) => run !== '');
-      if (odd.length) flagged[hash!] = odd;
+      if (odd.length) flagged[hash] = odd;
     }
     if (Object.keys(flagged).length) console.log(JSON.stringify(flagged, null, 1));
     // The 資産管理台帳 on the PC page is the English one, not only free of Japanese.
-    const inventoryPage = await visibleText(`pc/${inventoried}`, '[data-testid=pc-inventory] dl');
+    const inventoryPage = await visibleText(page, t.collector.consoleUrl, `pc/${inventoried}`, '[data-testid=pc-inventory] dl');
     for (const label of ['Manufacturer', 'Serial number', 'Memory', 'Signed-in users', 'Domain/workgroup']) expect(inventoryPage).toContain(label);
     expect(flagged).toEqual({});
   }, 300_000);

@@ -13,6 +13,7 @@ import type { City } from '../../bench/lib/city.js';
 import { Client, startTestCollector } from '../console/helpers.js';
 import type { TestCollector } from '../console/helpers.js';
 import { haveChromium, seededCityDir, signedInConsole } from '../helpers/city-console.js';
+import { seedWalkData, visibleText, walkedScreens } from './console-walk.js';
 
 const PASSWORD = 'Japanese-Walk-2026!';
 
@@ -61,19 +62,9 @@ describe.skipIf(!haveChromium)('Japanese throughout the console (Chromium)', () 
     t = await startTestCollector({ dataDir });
     ({ browser, page } = await signedInConsole(t.collector.consoleUrl, t.admin, PASSWORD, { locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1440, height: 900 } }));
     await page.waitForSelector('[data-testid=live-table] tr.vrow');
-    // Data of the other screens, through the API as the console would make it.
     const api = new Client(t.base);
     expect((await api.login(t.admin.username, PASSWORD)).status).toBe(200);
-    const pc = city.pcs[0]!;
-    expect((await api.request('POST', '/api/v1/media', { stickerNo: 'M-001', fingerprint: '0781:5567:WALK01', owner: '総務課 佐藤', department: '総務課', label: '暗号化USBメモリ', encryption: 'hardware' })).status).toBe(200);
-    expect((await api.request('POST', '/api/v1/users', { username: 'tanaka', role: 'helpdesk', departments: ['税務課'] })).status).toBe(200);
-    const ex = await api.request('POST', '/api/v1/exceptions', { agentId: pc.id, ruleId: 'LOCK-001', reason: '窓口端末のため', until: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10) });
-    expect([200, 201]).toContain(ex.status);
-    // Actions whose audit entries the 操作記録 screen then names.
-    expect((await api.request('GET', '/api/v1/pcs.csv')).status).toBe(200);
-    expect((await api.request('GET', '/api/v1/inventory.csv')).status).toBe(200);
-    const open = (await api.request('GET', '/api/v1/violations?limit=2')).json.violations as { agentId: string; ruleId: string; subject: string }[];
-    expect((await api.request('POST', '/api/v1/violations/ack-bulk', { keys: open.map((v) => ({ agentId: v.agentId, ruleId: v.ruleId, subject: v.subject })) })).status).toBe(200);
+    await seedWalkData(api, city);
   }, 180_000);
 
   afterAll(async () => {
@@ -82,49 +73,13 @@ describe.skipIf(!haveChromium)('Japanese throughout the console (Chromium)', () 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const screens = () => [
-    ['overview', '.content h1'],
-    ['live', '[data-testid=live-table] tr.vrow'],
-    ['pcs', '[data-testid=pcs-table] tr.pcrow'],
-    [`pc/${city.pcs[0]!.id}`, '.content h1'],
-    ['inventory', '.content h1'],
-    ['scan', '[data-testid=scan-table] tr.pcrow'],
-    ['policy', '.content table tbody tr'],
-    ['media', '.content table tbody tr'],
-    ['exceptions', '.content table tbody tr'],
-    ['reports', '.content table tbody tr'],
-    ['audit', '.content table tbody tr'],
-    ['users', '.content table tbody tr'],
-    ['forwarders', '.content h1'],
-    ['enrollment', '.content h1'],
-    ['updates', '.content h1'],
-    ['enroll', '.content h1'],
-  ];
-
-  /** The visible text of the screen (without the raw facts) once it has settled. */
-  async function visibleText(hash: string, ready: string): Promise<string> {
-    // A full load each time: a hash change alone could leave the last screen's rows in place.
-    await page.goto('about:blank');
-    await page.goto(`${t.collector.consoleUrl}#/${hash}`);
-    await page.waitForSelector(ready);
-    await page.waitForLoadState('networkidle');
-    return page.evaluate(() => {
-      // Hidden through the CSSOM: the console's content security policy refuses a <style> element.
-      const code = [...document.querySelectorAll<HTMLElement>('pre, code, .mono')];
-      for (const el of code) el.style.display = 'none';
-      const text = document.body.innerText;
-      for (const el of code) el.style.display = '';
-      return text;
-    });
-  }
-
   it('every main screen reads Japanese by default: no English word outside names, ids and the allow-list', async () => {
     const flagged: Record<string, string[]> = {};
-    for (const [hash, ready] of screens()) {
-      const text = (await visibleText(hash!, ready!)).replace(/\([a-z_]+\.\*\)/g, '');
+    for (const [hash, ready] of walkedScreens(city)) {
+      const text = (await visibleText(page, t.collector.consoleUrl, hash, ready)).replace(/\([a-z_]+\.\*\)/g, '');
       const words = text.match(/[A-Za-z][A-Za-z0-9_.\-/:]*[A-Za-z0-9]|[A-Za-z]/g) ?? [];
       const odd = [...new Set(words.filter((w) => w.length > 1 && !ALLOWED.has(w) && !dataWord(w, city)))];
-      if (odd.length) flagged[hash!] = odd;
+      if (odd.length) flagged[hash] = odd;
     }
     if (Object.keys(flagged).length) console.log(JSON.stringify(flagged));
     expect(flagged).toEqual({});

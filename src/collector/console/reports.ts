@@ -278,9 +278,15 @@ export class Reports {
     if (!exceptions.length) return out;
     const byRule = new Map<string, ExceptionRecord[]>();
     for (const e of exceptions) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
-    const everyPc = new Set([...byRule].filter(([ruleId, es]) => es.some((e) => e.agentId === null && covers(e, { agentId: '', ruleId, subject: '' }))).map(([ruleId]) => ruleId));
-    const anyPcRules = [...byRule].filter(([ruleId, es]) => !everyPc.has(ruleId) && es.some((e) => e.agentId === null)).map(([ruleId]) => ruleId);
-    const namedRules = [...byRule].filter(([ruleId, es]) => !everyPc.has(ruleId) && es.every((e) => e.agentId !== null)).map(([ruleId]) => ruleId);
+    // Each rule: wholly excepted on every PC, excepted on every PC for some subjects, or excepted only on named PCs.
+    const everyPc = new Set<string>();
+    const anyPcRules: string[] = [];
+    const namedRules: string[] = [];
+    for (const [ruleId, es] of byRule) {
+      if (es.some((e) => e.agentId === null && covers(e, { agentId: '', ruleId, subject: '' }))) everyPc.add(ruleId);
+      else if (es.some((e) => e.agentId === null)) anyPcRules.push(ruleId);
+      else namedRules.push(ruleId);
+    }
     const named = [...new Set(namedRules.flatMap((ruleId) => byRule.get(ruleId)!.map((e) => e.agentId!)))];
     const open: { agent_id: string; rule_id: string; subject: string }[] = [];
     const openOf = async (ruleIds: string[], agentIds?: string[]) =>

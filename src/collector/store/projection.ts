@@ -50,9 +50,10 @@ export function newEventsOf(events: readonly AgentEvent[], lastSeq: number): { f
   return { fresh, last };
 }
 
-type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
+export type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
 
-function violationKey(op: ViolationOp): string {
+/** The violation a change is to: its PC, rule and subject. */
+export function violationKey(op: ViolationOp): string {
   return op.op === 'violation.open' ? `${op.agentId}\u0000${op.event.violation.ruleId}\u0000${op.event.violation.subject}` : `${op.agentId}\u0000${op.event.ruleId}\u0000${op.event.subject}`;
 }
 

@@ -333,18 +333,21 @@ export function presenceRows(changes: readonly PresenceChange[]): {
   offline: { agentId: string; nodeId: string; at: string }[];
 } {
   const online = new Map<string, Omit<OnlineChange, 'online'> & { online: boolean }>();
-  const offline = new Map<string, { agentId: string; nodeId: string; at: string }>();
+  // Per agent, per node.
+  const offline = new Map<string, Map<string, { agentId: string; nodeId: string; at: string }>>();
   for (const c of changes) {
     const set = online.get(c.agentId);
     if (c.online) {
       online.set(c.agentId, { agentId: c.agentId, nodeId: c.nodeId, at: c.at, info: c.info, online: true });
-      for (const key of offline.keys()) if (key.startsWith(`${c.agentId}\u0000`)) offline.delete(key);
+      offline.delete(c.agentId);
     } else if (set) {
       if (set.nodeId === c.nodeId) online.set(c.agentId, { ...set, at: c.at, online: false });
     } else {
-      offline.set(`${c.agentId}\u0000${c.nodeId}`, { agentId: c.agentId, nodeId: c.nodeId, at: c.at });
+      let nodes = offline.get(c.agentId);
+      if (!nodes) offline.set(c.agentId, (nodes = new Map()));
+      nodes.set(c.nodeId, { agentId: c.agentId, nodeId: c.nodeId, at: c.at });
     }
   }
   const byId = <T extends { agentId: string }>(rows: Iterable<T>) => [...rows].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-  return { online: byId(online.values()), offline: byId(offline.values()) };
+  return { online: byId(online.values()), offline: byId([...offline.values()].flatMap((nodes) => [...nodes.values()])) };
 }

@@ -9,10 +9,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AgentEvent } from '../../../shared/protocol/messages.js';
 import { MIGRATIONS } from '../migrations.js';
-import { coalesceViolationOps, newEventsOf, projectionOf } from '../projection.js';
-import type { ProjectionOp } from '../projection.js';
-
-type ViolationOp = Extract<ProjectionOp, { op: 'violation.open' | 'violation.close' }>;
+import { coalesceViolationOps, newEventsOf, projectionOf, violationKey } from '../projection.js';
+import type { ProjectionOp, ViolationOp } from '../projection.js';
 import { SequenceGapError } from '../store.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
 import type { Row } from '../rows.js';
@@ -258,7 +256,7 @@ export class SqliteConnectionStore implements Store {
     const rounds: ViolationOp[][] = [];
     const changesOf = new Map<string, number>();
     for (const op of ops) {
-      const key = op.op === 'violation.open' ? `${op.agentId}\u0000${op.event.violation.ruleId}\u0000${op.event.violation.subject}` : `${op.agentId}\u0000${op.event.ruleId}\u0000${op.event.subject}`;
+      const key = violationKey(op);
       const n = changesOf.get(key) ?? 0;
       changesOf.set(key, n + 1);
       (rounds[n] ??= []).push(op);
