@@ -19,7 +19,7 @@ import type { Role } from '../collector/console/authz.js';
 import { migrateConsole } from '../collector/console/migrations.js';
 import { ConsoleError } from '../collector/console/errors.js';
 import { checkById } from '../../agent/checks/registry.js';
-import { causeOf, jstNumeric, msg, render, term } from '../shared/i18n/index.js';
+import { causeOf, jstNumeric, term } from '../shared/i18n/index.js';
 import type { CheckId } from '../shared/protocol/messages.js';
 import { collectorCa, connectionError, requestJson } from './collector-client.js';
 import type { TrustOptions } from './collector-client.js';
@@ -55,7 +55,7 @@ function checkTitle(id: string): string {
 export function scanCheckVerdict(c: { status: string; failed: number; reason?: string }): string {
   if (c.failed > 0) return t('cli.scan.violations', { n: c.failed });
   if (c.status === 'ok') return t('cli.scan.pass');
-  return `${term('scanStatus', c.status, cliLang())}${c.reason ? ` (${render(msg('text', { text: causeOf(c.reason) }), cliLang())})` : ''}`;
+  return `${term('scanStatus', c.status, cliLang())}${c.reason ? ` (${t('text', { text: causeOf(c.reason) })})` : ''}`;
 }
 
 /** Where a scan request stands, in words. */

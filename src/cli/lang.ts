@@ -37,19 +37,21 @@ export function t(id: MessageId, params?: Record<string, MsgParam>): string {
 
 /** commander's own words (headings, help option, errors it raises), in the language of this run. */
 const COMMANDER_ERRORS: [RegExp, MessageId][] = [
-  [/^error: unknown option '([^']*)'(?:\s*\(Did you mean (\S+)\?\))?/, 'cli.commander.unknownOption'],
-  [/^error: unknown command '([^']*)'(?:\s*\(Did you mean (\S+)\?\))?/, 'cli.commander.unknownCommand'],
+  [/^error: unknown option '([^']*)'(?:\s*\(Did you mean (?<suggestion>\S+)\?\))?/, 'cli.commander.unknownOption'],
+  [/^error: unknown command '([^']*)'(?:\s*\(Did you mean (?<suggestion>\S+)\?\))?/, 'cli.commander.unknownCommand'],
   [/^error: required option '([^']*)' not specified/, 'cli.commander.requiredOption'],
   [/^error: option '([^']*)' argument missing/, 'cli.commander.optionArgument'],
   [/^error: missing required argument '([^']*)'/, 'cli.commander.missingArgument'],
   [/^error: too many arguments/, 'cli.commander.tooManyArguments'],
-  [/^error: option '([^']*)' argument '[^']*' is invalid\. Allowed choices are ([^.]*)\./, 'cli.commander.invalidChoice'],
+  [/^error: option '([^']*)' argument '[^']*' is invalid\. Allowed choices are (?<choices>[^.]*)\./, 'cli.commander.invalidChoice'],
 ];
 
 export function commanderError(text: string): string {
   for (const [pattern, id] of COMMANDER_ERRORS) {
     const m = pattern.exec(text);
-    if (m) return `${t(id, { name: m[1] ?? '', choices: m[2] ?? '', suggestion: id.endsWith('unknownOption') || id.endsWith('unknownCommand') ? (m[2] ? t('cli.commander.didYouMean', { name: m[2] }) : '') : '' })}\n`;
+    if (!m) continue;
+    const { suggestion, choices } = m.groups ?? {};
+    return `${t(id, { name: m[1] ?? '', choices: choices ?? '', suggestion: suggestion ? t('cli.commander.didYouMean', { name: suggestion }) : '' })}\n`;
   }
   return text;
 }
