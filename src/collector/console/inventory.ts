@@ -11,7 +11,7 @@
  */
 import { msg } from '../../shared/i18n/index.js';
 import type { InventoryChange, InventoryFacts } from '../../../agent/checks/inventory/facts.js';
-import { CHANGE_LABELS, diskText, gib, jst, nicText, physicalNics } from '../../shared/inventory/labels.js';
+import { CHANGE_LABELS, WORDS, diskText, gib, jst, nicText, physicalNics } from '../../shared/inventory/labels.js';
 import type { StoredAgentEvent } from '../bus.js';
 import type { SqlRunner, SqlValue } from '../store/sql.js';
 import type { Store } from '../store/store.js';
@@ -111,8 +111,6 @@ interface LatestRow {
   ipv4_text: string;
   inventory_json: string;
 }
-
-const DOMAIN_KIND = { domain: { ja: 'ドメイン', en: 'domain' }, workgroup: { ja: 'ワークグループ', en: 'workgroup' } } as const;
 
 export class InventoryLedger {
   private chain: Promise<unknown> = Promise.resolve();
@@ -267,7 +265,7 @@ export class InventoryLedger {
         jst(inv.os?.installDate),
         jst(inv.os?.lastBoot),
         (inv.users ?? []).join(' '),
-        inv.domain?.name ? `${inv.domain.name} (${DOMAIN_KIND[inv.domain.kind === 'domain' ? 'domain' : 'workgroup'][lang]})` : '',
+        inv.domain?.name ? `${inv.domain.name} (${WORDS[inv.domain.kind === 'domain' ? 'domain' : 'workgroup'][lang]})` : '',
         inv.agentVersion,
         jst(pc.collectedAt),
         jst(last?.at),

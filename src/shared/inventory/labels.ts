@@ -81,7 +81,8 @@ const LINE_LABELS = {
   agent: { ja: 'エージェント', en: 'Agent' },
 } as const;
 
-const WORDS = {
+/** Words of the inventory's lines and CSV columns, in both languages. */
+export const WORDS = {
   unknown: { ja: '不明', en: 'unknown' },
   assetTag: { ja: '資産番号', en: 'asset tag' },
   cores: { ja: 'コア', en: ' cores' },
