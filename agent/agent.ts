@@ -42,7 +42,6 @@ import type { UsbDevice } from './checks/usb-media/facts.js';
 import { ReplayProbes } from './probes/replay.js';
 import type { Probes } from './probes/types.js';
 import { UrgentGate, YieldingProbes } from './probes/urgent-gate.js';
-import { ProgramLauncher } from './probes/launcher.js';
 import type { Watcher } from './watchers/types.js';
 import { Updater } from './update/updater.js';
 import { Watchdog } from './watchdog.js';
@@ -138,8 +137,6 @@ export class Agent {
   /** The probes of every check but the urgent ones: they step aside while an urgent check runs (agent/probes/urgent-gate.ts). */
   private readonly yieldingProbes: Probes;
   private readonly urgent = new UrgentGate();
-  /** Programs of the live probes start from a worker thread, not from the thread that handles USB events. */
-  private readonly launcher = new ProgramLauncher();
   private readonly memory: FileCheckMemory;
   private policy: PolicyDocument;
   private findings: FindingsState;
@@ -165,7 +162,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     ensureStateDir(opts.stateDir);
-    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes(this.launcher));
+    this.probes = opts.probes ?? (opts.replayDir ? new ReplayProbes(opts.replayDir) : liveProbes({ programsBelowAgent: true }));
     this.yieldingProbes = new YieldingProbes(this.probes, this.urgent);
     this.memory = new FileCheckMemory(join(opts.stateDir, 'memory.json'));
     this.runMarker = new RunMarker(opts.stateDir);
@@ -493,7 +490,6 @@ export class Agent {
     await this.findingsFile.idle();
     await this.userNotices.idle();
     await this.link.stop();
-    await this.launcher.close();
     this.outbox.close();
     // A watchdog stop not yet acknowledged is reported first by the next start.
     this.runMarker.stop(new Date(), o.notice === 'watchdog.limit' && !reported ? notice!.seq : undefined);

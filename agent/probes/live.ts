@@ -1,11 +1,22 @@
-/** Probes against the live OS: execFile with argv (no shell), timeouts and output caps. */
+/**
+ * Probes against the live OS: execFile with argv (no shell), timeouts and output caps.
+ *
+ * Programs start from the main thread. On Linux, Node 24's libuv starts a program with fork()
+ * (a clone without CLONE_VM, seen with strace), so each start holds the thread while the agent's
+ * page tables are copied: in the installed agent's start run 1.3 ms at p50 and 7 ms at most (32
+ * programs, 60 ms in all, load 7; BENCHMARKS.md "Agent memory: programs from the main thread").
+ * A USB event that arrives meanwhile waits for one such start at most: while the USB check runs,
+ * the other checks wait at their next probe call (./urgent-gate.ts). A worker thread that started
+ * the programs instead left 4–5 MB behind in the idle agent after it ended (its allocator arena
+ * and the pages of the node binary it ran).
+ */
 import { execFile } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
 import { assertProbeKey, probeFailed } from './types.js';
 import type { PowerShellLanes } from './powershell.js';
-import type { LaunchResult, ProgramLauncher } from './launcher.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -27,7 +38,19 @@ function kernelMemory(path: string): boolean {
   return process.platform === 'linux' && path.startsWith('/sys/');
 }
 
-export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}, launcher?: ProgramLauncher): Promise<ProbeOutcome> {
+/** What execFile's callback receives, as runProgram reads it. */
+interface ProgramError {
+  message: string;
+  code?: string | number;
+  killed?: boolean;
+  signal?: string | null;
+}
+
+/**
+ * Run a program; `belowAgent`: at nice 10 (or lower still when the agent is; Windows: below
+ * normal), so its CPU time goes after the agent's own (apt-get's simulation alone is seconds of CPU).
+ */
+export function runProgram(file: string, args: readonly string[], opts: ExecOptions = {}, belowAgent = false): Promise<ProbeOutcome> {
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBuffer = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const okCodes = opts.okExitCodes ?? [0];
@@ -38,7 +61,7 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   };
-  const outcome = (err: LaunchResult['error'], stdout: string, stderr: string): ProbeOutcome => {
+  const outcome = (err: ProgramError | null, stdout: string, stderr: string): ProbeOutcome => {
     if (!err) return { ok: true, stdout, exitCode: 0 };
     if (err.code === 'ENOENT') return probeFailed('NOT_FOUND', 'why.probe.notInstalled', { file });
     if (err.code === 'EACCES') return probeFailed('ACCESS_DENIED', 'why.probe.noExecPermission', { file });
@@ -52,12 +75,18 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
     }
     return probeFailed('EXEC_FAILED', 'why.probe.runFailed', { file, error: err.message.slice(0, 300) });
   };
-  if (launcher) return launcher.run(file, args, options).then((r) => outcome(r.error, r.stdout, r.stderr));
   return new Promise((resolve) => {
-    execFile(file, [...args], { ...options, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
+    const child = execFile(file, [...args], { ...options, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string }) | null;
       resolve(outcome(e ? { message: e.message, code: e.code, killed: e.killed, signal: e.signal } : null, String(stdout), String(stderr)));
     });
+    if (belowAgent && child.pid) {
+      try {
+        setPriority(child.pid, Math.max(10, getPriority()));
+      } catch {
+        // The program already ended: nothing to lower.
+      }
+    }
   });
 }
 
@@ -84,15 +113,15 @@ export class LiveProbes implements Probes {
 
   constructor(
     private readonly powershellLanes?: PowerShellLanes,
-    /** Where programs are started (the agent daemon: a worker thread, ./launcher.ts); default this thread. */
-    private readonly launcher?: ProgramLauncher,
+    /** Programs at a lower CPU priority than the agent (the agent daemon). */
+    private readonly programsBelowAgent = false,
   ) {
     this.platform = process.platform === 'win32' ? 'windows' : 'linux';
   }
 
   exec(key: string, file: string, args: readonly string[], opts?: ExecOptions): Promise<ProbeOutcome> {
     assertProbeKey(key);
-    return runProgram(file, args, opts, this.launcher);
+    return runProgram(file, args, opts, this.programsBelowAgent);
   }
 
   async readFile(key: string, path: string, opts?: { maxBytes?: number }): Promise<ProbeOutcome> {
