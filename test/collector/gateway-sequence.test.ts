@@ -152,6 +152,22 @@ describe('events the gateway accepts', () => {
     expect(await collector.store.countEvents(id.agentId)).toBe(5);
   });
 
+  it('violations are stored as the agent’s own text of each event, also the new part of an overlapping frame', async () => {
+    const { id, connect } = await agent();
+    const c = await connect();
+    // The agent's own key order (not the schema's), so a text serialised again by the collector would differ.
+    const violation = (seq: number) =>
+      `{"kind":"violation.opened","policyVersion":2,"at":"2026-12-07T09:00:0${seq}+09:00","seq":${seq},"violation":{"severity":"high","checkId":"usb-media","ruleId":"usb.unregistered-medium","subject":"usb:0781:5581:AA${seq}","result":"fail","title":{"en":"Unregistered","ja":"未登録の媒体"},"message":{"ja":"媒体管理台帳にありません: \\\"AA${seq}\\\"","en":"not in the ledger"},"reason":"not registered","clauses":[{"ref":"第3章3(2)","source":"S1"}],"facts":{"serial":"AA${seq}","mountpoints":["/media/u"]}}}`;
+    const frame = (seqs: number[]) => `{"agentId":"${id.agentId}","type":"events","events":[${seqs.map(violation).join(',')}]}`;
+    c.ws.send(frame([1, 2]));
+    expect((await c.next('ack')).upTo).toBe(2);
+    c.ws.send(frame([2, 3, 4]));
+    expect((await c.next('ack')).upTo).toBe(4);
+    const rows = await collector.store.sql.all<{ seq: number; payload: string }>('SELECT seq, payload FROM events WHERE agent_id = ? ORDER BY seq', [id.agentId]);
+    expect(rows.map((r) => [Number(r.seq), r.payload])).toEqual([1, 2, 3, 4].map((seq) => [seq, violation(seq)]));
+    expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4]);
+  });
+
   it('a gap over numbers already stored is skipped as a resend', async () => {
     const { id, connect } = await agent();
     const c = await connect();

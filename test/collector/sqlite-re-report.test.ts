@@ -39,14 +39,14 @@ function usb(serial: string): Violation {
 type Change = { open: Violation } | { close: Violation };
 
 /** Everything a reader sees of the violations, as rows of text. */
-const READS: Record<string, string> = {
+const READS = {
   violations: 'SELECT agent_id, rule_id, subject, check_id, state, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, closed_at, closed_reason, closed_reason_msg, updated_at, rowid FROM violations ORDER BY agent_id, rule_id, subject',
   openCounts: `SELECT department, check_id, severity, SUM(n) AS n FROM (SELECT department, check_id, severity, n FROM open_violation_counts UNION ALL SELECT department, check_id, severity, n FROM open_violation_count_changes)
     GROUP BY department, check_id, severity HAVING SUM(n) <> 0 ORDER BY 1, 2, 3`,
   days: `SELECT day, check_id, department, SUM(opened) AS opened, SUM(closed) AS closed FROM (SELECT * FROM violation_days UNION ALL SELECT * FROM violation_day_changes)
     GROUP BY day, check_id, department HAVING SUM(opened) <> 0 OR SUM(closed) <> 0 ORDER BY 1, 2, 3`,
   trigrams: 'SELECT rowid, subject, user_name, rule_id FROM violations_text ORDER BY rowid',
-};
+} as const;
 
 describe('a violation reported again on SQLite', () => {
   let dir: string;
@@ -83,7 +83,7 @@ describe('a violation reported again on SQLite', () => {
       const at = new Date(clock - 30_000 + i).toISOString();
       return 'open' in c
         ? { seq, at, kind: 'violation.opened', violation: c.open, policyVersion: 1 }
-        : { seq, at, kind: 'violation.closed', ruleId: c.close.ruleId, subject: c.close.subject, reason: 'removed', policyVersion: 1 } as AgentEvent;
+        : { seq, at, kind: 'violation.closed', checkId: c.close.checkId, ruleId: c.close.ruleId, subject: c.close.subject, reason: 'removed' };
     });
     await full.sql.run('UPDATE violations SET content_digest = NULL');
     for (const store of [shipped, full]) {
@@ -92,9 +92,9 @@ describe('a violation reported again on SQLite', () => {
     }
   };
 
-  const read = async (store: SqliteConnectionStore): Promise<Record<string, unknown[]>> =>
-    Object.fromEntries(await Promise.all(Object.entries(READS).map(async ([name, sql]) => [name, await store.sql.all(sql)] as const)));
-  const sameAsFullWrite = async (): Promise<Record<string, unknown[]>> => {
+  const read = async (store: SqliteConnectionStore): Promise<Record<keyof typeof READS, unknown[]>> =>
+    Object.fromEntries(await Promise.all(Object.entries(READS).map(async ([name, sql]) => [name, await store.sql.all(sql)] as const))) as Record<keyof typeof READS, unknown[]>;
+  const sameAsFullWrite = async (): Promise<Record<keyof typeof READS, unknown[]>> => {
     const seen = await read(shipped);
     expect(seen).toEqual(await read(full));
     return seen;
@@ -135,7 +135,7 @@ describe('a violation reported again on SQLite', () => {
       ['no reason message', { ...base, reasonMsg: undefined }],
       ['user', { ...base, user: 'yamada.taro' }],
       ['no user', { ...base, user: undefined }],
-      ['check', { ...base, checkId: 'usb-policy' } as Violation],
+      ['check', { ...base, checkId: 'software' }],
     ];
     await commit([{ open: base }]);
     for (const [what, changed] of variants) {
