@@ -279,12 +279,9 @@ export class SqliteConnectionStore implements Store {
         }
         const v = op.event.violation;
         const digest = digests.get(v) ?? null;
-        const current = s.current.get(op.agentId, v.ruleId, v.subject) as [rowid: number, open: number, digest: string | null, severity: string, user: string | null] | undefined;
+        if (digest !== null && s.refreshTime.run(receivedAt, op.agentId, v.ruleId, v.subject, digest).changes === 1) continue;
+        const current = s.current.get(op.agentId, v.ruleId, v.subject) as [rowid: number, open: number, severity: string, user: string | null] | undefined;
         const open = current !== undefined && current[1] === 1;
-        if (open && digest !== null && current[2] === digest) {
-          s.refreshTime.run(receivedAt, current[0]);
-          continue;
-        }
         const row: ViolationRow = {
           agentId: op.agentId,
           ruleId: v.ruleId,
@@ -305,7 +302,7 @@ export class SqliteConnectionStore implements Store {
         };
         if (open) {
           row.rowid = current[0];
-          (current[3] === row.severity && current[4] === row.user ? s.refreshSameKeys : s.refreshOpen).run(row);
+          (current[2] === row.severity && current[3] === row.user ? s.refreshSameKeys : s.refreshOpen).run(row);
         } else {
           s.stageOpening.run(row);
           staged += 1;

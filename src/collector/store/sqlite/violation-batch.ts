@@ -86,18 +86,19 @@ const COLUMNS = 'agent_id, rule_id, subject, check_id, result, severity, title_j
 
 export interface ViolationStatements {
   /**
-   * The violation a report is for, as [rowid, open (1/0), content_digest, severity, user_name]
-   * (raw): which of the statements below writes the report is decided from it, with one lookup
-   * by key instead of one failed UPDATE per statement tried.
-   */
-  current: Database.Statement;
-  /**
    * An open violation reported again with the content it holds (the digest it was written
    * with): only updated_at changes, as the refresh below would leave it. Any other content,
    * or a row written by another writer (content_digest cleared by the trigger of migration
-   * 202612072901), is written in full. Positional: receivedAt, rowid.
+   * 202612072901), is not matched and is written in full. Positional: receivedAt, agentId,
+   * ruleId, subject, digest.
    */
   refreshTime: Database.Statement;
+  /**
+   * The violation a report that refreshTime did not match is for, as [rowid, open (1/0),
+   * severity, user_name] (raw): which statement below writes it is decided from it, with one
+   * lookup instead of one failed UPDATE per statement tried.
+   */
+  current: Database.Statement;
   /**
    * An open violation reported again, severity and user unchanged. SQLite rewrites an index
    * entry whenever its column is in the SET list, changed or not: the usual re-report keeps
@@ -121,8 +122,8 @@ export function violationStatements(db: Database.Database): () => ViolationState
     if (stmts) return stmts;
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS violation_openings (${COLUMNS})`);
     stmts = {
-      current: db.prepare("SELECT rowid, state = 'open', content_digest, severity, user_name FROM violations WHERE agent_id = ? AND rule_id = ? AND subject = ?").raw(),
-      refreshTime: db.prepare('UPDATE violations SET updated_at = ? WHERE rowid = ?'),
+      refreshTime: db.prepare("UPDATE violations SET updated_at = ? WHERE agent_id = ? AND rule_id = ? AND subject = ? AND state = 'open' AND content_digest = ?"),
+      current: db.prepare("SELECT rowid, state = 'open', severity, user_name FROM violations WHERE agent_id = ? AND rule_id = ? AND subject = ?").raw(),
       refreshSameKeys: db.prepare(`UPDATE violations SET result = @result, title_json = @title, message_json = @message,
           reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, updated_at = @receivedAt, content_digest = @digest
         WHERE rowid = @rowid`),
