@@ -96,6 +96,8 @@ interface Session {
   peer: PresentedCert | undefined;
   /** When a certificate was last issued on this connection (ms). */
   certIssuedAt: number;
+  /** Highest seq acknowledged after a commit on this connection. */
+  ackedThrough: number;
 }
 
 export class AgentGateway {
@@ -184,6 +186,7 @@ export class AgentGateway {
       endPreAuth: () => {},
       peer: presentedCert(req),
       certIssuedAt: 0,
+      ackedThrough: 0,
     };
     s.endPreAuth = this.preAuth.watch(req, () => {
       // Say why (1009), stop reading so nothing more is buffered, and cut the socket shortly after.
@@ -419,7 +422,12 @@ export class AgentGateway {
       events: fresh,
       ...(freshTexts ? { texts: freshTexts } : {}),
       done: (result) => {
-        if ('lastSeq' in result) this.sendAck(s, result.lastSeq);
+        if ('lastSeq' in result) {
+          // Every frame of an agent in one commit is answered with the agent's last stored seq: the
+          // first ack covers them all (acks are cumulative), the others would repeat it.
+          if (result.lastSeq > s.ackedThrough) this.sendAck(s, result.lastSeq);
+          s.ackedThrough = Math.max(s.ackedThrough, result.lastSeq);
+        }
         else if ('gap' in result) this.closeWith(s, CloseCode.SEQ_OUT_OF_RANGE, result.gap.message);
         else {
           this.opts.log.error('storing events failed', { agentId: agent.id, error: result.error.message });
