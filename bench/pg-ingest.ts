@@ -8,26 +8,53 @@
  *
  *   npx esbuild bench/pg-ingest.ts --bundle --platform=node --format=esm --packages=external --outfile=dist/bench/pg-ingest.mjs
  *   MAMORI_PG_URL=postgres://… node dist/bench/pg-ingest.mjs [--agents 40] [--events 2000] [--warmup 500] [--nodes 1,2,3] [--skip-baselines]
+ *       [--node-cpu 0.25] [--steady 4000] [--steady-seconds 10]
+ *
+ * --node-cpu C: every node count is run twice, as it is (all parts share this machine's cores)
+ * and with each node in a cgroup of its own limited to C cores, as a node on a small machine of
+ * its own (root needed; bench/lib/cpu-cgroup.ts). With the nodes the bound part, 1 against 3
+ * nodes at the same budget shows whether nodes add throughput on one database.
+ * --steady R: before the burst, the agents send R events/s in all for --steady-seconds, each on
+ * its own clock (light load): commits per event, CPU per event and ack latency at that rate.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
 import { openPostgresStore } from '../src/collector/store/postgres/open.js';
+import { createCpuCgroup, statBetween } from './lib/cpu-cgroup.js';
+import type { CpuCgroup, CpuStat } from './lib/cpu-cgroup.js';
 import type { AgentEvent } from '../src/shared/protocol/messages.js';
-import { LoadBalancer, buildPrograms, makeClusterTls, startChild, startNode, tempDir } from '../test/cluster/harness.js';
+import { LoadBalancer, buildPrograms, https, makeClusterTls, startChild, startNode, tempDir } from '../test/cluster/harness.js';
 import type { ClusterTls } from '../test/cluster/harness.js';
 import type { Child, NodeChild } from '../test/cluster/harness.js';
 import { PG_URL, createTestDatabase, pgUnavailableReason } from '../test/cluster/pg-env.js';
 
-const { values } = parseArgs({ options: { agents: { type: 'string', default: '40' }, events: { type: 'string', default: '2000' }, nodes: { type: 'string', default: '1,2,3' }, warmup: { type: 'string', default: '500' }, 'skip-baselines': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '40' },
+    events: { type: 'string', default: '2000' },
+    nodes: { type: 'string', default: '1,2,3' },
+    warmup: { type: 'string', default: '500' },
+    'skip-baselines': { type: 'boolean', default: false },
+    'node-cpu': { type: 'string' },
+    steady: { type: 'string', default: '0' },
+    'steady-seconds': { type: 'string', default: '10' },
+  },
+});
 const AGENTS = Number(values.agents);
 const PER_AGENT = Number(values.events);
 /** Events per agent stored before the measurement: every node process compiles its hot path and opens its pool's sessions first. */
 const WARMUP = Number(values.warmup);
 const RAW_ROWS = 200_000;
+/** Cores of each node's own budget in the capped runs; undefined: no capped runs. */
+const NODE_CPU = values['node-cpu'] === undefined ? undefined : Number(values['node-cpu']);
+const STEADY_RATE = Number(values.steady);
+const STEADY_SECONDS = Number(values['steady-seconds']);
+/** The steady load's tick: every agent appends its share this often. */
+const STEADY_TICK_MS = 100;
 const IDLE_MS = 4000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -272,11 +299,45 @@ interface ClusterRun {
   notify: { notifications: number; bytes: number };
   /** Transactions committed in the database per 1,000 stored events (the bench's own queries taken out): how large the group commits were. */
   commitsPer1000?: number;
+  /** The nodes' group commits (store.ingest calls) per 1,000 stored events, counted in the nodes. */
+  flushesPer1000: number;
+  ackLatency: AckLatency;
+  /** Capped runs: each node's budget, the share of a core it used during the burst and its throttled periods. */
+  budget?: { cores: number; nodes: { share: number; stat: CpuStat }[] };
+  steady?: SteadyRun;
 }
 
-async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number): Promise<ClusterRun> {
+interface AckLatency {
+  batches: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** The light-load phase: what R events/s cost per event, how often the nodes committed and how long an agent waited for its ack. */
+interface SteadyRun {
+  rate: number;
+  workPer1000: Record<Part, number>;
+  flushesPer1000: number;
+  ackLatency: AckLatency;
+}
+
+async function ackLatency(agents: Child): Promise<AckLatency> {
+  const after = agents.lines.length;
+  agents.send({ cmd: 'latency' });
+  return (await agents.json<{ latency: AckLatency }>('latency', 20_000, after)).latency;
+}
+
+/** Group commits and events so far, summed over the nodes (their test endpoint counts store.ingest calls). */
+async function ingestStats(nodes: readonly NodeChild[], tls: ClusterTls): Promise<{ flushes: number; events: number }> {
+  const all = await Promise.all(nodes.map((n) => https(`https://127.0.0.1:${n.port}/test/ingest-stats`, tls.caPem)));
+  return all.reduce((t, r) => ({ flushes: t.flushes + Number(r.json.flushes), events: t.events + Number(r.json.events) }), { flushes: 0, events: 0 });
+}
+
+async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, tls: ClusterTls, nodesCount: number, nodeCpu?: number): Promise<ClusterRun> {
   const database = await createTestDatabase();
   const nodes: NodeChild[] = [];
+  const groups: CpuCgroup[] = [];
   const dirs: string[] = [];
   let result: ClusterRun | undefined;
   let commits0 = 0;
@@ -286,7 +347,10 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     for (let k = 0; k < nodesCount; k++) {
       // The node's sessions carry its name (pg reads PGAPPNAME), so a lock wait says which node waits on which.
       process.env.PGAPPNAME = `N${k}`;
-      nodes.push(await startNode(programs.node, database.url, `N${k}`, tls));
+      // A capped node runs in its own group from its first instruction (all its threads follow the process).
+      const group = nodeCpu === undefined ? undefined : createCpuCgroup(`mamori-bench-${process.pid}-N${k}`, nodeCpu);
+      if (group) groups.push(group);
+      nodes.push(await startNode(programs.node, database.url, `N${k}`, tls, 0, (pid) => group?.add(pid)));
     }
     delete process.env.PGAPPNAME;
     balancer = new LoadBalancer(nodes.map((n) => n.port));
@@ -325,6 +389,7 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    const steadyPhase = STEADY_RATE > 0 ? await steadyLoad(agents, nodes, tls, database.url) : undefined;
     const base = await status(agents);
     // Statistics of idle sessions reach pg_stat_database up to 10 s late (PostgreSQL 15): wait them out.
     await new Promise((r) => setTimeout(r, 11_000));
@@ -346,6 +411,10 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     // Ingest: every agent appends PER_AGENT events at once; time until all are acknowledged (stored).
     const sampler = await sampleWaits(database.url);
     const notices = await countNotifications(database.url);
+    const stats0 = await ingestStats(nodes, tls);
+    await ackLatency(agents);
+    const throttle0 = groups.map((g) => g.stat());
+    const nodeCpu0 = nodes.map((n) => cpuMsOf(n.proc.pid!));
     const cpu0 = await readCpu(nodes, agents, probe);
     const start = performance.now();
     agents.send({ cmd: 'append', agent: 'all', count: PER_AGENT });
@@ -357,6 +426,9 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     const seconds = (performance.now() - start) / 1000;
     const rate = (AGENTS * PER_AGENT) / seconds;
     const cpu1 = await readCpu(nodes, agents, probe);
+    const budget = nodeCpu === undefined ? undefined : { cores: groups[0]!.cores, nodes: nodes.map((n, k) => ({ share: (cpuMsOf(n.proc.pid!) - nodeCpu0[k]!) / (seconds * 1000), stat: statBetween(throttle0[k]!, groups[k]!.stat()) })) };
+    const stats1 = await ingestStats(nodes, tls);
+    const latency = await ackLatency(agents);
     await probe.end();
     const used = cpuBetween(cpu0, cpu1);
     const idlePerSecond = cpuBetween(idle0, idle1);
@@ -364,10 +436,24 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     const idleMsPerSecond = eachPart((k) => idlePerSecond[k] / idleSeconds);
     const cpuPer1000 = eachPart((k) => per1000(used[k]));
     const workPer1000 = eachPart((k) => per1000(Math.max(0, used[k] - idleMsPerSecond[k] * seconds)));
-    result = { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond, waits: await sampler.stop(), notify: await notices.stop() };
+    const steady = steadyPhase && { rate: steadyPhase.rate, workPer1000: eachPart((k) => ((steadyPhase.used[k] - idleMsPerSecond[k] * steadyPhase.seconds) / steadyPhase.events) * 1000), flushesPer1000: steadyPhase.flushesPer1000, ackLatency: steadyPhase.ackLatency };
+    result = {
+      rate,
+      fanout,
+      cpuPer1000,
+      workPer1000,
+      idleMsPerSecond,
+      waits: await sampler.stop(),
+      notify: await notices.stop(),
+      flushesPer1000: ((stats1.flushes - stats0.flushes) / (stats1.events - stats0.events)) * 1000,
+      ackLatency: latency,
+      ...(budget ? { budget } : {}),
+      ...(steady ? { steady } : {}),
+    };
   } finally {
     await agents?.stop();
     await Promise.all(nodes.map((n) => n.stop()));
+    for (const g of groups) g.remove();
     // Sessions that end report their statistics: the commits of the run are all counted now.
     if (result) result.commitsPer1000 = ((await commitsOf(database.name)) - commits0 - result.waits.ownQueries) / ((AGENTS * PER_AGENT) / 1000);
     await balancer?.close();
@@ -375,6 +461,45 @@ async function clusterRun(programs: Awaited<ReturnType<typeof buildPrograms>>, t
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   return result!;
+}
+
+/**
+ * Light load: every agent on its own clock appends its share of STEADY_RATE every tick; after
+ * one second to settle, CPU, the nodes' group commits and the agents' ack latency are read over
+ * STEADY_SECONDS; then the load stops and everything sent is acknowledged.
+ */
+async function steadyLoad(agents: Child, nodes: readonly NodeChild[], tls: ClusterTls, url: string): Promise<{ rate: number; used: Record<Part, number>; seconds: number; events: number; flushesPer1000: number; ackLatency: AckLatency }> {
+  const perTick = Math.max(1, Math.round((STEADY_RATE * STEADY_TICK_MS) / 1000 / AGENTS));
+  agents.send({ cmd: 'load', perTick, ms: STEADY_TICK_MS, spread: true });
+  await new Promise((r) => setTimeout(r, 1000));
+  const probe = new pg.Client({ connectionString: url });
+  await probe.connect();
+  try {
+    const stats0 = await ingestStats(nodes, tls);
+    await ackLatency(agents);
+    const cpu0 = await readCpu(nodes, agents, probe);
+    const start = performance.now();
+    while (performance.now() - start < STEADY_SECONDS * 1000) {
+      await status(agents);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cpu1 = await readCpu(nodes, agents, probe);
+    const seconds = (performance.now() - start) / 1000;
+    const stats1 = await ingestStats(nodes, tls);
+    const latency = await ackLatency(agents);
+    const events = stats1.events - stats0.events;
+    return { rate: events / seconds, used: cpuBetween(cpu0, cpu1), seconds, events, flushesPer1000: ((stats1.flushes - stats0.flushes) / events) * 1000, ackLatency: latency };
+  } finally {
+    await probe.end();
+    const after = agents.lines.length;
+    agents.send({ cmd: 'stopLoad' });
+    await agents.json('loadStopped', 20_000, after);
+    for (;;) {
+      const s = await status(agents);
+      if (s.every((a) => a.acked === a.lastSeq)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Transactions committed so far in a database (pg_stat_database, read from the server's own database). */
@@ -401,10 +526,40 @@ async function openWatcher(port: number, tls: ClusterTls): Promise<{ waitFor(sub
   return { waitFor: (subject) => new Promise((res) => waiting.set(subject, res)), close: () => ws.terminate() };
 }
 
+/** One run's figures, the capped ones labelled as each node on its own budget. */
+function report(n: number, run: ClusterRun): void {
+  const { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond, waits, notify, commitsPer1000, flushesPer1000, ackLatency: latency, budget, steady } = run;
+  const label = budget ? `, each node on its own ${budget.cores} core` : '';
+  const line = (r: Record<Part, number>) => `${PARTS.map((k) => `${k} ${r[k].toFixed(1)}`).join(', ')}; total ${PARTS.reduce((t, k) => t + r[k], 0).toFixed(1)}`;
+  if (steady) {
+    process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}${label}: light load ${fmt(steady.rate)} events/s (each agent on its own clock): group commits per 1,000 events ${steady.flushesPer1000.toFixed(1)}; ack latency p50 ${steady.ackLatency.p50} ms, p99 ${steady.ackLatency.p99} ms (${fmt(steady.ackLatency.batches)} batches)\n`);
+    process.stdout.write(`     light load, CPU ms per 1,000 events less idle: ${line(steady.workPer1000)}\n`);
+  }
+  process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}${label}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms); ack latency p50 ${latency.p50} ms, p99 ${latency.p99} ms (${fmt(latency.batches)} batches)\n`);
+  if (budget) process.stdout.write(`     each node's budget ${budget.cores} core: used during the burst ${budget.nodes.map((b, k) => `N${k} ${b.share.toFixed(2)} (throttled in ${b.stat.throttled} of ${b.stat.periods} periods, ${fmt(b.stat.throttledMs)} ms)`).join(', ')}\n`);
+  const cpuTotal = PARTS.reduce((t, k) => t + cpuPer1000[k], 0);
+  process.stdout.write(`     CPU ms per 1,000 events: ${line(cpuPer1000)} (2 cores give ${fmt(2_000_000 / cpuTotal)} events/s at most; the parts got ${((rate * cpuTotal) / 1_000_000).toFixed(2)} of the 2 cores during the ingest, load average ${loadavg()[0]!.toFixed(1)})\n`);
+  process.stdout.write(`     less each part's idle rate (CPU ms/s idle: ${line(idleMsPerSecond)}): ${line(workPer1000)}\n`);
+  const top = Object.entries(waits.waits).sort((a, b) => b[1] - a[1]).slice(0, 6);
+  process.stdout.write(`     database sessions active per sample ${(waits.activeSessions / Math.max(1, waits.samples)).toFixed(2)} (${waits.samples} samples): ${top.map(([w, k]) => `${w} ${((k / Math.max(1, waits.activeSessions)) * 100).toFixed(0)} %`).join(', ')}; samples with a lock wait ${waits.samplesWithLockWait}, ungranted locks seen ${waits.ungrantedLocks}\n`);
+  for (const [pair, k] of Object.entries(waits.blocking).sort((a, b) => b[1] - a[1]).slice(0, 8)) process.stdout.write(`     lock wait ×${k}: ${pair}\n`);
+  process.stdout.write(`     NOTIFY between nodes: ${fmt(notify.notifications)} notifications, ${fmt(notify.bytes / 1024)} KiB; database transactions committed per 1,000 events ${commitsPer1000?.toFixed(1)} (${fmt(1000 / (commitsPer1000 ?? 1))} events per commit), of them the nodes' group commits ${flushesPer1000.toFixed(1)}\n`);
+  process.stdout.write(`BENCH_PG_CLUSTER ${JSON.stringify({ nodes: n, ...run, loadavg: loadavg() })}\n`);
+}
+
 const reason = await pgUnavailableReason();
 if (reason) {
   process.stderr.write(`pg-ingest bench skipped: ${reason}\n`);
   process.exit(2);
+}
+if (NODE_CPU !== undefined) {
+  // Before anything starts: a machine where no CPU quota can be set gets the reason, not half a run.
+  try {
+    createCpuCgroup(`mamori-bench-${process.pid}-probe`, NODE_CPU).remove();
+  } catch (err) {
+    process.stderr.write(`pg-ingest: --node-cpu ${values['node-cpu']} cannot be used: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
 }
 const programs = await buildPrograms();
 try {
@@ -423,20 +578,23 @@ try {
     process.stdout.write(`  PostgresStore.ingest (row locks, exactly once, 5,000/flush)      ${fmt(viaStore)} events/s  (${((viaStore / raw) * 100).toFixed(0)} % of raw)\n`);
   }
   process.stdout.write(`collector nodes (TLS, one shared CA), ${AGENTS} agents (real outbox + link, CA pinned) × ${PER_AGENT} events after ${WARMUP} unmeasured, through one TCP balancer\n`);
+  if (NODE_CPU !== undefined) process.stdout.write(`each node count twice: as it is (every part shares this machine's ${cpus().length} cores) and each node on its own budget of ${NODE_CPU} core (a cgroup CPU quota of its own, as a node on a small machine of its own)\n`);
   const tls = await makeClusterTls();
+  const rates: { nodes: number; capped: boolean; rate: number }[] = [];
   for (const n of values.nodes.split(',').map(Number)) {
-    const { rate, fanout, cpuPer1000, workPer1000, idleMsPerSecond, waits, notify, commitsPer1000 } = await clusterRun(programs, tls, n);
-    process.stdout.write(`  ${n} node${n > 1 ? 's' : ' '}: durable ingest ${fmt(rate)} events/s; fan-out to every node's bus p50 ${pct(fanout, 50)} ms, p99 ${pct(fanout, 99)} ms (max ${Math.max(...fanout)} ms)\n`);
-    const line = (r: Record<Part, number>) => `${PARTS.map((k) => `${k} ${r[k].toFixed(1)}`).join(', ')}; total ${PARTS.reduce((t, k) => t + r[k], 0).toFixed(1)}`;
-    const cpuTotal = PARTS.reduce((t, k) => t + cpuPer1000[k], 0);
-    process.stdout.write(`     CPU ms per 1,000 events: ${line(cpuPer1000)} (2 cores give ${fmt(2_000_000 / cpuTotal)} events/s at most; the parts got ${((rate * cpuTotal) / 1_000_000).toFixed(2)} of the 2 cores during the ingest, load average ${loadavg()[0]!.toFixed(1)})\n`);
-    process.stdout.write(`     less each part's idle rate (CPU ms/s idle: ${line(idleMsPerSecond)}): ${line(workPer1000)}\n`);
-    const top = Object.entries(waits.waits).sort((a, b) => b[1] - a[1]).slice(0, 6);
-    process.stdout.write(`     database sessions active per sample ${(waits.activeSessions / Math.max(1, waits.samples)).toFixed(2)} (${waits.samples} samples): ${top.map(([w, k]) => `${w} ${((k / Math.max(1, waits.activeSessions)) * 100).toFixed(0)} %`).join(', ')}; samples with a lock wait ${waits.samplesWithLockWait}, ungranted locks seen ${waits.ungrantedLocks}\n`);
-    for (const [pair, k] of Object.entries(waits.blocking).sort((a, b) => b[1] - a[1]).slice(0, 8)) process.stdout.write(`     lock wait ×${k}: ${pair}\n`);
-    process.stdout.write(`     NOTIFY between nodes: ${fmt(notify.notifications)} notifications, ${fmt(notify.bytes / 1024)} KiB; database transactions committed per 1,000 events ${commitsPer1000?.toFixed(1)} (${fmt(1000 / (commitsPer1000 ?? 1))} events per commit)\n`);
-    process.stdout.write(`BENCH_PG_CLUSTER ${JSON.stringify({ nodes: n, rate, cpuPer1000, workPer1000, idleMsPerSecond, waits, notify, commitsPer1000, loadavg: loadavg() })}\n`);
+    for (const cap of NODE_CPU === undefined ? [undefined] : [undefined, NODE_CPU]) {
+      const run = await clusterRun(programs, tls, n, cap);
+      rates.push({ nodes: n, capped: cap !== undefined, rate: run.rate });
+      report(n, run);
+    }
   }
+  const ratio = (capped: boolean) => {
+    const of = (n: number) => rates.find((r) => r.nodes === n && r.capped === capped)?.rate;
+    const one = of(1);
+    const three = of(3);
+    return one && three ? `${fmt(three)} / ${fmt(one)} = ${(three / one).toFixed(2)} ×` : 'not measured (needs --nodes with 1 and 3)';
+  };
+  process.stdout.write(`3 nodes against 1 node (target ≥ 1.5 ×): as it is ${ratio(false)}${NODE_CPU === undefined ? '' : `; each node on its own ${NODE_CPU} core ${ratio(true)}`}\n`);
 } finally {
   programs.remove();
 }

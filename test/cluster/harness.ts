@@ -138,9 +138,11 @@ export interface NodeChild extends Child {
   agentUrl: string;
 }
 
-/** A collector node of the test program (with the test stream and scan endpoints), serving TLS with the cluster's material. */
-export async function startNode(program: string, db: string, name: string, tls: ClusterTls, port = 0): Promise<NodeChild> {
+/** A collector node of the test program (with the test stream, scan and ingest-stats endpoints), serving TLS with the cluster's material. */
+export async function startNode(program: string, db: string, name: string, tls: ClusterTls, port = 0, onSpawn?: (pid: number) => void): Promise<NodeChild> {
   const child = startChild(name, [program, '--db', db, '--port', String(port), '--node-id', name, '--data', nodeDataDir(name, tls)]) as NodeChild;
+  // Before the node has done anything (the benches put it in a cgroup of its own here).
+  onSpawn?.(child.proc.pid!);
   const up = await child.json<{ listening: number; agentUrl: string }>('listening');
   child.port = up.listening;
   child.agentUrl = up.agentUrl;

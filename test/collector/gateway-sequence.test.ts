@@ -20,6 +20,8 @@ let token: string;
 const handed = new Map<string, number[]>();
 /** How many batches the gateway handed to the store, per agent. */
 const batches = new Map<string, number>();
+/** While set, the store's ingest waits for it (after recording what it was handed). */
+let gate: Promise<void> | undefined;
 
 beforeAll(async () => {
   const dataDir = tempDir('gw-seq');
@@ -30,7 +32,8 @@ beforeAll(async () => {
       handed.set(b.agentId, [...(handed.get(b.agentId) ?? []), ...b.events.map((e) => e.seq)]);
       batches.set(b.agentId, (batches.get(b.agentId) ?? 0) + 1);
     }
-    return ingest(handedBatches, receivedAt);
+    const waiting = gate;
+    return waiting ? waiting.then(() => ingest(handedBatches, receivedAt)) : ingest(handedBatches, receivedAt);
   };
   collector = await startCollector({ dataDir, store, log: silentLogger() });
   token = (await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 600_000, singleUse: false })).token;
@@ -150,6 +153,48 @@ describe('events the gateway accepts', () => {
     expect((await c.next('ack')).upTo).toBe(5);
     expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4, 5]);
     expect(await collector.store.countEvents(id.agentId)).toBe(5);
+  });
+
+  it('violations are stored as the agent’s own text of each event, also the new part of an overlapping frame', async () => {
+    const { id, connect } = await agent();
+    const c = await connect();
+    // The agent's own key order (not the schema's), so a text serialised again by the collector would differ.
+    const violation = (seq: number) =>
+      `{"kind":"violation.opened","policyVersion":2,"at":"2026-12-07T09:00:0${seq}+09:00","seq":${seq},"violation":{"severity":"high","checkId":"usb-media","ruleId":"usb.unregistered-medium","subject":"usb:0781:5581:AA${seq}","result":"fail","title":{"en":"Unregistered","ja":"未登録の媒体"},"message":{"ja":"媒体管理台帳にありません: \\\"AA${seq}\\\"","en":"not in the ledger"},"reason":"not registered","clauses":[{"ref":"第3章3(2)","source":"S1"}],"facts":{"serial":"AA${seq}","mountpoints":["/media/u"]}}}`;
+    const frame = (seqs: number[]) => `{"agentId":"${id.agentId}","type":"events","events":[${seqs.map(violation).join(',')}]}`;
+    c.ws.send(frame([1, 2]));
+    expect((await c.next('ack')).upTo).toBe(2);
+    c.ws.send(frame([2, 3, 4]));
+    expect((await c.next('ack')).upTo).toBe(4);
+    const rows = await collector.store.sql.all<{ seq: number; payload: string }>('SELECT seq, payload FROM events WHERE agent_id = ? ORDER BY seq', [id.agentId]);
+    expect(rows.map((r) => [Number(r.seq), r.payload])).toEqual([1, 2, 3, 4].map((seq) => [seq, violation(seq)]));
+    expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('frames of one agent stored in one commit are acknowledged once, with the last seq stored', async () => {
+    const { id, connect } = await agent();
+    const c = await connect();
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    // The gateway's own listener runs first: when this one has seen frame 3, the gateway has queued it.
+    let seen = 0;
+    const queued = new Promise<void>((resolve) => {
+      for (const ws of collector.gateway.wss.clients) ws.on('message', (data: Buffer) => data.toString().includes(id.agentId) && ++seen === 3 && resolve());
+    });
+    send(c, id.agentId, noticeEvents(1, 1));
+    while (!handed.has(id.agentId)) await new Promise((r) => setTimeout(r, 10));
+    // Frames 2 and 3 wait while the commit of frame 1 is held, and are stored together after it.
+    send(c, id.agentId, noticeEvents(2, 1));
+    send(c, id.agentId, noticeEvents(3, 1));
+    await queued;
+    gate = undefined;
+    release();
+    expect((await c.next('ack')).upTo).toBe(1);
+    expect((await c.next('ack')).upTo).toBe(3);
+    send(c, id.agentId, noticeEvents(4, 1));
+    // Acks arrive in order on the connection: a second ack of the commit of 2 and 3 would come before this one.
+    expect((await c.next('ack')).upTo).toBe(4);
+    expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4]);
   });
 
   it('a gap over numbers already stored is skipped as a resend', async () => {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { CloseCode, ProtocolError, closeCodeName } from '../../shared/protocol/errors.js';
-import { decodeAgentFrame } from '../../shared/protocol/codec.js';
+import { readAgentFrame } from '../../shared/protocol/codec.js';
 import { challengeSignatureValid, newNonce, proofMatches, sha256Hex } from '../../shared/protocol/auth.js';
 import { LIMITS, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../../shared/protocol/messages.js';
 import type { AgentEvent, CollectorFrame, EnrollFrame, EventsFrame, HeartbeatFrame, HelloFrame, PolicyDocument } from '../../shared/protocol/messages.js';
@@ -96,6 +96,8 @@ interface Session {
   peer: PresentedCert | undefined;
   /** When a certificate was last issued on this connection (ms). */
   certIssuedAt: number;
+  /** Highest seq acknowledged after a commit on this connection. */
+  ackedThrough: number;
 }
 
 export class AgentGateway {
@@ -184,6 +186,7 @@ export class AgentGateway {
       endPreAuth: () => {},
       peer: presentedCert(req),
       certIssuedAt: 0,
+      ackedThrough: 0,
     };
     s.endPreAuth = this.preAuth.watch(req, () => {
       // Say why (1009), stop reading so nothing more is buffered, and cut the socket shortly after.
@@ -211,7 +214,7 @@ export class AgentGateway {
   private async onFrame(s: Session, text: string): Promise<void> {
     if (s.closing) return;
     try {
-      const frame = decodeAgentFrame(text);
+      const { frame, eventTexts } = readAgentFrame(text);
       if (!s.agent) {
         // The agent answered in time: how long the collector takes to decide (a storm of hellos) is not held against it.
         if (frame.type === 'enroll' || frame.type === 'hello') clearTimeout(s.authTimer);
@@ -221,7 +224,7 @@ export class AgentGateway {
       }
       switch (frame.type) {
         case 'events':
-          return this.onEvents(s, frame, text.length);
+          return this.onEvents(s, frame, text.length, eventTexts);
         case 'heartbeat':
           return this.onHeartbeat(s, frame);
         case 'cert.request':
@@ -377,13 +380,16 @@ export class AgentGateway {
     await this.sendCertificate(s, agent);
   }
 
-  private onEvents(s: Session, frame: EventsFrame, frameLength: number): void {
+  /** `eventTexts`: the agent's text of each event (codec.ts readAgentFrame), stored as it is when given. */
+  private onEvents(s: Session, frame: EventsFrame, frameLength: number, eventTexts: readonly string[] | undefined): void {
     const agent = s.agent!;
     if (frame.agentId !== agent.id) throw new ProtocolError(CloseCode.AUTH_FAILED, `events for another agent id (${frame.agentId})`);
     const fresh: AgentEvent[] = [];
+    const freshTexts: string[] | undefined = eventTexts ? [] : undefined;
     let expected = s.expected;
     let previous = 0;
-    for (const e of frame.events) {
+    for (let i = 0; i < frame.events.length; i++) {
+      const e = frame.events[i]!;
       if (e.seq <= previous) throw new ProtocolError(CloseCode.SEQ_OUT_OF_RANGE, `seq ${e.seq} does not increase within the batch`);
       previous = e.seq;
       const through = e.kind === 'gap' ? e.throughSeq : e.seq;
@@ -396,11 +402,12 @@ export class AgentGateway {
       // Only a frame longer than the event limit can hold an event over it: measure only then.
       if (frameLength > LIMITS.maxEventBytes && JSON.stringify(e).length > LIMITS.maxEventBytes) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `event ${e.seq} is larger than ${LIMITS.maxEventBytes} bytes`);
       fresh.push(e);
+      freshTexts?.push(eventTexts![i]!);
       expected = through + 1;
     }
     if (fresh.length === 0) {
       // Nothing new: acknowledge what is stored so the agent can drop it.
-      this.send(s, { type: 'ack', upTo: s.expected - 1 });
+      this.sendAck(s, s.expected - 1);
       return;
     }
     s.expected = expected;
@@ -413,8 +420,14 @@ export class AgentGateway {
     const batch: QueuedBatch = {
       agentId: agent.id,
       events: fresh,
+      ...(freshTexts ? { texts: freshTexts } : {}),
       done: (result) => {
-        if ('lastSeq' in result) this.send(s, { type: 'ack', upTo: result.lastSeq });
+        if ('lastSeq' in result) {
+          // Every frame of an agent in one commit is answered with the agent's last stored seq: the
+          // first ack covers them all (acks are cumulative), the others would repeat it.
+          if (result.lastSeq > s.ackedThrough) this.sendAck(s, result.lastSeq);
+          s.ackedThrough = Math.max(s.ackedThrough, result.lastSeq);
+        }
         else if ('gap' in result) this.closeWith(s, CloseCode.SEQ_OUT_OF_RANGE, result.gap.message);
         else {
           this.opts.log.error('storing events failed', { agentId: agent.id, error: result.error.message });
@@ -483,6 +496,11 @@ export class AgentGateway {
 
   private send(s: Session, frame: CollectorFrame): void {
     if (!s.closing && s.ws.readyState === s.ws.OPEN) s.ws.send(JSON.stringify(frame));
+  }
+
+  /** The ack frame, {"type":"ack","upTo":N}, written without serialising an object (one per stored frame). */
+  private sendAck(s: Session, upTo: number): void {
+    if (!s.closing && s.ws.readyState === s.ws.OPEN) s.ws.send(`{"type":"ack","upTo":${upTo}}`);
   }
 
   private closeWith(s: Session, code: number, reason: string, level: 'warn' | 'info' = 'warn'): void {

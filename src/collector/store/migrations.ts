@@ -11,6 +11,7 @@ import { FORWARDING_MIGRATION_SQL } from './forwarding.js';
 import { OPEN_VIOLATION_COUNTS_POSTGRES, OPEN_VIOLATION_COUNTS_SQLITE } from './open-violation-counts.js';
 import { RULE_RESULT_COUNTS_POSTGRES, RULE_RESULT_COUNTS_SQLITE } from './rule-result-counts.js';
 import { VIOLATIONS_TEXT_SQLITE } from './sqlite/text-search.js';
+import { VIOLATION_DIGEST_SQLITE } from './sqlite/violation-batch.js';
 import { VIOLATION_DAYS_POSTGRES, VIOLATION_DAYS_SQLITE } from './violation-days.js';
 
 /** The daily trends group by day, kind and PC: the day's indexes hold all three. */
@@ -479,6 +480,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 202612072712,
     name: 'trigram index of the violation text search on SQLite (PostgreSQL: pg_trgm, postgres/text-search.ts)',
     sqlite: VIOLATIONS_TEXT_SQLITE,
+    postgres: 'SELECT 1;',
+  },
+  {
+    version: 202612072901,
+    name: 'a digest of what each open violation was last reported with, so a report that changes nothing but the time writes only the time (SQLite; sqlite/violation-batch.ts)',
+    sqlite: VIOLATION_DIGEST_SQLITE,
     postgres: 'SELECT 1;',
   },
 ];

@@ -107,6 +107,8 @@ export interface StoredEventRecord {
 export interface IngestBatch {
   agentId: string;
   events: readonly AgentEvent[];
+  /** The JSON text of each event as the agent sent it (JSON.parse of each is the event of the same index), when the gateway has it. */
+  texts?: readonly string[];
 }
 
 export interface IngestOutcome {

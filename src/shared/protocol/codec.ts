@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { CloseCode, ProtocolError } from './errors.js';
 import { AgentFrame, CollectorFrame, LIMITS } from './messages.js';
+import { checkedViolationsFrame } from './violations-frame.js';
 
 function parseObject(text: string): Record<string, unknown> {
   let value: unknown;
@@ -17,7 +18,6 @@ function parseObject(text: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError(CloseCode.MALFORMED_FRAME, 'frame is not a JSON object');
   }
-  if (depthOver(value, LIMITS.maxJsonDepth)) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `frame is nested deeper than ${LIMITS.maxJsonDepth} levels`);
   return value as Record<string, unknown>;
 }
 
@@ -33,8 +33,8 @@ function depthOver(root: unknown, max: number): boolean {
   return false;
 }
 
-function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, text: string): z.infer<S> {
-  const obj = parseObject(text);
+function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, obj: Record<string, unknown>): z.infer<S> {
+  if (depthOver(obj, LIMITS.maxJsonDepth)) throw new ProtocolError(CloseCode.SCHEMA_VIOLATION, `frame is nested deeper than ${LIMITS.maxJsonDepth} levels`);
   if (typeof obj.type !== 'string' || !known.has(obj.type)) {
     throw new ProtocolError(CloseCode.UNKNOWN_TYPE, `unknown frame type ${JSON.stringify(String(obj.type)).slice(0, 64)}`);
   }
@@ -50,12 +50,28 @@ function decode<S extends z.ZodType>(schema: S, known: ReadonlySet<string>, text
 const AGENT_TYPES = new Set(['enroll', 'hello', 'events', 'heartbeat', 'cert.request']);
 const COLLECTOR_TYPES = new Set(['challenge', 'enrolled', 'welcome', 'ack', 'scan.request', 'policy.push', 'certificate', 'update.offer']);
 
+/** An agent's frame, and for an events frame of violations each event's own text in it (violations-frame.ts). */
+export interface DecodedAgentFrame {
+  frame: AgentFrame;
+  /** JSON.parse of each is the frame's event of the same index; absent when the frame's text cannot give them. */
+  eventTexts?: string[];
+}
+
+/** Decode a frame sent by an agent; throws ProtocolError with the close code to use. */
+export function readAgentFrame(text: string): DecodedAgentFrame {
+  const obj = parseObject(text);
+  // The frame agents send most is checked by hand; any other, and any bad one, by the schema.
+  const checked = checkedViolationsFrame(obj, text);
+  if (checked) return checked;
+  return { frame: decode(AgentFrame, AGENT_TYPES, obj) };
+}
+
 /** Decode a frame sent by an agent; throws ProtocolError with the close code to use. */
 export function decodeAgentFrame(text: string): AgentFrame {
-  return decode(AgentFrame, AGENT_TYPES, text);
+  return readAgentFrame(text).frame;
 }
 
 /** Decode a frame sent by the collector; throws ProtocolError. */
 export function decodeCollectorFrame(text: string): CollectorFrame {
-  return decode(CollectorFrame, COLLECTOR_TYPES, text);
+  return decode(CollectorFrame, COLLECTOR_TYPES, parseObject(text));
 }

@@ -11,7 +11,8 @@
  *
  * Test endpoints: ws /test/stream (every bus event as one JSON text frame: this node's, and
  * the live kinds other nodes stored while a watcher is open),
- * POST /test/scan {agentId, checks} → the scan request record.
+ * POST /test/scan {agentId, checks} → the scan request record,
+ * GET /test/ingest-stats → {flushes, events} the store's ingest was called with so far (the gateway's group commits).
  */
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -37,6 +38,7 @@ const testBus: CollectorPlugin = async (app, ctx) => {
   };
   ctx.bus.on('event', forward);
   ctx.bus.on('event.elsewhere', forward);
+  app.get('/test/ingest-stats', async () => ingestStats);
   app.post('/test/scan', async (req) => {
     const body = req.body as { agentId: string; checks: CheckId[] };
     return ctx.requestScan(body.agentId, body.checks, 'test-helpdesk');
@@ -45,6 +47,14 @@ const testBus: CollectorPlugin = async (app, ctx) => {
 
 const log = createLogger({ component: `node-${values['node-id'] ?? 'x'}` });
 const store = await openPostgresStore(values.db!);
+/** Group commits of this node and the events in them, for the benches (events per commit). */
+const ingestStats = { flushes: 0, events: 0 };
+const ingest = store.ingest.bind(store);
+store.ingest = (batches, receivedAt) => {
+  ingestStats.flushes++;
+  for (const b of batches) ingestStats.events += b.events.length;
+  return ingest(batches, receivedAt);
+};
 const cluster = new PgCluster(store, { log });
 const collector = await startCollector({
   dataDir: values.data!,

@@ -11,9 +11,12 @@
  * stdin, one JSON command a line:
  *   {"cmd":"append","agent":0|"all","count":n}      n test notices
  *   {"cmd":"violation","agent":0,"subject":"usb:…"}  one violation.opened
- *   {"cmd":"load","perTick":k,"ms":t} / {"cmd":"stopLoad"}   k notices per agent every t ms
+ *   {"cmd":"load","perTick":k,"ms":t[,"spread":true]} / {"cmd":"stopLoad"}   k notices per agent every t ms
+ *                                                    (all at once, or spread: each agent on its own clock, evenly offset)
  *   {"cmd":"status"}
+ *   {"cmd":"latency"}   ack latency of the batches acknowledged since the last such command
  * stdout, JSON lines: {"ready":[ids]} {"scan":requestId,"agentId":…} {"status":[{agentId,lastSeq,acked,connected}]}
+ *   {"latency":{"batches":n,"p50":ms,"p99":ms,"max":ms}}
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +43,26 @@ interface Sim {
 }
 
 const sims: Sim[] = [];
+/** Ack latency of each batch: from the link reading it out of the outbox to send (it goes out at once) to the ack covering it, ms. */
+let ackLatencies: number[] = [];
+
+/** Record when each batch the link sends leaves and when an ack covers it; the outbox and link stay the real ones. */
+function timeAcks(outbox: Outbox, link: AgentLink): void {
+  const sent: { through: number; at: number }[] = [];
+  const readAfter = outbox.readAfter.bind(outbox);
+  const ack = outbox.ack.bind(outbox);
+  outbox.readAfter = (afterSeq, maxEvents, maxBytes) => {
+    const records = readAfter(afterSeq, maxEvents, maxBytes);
+    // The link reads to send only while connected; after a close it reads what was in flight to set a refused event aside.
+    if (records.length > 0 && link.connected) sent.push({ through: records[records.length - 1]!.throughSeq, at: performance.now() });
+    return records;
+  };
+  outbox.ack = (upTo) => {
+    ack(upTo);
+    const now = performance.now();
+    while (sent.length > 0 && sent[0]!.through <= upTo) ackLatencies.push(now - sent.shift()!.at);
+  };
+}
 const wsOptions = { ca: await fetchPinnedCa(values.collector!, values['ca-pin']!) };
 for (let k = 0; k < Number(values.agents); k++) {
   const hostname = `sim-pc-${String(k).padStart(3, '0')}`;
@@ -60,6 +83,7 @@ for (let k = 0; k < Number(values.agents); k++) {
     wsOptions,
     backoff: new Backoff(100, 1000),
   });
+  timeAcks(outbox, link);
   const sim: Sim = { agentId: identity.agentId, outbox, link, next: 0 };
   link.on('scan', (frame) => {
     say({ scan: frame.requestId, agentId: sim.agentId });
@@ -80,9 +104,15 @@ for (const s of sims) s.link.start();
 say({ ready: sims.map((s) => s.agentId) });
 
 let load: NodeJS.Timeout | undefined;
+let spread: NodeJS.Timeout[] = [];
+function stopLoad(): void {
+  clearInterval(load);
+  for (const t of spread) clearTimeout(t);
+  spread = [];
+}
 const pick = (agent: number | 'all') => (agent === 'all' ? sims : [sims[agent]!]);
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const cmd = JSON.parse(line) as { cmd: string; agent?: number | 'all'; count?: number; subject?: string; perTick?: number; ms?: number };
+  const cmd = JSON.parse(line) as { cmd: string; agent?: number | 'all'; count?: number; subject?: string; perTick?: number; ms?: number; spread?: boolean };
   switch (cmd.cmd) {
     case 'append':
       for (const s of pick(cmd.agent ?? 'all')) appendNotices(s, cmd.count ?? 1);
@@ -112,13 +142,27 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       }
       break;
     case 'load':
-      clearInterval(load);
-      load = setInterval(() => sims.forEach((s) => appendNotices(s, cmd.perTick ?? 10)), cmd.ms ?? 100);
+      stopLoad();
+      if (cmd.spread) {
+        // Each agent on its own clock, started at an even offset within the tick, as PCs send independently.
+        const ms = cmd.ms ?? 100;
+        sims.forEach((s, k) => {
+          const start = setTimeout(() => spread.push(setInterval(() => appendNotices(s, cmd.perTick ?? 10), ms)), (k * ms) / sims.length);
+          spread.push(start);
+        });
+      } else load = setInterval(() => sims.forEach((s) => appendNotices(s, cmd.perTick ?? 10)), cmd.ms ?? 100);
       break;
     case 'stopLoad':
-      clearInterval(load);
+      stopLoad();
       say({ loadStopped: sims.map((s) => ({ agentId: s.agentId, lastSeq: s.outbox.lastSeq })) });
       break;
+    case 'latency': {
+      const sorted = ackLatencies.sort((a, b) => a - b);
+      const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN) * 10) / 10;
+      say({ latency: { batches: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) } });
+      ackLatencies = [];
+      break;
+    }
     case 'status':
       say({ status: sims.map((s) => ({ agentId: s.agentId, lastSeq: s.outbox.lastSeq, acked: s.outbox.acked, connected: s.link.connected, appended: s.next })) });
       break;

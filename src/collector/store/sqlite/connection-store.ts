@@ -18,7 +18,7 @@ import { forwardingTables } from '../forwarding.js';
 import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type { IngestReply, IngestTextBatch } from './writer-protocol.js';
-import { violationStatements } from './violation-batch.js';
+import { reportDigest, violationStatements } from './violation-batch.js';
 import type { ViolationCloseRow, ViolationRow, ViolationStatements } from './violation-batch.js';
 import type {
   AgentRecord,
@@ -216,6 +216,8 @@ export class SqliteConnectionStore implements Store {
     const stored = new Map<string, number>();
     const rejected = new Map<string, SequenceGapError>();
     const violationOps: ViolationOp[] = [];
+    // Kept by the reported violation object, which coalescing keeps (it copies the event, not its violation).
+    const digests = new WeakMap<object, string | null>();
     // One transaction for the flush. A batch that would leave a hole is found before any of its
     // rows is written (the hole follows from last_seq and the batch alone), so it is skipped
     // whole without a savepoint per agent; the other agents' batches are stored.
@@ -231,15 +233,19 @@ export class SqliteConnectionStore implements Store {
           continue;
         }
         for (const e of fresh) {
-          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, texts?.get(e) ?? JSON.stringify(e));
+          const text = texts?.get(e) ?? JSON.stringify(e);
+          this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, text);
           const op = projectionOf(batch.agentId, e);
-          if (op?.op === 'violation.open' || op?.op === 'violation.close') violationOps.push(op);
+          if (op?.op === 'violation.open') {
+            digests.set(op.event.violation, reportDigest(text));
+            violationOps.push(op);
+          } else if (op?.op === 'violation.close') violationOps.push(op);
           else if (op) this.apply(op, receivedAt);
         }
         if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
         stored.set(batch.agentId, last);
       }
-      this.applyViolationOps(coalesceViolationOps(violationOps), receivedAt);
+      this.applyViolationOps(coalesceViolationOps(violationOps), receivedAt, digests);
       // Immediate: it reads last_seq before writing, and another collector process (or a second
       // store on this file) writing in between would make a deferred transaction fail as busy.
     }).immediate();
@@ -250,9 +256,10 @@ export class SqliteConnectionStore implements Store {
    * The violation changes of a commit (violation-batch.ts). A violation has at most three
    * changes left after coalescing, applied in their order: the first change of every violation
    * goes in the first round, the second in the second; the openings a round staged are inserted
-   * at its end, before a later change of the same violation.
+   * at its end, before a later change of the same violation. `digests`: reportDigest of each
+   * opening's event text, by its violation object.
    */
-  private applyViolationOps(ops: readonly ViolationOp[], receivedAt: string): void {
+  private applyViolationOps(ops: readonly ViolationOp[], receivedAt: string, digests: WeakMap<object, string | null>): void {
     const rounds: ViolationOp[][] = [];
     const changesOf = new Map<string, number>();
     for (const op of ops) {
@@ -271,6 +278,10 @@ export class SqliteConnectionStore implements Store {
           continue;
         }
         const v = op.event.violation;
+        const digest = digests.get(v) ?? null;
+        if (digest !== null && s.refreshTime.run(receivedAt, op.agentId, v.ruleId, v.subject, digest).changes === 1) continue;
+        const current = s.current.get(op.agentId, v.ruleId, v.subject) as [rowid: number, open: number, severity: string, user: string | null] | undefined;
+        const open = current !== undefined && current[1] === 1;
         const row: ViolationRow = {
           agentId: op.agentId,
           ruleId: v.ruleId,
@@ -287,8 +298,12 @@ export class SqliteConnectionStore implements Store {
           user: v.user ?? null,
           at: op.event.at,
           receivedAt,
+          digest,
         };
-        if (s.refreshSameKeys.run(row).changes === 0 && s.refreshOpen.run(row).changes === 0) {
+        if (open) {
+          row.rowid = current[0];
+          (current[2] === row.severity && current[3] === row.user ? s.refreshSameKeys : s.refreshOpen).run(row);
+        } else {
           s.stageOpening.run(row);
           staged += 1;
         }
