@@ -156,6 +156,8 @@ describe('a violation reported again on SQLite', () => {
     const changed = { ...a, severity: 'low' as const, facts: { serial: 'AC01' } };
     await commit([{ open: a }]);
     await commit([{ open: a }, { close: a }, { open: a }]);
+    // Closed and opened again within the commit: open, since the last of its events (at = the commit's time − 30 s + 2 ms).
+    expect(await row(a)).toMatchObject({ state: 'open', closed_at: null, opened_at: new Date(clock - 30_000 + 2).toISOString(), updated_at: new Date(clock).toISOString() });
     await sameAsFullWrite();
     await commit([{ open: a }]);
     await commit([{ close: a }]);
