@@ -231,6 +231,35 @@ describe.skipIf(!pgProbe.available)('postgres ingest retry', () => {
     expect((await store.ingest([{ agentId: AGENT_A, events: [notice(1)] }], RECEIVED)).stored.get(AGENT_A)).toBe(1);
     expect(await reached()).toBe(2);
   });
+
+  it("stores the agent's own text of each event when the gateway kept it, and serialises the events it has no text for", async () => {
+    const { store, other } = await open();
+    // The agent's text, with its own key order and spacing: stored as it came, not serialised again.
+    const own = (seq: number) => `{"kind": "agent.notice", "seq": ${seq}, "at": "${notice(seq).at}", "notice": "test", "detail": {"seq": ${seq}}}`;
+    await store.ingest([{ agentId: AGENT_A, events: [notice(1), notice(2)], texts: [own(1), own(2)] }, { agentId: AGENT_B, events: [notice(1)] }], RECEIVED);
+    const payloads = async (agentId: string) => (await other.query<{ payload: string }>('SELECT payload FROM events WHERE agent_id = $1 ORDER BY seq', [agentId])).rows.map((r) => r.payload);
+    expect(await payloads(AGENT_A)).toEqual([own(1), own(2)]);
+    expect(await payloads(AGENT_B)).toEqual([JSON.stringify(notice(1))]);
+    // A resend of 2–3 with texts: 2 is stored already and stays as it was; 3 is stored with its text.
+    await store.ingest([{ agentId: AGENT_A, events: [notice(2), notice(3)], texts: [own(2).replace('test', 'changed'), own(3)] }], RECEIVED);
+    expect(await payloads(AGENT_A)).toEqual([own(1), own(2), own(3)]);
+  });
+
+  it('an agent id with quotes, backslashes or commas is locked and stored as its own text (the ids go to PostgreSQL as one array parameter)', async () => {
+    const { store, other } = await open();
+    // No enrolled agent has such an id (the protocol allows ag_ and [0-9a-z]); the store must not depend on it.
+    const odd = ["ag_o'brien", 'ag_"quoted"', 'ag_back\\slash', 'ag_a,b}{'];
+    for (const id of odd) await store.createAgent({ id, secret: 'f'.repeat(64), hostname: 'pc', os: { platform: 'linux', hostname: 'pc', release: '6.1' }, agentVersion: '0.1.0', segment: 'lgwan', enrolledAt: '2026-11-24T00:00:00.000Z', tokenId: 'tok' });
+    const outcome = await store.ingest([...odd.map((agentId) => ({ agentId, events: [notice(1), notice(2)] })), { agentId: AGENT_A, events: [notice(1)] }], RECEIVED);
+    expect(outcome.rejected.size).toBe(0);
+    expect(Object.fromEntries(outcome.stored)).toEqual({ ...Object.fromEntries(odd.map((id) => [id, 2])), [AGENT_A]: 1 });
+    for (const id of odd) {
+      expect(await storedSeqs(other, id)).toEqual([1, 2]);
+      expect(await lastSeq(other, id)).toBe(2);
+    }
+    // An id that only looks like one of them is a different agent, unknown here.
+    expect((await store.ingest([{ agentId: 'ag_o', events: [notice(1)] }], RECEIVED)).rejected.has('ag_o')).toBe(true);
+  });
 });
 
 describe.runIf(!pgProbe.available && PG_REQUIRED)('postgres ingest retry: postgres required', () => {
