@@ -167,6 +167,7 @@ describe('the violations frame check under hostile frames', () => {
     ['agentId on the violation', 'left to zod', edited((t) => t.replace('"ruleId":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","ruleId":'))],
     ['agentId on the event', 'left to zod', edited((t) => t.replace('"seq":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","seq":'))],
     ['agentId twice on the frame', 'no texts', edited((t) => t).replace('"agentId":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","agentId":')],
+    ['events twice on the frame, unchecked ones first (JSON.parse keeps the second)', 'no texts', edited((t) => t).replace('"events":[', `"events":[${JSON.stringify({ ...violationEvent(1), violation: { forged: true } })}],"events":[`)],
     ['type twice on the frame', 'no texts', edited((t) => t).replace('"type":"events"', '"type":"heartbeat","type":"events"')],
   ])('key spelling: %s → %s', (_name, outcome, text) => {
     expect(holds(text)).toBe(outcome);
