@@ -24,7 +24,11 @@ const SEVERITIES: ReadonlySet<unknown> = new Set(Severity.options);
 /** A frame the check accepted, and the text of each of its events as it stands in the frame. */
 export interface CheckedViolationsFrame {
   frame: EventsFrame;
-  /** JSON.parse of each text is the event of the same index; absent when the frame's text has whitespace between tokens or a key twice. */
+  /**
+   * JSON.parse of each text is the event of the same index; absent when the frame's text has
+   * whitespace between tokens, a key twice, a key written with an escape, or an event longer
+   * than LIMITS.maxEventBytes.
+   */
   eventTexts?: string[];
 }
 
@@ -117,15 +121,26 @@ function violationMembers(v: unknown): number {
   return keys + 4 + clauses.length * 2 + members + facts;
 }
 
+/** Where the first backslash at or after `from` is, or the text's length when there is none. */
+function nextBackslash(text: string, from: number): number {
+  const at = text.indexOf('\\', from);
+  return at < 0 ? text.length : at;
+}
+
 /**
  * Where each element of the frame's events array starts and ends, and how many members (`:`
- * outside strings) the whole text has; undefined when there is whitespace between tokens.
+ * outside strings) the whole text has; undefined when there is whitespace between tokens or a
+ * key written with an escape. Readers of the stored text find keys by their text (the SQLite
+ * writer's report digest looks for `"violation":`), so an event is stored as its own text only
+ * when each key is written as JSON.stringify writes it: `"violatio\u006e":` would hide the
+ * event's violation from them and show them a key of that name nested in its facts instead.
  * The text is valid JSON (JSON.parse read it), so every string ends.
  */
 function scan(frameText: string): { bounds: number[]; members: number } | undefined {
   const bounds: number[] = [];
   let depth = 0;
   let members = 0;
+  let slash = nextBackslash(frameText, 0);
   for (let i = 0; i < frameText.length; i++) {
     const c = frameText.charCodeAt(i);
     if (c === 0x22) {
@@ -137,6 +152,9 @@ function scan(frameText: string): { bounds: number[]; members: number } | undefi
         if (slashes % 2 === 0) break;
         end = frameText.indexOf('"', end + 1);
       }
+      // A key (the string before a `:`) with a backslash in it: the first backslash after its opening quote comes before its end.
+      if (slash <= i) slash = nextBackslash(frameText, i + 1);
+      if (slash < end && frameText.charCodeAt(end + 1) === 0x3a) return undefined;
       i = end;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth === 3) bounds.push(i);
@@ -170,6 +188,10 @@ export function checkedViolationsFrame(obj: Obj, frameText: string): CheckedViol
   // last, another reader of the stored text might take the first), so each text is the event.
   if (!found || found.members !== members || found.bounds.length !== events.length * 2) return { frame };
   const eventTexts: string[] = [];
-  for (let i = 0; i < found.bounds.length; i += 2) eventTexts.push(frameText.slice(found.bounds[i], found.bounds[i + 1]));
+  for (let i = 0; i < found.bounds.length; i += 2) {
+    // The gateway measures an event serialised; its own text can be longer (escapes, digits) and must not be stored over the limit.
+    if (found.bounds[i + 1]! - found.bounds[i]! > LIMITS.maxEventBytes) return { frame };
+    eventTexts.push(frameText.slice(found.bounds[i], found.bounds[i + 1]));
+  }
   return { frame, eventTexts };
 }
