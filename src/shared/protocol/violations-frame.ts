@@ -138,7 +138,7 @@ function numberEnd(text: string, start: number): number {
  * Whether the number text[start, end) is written as JSON.stringify writes its value. JSON.parse
  * reads `1.0`, `0.99999999999999999` and `9007199254740993` as 1, 1 and 2^53, and `1e400` as
  * Infinity (which JSON.stringify writes null); PostgreSQL's jsonb keeps such a number as written.
- * Integers of up to 15 digits (but -0) are exact and written as they are: no conversion for them.
+ * Integers of up to 15 characters (but -0) are exact and written as they are: no conversion for them.
  */
 function numberAsSerialised(text: string, start: number, end: number): boolean {
   let digitsOnly = end - start <= 15;
@@ -154,10 +154,11 @@ function numberAsSerialised(text: string, start: number, end: number): boolean {
 /**
  * Where each element of the frame's events array starts and ends, and how many members (`:`
  * outside strings) the whole text has; undefined when there is whitespace between tokens, a
- * key written with an escape, or a number not written as JSON.stringify writes it. Readers of the stored text find keys by their text (the SQLite
- * writer's report digest looks for `"violation":`), so an event is stored as its own text only
- * when each key is written as JSON.stringify writes it: `"violatio\u006e":` would hide the
- * event's violation from them and show them a key of that name nested in its facts instead.
+ * key written with an escape, or a number not written as JSON.stringify writes it. Readers of
+ * the stored text find keys by their text (the SQLite writer's report digest looks for
+ * `"violation":`), so an event is stored as its own text only when each key is written as
+ * JSON.stringify writes it: `"violatio\u006e":` would hide the event's violation from them and
+ * show them a key of that name nested in its facts instead.
  * The text is valid JSON (JSON.parse read it), so every string ends.
  */
 function scan(frameText: string): { bounds: number[]; members: number } | undefined {
