@@ -16,6 +16,7 @@
  * nodes at the same budget shows whether nodes add throughput on one database.
  * --steady R: before the burst, the agents send R events/s in all for --steady-seconds, each on
  * its own clock (light load): commits per event, CPU per event and ack latency at that rate.
+ * --ingest-delay-ms D: the nodes' group commit waits up to D ms for more batches (default 5).
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     'node-cpu': { type: 'string' },
     steady: { type: 'string', default: '0' },
     'steady-seconds': { type: 'string', default: '10' },
+    'ingest-delay-ms': { type: 'string' },
   },
 });
 const AGENTS = Number(values.agents);
@@ -561,6 +563,8 @@ if (NODE_CPU !== undefined) {
     process.exit(2);
   }
 }
+// The nodes read it at start (test/cluster/procs/cluster-node.ts).
+if (values['ingest-delay-ms'] !== undefined) process.env.MAMORI_TEST_INGEST_DELAY_MS = values['ingest-delay-ms'];
 const programs = await buildPrograms();
 try {
   if (!values['skip-baselines']) {

@@ -26,8 +26,8 @@ export interface CheckedViolationsFrame {
   frame: EventsFrame;
   /**
    * JSON.parse of each text is the event of the same index; absent when the frame's text has
-   * whitespace between tokens, a key twice, a key written with an escape, or an event longer
-   * than LIMITS.maxEventBytes.
+   * whitespace between tokens, a key twice, a key written with an escape, a number not written
+   * as JSON.stringify writes it, or an event longer than LIMITS.maxEventBytes.
    */
   eventTexts?: string[];
 }
@@ -127,13 +127,38 @@ function nextBackslash(text: string, from: number): number {
   return at < 0 ? text.length : at;
 }
 
+/** Where the number starting at `start` ends (its characters: digits, `-`, `+`, `.`, `e`, `E`). */
+function numberEnd(text: string, start: number): number {
+  let end = start + 1;
+  for (let c = text.charCodeAt(end); (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d; c = text.charCodeAt(++end));
+  return end;
+}
+
+/**
+ * Whether the number text[start, end) is written as JSON.stringify writes its value. JSON.parse
+ * reads `1.0`, `0.99999999999999999` and `9007199254740993` as 1, 1 and 2^53, and `1e400` as
+ * Infinity (which JSON.stringify writes null); PostgreSQL's jsonb keeps such a number as written.
+ * Integers of up to 15 characters (but -0) are exact and written as they are: no conversion for them.
+ */
+function numberAsSerialised(text: string, start: number, end: number): boolean {
+  let digitsOnly = end - start <= 15;
+  for (let k = text.charCodeAt(start) === 0x2d ? start + 1 : start; digitsOnly && k < end; k++) {
+    const c = text.charCodeAt(k);
+    digitsOnly = c >= 0x30 && c <= 0x39;
+  }
+  if (digitsOnly && !(text.charCodeAt(start) === 0x2d && text.charCodeAt(start + 1) === 0x30)) return true;
+  const written = text.slice(start, end);
+  return String(Number(written)) === written;
+}
+
 /**
  * Where each element of the frame's events array starts and ends, and how many members (`:`
- * outside strings) the whole text has; undefined when there is whitespace between tokens or a
- * key written with an escape. Readers of the stored text find keys by their text (the SQLite
- * writer's report digest looks for `"violation":`), so an event is stored as its own text only
- * when each key is written as JSON.stringify writes it: `"violatio\u006e":` would hide the
- * event's violation from them and show them a key of that name nested in its facts instead.
+ * outside strings) the whole text has; undefined when there is whitespace between tokens, a
+ * key written with an escape, or a number not written as JSON.stringify writes it. Readers of
+ * the stored text find keys by their text (the SQLite writer's report digest looks for
+ * `"violation":`), so an event is stored as its own text only when each key is written as
+ * JSON.stringify writes it: `"violatio\u006e":` would hide the event's violation from them and
+ * show them a key of that name nested in its facts instead.
  * The text is valid JSON (JSON.parse read it), so every string ends.
  */
 function scan(frameText: string): { bounds: number[]; members: number } | undefined {
@@ -161,7 +186,11 @@ function scan(frameText: string): { bounds: number[]; members: number } | undefi
     } else if (c === 0x7d || c === 0x5d) {
       if (depth-- === 3) bounds.push(i + 1);
     } else if (c === 0x3a) members++;
-    else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return undefined;
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const end = numberEnd(frameText, i);
+      if (!numberAsSerialised(frameText, i, end)) return undefined;
+      i = end - 1;
+    } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return undefined;
   }
   return { bounds, members };
 }

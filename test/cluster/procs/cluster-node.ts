@@ -65,7 +65,8 @@ const collector = await startCollector({
   cluster,
   plugins: [testBus],
   ...(values['node-id'] ? { nodeId: values['node-id'] } : {}),
-  gateway: { heartbeatSeconds: 2 },
+  // The benches try other group-commit waits (bench/pg-ingest.ts --ingest-delay-ms); the product's default otherwise.
+  gateway: { heartbeatSeconds: 2, ...(process.env.MAMORI_TEST_INGEST_DELAY_MS ? { ingest: { maxDelayMs: Number(process.env.MAMORI_TEST_INGEST_DELAY_MS) } } : {}) },
 });
 process.stdout.write(`${JSON.stringify({ listening: collector.port, agentUrl: collector.agentUrl, nodeId: collector.nodeId, cluster: cluster.instanceId })}\n`);
 process.on('SIGTERM', () => void collector.close().then(() => process.exit(0)));

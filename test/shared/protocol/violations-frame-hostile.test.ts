@@ -58,6 +58,25 @@ const jsonExtract = sqlite.prepare('SELECT json_extract(?, ?) AS v');
 const CONSOLE_PATHS = ['$.seq', '$.kind', '$.at', '$.violation.checkId', '$.violation.ruleId', '$.violation.subject', '$.violation.severity', '$.violation.result', '$.violation.user'];
 const sqliteReads = (text: string): unknown[] => CONSOLE_PATHS.map((p) => (jsonExtract.get(text, p) as { v: unknown }).v);
 
+/**
+ * The numbers a JSON text writes, as written, sorted (outside strings; a string is read to its
+ * closing quote character by character). PostgreSQL's jsonb keeps a number as written, so a text
+ * stored for an event must write the numbers JSON.stringify writes for the validated event.
+ */
+function writtenNumbers(text: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') {
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (/[-0-9]/.test(text[i]!)) {
+      const m = /^-?[0-9][0-9.eE+-]*/.exec(text.slice(i, i + 400))!;
+      found.push(m[0]);
+      i += m[0].length - 1;
+    }
+  }
+  return found.sort();
+}
+
 /** zod alone, as the decoder was before the hand check (codec.ts decode): the data, or the close code. */
 function byZod(text: string): { data: unknown } | { code: number } {
   let value: unknown;
@@ -84,7 +103,7 @@ function byGateway(text: string): { frame: unknown; eventTexts?: string[] } | { 
  * The property every hostile frame is held to. When the hand check accepts the text, zod
  * accepts it with a strictly equal result; each event text it gives parses to zod's event,
  * reads through SQLite's JSON functions as the text the collector wrote before (JSON.stringify
- * of zod's event), starts its violation where the report digest looks for it, and is within the
+ * of zod's event), writes its numbers as that text did (PostgreSQL's jsonb keeps them as written), starts its violation where the report digest looks for it, and is within the
  * event size limit. A frame the check does not take is decoded by zod (same result or close code).
  * Returns what the check did.
  */
@@ -118,6 +137,7 @@ function holds(text: string): Outcome {
     const event = zodFrame.events[i]!;
     expect(JSON.parse(stored), stored.slice(0, 300)).toStrictEqual(event);
     expect(sqliteReads(stored), stored.slice(0, 300)).toEqual(sqliteReads(JSON.stringify(event)));
+    expect(writtenNumbers(stored), stored.slice(0, 300)).toEqual(writtenNumbers(JSON.stringify(event)));
     // reportDigest hashes the text from its first `"violation":`: that must be the event's own violation.
     const start = stored.indexOf('"violation":');
     expect(start, stored.slice(0, 300)).toBeGreaterThan(0);
@@ -167,6 +187,7 @@ describe('the violations frame check under hostile frames', () => {
     ['agentId on the violation', 'left to zod', edited((t) => t.replace('"ruleId":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","ruleId":'))],
     ['agentId on the event', 'left to zod', edited((t) => t.replace('"seq":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","seq":'))],
     ['agentId twice on the frame', 'no texts', edited((t) => t).replace('"agentId":', '"agentId":"ag_zzzzzzzzzzzzzzzzzzzzzz","agentId":')],
+    ['events twice on the frame, unchecked ones first (JSON.parse keeps the second)', 'no texts', edited((t) => t).replace('"events":[', `"events":[${JSON.stringify({ ...violationEvent(1), violation: { forged: true } })}],"events":[`)],
     ['type twice on the frame', 'no texts', edited((t) => t).replace('"type":"events"', '"type":"heartbeat","type":"events"')],
   ])('key spelling: %s → %s', (_name, outcome, text) => {
     expect(holds(text)).toBe(outcome);
@@ -175,22 +196,26 @@ describe('the violations frame check under hostile frames', () => {
   it.each<[string, Outcome, string]>([
     ['seq 1e400 (Infinity)', 'left to zod', edited((t) => t.replace('"seq":1,', '"seq":1e400,'))],
     ['seq -0', 'left to zod', edited((t) => t.replace('"seq":1,', '"seq":-0,'))],
-    ['policyVersion -0', 'texts', edited((t) => t.replace('"policyVersion":3', '"policyVersion":-0'))],
-    ['seq 1.0', 'texts', edited((t) => t.replace('"seq":1,', '"seq":1.0,'))],
-    ['seq 1e0', 'texts', edited((t) => t.replace('"seq":1,', '"seq":1e0,'))],
-    ['seq 0.1e1', 'texts', edited((t) => t.replace('"seq":1,', '"seq":0.1e1,'))],
-    ['seq 1.0000000000000001 (1 as a double)', 'texts', edited((t) => t.replace('"seq":1,', '"seq":1.0000000000000001,'))],
-    ['seq 0.99999999999999999 (1 as a double)', 'texts', edited((t) => t.replace('"seq":1,', '"seq":0.99999999999999999,'))],
+    ['policyVersion -0', 'no texts', edited((t) => t.replace('"policyVersion":3', '"policyVersion":-0'))],
+    ['seq 1.0', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":1.0,'))],
+    ['seq 1e0', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":1e0,'))],
+    ['seq 0.1e1', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":0.1e1,'))],
+    ['seq 1.0000000000000001 (1 as a double)', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":1.0000000000000001,'))],
+    ['seq 0.99999999999999999 (1 as a double)', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":0.99999999999999999,'))],
     ['seq 2^53 + 1 (rounds to 2^53)', 'left to zod', edited((t) => t.replace('"seq":1,', '"seq":9007199254740993,'))],
-    ['seq 2^53 − 1 written 9007199254740991.4', 'texts', edited((t) => t.replace('"seq":1,', '"seq":9007199254740991.4,'))],
+    ['seq 2^53 − 1 written 9007199254740991.4', 'no texts', edited((t) => t.replace('"seq":1,', '"seq":9007199254740991.4,'))],
     ['seq 0x1', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":0x1,'))],
     ['seq 01', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":01,'))],
     ['seq NaN', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":NaN,'))],
     ['seq Infinity', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":Infinity,'))],
     ['seq +1', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":+1,'))],
     ['seq 1.', 'not JSON', edited((t) => t.replace('"seq":1,', '"seq":1.,'))],
-    ['a fact 1e400', 'texts', edited((t) => t.replace('"facts":{', '"facts":{"big":1e400,'))],
-    ['a fact -0', 'texts', edited((t) => t.replace('"facts":{', '"facts":{"z":-0,'))],
+    ['facts as JSON.stringify writes them: 12.5, -12, 0.1, 1.5e-7, 1e+21, 2^53 − 1, 61530439680', 'texts', edited((t) => t.replace('"facts":{', '"facts":{"a":12.5,"b":-12,"c":0.1,"d":1.5e-7,"e":1e+21,"f":9007199254740991,"g":61530439680,"h":[0,-1],'))],
+    ['a fact 1e21 (JSON.stringify writes 1e+21)', 'no texts', edited((t) => t.replace('"facts":{', '"facts":{"e":1e21,'))],
+    ['a fact 1E+21', 'no texts', edited((t) => t.replace('"facts":{', '"facts":{"e":1E+21,'))],
+    ['a fact 12.50', 'no texts', edited((t) => t.replace('"facts":{', '"facts":{"a":12.50,'))],
+    ['a fact 1e400', 'no texts', edited((t) => t.replace('"facts":{', '"facts":{"big":1e400,'))],
+    ['a fact -0', 'no texts', edited((t) => t.replace('"facts":{', '"facts":{"z":-0,'))],
   ])('numbers: %s → %s', (_name, outcome, text) => {
     expect(holds(text)).toBe(outcome);
   });
