@@ -197,6 +197,31 @@ describe('events the gateway accepts', () => {
     expect(handed.get(id.agentId)).toEqual([1, 2, 3, 4]);
   });
 
+  it('a resend of events still waiting for their commit is acknowledged only after the commit', async () => {
+    const { id, connect } = await agent();
+    const c = await connect();
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    let seen = 0;
+    const resendRead = new Promise<void>((resolve) => {
+      for (const ws of collector.gateway.wss.clients) ws.on('message', (data: Buffer) => data.toString().includes(id.agentId) && ++seen === 2 && resolve());
+    });
+    send(c, id.agentId, noticeEvents(1, 2));
+    while (!handed.has(id.agentId)) await new Promise((r) => setTimeout(r, 10));
+    // The same frame again while its commit is held: nothing new in it, and nothing of it durable yet.
+    send(c, id.agentId, noticeEvents(1, 2));
+    await resendRead;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.frames.filter((f) => f.type === 'ack')).toEqual([]);
+    gate = undefined;
+    release();
+    expect((await c.next('ack')).upTo).toBe(2);
+    send(c, id.agentId, noticeEvents(3, 1));
+    // Acks arrive in order: a second ack for the held commit would come before this one.
+    expect((await c.next('ack')).upTo).toBe(3);
+    expect(handed.get(id.agentId)).toEqual([1, 2, 3]);
+  });
+
   it('a gap over numbers already stored is skipped as a resend', async () => {
     const { id, connect } = await agent();
     const c = await connect();

@@ -96,7 +96,7 @@ interface Session {
   peer: PresentedCert | undefined;
   /** When a certificate was last issued on this connection (ms). */
   certIssuedAt: number;
-  /** Highest seq acknowledged after a commit on this connection. */
+  /** Highest seq known durable for this connection's agent: what the store held at hello, then each commit's last seq. */
   ackedThrough: number;
 }
 
@@ -302,6 +302,7 @@ export class AgentGateway {
     if (previous) this.closeWith(previous, CloseCode.SUPERSEDED, 'a newer connection of this agent replaced this one', 'info');
     s.agent = agent;
     s.expected = agent.lastSeq + 1;
+    s.ackedThrough = agent.lastSeq;
     this.sessions.set(agent.id, s);
     const at = new Date().toISOString();
     this.presence.push({ agentId: agent.id, nodeId: this.opts.nodeId, at, online: true, info: { hostname: frame.os.hostname, os: frame.os, agentVersion: frame.agentVersion, policyVersion: frame.policyVersion } });
@@ -406,8 +407,10 @@ export class AgentGateway {
       expected = through + 1;
     }
     if (fresh.length === 0) {
-      // Nothing new: acknowledge what is stored so the agent can drop it.
-      this.sendAck(s, s.expected - 1);
+      // Nothing new: acknowledge what is stored so the agent can drop it. While a batch of this
+      // connection still waits for its commit, its ack (cumulative, covering this resend) will
+      // come with the commit; acknowledging s.expected - 1 now would ack events not yet durable.
+      if (s.ackedThrough >= s.expected - 1) this.sendAck(s, s.ackedThrough);
       return;
     }
     s.expected = expected;
