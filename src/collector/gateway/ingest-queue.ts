@@ -12,7 +12,7 @@ export interface QueuedBatch extends IngestBatch {
 }
 
 export interface IngestQueueOptions {
-  /** Longest wait before a flush (default 5 ms). */
+  /** Longest wait before a flush (default: the store's groupCommitDelayMs, else 5 ms). */
   maxDelayMs?: number;
   /** Flush at once when this many events are waiting (default 5,000). */
   maxEvents?: number;
@@ -32,7 +32,7 @@ export class IngestQueue {
     private readonly store: Store,
     opts: IngestQueueOptions = {},
   ) {
-    this.maxDelayMs = opts.maxDelayMs ?? 5;
+    this.maxDelayMs = opts.maxDelayMs ?? store.groupCommitDelayMs ?? 5;
     this.maxEvents = opts.maxEvents ?? 5000;
   }
 

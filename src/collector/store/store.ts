@@ -165,6 +165,8 @@ export interface Store extends ForwardingTables {
   migrate(): Promise<void>;
   /** What the last migrate() could not do but the store works without (an index the database refused), for the collector's log. */
   readonly migrationNotes?: readonly string[];
+  /** How long the gateway's group commit waits for more batches, when this store's commits cost more than the default wait saves (ms). */
+  readonly groupCommitDelayMs?: number;
   close(): Promise<void>;
 
   createToken(token: TokenRecord): Promise<void>;
