@@ -4,6 +4,12 @@
  * cgroup v2: cpu.max "QUOTA PERIOD"). Writing to these files needs root. The kernel counts in
  * cpu.stat how many periods the group ran out of its quota (nr_throttled).
  *
+ * What stays on the machine: on cgroup v2 the "cpu" controller is switched on for the root's
+ * children (`+cpu` in /sys/fs/cgroup/cgroup.subtree_control) and left on, as other groups may use
+ * it by then. The groups themselves are removed when the bench ends, also after Ctrl-C or a
+ * SIGTERM; a bench killed with SIGKILL leaves its groups (`mamori-bench-<pid>-…` under the
+ * controller's root) with the nodes it started still in them: stop those, then `rmdir` the groups.
+ *
  * Kernel documentation: Documentation/scheduler/sched-bwc.rst (CFS bandwidth control, both
  * versions) and Documentation/admin-guide/cgroup-v2.rst ("cpu.max", "cpu.stat").
  */

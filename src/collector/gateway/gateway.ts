@@ -550,7 +550,7 @@ export class AgentGateway {
     if (!s.closing && s.ws.readyState === s.ws.OPEN) s.ws.send(JSON.stringify(frame));
   }
 
-  /** The ack frame, {"type":"ack","upTo":N}, written without serialising an object (one per stored frame). */
+  /** The ack frame, {"type":"ack","upTo":N}, written without serialising an object (one per agent per commit). */
   private sendAck(s: Session, upTo: number): void {
     if (!s.closing && s.ws.readyState === s.ws.OPEN) s.ws.send(`{"type":"ack","upTo":${upTo}}`);
   }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { usbViolation } from '../../../bench/lib/event-shape.js';
 import { SqliteConnectionStore } from '../../../src/collector/store/sqlite/connection-store.js';
 import { readAgentFrame } from '../../../src/shared/protocol/codec.js';
 import { CloseCode, ProtocolError } from '../../../src/shared/protocol/errors.js';
@@ -23,29 +24,8 @@ import { checkedViolationsFrame } from '../../../src/shared/protocol/violations-
 
 const AGENT = 'ag_0123456789abcdefghijklmnop';
 
-/** A usb-media violation as agent/checks/usb-media reports one (bench/lib/event-shape.ts), written as JSON.stringify writes it. */
-function violationEvent(seq: number): Record<string, unknown> {
-  const serial = `AA${String(4_000_000 + seq).padStart(10, '0')}`;
-  return {
-    seq,
-    at: '2026-12-07T09:00:00.000Z',
-    kind: 'violation.opened',
-    policyVersion: 3,
-    violation: {
-      checkId: 'usb-media',
-      ruleId: 'usb.unregistered-medium',
-      subject: `usb:0781:5581:${serial}`,
-      result: 'fail',
-      severity: 'high',
-      title: { ja: '媒体管理台帳に登録されていないUSB記憶媒体が接続されています', en: 'A USB storage medium not registered in the media ledger is connected' },
-      message: { ja: `SanDisk Ultra (シリアル ${serial}) は媒体管理台帳に登録されていません。`, en: `SanDisk Ultra (serial ${serial}) is not registered in the media ledger.` },
-      reason: 'fingerprint not in registeredMedia',
-      clauses: [{ source: 'S1', ref: '第3章3(2)' }],
-      facts: { vendorId: '0781', productId: '5581', serial, removable: true },
-      user: 'tanaka.hanako',
-    },
-  };
-}
+/** Event `seq`: the usb-media violation the simulated agents send (bench/lib/event-shape.ts), written as JSON.stringify writes it. */
+const violationEvent = (seq: number): Record<string, unknown> => ({ seq, ...usbViolation(seq, '2026-12-07T09:00:00.000Z') });
 
 const frameText = (events: unknown[]): string => JSON.stringify({ type: 'events', agentId: AGENT, events });
 /** A frame of two events, the first one's text edited by `edit` (a string replacement on the honest text). */
@@ -99,17 +79,18 @@ function byGateway(text: string): { frame: unknown; eventTexts?: string[] } | { 
   }
 }
 
+/** What the check did with a text: gave the event texts, accepted without them, left the frame to zod, or JSON.parse refused it. */
+type Outcome = 'texts' | 'no texts' | 'left to zod' | 'not JSON';
+
 /**
  * The property every hostile frame is held to. When the hand check accepts the text, zod
  * accepts it with a strictly equal result; each event text it gives parses to zod's event,
  * reads through SQLite's JSON functions as the text the collector wrote before (JSON.stringify
- * of zod's event), writes its numbers as that text did (PostgreSQL's jsonb keeps them as written), starts its violation where the report digest looks for it, and is within the
- * event size limit. A frame the check does not take is decoded by zod (same result or close code).
+ * of zod's event), writes its numbers as that text did (PostgreSQL's jsonb keeps them as
+ * written), starts its violation where the report digest looks for it, and is within the event
+ * size limit. A frame the check does not take is decoded by zod (same result or close code).
  * Returns what the check did.
  */
-/** What the check did with a text: gave the event texts, accepted without them, left the frame to zod, or JSON.parse refused it. */
-type Outcome = 'texts' | 'no texts' | 'left to zod' | 'not JSON';
-
 function holds(text: string): Outcome {
   let parsed: Record<string, unknown>;
   try {

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { usbViolation } from '../../../bench/lib/event-shape.js';
 import { decodeAgentFrame, readAgentFrame } from '../../../src/shared/protocol/codec.js';
 import { CloseCode, ProtocolError } from '../../../src/shared/protocol/errors.js';
 import { AgentFrame, LIMITS } from '../../../src/shared/protocol/messages.js';
@@ -13,31 +14,10 @@ import { checkedViolationsFrame } from '../../../src/shared/protocol/violations-
 
 const AGENT = 'ag_0123456789abcdefghijklmnop';
 
-/** A usb-media violation as agent/checks/usb-media reports one (the shape bench/lib/event-shape.ts sends). */
+/** Event `seq`: the usb-media violation the simulated agents send (bench/lib/event-shape.ts), with a nested fact for the changes below to reach into. */
 function violationEvent(seq: number): Record<string, unknown> {
-  const serial = `AA${String(4_000_000 + seq).padStart(10, '0')}`;
-  return {
-    seq,
-    at: '2026-12-07T09:00:00.000Z',
-    kind: 'violation.opened',
-    policyVersion: 3,
-    violation: {
-      checkId: 'usb-media',
-      ruleId: 'usb.unregistered-medium',
-      subject: `usb:0781:5581:${serial}`,
-      result: 'fail',
-      severity: 'high',
-      title: { ja: '媒体管理台帳に登録されていないUSB記憶媒体が接続されています', en: 'A USB storage medium not registered in the media ledger is connected' },
-      message: { ja: `SanDisk Ultra (シリアル ${serial}) は媒体管理台帳に登録されていません。`, en: `SanDisk Ultra (serial ${serial}) is not registered in the media ledger.` },
-      reason: 'fingerprint not in registeredMedia',
-      clauses: [
-        { source: 'S1', ref: '第3章3(2)' },
-        { source: 'S3', ref: '2.4.1' },
-      ],
-      facts: { vendorId: '0781', productId: '5581', serial, sizeBytes: 61_530_439_680, mountpoints: ['/media/user/USB'], removable: true, registered: false, nested: { a: [1, { b: null }] } },
-      user: 'tanaka.hanako',
-    },
-  };
+  const e = usbViolation(seq, '2026-12-07T09:00:00.000Z');
+  return { seq, ...e, violation: { ...e.violation, facts: { ...e.violation.facts, nested: { a: [1, { b: null }] } } } };
 }
 
 function frameOf(events: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
