@@ -10,7 +10,7 @@
  * the programs instead left 4–5 MB behind in the idle agent after it ended (its allocator arena
  * and the pages of the node binary it ran).
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -38,7 +38,7 @@ function kernelMemory(path: string): boolean {
   return process.platform === 'linux' && path.startsWith('/sys/');
 }
 
-/** What execFile's callback receives, as runProgram reads it. */
+/** How a program failed: what execFile's callback receives, or what starting it threw. */
 interface ProgramError {
   message: string;
   code?: string | number;
@@ -76,10 +76,21 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
     return probeFailed('EXEC_FAILED', 'why.probe.runFailed', { file, error: err.message.slice(0, 300) });
   };
   return new Promise((resolve) => {
-    const child = execFile(file, [...args], { ...options, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string }) | null;
-      resolve(outcome(e ? { message: e.message, code: e.code, killed: e.killed, signal: e.signal } : null, String(stdout), String(stderr)));
-    });
+    let child: ChildProcess;
+    try {
+      child = execFile(file, [...args], { ...options, killSignal: 'SIGKILL', windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string }) | null;
+        resolve(outcome(e ? { message: e.message, code: e.code, killed: e.killed, signal: e.signal } : null, String(stdout), String(stderr)));
+      });
+    } catch (err) {
+      // Node calls back with a start failure only for EACCES, EAGAIN, EMFILE, ENFILE and ENOENT
+      // and throws every other one (lib/internal/child_process.js, ChildProcess.prototype.spawn):
+      // fork out of memory, an argument too long (E2BIG), a uid the agent may not take (EPERM),
+      // a NUL byte in an argument. The check gets the failure, as for a program that ran and failed.
+      const e = err as NodeJS.ErrnoException;
+      resolve(outcome({ message: e.message, code: e.code }, '', ''));
+      return;
+    }
     if (belowAgent && child.pid) {
       try {
         setPriority(child.pid, Math.max(10, getPriority()));
