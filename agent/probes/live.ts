@@ -5,13 +5,14 @@
  * (a clone without CLONE_VM, seen with strace), so each start holds the thread while the agent's
  * page tables are copied: in the installed agent's start run 1.3 ms at p50 and 7 ms at most (32
  * programs, 60 ms in all, load 7; BENCHMARKS.md "Agent memory: programs from the main thread").
- * A USB event that arrives meanwhile waits for one such start at most: while the USB check runs,
- * the other checks wait at their next probe call (./urgent-gate.ts). A worker thread that started
+ * A USB event that arrives meanwhile waits for the starts already under way (mostly one: a full
+ * run goes through its checks one at a time, ../agent.ts); while the USB check runs, the other
+ * checks wait at their next probe call (./urgent-gate.ts). A worker thread that started
  * the programs instead left 4–5 MB behind in the idle agent after it ended (its allocator arena
  * and the pages of the node binary it ran).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
+import { constants, getPriority, setPriority } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { ExecOptions, PowerShellOptions, ProbeOutcome, Probes } from './types.js';
@@ -93,9 +94,14 @@ export function runProgram(file: string, args: readonly string[], opts: ExecOpti
     }
     if (belowAgent && child.pid) {
       try {
-        setPriority(child.pid, Math.max(10, getPriority()));
+        // One of Node's priority constants, as its docs ask (nodejs.org/api/os.html#ossetprioritypid-priority):
+        // on Windows a value is mapped to a priority class (PRIORITY_BELOW_NORMAL to
+        // BELOW_NORMAL_PRIORITY_CLASS, libuv's uv_os_setpriority) and getPriority() gives back a constant.
+        setPriority(child.pid, Math.max(constants.priority.PRIORITY_BELOW_NORMAL, getPriority()));
       } catch {
-        // The program already ended: nothing to lower.
+        // Refused for a program that runs as a user (gsettings): changing another user's process
+        // takes CAP_SYS_NICE, which the service's capabilities leave out. It then runs at the
+        // agent's priority; only its share of the CPU differs, so its output still counts.
       }
     }
   });
