@@ -257,14 +257,15 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000,
     }
     const idleParts = residentParts(agent.pid!);
     const elapsed = (Date.now() - t0) / 1000;
+    // CPU of the idle window only, read before the USB scans below.
+    const cpuPct = (pid: number, before: number) => ((cpuSeconds(pid) - before) / elapsed) * 100;
+    const agentCpu = cpuPct(agent.pid!, cpu0.agent);
+    const bareCpu = cpuPct(bare.pid!, cpu0.bare);
     // The USB check asked for by a helpdesk scan right after the idle window (the daemon drops
     // the bytecode of functions unused for a while: the first run after idle compiles them again),
     // then once more at once, warm.
     const afterIdle = await usbScanMs();
     const warm = await usbScanMs();
-    const cpuPct = (pid: number, before: number) => ((cpuSeconds(pid) - before) / elapsed) * 100;
-    const agentCpu = cpuPct(agent.pid!, cpu0.agent);
-    const bareCpu = cpuPct(bare.pid!, cpu0.bare);
     const agentRss = Math.max(...rss.agent);
     const bareRss = Math.max(...rss.bare);
     return {
