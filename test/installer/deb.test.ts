@@ -348,11 +348,16 @@ describe.skipIf(skip)('mamori-agent .deb', { timeout: 300_000 }, () => {
     mkdirSync(replay);
     writeFileSync(join(replay, 'meta.json'), JSON.stringify({ platform: 'linux', recordedAt: '2026-11-23T00:00:00.000Z', hostname: 'installer-test', source: 'made by test/installer/deb.test.ts: an empty recording (every probe unrecorded)' }));
 
-    // The unit's environment (Node's compile cache in the state directory), moved into the test root.
-    const unitEnv = /^Environment=NODE_COMPILE_CACHE=(\/var\/lib\/mamori\/\S+)$/m.exec(readFileSync(join(root, 'lib/systemd/system/mamori-agent.service'), 'utf8'));
+    // The unit's environment (Node's compile cache in the state directory) and its command with
+    // the V8 flags (a flag the bundled Node does not know stops it at start), moved into the test root.
+    const unit = readFileSync(join(root, 'lib/systemd/system/mamori-agent.service'), 'utf8');
+    const unitEnv = /^Environment=NODE_COMPILE_CACHE=(\/var\/lib\/mamori\/\S+)$/m.exec(unit);
     expect(unitEnv).not.toBeNull();
     const compileCache = join(root, unitEnv![1]!);
-    const agent = spawn(join(root, 'usr/lib/mamori-agent/node/bin/node'), [join(root, 'usr/lib/mamori-agent/mamori-agent.mjs'), 'agent', 'run', '--config', runConfig, '--state', join(root, 'var/lib/mamori'), '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: compileCache } });
+    const execStart = /^ExecStart=\/usr\/lib\/mamori-agent\/node\/bin\/node ((?:--[a-z-]+(?:=\S+)? )+)\/usr\/lib\/mamori-agent\/mamori-agent\.mjs agent run /m.exec(unit);
+    expect(execStart, 'ExecStart: the bundled node, its flags, the bundle').not.toBeNull();
+    const v8Flags = execStart![1]!.trim().split(' ');
+    const agent = spawn(join(root, 'usr/lib/mamori-agent/node/bin/node'), [...v8Flags, join(root, 'usr/lib/mamori-agent/mamori-agent.mjs'), 'agent', 'run', '--config', runConfig, '--state', join(root, 'var/lib/mamori'), '--replay', replay], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_COMPILE_CACHE: compileCache } });
     let stderr = '';
     agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
