@@ -35,8 +35,8 @@ const IDLE_ONLY = flagArg('idle-only');
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist', 'agent', 'mamori-agent.mjs');
 const RUNTIMES = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
-/** The V8 flags of the installed service (installer/linux/mamori-agent.service). */
-const SERVICE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--lite-mode', '--bytecode-old-age=3'];
+/** The V8 flags of the installed service, from its unit's ExecStart (the Windows service host has the same: test/installer/service-flags.test.ts). */
+const SERVICE_FLAGS = /^ExecStart=\S+ ((?:--\S+ )+)/m.exec(readFileSync(join(ROOT, 'installer', 'linux', 'mamori-agent.service'), 'utf8'))![1]!.trim().split(' ');
 
 /** node + script of the agent as installed, or as in this checkout. */
 function agentCommand(scratch: string): { node: string; script: string; form: string } {
