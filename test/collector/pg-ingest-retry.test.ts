@@ -64,6 +64,20 @@ async function open(options = ''): Promise<Fixture> {
   return { store, other, attempts: () => connect.mock.calls.filter((args) => (args as unknown[]).length === 0).length };
 }
 
+/** The store's next transaction (pool.connect() without a callback) waits until the returned function is called. */
+function holdNextTransaction(store: PostgresStore): () => void {
+  const connect = Object.getPrototypeOf(store.pool).connect as (...args: unknown[]) => unknown;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  vi.mocked(store.pool.connect).mockImplementation(((...args: unknown[]) => {
+    if (args.length > 0 || held) return connect.apply(store.pool, args);
+    held = true;
+    return released.then(() => connect.call(store.pool));
+  }) as typeof store.pool.connect);
+  return release;
+}
+
 /** Until one backend of this database that matches `where` waits for a lock (`watch` outside a transaction: pg_stat_activity is read once per transaction). */
 async function waitingForLock(watch: pg.Client, where: string): Promise<void> {
   await expect
@@ -142,10 +156,14 @@ describe.skipIf(!pgProbe.available)('postgres ingest retry', () => {
     // The other transaction now waits for A's row, held by the flush.
     const otherLocksA = other.query('SELECT id FROM agents WHERE id = $1 FOR UPDATE', [AGENT_A]);
     await waitingForLock(watch, `pid = ${(other as unknown as { processID: number }).processID}`);
+    // The second attempt opens its transaction only once the other one holds A: were it first to
+    // A's row, it would wait for A's seq 1 again while the other waits for A, a second deadlock.
+    const retryMayStart = holdNextTransaction(store);
     // B is released: the flush goes on to write A's seq 1, which waits for the other transaction: a cycle.
     await third.query('COMMIT');
     // Granted once the flush's first attempt has rolled back (it held A).
     await otherLocksA;
+    retryMayStart();
     await other.query('ROLLBACK');
     const outcome = await flush;
     expect(outcome.rejected.size).toBe(0);
