@@ -26,6 +26,7 @@ function recordingStore(groupCommitDelayMs?: number): { store: Store; flushes: I
 const batch = (seq: number, acks: number[], agentId = AGENT_A): QueuedBatch => ({
   agentId,
   events: [{ seq, at: '2026-12-07T10:00:00.000Z', kind: 'agent.notice', notice: 'test', detail: { seq } }],
+  bytes: 100,
   done: (r) => {
     if ('lastSeq' in r) acks.push(r.lastSeq);
   },

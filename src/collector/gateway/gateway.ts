@@ -67,7 +67,15 @@ export interface GatewayOptions {
    * signs it. Undefined when there is none, or when it has the version `unlessVersion` (the one the agent holds).
    */
   policyFor?: (agent: AgentRecord, unlessVersion?: number) => Promise<{ policy: PolicyDocument; signature?: string } | undefined>;
-  ingest?: { maxDelayMs?: number; maxEvents?: number };
+  ingest?: {
+    maxDelayMs?: number;
+    maxEvents?: number;
+    /**
+     * Frame bytes the collector holds for the store before it stops reading from agents that send
+     * more (default 256 MiB); reading resumes when half of it is committed (see holdIntake).
+     */
+    maxBytesWaiting?: number;
+  };
   /** Caps on connections that have not authenticated yet (pre-auth.ts). */
   preAuth?: PreAuthOptions;
   /** Client certificates for agents (mutual TLS, client-certs.ts); absent = off. */
@@ -104,6 +112,9 @@ export class AgentGateway {
   readonly wss: WebSocketServer;
   private readonly sessions = new Map<string, Session>();
   private readonly queue: IngestQueue;
+  private readonly maxBytesWaiting: number;
+  /** Connections not read from while the store is behind (holdIntake); they are not timed out meanwhile. */
+  private readonly held = new Set<Session>();
   private readonly seen = new Map<string, { at: string; policyVersion: number }>();
   private sweepTimer: NodeJS.Timeout;
   private touchTimer: NodeJS.Timeout;
@@ -126,6 +137,8 @@ export class AgentGateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? LIMITS.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     this.queue = new IngestQueue(opts.store, opts.ingest);
+    this.maxBytesWaiting = opts.ingest?.maxBytesWaiting ?? 256 * 1024 * 1024;
+    this.queue.onSettled = () => this.releaseIntake();
     this.queue.onCommitted = (batches, receivedAt) => {
       const stored: StoredAgentEvent[] = [];
       for (const b of batches) {
@@ -424,6 +437,7 @@ export class AgentGateway {
       agentId: agent.id,
       events: fresh,
       ...(freshTexts ? { texts: freshTexts } : {}),
+      bytes: frameLength,
       done: (result) => {
         if ('lastSeq' in result) {
           // Every frame of an agent in one commit is answered with the agent's last stored seq: the
@@ -439,6 +453,39 @@ export class AgentGateway {
       },
     };
     this.queue.push(batch);
+    if (this.queue.bytesWaiting > this.maxBytesWaiting) this.holdIntake(s);
+  }
+
+  /**
+   * The store is behind (a reconnect wave draining outboxes of up to 8 frames of 2 MiB each per
+   * agent): stop reading from every agent so what waits in memory stays bounded by the bound plus
+   * what the connections had already read. TCP holds the agents back and their events stay in
+   * their outboxes; nothing is refused, so nothing is lost or sent twice.
+   */
+  private holdIntake(sender: Session): void {
+    if (this.held.size === 0) {
+      this.opts.log.warn(`保存待ちのイベントが ${Math.round(this.maxBytesWaiting / 1048576)} MiB を超えたため、端末からの受信を一時止めています / store behind: reading from agents paused`, { bytesWaiting: this.queue.bytesWaiting });
+      for (const s of this.sessions.values()) this.hold(s);
+    }
+    this.hold(sender);
+  }
+
+  private hold(s: Session): void {
+    if (this.held.has(s) || s.closing) return;
+    this.held.add(s);
+    s.ws.pause();
+  }
+
+  /** After a commit: read from the held connections again once half the bound has been stored. */
+  private releaseIntake(): void {
+    if (this.held.size === 0 || this.queue.bytesWaiting > this.maxBytesWaiting / 2) return;
+    const now = Date.now();
+    for (const s of this.held) {
+      s.lastActivity = now;
+      s.ws.resume();
+    }
+    this.opts.log.info(`端末 ${this.held.size} 台からの受信を再開しました / reading from agents resumed`, { bytesWaiting: this.queue.bytesWaiting });
+    this.held.clear();
   }
 
   private onHeartbeat(s: Session, frame: HeartbeatFrame): void {
@@ -480,6 +527,8 @@ export class AgentGateway {
     const now = Date.now();
     for (const ws of this.wss.clients) ws.ping();
     for (const s of this.sessions.values()) {
+      // A held connection's pongs wait unread behind its frames: its silence is the collector's.
+      if (this.held.has(s)) continue;
       if (now - s.lastActivity > limit) this.closeWith(s, CloseCode.HEARTBEAT_TIMEOUT, `silent for ${Math.round((now - s.lastActivity) / 1000)} s`);
     }
   }
@@ -518,6 +567,7 @@ export class AgentGateway {
 
   private onClose(s: Session, code: number): void {
     clearTimeout(s.authTimer);
+    this.held.delete(s);
     s.endPreAuth();
     const agent = s.agent;
     if (!agent || this.sessions.get(agent.id) !== s) return;

@@ -7,6 +7,8 @@ import type { IngestBatch, Store } from '../store/store.js';
 import type { SequenceGapError } from '../store/store.js';
 
 export interface QueuedBatch extends IngestBatch {
+  /** Bytes of the frame text this batch came in, counted in bytesWaiting until its commit ends. */
+  bytes: number;
   /** Called after commit with the highest stored seq, or with the rejection. */
   done: (result: { lastSeq: number } | { gap: SequenceGapError } | { error: Error }) => void;
 }
@@ -21,12 +23,16 @@ export interface IngestQueueOptions {
 export class IngestQueue {
   private pending: QueuedBatch[] = [];
   private pendingEvents = 0;
+  /** Frame bytes of the batches queued or being committed. */
+  private waitingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly maxDelayMs: number;
   private readonly maxEvents: number;
   /** Called after each commit with what was stored (for the live bus). */
   onCommitted: (batches: readonly QueuedBatch[], receivedAt: string) => void = () => {};
+  /** Called after each commit ended (stored or not), once its batches no longer count in bytesWaiting. */
+  onSettled: () => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -40,9 +46,15 @@ export class IngestQueue {
     return this.pendingEvents;
   }
 
+  /** Frame bytes received and not yet through their commit: what the collector holds in memory for the store. */
+  get bytesWaiting(): number {
+    return this.waitingBytes;
+  }
+
   push(batch: QueuedBatch): void {
     this.pending.push(batch);
     this.pendingEvents += batch.events.length;
+    this.waitingBytes += batch.bytes;
     if (this.pendingEvents >= this.maxEvents) this.kick(0);
     else this.kick(this.maxDelayMs);
   }
@@ -88,6 +100,8 @@ export class IngestQueue {
       } catch (err) {
         for (const b of batches) b.done({ error: err as Error });
       }
+      for (const b of batches) this.waitingBytes -= b.bytes;
+      this.onSettled();
     })();
     await this.flushing;
     this.flushing = undefined;
