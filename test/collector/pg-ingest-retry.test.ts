@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { IngestConflictError } from '../../src/collector/store/postgres/postgres-store.js';
 import type { PostgresStore } from '../../src/collector/store/postgres/postgres-store.js';
+import { LIMITS } from '../../src/shared/protocol/messages.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
 import type { TestDatabase } from '../cluster/pg-env.js';
@@ -248,6 +249,18 @@ describe.skipIf(!pgProbe.available)('postgres ingest retry', () => {
     // The next flush (the agent's resend) is stored.
     expect((await store.ingest([{ agentId: AGENT_A, events: [notice(1)] }], RECEIVED)).stored.get(AGENT_A)).toBe(1);
     expect(await reached()).toBe(2);
+  });
+
+  it("the largest policy version a frame may carry fits agents.policy_version; one past it would fail every agent's batch of the flush", async () => {
+    const { store, other } = await open();
+    const applied = (version: number): AgentEvent => ({ seq: 1, at: notice(1).at, kind: 'policy.applied', version });
+    // Why the protocol refuses a larger version (messages.ts LIMITS.maxPolicyVersion): B's events go down with A's number.
+    const err = await failureOf<Error & { code?: string }>(store.ingest([{ agentId: AGENT_A, events: [applied(LIMITS.maxPolicyVersion + 1)] }, { agentId: AGENT_B, events: [notice(1)] }], RECEIVED));
+    expect(err.code).toBe('22003');
+    expect(await storedSeqs(other, AGENT_B)).toEqual([]);
+    await store.ingest([{ agentId: AGENT_A, events: [applied(LIMITS.maxPolicyVersion)] }, { agentId: AGENT_B, events: [notice(1)] }], RECEIVED);
+    expect(Number((await other.query<{ policy_version: string }>('SELECT policy_version FROM agents WHERE id = $1', [AGENT_A])).rows[0]!.policy_version)).toBe(LIMITS.maxPolicyVersion);
+    expect(await storedSeqs(other, AGENT_B)).toEqual([1]);
   });
 
   it("stores the agent's own text of each event when the gateway kept it, and serialises the events it has no text for", async () => {
