@@ -80,7 +80,10 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const ackRate = ((await swarm.stats()).ackedEvents - a0) / secs;
   clearInterval(sampler);
   await swarm.all('stopLoad');
-  const drained = await waitFor(async () => (await swarm.stats()).unacked === 0, 60_000);
+  // Frames already sent are stored after the load stops: wait for them at the measured rate (twice
+  // the time it needs, at least a minute), so a large backlog (--events-per-frame 500) is counted whole.
+  const backlog = (await swarm.stats()).unacked;
+  const drained = await waitFor(async () => (await swarm.stats()).unacked === 0, Math.max(60_000, (2 * backlog * 1000) / Math.max(rate, 1)));
   const clients = await swarm.stats();
   const acked = await swarm.ackedSum();
   const counted = await collector.call<{ events: number; sumLastSeq: number }>('count', {}, 120_000);

@@ -52,6 +52,29 @@ async function agent(): Promise<{ id: RawIdentity; connect: () => Promise<RawCon
   };
 }
 const send = (c: RawConn, agentId: string, events: object[]) => c.ws.send(JSON.stringify({ type: 'events', agentId, events }));
+
+/** Hold the store's commits (it still records what it is handed) until the returned function lets them go. */
+function holdCommits(): () => void {
+  let release!: () => void;
+  gate = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    gate = undefined;
+    release();
+  };
+}
+
+/** Resolves when the gateway has read `count` more frames of this agent: its own listener runs first, so it has handled them. */
+function framesRead(agentId: string, count: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    for (const ws of collector.gateway.wss.clients) ws.on('message', (data: Buffer) => data.toString().includes(agentId) && ++seen === count && resolve());
+  });
+}
+
+/** Until the store was handed a batch of this agent. */
+async function handedTo(agentId: string): Promise<void> {
+  while (!handed.has(agentId)) await new Promise((r) => setTimeout(r, 10));
+}
 const gap = (seq: number, throughSeq: number, dropped: number) => ({ seq, at: new Date().toISOString(), kind: 'gap', throughSeq, dropped, reason: 'outbox reached its size cap' });
 
 /** Sends one frame on a fresh connection and expects it closed with this code and reason, nothing of it stored. */
@@ -174,20 +197,14 @@ describe('events the gateway accepts', () => {
   it('frames of one agent stored in one commit are acknowledged once, with the last seq stored', async () => {
     const { id, connect } = await agent();
     const c = await connect();
-    let release!: () => void;
-    gate = new Promise<void>((resolve) => (release = resolve));
-    // The gateway's own listener runs first: when this one has seen frame 3, the gateway has queued it.
-    let seen = 0;
-    const queued = new Promise<void>((resolve) => {
-      for (const ws of collector.gateway.wss.clients) ws.on('message', (data: Buffer) => data.toString().includes(id.agentId) && ++seen === 3 && resolve());
-    });
+    const release = holdCommits();
+    const queued = framesRead(id.agentId, 3);
     send(c, id.agentId, noticeEvents(1, 1));
-    while (!handed.has(id.agentId)) await new Promise((r) => setTimeout(r, 10));
+    await handedTo(id.agentId);
     // Frames 2 and 3 wait while the commit of frame 1 is held, and are stored together after it.
     send(c, id.agentId, noticeEvents(2, 1));
     send(c, id.agentId, noticeEvents(3, 1));
     await queued;
-    gate = undefined;
     release();
     expect((await c.next('ack')).upTo).toBe(1);
     expect((await c.next('ack')).upTo).toBe(3);
@@ -200,20 +217,15 @@ describe('events the gateway accepts', () => {
   it('a resend of events still waiting for their commit is acknowledged only after the commit', async () => {
     const { id, connect } = await agent();
     const c = await connect();
-    let release!: () => void;
-    gate = new Promise<void>((resolve) => (release = resolve));
-    let seen = 0;
-    const resendRead = new Promise<void>((resolve) => {
-      for (const ws of collector.gateway.wss.clients) ws.on('message', (data: Buffer) => data.toString().includes(id.agentId) && ++seen === 2 && resolve());
-    });
+    const release = holdCommits();
+    const resendRead = framesRead(id.agentId, 2);
     send(c, id.agentId, noticeEvents(1, 2));
-    while (!handed.has(id.agentId)) await new Promise((r) => setTimeout(r, 10));
+    await handedTo(id.agentId);
     // The same frame again while its commit is held: nothing new in it, and nothing of it durable yet.
     send(c, id.agentId, noticeEvents(1, 2));
     await resendRead;
     await new Promise((r) => setTimeout(r, 200));
     expect(c.frames.filter((f) => f.type === 'ack')).toEqual([]);
-    gate = undefined;
     release();
     expect((await c.next('ack')).upTo).toBe(2);
     send(c, id.agentId, noticeEvents(3, 1));

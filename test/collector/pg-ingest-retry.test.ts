@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { openPostgresStore } from '../../src/collector/store/postgres/open.js';
 import { IngestConflictError } from '../../src/collector/store/postgres/postgres-store.js';
 import type { PostgresStore } from '../../src/collector/store/postgres/postgres-store.js';
+import { LIMITS } from '../../src/shared/protocol/messages.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
 import { PG_REQUIRED, PG_URL, createTestDatabase, probePg } from '../cluster/pg-env.js';
 import type { TestDatabase } from '../cluster/pg-env.js';
@@ -62,6 +63,20 @@ async function open(options = ''): Promise<Fixture> {
   }
   const connect = vi.spyOn(store.pool, 'connect');
   return { store, other, attempts: () => connect.mock.calls.filter((args) => (args as unknown[]).length === 0).length };
+}
+
+/** The store's next transaction (pool.connect() without a callback) waits until the returned function is called. */
+function holdNextTransaction(store: PostgresStore): () => void {
+  const connect = Object.getPrototypeOf(store.pool).connect as (...args: unknown[]) => unknown;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  vi.mocked(store.pool.connect).mockImplementation(((...args: unknown[]) => {
+    if (args.length > 0 || held) return connect.apply(store.pool, args);
+    held = true;
+    return released.then(() => connect.call(store.pool));
+  }) as typeof store.pool.connect);
+  return release;
 }
 
 /** Until one backend of this database that matches `where` waits for a lock (`watch` outside a transaction: pg_stat_activity is read once per transaction). */
@@ -142,10 +157,14 @@ describe.skipIf(!pgProbe.available)('postgres ingest retry', () => {
     // The other transaction now waits for A's row, held by the flush.
     const otherLocksA = other.query('SELECT id FROM agents WHERE id = $1 FOR UPDATE', [AGENT_A]);
     await waitingForLock(watch, `pid = ${(other as unknown as { processID: number }).processID}`);
+    // The second attempt opens its transaction only once the other one holds A: were it first to
+    // A's row, it would wait for A's seq 1 again while the other waits for A, a second deadlock.
+    const retryMayStart = holdNextTransaction(store);
     // B is released: the flush goes on to write A's seq 1, which waits for the other transaction: a cycle.
     await third.query('COMMIT');
     // Granted once the flush's first attempt has rolled back (it held A).
     await otherLocksA;
+    retryMayStart();
     await other.query('ROLLBACK');
     const outcome = await flush;
     expect(outcome.rejected.size).toBe(0);
@@ -230,6 +249,18 @@ describe.skipIf(!pgProbe.available)('postgres ingest retry', () => {
     // The next flush (the agent's resend) is stored.
     expect((await store.ingest([{ agentId: AGENT_A, events: [notice(1)] }], RECEIVED)).stored.get(AGENT_A)).toBe(1);
     expect(await reached()).toBe(2);
+  });
+
+  it("the largest policy version a frame may carry fits agents.policy_version; one past it would fail every agent's batch of the flush", async () => {
+    const { store, other } = await open();
+    const applied = (version: number): AgentEvent => ({ seq: 1, at: notice(1).at, kind: 'policy.applied', version });
+    // Why the protocol refuses a larger version (messages.ts LIMITS.maxPolicyVersion): B's events go down with A's number.
+    const err = await failureOf<Error & { code?: string }>(store.ingest([{ agentId: AGENT_A, events: [applied(LIMITS.maxPolicyVersion + 1)] }, { agentId: AGENT_B, events: [notice(1)] }], RECEIVED));
+    expect(err.code).toBe('22003');
+    expect(await storedSeqs(other, AGENT_B)).toEqual([]);
+    await store.ingest([{ agentId: AGENT_A, events: [applied(LIMITS.maxPolicyVersion)] }, { agentId: AGENT_B, events: [notice(1)] }], RECEIVED);
+    expect(Number((await other.query<{ policy_version: string }>('SELECT policy_version FROM agents WHERE id = $1', [AGENT_A])).rows[0]!.policy_version)).toBe(LIMITS.maxPolicyVersion);
+    expect(await storedSeqs(other, AGENT_B)).toEqual([1]);
   });
 
   it("stores the agent's own text of each event when the gateway kept it, and serialises the events it has no text for", async () => {

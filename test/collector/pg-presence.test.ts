@@ -78,6 +78,20 @@ describe.skipIf(!pgProbe.available)('postgres presence', () => {
     await db?.drop();
   });
 
+  it("a host name or agent version with a NUL (a hostile PC's hello) is kept with U+FFFD, and the other agents of the batch are recorded online", async () => {
+    const { store, other } = await open();
+    const at = '2026-12-07T09:00:00.000Z';
+    const info = (hostname: string, agentVersion: string) => ({ hostname, os: { platform: 'windows' as const, hostname, release: '10' }, agentVersion, policyVersion: 1 });
+    // PostgreSQL's text cannot hold a NUL: one such value failed the whole batch, every agent in it left as it was.
+    await store.setPresence([
+      { agentId: AGENT_A, nodeId: 'N0', at, online: true, info: info('pc\u0000-a', '1.0\u0000') },
+      { agentId: AGENT_B, nodeId: 'N0', at, online: true, info: info('pc-b', '1.0') },
+    ]);
+    expect(await presenceOf(other, AGENT_B)).toMatchObject({ online: 1, node_id: 'N0', hostname: 'pc-b' });
+    expect(await presenceOf(other, AGENT_A)).toMatchObject({ online: 1, node_id: 'N0', hostname: 'pc\uFFFD-a' });
+    expect((await other.query<{ agent_version: string }>('SELECT agent_version FROM agents WHERE id = $1', [AGENT_A])).rows[0]!.agent_version).toBe('1.0\uFFFD');
+  });
+
   it('a heartbeat batch skips the agent row an ingest holds instead of waiting; that ingest records the agent as seen', async () => {
     const { store, other, watch } = await open();
     await other.query('BEGIN');

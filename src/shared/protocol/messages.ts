@@ -38,6 +38,13 @@ export const LIMITS = {
   minEventBytes: MIN_EVENT_BYTES,
   /** Largest frame before authentication (challenge answer: hello or enroll), in bytes. */
   maxPreAuthBytes: 16 * 1024,
+  /**
+   * Largest policy version in any frame: PostgreSQL's integer, the type of agents.policy_version.
+   * The collector's versions count up from 0 (its policy epoch); a larger number sent by an agent
+   * would fail the statement that writes it, and with it the whole group commit, heartbeat or
+   * presence batch of every agent written together with that one.
+   */
+  maxPolicyVersion: 2_147_483_647,
 } as const;
 
 const isoTime = z.iso.datetime({ offset: true });
@@ -46,6 +53,7 @@ const shortText = z.string().max(512);
 /** base64 DER SubjectPublicKeyInfo of an Ed25519 key (44 bytes → 60 characters). */
 const agentPublicKey = z.string().regex(/^[A-Za-z0-9+/]{59}=$/, 'public key must be base64 SPKI DER of an Ed25519 key');
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const policyVersion = z.number().int().nonnegative().max(LIMITS.maxPolicyVersion);
 /** One PEM certificate (a client certificate the collector's CA issued to an agent). */
 const certificatePem = z.string().max(8192).regex(/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/, 'one PEM certificate');
 
@@ -102,7 +110,7 @@ const eventBase = { seq, at: isoTime };
 
 /** Agent → collector events. Each carries the agent's own sequence number and the time taken on the PC. */
 export const AgentEvent = z.discriminatedUnion('kind', [
-  z.object({ ...eventBase, kind: z.literal('violation.opened'), violation: Violation, policyVersion: z.number().int().nonnegative() }),
+  z.object({ ...eventBase, kind: z.literal('violation.opened'), violation: Violation, policyVersion }),
   z.object({
     ...eventBase,
     kind: z.literal('violation.closed'),
@@ -117,7 +125,7 @@ export const AgentEvent = z.discriminatedUnion('kind', [
     ...eventBase,
     kind: z.literal('results'),
     checkId: CheckId,
-    policyVersion: z.number().int().nonnegative(),
+    policyVersion,
     results: z
       .array(z.object({ ruleId: z.string().max(64), subject: z.string().max(256), result: RuleResult, reason: z.string().max(1024), reasonMsg: MsgSchema.optional() }))
       .max(5000),
@@ -140,7 +148,7 @@ export const AgentEvent = z.discriminatedUnion('kind', [
     requestId: z.string().max(64),
     checks: z.array(z.object({ checkId: CheckId, status: z.enum(['ok', 'unknown', 'error']), failed: z.number().int().nonnegative(), reason: z.string().max(1024).optional() })).max(16),
   }),
-  z.object({ ...eventBase, kind: z.literal('policy.applied'), version: z.number().int().nonnegative() }),
+  z.object({ ...eventBase, kind: z.literal('policy.applied'), version: policyVersion }),
   /** Lifecycle of the agent itself: started, stopping, uninstalling, config changed … */
   z.object({ ...eventBase, kind: z.literal('agent.notice'), notice: z.string().max(64), detail: jsonRecord.optional() }),
 ]);
@@ -164,7 +172,7 @@ export const NoticePolicy = z.object({
 export type NoticePolicy = z.infer<typeof NoticePolicy>;
 
 export const PolicyDocument = z.object({
-  version: z.number().int().nonnegative(),
+  version: policyVersion,
   /** The segment and the PC (agent id) this policy was made for, under the signature: an agent refuses a policy for another. */
   segment: Segment.optional(),
   agentId: agentId.optional(),
@@ -211,7 +219,7 @@ export const HelloFrame = z.object({
   publicKey: agentPublicKey.optional(),
   os: OsInfo,
   agentVersion: z.string().max(64),
-  policyVersion: z.number().int().nonnegative(),
+  policyVersion,
   /** Highest sequence number this agent has given out: the collector never holds more (a disagreement is AGENT-006). */
   lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   /**
@@ -231,7 +239,7 @@ export const EventsFrame = z.object({
 export const HeartbeatFrame = z.object({
   type: z.literal('heartbeat'),
   at: isoTime,
-  policyVersion: z.number().int().nonnegative(),
+  policyVersion,
   /** Unacknowledged events in the outbox. */
   outboxDepth: z.number().int().nonnegative(),
   rssBytes: z.number().int().nonnegative().optional(),

@@ -205,7 +205,7 @@ export function checkedViolationsFrame(obj: Obj, frameText: string): CheckedViol
   if (!Array.isArray(events) || events.length < 1 || events.length > LIMITS.maxBatchEvents) return undefined;
   let members = 3;
   for (const e of events) {
-    if (!isObject(e) || keyCount(e) !== 5 || e.kind !== 'violation.opened' || !count(e.seq, true) || !count(e.policyVersion, false)) return undefined;
+    if (!isObject(e) || keyCount(e) !== 5 || e.kind !== 'violation.opened' || !count(e.seq, true) || !count(e.policyVersion, false) || (e.policyVersion as number) > LIMITS.maxPolicyVersion) return undefined;
     if (typeof e.at !== 'string' || !ISO_TIME.test(e.at)) return undefined;
     const v = violationMembers(e.violation);
     if (v < 0) return undefined;

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAgentFrame, decodeCollectorFrame } from '../../../src/shared/protocol/codec.js';
 import { CloseCode, ProtocolError } from '../../../src/shared/protocol/errors.js';
+import { LIMITS } from '../../../src/shared/protocol/messages.js';
 import { authProof, proofMatches } from '../../../src/shared/protocol/auth.js';
 
 const AGENT = 'ag_0123456789abcdef0123456789';
@@ -40,6 +41,23 @@ describe('agent frames', () => {
     ['a type-confused field', `{"type":"heartbeat","at":"2026-11-23T00:00:00Z","policyVersion":"0","outboxDepth":0}`, CloseCode.SCHEMA_VIOLATION],
   ])('refuses %s', (_name, text, code) => {
     expect(codeOf(() => decodeAgentFrame(text))).toBe(code);
+  });
+
+  // PostgreSQL keeps the policy version in an integer column: one number past it, sent by one PC,
+  // would fail the group commit (or the heartbeat or presence batch) of every PC written with it.
+  const withPolicyVersion = (n: number): [string, string][] => [
+    ['hello', `{"type":"hello","v":1,"agentId":"${AGENT}","signature":"${'A'.repeat(86)}==","os":{"platform":"windows","hostname":"h","release":"10"},"agentVersion":"1","policyVersion":${n}}`],
+    ['heartbeat', `{"type":"heartbeat","at":"2026-12-07T00:00:00Z","policyVersion":${n},"outboxDepth":0}`],
+    ['policy.applied', `{"type":"events","agentId":"${AGENT}","events":[{"seq":1,"at":"2026-12-07T00:00:00Z","kind":"policy.applied","version":${n}}]}`],
+    ['results', `{"type":"events","agentId":"${AGENT}","events":[{"seq":1,"at":"2026-12-07T00:00:00Z","kind":"results","checkId":"usb-media","policyVersion":${n},"results":[]}]}`],
+    // The frame the collector checks by hand (violations-frame.ts).
+    ['violation.opened', `{"type":"events","agentId":"${AGENT}","events":[{"seq":1,"at":"2026-12-07T00:00:00Z","kind":"violation.opened","policyVersion":${n},"violation":{"checkId":"usb-media","ruleId":"USB-001","subject":"s","result":"fail","severity":"high","title":{"ja":"t","en":"t"},"message":{"ja":"m","en":"m"},"reason":"r","clauses":[],"facts":{}}}]}`],
+  ];
+  it.each(withPolicyVersion(LIMITS.maxPolicyVersion))('accepts a %s with the largest policy version PostgreSQL keeps', (_name, text) => {
+    expect(codeOf(() => decodeAgentFrame(text))).toBe(0);
+  });
+  it.each(withPolicyVersion(LIMITS.maxPolicyVersion + 1))('refuses a %s with a policy version past PostgreSQL\'s integer', (_name, text) => {
+    expect(codeOf(() => decodeAgentFrame(text))).toBe(CloseCode.SCHEMA_VIOLATION);
   });
 });
 

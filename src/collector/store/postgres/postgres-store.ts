@@ -24,7 +24,7 @@ import type {
   ViolationFilter,
   ViolationRecord,
 } from '../store.js';
-import { ingestOn } from './ingest.js';
+import { ingestOn, pgText } from './ingest.js';
 import { ensureTrigramIndexes } from './text-search.js';
 import { pgRunner, withTransaction } from './pg-runner.js';
 import { agentFromRow, eventFromRow, scanFromRow, tokenFromRow, violationFromRow } from '../rows.js';
@@ -200,9 +200,10 @@ export class PostgresStore implements Store {
           online.map((r) => (r.online ? 1 : 0)),
           online.map((r) => r.nodeId),
           online.map((r) => r.at),
-          online.map((r) => r.info.hostname),
+          // The agent's own strings: a NUL in one (PostgreSQL's text cannot hold it) would fail the batch of every agent in it.
+          online.map((r) => pgText(r.info.hostname)),
           online.map((r) => JSON.stringify(r.info.os)),
-          online.map((r) => r.info.agentVersion),
+          online.map((r) => pgText(r.info.agentVersion)),
           online.map((r) => r.info.policyVersion),
         ],
       );
