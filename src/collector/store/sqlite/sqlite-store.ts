@@ -235,7 +235,7 @@ export class SqliteStore implements Store {
   async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
     // Only the data crosses to the writer (a queued batch also carries its acknowledgement callback), as text:
     // the agent's own text of each event when the gateway kept it, otherwise the event serialised here.
-    const texts: IngestTextBatch[] = batches.map((b) => ({ agentId: b.agentId, events: b.texts ? [...b.texts] : b.events.map((e) => JSON.stringify(e)) }));
+    const texts: IngestTextBatch[] = batches.map((b) => ({ agentId: b.agentId, events: b.texts ?? b.events.map((e) => JSON.stringify(e)) }));
     const reply = await this.call<IngestReply>('ingest', texts, receivedAt);
     return { stored: reply.stored, rejected: new Map(reply.rejected.map(([agentId, expected, got]) => [agentId, new SequenceGapError(agentId, expected, got)])) };
   }

@@ -27,7 +27,7 @@ export type WriterReply = { id: number; value: unknown } | { id: number; error: 
  */
 export interface IngestTextBatch {
   agentId: string;
-  events: string[];
+  events: readonly string[];
 }
 
 /** `ingest`'s outcome on the wire: stored last seq per agent, and the refused batches' holes. */
