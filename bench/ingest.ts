@@ -37,7 +37,7 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const eventBytes = Buffer.byteLength(eventJson(1, new Date().toISOString(), violationBodies()[0]!));
 
   // Baselines: raw ws with the same frames, over TLS with the collector's certificate and plain.
-  const rawRateOver = async (tls: boolean): Promise<number> => {
+  const rawRateOver = async (tls: boolean): Promise<{ rate: number; generatorUsPerEvent: number; serverUsPerEvent: number; cores: number }> => {
     const { raw, url, ca } = await startRawServer(dataDir, tls);
     const clients = Swarm.start(CLIENT_PROCESSES, 'raw-clients');
     await clients.connect(url, 'raw', AGENTS, 256, 120_000, ca);
@@ -45,15 +45,20 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
     await clients.all('startLoad', load);
     await sleep(WARMUP_MS);
     const r0 = await rawEvents();
+    const cpu0 = { clients: clients.cpuSeconds(), server: raw.cpuSeconds() };
     const rt0 = performance.now();
     await sleep(MEASURE_MS);
-    const rawRate = ((await rawEvents()) - r0) / ((performance.now() - rt0) / 1000);
+    const events = (await rawEvents()) - r0;
+    const secs = (performance.now() - rt0) / 1000;
+    const cpu = { clients: clients.cpuSeconds() - cpu0.clients, server: raw.cpuSeconds() - cpu0.server };
     await clients.all('stopLoad');
     await endRawPhase(clients, raw);
-    return rawRate;
+    return { rate: events / secs, generatorUsPerEvent: (cpu.clients * 1e6) / events, serverUsPerEvent: (cpu.server * 1e6) / events, cores: (cpu.clients + cpu.server) / secs };
   };
-  const rawTlsRate = await rawRateOver(true);
-  const rawRate = await rawRateOver(false);
+  const rawTls = await rawRateOver(true);
+  const rawPlain = await rawRateOver(false);
+  const rawTlsRate = rawTls.rate;
+  const rawRate = rawPlain.rate;
 
   // mamori collector, TLS as shipped (--plain for the reference without TLS).
   const { collector, agentUrl, ca } = await startCollectorWorker(dataDir, 0, { plain: PLAIN });
@@ -63,6 +68,7 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   await sleep(WARMUP_MS);
   const a0 = (await swarm.stats()).ackedEvents;
   const cpu0 = await collector.call<{ cpuMs: number; mainThreadMs: number; storedEvents: number }>('cpu');
+  const generator0 = swarm.cpuSeconds();
   const t0 = performance.now();
   const from = Date.now();
   let peakMb = 0;
@@ -75,6 +81,10 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
   const cpuUsPerEvent = ((cpu1.cpuMs - cpu0.cpuMs) * 1000) / (cpu1.storedEvents - cpu0.storedEvents);
   const mainUsPerEvent = ((cpu1.mainThreadMs - cpu0.mainThreadMs) * 1000) / (cpu1.storedEvents - cpu0.storedEvents);
   const cpuCores = (cpu1.cpuMs - cpu0.cpuMs) / 1000 / secs;
+  // The simulated agents run on the same machine: what they use is not the collector's to use.
+  const generatorCpu = swarm.cpuSeconds() - generator0;
+  const generatorUsPerEvent = (generatorCpu * 1e6) / (cpu1.storedEvents - cpu0.storedEvents);
+  const generatorCores = generatorCpu / secs;
   const commit = await collector.call<{ rate: number; commits: number; eventsPerCommit: number; msBetweenCommits: number }>('commitRate', { from, to: Date.now() });
   const rate = commit.rate;
   const ackRate = ((await swarm.stats()).ackedEvents - a0) / secs;
@@ -101,11 +111,13 @@ await benchMain('ingest', import.meta.url, 8 * 60_000, async (scratch) => {
       { figure: `durable events/s (${fmt.int(AGENTS)} agents sending, ${PLAIN ? 'plain ws' : 'TLS'})`, value: `${fmt.int(rate)} /s`, baseline: `raw wss ${fmt.int(rawTlsRate)}, raw ws ${fmt.int(rawRate)} events/s; SQLite same table ${fmt.int(sqlite1k.rowsPerSecond)} rows/s (${sqlite1k.cpuUsPerRow.toFixed(1)} µs CPU per row)`, target: '≥ 40,000 /s', met: rate >= 40_000 },
       { figure: 'SQLite same rows, rowid table + UNIQUE (diagnostic)', value: '—', baseline: `${fmt.int(sqliteRowid.rowsPerSecond)} rows/s`, target: '—' },
       { figure: 'collector CPU time per stored event: all threads / main thread', value: `${cpuUsPerEvent.toFixed(1)} / ${mainUsPerEvent.toFixed(1)} µs (${cpuCores.toFixed(2)} cores busy)`, baseline: '—', target: '—' },
+      { figure: 'the machine: cores busy, collector + simulated agents (load generator)', value: `${cpuCores.toFixed(2)} + ${generatorCores.toFixed(2)} of ${machine(scratch).cpus}`, baseline: `raw wss: server + clients ${rawTls.cores.toFixed(2)} (${rawTls.serverUsPerEvent.toFixed(1)} + ${rawTls.generatorUsPerEvent.toFixed(1)} µs per event)`, target: '—' },
+      { figure: 'load generator CPU time per event', value: `${generatorUsPerEvent.toFixed(1)} µs`, baseline: `raw wss ${rawTls.generatorUsPerEvent.toFixed(1)}, raw ws ${rawPlain.generatorUsPerEvent.toFixed(1)} µs`, target: '—' },
       { figure: 'acked events/s seen by the agents (window count)', value: `${fmt.int(ackRate)} /s`, baseline: '—', target: '—' },
       { figure: 'group commits: events each, ms apart', value: `${fmt.int(commit.eventsPerCommit)} events every ${fmt.ms(commit.msBetweenCommits)} (${commit.commits} commits)`, baseline: '—', target: '—' },
       { figure: 'stored = acknowledged, nothing twice', value: `${fmt.int(counted.events)} rows, Σlast_seq ${fmt.int(counted.sumLastSeq)}, acked ${fmt.int(acked)}`, baseline: '—', target: 'equal', met: exact },
       { figure: 'collector peak RSS under load', value: fmt.mb(peakMb), baseline: '—', target: '—' },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, cpuUsPerEvent, mainUsPerEvent, cpuCores, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, tls: !PLAIN, open, commit, rate, ackRate, rawRate, rawTlsRate, sqlite1k, sqliteRowid, counted, acked, clients },
+    details: { machine: machine(scratch), agents: AGENTS, cpuUsPerEvent, mainUsPerEvent, cpuCores, generatorUsPerEvent, generatorCores, rawTls, rawPlain, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, tls: !PLAIN, open, commit, rate, ackRate, rawRate, rawTlsRate, sqlite1k, sqliteRowid, counted, acked, clients },
   };
 });

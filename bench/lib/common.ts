@@ -123,6 +123,11 @@ export class Worker {
     return rssMbOf(this.pid);
   }
 
+  /** CPU seconds (user + system, every thread) the worker process has used, from /proc. */
+  cpuSeconds(): number {
+    return cpuSecondsOf(this.pid);
+  }
+
   /** Ask the worker to exit on its own (lets a CPU profile be written), then make sure it is gone. */
   async stop(): Promise<void> {
     this.child.disconnect();
@@ -150,6 +155,16 @@ export function rssMbOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? (Number(m[1]) * 1024) / 1e6 : NaN;
+}
+
+/**
+ * utime + stime of a process in seconds (proc(5): fields 14 and 15 of /proc/PID/stat, in clock
+ * ticks of 1/100 s; counted over all its threads).
+ */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return (fields[11]! + fields[12]!) / 100;
 }
 
 // ------------------------------------------------------------------ running a bench

@@ -70,6 +70,11 @@ export class Swarm {
     return sum(this.workers.map((w) => w.rssMb()));
   }
 
+  /** CPU seconds the simulated agents' processes have used (the load generator's share of the machine). */
+  cpuSeconds(): number {
+    return sum(this.workers.map((w) => w.cpuSeconds()));
+  }
+
   async stop(): Promise<void> {
     await this.all('closeAll').catch(() => undefined);
     for (const w of this.workers) w.kill();
