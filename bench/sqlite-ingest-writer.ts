@@ -14,6 +14,8 @@
  * Figures: events/s of the writer alone and CPU time per event of this (the writer's) thread,
  * for the events that insert each violation (every subject's first report) and for those that
  * refresh an open one (the rest: the steady state of the ingest bench).
+ * `--no-heads` sends the texts alone, as before the collector sent each opening's head (the
+ * writer then parses every event).
  * `--drop-triggers=open_violation_counts,violation_days,…` drops the triggers whose names start
  * with one of these before the run, to measure what the console's kept counts cost the writer.
  * Baseline in the same run: better-sqlite3 inserting the same rows into the same events table
@@ -21,8 +23,10 @@
  */
 import { join } from 'node:path';
 import { SqliteConnectionStore } from '../src/collector/store/sqlite/connection-store.js';
-import type { IngestTextBatch } from '../src/collector/store/sqlite/writer-protocol.js';
-import { benchAgentId, benchMain, fmt, machine, numArg, textArg } from './lib/common.js';
+import { openingHead } from '../src/collector/store/sqlite/writer-protocol.js';
+import type { IngestTextBatch, OpeningHead } from '../src/collector/store/sqlite/writer-protocol.js';
+import type { AgentEvent } from '../src/shared/protocol/messages.js';
+import { benchAgentId, benchMain, flagArg, fmt, machine, numArg, textArg } from './lib/common.js';
 import { eventJson, violationBodies, SUBJECTS_PER_AGENT } from './lib/event-shape.js';
 import { rawSqliteInsert } from './lib/store-setup.js';
 
@@ -34,6 +38,8 @@ const DROPPED_TRIGGERS = (textArg('drop-triggers') ?? '').split(',').filter(Bool
 /** WAL pages between automatic checkpoints on the writer's connection (SQLite's default 1,000 when not given). */
 const WAL_AUTOCHECKPOINT = textArg('wal-autocheckpoint');
 const FLUSHES = (textArg('flush') ?? '1000,5000,20000').split(',').map(Number);
+/** The texts alone, without the openings' heads: every event parsed by the writer, as before the heads. */
+const NO_HEADS = flagArg('no-heads');
 
 /** One phase of a run: events, wall ms and CPU ms of this thread. */
 interface Phase {
@@ -78,16 +84,20 @@ async function writerRun(file: string, flush: number): Promise<Run> {
     // A commit does not straddle the two phases.
     const phase = done < firstEvents ? first : again;
     const end = Math.min(EVENTS, done < firstEvents ? firstEvents : EVENTS, done + flush);
-    // The frames of one group commit (made before the clock starts: the sockets' thread makes them).
+    // The frames of one group commit (made before the clock starts: the sockets' thread makes
+    // them, with each opening's head, writer-protocol.ts, unless --no-heads).
     const batches: IngestTextBatch[] = [];
     const at = new Date().toISOString();
     for (; done < end; done += EVENTS_PER_FRAME) {
       const events: string[] = [];
+      const heads: OpeningHead[] = [];
       for (let k = 0; k < EVENTS_PER_FRAME; k++) {
         const seq = ++sent[agent]!;
-        events.push(eventJson(seq, at, bodies[seq % SUBJECTS_PER_AGENT]!));
+        const text = eventJson(seq, at, bodies[seq % SUBJECTS_PER_AGENT]!);
+        events.push(text);
+        heads.push(openingHead(JSON.parse(text) as AgentEvent, text)!);
       }
-      batches.push({ agentId: ids[agent]!, events });
+      batches.push({ agentId: ids[agent]!, events, ...(NO_HEADS ? {} : { heads }) });
       agent = (agent + 1) % AGENTS;
     }
     const c0 = cpuMs();
@@ -118,13 +128,13 @@ await benchMain('sqlite-ingest-writer', import.meta.url, 10 * 60_000, async (scr
       ([['first report of each violation', r.first], ['open violations reported again', r.again]] as const)
         .filter(([, p]) => p.events > 0)
         .map(([what, p]) => ({
-          figure: `writer${WAL_AUTOCHECKPOINT ? ` (wal_autocheckpoint ${WAL_AUTOCHECKPOINT})` : ''}${DROPPED_TRIGGERS.length ? ` without triggers ${DROPPED_TRIGGERS.join('/')}*` : ''}, ${fmt.int(r.flush)} events per commit: ${what} (${fmt.int(p.events)} events)`,
+          figure: `writer${NO_HEADS ? ' (no heads: every event parsed)' : ''}${WAL_AUTOCHECKPOINT ? ` (wal_autocheckpoint ${WAL_AUTOCHECKPOINT})` : ''}${DROPPED_TRIGGERS.length ? ` without triggers ${DROPPED_TRIGGERS.join('/')}*` : ''}, ${fmt.int(r.flush)} events per commit: ${what} (${fmt.int(p.events)} events)`,
           value: `${fmt.int(perSecond(p))} /s, ${cpuUs(p).toFixed(1)} µs CPU per event`,
           baseline: `raw SQLite same rows ${fmt.int(raw[i]!.rowsPerSecond)} rows/s, ${raw[i]!.cpuUsPerRow.toFixed(1)} µs CPU per row`,
           target: '≥ 40,000 /s',
           met: perSecond(p) >= 40_000,
         })),
     ),
-    details: { machine: machine(scratch), droppedTriggers: DROPPED_TRIGGERS, walAutocheckpoint: WAL_AUTOCHECKPOINT ?? null, agents: AGENTS, events: EVENTS, eventsPerFrame: EVENTS_PER_FRAME, runs, raw },
+    details: { machine: machine(scratch), heads: !NO_HEADS, droppedTriggers: DROPPED_TRIGGERS, walAutocheckpoint: WAL_AUTOCHECKPOINT ?? null, agents: AGENTS, events: EVENTS, eventsPerFrame: EVENTS_PER_FRAME, runs, raw },
   };
 });

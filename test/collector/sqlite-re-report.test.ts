@@ -5,7 +5,9 @@
  * on two stores: one as shipped, and one whose digests are cleared before each commit, so that
  * every report there takes the full write the writer made before the digest existed. Every
  * column of every violation (but the digest), the kept counts, the trend counts and the text
- * search's trigram index must then be the same in both.
+ * search's trigram index must then be the same in both. The shipped store also gets each
+ * opening's head (writer-protocol.ts), as the collector sends it: it parses an opening only when
+ * it writes it in full; the other parses every event.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteConnectionStore } from '../../src/collector/store/sqlite/connection-store.js';
 import { reportDigest } from '../../src/collector/store/sqlite/violation-batch.js';
+import { openingHead } from '../../src/collector/store/sqlite/writer-protocol.js';
 import type { AgentEvent, Violation } from '../../src/shared/protocol/messages.js';
 
 const PC = 'ag_rereport_a';
@@ -86,8 +89,11 @@ describe('a violation reported again on SQLite', () => {
         : { seq, at, kind: 'violation.closed', checkId: c.close.checkId, ruleId: c.close.ruleId, subject: c.close.subject, reason: 'removed' };
     });
     await full.sql.run('UPDATE violations SET content_digest = NULL');
-    for (const store of [shipped, full]) {
-      const reply = await store.ingestTexts([{ agentId, events: events.map((e) => JSON.stringify(e)) }], receivedAt);
+    // The shipped store gets the openings' heads, as the collector sends them with the agent's own
+    // texts (the writer then parses an opening only to write it in full); the other parses every event.
+    const texts = events.map((e) => JSON.stringify(e));
+    for (const [store, batch] of [[shipped, { agentId, events: texts, heads: events.map((e, i) => openingHead(e, texts[i]!)) }], [full, { agentId, events: texts }]] as const) {
+      const reply = await store.ingestTexts([batch], receivedAt);
       expect(reply.rejected).toEqual([]);
     }
   };

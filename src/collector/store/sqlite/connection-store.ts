@@ -17,7 +17,7 @@ import type { Row } from '../rows.js';
 import { forwardingTables } from '../forwarding.js';
 import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
-import type { IngestReply, IngestTextBatch } from './writer-protocol.js';
+import type { IngestReply, IngestTextBatch, OpeningHead } from './writer-protocol.js';
 import { reportDigest, violationStatements } from './violation-batch.js';
 import type { ViolationCloseRow, ViolationRow, ViolationStatements } from './violation-batch.js';
 import type {
@@ -212,7 +212,8 @@ export class SqliteConnectionStore implements Store {
   }
 
   /** `texts`: the JSON text of events that arrived as text (the writer thread's), stored as given instead of serialised again. */
-  async ingest(batches: readonly IngestBatch[], receivedAt: string, texts?: WeakMap<AgentEvent, string>): Promise<IngestOutcome> {
+  /** `texts`: each event's text as stored; `unparsed`: the openings not parsed yet, by their violation object (unparsedOpening). */
+  async ingest(batches: readonly IngestBatch[], receivedAt: string, texts?: WeakMap<AgentEvent, string>, unparsed?: WeakMap<object, UnparsedOpening>): Promise<IngestOutcome> {
     const stored = new Map<string, number>();
     const rejected = new Map<string, SequenceGapError>();
     const violationOps: ViolationOp[] = [];
@@ -237,7 +238,8 @@ export class SqliteConnectionStore implements Store {
           this.stmts.insertEvent.run(batch.agentId, e.seq, e.kind, e.at, receivedAt, text);
           const op = projectionOf(batch.agentId, e);
           if (op?.op === 'violation.open') {
-            digests.set(op.event.violation, reportDigest(text));
+            const head = unparsed?.get(op.event.violation);
+            digests.set(op.event.violation, head ? head.digest : reportDigest(text));
             violationOps.push(op);
           } else if (op?.op === 'violation.close') violationOps.push(op);
           else if (op) this.apply(op, receivedAt);
@@ -245,7 +247,7 @@ export class SqliteConnectionStore implements Store {
         if (last !== before) this.stmts.setLastSeq.run(last, batch.agentId);
         stored.set(batch.agentId, last);
       }
-      this.applyViolationOps(coalesceViolationOps(violationOps), receivedAt, digests);
+      this.applyViolationOps(coalesceViolationOps(violationOps), receivedAt, digests, unparsed);
       // Immediate: it reads last_seq before writing, and another collector process (or a second
       // store on this file) writing in between would make a deferred transaction fail as busy.
     }).immediate();
@@ -257,9 +259,10 @@ export class SqliteConnectionStore implements Store {
    * changes left after coalescing, applied in their order: the first change of every violation
    * goes in the first round, the second in the second; the openings a round staged are inserted
    * at its end, before a later change of the same violation. `digests`: reportDigest of each
-   * opening's event text, by its violation object.
+   * opening's event text, by its violation object; `unparsed`: the text of an opening that is
+   * parsed only here, when its violation is written in full.
    */
-  private applyViolationOps(ops: readonly ViolationOp[], receivedAt: string, digests: WeakMap<object, string | null>): void {
+  private applyViolationOps(ops: readonly ViolationOp[], receivedAt: string, digests: WeakMap<object, string | null>, unparsed?: WeakMap<object, UnparsedOpening>): void {
     const rounds: ViolationOp[][] = [];
     const changesOf = new Map<string, number>();
     for (const op of ops) {
@@ -277,9 +280,11 @@ export class SqliteConnectionStore implements Store {
           s.close.run({ agentId: op.agentId, ruleId: e.ruleId, subject: e.subject, at: e.at, reason: e.reason, reasonMsg: e.reasonMsg ? JSON.stringify(e.reasonMsg) : null, receivedAt } satisfies ViolationCloseRow);
           continue;
         }
-        const v = op.event.violation;
-        const digest = digests.get(v) ?? null;
-        if (digest !== null && s.refreshTime.run(receivedAt, op.agentId, v.ruleId, v.subject, digest).changes === 1) continue;
+        const reported = op.event.violation;
+        const digest = digests.get(reported) ?? null;
+        if (digest !== null && s.refreshTime.run(receivedAt, op.agentId, reported.ruleId, reported.subject, digest).changes === 1) continue;
+        const head = unparsed?.get(reported);
+        const v = head === undefined ? reported : (JSON.parse(head.text) as typeof op.event).violation;
         const current = s.current.get(op.agentId, v.ruleId, v.subject) as [rowid: number, open: number, severity: string, user: string | null] | undefined;
         const open = current !== undefined && current[1] === 1;
         const row: ViolationRow = {
@@ -318,15 +323,17 @@ export class SqliteConnectionStore implements Store {
   /** The writer thread's ingest: each event arrives as its JSON text, which is stored as given. */
   async ingestTexts(batches: readonly IngestTextBatch[], receivedAt: string): Promise<IngestReply> {
     const texts = new WeakMap<AgentEvent, string>();
+    const unparsed = new WeakMap<object, UnparsedOpening>();
     const parsed = batches.map((b) => ({
       agentId: b.agentId,
-      events: b.events.map((text) => {
-        const event = JSON.parse(text) as AgentEvent;
+      events: b.events.map((text, i) => {
+        const head = b.heads?.[i];
+        const event = head ? unparsedOpening(head, text, unparsed) : (JSON.parse(text) as AgentEvent);
         texts.set(event, text);
         return event;
       }),
     }));
-    const { stored, rejected } = await this.ingest(parsed, receivedAt, texts);
+    const { stored, rejected } = await this.ingest(parsed, receivedAt, texts, unparsed);
     return { stored, rejected: [...rejected.values()].map((e) => [e.agentId, e.expected, e.got]) };
   }
 
@@ -432,4 +439,22 @@ export function sqliteRunner(db: Database.Database): SqlRunner {
     },
   };
   return runner;
+}
+
+/** The text and digest of an opening the writer has not parsed, kept by its violation object. */
+interface UnparsedOpening {
+  text: string;
+  digest: string | null;
+}
+
+/**
+ * A `violation.opened` event of the writer before its text is parsed: seq, at and the
+ * violation's rule and subject from its head (writer-protocol.ts OpeningHead), which is all that
+ * storing the event row, coalescing and the time-only refresh read. The text and its digest are
+ * kept by the violation object, for applyViolationOps to parse when it writes the violation in full.
+ */
+function unparsedOpening([seq, at, ruleId, subject, digest]: OpeningHead, text: string, unparsed: WeakMap<object, UnparsedOpening>): AgentEvent {
+  const violation = { ruleId, subject };
+  unparsed.set(violation, { text, digest });
+  return { seq, at, kind: 'violation.opened', violation } as unknown as AgentEvent;
 }

@@ -35,6 +35,7 @@ import type {
 } from '../store.js';
 import { queryViolationPage, setAgentDepartments } from '../violation-query.js';
 import type { ViolationPage, ViolationPageQuery } from '../violation-query.js';
+import { openingHead } from './writer-protocol.js';
 import type { IngestReply, IngestTextBatch, WriterErrorInfo, WriterReply } from './writer-protocol.js';
 
 /** The forwarding methods come from forwardingTables (portable SQL), merged in by the constructor. */
@@ -234,8 +235,9 @@ export class SqliteStore implements Store {
 
   async ingest(batches: readonly IngestBatch[], receivedAt: string): Promise<IngestOutcome> {
     // Only the data crosses to the writer (a queued batch also carries its acknowledgement callback), as text:
-    // the agent's own text of each event when the gateway kept it, otherwise the event serialised here.
-    const texts: IngestTextBatch[] = batches.map((b) => ({ agentId: b.agentId, events: b.texts ?? b.events.map((e) => JSON.stringify(e)) }));
+    // the agent's own text of each event when the gateway kept it (with the heads of its openings,
+    // writer-protocol.ts), otherwise the event serialised here.
+    const texts: IngestTextBatch[] = batches.map((b) => (b.texts ? { agentId: b.agentId, events: b.texts, heads: b.events.map((e, i) => openingHead(e, b.texts![i]!)) } : { agentId: b.agentId, events: b.events.map((e) => JSON.stringify(e)) }));
     const reply = await this.call<IngestReply>('ingest', texts, receivedAt);
     return { stored: reply.stored, rejected: new Map(reply.rejected.map(([agentId, expected, got]) => [agentId, new SequenceGapError(agentId, expected, got)])) };
   }
