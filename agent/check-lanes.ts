@@ -64,7 +64,13 @@ export class CheckLanes<R> {
   /** Keep a promise counted until it settles (idle waits for all of them). */
   track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
-    void p.catch(() => undefined).finally(() => this.inflight.delete(p));
+    void p.catch(() => undefined).finally(() => {
+      this.inflight.delete(p);
+      // Nothing runs or waits any more, so every later request is marked after every run so
+      // far and no kept result can be claimed again: drop them (a check's facts can be large,
+      // e.g. the software list; the idle daemon kept ~0.5 MB of them).
+      if (this.inflight.size === 0) for (const lane of this.lanes.values()) lane.last = undefined;
+    });
     return p;
   }
 

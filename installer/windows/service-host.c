@@ -197,8 +197,8 @@ static long run_agent(HANDLE stop) {
 	if (slash) *slash = 0;
 
 	static wchar_t command[CMD_MAX];
-	/* Same V8 flags as the Linux unit: a small young generation, size-optimised code, no optimising compiler (lite mode) and bytecode dropped sooner when unused, for a mostly idle daemon. */
-	if (_snwprintf(command, CMD_MAX, L"\"%ls\\node.exe\" --max-semi-space-size=1 --optimize-for-size --lite-mode --bytecode-old-age=3 \"%ls\\mamori-agent.mjs\" %ls", dir, dir, args) < 0) return -2;
+	/* Same flags as the Linux unit: a small young generation, size-optimised code, no optimising compiler (lite mode) and bytecode dropped sooner when unused, for a mostly idle daemon; Node's bundled public root certificates left unloaded (the agent trusts only its collector's CA; see the unit). */
+	if (_snwprintf(command, CMD_MAX, L"\"%ls\\node.exe\" --max-semi-space-size=1 --optimize-for-size --lite-mode --bytecode-old-age=3 --use-openssl-ca \"%ls\\mamori-agent.mjs\" %ls", dir, dir, args) < 0) return -2;
 
 	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
 	HANDLE stdin_read, stdin_write;
