@@ -211,8 +211,11 @@ export class SqliteConnectionStore implements Store {
     }
   }
 
-  /** `texts`: the JSON text of events that arrived as text (the writer thread's), stored as given instead of serialised again. */
-  /** `texts`: each event's text as stored; `unparsed`: the openings not parsed yet, by their violation object (unparsedOpening). */
+  /**
+   * `texts`: the JSON text of events that arrived as text (the writer thread's), stored as given
+   * instead of serialised again; `unparsed`: the openings among them not parsed yet, by their
+   * violation object (unparsedOpening).
+   */
   async ingest(batches: readonly IngestBatch[], receivedAt: string, texts?: WeakMap<AgentEvent, string>, unparsed?: WeakMap<object, UnparsedOpening>): Promise<IngestOutcome> {
     const stored = new Map<string, number>();
     const rejected = new Map<string, SequenceGapError>();
