@@ -123,3 +123,19 @@ describe('mamori agent configure', { timeout: 60_000 }, () => {
     expect(readFileSync(join(out, 'agent', 'mamori-agent.mjs'), 'utf8')).not.toContain('\\u7121\\u52B9\\u306A\\u5165\\u529B');
   });
 });
+
+describe('the agent bundle and Node\'s built-in modules', { timeout: 60_000 }, () => {
+  it('loads only what it uses of them: no ES module facade reads every export (fs.promises, crypto.webcrypto…)', async () => {
+    // The bundle loaded whole (`--version`), then the built-in modules Node loaded for it.
+    const list = join(dir, 'modules.json');
+    const preload = join(dir, 'modules.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));`);
+    const r = await new Promise<number | null>((resolve) => spawn(process.execPath, ['--require', preload, join(out, 'agent', 'mamori-agent.mjs'), '--version'], { stdio: 'ignore' }).on('exit', resolve));
+    expect(r).toBe(0);
+    const loaded = JSON.parse(readFileSync(list, 'utf8')) as string[];
+    expect(loaded).toContain('NativeModule crypto');
+    // Loaded only by reading getters the agent never uses: crypto.webcrypto, and fs.promises → readline's promises.
+    expect(loaded).not.toContain('NativeModule internal/crypto/webcrypto');
+    expect(loaded).not.toContain('NativeModule readline/promises');
+  });
+});
