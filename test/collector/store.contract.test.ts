@@ -388,6 +388,29 @@ function contract(backend: Backend): void {
       expect(await sn1Now()).toMatchObject({ openedAt: at(10), severity: 'high', user: null, updatedAt: later });
     });
 
+    it('leaves a violation as it was when it is reported again with the content it holds: updated_at is when it last changed', async () => {
+      await fresh();
+      await enrolled(store, AGENT_A, 'pc-a');
+      const usb = violation('usb.unregistered', 'usb:1234:abcd:SN1', { user: 'tanaka' });
+      const now = async () => (await store.listViolations({ agentId: AGENT_A })).find((v) => v.subject === 'usb:1234:abcd:SN1')!;
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(1, usb)] }], RECEIVED);
+      const first = await now();
+      // After a restart or a reconnect the agent reports what is still open: the event is stored, the violation unchanged.
+      const later = '2026-11-24T10:00:05.000Z';
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(2, usb)] }], later);
+      expect(await now()).toEqual(first);
+      expect((await store.listEvents(AGENT_A, 0, 10)).map((e) => [e.seq, e.receivedAt])).toEqual([[1, RECEIVED], [2, later]]);
+      // Twice in one flush, then with one column changed: that report is the violation's last change.
+      const evenLater = '2026-11-24T10:00:09.000Z';
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(3, usb), opened_(4, usb)] }], evenLater);
+      expect(await now()).toEqual(first);
+      await store.ingest([{ agentId: AGENT_A, events: [opened_(5, { ...usb, facts: { serial: 'usb:1234:abcd:SN1', sizeBytes: 1 } })] }], evenLater);
+      expect(await now()).toEqual({ ...first, facts: { serial: 'usb:1234:abcd:SN1', sizeBytes: 1 }, updatedAt: evenLater });
+      // Closed, then reported again with the content it had when open: opened again, a change.
+      await store.ingest([{ agentId: AGENT_A, events: [closed_(6, 'usb.unregistered', 'usb:1234:abcd:SN1'), opened_(7, usb)] }], later);
+      expect(await now()).toMatchObject({ state: 'open', openedAt: at(7), updatedAt: later, facts: usb.facts });
+    });
+
     it('keeps the reason of a violation and of its closing as messages, next to their Japanese text', async () => {
       await fresh();
       await enrolled(store, AGENT_A, 'pc-a');

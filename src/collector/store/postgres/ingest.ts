@@ -206,6 +206,12 @@ async function applyProjections(client: pg.PoolClient, ops: readonly ProjectionO
   }
 }
 
+/**
+ * Violations opened, opened again, or reported again while open. A report of an open violation
+ * with the content its row holds (an agent reporting again after a restart, a reconnect or a
+ * re-check) changes nothing: the event row records it, and updated_at stays the time the
+ * violation last changed, as on SQLite (sqlite/violation-batch.ts); no new row version is written.
+ */
 async function openViolations(client: pg.PoolClient, opens: readonly Op<'violation.open'>[], receivedAt: string): Promise<void> {
   const v = opens.map((o) => o.event.violation);
   await client.query({
@@ -219,7 +225,10 @@ async function openViolations(client: pg.PoolClient, opens: readonly Op<'violati
        message_json = excluded.message_json, reason = excluded.reason, reason_msg = excluded.reason_msg, clauses_json = excluded.clauses_json,
        facts_json = excluded.facts_json, user_name = excluded.user_name,
        opened_at = CASE WHEN violations.state = 'open' THEN violations.opened_at ELSE excluded.opened_at END,
-       closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at`,
+       closed_at = NULL, closed_reason = NULL, closed_reason_msg = NULL, updated_at = excluded.updated_at
+     WHERE violations.state <> 'open'
+       OR (violations.result, violations.severity, violations.title_json, violations.message_json, violations.reason, violations.reason_msg, violations.clauses_json, violations.facts_json, violations.user_name)
+         IS DISTINCT FROM (excluded.result, excluded.severity, excluded.title_json, excluded.message_json, excluded.reason, excluded.reason_msg, excluded.clauses_json, excluded.facts_json, excluded.user_name)`,
     values: [
       opens.map((o) => o.agentId),
       v.map((x) => pgText(x.ruleId)),

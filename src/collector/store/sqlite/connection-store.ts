@@ -285,11 +285,12 @@ export class SqliteConnectionStore implements Store {
         }
         const reported = op.event.violation;
         const digest = digests.get(reported) ?? null;
-        if (digest !== null && s.refreshTime.run(receivedAt, op.agentId, reported.ruleId, reported.subject, digest).changes === 1) continue;
+        const current = s.current.get(op.agentId, reported.ruleId, reported.subject) as [rowid: number, open: number, severity: string, user: string | null, digest: string | null] | undefined;
+        const open = current !== undefined && current[1] === 1;
+        // Reported again with the content the row holds: nothing changes (violation-batch.ts).
+        if (open && digest !== null && current[4] === digest) continue;
         const head = unparsed?.get(reported);
         const v = head === undefined ? reported : (JSON.parse(head.text) as typeof op.event).violation;
-        const current = s.current.get(op.agentId, v.ruleId, v.subject) as [rowid: number, open: number, severity: string, user: string | null] | undefined;
-        const open = current !== undefined && current[1] === 1;
         const row: ViolationRow = {
           agentId: op.agentId,
           ruleId: v.ruleId,
@@ -453,8 +454,9 @@ interface UnparsedOpening {
 /**
  * A `violation.opened` event of the writer before its text is parsed: seq, at and the
  * violation's rule and subject from its head (writer-protocol.ts OpeningHead), which is all that
- * storing the event row, coalescing and the time-only refresh read. The text and its digest are
- * kept by the violation object, for applyViolationOps to parse when it writes the violation in full.
+ * storing the event row, coalescing and recognising a report of the content the row holds read.
+ * The text and its digest are kept by the violation object, for applyViolationOps to parse when
+ * it writes the violation in full.
  */
 function unparsedOpening([seq, at, ruleId, subject, digest]: OpeningHead, text: string, unparsed: WeakMap<object, UnparsedOpening>): AgentEvent {
   const violation = { ruleId, subject };

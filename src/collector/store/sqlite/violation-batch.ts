@@ -12,8 +12,12 @@
  * Reports of violations already open stay one UPDATE each: they fire no trigger, and an
  * UPDATE … FROM a batch of changes costs more than the single-row updates (SQLite materialises
  * the join, and JSON read back by json_each is slower than binding the values). Most of them
- * (an agent reporting again after a restart, a reconnect or a re-check) change nothing but the
- * time: those write only updated_at (refreshTime), found by the digest of the report's text.
+ * (an agent reporting again after a restart, a reconnect or a re-check) carry the content the
+ * row holds: those write nothing (`current` finds the row's digest equal to the report's). The
+ * event row records that report; the violation's updated_at is when the violation last changed
+ * (opened, its content changed, closed), so a report that changes nothing leaves it as it is.
+ * Rewriting a row of ~1.5 KB and its (state, updated_at) index entry for the time alone cost
+ * the writer more than storing the event itself (bench/sqlite-ingest-writer.ts).
  */
 import { hash } from 'node:crypto';
 import type Database from 'better-sqlite3';
@@ -82,27 +86,26 @@ export const VIOLATION_DIGEST_SQLITE = `
   END;
 `;
 
+/** The content columns refreshSameKeys writes, each as the row holds it now. */
+const SAME_CONTENT = 'result IS @result AND title_json IS @title AND message_json IS @message AND reason IS @reason AND reason_msg IS @reasonMsg AND clauses_json IS @clauses AND facts_json IS @facts';
+
 const COLUMNS = 'agent_id, rule_id, subject, check_id, result, severity, title_json, message_json, reason, reason_msg, clauses_json, facts_json, user_name, opened_at, updated_at, content_digest';
 
 export interface ViolationStatements {
   /**
-   * An open violation reported again with the content it holds (the digest it was written
-   * with): only updated_at changes, as the refresh below would leave it. Any other content,
-   * or a row written by another writer (content_digest cleared by the trigger of migration
-   * 202612072901), is not matched and is written in full. Positional: receivedAt, agentId,
-   * ruleId, subject, digest.
-   */
-  refreshTime: Database.Statement;
-  /**
-   * The violation a report that refreshTime did not match is for, as [rowid, open (1/0),
-   * severity, user_name] (raw): which statement below writes it is decided from it, with one
-   * lookup instead of one failed UPDATE per statement tried.
+   * The violation a report is for, as [rowid, open (1/0), severity, user_name, content_digest]
+   * (raw): an open row whose digest equals the report's holds its content already (nothing to
+   * write); otherwise which statement below writes it is decided from it, with one lookup
+   * instead of one failed UPDATE per statement tried. A row written by another writer has its
+   * digest cleared (the trigger of migration 202612072901) and is written in full.
    */
   current: Database.Statement;
   /**
    * An open violation reported again, severity and user unchanged. SQLite rewrites an index
    * entry whenever its column is in the SET list, changed or not: the usual re-report keeps
    * severity and user (columns of the list's page index), so it is written without them.
+   * updated_at moves only if a column changes (SAME_CONTENT): a row whose digest was cleared
+   * and is reported with the content it holds is left as it was, as the digest path leaves it.
    */
   refreshSameKeys: Database.Statement;
   /** An open violation reported again with another severity or user. Both refreshes by rowid (ViolationRow.rowid). */
@@ -122,10 +125,11 @@ export function violationStatements(db: Database.Database): () => ViolationState
     if (stmts) return stmts;
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS violation_openings (${COLUMNS})`);
     stmts = {
-      refreshTime: db.prepare("UPDATE violations SET updated_at = ? WHERE agent_id = ? AND rule_id = ? AND subject = ? AND state = 'open' AND content_digest = ?"),
-      current: db.prepare("SELECT rowid, state = 'open', severity, user_name FROM violations WHERE agent_id = ? AND rule_id = ? AND subject = ?").raw(),
+      current: db.prepare("SELECT rowid, state = 'open', severity, user_name, content_digest FROM violations WHERE agent_id = ? AND rule_id = ? AND subject = ?").raw(),
+      // The right-hand sides read the row as it was: sameContent compares the old columns.
       refreshSameKeys: db.prepare(`UPDATE violations SET result = @result, title_json = @title, message_json = @message,
-          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, updated_at = @receivedAt, content_digest = @digest
+          reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts,
+          updated_at = CASE WHEN ${SAME_CONTENT} THEN updated_at ELSE @receivedAt END, content_digest = @digest
         WHERE rowid = @rowid`),
       refreshOpen: db.prepare(`UPDATE violations SET result = @result, severity = @severity, title_json = @title, message_json = @message,
           reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts, user_name = @user, updated_at = @receivedAt, content_digest = @digest

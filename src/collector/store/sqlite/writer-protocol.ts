@@ -35,7 +35,7 @@ export interface IngestTextBatch {
    * parsed (codec.ts readAgentFrame): for each event its OpeningHead if it is a
    * `violation.opened`, else null. The writer then parses an opening's text only when it writes
    * the violation in full; a report of an open violation with the content the row holds (the
-   * usual re-report) is written from the head and the text's digest alone.
+   * usual re-report) is recognised from the head and the text's digest alone, and changes nothing.
    */
   heads?: readonly (OpeningHead | null)[];
 }
