@@ -3,6 +3,7 @@
  * their commit pass its bound, and reads again after the commit (in-process collector with its real
  * SQLite store, real sockets; the store's commit is held by a gate). Nothing is refused: every
  * event sent is stored once and acknowledged, and a held connection is not closed for silence.
+ * While it stays behind, every agent gets its turn: none is starved by those read before it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openDefaultStore, startCollector } from '../../src/collector/collector.js';
@@ -21,12 +22,18 @@ let collector: RunningCollector;
 let token: string;
 /** While set, the store's ingest waits for it. */
 let gate: Promise<void> | undefined;
+/** Time every commit takes at least, while set (a store that stays behind). */
+let commitMs = 0;
 
 beforeAll(async () => {
   const dataDir = tempDir('gw-hold');
   const store = openDefaultStore(dataDir);
   const ingest = store.ingest.bind(store);
-  store.ingest = (batches, receivedAt) => (gate ? gate.then(() => ingest(batches, receivedAt)) : ingest(batches, receivedAt));
+  store.ingest = async (batches, receivedAt) => {
+    if (gate) await gate;
+    if (commitMs) await sleep(commitMs);
+    return ingest(batches, receivedAt);
+  };
   collector = await startCollector({ dataDir, store, log: silentLogger(), gateway: { heartbeatSeconds: HEARTBEAT_SECONDS, ingest: { maxBytesWaiting: BOUND } } });
   token = (await createEnrollmentToken(collector.store, { segment: 'lgwan', expiresInMs: 600_000, singleUse: false })).token;
 }, 60_000);
@@ -89,4 +96,37 @@ it('a store behind holds every agent until its commit, then reads, stores and ac
   expect(await collector.store.countEvents(b.agentId)).toBe(5);
   expect(a.c.ws.readyState).toBe(a.c.ws.OPEN);
   expect(b.c.ws.readyState).toBe(b.c.ws.OPEN);
+}, 60_000);
+
+it('a store that stays behind reads every agent in turn: none is starved by the agents read before it', async () => {
+  // Eight agents, each keeping two frames of ten events in flight (a reconnect wave draining
+  // outboxes); the bound holds about four frames and every commit takes 30 ms, so the intake is
+  // held and released again and again.
+  const agents = await Promise.all(Array.from({ length: 8 }, () => connected()));
+  commitMs = 30;
+  const FRAME_EVENTS = 10;
+  const acked = new Map<string, number>();
+  let stop = false;
+  const drive = async ({ agentId, c }: { agentId: string; c: RawConn }) => {
+    let sent = 0;
+    const sendNext = () => (send(c, agentId, noticeEvents(sent * FRAME_EVENTS + 1, FRAME_EVENTS)), (sent += 1));
+    sendNext();
+    sendNext();
+    acked.set(agentId, 0);
+    while (!stop) {
+      const upTo = Number((await c.next('ack', 20_000)).upTo);
+      acked.set(agentId, upTo / FRAME_EVENTS);
+      while (!stop && sent < upTo / FRAME_EVENTS + 2) sendNext();
+    }
+  };
+  const driving = agents.map(drive);
+  const total = () => [...acked.values()].reduce((a, b) => a + b, 0);
+  while (total() < 8 * 16) await sleep(20);
+  stop = true;
+  commitMs = 0;
+  await Promise.allSettled(driving);
+  // A fair share is 16 frames each; every agent got at least a quarter of it.
+  const perAgent = agents.map((a) => acked.get(a.agentId) ?? 0);
+  expect(Math.min(...perAgent), `frames stored per agent: ${perAgent.join(', ')}`).toBeGreaterThanOrEqual(4);
+  for (const a of agents) a.c.ws.close();
 }, 60_000);

@@ -106,6 +106,8 @@ interface Session {
   certIssuedAt: number;
   /** Highest seq known durable for this connection's agent: what the store held at hello, then each commit's last seq. */
   ackedThrough: number;
+  /** Count of frames queued for the store (of all connections) when this one's last was queued (0: never): the order of turns while intake is held. */
+  queuedAt: number;
 }
 
 export class AgentGateway {
@@ -115,6 +117,8 @@ export class AgentGateway {
   private readonly maxBytesWaiting: number;
   /** Connections not read from while the store is behind (holdIntake); they are not timed out meanwhile. */
   private readonly held = new Set<Session>();
+  /** Frames queued for the store so far (Session.queuedAt). */
+  private framesQueued = 0;
   private readonly seen = new Map<string, { at: string; policyVersion: number }>();
   private sweepTimer: NodeJS.Timeout;
   private touchTimer: NodeJS.Timeout;
@@ -193,6 +197,7 @@ export class AgentGateway {
       nonce: newNonce(),
       expected: 1,
       lastActivity: Date.now(),
+      queuedAt: 0,
       frames: new TokenBucket(this.opts.framesPerSecond ?? 2000, this.opts.frameBurst ?? 4000),
       bytes: new TokenBucket(this.opts.bytesPerSecond ?? 32 * 1024 * 1024, (this.opts.bytesPerSecond ?? 32 * 1024 * 1024) * 2),
       closing: false,
@@ -453,6 +458,7 @@ export class AgentGateway {
       },
     };
     this.queue.push(batch);
+    s.queuedAt = ++this.framesQueued;
     if (this.queue.bytesWaiting > this.maxBytesWaiting) this.holdIntake(s);
   }
 
@@ -476,11 +482,17 @@ export class AgentGateway {
     s.ws.pause();
   }
 
-  /** After a commit: read from the held connections again once half the bound has been stored. */
+  /**
+   * After a commit: read from the held connections again once half the bound has been stored.
+   * Those whose frames were queued longest ago are resumed first: libuv starts reading in the
+   * order reading was resumed, and the first ones read fill the bound again, so a fixed order
+   * (the order of connecting) would serve the same agents every time and starve the rest for as
+   * long as the store stays behind.
+   */
   private releaseIntake(): void {
     if (this.held.size === 0 || this.queue.bytesWaiting > this.maxBytesWaiting / 2) return;
     const now = Date.now();
-    for (const s of this.held) {
+    for (const s of [...this.held].sort((a, b) => a.queuedAt - b.queuedAt)) {
       s.lastActivity = now;
       s.ws.resume();
     }
