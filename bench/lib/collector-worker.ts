@@ -114,6 +114,9 @@ serveRpc({
     const done = await store.sql.get<{ n: number }>("SELECT count(*) AS n FROM scan_requests WHERE state = 'done'");
     return { events: await store.countEvents(), sumLastSeq: Number(sum?.s ?? 0), scansDone: done?.n ?? 0 };
   },
+  /** Agents that have stored at least one event, and those of them that have stored fewer than `atLeast`. */
+  agentsStored: async (args: { atLeast: number }) =>
+    (await collector!.store.sql.get<{ started: number; short: number }>('SELECT count(*) AS started, coalesce(sum(last_seq < ?), 0) AS short FROM agents WHERE last_seq > 0', [args.atLeast]))!,
   close: async () => {
     await collector?.close();
     collector = undefined;
