@@ -126,7 +126,7 @@ export function violationStatements(db: Database.Database): () => ViolationState
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS violation_openings (${COLUMNS})`);
     stmts = {
       current: db.prepare("SELECT rowid, state = 'open', severity, user_name, content_digest FROM violations WHERE agent_id = ? AND rule_id = ? AND subject = ?").raw(),
-      // The right-hand sides read the row as it was: sameContent compares the old columns.
+      // The right-hand sides read the row as it was: SAME_CONTENT compares the old columns with the report.
       refreshSameKeys: db.prepare(`UPDATE violations SET result = @result, title_json = @title, message_json = @message,
           reason = @reason, reason_msg = @reasonMsg, clauses_json = @clauses, facts_json = @facts,
           updated_at = CASE WHEN ${SAME_CONTENT} THEN updated_at ELSE @receivedAt END, content_digest = @digest
