@@ -11,8 +11,8 @@
  * until it holds `--flush` events, as the gateway's IngestQueue does. Several group-commit
  * sizes run one after another on fresh databases, so the size can be chosen by measurement.
  *
- * Figures: events/s of the writer alone and CPU time per event of this (the writer's) thread,
- * for the events that insert each violation (every subject's first report) and for those that
+ * Figures: events/s of the writer alone and CPU time per event of this (the writer's) thread
+ * and the checkpointer's (process CPU), for the events that insert each violation (every subject's first report) and for those that
  * refresh an open one (the rest: the steady state of the ingest bench).
  * `--no-heads` sends the texts alone, as before the collector sent each opening's head (the
  * writer then parses every event).
@@ -22,7 +22,9 @@
  * in transactions of the same size (no parsing, no projection, no sequence bookkeeping).
  */
 import { join } from 'node:path';
+import { startCheckpointer } from '../src/collector/store/sqlite/checkpointer.js';
 import { SqliteConnectionStore } from '../src/collector/store/sqlite/connection-store.js';
+import { writerThreadFile } from '../src/collector/store/sqlite/sqlite-store.js';
 import { openingHead } from '../src/collector/store/sqlite/writer-protocol.js';
 import type { IngestTextBatch, OpeningHead } from '../src/collector/store/sqlite/writer-protocol.js';
 import type { AgentEvent } from '../src/shared/protocol/messages.js';
@@ -35,7 +37,11 @@ const EVENTS = numArg('events', 200_000);
 const EVENTS_PER_FRAME = numArg('events-per-frame', 5);
 /** Prefixes of trigger names dropped after the migrations (measuring their share; never in the product). */
 const DROPPED_TRIGGERS = (textArg('drop-triggers') ?? '').split(',').filter(Boolean);
-/** WAL pages between automatic checkpoints on the writer's connection (SQLite's default 1,000 when not given). */
+/**
+ * Given: no checkpointer thread, the writer's connection checkpoints every so many WAL pages
+ * (1000: SQLite's default, as before the checkpointer). Not given: as shipped, the checkpointer
+ * thread beside the writer (checkpointer.ts).
+ */
 const WAL_AUTOCHECKPOINT = textArg('wal-autocheckpoint');
 const FLUSHES = (textArg('flush') ?? '1000,5000,20000').split(',').map(Number);
 /** The texts alone, without the openings' heads: every event parsed by the writer, as before the heads. */
@@ -67,6 +73,7 @@ async function writerRun(file: string, flush: number): Promise<Run> {
   const store = new SqliteConnectionStore(file);
   await store.migrate();
   if (WAL_AUTOCHECKPOINT) store.exec(`PRAGMA wal_autocheckpoint = ${Number(WAL_AUTOCHECKPOINT)}`);
+  else store.useCheckpoints(startCheckpointer(file, writerThreadFile()));
   const triggers = await store.sql.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger'");
   for (const { name } of triggers) if (DROPPED_TRIGGERS.some((p) => name.startsWith(p))) store.exec(`DROP TRIGGER ${name}`);
   const now = new Date().toISOString();

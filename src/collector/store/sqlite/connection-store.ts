@@ -19,6 +19,7 @@ import type { ForwardingTables } from '../forwarding.js';
 import type { SqlRunner, SqlValue } from '../sql.js';
 import type { IngestReply, IngestTextBatch, OpeningHead } from './writer-protocol.js';
 import { reportDigest, violationStatements } from './violation-batch.js';
+import type { WalCheckpoints } from './checkpointer.js';
 import type { ViolationCloseRow, ViolationRow, ViolationStatements } from './violation-batch.js';
 import type {
   AgentRecord,
@@ -52,6 +53,8 @@ export class SqliteConnectionStore implements Store {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly violationStmts: () => ViolationStatements;
+  /** The checkpointer thread beside the writer (checkpointer.ts); without it SQLite checkpoints on this connection. */
+  private checkpoints: WalCheckpoints | undefined;
 
   readonly sql: SqlRunner;
 
@@ -72,6 +75,12 @@ export class SqliteConnectionStore implements Store {
     this.violationStmts = violationStatements(this.db);
     this.sql = sqliteRunner(this.db);
     Object.assign(this, forwardingTables(this.sql));
+  }
+
+  /** Leave the WAL's checkpoints to the checkpointer thread. */
+  useCheckpoints(checkpoints: WalCheckpoints): void {
+    this.checkpoints = checkpoints;
+    checkpoints.attach(this.db);
   }
 
   private prepare() {
@@ -119,6 +128,8 @@ export class SqliteConnectionStore implements Store {
   }
 
   async close(): Promise<void> {
+    // The checkpointer's connection first: this one is then the last, and closing it checkpoints the rest.
+    await this.checkpoints?.stop();
     this.db.close();
   }
 
@@ -222,6 +233,7 @@ export class SqliteConnectionStore implements Store {
     const violationOps: ViolationOp[] = [];
     // Kept by the reported violation object, which coalescing keeps (it copies the event, not its violation).
     const digests = new WeakMap<object, string | null>();
+    this.checkpoints?.beforeCommit(this.db);
     // One transaction for the flush. A batch that would leave a hole is found before any of its
     // rows is written (the hole follows from last_seq and the batch alone), so it is skipped
     // whole without a savepoint per agent; the other agents' batches are stored.
@@ -254,6 +266,7 @@ export class SqliteConnectionStore implements Store {
       // Immediate: it reads last_seq before writing, and another collector process (or a second
       // store on this file) writing in between would make a deferred transaction fail as busy.
     }).immediate();
+    this.checkpoints?.afterCommit();
     return { stored, rejected };
   }
 

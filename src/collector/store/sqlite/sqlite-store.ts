@@ -49,7 +49,7 @@ interface OpenTransaction {
 const transactionContext = new AsyncLocalStorage<OpenTransaction>();
 
 /** The writer thread's file, built beside the CLI bundle (dist/sqlite-writer.mjs; scripts/build.mjs). */
-function writerThreadFile(): string {
+export function writerThreadFile(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     // Not beside a bench bundle: dist/bench/sqlite-writer.mjs is the bench of that name, not this thread.

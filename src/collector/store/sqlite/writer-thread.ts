@@ -6,17 +6,25 @@
  * make the other wait in SQLite's busy handler, which blocks its thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { runCheckpointer, startCheckpointer } from './checkpointer.js';
+import type { CheckpointerData } from './checkpointer.js';
 import { SqliteConnectionStore } from './connection-store.js';
 import type { IngestTextBatch, SqlCall, WriterErrorInfo, WriterReply, WriterRequest } from './writer-protocol.js';
 
-const port = parentPort!;
 let store: SqliteConnectionStore | undefined;
 let openError: unknown;
-try {
-  store = new SqliteConnectionStore((workerData as { path: string }).path);
-} catch (err) {
-  // Reported with every request (the collector sees it at its first call, e.g. migrate()).
-  openError = err;
+// This file also runs the checkpointer thread the writer starts beside itself (checkpointer.ts).
+if ((workerData as Partial<CheckpointerData>).role === 'checkpointer') runCheckpointer(workerData as CheckpointerData);
+else {
+  const { path } = workerData as { path: string };
+  try {
+    store = new SqliteConnectionStore(path);
+    if (path !== ':memory:') store.useCheckpoints(startCheckpointer(path, new URL(import.meta.url)));
+  } catch (err) {
+    // Reported with every request (the collector sees it at its first call, e.g. migrate()).
+    openError = err;
+  }
+  parentPort!.on('message', onRequest);
 }
 
 /** The store methods a request may name (everything of the Store contract that is not SQL). */
@@ -50,9 +58,9 @@ function errorInfo(err: unknown): WriterErrorInfo {
   return { name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
 }
 
-port.on('message', (req: WriterRequest) => {
+function onRequest(req: WriterRequest): void {
   let reply: Promise<WriterReply>;
   if (!store) reply = Promise.resolve({ id: req.id, error: errorInfo(openError) });
   else reply = handle(store, req).then((value) => ({ id: req.id, value }), (err: unknown) => ({ id: req.id, error: errorInfo(err) }));
-  void reply.then((r) => port.postMessage(r));
-});
+  void reply.then((r) => parentPort!.postMessage(r));
+}
