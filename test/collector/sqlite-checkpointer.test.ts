@@ -29,6 +29,7 @@ function openings(firstSeq: number, count: number): IngestBatch {
       seq,
       at: new Date(Date.parse('2026-12-07T01:00:00.000Z') + seq * 1000).toISOString(),
       kind: 'violation.opened',
+      policyVersion: 1,
       violation: {
         checkId: 'usb-media',
         ruleId: 'USB-001',
