@@ -22,7 +22,7 @@
  * the time goes — into the same columns as an ordinary rowid table with a UNIQUE (agent_id, seq).
  */
 import { join } from 'node:path';
-import { benchMain, flagArg, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
+import { benchMain, collectorNodeFlags, flagArg, fmt, machine, numArg, sleep, waitFor } from './lib/common.js';
 import { rawSqliteInsert, seedAgents } from './lib/store-setup.js';
 import { Swarm, endRawPhase, startCollectorWorker, startRawServer } from './lib/swarm.js';
 import { eventJson, violationBodies, SUBJECTS_PER_AGENT } from './lib/event-shape.js';
@@ -130,6 +130,6 @@ await benchMain('ingest', import.meta.url, 12 * 60_000, async (scratch) => {
       { figure: 'stored = acknowledged, nothing twice', value: `${fmt.int(counted.events)} rows, Σlast_seq ${fmt.int(counted.sumLastSeq)}, acked ${fmt.int(acked)}`, baseline: '—', target: 'equal', met: exact },
       { figure: 'collector peak RSS under load', value: fmt.mb(peakMb), baseline: '—', target: '—' },
     ],
-    details: { machine: machine(scratch), agents: AGENTS, opening, cpuUsPerEvent, mainUsPerEvent, cpuCores, generatorUsPerEvent, generatorCores, rawTls, rawPlain, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, tls: !PLAIN, open, commit, rate, ackRate, rawRate, rawTlsRate, sqlite1k, sqliteRowid, counted, acked, clients },
+    details: { machine: machine(scratch), collectorNodeFlags: collectorNodeFlags(), agents: AGENTS, opening, cpuUsPerEvent, mainUsPerEvent, cpuCores, generatorUsPerEvent, generatorCores, rawTls, rawPlain, eventBytes, eventsPerFrame: EVENTS_PER_FRAME, window: WINDOW, measureMs: MEASURE_MS, tls: !PLAIN, open, commit, rate, ackRate, rawRate, rawTlsRate, sqlite1k, sqliteRowid, counted, acked, clients },
   };
 });

@@ -90,11 +90,11 @@ export class Worker {
     void this.exited.then(() => live.delete(this));
   }
 
-  /** Fork a bundled worker next to the calling bench script (dist/bench/lib/<file>). */
-  static start(name: string, file: string, args: string[] = []): Worker {
+  /** Fork a bundled worker next to the calling bench script (dist/bench/lib/<file>), Node started with `nodeFlags`. */
+  static start(name: string, file: string, args: string[] = [], nodeFlags: readonly string[] = []): Worker {
     // MAMORI_BENCH_CPU_PROF=DIR writes a V8 CPU profile of every worker into DIR (for finding bottlenecks).
     const prof = process.env.MAMORI_BENCH_CPU_PROF;
-    const execArgv = ['--max-old-space-size=4096', ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${name}.cpuprofile`] : [])];
+    const execArgv = ['--max-old-space-size=4096', ...nodeFlags, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${name}.cpuprofile`] : [])];
     const child = fork(new URL(`./lib/${file}`, benchDistUrl()).pathname, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     return new Worker(name, child);
   }
@@ -148,6 +148,17 @@ let distUrl: string | undefined;
 function benchDistUrl(): string {
   if (!distUrl) throw new WorkerError('benchMain() was not called');
   return distUrl;
+}
+
+/**
+ * The Node flags `mamori` starts the collector with: those on the first line of bin/mamori.js
+ * (`#!/usr/bin/env -S node <flags>`), so that the benches run the collector as shipped.
+ */
+export function collectorNodeFlags(): string[] {
+  const shebang = readFileSync(new URL('../../bin/mamori.js', benchDistUrl()), 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang);
+  if (!m) throw new WorkerError(`bin/mamori.js: first line not understood: ${shebang}`);
+  return m[1]!.split(' ').filter(Boolean);
 }
 
 /** VmRSS of a process in MB (10^6 bytes), read from /proc. */

@@ -4,7 +4,7 @@
  */
 import { ensureSessionTicketSecret, initTls } from '../../src/shared/tls/material.js';
 import { ticketKeysFor, ticketPeriod } from '../../src/shared/tls/session-tickets.js';
-import { Worker, sleep, splitRange } from './common.js';
+import { Worker, collectorNodeFlags, sleep, splitRange } from './common.js';
 
 export interface SwarmStats {
   agents: number;
@@ -100,7 +100,7 @@ export async function endRawPhase(swarm: Swarm, raw: Worker): Promise<void> {
  * directory as `mamori collector init` does), unless `plain` is asked for as a reference.
  */
 export async function startCollectorWorker(dataDir: string, port = 0, opts: { plain?: boolean } = {}): Promise<{ collector: Worker; port: number; agentUrl: string; ca?: string }> {
-  const collector = Worker.start('collector', 'collector-worker.mjs');
+  const collector = Worker.start('collector', 'collector-worker.mjs', [], collectorNodeFlags());
   const started = await collector.call<{ port: number; agentUrl: string; ca?: string }>('start', { dataDir, port, tls: !opts.plain });
   return { collector, ...started };
 }
