@@ -39,21 +39,14 @@ export async function seedAgents(dataDir: string, count: number): Promise<void> 
 }
 
 /**
- * The store's events table as an ordinary rowid table with the same key as a UNIQUE index:
- * the diagnostic variant that shows what the WITHOUT ROWID layout costs with ~1 KB rows.
- */
-const ROWID_EVENTS = `CREATE TABLE events (agent_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL,
-  payload TEXT NOT NULL, UNIQUE (agent_id, seq)); CREATE INDEX events_received ON events (received_at);`;
-
-/**
  * Insert `rows` event rows spread over `agents` agents in transactions of `batch`, into a fresh
  * database under dir; rows per second.
  */
-export function rawSqliteInsert(file: string, rows: number, batch: number, agents: number, schema: 'store' | 'rowid' = 'store'): { rowsPerSecond: number; ms: number; cpuUsPerRow: number } {
+export function rawSqliteInsert(file: string, rows: number, batch: number, agents: number): { rowsPerSecond: number; ms: number; cpuUsPerRow: number } {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(schema === 'store' ? MIGRATIONS.map((m) => m.sqlite).join('\n') : ROWID_EVENTS);
+  db.exec(MIGRATIONS.map((m) => m.sqlite).join('\n'));
   const insert = db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, kind, at, received_at, payload) VALUES (?, ?, ?, ?, ?, ?)');
   const bodies = violationBodies();
   const ids = Array.from({ length: agents }, (_, i) => benchAgentId(i));

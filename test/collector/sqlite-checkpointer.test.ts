@@ -120,6 +120,26 @@ describe('checkpoints on their own thread', () => {
     await store.close();
   });
 
+  it('empties the WAL on demand while the thread copies a commit (a checkpoint does not wait for another by itself)', async () => {
+    const file = join(dir, 'mamori.db');
+    const store = new SqliteStore(file);
+    try {
+      await store.migrate();
+      await enrollPc(store);
+      let seq = 1;
+      for (let round = 0; round < 20; round++) {
+        // A large commit: the thread starts copying it at once, and is still at it when the call arrives.
+        await store.ingest([openings(seq, 300)], '2026-12-07T01:00:00.000Z');
+        seq += 300;
+        await store.emptyWal!();
+        expect(statSync(`${file}-wal`).size, `round ${round}`).toBe(0);
+      }
+      expect(await store.countEvents(PC)).toBe(seq - 1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('checkpoints on the writer as SQLite does by default when the thread has ended', async () => {
     const file = join(dir, 'mamori.db');
     const store = new SqliteConnectionStore(file);

@@ -4,6 +4,7 @@
  * stored events above the sequence number the agent itself has reached, which it disowns.
  */
 import type { SqlRunner } from '../store/sql.js';
+import type { Store } from '../store/store.js';
 
 /**
  * Register the agent's first public key and delete its HMAC secret; false when it already had a key.
@@ -14,7 +15,8 @@ import type { SqlRunner } from '../store/sql.js';
  * empties the log, so a copy of mamori.db taken afterwards holds no trace of it. PostgreSQL keeps
  * the old row version in the table's files until VACUUM reuses its space (docs/security.md).
  */
-export async function registerAgentKey(sql: SqlRunner, agentId: string, publicKey: string): Promise<boolean> {
+export async function registerAgentKey(store: Pick<Store, 'sql' | 'emptyWal'>, agentId: string, publicKey: string): Promise<boolean> {
+  const { sql } = store;
   const update = () => sql.run("UPDATE agents SET public_key = ?, secret = '' WHERE id = ? AND public_key IS NULL", [publicKey, agentId]);
   if (sql.dialect !== 'sqlite') return (await update()) === 1;
   await sql.run('PRAGMA secure_delete = ON');
@@ -23,7 +25,7 @@ export async function registerAgentKey(sql: SqlRunner, agentId: string, publicKe
   } finally {
     await sql.run('PRAGMA secure_delete = OFF');
   }
-  await sql.all('PRAGMA wal_checkpoint(TRUNCATE)');
+  await store.emptyWal?.();
   return true;
 }
 

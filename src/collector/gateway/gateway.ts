@@ -361,7 +361,7 @@ export class AgentGateway {
       return agent;
     }
     if (!frame.publicKey || !frame.signature || !challengeSignatureValid(frame.publicKey, s.nonce, agent.id, frame.signature)) return undefined;
-    if (await registerAgentKey(this.opts.store.sql, agent.id, frame.publicKey)) this.opts.log.info(`端末 ${agent.id} が鍵ペアを登録しました。共有秘密は削除しました / registered its key pair; its HMAC secret is deleted`, { agentId: agent.id });
+    if (await registerAgentKey(this.opts.store, agent.id, frame.publicKey)) this.opts.log.info(`端末 ${agent.id} が鍵ペアを登録しました。共有秘密は削除しました / registered its key pair; its HMAC secret is deleted`, { agentId: agent.id });
     return (await this.opts.store.getAgent(agent.id)) ?? undefined;
   }
 

@@ -167,6 +167,11 @@ export interface Store extends ForwardingTables {
   readonly migrationNotes?: readonly string[];
   /** How long the gateway's group commit waits for more batches, when this store's commits cost more than the default wait saves (ms). */
   readonly groupCommitDelayMs?: number;
+  /**
+   * SQLite: copy the whole write-ahead log into the database file and empty it now, so that no
+   * byte of a value overwritten before it is left in the log (agent-keys.ts). PostgreSQL has none.
+   */
+  emptyWal?(): Promise<void>;
   close(): Promise<void>;
 
   createToken(token: TokenRecord): Promise<void>;

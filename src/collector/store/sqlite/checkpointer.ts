@@ -25,6 +25,8 @@ import Database from 'better-sqlite3';
 export const RESTART_AT_FRAMES = 32_768;
 /** How often the checkpointer looks at the WAL when no commit told it to (writes other than ingest). */
 const IDLE_CHECK_MS = 1_000;
+/** Between tries to take the checkpoint lock from the thread's pass (WalCheckpoints.truncate). */
+const TRUNCATE_RETRY_MS = 5;
 /** SQLite's own wal_autocheckpoint, which the writer goes back to should the checkpointer thread fail. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1_000;
 
@@ -40,7 +42,7 @@ export interface CheckpointerData {
   role: 'checkpointer';
   path: string;
   port: MessagePort;
-  /** Int32 [0]: 1 when the WAL should be restarted by the writer. */
+  /** Int32 [0]: 1 while the writer wants the checkpoint lock (to restart or empty the WAL): the thread starts no pass. */
   restartWanted: SharedArrayBuffer;
   restartAtFrames: number;
 }
@@ -94,6 +96,27 @@ export class WalCheckpoints {
     if (result?.busy === 0) Atomics.store(this.flag, 0, 0);
   }
 
+  /**
+   * Copy the whole WAL into the database file and truncate it (agent-keys.ts). A checkpoint
+   * never waits for another one, so with the flag up (the thread starts no pass) this waits for
+   * the thread's current pass, up to 5 s. False when it could not be emptied (a reader of
+   * another process still uses it).
+   */
+  truncate(db: Database.Database): boolean {
+    Atomics.store(this.flag, 0, 1);
+    try {
+      for (let waitedMs = 0; ; waitedMs += TRUNCATE_RETRY_MS) {
+        const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+        if (result?.busy === 0) return true;
+        if (waitedMs >= 5_000) return false;
+        // The writer's thread sleeps (nothing else runs on it meanwhile anyway: the SQL is synchronous).
+        Atomics.wait(this.flag, 1, 0, TRUNCATE_RETRY_MS);
+      }
+    } finally {
+      Atomics.store(this.flag, 0, 0);
+    }
+  }
+
   afterCommit(): void {
     if (!this.failed) this.port.postMessage('committed');
   }
@@ -114,7 +137,8 @@ export class WalCheckpoints {
 /** Start the checkpointer thread on `path` from `workerFile` (the writer thread's file, run with role 'checkpointer'). */
 export function startCheckpointer(path: string, workerFile: string | URL, restartAtFrames = RESTART_AT_FRAMES): WalCheckpoints {
   const { port1, port2 } = new MessageChannel();
-  const restartWanted = new SharedArrayBuffer(4);
+  // [0] the flag; [1] stays 0, waited on to sleep (WalCheckpoints.truncate).
+  const restartWanted = new SharedArrayBuffer(8);
   const data: CheckpointerData = { role: 'checkpointer', path, port: port2, restartWanted, restartAtFrames };
   const worker = new Worker(workerFile, { workerData: data, transferList: [port2] });
   worker.unref();

@@ -127,6 +127,11 @@ export class SqliteConnectionStore implements Store {
     this.runMigrations();
   }
 
+  async emptyWal(): Promise<void> {
+    if (this.checkpoints) this.checkpoints.truncate(this.db);
+    else this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   async close(): Promise<void> {
     // The checkpointer's connection first: this one is then the last, and closing it checkpoints the rest.
     await this.checkpoints?.stop();

@@ -178,6 +178,10 @@ export class SqliteStore implements Store {
     return this.call('migrate');
   }
 
+  emptyWal(): Promise<void> {
+    return this.call('emptyWal');
+  }
+
   async close(): Promise<void> {
     if (this.ended) return;
     await this.call('close');

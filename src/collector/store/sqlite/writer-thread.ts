@@ -29,7 +29,7 @@ else {
 
 /** The store methods a request may name (everything of the Store contract that is not SQL). */
 const METHODS = new Set([
-  'migrate', 'close', 'createToken', 'redeemToken', 'revokeToken', 'listTokens', 'createAgent', 'getAgent', 'listAgents',
+  'migrate', 'emptyWal', 'close', 'createToken', 'redeemToken', 'revokeToken', 'listTokens', 'createAgent', 'getAgent', 'listAgents',
   'revokeAgent', 'revokedAgentIds', 'setPresence', 'touchAgents', 'markNodeOffline', 'listEvents', 'countEvents',
   'listViolations', 'latestFacts', 'createScanRequest', 'pendingScans', 'markScanSent', 'getScanRequest', 'prune',
 ]);
