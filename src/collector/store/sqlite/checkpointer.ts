@@ -12,16 +12,17 @@
  * already copied (https://www.sqlite.org/wal.html, "Avoiding Excessively Large WAL Files"). A
  * writer that is never idle begins its next commit right after the last one, before this thread
  * has copied it, so the WAL would grow for as long as the load lasts. Once it holds
- * RESTART_AT_FRAMES pages this thread raises a flag; the writer then runs a RESTART checkpoint
- * itself before its next commit: it waits for this thread's pass (busy_timeout), copies what is
- * left and the WAL starts again. Should this thread fail, the writer checkpoints as by default.
+ * RESTART_AT_FRAMES pages this thread raises a flag and starts no pass while it is up; the writer
+ * then runs a RESTART checkpoint itself before its next commit, copies what is left (the commits
+ * since this thread's last pass) and the WAL starts again. Should this thread fail, the writer
+ * checkpoints as SQLite does by default.
  */
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-/** WAL pages (4 KiB) after which the writer restarts the WAL itself: 128 MiB, about 6 group commits of 5,000 events at a city's size. */
+/** WAL pages (4 KiB) after which the writer restarts the WAL itself: 128 MiB (docs/scaling.md: keep room for it beside the database). */
 export const RESTART_AT_FRAMES = 32_768;
 /** How often the checkpointer looks at the WAL when no commit told it to (writes other than ingest). */
 const IDLE_CHECK_MS = 1_000;
