@@ -91,7 +91,8 @@ export class WalCheckpoints {
 
   /** Before a write transaction: restart the WAL if the checkpointer saw it grow past RESTART_AT_FRAMES. */
   beforeCommit(db: Database.Database): void {
-    if (Atomics.load(this.flag, 0) === 0) return;
+    // Inside a transaction (a savepoint of the SQL runner) no checkpoint can run: after it.
+    if (Atomics.load(this.flag, 0) === 0 || db.inTransaction) return;
     const [result] = db.pragma('wal_checkpoint(RESTART)') as CheckpointResult[];
     // Busy: a reader still uses the WAL (another process); tried again before the next commit.
     if (result?.busy === 0) Atomics.store(this.flag, 0, 0);
@@ -100,10 +101,11 @@ export class WalCheckpoints {
   /**
    * Copy the whole WAL into the database file and truncate it (agent-keys.ts). A checkpoint
    * never waits for another one, so with the flag up (the thread starts no pass) this waits for
-   * the thread's current pass, up to 5 s. False when it could not be emptied (a reader of
-   * another process still uses it).
+   * the thread's current pass, up to 5 s. False when it could not be emptied (inside a
+   * transaction, or a reader of another process still uses it).
    */
   truncate(db: Database.Database): boolean {
+    if (db.inTransaction) return false;
     Atomics.store(this.flag, 0, 1);
     try {
       for (let waitedMs = 0; ; waitedMs += TRUNCATE_RETRY_MS) {
