@@ -15,38 +15,24 @@ import { SqliteConnectionStore } from '../../src/collector/store/sqlite/connecti
 import { SqliteStore, writerThreadFile } from '../../src/collector/store/sqlite/sqlite-store.js';
 import type { IngestBatch, Store } from '../../src/collector/store/store.js';
 import type { AgentEvent } from '../../src/shared/protocol/messages.js';
+import { usbViolation } from '../../bench/lib/event-shape.js';
 
 const PC = 'ag_checkpoint_a';
 /** A WAL frame: a 4 KiB page and its 24-byte header (https://www.sqlite.org/fileformat.html#the_write_ahead_log). */
 const FRAME_BYTES = 4096 + 24;
 
-/** `count` unregistered-USB violations of PC, seq from `firstSeq`, each a new subject (a new row). */
+/** `count` unregistered-USB violations of PC (the simulated agents' event, bench/lib/event-shape.ts), seq from `firstSeq`, each a new subject (a new row). */
 function openings(firstSeq: number, count: number): IngestBatch {
-  const events = Array.from({ length: count }, (_, i) => {
-    const seq = firstSeq + i;
-    const serial = `SN${String(seq).padStart(8, '0')}`;
-    return {
-      seq,
-      at: new Date(Date.parse('2026-12-07T01:00:00.000Z') + seq * 1000).toISOString(),
-      kind: 'violation.opened',
-      policyVersion: 1,
-      violation: {
-        checkId: 'usb-media',
-        ruleId: 'USB-001',
-        subject: `usb:0781:5581:${serial}`,
-        result: 'fail',
-        severity: 'high',
-        title: { ja: '媒体管理台帳に登録されていないUSB記憶媒体が接続されています', en: 'A USB storage medium not registered in the media ledger is connected' },
-        message: { ja: `SanDisk Ultra (シリアル ${serial}) は媒体管理台帳に登録されていません。`, en: `SanDisk Ultra (serial ${serial}) is not registered in the media ledger.` },
-        reason: 'fingerprint not in registeredMedia',
-        reasonMsg: { id: 'usb.unregistered', params: { serial } },
-        clauses: [{ source: 'S1', ref: '第3章3(2)' }],
-        facts: { vendorId: '0781', productId: '5581', serial, sizeBytes: 61_530_439_680, removable: true },
-        user: 'tanaka.hanako',
-      },
-    } as AgentEvent;
-  });
-  return { agentId: PC, events };
+  const at = '2026-12-07T01:00:00.000Z';
+  return { agentId: PC, events: Array.from({ length: count }, (_, i): AgentEvent => ({ seq: firstSeq + i, ...usbViolation(firstSeq + i, at) })) };
+}
+
+/** The store as shipped (through its writer thread), migrated, with PC enrolled. */
+async function shippedStore(file: string): Promise<SqliteStore> {
+  const store = new SqliteStore(file);
+  await store.migrate();
+  await enrollPc(store);
+  return store;
 }
 
 async function enrollPc(store: Store): Promise<void> {
@@ -62,10 +48,8 @@ describe('checkpoints on their own thread', () => {
 
   it('copies a commit into the database file while the writer checkpoints nothing itself (the store as shipped)', async () => {
     const file = join(dir, 'mamori.db');
-    const store = new SqliteStore(file);
+    const store = await shippedStore(file);
     try {
-      await store.migrate();
-      await enrollPc(store);
       // Far below SQLite's own 1,000 pages: the writer's connection would leave all of it in the WAL.
       await store.ingest([openings(1, 40)], '2026-12-07T01:00:00.000Z');
       await vi.waitFor(async () => expect(await store.sql.get('PRAGMA wal_autocheckpoint')).toEqual({ wal_autocheckpoint: 0 }), { timeout: 10_000, interval: 50 });
@@ -122,10 +106,8 @@ describe('checkpoints on their own thread', () => {
 
   it('empties the WAL on demand while the thread copies a commit (a checkpoint does not wait for another by itself)', async () => {
     const file = join(dir, 'mamori.db');
-    const store = new SqliteStore(file);
+    const store = await shippedStore(file);
     try {
-      await store.migrate();
-      await enrollPc(store);
       let seq = 1;
       for (let round = 0; round < 20; round++) {
         // A large commit: the thread starts copying it at once, and is still at it when the call arrives.
